@@ -1,0 +1,2 @@
+from gradlab.cli.app import main
+raise SystemExit(main())

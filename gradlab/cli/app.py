@@ -1,0 +1,101 @@
+"""The ``gradlab`` Typer app and ``main()``, which maps errors to messages and exit codes.
+
+Exit codes: 0 success (a diverged experiment included: it is a result), 1 a failure
+while running, 2 bad input, 130 interrupted by Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from typing import Annotated, Optional
+
+import typer
+
+try:  # Typer >= 0.22 vendors its own copy of click
+    from typer._click import exceptions as click
+except ImportError:  # pragma: no cover - older Typer on plain click
+    from click import exceptions as click
+
+from gradlab import __version__
+from gradlab.cli.common import examples
+
+# Each module defines ``register(app)``; the order is the order in ``gradlab --help``.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+app = typer.Typer(
+    name="gradlab",
+    help="A lab for gradient descent and backpropagation: run, see and test how networks learn.\n\n"
+    + examples(
+        "gradlab descend --lr 0.1 --x0 8",
+        "gradlab train configs/cat_dog.yaml",
+        "gradlab plot sigmoid --derivative",
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_state = {"debug": False}
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"gradlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback when something fails.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(f"gradlab.cli.{_module}").register(app)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the exit code (the console script passes it to ``sys.exit``)."""
+    from gradlab.errors import GradlabError
+
+    args = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    _state["debug"] = "--debug" in args or os.environ.get("GRADLAB_DEBUG", "") not in ("", "0")
+    try:
+        app(args=args, prog_name="gradlab", standalone_mode=False)
+        return 0
+    except typer.Exit as done:
+        return done.exit_code
+    except GradlabError as error:
+        if _state["debug"]:
+            traceback.print_exc()
+        return _fail(str(error), error.exit_code)
+    except click.UsageError as error:
+        hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
+        return _fail(error.format_message() + hint, 2)
+    except click.ClickException as error:
+        return _fail(error.format_message(), error.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as error:  # a bug: say so in one line, the traceback with --debug
+        if _state["debug"]:
+            traceback.print_exc()
+            return 1
+        return _fail(f"internal error: {type(error).__name__}: {error} (re-run with --debug for the traceback)", 1)

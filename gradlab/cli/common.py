@@ -1,0 +1,43 @@
+"""What every command shares: the consoles, common options and number formatting.
+
+Command modules import the library (and NumPy) inside their functions, so that
+``gradlab --help`` stays as fast as a bare Typer app.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+OutOption = Annotated[
+    Optional[Path],
+    typer.Option("--out", help="Root directory for run directories [default: $GRADLAB_RUNS or ./runs].",
+                 show_default=False),
+]
+NameOption = Annotated[
+    Optional[str],
+    typer.Option("--name", help="A short name added to the run directory's name.", show_default=False),
+]
+
+
+def examples(*lines: str) -> str:
+    """Format example command lines for a command's help text (shown under 'Examples')."""
+    return "[bold]Examples[/bold]\n\n" + "\n\n".join(f"  [cyan]{line}[/cyan]" for line in lines)
+
+
+def fmt(value: float, digits: int = 6) -> str:
+    """Format a number with ``digits`` significant digits, without trailing noise (6.8 not 6.800000)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    return f"{value:.{digits}g}"
+
+
+def saved(run_path: Path) -> None:
+    """Tell the user where the run directory is."""
+    out.print(f"[dim]run directory:[/dim] {run_path}")

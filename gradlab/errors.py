@@ -1,0 +1,60 @@
+"""The exceptions gradlab raises on purpose.
+
+The library raises these; only the CLI turns them into ``error: <message>`` and an
+exit code. A message names the field or argument, the bad value and what is allowed,
+e.g. ``optimizer.lr must be > 0, got -1``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class GradlabError(Exception):
+    """Base class of every error gradlab reports to the user.
+
+    Attributes
+    ----------
+    exit_code : int
+        The process exit code the CLI uses for this error.
+    """
+
+    exit_code = 1
+
+
+class InputError(GradlabError, ValueError):
+    """Bad input: an argument, a config value, an expression or a data file (exit 2)."""
+
+    exit_code = 2
+
+
+class ConfigError(InputError):
+    """An experiment config that does not validate (exit 2)."""
+
+
+class RunFailure(GradlabError):
+    """Something went wrong while running a valid experiment (exit 1)."""
+
+    exit_code = 1
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""`` if none is close."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def unknown_choice(field: str, value: object, choices: Iterable[str]) -> InputError:
+    """Build the error for a value outside a fixed set of names.
+
+    Examples
+    --------
+    >>> str(unknown_choice("activation", "sigmod", ["relu", "sigmoid"]))
+    "activation: unknown value 'sigmod' (did you mean 'sigmoid'?); choose from: relu, sigmoid"
+    """
+    choices = list(choices)
+    return InputError(
+        f"{field}: unknown value {value!r}{did_you_mean(str(value), choices)}; "
+        f"choose from: {', '.join(choices)}"
+    )

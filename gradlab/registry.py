@@ -1,0 +1,158 @@
+"""Name -> class registries: one source for the engine, the config schema, the CLI and the docs.
+
+A component is named by a *spec*, written the same way everywhere:
+
+- a bare name: ``"sigmoid"``
+- a name with parameters, as typed on the command line: ``"leaky_relu:alpha=0.1"``
+- a mapping, as written in YAML: ``{"name": "leaky_relu", "alpha": 0.1}``
+
+Parameters are the keyword arguments of the registered class's ``__init__``; unknown
+names and unknown parameters are refused with the valid choices listed.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator, Mapping
+from typing import Any, Generic, TypeVar
+
+from gradlab.errors import InputError, did_you_mean, unknown_choice
+
+T = TypeVar("T")
+
+
+def parse_scalar(text: str) -> Any:
+    """Read ``"3"``, ``"0.1"``, ``"1e-3"``, ``"true"`` or ``"none"`` as a Python value; else keep the text."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null", "~"):
+        return None
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text.strip()
+
+
+class Registry(Generic[T]):
+    """A dictionary of named classes with aliases, spec parsing and did-you-mean errors.
+
+    Parameters
+    ----------
+    kind : str
+        What the entries are ("activation", "loss", ...), used in messages.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._classes: dict[str, type[T]] = {}
+        self._aliases: dict[str, str] = {}
+
+    def register(self, name: str, *aliases: str):
+        """Class decorator: register ``cls`` under ``name`` (and ``aliases``) and set ``cls.name``."""
+
+        def decorate(cls: type[T]) -> type[T]:
+            for key in (name, *aliases):
+                if key in self._classes or key in self._aliases:
+                    raise ValueError(f"{self.kind} {key!r} registered twice")
+            cls.name = name
+            cls.aliases = tuple(aliases)
+            self._classes[name] = cls
+            for alias in aliases:
+                self._aliases[alias] = name
+            return cls
+
+        return decorate
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._classes)
+
+    def __len__(self) -> int:
+        return len(self._classes)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._classes or name in self._aliases
+
+    def names(self, aliases: bool = False) -> list[str]:
+        """Canonical names in registration order (followed by the aliases if asked)."""
+        return list(self._classes) + (list(self._aliases) if aliases else [])
+
+    def items(self) -> list[tuple[str, type[T]]]:
+        return list(self._classes.items())
+
+    def canonical(self, name: str, field: str | None = None) -> str:
+        """The canonical name for ``name`` or one of its aliases."""
+        if name in self._classes:
+            return name
+        if name in self._aliases:
+            return self._aliases[name]
+        raise unknown_choice(field or self.kind, name, self.names(aliases=True))
+
+    def get(self, name: str, field: str | None = None) -> type[T]:
+        """The class registered as ``name`` (an alias works too)."""
+        return self._classes[self.canonical(name, field)]
+
+    def parameters(self, name: str) -> dict[str, Any]:
+        """Keyword parameters of the class and their defaults (``inspect.Parameter.empty`` if none)."""
+        signature = inspect.signature(self.get(name).__init__)
+        return {
+            p.name: p.default
+            for p in list(signature.parameters.values())[1:]
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        }
+
+    def parse(self, spec: str | Mapping[str, Any], field: str | None = None) -> tuple[str, dict[str, Any]]:
+        """Split a spec into its canonical name and its parameters, checking both.
+
+        Examples
+        --------
+        ``"leaky_relu:alpha=0.1"`` -> ``("leaky_relu", {"alpha": 0.1})``;
+        ``{"name": "elu", "alpha": 2}`` -> ``("elu", {"alpha": 2})``.
+        """
+        field = field or self.kind
+        if isinstance(spec, Mapping):
+            params = dict(spec)
+            if "name" not in params:
+                raise InputError(f"{field}: a mapping needs a 'name' key, got {dict(spec)!r}")
+            name = params.pop("name")
+        elif isinstance(spec, str):
+            name, _, rest = spec.partition(":")
+            params = {}
+            for item in filter(None, (part.strip() for part in rest.split(","))):
+                key, eq, value = item.partition("=")
+                if not eq:
+                    raise InputError(
+                        f"{field}: parameter {item!r} in {spec!r} must be written key=value, "
+                        f"e.g. '{name}:alpha=0.1'"
+                    )
+                params[key.strip()] = parse_scalar(value)
+        else:
+            raise InputError(f"{field}: expected a name or a mapping, got {spec!r}")
+        if not isinstance(name, str):
+            raise InputError(f"{field}: name must be text, got {name!r}")
+        name = self.canonical(name.strip(), field)
+        allowed = self.parameters(name)
+        for key in params:
+            if key not in allowed:
+                hint = did_you_mean(key, allowed)
+                known = ", ".join(allowed) or "none"
+                raise InputError(f"{field}: {name} has no parameter {key!r}{hint}; parameters: {known}")
+        missing = [k for k, v in allowed.items() if v is inspect.Parameter.empty and k not in params]
+        if missing:
+            raise InputError(f"{field}: {name} needs parameter(s) {', '.join(missing)}")
+        return name, params
+
+    def create(self, spec: str | Mapping[str, Any] | T, field: str | None = None) -> T:
+        """Instantiate a spec; an already built instance is passed through."""
+        if not isinstance(spec, (str, Mapping)):
+            return spec  # type: ignore[return-value]
+        name, params = self.parse(spec, field)
+        cls = self._classes[name]
+        try:
+            return cls(**params)
+        except InputError as error:
+            raise InputError(f"{field or self.kind}: {error}") from None
+        except (TypeError, ValueError) as error:
+            raise InputError(f"{field or self.kind}: {name}: {error}") from None

@@ -1,0 +1,63 @@
+"""Shared fixtures: every test runs in its own temporary directory, never in the repo."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("COLUMNS", "160")  # rich tables are not cropped in captured output
+os.environ["MPLBACKEND"] = "Agg"  # no display needed
+
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("gradlab", database=None, deadline=None, max_examples=60)
+settings.load_profile("gradlab")
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "configs"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    """Run in a temporary directory with run directories under it, so nothing lands in the repo."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GRADLAB_RUNS", str(tmp_path / "runs"))
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+
+@pytest.fixture
+def cli(capsys):
+    """Call ``gradlab`` in-process: ``cli("descend", "--lr", 0.1)`` -> CliResult(code, out, err)."""
+    from gradlab.cli.app import main
+
+    def run(*args) -> CliResult:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for running gradlab in a subprocess: this checkout first on the path."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env.update(extra)
+    return env
+
+
+def run_dirs(root: Path) -> list[Path]:
+    """The run directories under ``root`` (sorted by name)."""
+    return sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []
