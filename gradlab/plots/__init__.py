@@ -1,0 +1,74 @@
+"""All of gradlab's matplotlib, one module per topic, imported only by the commands that plot.
+
+Figures are built with ``matplotlib.figure.Figure`` directly (the Agg canvas, no pyplot
+state), so saving works without a display and in worker processes. Only
+:func:`show` touches pyplot, and only when a display is there. Every PNG is written
+next to a CSV of the numbers it shows (:func:`write_columns`).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DPI = 120
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, *, size: tuple[float, float] = (7.0, 4.5), **kwargs: Any):
+    """A figure and its axes on the Agg canvas: ``fig, ax = new_figure()``."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=True, **kwargs)
+    return fig, axes
+
+
+def save(fig, path: str | os.PathLike) -> Path:
+    """Write the figure as PNG and return the path."""
+    path = Path(path)
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def write_columns(path: str | os.PathLike, columns: Mapping[str, Sequence[float] | np.ndarray]) -> Path:
+    """Write equal-length columns as a CSV with a header (floats at full precision)."""
+    path = Path(path)
+    names = list(columns)
+    data = [np.asarray(columns[n]).ravel() for n in names]
+    lengths = {len(d) for d in data}
+    if len(lengths) > 1:
+        raise ValueError(f"columns of unequal length: {dict(zip(names, map(len, data)))}")
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(names)
+        for row in zip(*data):
+            writer.writerow([repr(float(v)) if isinstance(v, (float, np.floating)) else v for v in row])
+    return path
+
+
+def display_available() -> bool:
+    """True when a window can be opened (an X/Wayland display, or macOS/Windows)."""
+    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def show(paths: Sequence[str | os.PathLike]) -> bool:
+    """Open saved PNGs in a window if a display is available; return whether it did."""
+    if not display_available():
+        return False
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    if matplotlib.get_backend().lower() == "agg":
+        return False
+    for path in paths:
+        image = plt.imread(os.fspath(path))
+        fig = plt.figure()
+        fig.figimage(image)
+    plt.show()
+    return True
