@@ -1,0 +1,343 @@
+"""Loss functions: the batch mean and its exact gradient, one class each.
+
+Every loss has
+
+- ``value(y_true, y_pred)``: the mean over the batch, C = (1/N) sum_i loss_i;
+- ``gradient(y_true, y_pred)``: dC/dy_pred, **including the 1/N**.
+
+``y_pred`` has shape (N, k). ``y_true`` may be given the same way, or for the
+classification losses as N class indices (turned into one-hot rows here).
+
+Two losses work on logits and carry their link function inside: ``bce_logits``
+(sigmoid) and ``cross_entropy`` (softmax, via log-sum-exp). ``bce`` works on
+probabilities but is *fused* with a sigmoid output the same way. For a fused pair
+the network uses :meth:`Loss.logit_gradient`, dC/dz = (y_hat - y)/N, in which the
+link's derivative has cancelled; that is the whole reason cross-entropy learns fast
+from a saturated, wrong start where MSE + sigmoid crawls (see :class:`MSE`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gradlab.engine.activations import Softmax, _sigmoid
+from gradlab.errors import InputError
+from gradlab.registry import Registry
+
+losses: Registry[Loss] = Registry("loss")
+
+
+def as_targets(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Bring labels to the shape of the predictions, (N, k).
+
+    Class indices of shape (N,) become one-hot rows when k > 1 and a column when
+    k = 1; anything else must already match ``y_pred``'s shape.
+    """
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    if y_pred.ndim != 2:
+        raise InputError(f"predictions must have shape (n_samples, n_outputs), got {y_pred.shape}")
+    n, k = y_pred.shape
+    if y_true.shape == y_pred.shape:
+        return y_true
+    if y_true.shape == (n,):
+        if k == 1:
+            return y_true.reshape(n, 1).astype(y_pred.dtype, copy=False)
+        labels = y_true.astype(np.int64, copy=False)
+        if not np.array_equal(labels, y_true) or labels.min(initial=0) < 0 or labels.max(initial=0) >= k:
+            raise InputError(f"class labels must be integers in [0, {k - 1}] for {k} outputs, got {y_true[:5]}...")
+        onehot = np.zeros_like(y_pred)
+        onehot[np.arange(n), labels] = 1.0
+        return onehot
+    raise InputError(f"targets of shape {y_true.shape} do not fit predictions of shape {y_pred.shape}")
+
+
+class Loss:
+    """Base class. ``link`` names the output activation this loss is fused with.
+
+    Attributes
+    ----------
+    formula : str
+        The loss in one line.
+    link : str or None
+        Output activation whose derivative cancels in dC/dz (sigmoid or softmax).
+    on_logits : bool
+        True when ``value``/``gradient`` take the link's input z rather than its output.
+    outputs : tuple of str or None
+        The output activations the loss makes sense with (None: any).
+    """
+
+    name = "loss"
+    formula = ""
+    gradient_formula = ""
+    link: str | None = None
+    on_logits = False
+    outputs: tuple[str, ...] | None = None
+    classification = False
+
+    def value(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def gradient(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def logit_gradient(self, y_true: np.ndarray, y_hat: np.ndarray) -> np.ndarray:
+        """Fused gradient with respect to the logits: dC/dz = (y_hat - y) / N.
+
+        Valid when the output activation is ``self.link``; ``y_hat`` is its output.
+        """
+        y = as_targets(y_true, y_hat)
+        return (y_hat - y) / y_hat.shape[0]
+
+    def check_output(self, activation: str, field: str = "model.output") -> None:
+        """Refuse an output activation this loss cannot be used with."""
+        if self.outputs is not None and activation not in self.outputs:
+            raise InputError(
+                f"{field}: loss {self.name} needs an output in {{{', '.join(self.outputs)}}}, got {activation!r}"
+            )
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{self.name}({params})" if params else self.name
+
+
+@losses.register("mse", "quadratic")
+class MSE(Loss):
+    """Quadratic cost, the seeds' and Nielsen's convention: C = 1/(2N) sum_i ||y_hat_i - y_i||^2.
+
+    dC/dy_hat = (y_hat - y) / N. With a sigmoid output the chain rule multiplies this
+    by sigma'(z), which is tiny when the neuron saturates: the MSE plateau.
+    """
+
+    formula = "C = 1/(2N) sum ||y_hat - y||^2"
+    gradient_formula = "dC/dy_hat = (y_hat - y) / N"
+
+    def value(self, y_true, y_pred):
+        r = y_pred - as_targets(y_true, y_pred)
+        return float(0.5 * np.vdot(r, r) / y_pred.shape[0])
+
+    def gradient(self, y_true, y_pred):
+        return (y_pred - as_targets(y_true, y_pred)) / y_pred.shape[0]
+
+
+@losses.register("mae", "l1")
+class MAE(Loss):
+    """Mean absolute error: C = 1/N sum_i ||y_hat_i - y_i||_1, dC/dy_hat = sign(y_hat - y) / N."""
+
+    formula = "C = 1/N sum |y_hat - y|"
+    gradient_formula = "dC/dy_hat = sign(y_hat - y) / N"
+
+    def value(self, y_true, y_pred):
+        return float(np.abs(y_pred - as_targets(y_true, y_pred)).sum() / y_pred.shape[0])
+
+    def gradient(self, y_true, y_pred):
+        return np.sign(y_pred - as_targets(y_true, y_pred)) / y_pred.shape[0]
+
+
+def _positive(name: str, value: float) -> float:
+    value = float(value)
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(f"{name} must be a finite number > 0, got {value}")
+    return value
+
+
+def _huber_sum(r: np.ndarray, delta: float) -> float:
+    """sum of r^2/2 where |r| <= delta, delta (|r| - delta/2) elsewhere."""
+    a = np.abs(r)
+    return float(np.where(a <= delta, 0.5 * a * a, delta * (a - 0.5 * delta)).sum())
+
+
+@losses.register("huber")
+class Huber(Loss):
+    """Huber loss with threshold delta, on r = y_hat - y, summed over outputs, averaged over N.
+
+    l(r) = r^2 / 2 if |r| <= delta else delta (|r| - delta / 2);
+    dl/dr = clip(r, -delta, delta). Quadratic near the target, linear far from it, so
+    one outlier cannot produce an exploding gradient.
+    """
+
+    formula = "l = r^2/2 if |r| <= delta else delta (|r| - delta/2)"
+    gradient_formula = "dl/dr = clip(r, -delta, delta)"
+
+    def __init__(self, delta: float = 1.0) -> None:
+        self.delta = _positive("delta", delta)
+
+    def value(self, y_true, y_pred):
+        return _huber_sum(y_pred - as_targets(y_true, y_pred), self.delta) / y_pred.shape[0]
+
+    def gradient(self, y_true, y_pred):
+        r = y_pred - as_targets(y_true, y_pred)
+        return np.clip(r, -self.delta, self.delta) / y_pred.shape[0]
+
+
+@losses.register("smooth_l1")
+class SmoothL1(Loss):
+    """Smooth L1 (object detection's box loss) with threshold beta, i.e. Huber(beta) / beta:
+
+    l(r) = r^2 / (2 beta) if |r| < beta else |r| - beta / 2; dl/dr = clip(r / beta, -1, 1).
+    """
+
+    formula = "l = r^2/(2 beta) if |r| < beta else |r| - beta/2"
+    gradient_formula = "dl/dr = clip(r/beta, -1, 1)"
+
+    def __init__(self, beta: float = 1.0) -> None:
+        self.beta = _positive("beta", beta)
+
+    def value(self, y_true, y_pred):
+        r = y_pred - as_targets(y_true, y_pred)
+        return _huber_sum(r, self.beta) / (self.beta * y_pred.shape[0])
+
+    def gradient(self, y_true, y_pred):
+        r = y_pred - as_targets(y_true, y_pred)
+        return np.clip(r / self.beta, -1.0, 1.0) / y_pred.shape[0]
+
+
+def _clip_probabilities(p: np.ndarray) -> np.ndarray:
+    # keep log(p) and log(1 - p) finite: at most -log(eps) ~ 36 per sample in float64
+    eps = np.finfo(p.dtype if p.dtype.kind == "f" else np.float64).eps
+    return np.clip(p, eps, 1.0 - eps)
+
+
+@losses.register("bce", "binary_cross_entropy")
+class BCE(Loss):
+    """Binary cross-entropy on probabilities p (clipped to [eps, 1 - eps]):
+
+    C = -1/N sum_i [y log p + (1 - y) log(1 - p)], dC/dp = (p - y) / (p (1 - p) N).
+
+    With a sigmoid output the network uses the fused dC/dz = (p - y) / N, where
+    sigma'(z) = p (1 - p) has cancelled.
+    """
+
+    formula = "C = -1/N sum [y log p + (1 - y) log(1 - p)]"
+    gradient_formula = "dC/dz = (p - y) / N with a sigmoid output"
+    link = "sigmoid"
+    outputs = ("sigmoid", "hard_sigmoid")
+    classification = True
+
+    def value(self, y_true, y_pred):
+        y = as_targets(y_true, y_pred)
+        p = _clip_probabilities(y_pred)
+        return float(-(y * np.log(p) + (1.0 - y) * np.log1p(-p)).sum() / y_pred.shape[0])
+
+    def gradient(self, y_true, y_pred):
+        y = as_targets(y_true, y_pred)
+        p = _clip_probabilities(y_pred)
+        return (p - y) / (p * (1.0 - p) * y_pred.shape[0])
+
+
+@losses.register("bce_logits")
+class BCEWithLogits(Loss):
+    """Binary cross-entropy on logits z (sigmoid fused), stable for any z:
+
+    C = 1/N sum_i [max(z, 0) - y z + log(1 + exp(-|z|))], dC/dz = (sigma(z) - y) / N.
+    """
+
+    formula = "C = 1/N sum [softplus(z) - y z]"
+    gradient_formula = "dC/dz = (sigma(z) - y) / N"
+    link = "sigmoid"
+    on_logits = True
+    outputs = ("sigmoid", "identity")
+    classification = True
+
+    def value(self, y_true, y_pred):
+        z = y_pred
+        y = as_targets(y_true, z)
+        return float((np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z)))).sum() / z.shape[0])
+
+    def gradient(self, y_true, y_pred):
+        return (_sigmoid(y_pred) - as_targets(y_true, y_pred)) / y_pred.shape[0]
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """log s_i = z_i - logsumexp(z), with the maximum subtracted first so exp cannot overflow."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+@losses.register("cross_entropy", "categorical_cross_entropy")
+class CrossEntropy(Loss):
+    """Softmax cross-entropy on logits z (N, k), via log-sum-exp:
+
+    C = -1/N sum_i log s_{i, y_i} = 1/N sum_i [logsumexp(z_i) - z_{i, y_i}],
+    dC/dz = (softmax(z) - y) / N.
+
+    The seeds' example: logits (3, 1, -3) for cat, dog, bird with target cat give
+    softmax (0.8789, 0.1189, 0.0022) and loss -ln 0.8789 = 0.1291.
+    """
+
+    formula = "C = -1/N sum log softmax(z)_y"
+    gradient_formula = "dC/dz = (softmax(z) - y) / N"
+    link = "softmax"
+    on_logits = True
+    outputs = ("softmax", "identity")
+    classification = True
+
+    def value(self, y_true, y_pred):
+        if y_pred.shape[1] < 2:
+            raise InputError(f"cross_entropy needs >= 2 outputs (classes), got {y_pred.shape[1]}")
+        y = as_targets(y_true, y_pred)
+        return float(-(y * log_softmax(y_pred)).sum() / y_pred.shape[0])
+
+    def gradient(self, y_true, y_pred):
+        return (Softmax().value(y_pred) - as_targets(y_true, y_pred)) / y_pred.shape[0]
+
+
+def _signs(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Binary labels as t in {-1, +1}: 0/1 labels are mapped, -1/+1 kept."""
+    y = as_targets(y_true, y_pred)
+    values = np.unique(y)
+    if not np.all(np.isin(values, (-1.0, 0.0, 1.0))):
+        raise InputError(f"hinge needs binary labels (0/1 or -1/+1), got values {values[:5]}")
+    return np.where(y > 0, 1.0, -1.0)
+
+
+@losses.register("hinge")
+class Hinge(Loss):
+    """Binary hinge (the linear SVM's) on a raw score f with t = +-1 (0/1 labels are mapped):
+
+    C = 1/N sum_i max(0, 1 - t f), dC/df = -t [t f < 1] / N.
+    """
+
+    formula = "C = 1/N sum max(0, 1 - t f), t = +-1"
+    gradient_formula = "dC/df = -t [t f < 1] / N"
+    outputs = ("identity", "tanh")
+    classification = True
+
+    def value(self, y_true, y_pred):
+        t = _signs(y_true, y_pred)
+        return float(np.maximum(0.0, 1.0 - t * y_pred).sum() / y_pred.shape[0])
+
+    def gradient(self, y_true, y_pred):
+        t = _signs(y_true, y_pred)
+        return -t * (t * y_pred < 1.0) / y_pred.shape[0]
+
+
+@losses.register("multiclass_hinge", "svm")
+class MulticlassHinge(Loss):
+    """Multiclass SVM loss with margin 1 on scores s (N, k):
+
+    C = 1/N sum_i sum_{j != y_i} max(0, s_j - s_{y_i} + 1);
+    dC/ds_j = [margin_j > 0] / N for j != y_i, and dC/ds_{y_i} = -(number of such j) / N.
+    """
+
+    formula = "C = 1/N sum_{j != y} max(0, s_j - s_y + 1)"
+    gradient_formula = "dC/ds_j = [s_j - s_y + 1 > 0]/N, dC/ds_y = -sum_j [.]/N"
+    outputs = ("identity",)
+    classification = True
+
+    def _active(self, y_true, y_pred):
+        y = as_targets(y_true, y_pred)
+        correct = (y_pred * y).sum(axis=1, keepdims=True)
+        margins = np.maximum(0.0, y_pred - correct + 1.0) * (1.0 - y)
+        return y, margins
+
+    def value(self, y_true, y_pred):
+        _, margins = self._active(y_true, y_pred)
+        return float(margins.sum() / y_pred.shape[0])
+
+    def gradient(self, y_true, y_pred):
+        y, margins = self._active(y_true, y_pred)
+        active = (margins > 0).astype(y_pred.dtype)
+        return (active - y * active.sum(axis=1, keepdims=True)) / y_pred.shape[0]

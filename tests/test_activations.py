@@ -1,0 +1,115 @@
+"""Activations: exact derivatives against finite differences, stability, properties."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, arrays
+
+from gradlab.engine.activations import Softmax, activations
+from gradlab.errors import InputError
+
+# Points where a derivative jumps (finite differences are meaningless within reach of them)
+KINKS = {"relu": [0.0], "leaky_relu": [0.0], "elu": [0.0], "hard_sigmoid": [-3.0, 3.0], "step": [0.0]}
+ELEMENTWISE = [name for name in activations if name != "softmax"]
+SPECS = ELEMENTWISE + ["leaky_relu:alpha=0.2", "elu:alpha=0.5", "swish:beta=2", "gelu:approximate=tanh"]
+
+
+def sample_z(name, n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    z = np.concatenate([rng.uniform(-50, 50, n // 2), rng.normal(0, 3, n // 2)])
+    for kink in KINKS.get(name.partition(":")[0], []):
+        z = z[np.abs(z - kink) > 1e-3]
+    return z
+
+
+def central_difference(f, z):
+    h = 1e-5 * np.maximum(1.0, np.abs(z))
+    return (f(z + h) - f(z - h)) / (2 * h)
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_derivative_matches_central_differences(spec):
+    act = activations.create(spec)
+    z = sample_z(spec)
+    exact = act.derivative(z)
+    numeric = central_difference(act.value, z)
+    # relative error, with a floor of 1e-3 on the scale: where f' ~ 1e-20 in a saturated
+    # tail, the difference quotient is all round-off of f's value, not a derivative
+    scale = np.maximum(np.maximum(np.abs(exact), np.abs(numeric)), 1e-3)
+    assert np.max(np.abs(exact - numeric) / scale) < 1e-7
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_backward_is_grad_times_derivative(spec):
+    act = activations.create(spec)
+    z = sample_z(spec, 50).reshape(5, 10)
+    grad = np.random.default_rng(1).normal(size=z.shape)
+    # sigmoid/tanh use the output (a (1 - a), 1 - a^2): equal up to rounding of a near +-1
+    np.testing.assert_allclose(act.backward(z, act.value(z), grad), grad * act.derivative(z), rtol=1e-12, atol=1e-14)
+
+
+def test_softmax_backward_is_the_jacobian_vector_product():
+    sm = Softmax()
+    rng = np.random.default_rng(2)
+    z, g = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+    expected = np.einsum("nij,ni->nj", sm.jacobian(z), g)
+    np.testing.assert_allclose(sm.backward(z, sm.value(z), g), expected, rtol=1e-12)
+    # and the Jacobian itself against finite differences, column by column
+    h = 1e-6
+    for j in range(5):
+        dz = np.zeros(5)
+        dz[j] = h
+        numeric = (sm.value(z + dz) - sm.value(z - dz)) / (2 * h)
+        np.testing.assert_allclose(sm.jacobian(z)[:, :, j], numeric, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "softplus", "softmax", "tanh", "elu", "swish", "gelu", "softsign"])
+def test_stable_at_plus_minus_1000(name):
+    act = activations.create(name)
+    z = np.array([[-1000.0, -1.0, 0.0, 1000.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, derivative = act.value(z), act.derivative(z)
+    assert np.all(np.isfinite(value)) and np.all(np.isfinite(derivative))
+
+
+def test_known_values_in_the_tails():
+    sig, sp, sm = activations.create("sigmoid"), activations.create("softplus"), Softmax()
+    z = np.array([-1000.0, -30.0, 0.0, 30.0, 1000.0])
+    np.testing.assert_allclose(sig.value(z), [0.0, np.exp(-30) / (1 + np.exp(-30)), 0.5, 1 / (1 + np.exp(-30)), 1.0], rtol=1e-15)
+    np.testing.assert_allclose(sig.derivative(z)[1], np.exp(-30) / (1 + np.exp(-30)) ** 2, rtol=1e-14)
+    np.testing.assert_allclose(sp.value(z), [0.0, np.log1p(np.exp(-30)), np.log(2), 30 + np.log1p(np.exp(-30)), 1000.0], rtol=1e-15)
+    np.testing.assert_allclose(sm.value(np.array([1000.0, 0.0, -1000.0])), [1.0, 0.0, 0.0])
+    assert sig.max_derivative == sig.derivative(np.array(0.0)) == 0.25
+
+
+@given(arrays(np.float64, array_shapes(min_dims=1, max_dims=3, max_side=6), elements=st.floats(-1000, 1000)))
+def test_softmax_rows_sum_to_one(z):
+    s = Softmax().value(z)
+    assert s.shape == z.shape
+    np.testing.assert_allclose(s.sum(axis=-1), 1.0, rtol=1e-12)
+    assert np.all(s >= 0)
+
+
+@given(st.sampled_from(ELEMENTWISE),
+       arrays(np.float64, array_shapes(min_dims=1, max_dims=3, max_side=5), elements=st.floats(-1000, 1000)))
+def test_shapes_preserved_and_finite(name, z):
+    act = activations.create(name)
+    assert act.value(z).shape == z.shape == act.derivative(z).shape
+    assert np.all(np.isfinite(act.value(z))) and np.all(np.isfinite(act.derivative(z)))
+
+
+def test_float32_stays_float32():
+    z = np.linspace(-5, 5, 7, dtype=np.float32)
+    for name in ("sigmoid", "tanh", "relu", "softmax"):
+        assert activations.create(name).value(z).dtype == np.float32
+
+
+def test_unknown_name_lists_valid_ones():
+    with pytest.raises(InputError, match=r"did you mean 'sigmoid'.*choose from: identity, .*softmax"):
+        activations.create("sigmod")
+    with pytest.raises(InputError, match="alpha must be a finite number >= 0, got -1"):
+        activations.create("leaky_relu:alpha=-1")

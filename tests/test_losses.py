@@ -1,0 +1,135 @@
+"""Losses: batch-mean values, gradients (with the 1/N) against finite differences, properties."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gradlab.engine.activations import Softmax, activations
+from gradlab.engine.losses import as_targets, losses
+from gradlab.errors import InputError
+
+N, K = 6, 3
+
+
+def case(name, seed=0):
+    """Predictions and targets a loss can take, away from its kinks."""
+    rng = np.random.default_rng(seed)
+    if name in ("bce",):
+        return rng.integers(0, 2, (N, 1)).astype(float), rng.uniform(0.05, 0.95, (N, 1))
+    if name in ("bce_logits", "hinge"):
+        y = rng.integers(0, 2, (N, 1)).astype(float)
+        z = rng.normal(0, 2, (N, 1))
+        if name == "hinge":  # keep t f away from the kink at 1
+            t = np.where(y > 0, 1, -1)
+            z[np.abs(t * z - 1) < 0.05] += 0.2
+        return y, z
+    if name in ("cross_entropy", "multiclass_hinge"):
+        y = rng.integers(0, K, N)
+        s = rng.normal(0, 2, (N, K))
+        return y, s
+    y = rng.normal(size=(N, K))
+    r = rng.normal(0, 2, (N, K))
+    r[np.abs(r) < 0.05] += 0.2  # mae's kink at r = 0
+    for kink in (1.0, -1.0):  # huber/smooth_l1 at |r| = 1
+        r[np.abs(r - kink) < 0.05] += 0.2
+    return y, y + r
+
+
+@pytest.mark.parametrize("name", list(losses))
+def test_gradient_matches_central_differences(name):
+    loss = losses.create(name)
+    y, p = case(name)
+    if name == "multiclass_hinge":  # keep margins away from 0
+        onehot = as_targets(y, p)
+        correct = (p * onehot).sum(1, keepdims=True)
+        m = p - correct + 1
+        p = p + 0.2 * ((np.abs(m) < 0.05) & (onehot == 0))
+    exact = loss.gradient(y, p)
+    numeric = np.zeros_like(p)
+    h = 1e-6
+    for idx in np.ndindex(p.shape):
+        up, down = p.copy(), p.copy()
+        up[idx] += h
+        down[idx] -= h
+        numeric[idx] = (loss.value(y, up) - loss.value(y, down)) / (2 * h)
+    scale = np.maximum(np.maximum(np.abs(exact), np.abs(numeric)), 1e-3)
+    assert np.max(np.abs(exact - numeric) / scale) < 1e-7
+
+
+def test_cat_dog_bird_worked_example():
+    # logits (3, 1, -3): e^3 = 20.0855, e^1 = 2.7183, e^-3 = 0.0498, sum = 22.8536
+    # softmax = (0.8789, 0.1189, 0.0022); loss = -ln 0.8789 = 0.1291
+    z = np.array([[3.0, 1.0, -3.0]])
+    np.testing.assert_allclose(Softmax().value(z), [[0.8789, 0.1189, 0.0022]], atol=5e-5)
+    ce = losses.create("cross_entropy")
+    assert ce.value(np.array([0]), z) == pytest.approx(0.1291, abs=5e-5)
+    assert ce.value(np.array([[1.0, 0.0, 0.0]]), z) == ce.value(np.array([0]), z)  # one-hot or index
+    np.testing.assert_allclose(ce.gradient(np.array([0]), z), Softmax().value(z) - [[1, 0, 0]])
+
+
+def test_mse_follows_the_seeds_half_convention():
+    # C = 1/(2N) sum (y_hat - y)^2: residuals 1 and 3 over N = 2 -> (1 + 9) / 4 = 2.5
+    mse = losses.create("mse")
+    y, p = np.array([[0.0], [0.0]]), np.array([[1.0], [3.0]])
+    assert mse.value(y, p) == 2.5
+    np.testing.assert_array_equal(mse.gradient(y, p), [[0.5], [1.5]])
+
+
+def test_fused_gradients_equal_the_chain_rule():
+    """(y_hat - y)/N is exactly dC/dy_hat * dy_hat/dz for sigmoid + bce and softmax + cross-entropy."""
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(5, 1))
+    y = rng.integers(0, 2, (5, 1)).astype(float)
+    sig = activations.create("sigmoid")
+    bce = losses.create("bce")
+    a = sig.value(z)
+    np.testing.assert_allclose(bce.logit_gradient(y, a), sig.backward(z, a, bce.gradient(y, a)), rtol=1e-10)
+    np.testing.assert_allclose(bce.logit_gradient(y, a), losses.create("bce_logits").gradient(y, z), rtol=1e-12)
+    zk = rng.normal(size=(5, 4))
+    labels = rng.integers(0, 4, 5)
+    sm, ce = Softmax(), losses.create("cross_entropy")
+    np.testing.assert_allclose(ce.logit_gradient(labels, sm.value(zk)), ce.gradient(labels, zk), rtol=1e-12)
+
+
+def test_stable_at_extreme_logits():
+    z = np.array([[1000.0, -1000.0, 0.0]])
+    assert losses.create("cross_entropy").value(np.array([1]), z) == pytest.approx(2000.0)
+    zb = np.array([[1000.0], [-1000.0]])
+    assert losses.create("bce_logits").value(np.array([[0.0], [0.0]]), zb) == pytest.approx(500.0)
+    p = np.array([[1.0], [0.0]])
+    assert np.isfinite(losses.create("bce").value(np.array([[0.0], [1.0]]), p))
+
+
+@given(st.sampled_from(["mse", "mae", "huber", "smooth_l1"]), st.integers(0, 10_000))
+def test_regression_losses_nonnegative_and_zero_at_target(name, seed):
+    loss = losses.create(name)
+    rng = np.random.default_rng(seed)
+    y, p = rng.normal(size=(4, 2)), rng.normal(size=(4, 2))
+    assert loss.value(y, p) >= 0
+    assert loss.value(y, y.copy()) == 0
+    np.testing.assert_array_equal(loss.gradient(y, y.copy()), 0)
+
+
+@given(st.integers(0, 10_000))
+def test_classification_losses_nonnegative_and_vanish_at_a_confident_right_answer(seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, 4)
+    logits = rng.normal(size=(4, 3))
+    for name in ("cross_entropy", "multiclass_hinge"):
+        assert losses.create(name).value(labels, logits) >= 0
+    confident = 50.0 * np.eye(3)[labels]
+    assert losses.create("cross_entropy").value(labels, confident) < 1e-20
+    assert losses.create("multiclass_hinge").value(labels, confident) == 0
+    y = rng.integers(0, 2, (4, 1)).astype(float)
+    assert losses.create("hinge").value(y, np.where(y > 0, 2.0, -2.0)) == 0
+    assert losses.create("bce_logits").value(y, np.where(y > 0, 50.0, -50.0)) < 1e-20
+
+
+def test_shape_errors_are_clear():
+    with pytest.raises(InputError, match=r"targets of shape \(3, 2\) do not fit predictions of shape \(3, 1\)"):
+        losses.create("mse").value(np.zeros((3, 2)), np.zeros((3, 1)))
+    with pytest.raises(InputError, match=r"class labels must be integers in \[0, 2\]"):
+        losses.create("cross_entropy").value(np.array([0, 5]), np.zeros((2, 3)))
+    with pytest.raises(InputError, match="needs an output in"):
+        losses.create("bce").check_output("relu")
