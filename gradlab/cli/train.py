@@ -1,0 +1,158 @@
+"""``gradlab train`` and ``gradlab schema``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from gradlab.cli.common import NameOption, OutOption, err, examples, fmt, out, saved
+
+SetOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="Override a config value: KEY=VALUE with a dotted key (repeatable), "
+                 "e.g. --set optimizer.lr=0.5 --set model.hidden=[16,16].", show_default=False),
+]
+
+
+class TerminalReport:
+    """Training callback drawing a progress bar and a metrics row every ``log_every`` epochs."""
+
+    def __init__(self, total_epochs: int, task: str, quiet: bool = False) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.task = task
+        self.quiet = quiet
+        self.warned: set[str] = set()
+        self.progress = Progress(TextColumn("[bold]epochs"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=out, transient=True, disable=quiet)
+        self.bar = self.progress.add_task("train", total=total_epochs)
+        score = "R^2" if task == "regression" else "acc"
+        self.header = (f"{'epoch':>7} {'train loss':>12} {'test loss':>12} {'train ' + score:>10} "
+                       f"{'test ' + score:>10} {'|grad|':>10}")
+
+    def __enter__(self):
+        self.progress.__enter__()
+        if not self.quiet:
+            self.progress.console.print(f"[bold]{self.header}[/bold]")
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.__exit__(*exc)
+
+    def on_start(self, settings, columns):
+        pass
+
+    def on_epoch_end(self, epoch: int) -> None:
+        self.progress.update(self.bar, completed=epoch)
+
+    def on_log(self, row: dict[str, Any]) -> None:
+        if self.quiet:
+            return
+        key = "r2" if self.task == "regression" else "accuracy"
+
+        def cell(value, width, digits=6):
+            return f"{'-' if value is None else fmt(value, digits):>{width}}"
+
+        self.progress.console.print(
+            f"{row['epoch']:>7} {cell(row['train_loss'], 12)} {cell(row.get('test_loss'), 12)} "
+            f"{cell(row.get('train_' + key), 10, 4)} {cell(row.get('test_' + key), 10, 4)} "
+            f"{cell(row['grad_norm'], 10, 4)}"
+        )
+
+    def on_warning(self, message: str) -> None:
+        kind = message.split(":", 1)[1] if ":" in message else message
+        kind = kind.split(" is ", 1)[0].split(":", 1)[0]  # one warning per layer and kind
+        if kind in self.warned:
+            return
+        self.warned.add(kind)
+        self.progress.console.print(f"[yellow]warning:[/yellow] {message}")
+
+
+def describe(e) -> str:
+    """The resolved experiment, a few lines for the panel."""
+    d, net, cfg = e.dataset, e.network, e.config
+    layers = " -> ".join(str(s) for s in net.sizes)
+    acts = ", ".join(layer.activation.name for layer in net.layers)
+    opt = cfg.optimizer
+    extra = ", ".join(f"{k}={v}" for k, v in (opt.model_extra or {}).items())
+    data_name = cfg.data if isinstance(cfg.data, str) else cfg.data.get("name")
+    classes = f", classes {', '.join(map(str, d.class_names))}" if d.class_names else ""
+    batch = cfg.training.batch_size
+    mode = "online" if batch == 1 else ("full batch" if batch == "full" else f"mini-batch {batch}")
+    return "\n".join([
+        f"[bold]data[/bold]      {data_name}: {len(e.X_train)} train / {0 if e.X_test is None else len(e.X_test)} "
+        f"test, {d.n_features} features ({', '.join(d.feature_names)}), {d.task}{classes}",
+        f"[bold]model[/bold]     {layers}  ({acts}), {net.n_params} parameters, {net.dtype}",
+        f"[bold]loss[/bold]      {e.loss!r}: {e.loss.formula}",
+        f"[bold]optimizer[/bold] {opt.name} lr={opt.lr:g}{', ' + extra if extra else ''}, schedule "
+        f"{e.schedule!r}",
+        f"[bold]training[/bold]  {cfg.training.epochs} epochs, {mode}, shuffle={cfg.training.shuffle}, "
+        f"seed {cfg.seed}",
+    ])
+
+
+def final_table(history, task: str):
+    from rich.table import Table
+
+    table = Table(title="result", show_header=True, header_style="bold")
+    table.add_column("")
+    table.add_column("train", justify="right")
+    table.add_column("test", justify="right")
+    f = history.final
+    table.add_row("loss", fmt(f["train_loss"]), "-" if f.get("test_loss") is None else fmt(f["test_loss"]))
+    key, label = ("r2", "R^2") if task == "regression" else ("accuracy", "accuracy")
+    tr, te = f.get(f"train_{key}"), f.get(f"test_{key}")
+    table.add_row(label, "-" if tr is None else fmt(tr, 4), "-" if te is None else fmt(te, 4))
+    return table
+
+
+def train(
+    config: Annotated[Path, typer.Argument(help="The experiment's YAML file.", show_default=False)],
+    set_: SetOption = None,
+    out_dir: OutOption = None,
+    name: NameOption = None,
+    no_plot: Annotated[bool, typer.Option("--no-plot", help="Skip the PNG plots.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final summary.")] = False,
+) -> None:
+    """Train a network from a YAML experiment config; writes metrics, model and plots to a run directory."""
+    from rich.panel import Panel
+
+    from gradlab.overrides import parse_overrides
+    from gradlab.experiment import load_experiment
+    from gradlab.runner import execute
+    from gradlab.runs import Run
+
+    experiment = load_experiment(config, parse_overrides(set_ or []))
+    run_name = name or experiment.config.name
+    resolved = experiment.resolved
+    run = Run.create("train", resolved, name=run_name, out=out_dir, reproduce="gradlab train {run}/config.yaml")
+    if not quiet:
+        out.print(Panel(describe(experiment), title=f"gradlab train {run_name or config.name}", expand=False))
+    with run, TerminalReport(experiment.settings.epochs, experiment.settings.task, quiet) as report:
+        history = execute(experiment, run, [report], plots=not no_plot)
+    out.print(final_table(history, experiment.settings.task))
+    style = {"completed": "green", "diverged": "red", "interrupted": "yellow"}.get(history.status, "")
+    out.print(f"[{style}]{history.status}[/{style}]: {history.stop_reason}")
+    saved(run.path)
+    if history.status == "interrupted":
+        raise typer.Exit(130)
+
+
+def schema() -> None:
+    """Print the JSON Schema of a training config (for editor completion)."""
+    import json
+
+    from gradlab.experiment import json_schema
+
+    typer.echo(json.dumps(json_schema(), indent=2))
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "train",
+        epilog=examples("gradlab train configs/cat_dog.yaml",
+                        "gradlab train configs/xor.yaml --set optimizer.lr=0.5 --set model.hidden=[8]"),
+    )(train)
+    app.command("schema", epilog=examples("gradlab schema > gradlab.schema.json"))(schema)

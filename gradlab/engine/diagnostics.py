@@ -1,0 +1,48 @@
+"""What the gradients and units are doing, layer by layer: the vanishing-gradient story in numbers.
+
+All functions read the caches a forward/backward pass left in the layers, so they cost
+a few reductions, not another pass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gradlab.engine.network import Network
+
+#: a unit counts as saturated when f'(z) is below this fraction of the function's maximum slope
+SATURATION_LEVEL = 0.01
+
+
+def grad_norms(network: Network) -> list[float]:
+    """Frobenius norm of dC/dW for each layer, from the input side: ||dC/dW_l||_F."""
+    return [float(np.sqrt(np.vdot(layer.gW, layer.gW))) for layer in network.layers]
+
+
+def saturated_fractions(network: Network) -> list[float | None]:
+    """Per layer, the fraction of unit activations (over the cached batch) with
+    f'(z) < 1% of max f' -- for saturating activations (sigmoid, tanh); None for others.
+
+    A saturated unit passes almost no gradient back: MSE + sigmoid's plateau, and the
+    vanishing gradients of deep sigmoid stacks.
+    """
+    out: list[float | None] = []
+    for layer in network.layers:
+        act = layer.activation
+        if act.max_derivative is None or layer.z is None:
+            out.append(None)
+            continue
+        out.append(float(np.mean(act.derivative(layer.z) < SATURATION_LEVEL * act.max_derivative)))
+    return out
+
+
+def dead_fractions(network: Network) -> list[float | None]:
+    """Per layer, the fraction of ReLU units never active on the cached batch (a = 0 for
+    every sample): they pass no gradient and cannot recover. None for other activations."""
+    out: list[float | None] = []
+    for layer in network.layers:
+        if not layer.activation.can_die or layer.a is None:
+            out.append(None)
+            continue
+        out.append(float(np.mean(~np.any(layer.a > 0, axis=0))))
+    return out

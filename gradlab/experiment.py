@@ -1,0 +1,243 @@
+"""The training experiment: its schema, its validation, and the engine objects built from it.
+
+A config names ``name``, ``seed``, ``data``, ``model``, ``loss``, ``optimizer`` and
+``training`` (see ``configs/*.yaml`` and ``gradlab schema``). Components (activations,
+losses, optimizers, schedules, initialisers, datasets) are written as registry specs,
+``"leaky_relu:alpha=0.1"`` or ``{name: leaky_relu, alpha: 0.1}``, and checked against
+the same registries the engine uses, so the schema, the CLI and the docs cannot drift.
+
+:func:`load_experiment` reports *every* problem at once, each with its dotted path, the
+value and what is allowed; an unknown key gets a did-you-mean.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gradlab.errors import ConfigError, InputError
+
+Spec = Union[str, dict[str, Any]]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelConfig(_Strict):
+    """The network: hidden widths, their activation(s), the output activation, initialisation, dtype."""
+
+    hidden: list[int] = Field(default_factory=list, description="hidden layer widths, from the input side")
+    activation: Union[Spec, list[Spec]] = Field("sigmoid", description="hidden activation, or one per hidden layer")
+    output: Optional[Spec] = Field(None, description="output activation [default: chosen from the loss and task]")
+    init: Spec = Field("xavier", description="initialiser spec")
+    dtype: Literal["float64", "float32"] = "float64"
+
+    @field_validator("hidden")
+    @classmethod
+    def _positive_widths(cls, widths: list[int]) -> list[int]:
+        bad = [w for w in widths if w < 1]
+        if bad:
+            raise ValueError(f"every width must be >= 1, got {bad}")
+        return widths
+
+
+class OptimizerConfig(BaseModel):
+    """The optimizer spec plus its learning rate, schedule and clipping. Other keys are the
+    optimizer's own parameters (momentum, beta1, ...), checked against its registry entry."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = "sgd"
+    lr: float = Field(0.1, gt=0, description="learning rate (alias on the command line: lr)")
+    schedule: Spec = "constant"
+    clip_norm: Optional[float] = Field(None, gt=0, description="clip the global gradient norm to this")
+
+    @field_validator("lr")
+    @classmethod
+    def _finite(cls, lr: float) -> float:
+        if not math.isfinite(lr):
+            raise ValueError(f"must be finite, got {lr}")
+        return lr
+
+
+class TrainingConfig(_Strict):
+    epochs: int = Field(100, ge=1)
+    batch_size: Union[int, Literal["full"]] = Field(32, description="rows per update; 1 = online, full = batch")
+    shuffle: bool = True
+    log_every: int = Field(1, ge=1)
+    l1: float = Field(0.0, ge=0)
+    l2: float = Field(0.0, ge=0)
+    patience: Optional[int] = Field(None, ge=1, description="early stop after this many epochs without improvement")
+    min_delta: float = Field(0.0, ge=0)
+
+    @field_validator("batch_size")
+    @classmethod
+    def _batch(cls, value):
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"must be >= 1 or 'full', got {value}")
+        return value
+
+
+class ExperimentConfig(_Strict):
+    """A complete training experiment."""
+
+    name: Optional[str] = None
+    seed: int = 0
+    data: Spec
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    loss: Spec = "mse"
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+
+
+@dataclass
+class Experiment:
+    """Everything needed to train: the validated config and the objects built from it."""
+
+    config: ExperimentConfig
+    resolved: dict[str, Any]
+    dataset: Any
+    network: Any
+    loss: Any
+    optimizer: Any
+    schedule: Any
+    settings: Any
+    Y_train: np.ndarray
+    Y_test: np.ndarray | None
+    X_train: np.ndarray
+    X_test: np.ndarray | None
+
+
+def _format_pydantic(error: ValidationError) -> list[str]:
+    from gradlab.config import validation_message
+
+    return validation_message(error, model=ExperimentConfig).splitlines()
+
+
+def _collect(problems: list[str], field: str, build):
+    """Run a builder, turning its InputError into a reported problem (None when it failed)."""
+    try:
+        return build()
+    except InputError as error:
+        message = str(error)
+        problems.append(message if message.startswith(field) else f"{field}: {message}")
+        return None
+
+
+def _default_output(loss, task: str) -> str:
+    if loss.link is not None:
+        return loss.link
+    if task == "regression" or loss.name in ("hinge", "multiclass_hinge"):
+        return "identity"
+    return "sigmoid" if task == "binary" else "softmax"
+
+
+def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> Experiment:
+    """Validate a raw config mapping and build the experiment; every problem in one ConfigError."""
+    from gradlab import datasets
+    from gradlab.engine.activations import activations
+    from gradlab.engine.init import initializers
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+    from gradlab.engine.optimizers import optimizers
+    from gradlab.engine.schedules import schedules
+    from gradlab.training import Settings
+
+    try:
+        config = ExperimentConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError("\n".join(_format_pydantic(error))) from None
+
+    problems: list[str] = []
+    m, o, t = config.model, config.optimizer, config.training
+    loss = _collect(problems, "loss", lambda: losses.create(config.loss, field="loss"))
+    hidden_specs = m.activation if isinstance(m.activation, list) else [m.activation] * len(m.hidden)
+    if isinstance(m.activation, list) and len(m.activation) != len(m.hidden):
+        problems.append(f"model.activation: {len(m.activation)} activations for {len(m.hidden)} hidden layers")
+    hidden = [_collect(problems, "model.activation", lambda s=s: activations.create(s, field="model.activation"))
+              for s in hidden_specs]
+    opt_params = {"name": o.name, "lr": o.lr, **(o.model_extra or {})}
+    optimizer = _collect(problems, "optimizer", lambda: optimizers.create(opt_params, field="optimizer"))
+    schedule = _collect(problems, "optimizer.schedule",
+                        lambda: schedules.create(o.schedule, field="optimizer.schedule"))
+    dataset = _collect(problems, "data", lambda: datasets.load(config.data, seed=config.seed, base_dir=base_dir))
+    if dataset is not None and loss is not None:
+        if loss.classification and dataset.task == "regression":
+            problems.append(f"loss: {loss.name} needs class labels, but the data are a regression problem "
+                            f"(use mse, mae, huber or smooth_l1)")
+    output = None
+    if loss is not None and dataset is not None:
+        out_spec = m.output if m.output is not None else _default_output(loss, dataset.task)
+        output = _collect(problems, "model.output", lambda: activations.create(out_spec, field="model.output"))
+        if output is not None:
+            _collect(problems, "model.output", lambda: loss.check_output(output.name))
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+    dtype = np.dtype(m.dtype)
+    n_out = dataset.n_outputs
+    if dataset.task == "binary" and loss.name in ("cross_entropy", "multiclass_hinge"):
+        n_out = 2  # two-class softmax: one-hot targets
+    sizes = [dataset.n_features, *m.hidden, n_out]
+    rng = np.random.default_rng(config.seed)
+    init = initializers.create(m.init, field="model.init")
+    weights = _collect(problems, "model.init", lambda: init(sizes, rng, dtype=dtype, base_dir=base_dir))
+    if problems:
+        raise ConfigError("\n".join(problems))
+    network = Network.from_weights(weights, hidden, output)
+
+    X_train = np.ascontiguousarray(dataset.X_train, dtype=dtype)
+    X_test = np.ascontiguousarray(dataset.X_test, dtype=dtype) if len(dataset.X_test) else None
+    Y_train = dataset.targets(dataset.y_train, n_out).astype(dtype, copy=False)
+    Y_test = dataset.targets(dataset.y_test, n_out).astype(dtype, copy=False) if X_test is not None else None
+
+    settings = Settings(
+        epochs=t.epochs,
+        batch_size=None if t.batch_size == "full" else t.batch_size,
+        shuffle=t.shuffle,
+        log_every=t.log_every,
+        lr=o.lr,
+        schedule=None if schedule.name == "constant" else schedule,
+        l1=t.l1,
+        l2=t.l2,
+        clip_norm=o.clip_norm,
+        patience=t.patience,
+        min_delta=t.min_delta,
+        task=dataset.task,
+    )
+    resolved = resolved_config(config, output.name if m.output is None else m.output)
+    return Experiment(config, resolved, dataset, network, loss, optimizer, schedule, settings,
+                      Y_train, Y_test, X_train, X_test)
+
+
+def resolved_config(config: ExperimentConfig, output: Spec) -> dict[str, Any]:
+    """The config with every default filled in: what ``config.yaml`` records and ``rerun`` reads."""
+    resolved = config.model_dump(mode="json")
+    resolved["model"]["output"] = output
+    return resolved
+
+
+def load_experiment(path: str | os.PathLike, overrides: Mapping[str, Any] | None = None) -> Experiment:
+    """Read a YAML config (with ``--set`` overrides applied) and build the experiment."""
+    from gradlab.config import load_yaml
+
+    path = Path(path)
+    raw = load_yaml(path)
+    if overrides:
+        from gradlab.overrides import apply_overrides
+
+        raw = apply_overrides(raw, overrides, model=ExperimentConfig)
+    return build(raw, base_dir=path.parent)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a config file, for editor completion (``gradlab schema``)."""
+    return ExperimentConfig.model_json_schema()

@@ -1,0 +1,78 @@
+"""``--set KEY=VALUE`` overrides: dotted paths into a config, values read as YAML scalars or lists.
+
+``--set optimizer.lr=0.5 --set model.hidden=[16,16]`` becomes
+``{"optimizer": {"lr": 0.5}, "model": {"hidden": [16, 16]}}`` merged into the file's
+mapping before validation, so an override is checked exactly like the file. A path
+that the schema does not know is refused with a did-you-mean.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gradlab.errors import InputError, did_you_mean
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """``["a.b=1", "c=[1,2]"]`` -> ``{"a.b": 1, "c": [1, 2]}`` (values parsed with yaml.safe_load)."""
+    import yaml
+
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, eq, text = item.partition("=")
+        key = key.strip()
+        if not eq or not key or any(not part for part in key.split(".")):
+            raise InputError(f"--set expects KEY=VALUE with a dotted key, e.g. optimizer.lr=0.5, got {item!r}")
+        try:
+            parsed[key] = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError as error:
+            raise InputError(f"--set {key}: cannot read value {text!r}: {str(error).splitlines()[0]}") from None
+    return parsed
+
+
+def _known_keys(model, path: Sequence[str]) -> list[str] | None:
+    """Field names (and aliases) of the pydantic model at ``path``; None where the schema is open."""
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    current = model
+    for part in path:
+        field = current.model_fields.get(part) if current is not None else None
+        if field is None:
+            return None
+        candidates = [t for t in (field.annotation, *get_args(field.annotation))
+                      if isinstance(t, type) and issubclass(t, BaseModel)]
+        current = candidates[0] if candidates else None
+    if current is None or current.model_config.get("extra") == "allow":
+        return None
+    return list(current.model_fields)
+
+
+def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any], model=None) -> dict[str, Any]:
+    """Return a copy of ``raw`` with each dotted override set; with a pydantic ``model``,
+    unknown keys are refused (``optimizer.lrr`` -> did you mean 'optimizer.lr'?)."""
+    result = copy.deepcopy(dict(raw))
+    for dotted, value in overrides.items():
+        parts = dotted.split(".")
+        if model is not None:
+            for depth in range(len(parts)):
+                known = _known_keys(model, parts[:depth])
+                if known is not None and parts[depth] not in known:
+                    prefix = ".".join(parts[:depth])
+                    full = [f"{prefix}.{k}" if prefix else k for k in known]
+                    raise InputError(f"--set {dotted}: unknown key{did_you_mean('.'.join(parts[:depth + 1]), full)}; "
+                                     f"keys here: {', '.join(full)}")
+        node = result
+        for part in parts[:-1]:
+            child = node.get(part)
+            if isinstance(child, str):  # a spec written as a name becomes a mapping to take a parameter
+                child = {"name": child}
+            elif not isinstance(child, dict):
+                child = {}
+            node[part] = child
+            node = child
+        node[parts[-1]] = value
+    return result

@@ -1,0 +1,137 @@
+"""Plots of a training run: loss, accuracy, per-layer gradient norms, saturation, decision boundary.
+
+The curves plot the columns of the run's ``metrics.csv``; the decision boundary writes
+its grid as ``decision_boundary.csv``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gradlab.plots import new_figure, save, write_columns
+
+
+def _column(rows: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
+    return np.array([np.nan if r.get(key) is None else float(r[key]) for r in rows])
+
+
+def _log_if_spanning_decades(ax, values: np.ndarray) -> None:
+    positive = values[np.isfinite(values) & (values > 0)]
+    if positive.size and positive.max() / positive.min() > 100:
+        ax.set_yscale("log")
+
+
+def loss_curves(rows: Sequence[Mapping[str, Any]], path: Path, title: str = "") -> Path:
+    """Train and test loss per epoch (log scale when they span more than two decades)."""
+    fig, ax = new_figure()
+    epochs = _column(rows, "epoch")
+    shown = []
+    for key, style in (("train_loss", "-"), ("test_loss", "--")):
+        values = _column(rows, key)
+        if np.isfinite(values).any():
+            ax.plot(epochs, values, style, marker="." if len(rows) < 60 else None, label=key.replace("_", " "))
+            shown.append(values)
+    _log_if_spanning_decades(ax, np.concatenate(shown) if shown else np.array([]))
+    ax.set(xlabel="epoch", ylabel="loss", title=title or "loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return save(fig, path)
+
+
+def score_curves(rows: Sequence[Mapping[str, Any]], path: Path, metric: str = "accuracy") -> Path:
+    """Train and test accuracy (or R^2) per epoch."""
+    fig, ax = new_figure()
+    epochs = _column(rows, "epoch")
+    for split, style in (("train", "-"), ("test", "--")):
+        values = _column(rows, f"{split}_{metric}")
+        if np.isfinite(values).any():
+            ax.plot(epochs, values, style, label=f"{split} {metric}")
+    ax.set(xlabel="epoch", ylabel=metric, title=metric)
+    if metric == "accuracy":
+        ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return save(fig, path)
+
+
+def gradient_norms(rows: Sequence[Mapping[str, Any]], n_layers: int, path: Path) -> Path:
+    """||dC/dW_l|| per layer on a log scale: vanishing gradients show as a fan of lines
+    decades apart, the input-side layers at the bottom."""
+    fig, ax = new_figure()
+    epochs = _column(rows, "epoch")
+    for k in range(1, n_layers + 1):
+        values = _column(rows, f"grad_norm_{k}")
+        ax.plot(epochs, np.where(values > 0, values, np.nan), label=f"layer {k}")
+    ax.set_yscale("log")
+    ax.set(xlabel="epoch", ylabel="||dC/dW||", title="gradient norm per layer (layer 1 = input side)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(ncol=2 if n_layers > 4 else 1)
+    return save(fig, path)
+
+
+def unit_health(rows: Sequence[Mapping[str, Any]], n_layers: int, path: Path) -> Path | None:
+    """Fraction of saturated (sigmoid/tanh) and dead (ReLU) units per layer; None if neither applies."""
+    keys = [f"{kind}_{k}" for k in range(1, n_layers + 1) for kind in ("saturated", "dead") if f"{kind}_{k}" in rows[0]]
+    if not keys:
+        return None
+    fig, ax = new_figure()
+    epochs = _column(rows, "epoch")
+    for key in keys:
+        kind, k = key.rsplit("_", 1)
+        ax.plot(epochs, _column(rows, key), label=f"{kind} layer {k}")
+    ax.set(xlabel="epoch", ylabel="fraction of units", title="saturated (f' < 1% of max) and dead units",
+           ylim=(-0.02, 1.02))
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return save(fig, path)
+
+
+def decision_boundary(
+    predict_proba,
+    X: np.ndarray,
+    labels: np.ndarray,
+    path: Path,
+    *,
+    feature_names: Sequence[str] = ("x1", "x2"),
+    class_names: Sequence[str] = (),
+    points: int = 200,
+) -> Path:
+    """Predicted class regions over the data's bounding box with the samples on top.
+
+    ``predict_proba(grid)`` maps raw 2-D points to the network output; the grid and its
+    predicted class are written to ``<path>.csv``.
+    """
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = 0.08 * (hi - lo + 1e-12)
+    g1 = np.linspace(lo[0] - pad[0], hi[0] + pad[0], points)
+    g2 = np.linspace(lo[1] - pad[1], hi[1] + pad[1], points)
+    G1, G2 = np.meshgrid(g1, g2)
+    grid = np.column_stack([G1.ravel(), G2.ravel()])
+    out = predict_proba(grid)
+    if out.shape[1] == 1:
+        score = out[:, 0]
+        classes = (score > 0.5).astype(int) if score.min() >= 0 and score.max() <= 1 else (score > 0).astype(int)
+    else:
+        score = out.max(axis=1)
+        classes = out.argmax(axis=1)
+    fig, ax = new_figure(size=(6.0, 5.0))
+    n_classes = max(int(labels.max()) + 1, int(classes.max()) + 1)
+    cmap = "coolwarm" if n_classes <= 2 else "tab10"
+    ax.contourf(G1, G2, classes.reshape(G1.shape), levels=np.arange(n_classes + 1) - 0.5, cmap=cmap, alpha=0.25,
+                vmin=-0.5, vmax=(n_classes - 0.5) if n_classes > 2 else 1.5)
+    if out.shape[1] == 1:
+        ax.contour(G1, G2, score.reshape(G1.shape), levels=[0.5 if score.min() >= 0 else 0.0], colors="k",
+                   linewidths=1.0)
+    for c in range(int(labels.max()) + 1):
+        mask = labels == c
+        name = class_names[c] if c < len(class_names) else f"class {c}"
+        ax.scatter(X[mask, 0], X[mask, 1], s=12, label=name, edgecolors="k", linewidths=0.3)
+    ax.set(xlabel=feature_names[0], ylabel=feature_names[1], title="decision boundary")
+    ax.legend(loc="best", fontsize="small")
+    write_columns(Path(path).with_suffix(".csv"), {feature_names[0]: grid[:, 0], feature_names[1]: grid[:, 1],
+                                                  "predicted_class": classes, "score": score})
+    return save(fig, path)

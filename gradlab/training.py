@@ -1,0 +1,380 @@
+"""Training loops: mini-batch gradient descent with any optimizer, or full-batch scipy CG/L-BFGS.
+
+:func:`fit` never prints. It reports through callbacks (:class:`Callback`), so the CLI
+can draw a progress bar and a table, a sweep worker can only write CSV, and a test can
+collect rows. A metrics row is produced for epoch 0 (the state before any update) and
+every ``log_every`` epochs after it, and always for the last epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gradlab.engine import diagnostics
+from gradlab.engine.losses import Loss
+from gradlab.engine.network import Network
+
+#: values beyond this count as exploding: the run is stopped as diverged
+EXPLODED = 1e12
+#: forward passes for evaluation go through the data in chunks of this many rows
+EVAL_CHUNK = 8192
+#: gradient norms and saturation are measured on at most this many training samples
+DIAGNOSTIC_SAMPLES = 2048
+
+
+@dataclass
+class Settings:
+    """How to train. ``batch_size=None`` means full batch (one update per epoch)."""
+
+    epochs: int = 100
+    batch_size: int | None = 32
+    shuffle: bool = True
+    log_every: int = 1
+    lr: float = 0.1
+    schedule: Any = None  # an object with .lr(lr0, epoch), or None for constant
+    l1: float = 0.0
+    l2: float = 0.0
+    clip_norm: float | None = None
+    patience: int | None = None
+    min_delta: float = 0.0
+    task: str = "binary"  # binary | multiclass | regression
+
+
+@dataclass
+class History:
+    """What happened: the logged rows and how the run ended."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "completed"  # completed | diverged | interrupted
+    stop_reason: str = ""
+    epochs: int = 0
+    best_epoch: int | None = None
+    best_value: float | None = None
+    params_path: list[np.ndarray] = field(default_factory=list)  # flat parameters after each epoch, if asked
+
+    @property
+    def final(self) -> dict[str, Any]:
+        return self.rows[-1] if self.rows else {}
+
+
+class Callback:
+    """Override what you need; every method is optional."""
+
+    def on_start(self, settings: Settings, columns: list[str]) -> None: ...
+
+    def on_epoch_end(self, epoch: int) -> None: ...
+
+    def on_log(self, row: dict[str, Any]) -> None: ...
+
+    def on_warning(self, message: str) -> None: ...
+
+
+def metric_columns(network: Network, task: str, has_test: bool) -> list[str]:
+    """The metrics.csv header for this network and task."""
+    cols = ["epoch", "train_loss", "test_loss", "train_accuracy", "test_accuracy"]
+    if task == "regression":
+        cols += ["train_r2", "test_r2"]
+    cols += ["lr", "grad_norm"]
+    for k, layer in enumerate(network.layers, start=1):
+        cols.append(f"grad_norm_{k}")
+        if layer.activation.max_derivative is not None:
+            cols.append(f"saturated_{k}")
+        if layer.activation.can_die:
+            cols.append(f"dead_{k}")
+    return cols + ["time_s"]
+
+
+def predicted_classes(output: np.ndarray, activation_name: str) -> np.ndarray:
+    """Class indices from network outputs: argmax for several outputs; for one output a
+    threshold at 0.5 for probability outputs (sigmoid) and at 0 for raw scores."""
+    if output.shape[1] > 1:
+        return output.argmax(axis=1)
+    threshold = 0.5 if activation_name in ("sigmoid", "hard_sigmoid", "softmax") else 0.0
+    return (output[:, 0] > threshold).astype(np.int64)
+
+
+def target_classes(Y: np.ndarray) -> np.ndarray:
+    """Class indices from network targets (one column of 0/1 (or -1/+1), or one-hot rows)."""
+    return Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] > 0).astype(np.int64)
+
+
+def evaluate(network: Network, loss: Loss, X: np.ndarray, Y: np.ndarray, task: str) -> dict[str, float]:
+    """Loss (batch mean over all of X), and accuracy or R^2, in chunks of EVAL_CHUNK rows."""
+    n = X.shape[0]
+    total, correct, sse = 0.0, 0, 0.0
+    act = network.output.activation.name
+    for start in range(0, n, EVAL_CHUNK):
+        xb, yb = X[start:start + EVAL_CHUNK], Y[start:start + EVAL_CHUNK]
+        out = network.forward(xb)
+        total += loss.value(yb, network.loss_input(loss)) * xb.shape[0]
+        if task == "regression":
+            sse += float(np.sum((out - yb) ** 2))
+        else:
+            correct += int(np.sum(predicted_classes(out, act) == target_classes(yb)))
+    result = {"loss": total / n}
+    if task == "regression":
+        sst = float(np.sum((Y - Y.mean(axis=0)) ** 2))
+        result["r2"] = 1.0 - sse / sst if sst > 0 else float("nan")
+    else:
+        result["accuracy"] = correct / n
+    return result
+
+
+def regularization(network: Network, l1: float, l2: float) -> float:
+    """Penalty on the weights (never the biases): (l2/2) sum ||W||^2 + l1 sum |W|."""
+    if not (l1 or l2):
+        return 0.0
+    return sum(0.5 * l2 * float(np.vdot(layer.W, layer.W)) + l1 * float(np.abs(layer.W).sum())
+               for layer in network.layers)
+
+
+def add_regularization_gradient(network: Network, l1: float, l2: float) -> None:
+    """dPenalty/dW = l2 W + l1 sign(W), added to each layer's gW in place."""
+    if not (l1 or l2):
+        return
+    for layer in network.layers:
+        if l2:
+            layer.gW += l2 * layer.W
+        if l1:
+            layer.gW += l1 * np.sign(layer.W)
+
+
+def _clip(grads: Sequence[np.ndarray], max_norm: float) -> None:
+    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+    if norm > max_norm:
+        for g in grads:
+            g *= max_norm / norm
+
+
+class _Logger:
+    """Builds metrics rows (evaluation + diagnostics) and hands them to the callbacks."""
+
+    def __init__(self, network, loss, X, Y, X_test, Y_test, settings, callbacks):
+        self.network, self.loss, self.settings, self.callbacks = network, loss, settings, callbacks
+        self.X, self.Y, self.X_test, self.Y_test = X, Y, X_test, Y_test
+        self.diag_X, self.diag_Y = X[:DIAGNOSTIC_SAMPLES], Y[:DIAGNOSTIC_SAMPLES]
+        self.started = time.perf_counter()
+
+    def row(self, epoch: int, lr: float | None) -> dict[str, Any]:
+        s, net = self.settings, self.network
+        # diagnostics first: a forward/backward on a fixed slice of the training data
+        net.loss_and_gradients(self.loss, self.diag_X, self.diag_Y)
+        norms = diagnostics.grad_norms(net)
+        saturated = diagnostics.saturated_fractions(net)
+        dead = diagnostics.dead_fractions(net)
+        train = evaluate(net, self.loss, self.X, self.Y, s.task)
+        row: dict[str, Any] = {"epoch": epoch, "train_loss": train["loss"]}
+        if self.X_test is not None and len(self.X_test):
+            test = evaluate(net, self.loss, self.X_test, self.Y_test, s.task)
+            row["test_loss"] = test["loss"]
+        else:
+            test = {}
+        if s.task == "regression":
+            row["train_r2"], row["test_r2"] = train["r2"], test.get("r2")
+        else:
+            row["train_accuracy"], row["test_accuracy"] = train["accuracy"], test.get("accuracy")
+        row["lr"] = lr
+        row["grad_norm"] = math.sqrt(sum(v * v for v in norms))
+        for k, (g, sat, d) in enumerate(zip(norms, saturated, dead), start=1):
+            row[f"grad_norm_{k}"] = g
+            if sat is not None:
+                row[f"saturated_{k}"] = sat
+            if d is not None:
+                row[f"dead_{k}"] = d
+        row["time_s"] = time.perf_counter() - self.started
+        for cb in self.callbacks:
+            cb.on_log(row)
+        self._warn(row, saturated, dead)
+        return row
+
+    def _warn(self, row, saturated, dead) -> None:
+        for k, sat in enumerate(saturated, start=1):
+            if sat is not None and sat >= 0.9:
+                self._say(f"epoch {row['epoch']}: layer {k} is saturated: {sat:.0%} of its units have "
+                          f"f'(z) < 1% of the maximum, so little gradient flows through it")
+        for k, d in enumerate(dead, start=1):
+            if d is not None and d >= 0.5:
+                self._say(f"epoch {row['epoch']}: layer {k}: {d:.0%} of its ReLU units are dead "
+                          f"(never active on the batch)")
+
+    def _say(self, message: str) -> None:
+        for cb in self.callbacks:
+            cb.on_warning(message)
+
+
+def _diverged(history: History, loss_value: float, network: Network, epoch: int, lr: float | None) -> bool:
+    finite = math.isfinite(loss_value) and all(np.isfinite(p).all() for p in network.params)
+    if finite and abs(loss_value) < EXPLODED:
+        return False
+    history.status = "diverged"
+    what = "non-finite" if not finite else f"exploding ({loss_value:.3g})"
+    hint = f"; the learning rate {lr:g} is probably too large (try {lr / 10:g})" if lr else ""
+    history.stop_reason = f"diverged at epoch {epoch}: the loss or the parameters became {what}{hint}"
+    return True
+
+
+def _improved(history: History, row: dict[str, Any], settings: Settings) -> bool:
+    """Early-stopping bookkeeping on the test loss (the train loss when there is no test set)."""
+    value = row.get("test_loss")
+    if value is None:
+        value = row["train_loss"]
+    if history.best_value is None or value < history.best_value - settings.min_delta:
+        history.best_value, history.best_epoch = value, row["epoch"]
+        return True
+    return False
+
+
+def fit(
+    network: Network,
+    loss: Loss,
+    optimizer: Any,
+    X: np.ndarray,
+    Y: np.ndarray,
+    settings: Settings,
+    *,
+    X_test: np.ndarray | None = None,
+    Y_test: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+    callbacks: Sequence[Callback] = (),
+    record_path: bool = False,
+) -> History:
+    """Train ``network`` on (X, Y) and return the :class:`History`.
+
+    Parameters
+    ----------
+    network, loss
+        The model and the loss; Y must already be shaped like the output (``as_targets``).
+    optimizer
+        An object with ``step(params, grads, lr)`` updating in place, or one with a
+        ``scipy_method`` attribute ("CG", "L-BFGS-B") for full-batch scipy minimisation.
+    settings : Settings
+    rng : numpy.random.Generator
+        Used for shuffling only.
+    record_path : bool
+        Keep the flat parameter vector after every epoch (for loss-landscape paths).
+
+    Notes
+    -----
+    One epoch visits every training sample once, in batches of ``batch_size`` rows
+    (a permutation of the indices when shuffling; no copy of the whole set). Ctrl-C
+    ends the run with status ``interrupted`` and returns what was done.
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    history = History()
+    columns = metric_columns(network, settings.task, X_test is not None and len(X_test) > 0)
+    for cb in callbacks:
+        cb.on_start(settings, columns)
+    logger = _Logger(network, loss, X, Y, X_test, Y_test, settings, callbacks)
+    if record_path:
+        history.params_path.append(network.flat())
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected, not warned about
+        try:
+            row = logger.row(0, settings.lr)
+            history.rows.append(row)
+            _improved(history, row, settings)
+            if getattr(optimizer, "scipy_method", None):
+                _fit_scipy(network, loss, optimizer, X, Y, settings, logger, history, callbacks, record_path)
+            else:
+                _fit_steps(network, loss, optimizer, X, Y, settings, logger, history, callbacks, rng, record_path)
+        except KeyboardInterrupt:
+            history.status = "interrupted"
+            history.stop_reason = f"interrupted after epoch {history.epochs}"
+    if not history.stop_reason:
+        history.stop_reason = f"completed {history.epochs} epochs"
+    return history
+
+
+def _fit_steps(network, loss, optimizer, X, Y, settings, logger, history, callbacks, rng, record_path):
+    n = X.shape[0]
+    batch = n if settings.batch_size is None else min(settings.batch_size, n)
+    starts = range(0, n, batch)
+    params, grads = network.params, network.grads
+    lr = settings.lr
+    for epoch in range(1, settings.epochs + 1):
+        if settings.schedule is not None:
+            lr = settings.schedule.lr(settings.lr, epoch - 1)
+        order = rng.permutation(n) if settings.shuffle else None
+        for start in starts:
+            if order is None:  # contiguous slices are views: no copy at all
+                xb, yb = X[start:start + batch], Y[start:start + batch]
+            else:
+                idx = order[start:start + batch]
+                xb, yb = X[idx], Y[idx]
+            network.forward(xb)
+            network.backward(loss, yb)
+            add_regularization_gradient(network, settings.l1, settings.l2)
+            if settings.clip_norm is not None:
+                _clip(grads, settings.clip_norm)
+            optimizer.step(params, grads, lr)
+        history.epochs = epoch
+        if record_path:
+            history.params_path.append(network.flat())
+        for cb in callbacks:
+            cb.on_epoch_end(epoch)
+        last = epoch == settings.epochs
+        if epoch % settings.log_every and not last:
+            if not all(np.isfinite(p).all() for p in params):  # still stop at once
+                row = logger.row(epoch, lr)
+                history.rows.append(row)
+                _diverged(history, row["train_loss"], network, epoch, lr)
+                return
+            continue
+        row = logger.row(epoch, lr)
+        history.rows.append(row)
+        if _diverged(history, row["train_loss"], network, epoch, lr):
+            return
+        if not _improved(history, row, settings) and settings.patience is not None:
+            if epoch - history.best_epoch >= settings.patience:
+                history.stop_reason = (f"early stop at epoch {epoch}: no improvement of the "
+                                       f"{'test' if 'test_loss' in row and row['test_loss'] is not None else 'train'} "
+                                       f"loss for {settings.patience} epochs (best {history.best_value:.6g} "
+                                       f"at epoch {history.best_epoch})")
+                return
+
+
+def _fit_scipy(network, loss, optimizer, X, Y, settings, logger, history, callbacks, record_path):
+    """Full-batch minimisation by scipy.optimize.minimize with the analytic gradient; one
+    scipy iteration is logged as one epoch."""
+    from scipy.optimize import minimize
+
+    dtype = network.dtype
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        network.set_flat(theta.astype(dtype, copy=False))
+        value = network.loss_and_gradients(loss, X, Y) + regularization(network, settings.l1, settings.l2)
+        add_regularization_gradient(network, settings.l1, settings.l2)
+        return value, network.flat("grads").astype(np.float64)
+
+    class Stop(Exception):
+        pass
+
+    def on_iteration(theta: np.ndarray) -> None:
+        network.set_flat(theta.astype(dtype, copy=False))
+        history.epochs += 1
+        epoch = history.epochs
+        if record_path:
+            history.params_path.append(network.flat())
+        for cb in callbacks:
+            cb.on_epoch_end(epoch)
+        if epoch % settings.log_every == 0 or epoch == settings.epochs:
+            row = logger.row(epoch, None)
+            history.rows.append(row)
+            if _diverged(history, row["train_loss"], network, epoch, None):
+                raise Stop
+            _improved(history, row, settings)
+
+    try:
+        result = minimize(objective, network.flat().astype(np.float64), jac=True, method=optimizer.scipy_method,
+                          callback=on_iteration, options={"maxiter": settings.epochs, **optimizer.scipy_options()})
+    except Stop:
+        return
+    network.set_flat(result.x.astype(dtype, copy=False))
+    if history.rows and history.rows[-1]["epoch"] != history.epochs:
+        history.rows.append(logger.row(history.epochs, None))
+    history.stop_reason = f"{optimizer.name}: {result.message} after {history.epochs} iterations"
