@@ -235,6 +235,10 @@ def test_reset_and_state_dict_round_trip():
     a.step([np.zeros(5)], [np.ones(5)])  # a reset optimizer accepts a different model
     with pytest.raises(ValueError, match="cannot be loaded"):
         optimizers.create("sgd").load_state_dict(state)
+    other = optimizers.create("adam")
+    other.load_state_dict(state)
+    with pytest.raises(ValueError, match="loaded state does not match"):
+        other.step([np.zeros(2), np.zeros(1)], [np.ones(2), np.ones(1)])
 
 
 def test_mismatched_lists_are_refused():

@@ -111,8 +111,12 @@ class Optimizer:
     def _allocate(self, params: Sequence[np.ndarray]) -> list[np.ndarray]:
         self._scratch = [np.empty_like(p) for p in params]
         for name in self.buffers:
-            if getattr(self, "_" + name) is None:  # load_state_dict may have filled it already
+            loaded = getattr(self, "_" + name)  # load_state_dict may have filled it already
+            if loaded is None:
                 setattr(self, "_" + name, [np.zeros_like(p) for p in params])
+            elif [a.shape for a in loaded] != [p.shape for p in params]:
+                self.reset()  # zip() in the loops would silently skip or misalign arrays
+                raise ValueError(f"{self.name}: loaded state does not match the shapes of the parameters")
         return self._scratch
 
     def state_dict(self) -> dict[str, Any]:
