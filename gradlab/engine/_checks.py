@@ -1,0 +1,76 @@
+"""Validation of scalar hyper-parameters, shared by the engine's registered classes.
+
+Each checker returns the value as a Python ``float``/``int`` or raises :class:`InputError`
+with a message ``"<name> must be <allowed>, got <value>"``; the registry prefixes the field
+(``optimizer: lr must be > 0, got -1``). They run once per construction, never per step.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from gradlab.errors import InputError
+
+
+def show(value: object) -> str:
+    """Render a bad value for a message: ``-1``, ``0.5``, ``'abc'`` (numpy scalars as plain numbers)."""
+    if isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, numbers.Integral):
+        return repr(int(value))
+    if isinstance(value, numbers.Real):
+        return repr(float(value))
+    return repr(value)
+
+
+def real(name: str, value: object) -> float:
+    """A finite real number (``bool`` is refused: ``lr: true`` in YAML is a mistake, not 1.0)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"{name} must be a number, got {show(value)}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise InputError(f"{name} must be a finite number, got {show(value)}")
+    return value
+
+
+def positive(name: str, value: object) -> float:
+    """``value > 0``, finite."""
+    x = real(name, value)
+    if x <= 0:
+        raise InputError(f"{name} must be > 0, got {show(value)}")
+    return x
+
+
+def non_negative(name: str, value: object) -> float:
+    """``value >= 0``, finite."""
+    x = real(name, value)
+    if x < 0:
+        raise InputError(f"{name} must be >= 0, got {show(value)}")
+    return x
+
+
+def unit_interval(name: str, value: object, *, low_open: bool, high_open: bool) -> float:
+    """``value`` in [0, 1], with the ends open or closed as asked, e.g. ``0 <= momentum < 1``."""
+    x = real(name, value)
+    low_ok = x > 0 if low_open else x >= 0
+    high_ok = x < 1 if high_open else x <= 1
+    if not (low_ok and high_ok):
+        allowed = f"{'>' if low_open else '>='} 0 and {'<' if high_open else '<='} 1"
+        raise InputError(f"{name} must be {allowed}, got {show(value)}")
+    return x
+
+
+def whole(name: str, value: object, minimum: int) -> int:
+    """A whole number ``>= minimum`` (``10.0`` is accepted as 10, ``2.5`` is not)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"{name} must be a whole number >= {minimum}, got {show(value)}")
+    if isinstance(value, numbers.Integral):
+        n = int(value)
+    elif math.isfinite(float(value)) and float(value).is_integer():
+        n = int(value)
+    else:
+        raise InputError(f"{name} must be a whole number >= {minimum}, got {show(value)}")
+    if n < minimum:
+        raise InputError(f"{name} must be a whole number >= {minimum}, got {show(value)}")
+    return n

@@ -1,0 +1,215 @@
+"""Finite-difference gradient checks, for any scalar function of a list of parameter arrays.
+
+The function is a closure that reads the *current* contents of the arrays, so the same code
+checks a loss written by hand and a whole network::
+
+    f = lambda: loss.value(y, network.forward(X))
+    network.forward(X); network.backward(y)          # fills network.grads
+    result = check(f, network.params, network.grads, names=["W1", "b1", "W2", "b2"])
+    assert result.passed, result
+
+Use float64 parameters: with float32 the perturbation ``eps`` is swamped by rounding and the
+numeric gradient is meaningless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["numerical_gradient", "compare", "check", "CheckResult", "TINY"]
+
+TINY = 1e-300
+"""Floor of the relative error's denominator: only there to turn 0/0 into 0."""
+
+
+def numerical_gradient(f: Callable[[], float], params: Sequence[np.ndarray], eps: float = 1e-6) -> list[np.ndarray]:
+    """Central finite differences of ``f`` with respect to every entry of every array.
+
+    .. math:: \\frac{\\partial f}{\\partial p_i} \\approx \\frac{f(p + h e_i) - f(p - h e_i)}{2h}
+
+    Each entry is perturbed in place, ``f()`` is evaluated, and the entry is written back to its
+    exact original value (also if ``f`` raises). The error is ``O(h^2)`` from truncation plus
+    about ``machine_eps * |f| / h`` from rounding; ``h = 1e-6`` balances the two for float64
+    functions of order 1. The denominator is the difference of the two perturbed values as
+    actually stored, which is what ``f`` saw, rather than the nominal ``2h``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f() -> float``, computed from the current contents of ``params``.
+    params : sequence of ndarray
+        Writable floating arrays (views are fine). Restored on return.
+    eps : float, default 1e-6
+        The step ``h``.
+
+    Returns
+    -------
+    list of ndarray
+        float64 arrays shaped like ``params``. Costs ``2 * sum(p.size)`` calls of ``f``.
+    """
+    grads = []
+    for p in params:
+        grad = np.zeros(p.shape, dtype=np.float64)
+        for index in np.ndindex(p.shape):
+            original = p[index]  # a numpy scalar: writing it back restores the bits exactly
+            try:
+                p[index] = original + eps
+                x_plus = p[index]
+                f_plus = float(f())
+                p[index] = original - eps
+                x_minus = p[index]
+                f_minus = float(f())
+            finally:
+                p[index] = original
+            grad[index] = (f_plus - f_minus) / (float(x_plus) - float(x_minus))
+        grads.append(grad)
+    return grads
+
+
+def compare(
+    analytic: Sequence[np.ndarray],
+    numeric: Sequence[np.ndarray],
+    names: Sequence[str] | None = None,
+) -> list[dict]:
+    """Per-array error summary between an analytic and a numeric gradient.
+
+    The relative error of an entry is
+
+    .. math:: r = \\frac{|a - n|}{\\max(|a| + |n|,\\ \\text{TINY})}
+
+    which is symmetric, lies in ``[0, 1]`` (1 means opposite signs or one of them zero), and is
+    defined when both are zero (``r = 0``). Near a true zero gradient the finite-difference
+    noise makes ``r`` large even for a correct gradient, which is why :func:`check` also looks
+    at the absolute error.
+
+    Parameters
+    ----------
+    analytic, numeric : sequence of ndarray
+        Same shapes, pairwise.
+    names : sequence of str, optional
+        Labels for the rows (default ``"0"``, ``"1"``, ...).
+
+    Returns
+    -------
+    list of dict
+        One per array, with keys ``name``, ``shape``, ``max_abs_error``, ``max_rel_error``,
+        ``worst_index`` (the entry with the largest relative error) and ``norm_rel_error``
+        (``||a - n|| / (||a|| + ||n||)`` over the whole array, 0 if both are zero).
+    """
+    if len(analytic) != len(numeric):
+        raise ValueError(f"{len(analytic)} analytic gradients but {len(numeric)} numeric ones")
+    names = [str(k) for k in range(len(analytic))] if names is None else list(names)
+    rows = []
+    for name, a, n in zip(names, analytic, numeric):
+        a = np.asarray(a, dtype=np.float64)
+        n = np.asarray(n, dtype=np.float64)
+        if a.shape != n.shape:
+            raise ValueError(f"{name}: analytic gradient has shape {a.shape}, numeric {n.shape}")
+        diff = np.abs(a - n)
+        scale = np.abs(a) + np.abs(n)
+        rel = diff / np.maximum(scale, TINY)
+        norm_scale = float(np.linalg.norm(a) + np.linalg.norm(n))
+        rows.append(
+            {
+                "name": name,
+                "shape": a.shape,
+                "max_abs_error": float(diff.max(initial=0.0)),
+                "max_rel_error": float(rel.max(initial=0.0)),
+                "worst_index": tuple(int(i) for i in np.unravel_index(int(rel.argmax()), a.shape)) if a.size else (),
+                "norm_rel_error": float(np.linalg.norm(diff)) / norm_scale if norm_scale > 0 else 0.0,
+            }
+        )
+    return rows
+
+
+@dataclass
+class CheckResult:
+    """Outcome of :func:`check`.
+
+    Attributes
+    ----------
+    passed : bool
+        Every entry of every array is within tolerance.
+    rows : list of dict
+        :func:`compare`'s summary, each row with an extra ``passed`` flag.
+    rtol, atol : float
+        The tolerances used.
+    """
+
+    passed: bool
+    rows: list[dict] = field(default_factory=list)
+    rtol: float = 1e-6
+    atol: float = 1e-8
+
+    @property
+    def max_rel_error(self) -> float:
+        return max((row["max_rel_error"] for row in self.rows), default=0.0)
+
+    @property
+    def max_abs_error(self) -> float:
+        return max((row["max_abs_error"] for row in self.rows), default=0.0)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        lines = [f"gradient check {'passed' if self.passed else 'FAILED'} (rtol={self.rtol:g}, atol={self.atol:g})"]
+        for row in self.rows:
+            lines.append(
+                f"  {row['name']:>8} {str(row['shape']):>10}  max rel {row['max_rel_error']:.3e}  "
+                f"max abs {row['max_abs_error']:.3e}  at {row['worst_index']}  {'ok' if row['passed'] else 'FAIL'}"
+            )
+        return "\n".join(lines)
+
+
+def check(
+    f: Callable[[], float],
+    params: Sequence[np.ndarray],
+    analytic: Sequence[np.ndarray],
+    *,
+    eps: float = 1e-6,
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    names: Sequence[str] | None = None,
+) -> CheckResult:
+    """Compare an analytic gradient with central finite differences of ``f``.
+
+    An entry passes when its relative error is at most ``rtol`` *or* its absolute error is at
+    most ``atol``:
+
+    .. math:: |a - n| \\le \\max\\big(\\text{rtol}\\, (|a| + |n|),\\ \\text{atol}\\big)
+
+    The absolute floor accepts entries whose true gradient is (nearly) zero, where the
+    finite-difference rounding noise (about ``1e-10 |f|`` with ``eps = 1e-6``) would otherwise
+    dominate the relative error; keep ``atol`` well below the gradient entries that matter.
+
+    Parameters
+    ----------
+    f : callable
+        ``f() -> float`` from the current contents of ``params``.
+    params : sequence of ndarray
+        float64 parameters, perturbed and restored.
+    analytic : sequence of ndarray
+        The gradient to test, evaluated at ``params``. Copied before ``f`` is called, so it may
+        be a buffer that ``f`` overwrites (e.g. ``network.grads``).
+    eps, rtol, atol : float
+        Finite-difference step and tolerances.
+    names : sequence of str, optional
+        Labels for the report.
+
+    Returns
+    -------
+    CheckResult
+        Truthy when passed; ``str()`` gives a small table.
+    """
+    analytic = [np.array(a, dtype=np.float64, copy=True) for a in analytic]
+    if len(analytic) != len(params):
+        raise ValueError(f"{len(params)} parameter arrays but {len(analytic)} gradients")
+    numeric = numerical_gradient(f, params, eps)
+    rows = compare(analytic, numeric, names)
+    for row, a, n in zip(rows, analytic, numeric):
+        row["passed"] = bool(np.all(np.abs(a - n) <= np.maximum(rtol * (np.abs(a) + np.abs(n)), atol)))
+    return CheckResult(passed=all(row["passed"] for row in rows), rows=rows, rtol=rtol, atol=atol)

@@ -1,0 +1,384 @@
+"""Optimizers, clipping and weight decay: hand-computed steps, convergence, in-place behaviour."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from gradlab.engine.gradcheck import check
+from gradlab.engine.optimizers import (
+    add_weight_decay,
+    clip_by_global_norm,
+    clip_by_value,
+    optimizers,
+    pack,
+    weight_decay_penalty,
+)
+from gradlab.errors import InputError
+from tests.conftest import subprocess_env
+
+ALL = ["sgd", "momentum", "nesterov", "rmsprop", "adam", "adagrad"]
+
+# The worked example used throughout: two weights, two successive gradients, lr = 0.1.
+W0 = [1.0, -2.0]
+G1 = [0.5, 0.25]
+G2 = [0.3, -0.5]
+
+
+def two_steps(spec):
+    """Run two steps from W0 with gradients G1 then G2; return the weights after each step."""
+    opt = optimizers.create(spec)
+    w = np.array(W0)
+    opt.step([w], [np.array(G1)])
+    after_one = w.copy()
+    opt.step([w], [np.array(G2)])
+    return after_one, w
+
+
+def test_registry_holds_the_six_optimizers():
+    assert optimizers.names() == ALL
+
+
+def test_sgd_step_by_hand():
+    # w - lr g = [1.0 - 0.1*0.5, -2.0 - 0.1*0.25] = [0.95, -2.025]
+    # then      [0.95 - 0.1*0.3, -2.025 - 0.1*(-0.5)] = [0.92, -1.975]
+    one, two = two_steps("sgd:lr=0.1")
+    np.testing.assert_allclose(one, [0.95, -2.025], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(two, [0.92, -1.975], rtol=0, atol=1e-15)
+
+
+def test_momentum_steps_by_hand():
+    # step 1: v = 0.9*0 - 0.1*[0.5, 0.25] = [-0.05, -0.025];  w = [0.95, -2.025]  (= SGD)
+    # step 2: v = 0.9*[-0.05, -0.025] - 0.1*[0.3, -0.5] = [-0.045 - 0.03, -0.0225 + 0.05]
+    #           = [-0.075, 0.0275];                           w = [0.875, -1.9975]
+    one, two = two_steps({"name": "momentum", "lr": 0.1, "momentum": 0.9})
+    np.testing.assert_allclose(one, [0.95, -2.025], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(two, [0.875, -1.9975], rtol=0, atol=1e-15)
+
+
+def test_nesterov_steps_by_hand():
+    # step 1: v = -0.1*g1 = [-0.05, -0.025];  w += 0.9 v - 0.1 g1 = [-0.045 - 0.05, -0.0225 - 0.025]
+    #         w = [1 - 0.095, -2 - 0.0475] = [0.905, -2.0475]   (= a step of (1 + mu) lr g)
+    # step 2: v = 0.9*[-0.05, -0.025] - 0.1*[0.3, -0.5] = [-0.075, 0.0275]
+    #         w += 0.9 v - 0.1 g2 = [-0.0675 - 0.03, 0.02475 + 0.05] = [-0.0975, 0.07475]
+    #         w = [0.8075, -1.97275]
+    one, two = two_steps("nesterov:lr=0.1,momentum=0.9")
+    np.testing.assert_allclose(one, [0.905, -2.0475], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(two, [0.8075, -1.97275], rtol=0, atol=1e-15)
+
+
+def test_rmsprop_steps_by_hand():
+    # step 1: s = 0.1*g1^2 = [0.025, 0.00625];  sqrt(s) = [0.158113883, 0.079056942]
+    #         w -= 0.1*g1/sqrt(s) = 0.1/sqrt(0.1) = 0.316227766 each (eps = 1e-8 moves the
+    #         8th decimal, hence atol 1e-7)
+    #         w = [0.683772234, -2.316227766]
+    # step 2: s = 0.9*[0.025, 0.00625] + 0.1*[0.09, 0.25] = [0.0315, 0.030625]
+    #         sqrt(s) = [0.177482393, 0.175];  0.1*g2/sqrt(s) = [0.169030851, -0.285714286]
+    #         w = [0.514741383, -2.030513480]
+    one, two = two_steps("rmsprop:lr=0.1,rho=0.9")
+    np.testing.assert_allclose(one, [0.683772234, -2.316227766], rtol=0, atol=1e-7)
+    np.testing.assert_allclose(two, [0.514741383, -2.030513480], rtol=0, atol=1e-7)
+
+
+def test_adagrad_steps_by_hand():
+    # step 1: G = [0.25, 0.0625];  0.1*g1/sqrt(G) = [0.1, 0.1];  w = [0.9, -2.1]
+    # step 2: G = [0.25 + 0.09, 0.0625 + 0.25] = [0.34, 0.3125];  sqrt(G) = [0.583095189, 0.559016994]
+    #         0.1*g2/sqrt(G) = [0.051449576, -0.089442719];  w = [0.848550424, -2.010557281]
+    one, two = two_steps("adagrad:lr=0.1")
+    np.testing.assert_allclose(one, [0.9, -2.1], rtol=0, atol=1e-8)
+    np.testing.assert_allclose(two, [0.848550424, -2.010557281], rtol=0, atol=1e-8)
+
+
+def test_adam_two_steps_by_hand():
+    # beta1 = 0.9, beta2 = 0.999, eps = 1e-8, lr = 0.1
+    # step 1: m = 0.1*g1 = [0.05, 0.025];  v = 0.001*g1^2 = [0.00025, 0.0000625]
+    #         m_hat = m/0.1 = g1;  v_hat = v/0.001 = g1^2;  step = 0.1*g1/(|g1| + 1e-8) ~ 0.1*sign(g1)
+    #         w = [0.9, -2.1]   (up to 2e-9 from eps)
+    # step 2: m = 0.9*[0.05, 0.025] + 0.1*[0.3, -0.5] = [0.075, -0.0275]
+    #         v = 0.999*[0.00025, 0.0000625] + 0.001*[0.09, 0.25] = [0.00033975, 0.0003124375]
+    #         1 - 0.9^2 = 0.19;  1 - 0.999^2 = 0.001999
+    #         m_hat = [0.394736842, -0.144736842];  v_hat = [0.169959980, 0.156296898]
+    #         sqrt(v_hat) = [0.412262028, 0.395344025];  step = 0.1*m_hat/sqrt(v_hat)
+    #         = [0.095749015, -0.036610352];  w = [0.804250985, -2.063389648]
+    one, two = two_steps({"name": "adam", "lr": 0.1})
+    np.testing.assert_allclose(one, [0.9, -2.1], rtol=0, atol=1e-8)
+    np.testing.assert_allclose(two, [0.804250985, -2.063389648], rtol=0, atol=1e-8)
+
+
+@given(
+    g=hnp.arrays(np.float64, 6, elements=st.floats(-1e3, 1e3).filter(lambda x: abs(x) > 1e-3)),
+    lr=st.floats(1e-4, 1.0),
+)
+def test_adam_first_step_moves_every_weight_by_about_lr_against_its_gradient(g, lr):
+    w = np.zeros(6)
+    optimizers.create({"name": "adam", "lr": lr}).step([w], [g])
+    np.testing.assert_allclose(w, -lr * np.sign(g), rtol=1e-5)
+
+
+# -- convergence on a convex quadratic ---------------------------------------------------------
+
+A = np.array([[3.0, 0.5], [0.5, 1.0]])  # symmetric positive definite, condition number ~3.4
+C = np.array([[1.0, -2.0], [0.5, 3.0]])  # the minimiser of the matrix parameter
+D = np.array([-1.0, 2.0])  # the minimiser of the vector parameter
+
+
+def quadratic_grads(W, b, gW, gb):
+    """f = 1/2 tr((W - C)^T A (W - C)) + 1/2 ||b - D||^2, minimised at W = C, b = D."""
+    np.matmul(A, W - C, out=gW)
+    np.subtract(b, D, out=gb)
+
+
+@pytest.mark.parametrize(
+    ("spec", "steps", "atol"),
+    [
+        ("sgd:lr=0.2", 300, 1e-9),
+        ("momentum:lr=0.1,momentum=0.8", 300, 1e-9),
+        ("nesterov:lr=0.1,momentum=0.8", 300, 1e-9),
+        # With a constant lr RMSProp's step never shrinks below about lr (it divides the
+        # gradient by its own RMS), so it ends bouncing around the minimum at that scale.
+        ("rmsprop:lr=0.01", 1500, 0.01),
+        ("adam:lr=0.05", 1500, 1e-9),
+        ("adagrad:lr=0.5", 1500, 1e-9),
+    ],
+)
+def test_each_optimizer_minimises_a_convex_quadratic(spec, steps, atol):
+    opt = optimizers.create(spec)
+    W, b = np.zeros((2, 2)), np.zeros(2)
+    gW, gb = np.empty_like(W), np.empty_like(b)
+    for _ in range(steps):
+        quadratic_grads(W, b, gW, gb)
+        opt.step([W, b], [gW, gb])
+    assert opt.t == steps
+    np.testing.assert_allclose(W, C, rtol=0, atol=atol)
+    np.testing.assert_allclose(b, D, rtol=0, atol=atol)
+
+
+# -- in place, state, overrides ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_step_updates_the_same_arrays_and_reuses_its_buffers(name):
+    opt = optimizers.create(name)
+    W, b = np.ones((3, 2)), np.ones(2)
+    ids, addresses = (id(W), id(b)), (W.ctypes.data, b.ctypes.data)
+    gW, gb = np.full((3, 2), 0.5), np.full(2, -0.5)
+
+    def buffer_ids():  # every array the optimizer holds (state and scratch)
+        return [id(a) for arrays in vars(opt).values() if isinstance(arrays, list) for a in arrays]
+
+    opt.step([W, b], [gW, gb])
+    buffers = buffer_ids()
+    opt.step([W, b], [gW, gb])
+    assert (id(W), id(b)) == ids and (W.ctypes.data, b.ctypes.data) == addresses
+    assert buffer_ids() == buffers and len(buffers) >= 2
+    assert np.all(W < 1) and np.all(b > 1)  # moved against the gradient
+    np.testing.assert_array_equal(gW, 0.5)  # gradients are only read
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_steps_after_the_first_allocate_no_arrays(name):
+    opt = optimizers.create(name)
+    W, b = np.ones((100, 100)), np.ones(100)  # 80 kB: any temporary would show
+    gW, gb = np.full_like(W, 0.01), np.full_like(b, 0.01)
+    opt.step([W, b], [gW, gb])
+    tracemalloc.start()
+    try:
+        for _ in range(5):
+            opt.step([W, b], [gW, gb], lr=0.001)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4096, f"{name} allocated {peak} bytes per step"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_float32_parameters_stay_float32(name):
+    W = np.ones((2, 2), dtype=np.float32)
+    opt = optimizers.create(name)
+    opt.step([W], [np.full((2, 2), 0.5, dtype=np.float32)])
+    assert W.dtype == np.float32
+    assert all(a.dtype == np.float32 for arrays in opt.state_dict()["buffers"].values() for a in arrays)
+
+
+def test_lr_override_applies_to_one_step_only():
+    opt = optimizers.create("sgd:lr=0.1")
+    w = np.array([1.0])
+    opt.step([w], [np.array([1.0])], lr=0.5)  # 1 - 0.5*1
+    np.testing.assert_allclose(w, [0.5])
+    opt.step([w], [np.array([1.0])])  # 0.5 - 0.1*1
+    np.testing.assert_allclose(w, [0.4])
+    assert opt.lr == 0.1
+
+
+def test_reset_and_state_dict_round_trip():
+    a, b = optimizers.create("adam:lr=0.05"), optimizers.create("adam:lr=0.05")
+    wa, wb = np.array([1.0, -1.0]), np.array([1.0, -1.0])
+    for g in ([0.5, 0.1], [0.2, -0.3], [0.1, 0.1]):
+        a.step([wa], [np.array(g)])
+    state = a.state_dict()
+    b.load_state_dict(state)
+    wb[:] = wa
+    state["buffers"]["m"][0][:] = 99.0  # a copy: editing it changes neither optimizer
+    for opt, w in ((a, wa), (b, wb)):
+        opt.step([w], [np.array([0.4, 0.4])])
+    np.testing.assert_array_equal(wa, wb)
+    assert b.t == 4
+    a.reset()
+    assert a.t == 0 and a.state_dict()["buffers"] == {}
+    a.step([np.zeros(5)], [np.ones(5)])  # a reset optimizer accepts a different model
+    with pytest.raises(ValueError, match="cannot be loaded"):
+        optimizers.create("sgd").load_state_dict(state)
+    other = optimizers.create("adam")
+    other.load_state_dict(state)
+    with pytest.raises(ValueError, match="loaded state does not match"):
+        other.step([np.zeros(2), np.zeros(1)], [np.ones(2), np.ones(1)])
+
+
+def test_mismatched_lists_are_refused():
+    opt = optimizers.create("momentum")
+    opt.step([np.zeros(2), np.zeros(3)], [np.ones(2), np.ones(3)])
+    with pytest.raises(ValueError, match="built for 2 parameter arrays, got 1; call reset"):
+        opt.step([np.zeros(2)], [np.ones(2)])
+    with pytest.raises(ValueError, match="2 parameter arrays but 1 gradients"):
+        optimizers.create("sgd").step([np.zeros(2), np.zeros(3)], [np.ones(2)])
+
+
+def test_a_flat_buffer_and_its_views_give_the_same_update():
+    rng = np.random.default_rng(1)
+    layers = [rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=(4, 1)), rng.normal(size=1)]
+    flat, views = pack(layers)
+    assert flat.shape == (21,) and all(np.shares_memory(v, flat) for v in views)
+    separate = [layer.copy() for layer in layers]
+    grads = [rng.normal(size=layer.shape) for layer in layers]
+    flat_grad, grad_views = pack(grads)
+    per_array, fused = optimizers.create("adam:lr=0.1"), optimizers.create("adam:lr=0.1")
+    for _ in range(3):
+        per_array.step(separate, grads)
+        fused.step([flat], [flat_grad])
+    for a, b in zip(separate, views):
+        np.testing.assert_allclose(a, b, rtol=1e-15)
+    assert pack(layers, dtype=np.float32)[0].dtype == np.float32
+
+
+# -- validation --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("sgd:lr=-1", "optimizer: lr must be > 0, got -1"),
+        ("sgd:lr=0", "optimizer: lr must be > 0, got 0"),
+        ("adam:lr=inf", "optimizer: lr must be a finite number, got inf"),
+        ("sgd:lr=nan", "optimizer: lr must be a finite number, got nan"),
+        ("sgd:lr=fast", "optimizer: lr must be a number, got 'fast'"),
+        ({"name": "sgd", "lr": True}, "optimizer: lr must be a number, got True"),
+        ("momentum:momentum=1", "optimizer: momentum must be >= 0 and < 1, got 1"),
+        ("nesterov:momentum=-0.1", "optimizer: momentum must be >= 0 and < 1, got -0.1"),
+        ("adam:beta1=1.0", "optimizer: beta1 must be >= 0 and < 1, got 1.0"),
+        ("adam:beta2=1.5", "optimizer: beta2 must be >= 0 and < 1, got 1.5"),
+        ("adam:eps=0", "optimizer: eps must be > 0, got 0"),
+        ("rmsprop:rho=1", "optimizer: rho must be >= 0 and < 1, got 1"),
+        ("adagrad:eps=-1e-8", "optimizer: eps must be > 0, got -1e-08"),
+        ("sgd:momentum=0.9", "optimizer: sgd has no parameter 'momentum'"),
+        ("adam:beta_1=0.9", "did you mean 'beta1'"),
+        ("adamm", "did you mean 'adam'"),
+    ],
+)
+def test_bad_hyperparameters_name_field_value_and_allowed(spec, message):
+    with pytest.raises(InputError) as error:
+        optimizers.create(spec, field="optimizer")
+    assert message in str(error.value)
+
+
+def test_defaults_are_the_documented_ones():
+    assert optimizers.parameters("sgd") == {"lr": 0.01}
+    assert optimizers.parameters("momentum") == {"lr": 0.01, "momentum": 0.9}
+    assert optimizers.parameters("nesterov") == {"lr": 0.01, "momentum": 0.9}
+    assert optimizers.parameters("rmsprop") == {"lr": 0.001, "rho": 0.9, "eps": 1e-8}
+    assert optimizers.parameters("adam") == {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+    assert optimizers.parameters("adagrad") == {"lr": 0.01, "eps": 1e-8}
+
+
+# -- clipping ----------------------------------------------------------------------------------
+
+
+def test_clip_by_global_norm_rescales_all_gradients_together():
+    g1, g2 = np.array([3.0, 4.0]), np.array([[12.0]])  # global norm sqrt(9 + 16 + 144) = 13
+    norm = clip_by_global_norm([g1, g2], 6.5)
+    assert norm == pytest.approx(13.0)
+    np.testing.assert_allclose(g1, [1.5, 2.0])  # everything halved, direction kept
+    np.testing.assert_allclose(g2, [[6.0]])
+    assert clip_by_global_norm([g1, g2], 100.0) == pytest.approx(6.5)  # below the cap: untouched
+    np.testing.assert_allclose(g1, [1.5, 2.0])
+
+
+def test_clip_by_global_norm_survives_huge_and_non_finite_gradients():
+    g = [np.array([1e200, 1e200])]  # the sum of squares overflows; the norm does not
+    assert clip_by_global_norm(g, 1.0) == pytest.approx(np.sqrt(2) * 1e200)
+    np.testing.assert_allclose(g[0], [np.sqrt(0.5)] * 2)
+    bad = [np.array([np.nan, 1.0])]
+    assert np.isnan(clip_by_global_norm(bad, 1.0))
+    assert bad[0][1] == 1.0  # nothing rescaled: divergence is reported elsewhere
+    with pytest.raises(InputError, match="clip_norm must be > 0, got 0"):
+        clip_by_global_norm(g, 0)
+
+
+def test_clip_by_value_clips_each_entry_in_place():
+    g = np.array([-3.0, 0.5, 2.0])
+    same = g
+    clip_by_value([g], 1.0)
+    assert g is same
+    np.testing.assert_array_equal(g, [-1.0, 0.5, 1.0])
+    with pytest.raises(InputError, match="clip_value must be > 0"):
+        clip_by_value([g], -1.0)
+
+
+# -- weight decay ------------------------------------------------------------------------------
+
+
+def test_weight_decay_reaches_weights_but_not_biases():
+    W, b = np.array([[2.0, -1.0], [0.0, 4.0]]), np.array([5.0, -5.0])
+    gW, gb = np.ones((2, 2)), np.ones(2)
+    add_weight_decay([W, b], [gW, gb], l1=0.5, l2=0.1)
+    # gW = 1 + 0.1*W + 0.5*sign(W): [[1 + 0.2 + 0.5, 1 - 0.1 - 0.5], [1 + 0 + 0, 1 + 0.4 + 0.5]]
+    np.testing.assert_allclose(gW, [[1.7, 0.4], [1.0, 1.9]])
+    np.testing.assert_array_equal(gb, [1.0, 1.0])
+    # with an explicit mask and scratch buffers (no temporaries): decay the bias only
+    scratch = [np.empty_like(W), np.empty_like(b)]
+    add_weight_decay([W, b], [gW, gb], l2=0.1, decay_mask=[False, True], scratch=scratch)
+    np.testing.assert_allclose(gb, [1.5, 0.5])
+    np.testing.assert_allclose(gW, [[1.7, 0.4], [1.0, 1.9]])
+    with pytest.raises(InputError, match="l1 and l2 must be >= 0"):
+        add_weight_decay([W], [gW], l2=-1)
+
+
+def test_weight_decay_gradient_is_the_gradient_of_the_documented_penalty():
+    rng = np.random.default_rng(3)
+    W = rng.uniform(0.2, 1.0, size=(3, 2)) * rng.choice([-1, 1], size=(3, 2))  # away from the L1 kink
+    b = rng.normal(size=2)
+    # R = (l2/2)||W||^2 + l1 ||W||_1 = 0.15*||W||^2 + 0.2*sum|W|
+    assert weight_decay_penalty([W, b], l1=0.2, l2=0.3) == pytest.approx(0.15 * np.sum(W**2) + 0.2 * np.abs(W).sum())
+    grads = [np.zeros_like(W), np.zeros_like(b)]
+    add_weight_decay([W, b], grads, l1=0.2, l2=0.3)
+    assert check(lambda: weight_decay_penalty([W, b], l1=0.2, l2=0.3), [W, b], grads).passed
+
+
+# -- layering ----------------------------------------------------------------------------------
+
+
+def test_engine_modules_import_numpy_only():
+    code = (
+        "import sys\n"
+        "import gradlab.engine.optimizers, gradlab.engine.schedules, gradlab.engine.init, gradlab.engine.gradcheck\n"
+        "heavy = [m for m in ('typer', 'rich', 'matplotlib', 'yaml', 'sympy', 'scipy') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=subprocess_env(), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
