@@ -56,14 +56,14 @@ class OptimizerConfig(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     name: str = "sgd"
-    lr: float = Field(0.1, gt=0, description="learning rate (alias on the command line: lr)")
+    lr: Optional[float] = Field(None, gt=0, description="learning rate [default: the optimizer's own]")
     schedule: Spec = "constant"
     clip_norm: Optional[float] = Field(None, gt=0, description="clip the global gradient norm to this")
 
     @field_validator("lr")
     @classmethod
-    def _finite(cls, lr: float) -> float:
-        if not math.isfinite(lr):
+    def _finite(cls, lr: Optional[float]) -> Optional[float]:
+        if lr is not None and not math.isfinite(lr):
             raise ValueError(f"must be finite, got {lr}")
         return lr
 
@@ -164,7 +164,7 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
         problems.append(f"model.activation: {len(m.activation)} activations for {len(m.hidden)} hidden layers")
     hidden = [_collect(problems, "model.activation", lambda s=s: activations.create(s, field="model.activation"))
               for s in hidden_specs]
-    opt_params = {"name": o.name, "lr": o.lr, **(o.model_extra or {})}
+    opt_params = {"name": o.name, **({"lr": o.lr} if o.lr is not None else {}), **(o.model_extra or {})}
     optimizer = _collect(problems, "optimizer", lambda: optimizers.create(opt_params, field="optimizer"))
     schedule = _collect(problems, "optimizer.schedule",
                         lambda: schedules.create(o.schedule, field="optimizer.schedule"))
@@ -179,6 +179,9 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
         output = _collect(problems, "model.output", lambda: activations.create(out_spec, field="model.output"))
         if output is not None:
             _collect(problems, "model.output", lambda: loss.check_output(output.name))
+    if getattr(optimizer, "scipy_method", None) and t.batch_size != "full":
+        problems.append(f"training.batch_size: optimizer {optimizer.name} minimises the full batch by line "
+                        f"searches; set training.batch_size: full, got {t.batch_size!r}")
     if problems:
         raise ConfigError("\n".join(problems))
 
@@ -204,7 +207,7 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
         batch_size=None if t.batch_size == "full" else t.batch_size,
         shuffle=t.shuffle,
         log_every=t.log_every,
-        lr=o.lr,
+        lr=optimizer.lr,
         schedule=None if schedule.name == "constant" else schedule,
         l1=t.l1,
         l2=t.l2,
@@ -213,15 +216,19 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
         min_delta=t.min_delta,
         task=dataset.task,
     )
-    resolved = resolved_config(config, output.name if m.output is None else m.output)
+    resolved = resolved_config(config, output.name if m.output is None else m.output, optimizer.lr)
     return Experiment(config, resolved, dataset, network, loss, optimizer, schedule, settings,
                       Y_train, Y_test, X_train, X_test)
 
 
-def resolved_config(config: ExperimentConfig, output: Spec) -> dict[str, Any]:
+def resolved_config(config: ExperimentConfig, output: Spec, lr: float | None) -> dict[str, Any]:
     """The config with every default filled in: what ``config.yaml`` records and ``rerun`` reads."""
-    resolved = config.model_dump(mode="json")
+    resolved = config.model_dump(mode="json", exclude_none=False)
     resolved["model"]["output"] = output
+    if lr is None:
+        resolved["optimizer"].pop("lr", None)
+    else:
+        resolved["optimizer"]["lr"] = lr
     return resolved
 
 

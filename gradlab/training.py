@@ -19,6 +19,7 @@ import numpy as np
 from gradlab.engine import diagnostics
 from gradlab.engine.losses import Loss
 from gradlab.engine.network import Network
+from gradlab.engine.optimizers import add_weight_decay, clip_by_global_norm, weight_decay_penalty
 
 #: values beyond this count as exploding: the run is stopped as diverged
 EXPLODED = 1e12
@@ -124,32 +125,6 @@ def evaluate(network: Network, loss: Loss, X: np.ndarray, Y: np.ndarray, task: s
     else:
         result["accuracy"] = correct / n
     return result
-
-
-def regularization(network: Network, l1: float, l2: float) -> float:
-    """Penalty on the weights (never the biases): (l2/2) sum ||W||^2 + l1 sum |W|."""
-    if not (l1 or l2):
-        return 0.0
-    return sum(0.5 * l2 * float(np.vdot(layer.W, layer.W)) + l1 * float(np.abs(layer.W).sum())
-               for layer in network.layers)
-
-
-def add_regularization_gradient(network: Network, l1: float, l2: float) -> None:
-    """dPenalty/dW = l2 W + l1 sign(W), added to each layer's gW in place."""
-    if not (l1 or l2):
-        return
-    for layer in network.layers:
-        if l2:
-            layer.gW += l2 * layer.W
-        if l1:
-            layer.gW += l1 * np.sign(layer.W)
-
-
-def _clip(grads: Sequence[np.ndarray], max_norm: float) -> None:
-    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
-    if norm > max_norm:
-        for g in grads:
-            g *= max_norm / norm
 
 
 class _Logger:
@@ -308,9 +283,9 @@ def _fit_steps(network, loss, optimizer, X, Y, settings, logger, history, callba
                 xb, yb = X[idx], Y[idx]
             network.forward(xb)
             network.backward(loss, yb)
-            add_regularization_gradient(network, settings.l1, settings.l2)
+            add_weight_decay(params, grads, settings.l1, settings.l2)
             if settings.clip_norm is not None:
-                _clip(grads, settings.clip_norm)
+                clip_by_global_norm(grads, settings.clip_norm)
             optimizer.step(params, grads, lr)
         history.epochs = epoch
         if record_path:
@@ -347,8 +322,8 @@ def _fit_scipy(network, loss, optimizer, X, Y, settings, logger, history, callba
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         network.set_flat(theta.astype(dtype, copy=False))
-        value = network.loss_and_gradients(loss, X, Y) + regularization(network, settings.l1, settings.l2)
-        add_regularization_gradient(network, settings.l1, settings.l2)
+        value = network.loss_and_gradients(loss, X, Y) + weight_decay_penalty(network.params, settings.l1, settings.l2)
+        add_weight_decay(network.params, network.grads, settings.l1, settings.l2)
         return value, network.flat("grads").astype(np.float64)
 
     class Stop(Exception):

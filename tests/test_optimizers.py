@@ -42,8 +42,8 @@ def two_steps(spec):
     return after_one, w
 
 
-def test_registry_holds_the_six_optimizers():
-    assert optimizers.names() == ALL
+def test_registry_holds_the_six_step_optimizers_and_the_full_batch_ones():
+    assert optimizers.names() == ALL + ["cg", "lbfgs"]
 
 
 def test_sgd_step_by_hand():

@@ -213,3 +213,20 @@ def check(
     for row, a, n in zip(rows, analytic, numeric):
         row["passed"] = bool(np.all(np.abs(a - n) <= np.maximum(rtol * (np.abs(a) + np.abs(n)), atol)))
     return CheckResult(passed=all(row["passed"] for row in rows), rows=rows, rtol=rtol, atol=atol)
+
+
+def parameter_names(n_layers: int) -> list[str]:
+    """W1, b1, W2, b2, ... from the input side (the model-file keys)."""
+    return [f"{kind}{k}" for k in range(1, n_layers + 1) for kind in ("W", "b")]
+
+
+def check_network(network, loss, X: np.ndarray, Y: np.ndarray, *, eps: float = 1e-6, rtol: float = 1e-6,
+                  atol: float = 1e-8) -> CheckResult:
+    """Backpropagation's gradient of ``loss`` on the batch (X, Y) against central differences.
+
+    Y must be shaped like the network's output (``losses.as_targets``). Parameters are
+    perturbed in place and restored exactly.
+    """
+    network.loss_and_gradients(loss, X, Y)
+    return check(lambda: network.loss(loss, X, Y), network.params, network.grads, eps=eps, rtol=rtol, atol=atol,
+                 names=parameter_names(len(network.layers)))

@@ -421,6 +421,57 @@ class Adagrad(Optimizer):
 # -- gradient clipping -----------------------------------------------------------------------
 
 
+class FullBatchMinimizer:
+    """Base of the full-batch optimizers run by ``scipy.optimize.minimize`` with the
+    network's analytic gradient (the training loop drives them; they have no ``step``)."""
+
+    scipy_method: ClassVar[str] = ""
+    name: ClassVar[str]
+    lr = None  # they choose their own step lengths by line search
+
+    def scipy_options(self) -> dict[str, Any]:
+        return {"gtol": self.gtol}
+
+    def step(self, params, grads, lr=None) -> None:
+        raise InputError(f"optimizer {self.name} works on the full batch only: use training.batch_size: full")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(gtol={self.gtol!r})"
+
+
+@optimizers.register("cg", "conjugate_gradient")
+class ConjugateGradient(FullBatchMinimizer):
+    """Nonlinear conjugate gradient (Polak-Ribiere, scipy's ``CG``) on the full batch.
+
+    Each iteration searches along d_k = -g_k + beta_k d_{k-1}, beta_k = g_k.(g_k - g_{k-1}) / |g_{k-1}|^2,
+    with a line search choosing the step: no learning rate to tune. One of the seed
+    articles names it the most common choice for backprop.
+    """
+
+    scipy_method = "CG"
+
+    def __init__(self, gtol: float = 1e-8) -> None:
+        self.gtol = _checks.positive("gtol", gtol)
+
+
+@optimizers.register("lbfgs", "l_bfgs")
+class LBFGS(FullBatchMinimizer):
+    """Limited-memory BFGS (scipy's ``L-BFGS-B``) on the full batch: a quasi-Newton method
+    that builds a curvature estimate from the last ``memory`` gradient differences."""
+
+    scipy_method = "L-BFGS-B"
+
+    def __init__(self, gtol: float = 1e-8, memory: int = 10) -> None:
+        self.gtol = _checks.positive("gtol", gtol)
+        self.memory = _checks.whole("memory", memory, 1)
+
+    def scipy_options(self) -> dict[str, Any]:
+        return {"gtol": self.gtol, "maxcor": self.memory}
+
+    def __repr__(self) -> str:
+        return f"LBFGS(gtol={self.gtol!r}, memory={self.memory!r})"
+
+
 def global_norm(arrays: Sequence[np.ndarray]) -> float:
     """The Euclidean norm of all arrays taken together, ``sqrt(sum_k ||a_k||^2)``.
 

@@ -1,0 +1,79 @@
+"""Backpropagation through whole networks, checked against finite differences."""
+
+import numpy as np
+import pytest
+
+from gradlab.engine.activations import activations
+from gradlab.engine.gradcheck import check_network
+from gradlab.engine.losses import as_targets, losses
+from gradlab.engine.network import Network
+
+# (output activation, loss, number of outputs, kind of targets)
+OUTPUT_RULES = [
+    ("sigmoid", "mse", 1, "binary"),      # general chain rule: keeps sigma'(z)
+    ("sigmoid", "bce", 1, "binary"),      # fused: (a - y)/N
+    ("sigmoid", "bce_logits", 1, "binary"),
+    ("identity", "bce_logits", 1, "binary"),
+    ("softmax", "cross_entropy", 3, "classes"),
+    ("identity", "cross_entropy", 3, "classes"),
+    ("softmax", "mse", 3, "classes"),    # general path through the softmax Jacobian
+    ("identity", "mse", 2, "real"),
+    ("identity", "mae", 2, "real"),
+    ("identity", "huber", 2, "real"),
+    ("identity", "smooth_l1", 2, "real"),
+    ("tanh", "hinge", 1, "binary"),
+    ("identity", "multiclass_hinge", 3, "classes"),
+]
+HIDDEN = [name for name in activations if name != "step"]  # step passes no gradient at all
+
+
+def make_case(hidden, output, n_out, targets, depth, seed=0):
+    rng = np.random.default_rng(seed)
+    sizes = [3, *([4] * depth), n_out]
+    weights = [(rng.normal(0, 0.8, (a, b)), rng.normal(0, 0.3, b)) for a, b in zip(sizes, sizes[1:])]
+    net = Network.from_weights(weights, hidden, output)
+    X = rng.normal(size=(7, 3))
+    if targets == "binary":
+        y = rng.integers(0, 2, (7, 1)).astype(float)
+    elif targets == "classes":
+        y = rng.integers(0, n_out, 7)
+    else:
+        y = rng.normal(size=(7, n_out))
+    return net, X, as_targets(y, np.zeros((7, n_out)))
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize(("output", "loss_name", "n_out", "targets"), OUTPUT_RULES)
+def test_every_activation_with_every_output_rule(output, loss_name, n_out, targets, depth):
+    loss = losses.create(loss_name)
+    failures = []
+    for hidden in HIDDEN:
+        net, X, Y = make_case(hidden, output, n_out, targets, depth)
+        result = check_network(net, loss, X, Y)
+        if not result:
+            failures.append(f"{hidden}:\n{result}")
+    assert not failures, "\n".join(failures)
+
+
+def test_fused_and_general_rules_differ_exactly_by_sigma_prime():
+    """The seeds' point in numbers: for one saturated sigmoid neuron, MSE's output delta is
+    (a - y) sigma'(z) / N while cross-entropy's is (a - y) / N."""
+    W, b = np.array([[2.0]]), np.array([2.0])  # x = 1: z = 4, a = sigma(4) = 0.98201379
+    net = Network.from_weights([(W, b)], [], "sigmoid")
+    X, Y = np.array([[1.0]]), np.array([[0.0]])
+    net.forward(X)
+    a = 1 / (1 + np.exp(-4.0))
+    mse_delta = net.output_delta(losses.create("mse"), Y)
+    bce_delta = net.output_delta(losses.create("bce"), Y)
+    assert mse_delta[0, 0] == pytest.approx(a * a * (1 - a), rel=1e-14)   # 0.017663
+    assert bce_delta[0, 0] == pytest.approx(a, rel=1e-14)                  # 0.982014
+    assert bce_delta[0, 0] / mse_delta[0, 0] == pytest.approx(1 / (a * (1 - a)), rel=1e-12)
+
+
+def test_parameters_are_views_the_optimizer_can_update_in_place():
+    net, X, Y = make_case("tanh", "sigmoid", 1, "binary", 2)
+    assert net.params[0] is net.layers[0].W and net.grads[-1] is net.layers[-1].gb
+    flat = net.flat()
+    net.set_flat(flat * 2)
+    np.testing.assert_array_equal(net.flat(), flat * 2)
+    assert set(net.state()) == {"W1", "b1", "W2", "b2", "W3", "b3"}
