@@ -276,6 +276,10 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
 def _check_int(name: str, value: Any, minimum: int) -> int:
     if not _is_int(value):
         raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -296,7 +300,7 @@ def _check_real(
         )
         if part
     )
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if not _is_number(value):
         raise InputError(f"{name} must be a number{' ' + allowed if allowed else ''}, got {value!r}")
     value = float(value)
     bad = not math.isfinite(value)
@@ -346,7 +350,16 @@ _SOURCE_TASKS = ("classification", "regression")
 def _check_task(name: str, value: Any) -> str | None:
     if value is None or value in _SOURCE_TASKS:
         return value
-    raise InputError(f"{name} must be one of {', '.join(_SOURCE_TASKS)} (or omitted to infer it), got {value!r}")
+    allowed = ", ".join(_SOURCE_TASKS)
+    raise InputError(f"{name} must be one of {allowed} (or omitted to infer it), got {value!r}")
+
+
+def _suggest(word: str, choices: Sequence[str]) -> str:
+    """did-you-mean that also catches a difference in case only (``Y`` for ``y``), which difflib misses."""
+    for choice in choices:
+        if choice.lower() == word.lower():
+            return f" (did you mean {choice!r}?)"
+    return did_you_mean(word, choices)
 
 
 @contextmanager
@@ -491,7 +504,8 @@ class CatDog(_Generator):
         X *= self.noise
         X += self._MEAN[y]
         np.maximum(X, 0.1, out=X)
-        return Raw(X, y, {"feature_names": ["weight_kg", "snout_length_cm"], **_classes_meta(2, ["cat", "dog"])})
+        meta = {"feature_names": ["weight_kg", "snout_length_cm"], **_classes_meta(2, ["cat", "dog"])}
+        return Raw(X, y, meta)
 
 
 @datasets.register("xor")
@@ -739,7 +753,8 @@ class Linear(_Generator):
         y *= self.noise
         y += (X @ w)[:, None] + self.bias
         info = {"weights": w.tolist(), "bias": self.bias}
-        return Raw(X, y, {"feature_names": _xy_names(d), "target_names": ["y"], "task": "regression", "info": info})
+        meta = {"feature_names": _xy_names(d), "target_names": ["y"], "task": "regression", "info": info}
+        return Raw(X, y, meta)
 
 
 @datasets.register("sine")
@@ -809,7 +824,9 @@ def _first_bad_number(cells: list[list[str]], columns: list[str], lines: list[in
                 what = "an empty value" if not text.strip() else f"{text.strip()!r}, which is not a number"
                 return InputError(f"path: '{file}' line {line}, column {column!r}: {what}")
             if not math.isfinite(value):
-                return InputError(f"path: '{file}' line {line}, column {column!r}: {text.strip()!r} is not a finite number")
+                return InputError(
+                    f"path: '{file}' line {line}, column {column!r}: {text.strip()!r} is not a finite number"
+                )
     return InputError(f"path: '{file}': could not read the numbers")  # pragma: no cover
 
 
@@ -888,7 +905,7 @@ def read_csv(
     def index_of(field: str, column: str) -> int:
         if column not in header:
             raise InputError(
-                f"{field}: column {column!r} not found in '{file}'{did_you_mean(column, header)}; "
+                f"{field}: column {column!r} not found in '{file}'{_suggest(column, header)}; "
                 f"columns: {', '.join(header)}"
             )
         return header.index(column)
@@ -1009,7 +1026,9 @@ class Csv(_Loader):
             raise InputError(f"delimiter must be a single character, got {self.delimiter!r}")
 
     def raw(self, rng: np.random.Generator) -> Raw:
-        raw = read_csv(self.path, target=self.target, features=self.features, task=self.task, delimiter=self.delimiter)
+        raw = read_csv(
+            self.path, target=self.target, features=self.features, task=self.task, delimiter=self.delimiter
+        )
         raw.meta["class_names"] = self.class_names
         return raw
 
@@ -1017,7 +1036,7 @@ class Csv(_Loader):
 def _npz_array(archive: Any, key: str, field: str, file: str) -> np.ndarray:
     if key not in archive.files:
         raise InputError(
-            f"{field}: '{file}' has no array {key!r}{did_you_mean(key, archive.files)}; "
+            f"{field}: '{file}' has no array {key!r}{_suggest(key, archive.files)}; "
             f"arrays: {', '.join(archive.files) or 'none'}"
         )
     try:
@@ -1102,12 +1121,14 @@ def _inline_matrix(name: str, rows: Any, *, allow_text: bool = False) -> np.ndar
     """Rows written in YAML -> an array, refusing ragged rows and values that are not numbers."""
     if not isinstance(rows, Sequence) or isinstance(rows, str):
         raise InputError(f"{name} must be a list, got {rows!r}")
+    if not rows:
+        return np.empty((0, 0))  # load() reports the empty dataset with its name
     nested = [isinstance(row, (list, tuple)) for row in rows]
     if any(nested) and not all(nested):
         first = nested.index(not nested[0])
         raise InputError(f"{name} mixes rows and single values (row {first}: {rows[first]!r})")
-    table = [list(row) for row in rows] if all(nested) and rows else [[value] for value in rows]
-    width = len(table[0]) if table else 0
+    table = [list(row) for row in rows] if all(nested) else [[value] for value in rows]
+    width = len(table[0])
     for i, row in enumerate(table):
         if len(row) != width or not row:
             raise InputError(f"{name} row {i} has {len(row)} values, expected {width} like row 0")
@@ -1120,7 +1141,7 @@ def _inline_matrix(name: str, rows: Any, *, allow_text: bool = False) -> np.ndar
                 kinds.add("bool")
             elif _is_int(value) and allow_text:
                 kinds.add("int")
-            elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+            elif _is_number(value):
                 if not math.isfinite(value):
                     raise InputError(f"{name} row {i}, column {j}: {value!r} is not a finite number")
                 kinds.add("float")
@@ -1190,7 +1211,9 @@ class Inline(_Loader):
 # --------------------------------------------------------------------------------------------
 
 
-def _encode_labels(labels: np.ndarray, class_names: list[str] | None, field: str) -> tuple[np.ndarray, list[str]]:
+def _encode_labels(
+    labels: np.ndarray, class_names: list[str] | None, field: str
+) -> tuple[np.ndarray, list[str]]:
     """Class indices and class names for raw labels.
 
     Without ``class_names`` the classes are the sorted distinct labels (numbers by value, text
@@ -1276,7 +1299,9 @@ def _spec_mapping(spec: Mapping[str, Any] | str, field: str) -> dict[str, Any]:
     for item in filter(None, (part.strip() for part in rest.split(","))):
         key, eq, value = item.partition("=")
         if not eq:
-            raise InputError(f"{field}: parameter {item!r} in {spec!r} must be written key=value, e.g. 'moons:noise=0.2'")
+            raise InputError(
+                f"{field}: parameter {item!r} in {spec!r} must be written key=value, e.g. 'moons:noise=0.2'"
+            )
         out[key.strip()] = parse_scalar(value)
     return out
 
@@ -1343,6 +1368,8 @@ def load(
     n = X.shape[0]
     if n == 0:
         raise InputError(f"{field}: the {name} dataset is empty (no samples)")
+    if X.ndim != 2 or X.shape[1] == 0:
+        raise InputError(f"{field}: the {name} dataset has no feature columns (X has shape {X.shape})")
     task, y, class_names, target_names = _infer_task(y, meta, field)
     if n - _n_test(n, test_fraction) < 1:
         raise InputError(
@@ -1406,7 +1433,8 @@ def _infer_task(
     if requested == "regression":
         if y.dtype.kind in "US":
             raise InputError(
-                f"{field}.task: regression needs numeric targets, but the labels are text (e.g. {str(y.flat[0])!r})"
+                f"{field}.task: regression needs numeric targets, "
+                f"but the labels are text (e.g. {str(y.flat[0])!r})"
             )
         y = np.ascontiguousarray(y, dtype=np.float64)
         if y.ndim == 1:
