@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gradlab.config import load_yaml, validate
 from gradlab.errors import ConfigError, InputError
 
 Spec = Union[str, dict[str, Any]]
@@ -116,12 +117,6 @@ class Experiment:
     X_test: np.ndarray | None
 
 
-def _format_pydantic(error: ValidationError) -> list[str]:
-    from gradlab.config import validation_message
-
-    return validation_message(error, model=ExperimentConfig).splitlines()
-
-
 def _collect(problems: list[str], field: str, build):
     """Run a builder, turning its InputError into a reported problem (None when it failed)."""
     try:
@@ -144,17 +139,13 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
     """Validate a raw config mapping and build the experiment; every problem in one ConfigError."""
     from gradlab import datasets
     from gradlab.engine.activations import activations
-    from gradlab.engine.init import initializers
     from gradlab.engine.losses import losses
     from gradlab.engine.network import Network
     from gradlab.engine.optimizers import optimizers
     from gradlab.engine.schedules import schedules
     from gradlab.training import Settings
 
-    try:
-        config = ExperimentConfig.model_validate(raw)
-    except ValidationError as error:
-        raise ConfigError("\n".join(_format_pydantic(error))) from None
+    config = validate(ExperimentConfig, raw)
 
     problems: list[str] = []
     m, o, t = config.model, config.optimizer, config.training
@@ -191,16 +182,16 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
         n_out = 2  # two-class softmax: one-hot targets
     sizes = [dataset.n_features, *m.hidden, n_out]
     rng = np.random.default_rng(config.seed)
-    init = initializers.create(m.init, field="model.init")
-    weights = _collect(problems, "model.init", lambda: init(sizes, rng, dtype=dtype, base_dir=base_dir))
+    weights = _collect(problems, "model.init", lambda: _initializer(m.init, base_dir)(sizes, rng, dtype=dtype))
     if problems:
         raise ConfigError("\n".join(problems))
     network = Network.from_weights(weights, hidden, output)
 
     X_train = np.ascontiguousarray(dataset.X_train, dtype=dtype)
     X_test = np.ascontiguousarray(dataset.X_test, dtype=dtype) if len(dataset.X_test) else None
-    Y_train = dataset.targets(dataset.y_train, n_out).astype(dtype, copy=False)
-    Y_test = dataset.targets(dataset.y_test, n_out).astype(dtype, copy=False) if X_test is not None else None
+    one_hot = n_out == 2 and dataset.task == "binary"
+    Y_train = dataset.targets(dataset.y_train, one_hot=one_hot, dtype=dtype)
+    Y_test = dataset.targets(dataset.y_test, one_hot=one_hot, dtype=dtype) if X_test is not None else None
 
     settings = Settings(
         epochs=t.epochs,
@@ -221,6 +212,16 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
                       Y_train, Y_test, X_train, X_test)
 
 
+def _initializer(spec: Spec, base_dir):
+    """The initialiser; a relative ``from`` path is read next to the config file."""
+    from gradlab.engine.init import initializers
+
+    name, params = initializers.parse(spec, field="model.init")
+    if name == "from" and base_dir is not None and params.get("base_dir") is None:
+        params["base_dir"] = str(base_dir)
+    return initializers.create({"name": name, **params}, field="model.init")
+
+
 def resolved_config(config: ExperimentConfig, output: Spec, lr: float | None) -> dict[str, Any]:
     """The config with every default filled in: what ``config.yaml`` records and ``rerun`` reads."""
     resolved = config.model_dump(mode="json", exclude_none=False)
@@ -234,8 +235,6 @@ def resolved_config(config: ExperimentConfig, output: Spec, lr: float | None) ->
 
 def load_experiment(path: str | os.PathLike, overrides: Mapping[str, Any] | None = None) -> Experiment:
     """Read a YAML config (with ``--set`` overrides applied) and build the experiment."""
-    from gradlab.config import load_yaml
-
     path = Path(path)
     raw = load_yaml(path)
     if overrides:

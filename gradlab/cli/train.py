@@ -87,7 +87,7 @@ def describe(e) -> str:
         f"[bold]model[/bold]     {layers}  ({acts}), {net.n_params} parameters, {net.dtype}",
         f"[bold]loss[/bold]      {e.loss!r}: {e.loss.formula}",
         f"[bold]optimizer[/bold] {opt.name} lr={opt.lr:g}{', ' + extra if extra else ''}, schedule "
-        f"{e.schedule!r}",
+        f"{e.config.optimizer.schedule if isinstance(e.config.optimizer.schedule, str) else e.schedule!r}",
         f"[bold]training[/bold]  {cfg.training.epochs} epochs, {mode}, shuffle={cfg.training.shuffle}, "
         f"seed {cfg.seed}",
     ])
