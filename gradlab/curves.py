@@ -662,7 +662,7 @@ def _sigmoid_path(curves: Sequence[LossCurve], z: np.ndarray, derivative: bool):
     chart = Chart("losses", columns, panels)
     notes.insert(0, "the prediction is p = sigmoid(z), the output of one sigmoid unit with input z")
     zs = sample_points(float(z[0]), float(z[-1]))
-    rows = [("p = sigmoid(z)", sigmoid.value(zs))]
+    rows = [("p", sigmoid.value(zs))]
     for curve in curves:
         rows += [(f"{curve.spec} C", curve.value(zs if curve.reads == "score" else sigmoid.value(zs))),
                  (f"{curve.spec} dC/dz", curve.logit_gradient(zs, sigmoid))]

@@ -12,13 +12,13 @@ from gradlab.registry import Registry
 from tests.conftest import run_dirs
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def wide(monkeypatch):
-    """A console wide enough that no formula is wrapped inside its cell."""
+    """A console wide enough that no formula wraps inside its cell, whatever $COLUMNS is."""
     monkeypatch.setattr(common.out, "width", 300)
 
 
-def test_list_shows_every_activation_and_loss_with_its_formula(cli, wide, tmp_path):
+def test_list_shows_every_activation_and_loss_with_its_formula(cli, tmp_path):
     result = cli("list")
     assert result.code == 0, result.err
     assert "activations (13)" in result.out and "losses (9)" in result.out
@@ -29,7 +29,7 @@ def test_list_shows_every_activation_and_loss_with_its_formula(cli, wide, tmp_pa
     assert run_dirs(tmp_path / "runs") == []  # listing computes nothing
 
 
-def test_one_kind_with_aliases_parameters_and_second_formula(cli, wide):
+def test_one_kind_with_aliases_parameters_and_second_formula(cli):
     result = cli("list", "activation")  # the singular works too
     assert result.code == 0, result.err
     assert "losses" not in result.out

@@ -22,6 +22,14 @@ SIGMOID_FLAT = math.log((1 + math.sqrt(0.96)) / (1 - math.sqrt(0.96)))
 TANH_FLAT = math.atanh(math.sqrt(0.99))
 
 
+@pytest.fixture(autouse=True)
+def wide(monkeypatch):
+    """A console wide enough that no table cell wraps, whatever $COLUMNS the tests run under."""
+    from gradlab.cli import common
+
+    monkeypatch.setattr(common.out, "width", 300)
+
+
 def read_csv(path):
     """Header and the columns as float arrays."""
     with open(path, newline="") as handle:
@@ -247,7 +255,7 @@ def test_help_has_purpose_and_examples(cli):
 
 
 def test_readme_command_works_without_a_display(tmp_path):
-    env = subprocess_env()
+    env = subprocess_env(COLUMNS="200")  # the facts table unwrapped whatever the caller's terminal
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
     env.pop("MPLBACKEND", None)

@@ -90,7 +90,7 @@ def plot(
             paths = _write(study.charts, pngs)
         except OSError as error:
             raise InputError(f"--output: cannot write {str(output)!r}: {error.strerror}") from None
-        out.print(f"[dim]wrote[/dim] {', '.join(str(p) for p in paths)}")
+        out.print(f"[dim]wrote[/dim] {', '.join(str(p) for p in paths)}", soft_wrap=True)
     else:
         from gradlab.runs import Run
 
@@ -133,9 +133,10 @@ def _show(pngs: list[Path]) -> None:
     from gradlab.plots import display_available, show
 
     if not display_available():
-        out.print(f"no display: the figure is saved at {pngs[0]}")
+        out.print(f"no display: the figure is saved at {pngs[0]}", soft_wrap=True)  # paths unbroken, to copy
     elif not show(pngs):
-        out.print(f"cannot open a window (matplotlib's backend is non-interactive): the figure is saved at {pngs[0]}")
+        out.print(f"cannot open a window (matplotlib's backend is non-interactive): the figure is saved at {pngs[0]}",
+                  soft_wrap=True)
 
 
 def _config(study, losses_mode: bool, derivative: bool, numeric, step_study: bool) -> dict[str, Any]:
@@ -168,17 +169,20 @@ def _command_line(config: dict[str, Any]) -> str:
 
 
 def _table(data) -> Table:
-    """A rich table from a :class:`gradlab.curves.Table`: numbers formatted, right-aligned."""
+    """A rich table from a :class:`gradlab.curves.Table`: short numbers, right-aligned, never cut short."""
     table = Table(title=data.title, title_justify="left", title_style="bold")
     for i, column in enumerate(data.header):
-        table.add_column(_cell(column), justify="left" if i == 0 else "right")
+        table.add_column(_cell(column), justify="left" if i == 0 else "right", overflow="fold")
     for row in data.rows:
         table.add_row(*map(_cell, row))
     return table
 
 
 def _cell(value: Any) -> str:
-    return fmt(value) if isinstance(value, float) else escape(str(value))
+    # 5 digits and "e-5" rather than "e-05": seven sample columns stay narrow
+    if isinstance(value, float):
+        return fmt(value, 5).replace("e-0", "e-").replace("e+0", "e+")
+    return escape(str(value))
 
 
 def _where(a: float, b: float) -> str:
@@ -251,7 +255,7 @@ def _render_losses(study) -> None:
     table = Table(title=f"facts (target {fmt(study.target)})", title_justify="left", title_style="bold")
     if study.through_sigmoid:
         where = f"z = {fmt(first.worst_x)}, p = {fmt(first.worst_output)}"
-        for column in ("loss", f"C at {where}", "dC/dz there", f"plateau: |dC/dz| < {fmt(FLAT)} though |p - t| > 0.5"):
+        for column in ("loss", f"C at {where}", "dC/dz there", f"plateau: |dC/dz| < {fmt(FLAT)}, |p - t| > 0.5"):
             table.add_column(column)
         for curve in study.losses:
             f = study.facts[curve.key]
