@@ -266,3 +266,16 @@ def test_readme_command_works_without_a_display(tmp_path):
     assert (run / "activations.png").read_bytes()[:8] == PNG_MAGIC
     assert os.path.getsize(run / "activations.csv") > 10_000
     assert "0.25 at z = 0" in done.stdout
+
+
+def test_every_plot_command_in_the_readme_runs(cli, monkeypatch):
+    from tests.conftest import REPO
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    lines = [line.split("#")[0].split() for line in (REPO / "README.md").read_text().splitlines()
+             if line.startswith("gradlab plot ")]
+    assert len(lines) >= 7
+    for line in lines:
+        result = cli(*line[1:])
+        assert result.code == 0, (line, result.err)
