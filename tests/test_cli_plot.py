@@ -218,6 +218,7 @@ def test_show_without_a_display_says_where_the_figure_is(cli, tmp_path, monkeypa
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        ([], "Missing argument 'NAME'"),
         (["sigmod"], "did you mean 'sigmoid'?); choose from: identity, sigmoid"),
         (["loss", "msee"], "did you mean 'mse'?); choose from: mse"),
         (["sigmoid", "--range", "1", "1"], "--range A B needs A < B, got 1.0 1.0"),

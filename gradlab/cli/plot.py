@@ -36,7 +36,7 @@ HELP = (
 
 
 def register(app: typer.Typer) -> None:
-    app.command("plot", help=HELP, no_args_is_help=True)(plot)
+    app.command("plot", help=HELP)(plot)
 
 
 def plot(
