@@ -1,0 +1,65 @@
+"""Draw a :class:`gradlab.curves.Chart`: activations, derivatives, finite differences, losses.
+
+The chart carries the numbers and the labels; this module only decides how they look.
+Panels are stacked vertically. With several functions each has a colour
+(``Series.group``) and each role a line style, so "tanh'" and "tanh' forward" read as
+the same function; with one function the roles get the colours.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gradlab.plots import new_figure
+
+# How each role is drawn. The forward difference is a thin dotted line with dots, so the
+# round-off noise of a tiny step shows as scattered points instead of a solid band.
+STYLES: dict[str, dict[str, Any]] = {
+    "value": {"linestyle": "-", "linewidth": 2.0},
+    "derivative": {"linestyle": "--", "linewidth": 1.6},
+    "gradient": {"linestyle": "-", "linewidth": 1.8},
+    "forward": {"linestyle": ":", "linewidth": 0.8, "marker": ".", "markersize": 2.5, "alpha": 0.8},
+    "central": {"linestyle": "-.", "linewidth": 1.0, "alpha": 0.9},
+}
+
+ROLE_COLOURS = {"value": "C0", "derivative": "C1", "gradient": "C0", "forward": "C3", "central": "C2"}
+
+
+def draw(chart):
+    """A Figure (Agg canvas) with one axes per panel of ``chart``."""
+    n = len(chart.panels)
+    fig, axes = new_figure(n, 1, size=(7.5, 3.8 * n + 0.4))
+    axes = [axes] if n == 1 else list(axes)
+    by_role = len({s.group for panel in chart.panels for s in panel.series}) == 1
+    for ax, panel in zip(axes, chart.panels):
+        _draw_panel(ax, panel, chart.columns, by_role)
+    return fig
+
+
+def _colour(series, by_role: bool) -> str:
+    if by_role:
+        return ROLE_COLOURS.get(series.role, "C0")
+    return f"C{series.group % 10}"
+
+
+def _draw_panel(ax, panel, columns, by_role: bool) -> None:
+    x = columns[panel.x]
+    for a, b, label in panel.spans:
+        ax.axvspan(a, b, color="0.85", alpha=0.6, label=label or None, zorder=0)
+    for series in panel.series:
+        ax.plot(x, columns[series.column], label=series.label, color=_colour(series, by_role),
+                **STYLES.get(series.role, {}))
+    for position, label in panel.marks:
+        ax.axvline(position, color="0.4", linestyle=(0, (4, 3)), linewidth=1.0)
+        ax.annotate(label, (position, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
+                    textcoords="offset points", va="top", fontsize=7, color="0.3", rotation=90)
+    ax.set_xscale(panel.xscale)
+    if panel.yscale == "symlog":
+        ax.set_yscale("symlog", linthresh=1.0)  # linear within +-1, logarithmic beyond: -1/p and p - y both readable
+    else:
+        ax.set_yscale(panel.yscale)
+    if panel.yscale != "log":  # the zero line: where a derivative or gradient stops pushing
+        ax.axhline(0.0, color="0.6", linewidth=0.6, zorder=0)
+    ax.set(title=panel.title, xlabel=panel.xlabel, ylabel=panel.ylabel)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")

@@ -1,0 +1,89 @@
+"""`gradlab list`: everything in the registries, with formulas, table-driven by gradlab.catalog."""
+
+import importlib.util
+
+import pytest
+
+from gradlab import catalog
+from gradlab.cli import common
+from gradlab.engine.activations import activations
+from gradlab.engine.losses import losses
+from gradlab.registry import Registry
+from tests.conftest import run_dirs
+
+
+@pytest.fixture(autouse=True)
+def wide(monkeypatch):
+    """A console wide enough that no formula wraps inside its cell, whatever $COLUMNS is."""
+    monkeypatch.setattr(common.out, "width", 300)
+
+
+def test_list_shows_every_activation_and_loss_with_its_formula(cli, tmp_path):
+    result = cli("list")
+    assert result.code == 0, result.err
+    assert "activations (13)" in result.out and "losses (9)" in result.out
+    for registry in (activations, losses):
+        for name, cls in registry.items():
+            line = next(line for line in result.out.splitlines() if line.startswith(f"│ {name} "))
+            assert cls.formula in line, name  # brackets such as "[y log p ...]" survive rich markup
+    assert run_dirs(tmp_path / "runs") == []  # listing computes nothing
+
+
+def test_one_kind_with_aliases_parameters_and_second_formula(cli):
+    result = cli("list", "activation")  # the singular works too
+    assert result.code == 0, result.err
+    assert "losses" not in result.out
+    assert "derivative" in result.out and "sigma'(z) = sigma(z) (1 - sigma(z))" in result.out
+    sigmoid = next(line for line in result.out.splitlines() if line.startswith("│ sigmoid "))
+    assert "logistic" in sigmoid
+    gelu = next(line for line in result.out.splitlines() if line.startswith("│ gelu "))
+    assert "approximate='none'" in gelu
+    losses_out = cli("list", "losses").out
+    assert "gradient" in losses_out and "delta=1.0" in losses_out
+
+
+def test_unknown_kind_lists_the_kinds(cli):
+    result = cli("list", "optimisers")
+    assert result.code == 2
+    assert result.err.startswith("error: list: unknown value 'optimisers' (did you mean 'optimizers'?)")
+
+
+def test_a_kind_not_in_this_build_is_skipped_or_refused(cli, monkeypatch):
+    monkeypatch.setitem(catalog.KINDS, "widgets", ("gradlab.no_such_module:widgets",))
+    assert "widgets" not in catalog.available()
+    assert "widgets" not in cli("list").out
+    result = cli("list", "widgets")
+    assert result.code == 2
+    assert "no widgets yet (gradlab.no_such_module not found)" in result.err
+
+
+def test_every_existing_module_in_the_table_has_its_registry():
+    # guards the table after a merge: a module that exists but names its registry otherwise
+    for kind, sources in catalog.KINDS.items():
+        modules = [s.partition(":")[0] for s in sources]
+        if any(importlib.util.find_spec(m) is not None for m in modules):
+            assert catalog.load(kind) is not None, f"{kind}: none of {sources} holds a registry"
+
+
+def test_formula_falls_back_to_the_first_docstring_line():
+    things = Registry("thing")
+
+    @things.register("documented", "doc")
+    class Documented:
+        """A thing with a docstring.
+
+        More text.
+        """
+
+        def __init__(self, size: int, scale: float = 2.0):
+            pass
+
+    @things.register("bare")
+    class Bare(Documented):  # no docstring of its own: must not show its base's
+        pass
+
+    documented, bare = catalog.describe(things)
+    assert documented.formula == "A thing with a docstring."
+    assert documented.aliases == ("doc",)
+    assert documented.parameters == {"size": catalog.REQUIRED, "scale": 2.0}
+    assert bare.formula == ""

@@ -1,0 +1,282 @@
+"""`gradlab plot`: the files each form writes, the facts it prints, and how it refuses bad input."""
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+from gradlab import curves
+from gradlab.engine.losses import losses
+from tests.conftest import run_dirs, subprocess_env
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# sigma'(z) = s (1 - s) = 0.01  =>  s = (1 + sqrt(0.96)) / 2,  z = ln(s / (1 - s)) = 4.5848
+SIGMOID_FLAT = math.log((1 + math.sqrt(0.96)) / (1 - math.sqrt(0.96)))
+# 1 - tanh(z)^2 = 0.01  =>  z = atanh(sqrt(0.99)) = 2.9932
+TANH_FLAT = math.atanh(math.sqrt(0.99))
+
+
+@pytest.fixture(autouse=True)
+def wide(monkeypatch):
+    """A console wide enough that no table cell wraps, whatever $COLUMNS the tests run under."""
+    from gradlab.cli import common
+
+    monkeypatch.setattr(common.out, "width", 300)
+
+
+def read_csv(path):
+    """Header and the columns as float arrays."""
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, data = rows[0], np.array(rows[1:], dtype=float)
+    return header, {name: data[:, i] for i, name in enumerate(header)}
+
+
+def only_run(tmp_path):
+    dirs = run_dirs(tmp_path / "runs")
+    assert len(dirs) == 1, dirs
+    return dirs[0]
+
+
+def test_sigmoid_derivative_writes_png_csv_config_and_summary(cli, tmp_path):
+    # 1001 points put z = 0 on the grid
+    result = cli("plot", "sigmoid", "--derivative", "--points", 1001)
+    assert result.code == 0, result.err
+    run = only_run(tmp_path)
+    assert (run / "activations.png").read_bytes()[:8] == PNG_MAGIC
+    header, col = read_csv(run / "activations.csv")
+    assert header == ["z", "sigmoid", "sigmoid_derivative"]
+    assert len(col["z"]) == 1001 and col["z"][0] == -10 and col["z"][-1] == 10
+    zero = np.flatnonzero(col["z"] == 0.0)[0]
+    assert col["sigmoid"][zero] == 0.5 and col["sigmoid_derivative"][zero] == 0.25
+    assert col["sigmoid_derivative"].max() == 0.25
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["activations"] == ["sigmoid"] and config["range"] == [-10.0, 10.0] and config["points"] == 1001
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "completed"
+    facts = summary["facts"]["sigmoid"]
+    assert facts["max_derivative"] == pytest.approx(0.25) and facts["peak_at"] == [0.0, 0.0]
+    assert facts["flat_above"] == pytest.approx(SIGMOID_FLAT, abs=1e-4) == -facts["flat_below"]
+    assert summary["files"] == ["activations.png", "activations.csv"]
+    assert "--derivative" in summary["reproduce"]
+    # the printed facts
+    assert "(0, 1)" in result.out
+    assert "0.25 at z = 0" in result.out
+    assert "|z| > 4.58 (saturation)" in result.out
+    assert "4.53979e-05" in result.out  # sigmoid(-10) in the sample table
+
+
+def test_three_overlaid_with_prefixed_columns(cli, tmp_path):
+    result = cli("plot", "sigmoid", "tanh", "relu", "--derivative", "--range", -6, 6, "--points", 200)
+    assert result.code == 0, result.err
+    header, col = read_csv(only_run(tmp_path) / "activations.csv")
+    assert header == ["z", "sigmoid", "sigmoid_derivative", "tanh", "tanh_derivative", "relu", "relu_derivative"]
+    assert col["z"][0] == -6 and col["z"][-1] == 6 and len(col["z"]) == 200
+    np.testing.assert_allclose(col["tanh"], np.tanh(col["z"]), rtol=1e-15)
+    np.testing.assert_allclose(col["relu_derivative"], col["z"] > 0)
+    assert f"|z| > {TANH_FLAT:.3g} (saturation)" in result.out  # 2.99
+    assert "z < 0" in result.out  # relu: no gradient for negative inputs
+
+
+def test_parameters_in_the_spec(cli, tmp_path):
+    result = cli("plot", "leaky_relu:alpha=0.1", "-d", "--points", 50)
+    assert result.code == 0, result.err
+    run = only_run(tmp_path)
+    header, col = read_csv(run / "activations.csv")
+    assert header == ["z", "leaky_relu_alpha=0.1", "leaky_relu_alpha=0.1_derivative"]
+    assert set(col["leaky_relu_alpha=0.1_derivative"]) == {0.1, 1.0}
+    assert yaml.safe_load((run / "config.yaml").read_text())["activations"] == ["leaky_relu:alpha=0.1"]
+
+
+def test_softmax_is_drawn_along_z_and_equals_sigmoid(cli, tmp_path):
+    result = cli("plot", "softmax", "sigmoid", "-d", "--points", 100)
+    assert result.code == 0, result.err
+    _, col = read_csv(only_run(tmp_path) / "activations.csv")
+    np.testing.assert_allclose(col["softmax"], col["sigmoid"], rtol=1e-14)
+    np.testing.assert_allclose(col["softmax_derivative"], col["sigmoid_derivative"], rtol=1e-12)
+    assert "softmax([z, 0])_0, which equals sigmoid(z)" in result.out
+
+
+def test_numeric_step_of_the_seed_is_visibly_noisy(cli, tmp_path):
+    # measured on [-10, 10], 1000 points: forward h = 1e-13 -> 2.5e-3 (round-off eps/h ~ 1e-3)
+    result = cli("plot", "sigmoid", "--numeric", "1e-13", "--output", tmp_path / "seed.png")
+    assert result.code == 0, result.err
+    header, col = read_csv(tmp_path / "seed.csv")
+    assert header == ["z", "sigmoid", "sigmoid_derivative", "sigmoid_forward", "sigmoid_forward_error",
+                      "sigmoid_central", "sigmoid_central_error"]
+    forward_error = col["sigmoid_forward_error"].max()
+    assert 1e-4 < forward_error < 1e-2
+    assert "forward" in result.out and f"{forward_error:.3g}" in result.out
+    # the same sigmoid, a sensible step: central 1.4e-10, forward 4.8e-8 (truncation h |f''| / 2)
+    result = cli("plot", "sigmoid", "--numeric", "1e-6", "--output", tmp_path / "good.png")
+    assert result.code == 0, result.err
+    _, good = read_csv(tmp_path / "good.csv")
+    assert 1e-12 < good["sigmoid_central_error"].max() < 1e-9
+    assert 1e-8 < good["sigmoid_forward_error"].max() < 1e-6
+    assert good["sigmoid_central_error"].max() < forward_error / 1e6
+
+
+def test_numeric_errors_in_the_summary(cli, tmp_path):
+    assert cli("plot", "tanh", "--numeric", "1e-13").code == 0
+    numeric = json.loads((only_run(tmp_path) / "summary.json").read_text())["numeric"]["tanh"]
+    assert numeric["forward"]["step"] == 1e-13
+    assert 1e-4 < numeric["forward"]["abs_error"] < 1e-2  # measured 1.2e-3
+    assert numeric["forward"]["rel_error"] > 1  # in the flat tail the noise exceeds the derivative itself
+
+
+def test_step_study_finds_the_textbook_steps(cli, tmp_path):
+    result = cli("plot", "sigmoid", "--step-study")
+    assert result.code == 0, result.err
+    run = only_run(tmp_path)
+    assert (run / "step_study.png").read_bytes()[:8] == PNG_MAGIC
+    header, col = read_csv(run / "step_study.csv")
+    assert header == ["h", "sigmoid_forward_error", "sigmoid_central_error"]
+    assert len(col["h"]) == 61 and col["h"][0] == pytest.approx(1e-16) and col["h"][-1] == pytest.approx(0.1)
+    eps = np.finfo(float).eps
+    for kind, theory in (("forward", np.sqrt(eps)), ("central", eps ** (1 / 3))):
+        err = col[f"sigmoid_{kind}_error"]
+        best = col["h"][np.argmin(err)]  # measured: forward 5.6e-8, central 1.8e-5
+        assert theory / 100 < best < theory * 100, (kind, best)
+        assert err[0] > 1e3 * err.min() and err[-1] > 1e3 * err.min()  # round-off left, truncation right
+    best = json.loads((run / "summary.json").read_text())["step_study"]["sigmoid"]
+    assert best["central"]["best_h"] == pytest.approx(col["h"][np.argmin(col["sigmoid_central_error"])])
+    assert "1.49e-08" in result.out and "6.06e-06" in result.out
+
+
+def test_loss_plot_shows_the_mse_plateau_and_cross_entropy_pushing(cli, tmp_path):
+    result = cli("plot", "loss", "mse", "bce", "--target", 1, "--derivative")
+    assert result.code == 0, result.err
+    run = only_run(tmp_path)
+    assert (run / "losses.png").read_bytes()[:8] == PNG_MAGIC
+    header, col = read_csv(run / "losses.csv")
+    assert header == ["z", "p", "mse", "mse_dC_dp", "mse_dC_dz", "bce", "bce_dC_dp", "bce_dC_dz"]
+    p = col["p"]
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-col["z"])), rtol=1e-14)
+    np.testing.assert_allclose(col["mse"], 0.5 * (p - 1) ** 2, rtol=1e-12)
+    np.testing.assert_allclose(col["bce"], -np.log(p), rtol=1e-12)
+    np.testing.assert_allclose(col["mse_dC_dp"], p - 1, rtol=1e-12)
+    np.testing.assert_allclose(col["bce_dC_dp"], -1 / p, rtol=1e-9)
+    # the lab's story: through a sigmoid, MSE's gradient carries sigma'(z) and vanishes when wrong
+    # (rtol: the engine's sigma' = e / (1 + e)^2 is more exact than p (1 - p) where 1 - p cancels)
+    np.testing.assert_allclose(col["mse_dC_dz"], (p - 1) * p * (1 - p), rtol=1e-10)
+    np.testing.assert_allclose(col["bce_dC_dz"], p - 1, rtol=1e-12)
+    assert abs(col["mse_dC_dz"][0]) < 1e-4 and col["bce_dC_dz"][0] < -0.999
+    facts = json.loads((run / "summary.json").read_text())["facts"]
+    assert facts["mse"]["plateau"][0] == -10 and -4.7 < facts["mse"]["plateau"][1] < -4.5
+    assert facts["bce"]["plateau"] is None
+    assert "2.2e+04 times" in result.out
+    assert yaml.safe_load((run / "config.yaml").read_text())["losses"] == ["mse", "bce"]
+
+
+def test_regression_losses_alone_are_plotted_against_y_hat(cli, tmp_path):
+    result = cli("plot", "loss", "mse", "mae", "huber", "--target", 3, "-d", "--points", 601)
+    assert result.code == 0, result.err
+    header, col = read_csv(only_run(tmp_path) / "losses.csv")
+    assert header == ["y_hat", "mse", "mse_gradient", "mae", "mae_gradient", "huber", "huber_gradient"]
+    assert col["y_hat"][0] == 0 and col["y_hat"][-1] == 6  # target +- 3
+    np.testing.assert_allclose(col["mse_gradient"], col["y_hat"] - 3, atol=1e-12)
+    assert np.abs(col["huber_gradient"]).max() == 1.0  # bounded, unlike mse's
+    assert "0 at 3" in result.out
+
+
+@pytest.mark.parametrize("name", list(losses))
+def test_every_loss_has_a_binary_view(name):
+    specs = [name] if name == "bce" else [name, "bce"]
+    study = curves.study_losses(curves.resolve_losses(specs, 1.0), points=101, derivative=True)
+    columns = study.charts[0].columns
+    assert all(np.all(np.isfinite(v)) for v in columns.values())
+    if name in ("bce_logits", "cross_entropy"):
+        # on two classes, scores [z, 0], softmax cross-entropy is BCE on the logit: the same curve
+        np.testing.assert_allclose(columns[name], columns["bce"], rtol=1e-9)
+        np.testing.assert_allclose(columns[f"{name}_dC_dz"], columns["bce_dC_dz"], rtol=1e-9, atol=1e-15)
+
+
+def test_output_path_writes_beside_it_and_no_run_directory(cli, tmp_path):
+    (tmp_path / "figs").mkdir()
+    result = cli("plot", "sigmoid", "--step-study", "--output", tmp_path / "figs" / "sig.png")
+    assert result.code == 0, result.err
+    assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == [
+        "sig.csv", "sig.png", "sig_step_study.csv", "sig_step_study.png"]
+    assert run_dirs(tmp_path / "runs") == []
+
+
+def test_show_without_a_display_says_where_the_figure_is(cli, tmp_path, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    result = cli("plot", "relu", "--show", "--points", 20)
+    assert result.code == 0, result.err
+    assert f"no display: the figure is saved at {only_run(tmp_path) / 'activations.png'}" in result.out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "Missing argument 'NAME'"),
+        (["sigmod"], "did you mean 'sigmoid'?); choose from: identity, sigmoid"),
+        (["loss", "msee"], "did you mean 'mse'?); choose from: mse"),
+        (["sigmoid", "--range", "1", "1"], "--range A B needs A < B, got 1.0 1.0"),
+        (["sigmoid", "--range", "0", "inf"], "--range needs two finite numbers"),
+        (["sigmoid", "--points", "1"], "--points must be between 2 and"),
+        (["sigmoid", "--numeric", "0"], "--numeric STEP must be a finite number > 0, got 0.0"),
+        (["sigmoid", "--numeric", "-1e-3"], "--numeric STEP must be a finite number > 0"),
+        (["sigmoid", "sigmoid"], "sigmoid is given twice"),
+        (["leaky_relu:alpha=-1"], "alpha must be a finite number >= 0"),
+        (["sigmoid", "--target", "1"], "--target applies to loss plots"),
+        (["loss", "mse", "--numeric", "1e-3"], "--numeric and --step-study apply to activations"),
+        (["loss", "bce", "--target", "2"], "must be in [0, 1], got 2.0"),
+        (["loss", "hinge", "--target", "0.5"], "must be a label, 0 or 1"),
+        (["loss", "bce", "--range", "-50", "0"], "must lie within [-30, 30]"),
+        (["sigmoid", "--output", "x.txt"], "--output must name a .png file"),
+        (["sigmoid", "--output", "nowhere/x.png"], "does not exist"),
+        (["sigmoid", "--output", "x.png", "--name", "a"], "--out and --name do not apply"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, tmp_path, args, message):
+    result = cli("plot", *args)
+    assert result.code == 2
+    assert result.err.startswith("error: ") and result.err.count("\n") == 1
+    assert message in result.err
+    assert run_dirs(tmp_path / "runs") == []
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_help_has_purpose_and_examples(cli):
+    result = cli("plot", "--help")
+    assert result.code == 0
+    assert "Plot activations" in result.out
+    assert "gradlab plot sigmoid --numeric 1e-13" in result.out
+    assert "softmax([z, 0])_0" in result.out
+
+
+def test_readme_command_works_without_a_display(tmp_path):
+    env = subprocess_env(COLUMNS="200")  # the facts table unwrapped whatever the caller's terminal
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    env.pop("MPLBACKEND", None)
+    done = subprocess.run([sys.executable, "-m", "gradlab", "plot", "sigmoid", "--derivative"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    (run,) = run_dirs(tmp_path / "runs")
+    assert (run / "activations.png").read_bytes()[:8] == PNG_MAGIC
+    assert os.path.getsize(run / "activations.csv") > 10_000
+    assert "0.25 at z = 0" in done.stdout
+
+
+def test_every_plot_command_in_the_readme_runs(cli, monkeypatch):
+    from tests.conftest import REPO
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    lines = [line.split("#")[0].split() for line in (REPO / "README.md").read_text().splitlines()
+             if line.startswith("gradlab plot ")]
+    assert len(lines) >= 7
+    for line in lines:
+        result = cli(*line[1:])
+        assert result.code == 0, (line, result.err)

@@ -1,0 +1,56 @@
+"""The facts `gradlab plot` prints, computed from the functions: peaks, plateaus, flat tails."""
+
+import math
+
+import numpy as np
+import pytest
+
+from gradlab import curves
+
+
+def facts(spec, lo=-10.0, hi=10.0, points=1000):
+    study = curves.study_activations(curves.resolve_curves([spec]), lo, hi, points)
+    return study.facts[study.curves[0].key]
+
+
+def test_sigmoid_and_tanh_saturate_where_the_algebra_says():
+    s = facts("sigmoid")
+    assert s.max_derivative == pytest.approx(0.25) and s.peak_at == (0.0, 0.0)
+    assert s.flat_above == pytest.approx(math.log((1 + math.sqrt(0.96)) / (1 - math.sqrt(0.96))), abs=1e-4)
+    assert s.saturates
+    t = facts("tanh")
+    assert t.max_derivative == pytest.approx(1.0) and t.peak_at == (0.0, 0.0)
+    assert t.flat_above == pytest.approx(math.atanh(math.sqrt(0.99)), abs=1e-4) == -t.flat_below
+
+
+def test_kinks_plateaus_and_dead_zones():
+    relu = facts("relu")
+    assert relu.flat_below == 0.0 and relu.flat_above is None  # the jump found by bisection
+    assert relu.max_derivative == 1.0 and relu.peak_at[0] > 0 and relu.peak_at[1] == 10.0  # a plateau
+    hard = facts("hard_sigmoid")
+    assert (hard.flat_below, hard.flat_above) == (-3.0, 3.0)
+    assert hard.max_derivative == pytest.approx(1 / 6)
+    step = facts("step")
+    assert step.flat_everywhere and step.max_derivative == 0.0
+    assert facts("leaky_relu:alpha=0.1").flat_below is None  # alpha = 0.1 > the 0.01 threshold
+
+
+def test_peaks_inside_and_at_the_end_of_the_range():
+    gelu = facts("gelu")  # f'' = phi(z) (2 - z^2): the peak is at sqrt(2)
+    assert gelu.peak_at[0] == pytest.approx(math.sqrt(2), abs=1e-4)
+    softplus = facts("softplus")  # f' = sigma(z) grows: largest at the right end
+    assert softplus.peak_at == (10.0, 10.0)
+    swish = facts("swish")  # f' crosses 0 near z = -1.28: a flat patch in the middle is not a tail
+    assert swish.flat_above is None and swish.flat_below < -5
+
+
+def test_samples_are_the_preset_points_inside_the_range():
+    np.testing.assert_array_equal(curves.sample_points(-10, 10), [-10, -4.6, -2, 0, 2, 4.6, 10])
+    np.testing.assert_array_equal(curves.sample_points(-3, 3), [-3, -2, 0, 2, 3])
+    np.testing.assert_array_equal(curves.sample_points(-1, 1), np.linspace(-1, 1, 7))  # too few: 7 even
+
+
+def test_finite_difference_helpers():
+    z = np.linspace(-1, 1, 5)
+    np.testing.assert_allclose(curves.forward_difference(np.square, z, 1e-3), 2 * z + 1e-3, atol=1e-12)
+    np.testing.assert_allclose(curves.central_difference(np.square, z, 1e-3), 2 * z, atol=1e-12)
