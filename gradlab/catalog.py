@@ -19,8 +19,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "activations": ("gradlab.engine.activations:activations",),
     "losses": ("gradlab.engine.losses:losses",),
     "optimizers": ("gradlab.engine.optimizers:optimizers",),
-    "schedules": ("gradlab.engine.schedules:schedules", "gradlab.engine.optimizers:schedules"),
-    "initializers": ("gradlab.engine.init:initializers", "gradlab.engine.init:initialisers"),
+    "schedules": ("gradlab.engine.schedules:schedules",),
+    "initializers": ("gradlab.engine.init:initializers",),
     "datasets": ("gradlab.datasets:datasets",),
 }
 

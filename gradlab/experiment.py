@@ -155,6 +155,8 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
         problems.append(f"model.activation: {len(m.activation)} activations for {len(m.hidden)} hidden layers")
     hidden = [_collect(problems, "model.activation", lambda s=s: activations.create(s, field="model.activation"))
               for s in hidden_specs]
+    if not hidden_specs and not isinstance(m.activation, list):  # unused without hidden layers, but checked
+        _collect(problems, "model.activation", lambda: activations.create(m.activation, field="model.activation"))
     opt_params = {"name": o.name, **({"lr": o.lr} if o.lr is not None else {}), **(o.model_extra or {})}
     optimizer = _collect(problems, "optimizer", lambda: optimizers.create(opt_params, field="optimizer"))
     schedule = _collect(problems, "optimizer.schedule",

@@ -45,3 +45,9 @@ def test_python_dash_m(tmp_path):
                           env=subprocess_env())
     assert done.returncode == 0
     assert done.stdout.startswith("gradlab ")
+
+
+def test_bare_command_prints_help_and_exits_0(cli):
+    result = cli()
+    assert result.code == 0
+    assert "Commands" in result.out and result.err == ""

@@ -41,6 +41,7 @@ app = typer.Typer(
 )
 
 _state = {"debug": False}
+_NO_ARGS_IS_HELP = getattr(click, "NoArgsIsHelpError", ())
 
 
 def _print_version(value: bool) -> None:
@@ -76,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else [str(a) for a in argv]
     _state["debug"] = "--debug" in args or os.environ.get("GRADLAB_DEBUG", "") not in ("", "0")
     try:
-        app(args=args, prog_name="gradlab", standalone_mode=False)
-        return 0
+        code = app(args=args, prog_name="gradlab", standalone_mode=False)
+        return code if isinstance(code, int) else 0  # a raised typer.Exit(n) comes back as n
     except typer.Exit as done:
         return done.exit_code
     except GradlabError as error:
@@ -85,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         return _fail(str(error), error.exit_code)
     except click.UsageError as error:
+        if isinstance(error, _NO_ARGS_IS_HELP):  # the help was printed: nothing went wrong
+            return 0
         hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
         return _fail(error.format_message() + hint, 2)
     except click.ClickException as error:

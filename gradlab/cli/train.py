@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gradlab.cli.common import NameOption, OutOption, err, examples, fmt, out, saved
+from gradlab.cli.common import NameOption, OutOption, examples, fmt, out, saved
 
 SetOption = Annotated[
     Optional[list[str]],
@@ -75,8 +75,7 @@ def describe(e) -> str:
     d, net, cfg = e.dataset, e.network, e.config
     layers = " -> ".join(str(s) for s in net.sizes)
     acts = ", ".join(layer.activation.name for layer in net.layers)
-    opt = cfg.optimizer
-    extra = ", ".join(f"{k}={v}" for k, v in (opt.model_extra or {}).items())
+    schedule = cfg.optimizer.schedule
     data_name = cfg.data if isinstance(cfg.data, str) else cfg.data.get("name")
     classes = f", classes {', '.join(map(str, d.class_names))}" if d.class_names else ""
     batch = cfg.training.batch_size
@@ -86,8 +85,7 @@ def describe(e) -> str:
         f"test, {d.n_features} features ({', '.join(d.feature_names)}), {d.task}{classes}",
         f"[bold]model[/bold]     {layers}  ({acts}), {net.n_params} parameters, {net.dtype}",
         f"[bold]loss[/bold]      {e.loss!r}: {e.loss.formula}",
-        f"[bold]optimizer[/bold] {opt.name} lr={opt.lr:g}{', ' + extra if extra else ''}, schedule "
-        f"{e.config.optimizer.schedule if isinstance(e.config.optimizer.schedule, str) else e.schedule!r}",
+        f"[bold]optimizer[/bold] {e.optimizer!r}, schedule {schedule if isinstance(schedule, str) else e.schedule!r}",
         f"[bold]training[/bold]  {cfg.training.epochs} epochs, {mode}, shuffle={cfg.training.shuffle}, "
         f"seed {cfg.seed}",
     ])

@@ -190,6 +190,8 @@ class SGD(Optimizer):
         Learning rate, > 0.
     """
 
+    formula = "p <- p - lr g"
+
     def __init__(self, lr: float = 0.01) -> None:
         super().__init__(lr)
 
@@ -220,6 +222,8 @@ class Momentum(Optimizer):
     momentum : float, default 0.9
         The decay ``mu`` of the velocity, ``0 <= mu < 1`` (0 is plain SGD).
     """
+
+    formula = "v <- mu v - lr g;  p <- p + v"
 
     buffers = ("velocity",)
 
@@ -258,6 +262,8 @@ class Nesterov(Optimizer):
     momentum : float, default 0.9
         ``mu``, ``0 <= mu < 1``.
     """
+
+    formula = "v <- mu v - lr g;  p <- p + mu v - lr g"
 
     buffers = ("velocity",)
 
@@ -298,6 +304,8 @@ class RMSProp(Optimizer):
     eps : float, default 1e-8
         Keeps the division finite where ``s`` is 0, > 0.
     """
+
+    formula = "s <- rho s + (1 - rho) g^2;  p <- p - lr g / (sqrt(s) + eps)"
 
     buffers = ("square_avg",)
 
@@ -351,6 +359,8 @@ class Adam(Optimizer):
         > 0.
     """
 
+    formula = "m <- b1 m + (1-b1) g; v <- b2 v + (1-b2) g^2; p <- p - lr m_hat / (sqrt(v_hat) + eps)"
+
     buffers = ("m", "v")
 
     def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
@@ -400,6 +410,8 @@ class Adagrad(Optimizer):
         > 0.
     """
 
+    formula = "s <- s + g^2;  p <- p - lr g / (sqrt(s) + eps)"
+
     buffers = ("sum_squares",)
 
     def __init__(self, lr: float = 0.01, eps: float = 1e-8) -> None:
@@ -448,6 +460,8 @@ class ConjugateGradient(FullBatchMinimizer):
     articles names it the most common choice for backprop.
     """
 
+    formula = "d <- -g + beta d (Polak-Ribiere);  p <- p + alpha d, alpha by line search"
+
     scipy_method = "CG"
 
     def __init__(self, gtol: float = 1e-8) -> None:
@@ -458,6 +472,8 @@ class ConjugateGradient(FullBatchMinimizer):
 class LBFGS(FullBatchMinimizer):
     """Limited-memory BFGS (scipy's ``L-BFGS-B``) on the full batch: a quasi-Newton method
     that builds a curvature estimate from the last ``memory`` gradient differences."""
+
+    formula = "p <- p - alpha H g, H from the last m gradient differences, alpha by line search"
 
     scipy_method = "L-BFGS-B"
 

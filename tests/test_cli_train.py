@@ -1,0 +1,220 @@
+"""gradlab train end to end: the shipped configs, the run directory, reproducibility, bad configs."""
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import yaml
+
+from tests.conftest import CONFIGS, run_dirs, subprocess_env
+
+
+def train(cli, tmp_path, config, *args):
+    out = tmp_path / "out"
+    before = set(run_dirs(out))
+    result = cli("train", config, "--out", out, *args)
+    new = sorted(set(run_dirs(out)) - before)
+    return result, (new[0] if new else None)
+
+
+def metrics(run):
+    return list(csv.DictReader((run / "metrics.csv").open()))
+
+
+def summary(run):
+    return json.loads((run / "summary.json").read_text())
+
+
+def test_cat_dog_reaches_95_percent_and_writes_a_complete_run(cli, tmp_path):
+    result, run = train(cli, tmp_path, CONFIGS / "cat_dog.yaml")
+    assert result.code == 0, result.err
+    rows = metrics(run)
+    assert rows[0]["epoch"] == "0"  # the state before any update
+    assert float(rows[-1]["test_accuracy"]) >= 0.95
+    assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"]) / 5
+    for column in ("epoch", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "lr",
+                   "grad_norm_1", "saturated_1"):
+        assert column in rows[0]
+    s = summary(run)
+    assert s["status"] == "completed" and s["epochs"] == 60
+    assert s["reproduce"] == f"gradlab train {run}/config.yaml"
+    files = {p.name for p in run.iterdir()}
+    assert {"config.yaml", "metrics.csv", "summary.json", "model.npz", "data.json", "loss.png", "accuracy.png",
+            "grad_norms.png", "units.png", "decision_boundary.png", "decision_boundary.csv"} <= files
+    model = np.load(run / "model.npz")
+    assert sorted(model.files) == ["W1", "b1"] and model["W1"].shape == (2, 1)
+    resolved = yaml.safe_load((run / "config.yaml").read_text())
+    assert resolved["model"]["output"] == "sigmoid" and resolved["optimizer"]["lr"] == 2.0
+    assert "epochs" in result.out and "completed" in result.out
+
+
+def test_same_seed_same_metrics_apart_from_time(cli, tmp_path):
+    runs = [train(cli, tmp_path, CONFIGS / "xor.yaml", "--no-plot")[1] for _ in range(2)]
+    a, b = ([{k: v for k, v in row.items() if k != "time_s"} for row in metrics(r)] for r in runs)
+    assert a == b
+
+
+def test_rerun_from_the_recorded_config_is_identical(cli, tmp_path):
+    _, first = train(cli, tmp_path, CONFIGS / "cat_dog_ce.yaml", "--no-plot")
+    _, second = train(cli, tmp_path, first / "config.yaml", "--no-plot")
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "time_s"} for r in rows]  # noqa: E731
+    assert strip(metrics(first)) == strip(metrics(second))
+
+
+@pytest.mark.parametrize(("config", "accuracy"), [("xor.yaml", 0.98), ("spiral_relu.yaml", 0.95)])
+def test_xor_and_spiral_are_solved(cli, tmp_path, config, accuracy):
+    result, run = train(cli, tmp_path, CONFIGS / config, "--no-plot")
+    assert result.code == 0
+    assert float(metrics(run)[-1]["test_accuracy"]) >= accuracy
+
+
+def test_saturation_mse_plateau_against_cross_entropy(cli, tmp_path):
+    """Nielsen's saturated neuron: x = 1, y = 0, w = b = 2, so a = sigma(4) = 0.98201.
+
+    MSE: dC/dw = (a - y) sigma'(4) x = 0.98201 * 0.017663 = 0.017345 -> a plateau;
+    cross-entropy: dC/dw = (a - y) x = 0.98201 -> 57x larger, fast start.
+    """
+    _, mse_run = train(cli, tmp_path, CONFIGS / "saturation_mse.yaml", "--no-plot")
+    _, ce_run = train(cli, tmp_path, CONFIGS / "saturation_ce.yaml", "--no-plot")
+    mse, ce = metrics(mse_run), metrics(ce_run)
+    a = 1 / (1 + np.exp(-4.0))
+    assert float(mse[0]["grad_norm_1"]) == pytest.approx(a * a * (1 - a), rel=1e-12)
+    assert float(ce[0]["grad_norm_1"]) == pytest.approx(a, rel=1e-12)
+    assert float(mse[0]["train_loss"]) == pytest.approx(0.5 * a * a, rel=1e-12)
+    # the plateau: after 100 epochs MSE has lost under 5% of its loss, cross-entropy over 95%
+    assert float(mse[100]["train_loss"]) > 0.95 * float(mse[0]["train_loss"])
+    assert float(ce[100]["train_loss"]) < 0.05 * float(ce[0]["train_loss"])
+    # ... and it does get off the plateau in the end
+    assert float(mse[-1]["train_loss"]) < 0.1 * float(mse[0]["train_loss"])
+
+
+def test_deep_sigmoid_gradients_vanish_and_relu_ones_do_not(cli, tmp_path):
+    _, sig = train(cli, tmp_path, CONFIGS / "deep_sigmoid.yaml", "--no-plot", "--set", "training.epochs=1")
+    _, relu = train(cli, tmp_path, CONFIGS / "deep_relu.yaml", "--no-plot", "--set", "training.epochs=1")
+    ratio = lambda row: float(row["grad_norm_1"]) / float(row["grad_norm_7"])  # noqa: E731
+    assert ratio(metrics(sig)[0]) < 1e-3
+    assert ratio(metrics(relu)[0]) > 0.1
+
+
+@pytest.mark.parametrize("batch", ["1", "16", "full"])
+def test_three_batch_modes(cli, tmp_path, batch):
+    result, run = train(cli, tmp_path, CONFIGS / "online_vs_batch.yaml", "--no-plot",
+                        "--set", f"training.batch_size={batch}", "--set", "training.epochs=3")
+    assert result.code == 0
+    rows = metrics(run)
+    assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])
+
+
+def test_regression_reports_r2(cli, tmp_path):
+    result, run = train(cli, tmp_path, CONFIGS / "sine_smooth_l1.yaml", "--no-plot")
+    rows = metrics(run)
+    assert float(rows[-1]["test_r2"]) > 0.9
+    assert rows[-1]["test_accuracy"] == ""
+
+
+@pytest.mark.parametrize("method", ["cg", "lbfgs"])
+def test_full_batch_scipy_optimizers_log_every_iteration(cli, tmp_path, method):
+    result, run = train(cli, tmp_path, CONFIGS / "xor.yaml", "--no-plot", "--set", f"optimizer.name={method}",
+                        "--set", "optimizer.lr=null", "--set", "training.epochs=40", "--set", "training.log_every=1")
+    assert result.code == 0, result.err
+    rows = metrics(run)
+    assert [int(r["epoch"]) for r in rows] == list(range(len(rows)))
+    assert float(rows[-1]["train_loss"]) < 0.1 * float(rows[0]["train_loss"])
+
+
+def test_divergence_stops_with_a_hint_and_exit_0(cli, tmp_path):
+    result, run = train(cli, tmp_path, CONFIGS / "sine_smooth_l1.yaml", "--no-plot", "--set", "loss=mse",
+                        "--set", "optimizer.name=sgd", "--set", "optimizer.lr=5")
+    assert result.code == 0
+    s = summary(run)
+    assert s["status"] == "diverged"
+    assert "learning rate 5 is probably too large" in s["stop_reason"]
+    assert s["epochs"] < 200
+    assert "diverged" in result.out
+
+
+def test_float32_follows_float64(cli, tmp_path):
+    _, r64 = train(cli, tmp_path, CONFIGS / "xor.yaml", "--no-plot")
+    _, r32 = train(cli, tmp_path, CONFIGS / "xor.yaml", "--no-plot", "--set", "model.dtype=float32")
+    l64 = np.array([float(r["train_loss"]) for r in metrics(r64)])
+    l32 = np.array([float(r["train_loss"]) for r in metrics(r32)])
+    np.testing.assert_allclose(l32, l64, rtol=1e-3)
+    assert np.load(r32 / "model.npz")["W1"].dtype == np.float32
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+BASE = "data: {name: xor, n_samples: 40}\ntraining: {epochs: 2}\n"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (BASE + "model: {activation: sigmod}", r"model.activation: unknown value 'sigmod' \(did you mean 'sigmoid'\?\)"),
+    (BASE + "optimizer: {lr: -1}", r"optimizer.lr: Input should be greater than 0 \(got -1\)"),
+    (BASE + "loss: bce\nmodel: {output: relu}", r"model.output: loss bce needs an output in \{sigmoid, hard_sigmoid\}"),
+    (BASE + "trainig: {epochs: 3}", r"trainig: unknown key \(did you mean 'training'\?\)"),
+    (BASE + "optimizer: {name: adam, beta: 0.9}", r"optimizer: adam has no parameter 'beta' \(did you mean 'beta[12]'\?\)"),
+    (BASE + "optimizer: {name: cg}", r"training.batch_size: optimizer cg minimises the full batch"),
+    ("data: {name: sine}\nloss: cross_entropy", r"loss: cross_entropy needs class labels"),
+    ("data: {name: csv, path: d.csv, target: label}", r"data.*'label'"),
+    ("data: {name: csv, path: bad.csv}", r"data.*'abc'"),
+    ("data: {name: csv, path: empty.csv}", r"data.*(empty|no data|no rows)"),
+    (BASE + "model: {hidden: [4], init: {name: from, path: w.npz}}", r"model.init: W1 has shape \(2, 3\), the network needs \(2, 4\)"),
+])
+def test_bad_configs_exit_2_naming_the_field_and_leave_nothing(cli, tmp_path, text, message):
+    write(tmp_path, "d.csv", "x1,x2,target\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n")
+    write(tmp_path, "bad.csv", "x1,x2,target\n1,2,0\nabc,4,1\n5,6,0\n7,8,1\n")
+    write(tmp_path, "empty.csv", "x1,x2,target\n")
+    np.savez(tmp_path / "w.npz", W1=np.zeros((2, 3)), b1=np.zeros(3), W2=np.zeros((3, 1)), b2=np.zeros(1))
+    config = write(tmp_path, "bad.yaml", text)
+    result, run = train(cli, tmp_path, config)
+    assert result.code == 2, result.text
+    assert result.err.startswith("error: ")
+    assert "Traceback" not in result.text
+    assert __import__("re").search(message, result.err), result.err
+    assert run is None and not (tmp_path / "out").exists()
+
+
+def test_every_problem_is_reported_at_once(cli, tmp_path):
+    config = write(tmp_path, "c.yaml", "data: {name: xor}\ntraining: {epochs: 0, batch_size: -3}\nloss: mse\n"
+                                      "optimizer: {lr: 0}\n")
+    result = cli("train", config)
+    assert result.code == 2
+    for field in ("training.epochs", "training.batch_size", "optimizer.lr"):
+        assert field in result.err
+
+
+def test_missing_config_file(cli, tmp_path):
+    result = cli("train", tmp_path / "nope.yaml")
+    assert result.code == 2 and "does not exist" in result.err
+
+
+def test_ctrl_c_saves_the_run_as_interrupted(tmp_path):
+    config = write(tmp_path, "long.yaml", "data: {name: moons, n_samples: 400}\nmodel: {hidden: [32]}\n"
+                                         "training: {epochs: 100000, batch_size: 1, log_every: 1}\n")
+    out = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "gradlab", "train", str(config), "--out", str(out), "--no-plot"],
+                            env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:  # wait for a few logged epochs
+        runs = run_dirs(out)
+        if runs and (runs[0] / "metrics.csv").exists() and len((runs[0] / "metrics.csv").read_text().splitlines()) > 2:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    run = run_dirs(out)[0]
+    s = summary(run)
+    assert s["status"] == "interrupted"
+    assert (run / "model.npz").exists()
+    rows = metrics(run)
+    assert len(rows) >= 2 and all(r["train_loss"] for r in rows)
