@@ -442,6 +442,8 @@ class Stability:
         The bound for the run's method (None for adam and newton).
     predicted : float or None
         Predicted :math:`|e_{k+1}| / |e_k|` for the run's method.
+    flat : bool
+        :math:`f''(x^*)` is 0 to within rounding: no bound applies.
     observed : float or None
         Geometric mean of :math:`|e_{k+1}| / |e_k|` over the last ``observed_steps``
         steps whose errors are well above rounding.
@@ -456,6 +458,7 @@ class Stability:
     predicted: float | None
     observed: float | None
     observed_steps: int
+    flat: bool = False
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -500,13 +503,21 @@ def find_minimum_1d(expr, starts: Sequence[float], iterations: int = 100) -> flo
             if abs(dx) <= 4 * np.finfo(float).eps * (1 + abs(x)):
                 break
         g, h = float(expr.gradient([x])[0]), float(expr.hessian([x])[0, 0])
-        if math.isfinite(x) and math.isfinite(h) and h >= 0 and abs(g) <= 1e-8 * scale:
+        if math.isfinite(x) and math.isfinite(h) and h > 0 and abs(g) <= 1e-8 * scale:
             return x
     return None
 
 
+FLAT = 1e-8  # f''(x*) below this fraction of f'' along the path counts as 0: a flat minimum such as x**4
+
+
 def stability(run: Descent, steps: Sequence[Step]) -> Stability | None:
-    """The stability numbers for a finished 1-D run, or None (two variables, or no minimum found)."""
+    """The stability numbers for a finished 1-D run, or None (two variables, or no minimum found).
+
+    At a flat minimum (:math:`f''(x^*) \\approx 0`, e.g. :math:`x^4`) there is no step-size
+    bound: ``flat`` is True, the bounds are inf and the predicted ratio is 1 (slower than
+    any geometric rate).
+    """
     expr, s = run.expr, run.settings
     if expr.n_vars != 1:
         return None
@@ -516,14 +527,14 @@ def stability(run: Descent, steps: Sequence[Step]) -> Stability | None:
     if x_star is None:
         return None
     h = float(expr.hessian([x_star])[0, 0])
-    gd_bound = 2 / h if h > 0 else math.inf
-    linear = linear_rate(s.method, s.lr * h, s.momentum)
+    along = [abs(float(expr.hessian([x])[0, 0])) for x in starts]
+    flat = h <= FLAT * max(v for v in along if math.isfinite(v)) if any(map(math.isfinite, along)) else False
+    linear = linear_rate(s.method, 0.0 if flat else s.lr * h, s.momentum)
     bound = predicted = None
     if linear is not None:
-        bound = linear[0] / h if h > 0 else math.inf
-        predicted = linear[1]
+        bound, predicted = (math.inf if flat else linear[0] / h), linear[1]
     observed, m = observed_ratio(path, x_star)
-    return Stability(x_star, h, s.lr, s.method, gd_bound, bound, predicted, observed, m)
+    return Stability(x_star, h, s.lr, s.method, math.inf if flat else 2 / h, bound, predicted, observed, m, flat)
 
 
 def observed_ratio(path: np.ndarray, x_star: float, window: int = 20) -> tuple[float | None, int]:

@@ -201,3 +201,16 @@ def test_metric_rows_start_at_step_0(seed):
     row = metric_row(run, first)
     assert row["step"] == 1 and row["x"] == pytest.approx(6.8) and row["df_dx"] == pytest.approx(9.6)
     assert row["step_size"] == pytest.approx(1.2)
+
+
+def test_a_flat_minimum_has_no_bound():
+    run = Descent(parse("x**4"), [1.0], Settings(steps=200))
+    st = stability(run, list(run))
+    assert st.flat and st.bound == st.gd_bound == float("inf")
+    assert st.predicted == 1.0 and 0.99 < st.observed < 1  # slower than any geometric rate
+    assert abs(st.x_star) < 1e-12
+
+
+def test_a_stationary_start_takes_zero_steps():
+    steps, outcome = descend(parse("x*y"), [0.0, 0.0])
+    assert steps == [] and (outcome.reason, outcome.steps) == ("converged", 0)
