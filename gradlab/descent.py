@@ -307,7 +307,8 @@ class Descent:
         method = METHODS.get(s.method)(s, expr)
         x, f, g = self.x0, self.f0, self.g0
         for k in range(1, s.steps + 2):
-            dx = method.step(x, g)
+            with np.errstate(all="ignore"):  # an update can overflow (lr * g, g**2): caught as non-finite below
+                dx = method.step(x, g)
             if _norm(g) <= s.tol and _norm(dx) <= s.tol:
                 detail = f"gradient and next step below tol = {s.tol:g}"
                 self.outcome = Outcome("converged", k - 1, x, f, g, detail)
@@ -316,7 +317,7 @@ class Descent:
                 detail = f"step limit reached; gradient or next step still above tol = {s.tol:g}"
                 self.outcome = Outcome("max_steps", s.steps, x, f, g, detail)
                 return
-            with np.errstate(all="ignore"):  # an exploding run overflows here on purpose; checked below
+            with np.errstate(all="ignore"):
                 x_new = x + dx
             f_new, g_new = expr.value(x_new), expr.gradient(x_new)
             yield Step(k, x, g, x_new, f_new, g_new, _norm(x_new - x))
@@ -356,7 +357,7 @@ def check_start(expr, x0: Sequence[float], settings: Settings) -> np.ndarray:
     Raises
     ------
     InputError
-        Wrong number of coordinates, a non-finite coordinate, no real (finite) value of
+        Wrong number of coordinates, a non-finite coordinate or one beyond :data:`X_LIMIT`, no real (finite) value of
         :math:`f` or :math:`\\nabla f` at ``x0``, or (Newton) a singular second derivative.
     """
     point = np.asarray(x0, dtype=float).ravel()
@@ -367,8 +368,8 @@ def check_start(expr, x0: Sequence[float], settings: Settings) -> np.ndarray:
             f"x0: f({', '.join(expr.variables)}) has {n} variable{'s' * (n > 1)} but x0 has "
             f"{point.size} coordinate{'s' * (point.size != 1)}; give {n}, e.g. --x0={example}"
         )
-    if not np.all(np.isfinite(point)):
-        raise InputError(f"x0: coordinates must be finite numbers, got {_point(point)}")
+    if not np.all(np.isfinite(point)) or np.max(np.abs(point)) > X_LIMIT:  # beyond X_LIMIT counts as diverged
+        raise InputError(f"x0: coordinates must be finite numbers at most {X_LIMIT:g} in size, got {_point(point)}")
     value, grad = expr.value(point), expr.gradient(point)
     if not math.isfinite(value):
         raise InputError(f"x0: f = {expr.formula} has no real finite value at {_point(point)} (got {value})")

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from gradlab.config import DescendConfig
+from gradlab.descent import METHODS
 from tests.conftest import run_dirs, subprocess_env
 
 ROSENBROCK = "(1-x)**2 + 100*(y-x**2)**2"
@@ -233,6 +234,8 @@ def test_help_has_purpose_examples_and_the_config_defaults(cli):
                       ("--beta2", "beta2"), ("--tol", "tol")]:
         assert re.search(rf"{flag} .*?Default: {defaults[key]:g}\.", text), flag
     assert "Default: x**2 - 4*x + 6." in text and "Default: 0.1 (1 for newton)" in text
+    assert "gd, momentum, nesterov, adam or newton" in text
+    assert METHODS.names() == ["gd", "momentum", "nesterov", "adam", "newton"]  # the help lists them all
 
 
 def test_descend_help_imports_neither_sympy_nor_matplotlib():

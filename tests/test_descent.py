@@ -139,7 +139,8 @@ def test_settings_are_checked(kwargs, fragment):
     ("sqrt(x)", [0.0], "gd", "gradient of f = sqrt(x) is not finite at x = 0"),
     ("x**3 - 3*x", [0.0], "newton", "f''(x0) = 0 at x = 0"),
     ("x**2 + y", [1.0, 1.0], "newton", "the Hessian is singular"),
-    (SEED, [float("inf")], "gd", "coordinates must be finite"),
+    (SEED, [float("inf")], "gd", "coordinates must be finite numbers at most 1e+12 in size, got x = inf"),
+    (SEED, [2e12], "gd", "at most 1e+12 in size, got x = 2e+12"),
 ])
 def test_bad_start_is_refused_before_running(text, x0, method, fragment):
     with pytest.raises(InputError) as info:
@@ -214,3 +215,17 @@ def test_a_flat_minimum_has_no_bound():
 def test_a_stationary_start_takes_zero_steps():
     steps, outcome = descend(parse("x*y"), [0.0, 0.0])
     assert steps == [] and (outcome.reason, outcome.steps) == ("converged", 0)
+
+
+@pytest.mark.parametrize("method", ["gd", "momentum", "nesterov"])
+def test_overflow_inside_the_update_itself_is_divergence_not_a_warning(seed, method):
+    # lr * g = 1e308 * 12 overflows in the update rule itself, before f is evaluated
+    _, outcome = descend(seed, [8.0], Settings(method=method, lr=1e308))
+    assert (outcome.reason, outcome.steps) == ("diverged", 1)
+    assert "no longer a finite number" in outcome.detail
+
+
+def test_adam_squaring_a_huge_gradient_does_not_warn():
+    # at x = 1000, f = e^500 ~ 1e217 is finite but g**2 = e^1000 / 4 overflows: v = inf freezes the step at 0
+    _, outcome = descend(parse("exp(x/2)"), [1000.0], Settings(method="adam", lr=1.0, steps=3))
+    assert (outcome.reason, outcome.steps) == ("max_steps", 3)

@@ -63,13 +63,13 @@ def descend(
     flags = dict(f=f, x0=x0, lr=lr, steps=steps, tol=tol, method=method, momentum=momentum, beta1=beta1,
                  beta2=beta2, eps=eps, every=every, digits=digits, name=name, plot=plot)
     cfg, expr, descent = _prepare(flags, config)  # every input check happens here, before the run exists
-    _show_setup(expr, descent.settings)
 
     from gradlab.descent import metric_columns, metric_row, stability
     from gradlab.runs import Run
 
     with Run.create("descend", cfg.resolved(), name=cfg.name, out=out_dir,
                     reproduce="gradlab descend --config {run}/config.yaml") as run:
+        _show_setup(expr, descent.settings)
         log = run.metrics(metric_columns(expr.variables))
         log.append(metric_row(descent, None))
         records = []
