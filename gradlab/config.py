@@ -1,97 +1,181 @@
-"""Reading config files and reporting what is wrong with them.
+"""Configs: YAML loading, typed schemas, and readable validation messages.
 
-YAML is loaded with ``yaml.safe_load`` only (a config can never run code). Validation
-errors from the pydantic schemas are turned into one line per problem, each with its
-dotted path, the offending value and what is allowed, and a did-you-mean for keys the
-schema does not know.
+The pieces every command with a ``--config FILE`` shares:
+
+- :func:`load_yaml` reads a file into a dict, or raises an
+  :class:`~gradlab.errors.InputError` naming the file (and the line of a syntax error).
+- :func:`validation_message` turns a ``pydantic.ValidationError`` into lines
+  ``field.path: message (got value)``, with a did-you-mean for unknown keys.
+- :func:`merge` lays command-line flags (``None`` = not given) over the file's values.
+- :func:`validate` validates a mapping against a schema, raising one :class:`ConfigError`.
+
+The schemas live with what they configure: ``descent.DescendConfig``,
+``experiment.ExperimentConfig``.
+
+Schemas forbid unknown keys (``extra="forbid"``), so a misspelt key is an error, not
+a silently ignored setting.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional, get_args
+
+from pydantic import BaseModel, ValidationError
 
 from gradlab.errors import ConfigError, InputError, did_you_mean
 
 
 def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a YAML mapping from ``path``; missing files, syntax errors and non-mappings are
-    :class:`InputError` naming the file (and the line of a syntax error)."""
+    """Read a YAML file whose top level is a mapping (an empty file reads as ``{}``).
+
+    Raises
+    ------
+    InputError
+        The file is missing or unreadable, is not valid YAML (the message names the line
+        and column), or its top level is not a mapping.
+    """
     import yaml
 
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(f"config file {str(path)!r} does not exist") from None
+        raise InputError(f"{path}: no such config file") from None
     except IsADirectoryError:
-        raise InputError(f"config file {str(path)!r} is a directory, expected a YAML file") from None
+        raise InputError(f"{path}: is a directory, not a config file") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read config file {str(path)!r}: {error}") from None
+        raise InputError(f"{path}: cannot read the config file: {error}") from None
     try:
         data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = " ".join(filter(None, (error.context, error.problem)))
+        raise InputError(f"{path}{where}: invalid YAML: {problem}") from None
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise InputError(f"{path}:{where}: invalid YAML: {problem}") from None
+        raise InputError(f"{path}: invalid YAML: {error}") from None
     if data is None:
-        raise InputError(f"config file {str(path)!r} is empty")
+        return {}
     if not isinstance(data, dict):
-        raise InputError(f"config file {str(path)!r} must hold a mapping of keys, got {type(data).__name__}")
+        raise InputError(
+            f"{path}, line 1: the top level must be a mapping of settings (key: value), "
+            f"got a {type(data).__name__}"
+        )
     return data
 
 
-def _fields_at(model, loc: tuple) -> list[str]:
-    """Field names of the (nested) pydantic model at ``loc``, for did-you-mean suggestions."""
-    from typing import get_args
-
-    from pydantic import BaseModel
-
-    current = model
-    for part in loc:
-        field = current.model_fields.get(part) if isinstance(part, str) else None
-        if field is None:
-            return []
-        nested = [t for t in (field.annotation, *get_args(field.annotation))
-                  if isinstance(t, type) and issubclass(t, BaseModel)]
-        if not nested:
-            return []
-        current = nested[0]
-    return list(current.model_fields)
+def merge(file_values: Mapping[str, Any], flags: Mapping[str, Any]) -> dict[str, Any]:
+    """File values overridden by the flags that were given (flags left at ``None`` are not)."""
+    return {**file_values, **{k: v for k, v in flags.items() if v is not None}}
 
 
-def validation_message(error, model=None) -> str:
-    """One line per problem of a ``pydantic.ValidationError``: ``path: what is wrong (got value)``."""
+def validation_message(
+    exc: ValidationError, prefix: str = "", sep: str = "\n", model: type[BaseModel] | None = None
+) -> str:
+    """Describe every error in ``exc`` as ``field.path: message (got value)``.
+
+    Parameters
+    ----------
+    exc : pydantic.ValidationError
+        From validating a gradlab model.
+    prefix : str
+        Put before each line, e.g. ``"run.yaml: "``.
+    sep : str
+        Between the lines; the CLI prints each line of a message as its own ``error:`` line.
+    model : pydantic model class, optional
+        The model validated; found from ``exc.title`` when not given. Its field names
+        (and aliases), followed into nested models along the error's path, are what an
+        unknown key is matched against for the did-you-mean.
+
+    Notes
+    -----
+    Messages of gradlab's own checks already quote the value, so ``(got ...)`` is added
+    only to pydantic's generic ones.
+    """
+    model = model or _model_named(exc.title)
     lines = []
-    for item in error.errors(include_url=False):
-        loc = tuple(part for part in item["loc"] if not _is_type_tag(part))
-        path = ".".join(str(p) for p in loc) or "config"
-        if item["type"] == "extra_forbidden":
-            known = _fields_at(model, loc[:-1]) if model is not None else []
-            hint = did_you_mean(str(loc[-1]), known)
-            allowed = f"; allowed here: {', '.join(known)}" if known else ""
-            lines.append(f"{path}: unknown key{hint}{allowed}")
+    for error in exc.errors(include_url=False):
+        where, kind = _location(error["loc"]), error["type"]
+        if kind == "extra_forbidden":
+            allowed = _keys(_model_at(model, error["loc"][:-1]))
+            listing = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+            lines.append(f"{prefix}{where}: unknown key{did_you_mean(str(error['loc'][-1]), allowed)}{listing}")
             continue
-        message = item["msg"].removeprefix("Value error, ")
-        got = "" if item["type"] == "missing" else f" (got {item.get('input')!r})"
-        lines.append(f"{path}: {message}{got}")
-    # a union reports one failure per member; the same line twice helps nobody
-    return "\n".join(dict.fromkeys(lines))
+        message = error["msg"]
+        if kind == "value_error":
+            message = message.removeprefix("Value error, ")
+        elif kind != "missing":
+            message = f"{message[:1].lower()}{message[1:]} (got {error['input']!r})"
+        named = where and (message.startswith(f"{where}:") or message.startswith(f"{where} "))
+        lines.append(f"{prefix}{message}" if named or not where else f"{prefix}{where}: {message}")
+    return sep.join(dict.fromkeys(lines))  # a union reports one failure per member: say it once
 
 
-def _is_type_tag(part: object) -> bool:
-    """pydantic puts the member types of a union into an error's location ("int",
-    "literal['full']", "function-after[...]"); they mean nothing to a user."""
-    return isinstance(part, str) and (part in ("str", "int", "float", "bool", "none") or "[" in part)
+def _location(loc: tuple) -> str:
+    """``("layers", 0, "units")`` -> ``layers[0].units``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, str) and (part in ("str", "int", "float", "bool", "none") or "[" in part):
+            continue  # a union member's type name ("int", "literal['full']"): meaningless to a user
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
 
 
-def validate(model, data: dict[str, Any]):
-    """``model.model_validate(data)``, with failures raised as one :class:`ConfigError`."""
-    from pydantic import ValidationError
+def _model_named(title: str) -> type[BaseModel] | None:
+    """The model class called ``title``: gradlab's own first, else the only one of that name."""
+    found, stack = [], list(BaseModel.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        if cls.__name__ == title:
+            found.append(cls)
+        stack.extend(cls.__subclasses__())
+    ours = [cls for cls in found if cls.__module__.startswith("gradlab.")]
+    if len(ours) == 1:
+        return ours[0]
+    return found[0] if len(found) == 1 else None
 
+
+def _model_at(model: type[BaseModel] | None, loc: tuple) -> type[BaseModel] | None:
+    """The (nested) model that holds the key at ``loc``; list/dict indices are stepped over."""
+    for part in loc:
+        if model is None:
+            return None
+        if isinstance(part, int) or part not in model.model_fields:
+            continue  # an index into a list, or a dict key: stay with the element model found below
+        model = _inner_model(model.model_fields[part].annotation)
+    return model
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    """The first pydantic model inside an annotation such as ``Optional[list[Layer]]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _keys(model: type[BaseModel] | None) -> list[str]:
+    """The keys a model accepts: its field names and their aliases."""
+    if model is None:
+        return []
+    names = []
+    for name, info in model.model_fields.items():
+        names.append(name)
+        for alias in (info.alias, *getattr(info.validation_alias, "choices", ())):
+            if isinstance(alias, str) and alias not in names:
+                names.append(alias)
+    return names
+
+
+def validate(model: type[BaseModel], data: Mapping[str, Any], prefix: str = "") -> BaseModel:
+    """``model.model_validate(data)``, with failures raised as one readable :class:`ConfigError`."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(dict(data))
     except ValidationError as error:
-        raise ConfigError(validation_message(error, model)) from None
+        raise ConfigError(validation_message(error, prefix, model=model)) from None

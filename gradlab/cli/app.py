@@ -23,7 +23,7 @@ from gradlab import __version__
 from gradlab.cli.common import examples
 
 # Each module defines ``register(app)``; the order is the order in ``gradlab --help``.
-COMMAND_MODULES: tuple[str, ...] = ("train", "plot", "listing")
+COMMAND_MODULES: tuple[str, ...] = ("descend", "train", "plot", "listing")
 
 app = typer.Typer(
     name="gradlab",
@@ -66,7 +66,8 @@ for _module in COMMAND_MODULES:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    for line in message.splitlines() or [""]:  # a config with several problems: one line each
+        print(f"error: {line}", file=sys.stderr)
     return code
 
 

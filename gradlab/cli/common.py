@@ -17,7 +17,7 @@ err = Console(stderr=True, highlight=False)
 
 OutOption = Annotated[
     Optional[Path],
-    typer.Option("--out", help="Root directory for run directories \\[default: $GRADLAB_RUNS or ./runs].",
+    typer.Option("--out", help="Root directory for run directories. Default: $GRADLAB_RUNS, else ./runs.",
                  show_default=False),
 ]
 NameOption = Annotated[

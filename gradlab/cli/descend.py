@@ -1,0 +1,232 @@
+"""``gradlab descend``: gradient descent on a function given as text, with an iteration table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gradlab.cli.common import NameOption, OutOption, examples, fmt, out, saved
+
+FIRST_ROWS = 5  # always shown, so the start of the descent is visible whatever --every is
+TARGET_ROWS = 100  # the automatic --every keeps the table about this long
+
+HELP = (
+    "Gradient descent on a function of x (or x and y): prints the derivative, the update rule and an "
+    "iteration table, and writes a run directory with metrics.csv and a plot.\n\n"
+    + examples(
+        "gradlab descend --lr 0.1 --x0 8",
+        "gradlab descend --lr 1.1            # diverges: lr is above 2/f''(x*) = 1",
+        "gradlab descend --f '(1-x)**2 + 100*(y-x**2)**2' --x0=-1.5,2 --method momentum --lr 2e-3 --steps 3000",
+        "gradlab descend --method newton",
+        "gradlab descend --config runs/<run>/config.yaml --steps 20",
+    )
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("descend", help=HELP, short_help="Gradient descent on f(x) or f(x, y), step by step.")(descend)
+
+
+def _opt(flag: str, text: str, **kwargs):
+    return typer.Option(flag, help=text, show_default=False, **kwargs)
+
+
+def descend(
+    f: Annotated[Optional[str], _opt("--f", "The function: x (or x and y), numbers, + - * / **, "
+                                     "exp log sqrt sin cos tan tanh sigmoid softplus relu abs ... "
+                                     "Default: x**2 - 4*x + 6.")] = None,
+    x0: Annotated[Optional[str], _opt("--x0", "Start point; 'x,y' for two variables (write --x0=-1.5,2). "
+                                      "Default: 8.")] = None,
+    lr: Annotated[Optional[float], _opt("--lr", "Learning rate. Default: 0.1 (1 for newton).")] = None,
+    steps: Annotated[Optional[int], _opt("--steps", "Maximum number of steps. Default: 100.")] = None,
+    tol: Annotated[Optional[float], _opt("--tol", "Stop when the gradient and the next step are both "
+                                         "below this. Default: 1e-08.")] = None,
+    method: Annotated[Optional[str], _opt("--method", "gd, momentum, nesterov, adam or newton. "
+                                          "Default: gd.")] = None,
+    momentum: Annotated[Optional[float], _opt("--momentum", "beta of momentum and nesterov. "
+                                              "Default: 0.9.")] = None,
+    beta1: Annotated[Optional[float], _opt("--beta1", "Adam's beta1. Default: 0.9.")] = None,
+    beta2: Annotated[Optional[float], _opt("--beta2", "Adam's beta2. Default: 0.999.")] = None,
+    eps: Annotated[Optional[float], _opt("--eps", "Adam's epsilon. Default: 1e-08.")] = None,
+    every: Annotated[Optional[int], _opt("--every", "Show every N-th step in the table (the first "
+                                         f"{FIRST_ROWS} and the last always). Default: about "
+                                         f"{TARGET_ROWS} rows.")] = None,
+    digits: Annotated[Optional[int], _opt("--digits", "Significant digits in the table. Default: 6.")] = None,
+    out_dir: OutOption = None,
+    name: NameOption = None,
+    plot: Annotated[Optional[bool], _opt("--plot/--no-plot", "Draw descent.png. Default: --plot.")] = None,
+    config: Annotated[Optional[Path], _opt("--config", "Read the settings from a YAML file (a run's "
+                                           "config.yaml re-runs it); flags override it.")] = None,
+) -> None:
+    flags = dict(f=f, x0=x0, lr=lr, steps=steps, tol=tol, method=method, momentum=momentum, beta1=beta1,
+                 beta2=beta2, eps=eps, every=every, digits=digits, name=name, plot=plot)
+    cfg, expr, descent = _prepare(flags, config)  # every input check happens here, before the run exists
+
+    from gradlab.descent import metric_columns, metric_row, stability
+    from gradlab.runs import Run
+
+    with Run.create("descend", cfg.resolved(), name=cfg.name, out=out_dir,
+                    reproduce="gradlab descend --config {run}/config.yaml") as run:
+        _show_setup(expr, descent.settings)
+        log = run.metrics(metric_columns(expr.variables))
+        log.append(metric_row(descent, None))
+        records = []
+        for record in descent:
+            log.append(metric_row(descent, record))
+            records.append(record)
+        outcome = descent.outcome
+        stable = stability(descent, records)
+        plots = _plot(run, expr, descent, records) if cfg.plot else []
+        run.finish(outcome.status, **_summary(expr, cfg, outcome, stable, plots))
+
+    if records:  # a start that is already stationary has no rows to show
+        out.print(_table(expr, records, cfg.every or auto_every(descent.settings.steps), cfg.digits))
+    _say(_final_line(expr, descent.settings, outcome, cfg.digits))
+    if expr.n_vars == 1:
+        for line in _stability_lines(stable, descent.settings, cfg.digits):
+            _say(line)
+    saved(run.path)
+
+
+def _prepare(flags: dict, config: Path | None):
+    """Validate everything (settings, formula, start point) and return (config, expression, descent)."""
+    from gradlab.config import load_yaml, merge, validate
+    from gradlab.descent import DescendConfig
+    from gradlab.descent import Descent
+    from gradlab.expr import parse
+
+    file_values = load_yaml(config) if config is not None else {}
+    if file_values:  # the file's own mistakes, named with the file; values a flag replaces don't count
+        validate(DescendConfig, {k: v for k, v in file_values.items() if flags.get(k) is None}, f"{config}: ")
+    cfg = validate(DescendConfig, merge(file_values, flags))
+    expr = parse(cfg.f)
+    return cfg, expr, Descent(expr, cfg.x0, cfg.settings())
+
+
+def auto_every(steps: int, rows: int = TARGET_ROWS) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50, ... that shows at most ``rows`` of ``steps`` rows."""
+    every, scale = 1, 1
+    while steps / every > rows:
+        for factor in (2, 5, 10):
+            every = factor * scale
+            if steps / every <= rows:
+                return every
+        scale *= 10
+    return every
+
+
+def shown_steps(n: int, every: int, first: int = FIRST_ROWS) -> list[int]:
+    """Step numbers in the table: the first few, every ``every``-th, and the last."""
+    return sorted({*range(1, min(first, n) + 1), *range(every, n + 1, every), *([n] if n else [])})
+
+
+def _say(text: str) -> None:
+    out.print(text, markup=False, highlight=False, soft_wrap=True)  # long lines: the terminal wraps, rich does not cut
+
+
+def _show_setup(expr, settings) -> None:
+    from gradlab.descent import update_rule
+
+    head = "y" if expr.n_vars == 1 else "f"
+    _say(f"{head} = {expr.formula}")
+    for line in expr.derivative_lines():
+        _say(line)
+    for line in update_rule(expr, settings):
+        _say(line)
+
+
+def _point(values, digits: int) -> str:
+    if len(values) == 1:
+        return fmt(float(values[0]), digits)
+    return "(" + ", ".join(fmt(float(v), digits) for v in values) + ")"
+
+
+def _table(expr, records, every: int, digits: int):
+    from rich.table import Table
+
+    one = expr.n_vars == 1
+    names = ("step", "x_old", "dy/dx", "x_new", "y(x_new)") if one else (
+        "step", "(x, y) old", "grad f", "(x, y) new", "f(new)")
+    caption = f"shown: steps 1-{FIRST_ROWS}, every {every} steps, and the last" if every > 1 else None
+    table = Table(*names, caption=caption)
+    for column in table.columns:
+        column.justify = "right"
+    for k in shown_steps(len(records), every):
+        r = records[k - 1]
+        table.add_row(str(r.step), _point(r.x_old, digits), _point(r.grad, digits), _point(r.x_new, digits),
+                      fmt(r.f_new, digits))
+    return table
+
+
+def _final_line(expr, settings, outcome, digits: int) -> str:
+    if outcome.reason == "diverged":
+        return f"diverged at step {outcome.steps}: {outcome.detail} (lr = {settings.lr:g})"
+    head = "converged" if outcome.reason == "converged" else "stopped"
+    count = f"{outcome.steps} step{'s' * (outcome.steps != 1)}"
+    return f"{head} after {count}: {_where(expr, outcome.x, outcome.f, digits)} ({outcome.detail})"
+
+
+def _where(expr, x, f, digits: int) -> str:
+    if expr.n_vars == 1:
+        return f"x = {fmt(float(x[0]), digits)}, y = {fmt(f, digits)}"
+    return f"(x, y) = {_point(x, digits)}, f = {fmt(f, digits)}"
+
+
+_BOUND_TEXT = {
+    "gd": "gradient descent converges only if lr < 2/f''(x*)",
+    "momentum": "momentum converges only if lr < 2(1 + beta)/f''(x*)",
+    "nesterov": "nesterov converges only if lr < 2(1 + beta)/((1 + 2 beta) f''(x*))",
+}
+_RATIO_TEXT = {"gd": "|1 - lr f''(x*)|", "momentum": "spectral radius", "nesterov": "spectral radius"}
+
+
+def _stability_lines(stable, settings, digits: int) -> list[str]:
+    """Two lines: the step-size bound near x*, and the predicted against the observed error ratio."""
+    if stable is None:
+        return ["stability: no minimum of f found near the path (f'' <= 0 there), so no step-size bound applies"]
+    d = lambda v: fmt(v, digits)  # noqa: E731
+    head = f"stability: x* = {d(stable.x_star)}, f''(x*) = {d(stable.curvature)}; "
+    if stable.flat:
+        lines = [head + "a flat minimum (f''(x*) = 0 to rounding): no step-size bound, and the error "
+                        "shrinks more slowly than any fixed ratio"]
+    elif stable.bound is not None:
+        side = "below" if settings.lr < stable.bound else "not below"
+        lines = [head + f"{_BOUND_TEXT[stable.method]} = {d(stable.bound)}; lr = {settings.lr:g} is {side} it"]
+    else:
+        lines = [head + f"plain gradient descent would need lr < 2/f''(x*) = {d(stable.gd_bound)} "
+                        f"({stable.method} has no such fixed bound)"]
+    observed = (f"observed {d(stable.observed)} (last {stable.observed_steps} step{'s' * (stable.observed_steps > 1)})"
+                if stable.observed is not None else "observed: too few steps away from x* to measure")
+    predicted = (f"predicted {_RATIO_TEXT[stable.method]} = {d(stable.predicted)}, "
+                 if stable.predicted is not None else "")
+    lines.append(f"error ratio |x_k+1 - x*| / |x_k - x*|: {predicted}{observed}")
+    return lines
+
+
+def _plot(run, expr, descent, records) -> list[str]:
+    import numpy as np
+
+    from gradlab.plots.descent import plot_descent
+
+    path = np.array([descent.x0, *(r.x_new for r in records)])
+    fs = np.array([descent.f0, *(r.f_new for r in records)])
+    files = plot_descent(expr, path, fs, run.path, title=f"{descent.settings.method}, lr = {descent.settings.lr:g}")
+    return [p.name for p in files]
+
+
+def _summary(expr, cfg, outcome, stable, plots) -> dict:
+    import numpy as np
+
+    final = {v: float(c) for v, c in zip(expr.variables, outcome.x)}
+    final["f"] = float(outcome.f)
+    final["gradient_norm"] = float(np.linalg.norm(outcome.grad))
+    return {
+        "steps": outcome.steps,
+        "stop_reason": outcome.reason,
+        "message": _final_line(expr, cfg.settings(), outcome, 17),
+        "final": final,
+        "stability": stable.as_dict() if stable is not None else None,
+        "plots": plots,
+    }

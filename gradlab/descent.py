@@ -1,0 +1,656 @@
+r"""Gradient descent on an :class:`~gradlab.expr.Expression`: step records, never printing.
+
+Each method turns the gradient :math:`g_k = \nabla f(x_k)` into a step
+:math:`\Delta_k` and sets :math:`x_{k+1} = x_k + \Delta_k` (learning rate :math:`\eta`):
+
+=========  ==================================================================================
+gd         :math:`\Delta = -\eta g`
+momentum   heavy ball: :math:`v \leftarrow \beta v + g`, :math:`\Delta = -\eta v`
+nesterov   look-ahead: :math:`v \leftarrow \beta v + \nabla f(x - \eta \beta v)`, :math:`\Delta = -\eta v`
+adam       :math:`m \leftarrow \beta_1 m + (1-\beta_1) g`, :math:`v \leftarrow \beta_2 v + (1-\beta_2) g^2`,
+           :math:`\Delta = -\eta \hat m / (\sqrt{\hat v} + \epsilon)` with the bias corrections
+           :math:`\hat m = m / (1-\beta_1^t)`, :math:`\hat v = v / (1-\beta_2^t)`
+newton     :math:`\Delta = -\eta H^{-1} g` (``lr`` defaults to 1 for Newton: the full step)
+=========  ==================================================================================
+
+How a run stops:
+
+- ``converged``: before taking step :math:`k+1`, both :math:`\|g_k\|` and the step the
+  method would take, :math:`\|\Delta_k\|`, are at most ``tol`` (default :data:`DEFAULT_TOL`
+  = 1e-8). Checking the *next* step means a momentum run still moving fast through the
+  minimum is not stopped, and Newton on a quadratic stops after its one exact step.
+- ``max_steps``: ``steps`` updates were taken without converging.
+- ``diverged``: right after the step that produced a non-finite value, a coordinate larger
+  than :data:`X_LIMIT` in size, or :math:`f` more than :data:`F_GROWTH`
+  :math:`\cdot (1 + |f(x_0)|)` above :math:`f(x_0)` (far beyond any overshoot of a
+  converging run, e.g. step 39 for ``lr = 1.1`` on :math:`x^2 - 4x + 6` from 8).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gradlab.errors import InputError, RunFailure
+from gradlab.registry import Registry
+
+DEFAULT_LR = 0.1
+DEFAULT_NEWTON_LR = 1.0  # Newton's step is already scaled by the curvature
+DEFAULT_STEPS = 100
+DEFAULT_TOL = 1e-8
+X_LIMIT = 1e12
+F_GROWTH = 1e6
+STOP_REASONS = ("converged", "max_steps", "diverged")
+
+METHODS: Registry[type[Method]] = Registry("method")
+
+
+def default_lr(method: str) -> float:
+    """The learning rate used when none is given: 1 for Newton, 0.1 otherwise."""
+    return DEFAULT_NEWTON_LR if method == "newton" else DEFAULT_LR
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The numbers a descent run needs; checked on construction.
+
+    Parameters
+    ----------
+    lr : float or None
+        Learning rate :math:`\\eta > 0`; ``None`` takes :func:`default_lr` of the method.
+    steps : int
+        Maximum number of updates, >= 1.
+    tol : float
+        Convergence tolerance on the gradient and the step (Euclidean norms), >= 0.
+    method : str
+        One of :data:`METHODS` (``gd``, ``momentum``, ``nesterov``, ``adam``, ``newton``).
+    momentum : float
+        :math:`\\beta` of momentum and nesterov, in [0, 1).
+    beta1, beta2, eps : float
+        Adam's decay rates, in [0, 1), and its :math:`\\epsilon > 0`.
+    """
+
+    lr: float | None = None
+    steps: int = DEFAULT_STEPS
+    tol: float = DEFAULT_TOL
+    method: str = "gd"
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        method = METHODS.canonical(self.method, "method")
+        object.__setattr__(self, "method", method)
+        if self.lr is None:
+            object.__setattr__(self, "lr", default_lr(method))
+        _check(self.lr, "lr", "a finite number > 0", lambda v: v > 0)
+        if isinstance(self.steps, bool) or not isinstance(self.steps, (int, np.integer)) or self.steps < 1:
+            raise InputError(f"steps: must be a whole number >= 1, got {self.steps!r}")
+        _check(self.tol, "tol", "a finite number >= 0", lambda v: v >= 0)
+        for name in ("momentum", "beta1", "beta2"):
+            _check(getattr(self, name), name, "a number in [0, 1)", lambda v: 0 <= v < 1)
+        _check(self.eps, "eps", "a finite number > 0", lambda v: v > 0)
+
+
+def _check(value: object, name: str, allowed: str, ok) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        raise InputError(f"{name}: must be {allowed}, got {value!r}")
+    if not (math.isfinite(value) and ok(value)):
+        raise InputError(f"{name}: must be {allowed}, got {value!r}")
+
+
+# --------------------------------------------------------------------------- methods
+
+
+class Method:
+    """One update rule. ``step`` returns the next :math:`\\Delta` and advances the method's state."""
+
+    name: str
+
+    def __init__(self, settings: Settings, expr) -> None:
+        self.s = settings
+        self.expr = expr
+
+    def step(self, x: np.ndarray, g: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def rule(self, point: str, grad: str, hess: str) -> list[str]:
+        """The update as text, e.g. ``["x_new = x_old - 0.1 * (2*x - 4)"]``."""
+        raise NotImplementedError
+
+
+@METHODS.register("gd")
+class GradientDescent(Method):
+    """Plain gradient descent, :math:`x \\leftarrow x - \\eta \\nabla f(x)`."""
+
+    def step(self, x, g):
+        return -self.s.lr * g
+
+    def rule(self, point, grad, hess):
+        return [f"{point}_new = {point}_old - {self.s.lr:g} * {grad}"]
+
+
+@METHODS.register("momentum")
+class Momentum(Method):
+    """Heavy ball: :math:`v \\leftarrow \\beta v + \\nabla f(x)`, :math:`x \\leftarrow x - \\eta v`."""
+
+    def __init__(self, settings, expr):
+        super().__init__(settings, expr)
+        self.v = 0.0
+
+    def step(self, x, g):
+        self.v = self.s.momentum * self.v + g
+        return -self.s.lr * self.v
+
+    def rule(self, point, grad, hess):
+        return [f"v_new = {self.s.momentum:g} * v_old + {grad}", f"{point}_new = {point}_old - {self.s.lr:g} * v_new"]
+
+
+@METHODS.register("nesterov")
+class Nesterov(Method):
+    """Look-ahead momentum: the gradient is taken where the velocity is carrying the point.
+
+    :math:`v \\leftarrow \\beta v + \\nabla f(x - \\eta \\beta v)`, :math:`x \\leftarrow x - \\eta v`.
+    """
+
+    def __init__(self, settings, expr):
+        super().__init__(settings, expr)
+        self.v = np.zeros(expr.n_vars)
+
+    def step(self, x, g):
+        beta, lr = self.s.momentum, self.s.lr
+        ahead = x - lr * beta * self.v
+        # at v = 0 (the first step) the look-ahead point is x itself: reuse g
+        g_ahead = g if not self.v.any() else self.expr.gradient(ahead)
+        self.v = beta * self.v + g_ahead
+        return -lr * self.v
+
+    def rule(self, point, grad, hess):
+        b, lr = self.s.momentum, self.s.lr
+        return [
+            f"v_new = {b:g} * v_old + {grad} evaluated at {point}_old - {lr:g} * {b:g} * v_old",
+            f"{point}_new = {point}_old - {lr:g} * v_new",
+        ]
+
+
+@METHODS.register("adam")
+class Adam(Method):
+    """Adam: steps of size about ``lr`` along the sign of a smoothed gradient."""
+
+    def __init__(self, settings, expr):
+        super().__init__(settings, expr)
+        self.m = self.v = 0.0
+        self.t = 0
+
+    def step(self, x, g):
+        s = self.s
+        self.t += 1
+        self.m = s.beta1 * self.m + (1 - s.beta1) * g
+        self.v = s.beta2 * self.v + (1 - s.beta2) * g * g
+        m_hat = self.m / (1 - s.beta1**self.t)
+        v_hat = self.v / (1 - s.beta2**self.t)
+        return -s.lr * m_hat / (np.sqrt(v_hat) + s.eps)
+
+    def rule(self, point, grad, hess):
+        s = self.s
+        return [
+            f"g = {grad};  m = {s.beta1:g} * m + {1 - s.beta1:g} * g;  v = {s.beta2:g} * v + {1 - s.beta2:g} * g**2",
+            f"{point}_new = {point}_old - {s.lr:g} * m_hat / (sqrt(v_hat) + {s.eps:g}),"
+            f"  m_hat = m / (1 - {s.beta1:g}**t), v_hat = v / (1 - {s.beta2:g}**t)",
+        ]
+
+
+@METHODS.register("newton")
+class Newton(Method):
+    """Newton's method, :math:`x \\leftarrow x - \\eta H(x)^{-1} \\nabla f(x)`: exact in one step on a quadratic."""
+
+    def step(self, x, g):
+        h = self.expr.hessian(x)
+        if singular(h):
+            raise RunFailure(
+                f"newton: the second derivative (Hessian) is singular at {_point(x)}, so Newton's step is "
+                "undefined there; try --method gd"
+            )
+        return -self.s.lr * np.linalg.solve(h, g)
+
+    def rule(self, point, grad, hess):
+        lr = "" if self.s.lr == 1 else f"{self.s.lr:g} * "
+        if point == "x":
+            return [f"x_new = x_old - {lr}{grad} / ({hess})"]
+        return [f"{point}_new = {point}_old - {lr}H^-1 grad f,  H = the Hessian"]
+
+
+def singular(h: np.ndarray) -> bool:
+    """True when the Hessian cannot be inverted reliably (not finite, or condition number > 1/eps)."""
+    if not np.all(np.isfinite(h)):
+        return True
+    return bool(np.linalg.cond(h) > 1 / np.finfo(float).eps)
+
+
+def update_rule(expr, settings: Settings) -> list[str]:
+    """The update rule with the numbers substituted, e.g. ``x_new = x_old - 0.1 * (2*x - 4)``."""
+    method = METHODS.get(settings.method)(settings, expr)
+    if expr.n_vars == 1:
+        hess = expr.show(expr.hessian_sym[0][0]) if settings.method == "newton" else ""
+        return method.rule("x", f"({expr.show(expr.grad_sym[0])})", hess)
+    return method.rule("(" + ", ".join(expr.variables) + ")", "grad f", "H")
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass(frozen=True)
+class Step:
+    """One update: from ``x_old`` (where the gradient ``grad`` was taken) to ``x_new``.
+
+    ``f_new`` and ``grad_new`` are :math:`f` and :math:`\\nabla f` at ``x_new``;
+    ``step_size`` is :math:`\\|x_{new} - x_{old}\\|`.
+    """
+
+    step: int
+    x_old: np.ndarray
+    grad: np.ndarray
+    x_new: np.ndarray
+    f_new: float
+    grad_new: np.ndarray
+    step_size: float
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: ``reason`` in :data:`STOP_REASONS`, after ``steps`` updates, at ``x``."""
+
+    reason: str
+    steps: int
+    x: np.ndarray
+    f: float
+    grad: np.ndarray
+    detail: str
+
+    @property
+    def status(self) -> str:
+        """The run-directory status: ``diverged`` or ``completed``."""
+        return "diverged" if self.reason == "diverged" else "completed"
+
+
+@dataclass
+class Descent:
+    """A descent run: iterate it for :class:`Step` records, then read :attr:`outcome`.
+
+    The start is checked on construction (see :func:`check_start`), so a bad input
+    raises :class:`~gradlab.errors.InputError` before anything runs.
+
+    Examples
+    --------
+    >>> from gradlab.expr import parse
+    >>> run = Descent(parse("x**2 - 4*x + 6"), [8.0], Settings(lr=0.1))
+    >>> [round(float(s.x_new[0]), 9) for s, _ in zip(run, range(3))]
+    [6.8, 5.84, 5.072]
+    """
+
+    expr: object
+    x0: Sequence[float]
+    settings: Settings = field(default_factory=Settings)
+    outcome: Outcome | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.x0 = check_start(self.expr, self.x0, self.settings)
+        self.f0 = self.expr.value(self.x0)
+        self.g0 = self.expr.gradient(self.x0)
+
+    def __iter__(self) -> Iterator[Step]:
+        s, expr = self.settings, self.expr
+        method = METHODS.get(s.method)(s, expr)
+        x, f, g = self.x0, self.f0, self.g0
+        for k in range(1, s.steps + 2):
+            with np.errstate(all="ignore"):  # an update can overflow (lr * g, g**2): caught as non-finite below
+                dx = method.step(x, g)
+            if _norm(g) <= s.tol and _norm(dx) <= s.tol:
+                detail = f"gradient and next step below tol = {s.tol:g}"
+                self.outcome = Outcome("converged", k - 1, x, f, g, detail)
+                return
+            if k > s.steps:
+                detail = f"step limit reached; gradient or next step still above tol = {s.tol:g}"
+                self.outcome = Outcome("max_steps", s.steps, x, f, g, detail)
+                return
+            with np.errstate(all="ignore"):
+                x_new = x + dx
+            f_new, g_new = expr.value(x_new), expr.gradient(x_new)
+            yield Step(k, x, g, x_new, f_new, g_new, _norm(x_new - x))
+            problem = self._explosion(x_new, f_new, g_new)
+            if problem:
+                self.outcome = Outcome("diverged", k, x_new, f_new, g_new, problem)
+                return
+            x, f, g = x_new, f_new, g_new
+
+    def _explosion(self, x: np.ndarray, f: float, g: np.ndarray) -> str | None:
+        """Why the run counts as diverged after reaching ``x``, or None."""
+        if not np.all(np.isfinite(x)):
+            return "the point is no longer a finite number"
+        if math.isnan(f):
+            return f"f has no real value at {_point(x)} (outside its domain)"
+        if not math.isfinite(f):
+            return f"f overflowed at {_point(x)}"
+        if not np.all(np.isfinite(g)):
+            return f"the gradient is not finite at {_point(x)}"
+        if np.max(np.abs(x)) > X_LIMIT:
+            return f"a coordinate passed {X_LIMIT:g} in size ({_point(x)})"
+        if f - self.f0 > F_GROWTH * (1 + abs(self.f0)):
+            return f"f rose from {self.f0:.6g} to {f:.6g}, more than {F_GROWTH:g} * (1 + |f(x0)|) above its start"
+        return None
+
+
+def descend(expr, x0: Sequence[float], settings: Settings | None = None) -> tuple[list[Step], Outcome]:
+    """Run to the end and return all step records and the outcome."""
+    run = Descent(expr, x0, settings or Settings())
+    steps = list(run)
+    return steps, run.outcome
+
+
+def check_start(expr, x0: Sequence[float], settings: Settings) -> np.ndarray:
+    """Check that descent can start at ``x0``; return it as a float64 array.
+
+    Raises
+    ------
+    InputError
+        Wrong number of coordinates, a non-finite coordinate or one beyond :data:`X_LIMIT`, no real (finite) value of
+        :math:`f` or :math:`\\nabla f` at ``x0``, or (Newton) a singular second derivative.
+    """
+    point = np.asarray(x0, dtype=float).ravel()
+    n = expr.n_vars
+    if point.size != n:
+        example = "8" if n == 1 else "-1.5,2"
+        raise InputError(
+            f"x0: f({', '.join(expr.variables)}) has {n} variable{'s' * (n > 1)} but x0 has "
+            f"{point.size} coordinate{'s' * (point.size != 1)}; give {n}, e.g. --x0={example}"
+        )
+    if not np.all(np.isfinite(point)) or np.max(np.abs(point)) > X_LIMIT:  # beyond X_LIMIT counts as diverged
+        raise InputError(f"x0: coordinates must be finite numbers at most {X_LIMIT:g} in size, got {_point(point)}")
+    value, grad = expr.value(point), expr.gradient(point)
+    if not math.isfinite(value):
+        raise InputError(f"x0: f = {expr.formula} has no real finite value at {_point(point)} (got {value})")
+    if not np.all(np.isfinite(grad)):
+        raise InputError(f"x0: the gradient of f = {expr.formula} is not finite at {_point(point)}")
+    if settings.method == "newton" and singular(expr.hessian(point)):
+        what = "f''(x0) = 0" if n == 1 else "the Hessian is singular"
+        raise InputError(
+            f"x0: newton needs an invertible second derivative, but {what} at {_point(point)} "
+            f"({'; '.join(expr.second_derivative_lines())}); start elsewhere or use --method gd"
+        )
+    return point
+
+
+def _norm(v: np.ndarray) -> float:
+    with np.errstate(all="ignore"):
+        return float(np.linalg.norm(v))
+
+
+def _point(x: np.ndarray) -> str:
+    x = np.asarray(x, dtype=float).ravel()
+    if x.size == 1:
+        return f"x = {x[0]:.6g}"
+    return "(" + ", ".join(f"{v:.6g}" for v in x) + ")"
+
+
+# --------------------------------------------------------------------------- metrics rows
+
+
+def metric_columns(variables: Sequence[str]) -> list[str]:
+    """``metrics.csv`` header: step, the coordinates, f, the gradient components, step_size."""
+    return ["step", *variables, "f", *(f"df_d{v}" for v in variables), "step_size"]
+
+
+def metric_row(run: Descent, step: Step | None) -> dict:
+    """One metrics row: the start for ``None``, else the point after ``step``."""
+    names = run.expr.variables
+    if step is None:
+        return _row(0, names, run.x0, run.f0, run.g0, None)
+    return _row(step.step, names, step.x_new, step.f_new, step.grad_new, step.step_size)
+
+
+def _row(k, names, x, f, g, size) -> dict:
+    row = {"step": k, **{v: float(c) for v, c in zip(names, x)}, "f": float(f)}
+    row.update({f"df_d{v}": float(c) for v, c in zip(names, g)})
+    row["step_size"] = size
+    return row
+
+
+# --------------------------------------------------------------------------- stability (1-D)
+
+
+@dataclass(frozen=True)
+class Stability:
+    r"""Linear stability of a 1-D run near the minimum :math:`x^*`.
+
+    Near :math:`x^*`, :math:`f'(x) \approx f''(x^*) (x - x^*)`, so plain gradient
+    descent multiplies the error :math:`e_k = x_k - x^*` by :math:`1 - \eta f''(x^*)`
+    each step: it converges only when :math:`|1 - \eta f''(x^*)| < 1`, i.e.
+    :math:`\eta < 2 / f''(x^*)`. Momentum and Nesterov have the bounds
+    :math:`2 (1 + \beta) / f''` and :math:`2 (1 + \beta) / ((1 + 2\beta) f'')`; their
+    predicted ratio is the spectral radius of the linearised two-term recursion.
+
+    Attributes
+    ----------
+    x_star, curvature : float
+        The minimum and :math:`f''(x^*)`.
+    gd_bound : float
+        :math:`2 / f''(x^*)` (inf when :math:`f''(x^*) = 0`).
+    bound : float or None
+        The bound for the run's method (None for adam and newton).
+    predicted : float or None
+        Predicted :math:`|e_{k+1}| / |e_k|` for the run's method.
+    flat : bool
+        :math:`f''(x^*)` is 0 to within rounding: no bound applies.
+    observed : float or None
+        Geometric mean of :math:`|e_{k+1}| / |e_k|` over the last ``observed_steps``
+        steps whose errors are well above rounding.
+    """
+
+    x_star: float
+    curvature: float
+    lr: float
+    method: str
+    gd_bound: float
+    bound: float | None
+    predicted: float | None
+    observed: float | None
+    observed_steps: int
+    flat: bool = False
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def linear_rate(method: str, a: float, beta: float) -> tuple[float, float] | None:
+    r"""``(bound on a, spectral radius)`` of the linearised method at :math:`a = \eta f''(x^*)`.
+
+    With :math:`w = \eta v` the error recursions are, for gd :math:`e' = (1 - a) e`;
+    heavy ball :math:`w' = \beta w + a e,\ e' = e - w'`; Nesterov
+    :math:`w' = a e + \beta (1 - a) w,\ e' = e - w'`. None for methods without a
+    fixed linear rate (adam, newton).
+    """
+    if method == "gd":
+        matrix, bound = [[1 - a]], 2.0
+    elif method == "momentum":
+        matrix, bound = [[1 - a, -beta], [a, beta]], 2 * (1 + beta)
+    elif method == "nesterov":
+        matrix, bound = [[1 - a, -beta * (1 - a)], [a, beta * (1 - a)]], 2 * (1 + beta) / (1 + 2 * beta)
+    else:
+        return None
+    return bound, float(np.max(np.abs(np.linalg.eigvals(np.array(matrix, dtype=float)))))
+
+
+def find_minimum_1d(expr, starts: Sequence[float], iterations: int = 100) -> float | None:
+    """A point with :math:`f'(x^*) = 0` and :math:`f''(x^*) > 0`, by Newton's method on :math:`f'`.
+
+    Tries each start in turn (e.g. the run's end point, then ``x0``); None if none leads
+    to a minimum (Newton on :math:`f'` is abandoned where :math:`f'' \\le 0`).
+    """
+    for start in starts:
+        x = float(start)
+        if not math.isfinite(x):
+            continue
+        scale = 1.0 + abs(float(expr.gradient([x])[0]))
+        for _ in range(iterations):
+            g, h = float(expr.gradient([x])[0]), float(expr.hessian([x])[0, 0])
+            if not (math.isfinite(g) and math.isfinite(h)) or h <= 0:
+                break
+            dx = g / h
+            x -= dx
+            if abs(dx) <= 4 * np.finfo(float).eps * (1 + abs(x)):
+                break
+        g, h = float(expr.gradient([x])[0]), float(expr.hessian([x])[0, 0])
+        if math.isfinite(x) and math.isfinite(h) and h > 0 and abs(g) <= 1e-8 * scale:
+            return x
+    return None
+
+
+FLAT = 1e-8  # f''(x*) below this fraction of f'' along the path counts as 0: a flat minimum such as x**4
+
+
+def stability(run: Descent, steps: Sequence[Step]) -> Stability | None:
+    """The stability numbers for a finished 1-D run, or None (two variables, or no minimum found).
+
+    At a flat minimum (:math:`f''(x^*) \\approx 0`, e.g. :math:`x^4`) there is no step-size
+    bound: ``flat`` is True, the bounds are inf and the predicted ratio is 1 (slower than
+    any geometric rate).
+    """
+    expr, s = run.expr, run.settings
+    if expr.n_vars != 1:
+        return None
+    path = np.array([run.x0[0], *(st.x_new[0] for st in steps)], dtype=float)
+    starts = [*path[np.isfinite(path)][::-1][:1], run.x0[0]]
+    x_star = find_minimum_1d(expr, starts)
+    if x_star is None:
+        return None
+    h = float(expr.hessian([x_star])[0, 0])
+    along = [abs(float(expr.hessian([x])[0, 0])) for x in starts]
+    flat = h <= FLAT * max(v for v in along if math.isfinite(v)) if any(map(math.isfinite, along)) else False
+    linear = linear_rate(s.method, 0.0 if flat else s.lr * h, s.momentum)
+    bound = predicted = None
+    if linear is not None:
+        bound, predicted = (math.inf if flat else linear[0] / h), linear[1]
+    observed, m = observed_ratio(path, x_star)
+    return Stability(x_star, h, s.lr, s.method, math.inf if flat else 2 / h, bound, predicted, observed, m, flat)
+
+
+def observed_ratio(path: np.ndarray, x_star: float, window: int = 20) -> tuple[float | None, int]:
+    r"""Geometric-mean error ratio :math:`(|e_j| / |e_i|)^{1/(j-i)}` over the last ``window`` steps.
+
+    ``j`` is the last point whose error is above rounding, :math:`\sqrt{\epsilon} (1 + |x^*|)`,
+    and ``i`` the earliest such point at most ``window`` steps before it (points in
+    between may pass close to :math:`x^*` when the error oscillates; only the ends count).
+    Returns ``(ratio, j - i)``; ``(None, 0)`` when there are not two such points.
+    """
+    with np.errstate(all="ignore"):
+        errors = np.abs(path - x_star)
+    usable = np.flatnonzero(np.isfinite(errors) & (errors > math.sqrt(np.finfo(float).eps) * (1 + abs(x_star))))
+    if usable.size < 2:
+        return None, 0
+    last = int(usable[-1])
+    first = int(usable[usable >= last - window][0])
+    if first == last:
+        return None, 0
+    m = last - first
+    return float((errors[last] / errors[first]) ** (1 / m)), m
+
+
+DEFAULT_FUNCTION = "x**2 - 4*x + 6"
+
+
+# ----------------------------------------------------------------- the config of gradlab descend
+
+
+def parse_point(value: Any) -> list[float]:
+    """Read a start point: ``8``, ``"8"``, ``"-1.5,2"``, ``"(-1.5, 2)"`` or ``[-1.5, 2]``.
+
+    Raises
+    ------
+    ValueError
+        ``x0: malformed number 'abc' in '1,abc'`` and the like.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"x0: expected numbers, got {value!r}")
+    if isinstance(value, (int, float)):
+        items: list[Any] = [value]
+    elif isinstance(value, str):
+        inner = value.strip().strip("()[]")
+        items = [part.strip() for part in inner.split(",")] if inner.strip() else []
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise ValueError(f"x0: expected a number or numbers separated by commas, got {value!r}")
+    if not items:
+        raise ValueError(f"x0: no numbers given in {value!r}; e.g. --x0 8 or --x0=-1.5,2")
+    point = []
+    for item in items:
+        try:
+            if isinstance(item, bool):
+                raise TypeError
+            point.append(float(item))
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"x0: malformed number {item!r} in {value!r}; write numbers separated by commas, e.g. -1.5,2"
+            ) from None
+    return point
+
+
+class DescendConfig(BaseModel):
+    """Settings of ``gradlab descend``, from flags and/or YAML (flags win).
+
+    ``lr`` left out means 0.1 (1 for ``newton``); ``every`` left out chooses a row
+    interval that keeps the table to about 100 rows. The validated config holds the
+    resolved ``lr``, so writing :meth:`resolved` to ``config.yaml`` reproduces the run.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    f: str = DEFAULT_FUNCTION
+    x0: list[float] = Field(default_factory=lambda: [8.0])
+    lr: Optional[float] = Field(default=None, validation_alias=AliasChoices("lr", "learning_rate"))
+    steps: int = DEFAULT_STEPS
+    tol: float = DEFAULT_TOL
+    method: str = "gd"
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    every: Optional[int] = Field(default=None, ge=1)
+    digits: int = Field(default=6, ge=1, le=17)
+    name: Optional[str] = None
+    plot: bool = True
+
+    @field_validator("x0", mode="before")
+    @classmethod
+    def _point(cls, value: Any) -> list[float]:
+        return parse_point(value)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: Optional[str]) -> Optional[str]:
+        from gradlab.runs import check_name
+
+        return check_name(value, "name")
+
+    @model_validator(mode="after")
+    def _numbers(self) -> DescendConfig:
+        # one set of rules for the library and the config: Settings checks and resolves them
+        settings = self.settings()
+        self.method, self.lr = settings.method, settings.lr
+        return self
+
+    def settings(self) -> Settings:
+        """The numeric settings of the run (raises InputError for out-of-range values)."""
+        return Settings(lr=self.lr, steps=self.steps, tol=self.tol, method=self.method,
+                        momentum=self.momentum, beta1=self.beta1, beta2=self.beta2, eps=self.eps)
+
+    def resolved(self) -> dict[str, Any]:
+        """Every setting, as written to the run's ``config.yaml``."""
+        return self.model_dump()

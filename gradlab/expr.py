@@ -1,0 +1,418 @@
+"""Safe parsing of a function of ``x`` (or ``x`` and ``y``) given as text.
+
+The text is parsed with :mod:`ast` and every node is checked against a whitelist
+*before* anything is built or evaluated: numbers, the variables ``x`` and ``y``, the
+constants ``pi`` and ``e``, ``+ - * / **``, unary ``+``/``-``, parentheses and calls
+of the functions in :data:`FUNCTIONS`. Attribute access, other names, strings,
+subscripts, lambdas, keywords, comprehensions ... are refused with an
+:class:`~gradlab.errors.InputError` that quotes the offending piece.
+
+The sympy expression is then assembled node by node from the vetted tree (never with
+``sympify``/``parse_expr``, which ``eval`` their input), differentiated symbolically,
+and turned into NumPy functions with ``sympy.lambdify``. sympy is imported only here,
+and only when :func:`parse` is called.
+
+Examples
+--------
+>>> f = parse("x**2 - 4*x + 6")
+>>> f.derivative_lines()
+['dy/dx = 2*x - 4']
+>>> float(f.value([8.0])), f.gradient([8.0]).tolist()
+(38.0, [12.0])
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from gradlab.errors import InputError, did_you_mean
+
+VARIABLES = ("x", "y")
+CONSTANTS = ("pi", "e")
+#: Function names a user may call, each with one argument. Aliases map to the same function.
+FUNCTIONS = (
+    "exp", "log", "ln", "log2", "log10", "sqrt", "abs",
+    "sin", "cos", "tan", "arcsin", "asin", "arccos", "acos", "arctan", "atan",
+    "sinh", "cosh", "tanh", "sigmoid", "softplus", "relu",
+)
+MAX_LENGTH = 2000  # characters of expression text
+MAX_DEPTH = 100  # nesting of the syntax tree; keeps the recursive build far from Python's limit
+MAX_EXACT_EXPONENT = 64  # constant powers above this are folded in floating point, never as huge integers
+
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_UNARY = {ast.UAdd: "+", ast.USub: "-"}
+# Friendly names for the node types people actually try; anything else is named by its class.
+_REFUSED = {
+    ast.Attribute: "attribute access",
+    ast.Subscript: "subscripts",
+    ast.Lambda: "lambda",
+    ast.NamedExpr: "assignment ':='",
+    ast.Compare: "comparisons",
+    ast.BoolOp: "'and'/'or'",
+    ast.IfExp: "conditional expressions",
+    ast.Tuple: "tuples",
+    ast.List: "lists",
+    ast.Dict: "dicts",
+    ast.Set: "sets",
+    ast.ListComp: "comprehensions",
+    ast.SetComp: "comprehensions",
+    ast.DictComp: "comprehensions",
+    ast.GeneratorExp: "generator expressions",
+    ast.Starred: "starred arguments",
+    ast.JoinedStr: "f-strings",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+    ast.Slice: "slices",
+}
+
+
+def vet(text: str) -> ast.Expression:
+    """Parse ``text`` and check every node against the whitelist; evaluate nothing.
+
+    Returns
+    -------
+    ast.Expression
+        The tree, safe to hand to :func:`parse`'s builder.
+
+    Raises
+    ------
+    InputError
+        ``f: ...`` naming the first offending piece of the text.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"f: expected a formula in x (or x and y), e.g. 'x**2 - 4*x + 6', got {text!r}")
+    if len(text) > MAX_LENGTH:
+        raise InputError(f"f: the formula is {len(text)} characters long; at most {MAX_LENGTH} are allowed")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        where = f" at column {error.offset}" if error.offset else ""
+        raise InputError(f"f: not a formula{where}: {_clip(text.strip())!r} ({error.msg})") from None
+    except (ValueError, RecursionError, MemoryError) as error:  # huge literals, absurd nesting
+        raise InputError(f"f: cannot read {_clip(text)!r}: {error}") from None
+    source = text.strip()
+    stack: list[tuple[ast.AST, int]] = [(tree.body, 1)]
+    while stack:  # iterative, so a deeply nested formula cannot exhaust the Python stack here
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InputError(f"f: the formula is nested more than {MAX_DEPTH} levels deep")
+        stack.extend((child, depth + 1) for child in _vetted_children(node, source))
+    return tree
+
+
+def _vetted_children(node: ast.AST, source: str) -> list[ast.AST]:
+    """Refuse ``node`` unless it is whitelisted; return the children still to check."""
+    piece = _clip(ast.get_source_segment(source, node) or type(node).__name__)
+    if isinstance(node, ast.BinOp):
+        if type(node.op) not in _BINARY:
+            hint = "; for a power write x**2" if isinstance(node.op, ast.BitXor) else ""
+            raise InputError(f"f: operator in {piece!r} is not allowed (allowed: + - * / **){hint}")
+        return [node.left, node.right]
+    if isinstance(node, ast.UnaryOp):
+        if type(node.op) not in _UNARY:
+            raise InputError(f"f: operator in {piece!r} is not allowed (allowed: unary + and -)")
+        return [node.operand]
+    if isinstance(node, ast.Constant):
+        _check_number(node.value, piece)
+        return []
+    if isinstance(node, ast.Name):
+        if node.id not in VARIABLES + CONSTANTS:
+            hint = did_you_mean(node.id, VARIABLES + CONSTANTS + FUNCTIONS)
+            raise InputError(
+                f"f: unknown name {node.id!r}{hint}; variables are x and y, constants pi and e"
+            )
+        return []
+    if isinstance(node, ast.Call):
+        return _vetted_call(node, piece)
+    what = _REFUSED.get(type(node), f"'{type(node).__name__}' nodes")
+    raise InputError(f"f: {what} not allowed: {piece!r}")
+
+
+def _vetted_call(node: ast.Call, piece: str) -> list[ast.AST]:
+    if not isinstance(node.func, ast.Name):
+        raise InputError(f"f: only calls of named functions are allowed, not {piece!r}")
+    name = node.func.id
+    if name not in FUNCTIONS:
+        raise InputError(
+            f"f: unknown function {name!r}{did_you_mean(name, FUNCTIONS)} in {piece!r}; "
+            f"functions: {', '.join(FUNCTIONS)}"
+        )
+    if node.keywords:
+        raise InputError(f"f: keyword arguments are not allowed: {piece!r}")
+    if len(node.args) != 1:
+        raise InputError(f"f: {name} takes 1 argument, got {len(node.args)} in {piece!r}")
+    return list(node.args)
+
+
+def _check_number(value: Any, piece: str) -> None:
+    if type(value) not in (int, float):  # bool is an int subclass: refuse it with strings, None, complex
+        kind = "text" if isinstance(value, (str, bytes)) else type(value).__name__
+        raise InputError(f"f: only real numbers are allowed, not {kind} {piece!r}")
+    if not math.isfinite(value):
+        raise InputError(f"f: the number {piece!r} is too large for float64")
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --------------------------------------------------------------------------- building
+
+
+@functools.cache
+def _sympy_table() -> dict[str, Callable]:
+    """Map each allowed function name to a sympy builder (imports sympy on first use)."""
+    import sympy as sp
+
+    class sigmoid(sp.Function):  # noqa: N801 - printed as the user wrote it
+        r"""Logistic function :math:`\sigma(z) = 1 / (1 + e^{-z})`, :math:`\sigma' = \sigma (1 - \sigma)`."""
+
+        def fdiff(self, argindex=1):
+            s = sigmoid(self.args[0])
+            return s * (1 - s)
+
+    class softplus(sp.Function):  # noqa: N801
+        r"""Softplus :math:`\log(1 + e^z)`, whose derivative is :math:`\sigma(z)`."""
+
+        def fdiff(self, argindex=1):
+            return sigmoid(self.args[0])
+
+    class relu(sp.Function):  # noqa: N801
+        r"""Rectifier :math:`\max(0, z)`; its derivative is the step function (1/2 at 0)."""
+
+        def fdiff(self, argindex=1):
+            return sp.Heaviside(self.args[0])
+
+    return {
+        "exp": sp.exp, "log": sp.log, "ln": sp.log,
+        "log2": lambda a: sp.log(a, 2), "log10": lambda a: sp.log(a, 10),
+        "sqrt": sp.sqrt, "abs": sp.Abs,
+        "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
+        "arcsin": sp.asin, "asin": sp.asin, "arccos": sp.acos, "acos": sp.acos,
+        "arctan": sp.atan, "atan": sp.atan,
+        "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh,
+        "sigmoid": sigmoid, "softplus": softplus, "relu": relu,
+    }
+
+
+def _np_sigmoid(z):
+    # exp(-|z|) never overflows; the two branches are the same function rearranged
+    z = np.asarray(z, dtype=float)
+    small = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + small), small / (1.0 + small))
+
+
+#: NumPy implementations of the functions NumPy does not have, in their stable forms.
+NUMPY_EXTRAS = {
+    "sigmoid": _np_sigmoid,
+    "softplus": lambda z: np.logaddexp(0.0, z),
+    "relu": lambda z: np.maximum(z, 0.0),
+}
+
+
+class _Builder:
+    """Turn a vetted tree into a sympy expression, one node at a time."""
+
+    def __init__(self, symbols: dict[str, Any]) -> None:
+        import sympy as sp
+
+        self.sp = sp
+        self.names = {**symbols, "pi": sp.pi, "e": sp.E}
+        self.functions = _sympy_table()
+
+    def build(self, node: ast.AST):
+        sp = self.sp
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, int):
+                return sp.Integer(node.value)
+            # 17 significant digits reproduce the float64 exactly when lambdify prints it back
+            return sp.Float(repr(node.value), 17)
+        if isinstance(node, ast.Name):
+            return self.names[node.id]
+        if isinstance(node, ast.UnaryOp):
+            operand = self.build(node.operand)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.BinOp):
+            left, right = self.build(node.left), self.build(node.right)
+            op = type(node.op)
+            if op is ast.Add:
+                return left + right
+            if op is ast.Sub:
+                return left - right
+            if op is ast.Mult:
+                return left * right
+            if op is ast.Div:
+                return left / right
+            return self._power(left, right)
+        if isinstance(node, ast.Call):
+            return self.functions[node.func.id](self.build(node.args[0]))
+        raise AssertionError(f"unvetted node {type(node).__name__}")  # vet() lets nothing else through
+
+    def _power(self, base, exponent):
+        """``base**exponent``, folding number**number without building giant exact integers."""
+        if not (base.is_Number and exponent.is_Number):
+            return base**exponent
+        if exponent.is_Integer and abs(int(exponent)) <= MAX_EXACT_EXPONENT and _small(base):
+            return base**exponent
+        try:
+            value = float(base) ** float(exponent)
+        except (OverflowError, ZeroDivisionError):
+            value = math.inf
+        if isinstance(value, complex) or not math.isfinite(value):
+            shown = self.sp.sstr(self.sp.Pow(base, exponent, evaluate=False), full_prec=False)
+            raise InputError(f"f: the constant {shown} is not a finite real number")
+        return self.sp.Float(repr(value), 17)
+
+
+def _small(number) -> bool:
+    """True for a rational whose numerator and denominator fit in 64 bits (safe to power exactly)."""
+    if not number.is_Rational:
+        return False
+    return abs(int(number.p)) < 2**64 and abs(int(number.q)) < 2**64
+
+
+# --------------------------------------------------------------------------- the result
+
+
+class Expression:
+    r"""A parsed function :math:`f(x)` or :math:`f(x, y)` with its symbolic derivatives.
+
+    Build it with :func:`parse`. Points are sequences of ``n_vars`` floats in the order
+    of :attr:`variables`.
+
+    Attributes
+    ----------
+    text : str
+        The formula as given.
+    variables : tuple of str
+        ``("x",)`` or ``("x", "y")``.
+    sym : sympy.Expr
+        The function.
+    grad_sym : tuple of sympy.Expr
+        :math:`\nabla f = (\partial f/\partial x, \partial f/\partial y)`.
+    """
+
+    def __init__(self, text: str, sym, symbols: Sequence) -> None:
+        import sympy as sp
+
+        self._sp = sp
+        self.text = text
+        self.sym = sym
+        self._symbols = tuple(symbols)
+        self.variables = tuple(str(s) for s in symbols)
+        self.grad_sym = tuple(sp.diff(sym, s) for s in self._symbols)
+        self._f = self._lambdify(sym)
+        self._g = self._lambdify(list(self.grad_sym))
+
+    @property
+    def n_vars(self) -> int:
+        """Number of variables (1 or 2)."""
+        return len(self.variables)
+
+    def _lambdify(self, expr) -> Callable:
+        return self._sp.lambdify(self._symbols, expr, modules=[NUMPY_EXTRAS, "numpy"])
+
+    @functools.cached_property
+    def hessian_sym(self) -> tuple[tuple, ...]:
+        r"""Second derivatives :math:`H_{ij} = \partial^2 f / \partial v_i \partial v_j`.
+
+        Dirac deltas (from ``abs`` and ``relu``) are set to 0: the Hessian is used away
+        from the kinks, where that is exact.
+        """
+        sp = self._sp
+        return tuple(
+            tuple(sp.diff(g, s).replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.S.Zero)
+                  for s in self._symbols)
+            for g in self.grad_sym
+        )
+
+    @functools.cached_property
+    def _h(self) -> Callable:
+        return self._lambdify([list(row) for row in self.hessian_sym])
+
+    # Evaluation never warns: overflow and domain errors come back as inf/nan for the caller to check.
+    def value(self, point: Sequence[float]) -> float:
+        """:math:`f` at ``point`` (inf or nan where it overflows or has no real value)."""
+        with np.errstate(all="ignore"):
+            return float(np.asarray(self._f(*_coords(point)), dtype=float))
+
+    def gradient(self, point: Sequence[float]) -> np.ndarray:
+        r""":math:`\nabla f` at ``point``, shape ``(n_vars,)``."""
+        with np.errstate(all="ignore"):
+            return np.asarray(self._g(*_coords(point)), dtype=float).reshape(self.n_vars)
+
+    def hessian(self, point: Sequence[float]) -> np.ndarray:
+        """The Hessian at ``point``, shape ``(n_vars, n_vars)``."""
+        with np.errstate(all="ignore"):
+            return np.asarray(self._h(*_coords(point)), dtype=float).reshape(self.n_vars, self.n_vars)
+
+    def values(self, *grids: np.ndarray) -> np.ndarray:
+        """:math:`f` on arrays of coordinates (broadcast together), for plotting."""
+        with np.errstate(all="ignore"):
+            result = np.asarray(self._f(*[np.asarray(g, dtype=float) for g in grids]), dtype=float)
+            return result + np.zeros(np.broadcast(*grids).shape)  # a constant f still fills the grid
+
+    # Printed forms (sympy's str, with Floats shown as the user typed them).
+    def show(self, expr) -> str:
+        """Print a sympy expression of this function compactly (``0.1``, not ``0.100000000000000``)."""
+        return self._sp.sstr(expr, full_prec=False)
+
+    @property
+    def formula(self) -> str:
+        """``f`` as sympy prints it, e.g. ``x**2 - 4*x + 6``."""
+        return self.show(self.sym)
+
+    def derivative_names(self) -> list[str]:
+        """``['dy/dx']`` for one variable (y is the value), ``['df/dx', 'df/dy']`` for two."""
+        if self.n_vars == 1:
+            return ["dy/dx"]
+        return [f"df/d{v}" for v in self.variables]
+
+    def derivative_lines(self) -> list[str]:
+        """``['dy/dx = 2*x - 4']``, or one line per partial derivative."""
+        return [f"{name} = {self.show(g)}" for name, g in zip(self.derivative_names(), self.grad_sym)]
+
+    def second_derivative_lines(self) -> list[str]:
+        """``["d2y/dx2 = 2"]``, or the Hessian entries for two variables."""
+        if self.n_vars == 1:
+            return [f"d2y/dx2 = {self.show(self.hessian_sym[0][0])}"]
+        (xx, xy), (_, yy) = self.hessian_sym
+        return [f"d2f/dx2 = {self.show(xx)}", f"d2f/dxdy = {self.show(xy)}", f"d2f/dy2 = {self.show(yy)}"]
+
+    def __repr__(self) -> str:
+        return f"Expression({self.text!r}, variables={self.variables})"
+
+
+def _coords(point: Sequence[float]) -> list[np.float64]:
+    # np.float64, not float: Python floats raise OverflowError on 1e200**2 instead of giving inf
+    return [np.float64(v) for v in np.asarray(point, dtype=float).ravel()]
+
+
+def parse(text: str) -> Expression:
+    """Vet ``text`` (see :func:`vet`), build it with sympy and differentiate it.
+
+    The variables are ``("x",)`` unless ``y`` occurs, then ``("x", "y")``.
+
+    Raises
+    ------
+    InputError
+        For anything outside the whitelist, before any of it is evaluated.
+    """
+    tree = vet(text)
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    names = VARIABLES if "y" in used else VARIABLES[:1]
+
+    import sympy as sp
+
+    symbols = sp.symbols(names, real=True)
+    sym = _Builder(dict(zip(names, symbols))).build(tree.body)
+    if sym.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise InputError(f"f: {text.strip()!r} contains an undefined constant ({sp.sstr(sym)}), e.g. a division by 0")
+    return Expression(text.strip(), sym, symbols)

@@ -1,0 +1,250 @@
+import csv
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gradlab.descent import DescendConfig
+from gradlab.descent import METHODS
+from tests.conftest import run_dirs, subprocess_env
+
+ROSENBROCK = "(1-x)**2 + 100*(y-x**2)**2"
+
+
+def only_run(tmp_path: Path) -> Path:
+    dirs = run_dirs(tmp_path / "runs")
+    assert len(dirs) == 1, dirs
+    return dirs[0]
+
+
+def metrics(run: Path) -> list[dict]:
+    return list(csv.DictReader((run / "metrics.csv").open()))
+
+
+def summary(run: Path) -> dict:
+    return json.loads((run / "summary.json").read_text())
+
+
+def table_steps(text: str) -> list[int]:
+    return [int(m) for m in re.findall(r"^│\s+(\d+) │", text, flags=re.M)]
+
+
+def test_seed_example_table_files_and_plot(cli, tmp_path):
+    result = cli("descend", "--lr", 0.1, "--x0", 8)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[:3] == ["y = x**2 - 4*x + 6", "dy/dx = 2*x - 4", "x_new = x_old - 0.1 * (2*x - 4)"]
+    rows = [line for line in lines if re.match(r"│\s+[1-5] │", line)]
+    cells = [[c.strip() for c in row.strip("│").split("│")] for row in rows]
+    assert cells[0] == ["1", "8", "12", "6.8", "25.04"]
+    assert [c[3] for c in cells] == ["6.8", "5.84", "5.072", "4.4576", "3.96608"]
+    assert table_steps(result.out) == list(range(1, 95))  # 100 steps allowed: every row shown
+    assert "converged after 94 steps: x = 2, y = 2" in result.out
+    assert "gradient descent converges only if lr < 2/f''(x*) = 1" in result.out
+    assert "predicted |1 - lr f''(x*)| = 0.8, observed 0.8" in result.out
+
+    run = only_run(tmp_path)
+    rows = metrics(run)
+    assert list(rows[0]) == ["step", "x", "f", "df_dx", "step_size"]
+    xs = [float(r["x"]) for r in rows]
+    assert xs[:6] == pytest.approx([8, 6.8, 5.84, 5.072, 4.4576, 3.96608], abs=1e-9)
+    assert len(rows) == 95 and abs(xs[-1] - 2) < 1e-8
+    done = summary(run)
+    assert (done["status"], done["stop_reason"], done["steps"]) == ("completed", "converged", 94)
+    assert done["final"]["x"] == pytest.approx(2.0, abs=1e-8) and done["final"]["f"] == pytest.approx(2.0, abs=1e-12)
+    assert done["stability"]["bound"] == 1.0
+    assert done["reproduce"] == f"gradlab descend --config {run}/config.yaml"
+    assert (run / "descent.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    curve = list(csv.DictReader((run / "descent_curve.csv").open()))
+    assert float(curve[0]["f"]) == pytest.approx(float(curve[0]["x"]) ** 2 - 4 * float(curve[0]["x"]) + 6)
+
+
+def test_lr_1_1_diverges_as_a_result_not_a_crash(cli, tmp_path):
+    result = cli("descend", "--lr", 1.1)
+    assert result.code == 0, result.err
+    assert "diverged at step 39: f rose from 38" in result.out
+    assert "(lr = 1.1)" in result.out
+    assert "lr < 2/f''(x*) = 1; lr = 1.1 is not below it" in result.out
+    assert "predicted |1 - lr f''(x*)| = 1.2, observed 1.2" in result.out
+    assert table_steps(result.out)[-1] == 39
+    run = only_run(tmp_path)
+    assert {p.name for p in run.iterdir()} == {"config.yaml", "metrics.csv", "summary.json", "descent.png",
+                                                "descent_curve.csv"}
+    done = summary(run)
+    assert (done["status"], done["stop_reason"], done["steps"]) == ("diverged", "diverged", 39)
+    assert done["stability"]["lr"] > done["stability"]["bound"] == 1.0
+    assert len(metrics(run)) == 40
+
+
+UNSAFE = [
+    "__import__('os').system('touch MARKER')",
+    "().__class__",
+    "open('MARKER', 'w')",
+    "lambda: 1",
+    "'a'",
+    "x.real",
+    "eval('1')",
+    "exec(\"open('MARKER', 'w')\")",
+    "[open('MARKER', 'w') for _ in 'a']",
+]
+
+
+@pytest.mark.parametrize("text", UNSAFE)
+def test_unsafe_expressions_are_refused_and_never_run(cli, tmp_path, text):
+    result = cli("descend", "--f", text)
+    assert result.code == 2
+    assert result.err.startswith("error: f: ") and result.err.count("\n") == 1
+    assert not (tmp_path / "MARKER").exists()
+    assert run_dirs(tmp_path / "runs") == []
+
+
+def test_unsafe_expression_in_a_real_process(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "gradlab", "descend", "--f", "__import__('os').system('touch MARKER')"],
+                          capture_output=True, text=True, cwd=tmp_path, env=subprocess_env())
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: f: only calls of named functions are allowed")
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "MARKER").exists()
+
+
+BAD_INPUT = [
+    (["--f", "x**2 + z"], "f: unknown name 'z'"),
+    (["--x0", "abc"], "x0: malformed number 'abc'"),
+    (["--x0", "1,2x"], "x0: malformed number '2x' in '1,2x'"),
+    (["--lr", "0"], "lr: must be a finite number > 0, got 0.0"),
+    (["--lr", "-0.5"], "lr: must be a finite number > 0, got -0.5"),
+    (["--lr", "inf"], "lr: must be a finite number > 0, got inf"),
+    (["--lr", "nan"], "lr: must be a finite number > 0, got nan"),
+    (["--steps", "0"], "steps: must be a whole number >= 1, got 0"),
+    (["--x0=-1.5,2"], "x0: f(x) has 1 variable but x0 has 2 coordinates"),
+    (["--f", ROSENBROCK], "x0: f(x, y) has 2 variables but x0 has 1 coordinate"),
+    (["--f", "log(x)", "--x0", "-1"], "x0: f = log(x) has no real finite value at x = -1"),
+    (["--f", "x**3 - 3*x", "--x0", "0", "--method", "newton"], "newton needs an invertible second derivative, but "
+                                                               "f''(x0) = 0 at x = 0"),
+    (["--method", "adma"], "method: unknown value 'adma' (did you mean 'adam'?)"),
+    (["--momentum", "1"], "momentum: must be a number in [0, 1)"),
+    (["--every", "0"], "every: input should be greater than or equal to 1"),
+    (["--name", "../up"], "name must be 1-64 letters"),
+    (["--config", "missing.yaml"], "missing.yaml: no such config file"),
+    (["--lr", "fast"], "Invalid value for '--lr'"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_INPUT)
+def test_bad_input_is_one_line_exit_2_and_no_run_directory(cli, tmp_path, args, message):
+    result = cli("descend", *args)
+    assert result.code == 2
+    assert result.err.startswith("error: ") and result.err.count("\n") == 1, result.err
+    assert message in result.err
+    assert result.out == ""
+    assert run_dirs(tmp_path / "runs") == []
+
+
+def test_rosenbrock_with_momentum_reaches_1_1_with_a_contour_plot(cli, tmp_path):
+    result = cli("descend", "--f", ROSENBROCK, "--x0=-1.5,2", "--method", "momentum", "--lr", "2e-3",
+                 "--steps", 3000, "--every", 500)
+    assert result.code == 0, result.err
+    assert "df/dy = -200*x**2 + 200*y" in result.out
+    assert "(x, y)_new = (x, y)_old - 0.002 * v_new" in result.out
+    assert table_steps(result.out) == [1, 2, 3, 4, 5, 500, 1000, 1500, 1864]
+    assert "converged after 1864 steps: (x, y) = (1, 1)" in result.out
+    assert "stability" not in result.out  # the 1-D analysis only
+    run = only_run(tmp_path)
+    last = metrics(run)[-1]
+    assert list(last) == ["step", "x", "y", "f", "df_dx", "df_dy", "step_size"]
+    assert float(last["x"]) == pytest.approx(1, abs=1e-6) and float(last["y"]) == pytest.approx(1, abs=1e-6)
+    assert summary(run)["final"]["y"] == pytest.approx(1, abs=1e-6)
+    assert (run / "descent.png").exists() and (run / "descent_surface.csv").exists()
+
+
+def test_newton_converges_on_the_quadratic_in_one_step(cli, tmp_path):
+    result = cli("descend", "--method", "newton", "--no-plot")
+    assert result.code == 0, result.err
+    assert "x_new = x_old - (2*x - 4) / (2)" in result.out
+    assert "converged after 1 step: x = 2, y = 2" in result.out
+    run = only_run(tmp_path)
+    assert [float(r["x"]) for r in metrics(run)] == [8.0, 2.0]
+    assert summary(run)["steps"] == 1
+    assert yaml.safe_load((run / "config.yaml").read_text())["lr"] == 1.0
+    assert not (run / "descent.png").exists()
+
+
+def test_newton_on_a_singular_hessian_mid_run_fails_with_exit_1(cli, tmp_path):
+    result = cli("descend", "--f", "relu(x)**2 + x", "--x0", 1, "--method", "newton", "--no-plot")
+    assert result.code == 1
+    assert result.err.startswith("error: newton: the second derivative (Hessian) is singular at x = -0.5")
+    done = summary(only_run(tmp_path))
+    assert done["status"] == "failed" and "singular" in done["error"]
+
+
+def test_config_file_with_a_flag_overriding_it_and_rerun_from_the_run(cli, tmp_path):
+    (tmp_path / "d.yaml").write_text("f: x**2 - 4*x + 6\nx0: 8\nlr: 0.2\nsteps: 50\nplot: false\n")
+    result = cli("descend", "--config", tmp_path / "d.yaml", "--steps", 3, "--name", "first")
+    assert result.code == 0, result.err
+    run = only_run(tmp_path)
+    # lr 0.2 from the file: x1 = 8 - 0.2 * 12 = 5.6, x2 = 5.6 - 0.2 * 7.2 = 4.16; 3 steps from the flag
+    xs = [float(r["x"]) for r in metrics(run)]
+    assert xs[:3] == pytest.approx([8, 5.6, 4.16], abs=1e-12) and len(xs) == 4
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert (saved["lr"], saved["steps"], saved["name"], saved["plot"]) == (0.2, 3, "first", False)
+
+    again = cli("descend", "--config", run / "config.yaml", "--name", "again")
+    assert again.code == 0, again.err
+    rerun = next(p for p in run_dirs(tmp_path / "runs") if "again" in p.name)
+    assert (rerun / "metrics.csv").read_text() == (run / "metrics.csv").read_text()
+
+
+def test_config_file_errors_name_the_file(cli, tmp_path):
+    (tmp_path / "bad.yaml").write_text("lr: 0.1\nlerning_rate: 2\n")
+    result = cli("descend", "--config", tmp_path / "bad.yaml")
+    assert result.code == 2
+    assert f"error: {tmp_path / 'bad.yaml'}: lerning_rate: unknown key (did you mean 'learning_rate'?)" in result.err
+    (tmp_path / "broken.yaml").write_text("lr: 0.1\nsteps: [3\n")
+    result = cli("descend", "--config", tmp_path / "broken.yaml")
+    assert result.code == 2 and "broken.yaml, line 3" in result.err
+    assert run_dirs(tmp_path / "runs") == []
+
+
+def test_a_flag_replaces_a_bad_value_in_the_file(cli, tmp_path):
+    (tmp_path / "c.yaml").write_text("lr: -1\nsteps: 2\n")
+    result = cli("descend", "--config", tmp_path / "c.yaml", "--lr", 0.1, "--no-plot")
+    assert result.code == 0, result.err
+    assert [r["x"] for r in metrics(only_run(tmp_path))][1] == "6.8"
+
+
+def test_every_keeps_first_rows_and_last(cli):
+    result = cli("descend", "--every", 10, "--no-plot")
+    assert table_steps(result.out) == [1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 94]
+    auto = cli("descend", "--steps", 1000, "--lr", 0.01, "--no-plot")  # about 100 rows: every 10th
+    assert table_steps(auto.out)[4:7] == [5, 10, 20]
+
+
+def test_help_has_purpose_examples_and_the_config_defaults(cli):
+    result = cli("descend", "--help")
+    assert result.code == 0
+    text = " ".join(result.out.replace("│", " ").split())
+    assert "Gradient descent on a function of x" in text
+    assert "gradlab descend --lr 0.1 --x0 8" in text
+    defaults = DescendConfig().model_dump()
+    for flag, key in [("--steps", "steps"), ("--digits", "digits"), ("--momentum", "momentum"),
+                      ("--beta2", "beta2"), ("--tol", "tol")]:
+        assert re.search(rf"{flag} .*?Default: {defaults[key]:g}\.", text), flag
+    assert "Default: x**2 - 4*x + 6." in text and "Default: 0.1 (1 for newton)" in text
+    assert "gd, momentum, nesterov, adam or newton" in text
+    assert METHODS.names() == ["gd", "momentum", "nesterov", "adam", "newton"]  # the help lists them all
+
+
+def test_descend_help_imports_neither_sympy_nor_matplotlib():
+    code = (
+        "import sys\n"
+        "from gradlab.cli.app import main\n"
+        "main(['descend', '--help'])\n"
+        "print('HEAVY', [m for m in ('sympy', 'matplotlib', 'numpy') if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(),
+                          check=True)
+    assert "HEAVY []" in done.stdout

@@ -1,0 +1,113 @@
+from typing import Optional
+
+import pytest
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from gradlab.config import load_yaml, merge, validate, validation_message
+from gradlab.descent import DescendConfig, parse_point
+from gradlab.errors import ConfigError, InputError
+
+
+def test_load_yaml_reads_a_mapping_and_an_empty_file(tmp_path):
+    (tmp_path / "a.yaml").write_text("lr: 0.5\nx0: [-1.5, 2]\n")
+    assert load_yaml(tmp_path / "a.yaml") == {"lr": 0.5, "x0": [-1.5, 2]}
+    (tmp_path / "empty.yaml").write_text("")
+    assert load_yaml(tmp_path / "empty.yaml") == {}
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("lr: 0.5\nsteps: [1,\n", "bad.yaml, line 3, column 1: invalid YAML"),
+    ("lr: 0.5\n  steps: 3\n", "bad.yaml, line 2"),
+    ("- 1\n- 2\n", "bad.yaml, line 1: the top level must be a mapping of settings (key: value), got a list"),
+    ("just text\n", "got a str"),
+])
+def test_load_yaml_names_file_and_line(tmp_path, text, fragment):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        load_yaml(path)
+    assert str(info.value).startswith(str(path.parent))
+    assert fragment in str(info.value)
+
+
+def test_load_yaml_missing_file_and_directory(tmp_path):
+    with pytest.raises(InputError, match="nope.yaml: no such config file"):
+        load_yaml(tmp_path / "nope.yaml")
+    with pytest.raises(InputError, match="is a directory"):
+        load_yaml(tmp_path)
+
+
+class Layer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    units: int
+    activation: str = "relu"
+
+
+class Experiment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    layers: list[Layer]
+    seed: Optional[int] = None
+
+
+def test_validation_message_paths_values_and_did_you_mean():
+    with pytest.raises(ValidationError) as info:
+        Experiment.model_validate({"layers": [{"units": 3}, {"units": "many", "activaton": "tanh"}], "sed": 1})
+    lines = validation_message(info.value, prefix="exp.yaml: ", sep="\n").splitlines()
+    assert lines == [
+        "exp.yaml: layers[1].units: input should be a valid integer, unable to parse string as an integer "
+        "(got 'many')",
+        "exp.yaml: layers[1].activaton: unknown key (did you mean 'activation'?); allowed keys: units, activation",
+        "exp.yaml: sed: unknown key (did you mean 'seed'?); allowed keys: layers, seed",
+    ]
+    with pytest.raises(ValidationError) as info:
+        Experiment.model_validate({})
+    assert validation_message(info.value) == "layers: Field required"
+
+
+def test_merge_lets_given_flags_win():
+    assert merge({"lr": 0.5, "steps": 10}, {"lr": None, "steps": 3, "f": "x**2"}) == {
+        "lr": 0.5, "steps": 3, "f": "x**2"}
+
+
+@pytest.mark.parametrize(("value", "point"), [
+    (8, [8.0]), ("8", [8.0]), ("-1.5,2", [-1.5, 2.0]), ("(-1.5, 2)", [-1.5, 2.0]), ([1, "2.5"], [1.0, 2.5]),
+])
+def test_parse_point(value, point):
+    assert parse_point(value) == point
+
+
+@pytest.mark.parametrize(("value", "fragment"), [
+    ("1,abc", "x0: malformed number 'abc' in '1,abc'"),
+    ("", "x0: no numbers given"),
+    (True, "x0: expected numbers"),
+    ({"x": 1}, "x0: expected a number or numbers separated by commas"),
+])
+def test_parse_point_refuses(value, fragment):
+    with pytest.raises(ValueError) as info:
+        parse_point(value)
+    assert fragment in str(info.value)
+
+
+def test_descend_config_defaults_resolve_lr_per_method():
+    assert validate(DescendConfig, {}).resolved() == {
+        "f": "x**2 - 4*x + 6", "x0": [8.0], "lr": 0.1, "steps": 100, "tol": 1e-8, "method": "gd",
+        "momentum": 0.9, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "every": None, "digits": 6,
+        "name": None, "plot": True,
+    }
+    assert validate(DescendConfig, {"method": "newton"}).lr == 1.0
+    assert validate(DescendConfig, {"learning_rate": 0.3}).lr == 0.3  # the spelt-out name works in YAML
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"lr": -1}, "lr: must be a finite number > 0, got -1.0"),
+    ({"lr": "fast"}, "lr: input should be a valid number, unable to parse string as a number (got 'fast')"),
+    ({"steps": 0}, "steps: must be a whole number >= 1, got 0"),
+    ({"every": 0}, "every: input should be greater than or equal to 1 (got 0)"),
+    ({"lerning_rate": 0.1}, "lerning_rate: unknown key (did you mean 'learning_rate'?)"),
+    ({"method": "adma"}, "method: unknown value 'adma' (did you mean 'adam'?)"),
+    ({"x0": "1,,2"}, "x0: malformed number '' in '1,,2'"),
+])
+def test_descend_config_errors(data, message):
+    with pytest.raises(ConfigError) as info:
+        validate(DescendConfig, data, prefix="c.yaml: ")
+    assert str(info.value).startswith(f"c.yaml: {message}")

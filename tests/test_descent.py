@@ -1,0 +1,231 @@
+import numpy as np
+import pytest
+
+from gradlab.descent import (
+    Descent,
+    Settings,
+    descend,
+    linear_rate,
+    metric_columns,
+    metric_row,
+    observed_ratio,
+    stability,
+    update_rule,
+)
+from gradlab.errors import InputError, RunFailure
+from gradlab.expr import parse
+
+SEED = "x**2 - 4*x + 6"
+ROSENBROCK = "(1-x)**2 + 100*(y-x**2)**2"
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return parse(SEED)
+
+
+def test_seed_table_from_x0_8(seed):
+    steps, outcome = descend(seed, [8.0], Settings(lr=0.1))
+    # x_new = x_old - 0.1 (2 x_old - 4) = 0.8 x_old + 0.4:
+    # 8 -> 6.8 -> 5.84 -> 5.072 -> 4.4576 -> 3.96608 -> 3.572864
+    expected = [6.8, 5.84, 5.072, 4.4576, 3.96608, 3.572864]
+    np.testing.assert_allclose([s.x_new[0] for s in steps[:6]], expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose([s.grad[0] for s in steps[:3]], [12.0, 9.6, 7.68], rtol=0, atol=1e-9)
+    np.testing.assert_allclose([s.f_new for s in steps[:2]], [25.04, 16.7456], rtol=0, atol=1e-9)  # 6.8^2 - 27.2 + 6
+    for s in steps:  # every row is the seed's update rule
+        assert s.x_new[0] == pytest.approx(s.x_old[0] - 0.1 * (2 * s.x_old[0] - 4), abs=1e-12)
+    # the error x - 2 shrinks by 0.8 per step: 6 * 0.8^k, and the gradient 2 * 6 * 0.8^k < 1e-8 from k = 94
+    assert outcome.reason == "converged" and outcome.status == "completed"
+    assert outcome.steps == 94 == len(steps)
+    assert outcome.x[0] == pytest.approx(2.0, abs=1e-8)
+    assert outcome.f == pytest.approx(2.0, abs=1e-9)
+
+
+def test_exactly_enough_steps_still_counts_as_converged(seed):
+    _, outcome = descend(seed, [8.0], Settings(lr=0.1, steps=94))
+    assert outcome.reason == "converged"
+    _, outcome = descend(seed, [8.0], Settings(lr=0.1, steps=93))
+    assert (outcome.reason, outcome.steps) == ("max_steps", 93)
+
+
+def test_lr_1_1_diverges_and_stops_early(seed):
+    steps, outcome = descend(seed, [8.0], Settings(lr=1.1))
+    # error multiplied by 1 - 1.1 * 2 = -1.2 per step; f - 2 = 36 * 1.44^k passes 1e6 * 39 at k = 39
+    assert (outcome.reason, outcome.status, outcome.steps) == ("diverged", "diverged", 39)
+    assert "f rose from 38" in outcome.detail
+    errors = np.array([s.x_new[0] - 2 for s in steps])
+    np.testing.assert_allclose(errors[1:] / errors[:-1], -1.2, rtol=1e-9)
+
+
+def test_overflow_and_leaving_the_domain_are_divergence_without_warnings():
+    _, outcome = descend(parse("exp(x**2)"), [3.0], Settings(lr=0.1))
+    assert outcome.reason == "diverged" and outcome.steps == 1
+    assert "overflowed" in outcome.detail
+    _, outcome = descend(parse("log(x)"), [1.0], Settings(lr=2.0))  # 1 - 2/1 = -1: log(-1)
+    assert outcome.reason == "diverged" and "no real value" in outcome.detail
+
+
+def test_momentum_first_steps_by_hand(seed):
+    steps, _ = descend(seed, [8.0], Settings(method="momentum", lr=0.1, momentum=0.9, steps=2))
+    # v1 = 12, x1 = 8 - 1.2 = 6.8; v2 = 0.9 * 12 + 9.6 = 20.4, x2 = 6.8 - 2.04 = 4.76
+    np.testing.assert_allclose([s.x_new[0] for s in steps], [6.8, 4.76], atol=1e-12)
+
+
+def test_nesterov_first_steps_by_hand(seed):
+    steps, _ = descend(seed, [8.0], Settings(method="nesterov", lr=0.1, momentum=0.9, steps=2))
+    # v1 = 12, x1 = 6.8; look-ahead 6.8 - 0.1 * 0.9 * 12 = 5.72, g = 7.44; v2 = 10.8 + 7.44 = 18.24; x2 = 4.976
+    np.testing.assert_allclose([s.x_new[0] for s in steps], [6.8, 4.976], atol=1e-12)
+
+
+def test_adam_first_step_by_hand(seed):
+    steps, _ = descend(seed, [8.0], Settings(method="adam", lr=0.1, steps=1))
+    # m = 0.1 * 12, v = 0.001 * 144; m_hat = 12, v_hat = 144: step = -0.1 * 12 / (12 + 1e-8)
+    assert steps[0].x_new[0] == pytest.approx(8 - 0.1 * 12 / (12 + 1e-8), abs=1e-15)
+
+
+@pytest.mark.parametrize("method", ["momentum", "nesterov", "adam"])
+def test_every_method_reaches_the_minimum(seed, method):
+    _, outcome = descend(seed, [8.0], Settings(method=method, lr=0.1, steps=3000))
+    assert outcome.reason == "converged"
+    assert outcome.x[0] == pytest.approx(2.0, abs=1e-6)
+
+
+def test_newton_solves_a_quadratic_in_one_step(seed):
+    steps, outcome = descend(seed, [8.0], Settings(method="newton"))
+    assert Settings(method="newton").lr == 1.0
+    assert (outcome.reason, outcome.steps, len(steps)) == ("converged", 1, 1)
+    assert steps[0].x_new[0] == 2.0  # 8 - 12 / 2
+    steps, outcome = descend(parse("3*(x-1)**2 + (x-1)*(y+2) + 2*(y+2)**2"), [5.0, 5.0], Settings(method="newton"))
+    assert outcome.steps == 1
+    np.testing.assert_allclose(outcome.x, [1.0, -2.0], atol=1e-12)
+
+
+def test_rosenbrock_with_momentum_reaches_1_1():
+    _, outcome = descend(parse(ROSENBROCK), [-1.5, 2.0], Settings(method="momentum", lr=2e-3, steps=3000))
+    assert outcome.reason == "converged"
+    np.testing.assert_allclose(outcome.x, [1.0, 1.0], atol=1e-6)
+    _, plain = descend(parse(ROSENBROCK), [-1.5, 2.0], Settings(method="gd", lr=2e-3, steps=3000))
+    assert plain.reason == "max_steps"  # same lr and budget without momentum: still in the valley
+
+
+def test_newton_hitting_a_singular_hessian_mid_run_is_a_failure():
+    # relu(x)**2 + x: Newton from 1 jumps to 1 - 3/2 = -0.5, where f'' = 0
+    run = Descent(parse("relu(x)**2 + x"), [1.0], Settings(method="newton"))
+    with pytest.raises(RunFailure, match="singular at x = -0.5"):
+        list(run)
+
+
+@pytest.mark.parametrize(("kwargs", "fragment"), [
+    ({"lr": 0}, "lr: must be a finite number > 0, got 0"),
+    ({"lr": -1.0}, "lr: must be a finite number > 0, got -1.0"),
+    ({"lr": float("nan")}, "lr: must be a finite number > 0, got nan"),
+    ({"lr": float("inf")}, "lr: must be a finite number > 0, got inf"),
+    ({"steps": 0}, "steps: must be a whole number >= 1, got 0"),
+    ({"steps": 2.5}, "steps: must be a whole number >= 1, got 2.5"),
+    ({"tol": -1e-3}, "tol: must be a finite number >= 0"),
+    ({"momentum": 1.0}, "momentum: must be a number in [0, 1), got 1.0"),
+    ({"method": "adma"}, "method: unknown value 'adma' (did you mean 'adam'?)"),
+])
+def test_settings_are_checked(kwargs, fragment):
+    with pytest.raises(InputError) as info:
+        Settings(**kwargs)
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize(("text", "x0", "method", "fragment"), [
+    (SEED, [1.0, 2.0], "gd", "f(x) has 1 variable but x0 has 2 coordinates"),
+    (ROSENBROCK, [8.0], "gd", "f(x, y) has 2 variables but x0 has 1 coordinate"),
+    ("log(x)", [-1.0], "gd", "has no real finite value at x = -1"),
+    ("sqrt(x)", [0.0], "gd", "gradient of f = sqrt(x) is not finite at x = 0"),
+    ("x**3 - 3*x", [0.0], "newton", "f''(x0) = 0 at x = 0"),
+    ("x**2 + y", [1.0, 1.0], "newton", "the Hessian is singular"),
+    (SEED, [float("inf")], "gd", "coordinates must be finite numbers at most 1e+12 in size, got x = inf"),
+    (SEED, [2e12], "gd", "at most 1e+12 in size, got x = 2e+12"),
+])
+def test_bad_start_is_refused_before_running(text, x0, method, fragment):
+    with pytest.raises(InputError) as info:
+        Descent(parse(text), x0, Settings(method=method))
+    assert fragment in str(info.value)
+
+
+def test_stability_of_the_seed_runs(seed):
+    run = Descent(seed, [8.0], Settings(lr=0.1))
+    st = stability(run, list(run))
+    assert (st.x_star, st.curvature, st.bound, st.gd_bound) == (2.0, 2.0, 1.0, 1.0)
+    assert st.predicted == pytest.approx(0.8, abs=1e-12)  # |1 - 0.1 * 2|
+    assert st.observed == pytest.approx(0.8, abs=1e-6)
+    run = Descent(seed, [8.0], Settings(lr=1.1))
+    st = stability(run, list(run))
+    assert st.bound == 1.0 and st.lr > st.bound
+    assert st.predicted == pytest.approx(1.2, abs=1e-12) and st.observed == pytest.approx(1.2, abs=1e-9)
+
+
+def test_stability_bounds_for_momentum_and_no_minimum(seed):
+    run = Descent(seed, [8.0], Settings(method="momentum", momentum=0.5))
+    st = stability(run, list(run))
+    assert st.bound == pytest.approx(2 * 1.5 / 2)  # 2 (1 + beta) / f''
+    run = Descent(parse("-x**2"), [1.0], Settings(steps=5))
+    assert stability(run, list(run)) is None
+    run = Descent(parse(ROSENBROCK), [0.0, 0.0], Settings(steps=2, lr=1e-3))
+    assert stability(run, list(run)) is None  # the 1-D analysis only
+
+
+@pytest.mark.parametrize("method", ["gd", "momentum", "nesterov"])
+@pytest.mark.parametrize("beta", [0.0, 0.5, 0.9])
+def test_linear_bounds_are_where_the_spectral_radius_reaches_1(method, beta):
+    bound, _ = linear_rate(method, 1.0, beta)
+    assert linear_rate(method, bound * 0.999, beta)[1] < 1
+    assert linear_rate(method, bound, beta)[1] == pytest.approx(1.0, abs=1e-6)
+    assert linear_rate(method, bound * 1.001, beta)[1] > 1
+
+
+def test_observed_ratio_skips_rounding_level_errors():
+    path = 2 + 6 * 0.5 ** np.arange(80.0)
+    ratio, m = observed_ratio(path, 2.0)
+    assert ratio == pytest.approx(0.5, rel=1e-9) and m == 20
+    assert observed_ratio(np.array([8.0, 2.0]), 2.0) == (None, 0)
+
+
+def test_update_rules_show_the_numbers(seed):
+    assert update_rule(seed, Settings(lr=0.1)) == ["x_new = x_old - 0.1 * (2*x - 4)"]
+    assert update_rule(seed, Settings(method="newton")) == ["x_new = x_old - (2*x - 4) / (2)"]
+    assert update_rule(seed, Settings(method="momentum", momentum=0.5, lr=0.2)) == [
+        "v_new = 0.5 * v_old + (2*x - 4)", "x_new = x_old - 0.2 * v_new"]
+    assert update_rule(parse(ROSENBROCK), Settings(lr=1e-3)) == ["(x, y)_new = (x, y)_old - 0.001 * grad f"]
+
+
+def test_metric_rows_start_at_step_0(seed):
+    run = Descent(seed, [8.0], Settings(steps=1))
+    first = next(iter(run))
+    assert metric_columns(("x",)) == ["step", "x", "f", "df_dx", "step_size"]
+    assert metric_row(run, None) == {"step": 0, "x": 8.0, "f": 38.0, "df_dx": 12.0, "step_size": None}
+    row = metric_row(run, first)
+    assert row["step"] == 1 and row["x"] == pytest.approx(6.8) and row["df_dx"] == pytest.approx(9.6)
+    assert row["step_size"] == pytest.approx(1.2)
+
+
+def test_a_flat_minimum_has_no_bound():
+    run = Descent(parse("x**4"), [1.0], Settings(steps=200))
+    st = stability(run, list(run))
+    assert st.flat and st.bound == st.gd_bound == float("inf")
+    assert st.predicted == 1.0 and 0.99 < st.observed < 1  # slower than any geometric rate
+    assert abs(st.x_star) < 1e-12
+
+
+def test_a_stationary_start_takes_zero_steps():
+    steps, outcome = descend(parse("x*y"), [0.0, 0.0])
+    assert steps == [] and (outcome.reason, outcome.steps) == ("converged", 0)
+
+
+@pytest.mark.parametrize("method", ["gd", "momentum", "nesterov"])
+def test_overflow_inside_the_update_itself_is_divergence_not_a_warning(seed, method):
+    # lr * g = 1e308 * 12 overflows in the update rule itself, before f is evaluated
+    _, outcome = descend(seed, [8.0], Settings(method=method, lr=1e308))
+    assert (outcome.reason, outcome.steps) == ("diverged", 1)
+    assert "no longer a finite number" in outcome.detail
+
+
+def test_adam_squaring_a_huge_gradient_does_not_warn():
+    # at x = 1000, f = e^500 ~ 1e217 is finite but g**2 = e^1000 / 4 overflows: v = inf freezes the step at 0
+    _, outcome = descend(parse("exp(x/2)"), [1000.0], Settings(method="adam", lr=1.0, steps=3))
+    assert (outcome.reason, outcome.steps) == ("max_steps", 3)

@@ -1,0 +1,143 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gradlab.errors import InputError
+from gradlab.expr import FUNCTIONS, parse, vet
+from tests.conftest import subprocess_env
+
+UNSAFE = [
+    "__import__('os').system('touch MARKER')",
+    "().__class__",
+    "().__class__.__bases__[0].__subclasses__()",
+    "open('MARKER', 'w')",
+    "lambda: 1",
+    "'a'",
+    "x.real",
+    "eval('1')",
+    "exec('x = 1')",
+    "[c for c in 'ab']",
+    "(z := 1)",
+    "x[0]",
+    "globals()",
+    "log(x, base=2)",
+    "exp(*[x])",
+    "x if x else 1",
+    "x < 1",
+    "True",
+    "1j",
+    "f'{x}'",
+    "x; import os",
+]
+
+
+@pytest.mark.parametrize("text", UNSAFE)
+def test_unsafe_text_is_refused_naming_the_piece(text):
+    with pytest.raises(InputError, match=r"^f: ") as info:
+        vet(text)
+    message = str(info.value)
+    assert "not allowed" in message or "unknown" in message or "only" in message or "not a formula" in message
+
+
+def test_refusal_happens_before_sympy_is_even_imported():
+    code = (
+        "import sys\n"
+        "from gradlab.expr import parse\n"
+        "from gradlab.errors import InputError\n"
+        "assert 'sympy' not in sys.modules\n"
+        "try:\n"
+        "    parse(\"__import__('os').system('touch MARKER')\")\n"
+        "except InputError as e:\n"
+        "    print('REFUSED', e)\n"
+        "print('SYMPY', 'sympy' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(),
+                          check=True)
+    assert "REFUSED f: " in done.stdout
+    assert "SYMPY False" in done.stdout
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("x**2 + z", "unknown name 'z'"),
+    ("sigmod(x)", "did you mean 'sigmoid'"),
+    ("x^2", "for a power write x**2"),
+    ("exp(x, 2)", "exp takes 1 argument, got 2"),
+    ("1/0", "undefined constant"),
+    ("2**10**10", "not a finite real number"),  # would be a 3-billion-digit integer if folded exactly
+    ("1e400*x", "too large for float64"),
+    ("((x", "not a formula"),
+    ("-" * 150 + "x", "nested more than"),
+    ("x" * 3000, "characters long"),
+    ("", "expected a formula"),
+])
+def test_bad_formulas_get_precise_messages(text, fragment):
+    with pytest.raises(InputError) as info:
+        parse(text)
+    assert fragment in str(info.value)
+
+
+def test_default_function_derivative_and_values():
+    f = parse("x**2 - 4*x + 6")
+    assert f.variables == ("x",) and f.n_vars == 1
+    assert f.formula == "x**2 - 4*x + 6"
+    assert f.derivative_lines() == ["dy/dx = 2*x - 4"]
+    assert f.second_derivative_lines() == ["d2y/dx2 = 2"]
+    assert f.value([8.0]) == 38.0  # 64 - 32 + 6
+    assert f.gradient([8.0]).tolist() == [12.0]  # 2*8 - 4
+    assert f.hessian([8.0]).tolist() == [[2.0]]
+
+
+def test_two_variables_rosenbrock_gradient_and_hessian():
+    f = parse("(1-x)**2 + 100*(y-x**2)**2")
+    assert f.variables == ("x", "y")
+    assert f.value([1.0, 1.0]) == 0.0
+    # d/dx = -2(1-x) - 400 x (y - x^2) = -2*2.5 - 400*(-1.5)*(2-2.25) = -5 - 150 = -155
+    np.testing.assert_allclose(f.gradient([-1.5, 2.0]), [-155.0, -50.0])
+    np.testing.assert_allclose(f.hessian([1.0, 1.0]), [[802.0, -400.0], [-400.0, 200.0]])
+    assert [line.split(" = ")[0] for line in f.derivative_lines()] == ["df/dx", "df/dy"]
+
+
+def test_decimal_literals_print_as_written_and_evaluate_exactly():
+    f = parse("0.1*x**2 - 0.3*x")
+    assert f.derivative_lines() == ["dy/dx = 0.2*x - 0.3"]
+    assert f.gradient([1.0])[0] == pytest.approx(0.2 - 0.3, abs=1e-15)
+
+
+@pytest.mark.parametrize("name", sorted(set(FUNCTIONS) - {"abs", "relu"}))
+def test_every_function_gradient_matches_central_differences(name):
+    f = parse(f"{name}(x/3 + 0.2)")  # 0.2 < x/3 + 0.2 < 0.6 keeps arcsin, log... in their domains
+    for x in (0.1, 0.5, 1.0):
+        h = 1e-6
+        numeric = (f.value([x + h]) - f.value([x - h])) / (2 * h)
+        assert f.gradient([x])[0] == pytest.approx(numeric, rel=1e-6, abs=1e-9)
+        numeric2 = (f.gradient([x + h])[0] - f.gradient([x - h])[0]) / (2 * h)
+        assert f.hessian([x])[0, 0] == pytest.approx(numeric2, rel=1e-5, abs=1e-8)
+
+
+def test_kinked_functions_away_from_the_kink():
+    f = parse("abs(x) + relu(x)")
+    assert f.gradient([-2.0])[0] == -1.0
+    assert f.gradient([3.0])[0] == 2.0
+    assert f.hessian([3.0])[0, 0] == 0.0  # the Dirac delta at 0 is dropped
+
+
+def test_stable_forms_never_overflow():
+    f = parse("sigmoid(x) + softplus(x)")
+    assert f.value([-1000.0]) == 0.0
+    assert f.value([1000.0]) == pytest.approx(1001.0)
+    assert f.gradient([1000.0])[0] == pytest.approx(1.0)
+    assert np.all(np.isfinite(f.values(np.array([-800.0, 0.0, 800.0]))))
+
+
+def test_out_of_domain_and_overflow_give_nan_and_inf_without_warnings():
+    assert np.isnan(parse("log(x)").value([-1.0]))
+    assert parse("x**2").value([1e200]) == np.inf
+    assert parse("exp(x)").gradient([1e4])[0] == np.inf
+
+
+def test_constant_function_fills_a_grid():
+    f = parse("3")
+    assert f.values(np.zeros((2, 3))).tolist() == [[3.0] * 3] * 2
+    assert f.gradient([5.0]).tolist() == [0.0]
