@@ -139,6 +139,7 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
     """Validate a raw config mapping and build the experiment; every problem in one ConfigError."""
     from gradlab import datasets
     from gradlab.engine.activations import activations
+    from gradlab.engine.init import initializers
     from gradlab.engine.losses import losses
     from gradlab.engine.network import Network
     from gradlab.engine.optimizers import optimizers
@@ -210,6 +211,10 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
         task=dataset.task,
     )
     resolved = resolved_config(config, output.name if m.output is None else m.output, optimizer.lr)
+    resolved["data"] = dataset.spec  # every data parameter, the data seed used, absolute paths
+    init_name, init_params = initializers.parse(m.init, field="model.init")
+    if init_name == "from":  # re-runnable from anywhere: the absolute path of the weights file
+        resolved["model"]["init"] = {"name": "from", "path": str(_initializer(m.init, base_dir).resolved_path().resolve())}
     return Experiment(config, resolved, dataset, network, loss, optimizer, schedule, settings,
                       Y_train, Y_test, X_train, X_test)
 
@@ -249,3 +254,22 @@ def load_experiment(path: str | os.PathLike, overrides: Mapping[str, Any] | None
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of a config file, for editor completion (``gradlab schema``)."""
     return ExperimentConfig.model_json_schema()
+
+
+def load_trained(run_dir: str | os.PathLike) -> Experiment:
+    """Rebuild a finished training run: its experiment from ``config.yaml`` with the final
+    weights from ``model.npz`` put in place (data regenerated or reloaded the same way)."""
+    from gradlab.runs import CONFIG_FILE, resolve_run
+
+    run_dir = resolve_run(run_dir)
+    experiment = build(load_yaml(run_dir / CONFIG_FILE), base_dir=run_dir)
+    model_file = run_dir / "model.npz"
+    if not model_file.exists():
+        raise InputError(f"{run_dir}: no model.npz (the run did not finish writing its model)")
+    with np.load(model_file) as saved:
+        for k, layer in enumerate(experiment.network.layers, start=1):
+            for name, target in ((f"W{k}", layer.W), (f"b{k}", layer.b)):
+                if name not in saved or saved[name].shape != target.shape:
+                    raise InputError(f"{model_file}: {name} missing or of the wrong shape for {experiment.network!r}")
+                target[...] = saved[name]
+    return experiment

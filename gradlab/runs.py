@@ -256,3 +256,43 @@ class Run:
 
 def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
+
+
+def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Rows of a metrics CSV with numbers as floats (ints for step/epoch) and empty cells as None."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [{k: _number(k, v) for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def _number(key: str, text: str | None) -> Any:
+    if text is None or text == "":
+        return None
+    try:
+        return int(text) if key in ("epoch", "step") else float(text)
+    except ValueError:
+        return text
+
+
+def resolve_run(reference: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
+    """A run directory from a path, or from an id (or unique id prefix/suffix) under the runs root."""
+    path = Path(reference)
+    if (path / SUMMARY_FILE).exists() or (path / CONFIG_FILE).exists():
+        return path
+    base = runs_root(root)
+    if base.is_dir():
+        matches = sorted(p for p in base.iterdir() if p.is_dir() and (p.name == str(reference)
+                         or p.name.startswith(str(reference)) or p.name.endswith(str(reference))))
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise InputError(f"run {str(reference)!r} is ambiguous: {', '.join(p.name for p in matches[:5])}")
+    raise InputError(f"run {str(reference)!r}: no run directory there (nor under {str(base)!r})")
+
+
+def read_summary(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """The run's summary.json; an unreadable one is InputError naming the file."""
+    path = Path(run_dir) / SUMMARY_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InputError(f"{path}: cannot read the run summary ({error})") from None
