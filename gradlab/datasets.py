@@ -197,7 +197,7 @@ class Dataset:
         """
         if not self.is_classification:
             raise InputError(f"labels: the {self.name or 'dataset'} task is regression; it has no classes")
-        indices, _ = _encode_labels(np.asarray(labels), self.class_names, "labels")
+        indices, _ = encode_labels(np.asarray(labels), self.class_names, "labels")
         return indices
 
     def summary(self) -> dict[str, Any]:
@@ -1211,7 +1211,7 @@ class Inline(_Loader):
 # --------------------------------------------------------------------------------------------
 
 
-def _encode_labels(
+def encode_labels(
     labels: np.ndarray, class_names: list[str] | None, field: str
 ) -> tuple[np.ndarray, list[str]]:
     """Class indices and class names for raw labels.
@@ -1447,7 +1447,7 @@ def _infer_task(
     if y.ndim != 1:
         raise InputError(f"{field}: classification needs one label per sample, got labels of shape {y.shape}")
     given = meta.get("class_names")
-    indices, class_names = _encode_labels(y, given, f"{field}.class_names" if given else f"{field}.target")
+    indices, class_names = encode_labels(y, given, f"{field}.class_names" if given else f"{field}.target")
     if len(class_names) < 2:
         raise InputError(
             f"{field}: found a single class ({class_names[0]!r}); classification needs at least 2 "

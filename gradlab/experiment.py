@@ -252,8 +252,38 @@ def load_experiment(path: str | os.PathLike, overrides: Mapping[str, Any] | None
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of a config file, for editor completion (``gradlab schema``)."""
-    return ExperimentConfig.model_json_schema()
+    """The JSON Schema of a config file, for editor completion (``gradlab schema``).
+
+    Component fields list the registries' names, so an editor offers exactly what the
+    engine accepts: ``"sigmoid"`` or ``{"name": "leaky_relu", "alpha": 0.1}``.
+    """
+    from gradlab.catalog import load
+
+    schema = ExperimentConfig.model_json_schema()
+    defs = schema["$defs"]
+
+    def spec(kind: str, node: dict[str, Any]) -> None:
+        names = load(kind).names(aliases=True)
+        choices = [{"type": "string", "enum": names},
+                   {"type": "object", "properties": {"name": {"type": "string", "enum": names}}, "required": ["name"]}]
+        keep = {k: v for k, v in node.items() if k not in ("anyOf", "type")}
+        node.clear()
+        node.update(keep, anyOf=choices)
+
+    spec("datasets", schema["properties"]["data"])
+    spec("losses", schema["properties"]["loss"])
+    model = defs["ModelConfig"]["properties"]
+    spec("activations", model["output"])
+    model["output"]["anyOf"].append({"type": "null"})
+    spec("initializers", model["init"])
+    single = {}
+    spec("activations", single)
+    model["activation"] = {**{k: v for k, v in model["activation"].items() if k not in ("anyOf", "type")},
+                           "anyOf": [*single["anyOf"], {"type": "array", "items": {"anyOf": single["anyOf"]}}]}
+    spec("schedules", defs["OptimizerConfig"]["properties"]["schedule"])
+    names = load("optimizers").names(aliases=True)
+    defs["OptimizerConfig"]["properties"]["name"]["enum"] = names
+    return schema
 
 
 def load_trained(run_dir: str | os.PathLike) -> Experiment:

@@ -38,6 +38,7 @@ def describe_data(experiment: Experiment) -> dict[str, Any]:
         "task": d.task,
         "feature_names": list(d.feature_names),
         "class_names": list(d.class_names) if d.class_names is not None else None,
+        "target_names": list(d.target_names) if d.target_names is not None else None,
         "mean": None if d.mean is None else np.asarray(d.mean).tolist(),
         "std": None if d.std is None else np.asarray(d.std).tolist(),
         "n_outputs": experiment.network.sizes[-1],

@@ -218,3 +218,19 @@ def test_ctrl_c_saves_the_run_as_interrupted(tmp_path):
     assert (run / "model.npz").exists()
     rows = metrics(run)
     assert len(rows) >= 2 and all(r["train_loss"] for r in rows)
+
+
+def test_schema_lists_the_registries(cli):
+    import jsonschema
+
+    result = cli("schema")
+    assert result.code == 0
+    schema = json.loads(result.out)
+    activation = schema["$defs"]["ModelConfig"]["properties"]["activation"]
+    assert "leaky_relu" in activation["anyOf"][0]["enum"]
+    assert "cross_entropy" in schema["properties"]["loss"]["anyOf"][0]["enum"]
+    assert "adam" in schema["$defs"]["OptimizerConfig"]["properties"]["name"]["enum"]
+    for config in CONFIGS.glob("*.yaml"):  # every shipped config is valid against it
+        jsonschema.validate(yaml.safe_load(config.read_text()), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"data": "xor", "loss": "msee"}, schema)

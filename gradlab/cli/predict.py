@@ -1,0 +1,67 @@
+"""``gradlab predict`` and ``gradlab evaluate``: a trained run applied to new data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gradlab.cli.common import examples, fmt, out
+
+RunArgument = Annotated[str, typer.Argument(help="A training run directory (or its id under ./runs).",
+                                            show_default=False)]
+DataArgument = Annotated[Path, typer.Argument(help="A CSV file with a header and the training feature columns.",
+                                              show_default=False)]
+
+
+def predict(
+    run: RunArgument,
+    data: DataArgument,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the predictions CSV "
+                                                   "[default: <data>_predictions.csv].", show_default=False)] = None,
+) -> None:
+    """Predict with a trained run's model: classes and scores (or values) for each row of a CSV."""
+    import numpy as np
+
+    from gradlab.inference import load_model, predict as predict_rows, read_features
+    from gradlab.plots import write_columns
+
+    model = load_model(run)
+    X, _ = read_features(model, data)
+    columns = predict_rows(model, X)
+    target = output or data.with_name(f"{data.stem}_predictions.csv")
+    write_columns(target, {**{name: X[:, k] for k, name in enumerate(model.feature_names)}, **columns})
+    out.print(f"{len(X)} predictions from {model.run_dir.name} written to {target}")
+    if "predicted" in columns:
+        names, counts = np.unique(columns["predicted"], return_counts=True)
+        out.print("predicted classes: " + ", ".join(f"{n} {c}" for n, c in zip(names, counts)))
+
+
+def evaluate(
+    run: RunArgument,
+    data: DataArgument,
+    target: Annotated[str, typer.Option("--target", help="The label column.")] = "target",
+) -> None:
+    """Evaluate a trained run's model on a labelled CSV: loss and accuracy (or R^2)."""
+    from rich.table import Table
+
+    from gradlab.inference import evaluate as evaluate_rows, load_model, read_features
+
+    model = load_model(run)
+    X, labels = read_features(model, data, target=target)
+    result = evaluate_rows(model, X, labels)
+    out.print(f"{model.run_dir.name} on {data} ({len(X)} rows)")
+    table = Table(header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row(f"loss ({model.loss.name})", fmt(result["loss"]))
+    for key in ("accuracy", "r2"):
+        if key in result:
+            table.add_row("R^2" if key == "r2" else key, fmt(result[key], 4))
+    out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("predict", epilog=examples("gradlab predict runs/<run> new_animals.csv"))(predict)
+    app.command("evaluate", epilog=examples("gradlab evaluate runs/<run> labelled.csv --target label"))(evaluate)
