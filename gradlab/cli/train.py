@@ -132,7 +132,7 @@ def train(
         history = execute(experiment, run, [report], plots=not no_plot)
     out.print(final_table(history, experiment.settings.task))
     style = {"completed": "green", "diverged": "red", "interrupted": "yellow"}.get(history.status, "")
-    out.print(f"[{style}]{history.status}[/{style}]: {history.stop_reason}")
+    out.print(f"[{style}]{history.stop_reason}[/{style}]")
     saved(run.path)
     if history.status == "interrupted":
         raise typer.Exit(130)
