@@ -19,7 +19,7 @@ PATH_FILE = "path.npy"
 #: a run records its path (path.npy) by default when the network has at most this many parameters
 PATH_MAX_PARAMS = 256
 #: path.npy holds at most about this many numbers; a longer run keeps every k-th update
-PATH_MAX_VALUES = 2_000_000
+PATH_MAX_VALUES = 1_000_000
 
 
 class MetricsWriter(Callback):
