@@ -176,3 +176,13 @@ def test_bad_options_are_exit_2_one_line(cli, args, message):
 def test_missing_source_is_exit_2(cli, tmp_path):
     result = cli("explain", tmp_path / "nope.yaml")
     assert result.code == 2 and "no such config file or run directory" in result.err
+
+
+def test_the_readme_excerpt_is_the_real_output(cli, monkeypatch):
+    from tests.conftest import REPO
+
+    monkeypatch.chdir(REPO)
+    result = cli("explain", "configs/cat_dog.yaml")
+    assert result.code == 0
+    readme = (REPO / "README.md").read_text()
+    assert "$ gradlab explain configs/cat_dog.yaml\n" + result.out.rstrip() + "\n```" in readme

@@ -198,7 +198,8 @@ class _Bars:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=out, transient=True)
+                                 TimeElapsedColumn(), console=out, transient=True,
+                                 disable=not out.is_terminal)  # piped output gets no bar (and no blank line)
 
     def __enter__(self):
         self.progress.__enter__()
