@@ -303,3 +303,32 @@ def load_trained(run_dir: str | os.PathLike) -> Experiment:
                     raise InputError(f"{model_file}: {name} missing or of the wrong shape for {experiment.network!r}")
                 target[...] = saved[name]
     return experiment
+
+
+def load_source(source: str | os.PathLike, overrides: Mapping[str, Any] | None = None) -> tuple[Experiment, Path | None]:
+    """A YAML config (the network at its initial weights) or a training run (its final weights).
+
+    Parameters
+    ----------
+    source : path
+        A config file, or a run directory (a path, or a run id under the runs root).
+    overrides : mapping, optional
+        ``--set`` overrides; only for a config file.
+
+    Returns
+    -------
+    (Experiment, Path or None)
+        The experiment and the run directory it came from (None for a config file).
+    """
+    from gradlab.runs import resolve_run
+
+    path = Path(source)
+    if path.is_file():
+        return load_experiment(path, overrides), None
+    try:
+        run_dir = resolve_run(path)
+    except InputError:
+        raise InputError(f"{source}: no such config file or run directory") from None
+    if overrides:
+        raise InputError(f"--set changes a config file, not the run {run_dir.name} (it was trained as it is)")
+    return load_trained(run_dir), run_dir

@@ -15,6 +15,11 @@ from gradlab.training import Callback, History, fit
 
 MODEL_FILE = "model.npz"
 DATA_FILE = "data.json"
+PATH_FILE = "path.npy"
+#: a run records its path (path.npy) by default when the network has at most this many parameters
+PATH_MAX_PARAMS = 256
+#: path.npy holds at most about this many numbers; a longer run keeps every k-th update
+PATH_MAX_VALUES = 1_000_000
 
 
 class MetricsWriter(Callback):
@@ -65,14 +70,21 @@ def execute(
     callbacks: Sequence[Callback] = (),
     *,
     plots: bool = True,
-    record_path: bool = False,
+    record_path: int | None = None,
 ) -> History:
     """Train the experiment into ``run`` (which must be open) and write all its files.
 
     The summary gets status completed/diverged/interrupted; the caller decides what an
     interruption means for its exit code.
+
+    ``record_path``: keep the parameters after every k-th update in ``path.npy`` (shape
+    (points, n_params), row 0 the initial and the last row the final parameters); 0 records
+    nothing; None (default) records with :func:`path_stride` for networks of at most
+    ``PATH_MAX_PARAMS`` parameters, which is what ``gradlab landscape RUN_DIR`` draws.
     """
     e = experiment
+    if record_path is None:
+        record_path = path_stride(e) if e.network.n_params <= PATH_MAX_PARAMS else 0
     history = fit(
         e.network, e.loss, e.optimizer, e.X_train, e.Y_train, e.settings,
         X_test=e.X_test, Y_test=e.Y_test, rng=np.random.default_rng(e.config.seed),
@@ -81,7 +93,8 @@ def execute(
     np.savez(run.file(MODEL_FILE), **e.network.state())
     run.file(DATA_FILE).write_text(json.dumps(to_plain(describe_data(e)), indent=2) + "\n")
     if record_path:
-        np.save(run.file("path.npy"), np.array(history.params_path))
+        np.save(run.file(PATH_FILE), np.array(history.params_path))
+        run.summary["path_every"] = record_path
     plot_files = make_plots(e, history, run) if plots and history.rows else []
     run.finish(
         history.status,
@@ -91,6 +104,19 @@ def execute(
         **final_values(history),
     )
     return history
+
+
+def path_stride(experiment: Experiment, max_values: int = PATH_MAX_VALUES) -> int:
+    """Record every k-th update, the smallest k that keeps the path within ``max_values`` numbers.
+
+    Updates per run = epochs * ceil(n_train / batch_size) (one per epoch for full batch and
+    for the scipy minimizers).
+    """
+    s, n = experiment.settings, len(experiment.X_train)
+    per_epoch = 1 if s.batch_size is None or getattr(experiment.optimizer, "scipy_method", None) \
+        else -(-n // min(s.batch_size, n))
+    points = s.epochs * per_epoch + 1
+    return max(1, -(-points * experiment.network.n_params // max_values))
 
 
 def make_plots(e: Experiment, history: History, run: Run) -> list:

@@ -57,7 +57,7 @@ class History:
     epochs: int = 0
     best_epoch: int | None = None
     best_value: float | None = None
-    params_path: list[np.ndarray] = field(default_factory=list)  # flat parameters after each epoch, if asked
+    params_path: list[np.ndarray] = field(default_factory=list)  # flat parameters along the way, if asked (fit)
 
     @property
     def final(self) -> dict[str, Any]:
@@ -217,7 +217,7 @@ def fit(
     Y_test: np.ndarray | None = None,
     rng: np.random.Generator | None = None,
     callbacks: Sequence[Callback] = (),
-    record_path: bool = False,
+    record_path: bool | int = False,
 ) -> History:
     """Train ``network`` on (X, Y) and return the :class:`History`.
 
@@ -231,8 +231,11 @@ def fit(
     settings : Settings
     rng : numpy.random.Generator
         Used for shuffling only.
-    record_path : bool
-        Keep the flat parameter vector after every epoch (for loss-landscape paths).
+    record_path : bool or int
+        Keep the flat parameter vector in ``history.params_path`` (for loss-landscape paths):
+        before training, after every ``k``-th update (``True`` = every update; a scipy
+        minimizer: every iteration) and at the end, so the path runs from the initial to
+        the final parameters.
 
     Notes
     -----
@@ -256,16 +259,20 @@ def fit(
             if getattr(optimizer, "scipy_method", None):
                 _fit_scipy(network, loss, optimizer, X, Y, settings, logger, history, callbacks, record_path)
             else:
-                _fit_steps(network, loss, optimizer, X, Y, settings, logger, history, callbacks, rng, record_path)
+                stepper = _PathRecorder(optimizer, network, history.params_path, int(record_path)) \
+                    if record_path else optimizer
+                _fit_steps(network, loss, stepper, X, Y, settings, logger, history, callbacks, rng)
         except KeyboardInterrupt:
             history.status = "interrupted"
             history.stop_reason = f"interrupted after epoch {history.epochs}"
+    if record_path and not np.array_equal(history.params_path[-1], network.flat(), equal_nan=True):
+        history.params_path.append(network.flat())  # the end point, whatever the stride
     if not history.stop_reason:
         history.stop_reason = f"completed {history.epochs} epochs"
     return history
 
 
-def _fit_steps(network, loss, optimizer, X, Y, settings, logger, history, callbacks, rng, record_path):
+def _fit_steps(network, loss, optimizer, X, Y, settings, logger, history, callbacks, rng):
     n = X.shape[0]
     batch = n if settings.batch_size is None else min(settings.batch_size, n)
     starts = range(0, n, batch)
@@ -288,8 +295,6 @@ def _fit_steps(network, loss, optimizer, X, Y, settings, logger, history, callba
                 clip_by_global_norm(grads, settings.clip_norm)
             optimizer.step(params, grads, lr)
         history.epochs = epoch
-        if record_path:
-            history.params_path.append(network.flat())
         for cb in callbacks:
             cb.on_epoch_end(epoch)
         last = epoch == settings.epochs
@@ -353,3 +358,21 @@ def _fit_scipy(network, loss, optimizer, X, Y, settings, logger, history, callba
     if history.rows and history.rows[-1]["epoch"] != history.epochs:
         history.rows.append(logger.row(history.epochs, None))
     history.stop_reason = f"{optimizer.name}: {result.message} after {history.epochs} iterations"
+
+
+class _PathRecorder:
+    """An optimizer that also keeps the flat parameters after every ``every``-th update.
+
+    Recording per update lives in this wrapper, not in the training loop, so a run that
+    records nothing executes the loop exactly as before.
+    """
+
+    def __init__(self, optimizer, network: Network, path: list[np.ndarray], every: int) -> None:
+        self.optimizer, self.network, self.path, self.every = optimizer, network, path, max(1, every)
+        self.updates = 0
+
+    def step(self, params, grads, lr=None) -> None:
+        self.optimizer.step(params, grads, lr)
+        self.updates += 1
+        if self.updates % self.every == 0:
+            self.path.append(self.network.flat())

@@ -133,3 +133,15 @@ def test_shape_errors_are_clear():
         losses.create("cross_entropy").value(np.array([0, 5]), np.zeros((2, 3)))
     with pytest.raises(InputError, match="needs an output in"):
         losses.create("bce").check_output("relu")
+
+
+@pytest.mark.parametrize("name", list(losses))
+def test_rows_are_the_per_sample_losses_whose_mean_is_the_value(name):
+    """value = (1/N) sum_i rows_i, and each row is the loss of that sample alone (N = 1)."""
+    loss = losses.create(name)
+    y, p = case(name, seed=3)
+    rows = loss.rows(y, p)
+    assert rows.shape == (N,)
+    assert loss.value(y, p) == pytest.approx(rows.mean(), rel=1e-14)
+    for i in range(N):
+        assert rows[i] == pytest.approx(loss.value(y[i:i + 1], p[i:i + 1]), rel=1e-14)

@@ -23,7 +23,9 @@ from gradlab import __version__
 from gradlab.cli.common import examples
 
 # Each module defines ``register(app)``; the order is the order in ``gradlab --help``.
-COMMAND_MODULES: tuple[str, ...] = ("descend", "train", "predict", "plot", "listing")
+COMMAND_MODULES: tuple[str, ...] = (
+    "descend", "train", "predict", "explain", "gradcheck", "landscape", "plot", "listing",
+)
 
 app = typer.Typer(
     name="gradlab",

@@ -2,8 +2,12 @@
 
 Every loss has
 
-- ``value(y_true, y_pred)``: the mean over the batch, C = (1/N) sum_i loss_i;
+- ``rows(y_true, y_pred)``: each row's loss l_i, shape (N,) -- the one place the formula lives;
+- ``value(y_true, y_pred)``: the mean over the batch, C = (1/N) sum_i l_i;
 - ``gradient(y_true, y_pred)``: dC/dy_pred, **including the 1/N**.
+
+``rows`` lets ``gradlab landscape`` evaluate the loss of many parameter vectors in one
+vectorised pass (stack them along the rows, then average each block).
 
 ``y_pred`` has shape (N, k). ``y_true`` may be given the same way, or for the
 classification losses as N class indices (turned into one-hot rows here).
@@ -77,8 +81,18 @@ class Loss:
     outputs: tuple[str, ...] | None = None
     classification = False
 
-    def value(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    def rows(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        """The loss of each row, l_i, shape (N,) for predictions of shape (N, k)."""
         raise NotImplementedError
+
+    def value(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        """The batch mean C = (1/N) sum_i l_i.
+
+        The rows are summed exactly (``math.fsum``), so C does not depend on how the rows are
+        grouped: a chunked evaluation, a vectorised grid and a finite-difference check all see
+        the same number, to the last bit of each row.
+        """
+        return math.fsum(self.rows(y_true, y_pred).tolist()) / y_pred.shape[0]
 
     def gradient(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -114,9 +128,9 @@ class MSE(Loss):
     formula = "C = 1/(2N) sum ||y_hat - y||^2"
     gradient_formula = "dC/dy_hat = (y_hat - y) / N"
 
-    def value(self, y_true, y_pred):
+    def rows(self, y_true, y_pred):
         r = y_pred - as_targets(y_true, y_pred)
-        return float(0.5 * np.vdot(r, r) / y_pred.shape[0])
+        return 0.5 * np.einsum("ij,ij->i", r, r)
 
     def gradient(self, y_true, y_pred):
         return (y_pred - as_targets(y_true, y_pred)) / y_pred.shape[0]
@@ -129,8 +143,8 @@ class MAE(Loss):
     formula = "C = 1/N sum |y_hat - y|"
     gradient_formula = "dC/dy_hat = sign(y_hat - y) / N"
 
-    def value(self, y_true, y_pred):
-        return float(np.abs(y_pred - as_targets(y_true, y_pred)).sum() / y_pred.shape[0])
+    def rows(self, y_true, y_pred):
+        return np.abs(y_pred - as_targets(y_true, y_pred)).sum(axis=1)
 
     def gradient(self, y_true, y_pred):
         return np.sign(y_pred - as_targets(y_true, y_pred)) / y_pred.shape[0]
@@ -143,10 +157,10 @@ def _positive(name: str, value: float) -> float:
     return value
 
 
-def _huber_sum(r: np.ndarray, delta: float) -> float:
-    """sum of r^2/2 where |r| <= delta, delta (|r| - delta/2) elsewhere."""
+def _huber_rows(r: np.ndarray, delta: float) -> np.ndarray:
+    """Row sums of r^2/2 where |r| <= delta, delta (|r| - delta/2) elsewhere."""
     a = np.abs(r)
-    return float(np.where(a <= delta, 0.5 * a * a, delta * (a - 0.5 * delta)).sum())
+    return np.where(a <= delta, 0.5 * a * a, delta * (a - 0.5 * delta)).sum(axis=1)
 
 
 @losses.register("huber")
@@ -164,8 +178,8 @@ class Huber(Loss):
     def __init__(self, delta: float = 1.0) -> None:
         self.delta = _positive("delta", delta)
 
-    def value(self, y_true, y_pred):
-        return _huber_sum(y_pred - as_targets(y_true, y_pred), self.delta) / y_pred.shape[0]
+    def rows(self, y_true, y_pred):
+        return _huber_rows(y_pred - as_targets(y_true, y_pred), self.delta)
 
     def gradient(self, y_true, y_pred):
         r = y_pred - as_targets(y_true, y_pred)
@@ -185,9 +199,8 @@ class SmoothL1(Loss):
     def __init__(self, beta: float = 1.0) -> None:
         self.beta = _positive("beta", beta)
 
-    def value(self, y_true, y_pred):
-        r = y_pred - as_targets(y_true, y_pred)
-        return _huber_sum(r, self.beta) / (self.beta * y_pred.shape[0])
+    def rows(self, y_true, y_pred):
+        return _huber_rows(y_pred - as_targets(y_true, y_pred), self.beta) / self.beta
 
     def gradient(self, y_true, y_pred):
         r = y_pred - as_targets(y_true, y_pred)
@@ -216,10 +229,10 @@ class BCE(Loss):
     outputs = ("sigmoid", "hard_sigmoid")
     classification = True
 
-    def value(self, y_true, y_pred):
+    def rows(self, y_true, y_pred):
         y = as_targets(y_true, y_pred)
         p = _clip_probabilities(y_pred)
-        return float(-(y * np.log(p) + (1.0 - y) * np.log1p(-p)).sum() / y_pred.shape[0])
+        return -(y * np.log(p) + (1.0 - y) * np.log1p(-p)).sum(axis=1)
 
     def gradient(self, y_true, y_pred):
         y = as_targets(y_true, y_pred)
@@ -241,10 +254,10 @@ class BCEWithLogits(Loss):
     outputs = ("sigmoid", "identity")
     classification = True
 
-    def value(self, y_true, y_pred):
+    def rows(self, y_true, y_pred):
         z = y_pred
         y = as_targets(y_true, z)
-        return float((np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z)))).sum() / z.shape[0])
+        return (np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z)))).sum(axis=1)
 
     def gradient(self, y_true, y_pred):
         return (_sigmoid(y_pred) - as_targets(y_true, y_pred)) / y_pred.shape[0]
@@ -274,11 +287,11 @@ class CrossEntropy(Loss):
     outputs = ("softmax", "identity")
     classification = True
 
-    def value(self, y_true, y_pred):
+    def rows(self, y_true, y_pred):
         if y_pred.shape[1] < 2:
             raise InputError(f"cross_entropy needs >= 2 outputs (classes), got {y_pred.shape[1]}")
         y = as_targets(y_true, y_pred)
-        return float(-(y * log_softmax(y_pred)).sum() / y_pred.shape[0])
+        return -(y * log_softmax(y_pred)).sum(axis=1)
 
     def gradient(self, y_true, y_pred):
         return (Softmax().value(y_pred) - as_targets(y_true, y_pred)) / y_pred.shape[0]
@@ -305,9 +318,9 @@ class Hinge(Loss):
     outputs = ("identity", "tanh")
     classification = True
 
-    def value(self, y_true, y_pred):
+    def rows(self, y_true, y_pred):
         t = _signs(y_true, y_pred)
-        return float(np.maximum(0.0, 1.0 - t * y_pred).sum() / y_pred.shape[0])
+        return np.maximum(0.0, 1.0 - t * y_pred).sum(axis=1)
 
     def gradient(self, y_true, y_pred):
         t = _signs(y_true, y_pred)
@@ -333,9 +346,9 @@ class MulticlassHinge(Loss):
         margins = np.maximum(0.0, y_pred - correct + 1.0) * (1.0 - y)
         return y, margins
 
-    def value(self, y_true, y_pred):
+    def rows(self, y_true, y_pred):
         _, margins = self._active(y_true, y_pred)
-        return float(margins.sum() / y_pred.shape[0])
+        return margins.sum(axis=1)
 
     def gradient(self, y_true, y_pred):
         y, margins = self._active(y_true, y_pred)

@@ -86,11 +86,14 @@ class Network:
 
     predict = forward
 
+    def loss_on_logits(self, loss: Loss) -> bool:
+        """True when ``loss`` reads the logits z_L: it works on logits and is fused with this output."""
+        return loss.on_logits and loss.link == self.output.activation.name
+
     def loss_input(self, loss: Loss) -> np.ndarray:
         """What the loss is evaluated on after a forward pass: the logits z_L for a loss
         fused with this output that works on logits, the output a_L otherwise."""
-        out = self.output
-        return out.z if loss.on_logits and loss.link == out.activation.name else out.a
+        return self.output.z if self.loss_on_logits(loss) else self.output.a
 
     def output_delta(self, loss: Loss, y: np.ndarray) -> np.ndarray:
         """delta_L = dC/dz_L for targets y (shaped like the output, see ``losses.as_targets``)."""

@@ -1,0 +1,58 @@
+"""``gradlab gradcheck``'s computation: backpropagation against central differences on a
+batch of an experiment's training data, in float64.
+
+The comparison itself is :func:`gradlab.engine.gradcheck.check_network`, the same code the
+tests use; this module only chooses the batch and the precision.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gradlab.engine.gradcheck import CheckResult, check_network
+from gradlab.engine.network import Network
+from gradlab.errors import InputError
+
+
+def as_float64(network: Network) -> Network:
+    """A float64 copy of ``network`` (same activations).
+
+    Central differences with eps = 1e-6 need float64: in float32 a perturbation of 1e-6 is
+    below the resolution of most weights and the quotient is rounding noise.
+    """
+    weights = [(layer.W.astype(np.float64), layer.b.astype(np.float64)) for layer in network.layers]
+    hidden = [layer.activation for layer in network.layers[:-1]]
+    return Network.from_weights(weights, hidden, network.output.activation)
+
+
+def check_experiment(experiment, *, samples: int | None = 32, eps: float = 1e-6, rtol: float = 1e-6,
+                     atol: float = 1e-8) -> tuple[CheckResult, int]:
+    """Check every parameter's gradient on the first ``samples`` training rows.
+
+    Parameters
+    ----------
+    experiment : gradlab.experiment.Experiment
+        Its network at its current weights; it is not modified (a float64 copy is checked).
+    samples : int or None
+        Rows of the training set in the batch (None: all of them).
+    eps : float
+        The finite-difference step h in (C(p + h) - C(p - h)) / 2h.
+    rtol, atol : float
+        An entry passes when |analytic - numeric| <= max(rtol (|analytic| + |numeric|), atol).
+
+    Returns
+    -------
+    (CheckResult, int)
+        The per-parameter result and the number of samples used.
+    """
+    for name, value in (("--eps", eps), ("--tol", rtol), ("--atol", atol)):
+        if not (np.isfinite(value) and value > 0):
+            raise InputError(f"{name} must be a finite number > 0, got {value}")
+    n_train = len(experiment.X_train)
+    if samples is not None and samples < 1:
+        raise InputError(f"--samples must be >= 1, got {samples}")
+    n = n_train if samples is None else min(samples, n_train)
+    X = np.ascontiguousarray(experiment.X_train[:n], dtype=np.float64)
+    Y = np.ascontiguousarray(experiment.Y_train[:n], dtype=np.float64)
+    network = as_float64(experiment.network)
+    return check_network(network, experiment.loss, X, Y, eps=eps, rtol=rtol, atol=atol), n

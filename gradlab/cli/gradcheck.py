@@ -1,0 +1,110 @@
+"""``gradlab gradcheck``: backpropagation's gradient against central finite differences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gradlab.cli.common import NameOption, OutOption, examples, out, saved
+from gradlab.cli.train import SetOption
+
+HELP = (
+    "Check backpropagation: compare every parameter's analytic gradient with central finite differences "
+    "(C(w + eps) - C(w - eps)) / 2 eps on a batch of the training data, in float64. Prints a table per "
+    "parameter and exits 1 if any entry fails. Writes a run directory with gradcheck.csv.\n\n"
+    + examples(
+        "gradlab gradcheck configs/xor.yaml",
+        "gradlab gradcheck configs/spiral_relu.yaml --samples 8 --tol 1e-7",
+        "gradlab gradcheck runs/<run>              # the trained weights",
+    )
+)
+
+CSV_FILE = "gradcheck.csv"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("gradcheck", help=HELP, short_help="Backprop's gradients against finite differences.")(gradcheck)
+
+
+def gradcheck(
+    source: Annotated[Path, typer.Argument(help="A YAML config (initial weights) or a training run directory "
+                                           "(final weights).", show_default=False)],
+    eps: Annotated[float, typer.Option("--eps", help="Finite-difference step h.")] = 1e-6,
+    tol: Annotated[float, typer.Option("--tol", help="Relative tolerance |a - n| / (|a| + |n|).")] = 1e-6,
+    atol: Annotated[float, typer.Option("--atol", help="Absolute tolerance, for entries whose gradient is "
+                                        "(nearly) zero and the difference quotient only rounding noise.")] = 1e-8,
+    samples: Annotated[Optional[int], typer.Option("--samples", help="Training samples in the batch. "
+                                                   "Default: 32 (all if fewer).", show_default=False)] = 32,
+    set_: SetOption = None,
+    out_dir: OutOption = None,
+    name: NameOption = None,
+) -> None:
+    """Compare backpropagation with central differences."""
+    from gradlab.checking import check_experiment
+    from gradlab.errors import RunFailure
+    from gradlab.experiment import load_source
+    from gradlab.runs import Run
+
+    experiment, run_dir = load_source(source, _parse(set_))
+    settings = {"eps": eps, "tol": tol, "atol": atol, "samples": samples}
+    result, n = check_experiment(experiment, samples=samples, eps=eps, rtol=tol, atol=atol)  # validates first
+
+    config = {"gradcheck": {"source": str(run_dir or source), **settings}, "experiment": experiment.resolved}
+    argv = " ".join(f"--{k} {v}" for k, v in settings.items())
+    with Run.create("gradcheck", config, name=name, out=out_dir,
+                    reproduce=f"gradlab gradcheck {run_dir or source} {argv}") as run:
+        columns = ["parameter", "layer", "shape", "size", "max_abs_error", "max_rel_error", "worst_index", "passed"]
+        with run.metrics(columns, name=CSV_FILE) as log:
+            for row in result.rows:
+                log.append({"parameter": row["name"], "layer": int(row["name"][1:]),
+                            "shape": "x".join(map(str, row["shape"])), "size": _size(row["shape"]),
+                            "max_abs_error": row["max_abs_error"], "max_rel_error": row["max_rel_error"],
+                            "worst_index": ",".join(map(str, row["worst_index"])), "passed": row["passed"]})
+        failed = [row["name"] for row in result.rows if not row["passed"]]
+        run.finish("completed", passed=result.passed, failed=failed, samples=n,
+                   max_abs_error=result.max_abs_error, max_rel_error=result.max_rel_error)
+
+    dtype = experiment.network.dtype
+    weights = "initial" if run_dir is None else "final"
+    out.print(f"[bold]gradient check[/bold] {source}: {experiment.network.n_params} parameters, {weights} weights, "
+              f"first {n} training samples, float64{'' if dtype == 'float64' else f' (the config trains in {dtype})'}")
+    out.print(_table(result, tol, atol, eps))
+    out.print(f"an entry passes when its relative error is <= tol = {tol:g} or its absolute error <= atol = "
+              f"{atol:g}", style="dim")
+    saved(run.path)
+    if failed:
+        worst = max(result.rows, key=lambda r: r["max_rel_error"])
+        raise RunFailure(f"gradient check failed for {', '.join(failed)}: max relative error "
+                         f"{worst['max_rel_error']:.3g} in {worst['name']}{list(worst['worst_index'])} "
+                         f"(tol {tol:g}): a wrong derivative, or an eps too large or too small for float64")
+    out.print(f"[green]passed[/green]: backpropagation agrees with central differences for all "
+              f"{len(result.rows)} parameter arrays")
+
+
+def _parse(items):
+    from gradlab.overrides import parse_overrides
+
+    return parse_overrides(items or [])
+
+
+def _size(shape) -> int:
+    size = 1
+    for n in shape:
+        size *= n
+    return size
+
+
+def _table(result, tol: float, atol: float, eps: float):
+    from rich.table import Table
+
+    table = Table(title=f"analytic vs numeric gradient (eps = {eps:g})", title_justify="left", title_style="bold")
+    for column in ("parameter", "layer", "shape", "max abs error", "max rel error", "worst entry", "result"):
+        table.add_column(column, justify="left" if column in ("parameter", "shape", "result") else "right")
+    for row in result.rows:
+        verdict = "[green]pass[/green]" if row["passed"] else "[red]FAIL[/red]"
+        table.add_row(row["name"], row["name"][1:], " x ".join(map(str, row["shape"])),
+                      f"{row['max_abs_error']:.3g}", f"{row['max_rel_error']:.3g}",
+                      str(list(row["worst_index"])), verdict)
+    return table

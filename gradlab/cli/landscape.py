@@ -1,0 +1,229 @@
+"""``gradlab landscape``: the loss surface and the path training took across it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gradlab.cli.common import NameOption, OutOption, examples, fmt, out, saved
+from gradlab.cli.train import SetOption
+
+HELP = (
+    "Draw the loss surface and the path training took across it. With two parameters (one neuron with "
+    "one input: w and b) the surface is exact and the path is (w, b) after every update; with more, a 2-D "
+    "slice through the final weights along two random filter-normalised directions (Li et al. 2018) with "
+    "the path projected onto it, plus the 1-D interpolation from the initial to the final weights. A CONFIG "
+    "is trained first (recording its path); a RUN_DIR uses its path.npy.\n\n"
+    + examples(
+        "gradlab landscape configs/saturation_mse.yaml     # the MSE plateau the path crawls across",
+        "gradlab landscape configs/saturation_ce.yaml      # cross-entropy: no plateau",
+        "gradlab landscape configs/xor.yaml --points 31",
+        "gradlab landscape runs/<run> --range 2",
+        "gradlab landscape configs/saturation_mse.yaml --range=-4,4,-4,4",
+    )
+)
+
+FILES = {"contour": "landscape_contour.png", "surface": "landscape_surface.png", "grid": "landscape_grid.csv",
+         "path": "landscape_path.csv", "interpolation": "landscape_interpolation.png"}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("landscape", help=HELP, short_help="The loss surface and the path descent took across it.")(
+        landscape)
+
+
+def landscape(
+    source: Annotated[Path, typer.Argument(help="A YAML config (trained here first) or a training run "
+                                           "directory.", show_default=False)],
+    range_: Annotated[Optional[str], typer.Option(
+        "--range", help="R: a box of half-width R (around the path for w, b; alpha, beta in [-R, R] for a "
+        "slice); or U0,U1,V0,V1 (write --range=-4,4,-4,4). Default: the path's box with a margin.",
+        show_default=False)] = None,
+    points: Annotated[Optional[int], typer.Option("--points", help="Grid points per axis. Default: 101 for "
+                                                  "w, b; 41 for a slice.", show_default=False)] = None,
+    no_train: Annotated[bool, typer.Option("--no-train", help="CONFIG only: no training, the surface around "
+                                           "the initial weights.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the slice's random directions.")] = 0,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Processes for a large grid. Default: "
+                                                   "every core this process may use.", show_default=False)] = None,
+    set_: SetOption = None,
+    out_dir: OutOption = None,
+    name: NameOption = None,
+) -> None:
+    """The loss surface and the training path."""
+    import numpy as np
+
+    from gradlab import landscape as ls
+    from gradlab.errors import InputError, RunFailure
+    from gradlab.experiment import load_source
+    from gradlab.overrides import parse_overrides
+    from gradlab.runs import Run
+
+    experiment, run_dir = load_source(source, parse_overrides(set_ or []))
+    bounds = ls.parse_range(range_)
+    points = ls.check_points(points if points is not None else ls.default_points(experiment.network))
+    workers = ls.available_cores() if workers is None else workers
+    if workers < 1:
+        raise InputError(f"--workers must be >= 1, got {workers}")
+    if run_dir is not None and no_train:
+        raise InputError("--no-train is for a config file; a run directory is already trained")
+    settings = {"range": range_, "points": points, "seed": seed, "no_train": no_train}
+    options = " ".join(f"--{k} {v}" for k, v in (("range", range_), ("points", points), ("seed", seed))
+                       if v is not None) + (" --no-train" if no_train else "")
+
+    if run_dir is None:
+        run = Run.create("landscape", experiment.resolved, name=name or experiment.config.name, out=out_dir,
+                         reproduce=f"gradlab landscape {{run}}/config.yaml {options}")
+    else:
+        run = Run.create("landscape", {"landscape": {"run": str(run_dir), **settings}}, name=name, out=out_dir,
+                         reproduce=f"gradlab landscape {run_dir} {options}")
+    result = None
+    with run, _Bars() as bars:
+        status, path, every = _path(experiment, run, run_dir, no_train, bars)
+        final = experiment.network.flat().astype(np.float64)
+        if np.all(np.isfinite(final)):
+            initial = ls.initial_parameters(run_dir) if run_dir is not None and path is None else None
+            result = ls.compute(experiment.network, experiment.loss, experiment.X_train, experiment.Y_train, path,
+                                initial=initial, bounds=bounds, points=points, seed=seed, workers=workers,
+                                progress=bars.grid())
+            files = _write(result, run, _title(experiment, source))
+            run.finish(status, path_every=every, plots=[f.name for f in files if f.suffix == ".png"],
+                       landscape=_summary(result, settings, every))
+        else:  # the run keeps its training status (diverged); the command fails below
+            run.finish(status, landscape=None)
+    if result is None:
+        reason = run.summary.get("stop_reason") or f"training {status}"
+        raise RunFailure(f"{reason}: there is no landscape around non-finite weights (run {run.path})")
+    _report(result, experiment, every, status, "final" if run_dir is not None or not no_train else "initial")
+    saved(run.path)
+
+
+def _path(experiment, run, run_dir, no_train: bool, bars):
+    """(training status, path or None, stride): train a config here recording its path, or read
+    a run's path.npy; with --no-train the path is the initial weights alone."""
+    import numpy as np
+
+    from gradlab import landscape as ls
+    from gradlab.runner import execute, path_stride
+
+    if run_dir is not None:
+        path, every = ls.recorded_path(run_dir, experiment.network.n_params)
+        return "completed", path, every
+    if no_train:
+        return "completed", experiment.network.flat()[None, :].astype(np.float64), 1
+    every = path_stride(experiment)
+    history = execute(experiment, run, [bars.epochs(experiment.settings.epochs)], plots=False, record_path=every)
+    return history.status, np.array(history.params_path, dtype=np.float64), every
+
+
+def _title(experiment, source) -> str:
+    name = experiment.config.name or Path(str(source)).stem
+    return f"{name}: {experiment.loss.name} + {experiment.network.output.activation.name}"
+
+
+def _write(result, run, title: str) -> list[Path]:
+    from gradlab.plots import landscape as lp
+
+    files = [lp.contour(result, run.file(FILES["contour"]), title=f"{title}: loss and training path"),
+             lp.surface(result, run.file(FILES["surface"]), title=title),
+             lp.write_grid(result, run.file(FILES["grid"])), lp.write_path(result, run.file(FILES["path"]))]
+    if result.interpolation is not None:
+        files.append(lp.interpolation(*result.interpolation, run.file(FILES["interpolation"]),
+                                      title=f"{title}: from initial (t = 0) to final (t = 1)"))
+    return files
+
+
+def _summary(result, settings, every) -> dict:
+    import numpy as np
+
+    finite = result.loss[np.isfinite(result.loss)]
+    return {
+        **settings, "kind": result.kind, "axes": list(result.axes),
+        "box": [float(result.u[0]), float(result.u[-1]), float(result.v[0]), float(result.v[-1])],
+        "grid_min": float(finite.min()) if finite.size else None,
+        "grid_max": float(finite.max()) if finite.size else None,
+        "path_points": int(len(result.path)), "path_every": every,
+        "start_loss": float(result.path_loss[0]), "end_loss": float(result.path_loss[-1]),
+        "explained": result.explained,
+    }
+
+
+def _report(result, experiment, every: int, status: str, weights: str) -> None:
+    """A few lines: what was drawn, where the path went, and how big its steps were."""
+    import numpy as np
+
+    net = experiment.network
+    box = f"[{fmt(result.u[0], 4)}, {fmt(result.u[-1], 4)}] x [{fmt(result.v[0], 4)}, {fmt(result.v[-1], 4)}]"
+    if result.kind == "exact":
+        out.print(f"[bold]exact loss surface[/bold] C(w, b) of the {net.sizes[0]} -> {net.sizes[-1]} neuron: "
+                  f"{len(result.u)} x {len(result.v)} grid over w, b in {box}")
+    else:
+        out.print(f"[bold]2-D slice[/bold] through the final {net.n_params} parameters along two random "
+                  f"filter-normalised directions: {len(result.u)} x {len(result.v)} grid over alpha, beta in {box}")
+    p, loss = result.path, result.path_loss
+    ok = np.all(np.isfinite(p), axis=1)
+    if len(p) > 1:
+        steps = np.linalg.norm(np.diff(p[ok], axis=0), axis=1) if result.kind == "exact" else None
+        first, last = p[ok][0], p[ok][-1]
+        per = "update" if every == 1 else f"{every} updates"
+        out.print(f"path: {len(p) - 1} steps (one per {per}) from ({fmt(first[0], 4)}, {fmt(first[1], 4)}), "
+                  f"C = {fmt(loss[0], 4)} to ({fmt(last[0], 4)}, {fmt(last[1], 4)}), C = {fmt(loss[-1], 4)}"
+                  + ("" if status == "completed" else f"  [red]({status})[/red]"))
+        if steps is not None and steps.size:
+            short, long_ = int(steps.argmin()), int(steps.argmax())
+            out.print(f"step length |(dw, db)|: smallest {fmt(steps[short], 3)} (step {short + 1}), largest "
+                      f"{fmt(steps[long_], 3)} (step {long_ + 1}); where the surface is flat the steps are "
+                      f"short and the dots crowd together")
+        if result.explained is not None:
+            out.print(f"the plane holds {result.explained:.1%} of the path's squared distance from the final "
+                      f"weights; the rest is orthogonal to both directions, so the projected path is a shadow")
+    else:
+        out.print(f"no training path: the point marked is the {weights} weights, C = {fmt(loss[0], 4)}")
+    finite = result.loss[np.isfinite(result.loss)]
+    if finite.size:
+        out.print(f"loss on the grid: {fmt(finite.min(), 4)} to {fmt(finite.max(), 4)}")
+    if result.interpolation is not None:
+        ts, values = result.interpolation
+        out.print(f"1-D interpolation: C = {fmt(np.interp(0.0, ts, values), 4)} at the initial weights (t = 0), "
+                  f"{fmt(np.interp(1.0, ts, values), 4)} at the final ones (t = 1), "
+                  f"min {fmt(np.nanmin(values), 4)} at t = {fmt(ts[int(np.nanargmin(values))], 3)}")
+
+
+class _Bars:
+    """Progress bars for the training epochs and the grid, fed by the library's callbacks."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=out, transient=True,
+                                 disable=not out.is_terminal)  # piped output gets no bar (and no blank line)
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.__exit__(*exc)
+
+    def epochs(self, total: int):
+        from gradlab.training import Callback
+
+        bar = self.progress.add_task("training", total=total)
+        progress = self.progress
+
+        class EpochBar(Callback):
+            def on_epoch_end(self, epoch: int) -> None:
+                progress.update(bar, completed=epoch)
+
+        return EpochBar()
+
+    def grid(self):
+        bar = self.progress.add_task("loss grid", total=None)
+
+        def update(done: int, total: int) -> None:
+            self.progress.update(bar, completed=done, total=total)
+
+        return update

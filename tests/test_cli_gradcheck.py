@@ -1,0 +1,63 @@
+"""gradlab gradcheck: every shipped config passes; a wrong derivative fails with exit 1."""
+
+import csv
+
+import pytest
+
+from gradlab.engine.activations import Sigmoid, Tanh
+from tests.conftest import CONFIGS, run_dirs
+
+SHIPPED = sorted(p.name for p in CONFIGS.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("config", SHIPPED)
+def test_every_shipped_config_passes(cli, tmp_path, config):
+    result = cli("gradcheck", CONFIGS / config, "--samples", "16", "--out", tmp_path / "o")
+    assert result.code == 0, result.text
+    assert "passed" in result.out and "FAIL" not in result.out
+
+
+def test_the_table_and_its_csv(cli, tmp_path):
+    result = cli("gradcheck", CONFIGS / "xor.yaml", "--out", tmp_path / "o")
+    assert result.code == 0, result.err
+    for name in ("W1", "b1", "W2", "b2"):
+        assert name in result.out
+    assert "max abs error" in result.out and "max rel error" in result.out
+    (run,) = run_dirs(tmp_path / "o")
+    with (run / "gradcheck.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["parameter"] for r in rows] == ["W1", "b1", "W2", "b2"]
+    assert rows[0]["shape"] == "2x8" and rows[0]["size"] == "16" and rows[0]["layer"] == "1"
+    assert all(r["passed"] == "True" and float(r["max_rel_error"]) < 1e-6 for r in rows)
+
+
+def test_a_wrong_tanh_derivative_fails_with_exit_1(cli, tmp_path, monkeypatch):
+    # tanh' = 1 - tanh^2; the mistake 1 - tanh reaches the hidden layer's gradients only
+    monkeypatch.setattr(Tanh, "backward", lambda self, z, a, grad: grad * (1.0 - a))
+    result = cli("gradcheck", CONFIGS / "xor.yaml", "--out", tmp_path / "o")
+    assert result.code == 1
+    assert "FAIL" in result.out
+    assert result.err.startswith("error: gradient check failed for W1, b1")
+    (run,) = run_dirs(tmp_path / "o")
+    with (run / "gradcheck.csv").open() as handle:
+        verdicts = {r["parameter"]: r["passed"] for r in csv.DictReader(handle)}
+    assert verdicts == {"W1": "False", "b1": "False", "W2": "True", "b2": "True"}
+
+
+def test_a_wrong_sigmoid_derivative_at_the_mse_output_fails(cli, tmp_path, monkeypatch):
+    # sigma' = sigma (1 - sigma); forgetting it (the identity's derivative) is wrong with mse
+    monkeypatch.setattr(Sigmoid, "backward", lambda self, z, a, grad: grad)
+    result = cli("gradcheck", CONFIGS / "cat_dog.yaml", "--out", tmp_path / "o")
+    assert result.code == 1 and "W1" in result.err
+
+
+def test_float32_configs_are_checked_in_float64(cli, tmp_path):
+    result = cli("gradcheck", CONFIGS / "xor.yaml", "--set", "model.dtype=float32", "--out", tmp_path / "o")
+    assert result.code == 0, result.text
+    assert "float64 (the config trains in float32)" in result.out
+
+
+def test_bad_tolerance_is_exit_2(cli, tmp_path):
+    result = cli("gradcheck", CONFIGS / "xor.yaml", "--tol", "0", "--out", tmp_path / "o")
+    assert result.code == 2 and "--tol must be a finite number > 0" in result.err
+    assert run_dirs(tmp_path / "o") == []

@@ -1,0 +1,188 @@
+"""gradlab explain: its numbers are the seed article's chain rule done by hand."""
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from gradlab.cli.common import fmt
+from gradlab.experiment import load_experiment
+from tests.conftest import CONFIGS, run_dirs
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def explain_json(cli, *args):
+    result = cli("explain", *args, "--json")
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def test_cat_dog_neuron_sample_0_equals_the_hand_computation(cli):
+    """The seed article's neuron: z = w.x + b, y_hat = sigma(z), C = 1/(2N) (y_hat - y)^2 with N = 1,
+    dC/dw = dC/dy_hat * dy_hat/dz * dz/dw = (y_hat - y) * sigma(z)(1 - sigma(z)) * x,
+    w_new = w_old - eta dC/dw with the config's eta = 2."""
+    e = load_experiment(CONFIGS / "cat_dog.yaml")
+    x, y = e.X_train[0], e.Y_train[0, 0]
+    w, b = e.network.layers[0].W[:, 0].copy(), e.network.layers[0].b[0]
+    z = w[0] * x[0] + w[1] * x[1] + b
+    y_hat = sigmoid(z)
+    C = 0.5 * (y_hat - y) ** 2
+    dC_dyhat = y_hat - y
+    sigma_prime = y_hat * (1 - y_hat)
+    delta = dC_dyhat * sigma_prime
+    dC_dw = delta * x
+    dC_db = delta
+    eta = 2.0
+    w_new, b_new = w - eta * dC_dw, b - eta * dC_db
+
+    d = explain_json(cli, CONFIGS / "cat_dog.yaml")
+    layer = d["layers"][0]
+    assert d["N"] == 1 and d["samples"] == [0] and d["lr"] == eta and d["weights"] == "initial"
+    np.testing.assert_allclose(d["x"], [x], rtol=1e-15)
+    close = dict(rtol=1e-12, atol=0)
+    np.testing.assert_allclose(layer["z"], [[z]], **close)
+    np.testing.assert_allclose(layer["a"], [[y_hat]], **close)
+    assert d["loss"]["value"] == pytest.approx(C, rel=1e-12)
+    np.testing.assert_allclose(layer["dC_da"], [[dC_dyhat]], **close)
+    np.testing.assert_allclose(layer["f_prime"], [[sigma_prime]], **close)
+    np.testing.assert_allclose(layer["delta"], [[delta]], **close)
+    np.testing.assert_allclose(layer["dW"], dC_dw.reshape(2, 1), **close)
+    np.testing.assert_allclose(layer["db"], [dC_db], **close)
+    np.testing.assert_allclose(layer["W_new"], w_new.reshape(2, 1), **close)
+    np.testing.assert_allclose(layer["b_new"], [b_new], **close)
+    assert layer["fused"] is False  # mse + sigmoid goes through sigma'(z)
+
+    text = cli("explain", CONFIGS / "cat_dog.yaml").out  # the printed numbers are the same ones
+    for label, value in (("z_1 =", z), ("dC/dy_hat = (y_hat - y) / N", dC_dyhat),
+                         ("dy_hat/dz = sigma'(z) = sigma(z) (1 - sigma(z))", sigma_prime),
+                         ("delta = dC/dz = dC/dy_hat * dy_hat/dz", delta), ("dC/db = sum_n delta", dC_db)):
+        line = next(ln for ln in text.splitlines() if label in ln)
+        assert line.rstrip().endswith(f"{fmt(value, 4)}]") or line.rstrip().endswith(fmt(value, 4)), line
+    assert f"= {fmt(C, 4)}" in text
+    assert f"[[{fmt(w_new[0], 4)}], [{fmt(w_new[1], 4)}]]" in text
+    assert f"[{fmt(b_new, 4)}]" in text
+
+
+TWO_LAYERS = {
+    "name": "two_layers",
+    "data": {"name": "inline", "X": [[1.0, -2.0], [0.5, 0.25], [-1.5, 1.0]], "y": [1, 0, 1],
+             "class_names": ["no", "yes"], "test_fraction": 0},
+    "model": {"hidden": [2], "activation": "tanh", "output": "sigmoid",
+              "init": {"name": "explicit", "layers": [{"W": [[0.5, -0.3], [0.2, 0.8]], "b": [0.1, -0.2]},
+                                                      {"W": [[1.5], [-0.7]], "b": [0.05]}]}},
+    "loss": "mse",
+    "optimizer": {"name": "sgd", "lr": 0.3},
+    "training": {"epochs": 1, "batch_size": "full"},
+}
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_two_layer_network_deltas_by_hand(cli, tmp_path, batch):
+    config = tmp_path / "two.yaml"
+    config.write_text(yaml.safe_dump(TWO_LAYERS))
+    e = load_experiment(config)
+    rows = slice(None) if batch else slice(1, 2)
+    X, Y = e.X_train[rows], e.Y_train[rows]
+    N = len(X)
+    W1, b1 = np.array([[0.5, -0.3], [0.2, 0.8]]), np.array([0.1, -0.2])
+    W2, b2 = np.array([[1.5], [-0.7]]), np.array([0.05])
+    # forward: z1 = X W1 + b1, a1 = tanh(z1); z2 = a1 W2 + b2, y_hat = sigma(z2); C = 1/(2N) sum (y_hat - y)^2
+    z1 = X @ W1 + b1
+    a1 = np.tanh(z1)
+    z2 = a1 @ W2 + b2
+    y_hat = sigmoid(z2)
+    C = 0.5 * np.sum((y_hat - Y) ** 2) / N
+    # backward: delta2 = (y_hat - y)/N * sigma'(z2); delta1 = (delta2 W2^T) * (1 - tanh(z1)^2)
+    delta2 = (y_hat - Y) / N * y_hat * (1 - y_hat)
+    dW2, db2 = a1.T @ delta2, delta2.sum(axis=0)
+    delta1 = (delta2 @ W2.T) * (1 - a1 ** 2)
+    dW1, db1 = X.T @ delta1, delta1.sum(axis=0)
+
+    args = ("--batch",) if batch else ("--sample", "1")
+    d = explain_json(cli, config, *args)
+    first, second = d["layers"]
+    assert d["N"] == N
+    close = dict(rtol=1e-12, atol=1e-15)
+    assert d["loss"]["value"] == pytest.approx(C, rel=1e-12)
+    np.testing.assert_allclose(first["z"], z1, **close)
+    np.testing.assert_allclose(first["a"], a1, **close)
+    np.testing.assert_allclose(second["z"], z2, **close)
+    np.testing.assert_allclose(second["a"], y_hat, **close)
+    np.testing.assert_allclose(second["delta"], delta2, **close)
+    np.testing.assert_allclose(second["dW"], dW2, **close)
+    np.testing.assert_allclose(second["db"], db2, **close)
+    np.testing.assert_allclose(first["dC_da"], delta2 @ W2.T, **close)
+    np.testing.assert_allclose(first["f_prime"], 1 - a1 ** 2, **close)
+    np.testing.assert_allclose(first["delta"], delta1, **close)
+    np.testing.assert_allclose(first["dW"], dW1, **close)
+    np.testing.assert_allclose(first["db"], db1, **close)
+    np.testing.assert_allclose(first["W_new"], W1 - 0.3 * dW1, **close)
+    np.testing.assert_allclose(second["b_new"], b2 - 0.3 * db2, **close)
+    np.testing.assert_allclose(second["dC_dx"], delta2 @ W2.T, **close)
+    assert first["dC_dx"] is None
+
+    text = cli("explain", config, *args).out
+    assert "dC/da = delta2 W2^T" in text and "da/dz = f'(z) = 1 - tanh(z)^2" in text
+    assert "layer 1 (hidden, tanh)" in text and "layer 2 (output, sigmoid)" in text
+
+
+def test_fused_cross_entropy_shows_the_cancellation(cli):
+    """Nielsen's saturated neuron with cross-entropy: x = 1, y = 0, z = 4.
+    dC/dy_hat = (y_hat - y)/(y_hat (1 - y_hat)) = 55.6, sigma'(4) = 0.01766, their product y_hat - y = 0.982."""
+    d = explain_json(cli, CONFIGS / "saturation_ce.yaml")
+    out = d["layers"][0]
+    s = sigmoid(4.0)
+    assert out["fused"] is True
+    assert out["delta"][0][0] == pytest.approx(s, rel=1e-12)  # y_hat - y with y = 0
+    assert out["dC_da"][0][0] * out["f_prime"][0][0] == pytest.approx(s, rel=1e-9)
+    text = cli("explain", CONFIGS / "saturation_ce.yaml").out
+    assert "(y_hat - y) / N" in text and "sigma'(z) cancelled" in text
+
+
+def test_wide_layers_are_sliced_and_notes_name_the_optimizer(cli):
+    result = cli("explain", CONFIGS / "spiral_relu.yaml", "--units", "3")
+    assert result.code == 0, result.err
+    assert "first 3 of 64 units shown, 61 hidden" in result.out
+    assert "... +61 more" in result.out
+    assert "the configured optimizer is adam" in result.out
+    assert "J^T dC/dy_hat = (y_hat - y) / N" in result.out  # softmax + cross-entropy, fused
+
+
+def test_a_run_directory_is_explained_at_its_final_weights(cli, tmp_path):
+    assert cli("train", CONFIGS / "cat_dog.yaml", "--out", tmp_path / "o", "--no-plot", "-q",
+               "--set", "training.epochs=2").code == 0
+    (run,) = run_dirs(tmp_path / "o")
+    d = explain_json(cli, run, "--sample", "3", "--lr", "0.5")
+    model = np.load(run / "model.npz")
+    np.testing.assert_array_equal(d["layers"][0]["W"], model["W1"])
+    assert d["weights"] == "final" and d["samples"] == [3] and d["lr"] == 0.5
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--sample", "300"), "--sample must be in [0, 299]"),
+    (("--sample", "2", "--batch"), "exclude each other"),
+    (("--lr", "-1"), "--lr must be a finite number > 0"),
+])
+def test_bad_options_are_exit_2_one_line(cli, args, message):
+    result = cli("explain", CONFIGS / "cat_dog.yaml", *args)
+    assert result.code == 2
+    assert message in result.err and "Traceback" not in result.err
+
+
+def test_missing_source_is_exit_2(cli, tmp_path):
+    result = cli("explain", tmp_path / "nope.yaml")
+    assert result.code == 2 and "no such config file or run directory" in result.err
+
+
+def test_the_readme_excerpt_is_the_real_output(cli, monkeypatch):
+    from tests.conftest import REPO
+
+    monkeypatch.chdir(REPO)
+    result = cli("explain", "configs/cat_dog.yaml")
+    assert result.code == 0
+    readme = (REPO / "README.md").read_text()
+    assert "$ gradlab explain configs/cat_dog.yaml\n" + result.out.rstrip() + "\n```" in readme

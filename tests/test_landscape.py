@@ -1,0 +1,150 @@
+"""gradlab landscape: the exact surface is the loss, the path runs from the initial to the final
+parameters, the general case writes its files; the vectorised evaluator and the directions."""
+
+import csv
+
+import numpy as np
+import pytest
+
+from gradlab import landscape as ls
+from gradlab.experiment import load_experiment
+from tests.conftest import CONFIGS, run_dirs
+
+
+def read_csv(path):
+    with open(path) as handle:
+        reader = csv.DictReader(handle)
+        return reader.fieldnames, [{k: float(v) for k, v in row.items()} for row in reader]
+
+
+def landscape(cli, tmp_path, *args):
+    result = cli("landscape", *args, "--out", tmp_path / "o")
+    assert result.code == 0, result.text
+    runs = run_dirs(tmp_path / "o")
+    return result, runs[-1]
+
+
+def test_exact_surface_is_the_loss_and_the_path_runs_from_init_to_the_model(cli, tmp_path):
+    result, run = landscape(cli, tmp_path, CONFIGS / "saturation_mse.yaml", "--points", "9",
+                            "--set", "training.epochs=40")
+    assert "exact loss surface" in result.out
+    columns, grid = read_csv(run / "landscape_grid.csv")
+    assert columns == ["w", "b", "loss"] and len(grid) == 81
+    e = load_experiment(CONFIGS / "saturation_mse.yaml")
+    rng = np.random.default_rng(0)
+    for row in rng.choice(grid, 6, replace=False):  # the surface at (w, b) is the network's loss there
+        e.network.set_flat(np.array([row["w"], row["b"]]))
+        assert row["loss"] == pytest.approx(e.network.loss(e.loss, e.X_train, e.Y_train), rel=1e-12)
+
+    columns, path = read_csv(run / "landscape_path.csv")
+    assert columns == ["point", "w", "b", "loss"]
+    assert len(path) == 41  # full batch: one update per epoch, plus the start
+    assert (path[0]["w"], path[0]["b"]) == (2.0, 2.0)  # the config's explicit init
+    model = np.load(run / "model.npz")
+    assert (path[-1]["w"], path[-1]["b"]) == (model["W1"][0, 0], model["b1"][0])
+    assert path[0]["loss"] == pytest.approx(0.5 * (1 / (1 + np.exp(-4.0))) ** 2, rel=1e-12)
+    assert {"landscape_contour.png", "landscape_surface.png", "path.npy"} <= {p.name for p in run.iterdir()}
+
+
+def test_exact_surface_of_a_training_run_uses_its_recorded_path(cli, tmp_path):
+    assert cli("train", CONFIGS / "saturation_ce.yaml", "--out", tmp_path / "t", "--no-plot", "-q",
+               "--set", "training.epochs=25").code == 0
+    (trained,) = run_dirs(tmp_path / "t")
+    _, run = landscape(cli, tmp_path, trained, "--points", "5", "--range=-3,3,-2,2")
+    _, grid = read_csv(run / "landscape_grid.csv")
+    assert (grid[0]["w"], grid[0]["b"], grid[-1]["w"], grid[-1]["b"]) == (-3, -2, 3, 2)
+    _, path = read_csv(run / "landscape_path.csv")
+    recorded = np.load(trained / "path.npy")
+    assert len(path) == 26
+    np.testing.assert_array_equal([[p["w"], p["b"]] for p in path], recorded)
+    model = np.load(trained / "model.npz")
+    assert (path[-1]["w"], path[-1]["b"]) == (model["W1"][0, 0], model["b1"][0])
+
+
+def test_slice_writes_contour_surface_interpolation_and_csvs(cli, tmp_path):
+    result, run = landscape(cli, tmp_path, CONFIGS / "xor.yaml", "--points", "5", "--set", "training.epochs=15")
+    assert "2-D slice" in result.out and "1-D interpolation" in result.out
+    files = {p.name for p in run.iterdir()}
+    assert {"landscape_contour.png", "landscape_surface.png", "landscape_interpolation.png",
+            "landscape_grid.csv", "landscape_path.csv", "landscape_interpolation.csv"} <= files
+    columns, grid = read_csv(run / "landscape_grid.csv")
+    assert columns == ["alpha", "beta", "loss"] and len(grid) == 25
+    columns, path = read_csv(run / "landscape_path.csv")
+    assert columns == ["point", "alpha", "beta", "loss", "plane_loss"] and len(path) == 16
+    assert (path[-1]["alpha"], path[-1]["beta"]) == (0, 0)  # the slice is centred on the final weights
+    centre = grid[12]  # (alpha, beta) = (0, 0) on a 5 x 5 grid over [-R, R]^2
+    assert (centre["alpha"], centre["beta"]) == (0, 0)
+    assert centre["loss"] == pytest.approx(path[-1]["loss"], rel=1e-12)
+    final = load_experiment(run / "config.yaml")
+    with np.load(run / "model.npz") as model:
+        final.network.set_flat(np.concatenate([model[k].ravel() for k in ("W1", "b1", "W2", "b2")]))
+    assert path[-1]["loss"] == pytest.approx(final.network.loss(final.loss, final.X_train, final.Y_train), rel=1e-12)
+    columns, interp = read_csv(run / "landscape_interpolation.csv")
+    assert columns == ["t", "loss"] and interp[0]["t"] == -0.25 and interp[-1]["t"] == 1.25
+    assert np.interp(0.0, [r["t"] for r in interp], [r["loss"] for r in interp]) == pytest.approx(path[0]["loss"])
+
+
+def test_no_train_shows_the_initial_weights_only(cli, tmp_path):
+    result, run = landscape(cli, tmp_path, CONFIGS / "cat_dog.yaml", "--points", "5", "--no-train")
+    _, path = read_csv(run / "landscape_path.csv")
+    assert len(path) == 1 and "no training path" in result.out
+    assert not (run / "model.npz").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--range", "0"), "--range R must be > 0"),
+    (("--range", "1,2,3"), "--range must be R or U0,U1,V0,V1"),
+    (("--range=2,1,0,1",), "U0 < U1"),
+    (("--points", "2"), "--points must be between 3 and 1001"),
+])
+def test_bad_options_are_exit_2_without_a_run(cli, tmp_path, args, message):
+    result = cli("landscape", CONFIGS / "saturation_mse.yaml", *args, "--out", tmp_path / "o")
+    assert result.code == 2 and message in result.err
+    assert run_dirs(tmp_path / "o") == []
+
+
+@pytest.mark.parametrize("config", ["spiral_relu.yaml", "sine_smooth_l1.yaml", "cat_dog_ce.yaml"])
+def test_the_vectorised_evaluator_equals_network_loss(config):
+    e = load_experiment(CONFIGS / config)
+    evaluator = ls.LossEvaluator(e.network, e.loss, e.X_train, e.Y_train)
+    thetas = e.network.flat() + 0.5 * np.random.default_rng(1).standard_normal((3, e.network.n_params))
+    expected = []
+    for theta in thetas:
+        e.network.set_flat(theta)
+        expected.append(e.network.loss(e.loss, e.X_train, e.Y_train))
+    np.testing.assert_allclose(evaluator(thetas), expected, rtol=1e-12)
+
+
+def test_grid_over_processes_equals_the_serial_grid(monkeypatch):
+    e = load_experiment(CONFIGS / "xor.yaml")
+    evaluator = ls.LossEvaluator(e.network, e.loss, e.X_train, e.Y_train)
+    monkeypatch.setattr(ls, "CHUNK_VALUES", 150 * 8 * 10)  # 10 networks per chunk: several chunks
+    coords = np.random.default_rng(2).uniform(-1, 1, (35, 2))
+    basis = np.random.default_rng(3).standard_normal((2, e.network.n_params))
+    origin = e.network.flat()
+    serial = ls.plane_losses(evaluator, origin, basis, coords, workers=1)
+    monkeypatch.setattr(ls, "PARALLEL_WORK", 0)
+    seen = []
+    parallel = ls.plane_losses(evaluator, origin, basis, coords, workers=2,
+                               progress=lambda done, total: seen.append((done, total)))
+    np.testing.assert_array_equal(parallel, serial)
+    assert seen[-1] == (35, 35) and len(seen) == 4
+
+
+def test_filter_normalised_direction():
+    e = load_experiment(CONFIGS / "xor.yaml")
+    d = ls.filter_normalized_direction(e.network, np.random.default_rng(0))
+    W1 = d[:16].reshape(2, 8)  # layout W1 (2 x 8), b1 (8), W2 (8 x 1), b2 (1)
+    np.testing.assert_allclose(np.linalg.norm(W1, axis=0), np.linalg.norm(e.network.layers[0].W, axis=0))
+    np.testing.assert_array_equal(d[16:24], 0)  # biases get no direction
+    np.testing.assert_allclose(np.linalg.norm(d[24:32]), np.linalg.norm(e.network.layers[1].W))
+    assert d[32] == 0
+
+
+def test_a_diverged_training_is_exit_1_and_keeps_its_status(cli, tmp_path):
+    result = cli("landscape", CONFIGS / "sine_smooth_l1.yaml", "--set", "loss=mse", "--set", "optimizer.name=sgd",
+                 "--set", "optimizer.lr=50", "--points", "5", "--out", tmp_path / "o")
+    assert result.code == 1
+    assert "diverged" in result.err and "no landscape around non-finite weights" in result.err
+    (run,) = run_dirs(tmp_path / "o")
+    assert '"status": "diverged"' in (run / "summary.json").read_text()
