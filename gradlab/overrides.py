@@ -38,6 +38,8 @@ def _known_keys(model, path: Sequence[str]) -> list[str] | None:
 
     from pydantic import BaseModel
 
+    from gradlab.config import accepted_keys
+
     current = model
     for part in path:
         field = current.model_fields.get(part) if current is not None else None
@@ -48,23 +50,31 @@ def _known_keys(model, path: Sequence[str]) -> list[str] | None:
         current = candidates[0] if candidates else None
     if current is None or current.model_config.get("extra") == "allow":
         return None
-    return list(current.model_fields)
+    return accepted_keys(current)
 
 
-def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any], model=None) -> dict[str, Any]:
+def check_key(dotted: str, model, flag: str = "--set") -> None:
+    """Refuse a dotted key the pydantic ``model`` does not know, with a did-you-mean."""
+    parts = dotted.split(".")
+    for depth in range(len(parts)):
+        known = _known_keys(model, parts[:depth])
+        if known is not None and parts[depth] not in known:
+            prefix = ".".join(parts[:depth])
+            full = [f"{prefix}.{k}" if prefix else k for k in known]
+            raise InputError(f"{flag} {dotted}: unknown key{did_you_mean('.'.join(parts[:depth + 1]), full)}; "
+                             f"keys here: {', '.join(full)}")
+
+
+def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any], model=None,
+                    flag: str = "--set") -> dict[str, Any]:
     """Return a copy of ``raw`` with each dotted override set; with a pydantic ``model``,
-    unknown keys are refused (``optimizer.lrr`` -> did you mean 'optimizer.lr'?)."""
+    unknown keys are refused (``optimizer.lrr`` -> did you mean 'optimizer.lr'?), the
+    message starting with ``flag``."""
     result = copy.deepcopy(dict(raw))
     for dotted, value in overrides.items():
         parts = dotted.split(".")
         if model is not None:
-            for depth in range(len(parts)):
-                known = _known_keys(model, parts[:depth])
-                if known is not None and parts[depth] not in known:
-                    prefix = ".".join(parts[:depth])
-                    full = [f"{prefix}.{k}" if prefix else k for k in known]
-                    raise InputError(f"--set {dotted}: unknown key{did_you_mean('.'.join(parts[:depth + 1]), full)}; "
-                                     f"keys here: {', '.join(full)}")
+            check_key(dotted, model, flag)
         node = result
         for part in parts[:-1]:
             child = node.get(part)

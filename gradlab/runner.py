@@ -15,6 +15,8 @@ from gradlab.training import Callback, History, fit
 
 MODEL_FILE = "model.npz"
 DATA_FILE = "data.json"
+#: the command line that re-runs a training run (``{run}``: its directory)
+REPRODUCE = "gradlab train {run}/config.yaml"
 
 
 class MetricsWriter(Callback):

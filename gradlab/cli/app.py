@@ -23,7 +23,7 @@ from gradlab import __version__
 from gradlab.cli.common import examples
 
 # Each module defines ``register(app)``; the order is the order in ``gradlab --help``.
-COMMAND_MODULES: tuple[str, ...] = ("descend", "train", "plot", "listing")
+COMMAND_MODULES: tuple[str, ...] = ("descend", "train", "sweep", "rerun", "runs", "compare", "plot", "listing")
 
 app = typer.Typer(
     name="gradlab",

@@ -1,0 +1,256 @@
+"""Where sweep points run: in this process, in a pool of processes, or on a Dask cluster.
+
+Every executor has the same three methods, used by :func:`gradlab.sweeps.execute`:
+
+``results(tasks)``
+    yields one :class:`~gradlab.sweeps.PointResult` per task, in the order they finish;
+    a task that could not run at all (its worker died, it was cancelled) still yields a
+    ``failed`` result, so every point is accounted for.
+``stop()``
+    after Ctrl-C: cancel what has not started, ask running points to stop, and return
+    the results that still come back (``interrupted`` ones, mostly).
+``close()``
+    release the workers (and a cluster this executor started).
+
+Worker processes ignore SIGINT except while they train a point, when the first one ends
+the point as ``interrupted`` (its run directory says so) and later ones are ignored: a
+Ctrl-C in the terminal reaches every process of the group, and the parent forwards it
+too. Each worker limits BLAS to one thread so that N workers do not oversubscribe the
+cores (see ``limit_threads``).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from gradlab.errors import InputError
+from gradlab.sweeps import PointResult, PointTask, run_point
+
+EXECUTORS = ("process", "dask")
+#: a pool whose workers keep dying is restarted this many times before the rest of the points fail
+MAX_RESTARTS = 2
+#: after Ctrl-C, how long to wait for running points to write their interrupted state
+STOP_TIMEOUT = 30.0
+
+
+def limit_threads() -> None:
+    """One BLAS/OpenMP thread in this process (threadpoolctl when installed, else the environment,
+    which only helps before NumPy is loaded)."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(1)
+
+
+def _interrupt_once(signum, frame) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _init_worker(threads: int | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # idle workers outlive a Ctrl-C; the parent decides
+    if threads == 1:
+        limit_threads()
+
+
+def _call(function: Callable[[PointTask], PointResult], task: PointTask) -> PointResult:
+    """Run a task in a worker, interruptible by the first SIGINT only."""
+    signal.signal(signal.SIGINT, _interrupt_once)
+    try:
+        return function(task)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _failed(task: PointTask, error: BaseException | str) -> PointResult:
+    if isinstance(error, KeyboardInterrupt):
+        return PointResult(task.index, "interrupted", error="interrupted")
+    if isinstance(error, CancelledError):
+        return PointResult(task.index, "cancelled", error="cancelled before it started")
+    text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    return PointResult(task.index, "failed", error=text)
+
+
+class SerialExecutor:
+    """Points one after the other in this process (``--workers 1``)."""
+
+    name = "serial"
+    workers = 1
+
+    def __init__(self, function: Callable[[PointTask], PointResult] = run_point) -> None:
+        self.function = function
+
+    def results(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
+        for task in tasks:
+            yield self.function(task)  # run_point turns Ctrl-C inside training into 'interrupted'
+
+    def stop(self) -> list[PointResult]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def _context():
+    """forkserver where it exists (no fork of a process that may run threads), else spawn;
+    the server imports gradlab.sweeps once, so each worker starts without re-importing NumPy."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["gradlab.sweeps"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+class ProcessExecutor:
+    """Points in ``workers`` separate processes (concurrent.futures, forkserver or spawn)."""
+
+    name = "process"
+
+    def __init__(self, workers: int, function: Callable[[PointTask], PointResult] = run_point,
+                 threads: int | None = 1) -> None:
+        self.workers = workers
+        self.function = function
+        self.threads = threads
+        self._pool = self._new_pool()
+        self._futures: dict = {}
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_init_worker,
+                                   initargs=(self.threads,))
+
+    def results(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
+        todo, restarts = list(tasks), 0
+        while todo:
+            self._futures = {self._pool.submit(_call, self.function, t): t for t in todo}
+            finished: set[int] = set()
+            for future in as_completed(list(self._futures)):
+                task = self._futures[future]
+                if isinstance(future.exception() if not future.cancelled() else None, BrokenProcessPool):
+                    continue  # a worker died: this task is run again in a fresh pool
+                finished.add(task.index)
+                yield self._result(future, task)
+            todo = [t for t in self._futures.values() if t.index not in finished]
+            if todo:
+                restarts += 1
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                if restarts > MAX_RESTARTS:
+                    for task in todo:
+                        yield _failed(task, f"its worker process died (the pool broke {restarts} times)")
+                    return
+                self._pool = self._new_pool()
+
+    @staticmethod
+    def _result(future, task: PointTask) -> PointResult:
+        try:
+            return future.result()
+        except BaseException as error:  # noqa: BLE001 - pickling errors, cancellation, Ctrl-C in the worker
+            return _failed(task, error)
+
+    def stop(self) -> list[PointResult]:
+        running = [f for f in self._futures if not f.done() and not f.cancel()]
+        for pid in list(getattr(self._pool, "_processes", None) or {}):  # no public API lists the workers
+            try:
+                os.kill(pid, signal.SIGINT)
+            except OSError:
+                pass
+        done, _ = wait(running, timeout=STOP_TIMEOUT)
+        return [self._result(f, self._futures[f]) for f in done]
+
+    def close(self) -> None:
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:  # points that ignored the stop request within STOP_TIMEOUT
+            if process.is_alive():
+                process.terminate()
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise InputError("--executor dask needs dask.distributed, which is not installed: "
+                         "pip install gradlab[distributed]") from None
+    return distributed
+
+
+class DaskExecutor:
+    """Points as tasks on a Dask cluster: the one at ``scheduler``, else a LocalCluster of
+    ``workers`` single-threaded processes started here and closed afterwards."""
+
+    name = "dask"
+
+    def __init__(self, scheduler: str | None, workers: int,
+                 function: Callable[[PointTask], PointResult] = run_point) -> None:
+        distributed = _distributed()
+        self.function = function
+        self.cluster = None
+        self._futures: dict = {}
+        if scheduler:
+            try:
+                self.client = distributed.Client(scheduler, timeout="10s", set_as_default=False)
+            except (OSError, TimeoutError, ValueError) as error:
+                raise InputError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler there ({error})") from None
+            self.workers = len(self.client.scheduler_info().get("workers", {}))
+        else:
+            self.cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                    dashboard_address=None, silence_logs=logging.ERROR)
+            self.client = distributed.Client(self.cluster, set_as_default=False)
+            self.workers = workers
+        self.address = self.client.scheduler.address
+
+    def results(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
+        distributed = _distributed()
+        self._futures = {self.client.submit(self.function, t, pure=False): t for t in tasks}
+        for future in distributed.as_completed(list(self._futures), loop=self.client.loop):
+            task = self._futures[future]
+            try:
+                yield future.result()
+            except BaseException as error:  # noqa: BLE001 - KilledWorker, cancellation, ...
+                yield _failed(task, error)
+
+    def stop(self) -> list[PointResult]:
+        # Dask cannot interrupt a running task; the sweep marks those points interrupted, and a
+        # LocalCluster closed by close() takes their processes with it.
+        pending = [f for f in self._futures if not f.done()]
+        if pending:
+            self.client.cancel(pending)
+        return []
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def create(executor: str, workers: int | None, scheduler: str | None = None, points: int | None = None):
+    """The executor for ``--executor``/``--workers``/``--scheduler`` (workers default: the number of cores).
+
+    Raises
+    ------
+    InputError
+        An unknown executor, workers < 1, ``--scheduler`` without dask, dask not installed or
+        the scheduler unreachable.
+    """
+    from gradlab.errors import unknown_choice
+
+    if executor not in EXECUTORS:
+        raise unknown_choice("--executor", executor, EXECUTORS)
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers must be >= 1, got {workers}")
+    if scheduler and executor != "dask":
+        raise InputError("--scheduler needs --executor dask")
+    workers = workers or os.cpu_count() or 1
+    if executor == "dask":
+        return DaskExecutor(scheduler, workers)
+    if points is not None:
+        workers = min(workers, points)  # idle processes cost start-up time and memory
+    return SerialExecutor() if workers == 1 else ProcessExecutor(workers)
