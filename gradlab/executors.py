@@ -33,8 +33,6 @@ from gradlab.errors import InputError
 from gradlab.sweeps import PointResult, PointTask, run_point
 
 EXECUTORS = ("process", "dask")
-#: a pool whose workers keep dying is restarted this many times before the rest of the points fail
-MAX_RESTARTS = 2
 #: after Ctrl-C, how long to wait for running points to write their interrupted state
 STOP_TIMEOUT = 30.0
 
@@ -101,17 +99,14 @@ class SerialExecutor:
 
 
 def _context():
-    """forkserver where it exists (no fork of a process that may run threads), else spawn;
-    the server imports gradlab.sweeps once, so each worker starts without re-importing NumPy."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["gradlab.sweeps"])
-        return context
+    """spawn: each worker is a fresh interpreter with this process's sys.path, safe whatever threads
+    run here. (forkserver would start faster, but on Python < 3.13 its server ignores sys.path,
+    so a gradlab run from a checkout would import another installed copy in its workers.)"""
     return multiprocessing.get_context("spawn")
 
 
 class ProcessExecutor:
-    """Points in ``workers`` separate processes (concurrent.futures, forkserver or spawn)."""
+    """Points in ``workers`` separate processes (concurrent.futures, spawn context)."""
 
     name = "process"
 
@@ -128,25 +123,36 @@ class ProcessExecutor:
                                    initargs=(self.threads,))
 
     def results(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
-        todo, restarts = list(tasks), 0
-        while todo:
-            self._futures = {self._pool.submit(_call, self.function, t): t for t in todo}
-            finished: set[int] = set()
-            for future in as_completed(list(self._futures)):
-                task = self._futures[future]
-                if isinstance(future.exception() if not future.cancelled() else None, BrokenProcessPool):
-                    continue  # a worker died: this task is run again in a fresh pool
-                finished.add(task.index)
-                yield self._result(future, task)
-            todo = [t for t in self._futures.values() if t.index not in finished]
-            if todo:
-                restarts += 1
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                if restarts > MAX_RESTARTS:
-                    for task in todo:
-                        yield _failed(task, f"its worker process died (the pool broke {restarts} times)")
-                    return
-                self._pool = self._new_pool()
+        queue = list(tasks)
+        while queue:
+            unfinished = yield from self._run(queue)
+            if not unfinished:
+                return
+            # A worker died and took the pool with it. The pool hands out tasks in order, so the
+            # one that killed it is among the first workers + 1 unfinished: run those one at a
+            # time, each in a fresh pool, so a crash names its point; then the rest in parallel.
+            suspects, queue = unfinished[:self.workers + 1], unfinished[self.workers + 1:]
+            for task in suspects:
+                self._restart()
+                if (yield from self._run([task])):
+                    yield _failed(task, "its worker process died (killed, out of memory or a crash in native code)")
+            self._restart()
+
+    def _run(self, tasks: Sequence[PointTask]):
+        """Yield the results of ``tasks``; return the tasks a broken pool left undone, in order."""
+        self._futures = {self._pool.submit(_call, self.function, t): t for t in tasks}
+        finished: set[int] = set()
+        for future in as_completed(list(self._futures)):
+            task = self._futures[future]
+            if not future.cancelled() and isinstance(future.exception(), BrokenProcessPool):
+                continue
+            finished.add(task.index)
+            yield self._result(future, task)
+        return [t for t in tasks if t.index not in finished]
+
+    def _restart(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = self._new_pool()
 
     @staticmethod
     def _result(future, task: PointTask) -> PointResult:

@@ -32,13 +32,11 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
     return parsed
 
 
-def _known_keys(model, path: Sequence[str]) -> list[str] | None:
-    """Field names (and aliases) of the pydantic model at ``path``; None where the schema is open."""
+def _model_at(model, path: Sequence[str]):
+    """The pydantic model that holds the keys at ``path`` (None where the schema is not a model)."""
     from typing import get_args
 
     from pydantic import BaseModel
-
-    from gradlab.config import accepted_keys
 
     current = model
     for part in path:
@@ -48,9 +46,29 @@ def _known_keys(model, path: Sequence[str]) -> list[str] | None:
         candidates = [t for t in (field.annotation, *get_args(field.annotation))
                       if isinstance(t, type) and issubclass(t, BaseModel)]
         current = candidates[0] if candidates else None
+    return current
+
+
+def _known_keys(model, path: Sequence[str]) -> list[str] | None:
+    """Field names (and aliases) of the pydantic model at ``path``; None where the schema is open."""
+    from gradlab.config import accepted_keys
+
+    current = _model_at(model, path)
     if current is None or current.model_config.get("extra") == "allow":
         return None
     return accepted_keys(current)
+
+
+def synonyms(model, path: Sequence[str], key: str) -> list[str]:
+    """Every spelling of the field ``key`` names at ``path`` (``lr``, ``learning_rate``), the
+    field name first; just ``[key]`` when the key is no field there."""
+    current = _model_at(model, path)
+    for name, info in (current.model_fields.items() if current is not None else ()):
+        names = [name, info.alias, *getattr(info.validation_alias, "choices", ())]
+        names = list(dict.fromkeys(n for n in names if isinstance(n, str)))
+        if key in names:
+            return names
+    return [key]
 
 
 def check_key(dotted: str, model, flag: str = "--set") -> None:
@@ -84,5 +102,8 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any], model=
                 child = {}
             node[part] = child
             node = child
-        node[parts[-1]] = value
+        names = synonyms(model, parts[:-1], parts[-1]) if model is not None else [parts[-1]]
+        for name in names:  # learning_rate=... replaces an lr: already there rather than clashing with it
+            node.pop(name, None)
+        node[names[0]] = value
     return result

@@ -119,19 +119,21 @@ def prepare(flags: dict, config: Path | None, sets: Optional[list[str]] = None):
 
     Precedence: the file, then ``--set KEY=VALUE``, then the flags.
     """
-    from gradlab.config import load_yaml, merge, validate
+    from gradlab.config import load_yaml, validate
     from gradlab.descent import DescendConfig
     from gradlab.descent import Descent
     from gradlab.expr import parse
-    from gradlab.overrides import apply_overrides, parse_overrides
+    from gradlab.overrides import apply_overrides, parse_overrides, synonyms
 
     file_values = load_yaml(config) if config is not None else {}
     overrides = parse_overrides(sets or [])
-    replaced = {k for k, v in flags.items() if v is not None} | set(overrides)
+    given = {k: v for k, v in flags.items() if v is not None}
+    replaced = {name for key in (*overrides, *given) for name in synonyms(DescendConfig, [], key)}
     if file_values:  # the file's own mistakes, named with the file; values replaced on the command line don't count
         validate(DescendConfig, {k: v for k, v in file_values.items() if k not in replaced}, f"{config}: ")
-    values = apply_overrides(file_values, overrides, model=DescendConfig)
-    cfg = validate(DescendConfig, merge(values, flags))
+    # flags go in last, as overrides too, so --lr replaces a learning_rate: from the file or --set
+    values = apply_overrides(apply_overrides(file_values, overrides, model=DescendConfig), given, model=DescendConfig)
+    cfg = validate(DescendConfig, values)
     expr = parse(cfg.f)
     return cfg, expr, Descent(expr, cfg.x0, cfg.settings())
 
