@@ -7,8 +7,8 @@ The curves are written as a *long* CSV, one row per run and point::
     20261122-...-train-saturation_mse-1a2b3c,saturation_mse,0,0.48218...
 
 Long rather than wide because runs need not share their x values (different
-``log_every``, epochs or steps); ``pandas.pivot(index="epoch", columns="label")`` makes it
-wide when they do.
+``log_every``, epochs or steps); ``df.pivot(index="epoch", columns="label", values="train_loss")``
+makes it wide when they do.
 """
 
 from __future__ import annotations

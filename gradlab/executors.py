@@ -100,8 +100,9 @@ class SerialExecutor:
 
 def _context():
     """spawn: each worker is a fresh interpreter with this process's sys.path, safe whatever threads
-    run here. (forkserver would start faster, but on Python < 3.13 its server ignores sys.path,
-    so a gradlab run from a checkout would import another installed copy in its workers.)"""
+    run here. (forkserver starts about as fast here, but its server ignores the sys.path it is given
+    (Python 3.11's multiprocessing.forkserver.main), so a gradlab run from a checkout imported
+    another installed copy of gradlab in its workers.)"""
     return multiprocessing.get_context("spawn")
 
 
@@ -162,6 +163,7 @@ class ProcessExecutor:
             return _failed(task, error)
 
     def stop(self) -> list[PointResult]:
+        # cancel() succeeds for the points still queued; those it cannot cancel are running
         running = [f for f in self._futures if not f.done() and not f.cancel()]
         for pid in list(getattr(self._pool, "_processes", None) or {}):  # no public API lists the workers
             try:

@@ -126,6 +126,7 @@ def plan(
     from gradlab.config import load_yaml
     from gradlab.experiment import ExperimentConfig
     from gradlab.overrides import apply_overrides, parse_overrides
+    from gradlab.training import metric_columns
 
     config = Path(config)
     overrides = parse_overrides(sets)
@@ -148,8 +149,6 @@ def plan(
         except InputError as error:
             failures.append((point, str(error)))
             continue
-        from gradlab.training import metric_columns
-
         has_test = experiment.X_test is not None
         columns.update(dict.fromkeys(metric_columns(experiment.network, experiment.settings.task, has_test)))
         kinds.add((experiment.settings.task, has_test))
@@ -307,6 +306,7 @@ class Results:
         self.columns = ["point", "group", *self.keys, "seed", "status", "epochs",
                         *(f"final_{m}" for m in plan.metrics), *(f"best_{m}" for m in plan.metrics),
                         "duration_s", "run_dir", "error"]
+        self.interrupted = False  # set by execute() when Ctrl-C stopped the sweep early
         self.rows: dict[int, dict[str, Any]] = {}
         for p in plan.points:
             self.rows[p.index] = {"point": p.index, "group": p.group, **{k: show(v) for k, v in p.values},
@@ -378,7 +378,6 @@ def execute(plan: Plan, directory: Path, executor, *, plots: bool = False, argv:
     ``interrupted`` set when Ctrl-C (or an interrupted point) stopped the sweep early."""
     results = Results(plan, directory)
     tasks = plan.tasks(None if collect else str(Path(directory).resolve()), plots=plots, argv=argv)
-    results.interrupted = False
     try:
         for result in executor.results(tasks):
             results.record(result)

@@ -298,3 +298,22 @@ def test_dask_missing_is_a_clear_error(cli, tmp_path, tiny, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     result, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", "loss=mse", "--executor", "dask", code=2)
     assert "pip install gradlab[distributed]" in result.err and sweep_dir is None
+
+
+def test_the_readme_sweep_table_is_what_the_command_prints(cli, tmp_path):
+    import shlex
+
+    from tests.conftest import CONFIGS
+
+    readme = (REPO / "README.md").read_text()
+    block = readme[readme.index("$ gradlab sweep configs/xor.yaml"):]
+    block = block[:block.index("```")]
+    command = shlex.split(block.splitlines()[0].removeprefix("$ "))
+    assert command[:3] == ["gradlab", "sweep", "configs/xor.yaml"]
+    result = cli("sweep", CONFIGS / "xor.yaml", *command[3:], "--workers", "1", "--out", tmp_path / "o")
+    assert result.code == 0, result.text
+
+    def table(text):  # the ranking rows without the time per run, which differs from run to run
+        return ["│".join(line.split("│")[:-2]) for line in text.splitlines() if line.startswith("│")]
+
+    assert table(result.out) == table(block) and len(table(block)) == 6

@@ -139,11 +139,13 @@ def _cell(value: Any) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """``0.41 s``, ``12.3 s``, ``4 min 05 s``, ``2 h 03 min``."""
+    """``7 ms``, ``1.4 s``, ``4 min 05 s``, ``2 h 03 min``."""
     if seconds is None:
         return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
     if seconds < 60:
-        return f"{seconds:.3g} s"
+        return f"{seconds:.1f} s"
     minutes, secs = divmod(int(round(seconds)), 60)
     if minutes < 60:
         return f"{minutes} min {secs:02d} s"
@@ -151,25 +153,32 @@ def duration(seconds: float | None) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
+def short_id(run_id: str) -> str:
+    """The random suffix of a run directory's name: unique, and enough for every command that takes a run."""
+    suffix = run_id.rsplit("-", 1)[-1]
+    return suffix if len(suffix) == 6 and run_id != suffix else run_id
+
+
 def _table(found, where):
     from rich.table import Table
 
-    table = Table(title=f"{len(found)} run{'s' * (len(found) != 1)} in {where}, newest first", title_justify="left",
-                  title_style="bold")
+    table = Table(title=f"{len(found)} run{'s' * (len(found) != 1)} in {where}, newest first "
+                        "(id: the end of the directory name; --json for paths)",
+                  title_justify="left", title_style="bold")
     table.add_column("id", no_wrap=True)
-    table.add_column("command")
+    table.add_column("command", no_wrap=True)
     table.add_column("name", overflow="fold")
-    table.add_column("status")
-    table.add_column("epochs/steps", justify="right")
-    table.add_column("final loss", justify="right")
-    table.add_column("best test acc", justify="right")
-    table.add_column("duration", justify="right")
+    table.add_column("status", no_wrap=True)
+    table.add_column("epochs/steps", justify="right", no_wrap=True)
+    table.add_column("final loss", justify="right", no_wrap=True)
+    table.add_column("best test acc", justify="right", no_wrap=True)
+    table.add_column("duration", justify="right", no_wrap=True)
     for r in found:
         progress = next((f"{v}{unit}" for v, unit in ((r.epochs, ""), (r.steps, ""), (r.points, " points"))
                          if v is not None), "-")
         table.add_row(
-            r.id, r.command or "?", r.name or "", f"[{_STYLE.get(r.status, '')}]{r.status}[/]", progress,
-            "-" if r.final_loss is None else fmt(r.final_loss),
+            short_id(r.id), r.command or "?", r.name or "", f"[{_STYLE.get(r.status, '')}]{r.status}[/]", progress,
+            "-" if r.final_loss is None else fmt(r.final_loss, 4),
             "-" if r.best_test_accuracy is None else fmt(r.best_test_accuracy, 4),
             duration(r.duration_s),
         )

@@ -13,13 +13,13 @@ HELP = (
     "Train every combination of the --grid values (x --seeds) from one config, each point in its own run "
     "directory under one sweep directory with sweep.yaml and results.csv; rank the grid points by --metric "
     "(mean +- sd over the seeds); a heatmap when two keys vary. Every point is validated before anything runs.\n\n"
-    "Values: a comma list (0.01,0.1,1 or mse,bce or [8],[16,16]), range(a,b[,step]) (b excluded) or "
-    "logspace(a,b,n) (10**a to 10**b). --seeds N runs seeds 1..N, --seeds 3,7 those seeds; each replaces "
+    "Values: a comma list (0.01,0.1,1 or mse,bce or \\[8],\\[16,16]), range(a,b[,step]) (b excluded) or "
+    "logspace(a,b,n) (10**a to 10**b); quote brackets and parentheses for the shell. --seeds N runs seeds 1..N, --seeds 3,7 those seeds; each replaces "
     "the config's seed.\n\n"
     + examples(
-        "gradlab sweep configs/xor.yaml --grid optimizer.lr=0.01,0.1,1 --grid model.hidden=[2],[8] --seeds 3",
-        "gradlab sweep configs/cat_dog.yaml --grid optimizer.lr=logspace(-2,1,4) --grid loss=mse,bce --workers 2",
-        "gradlab sweep configs/xor.yaml --grid training.epochs=range(50,201,50) --executor dask",
+        "gradlab sweep configs/xor.yaml --grid optimizer.lr=0.01,0.1,1 --grid 'model.hidden=[2],[8]' --seeds 3",
+        "gradlab sweep configs/cat_dog.yaml --grid 'optimizer.lr=logspace(-2,1,4)' --grid loss=mse,bce --workers 2",
+        "gradlab sweep configs/xor.yaml --grid 'training.epochs=range(50,201,50)' --executor dask",
         "gradlab sweep configs/xor.yaml --grid optimizer.lr=0.01,0.1 --executor dask --scheduler tcp://10.0.0.5:8786",
     )
 )
@@ -45,7 +45,7 @@ def sweep(
         "--workers", "-j", show_default=False,
         help="Points run at once, each in its own process; 1 runs them here, one by one. Default: the number of cores.")] = None,
     executor: Annotated[str, typer.Option(
-        "--executor", help="process (this machine) or dask (a Dask cluster; pip install gradlab[distributed]).")] = "process",
+        "--executor", help="process (this machine) or dask (a Dask cluster; pip install 'gradlab\\[distributed]').")] = "process",
     scheduler: Annotated[Optional[str], typer.Option(
         "--scheduler", show_default=False,
         help="A running Dask scheduler, e.g. tcp://HOST:8786. Default with --executor dask: a LocalCluster here.")] = None,
