@@ -4,8 +4,8 @@ Every executor has the same three methods, used by :func:`gradlab.sweeps.execute
 
 ``results(tasks)``
     yields one :class:`~gradlab.sweeps.PointResult` per task, in the order they finish;
-    a task that could not run at all (its worker died, it was cancelled) still yields a
-    ``failed`` result, so every point is accounted for.
+    a task that could not run at all still yields a result (``failed`` when its worker
+    died, ``cancelled`` when it never started), so every point is accounted for.
 ``stop()``
     after Ctrl-C: cancel what has not started, ask running points to stop, and return
     the results that still come back (``interrupted`` ones, mostly).
