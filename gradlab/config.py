@@ -8,6 +8,8 @@ The pieces every command with a ``--config FILE`` shares:
   ``field.path: message (got value)``, with a did-you-mean for unknown keys.
 - :func:`merge` lays command-line flags (``None`` = not given) over the file's values.
 - :func:`validate` validates a mapping against a schema, raising one :class:`ConfigError`.
+- :func:`flatten` turns nested settings into dotted keys (``optimizer.lr``), the form
+  ``--set`` and ``--grid`` take and ``compare`` shows.
 
 The schemas live with what they configure: ``descent.DescendConfig``,
 ``experiment.ExperimentConfig``.
@@ -100,7 +102,7 @@ def validation_message(
     for error in exc.errors(include_url=False):
         where, kind = _location(error["loc"]), error["type"]
         if kind == "extra_forbidden":
-            allowed = _keys(_model_at(model, error["loc"][:-1]))
+            allowed = accepted_keys(_model_at(model, error["loc"][:-1]))
             listing = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
             lines.append(f"{prefix}{where}: unknown key{did_you_mean(str(error['loc'][-1]), allowed)}{listing}")
             continue
@@ -160,7 +162,7 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _keys(model: type[BaseModel] | None) -> list[str]:
+def accepted_keys(model: type[BaseModel] | None) -> list[str]:
     """The keys a model accepts: its field names and their aliases."""
     if model is None:
         return []
@@ -179,3 +181,19 @@ def validate(model: type[BaseModel], data: Mapping[str, Any], prefix: str = "") 
         return model.model_validate(dict(data))
     except ValidationError as error:
         raise ConfigError(validation_message(error, prefix, model=model)) from None
+
+
+def flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as dotted keys: ``{"optimizer": {"lr": 0.1}}`` -> ``{"optimizer.lr": 0.1}``.
+
+    Lists stay values (``model.hidden: [16, 16]``); an empty mapping stays as ``{}`` so
+    that a key present in one config and absent in another is still seen.
+    """
+    flat: dict[str, Any] = {}
+    for key, value in mapping.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, f"{dotted}."))
+        else:
+            flat[dotted] = value
+    return flat

@@ -32,8 +32,8 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
     return parsed
 
 
-def _known_keys(model, path: Sequence[str]) -> list[str] | None:
-    """Field names (and aliases) of the pydantic model at ``path``; None where the schema is open."""
+def _model_at(model, path: Sequence[str]):
+    """The pydantic model that holds the keys at ``path`` (None where the schema is not a model)."""
     from typing import get_args
 
     from pydantic import BaseModel
@@ -46,25 +46,53 @@ def _known_keys(model, path: Sequence[str]) -> list[str] | None:
         candidates = [t for t in (field.annotation, *get_args(field.annotation))
                       if isinstance(t, type) and issubclass(t, BaseModel)]
         current = candidates[0] if candidates else None
+    return current
+
+
+def _known_keys(model, path: Sequence[str]) -> list[str] | None:
+    """Field names (and aliases) of the pydantic model at ``path``; None where the schema is open."""
+    from gradlab.config import accepted_keys
+
+    current = _model_at(model, path)
     if current is None or current.model_config.get("extra") == "allow":
         return None
-    return list(current.model_fields)
+    return accepted_keys(current)
 
 
-def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any], model=None) -> dict[str, Any]:
+def synonyms(model, path: Sequence[str], key: str) -> list[str]:
+    """Every spelling of the field ``key`` names at ``path`` (``lr``, ``learning_rate``), the
+    field name first; just ``[key]`` when the key is no field there."""
+    current = _model_at(model, path)
+    for name, info in (current.model_fields.items() if current is not None else ()):
+        names = [name, info.alias, *getattr(info.validation_alias, "choices", ())]
+        names = list(dict.fromkeys(n for n in names if isinstance(n, str)))
+        if key in names:
+            return names
+    return [key]
+
+
+def check_key(dotted: str, model, flag: str = "--set") -> None:
+    """Refuse a dotted key the pydantic ``model`` does not know, with a did-you-mean."""
+    parts = dotted.split(".")
+    for depth in range(len(parts)):
+        known = _known_keys(model, parts[:depth])
+        if known is not None and parts[depth] not in known:
+            prefix = ".".join(parts[:depth])
+            full = [f"{prefix}.{k}" if prefix else k for k in known]
+            raise InputError(f"{flag} {dotted}: unknown key{did_you_mean('.'.join(parts[:depth + 1]), full)}; "
+                             f"keys here: {', '.join(full)}")
+
+
+def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any], model=None,
+                    flag: str = "--set") -> dict[str, Any]:
     """Return a copy of ``raw`` with each dotted override set; with a pydantic ``model``,
-    unknown keys are refused (``optimizer.lrr`` -> did you mean 'optimizer.lr'?)."""
+    unknown keys are refused (``optimizer.lrr`` -> did you mean 'optimizer.lr'?), the
+    message starting with ``flag``."""
     result = copy.deepcopy(dict(raw))
     for dotted, value in overrides.items():
         parts = dotted.split(".")
         if model is not None:
-            for depth in range(len(parts)):
-                known = _known_keys(model, parts[:depth])
-                if known is not None and parts[depth] not in known:
-                    prefix = ".".join(parts[:depth])
-                    full = [f"{prefix}.{k}" if prefix else k for k in known]
-                    raise InputError(f"--set {dotted}: unknown key{did_you_mean('.'.join(parts[:depth + 1]), full)}; "
-                                     f"keys here: {', '.join(full)}")
+            check_key(dotted, model, flag)
         node = result
         for part in parts[:-1]:
             child = node.get(part)
@@ -74,5 +102,8 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any], model=
                 child = {}
             node[part] = child
             node = child
-        node[parts[-1]] = value
+        names = synonyms(model, parts[:-1], parts[-1]) if model is not None else [parts[-1]]
+        for name in names:  # learning_rate=... replaces an lr: already there rather than clashing with it
+            node.pop(name, None)
+        node[names[0]] = value
     return result

@@ -20,6 +20,8 @@ PATH_FILE = "path.npy"
 PATH_MAX_PARAMS = 256
 #: path.npy holds at most about this many numbers; a longer run keeps every k-th update
 PATH_MAX_VALUES = 1_000_000
+#: the command line that re-runs a training run (``{run}``: its directory)
+REPRODUCE = "gradlab train {run}/config.yaml"
 
 
 class MetricsWriter(Callback):

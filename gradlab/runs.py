@@ -10,6 +10,11 @@ Layout of ``<root>/<UTC yyyymmdd-HHMMSS>-<command>[-<name>]-<suffix>/``::
 ``summary.json`` is written when the run starts (status ``running``) and rewritten
 atomically when it ends with one of ``completed``, ``diverged``, ``interrupted`` or
 ``failed``. The root is ``--out``, else ``$GRADLAB_RUNS``, else ``./runs``.
+
+Reading back: :func:`inspect_run` and :func:`list_runs` describe run directories,
+damaged or half-written ones included (they are reported, never raised);
+:func:`read_config`, :func:`read_summary`, :func:`read_metrics` read the files and
+:func:`compare_metrics` finds the first difference between two metrics files.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import secrets
 import shlex
 import sys
 import time
+from dataclasses import dataclass, field
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -206,6 +212,9 @@ class Run:
             "argv": run.argv,
             "command_line": shlex.join(run.argv),
             "reproduce": (reproduce or "").replace("{run}", shlex.quote(str(path))) or None,
+            # who writes it: a 'running' run whose process is gone is reported as incomplete
+            "pid": os.getpid(),
+            "host": platform.node(),
         }
         write_json(path / SUMMARY_FILE, run.summary)
         return run
@@ -296,3 +305,312 @@ def read_summary(run_dir: str | os.PathLike) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise InputError(f"{path}: cannot read the run summary ({error})") from None
+
+
+def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """The run's config.yaml as a mapping; a missing or unreadable one is InputError naming the file."""
+    from gradlab.config import load_yaml
+
+    return load_yaml(Path(run_dir) / CONFIG_FILE)
+
+
+# --- listing: what a run directory holds, damaged ones included -------------------------------
+
+#: statuses a listing adds to :data:`STATUSES` for directories that cannot be trusted
+LISTING_STATUSES = (*STATUSES, "incomplete", "damaged")
+#: columns that measure time, not the computation: ignored when runs are compared
+TIMING_COLUMNS = frozenset({"time_s"})
+_DIR_NAME = re.compile(r"^(?P<stamp>\d{8}-\d{6})-(?P<command>[a-z]+)(?:-(?P<name>.+))?-[0-9a-f]{6}$")
+
+
+@dataclass
+class RunInfo:
+    """What a listing shows about one run directory.
+
+    ``status`` is the summary's, except ``incomplete`` (no summary yet, or ``running``
+    while the process that wrote it is gone) and ``damaged`` (summary.json unreadable
+    or config.yaml missing); ``problem`` then says why.
+    """
+
+    path: Path
+    id: str
+    command: str | None
+    name: str | None
+    status: str
+    started: float
+    started_at: str | None = None
+    duration_s: float | None = None
+    epochs: int | None = None
+    steps: int | None = None
+    points: int | None = None
+    final_loss: float | None = None
+    best_test_accuracy: float | None = None
+    problem: str | None = None
+    summary: dict[str, Any] | None = field(default=None, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values for ``--json`` (no summary: ``runs show`` gives that)."""
+        return to_plain({k: v for k, v in self.__dict__.items() if k != "summary"})
+
+
+def is_run_dir(path: Path) -> bool:
+    """A directory named like a run, or holding a summary or config: what a listing considers."""
+    if not path.is_dir() or path.name.startswith("."):
+        return False
+    return bool(_DIR_NAME.match(path.name)) or (path / SUMMARY_FILE).exists() or (path / CONFIG_FILE).exists()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # it exists, owned by someone else
+    return True
+
+
+def _timestamp(text: Any) -> float | None:
+    try:
+        return datetime.fromisoformat(str(text)).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def _last_metrics_row(path: Path) -> dict[str, Any] | None:
+    try:
+        rows = read_metrics(path / METRICS_FILE)
+    except (OSError, csv.Error):
+        return None
+    return rows[-1] if rows else None
+
+
+def inspect_run(path: str | os.PathLike) -> RunInfo:
+    """Describe one run directory without ever raising for what is (not) inside it."""
+    path = Path(path)
+    named = _DIR_NAME.match(path.name)
+    started = None
+    if named:
+        started = datetime.strptime(named["stamp"], "%Y%m%d-%H%M%S").replace(tzinfo=timezone.utc).timestamp()
+    info = RunInfo(path=path, id=path.name, command=named["command"] if named else None,
+                   name=named["name"] if named else None, status="damaged", started=started or 0.0)
+    if started is None:
+        try:
+            info.started = path.stat().st_mtime
+        except OSError:
+            pass
+    has_config = (path / CONFIG_FILE).is_file()
+    summary_file = path / SUMMARY_FILE
+    if not summary_file.exists():
+        info.status, info.problem = (
+            ("incomplete", "no summary.json: the run stopped while its directory was being created")
+            if has_config else ("damaged", "neither summary.json nor config.yaml"))
+        _fill_from_metrics(info)
+        return info
+    try:
+        summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        info.problem = f"summary.json is unreadable: {error}"
+        _fill_from_metrics(info)
+        return info
+    if not isinstance(summary, dict) or summary.get("status") not in STATUSES:
+        got = summary.get("status") if isinstance(summary, dict) else type(summary).__name__
+        info.problem = f"summary.json has no valid status (got {got!r})"
+        _fill_from_metrics(info)
+        return info
+    info.summary = summary
+    info.command = summary.get("command") or info.command
+    info.name = summary.get("name")
+    info.status = summary["status"]
+    info.started_at = summary.get("started_at")
+    info.started = _timestamp(info.started_at) or info.started
+    info.duration_s = summary.get("duration_s")
+    final = summary.get("final") if isinstance(summary.get("final"), dict) else {}
+    info.epochs, info.steps, info.points = summary.get("epochs"), summary.get("steps"), summary.get("points")
+    info.final_loss = final.get("train_loss", final.get("f"))
+    info.best_test_accuracy = summary.get("best_test_accuracy")
+    if info.status == "running":
+        pid, host = summary.get("pid"), summary.get("host")
+        if isinstance(pid, int) and host == platform.node() and not _process_alive(pid):
+            info.status = "incomplete"
+            info.problem = f"status is 'running' but its process {pid} is gone"
+        else:
+            info.duration_s = round(time.time() - info.started, 3)
+    if info.epochs is None and info.steps is None and info.points is None:  # no final numbers: the last row tells
+        _fill_from_metrics(info)
+    if not has_config:
+        info.status, info.problem = "damaged", "config.yaml is missing"
+    return info
+
+
+def _fill_from_metrics(info: RunInfo) -> None:
+    """Progress of a run without a final summary, from the last row of its metrics.csv."""
+    last = _last_metrics_row(info.path)
+    if not last:
+        return
+    if isinstance(last.get("epoch"), int):
+        info.epochs = last["epoch"]
+    if isinstance(last.get("step"), int):
+        info.steps = last["step"]
+    loss = last.get("train_loss", last.get("f"))
+    if isinstance(loss, float):
+        info.final_loss = loss
+
+
+def list_runs(
+    root: str | os.PathLike | None = None,
+    *,
+    command: str | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+) -> list[RunInfo]:
+    """Run directories under ``root`` (default :func:`runs_root`), newest first, filtered.
+
+    Raises
+    ------
+    InputError
+        ``status`` is not one of :data:`LISTING_STATUSES`, or ``limit`` < 1.
+    """
+    from gradlab.errors import unknown_choice
+
+    if status is not None and status not in LISTING_STATUSES:
+        raise unknown_choice("--status", status, LISTING_STATUSES)
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit must be >= 1, got {limit}")
+    base = runs_root(root)
+    if not base.is_dir():
+        return []
+    runs = [inspect_run(p) for p in base.iterdir() if is_run_dir(p)]
+    runs = [r for r in runs if (command is None or r.command == command) and (status is None or r.status == status)]
+    runs.sort(key=lambda r: (r.started, r.id), reverse=True)
+    return runs[:limit] if limit else runs
+
+
+def mark_interrupted(run_dir: str | os.PathLike, reason: str) -> bool:
+    """Finalise a run left ``running`` by a process that was stopped from outside; True if it was."""
+    path = Path(run_dir) / SUMMARY_FILE
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(summary, dict) or summary.get("status") != "running":
+        return False
+    summary.update(status="interrupted", stop_reason=reason, finished_at=_iso(time.time()))
+    write_json(path, summary)
+    return True
+
+
+# --- comparing metrics files ------------------------------------------------------------------
+
+
+@dataclass
+class MetricsDifference:
+    """The first place where two metrics files disagree (rows counted from 1, after the header)."""
+
+    message: str
+    row: int | None = None
+    column: str | None = None
+    first: str | None = None
+    second: str | None = None
+
+
+def _csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the metrics: {error.strerror}") from None
+    return (rows[0], rows[1:]) if rows else ([], [])
+
+
+def compare_metrics(
+    first: str | os.PathLike,
+    second: str | os.PathLike,
+    ignore: frozenset[str] | set[str] = TIMING_COLUMNS,
+    names: tuple[str, str] = ("the original", "the rerun"),
+) -> MetricsDifference | None:
+    """Compare two metrics CSV files cell by cell as written (exact: floats are written by repr).
+
+    Returns None when they are identical apart from the ``ignore`` columns, else the first
+    difference: the columns, then row by row, then the number of rows.
+    """
+    head_a, rows_a = _csv_rows(Path(first))
+    head_b, rows_b = _csv_rows(Path(second))
+    cols_a = [c for c in head_a if c not in ignore]
+    cols_b = [c for c in head_b if c not in ignore]
+    if cols_a != cols_b:
+        only_a = [c for c in cols_a if c not in cols_b]
+        only_b = [c for c in cols_b if c not in cols_a]
+        detail = "; ".join(filter(None, (
+            f"only in {names[0]}: {', '.join(only_a)}" if only_a else "",
+            f"only in {names[1]}: {', '.join(only_b)}" if only_b else "",
+        ))) or "same columns in another order"
+        return MetricsDifference(f"the columns differ ({detail})")
+    index_a = [head_a.index(c) for c in cols_a]
+    index_b = [head_b.index(c) for c in cols_b]
+    key = next((c for c in ("epoch", "step") if c in cols_a), None)
+    for number, (ra, rb) in enumerate(zip(rows_a, rows_b), start=1):
+        for column, ia, ib in zip(cols_a, index_a, index_b):
+            va = ra[ia] if ia < len(ra) else ""
+            vb = rb[ib] if ib < len(rb) else ""
+            if va != vb:
+                at = f" ({key} {ra[head_a.index(key)]})" if key else ""
+                return MetricsDifference(f"row {number}{at}, column {column}: {va or '(empty)'} in {names[0]}, "
+                                         f"{vb or '(empty)'} in {names[1]}", number, column, va, vb)
+    if len(rows_a) != len(rows_b):
+        return MetricsDifference(f"{names[0]} has {len(rows_a)} rows, {names[1]} {len(rows_b)}: they agree on the "
+                                 f"first {min(len(rows_a), len(rows_b))}", min(len(rows_a), len(rows_b)) + 1)
+    return None
+
+
+# --- moving a finished run directory between machines -----------------------------------------
+
+
+@dataclass
+class PackedRun:
+    """A run directory's files as bytes, to return from a worker without a shared filesystem."""
+
+    name: str
+    path: str
+    files: dict[str, bytes]
+
+
+def pack_run(run_dir: str | os.PathLike) -> PackedRun:
+    """Read every file of a run directory (no subdirectories: runs have none)."""
+    path = Path(run_dir)
+    files = {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file() and not p.name.startswith(".")}
+    return PackedRun(path.name, str(path), files)
+
+
+def unpack_run(packed: PackedRun, root: str | os.PathLike) -> Path:
+    """Write a packed run under ``root`` (its own name when free) and point its summary at the new place."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / packed.name
+    stem = packed.name.rsplit("-", 1)[0]
+    while True:
+        try:
+            path.mkdir()
+            break
+        except FileExistsError:
+            path = root / f"{stem}-{secrets.token_hex(3)}"
+    for name, data in packed.files.items():
+        (path / name).write_bytes(data)
+    summary = read_summary(path)
+    summary["id"] = path.name
+    if summary.get("reproduce"):
+        summary["reproduce"] = summary["reproduce"].replace(shlex.quote(packed.path), shlex.quote(str(path)))
+    write_json(path / SUMMARY_FILE, summary)
+    return path
+
+
+def write_table(path: str | os.PathLike, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write a whole CSV table atomically (readers see the old or the new file, never half of one)."""
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    _write_atomic(Path(path), buffer.getvalue())

@@ -24,7 +24,8 @@ from gradlab.cli.common import examples
 
 # Each module defines ``register(app)``; the order is the order in ``gradlab --help``.
 COMMAND_MODULES: tuple[str, ...] = (
-    "descend", "train", "predict", "explain", "gradcheck", "landscape", "plot", "listing",
+    "descend", "train", "predict", "sweep", "rerun", "runs", "compare",
+    "explain", "gradcheck", "landscape", "plot", "listing",
 )
 
 app = typer.Typer(

@@ -20,6 +20,11 @@ OutOption = Annotated[
     typer.Option("--out", help="Root directory for run directories. Default: $GRADLAB_RUNS, else ./runs.",
                  show_default=False),
 ]
+SetOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", metavar="KEY=VALUE", help="Override a config value (repeatable): a dotted key, "
+                 "a value read as YAML (0.5, [16,16], adam), checked like the file.", show_default=False),
+]
 NameOption = Annotated[
     Optional[str],
     typer.Option("--name", help="A short name added to the run directory's name.", show_default=False),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from gradlab.cli.common import NameOption, OutOption, examples, fmt, out, saved
+from gradlab.cli.common import NameOption, OutOption, SetOption, examples, fmt, out, saved
 
 FIRST_ROWS = 5  # always shown, so the start of the descent is visible whatever --every is
 TARGET_ROWS = 100  # the automatic --every keeps the table about this long
@@ -21,6 +22,7 @@ HELP = (
         "gradlab descend --f '(1-x)**2 + 100*(y-x**2)**2' --x0=-1.5,2 --method momentum --lr 2e-3 --steps 3000",
         "gradlab descend --method newton",
         "gradlab descend --config runs/<run>/config.yaml --steps 20",
+        "gradlab descend --set method=adam --set lr=0.3",
     )
 )
 
@@ -58,49 +60,80 @@ def descend(
     name: NameOption = None,
     plot: Annotated[Optional[bool], _opt("--plot/--no-plot", "Draw descent.png. Default: --plot.")] = None,
     config: Annotated[Optional[Path], _opt("--config", "Read the settings from a YAML file (a run's "
-                                           "config.yaml re-runs it); flags override it.")] = None,
+                                           "config.yaml re-runs it); --set and flags override it.")] = None,
+    set_: SetOption = None,
 ) -> None:
     flags = dict(f=f, x0=x0, lr=lr, steps=steps, tol=tol, method=method, momentum=momentum, beta1=beta1,
                  beta2=beta2, eps=eps, every=every, digits=digits, name=name, plot=plot)
-    cfg, expr, descent = _prepare(flags, config)  # every input check happens here, before the run exists
+    cfg, expr, descent = prepare(flags, config, set_)  # every input check happens here, before the run exists
+    show_setup(expr, descent.settings)
+    result = record(cfg, expr, descent, out_dir)
+    report(cfg, expr, descent, result)
+    saved(result.run.path)
 
+
+REPRODUCE = "gradlab descend --config {run}/config.yaml"
+
+
+@dataclass
+class Recorded:
+    """A finished descent run: its run directory, the step records, how it stopped, the stability numbers."""
+
+    run: Any
+    records: list
+    outcome: Any
+    stable: Any
+
+
+def record(cfg, expr, descent, out_dir: Optional[Path]) -> Recorded:
+    """Run the descent into a new run directory (metrics row by row, summary, plot); shared with ``rerun``."""
     from gradlab.descent import metric_columns, metric_row, stability
     from gradlab.runs import Run
 
-    with Run.create("descend", cfg.resolved(), name=cfg.name, out=out_dir,
-                    reproduce="gradlab descend --config {run}/config.yaml") as run:
-        _show_setup(expr, descent.settings)
+    with Run.create("descend", cfg.resolved(), name=cfg.name, out=out_dir, reproduce=REPRODUCE) as run:
         log = run.metrics(metric_columns(expr.variables))
         log.append(metric_row(descent, None))
         records = []
-        for record in descent:
-            log.append(metric_row(descent, record))
-            records.append(record)
+        for step in descent:
+            log.append(metric_row(descent, step))
+            records.append(step)
         outcome = descent.outcome
         stable = stability(descent, records)
         plots = _plot(run, expr, descent, records) if cfg.plot else []
         run.finish(outcome.status, **_summary(expr, cfg, outcome, stable, plots))
+    return Recorded(run, records, outcome, stable)
 
-    if records:  # a start that is already stationary has no rows to show
-        out.print(_table(expr, records, cfg.every or auto_every(descent.settings.steps), cfg.digits))
-    _say(_final_line(expr, descent.settings, outcome, cfg.digits))
+
+def report(cfg, expr, descent, result: Recorded) -> None:
+    """The iteration table, the final line and (one variable) the stability lines."""
+    if result.records:  # a start that is already stationary has no rows to show
+        out.print(_table(expr, result.records, cfg.every or auto_every(descent.settings.steps), cfg.digits))
+    _say(_final_line(expr, descent.settings, result.outcome, cfg.digits))
     if expr.n_vars == 1:
-        for line in _stability_lines(stable, descent.settings, cfg.digits):
+        for line in _stability_lines(result.stable, descent.settings, cfg.digits):
             _say(line)
-    saved(run.path)
 
 
-def _prepare(flags: dict, config: Path | None):
-    """Validate everything (settings, formula, start point) and return (config, expression, descent)."""
-    from gradlab.config import load_yaml, merge, validate
+def prepare(flags: dict, config: Path | None, sets: Optional[list[str]] = None):
+    """Validate everything (settings, formula, start point) and return (config, expression, descent).
+
+    Precedence: the file, then ``--set KEY=VALUE``, then the flags.
+    """
+    from gradlab.config import load_yaml, validate
     from gradlab.descent import DescendConfig
     from gradlab.descent import Descent
     from gradlab.expr import parse
+    from gradlab.overrides import apply_overrides, parse_overrides, synonyms
 
     file_values = load_yaml(config) if config is not None else {}
-    if file_values:  # the file's own mistakes, named with the file; values a flag replaces don't count
-        validate(DescendConfig, {k: v for k, v in file_values.items() if flags.get(k) is None}, f"{config}: ")
-    cfg = validate(DescendConfig, merge(file_values, flags))
+    overrides = parse_overrides(sets or [])
+    given = {k: v for k, v in flags.items() if v is not None}
+    replaced = {name for key in (*overrides, *given) for name in synonyms(DescendConfig, [], key)}
+    if file_values:  # the file's own mistakes, named with the file; values replaced on the command line don't count
+        validate(DescendConfig, {k: v for k, v in file_values.items() if k not in replaced}, f"{config}: ")
+    # flags go in last, as overrides too, so --lr replaces a learning_rate: from the file or --set
+    values = apply_overrides(apply_overrides(file_values, overrides, model=DescendConfig), given, model=DescendConfig)
+    cfg = validate(DescendConfig, values)
     expr = parse(cfg.f)
     return cfg, expr, Descent(expr, cfg.x0, cfg.settings())
 
@@ -126,7 +159,7 @@ def _say(text: str) -> None:
     out.print(text, markup=False, highlight=False, soft_wrap=True)  # long lines: the terminal wraps, rich does not cut
 
 
-def _show_setup(expr, settings) -> None:
+def show_setup(expr, settings) -> None:
     from gradlab.descent import update_rule
 
     head = "y" if expr.n_vars == 1 else "f"

@@ -7,13 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gradlab.cli.common import NameOption, OutOption, examples, fmt, out, saved
-
-SetOption = Annotated[
-    Optional[list[str]],
-    typer.Option("--set", help="Override a config value: KEY=VALUE with a dotted key (repeatable), "
-                 "e.g. --set optimizer.lr=0.5 --set model.hidden=[16,16].", show_default=False),
-]
+from gradlab.cli.common import NameOption, OutOption, SetOption, examples, fmt, out, saved
 
 
 class TerminalReport:
@@ -119,13 +113,13 @@ def train(
 
     from gradlab.overrides import parse_overrides
     from gradlab.experiment import load_experiment
-    from gradlab.runner import execute
+    from gradlab.runner import REPRODUCE, execute
     from gradlab.runs import Run
 
     experiment = load_experiment(config, parse_overrides(set_ or []))
     run_name = name or experiment.config.name
     resolved = experiment.resolved
-    run = Run.create("train", resolved, name=run_name, out=out_dir, reproduce="gradlab train {run}/config.yaml")
+    run = Run.create("train", resolved, name=run_name, out=out_dir, reproduce=REPRODUCE)
     if not quiet:
         out.print(Panel(describe(experiment), title=f"gradlab train {run_name or config.name}", expand=False))
     with run, TerminalReport(experiment.settings.epochs, experiment.settings.task, quiet) as report:

@@ -52,6 +52,14 @@ def write_columns(path: str | os.PathLike, columns: Mapping[str, Sequence[float]
     return path
 
 
+def spans_decades(values: Sequence[float] | np.ndarray, decades: float = 2.0) -> bool:
+    """True when the positive finite values span more than ``decades`` powers of ten:
+    the point where a log axis shows more than a linear one."""
+    values = np.asarray(values, dtype=float)
+    positive = values[np.isfinite(values) & (values > 0)]
+    return bool(positive.size) and positive.max() / positive.min() > 10.0 ** decades
+
+
 def display_available() -> bool:
     """True when a window can be opened (an X/Wayland display, or macOS/Windows)."""
     return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from gradlab.plots import new_figure, save, write_columns
+from gradlab.plots import new_figure, save, spans_decades, write_columns
 
 
 def _column(rows: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
@@ -20,8 +20,7 @@ def _column(rows: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
 
 
 def _log_if_spanning_decades(ax, values: np.ndarray) -> None:
-    positive = values[np.isfinite(values) & (values > 0)]
-    if positive.size and positive.max() / positive.min() > 100:
+    if spans_decades(values):
         ax.set_yscale("log")
 
 

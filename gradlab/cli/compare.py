@@ -1,0 +1,119 @@
+"""``gradlab compare``: several runs' curves in one plot, their final and best values, and the
+config keys in which they differ."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from gradlab.cli.common import NameOption, OutOption, examples, fmt, out, saved
+
+HELP = (
+    "Overlay one metric of several runs in a PNG (+ CSV, long format: run, label, x, metric), print "
+    "their start, final and best values, and the config keys that differ between them.\n\n"
+    + examples(
+        "gradlab compare runs/*saturation_mse* runs/*saturation_ce*   # the MSE plateau against cross-entropy",
+        "gradlab compare RUN RUN RUN --metric test_accuracy --linear",
+        "gradlab compare RUN RUN --output lr.png",
+    )
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compare", help=HELP, short_help="Overlay the curves of several runs; show what differs.")(compare)
+
+
+def compare(
+    runs: Annotated[list[str], typer.Argument(metavar="RUN...", show_default=False,
+                                              help="Two or more run directories or run ids.")],
+    metric: Annotated[Optional[str], typer.Option(
+        "--metric", show_default=False, help="The metrics.csv column to plot. Default: train_loss (f for descend runs).")] = None,
+    x: Annotated[Optional[str], typer.Option(
+        "--x", show_default=False, help="The x axis column. Default: epoch (step for descend runs).")] = None,
+    log: Annotated[Optional[bool], typer.Option(
+        "--log/--linear", show_default=False,
+        help="Log or linear y axis. Default: log when the values span more than two decades.")] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", show_default=False, help="Write the PNG (and the CSV beside it) here instead of a run directory.")] = None,
+    out_dir: OutOption = None,
+    name: NameOption = None,
+) -> None:
+    from gradlab.comparison import compare as read_runs
+    from gradlab.errors import InputError
+
+    if output is not None and output.suffix.lower() != ".png":
+        raise InputError(f"--output must name a .png file, got {str(output)!r}")
+    comparison = read_runs(runs, metric, x)
+    out.print(_values_table(comparison))
+    out.print(_differing_table(comparison))
+    if comparison.metric.endswith("loss") and "loss" in comparison.differing:
+        out.print("[dim]note: the runs use different losses, whose values are not on one scale: compare the shapes "
+                  "(plateau, halving time), or --metric train_accuracy[/dim]")
+
+    from gradlab.plots.compare import overlay
+
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        files = overlay(comparison, output, log)
+        out.print(f"[dim]plot:[/dim] {files[0]}  [dim]numbers:[/dim] {files[1]}")
+        return
+    from gradlab.runs import Run
+
+    spec = {"runs": [str(c.path.resolve()) for c in comparison.curves], "metric": comparison.metric,
+            "x": comparison.x, "log": log}
+    with Run.create("compare", spec, name=name, out=out_dir) as run:
+        files = overlay(comparison, run.file("compare.png"), log)
+        run.finish("completed", metric=comparison.metric, x=comparison.x, runs=comparison.table(),
+                   differing=comparison.differing, plots=[p.name for p in files if p.suffix == ".png"])
+    saved(run.path)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return fmt(value)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _values_table(comparison):
+    from rich.table import Table
+
+    lower = not comparison.higher_is_better
+    table = Table(title=f"{comparison.metric} per {comparison.x} ({'lower' if lower else 'higher'} is better)",
+                  title_justify="left", title_style="bold")
+    table.add_column("run", style="bold", no_wrap=True)
+    table.add_column("status")
+    for head in ("start", "final", f"best ({comparison.x})"):
+        table.add_column(head, justify="right")
+    if lower:
+        table.add_column(f"halved at {comparison.x}", justify="right")
+    for row in comparison.table():
+        best = "-" if row["best"] is None else f"{fmt(row['best'])} ({_show(row['best_at'])})"
+        cells = [row["label"], row["status"], _show(row["start"]), _show(row["final"]), best]
+        if lower:
+            cells.append("never" if row["halved_at"] is None else _show(row["halved_at"]))
+        table.add_row(*cells)
+    return table
+
+
+def _differing_table(comparison):
+    from rich.table import Table
+    from rich.text import Text
+
+    if not comparison.differing:
+        return Text("the runs' configs are identical")
+    table = Table(title="config keys that differ", title_justify="left", title_style="bold")
+    table.add_column("key", style="bold")
+    for curve in comparison.curves:
+        table.add_column(curve.label, overflow="fold")
+    for key, values in comparison.differing.items():
+        table.add_row(key, *(_show(v) for v in values))
+    return table

@@ -1,0 +1,94 @@
+"""``gradlab rerun``: run a run again from its config.yaml and check that the numbers are the same."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gradlab.cli.common import OutOption, examples, out, saved
+
+HELP = (
+    "Re-run a train or descend run from its config.yaml into a new run directory, then compare the two "
+    "metrics.csv files cell by cell (timing columns ignored). Exit 0 when identical, 1 when not.\n\n"
+    + examples("gradlab rerun runs/20261122-071543-descend-13153e", "gradlab rerun 13153e --quiet")
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("rerun", help=HELP, short_help="Re-run a run from its config and check the metrics are identical.")(
+        rerun)
+
+
+def rerun(
+    run: Annotated[str, typer.Argument(metavar="RUN", show_default=False,
+                                       help="A run directory, or a run id (or unique part of one) under the runs root.")],
+    out_dir: OutOption = None,
+    plot: Annotated[Optional[bool], typer.Option("--plot/--no-plot", show_default=False,
+                                                 help="Draw the plots. Default: as the original did.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the comparison, not the run's own output.")] = False,
+) -> None:
+    from gradlab.errors import InputError
+    from gradlab.runs import CONFIG_FILE, METRICS_FILE, TIMING_COLUMNS, compare_metrics, read_summary, resolve_run
+
+    original = resolve_run(run)
+    summary = read_summary(original)
+    command = summary.get("command")
+    if command not in _RERUNNERS:
+        raise InputError(f"{original}: rerun reproduces {' and '.join(_RERUNNERS)} runs, this is a "
+                         f"{command or 'unknown'} run")
+    for name in (CONFIG_FILE, METRICS_FILE):
+        if not (original / name).is_file():
+            raise InputError(f"{original}: no {name}, so there is nothing to {'re-run' if name == CONFIG_FILE else 'compare'}")
+    if plot is None:
+        plot = bool(summary.get("plots"))
+    new_run, status = _RERUNNERS[command](original, summary, out_dir, plot, quiet)
+
+    difference = compare_metrics(original / METRICS_FILE, new_run.path / METRICS_FILE)
+    new_run.update(rerun_of=str(original), identical=difference is None,
+                   difference=None if difference is None else difference.message)
+    out.print(f"[dim]rerun of[/dim] {original}")
+    saved(new_run.path)
+    ignored = ", ".join(sorted(TIMING_COLUMNS))
+    if status == "interrupted":
+        out.print("[yellow]interrupted[/yellow]: the rerun stopped early, so its metrics are not comparable")
+        raise typer.Exit(130)
+    if difference is None:
+        rows = len((new_run.path / METRICS_FILE).read_text(encoding="utf-8").splitlines()) - 1
+        out.print(f"[green]identical[/green]: metrics.csv matches the original in all {rows} rows ({ignored} ignored)")
+        return
+    out.print(f"[red]different[/red]: {difference.message}", markup=True, highlight=False)
+    raise typer.Exit(1)
+
+
+def _train(original: Path, summary: dict, out_dir, plot: bool, quiet: bool):
+    from gradlab.cli.train import TerminalReport
+    from gradlab.experiment import load_experiment
+    from gradlab.runner import REPRODUCE, execute
+    from gradlab.runs import CONFIG_FILE, Run
+
+    experiment = load_experiment(original / CONFIG_FILE)
+    run = Run.create("train", experiment.resolved, name=summary.get("name"), out=out_dir, reproduce=REPRODUCE)
+    with run, TerminalReport(experiment.settings.epochs, experiment.settings.task, quiet) as report:
+        history = execute(experiment, run, [report], plots=plot)
+    if not quiet:
+        out.print(f"{history.status}: {history.stop_reason}")
+    return run, history.status
+
+
+def _descend(original: Path, summary: dict, out_dir, plot: bool, quiet: bool):
+    from gradlab.cli.descend import prepare, record, report, show_setup
+    from gradlab.runs import CONFIG_FILE
+
+    cfg, expr, descent = prepare({"plot": plot}, original / CONFIG_FILE)
+    if not quiet:
+        show_setup(expr, descent.settings)
+    result = record(cfg, expr, descent, out_dir)
+    if not quiet:
+        report(cfg, expr, descent, result)
+    return result.run, result.run.status
+
+
+# The command recorded in summary.json -> how to run it again; a new computing command adds itself here.
+_RERUNNERS = {"train": _train, "descend": _descend}

@@ -1,0 +1,185 @@
+"""``gradlab runs`` (the run history, newest first) and ``gradlab runs show RUN``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from gradlab.cli.common import examples, fmt, out
+
+HELP = (
+    "List run directories, newest first: id, command, name, status, epochs/steps, final loss, best test "
+    "accuracy, duration. Damaged or half-written directories are listed as 'damaged' or 'incomplete'.\n\n"
+    + examples(
+        "gradlab runs",
+        "gradlab runs --command train --status completed --limit 5",
+        "gradlab runs --dir runs/20261122-080102-sweep-lr-3f2a1b     # the points of a sweep",
+        "gradlab runs show 3f2a1b",
+        "gradlab runs --json | jq '.[0].path'",
+    )
+)
+
+DirOption = Annotated[Optional[Path], typer.Option(
+    "--dir", show_default=False, help="Where the runs are. Default: $GRADLAB_RUNS, else ./runs.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+
+_STYLE = {"completed": "green", "diverged": "red", "failed": "red", "interrupted": "yellow", "running": "cyan",
+          "incomplete": "magenta", "damaged": "bold magenta"}
+
+runs_app = typer.Typer(help=HELP, invoke_without_command=True, no_args_is_help=False, add_completion=False,
+                       rich_markup_mode="rich", context_settings={"help_option_names": ["-h", "--help"]})
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(runs_app, name="runs", short_help="List run directories, newest first; show one.")
+
+
+@runs_app.callback()
+def runs(
+    ctx: typer.Context,
+    directory: DirOption = None,
+    command: Annotated[Optional[str], typer.Option(
+        "--command", show_default=False, help="Only runs of this command (train, descend, sweep, compare, ...).")] = None,
+    status: Annotated[Optional[str], typer.Option(
+        "--status", show_default=False,
+        help="Only runs with this status: running, completed, diverged, interrupted, failed, incomplete, damaged.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", "-n", show_default=False, help="At most this many.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    from gradlab.errors import InputError
+    from gradlab.runs import list_runs, runs_root
+
+    if directory is not None and not directory.is_dir():
+        raise InputError(f"--dir {str(directory)!r}: no such directory")
+    found = list_runs(directory, command=command, status=status, limit=limit)
+    if as_json:
+        typer.echo(json.dumps([r.as_dict() for r in found], indent=2))
+        return
+    where = runs_root(directory)
+    if not found:
+        out.print(f"no runs under {where}" + (" matching the filters" if command or status else ""))
+        return
+    out.print(_table(found, where))
+    for r in found:
+        if r.problem:
+            out.print(f"[{_STYLE[r.status]}]{r.status}[/]: {r.id}: {r.problem}", highlight=False)
+
+
+@runs_app.command("show", help="Print a run's config, its summary and the paths of its plots.\n\n"
+                  + examples("gradlab runs show runs/20261122-071543-descend-13153e", "gradlab runs show 13153e --json"))
+def show(
+    run: Annotated[str, typer.Argument(metavar="RUN", show_default=False,
+                                       help="A run directory, or a run id (or unique part of one).")],
+    directory: DirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    from rich.table import Table
+
+    from gradlab.config import flatten
+    from gradlab.runs import CONFIG_FILE, inspect_run, resolve_run
+
+    path = resolve_run(run, directory)
+    info = inspect_run(path)
+    config_file = path / CONFIG_FILE
+    config_text = config_file.read_text(encoding="utf-8") if config_file.is_file() else None
+    plots = sorted(str(p) for p in path.glob("*.png"))
+    tables = sorted(str(p) for p in path.glob("*.csv"))
+    if as_json:
+        import yaml
+
+        try:
+            config = yaml.safe_load(config_text) if config_text is not None else None
+        except yaml.YAMLError:
+            config = None
+        typer.echo(json.dumps({**info.as_dict(), "config": config, "summary": info.summary, "plots": plots,
+                               "tables": tables}, indent=2))
+        return
+    style = _STYLE.get(info.status, "")
+    out.print(f"[bold]{info.id}[/bold]  {info.command or '?'}  [{style}]{info.status}[/]", highlight=False)
+    out.print(f"[dim]path:[/dim] {path}")
+    if info.problem:
+        out.print(f"[{style}]problem:[/] {info.problem}")
+    out.print("\n[bold]config.yaml[/bold]")
+    out.print(config_text.rstrip() if config_text is not None else "(missing)", markup=False, highlight=False)
+    out.print("\n[bold]summary.json[/bold]")
+    if info.summary is None:
+        out.print("(missing or unreadable)")
+    else:
+        table = Table(show_header=False, box=None, pad_edge=False)
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")
+        for key, value in flatten(info.summary).items():
+            if key != "argv":  # command_line says the same in one line
+                table.add_row(key, _cell(value))
+        out.print(table)
+    out.print("\n[bold]plots[/bold]")
+    for p in plots:
+        out.print(p, highlight=False)
+    if not plots:
+        out.print("(none)")
+    if tables:
+        out.print("\n[bold]tables[/bold]")
+        for p in tables:
+            out.print(p, highlight=False)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return fmt(value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def duration(seconds: float | None) -> str:
+    """``7 ms``, ``1.4 s``, ``4 min 05 s``, ``2 h 03 min``."""
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def short_id(run_id: str) -> str:
+    """The random suffix of a run directory's name: unique, and enough for every command that takes a run."""
+    suffix = run_id.rsplit("-", 1)[-1]
+    return suffix if len(suffix) == 6 and run_id != suffix else run_id
+
+
+def _table(found, where):
+    from rich.table import Table
+
+    table = Table(title=f"{len(found)} run{'s' * (len(found) != 1)} in {where}, newest first "
+                        "(id: the end of the directory name; --json for paths)",
+                  title_justify="left", title_style="bold")
+    table.add_column("id", no_wrap=True)
+    table.add_column("command", no_wrap=True)
+    table.add_column("name", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("epochs/steps", justify="right", no_wrap=True)
+    table.add_column("final loss", justify="right", no_wrap=True)
+    table.add_column("best test acc", justify="right", no_wrap=True)
+    table.add_column("duration", justify="right", no_wrap=True)
+    for r in found:
+        progress = next((f"{v}{unit}" for v, unit in ((r.epochs, ""), (r.steps, ""), (r.points, " points"))
+                         if v is not None), "-")
+        table.add_row(
+            short_id(r.id), r.command or "?", r.name or "", f"[{_STYLE.get(r.status, '')}]{r.status}[/]", progress,
+            "-" if r.final_loss is None else fmt(r.final_loss, 4),
+            "-" if r.best_test_accuracy is None else fmt(r.best_test_accuracy, 4),
+            duration(r.duration_s),
+        )
+    return table

@@ -1,0 +1,175 @@
+"""``gradlab sweep``: train every point of a grid (x seeds), in parallel, and rank the grid points."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gradlab.cli.common import NameOption, OutOption, SetOption, examples, fmt, out, saved
+
+HELP = (
+    "Train every combination of the --grid values (x --seeds) from one config, each point in its own run "
+    "directory under one sweep directory with sweep.yaml and results.csv; rank the grid points by --metric "
+    "(mean +- sd over the seeds); a heatmap when two keys vary. Every point is validated before anything runs.\n\n"
+    "Values: a comma list (0.01,0.1,1 or mse,bce or \\[8],\\[16,16]), range(a,b[,step]) (b excluded) or "
+    "logspace(a,b,n) (10**a to 10**b); quote brackets and parentheses for the shell. --seeds N runs seeds 1..N, --seeds 3,7 those seeds; each replaces "
+    "the config's seed.\n\n"
+    + examples(
+        "gradlab sweep configs/xor.yaml --grid optimizer.lr=0.01,0.1,1 --grid 'model.hidden=[2],[8]' --seeds 3",
+        "gradlab sweep configs/cat_dog.yaml --grid 'optimizer.lr=logspace(-2,1,4)' --grid loss=mse,bce --workers 2",
+        "gradlab sweep configs/xor.yaml --grid 'training.epochs=range(50,201,50)' --executor dask",
+        "gradlab sweep configs/xor.yaml --grid optimizer.lr=0.01,0.1 --executor dask --scheduler tcp://10.0.0.5:8786",
+    )
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sweep", help=HELP, short_help="Train a grid of configs x seeds in parallel; rank the results.")(sweep)
+
+
+def sweep(
+    config: Annotated[Path, typer.Argument(help="The base experiment's YAML file.", show_default=False)],
+    grid: Annotated[Optional[list[str]], typer.Option(
+        "--grid", "-g", metavar="KEY=VALUES", show_default=False,
+        help="A dotted key and its values (repeatable): 0.01,0.1,1 | range(a,b,step) | logspace(a,b,n).")] = None,
+    seeds: Annotated[Optional[str], typer.Option(
+        "--seeds", metavar="N|LIST", show_default=False,
+        help="N: seeds 1..N; or a list 3,7,11. Each replaces the config's seed. Default: the config's seed.")] = None,
+    metric: Annotated[Optional[str], typer.Option(
+        "--metric", show_default=False,
+        help="Rank by the final value of this metric. Default: test_accuracy (test_r2 for regression, "
+             "train_* without a test split).")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        "--workers", "-j", show_default=False,
+        help="Points run at once, each in its own process; 1 runs them here, one by one. Default: the number of cores.")] = None,
+    executor: Annotated[str, typer.Option(
+        "--executor", help="process (this machine) or dask (a Dask cluster; pip install 'gradlab\\[distributed]').")] = "process",
+    scheduler: Annotated[Optional[str], typer.Option(
+        "--scheduler", show_default=False,
+        help="A running Dask scheduler, e.g. tcp://HOST:8786. Default with --executor dask: a LocalCluster here.")] = None,
+    collect: Annotated[bool, typer.Option(
+        "--collect", help="Dask workers return their run files to this process, which writes them "
+                          "(no shared filesystem needed).")] = False,
+    set_: SetOption = None,
+    out_dir: OutOption = None,
+    name: NameOption = None,
+    plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Also draw each point's training plots (slower).")] = False,
+) -> None:
+    from gradlab import executors, sweeps
+    from gradlab.errors import InputError
+    from gradlab.runs import Run, check_name, write_yaml
+
+    if not grid and not seeds:
+        raise InputError("sweep needs --grid KEY=VALUES or --seeds N (or both)")
+    if collect and executor != "dask":
+        raise InputError("--collect needs --executor dask (process workers share this filesystem)")
+    check_name(name)
+    plan = sweeps.plan(config, grid or [], seeds, set_ or [], metric)  # every point checked: exit 2 before any directory
+    pool = executors.create(executor, workers, scheduler, points=len(plan.points))
+    try:
+        execution = {"executor": pool.name, "workers": pool.workers, "scheduler": getattr(pool, "address", None),
+                     "collect": collect, "plots": plot}
+        run_name = name or plan.base.get("name")
+        run = Run.create("sweep", plan.base, name=run_name, out=out_dir)
+        run.update(reproduce=run.summary["command_line"])  # the sweep is re-run by its own command line
+        with run:
+            write_yaml(run.file(sweeps.SWEEP_FILE), plan.spec(**execution))
+            _say_plan(plan, pool, run.path)
+            results = _run(plan, run, pool, collect, plot)
+            summaries = sweeps.rank(results)
+            files = _heatmap(results, summaries, run) if not results.interrupted else []
+            counts = results.counts()
+            best = summaries[0] if summaries and summaries[0].mean is not None else None
+            run.finish(
+                "interrupted" if results.interrupted else "completed",
+                points=len(plan.points), groups=plan.groups, metric=plan.metric, counts=dict(counts),
+                best=None if best is None else {"values": dict(best.values), "mean": best.mean, "sd": best.sd,
+                                                "n": best.n},
+                results=sweeps.RESULTS_FILE, plots=[p.name for p in files if p.suffix == ".png"],
+            )
+    finally:
+        pool.close()
+
+    out.print(_ranking(plan, summaries))
+    out.print(f"points: {', '.join(f'{n} {s}' for s, n in counts.most_common())}")
+    out.print(f"[dim]results:[/dim] {results.path}")
+    for path in files:
+        out.print(f"[dim]heatmap:[/dim] {path}")
+    saved(run.path)
+    if results.interrupted:
+        out.print("[yellow]interrupted[/yellow]: finished points are kept; the ones running are marked interrupted, "
+                  "the ones not started cancelled (results.csv and their summaries)")
+        raise typer.Exit(130)
+    if counts.get("failed", 0) == len(plan.points):
+        raise typer.Exit(1)
+
+
+def _say_plan(plan, pool, path) -> None:
+    sizes = " x ".join(str(len(v)) for v in plan.grid.values()) or "1"
+    seeds = f" x {len(plan.seeds)} seeds" if plan.seeds else ""
+    where = {"serial": "one by one in this process", "process": f"{pool.workers} worker processes",
+             "dask": f"Dask at {getattr(pool, 'address', '?')} ({pool.workers} workers)"}[pool.name]
+    direction = "higher" if plan.higher_is_better else "lower"
+    out.print(f"sweep: {len(plan.points)} points ({sizes} grid{seeds}), {where}; ranked by {plan.metric} "
+              f"({direction} is better)", highlight=False)
+    out.print(f"[dim]sweep directory:[/dim] {path}")
+
+
+def _run(plan, run, pool, collect: bool, plot: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from gradlab import sweeps
+
+    progress = Progress(TextColumn("[bold]points"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("{task.fields[counts]}"), console=out, transient=True)
+    points = {p.index: p for p in plan.points}
+
+    def on_result(result, results) -> None:
+        counts = results.counts()
+        done = sum(n for status, n in counts.items() if status != "pending")
+        progress.update(bar, completed=done, counts=" ".join(
+            f"{status} {n}" for status, n in sorted(counts.items()) if status != "pending"))
+        if result.status in ("failed", "diverged"):
+            style = "red" if result.status == "failed" else "yellow"
+            why = result.error or result.stop_reason
+            progress.console.print(f"[{style}]{result.status}[/]: point {result.index} "
+                                   f"({points[result.index].label()}, seed {plan.seed_of(points[result.index])}): {why}",
+                                   highlight=False)
+
+    with progress:
+        bar = progress.add_task("sweep", total=len(plan.points), counts="")
+        return sweeps.execute(plan, run.path, pool, plots=plot, argv=run.argv, collect=collect, on_result=on_result)
+
+
+def _heatmap(results, summaries, run) -> list:
+    from gradlab import sweeps
+
+    table = sweeps.heatmap_table(results, summaries)
+    if table is None:
+        return []
+    from gradlab.plots.sweep import heatmap
+
+    return heatmap(table, results.plan.metric, results.plan.higher_is_better, run.file("heatmap.png"))
+
+
+def _ranking(plan, summaries):
+    from rich.table import Table
+
+    many = bool(plan.seeds) and len(plan.seeds) > 1
+    title = f"grid points ranked by final {plan.metric}" + (f", mean ± sd over {len(plan.seeds)} seeds" if many else "")
+    table = Table(title=title, title_justify="left", title_style="bold")
+    table.add_column("rank", justify="right")
+    for key in plan.grid:
+        table.add_column(key, no_wrap=True)
+    table.add_column(plan.metric, justify="right", no_wrap=True)
+    table.add_column("runs ok", justify="right")
+    table.add_column("other runs")
+    table.add_column("s / run", justify="right")
+    for rank, s in enumerate(summaries, start=1):
+        value = "-" if s.mean is None else fmt(s.mean, 4) + (f" ± {fmt(s.sd, 2)}" if s.sd is not None else "")
+        others = ", ".join(f"{n} {status}" for status, n in sorted(s.statuses.items()) if status != "completed")
+        table.add_row(str(rank) if s.mean is not None else "-", *(v for _, v in s.values), value,
+                      f"{s.n}/{s.total}", others, "-" if s.duration_s is None else f"{s.duration_s:.2g}")
+    return table

@@ -1,0 +1,180 @@
+"""Several runs side by side: one metric's curves, their final and best values, and the
+config keys in which the runs differ. Never prints; ``gradlab compare`` renders it.
+
+The curves are written as a *long* CSV, one row per run and point::
+
+    run,label,epoch,train_loss
+    20261122-...-train-saturation_mse-1a2b3c,saturation_mse,0,0.48218...
+
+Long rather than wide because runs need not share their x values (different
+``log_every``, epochs or steps); ``df.pivot(index="epoch", columns="label", values="train_loss")``
+makes it wide when they do.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gradlab.errors import InputError, did_you_mean
+from gradlab.runs import METRICS_FILE, TIMING_COLUMNS, read_config, read_metrics, read_summary, resolve_run
+
+#: the first of these a run's metrics have is the default metric / x axis
+DEFAULT_METRICS = ("train_loss", "f")
+DEFAULT_X = ("epoch", "step")
+_ABSENT = object()
+
+
+def higher_is_better(metric: str) -> bool:
+    """Accuracies and R^2 grow as a model improves; losses, f and gradient norms shrink."""
+    return metric.endswith("accuracy") or metric.endswith("r2")
+
+
+@dataclass
+class Curve:
+    """One run's metric against x, with what the tables show about it."""
+
+    path: Path
+    label: str
+    status: str
+    x: np.ndarray
+    y: np.ndarray
+    config: dict[str, Any] = field(repr=False)
+
+    def stats(self, higher: bool) -> dict[str, Any]:
+        """``start``, ``final``, ``best`` and ``best_at`` (the x of the best), and ``halved_at``:
+        the first x where a lower-is-better metric reached half its start (None if never)."""
+        finite = np.isfinite(self.y)
+        if not finite.any():
+            return {"start": None, "final": None, "best": None, "best_at": None, "halved_at": None}
+        ys = np.where(finite, self.y, -np.inf if higher else np.inf)
+        k = int(np.argmax(ys) if higher else np.argmin(ys))
+        halved = None
+        start = float(self.y[0])
+        if not higher and math.isfinite(start) and start > 0:
+            below = np.flatnonzero(finite & (self.y <= start / 2))
+            halved = _plain(self.x[below[0]]) if below.size else None
+        return {"start": start, "final": float(self.y[-1]), "best": float(self.y[k]), "best_at": _plain(self.x[k]),
+                "halved_at": halved}
+
+
+def _plain(value: Any) -> Any:
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
+@dataclass
+class Comparison:
+    metric: str
+    x: str
+    curves: list[Curve]
+    differing: dict[str, list[Any]]  # dotted config key -> the value in each run (None where absent)
+
+    @property
+    def higher_is_better(self) -> bool:
+        return higher_is_better(self.metric)
+
+    def table(self) -> list[dict[str, Any]]:
+        """One row per run: label, run id, status and :meth:`Curve.stats`."""
+        return [{"label": c.label, "run": c.path.name, "status": c.status, **c.stats(self.higher_is_better)}
+                for c in self.curves]
+
+    def long_rows(self) -> dict[str, list[Any]]:
+        """The plotted numbers as columns of the long CSV (see the module docstring)."""
+        columns: dict[str, list[Any]] = {"run": [], "label": [], self.x: [], self.metric: []}
+        for c in self.curves:
+            columns["run"] += [c.path.name] * len(c.x)
+            columns["label"] += [c.label] * len(c.x)
+            columns[self.x] += [_plain(v) for v in c.x]
+            columns[self.metric] += [float(v) for v in c.y]
+        return columns
+
+
+def compare(runs: Sequence[str | os.PathLike], metric: str | None = None, x: str | None = None,
+            root: str | os.PathLike | None = None) -> Comparison:
+    """Read the runs' metrics and configs.
+
+    Parameters
+    ----------
+    runs : run directories or ids (resolved under ``root``), at least two, all different.
+    metric, x : metrics.csv columns; default the first of :data:`DEFAULT_METRICS` /
+        :data:`DEFAULT_X` the first run has.
+
+    Raises
+    ------
+    InputError
+        Fewer than two runs, a run twice, a run without metrics.csv or config.yaml, or a
+        metric/x column some run does not have (the message lists the columns it has).
+    """
+    if len(runs) < 2:
+        raise InputError(f"compare needs at least two runs, got {len(runs)}")
+    paths = [resolve_run(r, root) for r in runs]
+    seen: dict[Path, str] = {}
+    for ref, path in zip(runs, paths):
+        if path.resolve() in seen:
+            raise InputError(f"run {str(ref)!r} is given twice (also as {seen[path.resolve()]!r})")
+        seen[path.resolve()] = str(ref)
+    tables = []
+    for path in paths:
+        if not (path / METRICS_FILE).is_file():
+            raise InputError(f"{path}: no {METRICS_FILE} to compare")
+        tables.append(read_metrics(path / METRICS_FILE))
+    columns = [list(rows[0]) if rows else [] for rows in tables]
+    metric = metric or next((m for m in DEFAULT_METRICS if m in columns[0]), None) or "train_loss"
+    x = x or next((m for m in DEFAULT_X if m in columns[0]), None) or "epoch"
+    for path, cols in zip(paths, columns):
+        for option, name in (("--metric", metric), ("--x", x)):
+            if name not in cols:
+                choices = [c for c in cols if c not in TIMING_COLUMNS or option == "--x"]
+                raise InputError(f"{option}: run {path.name} has no column {name!r}{did_you_mean(name, choices)}; "
+                                 f"its columns: {', '.join(choices) or 'none (empty metrics.csv)'}")
+    configs = [_flat_config(p) for p in paths]
+    summaries = [_summary(p) for p in paths]
+    labels = _labels(paths, summaries)
+    curves = []
+    for path, rows, config, summary, label in zip(paths, tables, configs, summaries, labels):
+        xs = np.array([_number(r.get(x)) for r in rows], dtype=float)
+        ys = np.array([_number(r.get(metric)) for r in rows], dtype=float)
+        keep = np.isfinite(xs)
+        curves.append(Curve(path, label, summary.get("status", "unknown"), xs[keep], ys[keep], config))
+    return Comparison(metric, x, curves, differing_keys(configs))
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) else math.nan
+
+
+def _flat_config(path: Path) -> dict[str, Any]:
+    from gradlab.config import flatten
+
+    return flatten(read_config(path))
+
+
+def _summary(path: Path) -> dict[str, Any]:
+    try:
+        return read_summary(path)
+    except InputError:
+        return {"status": "damaged"}  # the curves are still worth seeing
+
+
+def _labels(paths: Sequence[Path], summaries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The run names where they tell the runs apart, else name (or command) plus the id's suffix."""
+    names = [s.get("name") or s.get("command") or p.name for p, s in zip(paths, summaries)]
+    return [n if names.count(n) == 1 else f"{n}-{p.name.rsplit('-', 1)[-1]}" for n, p in zip(names, paths)]
+
+
+def differing_keys(configs: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Dotted keys whose value is not the same in every (flattened) config; None marks absent."""
+    keys = list(dict.fromkeys(k for c in configs for k in c))
+    differing = {}
+    for key in keys:
+        values = [c.get(key, _ABSENT) for c in configs]
+        if any(v != values[0] for v in values[1:]):
+            differing[key] = [None if v is _ABSENT else v for v in values]
+    return differing

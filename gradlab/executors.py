@@ -1,0 +1,264 @@
+"""Where sweep points run: in this process, in a pool of processes, or on a Dask cluster.
+
+Every executor has the same three methods, used by :func:`gradlab.sweeps.execute`:
+
+``results(tasks)``
+    yields one :class:`~gradlab.sweeps.PointResult` per task, in the order they finish;
+    a task that could not run at all still yields a result (``failed`` when its worker
+    died, ``cancelled`` when it never started), so every point is accounted for.
+``stop()``
+    after Ctrl-C: cancel what has not started, ask running points to stop, and return
+    the results that still come back (``interrupted`` ones, mostly).
+``close()``
+    release the workers (and a cluster this executor started).
+
+Worker processes ignore SIGINT except while they train a point, when the first one ends
+the point as ``interrupted`` (its run directory says so) and later ones are ignored: a
+Ctrl-C in the terminal reaches every process of the group, and the parent forwards it
+too. Each worker limits BLAS to one thread so that N workers do not oversubscribe the
+cores (see ``limit_threads``).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from gradlab.errors import InputError
+from gradlab.sweeps import PointResult, PointTask, run_point
+
+EXECUTORS = ("process", "dask")
+#: after Ctrl-C, how long to wait for running points to write their interrupted state
+STOP_TIMEOUT = 30.0
+
+
+def limit_threads() -> None:
+    """One BLAS/OpenMP thread in this process (threadpoolctl when installed, else the environment,
+    which only helps before NumPy is loaded)."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(1)
+
+
+def _interrupt_once(signum, frame) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _init_worker(threads: int | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # idle workers outlive a Ctrl-C; the parent decides
+    if threads == 1:
+        limit_threads()
+
+
+def _call(function: Callable[[PointTask], PointResult], task: PointTask) -> PointResult:
+    """Run a task in a worker, interruptible by the first SIGINT only."""
+    signal.signal(signal.SIGINT, _interrupt_once)
+    try:
+        return function(task)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _failed(task: PointTask, error: BaseException | str) -> PointResult:
+    if isinstance(error, KeyboardInterrupt):
+        return PointResult(task.index, "interrupted", error="interrupted")
+    if isinstance(error, CancelledError):
+        return PointResult(task.index, "cancelled", error="cancelled before it started")
+    text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    return PointResult(task.index, "failed", error=text)
+
+
+class SerialExecutor:
+    """Points one after the other in this process (``--workers 1``)."""
+
+    name = "serial"
+    workers = 1
+
+    def __init__(self, function: Callable[[PointTask], PointResult] = run_point) -> None:
+        self.function = function
+
+    def results(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
+        for task in tasks:
+            yield self.function(task)  # run_point turns Ctrl-C inside training into 'interrupted'
+
+    def stop(self) -> list[PointResult]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def _context():
+    """spawn: each worker is a fresh interpreter with this process's sys.path, safe whatever threads
+    run here. (forkserver starts about as fast here, but its server ignores the sys.path it is given
+    (Python 3.11's multiprocessing.forkserver.main), so a gradlab run from a checkout imported
+    another installed copy of gradlab in its workers.)"""
+    return multiprocessing.get_context("spawn")
+
+
+class ProcessExecutor:
+    """Points in ``workers`` separate processes (concurrent.futures, spawn context)."""
+
+    name = "process"
+
+    def __init__(self, workers: int, function: Callable[[PointTask], PointResult] = run_point,
+                 threads: int | None = 1) -> None:
+        self.workers = workers
+        self.function = function
+        self.threads = threads
+        self._pool = self._new_pool()
+        self._futures: dict = {}
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_init_worker,
+                                   initargs=(self.threads,))
+
+    def results(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
+        queue = list(tasks)
+        while queue:
+            unfinished = yield from self._run(queue)
+            if not unfinished:
+                return
+            # A worker died and took the pool with it. The pool hands out tasks in order, so the
+            # one that killed it is among the first workers + 1 unfinished: run those one at a
+            # time, each in a fresh pool, so a crash names its point; then the rest in parallel.
+            suspects, queue = unfinished[:self.workers + 1], unfinished[self.workers + 1:]
+            for task in suspects:
+                self._restart()
+                if (yield from self._run([task])):
+                    yield _failed(task, "its worker process died (killed, out of memory or a crash in native code)")
+            self._restart()
+
+    def _run(self, tasks: Sequence[PointTask]):
+        """Yield the results of ``tasks``; return the tasks a broken pool left undone, in order."""
+        self._futures = {self._pool.submit(_call, self.function, t): t for t in tasks}
+        finished: set[int] = set()
+        for future in as_completed(list(self._futures)):
+            task = self._futures[future]
+            if not future.cancelled() and isinstance(future.exception(), BrokenProcessPool):
+                continue
+            finished.add(task.index)
+            yield self._result(future, task)
+        return [t for t in tasks if t.index not in finished]
+
+    def _restart(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = self._new_pool()
+
+    @staticmethod
+    def _result(future, task: PointTask) -> PointResult:
+        try:
+            return future.result()
+        except BaseException as error:  # noqa: BLE001 - pickling errors, cancellation, Ctrl-C in the worker
+            return _failed(task, error)
+
+    def stop(self) -> list[PointResult]:
+        # cancel() succeeds for the points still queued; those it cannot cancel are running
+        running = [f for f in self._futures if not f.done() and not f.cancel()]
+        for pid in list(getattr(self._pool, "_processes", None) or {}):  # no public API lists the workers
+            try:
+                os.kill(pid, signal.SIGINT)
+            except OSError:
+                pass
+        done, _ = wait(running, timeout=STOP_TIMEOUT)
+        return [self._result(f, self._futures[f]) for f in done]
+
+    def close(self) -> None:
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:  # points that ignored the stop request within STOP_TIMEOUT
+            if process.is_alive():
+                process.terminate()
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise InputError("--executor dask needs dask.distributed, which is not installed: "
+                         "pip install gradlab[distributed]") from None
+    return distributed
+
+
+class DaskExecutor:
+    """Points as tasks on a Dask cluster: the one at ``scheduler``, else a LocalCluster of
+    ``workers`` single-threaded processes started here and closed afterwards."""
+
+    name = "dask"
+
+    def __init__(self, scheduler: str | None, workers: int,
+                 function: Callable[[PointTask], PointResult] = run_point) -> None:
+        distributed = _distributed()
+        self.function = function
+        self.cluster = None
+        self._futures: dict = {}
+        if scheduler:
+            try:
+                self.client = distributed.Client(scheduler, timeout="10s", set_as_default=False)
+            except (OSError, TimeoutError, ValueError) as error:
+                raise InputError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler there ({error})") from None
+            self.workers = len(self.client.scheduler_info().get("workers", {}))
+        else:
+            self.cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                    dashboard_address=None, silence_logs=logging.ERROR)
+            self.client = distributed.Client(self.cluster, set_as_default=False)
+            self.workers = workers
+        self.address = self.client.scheduler.address
+
+    def results(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
+        distributed = _distributed()
+        self._futures = {self.client.submit(self.function, t, pure=False): t for t in tasks}
+        for future in distributed.as_completed(list(self._futures), loop=self.client.loop):
+            task = self._futures[future]
+            try:
+                yield future.result()
+            except BaseException as error:  # noqa: BLE001 - KilledWorker, cancellation, ...
+                yield _failed(task, error)
+
+    def stop(self) -> list[PointResult]:
+        # Dask cannot interrupt a running task; the sweep marks those points interrupted, and a
+        # LocalCluster closed by close() takes their processes with it.
+        pending = [f for f in self._futures if not f.done()]
+        if pending:
+            self.client.cancel(pending)
+        return []
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def create(executor: str, workers: int | None, scheduler: str | None = None, points: int | None = None):
+    """The executor for ``--executor``/``--workers``/``--scheduler`` (workers default: the number of cores).
+
+    Raises
+    ------
+    InputError
+        An unknown executor, workers < 1, ``--scheduler`` without dask, dask not installed or
+        the scheduler unreachable.
+    """
+    from gradlab.errors import unknown_choice
+
+    if executor not in EXECUTORS:
+        raise unknown_choice("--executor", executor, EXECUTORS)
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers must be >= 1, got {workers}")
+    if scheduler and executor != "dask":
+        raise InputError("--scheduler needs --executor dask")
+    workers = workers or os.cpu_count() or 1
+    if executor == "dask":
+        return DaskExecutor(scheduler, workers)
+    if points is not None:
+        workers = min(workers, points)  # idle processes cost start-up time and memory
+    return SerialExecutor() if workers == 1 else ProcessExecutor(workers)

@@ -1,0 +1,182 @@
+"""Sweep grids: ``--grid KEY=VALUES`` and ``--seeds``, expanded into the points of a sweep.
+
+Value forms (``KEY`` is a dotted config key, as for ``--set``):
+
+``0.01,0.1,1`` / ``mse,bce`` / ``[16,16],[8]``
+    a comma list of YAML values (read as the items of one YAML flow list, so lists and
+    ``{name: adam, lr: 0.1}`` mappings work; ``1e-3`` is a number, as in the config schema).
+``range(a, b)`` / ``range(a, b, step)``
+    ``a, a + step, ...`` up to but not including ``b``, like Python's ``range`` but for
+    floats too (``step`` defaults to 1; each value is ``a + i * step`` rounded to 12
+    significant digits, so ``range(0.1, 0.4, 0.1)`` is 0.1, 0.2, 0.3).
+``logspace(a, b, n)``
+    ``n`` values from ``10**a`` to ``10**b`` inclusive, evenly spaced in the exponent
+    (``logspace(-3, -1, 3)`` is 0.001, 0.01, 0.1).
+
+Seeds: ``--seeds N`` runs every grid point with seeds 1, 2, ..., N; ``--seeds 3,7,11`` with
+exactly those. The seed *replaces* the config's ``seed`` (which drives data generation,
+initialisation and shuffling); without ``--seeds`` the config's own seed is used once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gradlab.errors import InputError
+
+_CALL = re.compile(r"^\s*(range|logspace)\s*\((.*)\)\s*$")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+MAX_POINTS = 10_000  # a typo such as range(0, 1e6) should not start a million runs
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run of a sweep: its number (from 1), its grid point (``group``, from 1), the values it
+    sets and its seed (None: the config's own)."""
+
+    index: int
+    group: int
+    values: tuple[tuple[str, Any], ...]
+    seed: int | None
+
+    @property
+    def overrides(self) -> dict[str, Any]:
+        """What to set in the base config: the grid values, and ``seed`` when the sweep sets it."""
+        return {**dict(self.values), **({"seed": self.seed} if self.seed is not None else {})}
+
+    def label(self) -> str:
+        """``optimizer.lr=0.1, loss=mse`` (the grid values only)."""
+        return ", ".join(f"{k}={show(v)}" for k, v in self.values) or "(base config)"
+
+
+def show(value: Any) -> str:
+    """A grid value as it would be typed: ``0.1``, ``mse``, ``[16, 16]``."""
+    import json
+
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, float):
+        return repr(value)
+    return json.dumps(value)
+
+
+def _number(text: str, what: str) -> float:
+    text = text.strip()
+    if not _NUMBER.match(text):
+        raise InputError(f"{what}: expected a number, got {text!r}")
+    value = float(text)
+    return int(value) if value.is_integer() and re.fullmatch(r"[+-]?\d+", text) else value
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.12g}")
+
+
+def _numeric_strings(value: Any) -> Any:
+    """YAML 1.1 reads ``1e-3`` as a string; a grid value that reads as a number is a number."""
+    if isinstance(value, str) and _NUMBER.match(value.strip()):
+        return _number(value, "value")
+    if isinstance(value, list):
+        return [_numeric_strings(v) for v in value]
+    return value
+
+
+def parse_values(key: str, text: str) -> list[Any]:
+    """The values of one ``--grid KEY=VALUES`` (see the module docstring for the forms)."""
+    import yaml
+
+    where = f"--grid {key}"
+    call = _CALL.match(text)
+    if call:
+        kind, args = call[1], [a for a in call[2].split(",")]
+        if kind == "range":
+            if len(args) not in (2, 3):
+                raise InputError(f"{where}: range takes (start, stop) or (start, stop, step), got {text!r}")
+            start, stop = _number(args[0], f"{where}: range start"), _number(args[1], f"{where}: range stop")
+            step = _number(args[2], f"{where}: range step") if len(args) == 3 else 1
+            if step == 0 or not all(math.isfinite(v) for v in (start, stop, step)):
+                raise InputError(f"{where}: range step must be a finite number other than 0, got {text!r}")
+            count = max(0, math.ceil((stop - start) / step - 1e-9))
+            if count > MAX_POINTS:
+                raise InputError(f"{where}: {text} has {count} values, more than {MAX_POINTS}")
+            values = [start + i * step for i in range(count)]
+            if not all(isinstance(v, int) for v in (start, stop, step)):
+                values = [_round(v) for v in values]
+        else:
+            if len(args) != 3:
+                raise InputError(f"{where}: logspace takes (a, b, n) for n values from 10**a to 10**b, got {text!r}")
+            a, b = _number(args[0], f"{where}: logspace a"), _number(args[1], f"{where}: logspace b")
+            n = _number(args[2], f"{where}: logspace n")
+            if not isinstance(n, int) or not 1 <= n <= MAX_POINTS:
+                raise InputError(f"{where}: logspace n must be a whole number from 1 to {MAX_POINTS}, got {args[2].strip()!r}")
+            values = [_round(10.0 ** (a + (b - a) * i / (n - 1))) if n > 1 else _round(10.0 ** a) for i in range(n)]
+    else:
+        try:
+            values = yaml.safe_load(f"[{text}]")
+        except yaml.YAMLError as error:
+            raise InputError(f"{where}: cannot read the values {text!r}: {str(error).splitlines()[0]}") from None
+        values = [_numeric_strings(v) for v in values]
+    if not values:
+        raise InputError(f"{where}: no values in {text!r}")
+    repeated = [show(v) for i, v in enumerate(values) if v in values[:i]]
+    if repeated:
+        raise InputError(f"{where}: value {repeated[0]} is given twice")
+    return values
+
+
+def parse_grid(items: Sequence[str], model=None) -> dict[str, list[Any]]:
+    """``["optimizer.lr=0.01,0.1", "loss=mse,bce"]`` -> ``{"optimizer.lr": [0.01, 0.1], "loss": ["mse", "bce"]}``.
+
+    With a pydantic ``model`` the keys are checked against it (did-you-mean).
+    """
+    from gradlab.overrides import check_key
+
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        key, eq, text = item.partition("=")
+        key = key.strip()
+        if not eq or not key or any(not part for part in key.split(".")) or not text.strip():
+            raise InputError(f"--grid expects KEY=VALUES with a dotted key, e.g. optimizer.lr=0.01,0.1,1, got {item!r}")
+        if key in grid:
+            raise InputError(f"--grid {key} is given twice; put all its values in one --grid")
+        if model is not None:
+            check_key(key, model, "--grid")
+        grid[key] = parse_values(key, text)
+    return grid
+
+
+def parse_seeds(text: str | None) -> list[int] | None:
+    """``"3"`` -> [1, 2, 3]; ``"4,7"`` -> [4, 7]; None -> None (the config's own seed)."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in str(text).split(",")]
+    if not all(re.fullmatch(r"[+-]?\d+", p) for p in parts):
+        raise InputError(f"--seeds expects a count N (seeds 1..N) or a comma list of whole numbers, got {text!r}")
+    numbers = [int(p) for p in parts]
+    if len(numbers) == 1:
+        if not 1 <= numbers[0] <= MAX_POINTS:
+            raise InputError(f"--seeds N must be from 1 to {MAX_POINTS}, got {numbers[0]}")
+        return list(range(1, numbers[0] + 1))
+    if any(n < 0 for n in numbers) or len(set(numbers)) != len(numbers):
+        raise InputError(f"--seeds: a list of seeds must be distinct and >= 0, got {text!r}")
+    return numbers
+
+
+def expand(grid: Mapping[str, Sequence[Any]], seeds: Sequence[int] | None) -> list[Point]:
+    """Every combination of the grid values (the first key varies slowest), each with every seed."""
+    combos = list(itertools.product(*grid.values())) if grid else [()]
+    total = len(combos) * len(seeds or [None])
+    if total > MAX_POINTS:
+        raise InputError(f"the sweep has {total} points, more than {MAX_POINTS}")
+    points = []
+    for group, combo in enumerate(combos, start=1):
+        for seed in seeds or [None]:
+            points.append(Point(len(points) + 1, group, tuple(zip(grid, combo)), seed))
+    return points

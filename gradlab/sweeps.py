@@ -1,0 +1,466 @@
+"""Sweeps: one training run per grid point and seed, all under one sweep directory.
+
+The pieces, in the order ``gradlab sweep`` uses them:
+
+- :func:`plan` reads the base config, applies ``--set``, expands ``--grid``/``--seeds``
+  (:mod:`gradlab.grid`) and builds *every* grid point once, so that a bad key or value is
+  reported (exit 2) before any directory exists.
+- :func:`run_point` trains one point into its own run directory. It is a top-level,
+  picklable function that never prints, so a process pool or a Dask cluster can run it.
+  It never raises either: a failure is a result with status ``failed``.
+- :class:`Results` keeps ``results.csv`` (one row per point) consistent: it is rewritten
+  atomically whenever a point finishes, so it is complete at every moment.
+- :func:`execute` feeds the points to an executor (:mod:`gradlab.executors`) and handles
+  Ctrl-C: finished points are kept, running ones become ``interrupted``, the points never
+  started ``cancelled``.
+- :func:`rank` aggregates the seeds of each grid point (mean and sample standard deviation
+  of the final value of the metric, over the seeds whose run completed).
+
+Layout of a sweep directory (itself a run directory of command ``sweep``)::
+
+    config.yaml     the base config with the --set overrides applied
+    sweep.yaml      the grid, the seeds, the metric and the base config: the whole sweep
+    results.csv     point, group, <one column per grid key>, seed, status, epochs,
+                    final_<metric>..., best_<metric>..., duration_s, run_dir, error
+    summary.json    status, counts per status, the best grid point
+    heatmap.png/.csv   when exactly two keys vary: the mean metric per grid point
+    <stamp>-train-p001-<hex>/ ...   one complete training run directory per point
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import shutil
+import statistics
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gradlab.comparison import higher_is_better
+from gradlab.errors import ConfigError, InputError, did_you_mean
+from gradlab.grid import Point, expand, parse_grid, parse_seeds, show
+from gradlab.runs import PackedRun
+
+RESULTS_FILE = "results.csv"
+SWEEP_FILE = "sweep.yaml"
+#: the metrics results.csv reports (final and best) when the experiments log them
+MAIN_METRICS = ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "train_r2", "test_r2")
+#: statuses a point can end with; ``pending`` is only seen while the sweep runs
+POINT_STATUSES = ("completed", "diverged", "failed", "interrupted", "cancelled")
+
+
+@dataclass
+class Plan:
+    """A validated sweep: every point builds. ``base`` is the raw config after ``--set``."""
+
+    config_path: Path
+    base: dict[str, Any]
+    overrides: dict[str, Any]
+    grid: dict[str, list[Any]]
+    seeds: list[int] | None
+    points: list[Point]
+    metric: str
+    metrics: list[str]  # reported in results.csv as final_<m> and best_<m>
+
+    @property
+    def higher_is_better(self) -> bool:
+        return higher_is_better(self.metric)
+
+    @property
+    def groups(self) -> int:
+        return max((p.group for p in self.points), default=0)
+
+    def spec(self, **execution: Any) -> dict[str, Any]:
+        """The content of ``sweep.yaml``: enough to run the sweep again."""
+        return {
+            "config": str(self.config_path.resolve()),
+            "grid": self.grid,
+            "seeds": self.seeds,
+            "seeds_rule": "each seed replaces the config's seed" if self.seeds else "the config's own seed",
+            "set": self.overrides,
+            "metric": self.metric,
+            "direction": "higher is better" if self.higher_is_better else "lower is better",
+            "points": len(self.points),
+            **execution,
+            "base_config": self.base,
+        }
+
+    def seed_of(self, point: Point) -> int:
+        return point.seed if point.seed is not None else int(self.base.get("seed", 0))
+
+    def tasks(self, out: str | None, *, plots: bool, argv: Sequence[str]) -> list[PointTask]:
+        """What each worker needs; ``out=None`` makes workers return their files (``--collect``)."""
+        from gradlab.overrides import apply_overrides
+
+        width = max(3, len(str(len(self.points))))
+        return [PointTask(index=p.index, name=f"p{p.index:0{width}d}", config=apply_overrides(self.base, p.overrides),
+                          base_dir=str(self.config_path.parent.resolve()), out=out, plots=plots, argv=list(argv),
+                          metrics=list(self.metrics))
+                for p in self.points]
+
+
+def plan(
+    config: str | os.PathLike,
+    grid_items: Sequence[str],
+    seeds: str | None = None,
+    sets: Sequence[str] = (),
+    metric: str | None = None,
+) -> Plan:
+    """Read, expand and validate a sweep; every problem is raised before anything runs.
+
+    Raises
+    ------
+    InputError
+        A malformed ``--grid``/``--seeds``/``--set``, an unknown key (with a did-you-mean), a
+        key both set and swept, or an unknown ``--metric``.
+    ConfigError
+        Grid points that do not build, each line naming the ``--grid`` value responsible
+        when one value alone is enough to fail, else the whole point.
+    """
+    from gradlab.config import load_yaml
+    from gradlab.experiment import ExperimentConfig
+    from gradlab.overrides import apply_overrides, parse_overrides
+    from gradlab.training import metric_columns
+
+    config = Path(config)
+    overrides = parse_overrides(sets)
+    base = apply_overrides(load_yaml(config), overrides, model=ExperimentConfig)
+    grid = parse_grid(grid_items, model=ExperimentConfig)
+    both = [k for k in grid if k in overrides]
+    if both:
+        raise InputError(f"--grid {both[0]} and --set {both[0]}: a key is either swept or set, not both")
+    seed_list = parse_seeds(seeds)
+    if seed_list is not None and "seed" in grid:
+        raise InputError("--grid seed and --seeds both choose the seeds: use one of them")
+    points = expand(grid, seed_list)
+
+    columns: dict[str, None] = {}
+    kinds: set[tuple[str, bool]] = set()  # (task, has a test set) over the grid points
+    failures: list[tuple[Point, str]] = []
+    for point in _first_of_each_group(points):
+        try:
+            experiment = _build(base, point.overrides, config.parent)
+        except InputError as error:
+            failures.append((point, str(error)))
+            continue
+        has_test = experiment.X_test is not None
+        columns.update(dict.fromkeys(metric_columns(experiment.network, experiment.settings.task, has_test)))
+        kinds.add((experiment.settings.task, has_test))
+    if failures:
+        raise ConfigError(_diagnose(base, config.parent, failures))
+
+    available = _reported(kinds)
+    if metric is None:
+        metric = next(m for m in ("test_accuracy", "test_r2", "train_accuracy", "train_r2", "train_loss")
+                      if m in available)
+    else:
+        choices = [c for c in columns if c not in ("epoch", "time_s")]
+        if metric not in choices:
+            raise InputError(f"--metric: unknown metric {metric!r}{did_you_mean(metric, choices)}; "
+                             f"the runs log: {', '.join(choices)}")
+        if metric.startswith("test_") and not any(has_test for _, has_test in kinds):
+            raise InputError(f"--metric {metric}: the data have no test split (data.test_fraction is 0)")
+    metrics = [m for m in MAIN_METRICS if m in available]
+    if metric not in metrics:
+        metrics.append(metric)
+    return Plan(config, base, overrides, grid, seed_list, points, metric, metrics)
+
+
+def _first_of_each_group(points: Iterable[Point]) -> list[Point]:
+    seen: dict[int, Point] = {}
+    for p in points:
+        seen.setdefault(p.group, p)
+    return list(seen.values())
+
+
+def _reported(kinds: set[tuple[str, bool]]) -> list[str]:
+    """The main metrics that have values for some grid point."""
+    classification = any(task != "regression" for task, _ in kinds)
+    regression = any(task == "regression" for task, _ in kinds)
+    test = any(has_test for _, has_test in kinds)
+    wanted = {"train_loss": True, "test_loss": test, "train_accuracy": classification,
+              "test_accuracy": classification and test, "train_r2": regression, "test_r2": regression and test}
+    return [m for m in MAIN_METRICS if wanted[m]]
+
+
+def _build(base: Mapping[str, Any], overrides: Mapping[str, Any], base_dir: Path):
+    from gradlab.experiment import build
+    from gradlab.overrides import apply_overrides
+
+    return build(apply_overrides(base, overrides), base_dir=base_dir)
+
+
+def _diagnose(base: Mapping[str, Any], base_dir: Path, failures: list[tuple[Point, str]]) -> str:
+    """One line per problem, blaming a single --grid value when it fails on its own."""
+    try:
+        _build(base, {}, base_dir)
+        base_ok = True
+    except InputError:
+        base_ok = False
+    lines: list[str] = []
+    for point, message in failures:
+        blamed = []
+        if base_ok:
+            for key, value in point.values:
+                try:
+                    _build(base, {key: value}, base_dir)
+                except InputError as error:
+                    blamed += [f"--grid {key}={show(value)}: {line}" for line in str(error).splitlines()]
+        if blamed:
+            lines += blamed
+        elif not base_ok and all(m == message for _, m in failures):
+            lines += message.splitlines()  # the file or --set is wrong for every point: say it once
+        else:
+            lines += [f"--grid point {point.label()}: {line}" for line in message.splitlines()]
+    return "\n".join(dict.fromkeys(lines))
+
+
+# --- one point ------------------------------------------------------------------------------
+
+
+@dataclass
+class PointTask:
+    """Everything a worker needs to train one point (plain data: it travels by pickle)."""
+
+    index: int
+    name: str
+    config: dict[str, Any]
+    base_dir: str
+    out: str | None  # the sweep directory; None: train in a temporary one and return the files
+    plots: bool
+    argv: list[str]
+    metrics: list[str]
+
+
+@dataclass
+class PointResult:
+    """How a point ended, with the final and best value of each reported metric."""
+
+    index: int
+    status: str
+    epochs: int | None = None
+    stop_reason: str = ""
+    final: dict[str, float | None] = field(default_factory=dict)
+    best: dict[str, float | None] = field(default_factory=dict)
+    run_dir: str | None = None
+    duration_s: float | None = None
+    error: str | None = None
+    worker: str | None = None
+    packed: PackedRun | None = None
+
+
+def run_point(task: PointTask) -> PointResult:
+    """Train one point into its run directory and describe the outcome. Never prints, never raises."""
+    from gradlab.experiment import build
+    from gradlab.runner import REPRODUCE, execute
+    from gradlab.runs import Run, pack_run
+
+    started = time.perf_counter()
+    result = PointResult(task.index, "failed", worker=f"{platform.node()}:{os.getpid()}")
+    scratch = None
+    try:
+        experiment = build(task.config, base_dir=task.base_dir)
+        root = task.out or (scratch := tempfile.mkdtemp(prefix="gradlab-point-"))
+        run = Run.create("train", experiment.resolved, name=task.name, out=root, argv=task.argv, reproduce=REPRODUCE)
+        result.run_dir = str(run.path)
+        with run:
+            history = execute(experiment, run, plots=task.plots)
+        result.status, result.epochs, result.stop_reason = history.status, history.epochs, history.stop_reason
+        for metric in task.metrics:
+            values = [r[metric] for r in history.rows if isinstance(r.get(metric), float)]
+            finite = [v for v in values if v == v and abs(v) != float("inf")]
+            result.final[metric] = history.rows[-1].get(metric) if history.rows else None
+            result.best[metric] = (max if higher_is_better(metric) else min)(finite) if finite else None
+        if scratch is not None:
+            result.packed = pack_run(run.path)
+    except KeyboardInterrupt:
+        result.status = "interrupted"
+        result.error = "interrupted"
+    except Exception as error:  # noqa: BLE001 - a failing point is a result; the sweep goes on
+        result.status = "failed"
+        result.error = f"{type(error).__name__}: {error}"
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    result.duration_s = round(time.perf_counter() - started, 6)
+    return result
+
+
+# --- results.csv ----------------------------------------------------------------------------
+
+
+class Results:
+    """The rows of ``results.csv``, one per point, rewritten atomically as points finish."""
+
+    def __init__(self, plan: Plan, directory: Path) -> None:
+        self.plan = plan
+        self.directory = Path(directory)
+        self.path = self.directory / RESULTS_FILE
+        self.keys = list(plan.grid)
+        self.columns = ["point", "group", *self.keys, "seed", "status", "epochs",
+                        *(f"final_{m}" for m in plan.metrics), *(f"best_{m}" for m in plan.metrics),
+                        "duration_s", "run_dir", "error"]
+        self.interrupted = False  # set by execute() when Ctrl-C stopped the sweep early
+        self.rows: dict[int, dict[str, Any]] = {}
+        for p in plan.points:
+            self.rows[p.index] = {"point": p.index, "group": p.group, **{k: show(v) for k, v in p.values},
+                                  "seed": plan.seed_of(p), "status": "pending"}
+        self.write()
+
+    def write(self) -> None:
+        from gradlab.runs import write_table
+
+        write_table(self.path, self.columns, [self.rows[i] for i in sorted(self.rows)])
+
+    def record(self, result: PointResult) -> None:
+        """Store a finished point (writing its files first when the worker returned them)."""
+        from gradlab.runs import unpack_run
+
+        run_dir = result.run_dir
+        if result.packed is not None:
+            run_dir = str(unpack_run(result.packed, self.directory))
+            result.packed = None  # the bytes are on disk now
+        row = self.rows[result.index]
+        row.update(status=result.status, epochs=result.epochs, duration_s=result.duration_s, error=result.error,
+                   run_dir=os.path.relpath(run_dir, self.directory) if run_dir else None)
+        for m in self.plan.metrics:
+            row[f"final_{m}"] = result.final.get(m)
+            row[f"best_{m}"] = result.best.get(m)
+        self.write()
+
+    def unfinished(self) -> list[int]:
+        return [i for i, row in self.rows.items() if row["status"] == "pending"]
+
+    def close_unfinished(self, reason: str = "the sweep was interrupted") -> None:
+        """After an interruption: a point whose run directory exists was running (``interrupted``,
+        and its summary says so too); one without had not started (``cancelled``)."""
+        from gradlab.runs import mark_interrupted
+
+        dirs = self.point_dirs()
+        for index in self.unfinished():
+            row = self.rows[index]
+            path = dirs.get(index)
+            if path is not None:
+                mark_interrupted(path, reason)
+                row.update(status="interrupted", run_dir=path.name, error=reason)
+            else:
+                row.update(status="cancelled", error=reason)
+        self.write()
+
+    def point_dirs(self) -> dict[int, Path]:
+        """Run directories of the points in the sweep directory, by point number."""
+        from gradlab.runs import inspect_run, is_run_dir
+
+        found = {}
+        for path in self.directory.iterdir():
+            if is_run_dir(path):
+                name = inspect_run(path).name or ""
+                if name[:1] == "p" and name[1:].isdigit():
+                    found[int(name[1:])] = path
+        return found
+
+    def counts(self) -> Counter:
+        return Counter(row["status"] for row in self.rows.values())
+
+
+# --- running --------------------------------------------------------------------------------
+
+
+def execute(plan: Plan, directory: Path, executor, *, plots: bool = False, argv: Sequence[str] = (),
+            collect: bool = False, on_result: Callable[[PointResult, Results], None] | None = None) -> Results:
+    """Run every point through ``executor`` into ``directory``; returns the results, with
+    ``interrupted`` set when Ctrl-C (or an interrupted point) stopped the sweep early."""
+    results = Results(plan, directory)
+    tasks = plan.tasks(None if collect else str(Path(directory).resolve()), plots=plots, argv=argv)
+    try:
+        for result in executor.results(tasks):
+            results.record(result)
+            if on_result is not None:
+                on_result(result, results)
+            if result.status == "interrupted":  # a point caught Ctrl-C (serial runs catch it in fit)
+                results.interrupted = True
+                break
+    except KeyboardInterrupt:
+        results.interrupted = True
+    finally:
+        if results.unfinished():
+            try:
+                for result in executor.stop():
+                    results.record(result)
+            finally:
+                results.close_unfinished()
+    return results
+
+
+# --- aggregation ----------------------------------------------------------------------------
+
+
+@dataclass
+class GroupSummary:
+    """A grid point over its seeds: the mean and sample sd of the metric's final value over
+    the completed runs (``n`` of ``total``), and how the runs ended."""
+
+    group: int
+    values: tuple[tuple[str, str], ...]
+    mean: float | None
+    sd: float | None
+    n: int
+    total: int
+    statuses: Counter
+    duration_s: float | None
+
+    def label(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.values)
+
+
+def rank(results: Results) -> list[GroupSummary]:
+    """Grid points best first by the mean of ``final_<metric>`` (direction from the metric);
+    exact ties (accuracy 1.0 twice) go to the lower mean final loss; grid points without a
+    completed run come last."""
+    metric = results.plan.metric
+    tiebreak = next((m for m in ("test_loss", "train_loss") if m in results.plan.metrics and m != metric), None)
+    by_group: dict[int, list[dict[str, Any]]] = {}
+    for row in results.rows.values():
+        by_group.setdefault(row["group"], []).append(row)
+    summaries, losses = [], {}
+    for group, rows in by_group.items():
+        completed = [row for row in rows if row["status"] == "completed"]
+        values = _finite(row.get(f"final_{metric}") for row in completed)
+        durations = _finite(row.get("duration_s") for row in rows)
+        tied = _finite(row.get(f"final_{tiebreak}") for row in completed) if tiebreak else []
+        losses[group] = statistics.fmean(tied) if tied else float("inf")
+        summaries.append(GroupSummary(
+            group, tuple((k, rows[0][k]) for k in results.keys),
+            statistics.fmean(values) if values else None,
+            statistics.stdev(values) if len(values) > 1 else None,
+            len(values), len(rows), Counter(row["status"] for row in rows),
+            statistics.fmean(durations) if durations else None,
+        ))
+    sign = -1.0 if results.plan.higher_is_better else 1.0
+    summaries.sort(key=lambda s: (s.mean is None, sign * s.mean if s.mean is not None else 0.0, losses[s.group], s.group))
+    return summaries
+
+
+def _finite(values: Iterable[Any]) -> list[float]:
+    return [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+
+
+def heatmap_table(results: Results, summaries: Sequence[GroupSummary]) -> dict[str, Any] | None:
+    """With exactly two grid keys: the values of each key in grid order and the mean metric per
+    (row value, column value) as a nested list (None where no run completed)."""
+    if len(results.keys) != 2:
+        return None
+    rows_key, cols_key = results.keys
+    row_values = [show(v) for v in results.plan.grid[rows_key]]
+    col_values = [show(v) for v in results.plan.grid[cols_key]]
+    means = {(dict(s.values)[rows_key], dict(s.values)[cols_key]): s for s in summaries}
+    return {"keys": (rows_key, cols_key), "rows": row_values, "columns": col_values,
+            "mean": [[getattr(means.get((r, c)), "mean", None) for c in col_values] for r in row_values],
+            "sd": [[getattr(means.get((r, c)), "sd", None) for c in col_values] for r in row_values],
+            "n": [[getattr(means.get((r, c)), "n", 0) for c in col_values] for r in row_values]}

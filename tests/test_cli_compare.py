@@ -1,0 +1,100 @@
+"""gradlab compare on the seeds' central demonstration: the MSE plateau against cross-entropy."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from gradlab.comparison import compare, differing_keys
+from tests.conftest import CONFIGS, run_dirs
+
+
+@pytest.fixture(scope="module")
+def saturation_runs(tmp_path_factory):
+    """The two shipped saturation configs, trained once for the module."""
+    from gradlab.cli.app import main
+
+    root = tmp_path_factory.mktemp("saturation")
+    for name in ("saturation_mse", "saturation_ce"):
+        assert main(["train", str(CONFIGS / f"{name}.yaml"), "--out", str(root), "--no-plot", "-q"]) == 0
+    mse = next(p for p in run_dirs(root) if "saturation_mse" in p.name)
+    ce = next(p for p in run_dirs(root) if "saturation_ce" in p.name)
+    return mse, ce
+
+
+def test_the_demo_is_one_command(cli, tmp_path, saturation_runs):
+    mse, ce = saturation_runs
+    result = cli("compare", mse, ce, "--out", tmp_path / "cmp")
+    assert result.code == 0, result.text
+    (run,) = run_dirs(tmp_path / "cmp")
+    assert {"compare.png", "compare.csv", "config.yaml", "summary.json"} <= {p.name for p in run.iterdir()}
+    assert (run / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # the CSV, long format: one row per run and epoch
+    rows = list(csv.DictReader((run / "compare.csv").open()))
+    assert list(rows[0]) == ["run", "label", "epoch", "train_loss"]
+    assert len(rows) == 2 * 301
+    assert {r["label"] for r in rows} == {"saturation_mse", "saturation_ce"}
+    assert {r["run"] for r in rows} == {mse.name, ce.name}
+    mse_loss = np.array([float(r["train_loss"]) for r in rows if r["label"] == "saturation_mse"])
+    ce_loss = np.array([float(r["train_loss"]) for r in rows if r["label"] == "saturation_ce"])
+    a = 1 / (1 + np.exp(-4.0))  # sigma(4): the neuron starts saturated on the wrong side
+    assert mse_loss[0] == pytest.approx(0.5 * a * a) and ce_loss[0] == pytest.approx(-np.log(1 - a))
+
+    # the plateau in numbers: MSE needs 200+ epochs to halve its loss, cross-entropy under 10
+    summary = json.loads((run / "summary.json").read_text())
+    stats = {r["label"]: r for r in summary["runs"]}
+    assert stats["saturation_mse"]["halved_at"] > 200
+    assert stats["saturation_ce"]["halved_at"] < 10
+    assert stats["saturation_mse"]["final"] == pytest.approx(mse_loss[-1])
+    assert stats["saturation_ce"]["best"] == pytest.approx(ce_loss.min())
+
+    # only the config keys that differ
+    assert summary["differing"] == {"name": ["saturation_mse", "saturation_ce"], "loss": ["mse", "bce"]}
+    text = result.out
+    differ = text[text.index("config keys that differ"):]
+    assert "loss" in differ and "mse" in differ and "bce" in differ
+    assert "optimizer" not in differ and "epochs" not in differ
+    assert "halved at epoch" in text
+    assert "different losses" in text  # values of two losses are not on one scale
+
+
+def test_output_file_instead_of_a_run_directory(cli, tmp_path, saturation_runs):
+    result = cli("compare", *saturation_runs, "--metric", "grad_norm", "--linear", "--output", tmp_path / "g" / "grad.png")
+    assert result.code == 0, result.text
+    assert (tmp_path / "g" / "grad.png").exists()
+    rows = list(csv.DictReader((tmp_path / "g" / "grad.csv").open()))
+    assert list(rows[0]) == ["run", "label", "epoch", "grad_norm"]
+    assert not (tmp_path / "runs").exists()  # no run directory
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--metric", "train_los"], r"--metric: run \S+ has no column 'train_los' \(did you mean 'train_loss'\?\)"),
+    (["--x", "epochs"], r"--x: run \S+ has no column 'epochs' \(did you mean 'epoch'\?\)"),
+    (["--output", "plot.jpg"], r"--output must name a .png file"),
+])
+def test_bad_options(cli, saturation_runs, args, message):
+    result = cli("compare", *saturation_runs, *args)
+    assert result.code == 2 and __import__("re").search(message, result.err), result.err
+
+
+def test_one_run_or_the_same_run_twice_is_refused(cli, saturation_runs):
+    mse, _ = saturation_runs
+    assert "at least two runs" in cli("compare", mse).err
+    assert "is given twice" in cli("compare", mse, mse).err
+
+
+def test_differing_keys_mark_absent_keys():
+    configs = [{"a": 1, "b.c": [1, 2], "same": "x"}, {"a": 2, "b.c": [1, 2], "same": "x", "new": True}]
+    assert differing_keys(configs) == {"a": [1, 2], "new": [None, True]}
+
+
+def test_descend_runs_default_to_f_per_step(cli, tmp_path):
+    for lr in ("0.1", "0.5"):
+        assert cli("descend", "--lr", lr, "--steps", "10", "--no-plot", "--out", tmp_path / "d").code == 0
+    comparison = compare(run_dirs(tmp_path / "d"))
+    assert (comparison.metric, comparison.x) == ("f", "step")
+    assert list(comparison.differing) == ["lr"] and sorted(comparison.differing["lr"]) == [0.1, 0.5]
+    assert yaml.safe_load((run_dirs(tmp_path / "d")[0] / "config.yaml").read_text())["steps"] == 10

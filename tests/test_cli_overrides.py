@@ -1,0 +1,94 @@
+"""--set KEY=VALUE on train, descend and sweep: applied, validated like the file, refused with a did-you-mean."""
+
+import csv
+import json
+
+import pytest
+import yaml
+
+from tests.conftest import run_dirs
+
+TINY = "name: tiny\nseed: 0\ndata: {name: xor, n_samples: 40}\nmodel: {hidden: [4]}\nloss: bce\n" \
+       "optimizer: {name: sgd, lr: 0.5}\ntraining: {epochs: 4, batch_size: full}\n"
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+    return path
+
+
+def rows(run):
+    return list(csv.DictReader((run / "metrics.csv").open()))
+
+
+def config(run):
+    return yaml.safe_load((run / "config.yaml").read_text())
+
+
+def test_train_set_reaches_the_run(cli, tmp_path, tiny):
+    result = cli("train", tiny, "--out", tmp_path / "o", "--no-plot", "-q",
+                 "--set", "training.epochs=2", "--set", "model.hidden=[3,2]", "--set", "optimizer.name=momentum")
+    assert result.code == 0, result.err
+    (run,) = run_dirs(tmp_path / "o")
+    assert [r["epoch"] for r in rows(run)] == ["0", "1", "2"]
+    resolved = config(run)
+    assert resolved["model"]["hidden"] == [3, 2] and resolved["optimizer"]["name"] == "momentum"
+
+
+def test_descend_set_file_then_set_then_flags(cli, tmp_path):
+    file = tmp_path / "d.yaml"
+    file.write_text("lr: 0.3\nsteps: 50\nmethod: gd\n")
+    result = cli("descend", "--config", file, "--set", "method=momentum", "--set", "steps=9", "--set", "learning_rate=0.05",
+                 "--steps", "4", "--no-plot", "--out", tmp_path / "o")
+    assert result.code == 0, result.err
+    (run,) = run_dirs(tmp_path / "o")
+    resolved = config(run)
+    assert (resolved["method"], resolved["lr"], resolved["steps"]) == ("momentum", 0.05, 4)  # the flag wins over --set
+    assert len(rows(run)) == 5
+
+
+@pytest.mark.parametrize(("command", "item", "message"), [
+    ("train", "optimiser.lr=1", r"--set optimiser.lr: unknown key \(did you mean 'optimizer'\?\)"),
+    ("train", "training.epoch=3", r"did you mean 'training.epochs'"),
+    ("train", "optimizer.lr=-1", r"optimizer.lr: input should be greater than 0 \(got -1\)"),
+    ("train", "loss=bcee", r"loss: unknown value 'bcee' \(did you mean 'bce'\?\)"),
+    ("train", "model.hidden=[1,", r"--set model.hidden: cannot read value"),
+    ("descend", "lrr=0.5", r"--set lrr: unknown key \(did you mean 'lr'\?\)"),
+    ("descend", "method=adma", r"method: unknown value 'adma' \(did you mean 'adam'\?\)"),
+    ("descend", "steps=many", r"steps"),
+    ("sweep", "trainng.epochs=2", r"--set trainng.epochs: unknown key \(did you mean 'training'\?\)"),
+    ("sweep", "training.epochs=0", r"training.epochs: input should be greater than or equal to 1"),
+    ("sweep", "lr", r"--set expects KEY=VALUE"),
+])
+def test_bad_set_is_exit_2_and_leaves_nothing(cli, tmp_path, tiny, command, item, message):
+    args = {"train": ["train", tiny], "descend": ["descend"], "sweep": ["sweep", tiny, "--grid", "seed=1,2", "--workers", "1"]}
+    result = cli(*args[command], "--set", item, "--out", tmp_path / "o")
+    assert result.code == 2, result.text
+    assert result.err.startswith("error: ") and "Traceback" not in result.text
+    assert __import__("re").search(message, result.err), result.err
+    assert not (tmp_path / "o").exists()
+
+
+def test_sweep_set_applies_to_every_point(cli, tmp_path, tiny):
+    result = cli("sweep", tiny, "--grid", "optimizer.lr=0.1,1", "--set", "training.epochs=2", "--set", "seed=3",
+                 "--workers", "1", "--out", tmp_path / "o")
+    assert result.code == 0, result.err
+    (sweep,) = run_dirs(tmp_path / "o")
+    points = [p for p in run_dirs(sweep)]
+    assert len(points) == 2
+    for run in points:
+        assert config(run)["training"]["epochs"] == 2 and config(run)["seed"] == 3
+        assert json.loads((run / "summary.json").read_text())["epochs"] == 2
+    assert yaml.safe_load((sweep / "sweep.yaml").read_text())["set"] == {"training.epochs": 2, "seed": 3}
+
+
+def test_descend_alias_in_the_file_is_replaced_by_the_flag(cli, tmp_path):
+    file = tmp_path / "d.yaml"
+    file.write_text("learning_rate: -3\nsteps: 3\n")  # wrong in the file, but the flag replaces it
+    result = cli("descend", "--config", file, "--lr", "0.2", "--no-plot", "--out", tmp_path / "o")
+    assert result.code == 0, result.err
+    assert config(run_dirs(tmp_path / "o")[0])["lr"] == 0.2
+    result = cli("descend", "--config", file, "--no-plot", "--out", tmp_path / "o")
+    assert result.code == 2 and f"{file}: lr: must be a finite number > 0, got -3.0" in result.err

@@ -1,0 +1,93 @@
+"""gradlab rerun: a seeded run reproduces its metrics exactly; a tampered metrics file is caught."""
+
+import json
+
+import pytest
+
+from tests.conftest import run_dirs
+
+TINY = "name: tiny\nseed: 4\ndata: {name: moons, n_samples: 60}\nmodel: {hidden: [5]}\nloss: bce\n" \
+       "optimizer: {name: adam, lr: 0.05}\ntraining: {epochs: 6, batch_size: 16}\n"
+
+
+def only_new(root, before):
+    (new,) = sorted(set(run_dirs(root)) - set(before))
+    return new
+
+
+@pytest.fixture
+def train_run(cli, tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    assert cli("train", config, "--out", tmp_path / "runs", "--no-plot", "-q").code == 0
+    return run_dirs(tmp_path / "runs")[0]
+
+
+def test_train_run_is_reproduced_exactly(cli, tmp_path, train_run):
+    result = cli("rerun", train_run, "--out", tmp_path / "runs", "-q")
+    assert result.code == 0, result.text
+    assert "identical: metrics.csv matches the original in all 7 rows (time_s ignored)" in result.out
+    new = only_new(tmp_path / "runs", [train_run])
+    summary = json.loads((new / "summary.json").read_text())
+    assert summary["command"] == "train" and summary["name"] == "tiny" and summary["identical"] is True
+    assert summary["rerun_of"] == str(train_run)
+    assert summary["reproduce"] == f"gradlab train {new}/config.yaml"
+    assert not (new / "loss.png").exists()  # the original had no plots, so neither has the rerun
+
+
+def test_descend_run_is_reproduced_exactly(cli, tmp_path):
+    assert cli("descend", "--method", "adam", "--lr", "0.3", "--steps", "30", "--no-plot",
+               "--out", tmp_path / "runs").code == 0
+    (original,) = run_dirs(tmp_path / "runs")
+    suffix = original.name.rsplit("-", 1)[1]
+    result = cli("rerun", suffix)  # a run id's unique suffix, found under $GRADLAB_RUNS (tmp_path/runs here)
+    assert result.code == 0, result.text
+    assert result.out.startswith("y = x**2 - 4*x + 6")  # the run's own output first ...
+    assert "converged after" in result.out or "stopped after" in result.out
+    assert "identical: metrics.csv matches the original in all 31 rows" in result.out  # ... then the verdict
+    new = only_new(tmp_path / "runs", [original])
+    assert json.loads((new / "summary.json").read_text())["command"] == "descend"
+
+
+def test_a_tampered_metrics_file_is_reported_with_row_and_column(cli, tmp_path, train_run):
+    metrics = train_run / "metrics.csv"
+    lines = metrics.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[3].split(",")
+    column = header.index("train_loss")
+    cells[column] = "0.5"
+    lines[3] = ",".join(cells)
+    metrics.write_text("\n".join(lines) + "\n")
+    result = cli("rerun", train_run, "--out", tmp_path / "runs", "-q")
+    assert result.code == 1
+    assert "different: row 3 (epoch 2), column train_loss: 0.5 in the original" in " ".join(result.out.split())
+    new = only_new(tmp_path / "runs", [train_run])
+    assert json.loads((new / "summary.json").read_text())["identical"] is False
+
+
+def test_timing_differences_do_not_count_but_missing_rows_do(cli, tmp_path, train_run):
+    metrics = train_run / "metrics.csv"
+    lines = metrics.read_text().splitlines()
+    time_col = lines[0].split(",").index("time_s")
+    bumped = []
+    for line in lines[1:]:
+        cells = line.split(",")
+        cells[time_col] = "99.0"
+        bumped.append(",".join(cells))
+    metrics.write_text("\n".join([lines[0], *bumped]) + "\n")
+    assert cli("rerun", train_run, "--out", tmp_path / "runs", "-q").code == 0
+    metrics.write_text("\n".join([lines[0], *bumped[:-1]]) + "\n")
+    result = cli("rerun", train_run, "--out", tmp_path / "runs", "-q")
+    assert result.code == 1 and "the original has 6 rows, the rerun 7" in " ".join(result.out.split())
+
+
+def test_runs_that_cannot_be_rerun_are_refused(cli, tmp_path, train_run):
+    (train_run / "config.yaml").unlink()
+    result = cli("rerun", train_run)
+    assert result.code == 2 and "no config.yaml" in result.err
+    fake = tmp_path / "runs" / "20261122-000000-compare-abcdef"
+    fake.mkdir()
+    (fake / "summary.json").write_text(json.dumps({"command": "compare", "status": "completed"}))
+    result = cli("rerun", fake)
+    assert result.code == 2 and "rerun reproduces train and descend runs, this is a compare run" in result.err
+    assert cli("rerun", tmp_path / "nowhere").code == 2

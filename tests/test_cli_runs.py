@@ -1,0 +1,154 @@
+"""gradlab runs: the history newest first, filters, --json, and damaged or half-written run directories
+listed as such, never a crash."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gradlab.runs import inspect_run, list_runs
+from tests.conftest import run_dirs
+
+TINY = "name: tiny\ndata: {name: xor, n_samples: 40}\nmodel: {hidden: [3]}\nloss: bce\n" \
+       "optimizer: {name: sgd, lr: 0.5}\ntraining: {epochs: 3, batch_size: full}\n"
+
+
+def dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)
+
+
+def fake_run(root, name, summary=None, config=True, metrics=None):
+    path = root / name
+    path.mkdir(parents=True)
+    if config:
+        (path / "config.yaml").write_text("lr: 0.1\n")
+    if summary is not None:
+        (path / "summary.json").write_text(summary if isinstance(summary, str) else json.dumps(summary))
+    if metrics:
+        (path / "metrics.csv").write_text(metrics)
+    return path
+
+
+@pytest.fixture
+def history(cli, tmp_path):
+    """Two real runs (train, descend) and five broken ones, under tmp_path/runs."""
+    root = tmp_path / "runs"
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    assert cli("train", config, "--out", root, "--no-plot", "-q").code == 0
+    assert cli("descend", "--steps", "7", "--no-plot", "--out", root).code == 0
+    old = {"command": "train", "status": "running", "started_at": "2020-01-01T00:00:00+00:00"}
+    broken = {
+        "corrupt": fake_run(root, "20200101-000001-train-corrupt-aaaaaa", summary='{"status": "compl'),
+        "no_config": fake_run(root, "20200101-000002-train-noconf-bbbbbb", config=False,
+                              summary={**old, "status": "completed", "epochs": 5}),
+        "half_written": fake_run(root, "20200101-000003-train-half-cccccc"),  # config.yaml only
+        "dead": fake_run(root, "20200101-000004-train-dead-dddddd", summary={**old, "pid": dead_pid(), "host": _host()},
+                         metrics="epoch,train_loss,time_s\n0,0.7,0.1\n1,0.6,0.2\n"),
+        "empty": fake_run(root, "20200101-000005-descend-eeeeee", config=False),
+    }
+    (root / "notes").mkdir()  # not a run directory: not listed
+    return root, broken
+
+
+def _host():
+    import platform
+
+    return platform.node()
+
+
+def test_listing_survives_damaged_directories(cli, history):
+    root, broken = history
+    result = cli("runs", "--dir", root)
+    assert result.code == 0, result.text
+    text = result.out
+    assert "7 runs in" in text
+    lines = [line for line in text.splitlines() if line.startswith("│")]
+    assert "train" in lines[0] or "descend" in lines[0]  # the real runs are the newest
+    assert "completed" in lines[0] and "completed" in lines[1]
+    assert "notes" not in text
+    statuses = {r.id: r.status for r in list_runs(root)}
+    assert statuses[broken["corrupt"].name] == "damaged"
+    assert statuses[broken["no_config"].name] == "damaged"
+    assert statuses[broken["half_written"].name] == "incomplete"
+    assert statuses[broken["dead"].name] == "incomplete"
+    assert statuses[broken["empty"].name] == "damaged"
+    # each problem is explained under the table
+    assert "summary.json is unreadable" in text and "config.yaml is missing" in text
+    assert "is gone" in text and "no summary.json" in text
+
+
+def test_a_half_written_run_shows_its_progress_from_the_metrics(history):
+    _, broken = history
+    info = inspect_run(broken["dead"])
+    assert info.status == "incomplete" and info.epochs == 1 and info.final_loss == 0.6
+
+
+def test_a_live_running_run_stays_running(tmp_path):
+    import os
+
+    path = fake_run(tmp_path, "20200101-000009-train-live-ffffff",
+                    summary={"command": "train", "status": "running", "pid": os.getpid(), "host": _host(),
+                             "started_at": "2020-01-01T00:00:09+00:00"})
+    assert inspect_run(path).status == "running"
+
+
+def test_json_and_filters(cli, history):
+    root, broken = history
+    result = cli("runs", "--dir", root, "--json")
+    assert result.code == 0
+    listed = json.loads(result.out)
+    assert len(listed) == 7
+    assert [r["started"] for r in listed] == sorted((r["started"] for r in listed), reverse=True)  # newest first
+    train = next(r for r in listed if r["command"] == "train" and r["status"] == "completed")
+    assert train["name"] == "tiny" and train["epochs"] == 3 and train["final_loss"] > 0
+    assert train["best_test_accuracy"] is not None and train["duration_s"] >= 0
+    descend = next(r for r in listed if r["command"] == "descend" and r["status"] == "completed")
+    assert descend["steps"] == 7 and descend["final_loss"] == pytest.approx(2 + (6 * 0.8**7) ** 2)  # f for descend: x_k - 2 = 6 * 0.8^k
+    damaged = json.loads(cli("runs", "--dir", root, "--json", "--status", "damaged").out)
+    assert sorted(r["id"] for r in damaged) == sorted(broken[k].name for k in ("corrupt", "no_config", "empty"))
+    assert all(r["problem"] for r in damaged)
+    descends = json.loads(cli("runs", "--dir", root, "--json", "--command", "descend").out)
+    assert {r["command"] for r in descends} == {"descend"} and len(descends) == 2
+    newest = json.loads(cli("runs", "--dir", root, "--json", "--limit", "1").out)
+    assert [r["id"] for r in newest] == [listed[0]["id"]]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--status", "complete"], r"--status: unknown value 'complete' \(did you mean 'completed'\?\)"),
+    (["--limit", "0"], r"--limit must be >= 1"),
+    (["--dir", "nowhere"], r"--dir 'nowhere': no such directory"),
+])
+def test_bad_filters(cli, args, message):
+    result = cli("runs", *args)
+    assert result.code == 2 and __import__("re").search(message, result.err), result.err
+
+
+def test_empty_history(cli, tmp_path):
+    result = cli("runs")
+    assert result.code == 0 and "no runs under" in result.out
+
+
+def test_show_prints_config_summary_and_plots(cli, tmp_path):
+    assert cli("descend", "--steps", "5", "--out", tmp_path / "runs").code == 0
+    (run,) = run_dirs(tmp_path / "runs")
+    result = cli("runs", "show", run.name[-6:])
+    assert result.code == 0, result.text
+    assert "config.yaml" in result.out and "f: x**2 - 4*x + 6" in result.out
+    assert "stop_reason" in result.out and "max_steps" in result.out
+    assert str(run / "descent.png") in result.out
+    shown = json.loads(cli("runs", "show", run, "--json").out)
+    assert shown["config"]["steps"] == 5 and shown["summary"]["status"] == "completed"
+    assert shown["plots"] == [str(run / "descent.png")]
+
+
+def test_show_a_damaged_run(cli, history):
+    root, broken = history
+    result = cli("runs", "show", broken["corrupt"])
+    assert result.code == 0
+    assert "damaged" in result.out and "(missing or unreadable)" in result.out
+    shown = json.loads(cli("runs", "show", broken["no_config"], "--json").out)
+    assert shown["config"] is None and shown["status"] == "damaged" and shown["summary"]["epochs"] == 5
+    assert cli("runs", "show", "zzzzzz", "--dir", root).code == 2

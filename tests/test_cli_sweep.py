@@ -1,0 +1,319 @@
+"""gradlab sweep: validation before anything runs, the sweep directory, serial = process pool = Dask,
+failing and diverging points recorded, Ctrl-C."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from gradlab import sweeps
+from gradlab.errors import InputError
+from tests.conftest import REPO, run_dirs, subprocess_env
+
+TINY = "name: tiny\nseed: 0\ndata: {name: xor, n_samples: 40}\nmodel: {hidden: [4], activation: tanh}\n" \
+       "loss: bce\noptimizer: {name: sgd, lr: 0.5}\ntraining: {epochs: 15, batch_size: full, log_every: 5}\n"
+GRID_2X2X2 = ("--grid", "optimizer.lr=0.1,1", "--grid", "loss=mse,bce", "--seeds", "2")
+UNTIMED = ("duration_s", "run_dir")  # what may differ between two executions of the same sweep
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+    return path
+
+
+def sweep(cli, tmp_path, config, *args, code=0):
+    out = tmp_path / "sweeps"
+    before = set(run_dirs(out))
+    result = cli("sweep", config, *args, "--out", out)
+    assert result.code == code, result.text
+    new = sorted(set(run_dirs(out)) - before)
+    return result, (new[0] if new else None)
+
+
+def results(sweep_dir):
+    return list(csv.DictReader((sweep_dir / "results.csv").open()))
+
+
+def untimed(sweep_dir):
+    return [{k: v for k, v in row.items() if k not in UNTIMED} for row in results(sweep_dir)]
+
+
+def test_a_2x2x2_sweep_writes_one_complete_run_per_point(cli, tmp_path, tiny):
+    result, sweep_dir = sweep(cli, tmp_path, tiny, *GRID_2X2X2, "--workers", "1")
+    rows = results(sweep_dir)
+    assert len(rows) == 8
+    assert list(rows[0])[:7] == ["point", "group", "optimizer.lr", "loss", "seed", "status", "epochs"]
+    assert {"final_test_accuracy", "best_test_accuracy", "final_train_loss", "duration_s", "run_dir", "error"} <= set(rows[0])
+    assert "final_train_r2" not in rows[0]  # classification only
+    assert [(r["optimizer.lr"], r["loss"], r["seed"]) for r in rows[:3]] == [("0.1", "mse", "1"), ("0.1", "mse", "2"),
+                                                                            ("0.1", "bce", "1")]
+    for row in rows:
+        assert row["status"] == "completed" and row["epochs"] == "15"
+        run = sweep_dir / row["run_dir"]
+        summary = json.loads((run / "summary.json").read_text())
+        assert summary["status"] == "completed" and summary["name"] == f"p{int(row['point']):03d}"
+        config = yaml.safe_load((run / "config.yaml").read_text())
+        assert config["optimizer"]["lr"] == float(row["optimizer.lr"]) and config["loss"] == row["loss"]
+        assert config["seed"] == int(row["seed"])
+        assert (run / "metrics.csv").exists() and (run / "model.npz").exists()
+    spec = yaml.safe_load((sweep_dir / "sweep.yaml").read_text())
+    assert spec["grid"] == {"optimizer.lr": [0.1, 1], "loss": ["mse", "bce"]}
+    assert spec["seeds"] == [1, 2] and spec["metric"] == "test_accuracy" and spec["points"] == 8
+    assert spec["base_config"]["name"] == "tiny"
+    summary = json.loads((sweep_dir / "summary.json").read_text())
+    assert summary["command"] == "sweep" and summary["status"] == "completed" and summary["counts"] == {"completed": 8}
+    assert (sweep_dir / "heatmap.png").exists()
+    heat = list(csv.DictReader((sweep_dir / "heatmap.csv").open()))
+    assert [list(h.values())[:2] for h in heat] == [["0.1", "mse"], ["0.1", "bce"], ["1", "mse"], ["1", "bce"]]
+    assert [int(h["n"]) for h in heat] == [2, 2, 2, 2]
+    # the terminal: ranked by the metric, mean +- sd over the seeds
+    assert "grid points ranked by final test_accuracy, mean ± sd over 2 seeds" in result.out
+    assert "8 completed" in result.out
+
+
+def ranked_values(out):
+    """(rank, mean) from the ranking table: rank | key | key | mean ± sd | ..."""
+    rows = [line.split("│") for line in out.splitlines() if line.startswith("│")]
+    return [(r[1].strip(), float(r[4].split("±")[0])) for r in rows if r[4].strip() != "-"]
+
+
+@pytest.mark.parametrize(("metric", "lower_first"), [("train_loss", True), ("train_accuracy", False)])
+def test_ranking_follows_the_metric_direction(cli, tmp_path, tiny, metric, lower_first):
+    result, sweep_dir = sweep(cli, tmp_path, tiny, *GRID_2X2X2, "--workers", "1", "--metric", metric)
+    ranked = ranked_values(result.out)
+    assert [rank for rank, _ in ranked] == ["1", "2", "3", "4"]
+    means = [mean for _, mean in ranked]
+    assert means == sorted(means, reverse=not lower_first)
+    by_group = {}
+    for row in results(sweep_dir):
+        by_group.setdefault(row["group"], []).append(float(row[f"final_{metric}"]))
+    expected = sorted((sum(v) / 2 for v in by_group.values()), reverse=not lower_first)
+    assert means == pytest.approx(expected, rel=1e-3)  # the table shows 4 significant digits
+
+
+def test_serial_and_two_worker_processes_give_identical_results(cli, tmp_path, tiny):
+    _, serial = sweep(cli, tmp_path, tiny, *GRID_2X2X2, "--workers", "1")
+    result, parallel = sweep(cli, tmp_path, tiny, *GRID_2X2X2, "--workers", "2")
+    assert "2 worker processes" in result.out
+    assert untimed(parallel) == untimed(serial)
+    workers = {json.loads((parallel / r["run_dir"] / "summary.json").read_text())["pid"] for r in results(parallel)}
+    assert os.getpid() not in workers and 1 <= len(workers) <= 2  # trained in worker processes
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--grid", "optimiser.lr=0.1"], r"--grid optimiser.lr: unknown key \(did you mean 'optimizer'\?\)"),
+    (["--grid", "optimizer.lr=0.1,-1"], r"--grid optimizer.lr=-1: optimizer.lr: input should be greater than 0"),
+    (["--grid", "loss=mse,bcee"], r"--grid loss=bcee: loss: unknown value 'bcee' \(did you mean 'bce'\?\)"),
+    (["--grid", "optimizer.lr=logspace(-3,0)"], r"logspace takes \(a, b, n\)"),
+    (["--grid", "optimizer.lr=0.1", "--metric", "test_acc"], r"did you mean 'test_accuracy'"),
+    (["--grid", "seed=1,2", "--seeds", "2"], r"--grid seed and --seeds"),
+    (["--grid", "loss=mse", "--set", "loss=bce"], r"either swept or set"),
+    (["--grid", "loss=mse", "--executor", "spark"], r"--executor: unknown value 'spark'"),
+    (["--grid", "loss=mse", "--workers", "0"], r"--workers must be >= 1"),
+    (["--grid", "loss=mse", "--collect"], r"--collect needs --executor dask"),
+    ([], r"sweep needs --grid"),
+])
+def test_every_point_is_checked_before_anything_runs(cli, tmp_path, tiny, args, message):
+    result, sweep_dir = sweep(cli, tmp_path, tiny, *args, code=2)
+    assert __import__("re").search(message, result.err), result.err
+    assert sweep_dir is None and not (tmp_path / "sweeps").exists()
+
+
+def test_a_combination_that_fails_only_together_is_named_as_a_point(tmp_path, tiny):
+    # cross_entropy needs softmax (or identity) outputs; the base config has none set, so each value
+    # alone is fine, and only the pair (cross_entropy, sigmoid) is wrong
+    with pytest.raises(InputError, match=r"--grid point loss=cross_entropy, model.output=sigmoid: model.output"):
+        sweeps.plan(tiny, ["loss=bce,cross_entropy", "model.output=sigmoid,softmax"])
+
+
+REGRESSION = "data: {name: sine, n_samples: 40}\nmodel: {hidden: [4], activation: tanh}\nloss: mse\n" \
+             "optimizer: {name: sgd, lr: 0.05}\ntraining: {epochs: 30, batch_size: full, log_every: 5}\n"
+
+
+def test_a_diverging_point_is_recorded_and_the_sweep_goes_on(cli, tmp_path):
+    config = tmp_path / "sine.yaml"
+    config.write_text(REGRESSION)
+    result, sweep_dir = sweep(cli, tmp_path, config, "--grid", "optimizer.lr=20,0.05", "--seeds", "2", "--workers", "2")
+    rows = results(sweep_dir)
+    assert [r["status"] for r in rows] == ["diverged", "diverged", "completed", "completed"]
+    assert all(float(r["epochs"]) < 30 for r in rows[:2])
+    assert "test_r2" in result.out  # regression: ranked by R^2
+    assert "diverged: point 1 (optimizer.lr=20, seed 1)" in " ".join(result.out.split())
+    ranked = [line for line in result.out.splitlines() if line.startswith("│")]
+    assert ranked[0].split("│")[2].strip() == "0.05" and "2 diverged" in ranked[1]
+    for row in rows[:2]:
+        assert json.loads((sweep_dir / row["run_dir"] / "summary.json").read_text())["status"] == "diverged"
+
+
+def test_a_failing_point_is_recorded_and_the_sweep_goes_on(cli, tmp_path, tiny, monkeypatch):
+    from gradlab import runner
+
+    real = runner.execute
+
+    def execute(experiment, run, *args, **kwargs):
+        if experiment.config.optimizer.lr == 1:
+            raise RuntimeError("disk full")
+        return real(experiment, run, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "execute", execute)
+    result, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", "optimizer.lr=1,0.1", "--workers", "1")
+    rows = results(sweep_dir)
+    assert [r["status"] for r in rows] == ["failed", "completed"]
+    assert rows[0]["error"] == "RuntimeError: disk full"
+    run = sweep_dir / rows[0]["run_dir"]
+    assert json.loads((run / "summary.json").read_text())["status"] == "failed"
+    assert "failed: point 1" in result.out
+
+
+def test_run_point_never_raises(tmp_path):
+    task = sweeps.PointTask(index=1, name="p001", config={"data": {"name": "csv", "path": "missing.csv"}},
+                            base_dir=str(tmp_path), out=str(tmp_path), plots=False, argv=[], metrics=["train_loss"])
+    result = sweeps.run_point(task)
+    assert result.status == "failed" and "missing.csv" in result.error and result.run_dir is None
+
+
+def _crash_on_two(task):
+    if task.index == 2:
+        os._exit(3)  # a worker killed outright (out of memory, a crash in native code)
+    return sweeps.PointResult(task.index, "completed", epochs=task.index)
+
+
+def test_a_worker_that_dies_fails_only_its_own_point():
+    from gradlab.executors import ProcessExecutor
+
+    tasks = [sweeps.PointTask(i, f"p{i}", {}, ".", None, False, [], []) for i in range(1, 6)]
+    pool = ProcessExecutor(2, function=_crash_on_two)
+    try:
+        outcome = {r.index: r for r in pool.results(tasks)}
+    finally:
+        pool.close()
+    assert sorted(outcome) == [1, 2, 3, 4, 5]
+    assert outcome[2].status == "failed" and "worker process died" in outcome[2].error
+    assert all(outcome[i].status == "completed" for i in (1, 3, 4, 5))
+
+
+LONG = "data: {name: moons, n_samples: 100}\nmodel: {hidden: [8]}\ntraining: {epochs: 3, batch_size: 1}\n"
+
+
+def test_ctrl_c_keeps_finished_points_and_marks_running_ones(tmp_path):
+    config = tmp_path / "long.yaml"
+    config.write_text(LONG)
+    out = tmp_path / "sweeps"
+    proc = subprocess.Popen([sys.executable, "-m", "gradlab", "sweep", str(config), "--grid", "training.epochs=2,100000",
+                             "--seeds", "2", "--workers", "2", "--out", str(out)],
+                            env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:  # the two short points done, the two long ones training
+        sweep_dir = run_dirs(out)[0] if run_dirs(out) else None
+        if sweep_dir and (sweep_dir / "results.csv").exists():
+            done = (sweep_dir / "results.csv").read_text().count("completed")
+            logging = [p for p in run_dirs(sweep_dir) if (p / "metrics.csv").exists()
+                       and len((p / "metrics.csv").read_text().splitlines()) > 2]
+            if done == 2 and len(logging) == 4:
+                break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)  # to the parent only: it stops its workers itself
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    rows = results(sweep_dir)
+    assert [r["status"] for r in rows] == ["completed", "completed", "interrupted", "interrupted"]
+    for row in rows:
+        summary = json.loads((sweep_dir / row["run_dir"] / "summary.json").read_text())
+        assert summary["status"] == row["status"]
+    assert json.loads((sweep_dir / "summary.json").read_text())["status"] == "interrupted"
+    assert "interrupted" in stdout
+
+
+# --- Dask ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """One LocalCluster (2 single-threaded worker processes) for the module; its workers import
+    gradlab from this checkout."""
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=logging.ERROR)
+    yield cluster
+    cluster.close()
+
+
+def test_dask_shared_filesystem_and_collect_equal_the_process_pool(cli, tmp_path, tiny, dask_cluster):
+    _, pooled = sweep(cli, tmp_path, tiny, *GRID_2X2X2, "--workers", "2")
+    result, shared = sweep(cli, tmp_path, tiny, *GRID_2X2X2, "--executor", "dask",
+                           "--scheduler", dask_cluster.scheduler_address)
+    assert f"Dask at {dask_cluster.scheduler_address} (2 workers)" in " ".join(result.out.split())
+    _, collected = sweep(cli, tmp_path, tiny, *GRID_2X2X2, "--executor", "dask", "--collect",
+                         "--scheduler", dask_cluster.scheduler_address)
+    assert untimed(shared) == untimed(pooled) == untimed(collected)
+    for sweep_dir in (shared, collected):
+        for row in results(sweep_dir):
+            run = sweep_dir / row["run_dir"]
+            summary = json.loads((run / "summary.json").read_text())
+            assert summary["status"] == "completed" and summary["id"] == run.name
+            assert summary["reproduce"] == f"gradlab train {run}/config.yaml"  # collected: points at its new place
+            assert {"config.yaml", "metrics.csv", "model.npz", "data.json"} <= {p.name for p in run.iterdir()}
+    assert yaml.safe_load((collected / "sweep.yaml").read_text())["collect"] is True
+
+
+def test_dask_without_a_scheduler_starts_and_closes_a_local_cluster(cli, tmp_path, tiny, dask_cluster, monkeypatch):
+    import distributed
+
+    started = {}
+
+    class Borrowed:
+        """The module's cluster in place of a new one (one LocalCluster per test module)."""
+
+        def __init__(self, **kwargs):
+            started.update(kwargs)
+            self.scheduler_address = dask_cluster.scheduler_address
+
+        def __getattr__(self, name):
+            return getattr(dask_cluster, name)
+
+        def close(self):
+            started["closed"] = True
+
+    monkeypatch.setattr(distributed, "LocalCluster", Borrowed)
+    _, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", "optimizer.lr=0.1,1", "--executor", "dask", "--workers", "2")
+    assert started["n_workers"] == 2 and started["threads_per_worker"] == 1 and started["processes"] is True
+    assert started["closed"] is True
+    assert [r["status"] for r in results(sweep_dir)] == ["completed", "completed"]
+
+
+def test_dask_missing_is_a_clear_error(cli, tmp_path, tiny, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    result, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", "loss=mse", "--executor", "dask", code=2)
+    assert "pip install gradlab[distributed]" in result.err and sweep_dir is None
+
+
+def test_the_readme_sweep_table_is_what_the_command_prints(cli, tmp_path):
+    import shlex
+
+    from tests.conftest import CONFIGS
+
+    readme = (REPO / "README.md").read_text()
+    block = readme[readme.index("$ gradlab sweep configs/xor.yaml"):]
+    block = block[:block.index("```")]
+    command = shlex.split(block.splitlines()[0].removeprefix("$ "))
+    assert command[:3] == ["gradlab", "sweep", "configs/xor.yaml"]
+    result = cli("sweep", CONFIGS / "xor.yaml", *command[3:], "--workers", "1", "--out", tmp_path / "o")
+    assert result.code == 0, result.text
+
+    def table(text):  # the ranking rows without the time per run, which differs from run to run
+        return ["│".join(line.split("│")[:-2]) for line in text.splitlines() if line.startswith("│")]
+
+    assert table(result.out) == table(block) and len(table(block)) == 6

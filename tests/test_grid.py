@@ -1,0 +1,77 @@
+"""--grid values, --seeds and the cartesian expansion of a sweep."""
+
+import pytest
+
+from gradlab.errors import InputError
+from gradlab.experiment import ExperimentConfig
+from gradlab.grid import expand, parse_grid, parse_seeds, parse_values
+
+
+@pytest.mark.parametrize(("text", "values"), [
+    ("0.01,0.1,1", [0.01, 0.1, 1]),
+    ("mse,bce", ["mse", "bce"]),
+    ("[16,16],[8]", [[16, 16], [8]]),
+    ("1e-3, 2.5E2", [0.001, 250.0]),  # YAML 1.1 reads 1e-3 as text; a grid value that reads as a number is one
+    ("true,false", [True, False]),
+    ("{name: adam, lr: 0.1},sgd", [{"name": "adam", "lr": 0.1}, "sgd"]),
+    ("range(1,4)", [1, 2, 3]),  # like Python: the stop is excluded
+    ("range(10, 0, -4)", [10, 6, 2]),
+    ("range(0.1, 0.4, 0.1)", [0.1, 0.2, 0.3]),  # a + i*step, rounded: no 0.30000000000000004
+    ("range(0, 1, 0.25)", [0.0, 0.25, 0.5, 0.75]),
+    ("logspace(-3, -1, 3)", [0.001, 0.01, 0.1]),
+    ("logspace(0, 1, 2)", [1.0, 10.0]),
+    ("logspace(-2, -2, 1)", [0.01]),
+])
+def test_value_forms(text, values):
+    assert parse_values("k", text) == values
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("range(1)", "range takes"),
+    ("range(1, 5, 0)", "step must be"),
+    ("range(5, 1)", "no values"),
+    ("range(a, 2)", "expected a number, got 'a'"),
+    ("logspace(0, 1)", "logspace takes"),
+    ("logspace(0, 1, 2.5)", "whole number"),
+    ("0.1,0.1", "value 0.1 is given twice"),
+    ("[1,", "cannot read the values"),
+    ("range(0, 1e6, 1e-3)", "more than 10000"),
+])
+def test_bad_values_name_the_key(text, message):
+    with pytest.raises(InputError, match=message) as info:
+        parse_values("optimizer.lr", text)
+    assert str(info.value).startswith("--grid optimizer.lr")
+
+
+def test_grid_keys_are_checked_against_the_schema():
+    assert parse_grid(["optimizer.lr=0.1,1", "loss=mse"], model=ExperimentConfig) == {
+        "optimizer.lr": [0.1, 1], "loss": ["mse"]}
+    with pytest.raises(InputError, match=r"--grid training.epoch: unknown key \(did you mean 'training.epochs'\?\)"):
+        parse_grid(["training.epoch=1,2"], model=ExperimentConfig)
+    with pytest.raises(InputError, match="given twice"):
+        parse_grid(["loss=mse", "loss=bce"])
+    for item in ("loss", "=mse", "loss="):
+        with pytest.raises(InputError, match="KEY=VALUES"):
+            parse_grid([item])
+
+
+def test_seeds_count_or_list():
+    assert parse_seeds("3") == [1, 2, 3]
+    assert parse_seeds("0,7,11") == [0, 7, 11]
+    assert parse_seeds(None) is None
+    for bad in ("0", "x", "1,1", "-1,2"):
+        with pytest.raises(InputError, match="--seeds"):
+            parse_seeds(bad)
+
+
+def test_expansion_order_groups_and_seeds():
+    points = expand({"a": [1, 2], "b": ["x", "y", "z"]}, [1, 2])
+    assert len(points) == 12
+    assert [p.index for p in points] == list(range(1, 13))
+    assert points[0].overrides == {"a": 1, "b": "x", "seed": 1}
+    assert points[1].overrides == {"a": 1, "b": "x", "seed": 2}  # seeds vary fastest, then the last key
+    assert points[2].overrides == {"a": 1, "b": "y", "seed": 1} and points[2].group == 2
+    assert points[-1].overrides == {"a": 2, "b": "z", "seed": 2} and points[-1].group == 6
+    assert points[0].label() == "a=1, b=x"
+    assert [p.overrides for p in expand({}, [5])] == [{"seed": 5}]
+    assert [p.overrides for p in expand({"a": [1]}, None)] == [{"a": 1}]  # the config's own seed
