@@ -1,0 +1,75 @@
+"""The fit loop's options: schedules, early stopping, weight decay, clipping, interruption."""
+
+import numpy as np
+import pytest
+
+from gradlab.experiment import build
+from gradlab.training import Callback, fit
+
+BASE = {"seed": 0, "data": {"name": "moons", "n_samples": 120, "standardize": True},
+        "model": {"hidden": [6], "activation": "tanh"}, "loss": "bce",
+        "optimizer": {"name": "sgd", "lr": 0.5}, "training": {"epochs": 12, "batch_size": 16}}
+
+
+def experiment(**changes):
+    raw = {key: (dict(value) if isinstance(value, dict) else value) for key, value in BASE.items()}
+    for dotted, value in changes.items():
+        section, key = dotted.split("__")
+        raw[section][key] = value
+    return build(raw)
+
+
+def train(e, **kw):
+    return fit(e.network, e.loss, e.optimizer, e.X_train, e.Y_train, e.settings, X_test=e.X_test, Y_test=e.Y_test,
+               rng=np.random.default_rng(0), **kw)
+
+
+def test_step_schedule_sets_the_logged_learning_rate():
+    # lr0 * gamma^floor(e / step_size) with e = epoch - 1: 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.125 ...
+    e = experiment(optimizer__schedule={"name": "step", "gamma": 0.5, "step_size": 3})
+    history = train(e)
+    lrs = [row["lr"] for row in history.rows[1:]]
+    assert lrs == [0.5 * 0.5 ** ((epoch - 1) // 3) for epoch in range(1, 13)]
+
+
+def test_early_stopping_on_the_test_loss():
+    e = experiment(training__epochs=500, training__patience=3, optimizer__lr=2.0)
+    history = train(e)
+    assert history.epochs < 500
+    assert history.epochs - history.best_epoch == 3
+    assert "early stop" in history.stop_reason
+    test_losses = [r["test_loss"] for r in history.rows]
+    assert history.best_value == min(test_losses[: history.best_epoch + 1])
+
+
+def test_l2_weight_decay_shrinks_the_weights():
+    plain, decayed = experiment(), experiment(training__l2=0.1)
+    train(plain)
+    train(decayed)
+    norm = lambda e: sum(float(np.sum(layer.W ** 2)) for layer in e.network.layers)  # noqa: E731
+    assert norm(decayed) < 0.8 * norm(plain)
+
+
+def test_clipping_bounds_every_update():
+    e = experiment(optimizer__clip_norm=1e-3, training__epochs=1, training__batch_size="full")
+    before = e.network.flat()
+    train(e)
+    # one full-batch sgd step with |g| clipped to 1e-3: |delta params| = lr * 1e-3
+    assert np.linalg.norm(e.network.flat() - before) == pytest.approx(0.5e-3, rel=1e-9)
+
+
+def test_interrupt_returns_what_was_done():
+    class Stop(Callback):
+        def on_epoch_end(self, epoch):
+            if epoch == 4:
+                raise KeyboardInterrupt
+
+    history = train(experiment(), callbacks=[Stop()])
+    assert history.status == "interrupted" and history.epochs == 4
+    assert history.rows[-1]["epoch"] <= 4
+
+
+def test_shuffle_off_is_deterministic_and_differs_from_shuffled():
+    a, b, c = experiment(training__shuffle=False), experiment(training__shuffle=False), experiment()
+    la, lb, lc = ([r["train_loss"] for r in train(x).rows] for x in (a, b, c))
+    assert la == lb and la != lc
