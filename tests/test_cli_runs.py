@@ -152,3 +152,15 @@ def test_show_a_damaged_run(cli, history):
     shown = json.loads(cli("runs", "show", broken["no_config"], "--json").out)
     assert shown["config"] is None and shown["status"] == "damaged" and shown["summary"]["epochs"] == 5
     assert cli("runs", "show", "zzzzzz", "--dir", root).code == 2
+
+
+def test_a_diverged_run_with_nan_values_is_listed(cli, tmp_path):
+    from tests.conftest import CONFIGS
+
+    out = tmp_path / "nan_runs"
+    result = cli("train", CONFIGS / "sine_smooth_l1.yaml", "--out", out, "--no-plot", "-q", "--set", "loss=mse",
+                 "--set", "optimizer.name=sgd", "--set", "optimizer.lr=5")
+    assert result.code == 0
+    listing = cli("runs", "--dir", out)
+    assert listing.code == 0, listing.err
+    assert "diverged" in listing.out and "nan" in listing.out

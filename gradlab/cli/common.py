@@ -36,8 +36,15 @@ def examples(*lines: str) -> str:
     return "[bold]Examples[/bold]\n\n" + "\n\n".join(f"  [cyan]{line}[/cyan]" for line in lines)
 
 
-def fmt(value: float, digits: int = 6) -> str:
-    """Format a number with ``digits`` significant digits, without trailing noise (6.8 not 6.800000)."""
+def fmt(value: float | str, digits: int = 6) -> str:
+    """Format a number with ``digits`` significant digits, without trailing noise (6.8 not 6.800000).
+
+    Non-finite values read back from JSON arrive as text ("nan", "inf") and are shown as such.
+    """
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return str(value)
     if value != value or value in (float("inf"), float("-inf")):
         return str(value)
     return f"{value:.{digits}g}"
