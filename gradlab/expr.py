@@ -317,7 +317,9 @@ class Expression:
         return len(self.variables)
 
     def _lambdify(self, expr) -> Callable:
-        return self._sp.lambdify(self._symbols, expr, modules=[NUMPY_EXTRAS, "numpy"])
+        # the numpy module object, not the string "numpy": the string makes sympy run
+        # ``from numpy import *``, which imports numpy.f2py and numpy.ma (~60 ms of start-up)
+        return self._sp.lambdify(self._symbols, expr, modules=[NUMPY_EXTRAS, np])
 
     @functools.cached_property
     def hessian_sym(self) -> tuple[tuple, ...]:
