@@ -35,7 +35,7 @@ class TrainedModel:
     def outputs(self, X_raw: np.ndarray) -> np.ndarray:
         """Network outputs for raw feature rows (standardised as in training first)."""
         X = X_raw if self.mean is None else (X_raw - self.mean) / self.std
-        return self.network.forward(np.ascontiguousarray(X, dtype=self.network.dtype))
+        return self.network.predict(np.ascontiguousarray(X, dtype=self.network.dtype))
 
 
 def load_model(run_dir: str | os.PathLike) -> TrainedModel:

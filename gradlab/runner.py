@@ -140,7 +140,7 @@ def make_plots(e: Experiment, history: History, run: Run) -> list:
 
         def predict(points: np.ndarray) -> np.ndarray:
             x = d.transform(points) if d.mean is not None else points
-            return e.network.forward(np.ascontiguousarray(x, dtype=dtype))
+            return e.network.predict(np.ascontiguousarray(x, dtype=dtype))
 
         files.append(tp.decision_boundary(
             predict, raw, d.y_train.astype(int), run.file("decision_boundary.png"),

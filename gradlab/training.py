@@ -272,28 +272,70 @@ def fit(
     return history
 
 
+def train_epoch(
+    network: Network,
+    loss: Loss,
+    optimizer: Any,
+    X: np.ndarray,
+    Y: np.ndarray,
+    batch_size: int | None,
+    lr: float,
+    *,
+    order: np.ndarray | None = None,
+    l1: float = 0.0,
+    l2: float = 0.0,
+    clip_norm: float | None = None,
+) -> None:
+    """One pass over (X, Y): for every mini-batch a forward pass, backpropagation and one
+    optimizer step, in place. This is the whole hot path of training.
+
+    Parameters
+    ----------
+    network, loss, optimizer
+        As in :func:`fit`.
+    X, Y : ndarray, shapes (n, n_in) and (n, n_out)
+        Training data in the network's dtype.
+    batch_size : int or None
+        Rows per update; None is the full batch (one update).
+    lr : float
+        The learning rate of every step of this epoch.
+    order : ndarray of int, optional
+        A permutation of ``range(n)`` to visit the rows in; batch k is gathered as
+        ``X[order[k b:(k + 1) b]]`` (one copy of b rows). Without it the batches are
+        contiguous slices, which are views: no copy at all.
+    l1, l2, clip_norm
+        Weight decay strengths and the global gradient-norm clip (None: no clipping).
+    """
+    n = X.shape[0]
+    batch = n if batch_size is None else min(batch_size, n)
+    params, grads = network.params, network.grads
+    # every update rule here is elementwise, so the optimizer can step the one flat vector
+    # the parameters are views of: a few ufunc calls per step, however many layers
+    flat_params, flat_grads = [network.flat_params], [network.flat_grads]
+    for start in range(0, n, batch):
+        if order is None:
+            xb, yb = X[start:start + batch], Y[start:start + batch]
+        else:
+            idx = order[start:start + batch]
+            xb, yb = X[idx], Y[idx]
+        network.forward(xb)
+        network.backward(loss, yb)
+        add_weight_decay(params, grads, l1, l2)
+        if clip_norm is not None:
+            clip_by_global_norm(grads, clip_norm)
+        optimizer.step(flat_params, flat_grads, lr)
+
+
 def _fit_steps(network, loss, optimizer, X, Y, settings, logger, history, callbacks, rng):
     n = X.shape[0]
-    batch = n if settings.batch_size is None else min(settings.batch_size, n)
-    starts = range(0, n, batch)
-    params, grads = network.params, network.grads
+    params = network.params
     lr = settings.lr
     for epoch in range(1, settings.epochs + 1):
         if settings.schedule is not None:
             lr = settings.schedule.lr(settings.lr, epoch - 1)
         order = rng.permutation(n) if settings.shuffle else None
-        for start in starts:
-            if order is None:  # contiguous slices are views: no copy at all
-                xb, yb = X[start:start + batch], Y[start:start + batch]
-            else:
-                idx = order[start:start + batch]
-                xb, yb = X[idx], Y[idx]
-            network.forward(xb)
-            network.backward(loss, yb)
-            add_weight_decay(params, grads, settings.l1, settings.l2)
-            if settings.clip_norm is not None:
-                clip_by_global_norm(grads, settings.clip_norm)
-            optimizer.step(params, grads, lr)
+        train_epoch(network, loss, optimizer, X, Y, settings.batch_size, lr, order=order,
+                    l1=settings.l1, l2=settings.l2, clip_norm=settings.clip_norm)
         history.epochs = epoch
         for cb in callbacks:
             cb.on_epoch_end(epoch)

@@ -33,7 +33,7 @@ def test_the_table_and_its_csv(cli, tmp_path):
 
 def test_a_wrong_tanh_derivative_fails_with_exit_1(cli, tmp_path, monkeypatch):
     # tanh' = 1 - tanh^2; the mistake 1 - tanh reaches the hidden layer's gradients only
-    monkeypatch.setattr(Tanh, "backward", lambda self, z, a, grad: grad * (1.0 - a))
+    monkeypatch.setattr(Tanh, "backward", lambda self, z, a, grad, out=None: grad * (1.0 - a))
     result = cli("gradcheck", CONFIGS / "xor.yaml", "--out", tmp_path / "o")
     assert result.code == 1
     assert "FAIL" in result.out
@@ -46,7 +46,7 @@ def test_a_wrong_tanh_derivative_fails_with_exit_1(cli, tmp_path, monkeypatch):
 
 def test_a_wrong_sigmoid_derivative_at_the_mse_output_fails(cli, tmp_path, monkeypatch):
     # sigma' = sigma (1 - sigma); forgetting it (the identity's derivative) is wrong with mse
-    monkeypatch.setattr(Sigmoid, "backward", lambda self, z, a, grad: grad)
+    monkeypatch.setattr(Sigmoid, "backward", lambda self, z, a, grad, out=None: grad)
     result = cli("gradcheck", CONFIGS / "cat_dog.yaml", "--out", tmp_path / "o")
     assert result.code == 1 and "W1" in result.err
 

@@ -77,3 +77,40 @@ def test_parameters_are_views_the_optimizer_can_update_in_place():
     net.set_flat(flat * 2)
     np.testing.assert_array_equal(net.flat(), flat * 2)
     assert set(net.state()) == {"W1", "b1", "W2", "b2", "W3", "b3"}
+
+
+def test_parameters_and_gradients_live_in_one_flat_vector_each():
+    net, X, Y = make_case("relu", "softmax", 3, "classes", 2)
+    assert net.flat_params.shape == (net.n_params,)
+    assert all(np.shares_memory(p, net.flat_params) for p in net.params)
+    assert all(np.shares_memory(g, net.flat_grads) for g in net.grads)
+    net.loss_and_gradients(losses.create("cross_entropy"), X, Y)
+    np.testing.assert_array_equal(net.flat("grads"), np.concatenate([g.ravel() for g in net.grads]))
+    net.flat_params[:] = 0.0  # writing the vector writes every layer
+    assert not net.layers[0].W.any() and not net.layers[-1].b.any()
+
+
+def test_work_arrays_are_reused_and_predict_returns_its_own_array():
+    net, X, _ = make_case("sigmoid", "softmax", 3, "classes", 2)
+    rng = np.random.default_rng(5)
+    big, small = rng.normal(size=(50, 3)), rng.normal(size=(4, 3))
+    expected_big = net.predict(big)
+    expected_small = net.predict(small)
+    out = net.forward(big)
+    assert out.shape == (50, 3) and not np.shares_memory(out, expected_big)
+    again = net.forward(small)  # a smaller batch: a view of the same work array, values right
+    assert np.shares_memory(again, out) and again.shape == (4, 3)
+    np.testing.assert_array_equal(again, expected_small)
+    np.testing.assert_array_equal(net.predict(big), expected_big)  # the earlier result was not touched
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_a_float32_network_computes_in_float32(hidden):
+    rng = np.random.default_rng(2)
+    sizes = [3, 5, 2]
+    weights = [(rng.normal(size=(a, b)).astype(np.float32), np.zeros(b, np.float32)) for a, b in zip(sizes, sizes[1:])]
+    net = Network.from_weights(weights, hidden, "softmax")
+    X = rng.normal(size=(6, 3)).astype(np.float32)
+    net.loss_and_gradients(losses.create("cross_entropy"), X, rng.integers(0, 2, 6))
+    assert all(layer.a.dtype == np.float32 and layer.z.dtype == np.float32 for layer in net.layers)
+    assert net.flat_grads.dtype == np.float32 and net.layers[0].delta.dtype == np.float32

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from gradlab.engine import optimizers as optimizers_module
 from gradlab.engine.gradcheck import check
 from gradlab.engine.optimizers import (
     add_weight_decay,
@@ -382,3 +383,33 @@ def test_engine_modules_import_numpy_only():
     )
     done = subprocess.run([sys.executable, "-c", code], env=subprocess_env(), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_long_arrays_updated_in_blocks_match_the_whole_array_update(name, monkeypatch):
+    # the blocked update is the same elementwise arithmetic, so the results are bit-identical
+    rng = np.random.default_rng(3)
+    W0, b0 = rng.normal(size=(37, 29)), rng.normal(size=29)  # 1073 and 29 elements
+    grads = [(rng.normal(size=W0.shape), rng.normal(size=b0.shape)) for _ in range(4)]
+    results = []
+    for block in (1 << 20, 100):  # one piece per array; then W in 11 blocks of <= 100 (b stays whole)
+        monkeypatch.setattr(optimizers_module, "BLOCK", block)
+        opt, W, b = optimizers.create({"name": name, "lr": 0.05}), W0.copy(), b0.copy()
+        for gW, gb in grads:
+            opt.step([W, b], [gW, gb])
+        results.append((W, b, opt.state_dict()))
+    (W1, b1, s1), (W2, b2, s2) = results
+    np.testing.assert_array_equal(W1, W2)
+    np.testing.assert_array_equal(b1, b2)
+    for key in s1["buffers"]:  # the state keeps the parameters' shapes either way
+        for x, y in zip(s1["buffers"][key], s2["buffers"][key]):
+            assert x.shape == y.shape
+            np.testing.assert_array_equal(x, y)
+
+
+def test_a_blocked_update_refuses_parameters_that_changed_shape(monkeypatch):
+    monkeypatch.setattr(optimizers_module, "BLOCK", 4)
+    opt = optimizers.create("sgd")
+    opt.step([np.zeros(10)], [np.ones(10)])
+    with pytest.raises(ValueError, match="changed shape or layout; call reset"):
+        opt.step([np.zeros(12)], [np.ones(12)])

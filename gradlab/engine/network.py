@@ -22,6 +22,7 @@ import numpy as np
 from gradlab.engine.activations import Activation, activations
 from gradlab.engine.layers import Dense
 from gradlab.engine.losses import Loss
+from gradlab.engine.optimizers import pack
 
 
 class Network:
@@ -31,6 +32,16 @@ class Network:
     ----------
     layers : sequence of Dense
         From the input side; consecutive shapes must chain.
+
+    Attributes
+    ----------
+    params, grads : list of ndarray
+        ``[W1, b1, W2, b2, ...]`` and their gradients, from the input side.
+    flat_params, flat_grads : ndarray, shape (n_params,)
+        The same numbers as one contiguous vector each: every array in ``params`` (and
+        ``grads``) is a view into it, so an optimizer given ``[flat_params]`` updates all
+        layers in one set of ufunc calls instead of one per array, which is most of a tiny
+        network's update time. The layers' W and b are copied in on construction.
     """
 
     def __init__(self, layers: Sequence[Dense]) -> None:
@@ -40,8 +51,12 @@ class Network:
             if below.W.shape[1] != above.W.shape[0]:
                 raise ValueError(f"layer shapes do not chain: {below.W.shape} then {above.W.shape}")
         self.layers = list(layers)
-        self.params: list[np.ndarray] = [p for layer in self.layers for p in (layer.W, layer.b)]
-        self.grads: list[np.ndarray] = [g for layer in self.layers for g in (layer.gW, layer.gb)]
+        self.flat_params, self.params = pack([p for layer in self.layers for p in (layer.W, layer.b)])
+        self.flat_grads, self.grads = pack([g for layer in self.layers for g in (layer.gW, layer.gb)],
+                                           dtype=self.flat_params.dtype)
+        for k, layer in enumerate(self.layers):
+            layer.W, layer.b = self.params[2 * k], self.params[2 * k + 1]
+            layer.gW, layer.gb = self.grads[2 * k], self.grads[2 * k + 1]
 
     @classmethod
     def from_weights(
@@ -78,13 +93,18 @@ class Network:
         return self.layers[-1]
 
     def forward(self, X: np.ndarray) -> np.ndarray:
-        """a_L for a batch X of shape (n, n_in); every layer caches what backward needs."""
+        """a_L for a batch X of shape (n, n_in); every layer caches what backward needs.
+
+        The result lives in the output layer's work array: the next pass overwrites it.
+        """
         a = X
         for layer in self.layers:
             a = layer.forward(a)
         return a
 
-    predict = forward
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """a_L for X, as an array of its own (a copy of :meth:`forward`'s result)."""
+        return self.forward(X).copy()
 
     def loss_on_logits(self, loss: Loss) -> bool:
         """True when ``loss`` reads the logits z_L: it works on logits and is fused with this output."""
@@ -102,14 +122,15 @@ class Network:
             # fused: dC/dz = (y_hat - y)/N; the link's derivative cancelled analytically
             return loss.logit_gradient(y, out.a)
         # general chain rule: dC/dz = dC/dy_hat * f'(z) -- mse + sigmoid keeps sigma'(z) here
-        return out.activation.backward(out.z, out.a, loss.gradient(y, out.a))
+        grad = loss.gradient(y, out.a)
+        return out.activation.backward(out.z, out.a, grad, out=grad if grad.dtype == out.a.dtype else None)
 
     def backward(self, loss: Loss, y: np.ndarray) -> None:
         """Fill every layer's gW, gb after :meth:`forward` on the same batch."""
         delta = self.output_delta(loss, y)
         grad_a = self.output.backward_from_delta(delta, need_input_grad=len(self.layers) > 1)
         for index in range(len(self.layers) - 2, -1, -1):
-            grad_a = self.layers[index].backward(grad_a, need_input_grad=index > 0)
+            grad_a = self.layers[index].backward(grad_a, need_input_grad=index > 0, overwrite_grad=True)
 
     def loss_and_gradients(self, loss: Loss, X: np.ndarray, y: np.ndarray) -> float:
         """Forward, loss value and backward on one batch; gradients land in ``self.grads``."""
@@ -137,14 +158,11 @@ class Network:
 
     def set_flat(self, vector: np.ndarray) -> None:
         """Write a flat parameter vector (as from :meth:`flat`) into the parameters in place."""
-        offset = 0
-        for p in self.params:
-            p[...] = vector[offset:offset + p.size].reshape(p.shape)
-            offset += p.size
+        self.flat_params[...] = vector
 
     def flat(self, which: str = "params") -> np.ndarray:
-        """All parameters (or gradients, ``which="grads"``) as one vector W1, b1, W2, ..."""
-        return np.concatenate([p.ravel() for p in getattr(self, which)])
+        """A copy of all parameters (or gradients, ``which="grads"``) as one vector W1, b1, W2, ..."""
+        return getattr(self, f"flat_{which}").copy()
 
     def __repr__(self) -> str:
         return "Network(" + ", ".join(repr(layer) for layer in self.layers) + ")"
