@@ -23,8 +23,9 @@ from gradlab.engine.optimizers import add_weight_decay, clip_by_global_norm, wei
 
 #: values beyond this count as exploding: the run is stopped as diverged
 EXPLODED = 1e12
-#: forward passes for evaluation go through the data in chunks of this many rows
-EVAL_CHUNK = 8192
+#: forward passes for evaluation go through the data in chunks of this many rows (on
+#: 784-512-512-10, 2048-row chunks ran at 127 GFLOP/s, 8192-row ones at 114, with 4x the work arrays)
+EVAL_CHUNK = 2048
 #: gradient norms and saturation are measured on at most this many training samples
 DIAGNOSTIC_SAMPLES = 2048
 

@@ -1,0 +1,220 @@
+"""What the benchmark scripts share: the machine report, memory readings, workers in their own
+processes, the run directory the results go to, and the goals table.
+
+The scripts are run as files (``python benchmarks/engine.py``), so this module is imported
+by its bare name from the scripts' own directory.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import platform
+import statistics
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+# -- the machine ----------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (the platform's processor string elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def thread_report() -> list[dict[str, Any]]:
+    """The native thread pools loaded in this process (threadpoolctl): library, kernel, threads."""
+    from threadpoolctl import threadpool_info
+
+    keep = ("user_api", "internal_api", "num_threads", "version", "architecture", "threading_layer")
+    return [{k: pool.get(k) for k in keep if pool.get(k) is not None} for pool in threadpool_info()]
+
+
+def blas_summary(pools: Iterable[Mapping[str, Any]]) -> str:
+    """One line, e.g. ``openblas 0.3.31 SkylakeX x2`` for each BLAS/OpenMP pool."""
+    parts = []
+    for pool in pools:
+        text = f"{pool.get('internal_api')} {pool.get('version') or ''}".strip()
+        if pool.get("architecture"):
+            text += f" {pool['architecture']}"
+        parts.append(f"{text} x{pool.get('num_threads')}")
+    return ", ".join(parts) or "none"
+
+
+def machine() -> dict[str, Any]:
+    """Cores, CPU, Python, NumPy and the BLAS NumPy runs on: what every figure is reported with."""
+    import numpy as np
+
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu_model(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numpy_blas": blas_summary(p for p in thread_report() if p.get("user_api") == "blas"),
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+        "platform": platform.platform(),
+    }
+
+
+# -- memory ---------------------------------------------------------------------------------
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def rss_mib() -> float | None:
+    """The resident set size of this process now, MiB (None where /proc is missing)."""
+    kib = _status_kib("VmRSS")
+    return None if kib is None else kib / 1024
+
+
+def peak_rss_mib() -> float | None:
+    """The peak resident set size since start or the last :func:`reset_peak_rss`, MiB."""
+    kib = _status_kib("VmHWM")
+    if kib is None:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return kib / 1024
+
+
+def reset_peak_rss() -> None:
+    """Reset the kernel's peak-RSS mark to the current RSS (Linux >= 4.0; a no-op elsewhere),
+    so the next :func:`peak_rss_mib` measures one piece of work, not the process's whole past."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+# -- workers in their own processes -----------------------------------------------------------
+
+
+class Worker:
+    """A child process that builds one object and answers method calls on it, one at a time.
+
+    Peers run in separate processes: in one process their thread pools compete for the same
+    cores and both get slower. Calls block, so only one worker computes at any moment.
+    """
+
+    def __init__(self, factory: Callable[..., Any], *args: Any) -> None:
+        context = mp.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve, args=(child, factory, args), daemon=True)
+        self._process.start()
+        child.close()
+        self.call("__ready__")
+
+    def call(self, method: str, *args: Any) -> Any:
+        self._conn.send((method, args))
+        ok, value = self._conn.recv()
+        if not ok:
+            raise RuntimeError(value)
+        return value
+
+    def close(self) -> None:
+        try:
+            self._conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+
+
+def _serve(conn, factory, args) -> None:
+    import traceback
+
+    try:
+        target = factory(*args)
+    except Exception:
+        conn.send((False, traceback.format_exc()))
+        return
+    while True:
+        message = conn.recv()
+        if message is None:
+            return
+        method, call_args = message
+        try:
+            value = True if method == "__ready__" else getattr(target, method)(*call_args)
+            conn.send((True, value))
+        except Exception:
+            conn.send((False, traceback.format_exc()))
+
+
+# -- results --------------------------------------------------------------------------------
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+@dataclass
+class Goal:
+    """One target of the performance issue and whether the run met it."""
+
+    name: str
+    measured: float
+    limit: float
+    unit: str = "x"
+
+    @property
+    def met(self) -> bool:
+        return self.measured <= self.limit
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"goal": self.name, "measured": self.measured, "limit": self.limit,
+                "unit": self.unit, "met": self.met}
+
+
+def goals_table(goals: Sequence[Goal], title: str = "Goals"):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("goal")
+    table.add_column("measured", justify="right")
+    table.add_column("limit", justify="right")
+    table.add_column("", justify="center")
+    for goal in goals:
+        table.add_row(goal.name, f"{goal.measured:.3g}{goal.unit}", f"<= {goal.limit:g}{goal.unit}",
+                      "[green]met[/]" if goal.met else "[red]missed[/]")
+    return table
+
+
+def open_run(name: str, config: Mapping[str, Any], out: str | None):
+    """A gradlab run directory (command ``bench``) for the results of one benchmark script."""
+    sys.path.insert(0, str(REPO))
+    from gradlab.runs import Run
+
+    return Run.create("bench", dict(config), name=name, out=out,
+                      argv=["python", *sys.argv], reproduce=" ".join(["python", *sys.argv]))
+
+
+def save_results(run, rows: Sequence[Mapping[str, Any]], report: Mapping[str, Any]) -> None:
+    """``results.csv`` (one row per measurement) and ``results.json`` (everything) in the run."""
+    from gradlab.runs import write_json, write_table
+
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    write_table(run.file("results.csv"), columns, rows)
+    write_json(run.file("results.json"), report)

@@ -1,0 +1,49 @@
+"""The benchmark scripts still run (their timings are not tested: that is what they are for)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO, run_dirs, subprocess_env
+
+pytest.importorskip("threadpoolctl")
+
+
+def run_script(name: str, *args: str, out) -> dict:
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / name), *args, "--out", str(out)],
+                            capture_output=True, text=True, env=subprocess_env(COLUMNS="120"), timeout=300)
+    assert result.returncode == 0, result.stderr
+    (run,) = run_dirs(out)
+    assert json.loads((run / "summary.json").read_text())["status"] == "completed"
+    assert (run / "results.csv").read_text().startswith(("case,", "command,", "measure,"))
+    return json.loads((run / "results.json").read_text())
+
+
+def test_engine_benchmark_checks_equal_work_and_reports_every_case(tmp_path):
+    # torch and scikit-learn take part where they are installed (the [bench] extra)
+    report = run_script("engine.py", "--sizes", "tiny", "--dtypes", "float64,float32", "--optimizers", "sgd,adam",
+                        "--repeats", "1", out=tmp_path / "b")
+    cases = {r["case"]: r for r in report["results"]}
+    assert set(cases) == {"tiny 2-16-1 float64 sgd", "tiny 2-16-1 float64 adam",
+                          "tiny 2-16-1 float32 sgd", "tiny 2-16-1 float32 adam"}
+    for result in cases.values():
+        assert result["median_s"]["gradlab"] > 0 and result["median_s"]["gemm"] > 0
+        assert result["unequal"] == []  # every peer that ran did the same work as gradlab
+        # one epoch of SGD or Adam from the shared start lowers the loss (0.738 at the start)
+        assert result["loss_after_1"]["gradlab"] < 0.738
+    assert report["machine"]["cores"] >= 1 and "numpy_blas" in report["machine"]
+
+
+def test_a_peer_that_is_not_installed_is_skipped_with_a_note(tmp_path, monkeypatch):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import engine
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    monkeypatch.setitem(engine.PEERS, "torch", "no_such_module_here")
+    assert engine.available("torch") == 'torch skipped: no_such_module_here is not installed (pip install -e ".[bench]")'
+    assert engine.available("gradlab") is None
