@@ -214,7 +214,8 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
     resolved["data"] = dataset.spec  # every data parameter, the data seed used, absolute paths
     init_name, init_params = initializers.parse(m.init, field="model.init")
     if init_name == "from":  # re-runnable from anywhere: the absolute path of the weights file
-        resolved["model"]["init"] = {"name": "from", "path": str(_initializer(m.init, base_dir).resolved_path().resolve())}
+        weights = _initializer(m.init, base_dir).resolved_path.resolve()
+        resolved["model"]["init"] = {"name": "from", "path": str(weights)}
     return Experiment(config, resolved, dataset, network, loss, optimizer, schedule, settings,
                       Y_train, Y_test, X_train, X_test)
 

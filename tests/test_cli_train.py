@@ -234,3 +234,21 @@ def test_schema_lists_the_registries(cli):
         jsonschema.validate(yaml.safe_load(config.read_text()), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"data": "xor", "loss": "msee"}, schema)
+
+
+def test_init_from_an_npz_file_starts_from_its_weights(cli, tmp_path):
+    W1, b1 = np.array([[0.5, -1.0, 0.25], [2.0, 0.0, -0.5]]), np.array([0.1, -0.2, 0.3])
+    W2, b2 = np.array([[1.0], [-2.0], [0.5]]), np.array([-0.25])
+    (tmp_path / "cfg").mkdir()
+    np.savez(tmp_path / "cfg" / "w.npz", W1=W1, b1=b1, W2=W2, b2=b2)
+    config = write(tmp_path / "cfg", "c.yaml", "data: {name: xor, n_samples: 40}\ntraining: {epochs: 1}\n"
+                                                "model: {hidden: [3], init: {name: from, path: w.npz}}\n")
+    result, run = train(cli, tmp_path, config)
+    assert result.code == 0, result.text
+    resolved = __import__("yaml").safe_load((run / "config.yaml").read_text())
+    assert resolved["model"]["init"] == {"name": "from", "path": str((tmp_path / "cfg" / "w.npz").resolve())}
+    from gradlab.experiment import build  # the network it builds starts at the file's weights
+    experiment = build(resolved)
+    for layer, (W, b) in zip(experiment.network.layers, [(W1, b1), (W2, b2)]):
+        np.testing.assert_array_equal(layer.W, W)
+        np.testing.assert_array_equal(layer.b, b)
