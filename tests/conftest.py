@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("COLUMNS", "160")  # rich tables are not cropped in captured output
 os.environ["MPLBACKEND"] = "Agg"  # no display needed
+# hypothesis keeps a cache in ./.hypothesis unless told otherwise; the repo is not the place for it
+os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = tempfile.mkdtemp(prefix="gradlab-hypothesis-")
 
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
