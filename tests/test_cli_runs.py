@@ -164,3 +164,46 @@ def test_a_diverged_run_with_nan_values_is_listed(cli, tmp_path):
     listing = cli("runs", "--dir", out)
     assert listing.code == 0, listing.err
     assert "diverged" in listing.out and "nan" in listing.out
+
+
+GOOD = {"command": "train", "status": "completed", "started_at": "2020-01-01T00:00:00+00:00", "epochs": 5,
+        "duration_s": 1.5, "final": {"train_loss": 0.25}}
+
+
+def _binary_metrics(path):
+    (path / "metrics.csv").write_bytes(b"\xff\xfe\x00garbage\x80\x81\n")
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda p: _binary_metrics(p), "metrics.csv is unreadable: 'utf-8' codec can't decode byte 0xff"),
+    (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "epochs": "five"})),
+     "summary.json field 'epochs' is 'five', not a number"),
+    (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "final": {"train_loss": "garbage"}})),
+     "summary.json field 'final.train_loss' is 'garbage', not a number"),
+    (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "command": None, "name": 3})),
+     "summary.json field 'name' is 3, not text"),
+    (lambda p: (p / "summary.json").write_text(json.dumps(GOOD)[:40]), "summary.json is unreadable: "),
+    (lambda p: (p / "config.yaml").write_text("- a\n- b\n"), "config.yaml is not a mapping (got list)"),
+    (lambda p: (p / "config.yaml").write_bytes(b"lr: \xff\xfe\n"), "config.yaml is unreadable: "),
+], ids=["binary-metrics", "string-epochs", "garbage-loss", "number-name", "truncated-summary", "config-list",
+        "binary-config"])
+def test_each_kind_of_damage_is_listed_with_its_reason(cli, tmp_path, damage, problem):
+    root = tmp_path / "runs"
+    fake_run(root, "20200101-000001-train-fine-aaaaaa", summary=GOOD)
+    path = fake_run(root, "20200101-000002-train-hurt-bbbbbb",
+                    summary=None if "metrics" in problem else GOOD)
+    damage(path)
+    [fine] = [r for r in list_runs(root) if r.id.endswith("aaaaaa")]
+    assert (fine.status, fine.epochs, fine.final_loss, fine.duration_s) == ("completed", 5, 0.25, 1.5)
+    info = inspect_run(path)
+    assert info.status == "damaged" and info.problem.split("; ")[-1].startswith(problem)
+    table = cli("runs", "--dir", root)
+    assert table.code == 0 and table.err == ""
+    assert "damaged: 20200101-000002-train-hurt-bbbbbb: " in table.out
+    listed = {r["id"]: r for r in json.loads(cli("runs", "--dir", root, "--json").out)}
+    assert listed[path.name]["status"] == "damaged" and problem in listed[path.name]["problem"]
+    assert listed["20200101-000001-train-fine-aaaaaa"]["status"] == "completed"
+    shown = cli("runs", "show", path)
+    assert shown.code == 0 and "damaged" in shown.out and shown.err == ""
+    shown_json = json.loads(cli("runs", "show", path, "--json").out)
+    assert shown_json["status"] == "damaged" and problem in shown_json["problem"]

@@ -86,7 +86,7 @@ def show(
     path = resolve_run(run, directory)
     info = inspect_run(path)
     config_file = path / CONFIG_FILE
-    config_text = config_file.read_text(encoding="utf-8") if config_file.is_file() else None
+    config_text = config_file.read_text(encoding="utf-8", errors="replace") if config_file.is_file() else None
     plots = sorted(str(p) for p in path.glob("*.png"))
     tables = sorted(str(p) for p in path.glob("*.csv"))
     if as_json:
@@ -94,7 +94,7 @@ def show(
 
         try:
             config = yaml.safe_load(config_text) if config_text is not None else None
-        except yaml.YAMLError:
+        except yaml.YAMLError:  # a damaged config: its problem is in the output already
             config = None
         typer.echo(json.dumps({**info.as_dict(), "config": config, "summary": info.summary, "plots": plots,
                                "tables": tables}, indent=2))
