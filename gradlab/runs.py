@@ -329,7 +329,8 @@ class RunInfo:
 
     ``status`` is the summary's, except ``incomplete`` (no summary yet, or ``running``
     while the process that wrote it is gone) and ``damaged`` (summary.json unreadable
-    or config.yaml missing); ``problem`` then says why.
+    or a listed field mistyped, config.yaml missing or not a mapping, metrics.csv not text);
+    ``problem`` then says why.
     """
 
     path: Path
