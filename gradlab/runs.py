@@ -165,6 +165,7 @@ class Run:
         self.summary: dict[str, Any] = {}
         self._status: str | None = None
         self._logs: list[MetricsLog] = []
+        self._ended = False
 
     @classmethod
     def create(
@@ -232,7 +233,21 @@ class Run:
     def update(self, **fields: Any) -> None:
         """Merge fields into the summary and rewrite it."""
         self.summary.update(fields)
-        write_json(self.file(SUMMARY_FILE), self.summary)
+        self._write_summary()
+
+    def _write_summary(self) -> None:
+        """Rewrite summary.json, unless another process has finalised it meanwhile (a sweep's
+        client marks a point ``interrupted`` with :func:`mark_interrupted` while the point may
+        still be running on a cluster): the first final status stays, the client is its only writer.
+        After the run's own end (``with`` block exited) its updates always go through."""
+        path = self.file(SUMMARY_FILE)
+        try:
+            on_disk = json.loads(path.read_text(encoding="utf-8")).get("status")
+        except (OSError, ValueError, AttributeError):
+            on_disk = None
+        if on_disk in FINAL_STATUSES and not self._ended:
+            return
+        write_json(path, self.summary)
 
     def finish(self, status: str = "completed", **fields: Any) -> None:
         """Record how the run ended (the file is written when the ``with`` block exits)."""
@@ -259,7 +274,8 @@ class Run:
         self.summary["status"] = self._status or "completed"
         self.summary["finished_at"] = _iso(time.time())
         self.summary["duration_s"] = round(time.perf_counter() - self._clock, 6)
-        write_json(self.file(SUMMARY_FILE), self.summary)
+        self._write_summary()
+        self._ended = True  # its own final status is on disk: later updates add to it
         return False
 
 
