@@ -517,15 +517,12 @@ def _summary_problem(summary: dict[str, Any]) -> str | None:
 
 
 def _config_problem(path: Path) -> str | None:
-    """Why a run's config.yaml is unusable (unreadable, not YAML, not a mapping), or None."""
-    import yaml
-
+    """Why a run's config.yaml is unusable (unreadable, not YAML, not a mapping: what
+    :func:`read_config` refuses), or None."""
     try:
-        config = yaml.safe_load((path / CONFIG_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError, yaml.YAMLError) as error:
-        return f"config.yaml is unreadable: {str(error).splitlines()[0]}"
-    if not isinstance(config, dict):
-        return f"config.yaml is not a mapping (got {type(config).__name__})"
+        read_config(path)
+    except InputError as error:
+        return CONFIG_FILE + str(error).removeprefix(str(path / CONFIG_FILE))
     return None
 
 
