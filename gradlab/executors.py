@@ -8,7 +8,9 @@ Every executor has the same three methods, used by :func:`gradlab.sweeps.execute
     died, ``cancelled`` when it never started), so every point is accounted for.
 ``stop()``
     after Ctrl-C: cancel what has not started, ask running points to stop, and return
-    the results that still come back (``interrupted`` ones, mostly).
+    the results that still come back: ``interrupted`` ones, ``cancelled`` ones for points
+    handed to a worker that had not started them, and the finished points whose results
+    had not been collected yet (none is dropped).
 ``close()``
     release the workers (and a cluster this executor started).
 
@@ -35,6 +37,8 @@ from gradlab.sweeps import PointResult, PointTask, run_point
 EXECUTORS = ("process", "dask")
 #: after Ctrl-C, how long to wait for running points to write their interrupted state
 STOP_TIMEOUT = 30.0
+#: in a worker process: the pool's stop event (set by ProcessExecutor.stop); None elsewhere
+_STOPPING = {"event": None}
 
 
 def limit_threads() -> None:
@@ -54,14 +58,19 @@ def _interrupt_once(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _init_worker(threads: int | None) -> None:
+def _init_worker(threads: int | None, stopping=None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # idle workers outlive a Ctrl-C; the parent decides
+    _STOPPING["event"] = stopping
     if threads == 1:
         limit_threads()
 
 
 def _call(function: Callable[[PointTask], PointResult], task: PointTask) -> PointResult:
-    """Run a task in a worker, interruptible by the first SIGINT only."""
+    """Run a task in a worker, interruptible by the first SIGINT only; once the pool is stopping,
+    a task the worker had already been handed (queued, not cancellable) ends ``cancelled`` at once."""
+    event = _STOPPING["event"]
+    if event is not None and event.is_set():
+        return _failed(task, CancelledError())
     signal.signal(signal.SIGINT, _interrupt_once)
     try:
         return function(task)
@@ -116,12 +125,14 @@ class ProcessExecutor:
         self.workers = workers
         self.function = function
         self.threads = threads
+        self._stopping = _context().Event()
         self._pool = self._new_pool()
         self._futures: dict = {}
+        self._collected: set = set()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_init_worker,
-                                   initargs=(self.threads,))
+                                   initargs=(self.threads, self._stopping))
 
     def results(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
         queue = list(tasks)
@@ -148,6 +159,7 @@ class ProcessExecutor:
             if not future.cancelled() and isinstance(future.exception(), BrokenProcessPool):
                 continue
             finished.add(task.index)
+            self._collected.add(future)
             yield self._result(future, task)
         return [t for t in tasks if t.index not in finished]
 
@@ -163,15 +175,19 @@ class ProcessExecutor:
             return _failed(task, error)
 
     def stop(self) -> list[PointResult]:
-        # cancel() succeeds for the points still queued; those it cannot cancel are running
+        # Workers skip the tasks they were handed but had not started; cancel() succeeds for
+        # the points still queued here; those it cannot cancel are running (or handed out).
+        self._stopping.set()
         running = [f for f in self._futures if not f.done() and not f.cancel()]
         for pid in list(getattr(self._pool, "_processes", None) or {}):  # no public API lists the workers
             try:
                 os.kill(pid, signal.SIGINT)
             except OSError:
                 pass
-        done, _ = wait(running, timeout=STOP_TIMEOUT)
-        return [self._result(f, self._futures[f]) for f in done]
+        wait(running, timeout=STOP_TIMEOUT)
+        uncollected = [f for f in self._futures if f.done() and not f.cancelled() and f not in self._collected]
+        self._collected.update(uncollected)
+        return [self._result(f, self._futures[f]) for f in uncollected]
 
     def close(self) -> None:
         processes = list((getattr(self._pool, "_processes", None) or {}).values())

@@ -165,6 +165,7 @@ class Run:
         self.summary: dict[str, Any] = {}
         self._status: str | None = None
         self._logs: list[MetricsLog] = []
+        self._ended = False
 
     @classmethod
     def create(
@@ -232,7 +233,21 @@ class Run:
     def update(self, **fields: Any) -> None:
         """Merge fields into the summary and rewrite it."""
         self.summary.update(fields)
-        write_json(self.file(SUMMARY_FILE), self.summary)
+        self._write_summary()
+
+    def _write_summary(self) -> None:
+        """Rewrite summary.json, unless another process has finalised it meanwhile (a sweep's
+        client marks a point ``interrupted`` with :func:`mark_interrupted` while the point may
+        still be running on a cluster): the first final status stays, the client is its only writer.
+        After the run's own end (``with`` block exited) its updates always go through."""
+        path = self.file(SUMMARY_FILE)
+        try:
+            on_disk = json.loads(path.read_text(encoding="utf-8")).get("status")
+        except (OSError, ValueError, AttributeError):
+            on_disk = None
+        if on_disk in FINAL_STATUSES and not self._ended:
+            return
+        write_json(path, self.summary)
 
     def finish(self, status: str = "completed", **fields: Any) -> None:
         """Record how the run ended (the file is written when the ``with`` block exits)."""
@@ -259,7 +274,8 @@ class Run:
         self.summary["status"] = self._status or "completed"
         self.summary["finished_at"] = _iso(time.time())
         self.summary["duration_s"] = round(time.perf_counter() - self._clock, 6)
-        write_json(self.file(SUMMARY_FILE), self.summary)
+        self._write_summary()
+        self._ended = True  # its own final status is on disk: later updates add to it
         return False
 
 
@@ -329,7 +345,8 @@ class RunInfo:
 
     ``status`` is the summary's, except ``incomplete`` (no summary yet, or ``running``
     while the process that wrote it is gone) and ``damaged`` (summary.json unreadable
-    or config.yaml missing); ``problem`` then says why.
+    or a listed field mistyped, config.yaml missing or not a mapping, metrics.csv not text);
+    ``problem`` then says why.
     """
 
     path: Path
@@ -378,10 +395,19 @@ def _timestamp(text: Any) -> float | None:
 
 
 def _last_metrics_row(path: Path) -> dict[str, Any] | None:
+    """The last row of the run's metrics.csv (None when it has none or there is no file).
+
+    Raises
+    ------
+    ValueError
+        The file is not UTF-8 text or not CSV.
+    """
     try:
         rows = read_metrics(path / METRICS_FILE)
-    except (OSError, csv.Error):
+    except OSError:
         return None
+    except csv.Error as error:
+        raise ValueError(str(error)) from None
     return rows[-1] if rows else None
 
 
@@ -418,6 +444,11 @@ def inspect_run(path: str | os.PathLike) -> RunInfo:
         info.problem = f"summary.json has no valid status (got {got!r})"
         _fill_from_metrics(info)
         return info
+    problem = _summary_problem(summary) or (_config_problem(path) if has_config else None)
+    if problem:
+        info.problem = problem
+        _fill_from_metrics(info)
+        return info
     info.summary = summary
     info.command = summary.get("command") or info.command
     info.name = summary.get("name")
@@ -443,9 +474,67 @@ def inspect_run(path: str | os.PathLike) -> RunInfo:
     return info
 
 
+#: summary.json fields the listing shows, and what each must be when recorded (not None)
+_SUMMARY_NUMBERS = ("duration_s", "epochs", "steps", "points", "best_test_accuracy", "final.train_loss", "final.f")
+_SUMMARY_TEXTS = ("command", "name", "started_at")
+
+
+def _is_number(value: Any) -> bool:
+    """A JSON number, or a float kept as text (``"nan"``, ``"inf"``: see :func:`to_plain`); not a bool."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return False
+        return True
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _summary_problem(summary: dict[str, Any]) -> str | None:
+    """Why a summary's listed fields cannot be shown (a wrong type), or None when they can.
+
+    Parameters
+    ----------
+    summary : dict
+        The parsed summary.json.
+
+    Returns
+    -------
+    str or None
+        e.g. ``summary.json field 'epochs' is 'x', not a number``; None when every field fits.
+    """
+    final = summary.get("final")
+    if final is not None and not isinstance(final, dict):
+        return f"summary.json field 'final' is {final!r}, not a mapping"
+    values = {**summary, **{f"final.{k}": v for k, v in (final or {}).items()}}
+    for key in _SUMMARY_NUMBERS:
+        if values.get(key) is not None and not _is_number(values[key]):
+            return f"summary.json field {key!r} is {values[key]!r}, not a number"
+    for key in _SUMMARY_TEXTS:
+        if values.get(key) is not None and not isinstance(values[key], str):
+            return f"summary.json field {key!r} is {values[key]!r}, not text"
+    return None
+
+
+def _config_problem(path: Path) -> str | None:
+    """Why a run's config.yaml is unusable (unreadable, not YAML, not a mapping: what
+    :func:`read_config` refuses), or None."""
+    try:
+        read_config(path)
+    except InputError as error:
+        return CONFIG_FILE + str(error).removeprefix(str(path / CONFIG_FILE))
+    return None
+
+
 def _fill_from_metrics(info: RunInfo) -> None:
-    """Progress of a run without a final summary, from the last row of its metrics.csv."""
-    last = _last_metrics_row(info.path)
+    """Progress of a run without a final summary, from the last row of its metrics.csv
+    (an unreadable one makes the run ``damaged``, with the reason)."""
+    try:
+        last = _last_metrics_row(info.path)
+    except ValueError as error:
+        info.status = "damaged"
+        info.problem = "; ".join(filter(None, (info.problem, f"metrics.csv is unreadable: {error}")))
+        return
     if not last:
         return
     if isinstance(last.get("epoch"), int):

@@ -91,3 +91,18 @@ def test_runs_that_cannot_be_rerun_are_refused(cli, tmp_path, train_run):
     result = cli("rerun", fake)
     assert result.code == 2 and "rerun reproduces train and descend runs, this is a compare run" in result.err
     assert cli("rerun", tmp_path / "nowhere").code == 2
+
+
+@pytest.mark.parametrize("how", ["--out", "GRADLAB_RUNS"])
+def test_rerun_and_compare_write_under_out_or_gradlab_runs(cli, tmp_path, monkeypatch, train_run, how):
+    target = tmp_path / "elsewhere"
+    if how == "GRADLAB_RUNS":
+        monkeypatch.setenv("GRADLAB_RUNS", str(target))
+    extra = ["--out", target] if how == "--out" else []
+    assert cli("rerun", train_run, "-q", *extra).code == 0
+    (rerun,) = run_dirs(target)
+    assert json.loads((rerun / "summary.json").read_text())["rerun_of"] == str(train_run)
+    assert cli("compare", train_run, rerun, *extra).code == 0
+    compared = [p for p in run_dirs(target) if "-compare-" in p.name]
+    assert len(compared) == 1 and (compared[0] / "summary.json").exists()
+    assert run_dirs(tmp_path / "runs") == [train_run]  # nothing else went to the default root

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from gradlab.runs import inspect_run, list_runs
-from tests.conftest import run_dirs
+from tests.conftest import run_dirs, subprocess_env
 
 TINY = "name: tiny\ndata: {name: xor, n_samples: 40}\nmodel: {hidden: [3]}\nloss: bce\n" \
        "optimizer: {name: sgd, lr: 0.5}\ntraining: {epochs: 3, batch_size: full}\n"
@@ -53,6 +53,13 @@ def history(cli, tmp_path):
     return root, broken
 
 
+def table_rows(text):
+    """The body rows of the runs table (the lines between the header rule and the first blank line)."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if set(line.strip()) == {"─"}) + 1
+    return lines[start:next((i for i in range(start, len(lines)) if not lines[i].strip()), len(lines))]
+
+
 def _host():
     import platform
 
@@ -65,7 +72,7 @@ def test_listing_survives_damaged_directories(cli, history):
     assert result.code == 0, result.text
     text = result.out
     assert "7 runs in" in text
-    lines = [line for line in text.splitlines() if line.startswith("│")]
+    lines = table_rows(text)
     assert "train" in lines[0] or "descend" in lines[0]  # the real runs are the newest
     assert "completed" in lines[0] and "completed" in lines[1]
     assert "notes" not in text
@@ -164,3 +171,68 @@ def test_a_diverged_run_with_nan_values_is_listed(cli, tmp_path):
     listing = cli("runs", "--dir", out)
     assert listing.code == 0, listing.err
     assert "diverged" in listing.out and "nan" in listing.out
+
+
+GOOD = {"command": "train", "status": "completed", "started_at": "2020-01-01T00:00:00+00:00", "epochs": 5,
+        "duration_s": 1.5, "final": {"train_loss": 0.25}}
+
+
+def _binary_metrics(path):
+    (path / "metrics.csv").write_bytes(b"\xff\xfe\x00garbage\x80\x81\n")
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda p: _binary_metrics(p), "metrics.csv is unreadable: 'utf-8' codec can't decode byte 0xff"),
+    (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "epochs": "five"})),
+     "summary.json field 'epochs' is 'five', not a number"),
+    (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "final": {"train_loss": "garbage"}})),
+     "summary.json field 'final.train_loss' is 'garbage', not a number"),
+    (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "command": None, "name": 3})),
+     "summary.json field 'name' is 3, not text"),
+    (lambda p: (p / "summary.json").write_text(json.dumps(GOOD)[:40]), "summary.json is unreadable: "),
+    (lambda p: (p / "config.yaml").write_text("- a\n- b\n"), "config.yaml, line 1: the top level must be a mapping of settings (key: value), got a list"),
+    (lambda p: (p / "config.yaml").write_bytes(b"lr: \xff\xfe\n"), "config.yaml: cannot read the config file: 'utf-8' codec can't decode byte 0xff"),
+], ids=["binary-metrics", "string-epochs", "garbage-loss", "number-name", "truncated-summary", "config-list",
+        "binary-config"])
+def test_each_kind_of_damage_is_listed_with_its_reason(cli, tmp_path, damage, problem):
+    root = tmp_path / "runs"
+    fake_run(root, "20200101-000001-train-fine-aaaaaa", summary=GOOD)
+    path = fake_run(root, "20200101-000002-train-hurt-bbbbbb",
+                    summary=None if "metrics" in problem else GOOD)
+    damage(path)
+    [fine] = [r for r in list_runs(root) if r.id.endswith("aaaaaa")]
+    assert (fine.status, fine.epochs, fine.final_loss, fine.duration_s) == ("completed", 5, 0.25, 1.5)
+    info = inspect_run(path)
+    assert info.status == "damaged" and info.problem.split("; ")[-1].startswith(problem)
+    table = cli("runs", "--dir", root)
+    assert table.code == 0 and table.err == ""
+    assert "damaged: 20200101-000002-train-hurt-bbbbbb: " in table.out
+    listed = {r["id"]: r for r in json.loads(cli("runs", "--dir", root, "--json").out)}
+    assert listed[path.name]["status"] == "damaged" and problem in listed[path.name]["problem"]
+    assert listed["20200101-000001-train-fine-aaaaaa"]["status"] == "completed"
+    shown = cli("runs", "show", path)
+    assert shown.code == 0 and "damaged" in shown.out and shown.err == ""
+    shown_json = json.loads(cli("runs", "show", path, "--json").out)
+    assert shown_json["status"] == "damaged" and problem in shown_json["problem"]
+
+
+def test_the_table_reads_at_80_columns(tmp_path):
+    root = tmp_path / "runs"
+    long_name = "a-really-long-experiment-name-for-the-table"
+    fake_run(root, "20200101-000001-train-short-aaaaaa", summary={**GOOD, "name": "saturation_mse"})
+    fake_run(root, "20200101-000002-train-long-bbbbbb",
+             summary={**GOOD, "name": long_name, "status": "interrupted", "duration_s": 245.0})
+    fake_run(root, "20200101-000003-sweep-cccccc", summary={**GOOD, "command": "sweep", "epochs": None,
+                                                            "points": 12, "best_test_accuracy": 0.9375})
+    done = subprocess.run([sys.executable, "-m", "gradlab", "runs", "--dir", str(root)], capture_output=True,
+                          text=True, env=subprocess_env(COLUMNS="80"), timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert all(len(line) <= 80 for line in done.stdout.splitlines())
+    rows = table_rows(done.stdout)
+    assert len(rows) == 3  # one line per run: nothing wrapped
+    assert rows[0].split() == ["cccccc", "sweep", "completed", "12", "pts", "0.25", "0.9375", "1.5", "s"]
+    long_row = rows[1].split()
+    assert long_row[0] == "bbbbbb" and long_row[1] == "train" and long_row[2].endswith("…")
+    assert long_name.startswith(long_row[2][:-1]) and len(long_row[2]) >= 12
+    assert long_row[3:] == ["interrupted", "5", "0.25", "-", "4", "min", "05", "s"]
+    assert rows[2].split() == ["aaaaaa", "train", "saturation_mse", "completed", "5", "0.25", "-", "1.5", "s"]

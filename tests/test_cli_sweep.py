@@ -317,3 +317,75 @@ def test_the_readme_sweep_table_is_what_the_command_prints(cli, tmp_path):
         return ["│".join(line.split("│")[:-2]) for line in text.splitlines() if line.startswith("│")]
 
     assert table(result.out) == table(block) and len(table(block)) == 6
+
+
+def _point_of(run_dir):
+    from gradlab.runs import inspect_run
+
+    name = inspect_run(run_dir).name or ""
+    return int(name[1:]) if name[:1] == "p" and name[1:].isdigit() else None
+
+
+def _completed_points(sweep_dir):
+    done = set()
+    for path in run_dirs(sweep_dir):
+        summary = path / "summary.json"
+        if summary.exists() and '"status": "completed"' in summary.read_text():
+            done.add(_point_of(path))
+    return done
+
+
+def test_ctrl_c_in_process_stops_promptly_and_keeps_a_finished_uncollected_point(cli, tmp_path, monkeypatch):
+    """Ctrl-C while the parent records the first result: the other short point has finished meanwhile
+    (its result not collected yet) and the two long ones train for ever. All is settled in seconds."""
+    config = tmp_path / "long.yaml"
+    config.write_text(LONG)
+    out = tmp_path / "sweeps"
+    record = sweeps.Results.record
+    raised = []
+
+    def interrupting_record(self, result):
+        record(self, result)
+        if not raised:
+            deadline = time.time() + 30  # until the other short point has finished in its worker
+            while time.time() < deadline and not _completed_points(self.directory) - {result.index}:
+                time.sleep(0.05)
+            raised.append(time.time())
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweeps.Results, "record", interrupting_record)
+    result = cli("sweep", config, "--grid", "training.epochs=2,100000", "--seeds", "2", "--workers", "2",
+                 "--out", out)
+    stopped = time.time() - raised[0]
+    assert result.code == 130, result.text
+    assert "Traceback" not in result.err
+    assert stopped < 10, f"the stop took {stopped:.1f} s after the interruption"
+    (sweep_dir,) = run_dirs(out)
+    rows = results(sweep_dir)
+    assert [(r["point"], r["training.epochs"], r["status"]) for r in rows] == [
+        ("1", "2", "completed"), ("2", "2", "completed"), ("3", "100000", "interrupted"),
+        ("4", "100000", "interrupted")]
+    for row in rows:
+        summary = json.loads((sweep_dir / row["run_dir"] / "summary.json").read_text())
+        assert summary["status"] == row["status"]
+    assert rows[0]["epochs"] == rows[1]["epochs"] == "2"  # the uncollected result was recorded, not lost
+    assert json.loads((sweep_dir / "summary.json").read_text())["status"] == "interrupted"
+    assert "interrupted" in result.out
+
+
+def test_a_handed_out_task_is_cancelled_once_the_pool_is_stopping(monkeypatch):
+    import threading
+    from types import SimpleNamespace
+
+    from gradlab import executors
+
+    stopping = threading.Event()
+    monkeypatch.setitem(executors._STOPPING, "event", stopping)
+    handler = signal.getsignal(signal.SIGINT)  # _call leaves SIGINT ignored, as in a worker
+    monkeypatch.setattr(signal, "signal", lambda *args: handler)
+    ran = []
+    assert executors._call(ran.append, SimpleNamespace(index=7)) is None and len(ran) == 1  # not stopping: runs
+    stopping.set()
+    result = executors._call(ran.append, SimpleNamespace(index=8))
+    assert (result.index, result.status, result.error) == (8, "cancelled", "cancelled before it started")
+    assert len(ran) == 1  # the point never started

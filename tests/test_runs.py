@@ -61,3 +61,28 @@ def test_bad_name_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(InputError, match="--name"):
         Run.create("train", {}, name="../escape", out=tmp_path / "r")
     assert not (tmp_path / "r").exists()
+
+
+def test_a_run_marked_interrupted_from_outside_keeps_that_status(tmp_path):
+    """A sweep's client marks a point interrupted while its task may still run on a Dask worker:
+    the task's later writes do not overwrite the client's final status (the client is its only writer)."""
+    from gradlab.runs import mark_interrupted
+
+    with Run.create("train", {"lr": 0.1}, out=tmp_path) as run:
+        run.update(epochs=1)
+        assert mark_interrupted(run.path, "the sweep was interrupted") is True
+        run.update(epochs=2)  # the worker goes on
+        run.finish("completed", final={"train_loss": 0.5})
+    summary = json.loads(run.file("summary.json").read_text())
+    assert (summary["status"], summary["stop_reason"], summary.get("epochs")) == (
+        "interrupted", "the sweep was interrupted", 1)
+    assert "final" not in summary
+    assert mark_interrupted(run.path, "again") is False  # already final
+
+
+def test_a_run_updates_its_own_summary_after_it_ended(tmp_path):
+    with Run.create("train", {"lr": 0.1}, out=tmp_path) as run:
+        run.finish("completed")
+    run.update(identical=True)  # e.g. rerun adds its verdict once the run has ended
+    summary = json.loads(run.file("summary.json").read_text())
+    assert (summary["status"], summary["identical"]) == ("completed", True)

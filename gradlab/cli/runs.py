@@ -86,7 +86,7 @@ def show(
     path = resolve_run(run, directory)
     info = inspect_run(path)
     config_file = path / CONFIG_FILE
-    config_text = config_file.read_text(encoding="utf-8") if config_file.is_file() else None
+    config_text = config_file.read_text(encoding="utf-8", errors="replace") if config_file.is_file() else None
     plots = sorted(str(p) for p in path.glob("*.png"))
     tables = sorted(str(p) for p in path.glob("*.csv"))
     if as_json:
@@ -94,7 +94,7 @@ def show(
 
         try:
             config = yaml.safe_load(config_text) if config_text is not None else None
-        except yaml.YAMLError:
+        except yaml.YAMLError:  # a damaged config: its problem is in the output already
             config = None
         typer.echo(json.dumps({**info.as_dict(), "config": config, "summary": info.summary, "plots": plots,
                                "tables": tables}, indent=2))
@@ -159,22 +159,30 @@ def short_id(run_id: str) -> str:
     return suffix if len(suffix) == 6 and run_id != suffix else run_id
 
 
+#: the width the table's columns other than the name take at most (with their separators)
+_OTHER_COLUMNS = 62
+
+
 def _table(found, where):
+    """The listing as a rich table that reads at 80 columns: no vertical rules, one space between
+    columns, two-line headers; a name too long for what is left ends in an ellipsis (--json has it whole)."""
+    from rich import box
     from rich.table import Table
 
     table = Table(title=f"{len(found)} run{'s' * (len(found) != 1)} in {where}, newest first "
                         "(id: the end of the directory name; --json for paths)",
-                  title_justify="left", title_style="bold")
+                  title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, padding=0,
+                  show_edge=False)
     table.add_column("id", no_wrap=True)
     table.add_column("command", no_wrap=True)
-    table.add_column("name", overflow="fold")
+    table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=max(8, out.width - _OTHER_COLUMNS))
     table.add_column("status", no_wrap=True)
-    table.add_column("epochs/steps", justify="right", no_wrap=True)
-    table.add_column("final loss", justify="right", no_wrap=True)
-    table.add_column("best test acc", justify="right", no_wrap=True)
+    table.add_column("epochs/\nsteps", justify="right", no_wrap=True)
+    table.add_column("final\nloss", justify="right", no_wrap=True)
+    table.add_column("best\ntest acc", justify="right", no_wrap=True)
     table.add_column("duration", justify="right", no_wrap=True)
     for r in found:
-        progress = next((f"{v}{unit}" for v, unit in ((r.epochs, ""), (r.steps, ""), (r.points, " points"))
+        progress = next((f"{v}{unit}" for v, unit in ((r.epochs, ""), (r.steps, ""), (r.points, " pts"))
                          if v is not None), "-")
         table.add_row(
             short_id(r.id), r.command or "?", r.name or "", f"[{_STYLE.get(r.status, '')}]{r.status}[/]", progress,
