@@ -24,6 +24,7 @@ How a run stops:
   than :data:`X_LIMIT` in size, or :math:`f` more than :data:`F_GROWTH`
   :math:`\cdot (1 + |f(x_0)|)` above :math:`f(x_0)` (far beyond any overshoot of a
   converging run, e.g. step 39 for ``lr = 1.1`` on :math:`x^2 - 4x + 6` from 8).
+- ``interrupted``: Ctrl-C; :meth:`Descent.interrupt` ends the run after the last recorded step.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ DEFAULT_STEPS = 100
 DEFAULT_TOL = 1e-8
 X_LIMIT = 1e12
 F_GROWTH = 1e6
-STOP_REASONS = ("converged", "max_steps", "diverged")
+STOP_REASONS = ("converged", "max_steps", "diverged", "interrupted")
 
 METHODS: Registry[type[Method]] = Registry("method")
 
@@ -276,8 +277,8 @@ class Outcome:
 
     @property
     def status(self) -> str:
-        """The run-directory status: ``diverged`` or ``completed``."""
-        return "diverged" if self.reason == "diverged" else "completed"
+        """The run-directory status: ``diverged``, ``interrupted`` or ``completed``."""
+        return self.reason if self.reason in ("diverged", "interrupted") else "completed"
 
 
 @dataclass
@@ -329,6 +330,13 @@ class Descent:
                 self.outcome = Outcome("diverged", k, x_new, f_new, g_new, problem)
                 return
             x, f, g = x_new, f_new, g_new
+
+    def interrupt(self, steps: Sequence[Step]) -> Outcome:
+        """End the run where Ctrl-C found it, after the recorded ``steps``; sets :attr:`outcome`."""
+        last = steps[-1] if steps else None
+        x, f, g = (last.x_new, last.f_new, last.grad_new) if last else (self.x0, self.f0, self.g0)
+        self.outcome = Outcome("interrupted", len(steps), x, f, g, "Ctrl-C")
+        return self.outcome
 
     def _explosion(self, x: np.ndarray, f: float, g: np.ndarray) -> str | None:
         """Why the run counts as diverged after reaching ``x``, or None."""
@@ -487,29 +495,62 @@ def linear_rate(method: str, a: float, beta: float) -> tuple[float, float] | Non
     return bound, float(np.max(np.abs(np.linalg.eigvals(np.array(matrix, dtype=float)))))
 
 
-def find_minimum_1d(expr, starts: Sequence[float], iterations: int = 100) -> float | None:
-    """A point with :math:`f'(x^*) = 0` and :math:`f''(x^*) > 0`, by Newton's method on :math:`f'`.
+def find_minimum_1d(expr, starts: Sequence[float], iterations: int = 200) -> float | None:
+    r"""A point with :math:`f'(x^*) = 0` and :math:`f''(x^*) > 0`, by Newton's method on :math:`f'`.
 
     Tries each start in turn (e.g. the run's end point, then ``x0``); None if none leads
-    to a minimum (Newton on :math:`f'` is abandoned where :math:`f'' \\le 0`).
+    to a minimum. Newton on :math:`f'` is abandoned where :math:`f'' \le 0`, and its steps
+    must shrink: towards a flat minimum such as :math:`x^6` they shrink geometrically, while
+    on an asymptote such as :math:`e^x` (where :math:`f'` and :math:`f''` vanish together
+    as :math:`x \to -\infty`) every step is the same size, and no minimum exists.
     """
     for start in starts:
         x = float(start)
         if not math.isfinite(x):
             continue
         scale = 1.0 + abs(float(expr.gradient([x])[0]))
+        first = last = None
         for _ in range(iterations):
             g, h = float(expr.gradient([x])[0]), float(expr.hessian([x])[0, 0])
             if not (math.isfinite(g) and math.isfinite(h)) or h <= 0:
                 break
-            dx = g / h
-            x -= dx
-            if abs(dx) <= 4 * np.finfo(float).eps * (1 + abs(x)):
+            last = abs(g / h)
+            first = last if first is None else first
+            x -= g / h
+            if last <= 4 * np.finfo(float).eps * (1 + abs(x)):
                 break
+        shrinking = first is None or last <= 1e-6 * first or last <= 1e-8 * (1 + abs(x))
         g, h = float(expr.gradient([x])[0]), float(expr.hessian([x])[0, 0])
-        if math.isfinite(x) and math.isfinite(h) and h > 0 and abs(g) <= 1e-8 * scale:
+        if math.isfinite(x) and math.isfinite(h) and h > 0 and abs(g) <= 1e-8 * scale and shrinking:
             return x
     return None
+
+
+def falling_towards(expr, x: float) -> str | None:
+    r"""``"+inf"`` or ``"-inf"`` when :math:`f` keeps decreasing from ``x`` that way, else None.
+
+    Probes :math:`f(x + d t)` at :math:`t = (1 + |x|) \cdot (1, 10, 100)` in the downhill
+    direction :math:`d = -\operatorname{sign} f'(x)` (either way if :math:`f'(x) = 0`): values
+    that never rise and first fall mean there is no minimum that way, as for :math:`-x^2`
+    (unbounded below) or :math:`e^x` (an asymptote, :math:`f \to 0` as :math:`x \to -\infty`).
+    """
+    g = float(expr.gradient([x])[0])
+    f0 = float(expr.value([x]))
+    directions = [-1.0 if g > 0 else 1.0] if g != 0 else [1.0, -1.0]
+    for d in directions:
+        with np.errstate(all="ignore"):
+            values = [float(expr.value([x + d * t * (1 + abs(x))])) for t in (1.0, 10.0, 100.0)]
+        if all(math.isfinite(v) for v in values) and values[0] < f0 and values[2] <= values[1] <= values[0]:
+            return "+inf" if d > 0 else "-inf"
+    return None
+
+
+def unbounded_direction(expr, x: Sequence[float]) -> str | None:
+    """For a 1-D run that found no minimum, where :math:`f` keeps falling from its end point ``x``
+    (see :func:`falling_towards`); None for two variables or a non-finite end."""
+    if expr.n_vars != 1 or not np.all(np.isfinite(x)):
+        return None
+    return falling_towards(expr, float(np.asarray(x)[0]))
 
 
 FLAT = 1e-8  # f''(x*) below this fraction of f'' along the path counts as 0: a flat minimum such as x**4
@@ -533,6 +574,8 @@ def stability(run: Descent, steps: Sequence[Step]) -> Stability | None:
     h = float(expr.hessian([x_star])[0, 0])
     along = [abs(float(expr.hessian([x])[0, 0])) for x in starts]
     flat = h <= FLAT * max(v for v in along if math.isfinite(v)) if any(map(math.isfinite, along)) else False
+    if flat and falling_towards(expr, x_star):  # f' and f'' vanish but f falls on: an inflection such as x**3
+        return None
     linear = linear_rate(s.method, 0.0 if flat else s.lr * h, s.momentum)
     bound = predicted = None
     if linear is not None:

@@ -52,6 +52,22 @@ def runs_root(out: str | os.PathLike | None = None) -> Path:
     return Path(out or os.environ.get("GRADLAB_RUNS") or "runs")
 
 
+def check_root(out: str | os.PathLike | None = None) -> Path:
+    """The run root (see :func:`runs_root`) if it is, or can be made, a writable directory.
+
+    Nothing is created: commands call this before printing anything, so a bad ``--out``
+    fails first, and :meth:`Run.create` makes the directory when the run starts.
+    """
+    root = runs_root(out)
+    existing = next(p for p in (root, *root.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        what = "is" if existing == root else f"is inside {str(existing)!r}, which is"
+        raise InputError(f"--out: cannot create run root {str(root)!r}: it {what} a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"--out: cannot create run root {str(root)!r}: {str(existing)!r} is not writable")
+    return root
+
+
 def check_name(name: str | None, field: str = "--name") -> str | None:
     """Accept a run name usable in a directory name: letters, digits, ``_ . -``, at most 64."""
     if name is None or _NAME.match(name):
@@ -185,7 +201,7 @@ class Run:
         by the run directory.
         """
         check_name(name)
-        root = runs_root(out)
+        root = check_root(out)
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as error:

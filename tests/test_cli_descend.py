@@ -248,3 +248,95 @@ def test_descend_help_imports_neither_sympy_nor_matplotlib():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(),
                           check=True)
     assert "HEAVY []" in done.stdout
+
+
+def test_newton_prints_the_second_derivative_it_divides_by(cli):
+    one = cli("descend", "--method", "newton", "--no-plot").out.splitlines()
+    assert one[:4] == ["y = x**2 - 4*x + 6", "dy/dx = 2*x - 4", "d2y/dx2 = 2", "x_new = x_old - (2*x - 4) / (2)"]
+    two = cli("descend", "--method", "newton", "--f", "x**2 + x*y + 3*y**2", "--x0=1,1", "--no-plot").out
+    assert "d2f/dx2 = 2\nd2f/dxdy = 1\nd2f/dy2 = 6\n" in two
+    assert "d2y/dx2" not in cli("descend", "--no-plot").out  # gradient descent does not use it
+
+
+@pytest.mark.parametrize("f, x0, direction, steps", [
+    ("exp(x)", 8, "-inf", 1),  # one step to x = -290.1, where f' = 1e-126: an asymptote, not a minimum
+    ("-x**2", 8, "+inf", 100),  # unbounded below: x grows by 1.2 per step
+    ("x**3", 1, "-inf", 100),  # an inflection: f' = f'' = 0 at 0, and f falls on past it
+])
+def test_a_function_without_a_minimum_is_never_called_converged(cli, tmp_path, f, x0, direction, steps):
+    result = cli("descend", "--f", f, "--x0", x0, "--no-plot")
+    assert result.code == 0, result.err
+    final = next(line for line in result.out.splitlines() if line.startswith("stopped after"))
+    assert final.startswith(f"stopped after {steps} step")
+    assert final.endswith(f"f keeps decreasing as x -> {direction}, so there is no minimum to converge to that way")
+    assert "converged" not in result.out
+    assert f"stability: f falls away towards x = {direction} instead of to a minimum" in result.out
+    done = summary(only_run(tmp_path))
+    assert done["stability"] is None and done["stop_reason"] in ("converged", "max_steps")
+    assert done["message"].startswith(f"stopped after {steps} step") and done["message"].endswith(final[-60:])
+
+
+def test_flat_minima_are_still_found():
+    from gradlab.descent import falling_towards, find_minimum_1d
+    from gradlab.expr import parse
+
+    for text in ("x**4", "x**6", "(x - 3)**4 + 1"):
+        x_star = find_minimum_1d(parse(text), [1.0])
+        assert x_star is not None and abs(x_star - (3 if "3" in text else 0)) < 1e-6
+    assert find_minimum_1d(parse("exp(x)"), [8.0]) is None
+    assert find_minimum_1d(parse("x**3"), [1.0]) is not None  # Newton on f' finds f' = f'' = 0 ...
+    assert falling_towards(parse("x**3"), 1e-9) == "-inf"  # ... and the probe sees f fall on past it
+    assert falling_towards(parse("x**4"), 1e-9) is None
+    assert falling_towards(parse("x**2 - 4*x + 6"), 2.0) is None
+
+
+def test_ctrl_c_keeps_the_steps_done_and_marks_the_run_interrupted(cli, tmp_path, monkeypatch):
+    import gradlab.descent
+
+    real, calls = gradlab.descent.metric_row, []
+
+    def row_then_ctrl_c(run, step):
+        calls.append(step)
+        if len(calls) == 4:  # the start and steps 1, 2 are logged; Ctrl-C arrives during step 3
+            raise KeyboardInterrupt
+        return real(run, step)
+
+    monkeypatch.setattr(gradlab.descent, "metric_row", row_then_ctrl_c)
+    result = cli("descend", "--no-plot")
+    assert result.code == 130
+    assert table_steps(result.out) == [1, 2]
+    assert "interrupted (Ctrl-C) after 2 steps: x = 5.84, y = 16.7456" in result.out
+    run = only_run(tmp_path)
+    assert [float(r["x"]) for r in metrics(run)] == pytest.approx([8, 6.8, 5.84])
+    done = summary(run)
+    assert (done["status"], done["stop_reason"], done["steps"]) == ("interrupted", "interrupted", 2)
+    assert done["final"]["x"] == pytest.approx(5.84)
+
+
+def test_a_bad_out_fails_before_anything_is_printed(cli, tmp_path):
+    (tmp_path / "a_file").write_text("")
+    for out in (tmp_path / "a_file", tmp_path / "a_file" / "below"):
+        result = cli("descend", "--out", out)
+        assert result.code == 2 and result.out == ""
+        assert result.err.startswith(f"error: --out: cannot create run root '{out}': it ")
+        assert result.err.rstrip().endswith("a file, not a directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_debug_is_accepted_after_the_command(cli):
+    result = cli("descend", "--f", "foo(x)", "--debug")
+    assert result.code == 2
+    assert "Traceback (most recent call last)" in result.err
+    assert result.err.rstrip().splitlines()[-1].startswith("error: f: unknown function 'foo'")
+    assert "Traceback" not in cli("descend", "--f", "foo(x)").err
+
+
+def test_the_readme_descend_excerpt_is_real_output(cli):
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    command = "gradlab descend --lr 0.1 --x0 8 --every 10"
+    excerpt = readme.split(f"$ {command}\n", 1)[1].split("```", 1)[0].splitlines()
+    result = cli(*command.split()[1:], "--no-plot")
+    real = [line.rstrip() for line in result.out.splitlines()]
+    assert real[:-1] == excerpt[:-1] and excerpt[-1].startswith("run directory: runs/")

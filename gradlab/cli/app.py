@@ -59,9 +59,10 @@ def _root(
         Optional[bool],
         typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
     ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback when something fails.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback when something fails "
+                                        "(also accepted after the command).")] = False,
 ) -> None:
-    _state["debug"] = debug
+    _state["debug"] = _state["debug"] or debug
 
 
 for _module in COMMAND_MODULES:
@@ -74,12 +75,19 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _take_debug(args: list[str]) -> tuple[list[str], bool]:
+    """Remove ``--debug`` wherever it stands before ``--``: ``gradlab descend ... --debug`` works too."""
+    end = args.index("--") if "--" in args else len(args)
+    kept = [a for a in args[:end] if a != "--debug"]
+    return kept + args[end:], len(kept) < end
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code (the console script passes it to ``sys.exit``)."""
     from gradlab.errors import GradlabError
 
-    args = sys.argv[1:] if argv is None else [str(a) for a in argv]
-    _state["debug"] = "--debug" in args or os.environ.get("GRADLAB_DEBUG", "") not in ("", "0")
+    args, debug = _take_debug(sys.argv[1:] if argv is None else [str(a) for a in argv])
+    _state["debug"] = debug or os.environ.get("GRADLAB_DEBUG", "") not in ("", "0")
     try:
         code = app(args=args, prog_name="gradlab", standalone_mode=False)
         return code if isinstance(code, int) else 0  # a raised typer.Exit(n) comes back as n

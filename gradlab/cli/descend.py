@@ -65,11 +65,16 @@ def descend(
 ) -> None:
     flags = dict(f=f, x0=x0, lr=lr, steps=steps, tol=tol, method=method, momentum=momentum, beta1=beta1,
                  beta2=beta2, eps=eps, every=every, digits=digits, name=name, plot=plot)
+    from gradlab.runs import check_root
+
     cfg, expr, descent = prepare(flags, config, set_)  # every input check happens here, before the run exists
+    check_root(out_dir)
     show_setup(expr, descent.settings)
     result = record(cfg, expr, descent, out_dir)
     report(cfg, expr, descent, result)
     saved(result.run.path)
+    if result.outcome.reason == "interrupted":
+        raise typer.Exit(130)
 
 
 REPRODUCE = "gradlab descend --config {run}/config.yaml"
@@ -83,34 +88,39 @@ class Recorded:
     records: list
     outcome: Any
     stable: Any
+    downhill: Optional[str] = None  # "+inf"/"-inf": a 1-D f that keeps falling that way (no minimum)
 
 
 def record(cfg, expr, descent, out_dir: Optional[Path]) -> Recorded:
     """Run the descent into a new run directory (metrics row by row, summary, plot); shared with ``rerun``."""
-    from gradlab.descent import metric_columns, metric_row, stability
+    from gradlab.descent import metric_columns, metric_row, stability, unbounded_direction
     from gradlab.runs import Run
 
     with Run.create("descend", cfg.resolved(), name=cfg.name, out=out_dir, reproduce=REPRODUCE) as run:
         log = run.metrics(metric_columns(expr.variables))
         log.append(metric_row(descent, None))
         records = []
-        for step in descent:
-            log.append(metric_row(descent, step))
-            records.append(step)
-        outcome = descent.outcome
+        try:
+            for step in descent:
+                log.append(metric_row(descent, step))
+                records.append(step)
+            outcome = descent.outcome
+        except KeyboardInterrupt:  # keep what was done: the table so far, the plot, status interrupted
+            outcome = descent.interrupt(records)
         stable = stability(descent, records)
+        downhill = unbounded_direction(expr, outcome.x) if stable is None else None
         plots = _plot(run, expr, descent, records) if cfg.plot else []
-        run.finish(outcome.status, **_summary(expr, cfg, outcome, stable, plots))
-    return Recorded(run, records, outcome, stable)
+        run.finish(outcome.status, **_summary(expr, cfg, outcome, stable, downhill, plots))
+    return Recorded(run, records, outcome, stable, downhill)
 
 
 def report(cfg, expr, descent, result: Recorded) -> None:
     """The iteration table, the final line and (one variable) the stability lines."""
     if result.records:  # a start that is already stationary has no rows to show
         out.print(_table(expr, result.records, cfg.every or auto_every(descent.settings.steps), cfg.digits))
-    _say(_final_line(expr, descent.settings, result.outcome, cfg.digits))
+    _say(_final_line(expr, descent.settings, result.outcome, cfg.digits, result.downhill))
     if expr.n_vars == 1:
-        for line in _stability_lines(result.stable, descent.settings, cfg.digits):
+        for line in _stability_lines(result.stable, descent.settings, cfg.digits, result.downhill):
             _say(line)
 
 
@@ -166,6 +176,9 @@ def show_setup(expr, settings) -> None:
     _say(f"{head} = {expr.formula}")
     for line in expr.derivative_lines():
         _say(line)
+    if settings.method == "newton":  # Newton divides by the curvature: show it
+        for line in expr.second_derivative_lines():
+            _say(line)
     for line in update_rule(expr, settings):
         _say(line)
 
@@ -193,12 +206,20 @@ def _table(expr, records, every: int, digits: int):
     return table
 
 
-def _final_line(expr, settings, outcome, digits: int) -> str:
+def _final_line(expr, settings, outcome, digits: int, downhill: Optional[str] = None) -> str:
+    """How the run ended; a run that stopped on a function falling away (``downhill``) is not called converged."""
+    tail = f"; {_no_minimum(downhill)}" if downhill else ""
+    if outcome.reason == "interrupted":
+        return f"interrupted (Ctrl-C) after {outcome.steps} steps: {_where(expr, outcome.x, outcome.f, digits)}"
     if outcome.reason == "diverged":
-        return f"diverged at step {outcome.steps}: {outcome.detail} (lr = {settings.lr:g})"
-    head = "converged" if outcome.reason == "converged" else "stopped"
+        return f"diverged at step {outcome.steps}: {outcome.detail} (lr = {settings.lr:g}){tail}"
+    head = "converged" if outcome.reason == "converged" and not downhill else "stopped"
     count = f"{outcome.steps} step{'s' * (outcome.steps != 1)}"
-    return f"{head} after {count}: {_where(expr, outcome.x, outcome.f, digits)} ({outcome.detail})"
+    return f"{head} after {count}: {_where(expr, outcome.x, outcome.f, digits)} ({outcome.detail}){tail}"
+
+
+def _no_minimum(downhill: str) -> str:
+    return f"f keeps decreasing as x -> {downhill}, so there is no minimum to converge to that way"
 
 
 def _where(expr, x, f, digits: int) -> str:
@@ -215,8 +236,10 @@ _BOUND_TEXT = {
 _RATIO_TEXT = {"gd": "|1 - lr f''(x*)|", "momentum": "spectral radius", "nesterov": "spectral radius"}
 
 
-def _stability_lines(stable, settings, digits: int) -> list[str]:
+def _stability_lines(stable, settings, digits: int, downhill: Optional[str] = None) -> list[str]:
     """Two lines: the step-size bound near x*, and the predicted against the observed error ratio."""
+    if stable is None and downhill:
+        return [f"stability: f falls away towards x = {downhill} instead of to a minimum, so no step-size bound applies"]
     if stable is None:
         return ["stability: no minimum of f found near the path (f'' <= 0 there), so no step-size bound applies"]
     d = lambda v: fmt(v, digits)  # noqa: E731
@@ -249,7 +272,7 @@ def _plot(run, expr, descent, records) -> list[str]:
     return [p.name for p in files]
 
 
-def _summary(expr, cfg, outcome, stable, plots) -> dict:
+def _summary(expr, cfg, outcome, stable, downhill, plots) -> dict:
     import numpy as np
 
     final = {v: float(c) for v, c in zip(expr.variables, outcome.x)}
@@ -258,7 +281,7 @@ def _summary(expr, cfg, outcome, stable, plots) -> dict:
     return {
         "steps": outcome.steps,
         "stop_reason": outcome.reason,
-        "message": _final_line(expr, cfg.settings(), outcome, 17),
+        "message": _final_line(expr, cfg.settings(), outcome, 17, downhill),
         "final": final,
         "stability": stable.as_dict() if stable is not None else None,
         "plots": plots,
