@@ -113,3 +113,36 @@ def test_unknown_name_lists_valid_ones():
         activations.create("sigmod")
     with pytest.raises(InputError, match="alpha must be a finite number >= 0, got -1"):
         activations.create("leaky_relu:alpha=-1")
+
+
+@pytest.mark.parametrize("spec", ELEMENTWISE + ["softmax", "leaky_relu:alpha=0.2", "swish:beta=2", "gelu:approximate=tanh"])
+def test_any_shape_scalars_and_lists(spec):
+    """A Python float, a 0-d array, an int, a list and a 3-d array all give the vectorised numbers."""
+    act = activations.create(spec)
+    grid = np.array([-2.5, -0.5, 0.75, 3.5])
+    for method in (act.value, act.derivative):
+        if spec == "softmax":  # over the last axis: a single number is one class, s = 1, ds/dz = 0
+            assert float(method(0.75)) == (1.0 if method == act.value else 0.0)
+            expected = method(grid)
+        else:
+            expected = method(grid)
+            for i, z in enumerate(grid):
+                for form in (float(z), np.float64(z), np.array(z)):
+                    got = method(form)
+                    assert np.shape(got) == () and np.asarray(got).dtype == np.float64
+                    assert float(got) == expected[i]
+            assert float(method(3)) == float(method(3.0))  # integers are taken as float64
+        got = method(grid.tolist())
+        assert isinstance(got, np.ndarray) and got.dtype == np.float64
+        np.testing.assert_array_equal(got, expected)
+        cube = np.tile(grid, (2, 3, 1))  # shape (2, 3, 4): every row the grid
+        np.testing.assert_array_equal(method(cube), np.broadcast_to(expected, cube.shape))
+
+
+def test_scalar_values_by_hand():
+    # sigma(0) = 1/2, sigma'(0) = 1/4; softplus(0) = ln 2; swish(2) = 2 sigma(2) = 2 / (1 + e^-2)
+    assert activations.create("sigmoid").value(0.0) == 0.5
+    assert activations.create("sigmoid").derivative(0) == 0.25
+    assert activations.create("softplus").value(0.0) == pytest.approx(np.log(2.0), rel=1e-15)
+    assert activations.create("swish").value(2.0) == pytest.approx(2.0 / (1.0 + np.exp(-2.0)), rel=1e-15)
+    assert activations.create("sigmoid").value(-1000.0) == 0.0
