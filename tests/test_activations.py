@@ -146,3 +146,29 @@ def test_scalar_values_by_hand():
     assert activations.create("softplus").value(0.0) == pytest.approx(np.log(2.0), rel=1e-15)
     assert activations.create("swish").value(2.0) == pytest.approx(2.0 / (1.0 + np.exp(-2.0)), rel=1e-15)
     assert activations.create("sigmoid").value(-1000.0) == 0.0
+
+
+def test_softmax_backward_on_wide_logits_matches_the_explicit_jacobian():
+    """z spread over [-1000, 1000] across 40 classes: s has entries that underflow to 0 and
+    one near 1; the Jacobian-vector product still equals (diag(s) - s s^T) v, with no warning."""
+    sm = Softmax()
+    rng = np.random.default_rng(7)
+    z = rng.uniform(-1000.0, 1000.0, (8, 40))
+    z[0] = np.minimum(z[0], 900.0)  # the rest of row 0 at least 100 below: e^-100 vanishes against 1
+    z[0, :2] = [1000.0, 999.0]  # two leading classes 1 apart: s = (1/(1+e^-1), e^-1/(1+e^-1), ~0, ...)
+    v = rng.normal(size=z.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = sm.value(z)
+        jvp = sm.backward(z, s, v)
+    expected = np.stack([(np.diag(row) - np.outer(row, row)) @ g for row, g in zip(s, v)])
+    assert np.all(np.isfinite(jvp))
+    np.testing.assert_allclose(jvp, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(s.sum(axis=1), 1.0, rtol=1e-15)
+    # the first row by hand: s0 = 1/(1+e^-1), s1 = 1 - s0, and dC/dz = s * (v - s . v)
+    s0 = 1.0 / (1.0 + np.exp(-1.0))
+    np.testing.assert_allclose(s[0, :2], [s0, 1.0 - s0], rtol=1e-14)
+    mean = s0 * v[0, 0] + (1.0 - s0) * v[0, 1]
+    np.testing.assert_allclose(jvp[0, :2], [s0 * (v[0, 0] - mean), (1.0 - s0) * (v[0, 1] - mean)], rtol=1e-12)
+    assert np.all(s[0, 2:] < 1e-43)
+    np.testing.assert_allclose(jvp[0, 2:], 0.0, atol=1e-42)
