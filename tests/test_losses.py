@@ -145,3 +145,63 @@ def test_rows_are_the_per_sample_losses_whose_mean_is_the_value(name):
     assert loss.value(y, p) == pytest.approx(rows.mean(), rel=1e-14)
     for i in range(N):
         assert rows[i] == pytest.approx(loss.value(y[i:i + 1], p[i:i + 1]), rel=1e-14)
+
+
+def row_central_differences(loss, y, p, h):
+    """dC/dp by central differences, element by element, with steps ``h`` (shape of p).
+
+    Row i of C = (1/N) sum_i l_i depends on p_i alone, so each row is differenced on its own
+    (then divided by N): a large loss elsewhere in the batch cannot swamp a small change. The
+    step actually taken is (p + h) - (p - h) as stored, not 2h, so a step near 1 is exact.
+    """
+    n, numeric = p.shape[0], np.zeros_like(p)
+    for i, j in np.ndindex(p.shape):
+        up, down = p[i : i + 1].copy(), p[i : i + 1].copy()
+        up[0, j] += h[i, j]
+        down[0, j] -= h[i, j]
+        numeric[i, j] = (loss.value(y[i : i + 1], up) - loss.value(y[i : i + 1], down)) / (up[0, j] - down[0, j]) / n
+    return numeric
+
+
+def assert_close_to_differences(loss, y, p, h):
+    """Relative error < 1e-7, with an absolute allowance for the round-off of the difference
+    quotient, 4 eps max|l_i| / h / N (where the gradient is ~1e-20, that is all it measures)."""
+    exact, numeric = loss.gradient(y, p), row_central_differences(loss, y, p, h)
+    atol = 4 * np.finfo(float).eps * loss.rows(y, p).max() / h.min() / p.shape[0]
+    excess = np.abs(exact - numeric) - (1e-7 * np.maximum(np.abs(exact), np.abs(numeric)) + atol)
+    assert np.all(excess <= 0), np.max(excess)
+
+
+def test_bce_logits_gradient_on_logits_up_to_50():
+    rng = np.random.default_rng(11)
+    z = np.concatenate([rng.uniform(-50, 50, 30), [-50.0, 50.0, -20.0, 20.0]]).reshape(-1, 1)
+    y = np.concatenate([rng.integers(0, 2, 30), [0, 0, 1, 1]]).astype(float).reshape(-1, 1)
+    # h grows with |z| (the curvature shrinks like sigma'(z)), keeping round-off small
+    assert_close_to_differences(losses.create("bce_logits"), y, z, 1e-5 * np.maximum(1.0, np.abs(z)))
+    # by hand, N = 34: z = -50 with y = 0 pushes with sigma(-50)/34 = e^-50/(1 + e^-50)/34
+    g = losses.create("bce_logits").gradient(y, z)
+    assert g[30, 0] == pytest.approx(np.exp(-50.0) / (1.0 + np.exp(-50.0)) / 34, rel=1e-14)
+    assert g[33, 0] == pytest.approx((1.0 / (1.0 + np.exp(-20.0)) - 1.0) / 34, rel=1e-9)
+
+
+def test_cross_entropy_gradient_on_logits_up_to_50():
+    rng = np.random.default_rng(12)
+    z = rng.uniform(-50, 50, (30, 5))
+    labels = rng.integers(0, 5, 30)
+    y = np.eye(5)[labels]
+    assert_close_to_differences(losses.create("cross_entropy"), y, z, np.full(z.shape, 1e-5))
+    # with index labels the same numbers
+    np.testing.assert_array_equal(losses.create("cross_entropy").gradient(labels, z), losses.create("cross_entropy").gradient(y, z))
+
+
+def test_bce_gradient_with_probabilities_near_0_and_1():
+    rng = np.random.default_rng(13)
+    gap = 10.0 ** rng.uniform(-8, -1, 40)  # distance from the nearer end, 1e-8 to 0.1
+    p = np.where(np.arange(40) % 2 == 0, gap, 1.0 - gap).reshape(-1, 1)
+    y = rng.integers(0, 2, (40, 1)).astype(float)
+    # the step shrinks with the distance to the boundary, where -log p curves like 1/p^2
+    h = 1e-5 * np.minimum(p, 1.0 - p)
+    exact, numeric = losses.create("bce").gradient(y, p), row_central_differences(losses.create("bce"), y, p, h)
+    np.testing.assert_allclose(exact, numeric, rtol=1e-7, atol=0)
+    # by hand: p = 1e-6 with y = 1, N = 1: dC/dp = (p - 1) / (p (1 - p)) = -1/p = -1e6
+    assert losses.create("bce").gradient(np.array([[1.0]]), np.array([[1e-6]]))[0, 0] == pytest.approx(-1e6, rel=1e-15)
