@@ -205,3 +205,69 @@ def test_bce_gradient_with_probabilities_near_0_and_1():
     np.testing.assert_allclose(exact, numeric, rtol=1e-7, atol=0)
     # by hand: p = 1e-6 with y = 1, N = 1: dC/dp = (p - 1) / (p (1 - p)) = -1/p = -1e6
     assert losses.create("bce").gradient(np.array([[1.0]]), np.array([[1e-6]]))[0, 0] == pytest.approx(-1e6, rel=1e-15)
+
+
+@st.composite
+def loss_cases(draw):
+    """(name, y_true, y_pred) of a shape and value range the loss takes, from hypothesis."""
+    name = draw(st.sampled_from(list(losses)))
+    n = draw(st.integers(1, 5))
+    k = 1 if name in ("hinge",) else draw(st.integers(2 if name in ("cross_entropy", "multiclass_hinge") else 1, 4))
+
+    def floats(lo, hi, shape):
+        return np.array(draw(st.lists(st.floats(lo, hi), min_size=int(np.prod(shape)), max_size=int(np.prod(shape))))).reshape(shape)
+
+    if name in ("cross_entropy", "multiclass_hinge"):
+        y = np.array(draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
+        return name, y, floats(-1000, 1000, (n, k))
+    if name == "hinge":
+        labels = draw(st.sampled_from([(0.0, 1.0), (-1.0, 1.0)]))
+        y = np.array(draw(st.lists(st.sampled_from(labels), min_size=n, max_size=n))).reshape(n, 1)
+        return name, y, floats(-1000, 1000, (n, 1))
+    if name == "bce":
+        return name, floats(0, 1, (n, k)), floats(0, 1, (n, k))
+    if name == "bce_logits":
+        return name, floats(0, 1, (n, k)), floats(-1000, 1000, (n, k))
+    return name, floats(-1000, 1000, (n, k)), floats(-1000, 1000, (n, k))
+
+
+@given(loss_cases())
+def test_every_loss_is_nonnegative_keeps_shapes_and_averages(case):
+    """C >= 0; dC/dy_pred has y_pred's shape; the 1/N is in both value and gradient: a batch
+    given twice has the same C and, per copy, half the gradient (exactly, in float64)."""
+    name, y, p = case
+    loss = losses.create(name)
+    value, gradient = loss.value(y, p), loss.gradient(y, p)
+    assert value >= 0 and np.isfinite(value)
+    assert gradient.shape == p.shape and gradient.dtype == np.float64
+    assert np.all(np.isfinite(gradient))
+    twice_y, twice_p = np.concatenate([y, y]), np.concatenate([p, p])
+    assert loss.value(twice_y, twice_p) == value
+    np.testing.assert_array_equal(loss.gradient(twice_y, twice_p), np.concatenate([gradient, gradient]) / 2)
+
+
+@given(st.lists(st.sampled_from([0.0, 1.0]), min_size=1, max_size=6), st.integers(1, 3))
+def test_bce_is_exactly_zero_at_certain_right_answers(labels, k):
+    # y = p = 1: -(1 log 1 + 0 log 0) = 0; y = p = 0: -(0 log 0 + 1 log 1) = 0 (0 log 0 = 0)
+    y = np.repeat(np.array(labels).reshape(-1, 1), k, axis=1)
+    bce = losses.create("bce")
+    assert bce.value(y, y.copy()) == 0.0
+    np.testing.assert_array_equal(bce.rows(y, y.copy()), 0.0)
+    # and a certain wrong answer costs -log eps = 52 ln 2 = 36.04 per output, not inf
+    assert bce.value(y, 1.0 - y) == pytest.approx(k * 52 * np.log(2.0), rel=1e-15)
+
+
+@given(st.lists(st.floats(0, 100), min_size=1, max_size=6), st.sampled_from([(0.0, 1.0), (-1.0, 1.0)]), st.data())
+def test_hinge_losses_are_zero_beyond_the_margin(extra, labels, data):
+    # hinge: t f = 1 + u >= 1 -> max(0, 1 - t f) = 0; multiclass: s_y = s_j + 1 + u for every j != y
+    n = len(extra)
+    y = np.array(data.draw(st.lists(st.sampled_from(labels), min_size=n, max_size=n))).reshape(n, 1)
+    t = np.where(y > 0, 1.0, -1.0)
+    f = t * (1.0 + np.array(extra).reshape(n, 1))
+    assert losses.create("hinge").value(y, f) == 0
+    np.testing.assert_array_equal(losses.create("hinge").gradient(y, f), 0.0)
+    classes = np.arange(n) % 3
+    scores = np.zeros((n, 3))
+    scores[np.arange(n), classes] = 1.0 + np.array(extra)
+    assert losses.create("multiclass_hinge").value(classes, scores) == 0
+    np.testing.assert_array_equal(losses.create("multiclass_hinge").gradient(classes, scores), 0.0)

@@ -207,17 +207,33 @@ class SmoothL1(Loss):
         return np.clip(r / self.beta, -1.0, 1.0) / y_pred.shape[0]
 
 
+def _eps(p: np.ndarray) -> float:
+    return float(np.finfo(p.dtype if p.dtype.kind == "f" else np.float64).eps)
+
+
 def _clip_probabilities(p: np.ndarray) -> np.ndarray:
-    # keep log(p) and log(1 - p) finite: at most -log(eps) ~ 36 per sample in float64
-    eps = np.finfo(p.dtype if p.dtype.kind == "f" else np.float64).eps
+    # keep p (1 - p) > 0 in the gradient's denominator
+    eps = _eps(p)
     return np.clip(p, eps, 1.0 - eps)
+
+
+def _log_probabilities(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """log p and log(1 - p), each kept finite (>= log eps ~ -36 in float64) by clipping its
+    own argument only: a certain, right answer (p = y in {0, 1}) then costs exactly 0, since
+    log 1 = 0 and the other term is multiplied by 0."""
+    eps = _eps(p)
+    return np.log(np.clip(p, eps, 1.0)), np.log1p(-np.clip(p, 0.0, 1.0 - eps))
 
 
 @losses.register("bce", "binary_cross_entropy")
 class BCE(Loss):
-    """Binary cross-entropy on probabilities p (clipped to [eps, 1 - eps]):
+    """Binary cross-entropy on probabilities p:
 
     C = -1/N sum_i [y log p + (1 - y) log(1 - p)], dC/dp = (p - y) / (p (1 - p) N).
+
+    Clipped safely: the arguments of the logs are kept >= eps (a certain, wrong answer
+    costs -log eps ~ 36, not inf), and p to [eps, 1 - eps] in the gradient; a certain,
+    right answer (p = y in {0, 1}) costs exactly 0.
 
     With a sigmoid output the network uses the fused dC/dz = (p - y) / N, where
     sigma'(z) = p (1 - p) has cancelled.
@@ -231,8 +247,8 @@ class BCE(Loss):
 
     def rows(self, y_true, y_pred):
         y = as_targets(y_true, y_pred)
-        p = _clip_probabilities(y_pred)
-        return -(y * np.log(p) + (1.0 - y) * np.log1p(-p)).sum(axis=1)
+        log_p, log_q = _log_probabilities(y_pred)
+        return 0.0 - (y * log_p + (1.0 - y) * log_q).sum(axis=1)  # 0 - x: a loss of 0 prints as 0, not -0
 
     def gradient(self, y_true, y_pred):
         y = as_targets(y_true, y_pred)
