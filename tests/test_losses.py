@@ -271,3 +271,39 @@ def test_hinge_losses_are_zero_beyond_the_margin(extra, labels, data):
     scores[np.arange(n), classes] = 1.0 + np.array(extra)
     assert losses.create("multiclass_hinge").value(classes, scores) == 0
     np.testing.assert_array_equal(losses.create("multiclass_hinge").gradient(classes, scores), 0.0)
+
+
+def test_hinge_refuses_mixed_label_conventions():
+    hinge = losses.create("hinge")
+    with pytest.raises(InputError, match=r"hinge labels must be all in \{0, 1\} or all in \{-1, \+1\}, got values \{-1, 0, 1\}"):
+        hinge.value(np.array([[0.0], [-1.0], [1.0]]), np.zeros((3, 1)))
+    with pytest.raises(InputError, match=r"got values \{0, 2\}"):
+        hinge.gradient(np.array([0, 2]), np.zeros((2, 1)))
+    # each convention alone: t = (-1, +1, -1) either way; f = (0.5, 2, -3):
+    # max(0, 1 + 0.5) + max(0, 1 - 2) + max(0, 1 - 3) = 1.5, over N = 3 -> 0.5
+    f = np.array([[0.5], [2.0], [-3.0]])
+    assert hinge.value(np.array([0, 1, 0]), f) == hinge.value(np.array([-1, 1, -1]), f) == 0.5
+    np.testing.assert_array_equal(hinge.gradient(np.array([0, 1, 0]), f), [[1 / 3], [0.0], [0.0]])
+
+
+def test_lists_are_taken_as_arrays():
+    # mse: residuals (0.5, 0.2) over N = 2 -> (0.25 + 0.04) / 4 = 0.0725; dC/dy_hat = (0.25, 0.1)
+    assert losses.create("mse").value([[1.0], [0.0]], [[0.5], [0.2]]) == pytest.approx(0.0725, rel=1e-15)
+    np.testing.assert_allclose(losses.create("mse").gradient([[1.0], [0.0]], [[0.5], [0.2]]), [[-0.25], [0.1]], rtol=1e-15)
+    # integer predictions are float64: cross-entropy of logits (1, 0) with target 0 is ln(1 + e^-1)
+    ce = losses.create("cross_entropy")
+    assert ce.value([0], [[1, 0]]) == pytest.approx(np.log1p(np.exp(-1.0)), rel=1e-15)
+    assert ce.gradient([0], [[1, 0]]).dtype == np.float64
+    for name in losses:
+        loss = losses.create(name)
+        y, p = case(name, seed=5)
+        assert loss.value(y.tolist(), p.tolist()) == loss.value(y, p)
+        np.testing.assert_array_equal(loss.gradient(y.tolist(), p.tolist()), loss.gradient(y, p))
+
+
+@pytest.mark.parametrize("name", list(losses))
+def test_an_empty_batch_is_refused_clearly(name):
+    loss = losses.create(name)
+    for method in (loss.value, loss.gradient, loss.rows, loss.logit_gradient):
+        with pytest.raises(InputError, match=r"predictions must hold at least one sample \(N >= 1\), got an empty batch of shape \(0, 3\)"):
+            method(np.zeros(0), np.zeros((0, 3)))
