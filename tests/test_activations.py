@@ -111,8 +111,20 @@ def test_float32_stays_float32():
 def test_unknown_name_lists_valid_ones():
     with pytest.raises(InputError, match=r"did you mean 'sigmoid'.*choose from: identity, .*softmax"):
         activations.create("sigmod")
-    with pytest.raises(InputError, match="alpha must be a finite number >= 0, got -1"):
+    with pytest.raises(InputError, match="alpha must be >= 0, got -1"):
         activations.create("leaky_relu:alpha=-1")
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("leaky_relu:alpha=-0.5", "alpha must be >= 0, got -0.5"),
+    ("elu:alpha=inf", "alpha must be a finite number, got inf"),
+    ("leaky_relu:alpha=abc", "alpha must be a number, got 'abc'"),
+    ("swish:beta=0", "beta must be > 0, got 0"),
+    ("swish:beta=true", "beta must be a number, got True"),
+])
+def test_parameters_are_checked_by_the_shared_checkers(spec, message):
+    with pytest.raises(InputError, match=f"^activation: {message}$"):
+        activations.create(spec)
 
 
 @pytest.mark.parametrize("spec", ELEMENTWISE + ["softmax", "leaky_relu:alpha=0.2", "swish:beta=2", "gelu:approximate=tanh"])

@@ -227,7 +227,7 @@ def test_show_without_a_display_says_where_the_figure_is(cli, tmp_path, monkeypa
         (["sigmoid", "--numeric", "0"], "--numeric STEP must be a finite number > 0, got 0.0"),
         (["sigmoid", "--numeric", "-1e-3"], "--numeric STEP must be a finite number > 0"),
         (["sigmoid", "sigmoid"], "sigmoid is given twice"),
-        (["leaky_relu:alpha=-1"], "alpha must be a finite number >= 0"),
+        (["leaky_relu:alpha=-1"], "alpha must be >= 0, got -1"),
         (["sigmoid", "--target", "1"], "--target applies to loss plots"),
         (["loss", "mse", "--numeric", "1e-3"], "--numeric and --step-study apply to activations"),
         (["loss", "bce", "--target", "2"], "must be in [0, 1], got 2.0"),

@@ -307,3 +307,14 @@ def test_an_empty_batch_is_refused_clearly(name):
     for method in (loss.value, loss.gradient, loss.rows, loss.logit_gradient):
         with pytest.raises(InputError, match=r"predictions must hold at least one sample \(N >= 1\), got an empty batch of shape \(0, 3\)"):
             method(np.zeros(0), np.zeros((0, 3)))
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("huber:delta=-1", "delta must be > 0, got -1"),
+    ("huber:delta=nan", "delta must be a finite number, got nan"),
+    ("smooth_l1:beta=0", "beta must be > 0, got 0"),
+    ("smooth_l1:beta=abc", "beta must be a number, got 'abc'"),
+])
+def test_parameters_are_checked_by_the_shared_checkers(spec, message):
+    with pytest.raises(InputError, match=f"^loss: {message}$"):
+        losses.create(spec)

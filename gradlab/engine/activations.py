@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from gradlab.engine import _checks
 from gradlab.errors import InputError
 from gradlab.registry import Registry
 
@@ -66,13 +67,6 @@ class Activation:
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{self.name}({params})" if params else self.name
-
-
-def _check_alpha(alpha: float) -> float:
-    alpha = float(alpha)
-    if not (math.isfinite(alpha) and alpha >= 0):
-        raise InputError(f"alpha must be a finite number >= 0, got {alpha}")
-    return alpha
 
 
 def _as_float(z) -> np.ndarray:
@@ -204,7 +198,7 @@ class LeakyReLU(Activation):
     derivative_formula = "f'(z) = 1 if z > 0 else alpha"
 
     def __init__(self, alpha: float = 0.01) -> None:
-        self.alpha = _check_alpha(alpha)
+        self.alpha = _checks.non_negative("alpha", alpha)
 
     def value(self, z):
         z = _as_float(z)
@@ -226,7 +220,7 @@ class ELU(Activation):
     output_range = "(-alpha, inf)"
 
     def __init__(self, alpha: float = 1.0) -> None:
-        self.alpha = _check_alpha(alpha)
+        self.alpha = _checks.non_negative("alpha", alpha)
 
     def value(self, z):
         z = _as_float(z)
@@ -285,10 +279,7 @@ class Swish(Activation):
     output_range = "[-0.278/beta, inf)"
 
     def __init__(self, beta: float = 1.0) -> None:
-        beta = float(beta)
-        if not (math.isfinite(beta) and beta > 0):
-            raise InputError(f"beta must be a finite number > 0, got {beta}")
-        self.beta = beta
+        self.beta = _checks.positive("beta", beta)
 
     def value(self, z):
         z = _as_float(z)

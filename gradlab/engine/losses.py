@@ -26,6 +26,7 @@ import math
 
 import numpy as np
 
+from gradlab.engine import _checks
 from gradlab.engine.activations import Softmax, _as_float, _sigmoid
 from gradlab.errors import InputError
 from gradlab.registry import Registry
@@ -168,13 +169,6 @@ class MAE(Loss):
         return np.sign(p - y) / p.shape[0]
 
 
-def _positive(name: str, value: float) -> float:
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise InputError(f"{name} must be a finite number > 0, got {value}")
-    return value
-
-
 def _huber_rows(r: np.ndarray, delta: float) -> np.ndarray:
     """Row sums of r^2/2 where |r| <= delta, delta (|r| - delta/2) elsewhere."""
     a = np.abs(r)
@@ -194,7 +188,7 @@ class Huber(Loss):
     gradient_formula = "dl/dr = clip(r, -delta, delta)"
 
     def __init__(self, delta: float = 1.0) -> None:
-        self.delta = _positive("delta", delta)
+        self.delta = _checks.positive("delta", delta)
 
     def rows(self, y_true, y_pred):
         y, p = batch(y_true, y_pred)
@@ -216,7 +210,7 @@ class SmoothL1(Loss):
     gradient_formula = "dl/dr = clip(r/beta, -1, 1)"
 
     def __init__(self, beta: float = 1.0) -> None:
-        self.beta = _positive("beta", beta)
+        self.beta = _checks.positive("beta", beta)
 
     def rows(self, y_true, y_pred):
         y, p = batch(y_true, y_pred)
