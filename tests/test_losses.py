@@ -318,3 +318,14 @@ def test_an_empty_batch_is_refused_clearly(name):
 def test_parameters_are_checked_by_the_shared_checkers(spec, message):
     with pytest.raises(InputError, match=f"^loss: {message}$"):
         losses.create(spec)
+
+
+def test_bce_formulas_say_what_the_code_computes():
+    bce = losses.create("bce")
+    assert bce.formula == "C = -1/N sum [y log y_hat + (1 - y) log(1 - y_hat)]"
+    assert bce.gradient_formula == "dC/dy_hat = (y_hat - y) / (y_hat (1 - y_hat)) / N"
+    # the formula's numbers, N = 2: y = (1, 0), y_hat = (0.8, 0.25)
+    # C = -(ln 0.8 + ln 0.75) / 2; dC/dy_hat = ((0.8 - 1) / (0.8 * 0.2), 0.25 / (0.25 * 0.75)) / 2 = (-0.625, 0.6667)
+    y, p = np.array([[1.0], [0.0]]), np.array([[0.8], [0.25]])
+    assert bce.value(y, p) == pytest.approx(-(np.log(0.8) + np.log(0.75)) / 2, rel=1e-15)
+    np.testing.assert_allclose(bce.gradient(y, p), [[-0.625], [2 / 3]], rtol=1e-14)

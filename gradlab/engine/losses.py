@@ -253,8 +253,8 @@ class BCE(Loss):
     sigma'(z) = p (1 - p) has cancelled.
     """
 
-    formula = "C = -1/N sum [y log p + (1 - y) log(1 - p)]"
-    gradient_formula = "dC/dz = (p - y) / N with a sigmoid output"
+    formula = "C = -1/N sum [y log y_hat + (1 - y) log(1 - y_hat)]"
+    gradient_formula = "dC/dy_hat = (y_hat - y) / (y_hat (1 - y_hat)) / N"
     link = "sigmoid"
     outputs = ("sigmoid", "hard_sigmoid")
     classification = True
