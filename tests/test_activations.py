@@ -184,3 +184,18 @@ def test_softmax_backward_on_wide_logits_matches_the_explicit_jacobian():
     np.testing.assert_allclose(jvp[0, :2], [s0 * (v[0, 0] - mean), (1.0 - s0) * (v[0, 1] - mean)], rtol=1e-12)
     assert np.all(s[0, 2:] < 1e-43)
     np.testing.assert_allclose(jvp[0, 2:], 0.0, atol=1e-42)
+
+
+def test_gelu_formulas_follow_the_approximation():
+    from gradlab.engine.activations import GELU
+
+    assert GELU.formula == activations.create("gelu").formula == "f(z) = z Phi(z)"
+    tanh_form = activations.create("gelu:approximate=tanh")
+    assert tanh_form.formula == "f(z) = z (1 + tanh(u)) / 2, u = sqrt(2/pi) (z + 0.044715 z^3)"
+    assert tanh_form.derivative_formula == "f'(z) = (1 + t)/2 + z (1 - t^2) u'/2, t = tanh(u)"
+    assert repr(tanh_form) == "gelu(approximate='tanh')"
+    # the formula at z = 1: u = sqrt(2/pi) 1.044715, f = (1 + tanh u) / 2
+    u = np.sqrt(2 / np.pi) * 1.044715
+    assert tanh_form.value(1.0) == pytest.approx((1 + np.tanh(u)) / 2, rel=1e-15)
+    t, du = np.tanh(u), np.sqrt(2 / np.pi) * (1 + 3 * 0.044715)
+    assert tanh_form.derivative(1.0) == pytest.approx((1 + t) / 2 + (1 - t * t) * du / 2, rel=1e-15)

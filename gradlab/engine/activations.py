@@ -295,6 +295,17 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_CUBIC = 0.044715
 
 
+class _PerApproximation:
+    """A GELU formula that follows the instance's ``approximate``; on the class (``gradlab
+    list``) the exact one."""
+
+    def __init__(self, exact: str, tanh: str) -> None:
+        self.exact, self.tanh = exact, tanh
+
+    def __get__(self, obj, owner=None) -> str:
+        return self.tanh if obj is not None and obj.approximate == "tanh" else self.exact
+
+
 @activations.register("gelu")
 class GELU(Activation):
     """Gaussian error linear unit: f(z) = z Phi(z), Phi the standard normal CDF.
@@ -304,8 +315,9 @@ class GELU(Activation):
     f(z) = z (1 + tanh(u)) / 2, u = sqrt(2/pi) (z + 0.044715 z^3).
     """
 
-    formula = "f(z) = z Phi(z)"
-    derivative_formula = "f'(z) = Phi(z) + z phi(z)"
+    formula = _PerApproximation("f(z) = z Phi(z)", "f(z) = z (1 + tanh(u)) / 2, u = sqrt(2/pi) (z + 0.044715 z^3)")
+    derivative_formula = _PerApproximation("f'(z) = Phi(z) + z phi(z)",
+                                           "f'(z) = (1 + t)/2 + z (1 - t^2) u'/2, t = tanh(u)")
     output_range = "[-0.17, inf)"
 
     def __init__(self, approximate: str = "none") -> None:
