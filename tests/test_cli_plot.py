@@ -61,7 +61,9 @@ def test_sigmoid_derivative_writes_png_csv_config_and_summary(cli, tmp_path):
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "completed"
     facts = summary["facts"]["sigmoid"]
-    assert facts["max_derivative"] == pytest.approx(0.25) and facts["peak_at"] == [0.0, 0.0]
+    assert facts["max_derivative"] == 0.25 and facts["peak_at"] == [0.0, 0.0]
+    assert np.all(col["sigmoid_derivative"][np.abs(col["z"]) > 4.6] < 0.01)  # the saturation fact
+    assert col["sigmoid"].min() > 0 and col["sigmoid"].max() < 1
     assert facts["flat_above"] == pytest.approx(SIGMOID_FLAT, abs=1e-4) == -facts["flat_below"]
     assert summary["files"] == ["activations.png", "activations.csv"]
     assert "--derivative" in summary["reproduce"]
