@@ -329,3 +329,31 @@ def test_bce_formulas_say_what_the_code_computes():
     y, p = np.array([[1.0], [0.0]]), np.array([[0.8], [0.25]])
     assert bce.value(y, p) == pytest.approx(-(np.log(0.8) + np.log(0.75)) / 2, rel=1e-15)
     np.testing.assert_allclose(bce.gradient(y, p), [[-0.625], [2 / 3]], rtol=1e-14)
+
+
+def wide_case(name, seed=0):
+    """Like ``case`` with scores/residuals ~20x larger (|z| up to ~50), nudged off the kinks again."""
+    y, p = case(name, seed)
+    if name in ("cross_entropy", "multiclass_hinge", "bce_logits", "hinge"):
+        p = np.clip(20.0 * p, -50.0, 50.0)
+    else:
+        p = y + np.clip(20.0 * (p - y), -50.0, 50.0)
+    if name in ("mae", "huber", "smooth_l1"):
+        r = p - y
+        p = p + 0.2 * np.sign(r) * ((np.abs(r) < 0.05) | (np.abs(np.abs(r) - 1.0) < 0.05))
+    if name == "hinge":
+        t = np.where(y > 0, 1.0, -1.0)
+        p = p + 0.2 * t * (np.abs(t * p - 1.0) < 0.05)
+    if name == "multiclass_hinge":
+        onehot = as_targets(y, p)
+        m = p - (p * onehot).sum(1, keepdims=True) + 1
+        p = p + 0.2 * ((np.abs(m) < 0.05) & (onehot == 0))
+    return y, p
+
+
+@pytest.mark.parametrize("name", [n for n in losses if n != "bce"])  # bce's inputs are probabilities: see above
+def test_every_gradient_matches_differences_with_scores_up_to_50(name):
+    y, p = wide_case(name)
+    assert np.abs(p).max() > 20
+    loss = losses.create(name)
+    assert_close_to_differences(loss, as_targets(y, p) if y.ndim == 1 else y, p, np.full(p.shape, 1e-5))
