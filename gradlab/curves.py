@@ -321,13 +321,17 @@ def activation_facts(curve: Curve, z: np.ndarray, values: np.ndarray, derivative
     """Facts of one activation on the grid ``z`` (with its values and derivative there)."""
     span = float(z[-1] - z[0])
     top, a, b = _peak(curve.derivative, z, derivative)
+    a, b = _tidy(a, span), _tidy(b, span)
+    if a == b:  # the value at the point reported, if it is the peak up to rounding: sigma'(0) = 0.25, not 0.25 + 1 ulp
+        at = float(curve.derivative(np.array([a]))[0])
+        top = at if at >= top - 1e-12 * max(1.0, abs(top)) else top
     below, above = _flat_tails(curve.derivative, z, derivative)
     return ActivationFacts(
         output_range=getattr(curve.activation, "output_range", ""),
         observed_min=float(values.min()),
         observed_max=float(values.max()),
         max_derivative=top,
-        peak_at=(_tidy(a, span), _tidy(b, span)),
+        peak_at=(a, b),
         flat_below=None if below is None else _tidy(below, span),
         flat_above=None if above is None else _tidy(above, span),
         flat_everywhere=bool(np.all(np.abs(derivative) < FLAT)),

@@ -66,7 +66,7 @@ def test_softmax_backward_is_the_jacobian_vector_product():
         np.testing.assert_allclose(sm.jacobian(z)[:, :, j], numeric, atol=1e-9)
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "softplus", "softmax", "tanh", "elu", "swish", "gelu", "softsign"])
+@pytest.mark.parametrize("name", list(activations) + ["gelu:approximate=tanh", "swish:beta=2"])
 def test_stable_at_plus_minus_1000(name):
     act = activations.create(name)
     z = np.array([[-1000.0, -1.0, 0.0, 1000.0]])
@@ -111,5 +111,91 @@ def test_float32_stays_float32():
 def test_unknown_name_lists_valid_ones():
     with pytest.raises(InputError, match=r"did you mean 'sigmoid'.*choose from: identity, .*softmax"):
         activations.create("sigmod")
-    with pytest.raises(InputError, match="alpha must be a finite number >= 0, got -1"):
+    with pytest.raises(InputError, match="alpha must be >= 0, got -1"):
         activations.create("leaky_relu:alpha=-1")
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("leaky_relu:alpha=-0.5", "alpha must be >= 0, got -0.5"),
+    ("elu:alpha=inf", "alpha must be a finite number, got inf"),
+    ("leaky_relu:alpha=abc", "alpha must be a number, got 'abc'"),
+    ("swish:beta=0", "beta must be > 0, got 0"),
+    ("swish:beta=true", "beta must be a number, got True"),
+])
+def test_parameters_are_checked_by_the_shared_checkers(spec, message):
+    with pytest.raises(InputError, match=f"^activation: {message}$"):
+        activations.create(spec)
+
+
+@pytest.mark.parametrize("spec", ELEMENTWISE + ["softmax", "leaky_relu:alpha=0.2", "swish:beta=2", "gelu:approximate=tanh"])
+def test_any_shape_scalars_and_lists(spec):
+    """A Python float, a 0-d array, an int, a list and a 3-d array all give the vectorised numbers."""
+    act = activations.create(spec)
+    grid = np.array([-2.5, -0.5, 0.75, 3.5])
+    for method in (act.value, act.derivative):
+        if spec == "softmax":  # over the last axis: a single number is one class, s = 1, ds/dz = 0
+            assert float(method(0.75)) == (1.0 if method == act.value else 0.0)
+            expected = method(grid)
+        else:
+            expected = method(grid)
+            for i, z in enumerate(grid):
+                for form in (float(z), np.float64(z), np.array(z)):
+                    got = method(form)
+                    assert np.shape(got) == () and np.asarray(got).dtype == np.float64
+                    assert float(got) == expected[i]
+            assert float(method(3)) == float(method(3.0))  # integers are taken as float64
+        got = method(grid.tolist())
+        assert isinstance(got, np.ndarray) and got.dtype == np.float64
+        np.testing.assert_array_equal(got, expected)
+        cube = np.tile(grid, (2, 3, 1))  # shape (2, 3, 4): every row the grid
+        np.testing.assert_array_equal(method(cube), np.broadcast_to(expected, cube.shape))
+
+
+def test_scalar_values_by_hand():
+    # sigma(0) = 1/2, sigma'(0) = 1/4; softplus(0) = ln 2; swish(2) = 2 sigma(2) = 2 / (1 + e^-2)
+    assert activations.create("sigmoid").value(0.0) == 0.5
+    assert activations.create("sigmoid").derivative(0) == 0.25
+    assert activations.create("softplus").value(0.0) == pytest.approx(np.log(2.0), rel=1e-15)
+    assert activations.create("swish").value(2.0) == pytest.approx(2.0 / (1.0 + np.exp(-2.0)), rel=1e-15)
+    assert activations.create("sigmoid").value(-1000.0) == 0.0
+
+
+def test_softmax_backward_on_wide_logits_matches_the_explicit_jacobian():
+    """z spread over [-1000, 1000] across 40 classes: s has entries that underflow to 0 and
+    one near 1; the Jacobian-vector product still equals (diag(s) - s s^T) v, with no warning."""
+    sm = Softmax()
+    rng = np.random.default_rng(7)
+    z = rng.uniform(-1000.0, 1000.0, (8, 40))
+    z[0] = np.minimum(z[0], 900.0)  # the rest of row 0 at least 100 below: e^-100 vanishes against 1
+    z[0, :2] = [1000.0, 999.0]  # two leading classes 1 apart: s = (1/(1+e^-1), e^-1/(1+e^-1), ~0, ...)
+    v = rng.normal(size=z.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = sm.value(z)
+        jvp = sm.backward(z, s, v)
+    expected = np.stack([(np.diag(row) - np.outer(row, row)) @ g for row, g in zip(s, v)])
+    assert np.all(np.isfinite(jvp))
+    np.testing.assert_allclose(jvp, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(s.sum(axis=1), 1.0, rtol=1e-15)
+    # the first row by hand: s0 = 1/(1+e^-1), s1 = 1 - s0, and dC/dz = s * (v - s . v)
+    s0 = 1.0 / (1.0 + np.exp(-1.0))
+    np.testing.assert_allclose(s[0, :2], [s0, 1.0 - s0], rtol=1e-14)
+    mean = s0 * v[0, 0] + (1.0 - s0) * v[0, 1]
+    np.testing.assert_allclose(jvp[0, :2], [s0 * (v[0, 0] - mean), (1.0 - s0) * (v[0, 1] - mean)], rtol=1e-12)
+    assert np.all(s[0, 2:] < 1e-43)
+    np.testing.assert_allclose(jvp[0, 2:], 0.0, atol=1e-42)
+
+
+def test_gelu_formulas_follow_the_approximation():
+    from gradlab.engine.activations import GELU
+
+    assert GELU.formula == activations.create("gelu").formula == "f(z) = z Phi(z)"
+    tanh_form = activations.create("gelu:approximate=tanh")
+    assert tanh_form.formula == "f(z) = z (1 + tanh(u)) / 2, u = sqrt(2/pi) (z + 0.044715 z^3)"
+    assert tanh_form.derivative_formula == "f'(z) = (1 + t)/2 + z (1 - t^2) u'/2, t = tanh(u)"
+    assert repr(tanh_form) == "gelu(approximate='tanh')"
+    # the formula at z = 1: u = sqrt(2/pi) 1.044715, f = (1 + tanh u) / 2
+    u = np.sqrt(2 / np.pi) * 1.044715
+    assert tanh_form.value(1.0) == pytest.approx((1 + np.tanh(u)) / 2, rel=1e-15)
+    t, du = np.tanh(u), np.sqrt(2 / np.pi) * (1 + 3 * 0.044715)
+    assert tanh_form.derivative(1.0) == pytest.approx((1 + t) / 2 + (1 - t * t) * du / 2, rel=1e-15)

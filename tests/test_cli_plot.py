@@ -61,7 +61,9 @@ def test_sigmoid_derivative_writes_png_csv_config_and_summary(cli, tmp_path):
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "completed"
     facts = summary["facts"]["sigmoid"]
-    assert facts["max_derivative"] == pytest.approx(0.25) and facts["peak_at"] == [0.0, 0.0]
+    assert facts["max_derivative"] == 0.25 and facts["peak_at"] == [0.0, 0.0]
+    assert np.all(col["sigmoid_derivative"][np.abs(col["z"]) > 4.6] < 0.01)  # the issue's saturation fact
+    assert col["sigmoid"].min() > 0 and col["sigmoid"].max() < 1
     assert facts["flat_above"] == pytest.approx(SIGMOID_FLAT, abs=1e-4) == -facts["flat_below"]
     assert summary["files"] == ["activations.png", "activations.csv"]
     assert "--derivative" in summary["reproduce"]
@@ -212,7 +214,49 @@ def test_show_without_a_display_says_where_the_figure_is(cli, tmp_path, monkeypa
     monkeypatch.setattr(sys, "platform", "linux")
     result = cli("plot", "relu", "--show", "--points", 20)
     assert result.code == 0, result.err
-    assert f"no display: the figure is saved at {only_run(tmp_path) / 'activations.png'}" in result.out
+    assert result.out.strip().endswith(
+        "no display available (neither DISPLAY nor WAYLAND_DISPLAY is set), so no window opened; "
+        f"the figure is saved at {only_run(tmp_path) / 'activations.png'}")
+    # with the step study two figures, both named
+    result = cli("plot", "relu", "--step-study", "--show", "--points", 20, "--output", tmp_path / "r.png")
+    assert result.code == 0, result.err
+    assert f"so no window opened; the figures are saved at {tmp_path / 'r.png'}, {tmp_path / 'r_step_study.png'}" in result.out
+
+
+def test_show_with_a_display_but_a_non_interactive_backend_says_so(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    result = cli("plot", "relu", "--show", "--points", 20, "--output", tmp_path / "r.png")
+    assert result.code == 0, result.err
+    assert f"cannot open a window (matplotlib's backend is non-interactive); the figure is saved at {tmp_path / 'r.png'}" in result.out
+
+
+def test_show_opens_each_png_at_its_own_size_fitted_to_the_screen(tmp_path, monkeypatch):
+    """The window holds the whole PNG: 900 x 504 px at 120 dpi is 7.5 x 4.2 in; the 900 x 1416
+    loss plot is shrunk by 820/1416 to 521.2 x 820 px, never cropped."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from gradlab import plots
+
+    assert plots.window_size(900, 504) == (7.5, 4.2)
+    w, h = plots.window_size(900, 1416)
+    assert h == pytest.approx(820 / 120, rel=1e-15) and w == pytest.approx(900 * 820 / 1416 / 120, rel=1e-15)
+    fig, ax = plots.new_figure(size=(7.5, 11.8))
+    png = plots.save(fig, tmp_path / "tall.png")
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.setattr(matplotlib, "get_backend", lambda: "tkagg")
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda: shown.extend(plt.figure(n) for n in plt.get_fignums()))
+    try:
+        assert plots.show([png]) is True
+        (window,) = shown
+        assert tuple(window.get_size_inches()) == pytest.approx((900 * 820 / 1416 / 120, 820 / 120), rel=1e-12)
+        (image_axes,) = window.axes
+        assert image_axes.get_position().bounds == (0.0, 0.0, 1.0, 1.0)
+        assert image_axes.images[0].get_array().shape[:2] == (1416, 900)
+    finally:
+        plt.close("all")
 
 
 @pytest.mark.parametrize(
@@ -227,7 +271,7 @@ def test_show_without_a_display_says_where_the_figure_is(cli, tmp_path, monkeypa
         (["sigmoid", "--numeric", "0"], "--numeric STEP must be a finite number > 0, got 0.0"),
         (["sigmoid", "--numeric", "-1e-3"], "--numeric STEP must be a finite number > 0"),
         (["sigmoid", "sigmoid"], "sigmoid is given twice"),
-        (["leaky_relu:alpha=-1"], "alpha must be a finite number >= 0"),
+        (["leaky_relu:alpha=-1"], "alpha must be >= 0, got -1"),
         (["sigmoid", "--target", "1"], "--target applies to loss plots"),
         (["loss", "mse", "--numeric", "1e-3"], "--numeric and --step-study apply to activations"),
         (["loss", "bce", "--target", "2"], "must be in [0, 1], got 2.0"),

@@ -145,3 +145,215 @@ def test_rows_are_the_per_sample_losses_whose_mean_is_the_value(name):
     assert loss.value(y, p) == pytest.approx(rows.mean(), rel=1e-14)
     for i in range(N):
         assert rows[i] == pytest.approx(loss.value(y[i:i + 1], p[i:i + 1]), rel=1e-14)
+
+
+def row_central_differences(loss, y, p, h):
+    """dC/dp by central differences, element by element, with steps ``h`` (shape of p).
+
+    Row i of C = (1/N) sum_i l_i depends on p_i alone, so each row is differenced on its own
+    (then divided by N): a large loss elsewhere in the batch cannot swamp a small change. The
+    step actually taken is (p + h) - (p - h) as stored, not 2h, so a step near 1 is exact.
+    """
+    n, numeric = p.shape[0], np.zeros_like(p)
+    for i, j in np.ndindex(p.shape):
+        up, down = p[i : i + 1].copy(), p[i : i + 1].copy()
+        up[0, j] += h[i, j]
+        down[0, j] -= h[i, j]
+        numeric[i, j] = (loss.value(y[i : i + 1], up) - loss.value(y[i : i + 1], down)) / (up[0, j] - down[0, j]) / n
+    return numeric
+
+
+def assert_close_to_differences(loss, y, p, h):
+    """Relative error < 1e-7, with an absolute allowance for the round-off of the difference
+    quotient, 4 eps max|l_i| / h / N (where the gradient is ~1e-20, that is all it measures)."""
+    exact, numeric = loss.gradient(y, p), row_central_differences(loss, y, p, h)
+    atol = 4 * np.finfo(float).eps * loss.rows(y, p).max() / h.min() / p.shape[0]
+    excess = np.abs(exact - numeric) - (1e-7 * np.maximum(np.abs(exact), np.abs(numeric)) + atol)
+    assert np.all(excess <= 0), np.max(excess)
+
+
+def test_bce_logits_gradient_on_logits_up_to_50():
+    rng = np.random.default_rng(11)
+    z = np.concatenate([rng.uniform(-50, 50, 30), [-50.0, 50.0, -20.0, 20.0]]).reshape(-1, 1)
+    y = np.concatenate([rng.integers(0, 2, 30), [0, 0, 1, 1]]).astype(float).reshape(-1, 1)
+    # h grows with |z| (the curvature shrinks like sigma'(z)), keeping round-off small
+    assert_close_to_differences(losses.create("bce_logits"), y, z, 1e-5 * np.maximum(1.0, np.abs(z)))
+    # by hand, N = 34: z = -50 with y = 0 pushes with sigma(-50)/34 = e^-50/(1 + e^-50)/34
+    g = losses.create("bce_logits").gradient(y, z)
+    assert g[30, 0] == pytest.approx(np.exp(-50.0) / (1.0 + np.exp(-50.0)) / 34, rel=1e-14)
+    assert g[33, 0] == pytest.approx((1.0 / (1.0 + np.exp(-20.0)) - 1.0) / 34, rel=1e-9)
+
+
+def test_cross_entropy_gradient_on_logits_up_to_50():
+    rng = np.random.default_rng(12)
+    z = rng.uniform(-50, 50, (30, 5))
+    labels = rng.integers(0, 5, 30)
+    y = np.eye(5)[labels]
+    assert_close_to_differences(losses.create("cross_entropy"), y, z, np.full(z.shape, 1e-5))
+    # with index labels the same numbers
+    np.testing.assert_array_equal(losses.create("cross_entropy").gradient(labels, z), losses.create("cross_entropy").gradient(y, z))
+
+
+def test_bce_gradient_with_probabilities_near_0_and_1():
+    rng = np.random.default_rng(13)
+    gap = 10.0 ** rng.uniform(-8, -1, 40)  # distance from the nearer end, 1e-8 to 0.1
+    p = np.where(np.arange(40) % 2 == 0, gap, 1.0 - gap).reshape(-1, 1)
+    y = rng.integers(0, 2, (40, 1)).astype(float)
+    # the step shrinks with the distance to the boundary, where -log p curves like 1/p^2
+    h = 1e-5 * np.minimum(p, 1.0 - p)
+    exact, numeric = losses.create("bce").gradient(y, p), row_central_differences(losses.create("bce"), y, p, h)
+    np.testing.assert_allclose(exact, numeric, rtol=1e-7, atol=0)
+    # by hand: p = 1e-6 with y = 1, N = 1: dC/dp = (p - 1) / (p (1 - p)) = -1/p = -1e6
+    assert losses.create("bce").gradient(np.array([[1.0]]), np.array([[1e-6]]))[0, 0] == pytest.approx(-1e6, rel=1e-15)
+
+
+@st.composite
+def loss_cases(draw):
+    """(name, y_true, y_pred) of a shape and value range the loss takes, from hypothesis."""
+    name = draw(st.sampled_from(list(losses)))
+    n = draw(st.integers(1, 5))
+    k = 1 if name in ("hinge",) else draw(st.integers(2 if name in ("cross_entropy", "multiclass_hinge") else 1, 4))
+
+    def floats(lo, hi, shape):
+        return np.array(draw(st.lists(st.floats(lo, hi), min_size=int(np.prod(shape)), max_size=int(np.prod(shape))))).reshape(shape)
+
+    if name in ("cross_entropy", "multiclass_hinge"):
+        y = np.array(draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)))
+        return name, y, floats(-1000, 1000, (n, k))
+    if name == "hinge":
+        labels = draw(st.sampled_from([(0.0, 1.0), (-1.0, 1.0)]))
+        y = np.array(draw(st.lists(st.sampled_from(labels), min_size=n, max_size=n))).reshape(n, 1)
+        return name, y, floats(-1000, 1000, (n, 1))
+    if name == "bce":
+        return name, floats(0, 1, (n, k)), floats(0, 1, (n, k))
+    if name == "bce_logits":
+        return name, floats(0, 1, (n, k)), floats(-1000, 1000, (n, k))
+    return name, floats(-1000, 1000, (n, k)), floats(-1000, 1000, (n, k))
+
+
+@given(loss_cases())
+def test_every_loss_is_nonnegative_keeps_shapes_and_averages(case):
+    """C >= 0; dC/dy_pred has y_pred's shape; the 1/N is in both value and gradient: a batch
+    given twice has the same C and, per copy, half the gradient (exactly, in float64)."""
+    name, y, p = case
+    loss = losses.create(name)
+    value, gradient = loss.value(y, p), loss.gradient(y, p)
+    assert value >= 0 and np.isfinite(value)
+    assert gradient.shape == p.shape and gradient.dtype == np.float64
+    assert np.all(np.isfinite(gradient))
+    twice_y, twice_p = np.concatenate([y, y]), np.concatenate([p, p])
+    assert loss.value(twice_y, twice_p) == value
+    np.testing.assert_array_equal(loss.gradient(twice_y, twice_p), np.concatenate([gradient, gradient]) / 2)
+
+
+@given(st.lists(st.sampled_from([0.0, 1.0]), min_size=1, max_size=6), st.integers(1, 3))
+def test_bce_is_exactly_zero_at_certain_right_answers(labels, k):
+    # y = p = 1: -(1 log 1 + 0 log 0) = 0; y = p = 0: -(0 log 0 + 1 log 1) = 0 (0 log 0 = 0)
+    y = np.repeat(np.array(labels).reshape(-1, 1), k, axis=1)
+    bce = losses.create("bce")
+    assert bce.value(y, y.copy()) == 0.0
+    np.testing.assert_array_equal(bce.rows(y, y.copy()), 0.0)
+    # and a certain wrong answer costs -log eps = 52 ln 2 = 36.04 per output, not inf
+    assert bce.value(y, 1.0 - y) == pytest.approx(k * 52 * np.log(2.0), rel=1e-15)
+
+
+@given(st.lists(st.floats(0, 100), min_size=1, max_size=6), st.sampled_from([(0.0, 1.0), (-1.0, 1.0)]), st.data())
+def test_hinge_losses_are_zero_beyond_the_margin(extra, labels, data):
+    # hinge: t f = 1 + u >= 1 -> max(0, 1 - t f) = 0; multiclass: s_y = s_j + 1 + u for every j != y
+    n = len(extra)
+    y = np.array(data.draw(st.lists(st.sampled_from(labels), min_size=n, max_size=n))).reshape(n, 1)
+    t = np.where(y > 0, 1.0, -1.0)
+    f = t * (1.0 + np.array(extra).reshape(n, 1))
+    assert losses.create("hinge").value(y, f) == 0
+    np.testing.assert_array_equal(losses.create("hinge").gradient(y, f), 0.0)
+    classes = np.arange(n) % 3
+    scores = np.zeros((n, 3))
+    scores[np.arange(n), classes] = 1.0 + np.array(extra)
+    assert losses.create("multiclass_hinge").value(classes, scores) == 0
+    np.testing.assert_array_equal(losses.create("multiclass_hinge").gradient(classes, scores), 0.0)
+
+
+def test_hinge_refuses_mixed_label_conventions():
+    hinge = losses.create("hinge")
+    with pytest.raises(InputError, match=r"hinge labels must be all in \{0, 1\} or all in \{-1, \+1\}, got values \{-1, 0, 1\}"):
+        hinge.value(np.array([[0.0], [-1.0], [1.0]]), np.zeros((3, 1)))
+    with pytest.raises(InputError, match=r"got values \{0, 2\}"):
+        hinge.gradient(np.array([0, 2]), np.zeros((2, 1)))
+    # each convention alone: t = (-1, +1, -1) either way; f = (0.5, 2, -3):
+    # max(0, 1 + 0.5) + max(0, 1 - 2) + max(0, 1 - 3) = 1.5, over N = 3 -> 0.5
+    f = np.array([[0.5], [2.0], [-3.0]])
+    assert hinge.value(np.array([0, 1, 0]), f) == hinge.value(np.array([-1, 1, -1]), f) == 0.5
+    np.testing.assert_array_equal(hinge.gradient(np.array([0, 1, 0]), f), [[1 / 3], [0.0], [0.0]])
+
+
+def test_lists_are_taken_as_arrays():
+    # mse: residuals (0.5, 0.2) over N = 2 -> (0.25 + 0.04) / 4 = 0.0725; dC/dy_hat = (0.25, 0.1)
+    assert losses.create("mse").value([[1.0], [0.0]], [[0.5], [0.2]]) == pytest.approx(0.0725, rel=1e-15)
+    np.testing.assert_allclose(losses.create("mse").gradient([[1.0], [0.0]], [[0.5], [0.2]]), [[-0.25], [0.1]], rtol=1e-15)
+    # integer predictions are float64: cross-entropy of logits (1, 0) with target 0 is ln(1 + e^-1)
+    ce = losses.create("cross_entropy")
+    assert ce.value([0], [[1, 0]]) == pytest.approx(np.log1p(np.exp(-1.0)), rel=1e-15)
+    assert ce.gradient([0], [[1, 0]]).dtype == np.float64
+    for name in losses:
+        loss = losses.create(name)
+        y, p = case(name, seed=5)
+        assert loss.value(y.tolist(), p.tolist()) == loss.value(y, p)
+        np.testing.assert_array_equal(loss.gradient(y.tolist(), p.tolist()), loss.gradient(y, p))
+
+
+@pytest.mark.parametrize("name", list(losses))
+def test_an_empty_batch_is_refused_clearly(name):
+    loss = losses.create(name)
+    for method in (loss.value, loss.gradient, loss.rows, loss.logit_gradient):
+        with pytest.raises(InputError, match=r"predictions must hold at least one sample \(N >= 1\), got an empty batch of shape \(0, 3\)"):
+            method(np.zeros(0), np.zeros((0, 3)))
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("huber:delta=-1", "delta must be > 0, got -1"),
+    ("huber:delta=nan", "delta must be a finite number, got nan"),
+    ("smooth_l1:beta=0", "beta must be > 0, got 0"),
+    ("smooth_l1:beta=abc", "beta must be a number, got 'abc'"),
+])
+def test_parameters_are_checked_by_the_shared_checkers(spec, message):
+    with pytest.raises(InputError, match=f"^loss: {message}$"):
+        losses.create(spec)
+
+
+def test_bce_formulas_say_what_the_code_computes():
+    bce = losses.create("bce")
+    assert bce.formula == "C = -1/N sum [y log y_hat + (1 - y) log(1 - y_hat)]"
+    assert bce.gradient_formula == "dC/dy_hat = (y_hat - y) / (y_hat (1 - y_hat)) / N"
+    # the formula's numbers, N = 2: y = (1, 0), y_hat = (0.8, 0.25)
+    # C = -(ln 0.8 + ln 0.75) / 2; dC/dy_hat = ((0.8 - 1) / (0.8 * 0.2), 0.25 / (0.25 * 0.75)) / 2 = (-0.625, 0.6667)
+    y, p = np.array([[1.0], [0.0]]), np.array([[0.8], [0.25]])
+    assert bce.value(y, p) == pytest.approx(-(np.log(0.8) + np.log(0.75)) / 2, rel=1e-15)
+    np.testing.assert_allclose(bce.gradient(y, p), [[-0.625], [2 / 3]], rtol=1e-14)
+
+
+def wide_case(name, seed=0):
+    """Like ``case`` with scores/residuals ~20x larger (|z| up to ~50), nudged off the kinks again."""
+    y, p = case(name, seed)
+    if name in ("cross_entropy", "multiclass_hinge", "bce_logits", "hinge"):
+        p = np.clip(20.0 * p, -50.0, 50.0)
+    else:
+        p = y + np.clip(20.0 * (p - y), -50.0, 50.0)
+    if name in ("mae", "huber", "smooth_l1"):
+        r = p - y
+        p = p + 0.2 * np.sign(r) * ((np.abs(r) < 0.05) | (np.abs(np.abs(r) - 1.0) < 0.05))
+    if name == "hinge":
+        t = np.where(y > 0, 1.0, -1.0)
+        p = p + 0.2 * t * (np.abs(t * p - 1.0) < 0.05)
+    if name == "multiclass_hinge":
+        onehot = as_targets(y, p)
+        m = p - (p * onehot).sum(1, keepdims=True) + 1
+        p = p + 0.2 * ((np.abs(m) < 0.05) & (onehot == 0))
+    return y, p
+
+
+@pytest.mark.parametrize("name", [n for n in losses if n != "bce"])  # bce's inputs are probabilities: see above
+def test_every_gradient_matches_differences_with_scores_up_to_50(name):
+    y, p = wide_case(name)
+    assert np.abs(p).max() > 20
+    loss = losses.create(name)
+    assert_close_to_differences(loss, as_targets(y, p) if y.ndim == 1 else y, p, np.full(p.shape, 1e-5))

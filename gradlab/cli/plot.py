@@ -134,11 +134,12 @@ def _write(charts, pngs: list[Path]) -> list[Path]:
 def _show(pngs: list[Path]) -> None:
     from gradlab.plots import display_available, show
 
+    where = f"the figure is saved at {pngs[0]}" if len(pngs) == 1 else f"the figures are saved at {', '.join(map(str, pngs))}"
     if not display_available():
-        out.print(f"no display: the figure is saved at {pngs[0]}", soft_wrap=True)  # paths unbroken, to copy
+        out.print(f"no display available (neither DISPLAY nor WAYLAND_DISPLAY is set), so no window opened; {where}",
+                  soft_wrap=True)  # paths unbroken, to copy
     elif not show(pngs):
-        out.print(f"cannot open a window (matplotlib's backend is non-interactive): the figure is saved at {pngs[0]}",
-                  soft_wrap=True)
+        out.print(f"cannot open a window (matplotlib's backend is non-interactive); {where}", soft_wrap=True)
 
 
 def _config(study, losses_mode: bool, derivative: bool, numeric, step_study: bool) -> dict[str, Any]:

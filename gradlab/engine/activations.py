@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from gradlab.engine import _checks
 from gradlab.errors import InputError
 from gradlab.registry import Registry
 
@@ -68,13 +69,6 @@ class Activation:
         return f"{self.name}({params})" if params else self.name
 
 
-def _check_alpha(alpha: float) -> float:
-    alpha = float(alpha)
-    if not (math.isfinite(alpha) and alpha >= 0):
-        raise InputError(f"alpha must be a finite number >= 0, got {alpha}")
-    return alpha
-
-
 def _as_float(z) -> np.ndarray:
     """An array of floats: float32/float64 kept as they are, anything else as float64."""
     z = np.asarray(z)
@@ -84,11 +78,13 @@ def _as_float(z) -> np.ndarray:
 def _sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     # 1/(1+e^-z) overflows for z << 0; with e = exp(-|z|) <= 1 nothing can overflow:
     # sigma(z) = 1/(1+e) for z >= 0 and e/(1+e) for z < 0 (no cancellation in 1 - sigma).
+    # Work in arrays even for a 0-d z: a ufunc returns a 0-d result as a scalar, which the
+    # ``out=`` calls below could not write into.
     z = _as_float(z)
-    e = np.abs(z, out=out)
+    e = np.abs(z, out=np.empty_like(z) if out is None else out)
     np.negative(e, out=e)
     np.exp(e, out=e)
-    a = np.add(e, 1.0)
+    a = np.add(e, 1.0, out=np.empty_like(e))
     np.divide(1.0, a, out=a)
     np.multiply(a, e, out=a, where=z < 0)
     if out is None:
@@ -105,10 +101,10 @@ class Identity(Activation):
     derivative_formula = "f'(z) = 1"
 
     def value(self, z):
-        return np.asarray(z)
+        return _as_float(z)
 
     def derivative(self, z):
-        return np.ones_like(z, dtype=float)
+        return np.ones_like(_as_float(z))
 
     def forward(self, z, out):
         return z  # a is z: nothing to compute or copy
@@ -138,7 +134,7 @@ class Sigmoid(Activation):
 
     def derivative(self, z):
         # e / (1 + e)^2 with e = exp(-|z|): exact in the tails, where a (1 - a) rounds
-        e = np.exp(-np.abs(z))
+        e = np.exp(-np.abs(_as_float(z)))
         return e / (1.0 + e) ** 2
 
     def forward(self, z, out):
@@ -158,11 +154,11 @@ class Tanh(Activation):
     max_derivative = 1.0
 
     def value(self, z):
-        return np.tanh(z)
+        return np.tanh(_as_float(z))
 
     def derivative(self, z):
         # sech^2 z = 4e / (1 + e)^2 with e = exp(-2|z|): exact in the tails, no overflow
-        e = np.exp(-2.0 * np.abs(z))
+        e = np.exp(-2.0 * np.abs(_as_float(z)))
         return 4.0 * e / (1.0 + e) ** 2
 
     def forward(self, z, out):
@@ -182,7 +178,7 @@ class ReLU(Activation):
     can_die = True
 
     def value(self, z):
-        return np.maximum(z, 0.0)
+        return np.maximum(_as_float(z), 0.0)
 
     def derivative(self, z):
         return (np.asarray(z) > 0).astype(float)
@@ -202,10 +198,11 @@ class LeakyReLU(Activation):
     derivative_formula = "f'(z) = 1 if z > 0 else alpha"
 
     def __init__(self, alpha: float = 0.01) -> None:
-        self.alpha = _check_alpha(alpha)
+        self.alpha = _checks.non_negative("alpha", alpha)
 
     def value(self, z):
-        return np.where(np.asarray(z) > 0, z, self.alpha * np.asarray(z))
+        z = _as_float(z)
+        return np.where(z > 0, z, self.alpha * z)
 
     def derivative(self, z):
         return np.where(np.asarray(z) > 0, 1.0, self.alpha)
@@ -223,7 +220,7 @@ class ELU(Activation):
     output_range = "(-alpha, inf)"
 
     def __init__(self, alpha: float = 1.0) -> None:
-        self.alpha = _check_alpha(alpha)
+        self.alpha = _checks.non_negative("alpha", alpha)
 
     def value(self, z):
         z = _as_float(z)
@@ -263,10 +260,11 @@ class Softsign(Activation):
     output_range = "(-1, 1)"
 
     def value(self, z):
+        z = _as_float(z)
         return z / (1.0 + np.abs(z))
 
     def derivative(self, z):
-        return 1.0 / (1.0 + np.abs(z)) ** 2
+        return 1.0 / (1.0 + np.abs(_as_float(z))) ** 2
 
 
 @activations.register("swish", "silu")
@@ -281,21 +279,31 @@ class Swish(Activation):
     output_range = "[-0.278/beta, inf)"
 
     def __init__(self, beta: float = 1.0) -> None:
-        beta = float(beta)
-        if not (math.isfinite(beta) and beta > 0):
-            raise InputError(f"beta must be a finite number > 0, got {beta}")
-        self.beta = beta
+        self.beta = _checks.positive("beta", beta)
 
     def value(self, z):
-        return z * _sigmoid(self.beta * np.asarray(z))
+        z = _as_float(z)
+        return z * _sigmoid(self.beta * z)
 
     def derivative(self, z):
-        s = _sigmoid(self.beta * np.asarray(z))
+        z = _as_float(z)
+        s = _sigmoid(self.beta * z)
         return s + self.beta * z * s * (1.0 - s)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_CUBIC = 0.044715
+
+
+class _PerApproximation:
+    """A GELU formula that follows the instance's ``approximate``; on the class (``gradlab
+    list``) the exact one."""
+
+    def __init__(self, exact: str, tanh: str) -> None:
+        self.exact, self.tanh = exact, tanh
+
+    def __get__(self, obj, owner=None) -> str:
+        return self.tanh if obj is not None and obj.approximate == "tanh" else self.exact
 
 
 @activations.register("gelu")
@@ -307,8 +315,9 @@ class GELU(Activation):
     f(z) = z (1 + tanh(u)) / 2, u = sqrt(2/pi) (z + 0.044715 z^3).
     """
 
-    formula = "f(z) = z Phi(z)"
-    derivative_formula = "f'(z) = Phi(z) + z phi(z)"
+    formula = _PerApproximation("f(z) = z Phi(z)", "f(z) = z (1 + tanh(u)) / 2, u = sqrt(2/pi) (z + 0.044715 z^3)")
+    derivative_formula = _PerApproximation("f'(z) = Phi(z) + z phi(z)",
+                                           "f'(z) = (1 + t)/2 + z (1 - t^2) u'/2, t = tanh(u)")
     output_range = "[-0.17, inf)"
 
     def __init__(self, approximate: str = "none") -> None:
@@ -348,7 +357,7 @@ class HardSigmoid(Activation):
         return np.clip(_as_float(z) / 6.0 + 0.5, 0.0, 1.0)
 
     def derivative(self, z):
-        return (np.abs(z) < 3.0) / 6.0
+        return (np.abs(_as_float(z)) < 3.0) / 6.0
 
 
 @activations.register("step", "heaviside")
@@ -367,7 +376,7 @@ class Step(Activation):
         return (np.asarray(z) >= 0).astype(float)
 
     def derivative(self, z):
-        return np.zeros_like(z, dtype=float)
+        return np.zeros_like(_as_float(z))
 
     def backward(self, z, a, grad, out=None):
         if out is None:
@@ -391,6 +400,9 @@ class Softmax(Activation):
     output_range = "(0, 1), rows sum to 1"
 
     def value(self, z):
+        z = _as_float(z)
+        if z.ndim == 0:  # a single number is a distribution over one class
+            return np.ones_like(z)
         return self.forward(z, None)
 
     def forward(self, z, out):

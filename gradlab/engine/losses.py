@@ -26,7 +26,8 @@ import math
 
 import numpy as np
 
-from gradlab.engine.activations import Softmax, _sigmoid
+from gradlab.engine import _checks
+from gradlab.engine.activations import Softmax, _as_float, _sigmoid
 from gradlab.errors import InputError
 from gradlab.registry import Registry
 
@@ -56,6 +57,19 @@ def as_targets(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         onehot[np.arange(n), labels] = 1.0
         return onehot
     raise InputError(f"targets of shape {y_true.shape} do not fit predictions of shape {y_pred.shape}")
+
+
+def batch(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    """Targets and predictions as arrays of shape (N, k), N >= 1: ``y, p = batch(y_true, y_pred)``.
+
+    Lists are taken as arrays (float64 unless already floating); the targets are brought
+    to the predictions' shape by :func:`as_targets`. An empty batch is refused: its mean,
+    C = (1/N) sum_i l_i, does not exist.
+    """
+    p = _as_float(y_pred)
+    if p.ndim == 2 and p.shape[0] == 0:
+        raise InputError(f"predictions must hold at least one sample (N >= 1), got an empty batch of shape {p.shape}")
+    return as_targets(y_true, p), p
 
 
 class Loss:
@@ -92,7 +106,8 @@ class Loss:
         grouped: a chunked evaluation, a vectorised grid and a finite-difference check all see
         the same number, to the last bit of each row.
         """
-        return math.fsum(self.rows(y_true, y_pred).tolist()) / y_pred.shape[0]
+        rows = self.rows(y_true, y_pred)
+        return math.fsum(rows.tolist()) / rows.shape[0]
 
     def gradient(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -102,7 +117,7 @@ class Loss:
 
         Valid when the output activation is ``self.link``; ``y_hat`` is its output.
         """
-        y = as_targets(y_true, y_hat)
+        y, y_hat = batch(y_true, y_hat)
         return (y_hat - y) / y_hat.shape[0]
 
     def check_output(self, activation: str, field: str = "model.output") -> None:
@@ -129,11 +144,13 @@ class MSE(Loss):
     gradient_formula = "dC/dy_hat = (y_hat - y) / N"
 
     def rows(self, y_true, y_pred):
-        r = y_pred - as_targets(y_true, y_pred)
+        y, p = batch(y_true, y_pred)
+        r = p - y
         return 0.5 * np.einsum("ij,ij->i", r, r)
 
     def gradient(self, y_true, y_pred):
-        return (y_pred - as_targets(y_true, y_pred)) / y_pred.shape[0]
+        y, p = batch(y_true, y_pred)
+        return (p - y) / p.shape[0]
 
 
 @losses.register("mae", "l1")
@@ -144,17 +161,12 @@ class MAE(Loss):
     gradient_formula = "dC/dy_hat = sign(y_hat - y) / N"
 
     def rows(self, y_true, y_pred):
-        return np.abs(y_pred - as_targets(y_true, y_pred)).sum(axis=1)
+        y, p = batch(y_true, y_pred)
+        return np.abs(p - y).sum(axis=1)
 
     def gradient(self, y_true, y_pred):
-        return np.sign(y_pred - as_targets(y_true, y_pred)) / y_pred.shape[0]
-
-
-def _positive(name: str, value: float) -> float:
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise InputError(f"{name} must be a finite number > 0, got {value}")
-    return value
+        y, p = batch(y_true, y_pred)
+        return np.sign(p - y) / p.shape[0]
 
 
 def _huber_rows(r: np.ndarray, delta: float) -> np.ndarray:
@@ -176,14 +188,15 @@ class Huber(Loss):
     gradient_formula = "dl/dr = clip(r, -delta, delta)"
 
     def __init__(self, delta: float = 1.0) -> None:
-        self.delta = _positive("delta", delta)
+        self.delta = _checks.positive("delta", delta)
 
     def rows(self, y_true, y_pred):
-        return _huber_rows(y_pred - as_targets(y_true, y_pred), self.delta)
+        y, p = batch(y_true, y_pred)
+        return _huber_rows(p - y, self.delta)
 
     def gradient(self, y_true, y_pred):
-        r = y_pred - as_targets(y_true, y_pred)
-        return np.clip(r, -self.delta, self.delta) / y_pred.shape[0]
+        y, p = batch(y_true, y_pred)
+        return np.clip(p - y, -self.delta, self.delta) / p.shape[0]
 
 
 @losses.register("smooth_l1")
@@ -197,47 +210,65 @@ class SmoothL1(Loss):
     gradient_formula = "dl/dr = clip(r/beta, -1, 1)"
 
     def __init__(self, beta: float = 1.0) -> None:
-        self.beta = _positive("beta", beta)
+        self.beta = _checks.positive("beta", beta)
 
     def rows(self, y_true, y_pred):
-        return _huber_rows(y_pred - as_targets(y_true, y_pred), self.beta) / self.beta
+        y, p = batch(y_true, y_pred)
+        return _huber_rows(p - y, self.beta) / self.beta
 
     def gradient(self, y_true, y_pred):
-        r = y_pred - as_targets(y_true, y_pred)
-        return np.clip(r / self.beta, -1.0, 1.0) / y_pred.shape[0]
+        y, p = batch(y_true, y_pred)
+        return np.clip((p - y) / self.beta, -1.0, 1.0) / p.shape[0]
+
+
+def _eps(p: np.ndarray) -> float:
+    return float(np.finfo(p.dtype if p.dtype.kind == "f" else np.float64).eps)
 
 
 def _clip_probabilities(p: np.ndarray) -> np.ndarray:
-    # keep log(p) and log(1 - p) finite: at most -log(eps) ~ 36 per sample in float64
-    eps = np.finfo(p.dtype if p.dtype.kind == "f" else np.float64).eps
+    # keep p (1 - p) > 0 in the gradient's denominator
+    eps = _eps(p)
     return np.clip(p, eps, 1.0 - eps)
+
+
+def _log_probabilities(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """log p and log(1 - p), each kept finite (>= log eps ~ -36 in float64) by clipping its
+    own argument only: a certain, right answer (p = y in {0, 1}) then costs exactly 0, since
+    log 1 = 0 and the other term is multiplied by 0."""
+    eps = _eps(p)
+    return np.log(np.clip(p, eps, 1.0)), np.log1p(-np.clip(p, 0.0, 1.0 - eps))
 
 
 @losses.register("bce", "binary_cross_entropy")
 class BCE(Loss):
-    """Binary cross-entropy on probabilities p (clipped to [eps, 1 - eps]):
+    """Binary cross-entropy on probabilities p:
 
     C = -1/N sum_i [y log p + (1 - y) log(1 - p)], dC/dp = (p - y) / (p (1 - p) N).
+
+    Clipped safely: the arguments of the logs are kept >= eps (a certain, wrong answer
+    costs -log eps ~ 36, not inf), and p to [eps, 1 - eps] in the gradient; a certain,
+    right answer (p = y in {0, 1}) costs exactly 0.
 
     With a sigmoid output the network uses the fused dC/dz = (p - y) / N, where
     sigma'(z) = p (1 - p) has cancelled.
     """
 
-    formula = "C = -1/N sum [y log p + (1 - y) log(1 - p)]"
-    gradient_formula = "dC/dz = (p - y) / N with a sigmoid output"
+    formula = "C = -1/N sum [y log y_hat + (1 - y) log(1 - y_hat)]"
+    gradient_formula = "dC/dy_hat = (y_hat - y) / (y_hat (1 - y_hat)) / N"
     link = "sigmoid"
     outputs = ("sigmoid", "hard_sigmoid")
     classification = True
 
     def rows(self, y_true, y_pred):
-        y = as_targets(y_true, y_pred)
-        p = _clip_probabilities(y_pred)
-        return -(y * np.log(p) + (1.0 - y) * np.log1p(-p)).sum(axis=1)
+        y, p = batch(y_true, y_pred)
+        log_p, log_q = _log_probabilities(p)
+        return 0.0 - (y * log_p + (1.0 - y) * log_q).sum(axis=1)  # 0 - x: a loss of 0 prints as 0, not -0
 
     def gradient(self, y_true, y_pred):
-        y = as_targets(y_true, y_pred)
-        p = _clip_probabilities(y_pred)
-        return (p - y) / (p * (1.0 - p) * y_pred.shape[0])
+        y, p = batch(y_true, y_pred)
+        n = p.shape[0]
+        p = _clip_probabilities(p)
+        return (p - y) / (p * (1.0 - p) * n)
 
 
 @losses.register("bce_logits")
@@ -255,12 +286,12 @@ class BCEWithLogits(Loss):
     classification = True
 
     def rows(self, y_true, y_pred):
-        z = y_pred
-        y = as_targets(y_true, z)
+        y, z = batch(y_true, y_pred)
         return (np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z)))).sum(axis=1)
 
     def gradient(self, y_true, y_pred):
-        return (_sigmoid(y_pred) - as_targets(y_true, y_pred)) / y_pred.shape[0]
+        y, z = batch(y_true, y_pred)
+        return (_sigmoid(z) - y) / z.shape[0]
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
@@ -288,22 +319,28 @@ class CrossEntropy(Loss):
     classification = True
 
     def rows(self, y_true, y_pred):
-        if y_pred.shape[1] < 2:
-            raise InputError(f"cross_entropy needs >= 2 outputs (classes), got {y_pred.shape[1]}")
-        y = as_targets(y_true, y_pred)
-        return -(y * log_softmax(y_pred)).sum(axis=1)
+        y, z = batch(y_true, y_pred)
+        if z.shape[1] < 2:
+            raise InputError(f"cross_entropy needs >= 2 outputs (classes), got {z.shape[1]}")
+        return -(y * log_softmax(z)).sum(axis=1)
 
     def gradient(self, y_true, y_pred):
-        return (Softmax().value(y_pred) - as_targets(y_true, y_pred)) / y_pred.shape[0]
+        y, z = batch(y_true, y_pred)
+        return (Softmax().value(z) - y) / z.shape[0]
 
 
-def _signs(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """Binary labels as t in {-1, +1}: 0/1 labels are mapped, -1/+1 kept."""
-    y = as_targets(y_true, y_pred)
+def _signs(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
+    """Binary labels as t in {-1, +1}, and the scores: 0/1 labels are mapped, -1/+1 kept.
+
+    The labels must use one convention: in a mix such as (0, -1, 1) the 0 could mean
+    either class.
+    """
+    y, f = batch(y_true, y_pred)
     values = np.unique(y)
-    if not np.all(np.isin(values, (-1.0, 0.0, 1.0))):
-        raise InputError(f"hinge needs binary labels (0/1 or -1/+1), got values {values[:5]}")
-    return np.where(y > 0, 1.0, -1.0)
+    if not (np.all(np.isin(values, (0.0, 1.0))) or np.all(np.isin(values, (-1.0, 1.0)))):
+        raise InputError("hinge labels must be all in {0, 1} or all in {-1, +1}, got values "
+                         f"{{{', '.join(f'{v:g}' for v in values[:6].tolist())}{', ...' if len(values) > 6 else ''}}}")
+    return np.where(y > 0, 1.0, -1.0), f
 
 
 @losses.register("hinge")
@@ -319,12 +356,12 @@ class Hinge(Loss):
     classification = True
 
     def rows(self, y_true, y_pred):
-        t = _signs(y_true, y_pred)
-        return np.maximum(0.0, 1.0 - t * y_pred).sum(axis=1)
+        t, f = _signs(y_true, y_pred)
+        return np.maximum(0.0, 1.0 - t * f).sum(axis=1)
 
     def gradient(self, y_true, y_pred):
-        t = _signs(y_true, y_pred)
-        return -t * (t * y_pred < 1.0) / y_pred.shape[0]
+        t, f = _signs(y_true, y_pred)
+        return -t * (t * f < 1.0) / f.shape[0]
 
 
 @losses.register("multiclass_hinge", "svm")
@@ -341,9 +378,9 @@ class MulticlassHinge(Loss):
     classification = True
 
     def _active(self, y_true, y_pred):
-        y = as_targets(y_true, y_pred)
-        correct = (y_pred * y).sum(axis=1, keepdims=True)
-        margins = np.maximum(0.0, y_pred - correct + 1.0) * (1.0 - y)
+        y, s = batch(y_true, y_pred)
+        correct = (s * y).sum(axis=1, keepdims=True)
+        margins = np.maximum(0.0, s - correct + 1.0) * (1.0 - y)
         return y, margins
 
     def rows(self, y_true, y_pred):
@@ -352,5 +389,5 @@ class MulticlassHinge(Loss):
 
     def gradient(self, y_true, y_pred):
         y, margins = self._active(y_true, y_pred)
-        active = (margins > 0).astype(y_pred.dtype)
-        return (active - y * active.sum(axis=1, keepdims=True)) / y_pred.shape[0]
+        active = (margins > 0).astype(margins.dtype)
+        return (active - y * active.sum(axis=1, keepdims=True)) / margins.shape[0]

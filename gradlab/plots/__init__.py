@@ -65,8 +65,23 @@ def display_available() -> bool:
     return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+#: The largest window :func:`show` opens, in pixels (fits a 1440 x 900 laptop screen with a title bar).
+MAX_WINDOW = (1400, 820)
+
+
+def window_size(width: int, height: int) -> tuple[float, float]:
+    """The figure size in inches (at :data:`DPI`) of a window showing a ``width`` x ``height``
+    pixel image: its own size, shrunk to fit :data:`MAX_WINDOW` with the aspect ratio kept."""
+    scale = min(1.0, MAX_WINDOW[0] / width, MAX_WINDOW[1] / height)
+    return width * scale / DPI, height * scale / DPI
+
+
 def show(paths: Sequence[str | os.PathLike]) -> bool:
-    """Open saved PNGs in a window if a display is available; return whether it did."""
+    """Open saved PNGs in a window if a display is available; return whether it did.
+
+    Each window is the PNG's size (shrunk to fit the screen), the image filling it: a
+    default-sized figure would crop a 900 x 1416 loss plot to its lower-left corner.
+    """
     if not display_available():
         return False
     import matplotlib
@@ -76,7 +91,9 @@ def show(paths: Sequence[str | os.PathLike]) -> bool:
         return False
     for path in paths:
         image = plt.imread(os.fspath(path))
-        fig = plt.figure()
-        fig.figimage(image)
+        fig = plt.figure(figsize=window_size(image.shape[1], image.shape[0]), dpi=DPI)
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+        ax.imshow(image)
+        ax.set_axis_off()
     plt.show()
     return True
