@@ -452,8 +452,10 @@ def _flat_spans(f: ActivationFacts, lo: float, hi: float) -> list[tuple[float, f
 
 
 def _samples(x_name: str, x: np.ndarray, rows: Sequence[tuple[str, np.ndarray]]) -> Table:
-    """A table with one column per sample point and one row per function (stays narrow for many)."""
-    return Table("sample values", [x_name, *x.tolist()], [[label, *values.tolist()] for label, values in rows])
+    """A table with one row per sample point and one column per function: fits 80 columns for three functions."""
+    columns = [values.tolist() for _, values in rows]
+    return Table("sample values", [x_name, *(label for label, _ in rows)],
+                 [[point, *(column[i] for column in columns)] for i, point in enumerate(x.tolist())])
 
 
 def _activation_samples(curves: Sequence[Curve], lo: float, hi: float) -> Table:

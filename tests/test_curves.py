@@ -54,3 +54,12 @@ def test_finite_difference_helpers():
     z = np.linspace(-1, 1, 5)
     np.testing.assert_allclose(curves.forward_difference(np.square, z, 1e-3), 2 * z + 1e-3, atol=1e-12)
     np.testing.assert_allclose(curves.central_difference(np.square, z, 1e-3), 2 * z, atol=1e-12)
+
+
+def test_sample_table_has_one_row_per_point_and_one_column_per_function():
+    study = curves.study_activations(curves.resolve_curves(["sigmoid", "relu"]), -10, 10, 201, derivative=True)
+    table = study.samples
+    assert table.header == ["z", "sigmoid", "sigmoid'", "relu", "relu'"]
+    assert [row[0] for row in table.rows] == [-10, -4.6, -2, 0, 2, 4.6, 10]
+    assert table.rows[3] == [0.0, 0.5, 0.25, 0.0, 0.0]
+    assert table.rows[4][1:3] == pytest.approx([1 / (1 + math.exp(-2)), math.exp(-2) / (1 + math.exp(-2)) ** 2])

@@ -174,8 +174,8 @@ def _command_line(config: dict[str, Any]) -> str:
 def _table(data) -> Table:
     """A rich table from a :class:`gradlab.curves.Table`: short numbers, right-aligned, never cut short."""
     table = Table(title=data.title, title_justify="left", title_style="bold")
-    for i, column in enumerate(data.header):
-        table.add_column(_cell(column), justify="left" if i == 0 else "right", overflow="fold")
+    for column in data.header:
+        table.add_column(_cell(column), justify="right", overflow="fold")
     for row in data.rows:
         table.add_row(*map(_cell, row))
     return table
