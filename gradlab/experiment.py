@@ -127,6 +127,38 @@ def _collect(problems: list[str], field: str, build):
         return None
 
 
+def _component_problems(raw: Any) -> list[str]:
+    """The registry names and parameters in a raw config that failed validation, checked as far
+    as its shape allows (values are checked once the structure is right)."""
+    from gradlab import datasets
+    from gradlab.engine.activations import activations
+    from gradlab.engine.init import initializers
+    from gradlab.engine.losses import losses
+    from gradlab.engine.optimizers import optimizers
+    from gradlab.engine.schedules import schedules
+
+    def part(mapping: Any, key: str) -> Any:
+        return mapping.get(key) if isinstance(mapping, Mapping) else None
+
+    model, optimizer = part(raw, "model"), part(raw, "optimizer")
+    activation = part(model, "activation")
+    specs = [("loss", losses, part(raw, "loss")), ("model.output", activations, part(model, "output")),
+             ("model.init", initializers, part(model, "init")),
+             ("optimizer.schedule", schedules, part(optimizer, "schedule")),
+             ("optimizer", optimizers, {"name": part(optimizer, "name")} if part(optimizer, "name") else None),
+             *(("model.activation", activations, a) for a in (activation if isinstance(activation, list)
+                                                               else [activation]))]
+    problems: list[str] = []
+    for field, registry, spec in specs:
+        if isinstance(spec, (str, Mapping)):
+            _collect(problems, field, lambda: registry.parse(spec, field=field))
+    data = part(raw, "data")
+    name = data.partition(":")[0] if isinstance(data, str) else part(data, "name")
+    if isinstance(name, str):
+        _collect(problems, "data", lambda: datasets.datasets.canonical(name.strip(), "data"))
+    return problems
+
+
 def _default_output(loss, task: str) -> str:
     if loss.link is not None:
         return loss.link
@@ -146,7 +178,13 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
     from gradlab.engine.schedules import schedules
     from gradlab.training import Settings
 
-    config = validate(ExperimentConfig, raw)
+    try:
+        config = validate(ExperimentConfig, raw)
+    except ConfigError as error:  # report the component names' problems too, not only the structure's
+        structural = str(error).splitlines()
+        named = {line.split(":", 1)[0] for line in structural}
+        extra = [p for p in _component_problems(raw) if p.split(":", 1)[0] not in named]
+        raise ConfigError("\n".join([*structural, *extra])) from None
 
     problems: list[str] = []
     m, o, t = config.model, config.optimizer, config.training

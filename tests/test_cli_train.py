@@ -192,6 +192,22 @@ def test_every_problem_is_reported_at_once(cli, tmp_path):
         assert field in result.err
 
 
+def test_structural_and_component_problems_are_reported_together(cli, tmp_path):
+    config = write(tmp_path, "c.yaml", "data: {name: cat_dog}\nmodel: {hidden: [4], activation: sigmod}\n"
+                                      "optimizer: {name: sgd, lr: -1}\nloss: bcee\ntrainig: {epochs: 5}\n")
+    result = cli("train", config)
+    assert result.code == 2 and result.out == ""
+    assert result.err.splitlines() == [
+        "error: optimizer.lr: input should be greater than 0 (got -1)",
+        "error: trainig: unknown key (did you mean 'training'?); allowed keys: name, seed, data, model, loss, "
+        "optimizer, training",
+        "error: loss: unknown value 'bcee' (did you mean 'bce'?); choose from: "
+        + ", ".join(__import__("gradlab.engine.losses", fromlist=["losses"]).losses.names(aliases=True)),
+        "error: model.activation: unknown value 'sigmod' (did you mean 'sigmoid'?); choose from: "
+        + ", ".join(__import__("gradlab.engine.activations", fromlist=["a"]).activations.names(aliases=True)),
+    ]
+
+
 def test_missing_config_file(cli, tmp_path):
     result = cli("train", tmp_path / "nope.yaml")
     assert result.code == 2 and "no such config file" in result.err
