@@ -211,6 +211,9 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
         output = _collect(problems, "model.output", lambda: activations.create(out_spec, field="model.output"))
         if output is not None:
             _collect(problems, "model.output", lambda: loss.check_output(output.name))
+    if output is not None and output.name == "softmax" and dataset.task == "regression" and dataset.n_outputs == 1:
+        problems.append("model.output: softmax over a single output is always 1 and learns nothing; "
+                        "use identity (or sigmoid for targets in (0, 1))")
     if getattr(optimizer, "scipy_method", None) and t.batch_size != "full":
         problems.append(f"training.batch_size: optimizer {optimizer.name} minimises the full batch by line "
                         f"searches; set training.batch_size: full, got {t.batch_size!r}")
@@ -219,8 +222,8 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
 
     dtype = np.dtype(m.dtype)
     n_out = dataset.n_outputs
-    if dataset.task == "binary" and loss.name in ("cross_entropy", "multiclass_hinge"):
-        n_out = 2  # two-class softmax: one-hot targets
+    if dataset.task == "binary" and (loss.name in ("cross_entropy", "multiclass_hinge") or output.name == "softmax"):
+        n_out = 2  # two classes as two units with one-hot targets: a one-unit softmax would always be 1
     sizes = [dataset.n_features, *m.hidden, n_out]
     rng = np.random.default_rng(config.seed)
     weights = _collect(problems, "model.init", lambda: _initializer(m.init, base_dir)(sizes, rng, dtype=dtype))

@@ -164,6 +164,7 @@ BASE = "data: {name: xor, n_samples: 40}\ntraining: {epochs: 2}\n"
     (BASE + "optimizer: {name: adam, beta: 0.9}", r"optimizer: adam has no parameter 'beta' \(did you mean 'beta[12]'\?\)"),
     (BASE + "optimizer: {name: cg}", r"training.batch_size: optimizer cg minimises the full batch"),
     ("data: {name: sine}\nloss: cross_entropy", r"loss: cross_entropy needs class labels"),
+    ("data: {name: sine}\nmodel: {output: softmax}", r"model.output: softmax over a single output is always 1"),
     ("data: {name: csv, path: d.csv, target: label}", r"data.*'label'"),
     ("data: {name: csv, path: bad.csv}", r"data.*'abc'"),
     ("data: {name: csv, path: empty.csv}", r"data.*(empty|no data|no rows)"),
@@ -268,3 +269,18 @@ def test_init_from_an_npz_file_starts_from_its_weights(cli, tmp_path):
     for layer, (W, b) in zip(experiment.network.layers, [(W1, b1), (W2, b2)]):
         np.testing.assert_array_equal(layer.W, W)
         np.testing.assert_array_equal(layer.b, b)
+
+
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+def test_softmax_on_two_classes_has_two_units_and_learns(loss):
+    from gradlab.experiment import build
+    from gradlab.training import fit
+
+    experiment = build({"data": {"name": "moons", "n_samples": 200}, "model": {"output": "softmax"}, "loss": loss,
+                        "optimizer": {"lr": 1.0}, "training": {"epochs": 30, "batch_size": "full"}})
+    assert experiment.network.layers[-1].W.shape == (2, 2)
+    assert experiment.Y_train.shape == (150, 2)
+    np.testing.assert_array_equal(experiment.Y_train.argmax(axis=1), experiment.dataset.y_train)
+    history = fit(experiment.network, experiment.loss, experiment.optimizer, experiment.X_train, experiment.Y_train,
+                  settings=experiment.settings)
+    assert history.final["train_accuracy"] > 0.8  # a one-unit softmax is always 1: stuck at the class share
