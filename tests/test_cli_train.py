@@ -284,3 +284,26 @@ def test_softmax_on_two_classes_has_two_units_and_learns(loss):
     history = fit(experiment.network, experiment.loss, experiment.optimizer, experiment.X_train, experiment.Y_train,
                   settings=experiment.settings)
     assert history.final["train_accuracy"] > 0.8  # a one-unit softmax is always 1: stuck at the class share
+
+
+def test_the_readme_train_excerpt_is_real_output(cli, tmp_path, monkeypatch):
+    from gradlab.cli.common import out
+    from tests.conftest import REPO
+
+    monkeypatch.setattr(out, "_width", 80)  # the README shows an 80-column terminal
+
+    command = "gradlab train configs/cat_dog.yaml"
+    excerpt = (REPO / "README.md").read_text().split(f"$ {command}\n", 1)[1].split("```", 1)[0].splitlines()
+    result = cli("train", REPO / "configs" / "cat_dog.yaml", "--no-plot", "--out", tmp_path)
+    real = [line.rstrip() for line in result.out.split("run directory:")[0].splitlines()]
+    assert real == excerpt[:-1] and excerpt[-1].startswith("run directory: runs/")
+
+
+def test_the_panel_prints_brackets_and_parameters_as_text(cli, tmp_path):
+    config = write(tmp_path, "p.yaml", "data: {name: moons, n_samples: 40}\nloss: bce\n"
+                                      "model: {hidden: [3], activation: 'leaky_relu:alpha=0.1'}\ntraining: {epochs: 1}\n")
+    result = cli("train", config, "--no-plot", "--out", tmp_path / "runs")
+    assert result.code == 0, result.err
+    assert "bce: C = -1/N sum [y log y_hat + (1 - y) log(1 - y_hat)]" in result.out
+    assert "2 -> 3 -> 1  (leaky_relu(alpha=0.1), sigmoid), 13 parameters" in result.out
+    assert "1 epoch, mini-batch 32" in result.out

@@ -64,25 +64,35 @@ class TerminalReport:
         self.progress.console.print(f"[yellow]warning:[/yellow] {message}")
 
 
-def describe(e) -> str:
-    """The resolved experiment, a few lines for the panel."""
+def describe(e):
+    """The resolved experiment, a few lines for the panel: a two-column grid, so a long line wraps
+    under its value; values are plain text (a formula's or a feature name's ``[...]`` is not markup)."""
+    from rich.table import Table
+    from rich.text import Text
+
     d, net, cfg = e.dataset, e.network, e.config
     layers = " -> ".join(str(s) for s in net.sizes)
-    acts = ", ".join(layer.activation.name for layer in net.layers)
+    acts = ", ".join(repr(layer.activation) for layer in net.layers)
     schedule = cfg.optimizer.schedule
     data_name = cfg.data if isinstance(cfg.data, str) else cfg.data.get("name")
     classes = f", classes {', '.join(map(str, d.class_names))}" if d.class_names else ""
     batch = cfg.training.batch_size
     mode = "online" if batch == 1 else ("full batch" if batch == "full" else f"mini-batch {batch}")
-    return "\n".join([
-        f"[bold]data[/bold]      {data_name}: {len(e.X_train)} train / {0 if e.X_test is None else len(e.X_test)} "
-        f"test, {d.n_features} features ({', '.join(d.feature_names)}), {d.task}{classes}",
-        f"[bold]model[/bold]     {layers}  ({acts}), {net.n_params} parameters, {net.dtype}",
-        f"[bold]loss[/bold]      {e.loss!r}: {e.loss.formula}",
-        f"[bold]optimizer[/bold] {e.optimizer!r}, schedule {schedule if isinstance(schedule, str) else e.schedule!r}",
-        f"[bold]training[/bold]  {cfg.training.epochs} epochs, {mode}, shuffle={cfg.training.shuffle}, "
-        f"seed {cfg.seed}",
-    ])
+    epochs = cfg.training.epochs
+    rows = {
+        "data": f"{data_name}: {len(e.X_train)} train / {0 if e.X_test is None else len(e.X_test)} test, "
+                f"{d.n_features} features ({', '.join(d.feature_names)}), {d.task}{classes}",
+        "model": f"{layers}  ({acts}), {net.n_params} parameters, {net.dtype}",
+        "loss": f"{e.loss!r}: {e.loss.formula}",
+        "optimizer": f"{e.optimizer!r}, schedule {schedule if isinstance(schedule, str) else repr(e.schedule)}",
+        "training": f"{epochs} epoch{'s' * (epochs != 1)}, {mode}, shuffle={cfg.training.shuffle}, seed {cfg.seed}",
+    }
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for key, text in rows.items():
+        grid.add_row(key, Text(text))
+    return grid
 
 
 def final_table(history, task: str):
@@ -109,6 +119,7 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final summary.")] = False,
 ) -> None:
     """Train a network from a YAML experiment config; writes metrics, model and plots to a run directory."""
+    from rich.markup import escape
     from rich.panel import Panel
 
     from gradlab.overrides import parse_overrides
@@ -121,7 +132,7 @@ def train(
     resolved = experiment.resolved
     run = Run.create("train", resolved, name=run_name, out=out_dir, reproduce=REPRODUCE)
     if not quiet:
-        out.print(Panel(describe(experiment), title=f"gradlab train {run_name or config.name}", expand=False))
+        out.print(Panel(describe(experiment), title=escape(f"gradlab train {run_name or config.name}"), expand=False))
     with run, TerminalReport(experiment.settings.epochs, experiment.settings.task, quiet) as report:
         history = execute(experiment, run, [report], plots=not no_plot)
     out.print(final_table(history, experiment.settings.task))
