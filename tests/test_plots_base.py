@@ -1,5 +1,7 @@
 import csv
 
+import numpy as np
+
 from gradlab.plots import new_figure, save, write_columns
 
 
@@ -11,3 +13,26 @@ def test_save_png_and_columns(tmp_path):
     path = write_columns(tmp_path / "a.csv", {"z": [0.0, 0.1], "value": [1.0, 0.9]})
     rows = list(csv.DictReader(path.open()))
     assert rows == [{"z": "0.0", "value": "1.0"}, {"z": "0.1", "value": "0.9"}]
+
+
+def test_decision_regions_and_points_of_a_class_share_its_colour():
+    from matplotlib.collections import PathCollection
+    from matplotlib.contour import ContourSet
+
+    from gradlab.plots.training import class_colors, decision_figure
+
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0], [0.5, 2.0], [2.5, 1.5], [1.5, 0.5]])
+    labels = np.array([0, 0, 1, 1, 2, 2])
+
+    def by_third(grid):  # class 0 left, 1 middle, 2 right of the x1 range: all three regions on the grid
+        k = np.clip(((grid[:, 0] + 0.2) / 1.0).astype(int), 0, 2)
+        return np.eye(3)[k]
+
+    fig, columns = decision_figure(by_third, X, labels, points=30)
+    ax = fig.axes[0]
+    regions = next(c for c in ax.collections if isinstance(c, ContourSet))
+    dots = [c for c in ax.collections if isinstance(c, PathCollection) and not isinstance(c, ContourSet)]
+    expected = class_colors(3)[:, :3]
+    np.testing.assert_allclose(regions.get_facecolor()[:, :3], expected)
+    np.testing.assert_allclose([d.get_facecolor()[0, :3] for d in dots], expected)
+    assert set(np.unique(columns["predicted_class"])) == {0, 1, 2}

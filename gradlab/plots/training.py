@@ -89,6 +89,15 @@ def unit_health(rows: Sequence[Mapping[str, Any]], n_layers: int, path: Path) ->
     return save(fig, path)
 
 
+def class_colors(n_classes: int) -> np.ndarray:
+    """One RGBA colour per class (tab10; tab20 beyond ten classes), the same for a class's
+    region and for its points."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if n_classes <= 10 else "tab20"]
+    return cmap(np.arange(n_classes) % cmap.N)
+
+
 def decision_boundary(
     predict_proba,
     X: np.ndarray,
@@ -104,6 +113,15 @@ def decision_boundary(
     ``predict_proba(grid)`` maps raw 2-D points to the network output; the grid and its
     predicted class are written to ``<path>.csv``.
     """
+    fig, columns = decision_figure(predict_proba, X, labels, feature_names=feature_names,
+                                   class_names=class_names, points=points)
+    write_columns(Path(path).with_suffix(".csv"), columns)
+    return save(fig, path)
+
+
+def decision_figure(predict_proba, X, labels, *, feature_names=("x1", "x2"), class_names=(), points=200):
+    """The figure of :func:`decision_boundary` and its grid columns (class ``c``'s region and points
+    share ``class_colors(n)[c]``)."""
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = 0.08 * (hi - lo + 1e-12)
     g1 = np.linspace(lo[0] - pad[0], hi[0] + pad[0], points)
@@ -118,19 +136,17 @@ def decision_boundary(
         score = out.max(axis=1)
         classes = out.argmax(axis=1)
     fig, ax = new_figure(size=(6.0, 5.0))
-    n_classes = max(int(labels.max()) + 1, int(classes.max()) + 1)
-    cmap = "coolwarm" if n_classes <= 2 else "tab10"
-    ax.contourf(G1, G2, classes.reshape(G1.shape), levels=np.arange(n_classes + 1) - 0.5, cmap=cmap, alpha=0.25,
-                vmin=-0.5, vmax=(n_classes - 0.5) if n_classes > 2 else 1.5)
+    n_classes = max(int(labels.max()) + 1, int(classes.max()) + 1, out.shape[1])
+    colors = class_colors(n_classes)
+    ax.contourf(G1, G2, classes.reshape(G1.shape), levels=np.arange(n_classes + 1) - 0.5, colors=colors, alpha=0.25)
     if out.shape[1] == 1:
         ax.contour(G1, G2, score.reshape(G1.shape), levels=[0.5 if score.min() >= 0 else 0.0], colors="k",
                    linewidths=1.0)
     for c in range(int(labels.max()) + 1):
         mask = labels == c
         name = class_names[c] if c < len(class_names) else f"class {c}"
-        ax.scatter(X[mask, 0], X[mask, 1], s=12, label=name, edgecolors="k", linewidths=0.3)
+        ax.scatter(X[mask, 0], X[mask, 1], s=12, color=colors[c], label=name, edgecolors="k", linewidths=0.3)
     ax.set(xlabel=feature_names[0], ylabel=feature_names[1], title="decision boundary")
     ax.legend(loc="best", fontsize="small")
-    write_columns(Path(path).with_suffix(".csv"), {feature_names[0]: grid[:, 0], feature_names[1]: grid[:, 1],
-                                                  "predicted_class": classes, "score": score})
-    return save(fig, path)
+    columns = {feature_names[0]: grid[:, 0], feature_names[1]: grid[:, 1], "predicted_class": classes, "score": score}
+    return fig, columns
