@@ -214,9 +214,17 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
     if output is not None and output.name == "softmax" and dataset.task == "regression" and dataset.n_outputs == 1:
         problems.append("model.output: softmax over a single output is always 1 and learns nothing; "
                         "use identity (or sigmoid for targets in (0, 1))")
-    if getattr(optimizer, "scipy_method", None) and t.batch_size != "full":
-        problems.append(f"training.batch_size: optimizer {optimizer.name} minimises the full batch by line "
-                        f"searches; set training.batch_size: full, got {t.batch_size!r}")
+    if getattr(optimizer, "scipy_method", None):
+        if t.batch_size != "full":
+            problems.append(f"training.batch_size: optimizer {optimizer.name} minimises the full batch by line "
+                            f"searches; set training.batch_size: full, got {t.batch_size!r}")
+        # a line search picks every step itself: a schedule or clipping would be silently ignored
+        if schedule is not None and schedule.name != "constant":
+            problems.append(f"optimizer.schedule: {optimizer.name} chooses each step by a line search, so a "
+                            f"learning-rate schedule does not apply; remove it (got {schedule.name})")
+        if o.clip_norm is not None:
+            problems.append(f"optimizer.clip_norm: {optimizer.name} chooses each step by a line search, so "
+                            f"gradient clipping does not apply; remove it (got {o.clip_norm:g})")
     if problems:
         raise ConfigError("\n".join(problems))
 

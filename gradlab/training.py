@@ -206,6 +206,19 @@ def _improved(history: History, row: dict[str, Any], settings: Settings) -> bool
     return False
 
 
+def _early_stop(history: History, row: dict[str, Any], settings: Settings) -> bool:
+    """True (with the stop reason set) when ``patience`` logged epochs passed without improvement."""
+    if _improved(history, row, settings) or settings.patience is None:
+        return False
+    epoch = row["epoch"]
+    if epoch - history.best_epoch < settings.patience:
+        return False
+    which = "test" if row.get("test_loss") is not None else "train"
+    history.stop_reason = (f"early stop at epoch {epoch}: no improvement of the {which} loss for "
+                           f"{settings.patience} epochs (best {history.best_value:.6g} at epoch {history.best_epoch})")
+    return True
+
+
 def fit(
     network: Network,
     loss: Loss,
@@ -352,13 +365,8 @@ def _fit_steps(network, loss, optimizer, X, Y, settings, logger, history, callba
         history.rows.append(row)
         if _diverged(history, row["train_loss"], network, epoch, lr):
             return
-        if not _improved(history, row, settings) and settings.patience is not None:
-            if epoch - history.best_epoch >= settings.patience:
-                history.stop_reason = (f"early stop at epoch {epoch}: no improvement of the "
-                                       f"{'test' if 'test_loss' in row and row['test_loss'] is not None else 'train'} "
-                                       f"loss for {settings.patience} epochs (best {history.best_value:.6g} "
-                                       f"at epoch {history.best_epoch})")
-                return
+        if _early_stop(history, row, settings):
+            return
 
 
 def _fit_scipy(network, loss, optimizer, X, Y, settings, logger, history, callbacks, record_path):
@@ -388,9 +396,8 @@ def _fit_scipy(network, loss, optimizer, X, Y, settings, logger, history, callba
         if epoch % settings.log_every == 0 or epoch == settings.epochs:
             row = logger.row(epoch, None)
             history.rows.append(row)
-            if _diverged(history, row["train_loss"], network, epoch, None):
+            if _diverged(history, row["train_loss"], network, epoch, None) or _early_stop(history, row, settings):
                 raise Stop
-            _improved(history, row, settings)
 
     try:
         result = minimize(objective, network.flat().astype(np.float64), jac=True, method=optimizer.scipy_method,

@@ -163,6 +163,10 @@ BASE = "data: {name: xor, n_samples: 40}\ntraining: {epochs: 2}\n"
     (BASE + "trainig: {epochs: 3}", r"trainig: unknown key \(did you mean 'training'\?\)"),
     (BASE + "optimizer: {name: adam, beta: 0.9}", r"optimizer: adam has no parameter 'beta' \(did you mean 'beta[12]'\?\)"),
     (BASE + "optimizer: {name: cg}", r"training.batch_size: optimizer cg minimises the full batch"),
+    (BASE + "optimizer: {name: cg, schedule: exponential}\ntraining: {batch_size: full}",
+     r"optimizer.schedule: cg chooses each step by a line search, so a learning-rate schedule does not apply"),
+    (BASE + "optimizer: {name: lbfgs, clip_norm: 1}\ntraining: {batch_size: full}",
+     r"optimizer.clip_norm: lbfgs chooses each step by a line search, so gradient clipping does not apply"),
     ("data: {name: sine}\nloss: cross_entropy", r"loss: cross_entropy needs class labels"),
     ("data: {name: sine}\nmodel: {output: softmax}", r"model.output: softmax over a single output is always 1"),
     ("data: {name: csv, path: d.csv, target: label}", r"data.*'label'"),
@@ -307,3 +311,18 @@ def test_the_panel_prints_brackets_and_parameters_as_text(cli, tmp_path):
     assert "bce: C = -1/N sum [y log y_hat + (1 - y) log(1 - y_hat)]" in result.out
     assert "2 -> 3 -> 1  (leaky_relu(alpha=0.1), sigmoid), 13 parameters" in result.out
     assert "1 epoch, mini-batch 32" in result.out
+
+
+def test_lbfgs_stops_early_on_the_test_loss(tmp_path):
+    from gradlab.experiment import build
+    from gradlab.training import fit
+
+    e = build({"data": {"name": "moons", "n_samples": 40, "noise": 0.5, "test_fraction": 0.5},
+               "model": {"hidden": [64], "activation": "tanh"}, "loss": "bce", "optimizer": {"name": "lbfgs"},
+               "training": {"epochs": 500, "batch_size": "full", "patience": 5}})
+    history = fit(e.network, e.loss, e.optimizer, e.X_train, e.Y_train, settings=e.settings,
+                  X_test=e.X_test, Y_test=e.Y_test)
+    best = min(r["test_loss"] for r in history.rows)
+    assert history.epochs == history.best_epoch + 5 < 500  # a line-search optimizer honours patience too
+    assert history.best_value == best
+    assert history.stop_reason.startswith(f"early stop at epoch {history.epochs}: no improvement of the test loss")
