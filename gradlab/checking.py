@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradlab.engine.gradcheck import CheckResult, check_network
+from gradlab.engine.gradcheck import CheckResult, check_network, parameter_names
 from gradlab.engine.network import Network
 from gradlab.errors import InputError
 
@@ -23,6 +23,21 @@ def as_float64(network: Network) -> Network:
     weights = [(layer.W.astype(np.float64), layer.b.astype(np.float64)) for layer in network.layers]
     hidden = [layer.activation for layer in network.layers[:-1]]
     return Network.from_weights(weights, hidden, network.output.activation)
+
+
+def _check_eps_resolves(network: Network, eps: float) -> None:
+    """Raise InputError when w + eps and w - eps are the same float64 number for some weight w.
+
+    The difference quotient would then divide by zero: eps is below the spacing of the
+    floating-point numbers around w (about 2.2e-16 |w|).
+    """
+    for name, p in zip(parameter_names(len(network.layers)), network.params):
+        stuck = (p + eps) == (p - eps)
+        if stuck.any():
+            index = tuple(int(i) for i in np.argwhere(stuck)[0])
+            w = float(p[index])
+            raise InputError(f"--eps {eps:g} is too small for {name}{list(index)} = {w:g}: w + eps == w - eps in "
+                             f"float64; use --eps > {np.spacing(abs(w)):g}")
 
 
 def check_experiment(experiment, *, samples: int | None = 32, eps: float = 1e-6, rtol: float = 1e-6,
@@ -55,4 +70,5 @@ def check_experiment(experiment, *, samples: int | None = 32, eps: float = 1e-6,
     X = np.ascontiguousarray(experiment.X_train[:n], dtype=np.float64)
     Y = np.ascontiguousarray(experiment.Y_train[:n], dtype=np.float64)
     network = as_float64(experiment.network)
+    _check_eps_resolves(network, eps)
     return check_network(network, experiment.loss, X, Y, eps=eps, rtol=rtol, atol=atol), n

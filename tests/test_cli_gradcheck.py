@@ -61,3 +61,13 @@ def test_bad_tolerance_is_exit_2(cli, tmp_path):
     result = cli("gradcheck", CONFIGS / "xor.yaml", "--tol", "0", "--out", tmp_path / "o")
     assert result.code == 2 and "--tol must be a finite number > 0" in result.err
     assert run_dirs(tmp_path / "o") == []
+
+
+def test_an_eps_below_the_float64_spacing_of_a_weight_is_exit_2(cli, tmp_path):
+    # saturation_mse starts at w = b = 2: 2 + 1e-20 == 2 - 1e-20 == 2.0, a quotient 0/0; the
+    # spacing of float64 numbers at 2 is 2^-51 = 4.44089e-16
+    result = cli("gradcheck", CONFIGS / "saturation_mse.yaml", "--eps", "1e-20", "--out", tmp_path / "o")
+    assert result.code == 2
+    assert result.err == ("error: --eps 1e-20 is too small for W1[0, 0] = 2: w + eps == w - eps in float64; "
+                          "use --eps > 4.44089e-16\n")
+    assert run_dirs(tmp_path / "o") == []
