@@ -71,3 +71,16 @@ def test_an_eps_below_the_float64_spacing_of_a_weight_is_exit_2(cli, tmp_path):
     assert result.err == ("error: --eps 1e-20 is too small for W1[0, 0] = 2: w + eps == w - eps in float64; "
                           "use --eps > 4.44089e-16\n")
     assert run_dirs(tmp_path / "o") == []
+
+
+def test_brackets_in_the_config_path_and_the_run_root_are_printed_as_they_are(cli, tmp_path):
+    # rich would take [red] for a style and [/x] for a closing tag (a MarkupError after the run was written)
+    folder = tmp_path / "cfg[/x][red]"
+    folder.mkdir(parents=True)
+    config = folder / "s.yaml"
+    config.write_text((CONFIGS / "saturation_mse.yaml").read_text())
+    result = cli("gradcheck", config, "--out", tmp_path / "o[bold]")
+    assert result.code == 0, result.text
+    assert f"gradient check {config}: 2 parameters" in result.out.replace("\n", " ")
+    (run,) = run_dirs(tmp_path / "o[bold]")
+    assert f"run directory: {run}" in result.out.replace("\n", "")

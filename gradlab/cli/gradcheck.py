@@ -66,9 +66,11 @@ def gradcheck(
         run.finish("completed", passed=result.passed, failed=failed, samples=n,
                    max_abs_error=result.max_abs_error, max_rel_error=result.max_rel_error)
 
+    from rich.markup import escape
+
     dtype = experiment.network.dtype
     weights = "initial" if run_dir is None else "final"
-    out.print(f"[bold]gradient check[/bold] {source}: {experiment.network.n_params} parameters, {weights} weights, "
+    out.print(f"[bold]gradient check[/bold] {escape(str(source))}: {experiment.network.n_params} parameters, {weights} weights, "
               f"first {n} training samples, float64{'' if dtype == 'float64' else f' (the config trains in {dtype})'}")
     out.print(_table(result, tol, atol, eps))
     out.print(f"an entry passes when its relative error is <= tol = {tol:g} or its absolute error <= atol = "
