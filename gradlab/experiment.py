@@ -332,4 +332,24 @@ def load_source(source: str | os.PathLike, overrides: Mapping[str, Any] | None =
         raise InputError(f"{source}: no such config file or run directory") from None
     if overrides:
         raise InputError(f"--set changes a config file, not the run {run_dir.name} (it was trained as it is)")
-    return load_trained(run_dir), run_dir
+    experiment = load_trained(run_dir)
+    _require_finite_weights(experiment, run_dir)
+    return experiment, run_dir
+
+
+def _require_finite_weights(experiment: Experiment, run_dir: Path) -> None:
+    """Raise InputError when a run's final weights hold nan or inf (a diverged run): there is no
+    forward pass, gradient or loss surface to show around them."""
+    from gradlab.runs import read_summary
+
+    for k, layer in enumerate(experiment.network.layers, start=1):
+        for name, value in ((f"W{k}", layer.W), (f"b{k}", layer.b)):
+            if not np.all(np.isfinite(value)):
+                try:
+                    summary = read_summary(run_dir)
+                except InputError:
+                    summary = {}
+                how = f" (status {summary.get('status', 'unknown')}: {summary.get('stop_reason', 'no reason recorded')})"
+                raise InputError(f"{run_dir}: the run's final weights are not finite ({name} holds "
+                                 f"{value[~np.isfinite(value)].flat[0]}){how}; use a run that did not diverge, "
+                                 f"or its config with a smaller learning rate")

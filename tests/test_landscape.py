@@ -148,3 +148,18 @@ def test_a_diverged_training_is_exit_1_and_keeps_its_status(cli, tmp_path):
     assert "diverged" in result.err and "no landscape around non-finite weights" in result.err
     (run,) = run_dirs(tmp_path / "o")
     assert '"status": "diverged"' in (run / "summary.json").read_text()
+
+
+@pytest.mark.parametrize("command", ["explain", "gradcheck", "landscape"])
+def test_a_diverged_training_run_is_exit_2_naming_it_and_writes_nothing(cli, tmp_path, command):
+    assert cli("train", CONFIGS / "sine_smooth_l1.yaml", "--set", "loss=mse", "--set", "optimizer.name=sgd",
+               "--set", "optimizer.lr=50", "--out", tmp_path / "t", "--no-plot", "-q").code == 0
+    (trained,) = run_dirs(tmp_path / "t")
+    assert np.isnan(np.load(trained / "model.npz")["W1"]).any()
+    extra = () if command == "explain" else ("--out", tmp_path / "o")
+    result = cli(command, trained, *extra)
+    assert result.code == 2
+    assert result.err.startswith(f"error: {trained}: the run's final weights are not finite (W1 holds nan) "
+                                 "(status diverged: diverged at epoch")
+    assert len(result.err.splitlines()) == 1 and result.out == ""
+    assert run_dirs(tmp_path / "o") == []
