@@ -41,6 +41,8 @@ from gradlab.errors import InputError
 CHUNK_VALUES = 1 << 21
 #: multiply-adds of a whole grid above which it is spread over processes (about a second of work)
 PARALLEL_WORK = 3e8
+#: --range: the smallest half-width or width, and the largest coordinate, of the box
+RANGE_LIMITS = (1e-6, 1e6)
 #: the 1-D interpolation runs over t in [INTERPOLATION[0], INTERPOLATION[1]]
 INTERPOLATION = (-0.25, 1.25)
 
@@ -309,6 +311,13 @@ def parse_range(text: str | None) -> tuple[float, ...] | None:
         raise InputError(f"--range R must be > 0, got {text!r}")
     if len(values) == 4 and not (values[0] < values[1] and values[2] < values[3]):
         raise InputError(f"--range U0,U1,V0,V1 needs U0 < U1 and V0 < V1, got {text!r}")
+    low, high = RANGE_LIMITS
+    if max(abs(v) for v in values) > high:
+        raise InputError(f"--range numbers must be between -{high:g} and {high:g}, got {text!r}")
+    widths = values if len(values) == 1 else (values[1] - values[0], values[3] - values[2])
+    if min(widths) < low:
+        raise InputError(f"--range must be at least {low:g} wide (R >= {low:g}; U1 - U0, V1 - V0 >= {low:g}) for "
+                         f"distinct float64 grid points, got {text!r}")
     return values
 
 

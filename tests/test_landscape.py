@@ -96,6 +96,11 @@ def test_no_train_shows_the_initial_weights_only(cli, tmp_path):
     (("--range", "1,2,3"), "--range must be R or U0,U1,V0,V1"),
     (("--range=2,1,0,1",), "U0 < U1"),
     (("--points", "2"), "--points must be between 3 and 1001"),
+    # a box of +-1e308 overflowed linspace (nan axis limits, an internal error after training)
+    (("--range", "1e308"), "--range numbers must be between -1e+06 and 1e+06, got '1e308'"),
+    (("--range=-1e7,0,0,1",), "--range numbers must be between -1e+06 and 1e+06, got '-1e7,0,0,1'"),
+    (("--range", "1e-7"), "--range must be at least 1e-06 wide (R >= 1e-06; U1 - U0, V1 - V0 >= 1e-06)"),
+    (("--range=0,1e-7,0,1",), "for distinct float64 grid points, got '0,1e-7,0,1'"),
 ])
 def test_bad_options_are_exit_2_without_a_run(cli, tmp_path, args, message):
     result = cli("landscape", CONFIGS / "saturation_mse.yaml", *args, "--out", tmp_path / "o")
@@ -163,3 +168,8 @@ def test_a_diverged_training_run_is_exit_2_naming_it_and_writes_nothing(cli, tmp
                                  "(status diverged: diverged at epoch")
     assert len(result.err.splitlines()) == 1 and result.out == ""
     assert run_dirs(tmp_path / "o") == []
+
+
+def test_range_limits_are_inclusive():
+    assert ls.parse_range("1e6") == (1e6,) and ls.parse_range("1e-6") == (1e-6,)
+    assert ls.parse_range("-1e6,1e6,0,1e-6") == (-1e6, 1e6, 0.0, 1e-6)
