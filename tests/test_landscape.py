@@ -173,3 +173,19 @@ def test_a_diverged_training_run_is_exit_2_naming_it_and_writes_nothing(cli, tmp
 def test_range_limits_are_inclusive():
     assert ls.parse_range("1e6") == (1e6,) and ls.parse_range("1e-6") == (1e-6,)
     assert ls.parse_range("-1e6,1e6,0,1e-6") == (-1e6, 1e6, 0.0, 1e-6)
+
+
+def test_an_exploding_but_finite_path_draws_without_overflow_warnings(cli, tmp_path):
+    # saturation_mse at w = b = 2 (x = 1, y = 0): delta = sigma(4)^2 (1 - sigma(4)) = 0.017345; with
+    # eta = 1e300 the first update jumps to w = b = 2 - 1e300 delta = -1.7345e298, where sigma' = 0 and
+    # the path stops: step 1 has length sqrt(2) 1.7345e298 = 2.45e298, the rest 0. The default box
+    # spans +-2.6e298, whose grid spacing overflowed the plateau's gradient (RuntimeWarning = error here)
+    result, run = landscape(cli, tmp_path, CONFIGS / "saturation_mse.yaml", "--points", "7",
+                            "--set", "optimizer.lr=1e300", "--set", "training.epochs=3")
+    s = 1 / (1 + np.exp(-4.0))
+    jump = 2 - 1e300 * s * s * (1 - s)
+    _, path = read_csv(run / "landscape_path.csv")
+    assert [(p["w"], p["b"]) for p in path][:2] == [(2.0, 2.0), (pytest.approx(jump, rel=1e-12),) * 2]
+    text = " ".join(result.out.split())
+    assert f"smallest 0 (step 2), largest {np.hypot(jump - 2, jump - 2):.3g} (step 1)" in text
+    assert "largest 2.45e+298 (step 1)" in text

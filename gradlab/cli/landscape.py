@@ -165,7 +165,7 @@ def _report(result, experiment, every: int, status: str, weights: str) -> None:
     p, loss = result.path, result.path_loss
     ok = np.all(np.isfinite(p), axis=1)
     if len(p) > 1:
-        steps = np.linalg.norm(np.diff(p[ok], axis=0), axis=1) if result.kind == "exact" else None
+        steps = np.hypot(*np.diff(p[ok], axis=0).T) if result.kind == "exact" else None  # hypot: no overflow
         first, last = p[ok][0], p[ok][-1]
         per = "update" if every == 1 else f"{every} updates"
         out.print(f"path: {len(p) - 1} steps (one per {per}) from ({fmt(first[0], 4)}, {fmt(first[1], 4)}), "

@@ -71,7 +71,7 @@ def _hatch_flat(ax, U, V, loss, fraction: float = 0.2) -> None:
     """Hatch the plateau: where the surface is flat, |grad C| < ``fraction`` of its largest value on
     the grid (central differences over the grid spacing), and yet high, C above its median (a flat
     valley floor is the goal, not a plateau). Gradient descent crawls there."""
-    with np.errstate(invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # a box spanning 1e298 (an exploded path) overflows
         dv, du = np.gradient(loss, V[:, 0], U[0, :])
         slope = np.hypot(du, dv)
     finite = np.isfinite(slope) & np.isfinite(loss)
