@@ -349,7 +349,8 @@ def _require_finite_weights(experiment: Experiment, run_dir: Path) -> None:
                     summary = read_summary(run_dir)
                 except InputError:
                     summary = {}
-                how = f" (status {summary.get('status', 'unknown')}: {summary.get('stop_reason', 'no reason recorded')})"
+                status, reason = summary.get("status", "unknown"), summary.get("stop_reason", "no reason recorded")
+                how = f" (status {status}: {reason})"
                 raise InputError(f"{run_dir}: the run's final weights are not finite ({name} holds "
                                  f"{value[~np.isfinite(value)].flat[0]}){how}; use a run that did not diverge, "
                                  f"or its config with a smaller learning rate")
