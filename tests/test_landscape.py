@@ -189,3 +189,22 @@ def test_an_exploding_but_finite_path_draws_without_overflow_warnings(cli, tmp_p
     text = " ".join(result.out.split())
     assert f"smallest 0 (step 2), largest {np.hypot(jump - 2, jump - 2):.3g} (step 1)" in text
     assert "largest 2.45e+298 (step 1)" in text
+
+
+@pytest.mark.parametrize(("every", "labels"), [(1, ["2", "3", "5", "7", "8"]), (11, ["22", "33", "55", "77", "88"])])
+def test_contour_numbers_points_by_their_update(tmp_path, monkeypatch, every, labels):
+    # 11 points; the labelled ones are round(linspace(0, 10, 7)) = 0, 2, 3, 5, 7, 8, 10 without the
+    # ends; recorded every 11 updates, point k is the parameters after 11 k updates
+    from gradlab.plots import landscape as lp
+
+    u = v = np.linspace(-1, 1, 5)
+    result = ls.Landscape(kind="exact", axes=("w", "b"), u=u, v=v, loss=np.add.outer(v ** 2, u ** 2) + 1,
+                          path=np.column_stack([np.linspace(0.9, 0, 11)] * 2), path_loss=np.ones(11))
+    figures = []
+    save = lp.save
+    monkeypatch.setattr(lp, "save", lambda fig, path: (figures.append(fig), save(fig, path))[1])
+    lp.contour(result, tmp_path / "c.png", every=every)
+    ax = figures[0].axes[0]
+    assert [t.get_text() for t in ax.texts] == labels
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert f"path: 10 recorded steps ({'one dot each' if every == 1 else 'a dot every 11 updates'})" in legend

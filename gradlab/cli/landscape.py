@@ -88,7 +88,7 @@ def landscape(
             result = ls.compute(experiment.network, experiment.loss, experiment.X_train, experiment.Y_train, path,
                                 initial=initial, bounds=bounds, points=points, seed=seed, workers=workers,
                                 progress=bars.grid())
-            files = _write(result, run, _title(experiment, source))
+            files = _write(result, run, _title(experiment, source), every)
             run.finish(status, path_every=every, plots=[f.name for f in files if f.suffix == ".png"],
                        landscape=_summary(result, settings, every))
         else:  # the run keeps its training status (diverged); the command fails below
@@ -123,10 +123,10 @@ def _title(experiment, source) -> str:
     return f"{name}: {experiment.loss.name} + {experiment.network.output.activation.name}"
 
 
-def _write(result, run, title: str) -> list[Path]:
+def _write(result, run, title: str, every: int) -> list[Path]:
     from gradlab.plots import landscape as lp
 
-    files = [lp.contour(result, run.file(FILES["contour"]), title=f"{title}: loss and training path"),
+    files = [lp.contour(result, run.file(FILES["contour"]), title=f"{title}: loss and training path", every=every),
              lp.surface(result, run.file(FILES["surface"]), title=title),
              lp.write_grid(result, run.file(FILES["grid"])), lp.write_path(result, run.file(FILES["path"]))]
     if result.interpolation is not None:
