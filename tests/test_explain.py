@@ -186,3 +186,44 @@ def test_the_readme_excerpt_is_the_real_output(cli, monkeypatch):
     assert result.code == 0
     readme = (REPO / "README.md").read_text()
     assert "$ gradlab explain configs/cat_dog.yaml\n" + result.out.rstrip() + "\n```" in readme
+
+
+SOFTMAX_NO_HIDDEN = {
+    "name": "softmax_neurons",
+    "data": {"name": "inline", "X": [[1.0, -2.0], [0.5, 0.25]], "y": [2, 0], "class_names": ["a", "b", "c"],
+             "test_fraction": 0},
+    "model": {"hidden": [], "output": "softmax",
+              "init": {"name": "explicit", "layers": [{"W": [[0.5, -0.3, 0.1], [0.2, 0.8, -0.4]],
+                                                       "b": [0.1, -0.2, 0.3]}]}},
+    "loss": "cross_entropy",
+    "optimizer": {"name": "sgd", "lr": 0.5},
+    "training": {"epochs": 1, "batch_size": "full"},
+}
+
+
+def test_softmax_without_hidden_layers_by_hand(cli, tmp_path):
+    """Three softmax neurons on x = (1, -2), class c: z = W^T x + b = (0.5 - 0.4 + 0.1, -0.3 - 1.6 - 0.2,
+    0.1 + 0.8 + 0.3) = (0.2, -2.1, 1.2); s = softmax(z); C = -log s_3; delta = s - y; dC/dW = x^T delta."""
+    config = tmp_path / "softmax.yaml"
+    config.write_text(yaml.safe_dump(SOFTMAX_NO_HIDDEN))
+    z = np.array([0.2, -2.1, 1.2])
+    s = np.exp(z) / np.exp(z).sum()
+    y = np.array([0.0, 0.0, 1.0])
+    delta = s - y
+    x = np.array([1.0, -2.0])
+    d = explain_json(cli, config)
+    (layer,) = d["layers"]
+    close = dict(rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(layer["z"], [z], **close)
+    np.testing.assert_allclose(layer["a"], [s], **close)
+    assert d["loss"]["value"] == pytest.approx(-np.log(s[2]), rel=1e-12) and d["loss"]["on_logits"] is True
+    np.testing.assert_allclose(layer["dC_da"], [[0, 0, -1 / s[2]]], **close)
+    np.testing.assert_allclose(layer["delta"], [delta], **close)
+    np.testing.assert_allclose(layer["dW"], np.outer(x, delta), **close)
+    np.testing.assert_allclose(layer["W_new"], np.array(SOFTMAX_NO_HIDDEN["model"]["init"]["layers"][0]["W"])
+                               - 0.5 * np.outer(x, delta), **close)
+    text = cli("explain", config).out
+    # C is computed from the logits, but y_hat is softmax(z), not z
+    assert f"C   (from the logits z of layer 1, y_hat = softmax(z), N = 1) = {fmt(-np.log(s[2]), 4)}" in text
+    assert "y_hat = z" not in text
+    assert f"delta = dC/dz = J^T dC/dy_hat = (y_hat - y) / N      = [{', '.join(fmt(v, 4) for v in delta)}]" in text
