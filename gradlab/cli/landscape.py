@@ -45,7 +45,7 @@ def landscape(
                                                   "w, b; 41 for a slice.", show_default=False)] = None,
     no_train: Annotated[bool, typer.Option("--no-train", help="CONFIG only: no training, the surface around "
                                            "the initial weights.")] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the slice's random directions.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the slice's random directions.", min=0)] = 0,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Processes for a large grid. Default: "
                                                    "every core this process may use.", show_default=False)] = None,
     set_: SetOption = None,
