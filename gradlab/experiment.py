@@ -293,10 +293,11 @@ def load_trained(run_dir: str | os.PathLike) -> Experiment:
     from gradlab.runs import CONFIG_FILE, resolve_run
 
     run_dir = resolve_run(run_dir)
-    experiment = build(load_yaml(run_dir / CONFIG_FILE), base_dir=run_dir)
     model_file = run_dir / "model.npz"
-    if not model_file.exists():
-        raise InputError(f"{run_dir}: no model.npz (the run did not finish writing its model)")
+    if not model_file.exists():  # before the config: a gradcheck or descend run's config is no experiment
+        raise InputError(f"{run_dir}: no model.npz, so no trained network ({_run_kind(run_dir)}); give a config "
+                         f"file or a training run directory (gradlab train, or gradlab landscape on a config)")
+    experiment = build(load_yaml(run_dir / CONFIG_FILE), base_dir=run_dir)
     with np.load(model_file) as saved:
         for k, layer in enumerate(experiment.network.layers, start=1):
             for name, target in ((f"W{k}", layer.W), (f"b{k}", layer.b)):
@@ -304,6 +305,17 @@ def load_trained(run_dir: str | os.PathLike) -> Experiment:
                     raise InputError(f"{model_file}: {name} missing or of the wrong shape for {experiment.network!r}")
                 target[...] = saved[name]
     return experiment
+
+
+def _run_kind(run_dir: Path) -> str:
+    """'a gradcheck run' from the summary's command, or why the run has no model."""
+    from gradlab.runs import read_summary
+
+    try:
+        command = read_summary(run_dir).get("command")
+    except InputError:
+        command = None
+    return f"a {command} run" if command and command != "train" else "the run did not finish writing its model"
 
 
 def load_source(source: str | os.PathLike, overrides: Mapping[str, Any] | None = None) -> tuple[Experiment, Path | None]:

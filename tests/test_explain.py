@@ -227,3 +227,16 @@ def test_softmax_without_hidden_layers_by_hand(cli, tmp_path):
     assert f"C   (from the logits z of layer 1, y_hat = softmax(z), N = 1) = {fmt(-np.log(s[2]), 4)}" in text
     assert "y_hat = z" not in text
     assert f"delta = dC/dz = J^T dC/dy_hat = (y_hat - y) / N      = [{', '.join(fmt(v, 4) for v in delta)}]" in text
+
+
+def test_a_run_without_a_trained_network_is_exit_2_naming_its_command(cli, tmp_path):
+    # a gradcheck run's config.yaml is {gradcheck: ..., experiment: ...}: it was reported as
+    # "experiment: unknown key", which sent the learner looking for a bad key in their config
+    assert cli("gradcheck", CONFIGS / "saturation_mse.yaml", "--out", tmp_path / "g").code == 0
+    (checked,) = run_dirs(tmp_path / "g")
+    for command in ("explain", "landscape", "gradcheck"):
+        result = cli(command, checked)
+        assert result.code == 2
+        assert result.err == (f"error: {checked}: no model.npz, so no trained network (a gradcheck run); give a "
+                              "config file or a training run directory (gradlab train, or gradlab landscape on a "
+                              "config)\n")
