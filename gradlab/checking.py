@@ -41,7 +41,7 @@ def _check_eps_resolves(network: Network, eps: float) -> None:
 
 
 def check_experiment(experiment, *, samples: int | None = 32, eps: float = 1e-6, rtol: float = 1e-6,
-                     atol: float = 1e-8) -> tuple[CheckResult, int]:
+                     atol: float = 1e-8, progress=None) -> tuple[CheckResult, int]:
     """Check every parameter's gradient on the first ``samples`` training rows.
 
     Parameters
@@ -54,6 +54,8 @@ def check_experiment(experiment, *, samples: int | None = 32, eps: float = 1e-6,
         The finite-difference step h in (C(p + h) - C(p - h)) / 2h.
     rtol, atol : float
         An entry passes when |analytic - numeric| <= max(rtol (|analytic| + |numeric|), atol).
+    progress : callable, optional
+        ``progress(done, total)`` over the parameter entries checked.
 
     Returns
     -------
@@ -71,4 +73,4 @@ def check_experiment(experiment, *, samples: int | None = 32, eps: float = 1e-6,
     Y = np.ascontiguousarray(experiment.Y_train[:n], dtype=np.float64)
     network = as_float64(experiment.network)
     _check_eps_resolves(network, eps)
-    return check_network(network, experiment.loss, X, Y, eps=eps, rtol=rtol, atol=atol), n
+    return check_network(network, experiment.loss, X, Y, eps=eps, rtol=rtol, atol=atol, progress=progress), n

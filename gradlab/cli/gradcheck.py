@@ -43,13 +43,16 @@ def gradcheck(
 ) -> None:
     """Compare backpropagation with central differences."""
     from gradlab.checking import check_experiment
+    from gradlab.cli.landscape import ProgressBars
     from gradlab.errors import RunFailure
     from gradlab.experiment import load_source
     from gradlab.runs import Run
 
     experiment, run_dir = load_source(source, _parse(set_))
     settings = {"eps": eps, "tol": tol, "atol": atol, "samples": samples}
-    result, n = check_experiment(experiment, samples=samples, eps=eps, rtol=tol, atol=atol)  # validates first
+    with ProgressBars() as bars:  # validates first, then 2 forward passes per parameter entry
+        result, n = check_experiment(experiment, samples=samples, eps=eps, rtol=tol, atol=atol,
+                                     progress=bars.task("parameters"))
 
     config = {"gradcheck": {"source": str(run_dir or source), **settings}, "experiment": experiment.resolved}
     argv = " ".join(f"--{k} {v}" for k, v in settings.items())

@@ -80,7 +80,7 @@ def landscape(
         run = Run.create("landscape", {"landscape": {"run": str(run_dir), **settings}}, name=name, out=out_dir,
                          reproduce=f"gradlab landscape {run_dir} {options}")
     result = None
-    with run, _Bars() as bars:
+    with run, ProgressBars() as bars:
         status, path, every = _path(experiment, run, run_dir, no_train, bars)
         final = experiment.network.flat().astype(np.float64)
         if np.all(np.isfinite(final)):
@@ -191,8 +191,9 @@ def _report(result, experiment, every: int, status: str, weights: str) -> None:
                   f"min {fmt(np.nanmin(values), 4)} at t = {fmt(ts[int(np.nanargmin(values))], 3)}")
 
 
-class _Bars:
-    """Progress bars for the training epochs and the grid, fed by the library's callbacks."""
+class ProgressBars:
+    """Progress bars for the training epochs, the grid (and gradcheck's entries), fed by the library's
+    callbacks; transient, and off when the output is not a terminal."""
 
     def __init__(self) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -221,7 +222,11 @@ class _Bars:
         return EpochBar()
 
     def grid(self):
-        bar = self.progress.add_task("loss grid", total=None)
+        return self.task("loss grid")
+
+    def task(self, description: str):
+        """A bar of unknown length; returns the ``progress(done, total)`` callback that fills it."""
+        bar = self.progress.add_task(description, total=None)
 
         def update(done: int, total: int) -> None:
             self.progress.update(bar, completed=done, total=total)
