@@ -244,7 +244,8 @@ def filter_normalized_direction(network, rng: np.random.Generator) -> np.ndarray
     for layer in network.layers:
         W = layer.W.astype(np.float64)
         d = rng.standard_normal(W.shape)
-        scale = np.linalg.norm(W, axis=0) / np.maximum(np.linalg.norm(d, axis=0), 1e-300)
+        # hypot.reduce: the column norms of exploded weights (1e298) without overflowing to inf
+        scale = np.hypot.reduce(W, axis=0) / np.maximum(np.linalg.norm(d, axis=0), 1e-300)
         parts += [(d * scale).ravel(), np.zeros(layer.b.shape)]
     return np.concatenate(parts)
 
@@ -393,6 +394,23 @@ def exact_surface(evaluator: LossEvaluator, path: np.ndarray, *, bounds: tuple[f
                      path=path, path_loss=evaluator.many(path), names=("W1[0,0]", "b1[0]"))
 
 
+def _project(offsets: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, float | None]:
+    """Least-squares plane coordinates of each finite row of ``offsets`` (T, P) on ``directions``
+    (2, P), nan for the others, and the share of the squared distance the plane explains.
+
+    Solved in units of the largest direction entry: the coordinates do not change, and weights
+    that exploded in training (1e298) no longer overflow the SVD or the sums of squares.
+    """
+    finite = np.all(np.isfinite(offsets), axis=1)
+    unit = float(np.max(np.abs(directions), initial=0.0)) or 1.0
+    D, O = directions / unit, offsets[finite] / unit
+    coeffs = np.full((len(offsets), 2), np.nan)
+    coeffs[finite] = np.linalg.lstsq(D.T, O.T, rcond=None)[0].T
+    spread = float(np.sum(O ** 2))
+    explained = 1.0 - float(np.sum((O - coeffs[finite] @ D) ** 2)) / spread if spread > 0 else None
+    return coeffs, explained
+
+
 def random_slice(evaluator: LossEvaluator, network, final: np.ndarray, path: np.ndarray | None, *,
                  initial: np.ndarray | None = None, bounds: tuple[float, ...] | None = None, points: int = 41,
                  seed: int = 0, workers: int = 1, interpolation_points: int = 61,
@@ -419,13 +437,8 @@ def random_slice(evaluator: LossEvaluator, network, final: np.ndarray, path: np.
     directions = np.stack([filter_normalized_direction(network, rng) for _ in range(2)])
     if path is None or len(path) == 0:
         path = final[None, :]
-    offsets = path - final
-    finite = np.all(np.isfinite(offsets), axis=1)
-    coeffs = np.full((len(path), 2), np.nan)
-    coeffs[finite] = np.linalg.lstsq(directions.T, offsets[finite].T, rcond=None)[0].T
-    residual = offsets[finite] - coeffs[finite] @ directions
-    spread = float(np.sum(offsets[finite] ** 2))
-    explained = 1.0 - float(np.sum(residual ** 2)) / spread if spread > 0 else None
+    coeffs, explained = _project(path - final, directions)
+    finite = np.all(np.isfinite(coeffs), axis=1)
     if bounds is None:
         reach = float(np.nanmax(np.abs(coeffs))) if finite.any() else 0.0
         bounds = (max(1.0, 1.2 * reach),)

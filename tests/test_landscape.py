@@ -5,6 +5,7 @@ import csv
 
 import numpy as np
 import pytest
+import yaml
 
 from gradlab import landscape as ls
 from gradlab.experiment import load_experiment
@@ -209,3 +210,30 @@ def test_contour_numbers_points_by_their_update(tmp_path, monkeypatch, every, la
     assert [t.get_text() for t in ax.texts] == labels
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert f"path: 10 recorded steps ({'one dot each' if every == 1 else 'a dot every 11 updates'})" in legend
+
+
+def test_projection_and_directions_of_exploded_weights_do_not_overflow():
+    # offsets = 1e298 (2 d1 + 3 d2) and 1e298 (d1 + d2 + e3): coordinates (2, 3) and (1, 1); the
+    # plane misses the e3 part, 1 of the squared distance 4 + 9 + 1 + 1 + 1 = 16: explained = 15/16.
+    # In plain units the SVD of entries 1e298 overflowed (LinAlgError after LAPACK's DLASCL messages)
+    directions = 1e298 * np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    offsets = 1e298 * np.array([[2.0, 3.0, 0.0], [1.0, 1.0, 1.0], [np.nan, 0.0, 0.0]])
+    coeffs, explained = ls._project(offsets, directions)
+    np.testing.assert_allclose(coeffs[:2], [[2, 3], [1, 1]], rtol=1e-14)
+    assert np.isnan(coeffs[2]).all() and explained == pytest.approx(15 / 16, rel=1e-14)
+
+    e = load_experiment(CONFIGS / "cat_dog.yaml")
+    e.network.set_flat(np.array([3e298, -4e298, 1.0]))  # one unit, ||W_1|| = 5e298 (its square overflows)
+    d = ls.filter_normalized_direction(e.network, np.random.default_rng(0))
+    assert np.hypot(d[0], d[1]) == pytest.approx(5e298, rel=1e-14) and d[2] == 0
+
+
+def test_a_slice_after_an_exploding_training_is_drawn(cli, tmp_path):
+    # eta = 1e300 throws the cat/dog neuron's weights to about 1e298, finite, and training completes
+    result, run = landscape(cli, tmp_path, CONFIGS / "cat_dog.yaml", "--points", "5", "--set", "optimizer.lr=1e300",
+                            "--set", "training.epochs=2")
+    model = np.load(run / "model.npz")
+    assert np.abs(model["W1"]).max() > 1e290 and np.isfinite(model["W1"]).all()
+    _, path = read_csv(run / "landscape_path.csv")
+    assert (path[-1]["alpha"], path[-1]["beta"]) == (0, 0) and np.isfinite([p["alpha"] for p in path]).all()
+
