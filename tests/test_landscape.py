@@ -237,3 +237,19 @@ def test_a_slice_after_an_exploding_training_is_drawn(cli, tmp_path):
     _, path = read_csv(run / "landscape_path.csv")
     assert (path[-1]["alpha"], path[-1]["beta"]) == (0, 0) and np.isfinite([p["alpha"] for p in path]).all()
 
+
+def test_a_grid_with_no_finite_loss_is_exit_1_and_a_failed_run(cli, tmp_path):
+    # relu 2 -> 2 -> 1 with every weight 1e200: a1 = 3e200, z2 overflows, C = inf at every grid point
+    config = tmp_path / "big.yaml"
+    config.write_text(yaml.safe_dump({
+        "name": "big", "data": {"name": "inline", "X": [[1.0, 2.0]], "y": [[3.0]], "test_fraction": 0},
+        "model": {"hidden": [2], "activation": "relu", "output": "identity",
+                  "init": {"name": "explicit", "layers": [{"W": [[1e200, 1e200], [1e200, 1e200]], "b": [0, 0]},
+                                                          {"W": [[1e200], [1e200]], "b": [0]}]}},
+        "loss": "mse", "optimizer": {"name": "sgd", "lr": 0.1}, "training": {"epochs": 1}}))
+    result = cli("landscape", config, "--no-train", "--points", "5", "--out", tmp_path / "o")
+    (run,) = run_dirs(tmp_path / "o")
+    assert result.code == 1
+    assert result.err == (f"error: the loss is not finite at any of the 5 x 5 grid points (C = inf at the weights "
+                          f"themselves: float64 overflows around them); there is no surface to draw (run {run})\n")
+    assert '"status": "failed"' in (run / "summary.json").read_text()

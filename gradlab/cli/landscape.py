@@ -88,6 +88,10 @@ def landscape(
             result = ls.compute(experiment.network, experiment.loss, experiment.X_train, experiment.Y_train, path,
                                 initial=initial, bounds=bounds, points=points, seed=seed, workers=workers,
                                 progress=bars.grid())
+            if not np.isfinite(result.loss).any():  # nothing to draw contours of
+                raise RunFailure(f"the loss is not finite at any of the {points} x {points} grid points (C = "
+                                 f"{fmt(result.path_loss[-1], 4)} at the weights themselves: float64 overflows "
+                                 f"around them); there is no surface to draw (run {run.path})")
             files = _write(result, run, _title(experiment, source), every)
             run.finish(status, path_every=every, plots=[f.name for f in files if f.suffix == ".png"],
                        landscape=_summary(result, settings, every))
