@@ -73,4 +73,9 @@ def check_experiment(experiment, *, samples: int | None = 32, eps: float = 1e-6,
     Y = np.ascontiguousarray(experiment.Y_train[:n], dtype=np.float64)
     network = as_float64(experiment.network)
     _check_eps_resolves(network, eps)
+    with np.errstate(all="ignore"):  # huge weights overflow: said below, not warned about
+        value = network.loss(experiment.loss, X, Y)
+    if not np.isfinite(value):
+        raise InputError(f"the loss on the first {n} training samples is {value} at these weights (float64 "
+                         f"overflows): there is no gradient to check")
     return check_network(network, experiment.loss, X, Y, eps=eps, rtol=rtol, atol=atol, progress=progress), n

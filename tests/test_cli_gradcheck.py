@@ -3,6 +3,7 @@
 import csv
 
 import pytest
+import yaml
 
 from gradlab.engine.activations import Sigmoid, Tanh
 from tests.conftest import CONFIGS, run_dirs
@@ -84,3 +85,19 @@ def test_brackets_in_the_config_path_and_the_run_root_are_printed_as_they_are(cl
     assert f"gradient check {config}: 2 parameters" in result.out.replace("\n", " ")
     (run,) = run_dirs(tmp_path / "o[bold]")
     assert f"run directory: {run}" in result.out.replace("\n", "")
+
+
+def test_weights_where_the_loss_overflows_are_exit_2(cli, tmp_path):
+    # identity 2 -> 1 with w = (1e200, 1e200) on x = (1, 2): z = 3e200, C = (z - 3)^2 / 2 = inf; the
+    # difference quotients were inf - inf = nan and the check blamed "a wrong derivative"
+    config = tmp_path / "big.yaml"
+    config.write_text(yaml.safe_dump({
+        "name": "big", "data": {"name": "inline", "X": [[1.0, 2.0]], "y": [[3.0]], "test_fraction": 0},
+        "model": {"hidden": [], "output": "identity",
+                  "init": {"name": "explicit", "layers": [{"W": [[1e200], [1e200]], "b": [0]}]}},
+        "loss": "mse", "optimizer": {"name": "sgd", "lr": 0.1}, "training": {"epochs": 1}}))
+    result = cli("gradcheck", config, "--eps", "1e190", "--out", tmp_path / "o")
+    assert result.code == 2
+    assert result.err == ("error: the loss on the first 1 training samples is inf at these weights (float64 "
+                          "overflows): there is no gradient to check\n")
+    assert run_dirs(tmp_path / "o") == []
