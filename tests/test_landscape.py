@@ -253,3 +253,14 @@ def test_a_grid_with_no_finite_loss_is_exit_1_and_a_failed_run(cli, tmp_path):
     assert result.err == (f"error: the loss is not finite at any of the 5 x 5 grid points (C = inf at the weights "
                           f"themselves: float64 overflows around them); there is no surface to draw (run {run})\n")
     assert '"status": "failed"' in (run / "summary.json").read_text()
+
+
+def test_the_readme_excerpt_is_the_real_output(cli, monkeypatch, tmp_path):
+    from tests.conftest import REPO
+
+    monkeypatch.chdir(REPO)
+    result = cli("landscape", "configs/saturation_mse.yaml", "--out", tmp_path / "o")
+    assert result.code == 0, result.text
+    printed = [line for line in result.out.splitlines() if not line.startswith("run directory:")]
+    readme = (REPO / "README.md").read_text()
+    assert "$ gradlab landscape configs/saturation_mse.yaml\n" + "\n".join(printed) + "\n```" in readme
