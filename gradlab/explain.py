@@ -225,6 +225,9 @@ def _learning_rate(e, lr: float | None) -> float:
             raise InputError(f"--lr must be a finite number > 0, got {lr}")
         return float(lr)
     s = e.settings
+    if s.lr is None:  # cg, lbfgs: a scipy minimizer chooses its own steps
+        raise InputError(f"--lr is needed: the optimizer {e.optimizer.name} has no learning rate, so give the eta "
+                         f"of the plain gradient step shown, e.g. --lr 0.1")
     return float(s.schedule.lr(s.lr, 0) if s.schedule is not None else s.lr)
 
 

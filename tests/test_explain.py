@@ -240,3 +240,19 @@ def test_a_run_without_a_trained_network_is_exit_2_naming_its_command(cli, tmp_p
         assert result.err == (f"error: {checked}: no model.npz, so no trained network (a gradcheck run); give a "
                               "config file or a training run directory (gradlab train, or gradlab landscape on a "
                               "config)\n")
+
+
+def test_a_scipy_minimizer_config_needs_lr_for_the_step_shown(cli, tmp_path):
+    config = tmp_path / "lbfgs.yaml"
+    spec = yaml.safe_load((CONFIGS / "saturation_mse.yaml").read_text())
+    spec["optimizer"] = {"name": "lbfgs"}  # no learning rate: it crashed on float(None)
+    config.write_text(yaml.safe_dump(spec))
+    result = cli("explain", config)
+    assert result.code == 2
+    assert result.err == ("error: --lr is needed: the optimizer lbfgs has no learning rate, so give the eta of the "
+                          "plain gradient step shown, e.g. --lr 0.1\n")
+    # x = 1, y = 0, w = b = 2: delta = sigma(4) * sigma'(4) = s^2 (1 - s); w_new = 2 - 0.15 delta
+    d = explain_json(cli, config, "--lr", "0.15")
+    s = sigmoid(4.0)
+    assert d["layers"][0]["W_new"][0][0] == pytest.approx(2 - 0.15 * s * s * (1 - s), rel=1e-14)
+    assert "the configured optimizer is lbfgs" in d["notes"][0]
