@@ -203,10 +203,21 @@ def recorded_path(run_dir, n_params: int | None = None) -> tuple[np.ndarray | No
     file = Path(run_dir) / PATH_FILE
     if not file.exists():
         return None, 1
-    path = np.load(file)
+    try:
+        path = np.load(file)  # allow_pickle stays False: a run directory is data, never code
+    except (OSError, ValueError, EOFError) as error:
+        raise InputError(f"{file}: not a NumPy array of the training path ({error})") from None
+    if not isinstance(path, np.ndarray):  # an .npz archive under the .npy name
+        path.close()
+        raise InputError(f"{file}: not a NumPy array of the training path (a {type(path).__name__})")
     if path.ndim != 2 or (n_params is not None and path.shape[1] != n_params):
         raise InputError(f"{file}: expected shape (points, {n_params}), got {path.shape}")
-    return path.astype(np.float64), int(read_summary(run_dir).get("path_every") or 1)
+    if not np.issubdtype(path.dtype, np.floating):
+        raise InputError(f"{file}: expected floating-point parameters, got dtype {path.dtype}")
+    every = read_summary(run_dir).get("path_every") or 1
+    if not isinstance(every, int) or every < 1:
+        raise InputError(f"{Path(run_dir) / 'summary.json'}: path_every must be a whole number >= 1, got {every!r}")
+    return path.astype(np.float64), every
 
 
 def initial_parameters(run_dir) -> np.ndarray:

@@ -264,3 +264,20 @@ def test_the_readme_excerpt_is_the_real_output(cli, monkeypatch, tmp_path):
     printed = [line for line in result.out.splitlines() if not line.startswith("run directory:")]
     readme = (REPO / "README.md").read_text()
     assert "$ gradlab landscape configs/saturation_mse.yaml\n" + "\n".join(printed) + "\n```" in readme
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda f: np.save(f, np.zeros((3, 5))), "path.npy: expected shape (points, 2), got (3, 5)"),
+    (lambda f: f.write_text("garbage"), "path.npy: not a NumPy array of the training path (This file contains pickled"),
+    (lambda f: np.save(f, np.array([["a", "b"]])), "path.npy: expected floating-point parameters, got dtype <U1"),
+])
+def test_a_damaged_path_file_is_exit_2_before_a_run_directory(cli, tmp_path, damage, message):
+    # the shape was checked inside the landscape's run (a failed run directory left behind), and a
+    # file that is no .npy was an internal error
+    assert cli("train", CONFIGS / "saturation_mse.yaml", "--out", tmp_path / "t", "--no-plot", "-q",
+               "--set", "training.epochs=3").code == 0
+    (trained,) = run_dirs(tmp_path / "t")
+    damage(trained / "path.npy")
+    result = cli("landscape", trained, "--points", "5", "--out", tmp_path / "o")
+    assert result.code == 2 and result.err.startswith(f"error: {trained}/{message}")
+    assert len(result.err.splitlines()) == 1 and run_dirs(tmp_path / "o") == []

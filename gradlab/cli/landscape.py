@@ -69,6 +69,8 @@ def landscape(
         raise InputError(f"--workers must be >= 1, got {workers}")
     if run_dir is not None and no_train:
         raise InputError("--no-train is for a config file; a run directory is already trained")
+    # a damaged path.npy is bad input: said before a run directory exists
+    recorded = ls.recorded_path(run_dir, experiment.network.n_params) if run_dir is not None else None
     settings = {"range": range_, "points": points, "seed": seed, "no_train": no_train}
     options = " ".join(f"--{k} {v}" for k, v in (("range", range_), ("points", points), ("seed", seed))
                        if v is not None) + (" --no-train" if no_train else "")
@@ -81,7 +83,7 @@ def landscape(
                          reproduce=f"gradlab landscape {run_dir} {options}")
     result = None
     with run, ProgressBars() as bars:
-        status, path, every = _path(experiment, run, run_dir, no_train, bars)
+        status, path, every = _path(experiment, run, recorded, no_train, bars)
         final = experiment.network.flat().astype(np.float64)
         if np.all(np.isfinite(final)):
             initial = ls.initial_parameters(run_dir) if run_dir is not None and path is None else None
@@ -104,17 +106,15 @@ def landscape(
     saved(run.path)
 
 
-def _path(experiment, run, run_dir, no_train: bool, bars):
-    """(training status, path or None, stride): train a config here recording its path, or read
-    a run's path.npy; with --no-train the path is the initial weights alone."""
+def _path(experiment, run, recorded, no_train: bool, bars):
+    """(training status, path or None, stride): a run's recorded (path, stride), or train a config
+    here recording its path; with --no-train the path is the initial weights alone."""
     import numpy as np
 
-    from gradlab import landscape as ls
     from gradlab.runner import execute, path_stride
 
-    if run_dir is not None:
-        path, every = ls.recorded_path(run_dir, experiment.network.n_params)
-        return "completed", path, every
+    if recorded is not None:
+        return ("completed", *recorded)
     if no_train:
         return "completed", experiment.network.flat()[None, :].astype(np.float64), 1
     every = path_stride(experiment)
