@@ -290,6 +290,7 @@ def json_schema() -> dict[str, Any]:
 def load_trained(run_dir: str | os.PathLike) -> Experiment:
     """Rebuild a finished training run: its experiment from ``config.yaml`` with the final
     weights from ``model.npz`` put in place (data regenerated or reloaded the same way)."""
+    from gradlab.engine.init import FromFile
     from gradlab.runs import CONFIG_FILE, resolve_run
 
     run_dir = resolve_run(run_dir)
@@ -298,12 +299,16 @@ def load_trained(run_dir: str | os.PathLike) -> Experiment:
         raise InputError(f"{run_dir}: no model.npz, so no trained network ({_run_kind(run_dir)}); give a config "
                          f"file or a training run directory (gradlab train, or gradlab landscape on a config)")
     experiment = build(load_yaml(run_dir / CONFIG_FILE), base_dir=run_dir)
-    with np.load(model_file) as saved:
-        for k, layer in enumerate(experiment.network.layers, start=1):
-            for name, target in ((f"W{k}", layer.W), (f"b{k}", layer.b)):
-                if name not in saved or saved[name].shape != target.shape:
-                    raise InputError(f"{model_file}: {name} missing or of the wrong shape for {experiment.network!r}")
-                target[...] = saved[name]
+    reader = FromFile(str(model_file))
+    reader.field = str(run_dir)  # its errors name the run: "<run>: cannot read '.../model.npz' as .npz: ..."
+    saved = reader.read()
+    for k, layer in enumerate(experiment.network.layers, start=1):
+        for name, target in ((f"W{k}", layer.W), (f"b{k}", layer.b)):
+            if name not in saved or saved[name].shape != target.shape:
+                raise InputError(f"{model_file}: {name} missing or of the wrong shape for {experiment.network!r}")
+            if saved[name].dtype.kind not in "fiu":
+                raise InputError(f"{model_file}: {name} must hold numbers, got an array of dtype {saved[name].dtype}")
+            target[...] = saved[name]
     return experiment
 
 

@@ -256,3 +256,18 @@ def test_a_scipy_minimizer_config_needs_lr_for_the_step_shown(cli, tmp_path):
     s = sigmoid(4.0)
     assert d["layers"][0]["W_new"][0][0] == pytest.approx(2 - 0.15 * s * s * (1 - s), rel=1e-14)
     assert "the configured optimizer is lbfgs" in d["notes"][0]
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda f: f.write_text("junk"), "is not an .npz file (numpy.savez writes one, here with keys W1, b1, ...)"),
+    (lambda f: np.savez(f, W1=np.array([["a"]]), b1=np.array(["b"])), "W1 must hold numbers, got an array of dtype <U1"),
+])
+def test_a_damaged_model_file_is_exit_2(cli, tmp_path, damage, message):
+    # np.load's pickle refusal and float('a') were internal errors
+    assert cli("train", CONFIGS / "saturation_mse.yaml", "--out", tmp_path / "t", "--no-plot", "-q",
+               "--set", "training.epochs=2").code == 0
+    (trained,) = run_dirs(tmp_path / "t")
+    damage(trained / "model.npz")
+    for command in ("explain", "gradcheck", "landscape"):
+        result = cli(command, trained)
+        assert result.code == 2 and message in result.err and len(result.err.splitlines()) == 1, result.err
