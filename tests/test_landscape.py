@@ -281,3 +281,18 @@ def test_a_damaged_path_file_is_exit_2_before_a_run_directory(cli, tmp_path, dam
     result = cli("landscape", trained, "--points", "5", "--out", tmp_path / "o")
     assert result.code == 2 and result.err.startswith(f"error: {trained}/{message}")
     assert len(result.err.splitlines()) == 1 and run_dirs(tmp_path / "o") == []
+
+
+def test_contour_of_a_single_point_marks_it_once(tmp_path, monkeypatch):
+    # --no-train, or a run that recorded no path: the one point was drawn as both "start" and "end"
+    from gradlab.plots import landscape as lp
+
+    u = v = np.linspace(-1, 1, 5)
+    result = ls.Landscape(kind="slice", axes=("alpha", "beta"), u=u, v=v, loss=np.add.outer(v ** 2, u ** 2) + 1,
+                          path=np.zeros((1, 2)), path_loss=np.ones(1))
+    figures = []
+    save = lp.save
+    monkeypatch.setattr(lp, "save", lambda fig, path: (figures.append(fig), save(fig, path))[1])
+    lp.contour(result, tmp_path / "c.png")
+    legend = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+    assert "the weights (no path)" in legend and "start" not in legend and "end" not in legend

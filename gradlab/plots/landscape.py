@@ -58,10 +58,13 @@ def contour(landscape, path: Path, *, title: str = "", every: int = 1) -> Path:
         ax.plot(p[ok, 0], p[ok, 1], ".", color="orangered", markersize=3.5,
                 label=f"path: {ok.sum() - 1} recorded steps ({each})")
         _number_points(ax, p, ok, every)
-    if ok.any():
+    if ok.sum() == 1:  # no path recorded: one point, which is neither a start nor an end
+        ax.plot(*p[ok][0], "*", color="gold", markeredgecolor="black", markersize=14, label="the weights (no path)")
+    elif ok.any():
         first, last = np.flatnonzero(ok)[[0, -1]]
         ax.plot(*p[first], "o", color="white", markeredgecolor="black", markersize=8, label="start")
         ax.plot(*p[last], "*", color="gold", markeredgecolor="black", markersize=14, label="end")
+    if ok.any():
         ax.legend(loc="best", fontsize="small", framealpha=0.8)
     xlabel, ylabel = _labels(landscape)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title or "loss landscape",
