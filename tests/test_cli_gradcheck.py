@@ -101,3 +101,19 @@ def test_weights_where_the_loss_overflows_are_exit_2(cli, tmp_path):
     assert result.err == ("error: the loss on the first 1 training samples is inf at these weights (float64 "
                           "overflows): there is no gradient to check\n")
     assert run_dirs(tmp_path / "o") == []
+
+
+def test_the_reproduce_line_keeps_the_overrides(cli, tmp_path):
+    # it dropped --set, so re-running it checked another network (here: float64 instead of float32)
+    import json
+    import shlex
+
+    result = cli("gradcheck", CONFIGS / "xor.yaml", "--set", "model.hidden=[3]", "--set", "model.dtype=float32",
+                 "--samples", "4", "--out", tmp_path / "o")
+    assert result.code == 0, result.text
+    (run,) = run_dirs(tmp_path / "o")
+    line = json.loads((run / "summary.json").read_text())["reproduce"]
+    assert line == (f"gradlab gradcheck {CONFIGS / 'xor.yaml'} --eps 1e-06 --tol 1e-06 --atol 1e-08 --samples 4 "
+                    "--set 'model.hidden=[3]' --set model.dtype=float32")
+    again = cli(*shlex.split(line)[1:], "--out", tmp_path / "again")
+    assert again.code == 0 and "13 parameters" in again.out and "the config trains in float32" in again.out

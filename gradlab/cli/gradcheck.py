@@ -42,6 +42,8 @@ def gradcheck(
     name: NameOption = None,
 ) -> None:
     """Compare backpropagation with central differences."""
+    import shlex
+
     from gradlab.checking import check_experiment
     from gradlab.cli.landscape import ProgressBars
     from gradlab.errors import RunFailure
@@ -56,8 +58,9 @@ def gradcheck(
 
     config = {"gradcheck": {"source": str(run_dir or source), **settings}, "experiment": experiment.resolved}
     argv = " ".join(f"--{k} {v}" for k, v in settings.items())
+    argv += "".join(f" --set {shlex.quote(item)}" for item in set_ or [])  # the overrides are part of the check
     with Run.create("gradcheck", config, name=name, out=out_dir,
-                    reproduce=f"gradlab gradcheck {run_dir or source} {argv}") as run:
+                    reproduce=f"gradlab gradcheck {shlex.quote(str(run_dir or source))} {argv}") as run:
         columns = ["parameter", "layer", "shape", "size", "max_abs_error", "max_rel_error", "worst_index", "passed"]
         with run.metrics(columns, name=CSV_FILE) as log:
             for row in result.rows:
