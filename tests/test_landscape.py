@@ -296,3 +296,20 @@ def test_contour_of_a_single_point_marks_it_once(tmp_path, monkeypatch):
     lp.contour(result, tmp_path / "c.png")
     legend = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
     assert "the weights (no path)" in legend and "start" not in legend and "end" not in legend
+
+
+def test_the_reproduce_line_of_a_run_dir_landscape_runs_again(cli, tmp_path):
+    # the run directory was pasted unquoted: a path with a space split into two arguments
+    import json
+    import shlex
+
+    assert cli("train", CONFIGS / "saturation_mse.yaml", "--out", tmp_path / "my runs", "--no-plot", "-q",
+               "--set", "training.epochs=3").code == 0
+    (trained,) = run_dirs(tmp_path / "my runs")
+    _, run = landscape(cli, tmp_path, trained, "--points", "5", "--range=-3,3,-2,2")
+    line = json.loads((run / "summary.json").read_text())["reproduce"]
+    assert line == f"gradlab landscape '{trained}' --range -3,3,-2,2 --points 5 --seed 0"
+    again = cli(*shlex.split(line)[1:], "--out", tmp_path / "again")
+    assert again.code == 0, again.text
+    (redrawn,) = run_dirs(tmp_path / "again")
+    assert (redrawn / "landscape_grid.csv").read_text() == (run / "landscape_grid.csv").read_text()

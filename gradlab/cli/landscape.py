@@ -53,6 +53,8 @@ def landscape(
     name: NameOption = None,
 ) -> None:
     """The loss surface and the training path."""
+    import shlex
+
     import numpy as np
 
     from gradlab import landscape as ls
@@ -72,15 +74,16 @@ def landscape(
     # a damaged path.npy is bad input: said before a run directory exists
     recorded = ls.recorded_path(run_dir, experiment.network.n_params) if run_dir is not None else None
     settings = {"range": range_, "points": points, "seed": seed, "no_train": no_train}
-    options = " ".join(f"--{k} {v}" for k, v in (("range", range_), ("points", points), ("seed", seed))
-                       if v is not None) + (" --no-train" if no_train else "")
+    options = " ".join(f"--{k} {shlex.quote(str(v))}" for k, v in (("range", range_), ("points", points),
+                                                                    ("seed", seed)) if v is not None) \
+        + (" --no-train" if no_train else "")
 
     if run_dir is None:
         run = Run.create("landscape", experiment.resolved, name=name or experiment.config.name, out=out_dir,
                          reproduce=f"gradlab landscape {{run}}/config.yaml {options}")
     else:
         run = Run.create("landscape", {"landscape": {"run": str(run_dir), **settings}}, name=name, out=out_dir,
-                         reproduce=f"gradlab landscape {run_dir} {options}")
+                         reproduce=f"gradlab landscape {shlex.quote(str(run_dir))} {options}")
     result = None
     with run, ProgressBars() as bars:
         status, path, every = _path(experiment, run, recorded, no_train, bars)
