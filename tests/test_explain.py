@@ -271,3 +271,30 @@ def test_a_damaged_model_file_is_exit_2(cli, tmp_path, damage, message):
     for command in ("explain", "gradcheck", "landscape"):
         result = cli(command, trained)
         assert result.code == 2 and message in result.err and len(result.err.splitlines()) == 1, result.err
+
+
+def test_a_deeply_saturated_fused_output_shows_factors_whose_product_is_delta(cli):
+    """x = 1, y = 0, w = 40, b = 0: z = 40, 1 - sigma(40) = sigma(-40) = 4.248e-18 (sigma(40) rounds to 1).
+    dC/dy_hat = (1 - y) / (1 - y_hat) = 1 / sigma(-40) = 2.354e17, sigma'(40) = sigma(40) sigma(-40), product
+    sigma(40) = y_hat - y. bce's clipped gradient gave 4.5e15, a product of 0.019 beside a delta of 1."""
+    d = explain_json(cli, CONFIGS / "saturation_ce.yaml", "--set", "model.init.layers=[{W: [[40.0]], b: [0.0]}]")
+    out = d["layers"][0]
+    tail = 1 / (1 + np.exp(40.0))  # sigma(-40)
+    assert out["dC_da"][0][0] == pytest.approx(1 / tail, rel=1e-12)
+    assert out["f_prime"][0][0] == pytest.approx(tail / (1 + tail), rel=1e-12)
+    assert out["delta"][0][0] == 1.0
+    assert out["dC_da"][0][0] * out["f_prime"][0][0] == pytest.approx(out["delta"][0][0], rel=1e-12)
+
+
+def test_an_underflowed_softmax_probability_is_minus_inf_without_a_warning(cli, tmp_path):
+    # z = (1000 - 0.4 + 0.1, -2.1, 1.2) = (999.7, -2.1, 1.2): s_3 = exp(1.2 - 999.7) underflows to 0 for the target class c, so
+    # dC/ds_3 = -1 / s_3 is beyond float64: -inf, and no "divide by zero" RuntimeWarning (an error here)
+    spec = yaml.safe_load(yaml.safe_dump(SOFTMAX_NO_HIDDEN))
+    spec["model"]["init"]["layers"][0]["W"][0][0] = 1000.0
+    config = tmp_path / "softmax.yaml"
+    config.write_text(yaml.safe_dump(spec))
+    d = explain_json(cli, config)
+    out = d["layers"][0]
+    assert out["dC_da"] == [[0.0, 0.0, "-inf"]]
+    np.testing.assert_allclose(out["delta"], [[1.0, 0.0, -1.0]], atol=1e-300)
+    assert d["loss"]["value"] == pytest.approx(999.7 - 1.2, rel=1e-12)  # -log s_3 = z_1 - z_3 + log(1 + tiny)
