@@ -356,7 +356,7 @@ def compute(network, loss, X: np.ndarray, Y: np.ndarray, path: np.ndarray | None
     points = default_points(network) if points is None else points
     if network.n_params == 2:
         return exact_surface(evaluator, path if path is not None else final[None, :], bounds=bounds,
-                             points=points, progress=progress)
+                             points=points, workers=workers, progress=progress)
     return random_slice(evaluator, network, final, path, initial=initial, bounds=bounds, points=points,
                         seed=seed, workers=workers, progress=progress)
 
@@ -383,7 +383,7 @@ def _grid(box: Sequence[float], points: int) -> tuple[np.ndarray, np.ndarray, np
 
 
 def exact_surface(evaluator: LossEvaluator, path: np.ndarray, *, bounds: tuple[float, ...] | None = None,
-                  points: int = 101, progress: Progress | None = None) -> Landscape:
+                  points: int = 101, workers: int = 1, progress: Progress | None = None) -> Landscape:
     """The exact C(w, b) of a two-parameter network, with its training path.
 
     Parameters
@@ -394,13 +394,15 @@ def exact_surface(evaluator: LossEvaluator, path: np.ndarray, *, bounds: tuple[f
         None: the path's bounding box, widened by half its size on every side (and to at least
         +-1 around its centre), so the flat and the steep parts around the path both show.
         (R,): the box centre +- R. (w0, w1, b0, b1): that box.
+    workers : int
+        Processes for a large grid (many samples), as in :func:`plane_losses`.
     """
     finite = path[np.all(np.isfinite(path), axis=1)]
     lo, hi = finite.min(axis=0), finite.max(axis=0)
     centre, half = (lo + hi) / 2, np.maximum(hi - lo, 1.0)  # half-width = extent: a margin of half on each side
     box = _box(bounds, centre, half)
     u, v, coords = _grid(box, points)
-    losses = plane_losses(evaluator, np.zeros(2), np.eye(2), coords, progress=progress)
+    losses = plane_losses(evaluator, np.zeros(2), np.eye(2), coords, workers=workers, progress=progress)
     return Landscape(kind="exact", axes=("w", "b"), u=u, v=v, loss=losses.reshape(points, points),
                      path=path, path_loss=evaluator.many(path), names=("W1[0,0]", "b1[0]"))
 

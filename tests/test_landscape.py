@@ -313,3 +313,22 @@ def test_the_reproduce_line_of_a_run_dir_landscape_runs_again(cli, tmp_path):
     assert again.code == 0, again.text
     (redrawn,) = run_dirs(tmp_path / "again")
     assert (redrawn / "landscape_grid.csv").read_text() == (run / "landscape_grid.csv").read_text()
+
+
+def test_a_large_exact_surface_is_spread_over_the_workers(monkeypatch):
+    # the exact case never passed workers on: a one-feature regression on many samples ran on one core
+    e = load_experiment(CONFIGS / "sine_smooth_l1.yaml", {"model.hidden": []})
+    assert e.network.n_params == 2
+    monkeypatch.setattr(ls, "CHUNK_VALUES", len(e.X_train) * 10)  # 10 networks per chunk: 3 chunks for 5 x 5
+    calls = []
+    real = ls._plane_losses_in_processes
+    monkeypatch.setattr(ls, "_plane_losses_in_processes", lambda *a: calls.append(a[-2]) or real(*a))
+    serial = ls.compute(e.network, e.loss, e.X_train, e.Y_train, None, points=5, workers=2)
+    assert calls == []  # 25 networks x 225 samples: far below PARALLEL_WORK
+    monkeypatch.setattr(ls, "PARALLEL_WORK", 0)
+    spread = ls.compute(e.network, e.loss, e.X_train, e.Y_train, None, points=5, workers=2)
+    assert calls == [2]
+    np.testing.assert_array_equal(spread.loss, serial.loss)
+    w, b = e.network.flat()
+    assert spread.loss[2, 2] == pytest.approx(e.network.loss(e.loss, e.X_train, e.Y_train), rel=1e-12)  # centre
+    assert (spread.u[2], spread.v[2]) == (w, b)
