@@ -117,3 +117,24 @@ def test_the_reproduce_line_keeps_the_overrides(cli, tmp_path):
                     "--set 'model.hidden=[3]' --set model.dtype=float32")
     again = cli(*shlex.split(line)[1:], "--out", tmp_path / "again")
     assert again.code == 0 and "13 parameters" in again.out and "the config trains in float32" in again.out
+
+
+def test_the_failure_message_names_a_failing_array(cli, tmp_path, monkeypatch):
+    # dC/dz at the output 3e-6 too large: the error reaches every layer, but in the first layers the
+    # gradients are so small (six sigmoid layers) that the absolute error stays below atol and they
+    # pass, with relative errors of finite-difference noise up to 2.6e-5 -- which the message quoted
+    # ("max relative error 2.61e-05 in b1[5]") for an array that passed
+    from gradlab.engine.losses import Loss
+
+    fused = Loss.logit_gradient
+    monkeypatch.setattr(Loss, "logit_gradient", lambda self, y, a: fused(self, y, a) * (1 + 3e-6))
+    result = cli("gradcheck", CONFIGS / "deep_sigmoid.yaml", "--out", tmp_path / "o")
+    assert result.code == 1
+    (run,) = run_dirs(tmp_path / "o")
+    with (run / "gradcheck.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    failed = [r for r in rows if r["passed"] == "False"]
+    worst = max(failed, key=lambda r: float(r["max_rel_error"]))
+    assert rows[1]["passed"] == "True" and float(rows[1]["max_rel_error"]) > float(worst["max_rel_error"])
+    assert result.err.startswith(f"error: gradient check failed for {', '.join(r['parameter'] for r in failed)}: "
+                                 f"max relative error {float(worst['max_rel_error']):.3g} in {worst['parameter']}[")
