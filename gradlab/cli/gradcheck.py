@@ -76,8 +76,9 @@ def gradcheck(
 
     dtype = experiment.network.dtype
     weights = "initial" if run_dir is None else "final"
-    out.print(f"[bold]gradient check[/bold] {escape(str(source))}: {experiment.network.n_params} parameters, {weights} weights, "
-              f"first {n} training samples, float64{'' if dtype == 'float64' else f' (the config trains in {dtype})'}")
+    out.print(f"[bold]gradient check[/bold] {escape(str(source))}: {experiment.network.n_params} parameters, "
+              f"{weights} weights, first {n} training samples, float64"
+              f"{'' if dtype == 'float64' else f' (the config trains in {dtype})'}")
     out.print(_table(result, tol, atol, eps))
     out.print(f"an entry passes when its relative error is <= tol = {tol:g} or its absolute error <= atol = "
               f"{atol:g}", style="dim")
