@@ -289,7 +289,8 @@ def test_a_deeply_saturated_fused_output_shows_factors_whose_product_is_delta(cl
 
 def test_an_underflowed_softmax_probability_is_minus_inf_without_a_warning(cli, tmp_path):
     # z = (1000 - 0.4 + 0.1, -2.1, 1.2) = (999.7, -2.1, 1.2): s_3 = exp(1.2 - 999.7) underflows to 0 for the
-    # target class c, so dC/ds_3 = -1 / s_3 is beyond float64: -inf, and no "divide by zero" RuntimeWarning (an error here)
+    # target class c, so dC/ds_3 = -1 / s_3 is beyond float64: -inf, and no "divide by zero" RuntimeWarning
+    # (an error here)
     spec = yaml.safe_load(yaml.safe_dump(SOFTMAX_NO_HIDDEN))
     spec["model"]["init"]["layers"][0]["W"][0][0] = 1000.0
     config = tmp_path / "softmax.yaml"
