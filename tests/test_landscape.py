@@ -332,3 +332,25 @@ def test_a_large_exact_surface_is_spread_over_the_workers(monkeypatch):
     w, b = e.network.flat()
     assert spread.loss[2, 2] == pytest.approx(e.network.loss(e.loss, e.X_train, e.Y_train), rel=1e-12)  # centre
     assert (spread.u[2], spread.v[2]) == (w, b)
+
+
+def test_ctrl_c_during_training_draws_what_was_done_and_exits_130(cli, tmp_path, monkeypatch):
+    # the landscape was drawn and the run marked interrupted, but the exit code was 0
+    from gradlab.cli import landscape as cli_landscape
+    from gradlab.training import Callback
+
+    class CtrlC(Callback):
+        def on_epoch_end(self, epoch: int) -> None:
+            if epoch == 3:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_landscape.ProgressBars, "epochs", lambda self, total: CtrlC())
+    result = cli("landscape", CONFIGS / "saturation_mse.yaml", "--points", "5", "--out", tmp_path / "o")
+    assert result.code == 130
+    (run,) = run_dirs(tmp_path / "o")
+    assert '"status": "interrupted"' in (run / "summary.json").read_text()
+    _, path = read_csv(run / "landscape_path.csv")
+    assert len(path) == 4  # full batch: the start and 3 updates
+    model = np.load(run / "model.npz")
+    assert (path[-1]["w"], path[-1]["b"]) == (model["W1"][0, 0], model["b1"][0])
+    assert "(interrupted)" in result.out

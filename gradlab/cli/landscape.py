@@ -107,6 +107,8 @@ def landscape(
         raise RunFailure(f"{reason}: there is no landscape around non-finite weights (run {run.path})")
     _report(result, experiment, every, status, "final" if run_dir is not None or not no_train else "initial")
     saved(run.path)
+    if status == "interrupted":  # Ctrl-C in training: the landscape of what was done, and exit 130 as train does
+        raise typer.Exit(130)
 
 
 def _path(experiment, run, recorded, no_train: bool, bars):
