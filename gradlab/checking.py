@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradlab.engine.gradcheck import CheckResult, check_network
+from gradlab.engine.gradcheck import CheckResult, check_network, parameter_names
 from gradlab.engine.network import Network
 from gradlab.errors import InputError
 
@@ -25,8 +25,23 @@ def as_float64(network: Network) -> Network:
     return Network.from_weights(weights, hidden, network.output.activation)
 
 
+def _check_eps_resolves(network: Network, eps: float) -> None:
+    """Raise InputError when w + eps and w - eps are the same float64 number for some weight w.
+
+    The difference quotient would then divide by zero: eps is below the spacing of the
+    floating-point numbers around w (about 2.2e-16 |w|).
+    """
+    for name, p in zip(parameter_names(len(network.layers)), network.params):
+        stuck = (p + eps) == (p - eps)
+        if stuck.any():
+            index = tuple(int(i) for i in np.argwhere(stuck)[0])
+            w = float(p[index])
+            raise InputError(f"--eps {eps:g} is too small for {name}{list(index)} = {w:g}: w + eps == w - eps in "
+                             f"float64; use --eps > {np.spacing(abs(w)):g}")
+
+
 def check_experiment(experiment, *, samples: int | None = 32, eps: float = 1e-6, rtol: float = 1e-6,
-                     atol: float = 1e-8) -> tuple[CheckResult, int]:
+                     atol: float = 1e-8, progress=None) -> tuple[CheckResult, int]:
     """Check every parameter's gradient on the first ``samples`` training rows.
 
     Parameters
@@ -39,6 +54,8 @@ def check_experiment(experiment, *, samples: int | None = 32, eps: float = 1e-6,
         The finite-difference step h in (C(p + h) - C(p - h)) / 2h.
     rtol, atol : float
         An entry passes when |analytic - numeric| <= max(rtol (|analytic| + |numeric|), atol).
+    progress : callable, optional
+        ``progress(done, total)`` over the parameter entries checked.
 
     Returns
     -------
@@ -55,4 +72,10 @@ def check_experiment(experiment, *, samples: int | None = 32, eps: float = 1e-6,
     X = np.ascontiguousarray(experiment.X_train[:n], dtype=np.float64)
     Y = np.ascontiguousarray(experiment.Y_train[:n], dtype=np.float64)
     network = as_float64(experiment.network)
-    return check_network(network, experiment.loss, X, Y, eps=eps, rtol=rtol, atol=atol), n
+    _check_eps_resolves(network, eps)
+    with np.errstate(all="ignore"):  # huge weights overflow: said below, not warned about
+        value = network.loss(experiment.loss, X, Y)
+    if not np.isfinite(value):
+        raise InputError(f"the loss on the first {n} training samples is {value} at these weights (float64 "
+                         f"overflows): there is no gradient to check")
+    return check_network(network, experiment.loss, X, Y, eps=eps, rtol=rtol, atol=atol, progress=progress), n

@@ -339,20 +339,37 @@ def json_schema() -> dict[str, Any]:
 def load_trained(run_dir: str | os.PathLike) -> Experiment:
     """Rebuild a finished training run: its experiment from ``config.yaml`` with the final
     weights from ``model.npz`` put in place (data regenerated or reloaded the same way)."""
+    from gradlab.engine.init import FromFile
     from gradlab.runs import CONFIG_FILE, resolve_run
 
     run_dir = resolve_run(run_dir)
-    experiment = build(load_yaml(run_dir / CONFIG_FILE), base_dir=run_dir)
     model_file = run_dir / "model.npz"
-    if not model_file.exists():
-        raise InputError(f"{run_dir}: no model.npz (the run did not finish writing its model)")
-    with np.load(model_file) as saved:
-        for k, layer in enumerate(experiment.network.layers, start=1):
-            for name, target in ((f"W{k}", layer.W), (f"b{k}", layer.b)):
-                if name not in saved or saved[name].shape != target.shape:
-                    raise InputError(f"{model_file}: {name} missing or of the wrong shape for {experiment.network!r}")
-                target[...] = saved[name]
+    if not model_file.exists():  # before the config: a gradcheck or descend run's config is no experiment
+        raise InputError(f"{run_dir}: no model.npz, so no trained network ({_run_kind(run_dir)}); give a config "
+                         f"file or a training run directory (gradlab train, or gradlab landscape on a config)")
+    experiment = build(load_yaml(run_dir / CONFIG_FILE), base_dir=run_dir)
+    reader = FromFile(str(model_file))
+    reader.field = str(run_dir)  # its errors name the run: "<run>: cannot read '.../model.npz' as .npz: ..."
+    saved = reader.read()
+    for k, layer in enumerate(experiment.network.layers, start=1):
+        for name, target in ((f"W{k}", layer.W), (f"b{k}", layer.b)):
+            if name not in saved or saved[name].shape != target.shape:
+                raise InputError(f"{model_file}: {name} missing or of the wrong shape for {experiment.network!r}")
+            if saved[name].dtype.kind not in "fiu":
+                raise InputError(f"{model_file}: {name} must hold numbers, got an array of dtype {saved[name].dtype}")
+            target[...] = saved[name]
     return experiment
+
+
+def _run_kind(run_dir: Path) -> str:
+    """'a gradcheck run' from the summary's command, or why the run has no model."""
+    from gradlab.runs import read_summary
+
+    try:
+        command = read_summary(run_dir).get("command")
+    except InputError:
+        command = None
+    return f"a {command} run" if command and command != "train" else "the run did not finish writing its model"
 
 
 def load_source(source: str | os.PathLike, overrides: Mapping[str, Any] | None = None) -> tuple[Experiment, Path | None]:
@@ -381,4 +398,25 @@ def load_source(source: str | os.PathLike, overrides: Mapping[str, Any] | None =
         raise InputError(f"{source}: no such config file or run directory") from None
     if overrides:
         raise InputError(f"--set changes a config file, not the run {run_dir.name} (it was trained as it is)")
-    return load_trained(run_dir), run_dir
+    experiment = load_trained(run_dir)
+    _require_finite_weights(experiment, run_dir)
+    return experiment, run_dir
+
+
+def _require_finite_weights(experiment: Experiment, run_dir: Path) -> None:
+    """Raise InputError when a run's final weights hold nan or inf (a diverged run): there is no
+    forward pass, gradient or loss surface to show around them."""
+    from gradlab.runs import read_summary
+
+    for k, layer in enumerate(experiment.network.layers, start=1):
+        for name, value in ((f"W{k}", layer.W), (f"b{k}", layer.b)):
+            if not np.all(np.isfinite(value)):
+                try:
+                    summary = read_summary(run_dir)
+                except InputError:
+                    summary = {}
+                status, reason = summary.get("status", "unknown"), summary.get("stop_reason", "no reason recorded")
+                how = f" (status {status}: {reason})"
+                raise InputError(f"{run_dir}: the run's final weights are not finite ({name} holds "
+                                 f"{value[~np.isfinite(value)].flat[0]}){how}; use a run that did not diverge, "
+                                 f"or its config with a smaller learning rate")

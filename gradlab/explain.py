@@ -225,6 +225,9 @@ def _learning_rate(e, lr: float | None) -> float:
             raise InputError(f"--lr must be a finite number > 0, got {lr}")
         return float(lr)
     s = e.settings
+    if s.lr is None:  # cg, lbfgs: a scipy minimizer chooses its own steps
+        raise InputError(f"--lr is needed: the optimizer {e.optimizer.name} has no learning rate, so give the eta "
+                         f"of the plain gradient step shown, e.g. --lr 0.1")
     return float(s.schedule.lr(s.lr, 0) if s.schedule is not None else s.lr)
 
 
@@ -239,17 +242,29 @@ def _output_gradient(loss, layer, Y: np.ndarray, fused: bool) -> tuple[np.ndarra
     if fused or loss.name == "bce":
         n = a.shape[0]
         if act == "softmax":
-            # dC/ds_i = -y_i / (s_i N); zero where y_i = 0, never a division by an underflowed s_i
-            grad = np.zeros_like(a)
-            np.divide(-Y, a * n, out=grad, where=Y != 0)
-            return grad, _PROBABILITY_GRADIENTS["softmax"]
-        from gradlab.engine.losses import losses
-
-        return losses.create("bce").gradient(Y, a), _PROBABILITY_GRADIENTS["sigmoid"]
+            # dC/ds_i = -y_i / (s_i N); zero where y_i = 0. An s_i that underflowed to 0 gives -inf,
+            # the true value being beyond float64
+            return _divide(-Y, a * n), _PROBABILITY_GRADIENTS["softmax"]
+        if fused:  # sigmoid: -y / sigma(z) + (1 - y) / (1 - sigma(z)), 1 - sigma(z) = sigma(-z) without
+            # rounding (bce's own gradient clips y_hat to 1 - 1e-16: at z = 40 that is 50 times too small,
+            # and its product with sigma'(z) would no longer be the delta shown)
+            sigma = layer.activation.value
+            return (_divide(-Y, sigma(layer.z) * n) + _divide(1.0 - Y, sigma(-layer.z) * n),
+                    _PROBABILITY_GRADIENTS["sigmoid"])
+        return loss.gradient(Y, a), _PROBABILITY_GRADIENTS["sigmoid"]  # bce + hard_sigmoid: as the engine
     formula = loss.gradient_formula or "dl/dy_hat"
     if not formula.startswith("dC/"):  # a per-sample derivative (huber, smooth_l1): the 1/N is the mean's
         formula = f"dC/dy_hat = (1/N) {formula}, r = y_hat - y"
     return loss.gradient(Y, a), formula
+
+
+def _divide(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """top / bottom, 0 where top is 0 (a target of 0 contributes nothing, also over an underflowed
+    bottom), +-inf where only the bottom underflowed to 0."""
+    out = np.zeros(np.broadcast_shapes(top.shape, bottom.shape))
+    with np.errstate(divide="ignore"):
+        np.divide(top, bottom, out=out, where=top != 0)
+    return out
 
 
 def _notes(e, eta: float, lr: float | None, batch: bool) -> list[str]:

@@ -41,6 +41,8 @@ from gradlab.errors import InputError
 CHUNK_VALUES = 1 << 21
 #: multiply-adds of a whole grid above which it is spread over processes (about a second of work)
 PARALLEL_WORK = 3e8
+#: --range: the smallest half-width or width, and the largest coordinate, of the box
+RANGE_LIMITS = (1e-6, 1e6)
 #: the 1-D interpolation runs over t in [INTERPOLATION[0], INTERPOLATION[1]]
 INTERPOLATION = (-0.25, 1.25)
 
@@ -201,10 +203,21 @@ def recorded_path(run_dir, n_params: int | None = None) -> tuple[np.ndarray | No
     file = Path(run_dir) / PATH_FILE
     if not file.exists():
         return None, 1
-    path = np.load(file)
+    try:
+        path = np.load(file)  # allow_pickle stays False: a run directory is data, never code
+    except (OSError, ValueError, EOFError) as error:
+        raise InputError(f"{file}: not a NumPy array of the training path ({error})") from None
+    if not isinstance(path, np.ndarray):  # an .npz archive under the .npy name
+        path.close()
+        raise InputError(f"{file}: not a NumPy array of the training path (a {type(path).__name__})")
     if path.ndim != 2 or (n_params is not None and path.shape[1] != n_params):
         raise InputError(f"{file}: expected shape (points, {n_params}), got {path.shape}")
-    return path.astype(np.float64), int(read_summary(run_dir).get("path_every") or 1)
+    if not np.issubdtype(path.dtype, np.floating):
+        raise InputError(f"{file}: expected floating-point parameters, got dtype {path.dtype}")
+    every = read_summary(run_dir).get("path_every") or 1
+    if not isinstance(every, int) or every < 1:
+        raise InputError(f"{Path(run_dir) / 'summary.json'}: path_every must be a whole number >= 1, got {every!r}")
+    return path.astype(np.float64), every
 
 
 def initial_parameters(run_dir) -> np.ndarray:
@@ -242,7 +255,8 @@ def filter_normalized_direction(network, rng: np.random.Generator) -> np.ndarray
     for layer in network.layers:
         W = layer.W.astype(np.float64)
         d = rng.standard_normal(W.shape)
-        scale = np.linalg.norm(W, axis=0) / np.maximum(np.linalg.norm(d, axis=0), 1e-300)
+        # hypot.reduce: the column norms of exploded weights (1e298) without overflowing to inf
+        scale = np.hypot.reduce(W, axis=0) / np.maximum(np.linalg.norm(d, axis=0), 1e-300)
         parts += [(d * scale).ravel(), np.zeros(layer.b.shape)]
     return np.concatenate(parts)
 
@@ -309,6 +323,13 @@ def parse_range(text: str | None) -> tuple[float, ...] | None:
         raise InputError(f"--range R must be > 0, got {text!r}")
     if len(values) == 4 and not (values[0] < values[1] and values[2] < values[3]):
         raise InputError(f"--range U0,U1,V0,V1 needs U0 < U1 and V0 < V1, got {text!r}")
+    low, high = RANGE_LIMITS
+    if max(abs(v) for v in values) > high:
+        raise InputError(f"--range numbers must be between -{high:g} and {high:g}, got {text!r}")
+    widths = values if len(values) == 1 else (values[1] - values[0], values[3] - values[2])
+    if min(widths) < low:
+        raise InputError(f"--range must be at least {low:g} wide (R >= {low:g}; U1 - U0, V1 - V0 >= {low:g}) for "
+                         f"distinct float64 grid points, got {text!r}")
     return values
 
 
@@ -335,7 +356,7 @@ def compute(network, loss, X: np.ndarray, Y: np.ndarray, path: np.ndarray | None
     points = default_points(network) if points is None else points
     if network.n_params == 2:
         return exact_surface(evaluator, path if path is not None else final[None, :], bounds=bounds,
-                             points=points, progress=progress)
+                             points=points, workers=workers, progress=progress)
     return random_slice(evaluator, network, final, path, initial=initial, bounds=bounds, points=points,
                         seed=seed, workers=workers, progress=progress)
 
@@ -362,7 +383,7 @@ def _grid(box: Sequence[float], points: int) -> tuple[np.ndarray, np.ndarray, np
 
 
 def exact_surface(evaluator: LossEvaluator, path: np.ndarray, *, bounds: tuple[float, ...] | None = None,
-                  points: int = 101, progress: Progress | None = None) -> Landscape:
+                  points: int = 101, workers: int = 1, progress: Progress | None = None) -> Landscape:
     """The exact C(w, b) of a two-parameter network, with its training path.
 
     Parameters
@@ -373,15 +394,34 @@ def exact_surface(evaluator: LossEvaluator, path: np.ndarray, *, bounds: tuple[f
         None: the path's bounding box, widened by half its size on every side (and to at least
         +-1 around its centre), so the flat and the steep parts around the path both show.
         (R,): the box centre +- R. (w0, w1, b0, b1): that box.
+    workers : int
+        Processes for a large grid (many samples), as in :func:`plane_losses`.
     """
     finite = path[np.all(np.isfinite(path), axis=1)]
     lo, hi = finite.min(axis=0), finite.max(axis=0)
     centre, half = (lo + hi) / 2, np.maximum(hi - lo, 1.0)  # half-width = extent: a margin of half on each side
     box = _box(bounds, centre, half)
     u, v, coords = _grid(box, points)
-    losses = plane_losses(evaluator, np.zeros(2), np.eye(2), coords, progress=progress)
+    losses = plane_losses(evaluator, np.zeros(2), np.eye(2), coords, workers=workers, progress=progress)
     return Landscape(kind="exact", axes=("w", "b"), u=u, v=v, loss=losses.reshape(points, points),
                      path=path, path_loss=evaluator.many(path), names=("W1[0,0]", "b1[0]"))
+
+
+def _project(offsets: np.ndarray, directions: np.ndarray) -> tuple[np.ndarray, float | None]:
+    """Least-squares plane coordinates of each finite row of ``offsets`` (T, P) on ``directions``
+    (2, P), nan for the others, and the share of the squared distance the plane explains.
+
+    Solved in units of the largest direction entry: the coordinates do not change, and weights
+    that exploded in training (1e298) no longer overflow the SVD or the sums of squares.
+    """
+    finite = np.all(np.isfinite(offsets), axis=1)
+    unit = float(np.max(np.abs(directions), initial=0.0)) or 1.0
+    D, O = directions / unit, offsets[finite] / unit
+    coeffs = np.full((len(offsets), 2), np.nan)
+    coeffs[finite] = np.linalg.lstsq(D.T, O.T, rcond=None)[0].T
+    spread = float(np.sum(O ** 2))
+    explained = 1.0 - float(np.sum((O - coeffs[finite] @ D) ** 2)) / spread if spread > 0 else None
+    return coeffs, explained
 
 
 def random_slice(evaluator: LossEvaluator, network, final: np.ndarray, path: np.ndarray | None, *,
@@ -410,13 +450,8 @@ def random_slice(evaluator: LossEvaluator, network, final: np.ndarray, path: np.
     directions = np.stack([filter_normalized_direction(network, rng) for _ in range(2)])
     if path is None or len(path) == 0:
         path = final[None, :]
-    offsets = path - final
-    finite = np.all(np.isfinite(offsets), axis=1)
-    coeffs = np.full((len(path), 2), np.nan)
-    coeffs[finite] = np.linalg.lstsq(directions.T, offsets[finite].T, rcond=None)[0].T
-    residual = offsets[finite] - coeffs[finite] @ directions
-    spread = float(np.sum(offsets[finite] ** 2))
-    explained = 1.0 - float(np.sum(residual ** 2)) / spread if spread > 0 else None
+    coeffs, explained = _project(path - final, directions)
+    finite = np.all(np.isfinite(coeffs), axis=1)
     if bounds is None:
         reach = float(np.nanmax(np.abs(coeffs))) if finite.any() else 0.0
         bounds = (max(1.0, 1.2 * reach),)

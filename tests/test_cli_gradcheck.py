@@ -3,6 +3,7 @@
 import csv
 
 import pytest
+import yaml
 
 from gradlab.engine.activations import Sigmoid, Tanh
 from tests.conftest import CONFIGS, run_dirs
@@ -61,3 +62,79 @@ def test_bad_tolerance_is_exit_2(cli, tmp_path):
     result = cli("gradcheck", CONFIGS / "xor.yaml", "--tol", "0", "--out", tmp_path / "o")
     assert result.code == 2 and "--tol must be a finite number > 0" in result.err
     assert run_dirs(tmp_path / "o") == []
+
+
+def test_an_eps_below_the_float64_spacing_of_a_weight_is_exit_2(cli, tmp_path):
+    # saturation_mse starts at w = b = 2: 2 + 1e-20 == 2 - 1e-20 == 2.0, a quotient 0/0; the
+    # spacing of float64 numbers at 2 is 2^-51 = 4.44089e-16
+    result = cli("gradcheck", CONFIGS / "saturation_mse.yaml", "--eps", "1e-20", "--out", tmp_path / "o")
+    assert result.code == 2
+    assert result.err == ("error: --eps 1e-20 is too small for W1[0, 0] = 2: w + eps == w - eps in float64; "
+                          "use --eps > 4.44089e-16\n")
+    assert run_dirs(tmp_path / "o") == []
+
+
+def test_brackets_in_the_config_path_and_the_run_root_are_printed_as_they_are(cli, tmp_path):
+    # rich would take [red] for a style and [/x] for a closing tag (a MarkupError after the run was written)
+    folder = tmp_path / "cfg[/x][red]"
+    folder.mkdir(parents=True)
+    config = folder / "s.yaml"
+    config.write_text((CONFIGS / "saturation_mse.yaml").read_text())
+    result = cli("gradcheck", config, "--out", tmp_path / "o[bold]")
+    assert result.code == 0, result.text
+    assert f"gradient check {config}: 2 parameters" in result.out.replace("\n", " ")
+    (run,) = run_dirs(tmp_path / "o[bold]")
+    assert f"run directory: {run}" in result.out.replace("\n", "")
+
+
+def test_weights_where_the_loss_overflows_are_exit_2(cli, tmp_path):
+    # identity 2 -> 1 with w = (1e200, 1e200) on x = (1, 2): z = 3e200, C = (z - 3)^2 / 2 = inf; the
+    # difference quotients were inf - inf = nan and the check blamed "a wrong derivative"
+    config = tmp_path / "big.yaml"
+    config.write_text(yaml.safe_dump({
+        "name": "big", "data": {"name": "inline", "X": [[1.0, 2.0]], "y": [[3.0]], "test_fraction": 0},
+        "model": {"hidden": [], "output": "identity",
+                  "init": {"name": "explicit", "layers": [{"W": [[1e200], [1e200]], "b": [0]}]}},
+        "loss": "mse", "optimizer": {"name": "sgd", "lr": 0.1}, "training": {"epochs": 1}}))
+    result = cli("gradcheck", config, "--eps", "1e190", "--out", tmp_path / "o")
+    assert result.code == 2
+    assert result.err == ("error: the loss on the first 1 training samples is inf at these weights (float64 "
+                          "overflows): there is no gradient to check\n")
+    assert run_dirs(tmp_path / "o") == []
+
+
+def test_the_reproduce_line_keeps_the_overrides(cli, tmp_path):
+    # it dropped --set, so re-running it checked another network (here: float64 instead of float32)
+    import json
+    import shlex
+
+    result = cli("gradcheck", CONFIGS / "xor.yaml", "--set", "model.hidden=[3]", "--set", "model.dtype=float32",
+                 "--samples", "4", "--out", tmp_path / "o")
+    assert result.code == 0, result.text
+    (run,) = run_dirs(tmp_path / "o")
+    line = json.loads((run / "summary.json").read_text())["reproduce"]
+    assert line == (f"gradlab gradcheck {CONFIGS / 'xor.yaml'} --eps 1e-06 --tol 1e-06 --atol 1e-08 --samples 4 "
+                    "--set 'model.hidden=[3]' --set model.dtype=float32")
+    again = cli(*shlex.split(line)[1:], "--out", tmp_path / "again")
+    assert again.code == 0 and "13 parameters" in again.out and "the config trains in float32" in again.out
+
+
+def test_the_failure_message_names_a_failing_array(cli, tmp_path, monkeypatch):
+    # dC/dz at the output 3e-6 too large: the error reaches every layer, but in the first layers the
+    # gradients are so small (six sigmoid layers) that the absolute error stays below atol and they
+    # pass, with relative errors of finite-difference noise up to 2.6e-5 -- which the message quoted
+    # ("max relative error 2.61e-05 in b1[5]") for an array that passed
+    from gradlab.engine.losses import Loss
+
+    fused = Loss.logit_gradient
+    monkeypatch.setattr(Loss, "logit_gradient", lambda self, y, a: fused(self, y, a) * (1 + 3e-6))
+    result = cli("gradcheck", CONFIGS / "deep_sigmoid.yaml", "--out", tmp_path / "o")
+    assert result.code == 1
+    (run,) = run_dirs(tmp_path / "o")
+    with (run / "gradcheck.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    failed = [r for r in rows if r["passed"] == "False"]
+    worst = max(failed, key=lambda r: float(r["max_rel_error"]))
+    assert rows[1]["passed"] == "True" and float(rows[1]["max_rel_error"]) > float(worst["max_rel_error"])
+    assert result.err.startswith(f"error: gradient check failed for {', '.join(r['parameter'] for r in failed)}: "
+                                 f"max relative error {float(worst['max_rel_error']):.3g} in {worst['parameter']}[")

@@ -186,3 +186,117 @@ def test_the_readme_excerpt_is_the_real_output(cli, monkeypatch):
     assert result.code == 0
     readme = (REPO / "README.md").read_text()
     assert "$ gradlab explain configs/cat_dog.yaml\n" + result.out.rstrip() + "\n```" in readme
+
+
+SOFTMAX_NO_HIDDEN = {
+    "name": "softmax_neurons",
+    "data": {"name": "inline", "X": [[1.0, -2.0], [0.5, 0.25]], "y": [2, 0], "class_names": ["a", "b", "c"],
+             "test_fraction": 0},
+    "model": {"hidden": [], "output": "softmax",
+              "init": {"name": "explicit", "layers": [{"W": [[0.5, -0.3, 0.1], [0.2, 0.8, -0.4]],
+                                                       "b": [0.1, -0.2, 0.3]}]}},
+    "loss": "cross_entropy",
+    "optimizer": {"name": "sgd", "lr": 0.5},
+    "training": {"epochs": 1, "batch_size": "full"},
+}
+
+
+def test_softmax_without_hidden_layers_by_hand(cli, tmp_path):
+    """Three softmax neurons on x = (1, -2), class c: z = W^T x + b = (0.5 - 0.4 + 0.1, -0.3 - 1.6 - 0.2,
+    0.1 + 0.8 + 0.3) = (0.2, -2.1, 1.2); s = softmax(z); C = -log s_3; delta = s - y; dC/dW = x^T delta."""
+    config = tmp_path / "softmax.yaml"
+    config.write_text(yaml.safe_dump(SOFTMAX_NO_HIDDEN))
+    z = np.array([0.2, -2.1, 1.2])
+    s = np.exp(z) / np.exp(z).sum()
+    y = np.array([0.0, 0.0, 1.0])
+    delta = s - y
+    x = np.array([1.0, -2.0])
+    d = explain_json(cli, config)
+    (layer,) = d["layers"]
+    close = dict(rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(layer["z"], [z], **close)
+    np.testing.assert_allclose(layer["a"], [s], **close)
+    assert d["loss"]["value"] == pytest.approx(-np.log(s[2]), rel=1e-12) and d["loss"]["on_logits"] is True
+    np.testing.assert_allclose(layer["dC_da"], [[0, 0, -1 / s[2]]], **close)
+    np.testing.assert_allclose(layer["delta"], [delta], **close)
+    np.testing.assert_allclose(layer["dW"], np.outer(x, delta), **close)
+    np.testing.assert_allclose(layer["W_new"], np.array(SOFTMAX_NO_HIDDEN["model"]["init"]["layers"][0]["W"])
+                               - 0.5 * np.outer(x, delta), **close)
+    text = cli("explain", config).out
+    # C is computed from the logits, but y_hat is softmax(z), not z
+    assert f"C   (from the logits z of layer 1, y_hat = softmax(z), N = 1) = {fmt(-np.log(s[2]), 4)}" in text
+    assert "y_hat = z" not in text
+    assert f"delta = dC/dz = J^T dC/dy_hat = (y_hat - y) / N      = [{', '.join(fmt(v, 4) for v in delta)}]" in text
+
+
+def test_a_run_without_a_trained_network_is_exit_2_naming_its_command(cli, tmp_path):
+    # a gradcheck run's config.yaml is {gradcheck: ..., experiment: ...}: it was reported as
+    # "experiment: unknown key", which sent the learner looking for a bad key in their config
+    assert cli("gradcheck", CONFIGS / "saturation_mse.yaml", "--out", tmp_path / "g").code == 0
+    (checked,) = run_dirs(tmp_path / "g")
+    for command in ("explain", "landscape", "gradcheck"):
+        result = cli(command, checked)
+        assert result.code == 2
+        assert result.err == (f"error: {checked}: no model.npz, so no trained network (a gradcheck run); give a "
+                              "config file or a training run directory (gradlab train, or gradlab landscape on a "
+                              "config)\n")
+
+
+def test_a_scipy_minimizer_config_needs_lr_for_the_step_shown(cli, tmp_path):
+    config = tmp_path / "lbfgs.yaml"
+    spec = yaml.safe_load((CONFIGS / "saturation_mse.yaml").read_text())
+    spec["optimizer"] = {"name": "lbfgs"}  # no learning rate: it crashed on float(None)
+    config.write_text(yaml.safe_dump(spec))
+    result = cli("explain", config)
+    assert result.code == 2
+    assert result.err == ("error: --lr is needed: the optimizer lbfgs has no learning rate, so give the eta of the "
+                          "plain gradient step shown, e.g. --lr 0.1\n")
+    # x = 1, y = 0, w = b = 2: delta = sigma(4) * sigma'(4) = s^2 (1 - s); w_new = 2 - 0.15 delta
+    d = explain_json(cli, config, "--lr", "0.15")
+    s = sigmoid(4.0)
+    assert d["layers"][0]["W_new"][0][0] == pytest.approx(2 - 0.15 * s * s * (1 - s), rel=1e-14)
+    assert "the configured optimizer is lbfgs" in d["notes"][0]
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda f: f.write_text("junk"), "is not an .npz file (numpy.savez writes one, here with keys W1, b1, ...)"),
+    (lambda f: np.savez(f, W1=np.array([["a"]]), b1=np.array(["b"])),
+     "W1 must hold numbers, got an array of dtype <U1"),
+])
+def test_a_damaged_model_file_is_exit_2(cli, tmp_path, damage, message):
+    # np.load's pickle refusal and float('a') were internal errors
+    assert cli("train", CONFIGS / "saturation_mse.yaml", "--out", tmp_path / "t", "--no-plot", "-q",
+               "--set", "training.epochs=2").code == 0
+    (trained,) = run_dirs(tmp_path / "t")
+    damage(trained / "model.npz")
+    for command in ("explain", "gradcheck", "landscape"):
+        result = cli(command, trained)
+        assert result.code == 2 and message in result.err and len(result.err.splitlines()) == 1, result.err
+
+
+def test_a_deeply_saturated_fused_output_shows_factors_whose_product_is_delta(cli):
+    """x = 1, y = 0, w = 40, b = 0: z = 40, 1 - sigma(40) = sigma(-40) = 4.248e-18 (sigma(40) rounds to 1).
+    dC/dy_hat = (1 - y) / (1 - y_hat) = 1 / sigma(-40) = 2.354e17, sigma'(40) = sigma(40) sigma(-40), product
+    sigma(40) = y_hat - y. bce's clipped gradient gave 4.5e15, a product of 0.019 beside a delta of 1."""
+    d = explain_json(cli, CONFIGS / "saturation_ce.yaml", "--set", "model.init.layers=[{W: [[40.0]], b: [0.0]}]")
+    out = d["layers"][0]
+    tail = 1 / (1 + np.exp(40.0))  # sigma(-40)
+    assert out["dC_da"][0][0] == pytest.approx(1 / tail, rel=1e-12)
+    assert out["f_prime"][0][0] == pytest.approx(tail / (1 + tail), rel=1e-12)
+    assert out["delta"][0][0] == 1.0
+    assert out["dC_da"][0][0] * out["f_prime"][0][0] == pytest.approx(out["delta"][0][0], rel=1e-12)
+
+
+def test_an_underflowed_softmax_probability_is_minus_inf_without_a_warning(cli, tmp_path):
+    # z = (1000 - 0.4 + 0.1, -2.1, 1.2) = (999.7, -2.1, 1.2): s_3 = exp(1.2 - 999.7) underflows to 0 for the
+    # target class c, so dC/ds_3 = -1 / s_3 is beyond float64: -inf, and no "divide by zero" RuntimeWarning
+    # (an error here)
+    spec = yaml.safe_load(yaml.safe_dump(SOFTMAX_NO_HIDDEN))
+    spec["model"]["init"]["layers"][0]["W"][0][0] = 1000.0
+    config = tmp_path / "softmax.yaml"
+    config.write_text(yaml.safe_dump(spec))
+    d = explain_json(cli, config)
+    out = d["layers"][0]
+    assert out["dC_da"] == [[0.0, 0.0, "-inf"]]
+    np.testing.assert_allclose(out["delta"], [[1.0, 0.0, -1.0]], atol=1e-300)
+    assert d["loss"]["value"] == pytest.approx(999.7 - 1.2, rel=1e-12)  # -log s_3 = z_1 - z_3 + log(1 + tiny)

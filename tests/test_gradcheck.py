@@ -142,3 +142,16 @@ def test_mismatched_inputs_are_refused():
         compare([np.zeros(2)], [np.zeros(3)])
     with pytest.raises(ValueError, match="1 parameter arrays but 2 gradients"):
         check(lambda: 0.0, [np.zeros(1)], [np.zeros(1), np.zeros(1)])
+
+
+def test_progress_counts_parameter_entries():
+    W, b, f, analytic = sin_problem()
+    seen = []
+    result = check(f, [W, b], analytic(), progress=lambda done, total: seen.append((done, total)))
+    assert result.passed
+    assert seen == [(k, 16) for k in range(1, 17)]  # W is 3 x 4, b has 4 entries: one call per entry
+
+    big = [np.zeros(2500)]  # 2500 entries: a call every 2500 // 1000 = 2 entries, and the last one
+    seen.clear()
+    numerical_gradient(lambda: 0.0, big, progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (2, 2500) and seen[-1] == (2500, 2500) and len(seen) == 1250

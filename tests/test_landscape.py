@@ -5,6 +5,7 @@ import csv
 
 import numpy as np
 import pytest
+import yaml
 
 from gradlab import landscape as ls
 from gradlab.experiment import load_experiment
@@ -96,6 +97,12 @@ def test_no_train_shows_the_initial_weights_only(cli, tmp_path):
     (("--range", "1,2,3"), "--range must be R or U0,U1,V0,V1"),
     (("--range=2,1,0,1",), "U0 < U1"),
     (("--points", "2"), "--points must be between 3 and 1001"),
+    (("--seed", "-1"), "Invalid value for '--seed': Input should be greater than or equal to 0"),  # was after training
+    # a box of +-1e308 overflowed linspace (nan axis limits, an internal error after training)
+    (("--range", "1e308"), "--range numbers must be between -1e+06 and 1e+06, got '1e308'"),
+    (("--range=-1e7,0,0,1",), "--range numbers must be between -1e+06 and 1e+06, got '-1e7,0,0,1'"),
+    (("--range", "1e-7"), "--range must be at least 1e-06 wide (R >= 1e-06; U1 - U0, V1 - V0 >= 1e-06)"),
+    (("--range=0,1e-7,0,1",), "for distinct float64 grid points, got '0,1e-7,0,1'"),
 ])
 def test_bad_options_are_exit_2_without_a_run(cli, tmp_path, args, message):
     result = cli("landscape", CONFIGS / "saturation_mse.yaml", *args, "--out", tmp_path / "o")
@@ -148,3 +155,202 @@ def test_a_diverged_training_is_exit_1_and_keeps_its_status(cli, tmp_path):
     assert "diverged" in result.err and "no landscape around non-finite weights" in result.err
     (run,) = run_dirs(tmp_path / "o")
     assert '"status": "diverged"' in (run / "summary.json").read_text()
+
+
+@pytest.mark.parametrize("command", ["explain", "gradcheck", "landscape"])
+def test_a_diverged_training_run_is_exit_2_naming_it_and_writes_nothing(cli, tmp_path, command):
+    assert cli("train", CONFIGS / "sine_smooth_l1.yaml", "--set", "loss=mse", "--set", "optimizer.name=sgd",
+               "--set", "optimizer.lr=50", "--out", tmp_path / "t", "--no-plot", "-q").code == 0
+    (trained,) = run_dirs(tmp_path / "t")
+    assert np.isnan(np.load(trained / "model.npz")["W1"]).any()
+    extra = () if command == "explain" else ("--out", tmp_path / "o")
+    result = cli(command, trained, *extra)
+    assert result.code == 2
+    assert result.err.startswith(f"error: {trained}: the run's final weights are not finite (W1 holds nan) "
+                                 "(status diverged: diverged at epoch")
+    assert len(result.err.splitlines()) == 1 and result.out == ""
+    assert run_dirs(tmp_path / "o") == []
+
+
+def test_range_limits_are_inclusive():
+    assert ls.parse_range("1e6") == (1e6,) and ls.parse_range("1e-6") == (1e-6,)
+    assert ls.parse_range("-1e6,1e6,0,1e-6") == (-1e6, 1e6, 0.0, 1e-6)
+
+
+def test_an_exploding_but_finite_path_draws_without_overflow_warnings(cli, tmp_path):
+    # saturation_mse at w = b = 2 (x = 1, y = 0): delta = sigma(4)^2 (1 - sigma(4)) = 0.017345; with
+    # eta = 1e300 the first update jumps to w = b = 2 - 1e300 delta = -1.7345e298, where sigma' = 0 and
+    # the path stops: step 1 has length sqrt(2) 1.7345e298 = 2.45e298, the rest 0. The default box
+    # spans +-2.6e298, whose grid spacing overflowed the plateau's gradient (RuntimeWarning = error here)
+    result, run = landscape(cli, tmp_path, CONFIGS / "saturation_mse.yaml", "--points", "7",
+                            "--set", "optimizer.lr=1e300", "--set", "training.epochs=3")
+    s = 1 / (1 + np.exp(-4.0))
+    jump = 2 - 1e300 * s * s * (1 - s)
+    _, path = read_csv(run / "landscape_path.csv")
+    assert [(p["w"], p["b"]) for p in path][:2] == [(2.0, 2.0), (pytest.approx(jump, rel=1e-12),) * 2]
+    text = " ".join(result.out.split())
+    assert f"smallest 0 (step 2), largest {np.hypot(jump - 2, jump - 2):.3g} (step 1)" in text
+    assert "largest 2.45e+298 (step 1)" in text
+
+
+@pytest.mark.parametrize(("every", "labels"), [(1, ["2", "3", "5", "7", "8"]), (11, ["22", "33", "55", "77", "88"])])
+def test_contour_numbers_points_by_their_update(tmp_path, monkeypatch, every, labels):
+    # 11 points; the labelled ones are round(linspace(0, 10, 7)) = 0, 2, 3, 5, 7, 8, 10 without the
+    # ends; recorded every 11 updates, point k is the parameters after 11 k updates
+    from gradlab.plots import landscape as lp
+
+    u = v = np.linspace(-1, 1, 5)
+    result = ls.Landscape(kind="exact", axes=("w", "b"), u=u, v=v, loss=np.add.outer(v ** 2, u ** 2) + 1,
+                          path=np.column_stack([np.linspace(0.9, 0, 11)] * 2), path_loss=np.ones(11))
+    figures = []
+    save = lp.save
+    monkeypatch.setattr(lp, "save", lambda fig, path: (figures.append(fig), save(fig, path))[1])
+    lp.contour(result, tmp_path / "c.png", every=every)
+    ax = figures[0].axes[0]
+    assert [t.get_text() for t in ax.texts] == labels
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert f"path: 10 recorded steps ({'one dot each' if every == 1 else 'a dot every 11 updates'})" in legend
+
+
+def test_projection_and_directions_of_exploded_weights_do_not_overflow():
+    # offsets = 1e298 (2 d1 + 3 d2) and 1e298 (d1 + d2 + e3): coordinates (2, 3) and (1, 1); the
+    # plane misses the e3 part, 1 of the squared distance 4 + 9 + 1 + 1 + 1 = 16: explained = 15/16.
+    # In plain units the SVD of entries 1e298 overflowed (LinAlgError after LAPACK's DLASCL messages)
+    directions = 1e298 * np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    offsets = 1e298 * np.array([[2.0, 3.0, 0.0], [1.0, 1.0, 1.0], [np.nan, 0.0, 0.0]])
+    coeffs, explained = ls._project(offsets, directions)
+    np.testing.assert_allclose(coeffs[:2], [[2, 3], [1, 1]], rtol=1e-14)
+    assert np.isnan(coeffs[2]).all() and explained == pytest.approx(15 / 16, rel=1e-14)
+
+    e = load_experiment(CONFIGS / "cat_dog.yaml")
+    e.network.set_flat(np.array([3e298, -4e298, 1.0]))  # one unit, ||W_1|| = 5e298 (its square overflows)
+    d = ls.filter_normalized_direction(e.network, np.random.default_rng(0))
+    assert np.hypot(d[0], d[1]) == pytest.approx(5e298, rel=1e-14) and d[2] == 0
+
+
+def test_a_slice_after_an_exploding_training_is_drawn(cli, tmp_path):
+    # eta = 1e300 throws the cat/dog neuron's weights to about 1e298, finite, and training completes
+    result, run = landscape(cli, tmp_path, CONFIGS / "cat_dog.yaml", "--points", "5", "--set", "optimizer.lr=1e300",
+                            "--set", "training.epochs=2")
+    model = np.load(run / "model.npz")
+    assert np.abs(model["W1"]).max() > 1e290 and np.isfinite(model["W1"]).all()
+    _, path = read_csv(run / "landscape_path.csv")
+    assert (path[-1]["alpha"], path[-1]["beta"]) == (0, 0) and np.isfinite([p["alpha"] for p in path]).all()
+
+
+def test_a_grid_with_no_finite_loss_is_exit_1_and_a_failed_run(cli, tmp_path):
+    # relu 2 -> 2 -> 1 with every weight 1e200: a1 = 3e200, z2 overflows, C = inf at every grid point
+    config = tmp_path / "big.yaml"
+    config.write_text(yaml.safe_dump({
+        "name": "big", "data": {"name": "inline", "X": [[1.0, 2.0]], "y": [[3.0]], "test_fraction": 0},
+        "model": {"hidden": [2], "activation": "relu", "output": "identity",
+                  "init": {"name": "explicit", "layers": [{"W": [[1e200, 1e200], [1e200, 1e200]], "b": [0, 0]},
+                                                          {"W": [[1e200], [1e200]], "b": [0]}]}},
+        "loss": "mse", "optimizer": {"name": "sgd", "lr": 0.1}, "training": {"epochs": 1}}))
+    result = cli("landscape", config, "--no-train", "--points", "5", "--out", tmp_path / "o")
+    (run,) = run_dirs(tmp_path / "o")
+    assert result.code == 1
+    assert result.err == (f"error: the loss is not finite at any of the 5 x 5 grid points (C = inf at the weights "
+                          f"themselves: float64 overflows around them); there is no surface to draw (run {run})\n")
+    assert '"status": "failed"' in (run / "summary.json").read_text()
+
+
+def test_the_readme_excerpt_is_the_real_output(cli, monkeypatch, tmp_path):
+    from tests.conftest import REPO
+
+    monkeypatch.chdir(REPO)
+    result = cli("landscape", "configs/saturation_mse.yaml", "--out", tmp_path / "o")
+    assert result.code == 0, result.text
+    printed = [line for line in result.out.splitlines() if not line.startswith("run directory:")]
+    readme = (REPO / "README.md").read_text()
+    assert "$ gradlab landscape configs/saturation_mse.yaml\n" + "\n".join(printed) + "\n```" in readme
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda f: np.save(f, np.zeros((3, 5))), "path.npy: expected shape (points, 2), got (3, 5)"),
+    (lambda f: f.write_text("garbage"), "path.npy: not a NumPy array of the training path (This file contains pickled"),
+    (lambda f: np.save(f, np.array([["a", "b"]])), "path.npy: expected floating-point parameters, got dtype <U1"),
+])
+def test_a_damaged_path_file_is_exit_2_before_a_run_directory(cli, tmp_path, damage, message):
+    # the shape was checked inside the landscape's run (a failed run directory left behind), and a
+    # file that is no .npy was an internal error
+    assert cli("train", CONFIGS / "saturation_mse.yaml", "--out", tmp_path / "t", "--no-plot", "-q",
+               "--set", "training.epochs=3").code == 0
+    (trained,) = run_dirs(tmp_path / "t")
+    damage(trained / "path.npy")
+    result = cli("landscape", trained, "--points", "5", "--out", tmp_path / "o")
+    assert result.code == 2 and result.err.startswith(f"error: {trained}/{message}")
+    assert len(result.err.splitlines()) == 1 and run_dirs(tmp_path / "o") == []
+
+
+def test_contour_of_a_single_point_marks_it_once(tmp_path, monkeypatch):
+    # --no-train, or a run that recorded no path: the one point was drawn as both "start" and "end"
+    from gradlab.plots import landscape as lp
+
+    u = v = np.linspace(-1, 1, 5)
+    result = ls.Landscape(kind="slice", axes=("alpha", "beta"), u=u, v=v, loss=np.add.outer(v ** 2, u ** 2) + 1,
+                          path=np.zeros((1, 2)), path_loss=np.ones(1))
+    figures = []
+    save = lp.save
+    monkeypatch.setattr(lp, "save", lambda fig, path: (figures.append(fig), save(fig, path))[1])
+    lp.contour(result, tmp_path / "c.png")
+    legend = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+    assert "the weights (no path)" in legend and "start" not in legend and "end" not in legend
+
+
+def test_the_reproduce_line_of_a_run_dir_landscape_runs_again(cli, tmp_path):
+    # the run directory was pasted unquoted: a path with a space split into two arguments
+    import json
+    import shlex
+
+    assert cli("train", CONFIGS / "saturation_mse.yaml", "--out", tmp_path / "my runs", "--no-plot", "-q",
+               "--set", "training.epochs=3").code == 0
+    (trained,) = run_dirs(tmp_path / "my runs")
+    _, run = landscape(cli, tmp_path, trained, "--points", "5", "--range=-3,3,-2,2")
+    line = json.loads((run / "summary.json").read_text())["reproduce"]
+    assert line == f"gradlab landscape '{trained}' --range -3,3,-2,2 --points 5 --seed 0"
+    again = cli(*shlex.split(line)[1:], "--out", tmp_path / "again")
+    assert again.code == 0, again.text
+    (redrawn,) = run_dirs(tmp_path / "again")
+    assert (redrawn / "landscape_grid.csv").read_text() == (run / "landscape_grid.csv").read_text()
+
+
+def test_a_large_exact_surface_is_spread_over_the_workers(monkeypatch):
+    # the exact case never passed workers on: a one-feature regression on many samples ran on one core
+    e = load_experiment(CONFIGS / "sine_smooth_l1.yaml", {"model.hidden": []})
+    assert e.network.n_params == 2
+    monkeypatch.setattr(ls, "CHUNK_VALUES", len(e.X_train) * 10)  # 10 networks per chunk: 3 chunks for 5 x 5
+    calls = []
+    real = ls._plane_losses_in_processes
+    monkeypatch.setattr(ls, "_plane_losses_in_processes", lambda *a: calls.append(a[-2]) or real(*a))
+    serial = ls.compute(e.network, e.loss, e.X_train, e.Y_train, None, points=5, workers=2)
+    assert calls == []  # 25 networks x 225 samples: far below PARALLEL_WORK
+    monkeypatch.setattr(ls, "PARALLEL_WORK", 0)
+    spread = ls.compute(e.network, e.loss, e.X_train, e.Y_train, None, points=5, workers=2)
+    assert calls == [2]
+    np.testing.assert_array_equal(spread.loss, serial.loss)
+    w, b = e.network.flat()
+    assert spread.loss[2, 2] == pytest.approx(e.network.loss(e.loss, e.X_train, e.Y_train), rel=1e-12)  # centre
+    assert (spread.u[2], spread.v[2]) == (w, b)
+
+
+def test_ctrl_c_during_training_draws_what_was_done_and_exits_130(cli, tmp_path, monkeypatch):
+    # the landscape was drawn and the run marked interrupted, but the exit code was 0
+    from gradlab.cli import landscape as cli_landscape
+    from gradlab.training import Callback
+
+    class CtrlC(Callback):
+        def on_epoch_end(self, epoch: int) -> None:
+            if epoch == 3:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_landscape.ProgressBars, "epochs", lambda self, total: CtrlC())
+    result = cli("landscape", CONFIGS / "saturation_mse.yaml", "--points", "5", "--out", tmp_path / "o")
+    assert result.code == 130
+    (run,) = run_dirs(tmp_path / "o")
+    assert '"status": "interrupted"' in (run / "summary.json").read_text()
+    _, path = read_csv(run / "landscape_path.csv")
+    assert len(path) == 4  # full batch: the start and 3 updates
+    model = np.load(run / "model.npz")
+    assert (path[-1]["w"], path[-1]["b"]) == (model["W1"][0, 0], model["b1"][0])
+    assert "(interrupted)" in result.out

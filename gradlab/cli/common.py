@@ -51,5 +51,7 @@ def fmt(value: float | str, digits: int = 6) -> str:
 
 
 def saved(run_path: Path) -> None:
-    """Tell the user where the run directory is."""
-    out.print(f"[dim]run directory:[/dim] {run_path}")
+    """Tell the user where the run directory is (escaped: a path may hold brackets like ``[red]``)."""
+    from rich.markup import escape
+
+    out.print(f"[dim]run directory:[/dim] {escape(str(run_path))}")

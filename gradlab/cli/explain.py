@@ -158,9 +158,12 @@ def render(result, source: str, experiment, units: int, digits: int) -> None:
         else:
             eq(f"Z = X W + b{x_name.upper()}", p.rows_of(layer.z))
         eq(f"a = {layer.activation}(z):  {layer.formula}", p.rows_of(layer.a))
-    yhat = "z" if result.loss_on_logits else "a"
+    k = result.output.index
+    # a loss on logits reads z_L, but y_hat is still the output a_L = f(z_L) (what dC/dy_hat differentiates by)
+    read = f"from the logits z of layer {k}, y_hat = {result.output.activation}(z)" if result.loss_on_logits \
+        else f"y_hat = a of layer {k}"
     say(f"  loss    {result.loss_formula}", "bold")
-    eq(f"C   (y_hat = {yhat} of layer {result.output.index}, N = {result.N})", p.num(result.loss_value))
+    eq(f"C   ({read}, N = {result.N})", p.num(result.loss_value))
 
     say()
     say("backward (the chain rule, from the output down)", "bold underline")

@@ -42,19 +42,25 @@ def gradcheck(
     name: NameOption = None,
 ) -> None:
     """Compare backpropagation with central differences."""
+    import shlex
+
     from gradlab.checking import check_experiment
+    from gradlab.cli.landscape import ProgressBars
     from gradlab.errors import RunFailure
     from gradlab.experiment import load_source
     from gradlab.runs import Run
 
     experiment, run_dir = load_source(source, _parse(set_))
     settings = {"eps": eps, "tol": tol, "atol": atol, "samples": samples}
-    result, n = check_experiment(experiment, samples=samples, eps=eps, rtol=tol, atol=atol)  # validates first
+    with ProgressBars() as bars:  # validates first, then 2 forward passes per parameter entry
+        result, n = check_experiment(experiment, samples=samples, eps=eps, rtol=tol, atol=atol,
+                                     progress=bars.task("parameters"))
 
     config = {"gradcheck": {"source": str(run_dir or source), **settings}, "experiment": experiment.resolved}
     argv = " ".join(f"--{k} {v}" for k, v in settings.items())
+    argv += "".join(f" --set {shlex.quote(item)}" for item in set_ or [])  # the overrides are part of the check
     with Run.create("gradcheck", config, name=name, out=out_dir,
-                    reproduce=f"gradlab gradcheck {run_dir or source} {argv}") as run:
+                    reproduce=f"gradlab gradcheck {shlex.quote(str(run_dir or source))} {argv}") as run:
         columns = ["parameter", "layer", "shape", "size", "max_abs_error", "max_rel_error", "worst_index", "passed"]
         with run.metrics(columns, name=CSV_FILE) as log:
             for row in result.rows:
@@ -66,16 +72,19 @@ def gradcheck(
         run.finish("completed", passed=result.passed, failed=failed, samples=n,
                    max_abs_error=result.max_abs_error, max_rel_error=result.max_rel_error)
 
+    from rich.markup import escape
+
     dtype = experiment.network.dtype
     weights = "initial" if run_dir is None else "final"
-    out.print(f"[bold]gradient check[/bold] {source}: {experiment.network.n_params} parameters, {weights} weights, "
-              f"first {n} training samples, float64{'' if dtype == 'float64' else f' (the config trains in {dtype})'}")
+    out.print(f"[bold]gradient check[/bold] {escape(str(source))}: {experiment.network.n_params} parameters, "
+              f"{weights} weights, first {n} training samples, float64"
+              f"{'' if dtype == 'float64' else f' (the config trains in {dtype})'}")
     out.print(_table(result, tol, atol, eps))
     out.print(f"an entry passes when its relative error is <= tol = {tol:g} or its absolute error <= atol = "
               f"{atol:g}", style="dim")
     saved(run.path)
     if failed:
-        worst = max(result.rows, key=lambda r: r["max_rel_error"])
+        worst = max((r for r in result.rows if not r["passed"]), key=lambda r: r["max_rel_error"])  # not a passing one
         raise RunFailure(f"gradient check failed for {', '.join(failed)}: max relative error "
                          f"{worst['max_rel_error']:.3g} in {worst['name']}{list(worst['worst_index'])} "
                          f"(tol {tol:g}): a wrong derivative, or an eps too large or too small for float64")

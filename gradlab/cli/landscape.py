@@ -45,7 +45,7 @@ def landscape(
                                                   "w, b; 41 for a slice.", show_default=False)] = None,
     no_train: Annotated[bool, typer.Option("--no-train", help="CONFIG only: no training, the surface around "
                                            "the initial weights.")] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the slice's random directions.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the slice's random directions.", min=0)] = 0,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Processes for a large grid. Default: "
                                                    "every core this process may use.", show_default=False)] = None,
     set_: SetOption = None,
@@ -53,6 +53,8 @@ def landscape(
     name: NameOption = None,
 ) -> None:
     """The loss surface and the training path."""
+    import shlex
+
     import numpy as np
 
     from gradlab import landscape as ls
@@ -69,26 +71,33 @@ def landscape(
         raise InputError(f"--workers must be >= 1, got {workers}")
     if run_dir is not None and no_train:
         raise InputError("--no-train is for a config file; a run directory is already trained")
+    # a damaged path.npy is bad input: said before a run directory exists
+    recorded = ls.recorded_path(run_dir, experiment.network.n_params) if run_dir is not None else None
     settings = {"range": range_, "points": points, "seed": seed, "no_train": no_train}
-    options = " ".join(f"--{k} {v}" for k, v in (("range", range_), ("points", points), ("seed", seed))
-                       if v is not None) + (" --no-train" if no_train else "")
+    options = " ".join(f"--{k} {shlex.quote(str(v))}" for k, v in (("range", range_), ("points", points),
+                                                                    ("seed", seed)) if v is not None) \
+        + (" --no-train" if no_train else "")
 
     if run_dir is None:
         run = Run.create("landscape", experiment.resolved, name=name or experiment.config.name, out=out_dir,
                          reproduce=f"gradlab landscape {{run}}/config.yaml {options}")
     else:
         run = Run.create("landscape", {"landscape": {"run": str(run_dir), **settings}}, name=name, out=out_dir,
-                         reproduce=f"gradlab landscape {run_dir} {options}")
+                         reproduce=f"gradlab landscape {shlex.quote(str(run_dir))} {options}")
     result = None
-    with run, _Bars() as bars:
-        status, path, every = _path(experiment, run, run_dir, no_train, bars)
+    with run, ProgressBars() as bars:
+        status, path, every = _path(experiment, run, recorded, no_train, bars)
         final = experiment.network.flat().astype(np.float64)
         if np.all(np.isfinite(final)):
             initial = ls.initial_parameters(run_dir) if run_dir is not None and path is None else None
             result = ls.compute(experiment.network, experiment.loss, experiment.X_train, experiment.Y_train, path,
                                 initial=initial, bounds=bounds, points=points, seed=seed, workers=workers,
                                 progress=bars.grid())
-            files = _write(result, run, _title(experiment, source))
+            if not np.isfinite(result.loss).any():  # nothing to draw contours of
+                raise RunFailure(f"the loss is not finite at any of the {points} x {points} grid points (C = "
+                                 f"{fmt(result.path_loss[-1], 4)} at the weights themselves: float64 overflows "
+                                 f"around them); there is no surface to draw (run {run.path})")
+            files = _write(result, run, _title(experiment, source), every)
             run.finish(status, path_every=every, plots=[f.name for f in files if f.suffix == ".png"],
                        landscape=_summary(result, settings, every))
         else:  # the run keeps its training status (diverged); the command fails below
@@ -98,19 +107,19 @@ def landscape(
         raise RunFailure(f"{reason}: there is no landscape around non-finite weights (run {run.path})")
     _report(result, experiment, every, status, "final" if run_dir is not None or not no_train else "initial")
     saved(run.path)
+    if status == "interrupted":  # Ctrl-C in training: the landscape of what was done, and exit 130 as train does
+        raise typer.Exit(130)
 
 
-def _path(experiment, run, run_dir, no_train: bool, bars):
-    """(training status, path or None, stride): train a config here recording its path, or read
-    a run's path.npy; with --no-train the path is the initial weights alone."""
+def _path(experiment, run, recorded, no_train: bool, bars):
+    """(training status, path or None, stride): a run's recorded (path, stride), or train a config
+    here recording its path; with --no-train the path is the initial weights alone."""
     import numpy as np
 
-    from gradlab import landscape as ls
     from gradlab.runner import execute, path_stride
 
-    if run_dir is not None:
-        path, every = ls.recorded_path(run_dir, experiment.network.n_params)
-        return "completed", path, every
+    if recorded is not None:
+        return ("completed", *recorded)
     if no_train:
         return "completed", experiment.network.flat()[None, :].astype(np.float64), 1
     every = path_stride(experiment)
@@ -123,10 +132,10 @@ def _title(experiment, source) -> str:
     return f"{name}: {experiment.loss.name} + {experiment.network.output.activation.name}"
 
 
-def _write(result, run, title: str) -> list[Path]:
+def _write(result, run, title: str, every: int) -> list[Path]:
     from gradlab.plots import landscape as lp
 
-    files = [lp.contour(result, run.file(FILES["contour"]), title=f"{title}: loss and training path"),
+    files = [lp.contour(result, run.file(FILES["contour"]), title=f"{title}: loss and training path", every=every),
              lp.surface(result, run.file(FILES["surface"]), title=title),
              lp.write_grid(result, run.file(FILES["grid"])), lp.write_path(result, run.file(FILES["path"]))]
     if result.interpolation is not None:
@@ -165,7 +174,7 @@ def _report(result, experiment, every: int, status: str, weights: str) -> None:
     p, loss = result.path, result.path_loss
     ok = np.all(np.isfinite(p), axis=1)
     if len(p) > 1:
-        steps = np.linalg.norm(np.diff(p[ok], axis=0), axis=1) if result.kind == "exact" else None
+        steps = np.hypot(*np.diff(p[ok], axis=0).T) if result.kind == "exact" else None  # hypot: no overflow
         first, last = p[ok][0], p[ok][-1]
         per = "update" if every == 1 else f"{every} updates"
         out.print(f"path: {len(p) - 1} steps (one per {per}) from ({fmt(first[0], 4)}, {fmt(first[1], 4)}), "
@@ -191,8 +200,9 @@ def _report(result, experiment, every: int, status: str, weights: str) -> None:
                   f"min {fmt(np.nanmin(values), 4)} at t = {fmt(ts[int(np.nanargmin(values))], 3)}")
 
 
-class _Bars:
-    """Progress bars for the training epochs and the grid, fed by the library's callbacks."""
+class ProgressBars:
+    """Progress bars for the training epochs, the grid (and gradcheck's entries), fed by the library's
+    callbacks; transient, and off when the output is not a terminal."""
 
     def __init__(self) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -221,7 +231,11 @@ class _Bars:
         return EpochBar()
 
     def grid(self):
-        bar = self.progress.add_task("loss grid", total=None)
+        return self.task("loss grid")
+
+    def task(self, description: str):
+        """A bar of unknown length; returns the ``progress(done, total)`` callback that fills it."""
+        bar = self.progress.add_task(description, total=None)
 
         def update(done: int, total: int) -> None:
             self.progress.update(bar, completed=done, total=total)

@@ -25,7 +25,8 @@ TINY = 1e-300
 """Floor of the relative error's denominator: only there to turn 0/0 into 0."""
 
 
-def numerical_gradient(f: Callable[[], float], params: Sequence[np.ndarray], eps: float = 1e-6) -> list[np.ndarray]:
+def numerical_gradient(f: Callable[[], float], params: Sequence[np.ndarray], eps: float = 1e-6,
+                       progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
     """Central finite differences of ``f`` with respect to every entry of every array.
 
     .. math:: \\frac{\\partial f}{\\partial p_i} \\approx \\frac{f(p + h e_i) - f(p - h e_i)}{2h}
@@ -44,6 +45,9 @@ def numerical_gradient(f: Callable[[], float], params: Sequence[np.ndarray], eps
         Writable floating arrays (views are fine). Restored on return.
     eps : float, default 1e-6
         The step ``h``.
+    progress : callable, optional
+        Called as ``progress(done, total)`` with the entries done so far, about a thousand times
+        over the whole check and once at the end (a large network takes minutes).
 
     Returns
     -------
@@ -51,6 +55,8 @@ def numerical_gradient(f: Callable[[], float], params: Sequence[np.ndarray], eps
         float64 arrays shaped like ``params``. Costs ``2 * sum(p.size)`` calls of ``f``.
     """
     grads = []
+    total = sum(p.size for p in params)
+    every, done = max(1, total // 1000), 0
     for p in params:
         grad = np.zeros(p.shape, dtype=np.float64)
         for index in np.ndindex(p.shape):
@@ -65,6 +71,9 @@ def numerical_gradient(f: Callable[[], float], params: Sequence[np.ndarray], eps
             finally:
                 p[index] = original
             grad[index] = (f_plus - f_minus) / (float(x_plus) - float(x_minus))
+            done += 1
+            if progress is not None and (done % every == 0 or done == total):
+                progress(done, total)
         grads.append(grad)
     return grads
 
@@ -174,6 +183,7 @@ def check(
     rtol: float = 1e-6,
     atol: float = 1e-8,
     names: Sequence[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CheckResult:
     """Compare an analytic gradient with central finite differences of ``f``.
 
@@ -199,6 +209,8 @@ def check(
         Finite-difference step and tolerances.
     names : sequence of str, optional
         Labels for the report.
+    progress : callable, optional
+        ``progress(done, total)`` over the parameter entries, see :func:`numerical_gradient`.
 
     Returns
     -------
@@ -208,7 +220,7 @@ def check(
     analytic = [np.array(a, dtype=np.float64, copy=True) for a in analytic]
     if len(analytic) != len(params):
         raise ValueError(f"{len(params)} parameter arrays but {len(analytic)} gradients")
-    numeric = numerical_gradient(f, params, eps)
+    numeric = numerical_gradient(f, params, eps, progress)
     rows = compare(analytic, numeric, names)
     for row, a, n in zip(rows, analytic, numeric):
         row["passed"] = bool(np.all(np.abs(a - n) <= np.maximum(rtol * (np.abs(a) + np.abs(n)), atol)))
@@ -221,12 +233,12 @@ def parameter_names(n_layers: int) -> list[str]:
 
 
 def check_network(network, loss, X: np.ndarray, Y: np.ndarray, *, eps: float = 1e-6, rtol: float = 1e-6,
-                  atol: float = 1e-8) -> CheckResult:
+                  atol: float = 1e-8, progress: Callable[[int, int], None] | None = None) -> CheckResult:
     """Backpropagation's gradient of ``loss`` on the batch (X, Y) against central differences.
 
     Y must be shaped like the network's output (``losses.as_targets``). Parameters are
-    perturbed in place and restored exactly.
+    perturbed in place and restored exactly. ``progress(done, total)`` counts parameter entries.
     """
     network.loss_and_gradients(loss, X, Y)
     return check(lambda: network.loss(loss, X, Y), network.params, network.grads, eps=eps, rtol=rtol, atol=atol,
-                 names=parameter_names(len(network.layers)))
+                 names=parameter_names(len(network.layers)), progress=progress)

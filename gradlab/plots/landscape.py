@@ -34,8 +34,9 @@ def _labels(landscape) -> tuple[str, str]:
     return "alpha  (direction 1)", "beta  (direction 2)"
 
 
-def contour(landscape, path: Path, *, title: str = "") -> Path:
-    """Filled contours of the loss with the path: a dot per recorded update, start and end marked."""
+def contour(landscape, path: Path, *, title: str = "", every: int = 1) -> Path:
+    """Filled contours of the loss with the path: a dot per recorded point (one every ``every``
+    updates), start and end marked, a few points numbered by their update."""
     from matplotlib.colors import LogNorm
 
     U, V = landscape.grid
@@ -53,13 +54,17 @@ def contour(landscape, path: Path, *, title: str = "") -> Path:
     ok = np.all(np.isfinite(p), axis=1)
     if ok.sum() > 1:
         ax.plot(p[ok, 0], p[ok, 1], "-", color="white", linewidth=1.0, alpha=0.9)
+        each = "one dot each" if every == 1 else f"a dot every {every} updates"
         ax.plot(p[ok, 0], p[ok, 1], ".", color="orangered", markersize=3.5,
-                label=f"path: {ok.sum() - 1} recorded steps (one dot each)")
-        _number_points(ax, p, ok)
-    if ok.any():
+                label=f"path: {ok.sum() - 1} recorded steps ({each})")
+        _number_points(ax, p, ok, every)
+    if ok.sum() == 1:  # no path recorded: one point, which is neither a start nor an end
+        ax.plot(*p[ok][0], "*", color="gold", markeredgecolor="black", markersize=14, label="the weights (no path)")
+    elif ok.any():
         first, last = np.flatnonzero(ok)[[0, -1]]
         ax.plot(*p[first], "o", color="white", markeredgecolor="black", markersize=8, label="start")
         ax.plot(*p[last], "*", color="gold", markeredgecolor="black", markersize=14, label="end")
+    if ok.any():
         ax.legend(loc="best", fontsize="small", framealpha=0.8)
     xlabel, ylabel = _labels(landscape)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title or "loss landscape",
@@ -71,7 +76,7 @@ def _hatch_flat(ax, U, V, loss, fraction: float = 0.2) -> None:
     """Hatch the plateau: where the surface is flat, |grad C| < ``fraction`` of its largest value on
     the grid (central differences over the grid spacing), and yet high, C above its median (a flat
     valley floor is the goal, not a plateau). Gradient descent crawls there."""
-    with np.errstate(invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # a box spanning 1e298 (an exploded path) overflows
         dv, du = np.gradient(loss, V[:, 0], U[0, :])
         slope = np.hypot(du, dv)
     finite = np.isfinite(slope) & np.isfinite(loss)
@@ -85,12 +90,13 @@ def _hatch_flat(ax, U, V, loss, fraction: float = 0.2) -> None:
                 "C above its median")
 
 
-def _number_points(ax, p: np.ndarray, ok: np.ndarray, labels: int = 6) -> None:
-    """Write the step number at a few evenly numbered points: bunched numbers = short steps."""
+def _number_points(ax, p: np.ndarray, ok: np.ndarray, every: int = 1, labels: int = 6) -> None:
+    """Write the update number at a few evenly spaced interior points (point k is the parameters
+    after k * ``every`` updates): bunched numbers = short steps."""
     index = np.flatnonzero(ok)
     for i in np.unique(np.linspace(0, len(index) - 1, labels + 1).round().astype(int))[1:-1]:
         k = index[i]
-        ax.annotate(str(k), p[k], textcoords="offset points", xytext=(6, -10), fontsize=7, color="white",
+        ax.annotate(str(k * every), p[k], textcoords="offset points", xytext=(6, -10), fontsize=7, color="white",
                     bbox={"boxstyle": "round,pad=0.15", "fc": "black", "alpha": 0.5, "lw": 0})
 
 
