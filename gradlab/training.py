@@ -170,7 +170,12 @@ class _Logger:
         return row
 
     def _warn(self, row, saturated, dead) -> None:
+        # a fused output (sigmoid + bce, softmax + cross_entropy) never multiplies by its own f'(z):
+        # dC/dz = (y_hat - y)/N, so its saturation does not slow learning and is no cause for a warning
+        fused = self.loss.link == self.network.output.activation.name
         for k, sat in enumerate(saturated, start=1):
+            if fused and k == len(saturated):
+                continue
             if sat is not None and sat >= 0.9:
                 self._say(f"epoch {row['epoch']}: layer {k} is saturated: {sat:.0%} of its units have "
                           f"f'(z) < 1% of the maximum, so little gradient flows through it")

@@ -73,3 +73,25 @@ def test_shuffle_off_is_deterministic_and_differs_from_shuffled():
     a, b, c = experiment(training__shuffle=False), experiment(training__shuffle=False), experiment()
     la, lb, lc = ([r["train_loss"] for r in train(x).rows] for x in (a, b, c))
     assert la == lb and la != lc
+
+
+@pytest.mark.parametrize("loss, warned", [("mse", True), ("bce", False)])
+def test_a_saturated_output_is_a_warning_only_where_sigma_prime_slows_learning(loss, warned):
+    from gradlab.experiment import build
+    from gradlab.training import Callback, fit
+
+    class Warnings(Callback):
+        def __init__(self):
+            self.messages = []
+
+        def on_warning(self, message):
+            self.messages.append(message)
+
+    # one sigmoid neuron with |z| ~ 40 on every sample: f'(z) ~ 4e-18, saturated
+    e = build({"data": {"name": "cat_dog", "n_samples": 40, "standardize": True}, "loss": loss,
+               "model": {"output": "sigmoid", "init": {"name": "explicit", "layers": [{"W": [[40], [40]], "b": [0]}]}},
+               "training": {"epochs": 1}})
+    got = Warnings()
+    fit(e.network, e.loss, e.optimizer, e.X_train, e.Y_train, settings=e.settings, callbacks=[got])
+    saturated = [m for m in got.messages if "layer 1 is saturated" in m]
+    assert bool(saturated) is warned
