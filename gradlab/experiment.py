@@ -98,6 +98,20 @@ class ExperimentConfig(_Strict):
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
 
+    @field_validator("optimizer", mode="before")
+    @classmethod
+    def _optimizer_short_form(cls, value: Any) -> Any:
+        """``optimizer: adam`` or ``optimizer: "momentum:lr=0.5,momentum=0.9"``, like the other components."""
+        if not isinstance(value, str):
+            return value
+        from gradlab.registry import split_spec
+
+        try:
+            name, params = split_spec(value, "optimizer")
+        except InputError as error:
+            raise ValueError(str(error).removeprefix("optimizer: ")) from None
+        return {"name": name.strip(), **params}
+
 
 @dataclass
 class Experiment:
@@ -312,10 +326,17 @@ def json_schema() -> dict[str, Any]:
     schema = ExperimentConfig.model_json_schema()
     defs = schema["$defs"]
 
-    def spec(kind: str, node: dict[str, Any]) -> None:
+    def choices_of(kind: str) -> list[dict[str, Any]]:
+        """A name (offered for completion), ``name:key=value,...``, or ``{name: ..., key: value}``."""
+        import re
+
         names = load(kind).names(aliases=True)
-        choices = [{"type": "string", "enum": names},
-                   {"type": "object", "properties": {"name": {"type": "string", "enum": names}}, "required": ["name"]}]
+        with_params = "^(" + "|".join(map(re.escape, names)) + "):.+$"
+        return [{"type": "string", "enum": names}, {"type": "string", "pattern": with_params},
+                {"type": "object", "properties": {"name": {"type": "string", "enum": names}}, "required": ["name"]}]
+
+    def spec(kind: str, node: dict[str, Any]) -> None:
+        choices = choices_of(kind)
         keep = {k: v for k, v in node.items() if k not in ("anyOf", "type")}
         node.clear()
         node.update(keep, anyOf=choices)
@@ -333,6 +354,9 @@ def json_schema() -> dict[str, Any]:
     spec("schedules", defs["OptimizerConfig"]["properties"]["schedule"])
     names = load("optimizers").names(aliases=True)
     defs["OptimizerConfig"]["properties"]["name"]["enum"] = names
+    optimizer = schema["properties"]["optimizer"]  # the mapping, or the short form 'adam' / 'adam:lr=0.01'
+    schema["properties"]["optimizer"] = {"anyOf": [*choices_of("optimizers")[:2], {"$ref": optimizer.pop("$ref")}],
+                                         **optimizer}
     return schema
 
 

@@ -36,6 +36,18 @@ def parse_scalar(text: str) -> Any:
     return text.strip()
 
 
+def split_spec(spec: str, field: str) -> tuple[str, dict[str, Any]]:
+    """``"leaky_relu:alpha=0.1"`` -> ``("leaky_relu", {"alpha": 0.1})``; names are not checked here."""
+    name, _, rest = spec.partition(":")
+    params = {}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise InputError(f"{field}: parameter {item!r} in {spec!r} must be written key=value, e.g. '{name}:alpha=0.1'")
+        params[key.strip()] = parse_scalar(value)
+    return name, params
+
+
 class Registry(Generic[T]):
     """A dictionary of named classes with aliases, spec parsing and did-you-mean errors.
 
@@ -118,16 +130,7 @@ class Registry(Generic[T]):
                 raise InputError(f"{field}: a mapping needs a 'name' key, got {dict(spec)!r}")
             name = params.pop("name")
         elif isinstance(spec, str):
-            name, _, rest = spec.partition(":")
-            params = {}
-            for item in filter(None, (part.strip() for part in rest.split(","))):
-                key, eq, value = item.partition("=")
-                if not eq:
-                    raise InputError(
-                        f"{field}: parameter {item!r} in {spec!r} must be written key=value, "
-                        f"e.g. '{name}:alpha=0.1'"
-                    )
-                params[key.strip()] = parse_scalar(value)
+            name, params = split_spec(spec, field)
         else:
             raise InputError(f"{field}: expected a name or a mapping, got {spec!r}")
         if not isinstance(name, str):

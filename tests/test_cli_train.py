@@ -244,6 +244,8 @@ def test_ctrl_c_saves_the_run_as_interrupted(tmp_path):
 def test_schema_lists_the_registries(cli):
     import jsonschema
 
+    from gradlab.experiment import build
+
     result = cli("schema")
     assert result.code == 0
     schema = json.loads(result.out)
@@ -255,6 +257,13 @@ def test_schema_lists_the_registries(cli):
         jsonschema.validate(yaml.safe_load(config.read_text()), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"data": "xor", "loss": "msee"}, schema)
+    short = {"data": "moons:noise=0.2", "optimizer": "momentum:lr=0.5", "loss": "smooth_l1:beta=2",
+             "model": {"activation": ["relu", "leaky_relu:alpha=0.1"], "init": "he", "hidden": [4, 4]}}
+    jsonschema.validate(short, schema)  # the short forms the docs show are valid in the schema ...
+    assert repr(build({**short, "training": {"epochs": 1}}).optimizer) == "Momentum(lr=0.5, momentum=0.9)"  # ... and run
+    for bad in ({"data": "xor", "optimizer": "adamm"}, {"data": "xor", "model": {"activation": "relux:alpha=1"}}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
 
 
 def test_init_from_an_npz_file_starts_from_its_weights(cli, tmp_path):
