@@ -413,3 +413,31 @@ def test_a_blocked_update_refuses_parameters_that_changed_shape(monkeypatch):
     opt.step([np.zeros(10)], [np.ones(10)])
     with pytest.raises(ValueError, match="changed shape or layout; call reset"):
         opt.step([np.zeros(12)], [np.ones(12)])
+
+
+@pytest.mark.parametrize("name", ["adam", "momentum", "rmsprop"])
+def test_float32_moments_of_a_stopped_gradient_never_become_subnormal(name):
+    from gradlab.engine.optimizers import FLUSH_EVERY, optimizers
+
+    opt = optimizers.create(name)
+    p = np.ones(4, dtype=np.float32)
+    g = np.array([1.0, 1e-3, 0.0, 0.5], dtype=np.float32)
+    opt.step([p], [g])
+    g[:] = 0  # the gradient stops (a dead unit): the moments decay by beta every step
+    tiny = np.finfo(np.float32).tiny
+    for _ in range(40 * FLUSH_EVERY):
+        opt.step([p], [g])
+        for buffer in opt.state_dict()["buffers"].values():
+            assert not np.any((buffer[0] != 0) & (np.abs(buffer[0]) < tiny))  # subnormals are 10-20x slower
+    first = next(iter(opt.state_dict()["buffers"].values()))[0]  # adam's m, momentum's velocity: beta = 0.9
+    assert name == "rmsprop" or np.all(first == 0)  # decayed below 2e-31 and flushed to exactly 0
+
+
+def test_flush_tiny_zeroes_only_what_is_negligible():
+    from gradlab.engine.optimizers import flush_tiny
+
+    a = np.array([1e-30, 1e-31, -1e-32, 1e-40, 0.0, -3.0], dtype=np.float32)
+    b = np.array([1e-300, 1e-310, 1.0])
+    flush_tiny([a, b])
+    np.testing.assert_array_equal(a, np.array([1e-30, 0, 0, 0, 0, -3.0], dtype=np.float32))
+    np.testing.assert_array_equal(b, [1e-300, 0, 1.0])

@@ -204,6 +204,9 @@ class Optimizer:
                     raise ValueError(f"{self.name}: the parameters changed shape or layout; call reset() first")
             params, grads, *state = (self._pieces(arrays) for arrays in (params, grads, *state))
         self._update(params, grads, self.lr if lr is None else float(lr), scratch, *state)
+        if self.buffers and self.t % FLUSH_EVERY == 0:
+            for name in self.buffers:
+                flush_tiny(getattr(self, "_" + name))
 
     def _pieces(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The arrays cut as ``_spans`` says: whole, or flat views of their blocks."""
@@ -216,6 +219,25 @@ class Optimizer:
     def __repr__(self) -> str:
         names = [k for k in vars(self) if not k.startswith("_") and k != "t"]
         return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in names)})"
+
+
+#: every this many steps the state buffers lose their negligible entries (see :func:`flush_tiny`)
+FLUSH_EVERY = 64
+
+
+def flush_tiny(arrays: Sequence[np.ndarray]) -> None:
+    """Set entries below ``tiny * 2**24`` of their dtype (2e-31 in float32) to exactly 0, in place.
+
+    A moment whose gradient has stopped (a dead ReLU's weights) decays by beta every step
+    and, in float32, reaches the subnormal range (below 1.2e-38) after a few hundred
+    steps; arithmetic on subnormal numbers is 10-20 times slower on x86, and it tripled
+    Adam's float32 epoch on the 784-512-512-10 benchmark. A decay of 0.9 takes over 150
+    steps from this level to the subnormal range, so flushing every :data:`FLUSH_EVERY`
+    steps keeps the buffers free of them. Such an entry moves its parameter by less than
+    ``lr * 2e-31 / eps``: nothing at the dtype's precision.
+    """
+    for a in arrays:
+        a[np.abs(a) < np.finfo(a.dtype).tiny * 2.0**24] = 0
 
 
 @optimizers.register("sgd")
