@@ -209,12 +209,12 @@ def _table(expr, records, every: int, digits: int):
 def _final_line(expr, settings, outcome, digits: int, downhill: Optional[str] = None) -> str:
     """How the run ended; a run that stopped on a function falling away (``downhill``) is not called converged."""
     tail = f"; {_no_minimum(downhill)}" if downhill else ""
+    count = f"{outcome.steps} step{'s' * (outcome.steps != 1)}"
     if outcome.reason == "interrupted":
-        return f"interrupted (Ctrl-C) after {outcome.steps} steps: {_where(expr, outcome.x, outcome.f, digits)}"
+        return f"interrupted (Ctrl-C) after {count}: {_where(expr, outcome.x, outcome.f, digits)}"
     if outcome.reason == "diverged":
         return f"diverged at step {outcome.steps}: {outcome.detail} (lr = {settings.lr:g}){tail}"
     head = "converged" if outcome.reason == "converged" and not downhill else "stopped"
-    count = f"{outcome.steps} step{'s' * (outcome.steps != 1)}"
     return f"{head} after {count}: {_where(expr, outcome.x, outcome.f, digits)} ({outcome.detail}){tail}"
 
 
