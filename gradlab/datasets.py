@@ -53,6 +53,7 @@ __all__ = [
     "TASKS",
     "datasets",
     "load",
+    "permute_rows",
     "read_csv",
     "split_indices",
     "to_targets",
@@ -382,6 +383,7 @@ class Raw(NamedTuple):
     Attributes
     ----------
     X : ndarray of float64, shape (n, n_features)
+        A fresh array: :func:`load` reorders and standardises it in place.
     y : ndarray, shape (n,) or (n, k)
         Labels as the source has them: ints, strings or bools (classes) or floats (regression).
     meta : dict
@@ -1288,6 +1290,57 @@ def split_indices(
     return perm[~is_test], perm[is_test]
 
 
+#: permute_rows moves blocks of about this many bytes of rows (two are alive at once); on
+#: 1,000,000 x 100 float64, 256 KiB blocks permuted in 0.49 s, 4 MiB ones in 0.66 s, X[order] 2.2 s
+_PERMUTE_BLOCK_BYTES = 1 << 18
+
+
+def permute_rows(X: np.ndarray, order: np.ndarray, *, block: int | None = None) -> np.ndarray:
+    """Reorder the rows of ``X`` in place: afterwards row ``i`` is the row that was ``X[order[i]]``.
+
+    The result equals ``X[order]`` bit for bit, but the data is never held twice: the split of a
+    data set the size of the memory must not need twice the memory. The rows are moved a block
+    of ``b`` rows at a time. Block ``[a, a + b)`` gathers the rows it wants (``order[a:a + b]``,
+    wherever earlier blocks have moved them); the rows standing there that it does not want
+    move to the places the wanted rows left, all of which lie past the block. Scratch: two
+    blocks of rows (about 256 KiB each) and two position arrays of ``n`` int64.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, ...)
+        Rewritten in place; C-contiguous.
+    order : ndarray of int, shape (n,)
+        A permutation of ``0 .. n-1``.
+    block : int, optional
+        Rows per block; default: about 256 KiB of rows.
+
+    Returns
+    -------
+    ndarray
+        ``X`` itself.
+    """
+    n = len(order)
+    block = block or max(1, _PERMUTE_BLOCK_BYTES // max(1, X[:1].nbytes))
+    holder = np.arange(n)  # holder[p]: original index of the row now at position p
+    position = np.arange(n)  # position[r]: where original row r is now
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        wanted = order[start:stop]
+        source = position[wanted]  # every one >= start: positions before are final
+        incoming = X[source]
+        outside = source >= stop
+        keep_here = np.ones(stop - start, dtype=bool)
+        keep_here[source[~outside] - start] = False
+        evicted = start + np.flatnonzero(keep_here)  # as many as the wanted rows from outside
+        freed = source[outside]
+        X[freed] = X[evicted]
+        X[start:stop] = incoming
+        moved = holder[evicted]
+        holder[freed], position[moved] = moved, freed
+        holder[start:stop], position[wanted] = wanted, np.arange(start, stop)
+    return X
+
+
 def _spec_mapping(spec: Mapping[str, Any] | str, field: str) -> dict[str, Any]:
     """A ``data`` spec as a mapping (``"moons:noise=0.2,test_fraction=0.5"`` is accepted too)."""
     if isinstance(spec, Mapping):
@@ -1364,7 +1417,7 @@ def load(
         draw_stream, split_stream = np.random.SeedSequence([data_seed, _DATA_STREAM]).spawn(2)
         X, y, meta = source.raw(np.random.default_rng(draw_stream))
 
-    X = np.ascontiguousarray(X, dtype=np.float64)
+    X = np.require(X, dtype=np.float64, requirements=["C", "W"])  # split and standardised in place
     n = X.shape[0]
     if n == 0:
         raise InputError(f"{field}: the {name} dataset is empty (no samples)")
@@ -1379,16 +1432,22 @@ def load(
     train, test = split_indices(
         n, test_fraction, np.random.default_rng(split_stream), y if stratify and task != "regression" else None
     )
-    X_train, X_test, y_train, y_test = X[train], X[test], y[train], y[test]
-    del X, y  # the split copies; let the unsplit arrays go
+    # train rows first, then test rows, in the split's random order: two views of one buffer
+    order = np.concatenate([train, test])
+    permute_rows(X, order)
+    y = y[order]
+    n_train = len(train)
+    X_train, X_test, y_train, y_test = X[:n_train], X[n_train:], y[:n_train], y[n_train:]
 
     mean = std = None
     if standardize:
         mean = X_train.mean(axis=0)
-        std = X_train.std(axis=0)
+        X_train -= mean
+        # the population std of the centred columns; einsum sums the squares without the
+        # temporary copy of the data that X_train.std() would make
+        std = np.sqrt(np.einsum("ij,ij->j", X_train, X_train) / len(X_train))
         # a constant column would divide by ~0; leave it centred at 0 instead
         std[std <= 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
-        X_train -= mean
         X_train /= std
         X_test -= mean
         X_test /= std

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gradlab.datasets import Dataset, datasets, load, split_indices, to_targets
+from gradlab.datasets import Dataset, datasets, load, permute_rows, split_indices, to_targets
 from gradlab.errors import InputError
 from tests.conftest import subprocess_env
 
@@ -251,6 +251,48 @@ def test_split_is_a_partition(n, fraction, k, seed, stratify):
         assert np.all(np.abs(np.bincount(labels[test], minlength=k) - exact) < 1)
     again = split_indices(n, fraction, np.random.default_rng(seed), labels)
     np.testing.assert_array_equal(train, again[0])
+
+
+@given(n=st.integers(1, 300), width=st.integers(1, 4), block=st.integers(1, 320), seed=st.integers(0, 2**32 - 1))
+def test_permute_rows_equals_the_gather(n, width, block, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, width))
+    order = rng.permutation(n)
+    expected = X[order]
+    assert permute_rows(X, order, block=block) is X
+    np.testing.assert_array_equal(X, expected)
+
+
+def test_split_is_the_gather_of_the_split_indices(tmp_path):
+    from gradlab.datasets import _DATA_STREAM
+
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((1000, 5)), rng.integers(0, 3, 1000)
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    ds = load({"name": "npz", "path": str(tmp_path / "d.npz"), "test_fraction": 0.3}, seed=7)
+    split_stream = np.random.SeedSequence([7, _DATA_STREAM]).spawn(2)[1]
+    train, test = split_indices(1000, 0.3, np.random.default_rng(split_stream), y)
+    np.testing.assert_array_equal(ds.X_train, X[train])
+    np.testing.assert_array_equal(ds.X_test, X[test])
+    np.testing.assert_array_equal(ds.y_train, y[train])
+    np.testing.assert_array_equal(ds.y_test, y[test])
+
+
+def test_split_does_not_hold_the_data_twice(tmp_path):
+    """Loading and splitting 16 MB peaks at about the data itself plus the archive read, not 2x."""
+    import tracemalloc
+
+    X = np.random.default_rng(0).standard_normal((20_000, 100))
+    np.savez(tmp_path / "d.npz", X=X, y=(X[:, 0] > 0).astype(np.int64))
+    spec = {"name": "npz", "path": str(tmp_path / "d.npz"), "test_fraction": 0.2, "standardize": True}
+    tracemalloc.start()
+    try:
+        ds = load(spec, seed=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert ds.n_train == 16_000
+    assert peak < 1.25 * X.nbytes, f"peak {peak / X.nbytes:.2f}x the data"
 
 
 # ---- loaders ---------------------------------------------------------------------------------------
