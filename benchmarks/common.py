@@ -161,6 +161,22 @@ def _serve(conn, factory, args) -> None:
             conn.send((False, traceback.format_exc()))
 
 
+# -- timing ---------------------------------------------------------------------------------
+
+#: seconds to wait before a timed run: OpenBLAS's idle threads spin for 2**28 cycles (~0.1 s)
+#: after each call and OpenMP's for up to 0.2 s; on 2 cores a thread still spinning for the
+#: implementation that ran before halves the speed of the next one's matrix products
+#: (benchmarks/gemm.py without the pause: PyTorch's 784x512 product 2.6 ms, with it 1.5 ms).
+SETTLE_S = 0.3
+
+
+def settle() -> None:
+    """Wait until the thread pools of whatever ran before have gone to sleep."""
+    import time
+
+    time.sleep(SETTLE_S)
+
+
 # -- results --------------------------------------------------------------------------------
 
 

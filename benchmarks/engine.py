@@ -6,7 +6,9 @@ MLPClassifier and a GEMM-only floor, on the same network, data, batches, weights
 
 Every implementation runs in its own process (thread pools of two libraries in one process
 compete for the cores), with the same thread count, and the processes take turns epoch by
-epoch (A B C D A B C D ...), so a slow phase of the machine hits them all alike. Before any
+epoch (A B C D A B C D ...), so a slow phase of the machine hits them all alike; each timed
+epoch starts after a pause of ``common.SETTLE_S`` seconds, so that the threads of the one
+before have stopped spinning and do not slow it down. Before any
 timing, each trains one epoch from the same initial weights on the same shuffled batches
 and the loss of its weights is evaluated by one reference function: only implementations
 that did the same work (to 1e-6 relative in float64) are compared.
@@ -429,6 +431,7 @@ def run_case(case: Case, workers: dict[str, common.Worker], args, console) -> di
     times: dict[str, list[float]] = {name: [] for name in workers}
     for r in range(repeats_for(case, args)):
         for name, worker in workers.items():  # interleaved: A B C D A B C D ...
+            common.settle()  # the implementation before this one may still have threads spinning
             times[name].append(worker.call("epoch", r + 1))
     memory = {name: w.call("memory") for name, w in workers.items()}
     result = {"case": case.label, "label": short(case), **spec, "flops": case.flops, "loss_after_1": losses,

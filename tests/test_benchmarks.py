@@ -19,7 +19,7 @@ def run_script(name: str, *args: str, out) -> dict:
     assert result.returncode == 0, result.stderr
     (run,) = run_dirs(out)
     assert json.loads((run / "summary.json").read_text())["status"] == "completed"
-    assert (run / "results.csv").read_text().startswith(("case,", "command,", "measure,"))
+    assert (run / "results.csv").read_text().startswith(("case,", "command,", "measure,", "dtype,"))
     return json.loads((run / "results.json").read_text())
 
 
@@ -47,3 +47,16 @@ def test_a_peer_that_is_not_installed_is_skipped_with_a_note(tmp_path, monkeypat
     monkeypatch.setitem(engine.PEERS, "torch", "no_such_module_here")
     assert engine.available("torch") == 'torch skipped: no_such_module_here is not installed (pip install -e ".[bench]")'
     assert engine.available("gradlab") is None
+
+
+def test_gemm_benchmark_times_the_eight_products_of_a_large_step(tmp_path):
+    pytest.importorskip("torch")
+    report = run_script("gemm.py", "--rounds", "1", "--calls", "1", out=tmp_path / "g")
+    for dtype in ("float64", "float32"):
+        rows = [r for r in report["rows"] if r["dtype"] == dtype]
+        assert len(rows) == 8  # 3 forward, 3 weight gradients, 2 input gradients
+        # 784-512-512-10 at batch 256: forward and weight gradients cover all three layers, the
+        # input gradients only the last two (nothing needs the gradient of the data)
+        per_pass = 2 * 256 * (784 * 512 + 512 * 512 + 512 * 10)
+        assert sum(r["flops"] for r in rows) == 2 * per_pass + 2 * 256 * (512 * 512 + 512 * 10)
+        assert report["step_ms"][dtype]["numpy"] > 0 and report["step_ms"][dtype]["torch"] > 0
