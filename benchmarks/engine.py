@@ -519,7 +519,7 @@ def goals(results) -> list[common.Goal]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="3 repeats, large on 12,000 samples (~1 minute)")
+    parser.add_argument("--quick", action="store_true", help="3 repeats, large on 12,000 samples (~2.5 minutes on 2 cores)")
     parser.add_argument("--sizes", type=lambda s: s.split(","), default=list(SIZES), help="tiny,small,large,online")
     parser.add_argument("--dtypes", type=lambda s: s.split(","), default=["float64", "float32"])
     parser.add_argument("--optimizers", type=lambda s: s.split(","), default=["sgd", "adam"])
