@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import subprocess
 import sys
@@ -38,12 +40,17 @@ def test_engine_benchmark_checks_equal_work_and_reports_every_case(tmp_path):
     assert report["machine"]["cores"] >= 1 and "numpy_blas" in report["machine"]
 
 
-def test_a_peer_that_is_not_installed_is_skipped_with_a_note(tmp_path, monkeypatch):
+def benchmark_module(name: str):
+    """A benchmark script imported as a module (they live outside the package)."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     try:
-        import engine
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(REPO / "benchmarks"))
+
+
+def test_a_peer_that_is_not_installed_is_skipped_with_a_note(tmp_path, monkeypatch):
+    engine = benchmark_module("engine")
     monkeypatch.setitem(engine.PEERS, "torch", "no_such_module_here")
     assert engine.available("torch") == 'torch skipped: no_such_module_here is not installed (pip install -e ".[bench]")'
     assert engine.available("gradlab") is None
@@ -60,3 +67,12 @@ def test_gemm_benchmark_times_the_eight_products_of_a_large_step(tmp_path):
         per_pass = 2 * 256 * (784 * 512 + 512 * 512 + 512 * 10)
         assert sum(r["flops"] for r in rows) == 2 * per_pass + 2 * 256 * (512 * 512 + 512 * 10)
         assert report["step_ms"][dtype]["numpy"] > 0 and report["step_ms"][dtype]["torch"] > 0
+
+
+def test_gemm_benchmark_without_pytorch_exits_2_with_a_note(tmp_path, monkeypatch, capsys):
+    gemm = benchmark_module("gemm")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    assert gemm.main(["--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == 'gemm.py compares with PyTorch, which is not installed (pip install -e ".[bench]")\n'
+    assert not any(tmp_path.iterdir())  # no run directory
