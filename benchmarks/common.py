@@ -12,6 +12,7 @@ import os
 import platform
 import statistics
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,9 +173,20 @@ SETTLE_S = 0.3
 
 def settle() -> None:
     """Wait until the thread pools of whatever ran before have gone to sleep."""
-    import time
-
     time.sleep(SETTLE_S)
+
+
+# -- optional peers -------------------------------------------------------------------------
+
+#: how to get the peers the benchmarks compare with
+INSTALL_HINT = '(pip install -e ".[bench]")'
+
+
+def installed(module: str) -> bool:
+    """True if ``module`` can be imported here (without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 # -- results --------------------------------------------------------------------------------

@@ -376,10 +376,8 @@ def available(impl: str) -> str | None:
     module = PEERS.get(impl)
     if module is None:
         return None
-    import importlib.util
-
-    if importlib.util.find_spec(module) is None:
-        return f"{impl} skipped: {module} is not installed (pip install -e \".[bench]\")"
+    if not common.installed(module):
+        return f"{impl} skipped: {module} is not installed {common.INSTALL_HINT}"
     return None
 
 

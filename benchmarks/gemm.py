@@ -61,10 +61,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=None, help="run root (default: $GRADLAB_RUNS or ./runs)")
     args = parser.parse_args(argv)
 
-    import importlib.util
-
-    if importlib.util.find_spec("torch") is None:
-        print('gemm.py compares with PyTorch, which is not installed (pip install -e ".[bench]")', file=sys.stderr)
+    if not common.installed("torch"):
+        print(f"gemm.py compares with PyTorch, which is not installed {common.INSTALL_HINT}", file=sys.stderr)
         return 2
     import torch
     from rich.console import Console
