@@ -12,8 +12,6 @@ import pytest
 
 from tests.conftest import REPO, run_dirs, subprocess_env
 
-pytest.importorskip("threadpoolctl")
-
 
 def run_script(name: str, *args: str, out) -> dict:
     result = subprocess.run([sys.executable, str(REPO / "benchmarks" / name), *args, "--out", str(out)],
