@@ -8,10 +8,10 @@ Every implementation runs in its own process (thread pools of two libraries in o
 compete for the cores), with the same thread count, and the processes take turns epoch by
 epoch (A B C D A B C D ...), so a slow phase of the machine hits them all alike; each timed
 epoch starts after a pause of ``common.SETTLE_S`` seconds, so that the threads of the one
-before have stopped spinning and do not slow it down. Before any
-timing, each trains one epoch from the same initial weights on the same shuffled batches
-and the loss of its weights is evaluated by one reference function: only implementations
-that did the same work (to 1e-6 relative in float64) are compared.
+before have stopped spinning and do not slow it down. Before any timing, each trains one
+epoch from the same initial weights on the same shuffled batches and the loss of its weights
+is evaluated by one reference function: only implementations that did the same work (to 1e-6
+relative in float64) are compared.
 
 The GEMM-only floor does the matrix products of the same epoch and nothing else
 (forward ``X W``, backward ``X^T delta`` and ``delta W^T``, into preallocated arrays): no
