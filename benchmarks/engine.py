@@ -38,6 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 IMPLEMENTATIONS = ("gradlab", "torch", "sklearn", "gemm")
+DTYPES = ("float64", "float32")
+OPTIMIZERS = ("sgd", "adam")
 PEERS = {"torch": "torch", "sklearn": "sklearn"}  # implementation -> module it needs
 
 
@@ -504,7 +506,7 @@ def goals(results) -> list[common.Goal]:
 
     wanted = [("tiny", "torch", 0.5, None), ("tiny", "sklearn", 0.5, None), ("small", "torch", 0.5, None),
               ("small", "sklearn", 0.5, None), ("online", "torch", 0.35, None)]
-    for dtype in ("float64", "float32"):
+    for dtype in DTYPES:
         wanted += [("large", "torch", 0.85, dtype), ("large", "gemm", 1.25, dtype)]
     for size, peer, limit, dtype in wanted:
         value = worst(size, peer, dtype)
@@ -518,17 +520,21 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="3 repeats, large on 12,000 samples (~2.5 minutes on 2 cores)")
-    parser.add_argument("--sizes", type=lambda s: s.split(","), default=list(SIZES), help="tiny,small,large,online")
-    parser.add_argument("--dtypes", type=lambda s: s.split(","), default=["float64", "float32"])
-    parser.add_argument("--optimizers", type=lambda s: s.split(","), default=["sgd", "adam"])
-    parser.add_argument("--implementations", type=lambda s: s.split(","), default=list(IMPLEMENTATIONS))
+    parser.add_argument("--sizes", type=lambda s: s.split(","), default=list(SIZES), help=",".join(SIZES))
+    parser.add_argument("--dtypes", type=lambda s: s.split(","), default=list(DTYPES), help=",".join(DTYPES))
+    parser.add_argument("--optimizers", type=lambda s: s.split(","), default=list(OPTIMIZERS), help=",".join(OPTIMIZERS))
+    parser.add_argument("--implementations", type=lambda s: s.split(","), default=list(IMPLEMENTATIONS),
+                        help=",".join(IMPLEMENTATIONS))
     parser.add_argument("--repeats", type=int, default=0, help="timed epochs per implementation and case")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for every implementation")
     parser.add_argument("--out", default=None, help="run root (default: $GRADLAB_RUNS or ./runs)")
     args = parser.parse_args(argv)
-    for size in args.sizes:
-        if size not in SIZES:
-            parser.error(f"--sizes: unknown size {size!r}; choose from {', '.join(SIZES)}")
+    allowed = {"sizes": SIZES, "dtypes": DTYPES, "optimizers": OPTIMIZERS,
+               "implementations": IMPLEMENTATIONS}
+    for option, choices in allowed.items():
+        for value in getattr(args, option):
+            if value not in choices:
+                parser.error(f"--{option}: unknown value {value!r}; choose from {', '.join(choices)}")
 
     from rich.console import Console
 
