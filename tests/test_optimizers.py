@@ -407,6 +407,33 @@ def test_long_arrays_updated_in_blocks_match_the_whole_array_update(name, monkey
             np.testing.assert_array_equal(x, y)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ALL)
+def test_blas_updates_agree_with_the_blocked_ufunc_updates(name, dtype, monkeypatch):
+    # numpy's OpenBLAS updates long arrays whole, with fused multiply-adds: the same rule to
+    # within a few roundings per step. Without it the same arrays are updated in blocks.
+    from gradlab.engine import blas
+
+    if not blas.available(dtype):
+        pytest.skip("no BLAS routines here")
+    rng = np.random.default_rng(5)
+    W0, b0 = rng.normal(size=(300, 120)).astype(dtype), rng.normal(size=120).astype(dtype)  # 36,000 > BLOCK
+    grads = [(rng.normal(size=W0.shape).astype(dtype), rng.normal(size=b0.shape).astype(dtype)) for _ in range(5)]
+    results = []
+    for routines in (blas._lookup(), {}):
+        monkeypatch.setattr(blas, "_routines", routines)
+        opt, W, b = optimizers.create({"name": name, "lr": 0.05}), W0.copy(), b0.copy()
+        for gW, gb in grads:
+            opt.step([W, b], [gW, gb])
+        assert (opt._spans is None) == bool(routines)  # blocks only where BLAS cannot take W
+        results.append((W, b))
+    (W1, b1), (W2, b2) = results
+    rtol = 50 * np.finfo(dtype).eps
+    np.testing.assert_allclose(W1, W2, rtol=rtol, atol=rtol * np.abs(W0).max())
+    np.testing.assert_array_equal(b1, b2)  # short: the ufunc path both times
+    assert W1.dtype == dtype
+
+
 def test_a_blocked_update_refuses_parameters_that_changed_shape(monkeypatch):
     monkeypatch.setattr(optimizers_module, "BLOCK", 4)
     opt = optimizers.create("sgd")

@@ -23,11 +23,17 @@ validated once, in the constructor. A network that keeps all its parameters as v
 flat array (see :func:`pack`) can pass ``[flat_params]`` and ``[flat_grads]`` and pay the
 ufunc-call overhead once per step instead of once per array.
 
-Arrays longer than :data:`BLOCK` elements are updated block by block, all blocks sharing
+The ``y <- a x + y`` and ``y <- a x + b y`` passes of the rules go through
+:func:`~gradlab.engine.blas.axpy` and :func:`~gradlab.engine.blas.axpby`. On a long array
+they are one OpenBLAS call each, split over the thread pool of the matrix products, instead
+of two or three single-core ufunc passes. Where NumPy's BLAS does not offer them, arrays
+longer than :data:`BLOCK` elements are updated block by block instead, all blocks sharing
 one scratch array of that size. An update is a chain of passes over the same elements (Adam
 makes eleven); done on a block that stays in the core's cache, the passes between the first
 read and the last write cost no memory traffic. On the 670,000 parameters of a
-784-512-512-10 network this makes an SGD step 1.9x and an Adam step 1.5x faster.
+784-512-512-10 network, blocks made an SGD step 1.9x and an Adam step 1.5x faster than
+whole-array ufuncs, and the BLAS calls made whole epochs another 3-6% (SGD) and 7-9% (Adam)
+faster than blocks.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from gradlab.engine import _checks
+from gradlab.engine import _checks, blas
 from gradlab.errors import InputError
 from gradlab.registry import Registry
 
@@ -60,7 +66,8 @@ __all__ = [
 
 optimizers: Registry[Optimizer] = Registry("optimizer")
 
-#: elements per block of a long array's update: 256 KiB of float64, well inside a core's L2 cache
+#: elements per block of a long array's update (when the BLAS routines are missing): 256 KiB
+#: of float64, well inside a core's L2 cache
 BLOCK = 1 << 15
 
 # Bound once: the step loops call these for every parameter of every update. The loops call
@@ -69,11 +76,12 @@ BLOCK = 1 << 15
 # much (~1.1 us against ~0.6 us per call on 16 elements, numpy 2.4), and such calls are all a
 # tiny network's update is made of.
 _add = np.add
-_subtract = np.subtract
 _multiply = np.multiply
 _divide = np.divide
 _sqrt = np.sqrt
 _dot = np.dot
+_axpy = blas.axpy
+_axpby = blas.axpby
 
 
 class Optimizer:
@@ -97,8 +105,9 @@ class Optimizer:
     one zero-initialised array per parameter) and implements
     ``_update(params, grads, lr, scratch, *state)``, which applies the rule to lists of equally
     shaped pieces: ``state`` holds one list per buffer, in the order of ``buffers``. A piece is
-    a whole parameter or, for a contiguous array longer than :data:`BLOCK`, one block of it (a
-    flat view); ``scratch`` gives each piece a work array of its shape. The state takes the
+    a whole parameter or, for a contiguous array longer than :data:`BLOCK` that the BLAS
+    routines cannot update, one block of it (a flat view); ``scratch`` gives each piece a work
+    array of its shape. The state takes the
     shape, dtype and memory layout of the parameters of the first step; call :meth:`reset`
     before stepping a different set of parameters.
     """
@@ -122,14 +131,16 @@ class Optimizer:
             setattr(self, "_" + name, None)
 
     def _allocate(self, params: Sequence[np.ndarray]) -> list[np.ndarray]:
+        # cut into blocks only what the BLAS routines cannot update whole
+        cut = [p.size > BLOCK and p.flags.c_contiguous and not blas.takes(p) for p in params]
         sizes: dict[np.dtype, int] = {}
-        for p in params:
-            sizes[p.dtype] = max(sizes.get(p.dtype, 0), min(p.size, BLOCK))
+        for p, blocked in zip(params, cut):
+            sizes[p.dtype] = max(sizes.get(p.dtype, 0), BLOCK if blocked else p.size)
         work = {dtype: np.empty(size, dtype=dtype) for dtype, size in sizes.items()}  # shared by all pieces
         self._shapes = [p.shape for p in params]
         self._scratch, spans = [], []
-        for k, p in enumerate(params):
-            if p.size > BLOCK and p.flags.c_contiguous:
+        for k, (p, blocked) in enumerate(zip(params, cut)):
+            if blocked:
                 for start in range(0, p.size, BLOCK):
                     stop = min(start + BLOCK, p.size)
                     spans.append((k, start, stop))
@@ -259,8 +270,7 @@ class SGD(Optimizer):
 
     def _update(self, params, grads, lr, scratch):
         for p, g, tmp in zip(params, grads, scratch):
-            _multiply(g, lr, out=tmp)
-            _subtract(p, tmp, out=p)
+            _axpy(-lr, g, p, tmp)
 
 
 @optimizers.register("momentum")
@@ -296,10 +306,8 @@ class Momentum(Optimizer):
     def _update(self, params, grads, lr, scratch, velocity):
         mu = self.momentum
         for p, g, tmp, v in zip(params, grads, scratch, velocity):
-            _multiply(v, mu, out=v)  # v = mu v - lr g
-            _multiply(g, lr, out=tmp)
-            _subtract(v, tmp, out=v)
-            _add(p, v, out=p)  # p = p + v
+            _axpby(-lr, g, mu, v, tmp)  # v = mu v - lr g
+            _axpy(1.0, v, p, tmp)  # p = p + v
 
 
 @optimizers.register("nesterov")
@@ -336,12 +344,9 @@ class Nesterov(Optimizer):
     def _update(self, params, grads, lr, scratch, velocity):
         mu = self.momentum
         for p, g, tmp, v in zip(params, grads, scratch, velocity):
-            _multiply(g, lr, out=tmp)  # tmp = lr g, used twice
-            _multiply(v, mu, out=v)  # v = mu v - lr g
-            _subtract(v, tmp, out=v)
-            _subtract(p, tmp, out=p)  # p = p - lr g + mu v
-            _multiply(v, mu, out=tmp)
-            _add(p, tmp, out=p)
+            _axpby(-lr, g, mu, v, tmp)  # v = mu v - lr g
+            _axpy(-lr, g, p, tmp)  # p = p - lr g + mu v
+            _axpy(mu, v, p, tmp)
 
 
 @optimizers.register("rmsprop")
@@ -379,15 +384,12 @@ class RMSProp(Optimizer):
     def _update(self, params, grads, lr, scratch, square_avg):
         rho, one_minus_rho, eps = self.rho, 1.0 - self.rho, self.eps
         for p, g, tmp, s in zip(params, grads, scratch, square_avg):
-            _multiply(s, rho, out=s)  # s = rho s + (1 - rho) g^2
-            _multiply(g, g, out=tmp)
-            _multiply(tmp, one_minus_rho, out=tmp)
-            _add(s, tmp, out=s)
+            _multiply(g, g, out=tmp)  # s = rho s + (1 - rho) g^2
+            _axpby(one_minus_rho, tmp, rho, s, tmp)
             _sqrt(s, out=tmp)  # p = p - lr g / (sqrt(s) + eps)
             _add(tmp, eps, out=tmp)
             _divide(g, tmp, out=tmp)
-            _multiply(tmp, lr, out=tmp)
-            _subtract(p, tmp, out=p)
+            _axpy(-lr, tmp, p, tmp)
 
 
 @optimizers.register("adam")
@@ -439,18 +441,13 @@ class Adam(Optimizer):
         e = self.eps * root_c2
         one_minus_b1, one_minus_b2 = 1.0 - b1, 1.0 - b2
         for p, g, tmp, m, v in zip(params, grads, scratch, m_list, v_list):
-            _multiply(m, b1, out=m)  # m = b1 m + (1 - b1) g
-            _multiply(g, one_minus_b1, out=tmp)
-            _add(m, tmp, out=m)
-            _multiply(v, b2, out=v)  # v = b2 v + (1 - b2) g^2
-            _multiply(g, g, out=tmp)
-            _multiply(tmp, one_minus_b2, out=tmp)
-            _add(v, tmp, out=v)
+            _axpby(one_minus_b1, g, b1, m, tmp)  # m = b1 m + (1 - b1) g
+            _multiply(g, g, out=tmp)  # v = b2 v + (1 - b2) g^2
+            _axpby(one_minus_b2, tmp, b2, v, tmp)
             _sqrt(v, out=tmp)  # p = p - a m / (sqrt(v) + e)
             _add(tmp, e, out=tmp)
             _divide(m, tmp, out=tmp)
-            _multiply(tmp, a, out=tmp)
-            _subtract(p, tmp, out=p)
+            _axpy(-a, tmp, p, tmp)
 
 
 @optimizers.register("adagrad")
@@ -484,12 +481,11 @@ class Adagrad(Optimizer):
         eps = self.eps
         for p, g, tmp, acc in zip(params, grads, scratch, sum_squares):
             _multiply(g, g, out=tmp)  # G = G + g^2
-            _add(acc, tmp, out=acc)
+            _axpy(1.0, tmp, acc, tmp)
             _sqrt(acc, out=tmp)  # p = p - lr g / (sqrt(G) + eps)
             _add(tmp, eps, out=tmp)
             _divide(g, tmp, out=tmp)
-            _multiply(tmp, lr, out=tmp)
-            _subtract(p, tmp, out=p)
+            _axpy(-lr, tmp, p, tmp)
 
 
 # -- gradient clipping -----------------------------------------------------------------------
