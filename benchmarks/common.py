@@ -192,6 +192,15 @@ def installed(module: str) -> bool:
 # -- results --------------------------------------------------------------------------------
 
 
+def check_choices(parser, args, allowed: Mapping[str, Sequence[str]]) -> None:
+    """Refuse, with one line naming the option and the choices, any value of a comma-separated
+    list option that is not allowed (``allowed``: option name -> its choices)."""
+    for option, choices in allowed.items():
+        for value in getattr(args, option):
+            if value not in choices:
+                parser.error(f"--{option}: unknown value {value!r}; choose from {', '.join(choices)}")
+
+
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 

@@ -529,12 +529,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for every implementation")
     parser.add_argument("--out", default=None, help="run root (default: $GRADLAB_RUNS or ./runs)")
     args = parser.parse_args(argv)
-    allowed = {"sizes": SIZES, "dtypes": DTYPES, "optimizers": OPTIMIZERS,
-               "implementations": IMPLEMENTATIONS}
-    for option, choices in allowed.items():
-        for value in getattr(args, option):
-            if value not in choices:
-                parser.error(f"--{option}: unknown value {value!r}; choose from {', '.join(choices)}")
+    common.check_choices(parser, args, {"sizes": SIZES, "dtypes": DTYPES, "optimizers": OPTIMIZERS,
+                                        "implementations": IMPLEMENTATIONS})
 
     from rich.console import Console
 

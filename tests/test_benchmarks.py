@@ -74,3 +74,18 @@ def test_gemm_benchmark_without_pytorch_exits_2_with_a_note(tmp_path, monkeypatc
     assert gemm.main(["--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err == 'gemm.py compares with PyTorch, which is not installed (pip install -e ".[bench]")\n'
     assert not any(tmp_path.iterdir())  # no run directory
+
+
+def test_update_benchmark_compares_the_blas_and_ufunc_updates_on_equal_work(tmp_path):
+    report = run_script("update.py", "--samples", "1024", "--repeats", "1", "--rounds", "2", "--dtypes", "float64",
+                        "--optimizers", "sgd,adam", out=tmp_path / "u")
+    rows = {r["case"]: r for r in report["results"]}
+    assert set(rows) == {"float64 sgd", "float64 adam"}
+    for r in rows.values():
+        assert r["samples"] == 1024 and r["pairs"] == 1
+        assert r["ufuncs_epoch_ms"] > 0 and r["blas_epoch_ms"] > 0 and r["blas_step_ms"] > 0
+        # the two updates differ by roundings only: two epochs of float64 end at the same loss
+        assert abs(r["blas_loss"] - r["ufuncs_loss"]) <= 1e-12 * r["ufuncs_loss"]
+    for r in report["steps"]:
+        assert r["rounds"] == 2 and r["ufuncs_update_ms"] > 0 and r["blas_products_ms"] > 0
+    assert report["machine"]["blas_routines"] in (True, False)

@@ -11,9 +11,11 @@ LONG = blas.MIN_SIZE + 7  # long enough for one BLAS call, and not a multiple of
 
 
 @pytest.fixture
-def ufuncs_only(monkeypatch):
+def ufuncs_only():
     """As on a platform where NumPy's BLAS offers no axpy: every update takes the ufunc path."""
-    monkeypatch.setattr(blas, "_routines", {})
+    with blas.ufuncs_only():
+        yield
+    assert blas.available() == (blas_numpy() == "scipy-openblas")  # restored
 
 
 def blas_numpy() -> str:

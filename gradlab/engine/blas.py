@@ -21,11 +21,13 @@ BLAS results differ from them by at most one rounding: the kernels use fused mul
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
 
-__all__ = ["MIN_SIZE", "available", "takes", "axpy", "axpby"]
+__all__ = ["MIN_SIZE", "available", "takes", "axpy", "axpby", "ufuncs_only"]
 
 #: shorter arrays stay on the ufunc path: a ctypes call costs ~2 us, and OpenBLAS runs
 #: axpy on one thread below ~10,000 elements anyway
@@ -96,6 +98,22 @@ def available(dtype: np.dtype | type | None = None) -> bool:
     (looked up once, on the first call)."""
     routines = _lookup()
     return bool(routines) if dtype is None else np.dtype(dtype) in routines
+
+
+@contextmanager
+def ufuncs_only() -> Iterator[None]:
+    """Within the block, everything takes the ufunc path, as where the routines are missing.
+
+    For comparisons (``benchmarks/update.py``) and tests. An optimizer decides at its first
+    step whether to cut its arrays into blocks, so allocate and step it in the same mode.
+    """
+    global _routines
+    saved = _lookup()
+    _routines = {}
+    try:
+        yield
+    finally:
+        _routines = saved
 
 
 def takes(a: np.ndarray) -> bool:
