@@ -246,6 +246,14 @@ def open_run(name: str, config: Mapping[str, Any], out: str | None):
                       argv=["python", *sys.argv], reproduce=" ".join(["python", *sys.argv]))
 
 
+def record(name: str, config: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
+           report: Mapping[str, Any], out: str | None, console) -> None:
+    """Open the run directory of a benchmark, save its results there and print where."""
+    with open_run(name, config, out) as run:
+        save_results(run, rows, report)
+    console.print(f"results: {run.path}")
+
+
 def save_results(run, rows: Sequence[Mapping[str, Any]], report: Mapping[str, Any]) -> None:
     """``results.csv`` (one row per measurement) and ``results.json`` (everything) in the run."""
     from gradlab.runs import write_json, write_table

@@ -570,9 +570,8 @@ def main(argv=None) -> int:
              "train_extra_mib": r["memory"][name]["train_extra_mib"],
              "loss_after_1": r["loss_after_1"].get(name), "equal_work": name not in r["unequal"]}
             for r in results for name in r["median_s"]]
-    with common.open_run("engine", {**vars(args), "machine": info}, args.out) as run:
-        common.save_results(run, rows, {"machine": info, "results": results, "goals": [g.as_dict() for g in met]})
-    console.print(f"results: {run.path}")
+    common.record("engine", {**vars(args), "machine": info}, rows,
+                  {"machine": info, "results": results, "goals": [g.as_dict() for g in met]}, args.out, console)
     return 0
 
 

@@ -103,10 +103,8 @@ def main(argv=None) -> int:
         console.print(table)
         totals[label] = {impl: s * 1e3 for impl, s in sums.items()}
     console.print(f"numpy BLAS: {info['numpy_blas']}; torch {info['torch']} with {info['torch_threads']} threads")
-    run = common.open_run("gemm", {**vars(args), "machine": info}, args.out)
-    with run:
-        common.save_results(run, rows, {"machine": info, "step_ms": totals, "rows": rows})
-    console.print(f"results: {run.path}")
+    common.record("gemm", {**vars(args), "machine": info}, rows, {"machine": info, "step_ms": totals, "rows": rows},
+                  args.out, console)
     return 0
 
 

@@ -187,10 +187,7 @@ def main(argv=None) -> int:
         rows.append({"measure": "diagnostics", **d})
     console.print(common.goals_table(goals))
     report["goals"] = [g.as_dict() for g in goals]
-    run = common.open_run("overheads", {**vars(args), "machine": info}, args.out)
-    with run:
-        common.save_results(run, rows, report)
-    console.print(f"results: {run.path}")
+    common.record("overheads", {**vars(args), "machine": info}, rows, report, args.out, console)
     return 0
 
 

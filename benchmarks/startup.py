@@ -124,13 +124,11 @@ def main(argv=None) -> int:
                     plot_cost / (med["matplotlib figure"] - med["python"]), 1.25),
     ]
     console.print(common.goals_table(goals))
-    run = common.open_run("startup", {**vars(args), "machine": info}, args.out)
-    with run:
-        rows = [{"command": name, "median_s": med[name], "min_s": min(times[name]), "runs": len(times[name])}
-                for name in cmds]
-        common.save_results(run, rows, {"machine": info, "times_s": times, "median_s": med,
-                                        "goals": [g.as_dict() for g in goals]})
-    console.print(f"results: {run.path}")
+    rows = [{"command": name, "median_s": med[name], "min_s": min(times[name]), "runs": len(times[name])}
+            for name in cmds]
+    common.record("startup", {**vars(args), "machine": info}, rows,
+                  {"machine": info, "times_s": times, "median_s": med, "goals": [g.as_dict() for g in goals]},
+                  args.out, console)
     return 0
 
 

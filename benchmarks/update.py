@@ -190,11 +190,8 @@ def main(argv=None) -> int:
                       f"{r['ufuncs_rest_ms']:.2f} / {r['blas_rest_ms']:.2f}",
                       f"{abs(r['blas_loss'] - r['ufuncs_loss']) / r['ufuncs_loss']:.1e}")
     console.print(table)
-    run = common.open_run("update", {**vars(args), "samples": samples, "repeats": repeats, "rounds": rounds,
-                                     "machine": info}, args.out)
-    with run:
-        common.save_results(run, rows, {"machine": info, "steps": steps, "results": rows})
-    console.print(f"results: {run.path}")
+    config = {**vars(args), "samples": samples, "repeats": repeats, "rounds": rounds, "machine": info}
+    common.record("update", config, rows, {"machine": info, "steps": steps, "results": rows}, args.out, console)
     return 0
 
 
