@@ -16,7 +16,7 @@ Speed
 -----
 The update is the whole inner loop of a tiny network trained online, so the per-step path is
 a single ``for`` over ``zip(params, grads, buffers...)`` of ufunc calls writing into buffers
-allocated on the first step (``np.multiply(g, lr, out=tmp); np.subtract(p, tmp, out=p)``
+allocated on the first step (``np.multiply(g, -lr, out=tmp); np.add(p, tmp, out=p)``
 instead of ``p -= lr * g``, which would allocate a temporary array per parameter per step).
 Nothing is validated per step beyond two ``len`` comparisons; the hyper-parameters are
 validated once, in the constructor. A network that keeps all its parameters as views of one
@@ -108,9 +108,8 @@ class Optimizer:
     shaped pieces: ``state`` holds one list per buffer, in the order of ``buffers``. A piece is
     a whole parameter or, for a contiguous array longer than :data:`BLOCK` that the BLAS
     routines cannot update, one block of it (a flat view); ``scratch`` gives each piece a work
-    array of its shape. The state takes the
-    shape, dtype and memory layout of the parameters of the first step; call :meth:`reset`
-    before stepping a different set of parameters.
+    array of its shape. The state takes the shape, dtype and memory layout of the parameters
+    of the first step; call :meth:`reset` before stepping a different set of parameters.
     """
 
     name: ClassVar[str]
