@@ -37,6 +37,18 @@ import engine  # noqa: E402
 import gemm  # noqa: E402
 
 
+def variants() -> dict:
+    """The two ways of running the update, as context managers around allocation and steps."""
+    from gradlab.engine import blas
+
+    return {"ufuncs": blas.ufuncs_only, "blas": nullcontext}
+
+
+def turn(k: int) -> tuple[str, str]:
+    """The order of the variants in round ``k``: each goes first every other round."""
+    return ("ufuncs", "blas") if k % 2 else ("blas", "ufuncs")
+
+
 class Timed:
     """Wraps an optimizer's ``step`` to add up the time spent in it."""
 
@@ -54,7 +66,6 @@ def paired_steps(dtype: str, optimizer: str, rounds: int) -> dict:
     """Update, then the step's eight products, alternating the variants on the same arrays."""
     import numpy as np
 
-    from gradlab.engine import blas
     from gradlab.engine.optimizers import optimizers
 
     rng = np.random.default_rng(0)
@@ -63,12 +74,12 @@ def paired_steps(dtype: str, optimizer: str, rounds: int) -> dict:
     params = (0.01 * rng.standard_normal(n)).astype(dtype)
     grads = (1e-3 * rng.standard_normal(n)).astype(dtype)
     products = [(A, B, C) for _, A, B, C in gemm.products(np.dtype(dtype), rng)]
-    modes = {"ufuncs": blas.ufuncs_only, "blas": nullcontext}
+    modes = variants()
     spec = {"name": optimizer, "lr": 1e-9}  # tiny steps: the parameters stay where they are
     opts = {name: optimizers.create(spec) for name in modes}
     times: dict[str, dict[str, list[float]]] = {name: {"update": [], "products": []} for name in modes}
     for r in range(rounds + 10):  # 10 warm-up rounds
-        for name in (("ufuncs", "blas") if r % 2 else ("blas", "ufuncs")):
+        for name in turn(r):
             with modes[name]():
                 start = time.perf_counter()
                 opts[name].step([params], [grads])
@@ -82,16 +93,15 @@ def paired_steps(dtype: str, optimizer: str, rounds: int) -> dict:
     slower = [b - u for u, b in zip(times["ufuncs"]["products"], times["blas"]["products"])]
     return {
         "case": f"{dtype} {optimizer}", "rounds": rounds,
-        **{f"{name}_{part}_ms": common.median(times[name][part]) * 1e3 for name in modes for part in ("update", "products")},
+        **{f"{name}_{part}_ms": common.median(times[name][part]) * 1e3
+           for name in modes for part in ("update", "products")},
         "products_paired_diff_ms": common.median(slower) * 1e3,
         "products_slower_in": sum(d > 0 for d in slower),
     }
 
 
 def run_case(case: engine.Case, repeats: int, threads: int) -> dict:
-    from gradlab.engine import blas
-
-    modes = {"ufuncs": blas.ufuncs_only, "blas": nullcontext}
+    modes = variants()
     impls, timers = {}, {}
     for name, mode in modes.items():
         impl = engine.Gradlab(threads)
@@ -102,7 +112,7 @@ def run_case(case: engine.Case, repeats: int, threads: int) -> dict:
     steps: dict[str, list[float]] = {name: [] for name in modes}
     n_steps = -(-case.n // case.batch)
     for e in range(repeats + 1):  # epoch 0 of each is a warm-up
-        for name in (("ufuncs", "blas") if e % 2 else ("blas", "ufuncs")):
+        for name in turn(e):
             common.settle()
             before = timers[name].step_s
             with modes[name]():
