@@ -13,13 +13,17 @@ LONG = blas.MIN_SIZE + 7  # long enough for one BLAS call, and not a multiple of
 @pytest.fixture
 def ufuncs_only():
     """As on a platform where NumPy's BLAS offers no axpy: every update takes the ufunc path."""
+    before = blas.available()
     with blas.ufuncs_only():
         yield
-    assert blas.available() == (blas_numpy() == "scipy-openblas")  # restored
+    assert blas.available() == before  # restored
 
 
 def blas_numpy() -> str:
-    return np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
+    try:
+        return np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
+    except (TypeError, KeyError):  # NumPy < 1.25 has no mode="dicts"
+        return "unknown"
 
 
 def test_numpy_wheels_openblas_is_found():
