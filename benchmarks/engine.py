@@ -538,6 +538,7 @@ def main(argv=None) -> int:
     info = common.machine()
     console.print(f"[bold]{info['cpu']}[/], {info['cores']} cores, numpy {info['numpy']} on {info['numpy_blas']}, "
                   f"{args.threads} threads each")
+    common.warn_blas_overrides(console)
     for case in cases_for(args)[:: max(1, len(args.dtypes) * len(args.optimizers))]:
         console.print(f"  {case.size}: {'-'.join(map(str, case.layers))}, {case.n:,} samples, batch {case.batch}, "
                       f"{case.hidden} + {'sigmoid/bce' if case.task == 'binary' else 'softmax cross-entropy'}")

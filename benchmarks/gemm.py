@@ -72,6 +72,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(threads)
     console = Console()
     info = {**common.machine(), "torch": str(torch.__version__), "torch_threads": torch.get_num_threads()}
+    common.warn_blas_overrides(console)
     rows, totals = [], {}
     for dtype in (np.float64, np.float32):
         times: dict[tuple[str, str], list[float]] = {}

@@ -146,6 +146,7 @@ def main(argv=None) -> int:
     console = Console()
     info = common.machine()
     console.print(f"[bold]{info['cpu']}[/], {info['cores']} cores, numpy {info['numpy']} on {info['numpy_blas']}")
+    common.warn_blas_overrides(console)
     n_memory = 200_000 if args.quick else 1_000_000
     report: dict = {"machine": info}
     goals, rows = [], []

@@ -165,6 +165,7 @@ def main(argv=None) -> int:
     info = {**common.machine(), "blas_routines": blas.available()}
     console.print(f"[bold]{info['cpu']}[/], {info['cores']} cores, numpy {info['numpy']} on {info['numpy_blas']}, "
                   f"{args.threads} threads; BLAS axpy/axpby {'found' if info['blas_routines'] else 'missing'}")
+    common.warn_blas_overrides(console)
     if not info["blas_routines"]:
         console.print("[yellow]numpy's BLAS offers no axpy/axpby here: both variants run the ufuncs[/]")
     from threadpoolctl import threadpool_limits

@@ -54,6 +54,26 @@ def test_a_peer_that_is_not_installed_is_skipped_with_a_note(tmp_path, monkeypat
     assert engine.available("gradlab") is None
 
 
+def test_a_forced_blas_kernel_is_reported_with_the_command_that_lifts_it(monkeypatch):
+    from rich.console import Console
+
+    common = benchmark_module("common")
+    monkeypatch.setattr(sys, "argv", ["benchmarks/engine.py", "--quick"])
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.delenv("OPENBLAS_L2_SIZE", raising=False)
+    console = Console(record=True, width=400)
+    common.warn_blas_overrides(console)
+    assert console.export_text() == (
+        "OPENBLAS_CORETYPE=Haswell in the environment: NumPy's matrix products run what it forces, not the kernel "
+        "OpenBLAS picks for this CPU; `env -u OPENBLAS_CORETYPE python benchmarks/engine.py --quick` measures the "
+        "machine's own\n")
+    assert common.machine()["openblas_overrides"] == {"OPENBLAS_CORETYPE": "Haswell"}
+    monkeypatch.delenv("OPENBLAS_CORETYPE")
+    console = Console(record=True, width=400)
+    common.warn_blas_overrides(console)
+    assert console.export_text() == ""  # nothing forced, nothing said
+
+
 def test_gemm_benchmark_times_the_eight_products_of_a_large_step(tmp_path):
     pytest.importorskip("torch")
     report = run_script("gemm.py", "--rounds", "1", "--calls", "1", out=tmp_path / "g")
