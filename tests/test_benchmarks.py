@@ -74,6 +74,17 @@ def test_a_forced_blas_kernel_is_reported_with_the_command_that_lifts_it(monkeyp
     assert console.export_text() == ""  # nothing forced, nothing said
 
 
+def test_the_cpu_is_named_with_its_family_and_model():
+    common = benchmark_module("common")
+    cpuinfo = ("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n"
+               "model name\t: AMD EPYC\nflags\t\t: fpu avx2 avx512f\n\n"
+               "processor\t: 1\ncpu family\t: 99\nmodel\t\t: 1\nmodel name\t: Other\n")
+    assert common.cpu_model(cpuinfo) == "AMD EPYC (family 25, model 17)"  # the first processor's
+    # an ARM /proc/cpuinfo has neither family nor model name: the platform's string stands in
+    assert common.cpu_model("processor\t: 0\nBogoMIPS\t: 50.00\nCPU implementer\t: 0x41\n") == (
+        common.platform.processor() or common.platform.machine())
+
+
 def test_gemm_benchmark_times_the_eight_products_of_a_large_step(tmp_path):
     pytest.importorskip("torch")
     report = run_script("gemm.py", "--rounds", "1", "--calls", "1", out=tmp_path / "g")
