@@ -32,6 +32,11 @@ from gradlab.errors import InputError
 SAMPLE_POINTS = (-10.0, -4.6, -2.0, 0.0, 2.0, 4.6, 10.0)
 #: |f'| (or |dC/dz|) below this counts as flat: a unit there has (almost) stopped learning.
 FLAT = 0.01
+#: Activations bend within a few units of 0 (peaks, kinks, the start of saturation). Their facts
+#: are found on the grid plus these points, so a coarse or very wide grid cannot step over
+#: them: 10 points on [-100, 100] sample sigmoid only where its derivative is ~0.
+FEATURE_POINTS = np.linspace(-8.0, 8.0, 161)
+FEATURE_SPAN = float(FEATURE_POINTS[-1] - FEATURE_POINTS[0])
 MAX_POINTS = 1_000_000
 DEFAULT_RANGE = (-10.0, 10.0)
 #: The steps of the step study, 4 per decade from 1e-16 to 1e-1.
@@ -132,8 +137,12 @@ def sample_points(lo: float, hi: float) -> np.ndarray:
 
 
 def _tidy(x: float, span: float) -> float:
-    """Round a located point to ~1e-5 of the range, so a peak at 3e-11 reads as 0."""
-    decimals = 5 - math.floor(math.log10(span))
+    """Round a located point to ~1e-5 of the range, so a peak at 3e-11 reads as 0.
+
+    Never coarser than 1e-5 of :data:`FEATURE_SPAN`: on [-1e6, 1e6], sigmoid's saturation
+    still starts at |z| > 4.58, not at a rounded 0.
+    """
+    decimals = 5 - math.floor(math.log10(min(span, FEATURE_SPAN)))
     return float(round(x, decimals)) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
@@ -318,8 +327,15 @@ def _error(numeric: np.ndarray, exact: np.ndarray, z: np.ndarray, h: float) -> N
 
 
 def activation_facts(curve: Curve, z: np.ndarray, values: np.ndarray, derivative: np.ndarray) -> ActivationFacts:
-    """Facts of one activation on the grid ``z`` (with its values and derivative there)."""
+    """Facts of one activation on the grid ``z`` (with its values and derivative there).
+
+    The derivative's facts also look at the :data:`FEATURE_POINTS` inside the range.
+    """
     span = float(z[-1] - z[0])
+    features = FEATURE_POINTS[(FEATURE_POINTS > z[0]) & (FEATURE_POINTS < z[-1])]
+    if not np.isin(features, z).all():
+        z = np.union1d(z, features)
+        derivative = curve.derivative(z)
     top, a, b = _peak(curve.derivative, z, derivative)
     a, b = _tidy(a, span), _tidy(b, span)
     if a == b:  # the value at the point reported, if it is the peak up to rounding: sigma'(0) = 0.25, not 0.25 + 1 ulp

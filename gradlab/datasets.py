@@ -43,7 +43,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from gradlab.errors import InputError, did_you_mean
-from gradlab.registry import Registry, parse_scalar
+from gradlab.registry import Registry, split_spec
 
 __all__ = [
     "Dataset",
@@ -1347,16 +1347,8 @@ def _spec_mapping(spec: Mapping[str, Any] | str, field: str) -> dict[str, Any]:
         return dict(spec)
     if not isinstance(spec, str):
         raise InputError(f"{field}: expected a dataset name or a mapping, got {spec!r}")
-    name, _, rest = spec.partition(":")
-    out: dict[str, Any] = {"name": name.strip()}
-    for item in filter(None, (part.strip() for part in rest.split(","))):
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise InputError(
-                f"{field}: parameter {item!r} in {spec!r} must be written key=value, e.g. 'moons:noise=0.2'"
-            )
-        out[key.strip()] = parse_scalar(value)
-    return out
+    name, params = split_spec(spec, field, example="noise=0.2")
+    return {"name": name.strip(), **params}
 
 
 def load(

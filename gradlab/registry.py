@@ -36,15 +36,21 @@ def parse_scalar(text: str) -> Any:
     return text.strip()
 
 
-def split_spec(spec: str, field: str) -> tuple[str, dict[str, Any]]:
-    """``"leaky_relu:alpha=0.1"`` -> ``("leaky_relu", {"alpha": 0.1})``; names are not checked here."""
+def split_spec(spec: str, field: str, example: str = "alpha=0.1") -> tuple[str, dict[str, Any]]:
+    """``"leaky_relu:alpha=0.1"`` -> ``("leaky_relu", {"alpha": 0.1})``; names are not checked here.
+
+    ``example`` is the ``key=value`` the message for a malformed parameter shows.
+    """
     name, _, rest = spec.partition(":")
-    params = {}
+    params: dict[str, Any] = {}
     for item in filter(None, (part.strip() for part in rest.split(","))):
         key, eq, value = item.partition("=")
         if not eq:
-            raise InputError(f"{field}: parameter {item!r} in {spec!r} must be written key=value, e.g. '{name}:alpha=0.1'")
-        params[key.strip()] = parse_scalar(value)
+            raise InputError(f"{field}: parameter {item!r} in {spec!r} must be written key=value, e.g. '{name}:{example}'")
+        key = key.strip()
+        if key in params:
+            raise InputError(f"{field}: parameter {key} is given twice in {spec!r}; give it once")
+        params[key] = parse_scalar(value)
     return name, params
 
 

@@ -124,6 +124,16 @@ def test_numeric_step_of_the_seed_is_visibly_noisy(cli, tmp_path):
     assert good["sigmoid_central_error"].max() < forward_error / 1e6
 
 
+def test_errors_that_are_all_zero_are_drawn_on_a_linear_axis_without_a_warning(cli, tmp_path, recwarn):
+    # the step function's differences away from its jump are exactly its derivative, 0:
+    # a log axis would have nothing to show (matplotlib warns "no positive values")
+    result = cli("plot", "step", "--numeric", "1e-6", "--output", tmp_path / "step.png")
+    assert result.code == 0, result.err
+    _, col = read_csv(tmp_path / "step.csv")
+    assert not col["step_forward_error"].any() and not col["step_central_error"].any()
+    assert [str(w.message) for w in recwarn] == []
+
+
 def test_numeric_errors_in_the_summary(cli, tmp_path):
     assert cli("plot", "tanh", "--numeric", "1e-13").code == 0
     numeric = json.loads((only_run(tmp_path) / "summary.json").read_text())["numeric"]["tanh"]
@@ -271,6 +281,7 @@ def test_show_opens_each_png_at_its_own_size_fitted_to_the_screen(tmp_path, monk
         (["sigmoid", "--numeric", "0"], "--numeric STEP must be a finite number > 0, got 0.0"),
         (["sigmoid", "--numeric", "-1e-3"], "--numeric STEP must be a finite number > 0"),
         (["sigmoid", "sigmoid"], "sigmoid is given twice"),
+        (["leaky_relu:alpha=0.1,alpha=0.2"], "parameter alpha is given twice in 'leaky_relu:alpha=0.1,alpha=0.2'"),
         (["leaky_relu:alpha=-1"], "alpha must be >= 0, got -1"),
         (["sigmoid", "--target", "1"], "--target applies to loss plots"),
         (["loss", "mse", "--numeric", "1e-3"], "--numeric and --step-study apply to activations"),

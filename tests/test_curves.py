@@ -35,6 +35,17 @@ def test_kinks_plateaus_and_dead_zones():
     assert facts("leaky_relu:alpha=0.1").flat_below is None  # alpha = 0.1 > the 0.01 threshold
 
 
+@pytest.mark.parametrize("lo, hi, points", [(-100.0, 100.0, 10), (-1e6, 1e6, 1000), (-1e6, 1e6, 2)])
+def test_a_coarse_or_wide_grid_does_not_step_over_the_peak(lo, hi, points):
+    # 10 points on [-100, 100] see sigmoid only at |z| >= 11, where sigma' < 2e-5: the facts
+    # must still say sigma'(0) = 1/4 and saturation at |z| > 4.58, not "no gradient anywhere"
+    s = facts("sigmoid", lo, hi, points)
+    assert s.max_derivative == 0.25 and s.peak_at == (0.0, 0.0)
+    assert not s.flat_everywhere
+    edge = math.log((1 + math.sqrt(0.96)) / (1 - math.sqrt(0.96)))  # sigma' = 0.01 there
+    assert s.flat_above == pytest.approx(edge, abs=1e-4) and s.flat_below == -s.flat_above
+
+
 def test_peaks_inside_and_at_the_end_of_the_range():
     gelu = facts("gelu")  # f'' = phi(z) (2 - z^2): the peak is at sqrt(2)
     assert gelu.peak_at[0] == pytest.approx(math.sqrt(2), abs=1e-4)

@@ -54,11 +54,14 @@ def _draw_panel(ax, panel, columns, by_role: bool) -> None:
         ax.annotate(label, (position, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
                     textcoords="offset points", va="top", fontsize=7, color="0.3", rotation=90)
     ax.set_xscale(panel.xscale)
-    if panel.yscale == "symlog":
+    yscale = panel.yscale
+    if yscale == "log" and not any((columns[s.column] > 0).any() for s in panel.series):
+        yscale = "linear"  # every error exactly 0 (the step function's): nothing for a log axis
+    if yscale == "symlog":
         ax.set_yscale("symlog", linthresh=1.0)  # linear within +-1, logarithmic beyond: -1/p and p - y both readable
     else:
-        ax.set_yscale(panel.yscale)
-    if panel.yscale != "log":  # the zero line: where a derivative or gradient stops pushing
+        ax.set_yscale(yscale)
+    if yscale != "log":  # the zero line: where a derivative or gradient stops pushing
         ax.axhline(0.0, color="0.6", linewidth=0.6, zorder=0)
     ax.set(title=panel.title, xlabel=panel.xlabel, ylabel=panel.ylabel)
     ax.grid(True, which="major", alpha=0.3)
