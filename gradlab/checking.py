@@ -11,7 +11,7 @@ import numpy as np
 
 from gradlab.engine.gradcheck import CheckResult, check_network, parameter_names
 from gradlab.engine.network import Network
-from gradlab.errors import InputError
+from gradlab.errors import InputError, plural
 
 
 def as_float64(network: Network) -> Network:
@@ -76,6 +76,6 @@ def check_experiment(experiment, *, samples: int | None = 32, eps: float = 1e-6,
     with np.errstate(all="ignore"):  # huge weights overflow: said below, not warned about
         value = network.loss(experiment.loss, X, Y)
     if not np.isfinite(value):
-        raise InputError(f"the loss on the first {n} training samples is {value} at these weights (float64 "
+        raise InputError(f"the loss on the first {plural(n, 'training sample')} is {value} at these weights (float64 "
                          f"overflows): there is no gradient to check")
     return check_network(network, experiment.loss, X, Y, eps=eps, rtol=rtol, atol=atol, progress=progress), n

@@ -58,3 +58,8 @@ def unknown_choice(field: str, value: object, choices: Iterable[str]) -> InputEr
         f"{field}: unknown value {value!r}{did_you_mean(str(value), choices)}; "
         f"choose from: {', '.join(choices)}"
     )
+
+
+def plural(count: int, noun: str) -> str:
+    """``"1 training sample"``, ``"3 training samples"``: for messages that count things."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

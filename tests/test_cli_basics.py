@@ -25,6 +25,14 @@ def test_unknown_command_is_exit_2_one_line(cli):
     assert "Traceback" not in result.text
 
 
+def test_an_empty_out_is_refused_not_read_as_the_current_directory(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli("plot", "sigmoid", "--out", "")
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "'--out': an empty path; name a directory (--out . for the current one)" in result.err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_help_imports_no_heavy_modules():
     code = (
         "import sys\n"

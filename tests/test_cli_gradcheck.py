@@ -98,7 +98,7 @@ def test_weights_where_the_loss_overflows_are_exit_2(cli, tmp_path):
         "loss": "mse", "optimizer": {"name": "sgd", "lr": 0.1}, "training": {"epochs": 1}}))
     result = cli("gradcheck", config, "--eps", "1e190", "--out", tmp_path / "o")
     assert result.code == 2
-    assert result.err == ("error: the loss on the first 1 training samples is inf at these weights (float64 "
+    assert result.err == ("error: the loss on the first 1 training sample is inf at these weights (float64 "
                           "overflows): there is no gradient to check\n")
     assert run_dirs(tmp_path / "o") == []
 

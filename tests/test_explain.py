@@ -1,6 +1,7 @@
 """gradlab explain: its numbers are the seed article's chain rule done by hand."""
 
 import json
+import shlex
 
 import numpy as np
 import pytest
@@ -171,6 +172,19 @@ def test_bad_options_are_exit_2_one_line(cli, args, message):
     result = cli("explain", CONFIGS / "cat_dog.yaml", *args)
     assert result.code == 2
     assert message in result.err and "Traceback" not in result.err
+
+
+def test_option_errors_echo_the_value_typed(cli):
+    result = cli("explain", CONFIGS / "cat_dog.yaml", "--units", "0")
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "'--units': Input should be greater than or equal to 1, got '0'" in result.err
+
+
+def test_the_header_names_the_options_that_change_the_numbers(cli):
+    result = cli("explain", CONFIGS / "cat_dog.yaml", "--sample", "1", "--lr", "0.5", "--units", "2")
+    assert result.code == 0, result.err
+    source = shlex.quote(str(CONFIGS / "cat_dog.yaml"))
+    assert result.out.startswith(f"gradlab explain {source} --sample 1 --lr 0.5\n")
 
 
 def test_missing_source_is_exit_2(cli, tmp_path):

@@ -89,6 +89,7 @@ def test_no_train_shows_the_initial_weights_only(cli, tmp_path):
     result, run = landscape(cli, tmp_path, CONFIGS / "cat_dog.yaml", "--points", "5", "--no-train")
     _, path = read_csv(run / "landscape_path.csv")
     assert len(path) == 1 and "no training path" in result.out
+    assert "2-D slice through the initial 3 parameters" in result.out  # not "the final": nothing was trained
     assert not (run / "model.npz").exists()
 
 
@@ -97,7 +98,7 @@ def test_no_train_shows_the_initial_weights_only(cli, tmp_path):
     (("--range", "1,2,3"), "--range must be R or U0,U1,V0,V1"),
     (("--range=2,1,0,1",), "U0 < U1"),
     (("--points", "2"), "--points must be between 3 and 1001"),
-    (("--seed", "-1"), "Invalid value for '--seed': Input should be greater than or equal to 0"),  # was after training
+    (("--seed", "-1"), "Invalid value for '--seed': Input should be greater than or equal to 0, got '-1'"),
     # a box of +-1e308 overflowed linspace (nan axis limits, an internal error after training)
     (("--range", "1e308"), "--range numbers must be between -1e+06 and 1e+06, got '1e308'"),
     (("--range=-1e7,0,0,1",), "--range numbers must be between -1e+06 and 1e+06, got '-1e7,0,0,1'"),

@@ -82,6 +82,28 @@ def _take_debug(args: list[str]) -> tuple[list[str], bool]:
     return kept + args[end:], len(kept) < end
 
 
+def _echo_value(error: click.UsageError, args: list[str]) -> str:
+    """", got '0'": what the user typed for the option an error is about, if the message omits it.
+
+    Typer's range and type checks say "Input should be greater than or equal to 1" without
+    the value; an error line names the field, the value and what is allowed.
+    """
+    option = getattr(error, "param", None)
+    if getattr(option, "param_type_name", "") != "option":  # arguments are echoed by their own checks
+        return ""
+    count = max(option.nargs, 1)
+    for i, arg in enumerate(args):
+        if arg in option.opts:
+            typed = " ".join(args[i + 1 : i + 1 + count])
+        elif arg.startswith(tuple(f"{name}=" for name in option.opts)):
+            typed = arg.partition("=")[2]
+        else:
+            continue
+        message = error.format_message()
+        return "" if repr(typed) in message or f"got {typed}" in message else f", got {typed!r}"
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code (the console script passes it to ``sys.exit``)."""
     from gradlab.errors import GradlabError
@@ -101,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(error, _NO_ARGS_IS_HELP):  # the help was printed: nothing went wrong
             return 0
         hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
-        return _fail(error.format_message() + hint, 2)
+        return _fail(error.format_message() + _echo_value(error, args) + hint, 2)
     except click.ClickException as error:
         return _fail(error.format_message(), error.exit_code)
     except (typer.Abort, KeyboardInterrupt):

@@ -15,10 +15,18 @@ from rich.console import Console
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
+
+def _directory_named(value: Optional[str]) -> Optional[str]:
+    # an empty --out would become Path("") == ".": run directories strewn over the current directory
+    if value is not None and not value.strip():
+        raise typer.BadParameter("an empty path; name a directory (--out . for the current one)")
+    return value
+
+
 OutOption = Annotated[
-    Optional[Path],
+    Optional[str],
     typer.Option("--out", help="Root directory for run directories. Default: $GRADLAB_RUNS, else ./runs.",
-                 show_default=False),
+                 show_default=False, callback=_directory_named),
 ]
 SetOption = Annotated[
     Optional[list[str]],

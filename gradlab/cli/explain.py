@@ -64,7 +64,16 @@ def explain(
 
         typer.echo(json.dumps(to_plain({"source": str(source), **result.to_dict()})))
         return
-    render(result, str(source), experiment, units, digits)
+    render(result, _command_line(source, sample, batch, lr, set_ or []), experiment, units, digits)
+
+
+def _command_line(source: Path, sample: int, batch: bool, lr: float | None, overrides: list[str]) -> str:
+    """The header: ``gradlab explain SOURCE`` with the options that change the numbers shown."""
+    import shlex
+
+    args = ["gradlab", "explain", str(source), *(["--sample", str(sample)] if sample else []),
+            *(["--batch"] if batch else []), *(["--lr", repr(lr)] if lr is not None else [])]
+    return shlex.join(args + [part for item in overrides for part in ("--set", item)])
 
 
 class _Printer:
@@ -110,7 +119,7 @@ def _2d(array):
     return array.reshape(1, -1) if array.ndim == 1 else array
 
 
-def render(result, source: str, experiment, units: int, digits: int) -> None:
+def render(result, command: str, experiment, units: int, digits: int) -> None:
     """Print an :class:`~gradlab.explain.Explanation` as the seed article's derivation."""
     from rich.text import Text
 
@@ -129,7 +138,7 @@ def render(result, source: str, experiment, units: int, digits: int) -> None:
     acts = ", ".join(layer.activation for layer in result.layers)
     which = (f"training sample {result.samples[0]} of {result.n_train} (N = 1)" if single
              else f"all {result.n_train} training samples (N = {result.N}; the first {SHOWN_ROWS} rows shown)")
-    say(f"gradlab explain {source}", "bold")
+    say(command, "bold")
     say(f"network {sizes} ({acts}), loss {result.loss_name}, {result.weights} weights; {which}")
     say()
     names = ", ".join(result.feature_names[:units]) + (", ..." if len(result.feature_names) > units else "")

@@ -9,6 +9,7 @@ import typer
 
 from gradlab.cli.common import NameOption, OutOption, examples, out, saved
 from gradlab.cli.train import SetOption
+from gradlab.errors import plural
 
 HELP = (
     "Check backpropagation: compare every parameter's analytic gradient with central finite differences "
@@ -77,7 +78,7 @@ def gradcheck(
     dtype = experiment.network.dtype
     weights = "initial" if run_dir is None else "final"
     out.print(f"[bold]gradient check[/bold] {escape(str(source))}: {experiment.network.n_params} parameters, "
-              f"{weights} weights, first {n} training samples, float64"
+              f"{weights} weights, first {plural(n, 'training sample')}, float64"
               f"{'' if dtype == 'float64' else f' (the config trains in {dtype})'}")
     out.print(_table(result, tol, atol, eps))
     out.print(f"an entry passes when its relative error is <= tol = {tol:g} or its absolute error <= atol = "

@@ -39,7 +39,8 @@ def landscape(
                                            "directory.", show_default=False)],
     range_: Annotated[Optional[str], typer.Option(
         "--range", help="R: a box of half-width R (around the path for w, b; alpha, beta in [-R, R] for a "
-        "slice); or U0,U1,V0,V1 (write --range=-4,4,-4,4). Default: the path's box with a margin.",
+        "slice); or U0,U1,V0,V1 (write --range=-4,4,-4,4); numbers within +-1e6, widths >= 1e-6. Default: "
+        "the path's box with a margin.",
         show_default=False)] = None,
     points: Annotated[Optional[int], typer.Option("--points", help="Grid points per axis. Default: 101 for "
                                                   "w, b; 41 for a slice.", show_default=False)] = None,
@@ -135,7 +136,8 @@ def _title(experiment, source) -> str:
 def _write(result, run, title: str, every: int) -> list[Path]:
     from gradlab.plots import landscape as lp
 
-    files = [lp.contour(result, run.file(FILES["contour"]), title=f"{title}: loss and training path", every=every),
+    what = "loss and training path" if len(result.path) > 1 else "loss around the initial weights"  # --no-train
+    files = [lp.contour(result, run.file(FILES["contour"]), title=f"{title}: {what}", every=every),
              lp.surface(result, run.file(FILES["surface"]), title=title),
              lp.write_grid(result, run.file(FILES["grid"])), lp.write_path(result, run.file(FILES["path"]))]
     if result.interpolation is not None:
@@ -169,7 +171,7 @@ def _report(result, experiment, every: int, status: str, weights: str) -> None:
         out.print(f"[bold]exact loss surface[/bold] C(w, b) of the {net.sizes[0]} -> {net.sizes[-1]} neuron: "
                   f"{len(result.u)} x {len(result.v)} grid over w, b in {box}")
     else:
-        out.print(f"[bold]2-D slice[/bold] through the final {net.n_params} parameters along two random "
+        out.print(f"[bold]2-D slice[/bold] through the {weights} {net.n_params} parameters along two random "
                   f"filter-normalised directions: {len(result.u)} x {len(result.v)} grid over alpha, beta in {box}")
     p, loss = result.path, result.path_loss
     ok = np.all(np.isfinite(p), axis=1)

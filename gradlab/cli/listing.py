@@ -13,7 +13,7 @@ from gradlab.cli.common import examples, out
 
 HELP = (
     "List what exists: activations, losses, optimizers, datasets, ... with formulas and parameters.\n\n"
-    + examples("gradlab list", "gradlab list activations", "gradlab list loss")
+    + examples("gradlab list", "gradlab list activations", "gradlab list losses")
 )
 
 
