@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from gradlab.errors import InputError, did_you_mean
-from gradlab.runs import METRICS_FILE, TIMING_COLUMNS, read_config, read_metrics, read_summary, resolve_run
+from gradlab.runs import (METRICS_FILE, TIMING_COLUMNS, RunInfo, inspect_run, read_config, read_metrics_with_rows,
+                          resolve_run)
 
 #: the first of these a run's metrics have is the default metric / x axis
 DEFAULT_METRICS = ("train_loss", "f")
@@ -46,6 +47,7 @@ class Curve:
     x: np.ndarray
     y: np.ndarray
     config: dict[str, Any] = field(repr=False)
+    problem: str | None = None  # why the run is damaged or incomplete (see gradlab.runs.inspect_run)
 
     def stats(self, higher: bool) -> dict[str, Any]:
         """``start``, ``final``, ``best`` and ``best_at`` (the x of the best), and ``halved_at``:
@@ -102,15 +104,18 @@ def compare(runs: Sequence[str | os.PathLike], metric: str | None = None, x: str
 
     Parameters
     ----------
-    runs : run directories or ids (resolved under ``root``), at least two, all different.
+    runs : run directories or unique parts of run names (resolved under ``root``), at least
+        two, all different.
     metric, x : metrics.csv columns; default the first of :data:`DEFAULT_METRICS` /
         :data:`DEFAULT_X` the first run has.
 
     Raises
     ------
     InputError
-        Fewer than two runs, a run twice, a run without metrics.csv or config.yaml, or a
-        metric/x column some run does not have (the message lists the columns it has).
+        Fewer than two runs, a run twice, a run whose metrics.csv is missing, unreadable or
+        without rows, or whose config.yaml is missing or unreadable, or a metric/x column
+        some run does not have (the message lists the columns it has). A damaged summary.json
+        is no reason: the curves come from the metrics, and the run's status reads ``damaged``.
     """
     if len(runs) < 2:
         raise InputError(f"compare needs at least two runs, got {len(runs)}")
@@ -120,12 +125,8 @@ def compare(runs: Sequence[str | os.PathLike], metric: str | None = None, x: str
         if path.resolve() in seen:
             raise InputError(f"run {str(ref)!r} is given twice (also as {seen[path.resolve()]!r})")
         seen[path.resolve()] = str(ref)
-    tables = []
-    for path in paths:
-        if not (path / METRICS_FILE).is_file():
-            raise InputError(f"{path}: no {METRICS_FILE} to compare")
-        tables.append(read_metrics(path / METRICS_FILE))
-    columns = [list(rows[0]) if rows else [] for rows in tables]
+    tables = [_metrics(path) for path in paths]
+    columns = [header for header, _ in tables]
     metric = metric or next((m for m in DEFAULT_METRICS if m in columns[0]), None) or "train_loss"
     x = x or next((m for m in DEFAULT_X if m in columns[0]), None) or "epoch"
     for path, cols in zip(paths, columns):
@@ -133,17 +134,23 @@ def compare(runs: Sequence[str | os.PathLike], metric: str | None = None, x: str
             if name not in cols:
                 choices = [c for c in cols if c not in TIMING_COLUMNS or option == "--x"]
                 raise InputError(f"{option}: run {path.name} has no column {name!r}{did_you_mean(name, choices)}; "
-                                 f"its columns: {', '.join(choices) or 'none (empty metrics.csv)'}")
+                                 f"its columns: {', '.join(choices) or 'none'}")
     configs = [_flat_config(p) for p in paths]
-    summaries = [_summary(p) for p in paths]
-    labels = _labels(paths, summaries)
+    infos = [inspect_run(p) for p in paths]
     curves = []
-    for path, rows, config, summary, label in zip(paths, tables, configs, summaries, labels):
+    for (_, rows), config, info, label in zip(tables, configs, infos, _labels(infos)):
         xs = np.array([_number(r.get(x)) for r in rows], dtype=float)
         ys = np.array([_number(r.get(metric)) for r in rows], dtype=float)
         keep = np.isfinite(xs)
-        curves.append(Curve(path, label, summary.get("status", "unknown"), xs[keep], ys[keep], config))
+        curves.append(Curve(info.path, label, info.status, xs[keep], ys[keep], config, info.problem))
     return Comparison(metric, x, curves, differing_keys(configs))
+
+
+def _metrics(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """A run's metrics.csv, its columns and rows; InputError when it is missing, damaged or empty."""
+    if not (path / METRICS_FILE).is_file():
+        raise InputError(f"{path}: no {METRICS_FILE} to compare")
+    return read_metrics_with_rows(path / METRICS_FILE)
 
 
 def _number(value: Any) -> float:
@@ -156,17 +163,10 @@ def _flat_config(path: Path) -> dict[str, Any]:
     return flatten(read_config(path))
 
 
-def _summary(path: Path) -> dict[str, Any]:
-    try:
-        return read_summary(path)
-    except InputError:
-        return {"status": "damaged"}  # the curves are still worth seeing
-
-
-def _labels(paths: Sequence[Path], summaries: Sequence[Mapping[str, Any]]) -> list[str]:
+def _labels(infos: Sequence[RunInfo]) -> list[str]:
     """The run names where they tell the runs apart, else name (or command) plus the id's suffix."""
-    names = [s.get("name") or s.get("command") or p.name for p, s in zip(paths, summaries)]
-    return [n if names.count(n) == 1 else f"{n}-{p.name.rsplit('-', 1)[-1]}" for n, p in zip(names, paths)]
+    names = [i.name or i.command or i.path.name for i in infos]
+    return [n if names.count(n) == 1 else f"{n}-{i.path.name.rsplit('-', 1)[-1]}" for n, i in zip(names, infos)]
 
 
 def differing_keys(configs: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:

@@ -10,6 +10,8 @@ The pieces every command with a ``--config FILE`` shares:
 - :func:`validate` validates a mapping against a schema, raising one :class:`ConfigError`.
 - :func:`flatten` turns nested settings into dotted keys (``optimizer.lr``), the form
   ``--set`` and ``--grid`` take and ``compare`` shows.
+- :data:`Int`, :data:`Float` and :data:`FiniteFloat`, the number types of the schemas:
+  ``true``/``false`` is no number (pydantic alone would read it as 1/0).
 
 The schemas live with what they configure: ``descent.DescendConfig``,
 ``experiment.ExperimentConfig``.
@@ -23,11 +25,38 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Optional, get_args
+from typing import Annotated, Any, Optional, get_args
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AllowInfNan, BaseModel, BeforeValidator, ValidationError
 
 from gradlab.errors import ConfigError, InputError, did_you_mean
+
+
+def as_written(value: Any) -> str:
+    """A value for a message, spelt as in YAML where Python's spelling differs: ``true``, ``null``, ``'abc'``."""
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    return repr(value)
+
+
+def _refuse_booleans(kind: str):
+    """A before-validator refusing ``True``/``False`` where a number of ``kind`` is expected: YAML
+    reads ``epochs: true`` (or ``--set steps=true``) as a bool, which pydantic would take as 1."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"input should be {kind}, not true or false (got {as_written(value)})")
+        return value
+
+    return BeforeValidator(check)
+
+
+#: a whole number in a schema: ``3`` or ``3.0``, not ``true``
+Int = Annotated[int, _refuse_booleans("a whole number")]
+#: a number in a schema: ``0.1``, ``1e-3``, ``2``, not ``true`` (``nan`` and ``inf`` are left to its own checks)
+Float = Annotated[float, _refuse_booleans("a number")]
+#: a finite number in a schema: a :data:`Float` that is not ``nan`` or ``inf``
+FiniteFloat = Annotated[Float, AllowInfNan(False)]
 
 
 def load_yaml(path: str | os.PathLike) -> dict[str, Any]:

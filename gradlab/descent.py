@@ -38,6 +38,7 @@ import numpy as np
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gradlab.config import Float, Int
 from gradlab.errors import InputError, RunFailure
 from gradlab.registry import Registry
 
@@ -657,16 +658,16 @@ class DescendConfig(BaseModel):
 
     f: str = DEFAULT_FUNCTION
     x0: list[float] = Field(default_factory=lambda: [8.0])
-    lr: Optional[float] = Field(default=None, validation_alias=AliasChoices("lr", "learning_rate"))
-    steps: int = DEFAULT_STEPS
-    tol: float = DEFAULT_TOL
+    lr: Optional[Float] = Field(default=None, validation_alias=AliasChoices("lr", "learning_rate"))
+    steps: Int = DEFAULT_STEPS
+    tol: Float = DEFAULT_TOL
     method: str = "gd"
-    momentum: float = 0.9
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    every: Optional[int] = Field(default=None, ge=1)
-    digits: int = Field(default=6, ge=1, le=17)
+    momentum: Float = 0.9
+    beta1: Float = 0.9
+    beta2: Float = 0.999
+    eps: Float = 1e-8
+    every: Optional[Int] = Field(default=None, ge=1)
+    digits: Int = Field(default=6, ge=1, le=17)
     name: Optional[str] = None
     plot: bool = True
 

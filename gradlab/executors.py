@@ -14,10 +14,12 @@ Every executor has the same three methods, used by :func:`gradlab.sweeps.execute
 ``close()``
     release the workers (and a cluster this executor started).
 
-Worker processes ignore SIGINT except while they train a point, when the first one ends
-the point as ``interrupted`` (its run directory says so) and later ones are ignored: a
-Ctrl-C in the terminal reaches every process of the group, and the parent forwards it
-too. Each worker limits BLAS to one thread so that N workers do not oversubscribe the
+A worker's first SIGINT ends the point it is training as ``interrupted`` (its run directory
+says so); from then on the worker starts no point (a task it is handed ends ``cancelled``)
+and ignores further SIGINTs: a Ctrl-C in the terminal reaches every process of the group,
+and the parent forwards it too. Without this, a worker that finished its interrupted point
+took the next queued task before the parent had stopped the pool, and that point, started
+after the Ctrl-C, was interrupted by the parent's forwarded SIGINT. Each worker limits BLAS to one thread so that N workers do not oversubscribe the
 cores (see ``limit_threads``).
 """
 
@@ -32,13 +34,15 @@ from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 from gradlab.errors import InputError
-from gradlab.sweeps import PointResult, PointTask, run_point
+from gradlab.sweeps import CANCELLED, INTERRUPTED, PointResult, PointTask, run_point
 
 EXECUTORS = ("process", "dask")
 #: after Ctrl-C, how long to wait for running points to write their interrupted state
 STOP_TIMEOUT = 30.0
 #: in a worker process: the pool's stop event (set by ProcessExecutor.stop); None elsewhere
 _STOPPING = {"event": None}
+#: in a worker process: whether it has had a SIGINT, and whether it is running a task now
+_WORKER = {"interrupted": False, "running": False}
 
 
 def limit_threads() -> None:
@@ -53,36 +57,49 @@ def limit_threads() -> None:
     threadpool_limits(1)
 
 
-def _interrupt_once(signum, frame) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    raise KeyboardInterrupt
+def _on_sigint(signum, frame) -> None:
+    """A worker's SIGINT handler: the first one interrupts the task running (run_point turns the
+    KeyboardInterrupt into an ``interrupted`` result); every one is remembered, so that the worker
+    starts no task afterwards, and none interrupts anything else (idle, the worker lives on)."""
+    first = not _WORKER["interrupted"]
+    _WORKER["interrupted"] = True
+    if first and _WORKER["running"]:
+        raise KeyboardInterrupt
 
 
 def _init_worker(threads: int | None, stopping=None) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # idle workers outlive a Ctrl-C; the parent decides
+    signal.signal(signal.SIGINT, _on_sigint)
     _STOPPING["event"] = stopping
     if threads == 1:
         limit_threads()
 
 
-def _call(function: Callable[[PointTask], PointResult], task: PointTask) -> PointResult:
-    """Run a task in a worker, interruptible by the first SIGINT only; once the pool is stopping,
-    a task the worker had already been handed (queued, not cancellable) ends ``cancelled`` at once."""
+def _stop_requested() -> bool:
+    """Whether this worker must start no more tasks: it had a Ctrl-C, or the pool is stopping."""
     event = _STOPPING["event"]
-    if event is not None and event.is_set():
-        return _failed(task, CancelledError())
-    signal.signal(signal.SIGINT, _interrupt_once)
+    return _WORKER["interrupted"] or (event is not None and event.is_set())
+
+
+def _call(function: Callable[[PointTask], PointResult], task: PointTask) -> PointResult:
+    """Run a task in a worker, interruptible by the worker's first SIGINT. After a Ctrl-C (seen by
+    this worker or by the parent, which stops the pool), a task the worker is handed (queued, no
+    longer cancellable) ends ``cancelled`` without starting."""
+    _WORKER["running"] = True  # before the check: a SIGINT from here on either cancels or interrupts
     try:
+        if _stop_requested():
+            return _failed(task, CancelledError())
         return function(task)
+    except KeyboardInterrupt:  # run_point handles its own: this one came before the point began
+        return _failed(task, CancelledError())
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _WORKER["running"] = False
 
 
 def _failed(task: PointTask, error: BaseException | str) -> PointResult:
     if isinstance(error, KeyboardInterrupt):
-        return PointResult(task.index, "interrupted", error="interrupted")
+        return PointResult(task.index, "interrupted", error=INTERRUPTED)
     if isinstance(error, CancelledError):
-        return PointResult(task.index, "cancelled", error="cancelled before it started")
+        return PointResult(task.index, "cancelled", error=CANCELLED)
     text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
     return PointResult(task.index, "failed", error=text)
 

@@ -12,7 +12,6 @@ value and what is allowed; an unknown key gets a did-you-mean.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any, Literal, Optional, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gradlab.config import load_yaml, validate
+from gradlab.config import FiniteFloat, Int, as_written, load_yaml, validate
 from gradlab.errors import ConfigError, InputError
 
 Spec = Union[str, dict[str, Any]]
@@ -35,7 +34,7 @@ class _Strict(BaseModel):
 class ModelConfig(_Strict):
     """The network: hidden widths, their activation(s), the output activation, initialisation, dtype."""
 
-    hidden: list[int] = Field(default_factory=list, description="hidden layer widths, from the input side")
+    hidden: list[Int] = Field(default_factory=list, description="hidden layer widths, from the input side")
     activation: Union[Spec, list[Spec]] = Field("sigmoid", description="hidden activation, or one per hidden layer")
     output: Optional[Spec] = Field(None, description="output activation [default: chosen from the loss and task]")
     init: Spec = Field("xavier", description="initialiser spec")
@@ -57,41 +56,37 @@ class OptimizerConfig(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     name: str = "sgd"
-    lr: Optional[float] = Field(None, gt=0, description="learning rate [default: the optimizer's own]")
+    lr: Optional[FiniteFloat] = Field(None, gt=0, description="learning rate [default: the optimizer's own]")
     schedule: Spec = "constant"
-    clip_norm: Optional[float] = Field(None, gt=0, description="clip the global gradient norm to this")
-
-    @field_validator("lr")
-    @classmethod
-    def _finite(cls, lr: Optional[float]) -> Optional[float]:
-        if lr is not None and not math.isfinite(lr):
-            raise ValueError(f"must be finite, got {lr}")
-        return lr
+    clip_norm: Optional[FiniteFloat] = Field(None, gt=0, description="clip the global gradient norm to this")
 
 
 class TrainingConfig(_Strict):
-    epochs: int = Field(100, ge=1)
-    batch_size: Union[int, Literal["full"]] = Field(32, description="rows per update; 1 = online, full = batch")
+    epochs: Int = Field(100, ge=1)
+    batch_size: Union[Int, Literal["full"]] = Field(32, description="rows per update; 1 = online, full = batch")
     shuffle: bool = True
-    log_every: int = Field(1, ge=1)
-    l1: float = Field(0.0, ge=0)
-    l2: float = Field(0.0, ge=0)
-    patience: Optional[int] = Field(None, ge=1, description="early stop after this many epochs without improvement")
-    min_delta: float = Field(0.0, ge=0)
+    log_every: Int = Field(1, ge=1)
+    l1: FiniteFloat = Field(0.0, ge=0)
+    l2: FiniteFloat = Field(0.0, ge=0)
+    patience: Optional[Int] = Field(None, ge=1, description="early stop after this many epochs without improvement")
+    min_delta: FiniteFloat = Field(0.0, ge=0)
 
-    @field_validator("batch_size")
+    @field_validator("batch_size", mode="before")
     @classmethod
-    def _batch(cls, value):
-        if isinstance(value, int) and value < 1:
-            raise ValueError(f"must be >= 1 or 'full', got {value}")
-        return value
+    def _batch(cls, value: Any) -> Any:
+        """One message for any wrong value (the union would give one per member: int, 'full')."""
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if value == "full" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            return value
+        raise ValueError(f"must be a whole number >= 1 or 'full', got {as_written(value)}")
 
 
 class ExperimentConfig(_Strict):
     """A complete training experiment."""
 
     name: Optional[str] = None
-    seed: int = 0
+    seed: Int = Field(0, ge=0, description="drives the data generation, the initialisation and the shuffling")
     data: Spec
     model: ModelConfig = Field(default_factory=ModelConfig)
     loss: Spec = "mse"
@@ -173,6 +168,26 @@ def _component_problems(raw: Any) -> list[str]:
     return problems
 
 
+def _build_optimizer(o: OptimizerConfig, problems: list[str]):
+    """The optimizer of the config (None, with the problems appended, when it cannot be built).
+
+    A parameter the optimizer does not take is reported under its own key, ``optimizer.lrr:
+    adam has no parameter 'lrr' (did you mean 'lr'?)``: the key the user wrote in the file or
+    with ``--set``, so a message about it can name that ``--set``.
+    """
+    from gradlab.engine.optimizers import optimizers
+
+    params = {**({"lr": o.lr} if o.lr is not None else {}), **(o.model_extra or {})}
+    if o.name in optimizers:
+        unknown = [key for key in params if key not in optimizers.parameters(o.name)]
+        for key in unknown:  # parsing a spec with only this key raises exactly its "no parameter" message
+            field = f"optimizer.{key}"
+            _collect(problems, field, lambda: optimizers.parse({"name": o.name, key: params[key]}, field=field))
+        if unknown:
+            return None
+    return _collect(problems, "optimizer", lambda: optimizers.create({"name": o.name, **params}, field="optimizer"))
+
+
 def _default_output(loss, task: str) -> str:
     if loss.link is not None:
         return loss.link
@@ -210,8 +225,7 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
               for s in hidden_specs]
     if not hidden_specs and not isinstance(m.activation, list):  # unused without hidden layers, but checked
         _collect(problems, "model.activation", lambda: activations.create(m.activation, field="model.activation"))
-    opt_params = {"name": o.name, **({"lr": o.lr} if o.lr is not None else {}), **(o.model_extra or {})}
-    optimizer = _collect(problems, "optimizer", lambda: optimizers.create(opt_params, field="optimizer"))
+    optimizer = _build_optimizer(o, problems)
     schedule = _collect(problems, "optimizer.schedule",
                         lambda: schedules.create(o.schedule, field="optimizer.schedule"))
     dataset = _collect(problems, "data", lambda: datasets.load(config.data, seed=config.seed, base_dir=base_dir))
@@ -306,13 +320,14 @@ def resolved_config(config: ExperimentConfig, output: Spec, lr: float | None) ->
 
 def load_experiment(path: str | os.PathLike, overrides: Mapping[str, Any] | None = None) -> Experiment:
     """Read a YAML config (with ``--set`` overrides applied) and build the experiment."""
-    path = Path(path)
-    raw = load_yaml(path)
-    if overrides:
-        from gradlab.overrides import apply_overrides
+    from gradlab.overrides import apply_overrides, name_overrides
 
-        raw = apply_overrides(raw, overrides, model=ExperimentConfig)
-    return build(raw, base_dir=path.parent)
+    path = Path(path)
+    raw = apply_overrides(load_yaml(path), overrides or {}, model=ExperimentConfig)
+    try:
+        return build(raw, base_dir=path.parent)
+    except ConfigError as error:
+        raise ConfigError(name_overrides(str(error), overrides or {}, ExperimentConfig)) from None
 
 
 def json_schema() -> dict[str, Any]:

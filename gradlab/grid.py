@@ -79,6 +79,22 @@ def _round(value: float) -> float:
     return float(f"{value:.12g}")
 
 
+def _power_of_ten(exponent: float, where: str) -> float:
+    """``10**exponent`` rounded like the other grid values; refused where a float cannot hold it
+    (above about 1.8e308 it overflows, below about 5e-324 it is 0: neither is a value to train with)."""
+    try:
+        value = 10.0 ** exponent
+    except OverflowError:
+        value = math.inf
+    if math.isinf(value):
+        raise InputError(f"{where}: 10**{exponent:g} is too large for a float (at most about 1.8e308, "
+                         f"10**308); use exponents from -323 to 308")
+    if value == 0:
+        raise InputError(f"{where}: 10**{exponent:g} is too small for a float and would be 0 (at least "
+                         f"about 5e-324, 10**-323); use exponents from -323 to 308")
+    return _round(value)
+
+
 def _numeric_strings(value: Any) -> Any:
     """YAML 1.1 reads ``1e-3`` as a string; a grid value that reads as a number is a number."""
     if isinstance(value, str) and _NUMBER.match(value.strip()):
@@ -113,10 +129,13 @@ def parse_values(key: str, text: str) -> list[Any]:
             if len(args) != 3:
                 raise InputError(f"{where}: logspace takes (a, b, n) for n values from 10**a to 10**b, got {text!r}")
             a, b = _number(args[0], f"{where}: logspace a"), _number(args[1], f"{where}: logspace b")
+            if not (math.isfinite(a) and math.isfinite(b)):
+                raise InputError(f"{where}: logspace a and b must be finite numbers, got {text!r}")
             n = _number(args[2], f"{where}: logspace n")
             if not isinstance(n, int) or not 1 <= n <= MAX_POINTS:
                 raise InputError(f"{where}: logspace n must be a whole number from 1 to {MAX_POINTS}, got {args[2].strip()!r}")
-            values = [_round(10.0 ** (a + (b - a) * i / (n - 1))) if n > 1 else _round(10.0 ** a) for i in range(n)]
+            exponents = [a + (b - a) * i / (n - 1) for i in range(n)] if n > 1 else [a]
+            values = [_power_of_ten(e, f"{where}: {text.strip()}") for e in exponents]
     else:
         try:
             values = yaml.safe_load(f"[{text}]")

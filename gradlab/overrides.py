@@ -3,7 +3,8 @@
 ``--set optimizer.lr=0.5 --set model.hidden=[16,16]`` becomes
 ``{"optimizer": {"lr": 0.5}, "model": {"hidden": [16, 16]}}`` merged into the file's
 mapping before validation, so an override is checked exactly like the file. A path
-that the schema does not know is refused with a did-you-mean.
+that the schema does not know is refused with a did-you-mean, and a value the schema refuses
+is reported under the ``--set`` that gave it (:func:`name_overrides`).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
         key = key.strip()
         if not eq or not key or any(not part for part in key.split(".")):
             raise InputError(f"--set expects KEY=VALUE with a dotted key, e.g. optimizer.lr=0.5, got {item!r}")
+        if not text.strip():  # read as YAML, nothing would be null: the setting silently back to its default
+            raise InputError(f"--set {key}: the value is empty; put a YAML value after '=' (null to unset the key)")
         try:
-            parsed[key] = yaml.safe_load(text) if text.strip() else None
+            parsed[key] = yaml.safe_load(text)
         except yaml.YAMLError as error:
             raise InputError(f"--set {key}: cannot read value {text!r}: {str(error).splitlines()[0]}") from None
     return parsed
@@ -107,3 +110,39 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any], model=
             node.pop(name, None)
         node[names[0]] = value
     return result
+
+
+def name_overrides(message: str, overrides: Mapping[str, Any], model=None, flag: str = "--set") -> str:
+    """Name the ``--set`` behind each line of a validation ``message`` about a value it set.
+
+    A line ``optimizer.lr: input should be greater than 0 (got -1)`` becomes ``--set
+    optimizer.lr: input should ...`` when ``optimizer.lr`` (or a synonym, with ``model``) was
+    overridden; a line about a part of an overridden value keeps its own path after the key:
+    ``--set model.hidden: model.hidden[0]: ...``. Other lines (the file's problems) are kept.
+    """
+    lines = []
+    for line in message.splitlines():
+        field, colon, rest = line.partition(": ")
+        key = _override_of(field, overrides, model) if colon else None
+        if key is None:
+            lines.append(line)
+        else:
+            lines.append(f"{flag} {key}: {rest}" if field in _spellings(key, model) else f"{flag} {key}: {line}")
+    return "\n".join(lines)
+
+
+def _spellings(dotted: str, model) -> list[str]:
+    """``lr`` -> ``["lr", "learning_rate"]``: the dotted key with each name its last part has."""
+    parts = dotted.split(".")
+    names = synonyms(model, parts[:-1], parts[-1]) if model is not None else [parts[-1]]
+    return [".".join([*parts[:-1], name]) for name in names]
+
+
+def _override_of(field: str, overrides: Mapping[str, Any], model) -> str | None:
+    """The override key that set ``field`` or a value containing it (``model.hidden`` for
+    ``model.hidden[0]``); None when no override did."""
+    for key in overrides:
+        for spelling in _spellings(key, model):
+            if field == spelling or field.startswith((f"{spelling}.", f"{spelling}[")):
+                return key
+    return None

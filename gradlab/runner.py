@@ -97,7 +97,12 @@ def execute(
     if record_path:
         np.save(run.file(PATH_FILE), np.array(history.params_path))
         run.summary["path_every"] = record_path
-    plot_files = make_plots(e, history, run) if plots and history.rows else []
+    try:
+        plot_files = make_plots(e, history, run) if plots and history.rows else []
+    except KeyboardInterrupt:  # Ctrl-C while drawing: training, model and metrics are done and saved
+        plot_files = []
+        history.status = "interrupted"
+        history.stop_reason = f"interrupted while drawing the plots ({history.stop_reason}; model and metrics saved)"
     run.finish(
         history.status,
         epochs=history.epochs,

@@ -11,15 +11,18 @@ Layout of ``<root>/<UTC yyyymmdd-HHMMSS>-<command>[-<name>]-<suffix>/``::
 atomically when it ends with one of ``completed``, ``diverged``, ``interrupted`` or
 ``failed``. The root is ``--out``, else ``$GRADLAB_RUNS``, else ``./runs``.
 
-Reading back: :func:`inspect_run` and :func:`list_runs` describe run directories,
-damaged or half-written ones included (they are reported, never raised);
-:func:`read_config`, :func:`read_summary`, :func:`read_metrics` read the files and
-:func:`compare_metrics` finds the first difference between two metrics files.
+Reading back: :func:`resolve_run` finds the run a command was given (a path, or any
+unique part of a run's name); :func:`inspect_run` and :func:`list_runs` describe run
+directories, damaged or half-written ones included (they are reported, never raised);
+:func:`read_config`, :func:`read_summary`, :func:`read_metrics` read the files, refusing a
+damaged one with an InputError that names it, and :func:`compare_metrics` finds the first
+difference between two metrics files.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import platform
@@ -30,7 +33,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +81,7 @@ def check_name(name: str | None, field: str = "--name") -> str | None:
 
 
 def to_plain(value: Any) -> Any:
-    """Convert NumPy scalars/arrays, tuples and paths to plain YAML/JSON-friendly values."""
+    """Convert NumPy scalars/arrays, tuples, paths and dates to plain YAML/JSON-friendly values."""
     if isinstance(value, Mapping):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -89,6 +92,8 @@ def to_plain(value: Any) -> Any:
         return value.item()
     if isinstance(value, os.PathLike):
         return os.fspath(value)
+    if isinstance(value, date):  # YAML reads 2026-01-01 as a date (a hand-edited config): JSON has none
+        return value.isoformat()
     if isinstance(value, float) and not np.isfinite(value):
         return repr(value)  # JSON has no inf/nan; keep them readable and loadable
     return value
@@ -299,10 +304,75 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
 
 
+def read_metrics_text(path: str | os.PathLike) -> str:
+    """The text of a metrics CSV, checked to be UTF-8 text.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, is not UTF-8, or holds NUL bytes (binary, or UTF-16,
+        which decodes as UTF-8 when it is plain ASCII underneath). The message starts
+        with the path and ``is unreadable:``.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"{path} is unreadable: {error.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path} is unreadable: {error} (a metrics file is UTF-8 text)") from None
+    if "\0" in text:
+        raise InputError(f"{path} is unreadable: it holds NUL bytes, so it is binary or UTF-16, "
+                         f"not the UTF-8 text a metrics file is")
+    return text
+
+
+def _csv_table(path: str | os.PathLike) -> list[list[str]]:
+    """Every row of a metrics CSV as written, the header first (see :func:`read_metrics_text`)."""
+    try:
+        return list(csv.reader(io.StringIO(read_metrics_text(path), newline="")))
+    except csv.Error as error:
+        raise InputError(f"{path} is unreadable: not CSV ({error})") from None
+
+
+def read_metrics_table(path: str | os.PathLike) -> tuple[list[str], list[dict[str, Any]]]:
+    """The columns and rows of a metrics CSV: numbers as floats (ints for step/epoch), empty cells as None.
+
+    Returns
+    -------
+    (list of str, list of dict)
+        The header (empty for an empty file) and one dict per row, keyed by the header.
+
+    Raises
+    ------
+    InputError
+        The file is not readable UTF-8 CSV (see :func:`read_metrics_text`).
+    """
+    header, *rows = _csv_table(path) or [[]]
+    padding = [""] * len(header)  # a short row's missing cells read as empty, as csv.DictReader has them
+    return header, [{k: _number(k, v) for k, v in zip(header, row + padding)} for row in rows if row]
+
+
 def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Rows of a metrics CSV with numbers as floats (ints for step/epoch) and empty cells as None."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        return [{k: _number(k, v) for k, v in row.items()} for row in csv.DictReader(handle)]
+    """Rows of a metrics CSV (see :func:`read_metrics_table`)."""
+    return read_metrics_table(path)[1]
+
+
+def read_metrics_with_rows(path: str | os.PathLike) -> tuple[list[str], list[dict[str, Any]]]:
+    """:func:`read_metrics_table` for a run that is to be compared: one without rows is refused.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_metrics_table`, or the file is empty or holds only its header.
+    """
+    header, rows = read_metrics_table(path)
+    if not rows:
+        what = "holds only its header" if header else "is empty"
+        raise InputError(f"{path} {what}: a run to compare needs at least one row of metrics")
+    return header, rows
 
 
 def _number(key: str, text: str | None) -> Any:
@@ -315,35 +385,95 @@ def _number(key: str, text: str | None) -> Any:
 
 
 def resolve_run(reference: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
-    """A run directory from a path, or from an id (or unique id prefix/suffix) under the runs root."""
-    path = Path(reference)
-    if (path / SUMMARY_FILE).exists() or (path / CONFIG_FILE).exists():
-        return path
+    """The run directory a command was given: a path, else a run under the runs root whose
+    directory name is ``reference`` or contains it (an id, a name, a time stamp, any unique part).
+
+    Parameters
+    ----------
+    reference : str or path
+        A run directory, or the whole or a unique part of a run directory's name.
+    root : path, optional
+        Where run names are looked up (default :func:`runs_root`).
+
+    Raises
+    ------
+    InputError
+        ``reference`` is empty, names no run, or is part of several runs' names (all of
+        them are listed, so the user can pick a longer part).
+    """
+    text = str(reference)
+    if not text:
+        raise InputError("run '': give a run directory or a part of a run's name (see 'gradlab runs')")
     base = runs_root(root)
-    if base.is_dir():
-        matches = sorted(p for p in base.iterdir() if p.is_dir() and (p.name == str(reference)
-                         or p.name.startswith(str(reference)) or p.name.endswith(str(reference))))
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise InputError(f"run {str(reference)!r} is ambiguous: {', '.join(p.name for p in matches[:5])}")
-    raise InputError(f"run {str(reference)!r}: no run directory there (nor under {str(base)!r})")
+    for exact in (Path(reference), base / text):  # a path or a whole name first: it may also be part of another name
+        if is_run_dir(exact):
+            return exact
+    matches = sorted(p for p in base.iterdir() if text in p.name and is_run_dir(p)) if base.is_dir() else []
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise InputError(f"run {text!r} is ambiguous: matches {_name_list([p.name for p in matches])}; "
+                         f"give more of the name")
+    raise InputError(f"run {text!r}: no run directory there, and no run under {str(base)!r} has it in its name "
+                     f"(see 'gradlab runs')")
+
+
+def _name_list(names: Sequence[str], shown: int = 10) -> str:
+    """``a, b, c`` for up to ``shown`` names, then ``and N more``: one line even for a long history."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def read_summary(run_dir: str | os.PathLike) -> dict[str, Any]:
-    """The run's summary.json; an unreadable one is InputError naming the file."""
+    """The run's summary.json as a mapping.
+
+    Raises
+    ------
+    InputError
+        The file is missing or unreadable, not JSON, or JSON but not an object; the
+        message names the file.
+    """
     path = Path(run_dir) / SUMMARY_FILE
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise InputError(f"{path}: cannot read the run summary ({error})") from None
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError(f"{path} is unreadable: {error.strerror}") from None
+    except ValueError as error:  # bad JSON, or bytes that are not UTF-8
+        raise InputError(f"{path} is unreadable: {error}") from None
+    if not isinstance(summary, dict):
+        raise InputError(f"{path} is {_json_kind(summary)}, not the JSON object {{...}} a run summary is")
+    return summary
+
+
+def _json_kind(value: Any) -> str:
+    """How JSON spells the type of a parsed value: ``an array``, ``null``, ``a string``..."""
+    kinds = {list: "an array", type(None): "null", str: "a string", bool: "a boolean", int: "a number",
+             float: "a number", dict: "an object"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
-    """The run's config.yaml as a mapping; a missing or unreadable one is InputError naming the file."""
+    """The run's config.yaml as a mapping.
+
+    Raises
+    ------
+    InputError
+        The file is missing or unreadable, not YAML, or not a mapping; the message names the
+        file and is one line.
+    """
     from gradlab.config import load_yaml
 
-    return load_yaml(Path(run_dir) / CONFIG_FILE)
+    path = Path(run_dir) / CONFIG_FILE
+    try:
+        return load_yaml(path)
+    except InputError as error:
+        # PyYAML's reader errors span lines ('...not allowed\n  in "<unicode string>", position 0'),
+        # and the CLI prints each line as an error of its own: this is one problem, one line
+        raise InputError(re.sub(r"\s*\n\s*", " ", str(error))) from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as error:
+        # PyYAML's constructors raise these unwrapped for well-formed but impossible values
+        # ('a: 2001-13-45' -> ValueError, 'a: !!timestamp x' -> AttributeError)
+        raise InputError(f"{path}: invalid YAML: cannot read a value ({type(error).__name__}: {error})") from None
 
 
 # --- listing: what a run directory holds, damaged ones included -------------------------------
@@ -382,15 +512,20 @@ class RunInfo:
     summary: dict[str, Any] | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain values for ``--json`` (no summary: ``runs show`` gives that)."""
-        return to_plain({k: v for k, v in self.__dict__.items() if k != "summary"})
+        """Plain values for ``--json`` (no summary: ``runs show`` gives that); ``path`` is absolute,
+        so a script can use it from any directory."""
+        fields = {k: v for k, v in self.__dict__.items() if k != "summary"}
+        return to_plain({**fields, "path": self.path.resolve()})
 
 
 def is_run_dir(path: Path) -> bool:
     """A directory named like a run, or holding a summary or config: what a listing considers."""
-    if not path.is_dir() or path.name.startswith("."):
+    try:
+        if not path.is_dir() or path.name.startswith("."):
+            return False
+        return bool(_DIR_NAME.match(path.name)) or (path / SUMMARY_FILE).exists() or (path / CONFIG_FILE).exists()
+    except OSError:  # a path the system refuses to look at (a name too long): no run of ours
         return False
-    return bool(_DIR_NAME.match(path.name)) or (path / SUMMARY_FILE).exists() or (path / CONFIG_FILE).exists()
 
 
 def _process_alive(pid: int) -> bool:
@@ -410,61 +545,60 @@ def _timestamp(text: Any) -> float | None:
         return None
 
 
-def _last_metrics_row(path: Path) -> dict[str, Any] | None:
-    """The last row of the run's metrics.csv (None when it has none or there is no file).
-
-    Raises
-    ------
-    ValueError
-        The file is not UTF-8 text or not CSV.
-    """
-    try:
-        rows = read_metrics(path / METRICS_FILE)
-    except OSError:
-        return None
-    except csv.Error as error:
-        raise ValueError(str(error)) from None
-    return rows[-1] if rows else None
-
-
 def inspect_run(path: str | os.PathLike) -> RunInfo:
-    """Describe one run directory without ever raising for what is (not) inside it."""
+    """Describe one run directory without ever raising for what is (not) inside it.
+
+    A run is ``damaged`` when a file it needs cannot be trusted, and ``problem`` gives every
+    reason found; it then shows no epochs, loss, accuracy or duration, since those would
+    come from the very files that are damaged.
+    """
     path = Path(path)
+    info = _info_from_name(path)
+    summary, summary_problem = _listed_summary(path / SUMMARY_FILE)
+    if summary is not None:
+        _take_summary(info, summary)
+    elif summary_problem is None and (path / CONFIG_FILE).is_file():
+        info.status, info.problem = "incomplete", "no summary.json: the run stopped while its directory was being created"
+    damage = [p for p in (summary_problem, _config_problem(path), _metrics_problem(path)) if p]
+    if damage:
+        _mark_damaged(info, damage)
+    elif info.epochs is None and info.steps is None and info.points is None:  # no final numbers: the last row tells
+        _fill_from_metrics(info)
+    return info
+
+
+def _info_from_name(path: Path) -> RunInfo:
+    """What a run directory's name tells (time stamp, command, name), status ``damaged`` until
+    its files say otherwise; a directory not named like a run is dated by its mtime."""
     named = _DIR_NAME.match(path.name)
-    started = None
-    if named:
-        started = datetime.strptime(named["stamp"], "%Y%m%d-%H%M%S").replace(tzinfo=timezone.utc).timestamp()
     info = RunInfo(path=path, id=path.name, command=named["command"] if named else None,
-                   name=named["name"] if named else None, status="damaged", started=started or 0.0)
-    if started is None:
-        try:
-            info.started = path.stat().st_mtime
-        except OSError:
-            pass
-    has_config = (path / CONFIG_FILE).is_file()
-    summary_file = path / SUMMARY_FILE
-    if not summary_file.exists():
-        info.status, info.problem = (
-            ("incomplete", "no summary.json: the run stopped while its directory was being created")
-            if has_config else ("damaged", "neither summary.json nor config.yaml"))
-        _fill_from_metrics(info)
-        return info
+                   name=named["name"] if named else None, status="damaged", started=0.0)
     try:
-        summary = json.loads(summary_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        info.problem = f"summary.json is unreadable: {error}"
-        _fill_from_metrics(info)
-        return info
-    if not isinstance(summary, dict) or summary.get("status") not in STATUSES:
-        got = summary.get("status") if isinstance(summary, dict) else type(summary).__name__
-        info.problem = f"summary.json has no valid status (got {got!r})"
-        _fill_from_metrics(info)
-        return info
-    problem = _summary_problem(summary) or (_config_problem(path) if has_config else None)
-    if problem:
-        info.problem = problem
-        _fill_from_metrics(info)
-        return info
+        info.started = (datetime.strptime(named["stamp"], "%Y%m%d-%H%M%S").replace(tzinfo=timezone.utc).timestamp()
+                        if named else path.stat().st_mtime)
+    except OSError:
+        pass
+    return info
+
+
+def _listed_summary(summary_file: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The summary a listing can show, or why it cannot: ``(summary, None)``, ``(None, problem)``,
+    or ``(None, None)`` when there is no summary.json."""
+    if not summary_file.exists():
+        return None, None
+    try:
+        summary = read_summary(summary_file.parent)
+    except InputError as error:
+        return None, _as_listed(error, summary_file)
+    if summary.get("status") not in STATUSES:
+        return None, f"summary.json has no valid status (got {summary.get('status')!r})"
+    problem = _summary_problem(summary)
+    return (None, problem) if problem else (summary, None)
+
+
+def _take_summary(info: RunInfo, summary: dict[str, Any]) -> None:
+    """Fill ``info`` from a summary checked by :func:`_listed_summary`; a ``running`` run whose
+    process is gone on this host becomes ``incomplete``."""
     info.summary = summary
     info.command = summary.get("command") or info.command
     info.name = summary.get("name")
@@ -472,7 +606,7 @@ def inspect_run(path: str | os.PathLike) -> RunInfo:
     info.started_at = summary.get("started_at")
     info.started = _timestamp(info.started_at) or info.started
     info.duration_s = summary.get("duration_s")
-    final = summary.get("final") if isinstance(summary.get("final"), dict) else {}
+    final = summary.get("final") or {}
     info.epochs, info.steps, info.points = summary.get("epochs"), summary.get("steps"), summary.get("points")
     info.final_loss = final.get("train_loss", final.get("f"))
     info.best_test_accuracy = summary.get("best_test_accuracy")
@@ -483,11 +617,14 @@ def inspect_run(path: str | os.PathLike) -> RunInfo:
             info.problem = f"status is 'running' but its process {pid} is gone"
         else:
             info.duration_s = round(time.time() - info.started, 3)
-    if info.epochs is None and info.steps is None and info.points is None:  # no final numbers: the last row tells
-        _fill_from_metrics(info)
-    if not has_config:
-        info.status, info.problem = "damaged", "config.yaml is missing"
-    return info
+
+
+def _mark_damaged(info: RunInfo, problems: Sequence[str]) -> None:
+    """Make ``info`` a damaged run: the problems are added to ``problem`` and the progress numbers
+    dropped (the listing shows ``-``: they came from files that cannot be trusted)."""
+    info.status = "damaged"
+    info.problem = "; ".join(filter(None, (info.problem, *problems)))
+    info.epochs = info.steps = info.points = info.final_loss = info.best_test_accuracy = info.duration_s = None
 
 
 #: summary.json fields the listing shows, and what each must be when recorded (not None)
@@ -533,26 +670,48 @@ def _summary_problem(summary: dict[str, Any]) -> str | None:
 
 
 def _config_problem(path: Path) -> str | None:
-    """Why a run's config.yaml is unusable (unreadable, not YAML, not a mapping: what
+    """Why a run's config.yaml is missing or unusable (unreadable, not YAML, not a mapping: what
     :func:`read_config` refuses), or None."""
+    if not (path / CONFIG_FILE).is_file():
+        return "config.yaml is missing" if (path / SUMMARY_FILE).exists() else "neither summary.json nor config.yaml"
     try:
         read_config(path)
     except InputError as error:
-        return CONFIG_FILE + str(error).removeprefix(str(path / CONFIG_FILE))
+        return _as_listed(error, path / CONFIG_FILE)
     return None
 
 
-def _fill_from_metrics(info: RunInfo) -> None:
-    """Progress of a run without a final summary, from the last row of its metrics.csv
-    (an unreadable one makes the run ``damaged``, with the reason)."""
+def _metrics_problem(path: Path) -> str | None:
+    """Why a run's metrics.csv is not text (see :func:`read_metrics_text`), or None; a run
+    without one (a compare or sweep run) has no problem with it."""
+    metrics = path / METRICS_FILE
+    if not metrics.is_file():
+        return None
     try:
-        last = _last_metrics_row(info.path)
-    except ValueError as error:
-        info.status = "damaged"
-        info.problem = "; ".join(filter(None, (info.problem, f"metrics.csv is unreadable: {error}")))
+        read_metrics_text(metrics)
+    except InputError as error:
+        return _as_listed(error, metrics)
+    return None
+
+
+def _as_listed(error: InputError, file: Path) -> str:
+    """An error about one of a run's files as a listing says it, from the file's name on
+    (``metrics.csv is unreadable: ...``): the run's directory stands at the start of the line."""
+    return file.name + str(error).removeprefix(str(file))
+
+
+def _fill_from_metrics(info: RunInfo) -> None:
+    """Progress of a run without final numbers in its summary, from the last row of its
+    metrics.csv (one that is not CSV makes the run ``damaged``, with the reason)."""
+    metrics = info.path / METRICS_FILE
+    if not metrics.is_file():
         return
-    if not last:
+    try:
+        rows = read_metrics(metrics)
+    except InputError as error:
+        _mark_damaged(info, [_as_listed(error, metrics)])
         return
+    last = rows[-1] if rows else {}
     if isinstance(last.get("epoch"), int):
         info.epochs = last["epoch"]
     if isinstance(last.get("step"), int):
@@ -619,15 +778,6 @@ class MetricsDifference:
     second: str | None = None
 
 
-def _csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except OSError as error:
-        raise InputError(f"{path}: cannot read the metrics: {error.strerror}") from None
-    return (rows[0], rows[1:]) if rows else ([], [])
-
-
 def compare_metrics(
     first: str | os.PathLike,
     second: str | os.PathLike,
@@ -638,9 +788,14 @@ def compare_metrics(
 
     Returns None when they are identical apart from the ``ignore`` columns, else the first
     difference: the columns, then row by row, then the number of rows.
+
+    Raises
+    ------
+    InputError
+        A file is not readable UTF-8 CSV (see :func:`read_metrics_text`).
     """
-    head_a, rows_a = _csv_rows(Path(first))
-    head_b, rows_b = _csv_rows(Path(second))
+    head_a, *rows_a = _csv_table(first) or [[]]
+    head_b, *rows_b = _csv_table(second) or [[]]
     cols_a = [c for c in head_a if c not in ignore]
     cols_b = [c for c in head_b if c not in ignore]
     if cols_a != cols_b:

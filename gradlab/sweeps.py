@@ -29,12 +29,15 @@ Layout of a sweep directory (itself a run directory of command ``sweep``)::
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
 import shutil
+import signal
 import statistics
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -53,6 +56,9 @@ SWEEP_FILE = "sweep.yaml"
 MAIN_METRICS = ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "train_r2", "test_r2")
 #: statuses a point can end with; ``pending`` is only seen while the sweep runs
 POINT_STATUSES = ("completed", "diverged", "failed", "interrupted", "cancelled")
+#: the ``error`` of a point that Ctrl-C stopped while it ran, and of one it kept from starting
+INTERRUPTED = "interrupted while it ran (the sweep was stopped)"
+CANCELLED = "cancelled before it started"
 
 
 @dataclass
@@ -92,7 +98,10 @@ class Plan:
         }
 
     def seed_of(self, point: Point) -> int:
-        return point.seed if point.seed is not None else int(self.base.get("seed", 0))
+        """The seed the point trains with: from ``--seeds``, else a ``--grid seed`` value, else the config's."""
+        if point.seed is not None:
+            return point.seed
+        return int(dict(point.values).get("seed", self.base.get("seed", 0)))
 
     def tasks(self, out: str | None, *, plots: bool, argv: Sequence[str]) -> list[PointTask]:
         """What each worker needs; ``out=None`` makes workers return their files (``--collect``)."""
@@ -153,7 +162,7 @@ def plan(
         columns.update(dict.fromkeys(metric_columns(experiment.network, experiment.settings.task, has_test)))
         kinds.add((experiment.settings.task, has_test))
     if failures:
-        raise ConfigError(_diagnose(base, config.parent, failures))
+        raise ConfigError(_diagnose(base, config.parent, failures, overrides))
 
     available = _reported(kinds)
     if metric is None:
@@ -196,14 +205,22 @@ def _build(base: Mapping[str, Any], overrides: Mapping[str, Any], base_dir: Path
     return build(apply_overrides(base, overrides), base_dir=base_dir)
 
 
-def _diagnose(base: Mapping[str, Any], base_dir: Path, failures: list[tuple[Point, str]]) -> str:
-    """One line per problem, blaming a single --grid value when it fails on its own."""
+def _diagnose(base: Mapping[str, Any], base_dir: Path, failures: list[tuple[Point, str]],
+              overrides: Mapping[str, Any]) -> str:
+    """One line per problem: a --grid value that fails on its own is blamed by name; a problem of
+    the file or of a ``--set`` that every point shares is said once (naming the ``--set``); grid
+    points that fail only in combination are described by the first of them, with how many more
+    fail, rather than one line each."""
+    from gradlab.experiment import ExperimentConfig
+    from gradlab.overrides import name_overrides
+
     try:
         _build(base, {}, base_dir)
         base_ok = True
     except InputError:
         base_ok = False
     lines: list[str] = []
+    combinations: list[tuple[Point, str]] = []
     for point, message in failures:
         blamed = []
         if base_ok:
@@ -215,9 +232,15 @@ def _diagnose(base: Mapping[str, Any], base_dir: Path, failures: list[tuple[Poin
         if blamed:
             lines += blamed
         elif not base_ok and all(m == message for _, m in failures):
-            lines += message.splitlines()  # the file or --set is wrong for every point: say it once
+            lines += name_overrides(message, overrides, ExperimentConfig).splitlines()  # wrong for every point
         else:
-            lines += [f"--grid point {point.label()}: {line}" for line in message.splitlines()]
+            combinations.append((point, message))
+    if combinations:
+        (point, message), more = combinations[0], len(combinations) - 1
+        described = [f"--grid point {point.label()}: {line}" for line in message.splitlines()]
+        if more:
+            described[-1] += f" (and {more} more failing grid point{'s' * (more != 1)})"
+        lines += described
     return "\n".join(dict.fromkeys(lines))
 
 
@@ -255,23 +278,48 @@ class PointResult:
     packed: PackedRun | None = None
 
 
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Hold a Ctrl-C back until the block ends, then give it to the SIGINT handler that would have had
+    it: a Ctrl-C while a point's run directory is being created would leave it half made (no summary).
+
+    A handler rather than a signal mask: Python runs its handlers in the main thread even when another
+    thread (a BLAS one) took the signal, so blocking SIGINT in the main thread does not hold it back.
+    """
+    if threading.current_thread() is not threading.main_thread():  # handlers can only be set there
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(signal.SIGINT, None)  # raises KeyboardInterrupt where that handler would have
+
+
 def run_point(task: PointTask) -> PointResult:
     """Train one point into its run directory and describe the outcome. Never prints, never raises."""
     from gradlab.experiment import build
     from gradlab.runner import REPRODUCE, execute
-    from gradlab.runs import Run, pack_run
+    from gradlab.runs import Run, mark_interrupted, pack_run
 
     started = time.perf_counter()
     result = PointResult(task.index, "failed", worker=f"{platform.node()}:{os.getpid()}")
     scratch = None
     try:
-        experiment = build(task.config, base_dir=task.base_dir)
-        root = task.out or (scratch := tempfile.mkdtemp(prefix="gradlab-point-"))
-        run = Run.create("train", experiment.resolved, name=task.name, out=root, argv=task.argv, reproduce=REPRODUCE)
-        result.run_dir = str(run.path)
+        with _sigint_deferred():  # a Ctrl-C meanwhile interrupts the point once its directory is complete
+            experiment = build(task.config, base_dir=task.base_dir)
+            root = task.out or (scratch := tempfile.mkdtemp(prefix="gradlab-point-"))
+            run = Run.create("train", experiment.resolved, name=task.name, out=root, argv=task.argv,
+                             reproduce=REPRODUCE)
+            result.run_dir = str(run.path)
         with run:
             history = execute(experiment, run, plots=task.plots)
         result.status, result.epochs, result.stop_reason = history.status, history.epochs, history.stop_reason
+        if history.status == "interrupted":
+            result.error = INTERRUPTED
         for metric in task.metrics:
             values = [r[metric] for r in history.rows if isinstance(r.get(metric), float)]
             finite = [v for v in values if v == v and abs(v) != float("inf")]
@@ -281,7 +329,9 @@ def run_point(task: PointTask) -> PointResult:
             result.packed = pack_run(run.path)
     except KeyboardInterrupt:
         result.status = "interrupted"
-        result.error = "interrupted"
+        result.error = INTERRUPTED
+        if result.run_dir is not None:  # the deferred Ctrl-C came before training: the summary still says running
+            mark_interrupted(result.run_dir, INTERRUPTED)
     except Exception as error:  # noqa: BLE001 - a failing point is a result; the sweep goes on
         result.status = "failed"
         result.error = f"{type(error).__name__}: {error}"
@@ -303,14 +353,16 @@ class Results:
         self.directory = Path(directory)
         self.path = self.directory / RESULTS_FILE
         self.keys = list(plan.grid)
-        self.columns = ["point", "group", *self.keys, "seed", "status", "epochs",
-                        *(f"final_{m}" for m in plan.metrics), *(f"best_{m}" for m in plan.metrics),
-                        "duration_s", "run_dir", "error"]
+        columns = ["point", "group", *self.keys, "seed", "status", "epochs",
+                   *(f"final_{m}" for m in plan.metrics), *(f"best_{m}" for m in plan.metrics),
+                   "duration_s", "run_dir", "error"]
+        self.columns = list(dict.fromkeys(columns))  # --grid seed=...: one seed column
         self.interrupted = False  # set by execute() when Ctrl-C stopped the sweep early
         self.rows: dict[int, dict[str, Any]] = {}
         for p in plan.points:
-            self.rows[p.index] = {"point": p.index, "group": p.group, **{k: show(v) for k, v in p.values},
-                                  "seed": plan.seed_of(p), "status": "pending"}
+            # the grid values last: a --grid seed value stays text, like every grid value (the table shows it)
+            self.rows[p.index] = {"point": p.index, "group": p.group, "seed": plan.seed_of(p),
+                                  **{k: show(v) for k, v in p.values}, "status": "pending"}
         self.write()
 
     def write(self) -> None:
@@ -337,7 +389,7 @@ class Results:
     def unfinished(self) -> list[int]:
         return [i for i, row in self.rows.items() if row["status"] == "pending"]
 
-    def close_unfinished(self, reason: str = "the sweep was interrupted") -> None:
+    def close_unfinished(self) -> None:
         """After an interruption: a point whose run directory exists was running (``interrupted``,
         and its summary says so too); one without had not started (``cancelled``)."""
         from gradlab.runs import mark_interrupted
@@ -347,10 +399,10 @@ class Results:
             row = self.rows[index]
             path = dirs.get(index)
             if path is not None:
-                mark_interrupted(path, reason)
-                row.update(status="interrupted", run_dir=path.name, error=reason)
+                mark_interrupted(path, INTERRUPTED)
+                row.update(status="interrupted", run_dir=path.name, error=INTERRUPTED)
             else:
-                row.update(status="cancelled", error=reason)
+                row.update(status="cancelled", error=CANCELLED)
         self.write()
 
     def point_dirs(self) -> dict[int, Path]:
@@ -421,10 +473,11 @@ class GroupSummary:
 
 def rank(results: Results) -> list[GroupSummary]:
     """Grid points best first by the mean of ``final_<metric>`` (direction from the metric);
-    exact ties (accuracy 1.0 twice) go to the lower mean final loss; grid points without a
-    completed run come last."""
+    exact ties (accuracy 1.0 twice) go to the lower mean final loss when every point uses the
+    same loss, else they stay in grid order (an MSE and a cross-entropy are on different
+    scales); grid points without a completed run come last."""
     metric = results.plan.metric
-    tiebreak = next((m for m in ("test_loss", "train_loss") if m in results.plan.metrics and m != metric), None)
+    tiebreak = _loss_tiebreak(results.plan)
     by_group: dict[int, list[dict[str, Any]]] = {}
     for row in results.rows.values():
         by_group.setdefault(row["group"], []).append(row)
@@ -445,6 +498,14 @@ def rank(results: Results) -> list[GroupSummary]:
     sign = -1.0 if results.plan.higher_is_better else 1.0
     summaries.sort(key=lambda s: (s.mean is None, sign * s.mean if s.mean is not None else 0.0, losses[s.group], s.group))
     return summaries
+
+
+def _loss_tiebreak(plan: Plan) -> str | None:
+    """The loss column that breaks exact ties of the metric: none when the grid varies the loss
+    (``loss`` or one of its parameters), whose values would then not be comparable."""
+    if any(key == "loss" or key.startswith("loss.") for key in plan.grid):
+        return None
+    return next((m for m in ("test_loss", "train_loss") if m in plan.metrics and m != plan.metric), None)
 
 
 def _finite(values: Iterable[Any]) -> list[float]:

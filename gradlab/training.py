@@ -21,8 +21,11 @@ from gradlab.engine.losses import Loss
 from gradlab.engine.network import Network
 from gradlab.engine.optimizers import add_weight_decay, clip_by_global_norm, weight_decay_penalty
 
-#: values beyond this count as exploding: the run is stopped as diverged
+#: a parameter (or loss) beyond this in size counts as exploded: the run is stopped as diverged
 EXPLODED = 1e12
+#: ... as does a loss more than LOSS_GROWTH (1 + |C_0|) above its value before training, C_0
+#: (the rule of ``gradlab descend``: a bounded loss such as MSE on a sigmoid cannot explode)
+LOSS_GROWTH = 1e6
 #: forward passes for evaluation go through the data in chunks of this many rows (on
 #: 784-512-512-10, 2048-row chunks ran at 127 GFLOP/s, 8192-row ones at 114, with 4x the work arrays)
 EVAL_CHUNK = 2048
@@ -190,14 +193,31 @@ class _Logger:
 
 
 def _diverged(history: History, loss_value: float, network: Network, epoch: int, lr: float | None) -> bool:
-    finite = math.isfinite(loss_value) and all(np.isfinite(p).all() for p in network.params)
-    if finite and abs(loss_value) < EXPLODED:
+    """True (status and stop reason set) when the run has diverged.
+
+    Diverged: a non-finite loss or parameter, a parameter larger than :data:`EXPLODED` in
+    size, or a loss more than :data:`LOSS_GROWTH` (1 + |C_0|) above C_0, the loss logged
+    before the first update.
+    """
+    largest = _largest(network.params)
+    start = history.rows[0]["train_loss"] if history.rows else loss_value
+    if not (math.isfinite(loss_value) and math.isfinite(largest)):
+        what = "the loss or the parameters became non-finite"
+    elif largest > EXPLODED:
+        what = f"a parameter reached {largest:.3g} in size (more than {EXPLODED:g})"
+    elif abs(loss_value) >= EXPLODED or loss_value - start > LOSS_GROWTH * (1.0 + abs(start)):
+        what = f"the loss rose from {start:.6g} to {loss_value:.6g}, more than {LOSS_GROWTH:g} * (1 + |C_0|) above its start"
+    else:
         return False
     history.status = "diverged"
-    what = "non-finite" if not finite else f"exploding ({loss_value:.3g})"
     hint = f"; the learning rate {lr:g} is probably too large (try {lr / 10:g})" if lr else ""
-    history.stop_reason = f"diverged at epoch {epoch}: the loss or the parameters became {what}{hint}"
+    history.stop_reason = f"diverged at epoch {epoch}: {what}{hint}"
     return True
+
+
+def _largest(params: list[np.ndarray]) -> float:
+    """max |p| over all parameters, without an array of absolute values; nan if any is nan."""
+    return max(max(float(p.max()), -float(p.min())) for p in params)
 
 
 def _improved(history: History, row: dict[str, Any], settings: Settings) -> bool:
@@ -360,7 +380,7 @@ def _fit_steps(network, loss, optimizer, X, Y, settings, logger, history, callba
             cb.on_epoch_end(epoch)
         last = epoch == settings.epochs
         if epoch % settings.log_every and not last:
-            if not all(np.isfinite(p).all() for p in params):  # still stop at once
+            if not _largest(params) <= EXPLODED:  # still stop at once (nan compares False too)
                 row = logger.row(epoch, lr)
                 history.rows.append(row)
                 _diverged(history, row["train_loss"], network, epoch, lr)

@@ -2,6 +2,7 @@
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,3 +99,76 @@ def test_descend_runs_default_to_f_per_step(cli, tmp_path):
     assert (comparison.metric, comparison.x) == ("f", "step")
     assert list(comparison.differing) == ["lr"] and sorted(comparison.differing["lr"]) == [0.1, 0.5]
     assert yaml.safe_load((run_dirs(tmp_path / "d")[0] / "config.yaml").read_text())["steps"] == 10
+
+
+def _copy(run, root, name=None):
+    """A copy of a run directory under ``root`` (to damage without touching the module's runs)."""
+    import shutil
+
+    return Path(shutil.copytree(run, root / (name or run.name)))
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda p: (p / "metrics.csv").write_bytes(b"\xff\xfe\x00garbage\x80\x81\n"),
+     "metrics.csv is unreadable: 'utf-8' codec can't decode byte 0xff"),
+    (lambda p: (p / "metrics.csv").write_bytes((p / "metrics.csv").read_text().encode("utf-16-le")),
+     "metrics.csv is unreadable: it holds NUL bytes, so it is binary or UTF-16"),
+    (lambda p: (p / "metrics.csv").write_text(""), "metrics.csv is empty: a run to compare needs at least one row"),
+    (lambda p: (p / "metrics.csv").write_text((p / "metrics.csv").read_text().splitlines()[0] + "\n"),
+     "metrics.csv holds only its header: a run to compare needs at least one row"),
+    (lambda p: (p / "config.yaml").write_text("\x01lr: 0.1\n"),
+     "config.yaml: invalid YAML: unacceptable character #x0001: special characters are not allowed in"),
+    (lambda p: (p / "config.yaml").write_text("lr: 0.1\nwhen: 2001-13-45\n"),
+     "config.yaml: invalid YAML: cannot read a value (ValueError: month must be in 1..12)"),
+], ids=["binary-metrics", "utf-16-metrics", "empty-metrics", "header-only-metrics", "control-character-config",
+        "impossible-date-config"])
+def test_a_damaged_run_is_refused_in_one_line_naming_the_file(cli, tmp_path, saturation_runs, damage, message):
+    mse, ce = saturation_runs
+    hurt = _copy(mse, tmp_path / "copies")
+    damage(hurt)
+    result = cli("compare", hurt, ce, "--out", tmp_path / "cmp")
+    assert result.code == 2 and result.out == ""
+    assert result.err.startswith(f"error: {hurt}/") and message in result.err
+    assert result.err.count("\n") == 1  # one line, whatever the YAML parser's message looked like
+    assert not (tmp_path / "cmp").exists()
+
+
+@pytest.mark.parametrize("summary", ["[1, 2]", "null", '{"status": "compl'])
+def test_a_damaged_summary_still_shows_the_curves_marked_damaged(cli, tmp_path, saturation_runs, summary):
+    """The curves come from metrics.csv; the run's status says the summary is damaged, and a note why."""
+    mse, ce = saturation_runs
+    hurt = _copy(mse, tmp_path / "copies")
+    (hurt / "summary.json").write_text(summary)
+    result = cli("compare", hurt, ce, "--output", tmp_path / "cmp.png")
+    assert result.code == 0, result.text
+    assert "│ saturation_mse │ damaged" in result.out
+    assert "note: saturation_mse is damaged: summary.json is " in " ".join(result.out.split())
+
+
+def test_a_bad_name_is_refused_before_any_work_or_output(cli, tmp_path, saturation_runs):
+    result = cli("compare", *saturation_runs, "--name", "a b", "--out", tmp_path / "cmp")
+    assert result.code == 2 and result.out == ""
+    assert result.err == ("error: --name must be 1-64 letters, digits, '_', '.' or '-' (starting with a letter or "
+                          "digit), got 'a b'\n")
+    assert not (tmp_path / "cmp").exists()
+
+
+def test_runs_are_named_by_any_unique_part_of_their_names(cli, tmp_path, monkeypatch, saturation_runs):
+    mse, _ = saturation_runs
+    monkeypatch.setenv("GRADLAB_RUNS", str(mse.parent))  # the module's runs, looked up by name
+    result = cli("compare", "saturation_mse", "saturation_ce", "--output", tmp_path / "cmp.png")
+    assert result.code == 0, result.text
+    result = cli("compare", "saturation", "saturation_ce", "--output", tmp_path / "cmp.png")
+    assert result.code == 2 and "error: run 'saturation' is ambiguous: matches " in result.err
+
+
+def test_config_values_yaml_reads_as_dates_are_shown_and_recorded(cli, tmp_path, saturation_runs):
+    mse, ce = saturation_runs
+    dated = _copy(mse, tmp_path / "copies")
+    with (dated / "config.yaml").open("a") as config:
+        config.write("started: 2026-11-22\n")  # a hand-edited config: YAML reads this as a date
+    result = cli("compare", dated, ce, "--out", tmp_path / "cmp")
+    assert result.code == 0, result.text
+    assert "started" in result.out and "2026-11-22" in result.out
+    (run,) = run_dirs(tmp_path / "cmp")
+    assert json.loads((run / "summary.json").read_text())["differing"]["started"] == ["2026-11-22", None]

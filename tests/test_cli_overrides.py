@@ -92,3 +92,60 @@ def test_descend_alias_in_the_file_is_replaced_by_the_flag(cli, tmp_path):
     assert config(run_dirs(tmp_path / "o")[0])["lr"] == 0.2
     result = cli("descend", "--config", file, "--no-plot", "--out", tmp_path / "o")
     assert result.code == 2 and f"{file}: lr: must be a finite number > 0, got -3.0" in result.err
+
+
+def one_error_line(result):
+    """The input-error contract: exit 2, a single ``error:`` line, no traceback."""
+    assert result.code == 2, result.text
+    assert result.err.startswith("error: ") and result.err.count("\n") == 1, result.err
+    assert "Traceback" not in result.text
+    return result.err.removeprefix("error: ").rstrip("\n")
+
+
+@pytest.mark.parametrize(("command", "item", "message"), [
+    # an empty value would be null: the file's lr silently replaced by the optimizer's default
+    ("train", "optimizer.lr=", "--set optimizer.lr: the value is empty; put a YAML value after '=' (null to unset the key)"),
+    ("train", "optimizer.lr= ", "--set optimizer.lr: the value is empty"),
+    ("descend", "lr=", "--set lr: the value is empty"),
+    # true/false is no number (pydantic alone takes it as 1)
+    ("train", "training.epochs=true", "--set training.epochs: input should be a whole number, not true or false (got true)"),
+    ("train", "optimizer.lr=false", "--set optimizer.lr: input should be a number, not true or false (got false)"),
+    ("train", "model.hidden=[8,true]", "--set model.hidden: model.hidden[1]: input should be a whole number"),
+    ("descend", "steps=true", "--set steps: input should be a whole number, not true or false (got true)"),
+    ("descend", "lr=true", "--set lr: input should be a number, not true or false (got true)"),
+    # the key the user typed is named, in the --set format
+    ("train", "optimizer.lrr=0.5", "--set optimizer.lrr: adam has no parameter 'lrr' (did you mean 'lr'?); "
+                                   "parameters: lr, beta1, beta2, eps"),
+    ("train", "seed=-1", "--set seed: input should be greater than or equal to 0 (got -1)"),
+    ("train", "optimizer.lr=nan", "--set optimizer.lr: input should be a finite number (got 'nan')"),
+    ("train", "optimizer.lr=.inf", "--set optimizer.lr: input should be a finite number (got inf)"),
+    ("train", "optimizer.lr=-1", "--set optimizer.lr: input should be greater than 0 (got -1)"),
+    ("descend", "learning_rate=-1", "--set learning_rate: must be a finite number > 0, got -1.0"),
+    # the README: a train config's optimizer takes lr only (learning_rate is descend's)
+    ("train", "optimizer.learning_rate=0.5", "--set optimizer.learning_rate: adam has no parameter 'learning_rate'; "
+                                             "parameters: lr, beta1, beta2, eps"),
+])
+def test_a_bad_set_value_is_one_line_naming_the_key(cli, tmp_path, command, item, message):
+    from tests.conftest import CONFIGS
+
+    args = {"train": ["train", CONFIGS / "xor.yaml"], "descend": ["descend"]}[command]
+    result = cli(*args, "--set", item, "--out", tmp_path / "o")
+    assert one_error_line(result).startswith(message), result.err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_set_key_replaced_by_a_flag_is_not_blamed(cli, tmp_path):
+    result = cli("descend", "--set", "lr=0.2", "--lr", "-1", "--out", tmp_path / "o")
+    assert one_error_line(result) == "lr: must be a finite number > 0, got -1.0"  # the flag's value, not --set's
+
+
+def test_a_file_problem_is_not_blamed_on_a_set(cli, tmp_path, tiny):
+    tiny.write_text(TINY.replace("epochs: 4", "epochs: 0"))
+    result = cli("train", tiny, "--set", "optimizer.lr=0.1", "--out", tmp_path / "o")
+    assert one_error_line(result) == "training.epochs: input should be greater than or equal to 1 (got 0)"
+
+
+def test_sweep_set_problem_shared_by_every_point_is_said_once_naming_the_set(cli, tmp_path, tiny):
+    result = cli("sweep", tiny, "--grid", "loss=mse,bce", "--set", "optimizer.momentum=0.9", "--out", tmp_path / "o")
+    assert one_error_line(result).startswith("--set optimizer.momentum: sgd has no parameter 'momentum'")
+    assert not (tmp_path / "o").exists()

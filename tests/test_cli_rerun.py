@@ -106,3 +106,40 @@ def test_rerun_and_compare_write_under_out_or_gradlab_runs(cli, tmp_path, monkey
     compared = [p for p in run_dirs(target) if "-compare-" in p.name]
     assert len(compared) == 1 and (compared[0] / "summary.json").exists()
     assert run_dirs(tmp_path / "runs") == [train_run]  # nothing else went to the default root
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda p: (p / "metrics.csv").write_bytes(b"\xff\xfe\x00garbage\x80\x81\n"),
+     "is damaged: metrics.csv is unreadable: 'utf-8' codec can't decode byte 0xff"),
+    (lambda p: (p / "metrics.csv").write_bytes((p / "metrics.csv").read_text().encode("utf-16")),
+     "is damaged: metrics.csv is unreadable: 'utf-8' codec can't decode byte 0xff"),
+    (lambda p: (p / "summary.json").write_text("[1, 2]"),
+     "/summary.json is an array, not the JSON object {...} a run summary is"),
+    (lambda p: (p / "summary.json").write_text("null"), "/summary.json is null, not the JSON object {...} a run summary is"),
+    (lambda p: (p / "summary.json").write_text(json.dumps({"command": "train", "status": "completed", "name": 3})),
+     "is damaged: summary.json field 'name' is 3, not text"),
+    (lambda p: (p / "config.yaml").write_text("\x01name: tiny\n"),
+     "is damaged: config.yaml: invalid YAML: unacceptable character #x0001: special characters are not allowed in"),
+    (lambda p: (p / "metrics.csv").write_text(""), "/metrics.csv is empty: a run to compare needs at least one row"),
+    (lambda p: (p / "metrics.csv").write_text((p / "metrics.csv").read_text().splitlines()[0] + "\n"),
+     "/metrics.csv holds only its header: a run to compare needs at least one row"),
+], ids=["binary-metrics", "utf-16-metrics", "array-summary", "null-summary", "number-name", "control-character-config",
+        "empty-metrics", "header-only-metrics"])
+def test_a_damaged_original_is_refused_before_anything_is_trained(cli, tmp_path, train_run, damage, message):
+    damage(train_run)
+    result = cli("rerun", train_run, "--out", tmp_path / "new", "-q")
+    assert result.code == 2 and result.out == ""
+    assert result.err.startswith(f"error: {train_run}") and message in result.err
+    assert result.err.count("\n") == 1
+    assert not (tmp_path / "new").exists()  # checked first: no new run directory left behind
+
+
+def test_rerun_takes_a_part_of_the_name_and_records_the_original_by_its_absolute_path(cli, tmp_path, train_run):
+    result = cli("rerun", "tiny", "-q")  # the run's name, under $GRADLAB_RUNS (tmp_path/runs)
+    assert result.code == 0, result.text
+    new = only_new(tmp_path / "runs", [train_run])
+    assert json.loads((new / "summary.json").read_text())["rerun_of"] == str(train_run.resolve())
+    relative = train_run.relative_to(tmp_path)  # the working directory is tmp_path
+    assert cli("rerun", relative, "-q").code == 0
+    newest = only_new(tmp_path / "runs", [train_run, new])
+    assert json.loads((newest / "summary.json").read_text())["rerun_of"] == str(train_run.resolve())

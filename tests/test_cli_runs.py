@@ -236,3 +236,90 @@ def test_the_table_reads_at_80_columns(tmp_path):
     assert long_name.startswith(long_row[2][:-1]) and len(long_row[2]) >= 12
     assert long_row[3:] == ["interrupted", "5", "0.25", "-", "4", "min", "05", "s"]
     assert rows[2].split() == ["aaaaaa", "train", "saturation_mse", "completed", "5", "0.25", "-", "1.5", "s"]
+
+
+@pytest.mark.parametrize("part", ["saturation_mse", "2f15", "031726", "2f15c0"])
+def test_show_finds_a_run_by_any_unique_part_of_its_name(cli, tmp_path, part):
+    root = tmp_path / "runs"
+    fake_run(root, "20261122-031726-train-saturation_mse-2f15c0", summary={**GOOD, "name": "saturation_mse"})
+    fake_run(root, "20261122-031730-train-saturation_ce-9a0b1c", summary={**GOOD, "name": "saturation_ce"})
+    result = cli("runs", "show", part)
+    assert result.code == 0, result.err
+    assert result.out.startswith("20261122-031726-train-saturation_mse-2f15c0")
+
+
+def test_show_refuses_an_ambiguous_part_and_lists_the_runs_it_matches(cli, tmp_path):
+    root = tmp_path / "runs"
+    fake_run(root, "20261122-031726-train-saturation_mse-2f15c0", summary=GOOD)
+    fake_run(root, "20261122-031730-train-saturation_ce-9a0b1c", summary=GOOD)
+    result = cli("runs", "show", "saturation")
+    assert result.code == 2 and result.out == ""
+    assert result.err == ("error: run 'saturation' is ambiguous: matches 20261122-031726-train-saturation_mse-2f15c0, "
+                          "20261122-031730-train-saturation_ce-9a0b1c; give more of the name\n")
+
+
+def test_json_paths_are_absolute(cli, tmp_path, monkeypatch):
+    monkeypatch.delenv("GRADLAB_RUNS")  # ./runs, relative to the working directory (tmp_path)
+    assert cli("descend", "--steps", "3").code == 0
+    (run,) = run_dirs(tmp_path / "runs")
+    [listed] = json.loads(cli("runs", "--json").out)
+    assert listed["path"] == str(run.resolve())
+    shown = json.loads(cli("runs", "show", run.name[-6:], "--json").out)
+    assert shown["path"] == str(run.resolve())
+    assert shown["plots"] == [str(run.resolve() / "descent.png")]
+    assert str(run.resolve() / "metrics.csv") in shown["tables"]
+
+
+@pytest.mark.parametrize("metrics", [
+    b"\xff\xfe\x00garbage\x80\x81\n" + bytes(range(256)),
+    "epoch,train_loss,time_s\n0,0.7,0.1\n".encode("utf-16"),
+    "epoch,train_loss,time_s\n0,0.7,0.1\n".encode("utf-16-le"),
+], ids=["random-bytes", "utf-16", "utf-16-le"])
+def test_a_completed_run_whose_metrics_are_not_text_is_damaged_and_shows_no_numbers(cli, tmp_path, metrics):
+    root = tmp_path / "runs"
+    path = fake_run(root, "20200101-000002-train-hurt-bbbbbb", summary=GOOD)
+    (path / "metrics.csv").write_bytes(metrics)
+    info = inspect_run(path)
+    assert info.status == "damaged" and info.problem.startswith("metrics.csv is unreadable: ")
+    table = cli("runs", "--dir", root)
+    assert table.code == 0
+    # its numbers come from files that cannot be trusted: '-', as in the README's example
+    assert table_rows(table.out)[0].split() == ["bbbbbb", "train", "damaged", "-", "-", "-", "-"]
+    [listed] = json.loads(cli("runs", "--dir", root, "--json").out)
+    assert (listed["status"], listed["epochs"], listed["final_loss"]) == ("damaged", None, None)
+
+
+def test_a_damaged_row_shows_dashes_even_when_its_summary_has_numbers(cli, tmp_path):
+    root = tmp_path / "runs"
+    fake_run(root, "20200101-000002-train-noconf-bbbbbb", summary=GOOD, config=False,
+             metrics="epoch,train_loss,time_s\n0,0.7,0.1\n")
+    table = cli("runs", "--dir", root)
+    assert table_rows(table.out)[0].split() == ["bbbbbb", "train", "damaged", "-", "-", "-", "-"]
+    assert "damaged: 20200101-000002-train-noconf-bbbbbb: config.yaml is missing" in table.out
+
+
+@pytest.mark.parametrize(("summary", "problem"), [
+    ("[1, 2]", "summary.json is an array, not the JSON object {...} a run summary is"),
+    ("null", "summary.json is null, not the JSON object {...} a run summary is"),
+])
+def test_a_summary_that_is_not_an_object_is_damaged(cli, tmp_path, summary, problem):
+    root = tmp_path / "runs"
+    path = fake_run(root, "20200101-000002-train-hurt-bbbbbb", summary=summary)
+    assert (inspect_run(path).status, inspect_run(path).problem) == ("damaged", problem)
+    assert f"damaged: {path.name}: {problem}" in " ".join(cli("runs", "--dir", root).out.split())
+
+
+def test_writing_to_a_closed_pipe_ends_quietly(tmp_path):
+    """`gradlab runs show ID | head -1`: the reader leaves early; no message, the status of a SIGPIPE."""
+    import os
+
+    root = tmp_path / "runs"
+    fake_run(root, "20200101-000001-train-fine-aaaaaa", summary=GOOD)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first write
+    try:
+        done = subprocess.run([sys.executable, "-m", "gradlab", "runs", "show", "aaaaaa", "--dir", str(root)],
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, env=subprocess_env(), timeout=60)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (141, "")

@@ -134,6 +134,76 @@ def test_a_combination_that_fails_only_together_is_named_as_a_point(tmp_path, ti
         sweeps.plan(tiny, ["loss=bce,cross_entropy", "model.output=sigmoid,softmax"])
 
 
+def test_points_failing_in_combination_are_one_error_line(cli, tmp_path, tiny):
+    # with adam as the base each value alone builds; sgd and momentum take no beta1, so all 2 x 2 x 2
+    # points fail, only in combination: one line for all of them
+    tiny.write_text(TINY.replace("optimizer: {name: sgd, lr: 0.5}", "optimizer: {name: adam, lr: 0.5}"))
+    result, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", "optimizer.name=sgd,momentum", "--grid",
+                              "optimizer.beta1=0.9,0.8", "--grid", "loss=mse,bce", code=2)
+    assert result.err.count("\n") == 1 and result.err.count("error:") == 1, result.err
+    assert result.err == ("error: --grid point optimizer.name=sgd, optimizer.beta1=0.9, loss=mse: optimizer.beta1: "
+                          "sgd has no parameter 'beta1'; parameters: lr (and 7 more failing grid points)\n")
+    assert sweep_dir is None
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ("logspace(-3,400,3)", "error: --grid optimizer.lr: logspace(-3,400,3): 10**400 is too large for a float"),
+    ("logspace(-400,-390,3)", "error: --grid optimizer.lr: logspace(-400,-390,3): 10**-400 is too small for a float"),
+])
+def test_a_logspace_beyond_floats_is_exit_2(cli, tmp_path, tiny, values, message):
+    result, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", f"optimizer.lr={values}", code=2)  # was exit 1, OverflowError
+    assert result.err.startswith(message) and result.err.count("\n") == 1, result.err
+    assert sweep_dir is None
+
+
+@pytest.mark.parametrize(("name", "workers", "says"), [
+    ("dask", 1, "Dask at tcp://h:8786 (1 worker);"), ("dask", 3, "Dask at tcp://h:8786 (3 workers);"),
+    ("process", 2, "2 worker processes;"), ("serial", 1, "one by one in this process;"),
+])
+def test_the_plan_line_counts_workers_in_good_english(capsys, name, workers, says):
+    from types import SimpleNamespace
+
+    from gradlab.cli.sweep import _say_plan
+
+    plan = SimpleNamespace(grid={"loss": ["mse", "bce"]}, seeds=None, points=[1, 2], metric="train_loss",
+                           higher_is_better=False)
+    _say_plan(plan, SimpleNamespace(name=name, workers=workers, address="tcp://h:8786"), "runs/x")
+    assert says in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_grid_of_seeds_is_one_seed_column_and_ranks(cli, tmp_path, tiny):
+    # the seed column and the grid key 'seed' are one column; the ranking table used to crash on it
+    result, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", "seed=3,5", "--workers", "1")
+    assert "internal error" not in result.text
+    header = (sweep_dir / "results.csv").read_text().splitlines()[0].split(",")
+    assert header.count("seed") == 1
+    assert [r["seed"] for r in results(sweep_dir)] == ["3", "5"]
+
+
+def fake_results(grid, rows):
+    """Results-like object for rank(): ``rows`` as (group, grid values, final test_accuracy, final test_loss)."""
+    from types import SimpleNamespace
+
+    plan = SimpleNamespace(metric="test_accuracy", metrics=["test_loss", "test_accuracy"], grid=grid,
+                           higher_is_better=True)
+    table = {i: {"group": g, **values, "status": "completed", "final_test_accuracy": acc, "final_test_loss": loss,
+                 "duration_s": 1.0} for i, (g, values, acc, loss) in enumerate(rows, start=1)}
+    return SimpleNamespace(plan=plan, rows=table, keys=list(grid))
+
+
+def test_ties_go_to_the_lower_loss_when_every_point_has_the_same_loss():
+    results = fake_results({"optimizer.lr": [0.1, 1]}, [(1, {"optimizer.lr": "0.1"}, 1.0, 0.3),
+                                                        (2, {"optimizer.lr": "1"}, 1.0, 0.1)])
+    assert [s.group for s in sweeps.rank(results)] == [2, 1]
+
+
+def test_ties_keep_grid_order_when_the_grid_varies_the_loss():
+    # an MSE of 0.1 and a BCE of 0.3 are not on one scale: the tie is not broken by them
+    results = fake_results({"loss": ["bce", "mse"]}, [(1, {"loss": "bce"}, 1.0, 0.3), (2, {"loss": "mse"}, 1.0, 0.1),
+                                                      (3, {"loss": "mse"}, 0.5, 0.01)])
+    assert [s.group for s in sweeps.rank(results)] == [1, 2, 3]
+
+
 REGRESSION = "data: {name: sine, n_samples: 40}\nmodel: {hidden: [4], activation: tanh}\nloss: mse\n" \
              "optimizer: {name: sgd, lr: 0.05}\ntraining: {epochs: 30, batch_size: full, log_every: 5}\n"
 
@@ -178,6 +248,26 @@ def test_run_point_never_raises(tmp_path):
                             base_dir=str(tmp_path), out=str(tmp_path), plots=False, argv=[], metrics=["train_loss"])
     result = sweeps.run_point(task)
     assert result.status == "failed" and "missing.csv" in result.error and result.run_dir is None
+
+
+def test_ctrl_c_while_a_point_creates_its_directory_waits_until_it_is_complete(tmp_path, monkeypatch):
+    from gradlab.runs import Run
+
+    create = Run.create
+
+    def create_and_be_interrupted(*args, **kwargs):  # Ctrl-C half way: the directory exists, no summary yet
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # time for the handler to run, were it not held back
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(Run, "create", staticmethod(create_and_be_interrupted))
+    task = sweeps.PointTask(index=1, name="p001", config=yaml.safe_load(TINY), base_dir=str(tmp_path),
+                            out=str(tmp_path / "s"), plots=False, argv=[], metrics=["train_loss"])
+    result = sweeps.run_point(task)
+    assert (result.status, result.error) == ("interrupted", sweeps.INTERRUPTED)
+    (run,) = run_dirs(tmp_path / "s")
+    assert str(run) == result.run_dir
+    assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
 
 
 def _crash_on_two(task):
@@ -389,3 +479,78 @@ def test_a_handed_out_task_is_cancelled_once_the_pool_is_stopping(monkeypatch):
     result = executors._call(ran.append, SimpleNamespace(index=8))
     assert (result.index, result.status, result.error) == (8, "cancelled", "cancelled before it started")
     assert len(ran) == 1  # the point never started
+
+
+def test_a_worker_starts_no_point_after_its_own_ctrl_c(monkeypatch):
+    """The terminal's SIGINT reaches the workers with the parent's: it interrupts the point a worker
+    runs; a worker idle or finishing at that moment must not take the next queued task, which the
+    parent's forwarded SIGINT would then interrupt (a point started after Ctrl-C marked interrupted)."""
+    from types import SimpleNamespace
+
+    from gradlab import executors
+
+    monkeypatch.setitem(executors._WORKER, "interrupted", False)
+    monkeypatch.setitem(executors._WORKER, "running", False)
+    monkeypatch.setitem(executors._STOPPING, "event", None)  # the parent has not stopped the pool yet
+
+    def training(task):  # like run_point: a Ctrl-C while it trains ends it as interrupted
+        try:
+            executors._on_sigint(signal.SIGINT, None)  # the terminal's Ctrl-C arrives
+        except KeyboardInterrupt:
+            executors._on_sigint(signal.SIGINT, None)  # the parent's forwarded one: ignored, no second raise
+            return sweeps.PointResult(task.index, "interrupted", error=sweeps.INTERRUPTED)
+        raise AssertionError("the first SIGINT during a point must interrupt it")
+
+    assert executors._call(training, SimpleNamespace(index=1)).status == "interrupted"
+    ran = []
+    result = executors._call(ran.append, SimpleNamespace(index=2))  # the next queued task
+    assert (result.index, result.status, result.error) == (2, "cancelled", sweeps.CANCELLED) and not ran
+
+
+def test_an_idle_worker_survives_ctrl_c_and_then_starts_nothing(monkeypatch):
+    from types import SimpleNamespace
+
+    from gradlab import executors
+
+    monkeypatch.setitem(executors._WORKER, "interrupted", False)
+    monkeypatch.setitem(executors._WORKER, "running", False)
+    executors._on_sigint(signal.SIGINT, None)  # idle: no KeyboardInterrupt, the worker lives on
+    ran = []
+    assert executors._call(ran.append, SimpleNamespace(index=3)).status == "cancelled" and not ran
+
+
+def test_ctrl_c_to_the_process_group_starts_no_point_after_it(tmp_path):
+    """As in a terminal: SIGINT to every process of the sweep. Short points, so that workers are often
+    between two points when it arrives. Every point ends completed, interrupted (with a run directory
+    saying so) or cancelled (without one), each with its own message; at most one interrupted per worker."""
+    config = tmp_path / "short.yaml"
+    config.write_text(LONG.replace("epochs: 3", "epochs: 40"))
+    out = tmp_path / "sweeps"
+    proc = subprocess.Popen([sys.executable, "-m", "gradlab", "sweep", str(config), "--grid", "seed=range(1,41)",
+                             "--workers", "2", "--out", str(out)], env=subprocess_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:  # a few points done: the workers are busy taking the next ones
+        sweep_dir = run_dirs(out)[0] if run_dirs(out) else None
+        if sweep_dir and (sweep_dir / "results.csv").exists() and \
+                (sweep_dir / "results.csv").read_text().count("completed") >= 3:
+            break
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    rows = results(sweep_dir)
+    assert {r["status"] for r in rows} <= {"completed", "interrupted", "cancelled"}
+    assert sum(r["status"] == "interrupted" for r in rows) <= 2
+    messages = {"completed": "", "interrupted": sweeps.INTERRUPTED, "cancelled": sweeps.CANCELLED}
+    for row in rows:
+        assert row["error"] == messages[row["status"]], row
+        if row["status"] == "cancelled":
+            assert row["run_dir"] == ""
+        else:
+            summary = json.loads((sweep_dir / row["run_dir"] / "summary.json").read_text())
+            assert summary["status"] == row["status"]
+    named = {row["run_dir"] for row in rows}
+    lost = [(p.name, sorted(f.name for f in p.iterdir())) for p in run_dirs(sweep_dir) if p.name not in named]
+    assert not lost, (lost, rows)  # no directory of a point started and lost

@@ -138,6 +138,29 @@ def test_divergence_stops_with_a_hint_and_exit_0(cli, tmp_path):
     assert "diverged" in result.out
 
 
+def test_a_bounded_loss_with_exploding_weights_is_diverged_at_once(cli, tmp_path):
+    # MSE on a sigmoid cannot exceed 1/2, so the loss alone never explodes; eta = 1e300 throws the
+    # weights to ~1e299 in the first epoch (it logs every 5th): stopped after epoch 1, not "completed"
+    result, run = train(cli, tmp_path, CONFIGS / "cat_dog.yaml", "--no-plot", "--set", "optimizer.lr=1e300")
+    assert result.code == 0
+    s = summary(run)
+    assert s["status"] == "diverged" and s["epochs"] == 1
+    assert s["stop_reason"].startswith("diverged at epoch 1: a parameter reached 1.03e+299 in size (more than 1e+12)")
+    assert [int(r["epoch"]) for r in metrics(run)] == [0, 1]
+
+
+def test_a_loss_a_million_times_above_its_start_is_diverged(cli, tmp_path):
+    # smooth L1 grows only linearly with the error: eta = 1e6 takes C from 1.38 to ~6e6 with weights
+    # below 1e12 -- more than 1e6 (1 + C_0) above the start, the rule gradlab descend applies to f
+    result, run = train(cli, tmp_path, CONFIGS / "sine_smooth_l1.yaml", "--no-plot", "--set", "optimizer.lr=1e6")
+    s = summary(run)
+    rows = metrics(run)
+    start, last = float(rows[0]["train_loss"]), float(rows[-1]["train_loss"])
+    assert s["status"] == "diverged" and last - start > 1e6 * (1 + start)
+    assert f"the loss rose from {start:.6g} to {last:.6g}, more than 1e+06 * (1 + |C_0|)" in s["stop_reason"]
+    assert all(float(r["train_loss"]) - start <= 1e6 * (1 + start) for r in rows[:-1])  # stopped at the first
+
+
 def test_float32_follows_float64(cli, tmp_path):
     _, r64 = train(cli, tmp_path, CONFIGS / "xor.yaml", "--no-plot")
     _, r32 = train(cli, tmp_path, CONFIGS / "xor.yaml", "--no-plot", "--set", "model.dtype=float32")
@@ -161,7 +184,11 @@ BASE = "data: {name: xor, n_samples: 40}\ntraining: {epochs: 2}\n"
     (BASE + "optimizer: {lr: -1}", r"optimizer.lr: input should be greater than 0 \(got -1\)"),
     (BASE + "loss: bce\nmodel: {output: relu}", r"model.output: loss bce needs an output in \{sigmoid, hard_sigmoid\}"),
     (BASE + "trainig: {epochs: 3}", r"trainig: unknown key \(did you mean 'training'\?\)"),
-    (BASE + "optimizer: {name: adam, beta: 0.9}", r"optimizer: adam has no parameter 'beta' \(did you mean 'beta[12]'\?\)"),
+    (BASE + "optimizer: {name: adam, beta: 0.9}", r"optimizer.beta: adam has no parameter 'beta' \(did you mean 'beta[12]'\?\)"),
+    ("data: xor\ntraining: {epochs: true}", r"training.epochs: input should be a whole number, not true or false \(got true\)"),
+    ("data: xor\ntraining: {batch_size: true}", r"training.batch_size: must be a whole number >= 1 or 'full', got true$"),
+    (BASE + "optimizer: {lr: .nan}", r"optimizer.lr: input should be a finite number \(got nan\)"),
+    (BASE + "seed: -1", r"^error: seed: input should be greater than or equal to 0 \(got -1\)$"),
     (BASE + "optimizer: {name: cg}", r"training.batch_size: optimizer cg minimises the full batch"),
     (BASE + "optimizer: {name: cg, schedule: exponential}\ntraining: {batch_size: full}",
      r"optimizer.schedule: cg chooses each step by a line search, so a learning-rate schedule does not apply"),
@@ -335,3 +362,19 @@ def test_lbfgs_stops_early_on_the_test_loss(tmp_path):
     assert history.epochs == history.best_epoch + 5 < 500  # a line-search optimizer honours patience too
     assert history.best_value == best
     assert history.stop_reason.startswith(f"early stop at epoch {history.epochs}: no improvement of the test loss")
+
+
+def test_ctrl_c_while_drawing_keeps_the_trained_run_and_says_so(cli, tmp_path, monkeypatch):
+    from gradlab import runner
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "make_plots", interrupted)
+    result, run = train(cli, tmp_path, CONFIGS / "xor.yaml", "--set", "training.epochs=20")
+    assert result.code == 130
+    assert "interrupted while drawing the plots (completed 20 epochs; model and metrics saved)" in result.out
+    s = summary(run)
+    assert s["status"] == "interrupted" and s["epochs"] == 20 and s["plots"] == []
+    assert s["final"]["train_loss"] == float(metrics(run)[-1]["train_loss"])
+    assert (run / "model.npz").exists()

@@ -36,6 +36,9 @@ def test_value_forms(text, values):
     ("0.1,0.1", "value 0.1 is given twice"),
     ("[1,", "cannot read the values"),
     ("range(0, 1e6, 1e-3)", "more than 10000"),
+    ("logspace(-3, 400, 3)", r"logspace\(-3, 400, 3\): 10\*\*400 is too large for a float"),
+    ("logspace(-400, -390, 3)", r"10\*\*-400 is too small for a float and would be 0"),  # not "0.0 is given twice"
+    ("logspace(0, 1e400, 3)", "logspace a and b must be finite numbers"),
 ])
 def test_bad_values_name_the_key(text, message):
     with pytest.raises(InputError, match=message) as info:

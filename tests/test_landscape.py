@@ -150,8 +150,10 @@ def test_filter_normalised_direction():
 
 
 def test_a_diverged_training_is_exit_1_and_keeps_its_status(cli, tmp_path):
+    # eta = 1e200: the first updates overflow to inf and then nan (eta = 50 stops earlier, at finite
+    # weights beyond 1e12, which are drawn)
     result = cli("landscape", CONFIGS / "sine_smooth_l1.yaml", "--set", "loss=mse", "--set", "optimizer.name=sgd",
-                 "--set", "optimizer.lr=50", "--points", "5", "--out", tmp_path / "o")
+                 "--set", "optimizer.lr=1e200", "--points", "5", "--out", tmp_path / "o")
     assert result.code == 1
     assert "diverged" in result.err and "no landscape around non-finite weights" in result.err
     (run,) = run_dirs(tmp_path / "o")
@@ -161,7 +163,7 @@ def test_a_diverged_training_is_exit_1_and_keeps_its_status(cli, tmp_path):
 @pytest.mark.parametrize("command", ["explain", "gradcheck", "landscape"])
 def test_a_diverged_training_run_is_exit_2_naming_it_and_writes_nothing(cli, tmp_path, command):
     assert cli("train", CONFIGS / "sine_smooth_l1.yaml", "--set", "loss=mse", "--set", "optimizer.name=sgd",
-               "--set", "optimizer.lr=50", "--out", tmp_path / "t", "--no-plot", "-q").code == 0
+               "--set", "optimizer.lr=1e200", "--out", tmp_path / "t", "--no-plot", "-q").code == 0
     (trained,) = run_dirs(tmp_path / "t")
     assert np.isnan(np.load(trained / "model.npz")["W1"]).any()
     extra = () if command == "explain" else ("--out", tmp_path / "o")
@@ -180,9 +182,10 @@ def test_range_limits_are_inclusive():
 
 def test_an_exploding_but_finite_path_draws_without_overflow_warnings(cli, tmp_path):
     # saturation_mse at w = b = 2 (x = 1, y = 0): delta = sigma(4)^2 (1 - sigma(4)) = 0.017345; with
-    # eta = 1e300 the first update jumps to w = b = 2 - 1e300 delta = -1.7345e298, where sigma' = 0 and
-    # the path stops: step 1 has length sqrt(2) 1.7345e298 = 2.45e298, the rest 0. The default box
-    # spans +-2.6e298, whose grid spacing overflowed the plateau's gradient (RuntimeWarning = error here)
+    # eta = 1e300 the first update jumps to w = b = 2 - 1e300 delta = -1.7345e298, where sigma' = 0;
+    # training stops there as diverged (|w| > 1e12): one step of length sqrt(2) 1.7345e298 = 2.45e298.
+    # The default box spans +-2.6e298, whose grid spacing overflowed the plateau's gradient
+    # (RuntimeWarning = error here)
     result, run = landscape(cli, tmp_path, CONFIGS / "saturation_mse.yaml", "--points", "7",
                             "--set", "optimizer.lr=1e300", "--set", "training.epochs=3")
     s = 1 / (1 + np.exp(-4.0))
@@ -190,8 +193,8 @@ def test_an_exploding_but_finite_path_draws_without_overflow_warnings(cli, tmp_p
     _, path = read_csv(run / "landscape_path.csv")
     assert [(p["w"], p["b"]) for p in path][:2] == [(2.0, 2.0), (pytest.approx(jump, rel=1e-12),) * 2]
     text = " ".join(result.out.split())
-    assert f"smallest 0 (step 2), largest {np.hypot(jump - 2, jump - 2):.3g} (step 1)" in text
-    assert "largest 2.45e+298 (step 1)" in text
+    assert f"smallest {np.hypot(jump - 2, jump - 2):.3g} (step 1), largest 2.45e+298 (step 1)" in text
+    assert "path: 1 step (one per update)" in text and "(diverged)" in text
 
 
 @pytest.mark.parametrize(("every", "labels"), [(1, ["2", "3", "5", "7", "8"]), (11, ["22", "33", "55", "77", "88"])])

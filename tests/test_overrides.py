@@ -2,7 +2,7 @@ import pytest
 
 from gradlab.errors import InputError
 from gradlab.experiment import ExperimentConfig
-from gradlab.overrides import apply_overrides, parse_overrides
+from gradlab.overrides import apply_overrides, name_overrides, parse_overrides
 
 
 def test_values_are_yaml_scalars_and_lists():
@@ -29,6 +29,8 @@ def test_optimizer_parameters_are_open_keys():
     ("=3", "KEY=VALUE"),
     ("a..b=1", "KEY=VALUE"),
     ("model.hidden=[1,", "cannot read value"),
+    ("optimizer.lr=", r"--set optimizer.lr: the value is empty"),  # would read as null: the default, silently
+    ("optimizer.lr=  ", r"--set optimizer.lr: the value is empty"),
 ])
 def test_malformed(item, message):
     with pytest.raises(InputError, match=message):
@@ -40,3 +42,21 @@ def test_unknown_key_did_you_mean():
         apply_overrides({}, {"optimiser.lr": 1}, model=ExperimentConfig)
     with pytest.raises(InputError, match=r"did you mean 'training.epochs'"):
         apply_overrides({}, {"training.epoch": 1}, model=ExperimentConfig)
+
+
+def test_null_is_still_a_value():
+    assert parse_overrides(["model.output=null"]) == {"model.output": None}
+
+
+def test_name_overrides_names_the_set_behind_a_line_and_keeps_the_others():
+    from gradlab.descent import DescendConfig
+
+    message = "optimizer.lr: input should be greater than 0 (got -1)\nmodel.hidden[0]: bad\ntraining.epochs: bad"
+    assert name_overrides(message, {"optimizer.lr": -1, "model.hidden": [0]}, ExperimentConfig).splitlines() == [
+        "--set optimizer.lr: input should be greater than 0 (got -1)",
+        "--set model.hidden: model.hidden[0]: bad",
+        "training.epochs: bad"]
+    # a synonym names the key as the user typed it
+    assert name_overrides("lr: must be > 0", {"learning_rate": -1}, DescendConfig) == "--set learning_rate: must be > 0"
+    # optimizer.lrr is not optimizer.lr
+    assert name_overrides("optimizer.lr: bad", {"optimizer.lrr": 1}, ExperimentConfig) == "optimizer.lr: bad"

@@ -86,3 +86,90 @@ def test_a_run_updates_its_own_summary_after_it_ended(tmp_path):
     run.update(identical=True)  # e.g. rerun adds its verdict once the run has ended
     summary = json.loads(run.file("summary.json").read_text())
     assert (summary["status"], summary["identical"]) == ("completed", True)
+
+
+# --- finding a run by a part of its name, and reading damaged files --------------------------------
+
+
+def _run_dirs_named(root, *names):
+    """Run directories with these names under ``root`` (not the working directory, where a
+    name would also be a relative path)."""
+    for name in names:
+        (root / name).mkdir(parents=True)
+        (root / name / "config.yaml").write_text("lr: 0.1\n")
+    return [root / name for name in names]
+
+
+@pytest.mark.parametrize("part", ["saturation_mse", "2f15", "031726", "2f15c0", "train-saturation_mse-2f",
+                                  "20261122-031726-train-saturation_mse-2f15c0"])
+def test_resolve_run_takes_any_unique_part_of_a_name(tmp_path, part):
+    from gradlab.runs import resolve_run
+
+    root = tmp_path / "root"
+    mse, _ = _run_dirs_named(root, "20261122-031726-train-saturation_mse-2f15c0",
+                             "20261122-031730-train-saturation_ce-9a0b1c")
+    assert resolve_run(part, root) == mse
+
+
+def test_resolve_run_prefers_a_path_or_a_whole_name_to_a_part(tmp_path):
+    from gradlab.runs import resolve_run
+
+    root = tmp_path / "root"
+    short, _ = _run_dirs_named(root, "20261122-031726-train-x-2f15c0", "20261122-031726-train-x-2f15c0-copy")
+    assert resolve_run(short.name, root) == short  # also part of the copy's name: the whole name wins
+    assert resolve_run(short, tmp_path / "elsewhere") == short  # a path needs no root
+
+
+def test_resolve_run_refuses_an_ambiguous_part_listing_the_candidates(tmp_path):
+    from gradlab.runs import resolve_run
+
+    root = tmp_path / "root"
+    mse, ce = _run_dirs_named(root, "20261122-031726-train-saturation_mse-2f15c0",
+                              "20261122-031730-train-saturation_ce-9a0b1c")
+    with pytest.raises(InputError, match=rf"run 'saturation' is ambiguous: matches {mse.name}, {ce.name}; "):
+        resolve_run("saturation", root)
+    with pytest.raises(InputError, match=r"run 'zzz': no run directory there, and no run under .* has it in its name"):
+        resolve_run("zzz", root)
+    with pytest.raises(InputError, match=r"run '': give a run directory or a part of a run's name"):
+        resolve_run("", root)  # '' is part of every name, and Path('') is the current directory
+    with pytest.raises(InputError, match=r"run 'a{300}': no run directory there"):
+        resolve_run("a" * 300, root)  # too long for a file name: the system refuses to look (ENAMETOOLONG)
+
+
+@pytest.mark.parametrize(("text", "kind"), [("[1, 2]", "an array"), ("null", "null"), ('"done"', "a string")])
+def test_read_summary_refuses_json_that_is_not_an_object(tmp_path, text, kind):
+    from gradlab.runs import read_summary
+
+    (tmp_path / "summary.json").write_text(text)
+    with pytest.raises(InputError, match=rf"summary.json is {kind}, not the JSON object"):
+        read_summary(tmp_path)
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"\xff\xfe\x00garbage\x80\x81\n", "'utf-8' codec can't decode byte 0xff"),
+    ("epoch,train_loss\n0,0.5\n".encode("utf-16"), "'utf-8' codec can't decode byte 0xff"),  # with its BOM
+    ("epoch,train_loss\n0,0.5\n".encode("utf-16-le"), "it holds NUL bytes, so it is binary or UTF-16"),  # valid UTF-8!
+], ids=["binary", "utf-16", "utf-16-le"])
+def test_read_metrics_refuses_a_file_that_is_not_text(tmp_path, data, reason):
+    from gradlab.runs import compare_metrics, read_metrics
+
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_bytes(data)
+    for read in (read_metrics, lambda path: compare_metrics(path, path)):
+        with pytest.raises(InputError, match=rf"^{re.escape(str(metrics))} is unreadable: {re.escape(reason)}"):
+            read(metrics)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("\x01lr: 0.1\n", "invalid YAML: unacceptable character #x0001: special characters are not allowed in"),
+    ("lr: 0.1\nwhen: 2001-13-45\n", "invalid YAML: cannot read a value (ValueError: month must be in 1..12)"),
+    ("when: !!timestamp x\n", "invalid YAML: cannot read a value (AttributeError"),
+], ids=["control-character", "impossible-date", "bad-timestamp"])
+def test_read_config_refuses_damaged_yaml_in_one_line(tmp_path, text, message):
+    from gradlab.runs import read_config
+
+    (tmp_path / "config.yaml").write_text(text)
+    with pytest.raises(InputError) as caught:
+        read_config(tmp_path)
+    assert str(caught.value).startswith(f"{tmp_path / 'config.yaml'}") and message in str(caught.value)
+    assert "\n" not in str(caught.value)  # the CLI prints one 'error:' line per line of a message

@@ -75,6 +75,21 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+#: the shell's exit status for a process ended by SIGPIPE (128 + 13), as for `yes | head -1`
+_SIGPIPE_EXIT = 141
+
+
+def _closed_pipe() -> int:
+    """Stop without a word when stdout's reader has gone: the exit status of a process ended by
+    SIGPIPE. Stdout now points at /dev/null, so that Python's final flush of what is still
+    buffered does not fail on the closed pipe again ('Exception ignored ... BrokenPipeError')."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is no real file (captured, as in tests): nothing to flush
+        pass
+    return _SIGPIPE_EXIT
+
+
 def _take_debug(args: list[str]) -> tuple[list[str], bool]:
     """Remove ``--debug`` wherever it stands before ``--``: ``gradlab descend ... --debug`` works too."""
     end = args.index("--") if "--" in args else len(args)
@@ -129,8 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 1
+    except BrokenPipeError:  # the reader left (`gradlab runs | head -1`): stop quietly, as cat or git do
+        return _closed_pipe()
+    except SystemExit as done:
+        if isinstance(done.__context__, BrokenPipeError):  # Typer's own handling of it: a bare sys.exit(1)
+            return _closed_pipe()
+        raise
     except Exception as error:  # a bug: say so in one line, the traceback with --debug
         if _state["debug"]:
             traceback.print_exc()

@@ -58,6 +58,22 @@ def fmt(value: float | str, digits: int = 6) -> str:
     return f"{value:.{digits}g}"
 
 
+def check_output_file(path: Path, suffix: str, option: str = "--output") -> None:
+    """Refuse an output file that cannot be written, before any work is done (exit 2)."""
+    import os
+
+    from gradlab.errors import InputError
+
+    if path.suffix.lower() != suffix:
+        raise InputError(f"{option} must name a {suffix} file, got {str(path)!r}")
+    if path.is_dir():
+        raise InputError(f"{option}: {str(path)!r} is a directory; name a {suffix} file in it")
+    if not path.parent.is_dir():
+        raise InputError(f"{option}: directory {str(path.parent)!r} does not exist")
+    if not os.access(path.parent, os.W_OK):
+        raise InputError(f"{option}: directory {str(path.parent)!r} is not writable")
+
+
 def saved(run_path: Path) -> None:
     """Tell the user where the run directory is (escaped: a path may hold brackets like ``[red]``)."""
     from rich.markup import escape

@@ -41,14 +41,17 @@ def compare(
     out_dir: OutOption = None,
     name: NameOption = None,
 ) -> None:
-    from gradlab.comparison import compare as read_runs
-    from gradlab.errors import InputError
+    from rich.markup import escape
 
-    if output is not None and output.suffix.lower() != ".png":
-        raise InputError(f"--output must name a .png file, got {str(output)!r}")
+    from gradlab.comparison import compare as read_runs
+
+    _check_options(output, out_dir, name)
     comparison = read_runs(runs, metric, x)
     out.print(_values_table(comparison))
     out.print(_differing_table(comparison))
+    for curve in comparison.curves:
+        if curve.problem:
+            out.print(f"[dim]note: {escape(curve.label)} is {curve.status}: {escape(curve.problem)}[/dim]")
     if comparison.metric.endswith("loss") and "loss" in comparison.differing:
         out.print("[dim]note: the runs use different losses, whose values are not on one scale: compare the shapes "
                   "(plateau, halving time), or --metric train_accuracy[/dim]")
@@ -71,7 +74,22 @@ def compare(
     saved(run.path)
 
 
+def _check_options(output: Path | None, out_dir: Path | None, name: str | None) -> None:
+    """Refuse a bad --output, --out or --name before any run is read or anything is printed."""
+    from gradlab.errors import InputError
+    from gradlab.runs import check_name, check_root
+
+    if output is not None and output.suffix.lower() != ".png":
+        raise InputError(f"--output must name a .png file, got {str(output)!r}")
+    check_name(name)
+    if output is None:  # only a run directory needs the run root
+        check_root(out_dir)
+
+
 def _show(value: Any) -> str:
+    """A value in a table cell: ``-`` for none, numbers to 6 digits, lists and mappings as JSON."""
+    from gradlab.runs import to_plain
+
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -80,7 +98,7 @@ def _show(value: Any) -> str:
         return fmt(value)
     if isinstance(value, str):
         return value
-    return json.dumps(value)
+    return json.dumps(to_plain(value))
 
 
 def _values_table(comparison):

@@ -132,8 +132,9 @@ def prepare(flags: dict, config: Path | None, sets: Optional[list[str]] = None):
     from gradlab.config import load_yaml, validate
     from gradlab.descent import DescendConfig
     from gradlab.descent import Descent
+    from gradlab.errors import ConfigError
     from gradlab.expr import parse
-    from gradlab.overrides import apply_overrides, parse_overrides, synonyms
+    from gradlab.overrides import apply_overrides, name_overrides, parse_overrides, synonyms
 
     file_values = load_yaml(config) if config is not None else {}
     overrides = parse_overrides(sets or [])
@@ -143,7 +144,12 @@ def prepare(flags: dict, config: Path | None, sets: Optional[list[str]] = None):
         validate(DescendConfig, {k: v for k, v in file_values.items() if k not in replaced}, f"{config}: ")
     # flags go in last, as overrides too, so --lr replaces a learning_rate: from the file or --set
     values = apply_overrides(apply_overrides(file_values, overrides, model=DescendConfig), given, model=DescendConfig)
-    cfg = validate(DescendConfig, values)
+    flagged = {name for key in given for name in synonyms(DescendConfig, [], key)}
+    kept = {k: v for k, v in overrides.items() if k not in flagged}  # a flag's value is named by the flag's own check
+    try:
+        cfg = validate(DescendConfig, values)
+    except ConfigError as error:
+        raise ConfigError(name_overrides(str(error), kept, DescendConfig)) from None
     expr = parse(cfg.f)
     return cfg, expr, Descent(expr, cfg.x0, cfg.settings())
 

@@ -9,6 +9,7 @@ import typer
 
 from gradlab.cli.common import NameOption, OutOption, examples, fmt, out, saved
 from gradlab.cli.train import SetOption
+from gradlab.errors import plural
 
 HELP = (
     "Draw the loss surface and the path training took across it. With two parameters (one neuron with "
@@ -179,7 +180,7 @@ def _report(result, experiment, every: int, status: str, weights: str) -> None:
         steps = np.hypot(*np.diff(p[ok], axis=0).T) if result.kind == "exact" else None  # hypot: no overflow
         first, last = p[ok][0], p[ok][-1]
         per = "update" if every == 1 else f"{every} updates"
-        out.print(f"path: {len(p) - 1} steps (one per {per}) from ({fmt(first[0], 4)}, {fmt(first[1], 4)}), "
+        out.print(f"path: {plural(len(p) - 1, 'step')} (one per {per}) from ({fmt(first[0], 4)}, {fmt(first[1], 4)}), "
                   f"C = {fmt(loss[0], 4)} to ({fmt(last[0], 4)}, {fmt(last[1], 4)}), C = {fmt(loss[-1], 4)}"
                   + ("" if status == "completed" else f"  [red]({status})[/red]"))
         if steps is not None and steps.size:

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gradlab.cli.common import NameOption, OutOption, examples, fmt, out, saved
+from gradlab.cli.common import NameOption, OutOption, check_output_file, examples, fmt, out, saved
 from gradlab.errors import InputError
 
 LOSS_WORDS = ("loss", "losses")
@@ -111,12 +111,9 @@ def _check_options(losses_mode, output, out_root, name, numeric, step_study, tar
     if not losses_mode and target is not None:
         raise InputError("--target applies to loss plots: gradlab plot loss mse bce --target 1")
     if output is not None:
-        if output.suffix.lower() != ".png":
-            raise InputError(f"--output must name a .png file, got {str(output)!r}")
+        check_output_file(output, ".png")
         if out_root is not None or name is not None:
             raise InputError("--output writes no run directory: --out and --name do not apply")
-        if not output.parent.is_dir():
-            raise InputError(f"--output: directory {str(output.parent)!r} does not exist")
 
 
 def _write(charts, pngs: list[Path]) -> list[Path]:

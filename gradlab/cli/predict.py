@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradlab.cli.common import examples, fmt, out
+from gradlab.cli.common import check_output_file, examples, fmt, out
 
 RunArgument = Annotated[str, typer.Argument(help="A training run directory (or its id under ./runs).",
                                             show_default=False)]
@@ -18,20 +18,25 @@ DataArgument = Annotated[Path, typer.Argument(help="A CSV file with a header and
 def predict(
     run: RunArgument,
     data: DataArgument,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the predictions CSV "
-                                                   "[default: <data>_predictions.csv].", show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the predictions CSV. "
+                                                   "Default: <data>_predictions.csv.", show_default=False)] = None,
 ) -> None:
     """Predict with a trained run's model: classes and scores (or values) for each row of a CSV."""
     import numpy as np
 
+    from gradlab.errors import InputError
     from gradlab.inference import load_model, predict as predict_rows, read_features
     from gradlab.plots import write_columns
 
+    target = output or data.with_name(f"{data.stem}_predictions.csv")
+    check_output_file(target, ".csv")
     model = load_model(run)
     X, _ = read_features(model, data)
     columns = predict_rows(model, X)
-    target = output or data.with_name(f"{data.stem}_predictions.csv")
-    write_columns(target, {**{name: X[:, k] for k, name in enumerate(model.feature_names)}, **columns})
+    try:
+        write_columns(target, {**{name: X[:, k] for k, name in enumerate(model.feature_names)}, **columns})
+    except OSError as error:  # e.g. a directory that refuses new files (/proc): bad --output, not a bug
+        raise InputError(f"--output: cannot write {str(target)!r}: {error.strerror}") from None
     out.print(f"{len(X)} predictions from {model.run_dir.name} written to {target}")
     if "predicted" in columns:
         names, counts = np.unique(columns["predicted"], return_counts=True)
@@ -41,7 +46,8 @@ def predict(
 def evaluate(
     run: RunArgument,
     data: DataArgument,
-    target: Annotated[str, typer.Option("--target", help="The label column.")] = "target",
+    target: Annotated[str, typer.Option("--target", help="The label column. Default: target.",
+                                               show_default=False)] = "target",
 ) -> None:
     """Evaluate a trained run's model on a labelled CSV: loss and accuracy (or R^2)."""
     from rich.table import Table

@@ -29,24 +29,17 @@ def rerun(
                                                  help="Draw the plots. Default: as the original did.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the comparison, not the run's own output.")] = False,
 ) -> None:
-    from gradlab.errors import InputError
-    from gradlab.runs import CONFIG_FILE, METRICS_FILE, TIMING_COLUMNS, compare_metrics, read_summary, resolve_run
+    from gradlab.runs import METRICS_FILE, TIMING_COLUMNS, compare_metrics, resolve_run
 
     original = resolve_run(run)
-    summary = read_summary(original)
-    command = summary.get("command")
-    if command not in _RERUNNERS:
-        raise InputError(f"{original}: rerun reproduces {' and '.join(_RERUNNERS)} runs, this is a "
-                         f"{command or 'unknown'} run")
-    for name in (CONFIG_FILE, METRICS_FILE):
-        if not (original / name).is_file():
-            raise InputError(f"{original}: no {name}, so there is nothing to {'re-run' if name == CONFIG_FILE else 'compare'}")
+    summary = _check_original(original)
     if plot is None:
         plot = bool(summary.get("plots"))
-    new_run, status = _RERUNNERS[command](original, summary, out_dir, plot, quiet)
+    new_run, status = _RERUNNERS[summary["command"]](original, summary, out_dir, plot, quiet)
 
     difference = compare_metrics(original / METRICS_FILE, new_run.path / METRICS_FILE)
-    new_run.update(rerun_of=str(original), identical=difference is None,
+    # absolute: the summary is read later from anywhere, where a path relative to today's cwd means nothing
+    new_run.update(rerun_of=str(original.resolve()), identical=difference is None,
                    difference=None if difference is None else difference.message)
     out.print(f"[dim]rerun of[/dim] {original}")
     saved(new_run.path)
@@ -60,6 +53,38 @@ def rerun(
         return
     out.print(f"[red]different[/red]: {difference.message}", markup=True, highlight=False)
     raise typer.Exit(1)
+
+
+def _check_original(original: Path) -> dict:
+    """The summary of the run to re-run, once the whole run is known to be usable.
+
+    Everything is checked before anything is trained, so a run that cannot be compared
+    leaves no new run directory behind.
+
+    Raises
+    ------
+    InputError
+        summary.json unreadable or not an object; a command rerun cannot repeat; config.yaml
+        or metrics.csv missing; any damage :func:`gradlab.runs.inspect_run` finds (a summary
+        field of the wrong type, config.yaml not a YAML mapping, metrics.csv not text); or a
+        metrics.csv without rows, which leaves nothing to compare the rerun with.
+    """
+    from gradlab.errors import InputError
+    from gradlab.runs import CONFIG_FILE, METRICS_FILE, inspect_run, read_metrics_with_rows, read_summary
+
+    summary = read_summary(original)
+    command = summary.get("command")
+    if command not in _RERUNNERS:
+        raise InputError(f"{original}: rerun reproduces {' and '.join(_RERUNNERS)} runs, this is a "
+                         f"{command or 'unknown'} run")
+    for name in (CONFIG_FILE, METRICS_FILE):
+        if not (original / name).is_file():
+            raise InputError(f"{original}: no {name}, so there is nothing to {'re-run' if name == CONFIG_FILE else 'compare'}")
+    info = inspect_run(original)
+    if info.status == "damaged":
+        raise InputError(f"{original} is damaged: {info.problem}")
+    read_metrics_with_rows(original / METRICS_FILE)
+    return summary
 
 
 def _train(original: Path, summary: dict, out_dir, plot: bool, quiet: bool):

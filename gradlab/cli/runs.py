@@ -85,20 +85,16 @@ def show(
 
     path = resolve_run(run, directory)
     info = inspect_run(path)
+    where = path.resolve() if as_json else path  # absolute for scripts, as in 'gradlab runs --json'
+    plots = sorted(str(p) for p in where.glob("*.png"))
+    tables = sorted(str(p) for p in where.glob("*.csv"))
+    if as_json:
+        typer.echo(json.dumps({**info.as_dict(), "config": _config_or_none(path), "summary": info.summary,
+                               "plots": plots, "tables": tables},
+                              indent=2, default=str))  # str: YAML reads 2026-01-01 as a date, JSON has none
+        return
     config_file = path / CONFIG_FILE
     config_text = config_file.read_text(encoding="utf-8", errors="replace") if config_file.is_file() else None
-    plots = sorted(str(p) for p in path.glob("*.png"))
-    tables = sorted(str(p) for p in path.glob("*.csv"))
-    if as_json:
-        import yaml
-
-        try:
-            config = yaml.safe_load(config_text) if config_text is not None else None
-        except yaml.YAMLError:  # a damaged config: its problem is in the output already
-            config = None
-        typer.echo(json.dumps({**info.as_dict(), "config": config, "summary": info.summary, "plots": plots,
-                               "tables": tables}, indent=2))
-        return
     style = _STYLE.get(info.status, "")
     out.print(f"[bold]{info.id}[/bold]  {info.command or '?'}  [{style}]{info.status}[/]", highlight=False)
     out.print(f"[dim]path:[/dim] {path}")
@@ -126,6 +122,17 @@ def show(
         out.print("\n[bold]tables[/bold]")
         for p in tables:
             out.print(p, highlight=False)
+
+
+def _config_or_none(path: Path) -> dict | None:
+    """The run's config as a mapping, or None when it is missing or damaged (``problem`` says why)."""
+    from gradlab.errors import InputError
+    from gradlab.runs import read_config
+
+    try:
+        return read_config(path)
+    except InputError:
+        return None
 
 
 def _cell(value: Any) -> str:

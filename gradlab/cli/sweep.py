@@ -109,8 +109,10 @@ def sweep(
 def _say_plan(plan, pool, path) -> None:
     sizes = " x ".join(str(len(v)) for v in plan.grid.values()) or "1"
     seeds = f" x {len(plan.seeds)} seeds" if plan.seeds else ""
-    where = {"serial": "one by one in this process", "process": f"{pool.workers} worker processes",
-             "dask": f"Dask at {getattr(pool, 'address', '?')} ({pool.workers} workers)"}[pool.name]
+    many = pool.workers != 1
+    where = {"serial": "one by one in this process",
+             "process": f"{pool.workers} worker process{'es' * many}",
+             "dask": f"Dask at {getattr(pool, 'address', '?')} ({pool.workers} worker{'s' * many})"}[pool.name]
     direction = "higher" if plan.higher_is_better else "lower"
     out.print(f"sweep: {len(plan.points)} points ({sizes} grid{seeds}), {where}; ranked by {plan.metric} "
               f"({direction} is better)", highlight=False)

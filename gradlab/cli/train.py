@@ -156,6 +156,6 @@ def register(app: typer.Typer) -> None:
     app.command(
         "train",
         epilog=examples("gradlab train configs/cat_dog.yaml",
-                        "gradlab train configs/xor.yaml --set optimizer.lr=0.5 --set model.hidden=[8]"),
+                        "gradlab train configs/xor.yaml --set optimizer.lr=0.5 --set 'model.hidden=[8]'"),
     )(train)
     app.command("schema", epilog=examples("gradlab schema > gradlab.schema.json"))(schema)
