@@ -22,8 +22,9 @@ a silently ignored setting.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Optional, get_args
 
@@ -59,6 +60,61 @@ Float = Annotated[float, _refuse_booleans("a number")]
 FiniteFloat = Annotated[Float, AllowInfNan(False)]
 
 
+def _one_line(text: str) -> str:
+    """The CLI prints each line of a message as an error of its own: one problem, one line."""
+    return " ".join(text.split())
+
+
+@functools.cache
+def _unique_key_loader() -> type:
+    """PyYAML's SafeLoader, refusing a key given twice in one mapping (SafeLoader keeps the last
+    silently: ``lr: 0.1`` then ``lr: 10`` trains with 10)."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} is given twice in one mapping", key_node.start_mark)
+                if isinstance(key, Hashable):
+                    seen.add(key)
+            return super().construct_mapping(node, deep)
+
+    return UniqueKeyLoader
+
+
+def _parse_yaml(text: str) -> Any:
+    """The YAML document in ``text``, read by the safe loader (its tags never build Python objects)
+    that also refuses duplicate keys."""
+    loader = _unique_key_loader()(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def read_yaml_text(text: str, what: str) -> Any:
+    """``text`` typed on the command line (a ``--set`` value, a ``--grid`` list) read as YAML.
+
+    Raises
+    ------
+    InputError
+        ``"{what}: <the first line of the YAML problem>"``; PyYAML's constructor errors
+        (``2001-13-45`` is a date with month 13) are input errors too.
+    """
+    import yaml
+
+    try:
+        return _parse_yaml(text)
+    except yaml.YAMLError as error:
+        raise InputError(f"{what}: {str(error).splitlines()[0]}") from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as error:
+        raise InputError(f"{what}: {_one_line(str(error))}") from None
+
+
 def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
     """Read a YAML file whose top level is a mapping (an empty file reads as ``{}``).
 
@@ -80,14 +136,18 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: cannot read the config file: {error}") from None
     try:
-        data = yaml.safe_load(text)
+        data = _parse_yaml(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = " ".join(filter(None, (error.context, error.problem)))
-        raise InputError(f"{path}{where}: invalid YAML: {problem}") from None
-    except yaml.YAMLError as error:
-        raise InputError(f"{path}: invalid YAML: {error}") from None
+        raise InputError(f"{path}{where}: invalid YAML: {_one_line(problem)}") from None
+    except yaml.YAMLError as error:  # a reader error (a control character) spans lines
+        raise InputError(f"{path}: invalid YAML: {_one_line(str(error))}") from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as error:
+        # PyYAML's constructors raise these unwrapped for well-formed but impossible values
+        # ('a: 2001-13-45' -> ValueError, 'a: !!timestamp x' -> AttributeError)
+        raise InputError(f"{path}: invalid YAML: cannot read a value ({_one_line(str(error))})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -546,12 +546,18 @@ def falling_towards(expr, x: float) -> str | None:
     return None
 
 
-def unbounded_direction(expr, x: Sequence[float]) -> str | None:
-    """For a 1-D run that found no minimum, where :math:`f` keeps falling from its end point ``x``
-    (see :func:`falling_towards`); None for two variables or a non-finite end."""
+def unbounded_direction(expr, x: Sequence[float], x0: Sequence[float] | None = None) -> str | None:
+    """For a 1-D run that found no minimum, where :math:`f` keeps falling from its end point ``x``,
+    or else from its start ``x0`` (see :func:`falling_towards`); None for two variables or a
+    non-finite end.
+
+    The start matters when the run jumped to where f and f' underflow to exactly 0: from
+    x0 = 8 with lr 0.1, :math:`10^x` lands at x = -2.3e7, where nothing falls any more.
+    """
     if expr.n_vars != 1 or not np.all(np.isfinite(x)):
         return None
-    return falling_towards(expr, float(np.asarray(x)[0]))
+    points = [x] if x0 is None else [x, x0]
+    return next(filter(None, (falling_towards(expr, float(np.asarray(p)[0])) for p in points)), None)
 
 
 FLAT = 1e-8  # f''(x*) below this fraction of f'' along the path counts as 0: a flat minimum such as x**4

@@ -93,6 +93,14 @@ class ExperimentConfig(_Strict):
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: Optional[str]) -> Optional[str]:
+        """Checked here, so a bad name in the file is reported as ``name``, not as ``--name``."""
+        from gradlab.runs import check_name
+
+        return check_name(value, "name")
+
     @field_validator("optimizer", mode="before")
     @classmethod
     def _optimizer_short_form(cls, value: Any) -> Any:
@@ -133,6 +141,9 @@ def _collect(problems: list[str], field: str, build):
     except InputError as error:
         message = str(error)
         problems.append(message if message.startswith(field) else f"{field}: {message}")
+        return None
+    except MemoryError as error:  # e.g. data.n_samples: 1e12; numpy says how much it wanted
+        problems.append(f"{field}: more than this machine's memory: {error}")
         return None
 
 
@@ -205,7 +216,7 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
     from gradlab.engine.network import Network
     from gradlab.engine.optimizers import optimizers
     from gradlab.engine.schedules import schedules
-    from gradlab.training import Settings
+    from gradlab.training import EVAL_CHUNK, Settings
 
     try:
         config = validate(ExperimentConfig, raw)
@@ -261,8 +272,12 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
     if dataset.task == "binary" and (loss.name in ("cross_entropy", "multiclass_hinge") or output.name == "softmax"):
         n_out = 2  # two classes as two units with one-hot targets: a one-unit softmax would always be 1
     sizes = [dataset.n_features, *m.hidden, n_out]
+    rows = len(dataset.X_train) if t.batch_size == "full" else min(t.batch_size, len(dataset.X_train))
+    _collect(problems, "model.hidden", lambda: _check_memory(sizes, max(rows, min(len(dataset.X_train), EVAL_CHUNK)),
+                                                             dtype))
     rng = np.random.default_rng(config.seed)
-    weights = _collect(problems, "model.init", lambda: _initializer(m.init, base_dir)(sizes, rng, dtype=dtype))
+    weights = None if problems else _collect(problems, "model.init",
+                                             lambda: _initializer(m.init, base_dir)(sizes, rng, dtype=dtype))
     if problems:
         raise ConfigError("\n".join(problems))
     network = Network.from_weights(weights, hidden, output)
@@ -295,6 +310,26 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
         resolved["model"]["init"] = {"name": "from", "path": str(weights)}
     return Experiment(config, resolved, dataset, network, loss, optimizer, schedule, settings,
                       Y_train, Y_test, X_train, X_test)
+
+
+def _check_memory(sizes: list[int], rows: int, dtype: np.dtype) -> None:
+    """Refuse a network that cannot train in this machine's memory, before anything is allocated.
+
+    Training holds about ``4 P`` numbers for P parameters (weights, gradients and up to two
+    optimizer buffers) and ``3 R U`` for R rows of a batch (or an evaluation chunk) through U
+    units (pre-activations, activations and deltas). Without this check a 2-100000000-1 network
+    failed with a MemoryError in the middle of its run.
+    """
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): let the allocation decide
+        return
+    params = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:]))
+    need = dtype.itemsize * (4 * params + 3 * rows * sum(sizes[1:]))
+    if need > memory:
+        raise InputError(f"a {' -> '.join(map(str, sizes))} network needs about {need / 2**30:.3g} GiB to train "
+                         f"({params:.3g} parameters, {rows} rows at a time), more than this machine's "
+                         f"{memory / 2**30:.3g} GiB")
 
 
 def _initializer(spec: Spec, base_dir):
@@ -431,10 +466,9 @@ def load_source(source: str | os.PathLike, overrides: Mapping[str, Any] | None =
     path = Path(source)
     if path.is_file():
         return load_experiment(path, overrides), None
-    try:
-        run_dir = resolve_run(path)
-    except InputError:
-        raise InputError(f"{source}: no such config file or run directory") from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        raise InputError(f"{source}: no such config file")
+    run_dir = resolve_run(path)  # its message says whether no run or several runs match
     if overrides:
         raise InputError(f"--set changes a config file, not the run {run_dir.name} (it was trained as it is)")
     experiment = load_trained(run_dir)

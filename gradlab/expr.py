@@ -123,6 +123,8 @@ def _vetted_children(node: ast.AST, source: str) -> list[ast.AST]:
         _check_number(node.value, piece)
         return []
     if isinstance(node, ast.Name):
+        if node.id in FUNCTIONS:  # 'sin' alone: "did you mean 'sin'?" would not help
+            raise InputError(f"f: {node.id} is a function; call it on an argument, e.g. {node.id}(x)")
         if node.id not in VARIABLES + CONSTANTS:
             hint = did_you_mean(node.id, VARIABLES + CONSTANTS + FUNCTIONS)
             raise InputError(

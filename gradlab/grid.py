@@ -106,7 +106,7 @@ def _numeric_strings(value: Any) -> Any:
 
 def parse_values(key: str, text: str) -> list[Any]:
     """The values of one ``--grid KEY=VALUES`` (see the module docstring for the forms)."""
-    import yaml
+    from gradlab.config import read_yaml_text
 
     where = f"--grid {key}"
     call = _CALL.match(text)
@@ -137,10 +137,7 @@ def parse_values(key: str, text: str) -> list[Any]:
             exponents = [a + (b - a) * i / (n - 1) for i in range(n)] if n > 1 else [a]
             values = [_power_of_ten(e, f"{where}: {text.strip()}") for e in exponents]
     else:
-        try:
-            values = yaml.safe_load(f"[{text}]")
-        except yaml.YAMLError as error:
-            raise InputError(f"{where}: cannot read the values {text!r}: {str(error).splitlines()[0]}") from None
+        values = read_yaml_text(f"[{text}]", f"{where}: cannot read the values {text!r}")
         values = [_numeric_strings(v) for v in values]
     if not values:
         raise InputError(f"{where}: no values in {text!r}")

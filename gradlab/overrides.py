@@ -17,8 +17,8 @@ from gradlab.errors import InputError, did_you_mean
 
 
 def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
-    """``["a.b=1", "c=[1,2]"]`` -> ``{"a.b": 1, "c": [1, 2]}`` (values parsed with yaml.safe_load)."""
-    import yaml
+    """``["a.b=1", "c=[1,2]"]`` -> ``{"a.b": 1, "c": [1, 2]}`` (values read as YAML, as in a config file)."""
+    from gradlab.config import read_yaml_text
 
     parsed: dict[str, Any] = {}
     for item in items:
@@ -28,10 +28,7 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
             raise InputError(f"--set expects KEY=VALUE with a dotted key, e.g. optimizer.lr=0.5, got {item!r}")
         if not text.strip():  # read as YAML, nothing would be null: the setting silently back to its default
             raise InputError(f"--set {key}: the value is empty; put a YAML value after '=' (null to unset the key)")
-        try:
-            parsed[key] = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise InputError(f"--set {key}: cannot read value {text!r}: {str(error).splitlines()[0]}") from None
+        parsed[key] = read_yaml_text(text, f"--set {key}: cannot read value {text!r}")
     return parsed
 
 

@@ -65,10 +65,17 @@ def check_root(out: str | os.PathLike | None = None) -> Path:
     existing = next(p for p in (root, *root.absolute().parents) if p.exists())
     if not existing.is_dir():
         what = "is" if existing == root else f"is inside {str(existing)!r}, which is"
-        raise InputError(f"--out: cannot create run root {str(root)!r}: it {what} a file, not a directory")
+        raise InputError(f"{_root_source(out)}: cannot create run root {str(root)!r}: it {what} a file, not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"--out: cannot create run root {str(root)!r}: {str(existing)!r} is not writable")
+        raise InputError(f"{_root_source(out)}: cannot create run root {str(root)!r}: {str(existing)!r} is not writable")
     return root
+
+
+def _root_source(out: str | os.PathLike | None) -> str:
+    """Where the run root came from, for messages: the option, the variable, or the default."""
+    if out:
+        return "--out"
+    return "$GRADLAB_RUNS" if os.environ.get("GRADLAB_RUNS") else "the default run root"
 
 
 def check_name(name: str | None, field: str = "--name") -> str | None:
@@ -210,7 +217,7 @@ class Run:
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise InputError(f"--out: cannot create run root {str(root)!r}: {error.strerror}") from None
+            raise InputError(f"{_root_source(out)}: cannot create run root {str(root)!r}: {error.strerror}") from None
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         stem = "-".join(filter(None, (stamp, command, name)))
         while True:  # mkdir is atomic: two processes can never get the same directory
@@ -463,17 +470,7 @@ def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     """
     from gradlab.config import load_yaml
 
-    path = Path(run_dir) / CONFIG_FILE
-    try:
-        return load_yaml(path)
-    except InputError as error:
-        # PyYAML's reader errors span lines ('...not allowed\n  in "<unicode string>", position 0'),
-        # and the CLI prints each line as an error of its own: this is one problem, one line
-        raise InputError(re.sub(r"\s*\n\s*", " ", str(error))) from None
-    except (ValueError, TypeError, AttributeError, OverflowError) as error:
-        # PyYAML's constructors raise these unwrapped for well-formed but impossible values
-        # ('a: 2001-13-45' -> ValueError, 'a: !!timestamp x' -> AttributeError)
-        raise InputError(f"{path}: invalid YAML: cannot read a value ({type(error).__name__}: {error})") from None
+    return load_yaml(Path(run_dir) / CONFIG_FILE)
 
 
 # --- listing: what a run directory holds, damaged ones included -------------------------------

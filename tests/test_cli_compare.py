@@ -119,7 +119,7 @@ def _copy(run, root, name=None):
     (lambda p: (p / "config.yaml").write_text("\x01lr: 0.1\n"),
      "config.yaml: invalid YAML: unacceptable character #x0001: special characters are not allowed in"),
     (lambda p: (p / "config.yaml").write_text("lr: 0.1\nwhen: 2001-13-45\n"),
-     "config.yaml: invalid YAML: cannot read a value (ValueError: month must be in 1..12)"),
+     "config.yaml: invalid YAML: cannot read a value (month must be in 1..12)"),
 ], ids=["binary-metrics", "utf-16-metrics", "empty-metrics", "header-only-metrics", "control-character-config",
         "impossible-date-config"])
 def test_a_damaged_run_is_refused_in_one_line_naming_the_file(cli, tmp_path, saturation_runs, damage, message):

@@ -260,6 +260,8 @@ def test_newton_prints_the_second_derivative_it_divides_by(cli):
 
 @pytest.mark.parametrize("f, x0, direction, steps", [
     ("exp(x)", 8, "-inf", 1),  # one step to x = -290.1, where f' = 1e-126: an asymptote, not a minimum
+    # one step to x = 8 - 0.1 ln(10) 1e8 = -2.3e7, where f and f' underflow to exactly 0: seen from x0
+    ("10**x", 8, "-inf", 1),
     ("-x**2", 8, "+inf", 100),  # unbounded below: x grows by 1.2 per step
     ("x**3", 1, "-inf", 100),  # an inflection: f' = f'' = 0 at 0, and f falls on past it
 ])

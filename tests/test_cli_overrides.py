@@ -122,6 +122,10 @@ def one_error_line(result):
     ("train", "optimizer.lr=-1", "--set optimizer.lr: input should be greater than 0 (got -1)"),
     ("descend", "learning_rate=-1", "--set learning_rate: must be a finite number > 0, got -1.0"),
     # the README: a train config's optimizer takes lr only (learning_rate is descend's)
+    # YAML that reads but cannot be built, and a key twice inside one value
+    ("train", "seed=2001-13-45", "--set seed: cannot read value '2001-13-45': month must be in 1..12"),
+    ("train", "model={hidden: [4], hidden: [8]}", "--set model: cannot read value '{hidden: [4], hidden: [8]}': "
+                                                  "key 'hidden' is given twice in one mapping"),
     ("train", "optimizer.learning_rate=0.5", "--set optimizer.learning_rate: adam has no parameter 'learning_rate'; "
                                              "parameters: lr, beta1, beta2, eps"),
 ])

@@ -177,6 +177,7 @@ def write(tmp_path, name, text):
 
 
 BASE = "data: {name: xor, n_samples: 40}\ntraining: {epochs: 2}\n"
+FULL = "data: {name: xor, n_samples: 40}\ntraining: {epochs: 2, batch_size: full}\n"
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -190,9 +191,9 @@ BASE = "data: {name: xor, n_samples: 40}\ntraining: {epochs: 2}\n"
     (BASE + "optimizer: {lr: .nan}", r"optimizer.lr: input should be a finite number \(got nan\)"),
     (BASE + "seed: -1", r"^error: seed: input should be greater than or equal to 0 \(got -1\)$"),
     (BASE + "optimizer: {name: cg}", r"training.batch_size: optimizer cg minimises the full batch"),
-    (BASE + "optimizer: {name: cg, schedule: exponential}\ntraining: {batch_size: full}",
+    (FULL + "optimizer: {name: cg, schedule: exponential}",
      r"optimizer.schedule: cg chooses each step by a line search, so a learning-rate schedule does not apply"),
-    (BASE + "optimizer: {name: lbfgs, clip_norm: 1}\ntraining: {batch_size: full}",
+    (FULL + "optimizer: {name: lbfgs, clip_norm: 1}",
      r"optimizer.clip_norm: lbfgs chooses each step by a line search, so gradient clipping does not apply"),
     ("data: {name: sine}\nloss: cross_entropy", r"loss: cross_entropy needs class labels"),
     ("data: {name: sine}\nmodel: {output: softmax}", r"model.output: softmax over a single output is always 1"),
@@ -378,3 +379,11 @@ def test_ctrl_c_while_drawing_keeps_the_trained_run_and_says_so(cli, tmp_path, m
     assert s["status"] == "interrupted" and s["epochs"] == 20 and s["plots"] == []
     assert s["final"]["train_loss"] == float(metrics(run)[-1]["train_loss"])
     assert (run / "model.npz").exists()
+
+
+def test_a_network_too_large_for_memory_is_refused_before_anything_is_allocated(cli, tmp_path):
+    # 2 -> 1e9 -> 1: 4e9 parameters, about 4 x 3e9 x 8 bytes for weights, gradients and optimizer state
+    result, run = train(cli, tmp_path, CONFIGS / "xor.yaml", "--set", "model.hidden=[1000000000]")
+    assert result.code == 2 and result.err.count("\n") == 1 and run is None
+    assert result.err.startswith("error: --set model.hidden: a 2 -> 1000000000 -> 1 network needs about ")
+    assert "GiB to train (4e+09 parameters, 150 rows at a time), more than this machine's" in result.err

@@ -20,6 +20,12 @@ def test_load_yaml_reads_a_mapping_and_an_empty_file(tmp_path):
     ("lr: 0.5\n  steps: 3\n", "bad.yaml, line 2"),
     ("- 1\n- 2\n", "bad.yaml, line 1: the top level must be a mapping of settings (key: value), got a list"),
     ("just text\n", "got a str"),
+    # SafeLoader keeps the last of two equal keys silently: lr 10 would train, 0.1 was meant
+    ("optimizer:\n  lr: 0.1\n  lr: 10\n", "bad.yaml, line 3, column 3: invalid YAML: key 'lr' is given twice in one mapping"),
+    # well-formed YAML whose value PyYAML cannot build raised ValueError / AttributeError (internal errors)
+    ("seed: 2001-13-45\n", "bad.yaml: invalid YAML: cannot read a value (month must be in 1..12)"),
+    ("seed: !!timestamp x\n", "bad.yaml: invalid YAML: cannot read a value ("),
+    ("a: \x01\n", "bad.yaml: invalid YAML: unacceptable character #x0001"),
 ])
 def test_load_yaml_names_file_and_line(tmp_path, text, fragment):
     path = tmp_path / "bad.yaml"
@@ -28,6 +34,7 @@ def test_load_yaml_names_file_and_line(tmp_path, text, fragment):
         load_yaml(path)
     assert str(info.value).startswith(str(path.parent))
     assert fragment in str(info.value)
+    assert "\n" not in str(info.value)  # the CLI prints each line as an error of its own
 
 
 def test_load_yaml_missing_file_and_directory(tmp_path):

@@ -189,7 +189,9 @@ def test_the_header_names_the_options_that_change_the_numbers(cli):
 
 def test_missing_source_is_exit_2(cli, tmp_path):
     result = cli("explain", tmp_path / "nope.yaml")
-    assert result.code == 2 and "no such config file or run directory" in result.err
+    assert result.code == 2 and f"{tmp_path / 'nope.yaml'}: no such config file" in result.err
+    result = cli("explain", tmp_path)  # a directory that is no run
+    assert result.code == 2 and f"run {str(tmp_path)!r}: no run directory there" in result.err
 
 
 def test_the_readme_excerpt_is_the_real_output(cli, monkeypatch):

@@ -61,6 +61,7 @@ def test_refusal_happens_before_sympy_is_even_imported():
 
 @pytest.mark.parametrize(("text", "fragment"), [
     ("x**2 + z", "unknown name 'z'"),
+    ("sin", "f: sin is a function; call it on an argument, e.g. sin(x)"),  # not "did you mean 'sin'?"
     ("sigmod(x)", "did you mean 'sigmoid'"),
     ("x^2", "for a power write x**2"),
     ("exp(x, 2)", "exp takes 1 argument, got 2"),

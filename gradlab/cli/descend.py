@@ -108,7 +108,7 @@ def record(cfg, expr, descent, out_dir: Optional[Path]) -> Recorded:
         except KeyboardInterrupt:  # keep what was done: the table so far, the plot, status interrupted
             outcome = descent.interrupt(records)
         stable = stability(descent, records)
-        downhill = unbounded_direction(expr, outcome.x) if stable is None else None
+        downhill = unbounded_direction(expr, outcome.x, descent.x0) if stable is None else None
         plots = _plot(run, expr, descent, records) if cfg.plot else []
         run.finish(outcome.status, **_summary(expr, cfg, outcome, stable, downhill, plots))
     return Recorded(run, records, outcome, stable, downhill)
