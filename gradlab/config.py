@@ -75,25 +75,49 @@ def _unique_key_loader() -> type:
         def construct_mapping(self, node, deep=False):
             seen = set()
             for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # <<: *defaults; its keys may be overridden
+                    continue
                 key = self.construct_object(key_node, deep=True)
+                if not isinstance(key, Hashable):
+                    continue  # the base class refuses it with its own message
                 if key in seen:
                     raise yaml.constructor.ConstructorError(
                         None, None, f"key {key!r} is given twice in one mapping", key_node.start_mark)
-                if isinstance(key, Hashable):
-                    seen.add(key)
+                seen.add(key)
             return super().construct_mapping(node, deep)
 
     return UniqueKeyLoader
 
 
+class _YamlProblem(InputError):
+    """Text that is not valid YAML: ``problem`` in one line, ``at`` its ``, line L, column C`` (or "")."""
+
+    def __init__(self, problem: str, mark=None) -> None:
+        self.problem = _one_line(problem)
+        self.at = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        super().__init__(self.problem)
+
+
 def _parse_yaml(text: str) -> Any:
     """The YAML document in ``text``, read by the safe loader (its tags never build Python objects)
-    that also refuses duplicate keys."""
-    loader = _unique_key_loader()(text)
+    that also refuses duplicate keys; any problem is a :class:`_YamlProblem`."""
+    import yaml
+
     try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
+        loader = _unique_key_loader()(text)  # its reader refuses control characters right here
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as error:
+        problem = " ".join(filter(None, (error.context, error.problem)))
+        raise _YamlProblem(problem, error.problem_mark or error.context_mark) from None
+    except yaml.YAMLError as error:  # a reader error spans lines
+        raise _YamlProblem(str(error)) from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as error:
+        # PyYAML's constructors raise these unwrapped for well-formed but impossible values
+        # ('a: 2001-13-45' -> ValueError, 'a: !!timestamp x' -> AttributeError)
+        raise _YamlProblem(str(error)) from None
 
 
 def read_yaml_text(text: str, what: str) -> Any:
@@ -102,17 +126,12 @@ def read_yaml_text(text: str, what: str) -> Any:
     Raises
     ------
     InputError
-        ``"{what}: <the first line of the YAML problem>"``; PyYAML's constructor errors
-        (``2001-13-45`` is a date with month 13) are input errors too.
+        ``"{what}: <the problem>"``, in one line.
     """
-    import yaml
-
     try:
         return _parse_yaml(text)
-    except yaml.YAMLError as error:
-        raise InputError(f"{what}: {str(error).splitlines()[0]}") from None
-    except (ValueError, TypeError, AttributeError, OverflowError) as error:
-        raise InputError(f"{what}: {_one_line(str(error))}") from None
+    except _YamlProblem as error:
+        raise InputError(f"{what}: {error.problem}") from None
 
 
 def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
@@ -122,10 +141,8 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
     ------
     InputError
         The file is missing or unreadable, is not valid YAML (the message names the line
-        and column), or its top level is not a mapping.
+        and column where it can), or its top level is not a mapping.
     """
-    import yaml
-
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -137,17 +154,8 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
         raise InputError(f"{path}: cannot read the config file: {error}") from None
     try:
         data = _parse_yaml(text)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = " ".join(filter(None, (error.context, error.problem)))
-        raise InputError(f"{path}{where}: invalid YAML: {_one_line(problem)}") from None
-    except yaml.YAMLError as error:  # a reader error (a control character) spans lines
-        raise InputError(f"{path}: invalid YAML: {_one_line(str(error))}") from None
-    except (ValueError, TypeError, AttributeError, OverflowError) as error:
-        # PyYAML's constructors raise these unwrapped for well-formed but impossible values
-        # ('a: 2001-13-45' -> ValueError, 'a: !!timestamp x' -> AttributeError)
-        raise InputError(f"{path}: invalid YAML: cannot read a value ({_one_line(str(error))})") from None
+    except _YamlProblem as error:
+        raise InputError(f"{path}{error.at}: invalid YAML: {error.problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -101,7 +101,8 @@ def execute(
         plot_files = make_plots(e, history, run) if plots and history.rows else []
     except KeyboardInterrupt:  # Ctrl-C while drawing: training, model and metrics are done and saved
         plot_files = []
-        history.status = "interrupted"
+        if history.status != "diverged":  # a diverged run stays diverged: that is its result
+            history.status = "interrupted"
         history.stop_reason = f"interrupted while drawing the plots ({history.stop_reason}; model and metrics saved)"
     run.finish(
         history.status,

@@ -416,6 +416,9 @@ def resolve_run(reference: str | os.PathLike, root: str | os.PathLike | None = N
         if is_run_dir(exact):
             return exact
     matches = sorted(p for p in base.iterdir() if text in p.name and is_run_dir(p)) if base.is_dir() else []
+    if len(matches) > 1:  # 'xor' beside 'xor_wide': the run named exactly that, if it is the only one
+        named = [p for p in matches if (m := _DIR_NAME.match(p.name)) and m["name"] == text]
+        matches = named if len(named) == 1 else matches
     if len(matches) == 1:
         return matches[0]
     if matches:

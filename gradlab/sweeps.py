@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from gradlab.comparison import higher_is_better
-from gradlab.errors import ConfigError, InputError, did_you_mean
+from gradlab.errors import ConfigError, InputError, did_you_mean, plural
 from gradlab.grid import Point, expand, parse_grid, parse_seeds, show
 from gradlab.runs import PackedRun
 
@@ -216,30 +216,31 @@ def _diagnose(base: Mapping[str, Any], base_dir: Path, failures: list[tuple[Poin
 
     try:
         _build(base, {}, base_dir)
-        base_ok = True
-    except InputError:
-        base_ok = False
-    lines: list[str] = []
+        shared: list[str] = []
+    except InputError as error:  # the file's or a --set's problem: every point has it
+        shared = str(error).splitlines()
+    lines = name_overrides("\n".join(shared), overrides, ExperimentConfig).splitlines() if shared else []
     combinations: list[tuple[Point, str]] = []
     for point, message in failures:
+        own = [line for line in message.splitlines() if line not in shared]
+        if not own:
+            continue
         blamed = []
-        if base_ok:
-            for key, value in point.values:
-                try:
-                    _build(base, {key: value}, base_dir)
-                except InputError as error:
-                    blamed += [f"--grid {key}={show(value)}: {line}" for line in str(error).splitlines()]
+        for key, value in point.values:
+            try:
+                _build(base, {key: value}, base_dir)
+            except InputError as error:
+                blamed += [f"--grid {key}={show(value)}: {line}" for line in str(error).splitlines()
+                           if line not in shared]
         if blamed:
             lines += blamed
-        elif not base_ok and all(m == message for _, m in failures):
-            lines += name_overrides(message, overrides, ExperimentConfig).splitlines()  # wrong for every point
         else:
-            combinations.append((point, message))
+            combinations.append((point, "\n".join(own)))
     if combinations:
         (point, message), more = combinations[0], len(combinations) - 1
         described = [f"--grid point {point.label()}: {line}" for line in message.splitlines()]
         if more:
-            described[-1] += f" (and {more} more failing grid point{'s' * (more != 1)})"
+            described[-1] += f" (and {plural(more, 'more failing grid point')})"
         lines += described
     return "\n".join(dict.fromkeys(lines))
 

@@ -205,7 +205,9 @@ def _diverged(history: History, loss_value: float, network: Network, epoch: int,
         what = "the loss or the parameters became non-finite"
     elif largest > EXPLODED:
         what = f"a parameter reached {largest:.3g} in size (more than {EXPLODED:g})"
-    elif abs(loss_value) >= EXPLODED or loss_value - start > LOSS_GROWTH * (1.0 + abs(start)):
+    elif abs(loss_value) >= EXPLODED:
+        what = f"the loss reached {loss_value:.6g} (more than {EXPLODED:g} in size)"
+    elif loss_value - start > LOSS_GROWTH * (1.0 + abs(start)):
         what = f"the loss rose from {start:.6g} to {loss_value:.6g}, more than {LOSS_GROWTH:g} * (1 + |C_0|) above its start"
     else:
         return False
@@ -216,8 +218,9 @@ def _diverged(history: History, loss_value: float, network: Network, epoch: int,
 
 
 def _largest(params: list[np.ndarray]) -> float:
-    """max |p| over all parameters, without an array of absolute values; nan if any is nan."""
-    return max(max(float(p.max()), -float(p.min())) for p in params)
+    """max |p| over all parameters, without an array of absolute values; nan if any is nan
+    (np.max propagates nan, Python's max would drop one that is not first)."""
+    return float(np.max([bound for p in params for bound in (p.max(), -p.min())]))
 
 
 def _improved(history: History, row: dict[str, Any], settings: Settings) -> bool:

@@ -153,3 +153,12 @@ def test_sweep_set_problem_shared_by_every_point_is_said_once_naming_the_set(cli
     result = cli("sweep", tiny, "--grid", "loss=mse,bce", "--set", "optimizer.momentum=0.9", "--out", tmp_path / "o")
     assert one_error_line(result).startswith("--set optimizer.momentum: sgd has no parameter 'momentum'")
     assert not (tmp_path / "o").exists()
+
+
+def test_a_sweep_names_the_set_once_and_a_bad_grid_value_beside_it(cli, tmp_path, tiny):
+    # every point has the --set problem, one point also its own: two lines, neither repeated
+    result = cli("sweep", tiny, "--set", "optimizer.lr=-1", "--grid", "training.batch_size=0,1", "--out", tmp_path / "o")
+    assert result.code == 2 and not (tmp_path / "o").exists()
+    assert result.err.splitlines() == [
+        "error: --set optimizer.lr: input should be greater than 0 (got -1)",
+        "error: --grid training.batch_size=0: training.batch_size: must be a whole number >= 1 or 'full', got 0"]

@@ -425,6 +425,12 @@ def _completed_points(sweep_dir):
     return done
 
 
+def _training_points(sweep_dir):
+    """How many points have logged a row beyond epoch 0 (finished points included)."""
+    return sum(1 for p in run_dirs(sweep_dir) if (p / "metrics.csv").exists()
+               and len((p / "metrics.csv").read_text().splitlines()) > 2)
+
+
 def test_ctrl_c_in_process_stops_promptly_and_keeps_a_finished_uncollected_point(cli, tmp_path, monkeypatch):
     """Ctrl-C while the parent records the first result: the other short point has finished meanwhile
     (its result not collected yet) and the two long ones train for ever. All is settled in seconds."""
@@ -437,8 +443,10 @@ def test_ctrl_c_in_process_stops_promptly_and_keeps_a_finished_uncollected_point
     def interrupting_record(self, result):
         record(self, result)
         if not raised:
-            deadline = time.time() + 30  # until the other short point has finished in its worker
-            while time.time() < deadline and not _completed_points(self.directory) - {result.index}:
+            deadline = time.time() + 30  # until the other short point has finished in its worker and
+            # both long ones train (on a loaded machine the second long one could still be queued: cancelled)
+            while time.time() < deadline and not (_completed_points(self.directory) - {result.index}
+                                                  and _training_points(self.directory) == 4):
                 time.sleep(0.05)
             raised.append(time.time())
             raise KeyboardInterrupt

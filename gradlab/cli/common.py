@@ -58,8 +58,12 @@ def fmt(value: float | str, digits: int = 6) -> str:
     return f"{value:.{digits}g}"
 
 
-def check_output_file(path: Path, suffix: str, option: str = "--output") -> None:
-    """Refuse an output file that cannot be written, before any work is done (exit 2)."""
+def check_output_file(path: Path, suffix: str, option: str = "--output", make_parent: bool = False) -> None:
+    """Refuse an output file that cannot be written, before any work is done (exit 2).
+
+    With ``make_parent`` its directory may be missing as long as it can be created (the
+    caller creates it); else it must exist.
+    """
     import os
 
     from gradlab.errors import InputError
@@ -68,10 +72,14 @@ def check_output_file(path: Path, suffix: str, option: str = "--output") -> None
         raise InputError(f"{option} must name a {suffix} file, got {str(path)!r}")
     if path.is_dir():
         raise InputError(f"{option}: {str(path)!r} is a directory; name a {suffix} file in it")
-    if not path.parent.is_dir():
+    parent = path.absolute().parent
+    if not make_parent and not parent.is_dir():
         raise InputError(f"{option}: directory {str(path.parent)!r} does not exist")
-    if not os.access(path.parent, os.W_OK):
-        raise InputError(f"{option}: directory {str(path.parent)!r} is not writable")
+    existing = next(p for p in (parent, *parent.parents) if p.exists())
+    if not existing.is_dir():
+        raise InputError(f"{option}: {str(existing)!r} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"{option}: directory {str(existing)!r} is not writable")
 
 
 def saved(run_path: Path) -> None:

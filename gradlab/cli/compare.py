@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gradlab.cli.common import NameOption, OutOption, examples, fmt, out, saved
+from gradlab.cli.common import NameOption, OutOption, check_output_file, examples, fmt, out, saved
 
 HELP = (
     "Overlay one metric of several runs in a PNG (+ CSV, long format: run, label, x, metric), print "
@@ -44,6 +44,7 @@ def compare(
     from rich.markup import escape
 
     from gradlab.comparison import compare as read_runs
+    from gradlab.errors import InputError
 
     _check_options(output, out_dir, name)
     comparison = read_runs(runs, metric, x)
@@ -59,8 +60,11 @@ def compare(
     from gradlab.plots.compare import overlay
 
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        files = overlay(comparison, output, log)
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            files = overlay(comparison, output, log)
+        except OSError as error:  # a directory that refuses new files (/proc): bad --output, not a bug
+            raise InputError(f"--output: cannot write {str(output)!r}: {error.strerror}") from None
         out.print(f"[dim]plot:[/dim] {files[0]}  [dim]numbers:[/dim] {files[1]}")
         return
     from gradlab.runs import Run
@@ -76,11 +80,10 @@ def compare(
 
 def _check_options(output: Path | None, out_dir: Path | None, name: str | None) -> None:
     """Refuse a bad --output, --out or --name before any run is read or anything is printed."""
-    from gradlab.errors import InputError
     from gradlab.runs import check_name, check_root
 
-    if output is not None and output.suffix.lower() != ".png":
-        raise InputError(f"--output must name a .png file, got {str(output)!r}")
+    if output is not None:
+        check_output_file(output, ".png", make_parent=True)
     check_name(name)
     if output is None:  # only a run directory needs the run root
         check_root(out_dir)

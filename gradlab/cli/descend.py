@@ -145,7 +145,7 @@ def prepare(flags: dict, config: Path | None, sets: Optional[list[str]] = None):
     # flags go in last, as overrides too, so --lr replaces a learning_rate: from the file or --set
     values = apply_overrides(apply_overrides(file_values, overrides, model=DescendConfig), given, model=DescendConfig)
     flagged = {name for key in given for name in synonyms(DescendConfig, [], key)}
-    kept = {k: v for k, v in overrides.items() if k not in flagged}  # a flag's value is named by the flag's own check
+    kept = {k: v for k, v in overrides.items() if k not in flagged}  # a --set a flag replaced is not blamed for the flag's value
     try:
         cfg = validate(DescendConfig, values)
     except ConfigError as error:

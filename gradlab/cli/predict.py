@@ -28,10 +28,11 @@ def predict(
     from gradlab.inference import load_model, predict as predict_rows, read_features
     from gradlab.plots import write_columns
 
-    target = output or data.with_name(f"{data.stem}_predictions.csv")
-    check_output_file(target, ".csv")
+    if output is not None:  # a default beside the data is checked once the data are read
+        check_output_file(output, ".csv")
     model = load_model(run)
     X, _ = read_features(model, data)
+    target = output or data.with_name(f"{data.stem}_predictions.csv")
     columns = predict_rows(model, X)
     try:
         write_columns(target, {**{name: X[:, k] for k, name in enumerate(model.feature_names)}, **columns})

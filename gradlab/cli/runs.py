@@ -81,7 +81,7 @@ def show(
     from rich.table import Table
 
     from gradlab.config import flatten
-    from gradlab.runs import CONFIG_FILE, inspect_run, resolve_run
+    from gradlab.runs import CONFIG_FILE, inspect_run, resolve_run, to_plain
 
     path = resolve_run(run, directory)
     info = inspect_run(path)
@@ -89,9 +89,8 @@ def show(
     plots = sorted(str(p) for p in where.glob("*.png"))
     tables = sorted(str(p) for p in where.glob("*.csv"))
     if as_json:
-        typer.echo(json.dumps({**info.as_dict(), "config": _config_or_none(path), "summary": info.summary,
-                               "plots": plots, "tables": tables},
-                              indent=2, default=str))  # str: YAML reads 2026-01-01 as a date, JSON has none
+        typer.echo(json.dumps(to_plain({**info.as_dict(), "config": _config_or_none(path), "summary": info.summary,
+                                        "plots": plots, "tables": tables}), indent=2))  # dates, paths: as text
         return
     config_file = path / CONFIG_FILE
     config_text = config_file.read_text(encoding="utf-8", errors="replace") if config_file.is_file() else None
