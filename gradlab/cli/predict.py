@@ -70,5 +70,8 @@ def evaluate(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("predict", epilog=examples("gradlab predict runs/<run> new_animals.csv"))(predict)
-    app.command("evaluate", epilog=examples("gradlab evaluate runs/<run> labelled.csv --target label"))(evaluate)
+    # examples above the options, as in every other command's help
+    app.command("predict", short_help=predict.__doc__, help=predict.__doc__ + "\n\n" + examples(
+        "gradlab predict runs/<run> configs/animals.csv -o predictions.csv"))(predict)
+    app.command("evaluate", short_help=evaluate.__doc__, help=evaluate.__doc__ + "\n\n" + examples(
+        "gradlab evaluate runs/<run> configs/animals.csv --target target"))(evaluate)

@@ -153,9 +153,9 @@ def schema() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command(
-        "train",
-        epilog=examples("gradlab train configs/cat_dog.yaml",
-                        "gradlab train configs/xor.yaml --set optimizer.lr=0.5 --set 'model.hidden=[8]'"),
-    )(train)
-    app.command("schema", epilog=examples("gradlab schema > gradlab.schema.json"))(schema)
+    # examples above the options, as in every other command's help
+    app.command("train", short_help=train.__doc__, help=train.__doc__ + "\n\n" + examples(
+        "gradlab train configs/cat_dog.yaml",
+        "gradlab train configs/xor.yaml --set optimizer.lr=0.5 --set 'model.hidden=[8]'"))(train)
+    app.command("schema", short_help=schema.__doc__, help=schema.__doc__ + "\n\n" + examples(
+        "gradlab schema > gradlab.schema.json"))(schema)
