@@ -131,13 +131,18 @@ def rss_mib() -> float | None:
     return None if kib is None else kib / 1024
 
 
+def maxrss_mib(ru_maxrss: int) -> float:
+    """``getrusage``'s ``ru_maxrss`` in MiB: Linux counts it in KiB, macOS in bytes."""
+    return ru_maxrss / (2**20 if sys.platform == "darwin" else 1024)
+
+
 def peak_rss_mib() -> float | None:
     """The peak resident set size since start or the last :func:`reset_peak_rss`, MiB."""
     kib = _status_kib("VmHWM")
     if kib is None:
         import resource
 
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return maxrss_mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     return kib / 1024
 
 

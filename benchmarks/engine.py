@@ -546,7 +546,7 @@ def main(argv=None) -> int:
     for impl in args.implementations:
         why = available(impl)
         if why:
-            console.print(f"[yellow]{why}[/]")
+            console.print(why, style="yellow", markup=False)  # markup would eat the '[bench]' of the hint
         else:
             impls.append(impl)
     results = []

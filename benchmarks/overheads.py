@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import subprocess
 import sys
 import tempfile
@@ -73,8 +74,6 @@ class EngineMemory:
 
 def cli_memory(n: int, scratch: Path) -> dict:
     """Peak memory of ``gradlab train`` on an .npz of the synthetic set (a child process)."""
-    import resource
-
     X, y = synthetic(n)
     data_mib = (X.nbytes + y.astype(np.float64).nbytes) / 2**20
     np.savez(scratch / "big.npz", X=X, y=y)
@@ -87,10 +86,16 @@ def cli_memory(n: int, scratch: Path) -> dict:
         "loss: bce\noptimizer: {name: sgd, lr: 0.1}\n"
         "training: {epochs: 1, batch_size: 256}\n")
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "gradlab", "train", str(config), "--out", str(scratch / "runs"),
-                    "--no-plot"], check=True, stdout=subprocess.DEVNULL)
+    child = subprocess.Popen([sys.executable, "-m", "gradlab", "train", str(config), "--out", str(scratch / "runs"),
+                              "--no-plot"], stdout=subprocess.DEVNULL)
+    # this child's own peak: RUSAGE_CHILDREN would report the largest of every child so far
+    # (the engine measurement's worker included)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if child.returncode != 0:
+        raise subprocess.CalledProcessError(child.returncode, child.args)
+    peak = common.maxrss_mib(usage.ru_maxrss)
     return {"path": "gradlab train (npz)", "n": n, "data_mib": data_mib, "peak_mib": peak,
             "peak_over_data": peak / data_mib, "seconds": seconds}
 
@@ -105,7 +110,7 @@ class Diagnostics:
         from gradlab.engine import diagnostics
         from gradlab.training import DIAGNOSTIC_SAMPLES, evaluate
 
-        impl = engine.Gradlab(common.os.cpu_count())
+        impl = engine.Gradlab(os.cpu_count())
         impl.setup(asdict(replace(engine.SIZES["large"], n=n)))
         net, loss, X, Y = impl.network, impl.loss, impl.X, impl.Y
         test_X, test_Y = X[: n // 5], Y[: n // 5]  # a test set of a fifth of the size, as configs use

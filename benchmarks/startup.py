@@ -97,6 +97,7 @@ def main(argv=None) -> int:
     from rich.table import Table
 
     console = Console()
+    common.warn_blas_overrides(console)
     info = common.machine()
     with tempfile.TemporaryDirectory() as tmp:
         cmds = commands(Path(tmp))

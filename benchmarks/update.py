@@ -1,6 +1,6 @@
 """The optimizer update through NumPy's OpenBLAS (axpy/axpby) against the blocked ufunc update.
 
-    python benchmarks/update.py             # float32 and float64, SGD and Adam (~7 minutes on 2 cores)
+    python benchmarks/update.py             # float32 and float64, SGD and Adam (~5 minutes on 2 cores)
     python benchmarks/update.py --quick     # fewer pairs, epochs of 12,000 samples (~1 minute)
 
 The only difference between the variants is ``gradlab.engine.blas.ufuncs_only()`` around
