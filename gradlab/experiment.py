@@ -196,7 +196,21 @@ def _build_optimizer(o: OptimizerConfig, problems: list[str]):
             _collect(problems, field, lambda: optimizers.parse({"name": o.name, key: params[key]}, field=field))
         if unknown:
             return None
-    return _collect(problems, "optimizer", lambda: optimizers.create({"name": o.name, **params}, field="optimizer"))
+    return _collect(problems, "optimizer", lambda: _create_optimizer(o.name, params))
+
+
+def _create_optimizer(name: str, params: dict[str, Any]):
+    """The optimizer, a bad value reported under its key as data's are: ``optimizer.beta1 must be
+    >= 0 and < 1, got 1.0`` (the engine's checks name the parameter alone)."""
+    from gradlab.engine.optimizers import optimizers
+
+    try:
+        return optimizers.create({"name": name, **params}, field="optimizer")
+    except InputError as error:
+        message = str(error).removeprefix("optimizer: ")
+        if any(message.startswith(f"{key} ") for key in params):
+            raise InputError(f"optimizer.{message}") from None
+        raise
 
 
 def _default_output(loss, task: str) -> str:

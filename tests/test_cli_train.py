@@ -189,6 +189,8 @@ FULL = "data: {name: xor, n_samples: 40}\ntraining: {epochs: 2, batch_size: full
     ("data: xor\ntraining: {epochs: true}", r"training.epochs: input should be a whole number, not true or false \(got true\)"),
     ("data: xor\ntraining: {batch_size: true}", r"training.batch_size: must be a whole number >= 1 or 'full', got true$"),
     (BASE + "optimizer: {lr: .nan}", r"optimizer.lr: input should be a finite number \(got nan\)"),
+    # the engine's own checks name the parameter alone: reported under its key, as data's are
+    (BASE + "optimizer: {name: adam, beta1: 1.0}", r"^error: optimizer.beta1 must be >= 0 and < 1, got 1.0$"),
     (BASE + "seed: -1", r"^error: seed: input should be greater than or equal to 0 \(got -1\)$"),
     (BASE + "optimizer: {name: cg}", r"training.batch_size: optimizer cg minimises the full batch"),
     (FULL + "optimizer: {name: cg, schedule: exponential}",
