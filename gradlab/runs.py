@@ -29,6 +29,7 @@ import platform
 import re
 import secrets
 import shlex
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -227,6 +228,16 @@ class Run:
                 break
             except FileExistsError:
                 continue
+        try:
+            return cls._begin(path, command, name, argv, config, reproduce)
+        except BaseException:  # Ctrl-C, or a full disk, before the summary exists: leave nothing half made
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+
+    @classmethod
+    def _begin(cls, path: Path, command: str, name: str | None, argv: Sequence[str] | None,
+               config: Mapping[str, Any], reproduce: str | None) -> Run:
+        """Write ``config.yaml`` and the ``running`` summary into the new directory ``path``."""
         run = cls(path, command, name, argv if argv is not None else ["gradlab", *sys.argv[1:]])
         write_yaml(path / CONFIG_FILE, config)
         run.summary = {

@@ -184,3 +184,16 @@ def test_read_config_refuses_damaged_yaml_in_one_line(tmp_path, text, message):
         read_config(tmp_path)
     assert str(caught.value).startswith(f"{tmp_path / 'config.yaml'}") and message in str(caught.value)
     assert "\n" not in str(caught.value)  # the CLI prints one 'error:' line per line of a message
+
+
+def test_a_ctrl_c_while_a_run_directory_is_made_leaves_nothing(tmp_path, monkeypatch):
+    # between mkdir and the 'running' summary the directory is half made: gone, not left behind
+    from gradlab import runs
+
+    def interrupted(path, data):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runs, "write_json", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        runs.Run.create("train", {"a": 1}, out=tmp_path / "root")
+    assert list((tmp_path / "root").iterdir()) == []
