@@ -19,8 +19,8 @@ says so); from then on the worker starts no point (a task it is handed ends ``ca
 and ignores further SIGINTs: a Ctrl-C in the terminal reaches every process of the group,
 and the parent forwards it too. Without this, a worker that finished its interrupted point
 took the next queued task before the parent had stopped the pool, and that point, started
-after the Ctrl-C, was interrupted by the parent's forwarded SIGINT. Each worker limits BLAS to one thread so that N workers do not oversubscribe the
-cores (see ``limit_threads``).
+after the Ctrl-C, was interrupted by the parent's forwarded SIGINT. Each worker limits BLAS
+to one thread so that N workers do not oversubscribe the cores (see ``limit_threads``).
 """
 
 from __future__ import annotations
