@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 from gradlab import __version__
 from tests.conftest import subprocess_env
@@ -59,3 +60,22 @@ def test_bare_command_prints_help_and_exits_0(cli):
     result = cli()
     assert result.code == 0
     assert "Commands" in result.out and result.err == ""
+
+
+def test_paths_are_printed_whole_and_as_they_are(cli, tmp_path):
+    """A path longer than the 160 columns the tests give rich, holding rich markup ([red]):
+    every 'label: path' line carries it unbroken and unstyled, so it can be copied or grepped."""
+    root = tmp_path / ("a-long-directory-name-" * 8) / "[red]runs"
+    config = tmp_path / "tiny.yaml"
+    config.write_text("data: {name: xor, n_samples: 20}\nmodel: {hidden: [3]}\nloss: bce\n"
+                      "optimizer: {name: sgd, lr: 0.5}\ntraining: {epochs: 4, batch_size: full, log_every: 2}\n")
+    trained = cli("train", config, "--out", root)
+    swept = cli("sweep", config, "--grid", "optimizer.lr=0.1,1", "--grid", "loss=mse,bce", "--out", root)
+    assert trained.code == swept.code == 0, trained.text + swept.text
+    lines = (trained.out + swept.out).splitlines()
+    printed = {label: Path(line.removeprefix(label + ": ")) for line in lines
+               for label in ("run directory", "sweep directory", "results", "heatmap") if line.startswith(label + ": ")}
+    assert set(printed) == {"run directory", "sweep directory", "results", "heatmap"}
+    assert printed["run directory"].parent == root
+    assert printed["results"] == printed["sweep directory"] / "results.csv"
+    assert all(path.exists() for path in printed.values())

@@ -82,8 +82,18 @@ def check_output_file(path: Path, suffix: str, option: str = "--output", make_pa
         raise InputError(f"{option}: directory {str(existing)!r} is not writable")
 
 
-def saved(run_path: Path) -> None:
-    """Tell the user where the run directory is (escaped: a path may hold brackets like ``[red]``)."""
+def show_paths(*labelled: tuple[str, object]) -> None:
+    """Print ``label: path`` pairs on one line, e.g. ``run directory: runs/2026...-train-xor-1a2b3c``.
+
+    Paths are escaped (one may hold brackets like ``[red]``, which rich would read as markup)
+    and never wrapped: piped into a file or ``grep``, rich would otherwise break a long path
+    at 80 columns, and the line would no longer hold it whole.
+    """
     from rich.markup import escape
 
-    out.print(f"[dim]run directory:[/dim] {escape(str(run_path))}")
+    out.print("  ".join(f"[dim]{label}:[/dim] {escape(str(path))}" for label, path in labelled), soft_wrap=True)
+
+
+def saved(run_path: Path) -> None:
+    """Tell the user where the run directory is."""
+    show_paths(("run directory", run_path))

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gradlab.cli.common import NameOption, OutOption, check_output_file, examples, fmt, out, saved
+from gradlab.cli.common import NameOption, OutOption, check_output_file, examples, fmt, out, saved, show_paths
 
 HELP = (
     "Overlay one metric of several runs in a PNG (+ CSV, long format: run, label, x, metric), print "
@@ -65,7 +65,7 @@ def compare(
             files = overlay(comparison, output, log)
         except OSError as error:  # a directory that refuses new files (/proc): bad --output, not a bug
             raise InputError(f"--output: cannot write {str(output)!r}: {error.strerror}") from None
-        out.print(f"[dim]plot:[/dim] {files[0]}  [dim]numbers:[/dim] {files[1]}")
+        show_paths(("plot", files[0]), ("numbers", files[1]))
         return
     from gradlab.runs import Run
 

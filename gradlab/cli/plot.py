@@ -92,7 +92,7 @@ def plot(
             paths = _write(study.charts, pngs)
         except OSError as error:
             raise InputError(f"--output: cannot write {str(output)!r}: {error.strerror}") from None
-        out.print(f"[dim]wrote[/dim] {', '.join(str(p) for p in paths)}", soft_wrap=True)
+        out.print(f"[dim]wrote[/dim] {escape(', '.join(str(p) for p in paths))}", soft_wrap=True)
     else:
         from gradlab.runs import Run
 
@@ -134,9 +134,10 @@ def _show(pngs: list[Path]) -> None:
     where = f"the figure is saved at {pngs[0]}" if len(pngs) == 1 else f"the figures are saved at {', '.join(map(str, pngs))}"
     if not display_available():
         out.print(f"no display available (neither DISPLAY nor WAYLAND_DISPLAY is set), so no window opened; {where}",
-                  soft_wrap=True)  # paths unbroken, to copy
+                  markup=False, soft_wrap=True)  # paths unbroken, to copy
     elif not show(pngs):
-        out.print(f"cannot open a window (matplotlib's backend is non-interactive); {where}", soft_wrap=True)
+        out.print(f"cannot open a window (matplotlib's backend is non-interactive); {where}", markup=False,
+                  soft_wrap=True)
 
 
 def _config(study, losses_mode: bool, derivative: bool, numeric, step_study: bool) -> dict[str, Any]:

@@ -38,7 +38,7 @@ def predict(
         write_columns(target, {**{name: X[:, k] for k, name in enumerate(model.feature_names)}, **columns})
     except OSError as error:  # e.g. a directory that refuses new files (/proc): bad --output, not a bug
         raise InputError(f"--output: cannot write {str(target)!r}: {error.strerror}") from None
-    out.print(f"{len(X)} predictions from {model.run_dir.name} written to {target}")
+    out.print(f"{len(X)} predictions from {model.run_dir.name} written to {target}", markup=False, soft_wrap=True)
     if "predicted" in columns:
         names, counts = np.unique(columns["predicted"], return_counts=True)
         out.print("predicted classes: " + ", ".join(f"{n} {c}" for n, c in zip(names, counts)))
@@ -58,7 +58,7 @@ def evaluate(
     model = load_model(run)
     X, labels = read_features(model, data, target=target)
     result = evaluate_rows(model, X, labels)
-    out.print(f"{model.run_dir.name} on {data} ({len(X)} rows)")
+    out.print(f"{model.run_dir.name} on {data} ({len(X)} rows)", markup=False, soft_wrap=True)
     table = Table(header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")

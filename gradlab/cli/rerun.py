@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradlab.cli.common import OutOption, examples, out, saved
+from gradlab.cli.common import OutOption, examples, out, saved, show_paths
 
 HELP = (
     "Re-run a train or descend run from its config.yaml into a new run directory, then compare the two "
@@ -41,7 +41,7 @@ def rerun(
     # absolute: the summary is read later from anywhere, where a path relative to today's cwd means nothing
     new_run.update(rerun_of=str(original.resolve()), identical=difference is None,
                    difference=None if difference is None else difference.message)
-    out.print(f"[dim]rerun of[/dim] {original}")
+    show_paths(("rerun of", original))
     saved(new_run.path)
     ignored = ", ".join(sorted(TIMING_COLUMNS))
     if status == "interrupted":

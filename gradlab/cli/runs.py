@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gradlab.cli.common import examples, fmt, out
+from gradlab.cli.common import examples, fmt, out, show_paths
 
 HELP = (
     "List run directories, newest first: id, command, name, status, epochs/steps, final loss, best test "
@@ -96,7 +96,7 @@ def show(
     config_text = config_file.read_text(encoding="utf-8", errors="replace") if config_file.is_file() else None
     style = _STYLE.get(info.status, "")
     out.print(f"[bold]{info.id}[/bold]  {info.command or '?'}  [{style}]{info.status}[/]", highlight=False)
-    out.print(f"[dim]path:[/dim] {path}")
+    show_paths(("path", path))
     if info.problem:
         out.print(f"[{style}]problem:[/] {info.problem}")
     out.print("\n[bold]config.yaml[/bold]")

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradlab.cli.common import NameOption, OutOption, SetOption, examples, fmt, out, saved
+from gradlab.cli.common import NameOption, OutOption, SetOption, examples, fmt, out, saved, show_paths
 
 HELP = (
     "Train every combination of the --grid values (x --seeds) from one config, each point in its own run "
@@ -94,9 +94,9 @@ def sweep(
 
     out.print(_ranking(plan, summaries))
     out.print(f"points: {', '.join(f'{n} {s}' for s, n in counts.most_common())}")
-    out.print(f"[dim]results:[/dim] {results.path}")
+    show_paths(("results", results.path))
     for path in files:
-        out.print(f"[dim]heatmap:[/dim] {path}")
+        show_paths(("heatmap", path))
     saved(run.path)
     if results.interrupted:
         out.print("[yellow]interrupted[/yellow]: finished points are kept; the ones running are marked interrupted, "
@@ -116,7 +116,7 @@ def _say_plan(plan, pool, path) -> None:
     direction = "higher" if plan.higher_is_better else "lower"
     out.print(f"sweep: {len(plan.points)} points ({sizes} grid{seeds}), {where}; ranked by {plan.metric} "
               f"({direction} is better)", highlight=False)
-    out.print(f"[dim]sweep directory:[/dim] {path}")
+    show_paths(("sweep directory", path))
 
 
 def _run(plan, run, pool, collect: bool, plot: bool):
