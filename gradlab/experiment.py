@@ -13,7 +13,7 @@ value and what is allowed; an unknown key gets a did-you-mean.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
@@ -367,12 +367,28 @@ def resolved_config(config: ExperimentConfig, output: Spec, lr: float | None) ->
     return resolved
 
 
+def config_values(path: Path, overrides: Mapping[str, Any], swept: Iterable[str] = ()) -> dict[str, Any]:
+    """A config file's values with the ``--set`` overrides applied, not yet validated.
+
+    An empty file is refused when neither ``overrides`` nor the keys a sweep's grid sets
+    (``swept``) give the one required field, ``data``: "data: Field required" alone would
+    not say that the file has nothing in it.
+    """
+    from gradlab.overrides import apply_overrides
+
+    values = load_yaml(path)
+    if not values and not any(key.split(".")[0] == "data" for key in (*overrides, *swept)):
+        raise ConfigError(f"{path}: the config is empty; it needs at least 'data:' (examples in configs/, "
+                          "every field in 'gradlab schema')")
+    return apply_overrides(values, overrides, model=ExperimentConfig)
+
+
 def load_experiment(path: str | os.PathLike, overrides: Mapping[str, Any] | None = None) -> Experiment:
     """Read a YAML config (with ``--set`` overrides applied) and build the experiment."""
-    from gradlab.overrides import apply_overrides, name_overrides
+    from gradlab.overrides import name_overrides
 
     path = Path(path)
-    raw = apply_overrides(load_yaml(path), overrides or {}, model=ExperimentConfig)
+    raw = config_values(path, overrides or {})
     try:
         return build(raw, base_dir=path.parent)
     except ConfigError as error:

@@ -132,15 +132,14 @@ def plan(
         Grid points that do not build, each line naming the ``--grid`` value responsible
         when one value alone is enough to fail, else the whole point.
     """
-    from gradlab.config import load_yaml
-    from gradlab.experiment import ExperimentConfig
-    from gradlab.overrides import apply_overrides, parse_overrides
+    from gradlab.experiment import ExperimentConfig, config_values
+    from gradlab.overrides import parse_overrides
     from gradlab.training import metric_columns
 
     config = Path(config)
     overrides = parse_overrides(sets)
-    base = apply_overrides(load_yaml(config), overrides, model=ExperimentConfig)
     grid = parse_grid(grid_items, model=ExperimentConfig)
+    base = config_values(config, overrides, swept=grid)
     both = [k for k in grid if k in overrides]
     if both:
         raise InputError(f"--grid {both[0]} and --set {both[0]}: a key is either swept or set, not both")

@@ -127,6 +127,17 @@ def test_every_point_is_checked_before_anything_runs(cli, tmp_path, tiny, args, 
     assert sweep_dir is None and not (tmp_path / "sweeps").exists()
 
 
+def test_an_empty_config_is_refused_unless_the_grid_or_set_fill_it(cli, tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    result, sweep_dir = sweep(cli, tmp_path, empty, "--grid", "optimizer.lr=0.1,1", code=2)
+    assert result.err == f"error: {empty}: the config is empty; it needs at least 'data:' (examples in configs/, " \
+                         "every field in 'gradlab schema')\n"
+    assert sweep_dir is None
+    result, sweep_dir = sweep(cli, tmp_path, empty, "--grid", "data=xor,cat_dog", "--set", "training.epochs=2")
+    assert len(results(sweep_dir)) == 2 and {row["status"] for row in results(sweep_dir)} == {"completed"}
+
+
 def test_a_combination_that_fails_only_together_is_named_as_a_point(tmp_path, tiny):
     # cross_entropy needs softmax (or identity) outputs; the base config has none set, so each value
     # alone is fine, and only the pair (cross_entropy, sigmoid) is wrong

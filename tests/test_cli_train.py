@@ -202,6 +202,9 @@ FULL = "data: {name: xor, n_samples: 40}\ntraining: {epochs: 2, batch_size: full
     ("data: {name: csv, path: d.csv, target: label}", r"data.*'label'"),
     ("data: {name: csv, path: bad.csv}", r"data.*'abc'"),
     ("data: {name: csv, path: empty.csv}", r"data.*(empty|no data|no rows)"),
+    ("", r"^error: \S*bad.yaml: the config is empty; it needs at least 'data:'"),
+    ("# only a comment\n", r"^error: \S*bad.yaml: the config is empty"),
+    ("seed: 1", r"^error: data: Field required$"),
     (BASE + "model: {hidden: [4], init: {name: from, path: w.npz}}", r"model.init: W1 has shape \(2, 3\), the network needs \(2, 4\)"),
 ])
 def test_bad_configs_exit_2_naming_the_field_and_leave_nothing(cli, tmp_path, text, message):
