@@ -502,16 +502,16 @@ def load_source(source: str | os.PathLike, overrides: Mapping[str, Any] | None =
     if overrides:
         raise InputError(f"--set changes a config file, not the run {run_dir.name} (it was trained as it is)")
     experiment = load_trained(run_dir)
-    _require_finite_weights(experiment, run_dir)
+    require_finite_weights(experiment.network, run_dir)
     return experiment, run_dir
 
 
-def _require_finite_weights(experiment: Experiment, run_dir: Path) -> None:
+def require_finite_weights(network, run_dir: Path) -> None:
     """Raise InputError when a run's final weights hold nan or inf (a diverged run): there is no
-    forward pass, gradient or loss surface to show around them."""
+    forward pass, prediction, gradient or loss surface to show around them."""
     from gradlab.runs import read_summary
 
-    for k, layer in enumerate(experiment.network.layers, start=1):
+    for k, layer in enumerate(network.layers, start=1):
         for name, value in ((f"W{k}", layer.W), (f"b{k}", layer.b)):
             if not np.all(np.isfinite(value)):
                 try:

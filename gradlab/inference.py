@@ -11,9 +11,10 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Optional
 
 import numpy as np
+from pydantic import BaseModel, Field
 
 from gradlab.errors import InputError
 
@@ -32,17 +33,54 @@ class TrainedModel:
     std: np.ndarray | None
     run_dir: Path
 
-    def outputs(self, X_raw: np.ndarray) -> np.ndarray:
-        """Network outputs for raw feature rows (standardised as in training first)."""
+    def inputs(self, X_raw: np.ndarray) -> np.ndarray:
+        """Raw feature rows as the network saw its training data: (x - mean) / std, in its dtype."""
         X = X_raw if self.mean is None else (X_raw - self.mean) / self.std
-        return self.network.predict(np.ascontiguousarray(X, dtype=self.network.dtype))
+        return np.ascontiguousarray(X, dtype=self.network.dtype)
+
+    def outputs(self, X_raw: np.ndarray) -> np.ndarray:
+        """Network outputs for raw feature rows (standardised as in training first).
+
+        Raises
+        ------
+        InputError
+            A row's output or output logit is not finite: its values are so far from the
+            training data's that a product overflows.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by row below
+            out = self.network.predict(self.inputs(X_raw))
+        # a hidden sigmoid that saturates at 1.0 from z = inf is its true limit; an infinite logit is not
+        bad = ~(np.isfinite(out).all(axis=1) & np.isfinite(self.network.output.z).all(axis=1))
+        if bad.any():
+            raise InputError(_overflow_message(self, X_raw, bad))
+        return out
+
+
+class _DataInfo(BaseModel):
+    """What ``data.json`` must hold for new data to be read like the training data."""
+
+    task: Literal["binary", "multiclass", "regression"]
+    feature_names: list[str] = Field(min_length=1)
+    class_names: Optional[list[str]] = None
+    target_names: Optional[list[str]] = None
+    mean: Optional[list[float]] = None
+    std: Optional[list[float]] = None
 
 
 def load_model(run_dir: str | os.PathLike) -> TrainedModel:
-    """Rebuild a training run's network from ``config.yaml``, ``model.npz`` and ``data.json``."""
-    from gradlab.config import load_yaml
+    """Rebuild a training run's network from ``config.yaml``, ``model.npz`` and ``data.json``.
+
+    Raises
+    ------
+    InputError
+        The directory is no finished training run, one of its files is damaged (the message
+        names the file and what is wrong), or its weights are not finite (a diverged run).
+    """
+    from gradlab.config import load_yaml, validate
+    from gradlab.engine.activations import activations
     from gradlab.engine.losses import losses
     from gradlab.engine.network import Network
+    from gradlab.experiment import ExperimentConfig, _default_output, require_finite_weights
     from gradlab.runs import CONFIG_FILE, resolve_run
     from gradlab.runner import DATA_FILE, MODEL_FILE
 
@@ -50,24 +88,94 @@ def load_model(run_dir: str | os.PathLike) -> TrainedModel:
     missing = [name for name in (CONFIG_FILE, MODEL_FILE, DATA_FILE) if not (run_dir / name).exists()]
     if missing:
         raise InputError(f"{run_dir}: not a finished training run (missing {', '.join(missing)})")
-    config = load_yaml(run_dir / CONFIG_FILE)
-    info = json.loads((run_dir / DATA_FILE).read_text(encoding="utf-8"))
-    with np.load(run_dir / MODEL_FILE) as saved:
-        n_layers = len([k for k in saved.files if k.startswith("W")])
-        weights = [(saved[f"W{k}"], saved[f"b{k}"]) for k in range(1, n_layers + 1)]
-    model = config["model"]
-    network = Network.from_weights(weights, model["activation"] if n_layers > 1 else [], model["output"])
+    config_file = run_dir / CONFIG_FILE
+    info = _read_data_info(run_dir / DATA_FILE)
+    try:
+        config = validate(ExperimentConfig, load_yaml(config_file))
+        model = config.model
+        loss = losses.create(config.loss, field="loss")
+        specs = model.activation if isinstance(model.activation, list) else [model.activation] * len(model.hidden)
+        if len(specs) != len(model.hidden):
+            raise InputError(f"model.activation: {len(specs)} activations for {len(model.hidden)} hidden layers")
+        hidden = [activations.create(spec, field="model.activation") for spec in specs]
+        output = activations.create(model.output or _default_output(loss, info.task), field="model.output")
+    except InputError as error:
+        message = str(error)
+        raise InputError(message if message.startswith(str(config_file)) else f"{config_file}: {message}") from None
+    weights = _read_weights(run_dir / MODEL_FILE)
+    sizes = [weights[0][0].shape[0], *(W.shape[1] for W, _ in weights)]
+    n_classes = len(info.class_names or ())
+    expected_outputs = {"binary": {1, 2}, "multiclass": {n_classes}}.get(info.task, {sizes[-1]})
+    if sizes[1:-1] != model.hidden or sizes[0] != len(info.feature_names) or sizes[-1] not in expected_outputs:
+        raise InputError(f"{run_dir / MODEL_FILE}: layer widths {sizes} do not fit the run: {CONFIG_FILE} has "
+                         f"hidden layers {model.hidden}, {DATA_FILE} {len(info.feature_names)} features"
+                         + (f" and {n_classes} classes" if n_classes else ""))
+    network = Network.from_weights(weights, hidden, output)
+    require_finite_weights(network, run_dir)
     return TrainedModel(
         network=network,
-        loss=losses.create(config["loss"], field="loss"),
-        task=info["task"],
-        feature_names=info["feature_names"],
-        class_names=info.get("class_names"),
-        target_names=info.get("target_names"),
-        mean=None if info.get("mean") is None else np.asarray(info["mean"]),
-        std=None if info.get("std") is None else np.asarray(info["std"]),
+        loss=loss,
+        task=info.task,
+        feature_names=info.feature_names,
+        class_names=info.class_names,
+        target_names=info.target_names,
+        mean=None if info.mean is None else np.asarray(info.mean),
+        std=None if info.std is None else np.asarray(info.std),
         run_dir=run_dir,
     )
+
+
+def _read_data_info(path: Path) -> _DataInfo:
+    """``data.json``, checked: the task, the feature names and a standardisation of their length."""
+    from gradlab.config import validate
+
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"{path}: cannot read it as JSON: {error}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: must hold a JSON object (task, feature_names, ...), got {type(raw).__name__}")
+    try:
+        info = validate(_DataInfo, {k: v for k, v in raw.items() if k in _DataInfo.model_fields})
+    except InputError as error:
+        raise InputError(f"{path}: {error}") from None
+    for name in ("mean", "std"):
+        values = getattr(info, name)
+        if values is not None and len(values) != len(info.feature_names):
+            raise InputError(f"{path}: {name} holds {len(values)} values for {len(info.feature_names)} features")
+    if info.mean is not None and not np.all(np.isfinite(info.mean)):
+        raise InputError(f"{path}: mean must hold finite values, got {info.mean}")
+    if info.std is not None and not (np.all(np.isfinite(info.std)) and min(info.std) > 0):
+        raise InputError(f"{path}: std must hold finite values > 0, got {info.std}")
+    if info.task != "regression" and (not info.class_names or len(info.class_names) < 2):
+        raise InputError(f"{path}: a {info.task} run needs class_names, at least two, got {info.class_names}")
+    return info
+
+
+def _read_weights(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``[(W1, b1), (W2, b2), ...]`` from a run's ``model.npz``, checked to chain into one network."""
+    from gradlab.engine.init import FromFile
+
+    reader = FromFile(str(path))
+    reader.field = str(path.parent)  # its errors name the run: "<run>: cannot read '.../model.npz' as .npz: ..."
+    saved = reader.read()
+    n_layers = sum(1 for key in saved if key.startswith("W"))
+    if n_layers == 0:
+        raise InputError(f"{path}: holds no weights (expected W1, b1, W2, b2, ...)")
+    weights: list[tuple[np.ndarray, np.ndarray]] = []
+    for k in range(1, n_layers + 1):
+        W, b = saved.get(f"W{k}"), saved.get(f"b{k}")
+        if W is None or b is None:
+            raise InputError(f"{path}: {'W' if W is None else 'b'}{k} is missing; a model file holds W1, b1, ... "
+                             f"for each of its {n_layers} layers")
+        if W.dtype.kind != "f" or b.dtype.kind != "f" or W.dtype != b.dtype:
+            raise InputError(f"{path}: W{k} and b{k} must hold floats of one dtype, got {W.dtype} and {b.dtype}")
+        n_in = W.shape[0] if not weights else weights[-1][0].shape[1]
+        if W.ndim != 2 or W.shape[0] != n_in or b.shape != (W.shape[1],):
+            raise InputError(f"{path}: W{k} of shape {W.shape} and b{k} of shape {b.shape} do not make a layer "
+                             f"with {n_in} inputs (W{k} must be ({n_in}, n_out) and b{k} (n_out,))")
+        weights.append((W, b))
+    return weights
 
 
 def read_features(model: TrainedModel, path: str | os.PathLike, target: str | None = None):
@@ -113,6 +221,18 @@ def evaluate(model: TrainedModel, X_raw: np.ndarray, labels: np.ndarray) -> dict
         indices, _ = encode_labels(np.asarray(labels), model.class_names, "target")
         n_out = model.network.sizes[-1]
         Y = to_targets(indices, model.task, len(model.class_names), one_hot=n_out > 1 and model.task == "binary")
-    X = X_raw if model.mean is None else (X_raw - model.mean) / model.std
-    X = np.ascontiguousarray(X, dtype=model.network.dtype)
-    return evaluate_network(model.network, model.loss, X, Y.astype(model.network.dtype), model.task)
+    model.outputs(X_raw)  # refuses rows whose output overflows before any loss is taken over them
+    with np.errstate(over="ignore", invalid="ignore"):  # only hidden layers can overflow here, to their limits
+        return evaluate_network(model.network, model.loss, model.inputs(X_raw), Y.astype(model.network.dtype),
+                                model.task)
+
+
+def _overflow_message(model: TrainedModel, X_raw: np.ndarray, bad: np.ndarray) -> str:
+    """Which rows overflow the network, and how far their values are from the training data's."""
+    rows = np.flatnonzero(bad)
+    shown = ", ".join(str(r + 1) for r in rows[:5]) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+    largest = np.max(np.abs(X_raw[rows]))
+    scale = "" if model.std is None else f"; the training features had std up to {np.max(model.std):.4g}"
+    return (f"data row{'s' if len(rows) > 1 else ''} {shown}: the network's output is not finite (feature values "
+            f"up to {largest:.4g} in size overflow float{8 * model.network.dtype.itemsize}{scale}); "
+            f"check the units of those rows")

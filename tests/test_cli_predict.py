@@ -89,3 +89,58 @@ def test_an_output_that_cannot_be_written_is_exit_2_before_any_work(cli, trained
     assert result.code == 2 and result.err.count("\n") == 1
     assert message in result.err
     assert not (path.parent / "animals_predictions.csv").exists()
+
+
+def test_a_diverged_run_is_refused_by_predict_and_evaluate(cli, trained, animals):
+    path, *_ = animals
+    with np.load(trained / "model.npz") as saved:
+        weights = dict(saved)
+    weights["W1"][0, 0] = np.nan
+    np.savez(trained / "model.npz", **weights)
+    for command in (("predict", trained, path), ("evaluate", trained, path, "--target", "label")):
+        result = cli(*command)
+        assert result.code == 2 and result.err.count("\n") == 1
+        assert "the run's final weights are not finite (W1 holds nan)" in result.err
+    assert not (path.parent / "animals_predictions.csv").exists()
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda run: (run / "model.npz").write_text("not a zip"), "is not an .npz file"),
+    (lambda run: np.savez(run / "model.npz", W1=np.ones((2, 1))), "model.npz: b1 is missing"),
+    (lambda run: np.savez(run / "model.npz", W1=np.ones((3, 1)), b1=np.ones(1)),
+     "model.npz: layer widths [3, 1] do not fit the run: config.yaml has hidden layers [], data.json 2 features"),
+    (lambda run: np.savez(run / "model.npz", W1=np.ones((2, 1)), b1=np.ones(2)),
+     "W1 of shape (2, 1) and b1 of shape (2,) do not make a layer with 2 inputs"),
+    (lambda run: np.savez(run / "model.npz", W1=np.ones((2, 1), dtype=int), b1=np.ones(1, dtype=int)),
+     "W1 and b1 must hold floats of one dtype, got int64 and int64"),
+    (lambda run: (run / "data.json").write_text("{"), "data.json: cannot read it as JSON"),
+    (lambda run: (run / "data.json").write_text('{"task": "binary"}'), "data.json: feature_names"),
+    (lambda run: (run / "data.json").write_text(
+        '{"task": "binary", "feature_names": ["a", "b"], "class_names": ["x", "y"], "std": [1, 0]}'),
+     "data.json: std must hold finite values > 0, got [1.0, 0.0]"),
+    (lambda run: (run / "config.yaml").write_text("data: cat_dog\nloss: nope\n"), "config.yaml: loss"),
+])
+def test_a_damaged_run_is_exit_2_naming_the_file(cli, trained, animals, damage, message):
+    path, *_ = animals
+    damage(trained)
+    result = cli("predict", trained, path)
+    assert result.code == 2, result.err
+    assert message in result.err and "internal error" not in result.err
+    assert not (path.parent / "animals_predictions.csv").exists()
+
+
+def test_predict_refuses_to_write_over_its_input(cli, trained, animals):
+    path, *_ = animals
+    before = path.read_text()
+    result = cli("predict", trained, path, "-o", path)
+    assert result.code == 2 and "is the input data file" in result.err
+    assert path.read_text() == before
+
+
+def test_rows_that_overflow_the_network_are_named(cli, trained, tmp_path):
+    data = tmp_path / "huge.csv"
+    data.write_text("weight_kg,snout_length_cm,target\n10,4,dog\n-1e308,1e308,cat\n")
+    for command in (("predict", trained, data), ("evaluate", trained, data)):
+        result = cli(*command)
+        assert result.code == 2 and result.err.count("\n") == 1
+        assert "data row 2: the network's output is not finite (feature values up to 1e+308" in result.err

@@ -33,6 +33,9 @@ def predict(
     model = load_model(run)
     X, _ = read_features(model, data)
     target = output or data.with_name(f"{data.stem}_predictions.csv")
+    if target.exists() and data.exists() and target.samefile(data):
+        raise InputError(f"--output: {str(target)!r} is the input data file; writing there would overwrite the "
+                         f"data, so name another file")
     columns = predict_rows(model, X)
     try:
         write_columns(target, {**{name: X[:, k] for k, name in enumerate(model.feature_names)}, **columns})
