@@ -114,7 +114,8 @@ def compare(runs: Sequence[str | os.PathLike], metric: str | None = None, x: str
     InputError
         Fewer than two runs, a run twice, a run whose metrics.csv is missing, unreadable or
         without rows, or whose config.yaml is missing or unreadable, or a metric/x column
-        some run does not have (the message lists the columns it has). A damaged summary.json
+        some run does not have (the message lists the columns it has), or a metric that is also
+        the x column. A damaged summary.json
         is no reason: the curves come from the metrics, and the run's status reads ``damaged``.
     """
     if len(runs) < 2:
@@ -129,6 +130,9 @@ def compare(runs: Sequence[str | os.PathLike], metric: str | None = None, x: str
     columns = [header for header, _ in tables]
     metric = metric or next((m for m in DEFAULT_METRICS if m in columns[0]), None) or "train_loss"
     x = x or next((m for m in DEFAULT_X if m in columns[0]), None) or "epoch"
+    if metric == x:  # a curve of a column against itself says nothing (and the long CSV has one column per axis)
+        raise InputError(f"--metric and --x are both {metric!r}; plot a metric against another column "
+                         f"(--x {'step' if metric == 'epoch' else 'epoch'}, for instance)")
     for path, cols in zip(paths, columns):
         for option, name in (("--metric", metric), ("--x", x)):
             if name not in cols:

@@ -75,10 +75,13 @@ def test_output_file_instead_of_a_run_directory(cli, tmp_path, saturation_runs):
     (["--metric", "train_los"], r"--metric: run \S+ has no column 'train_los' \(did you mean 'train_loss'\?\)"),
     (["--x", "epochs"], r"--x: run \S+ has no column 'epochs' \(did you mean 'epoch'\?\)"),
     (["--output", "plot.jpg"], r"--output must name a .png file"),
+    (["--metric", "epoch"], r"--metric and --x are both 'epoch'; plot a metric against another column \(--x step"),
+    (["--x", "train_loss"], r"--metric and --x are both 'train_loss'"),
 ])
-def test_bad_options(cli, saturation_runs, args, message):
+def test_bad_options(cli, tmp_path, saturation_runs, args, message):
     result = cli("compare", *saturation_runs, *args)
     assert result.code == 2 and __import__("re").search(message, result.err), result.err
+    assert not (tmp_path / "runs").exists()  # no compare run left behind
 
 
 def test_an_output_inside_a_file_is_exit_2_before_any_work(cli, tmp_path, saturation_runs):
