@@ -23,7 +23,8 @@ How a run stops:
 - ``diverged``: right after the step that produced a non-finite value, a coordinate larger
   than :data:`X_LIMIT` in size, or :math:`f` more than :data:`F_GROWTH`
   :math:`\cdot (1 + |f(x_0)|)` above :math:`f(x_0)` (far beyond any overshoot of a
-  converging run, e.g. step 39 for ``lr = 1.1`` on :math:`x^2 - 4x + 6` from 8).
+  converging run, e.g. step 39 for ``lr = 1.1`` on :math:`x^2 - 4x + 6` from 8); also
+  (Newton) where the second derivative turns singular, so that no next step exists.
 - ``interrupted``: Ctrl-C; :meth:`Descent.interrupt` ends the run after the last recorded step.
 """
 
@@ -39,12 +40,15 @@ import numpy as np
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gradlab.config import Float, Int
-from gradlab.errors import InputError, RunFailure
+from gradlab.errors import InputError
 from gradlab.registry import Registry
 
 DEFAULT_LR = 0.1
 DEFAULT_NEWTON_LR = 1.0  # Newton's step is already scaled by the curvature
 DEFAULT_STEPS = 100
+# Every step is kept for the table, the plot and the stability numbers (~0.8 kB each, ~40 us):
+# a million steps is 0.8 GB and half a minute, and no lesson needs more.
+MAX_STEPS = 1_000_000
 DEFAULT_TOL = 1e-8
 X_LIMIT = 1e12
 F_GROWTH = 1e6
@@ -67,7 +71,7 @@ class Settings:
     lr : float or None
         Learning rate :math:`\\eta > 0`; ``None`` takes :func:`default_lr` of the method.
     steps : int
-        Maximum number of updates, >= 1.
+        Maximum number of updates, in [1, :data:`MAX_STEPS`].
     tol : float
         Convergence tolerance on the gradient and the step (Euclidean norms), >= 0.
     method : str
@@ -95,6 +99,9 @@ class Settings:
         _check(self.lr, "lr", "a finite number > 0", lambda v: v > 0)
         if isinstance(self.steps, bool) or not isinstance(self.steps, (int, np.integer)) or self.steps < 1:
             raise InputError(f"steps: must be a whole number >= 1, got {self.steps!r}")
+        if self.steps > MAX_STEPS:
+            raise InputError(f"steps: at most {MAX_STEPS:,} (every step is kept for the table, the plot and "
+                             f"metrics.csv), got {self.steps:,}")
         _check(self.tol, "tol", "a finite number >= 0", lambda v: v >= 0)
         for name in ("momentum", "beta1", "beta2"):
             _check(getattr(self, name), name, "a number in [0, 1)", lambda v: 0 <= v < 1)
@@ -216,10 +223,8 @@ class Newton(Method):
     def step(self, x, g):
         h = self.expr.hessian(x)
         if singular(h):
-            raise RunFailure(
-                f"newton: the second derivative (Hessian) is singular at {_point(x)}, so Newton's step is "
-                "undefined there; try --method gd"
-            )
+            raise NoStep(f"the second derivative (Hessian) is singular at {_point(x)}, so Newton's step is "
+                         f"undefined there; try --method gd")
         return -self.s.lr * np.linalg.solve(h, g)
 
     def rule(self, point, grad, hess):
@@ -227,6 +232,10 @@ class Newton(Method):
         if point == "x":
             return [f"x_new = x_old - {lr}{grad} / ({hess})"]
         return [f"{point}_new = {point}_old - {lr}H^-1 grad f,  H = the Hessian"]
+
+
+class NoStep(Exception):
+    """A method has no next step from this point (Newton at a singular Hessian): the run ends there."""
 
 
 def singular(h: np.ndarray) -> bool:
@@ -312,9 +321,14 @@ class Descent:
         method = METHODS.get(s.method)(s, expr)
         x, f, g = self.x0, self.f0, self.g0
         for k in range(1, s.steps + 2):
-            with np.errstate(all="ignore"):  # an update can overflow (lr * g, g**2): caught as non-finite below
-                dx = method.step(x, g)
-            if _norm(g) <= s.tol and _norm(dx) <= s.tol:
+            try:
+                with np.errstate(all="ignore"):  # an update can overflow (lr * g, g**2): caught as non-finite below
+                    dx = method.step(x, g)
+            except NoStep as stop:  # after k - 1 steps; the table so far and the plot are kept
+                reason = "converged" if norm(g) <= s.tol else "diverged"  # f'' = 0 at the bottom of x**4 with tol 0
+                self.outcome = Outcome(reason, k - 1, x, f, g, str(stop))
+                return
+            if norm(g) <= s.tol and norm(dx) <= s.tol:
                 detail = f"gradient and next step below tol = {s.tol:g}"
                 self.outcome = Outcome("converged", k - 1, x, f, g, detail)
                 return
@@ -325,7 +339,7 @@ class Descent:
             with np.errstate(all="ignore"):
                 x_new = x + dx
             f_new, g_new = expr.value(x_new), expr.gradient(x_new)
-            yield Step(k, x, g, x_new, f_new, g_new, _norm(x_new - x))
+            yield Step(k, x, g, x_new, f_new, g_new, norm(x_new - x))
             problem = self._explosion(x_new, f_new, g_new)
             if problem:
                 self.outcome = Outcome("diverged", k, x_new, f_new, g_new, problem)
@@ -396,7 +410,8 @@ def check_start(expr, x0: Sequence[float], settings: Settings) -> np.ndarray:
     return point
 
 
-def _norm(v: np.ndarray) -> float:
+def norm(v: np.ndarray) -> float:
+    """The Euclidean norm, inf (not an overflow warning) when it exceeds float64."""
     with np.errstate(all="ignore"):
         return float(np.linalg.norm(v))
 
@@ -443,7 +458,9 @@ class Stability:
     each step: it converges only when :math:`|1 - \eta f''(x^*)| < 1`, i.e.
     :math:`\eta < 2 / f''(x^*)`. Momentum and Nesterov have the bounds
     :math:`2 (1 + \beta) / f''` and :math:`2 (1 + \beta) / ((1 + 2\beta) f'')`; their
-    predicted ratio is the spectral radius of the linearised two-term recursion.
+    predicted ratio is the spectral radius of the linearised two-term recursion. Damped
+    Newton multiplies the error by :math:`1 - \eta`: it needs :math:`\eta < 2`, whatever
+    :math:`f''(x^*)`, and at :math:`\eta = 1` the linear term vanishes (quadratic convergence).
 
     Attributes
     ----------
@@ -452,7 +469,7 @@ class Stability:
     gd_bound : float
         :math:`2 / f''(x^*)` (inf when :math:`f''(x^*) = 0`).
     bound : float or None
-        The bound for the run's method (None for adam and newton).
+        The bound on lr for the run's method (None for adam, and for newton at a flat minimum).
     predicted : float or None
         Predicted :math:`|e_{k+1}| / |e_k|` for the run's method.
     flat : bool
@@ -482,10 +499,12 @@ def linear_rate(method: str, a: float, beta: float) -> tuple[float, float] | Non
 
     With :math:`w = \eta v` the error recursions are, for gd :math:`e' = (1 - a) e`;
     heavy ball :math:`w' = \beta w + a e,\ e' = e - w'`; Nesterov
-    :math:`w' = a e + \beta (1 - a) w,\ e' = e - w'`. None for methods without a
-    fixed linear rate (adam, newton).
+    :math:`w' = a e + \beta (1 - a) w,\ e' = e - w'`. Newton divides by the curvature,
+    :math:`e' = e - \eta f'(x) / f''(x) \approx (1 - \eta) e`, so for it pass :math:`a = \eta`
+    (the bound is then on :math:`\eta` itself: 2). None for adam, which has no fixed
+    linear rate.
     """
-    if method == "gd":
+    if method in ("gd", "newton"):
         matrix, bound = [[1 - a]], 2.0
     elif method == "momentum":
         matrix, bound = [[1 - a, -beta], [a, beta]], 2 * (1 + beta)
@@ -493,6 +512,8 @@ def linear_rate(method: str, a: float, beta: float) -> tuple[float, float] | Non
         matrix, bound = [[1 - a, -beta * (1 - a)], [a, beta * (1 - a)]], 2 * (1 + beta) / (1 + 2 * beta)
     else:
         return None
+    if not math.isfinite(a):  # lr * f'' overflowed (lr = 1e308): far past the bound, no finite rate
+        return bound, math.inf
     return bound, float(np.max(np.abs(np.linalg.eigvals(np.array(matrix, dtype=float)))))
 
 
@@ -583,10 +604,12 @@ def stability(run: Descent, steps: Sequence[Step]) -> Stability | None:
     flat = h <= FLAT * max(v for v in along if math.isfinite(v)) if any(map(math.isfinite, along)) else False
     if flat and falling_towards(expr, x_star):  # f' and f'' vanish but f falls on: an inflection such as x**3
         return None
-    linear = linear_rate(s.method, 0.0 if flat else s.lr * h, s.momentum)
+    newton = s.method == "newton"  # its step is already divided by f'': the rate depends on lr alone
+    linear = None if flat and newton else linear_rate(s.method, s.lr if newton else 0.0 if flat else s.lr * h,
+                                                      s.momentum)
     bound = predicted = None
     if linear is not None:
-        bound, predicted = (math.inf if flat else linear[0] / h), linear[1]
+        bound, predicted = (linear[0] if newton else math.inf if flat else linear[0] / h), linear[1]
     observed, m = observed_ratio(path, x_star)
     return Stability(x_star, h, s.lr, s.method, math.inf if flat else 2 / h, bound, predicted, observed, m, flat)
 

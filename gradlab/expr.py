@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import math
 from collections.abc import Callable, Sequence
@@ -157,8 +158,12 @@ def _check_number(value: Any, piece: str) -> None:
     if type(value) not in (int, float):  # bool is an int subclass: refuse it with strings, None, complex
         kind = "text" if isinstance(value, (str, bytes)) else type(value).__name__
         raise InputError(f"f: only real numbers are allowed, not {kind} {piece!r}")
-    if not math.isfinite(value):
-        raise InputError(f"f: the number {piece!r} is too large for float64")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int too large to become a float at all (1500 digits)
+        finite = False
+    if not finite:
+        raise InputError(f"f: the number {_clip(piece)!r} is too large for float64")
 
 
 def _clip(text: str, limit: int = 60) -> str:
@@ -254,7 +259,13 @@ class _Builder:
                 return left / right
             return self._power(left, right)
         if isinstance(node, ast.Call):
-            return self.functions[node.func.id](self.build(node.args[0]))
+            name, argument = node.func.id, self.build(node.args[0])
+            value = self.functions[name](argument)
+            if value.is_number and value.is_extended_real is False:  # sqrt(-1) is I, log(-1) is I*pi
+                call, shown = f"{name}({self.sp.sstr(argument, full_prec=False)})", self.sp.sstr(value, full_prec=False)
+                it_is = f" (it is {shown})" if shown != call else ""
+                raise InputError(f"f: {call} is not a real number{it_is}; gradlab works on real functions")
+            return value
         raise AssertionError(f"unvetted node {type(node).__name__}")  # vet() lets nothing else through
 
     def _power(self, base, exponent):
@@ -331,15 +342,18 @@ class Expression:
         from the kinks, where that is exact.
         """
         sp = self._sp
-        return tuple(
-            tuple(sp.diff(g, s).replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.S.Zero)
-                  for s in self._symbols)
-            for g in self.grad_sym
-        )
+        with _sympy_depth("second derivative"):
+            return tuple(
+                tuple(sp.diff(g, s).replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.S.Zero)
+                      for s in self._symbols)
+                for g in self.grad_sym
+            )
 
     @functools.cached_property
     def _h(self) -> Callable:
-        return self._lambdify([list(row) for row in self.hessian_sym])
+        rows = [list(row) for row in self.hessian_sym]
+        with _sympy_depth("second derivative"):
+            return self._lambdify(rows)
 
     # Evaluation never warns: overflow and domain errors come back as inf/nan for the caller to check.
     def value(self, point: Sequence[float]) -> float:
@@ -366,7 +380,8 @@ class Expression:
     # Printed forms (sympy's str, with Floats shown as the user typed them).
     def show(self, expr) -> str:
         """Print a sympy expression of this function compactly (``0.1``, not ``0.100000000000000``)."""
-        return self._sp.sstr(expr, full_prec=False)
+        with _sympy_depth("printed form"):
+            return self._sp.sstr(expr, full_prec=False)
 
     @property
     def formula(self) -> str:
@@ -394,6 +409,16 @@ class Expression:
         return f"Expression({self.text!r}, variables={self.variables})"
 
 
+@contextlib.contextmanager
+def _sympy_depth(what: str):
+    """Report sympy running out of Python stack (``x**x**x**...``, 55 levels) as bad input, not a crash."""
+    try:
+        yield
+    except RecursionError:
+        raise InputError(f"f: its {what} nests too deeply for sympy to handle; use a simpler formula "
+                         f"(fewer nested powers or calls)") from None
+
+
 def _coords(point: Sequence[float]) -> list[np.float64]:
     # np.float64, not float: Python floats raise OverflowError on 1e200**2 instead of giving inf
     return [np.float64(v) for v in np.asarray(point, dtype=float).ravel()]
@@ -416,7 +441,9 @@ def parse(text: str) -> Expression:
     import sympy as sp
 
     symbols = sp.symbols(names, real=True)
-    sym = _Builder(dict(zip(names, symbols))).build(tree.body)
-    if sym.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-        raise InputError(f"f: {text.strip()!r} contains an undefined constant ({sp.sstr(sym)}), e.g. a division by 0")
-    return Expression(text.strip(), sym, symbols)
+    with _sympy_depth("derivative"):
+        sym = _Builder(dict(zip(names, symbols))).build(tree.body)
+        if sym.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            raise InputError(f"f: {text.strip()!r} contains an undefined constant ({sp.sstr(sym)}), "
+                             f"e.g. a division by 0")
+        return Expression(text.strip(), sym, symbols)

@@ -120,6 +120,10 @@ BAD_INPUT = [
     (["--lr", "inf"], "lr: must be a finite number > 0, got inf"),
     (["--lr", "nan"], "lr: must be a finite number > 0, got nan"),
     (["--steps", "0"], "steps: must be a whole number >= 1, got 0"),
+    (["--steps", "100000000"], "steps: at most 1,000,000 (every step is kept for the table, the plot and "
+                               "metrics.csv), got 100,000,000"),
+    (["--f", "sqrt(-4)*x**2"], "f: sqrt(-4) is not a real number (it is 2*I)"),
+    (["--f", "**".join(["x"] * 55), "--x0", "1"], "f: its second derivative nests too deeply for sympy"),
     (["--x0=-1.5,2"], "x0: f(x) has 1 variable but x0 has 2 coordinates"),
     (["--f", ROSENBROCK], "x0: f(x, y) has 2 variables but x0 has 1 coordinate"),
     (["--f", "log(x)", "--x0", "-1"], "x0: f = log(x) has no real finite value at x = -1"),
@@ -173,12 +177,17 @@ def test_newton_converges_on_the_quadratic_in_one_step(cli, tmp_path):
     assert not (run / "descent.png").exists()
 
 
-def test_newton_on_a_singular_hessian_mid_run_fails_with_exit_1(cli, tmp_path):
+def test_newton_on_a_singular_hessian_mid_run_ends_the_run_keeping_its_steps(cli, tmp_path):
+    # x0 = 1: f' = 3, f'' = 2, so x1 = 1 - 3/2 = -0.5, where relu leaves f'' = 0 and no Newton step exists
     result = cli("descend", "--f", "relu(x)**2 + x", "--x0", 1, "--method", "newton", "--no-plot")
-    assert result.code == 1
-    assert result.err.startswith("error: newton: the second derivative (Hessian) is singular at x = -0.5")
-    done = summary(only_run(tmp_path))
-    assert done["status"] == "failed" and "singular" in done["error"]
+    assert result.code == 0 and result.err == ""
+    assert "│    1 │     1 │     3 │  -0.5 │     -0.5 │" in result.out  # the table is kept
+    assert ("diverged at step 1: the second derivative (Hessian) is singular at x = -0.5, so Newton's step is "
+            "undefined there; try --method gd") in result.out
+    run = only_run(tmp_path)
+    done = summary(run)
+    assert done["status"] == "diverged" and done["steps"] == 1 and "singular" in done["message"]
+    assert [float(r["x"]) for r in metrics(run)] == [1.0, -0.5]
 
 
 def test_config_file_with_a_flag_overriding_it_and_rerun_from_the_run(cli, tmp_path):
@@ -342,3 +351,12 @@ def test_the_readme_descend_excerpt_is_real_output(cli):
     result = cli(*command.split()[1:], "--no-plot")
     real = [line.rstrip() for line in result.out.splitlines()]
     assert real[:-1] == excerpt[:-1] and excerpt[-1].startswith("run directory: runs/")
+
+
+def test_a_learning_rate_that_overflows_the_step_is_a_divergence(cli, tmp_path):
+    # lr 1e308: x1 = 8 - 1e308 * 12 = -inf; lr f''(x*) = 2e308 overflows too, so the predicted ratio is inf
+    result = cli("descend", "--lr", "1e308", "--no-plot")
+    assert result.code == 0 and result.err == ""
+    assert "diverged at step 1: the point is no longer a finite number (lr = 1e+308)" in result.out
+    assert "predicted |1 - lr f''(x*)| = inf" in result.out
+    assert summary(only_run(tmp_path))["status"] == "diverged"

@@ -12,7 +12,7 @@ from gradlab.descent import (
     stability,
     update_rule,
 )
-from gradlab.errors import InputError, RunFailure
+from gradlab.errors import InputError
 from gradlab.expr import parse
 
 SEED = "x**2 - 4*x + 6"
@@ -108,11 +108,39 @@ def test_rosenbrock_with_momentum_reaches_1_1():
     assert plain.reason == "max_steps"  # same lr and budget without momentum: still in the valley
 
 
-def test_newton_hitting_a_singular_hessian_mid_run_is_a_failure():
-    # relu(x)**2 + x: Newton from 1 jumps to 1 - 3/2 = -0.5, where f'' = 0
+def test_newton_hitting_a_singular_hessian_mid_run_ends_the_run_there():
+    # relu(x)**2 + x: Newton from 1 jumps to 1 - 3/2 = -0.5, where f'' = 0 and f' = 1: no next step
     run = Descent(parse("relu(x)**2 + x"), [1.0], Settings(method="newton"))
-    with pytest.raises(RunFailure, match="singular at x = -0.5"):
-        list(run)
+    assert [float(s.x_new[0]) for s in run] == [-0.5]
+    assert run.outcome.reason == "diverged" and run.outcome.steps == 1 and float(run.outcome.x[0]) == -0.5
+    assert "singular at x = -0.5" in run.outcome.detail
+
+
+def test_newton_without_a_step_where_the_gradient_is_zero_has_converged():
+    # relu(x)**2 with lr 2 from 1: x1 = 1 - 2 * 2/2 = -1, on the flat side: f' = f'' = 0
+    run = Descent(parse("relu(x)**2"), [1.0], Settings(method="newton", lr=2.0))
+    assert [float(s.x_new[0]) for s in run] == [-1.0]
+    assert run.outcome.reason == "converged" and run.outcome.steps == 1
+
+
+@pytest.mark.parametrize(("method", "lr", "bound", "ratio"), [
+    ("newton", 1.0, 2.0, 0.0),  # damped Newton: e' = (1 - lr) e whatever f''(x*)
+    ("newton", 0.5, 2.0, 0.5),
+    ("newton", 2.5, 2.0, 1.5),
+    ("gd", 0.1, 1.0, 0.8),  # f'' = 2: bound 2/2, ratio |1 - 0.2|
+])
+def test_stability_bound_and_predicted_ratio(method, lr, bound, ratio):
+    run = Descent(parse("x**2 - 4*x + 6"), [8.0], Settings(method=method, lr=lr, steps=20))
+    stable = stability(run, list(run))
+    assert stable.bound == pytest.approx(bound) and stable.predicted == pytest.approx(ratio, abs=1e-15)
+
+
+def test_an_overflowing_learning_rate_is_a_divergence_with_an_infinite_predicted_ratio():
+    run = Descent(parse("x**2 - 4*x + 6"), [8.0], Settings(lr=1e308))
+    steps = list(run)
+    assert run.outcome.reason == "diverged" and len(steps) == 1
+    stable = stability(run, steps)
+    assert stable.bound == 1.0 and stable.predicted == np.inf
 
 
 @pytest.mark.parametrize(("kwargs", "fragment"), [

@@ -68,6 +68,11 @@ def test_refusal_happens_before_sympy_is_even_imported():
     ("1/0", "undefined constant"),
     ("2**10**10", "not a finite real number"),  # would be a 3-billion-digit integer if folded exactly
     ("1e400*x", "too large for float64"),
+    ("x + " + "9" * 1500, "is too large for float64"),  # an int no float can hold: no OverflowError
+    ("sqrt(-1)*x**2", "f: sqrt(-1) is not a real number (it is I); gradlab works on real functions"),
+    ("x**2 + log(-1)", "f: log(-1) is not a real number (it is I*pi)"),
+    ("sqrt(-4)*x**2", "f: sqrt(-4) is not a real number (it is 2*I)"),
+    ("acos(2)*x", "f: acos(2) is not a real number; gradlab"),
     ("((x", "not a formula"),
     ("-" * 150 + "x", "nested more than"),
     ("x" * 3000, "characters long"),
@@ -142,3 +147,10 @@ def test_constant_function_fills_a_grid():
     f = parse("3")
     assert f.values(np.zeros((2, 3))).tolist() == [[3.0] * 3] * 2
     assert f.gradient([5.0]).tolist() == [0.0]
+
+
+def test_a_formula_whose_second_derivative_exhausts_sympy_is_bad_input():
+    # a 55-level power tower parses and differentiates once, but f'' recurses past Python's limit
+    tower = parse("**".join(["x"] * 55))
+    with pytest.raises(InputError, match="f: its second derivative nests too deeply for sympy to handle"):
+        tower.hessian_sym

@@ -151,6 +151,7 @@ def prepare(flags: dict, config: Path | None, sets: Optional[list[str]] = None):
     except ConfigError as error:
         raise ConfigError(name_overrides(str(error), kept, DescendConfig)) from None
     expr = parse(cfg.f)
+    expr.hessian_sym  # newton and the stability lines need f''; a formula sympy cannot take it of fails here
     return cfg, expr, Descent(expr, cfg.x0, cfg.settings())
 
 
@@ -238,8 +239,10 @@ _BOUND_TEXT = {
     "gd": "gradient descent converges only if lr < 2/f''(x*)",
     "momentum": "momentum converges only if lr < 2(1 + beta)/f''(x*)",
     "nesterov": "nesterov converges only if lr < 2(1 + beta)/((1 + 2 beta) f''(x*))",
+    "newton": "newton divides its step by f'', so whatever f''(x*) it converges near x* only if lr < 2",
 }
-_RATIO_TEXT = {"gd": "|1 - lr f''(x*)|", "momentum": "spectral radius", "nesterov": "spectral radius"}
+_RATIO_TEXT = {"gd": "|1 - lr f''(x*)|", "momentum": "spectral radius", "nesterov": "spectral radius",
+               "newton": "|1 - lr|"}
 
 
 def _stability_lines(stable, settings, digits: int, downhill: Optional[str] = None) -> list[str]:
@@ -250,18 +253,23 @@ def _stability_lines(stable, settings, digits: int, downhill: Optional[str] = No
         return ["stability: no minimum of f found near the path (f'' <= 0 there), so no step-size bound applies"]
     d = lambda v: fmt(v, digits)  # noqa: E731
     head = f"stability: x* = {d(stable.x_star)}, f''(x*) = {d(stable.curvature)}; "
-    if stable.flat:
+    if stable.flat and stable.method == "newton":
+        lines = [head + "a flat minimum (f''(x*) = 0 to rounding): newton converges there only linearly, "
+                        "not quadratically"]
+    elif stable.flat:
         lines = [head + "a flat minimum (f''(x*) = 0 to rounding): no step-size bound, and the error "
                         "shrinks more slowly than any fixed ratio"]
     elif stable.bound is not None:
         side = "below" if settings.lr < stable.bound else "not below"
-        lines = [head + f"{_BOUND_TEXT[stable.method]} = {d(stable.bound)}; lr = {settings.lr:g} is {side} it"]
+        value = "" if stable.method == "newton" else f" = {d(stable.bound)}"  # newton's bound is the number 2 itself
+        lines = [head + f"{_BOUND_TEXT[stable.method]}{value}; lr = {settings.lr:g} is {side} it"]
     else:
         lines = [head + f"plain gradient descent would need lr < 2/f''(x*) = {d(stable.gd_bound)} "
                         f"({stable.method} has no such fixed bound)"]
     observed = (f"observed {d(stable.observed)} (last {stable.observed_steps} step{'s' * (stable.observed_steps > 1)})"
                 if stable.observed is not None else "observed: too few steps away from x* to measure")
-    predicted = (f"predicted {_RATIO_TEXT[stable.method]} = {d(stable.predicted)}, "
+    quadratic = " (no linear term: quadratic convergence)" if stable.method == "newton" and stable.predicted == 0 else ""
+    predicted = (f"predicted {_RATIO_TEXT[stable.method]} = {d(stable.predicted)}{quadratic}, "
                  if stable.predicted is not None else "")
     lines.append(f"error ratio |x_k+1 - x*| / |x_k - x*|: {predicted}{observed}")
     return lines
@@ -279,11 +287,11 @@ def _plot(run, expr, descent, records) -> list[str]:
 
 
 def _summary(expr, cfg, outcome, stable, downhill, plots) -> dict:
-    import numpy as np
+    from gradlab.descent import norm
 
     final = {v: float(c) for v, c in zip(expr.variables, outcome.x)}
     final["f"] = float(outcome.f)
-    final["gradient_norm"] = float(np.linalg.norm(outcome.grad))
+    final["gradient_norm"] = norm(outcome.grad)
     return {
         "steps": outcome.steps,
         "stop_reason": outcome.reason,
