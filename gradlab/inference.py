@@ -193,13 +193,13 @@ def read_features(model: TrainedModel, path: str | os.PathLike, target: str | No
 def predict(model: TrainedModel, X_raw: np.ndarray) -> dict[str, np.ndarray]:
     """Prediction columns: the class (by name) and one probability/score per class, or the
     regression outputs (named by the training targets)."""
-    from gradlab.training import predicted_classes
+    from gradlab.training import binary_threshold, predicted_classes
 
     out = model.outputs(X_raw)
     if model.task == "regression":
         names = model.target_names or [f"y{k}" for k in range(out.shape[1])]
         return {f"predicted_{name}": out[:, k] for k, name in enumerate(names)}
-    classes = predicted_classes(out, model.network.output.activation.name)
+    classes = predicted_classes(out, binary_threshold(model.loss, model.network.output.activation.name))
     names = model.class_names or [str(k) for k in range(max(2, out.shape[1]))]
     columns: dict[str, np.ndarray] = {"predicted": np.asarray(names, dtype=object)[classes]}
     if out.shape[1] == 1:

@@ -11,7 +11,7 @@ import numpy as np
 
 from gradlab.experiment import Experiment
 from gradlab.runs import Run, to_plain
-from gradlab.training import Callback, History, fit
+from gradlab.training import Callback, History, binary_threshold, fit
 
 MODEL_FILE = "model.npz"
 DATA_FILE = "data.json"
@@ -151,5 +151,6 @@ def make_plots(e: Experiment, history: History, run: Run) -> list:
         files.append(tp.decision_boundary(
             predict, raw, d.y_train.astype(int), run.file("decision_boundary.png"),
             feature_names=d.feature_names, class_names=d.class_names or (),
+            threshold=binary_threshold(e.loss, e.network.output.activation.name),
         ))
     return files

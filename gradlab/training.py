@@ -95,12 +95,22 @@ def metric_columns(network: Network, task: str, has_test: bool) -> list[str]:
     return cols + ["time_s"]
 
 
-def predicted_classes(output: np.ndarray, activation_name: str) -> np.ndarray:
-    """Class indices from network outputs: argmax for several outputs; for one output a
-    threshold at 0.5 for probability outputs (sigmoid) and at 0 for raw scores."""
+def binary_threshold(loss: Loss, activation_name: str) -> float:
+    """The value of a single output unit between the two classes.
+
+    0 for a score whose sign decides: hinge's f (with t = +-1), or the logit z that
+    bce_logits reads through an identity output. Otherwise the output is fitted to the 0/1
+    targets (a sigmoid's probability, or mse on an identity, tanh or relu output), and the
+    boundary is midway between them, 0.5.
+    """
+    return 0.0 if loss.signed_scores or (loss.on_logits and activation_name != loss.link) else 0.5
+
+
+def predicted_classes(output: np.ndarray, threshold: float) -> np.ndarray:
+    """Class indices from network outputs: argmax for several outputs, ``output > threshold``
+    for one (see :func:`binary_threshold`)."""
     if output.shape[1] > 1:
         return output.argmax(axis=1)
-    threshold = 0.5 if activation_name in ("sigmoid", "hard_sigmoid", "softmax") else 0.0
     return (output[:, 0] > threshold).astype(np.int64)
 
 
@@ -113,7 +123,7 @@ def evaluate(network: Network, loss: Loss, X: np.ndarray, Y: np.ndarray, task: s
     """Loss (batch mean over all of X), and accuracy or R^2, in chunks of EVAL_CHUNK rows."""
     n = X.shape[0]
     total, correct, sse = 0.0, 0, 0.0
-    act = network.output.activation.name
+    threshold = binary_threshold(loss, network.output.activation.name)
     for start in range(0, n, EVAL_CHUNK):
         xb, yb = X[start:start + EVAL_CHUNK], Y[start:start + EVAL_CHUNK]
         out = network.forward(xb)
@@ -121,7 +131,7 @@ def evaluate(network: Network, loss: Loss, X: np.ndarray, Y: np.ndarray, task: s
         if task == "regression":
             sse += float(np.sum((out - yb) ** 2))
         else:
-            correct += int(np.sum(predicted_classes(out, act) == target_classes(yb)))
+            correct += int(np.sum(predicted_classes(out, threshold) == target_classes(yb)))
     result = {"loss": total / n}
     if task == "regression":
         sst = float(np.sum((Y - Y.mean(axis=0)) ** 2))

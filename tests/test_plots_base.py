@@ -1,6 +1,7 @@
 import csv
 
 import numpy as np
+import pytest
 
 from gradlab.plots import new_figure, save, write_columns
 
@@ -36,3 +37,14 @@ def test_decision_regions_and_points_of_a_class_share_its_colour():
     np.testing.assert_allclose(regions.get_facecolor()[:, :3], expected)
     np.testing.assert_allclose([d.get_facecolor()[0, :3] for d in dots], expected)
     assert set(np.unique(columns["predicted_class"])) == {0, 1, 2}
+
+
+@pytest.mark.parametrize(("threshold", "class_1_share"), [(0.0, 0.5), (0.5, 0.25)])
+def test_a_single_output_is_cut_at_the_threshold_its_loss_implies(threshold, class_1_share):
+    from gradlab.plots.training import decision_figure
+
+    # the output is x1 itself, on a box from -1 to 1: class 1 right of x1 = threshold
+    X = np.array([[-1.0, 0.0], [1.0, 1.0]])
+    _, columns = decision_figure(lambda grid: grid[:, :1], X, np.array([0, 1]), points=201, threshold=threshold)
+    inside = np.abs(columns["x1"]) <= 1
+    assert np.mean(columns["predicted_class"][inside] == 1) == pytest.approx(class_1_share, abs=0.01)

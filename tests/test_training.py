@@ -95,3 +95,23 @@ def test_a_saturated_output_is_a_warning_only_where_sigma_prime_slows_learning(l
     fit(e.network, e.loss, e.optimizer, e.X_train, e.Y_train, settings=e.settings, callbacks=[got])
     saturated = [m for m in got.messages if "layer 1 is saturated" in m]
     assert bool(saturated) is warned
+
+
+@pytest.mark.parametrize(("loss", "output", "expected"), [
+    ("mse", "identity", 1.0),  # outputs fitted to 0/1 targets: 0.3 is class 0, 0.7 class 1 (was 0.5 at > 0)
+    ("mse", "tanh", 1.0),
+    ("mse", "relu", 1.0),
+    ("bce", "sigmoid", 1.0),
+    ("bce_logits", "identity", 0.5),  # the output is a logit: 0.3 and 0.7 are both above 0, class 1
+    ("hinge", "identity", 0.5),  # a signed score: both positive, class 1
+])
+def test_binary_accuracy_cuts_a_single_output_where_its_loss_puts_the_boundary(loss, output, expected):
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+    from gradlab.training import evaluate
+
+    # one input, identity weights: the output is the input (through the output activation)
+    network = Network.from_weights([(np.eye(1), np.zeros(1))], [], output)
+    X = np.array([[0.3], [0.7]]) if output != "sigmoid" else np.array([[-0.8473], [0.8473]])  # sigma = 0.3, 0.7
+    Y = np.array([[0.0], [1.0]])
+    assert evaluate(network, losses.create(loss), X, Y, "binary")["accuracy"] == expected

@@ -83,6 +83,9 @@ class Loss:
         Output activation whose derivative cancels in dC/dz (sigmoid or softmax).
     on_logits : bool
         True when ``value``/``gradient`` take the link's input z rather than its output.
+    signed_scores : bool
+        True when a single output is a score whose sign decides the class (hinge's t f,
+        t = +-1), rather than a fit to the 0/1 targets.
     outputs : tuple of str or None
         The output activations the loss makes sense with (None: any).
     """
@@ -92,6 +95,7 @@ class Loss:
     gradient_formula = ""
     link: str | None = None
     on_logits = False
+    signed_scores = False
     outputs: tuple[str, ...] | None = None
     classification = False
 
@@ -353,6 +357,7 @@ class Hinge(Loss):
     formula = "C = 1/N sum max(0, 1 - t f), t = +-1"
     gradient_formula = "dC/df = -t [t f < 1] / N"
     outputs = ("identity", "tanh")
+    signed_scores = True
     classification = True
 
     def rows(self, y_true, y_pred):

@@ -107,19 +107,22 @@ def decision_boundary(
     feature_names: Sequence[str] = ("x1", "x2"),
     class_names: Sequence[str] = (),
     points: int = 200,
+    threshold: float = 0.5,
 ) -> Path:
     """Predicted class regions over the data's bounding box with the samples on top.
 
     ``predict_proba(grid)`` maps raw 2-D points to the network output; the grid and its
-    predicted class are written to ``<path>.csv``.
+    predicted class are written to ``<path>.csv``. A single output is cut at ``threshold``
+    (see :func:`gradlab.training.binary_threshold`).
     """
     fig, columns = decision_figure(predict_proba, X, labels, feature_names=feature_names,
-                                   class_names=class_names, points=points)
+                                   class_names=class_names, points=points, threshold=threshold)
     write_columns(Path(path).with_suffix(".csv"), columns)
     return save(fig, path)
 
 
-def decision_figure(predict_proba, X, labels, *, feature_names=("x1", "x2"), class_names=(), points=200):
+def decision_figure(predict_proba, X, labels, *, feature_names=("x1", "x2"), class_names=(), points=200,
+                    threshold=0.5):
     """The figure of :func:`decision_boundary` and its grid columns (class ``c``'s region and points
     share ``class_colors(n)[c]``)."""
     lo, hi = X.min(axis=0), X.max(axis=0)
@@ -131,7 +134,7 @@ def decision_figure(predict_proba, X, labels, *, feature_names=("x1", "x2"), cla
     out = predict_proba(grid)
     if out.shape[1] == 1:
         score = out[:, 0]
-        classes = (score > 0.5).astype(int) if score.min() >= 0 and score.max() <= 1 else (score > 0).astype(int)
+        classes = (score > threshold).astype(int)
     else:
         score = out.max(axis=1)
         classes = out.argmax(axis=1)
@@ -140,8 +143,8 @@ def decision_figure(predict_proba, X, labels, *, feature_names=("x1", "x2"), cla
     colors = class_colors(n_classes)
     ax.contourf(G1, G2, classes.reshape(G1.shape), levels=np.arange(n_classes + 1) - 0.5, colors=colors, alpha=0.25)
     if out.shape[1] == 1:
-        ax.contour(G1, G2, score.reshape(G1.shape), levels=[0.5 if score.min() >= 0 else 0.0], colors="k",
-                   linewidths=1.0)
+        if score.min() < threshold < score.max():  # no line where the whole box is one class
+            ax.contour(G1, G2, score.reshape(G1.shape), levels=[threshold], colors="k", linewidths=1.0)
     for c in range(int(labels.max()) + 1):
         mask = labels == c
         name = class_names[c] if c < len(class_names) else f"class {c}"
