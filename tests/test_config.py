@@ -125,3 +125,28 @@ def test_descend_config_errors(data, message):
     with pytest.raises(ConfigError) as info:
         validate(DescendConfig, data, prefix="c.yaml: ")
     assert str(info.value).startswith(f"c.yaml: {message}")
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("1e-2", 0.01), ("1E5", 100000.0), ("-3e+2", -300.0), ("1.5e3", 1500.0), ("1.0e-8", 1e-8),
+    ("10", 10), ("1e", "1e"), ("e5", "e5"), ("1e-2x", "1e-2x"),
+])
+def test_scientific_notation_without_a_dot_reads_as_a_number(tmp_path, text, value):
+    # YAML 1.2 reads 1e-2 as a float; PyYAML's YAML 1.1 rule made it the text '1e-2'
+    (tmp_path / "c.yaml").write_text(f"eps: {text}\n")
+    read = load_yaml(tmp_path / "c.yaml")["eps"]
+    assert read == value and type(read) is type(value)
+
+
+def test_a_config_with_scientific_notation_in_registry_parameters_trains(cli, tmp_path):
+    (tmp_path / "sci.yaml").write_text(
+        "data: {name: cat_dog, noise: 1e-2}\nmodel: {init: {name: normal, std: 1e-2}}\n"
+        "optimizer: {name: adam, eps: 1e-8, lr: 1e-3}\ntraining: {epochs: 2}\n")
+    result = cli("train", tmp_path / "sci.yaml", "--set", "optimizer.beta1=8e-1", "--no-plot", "-q")
+    assert result.code == 0, result.err
+    import yaml
+    from tests.conftest import run_dirs
+
+    saved = yaml.safe_load((run_dirs(tmp_path / "runs")[0] / "config.yaml").read_text())
+    assert saved["optimizer"]["eps"] == 1e-8 and saved["optimizer"]["beta1"] == 0.8
+    assert saved["model"]["init"]["std"] == 0.01 and saved["data"]["noise"] == 0.01
