@@ -90,8 +90,8 @@ def _unique_key_loader() -> type:
     # YAML 1.2 reads 1e-2 as a float; PyYAML keeps YAML 1.1's rule (a dot and a signed
     # exponent: 1.0e-2) and reads it as the text '1e-2', which every numeric field refuses
     UniqueKeyLoader.add_implicit_resolver(
-        "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-        list("-+0123456789"))
+        "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+        list("-+.0123456789"))
     return UniqueKeyLoader
 
 

@@ -95,15 +95,6 @@ def _power_of_ten(exponent: float, where: str) -> float:
     return _round(value)
 
 
-def _numeric_strings(value: Any) -> Any:
-    """YAML 1.1 reads ``1e-3`` as a string; a grid value that reads as a number is a number."""
-    if isinstance(value, str) and _NUMBER.match(value.strip()):
-        return _number(value, "value")
-    if isinstance(value, list):
-        return [_numeric_strings(v) for v in value]
-    return value
-
-
 def parse_values(key: str, text: str) -> list[Any]:
     """The values of one ``--grid KEY=VALUES`` (see the module docstring for the forms)."""
     from gradlab.config import read_yaml_text
@@ -138,7 +129,6 @@ def parse_values(key: str, text: str) -> list[Any]:
             values = [_power_of_ten(e, f"{where}: {text.strip()}") for e in exponents]
     else:
         values = read_yaml_text(f"[{text}]", f"{where}: cannot read the values {text!r}")
-        values = [_numeric_strings(v) for v in values]
     if not values:
         raise InputError(f"{where}: no values in {text!r}")
     repeated = [show(v) for i, v in enumerate(values) if v in values[:i]]

@@ -129,7 +129,7 @@ def test_descend_config_errors(data, message):
 
 @pytest.mark.parametrize(("text", "value"), [
     ("1e-2", 0.01), ("1E5", 100000.0), ("-3e+2", -300.0), ("1.5e3", 1500.0), ("1.0e-8", 1e-8),
-    ("10", 10), ("1e", "1e"), ("e5", "e5"), ("1e-2x", "1e-2x"),
+    (".5e3", 500.0), ("10", 10), ("1e", "1e"), ("e5", "e5"), ("1e-2x", "1e-2x"),
 ])
 def test_scientific_notation_without_a_dot_reads_as_a_number(tmp_path, text, value):
     # YAML 1.2 reads 1e-2 as a float; PyYAML's YAML 1.1 rule made it the text '1e-2'
