@@ -437,7 +437,21 @@ def json_schema() -> dict[str, Any]:
     optimizer = schema["properties"]["optimizer"]  # the mapping, or the short form 'adam' / 'adam:lr=0.01'
     schema["properties"]["optimizer"] = {"anyOf": [*choices_of("optimizers")[:2], {"$ref": optimizer.pop("$ref")}],
                                          **optimizer}
-    return schema
+    return _json_bounds(schema)
+
+
+_BOUND_KEYWORDS = {"gt": "exclusiveMinimum", "ge": "minimum", "lt": "exclusiveMaximum", "le": "maximum"}
+
+
+def _json_bounds(node: Any) -> Any:
+    """Bounds in JSON Schema's words. Inside ``Optional[...]`` of a type with a before-validator
+    (Int, Float) pydantic leaves its own ``gt``/``ge`` keys, which editors do not know."""
+    if isinstance(node, dict):
+        return {_BOUND_KEYWORDS.get(k, k) if isinstance(v, (int, float)) else k: _json_bounds(v)
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_json_bounds(v) for v in node]
+    return node
 
 
 def load_trained(run_dir: str | os.PathLike) -> Experiment:

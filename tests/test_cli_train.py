@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -294,9 +295,12 @@ def test_schema_lists_the_registries(cli):
              "model": {"activation": ["relu", "leaky_relu:alpha=0.1"], "init": "he", "hidden": [4, 4]}}
     jsonschema.validate(short, schema)  # the short forms the docs show are valid in the schema ...
     assert repr(build({**short, "training": {"epochs": 1}}).optimizer) == "Momentum(lr=0.5, momentum=0.9)"  # ... and run
-    for bad in ({"data": "xor", "optimizer": "adamm"}, {"data": "xor", "model": {"activation": "relux:alpha=1"}}):
+    for bad in ({"data": "xor", "optimizer": "adamm"}, {"data": "xor", "model": {"activation": "relux:alpha=1"}},
+                {"data": "xor", "optimizer": {"lr": 0}}, {"data": "xor", "training": {"patience": 0}}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)
+    # bounds in JSON Schema's own words, which editors check: pydantic's gt/ge are no keywords there
+    assert not {"gt", "ge", "lt", "le"} & set(re.findall(r'"(\w+)": -?\d', result.out))
 
 
 def test_init_from_an_npz_file_starts_from_its_weights(cli, tmp_path):
