@@ -59,6 +59,7 @@ class History:
     status: str = "completed"  # completed | diverged | interrupted
     stop_reason: str = ""
     epochs: int = 0
+    in_epoch: bool = False  # updates of epoch ``epochs + 1`` have begun: the weights are past the last full epoch
     best_epoch: int | None = None
     best_value: float | None = None
     params_path: list[np.ndarray] = field(default_factory=list)  # flat parameters along the way, if asked (fit)
@@ -316,12 +317,37 @@ def fit(
                 _fit_steps(network, loss, stepper, X, Y, settings, logger, history, callbacks, rng)
         except KeyboardInterrupt:
             history.status = "interrupted"
-            history.stop_reason = f"interrupted after epoch {history.epochs}"
+            scipy = getattr(optimizer, "scipy_method", None)
+            history.stop_reason = _log_where_interrupted(history, logger, None if scipy else settings)
     if record_path and not np.array_equal(history.params_path[-1], network.flat(), equal_nan=True):
         history.params_path.append(network.flat())  # the end point, whatever the stride
     if not history.stop_reason:
         history.stop_reason = f"completed {history.epochs} epochs"
     return history
+
+
+def _log_where_interrupted(history: History, logger: _Logger, settings: Settings | None) -> str:
+    """After Ctrl-C: log a last row at the weights it left, which are the model that is saved,
+    unless the last row already holds them; return the stop reason.
+
+    With ``log_every: 100`` a run stopped at epoch 50 would otherwise report epoch 0's loss
+    as final. A row for an epoch cut part way is labelled with that epoch and said to be partial.
+    ``settings`` None: a scipy minimizer, whose rows have no learning rate.
+    """
+    epoch = history.epochs + history.in_epoch
+    if history.in_epoch:
+        reason = f"interrupted part way through epoch {epoch} (its row is at the weights reached)"
+    else:
+        reason = f"interrupted after epoch {epoch}"
+    if history.in_epoch or not history.rows or history.rows[-1]["epoch"] != epoch:
+        lr = None
+        if settings is not None:
+            lr = settings.lr if settings.schedule is None else settings.schedule.lr(settings.lr, max(epoch - 1, 0))
+        try:
+            history.rows.append(logger.row(epoch, lr))
+        except KeyboardInterrupt:  # a second Ctrl-C: stop at once, with the rows there are
+            pass
+    return reason
 
 
 def train_epoch(
@@ -386,9 +412,10 @@ def _fit_steps(network, loss, optimizer, X, Y, settings, logger, history, callba
         if settings.schedule is not None:
             lr = settings.schedule.lr(settings.lr, epoch - 1)
         order = rng.permutation(n) if settings.shuffle else None
+        history.in_epoch = True
         train_epoch(network, loss, optimizer, X, Y, settings.batch_size, lr, order=order,
                     l1=settings.l1, l2=settings.l2, clip_norm=settings.clip_norm)
-        history.epochs = epoch
+        history.epochs, history.in_epoch = epoch, False
         for cb in callbacks:
             cb.on_epoch_end(epoch)
         last = epoch == settings.epochs
@@ -416,6 +443,7 @@ def _fit_scipy(network, loss, optimizer, X, Y, settings, logger, history, callba
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         network.set_flat(theta.astype(dtype, copy=False))
+        history.in_epoch = True  # a line search's trial point, not an iterate
         value = network.loss_and_gradients(loss, X, Y) + weight_decay_penalty(network.params, settings.l1, settings.l2)
         add_weight_decay(network.params, network.grads, settings.l1, settings.l2)
         return value, network.flat("grads").astype(np.float64)
@@ -426,6 +454,7 @@ def _fit_scipy(network, loss, optimizer, X, Y, settings, logger, history, callba
     def on_iteration(theta: np.ndarray) -> None:
         network.set_flat(theta.astype(dtype, copy=False))
         history.epochs += 1
+        history.in_epoch = False
         epoch = history.epochs
         if record_path:
             history.params_path.append(network.flat())
@@ -443,6 +472,7 @@ def _fit_scipy(network, loss, optimizer, X, Y, settings, logger, history, callba
     except Stop:
         return
     network.set_flat(result.x.astype(dtype, copy=False))
+    history.in_epoch = False
     if history.rows and history.rows[-1]["epoch"] != history.epochs:
         history.rows.append(logger.row(history.epochs, None))
     history.stop_reason = f"{optimizer.name}: {result.message} after {history.epochs} iterations"

@@ -66,7 +66,43 @@ def test_interrupt_returns_what_was_done():
 
     history = train(experiment(), callbacks=[Stop()])
     assert history.status == "interrupted" and history.epochs == 4
-    assert history.rows[-1]["epoch"] <= 4
+    assert history.rows[-1]["epoch"] == 4 and history.stop_reason == "interrupted after epoch 4"
+
+
+def test_an_interrupt_between_logged_epochs_logs_a_last_row_at_the_saved_weights():
+    from gradlab.training import evaluate
+
+    class Stop(Callback):
+        def on_epoch_end(self, epoch):
+            if epoch == 7:
+                raise KeyboardInterrupt
+
+    e = experiment(training__log_every=5)
+    history = train(e, callbacks=[Stop()])
+    assert [r["epoch"] for r in history.rows] == [0, 5, 7]  # not a 'final' of epoch 5 for a model of epoch 7
+    assert history.rows[-1]["train_loss"] == evaluate(e.network, e.loss, e.X_train, e.Y_train, "binary")["loss"]
+    assert history.rows[-1]["lr"] == 0.5
+
+
+def test_an_interrupt_inside_an_epoch_labels_its_row_with_that_epoch_and_says_so():
+    e = experiment(training__log_every=5)
+    per_epoch = -(-len(e.X_train) // 16)
+    updates = []
+
+    class Interrupting:  # the optimizer, stopped by Ctrl-C at the 3rd update of epoch 3
+        def __init__(self, inner):
+            self.inner = inner
+
+        def step(self, params, grads, lr):
+            updates.append(1)
+            if len(updates) == 2 * per_epoch + 3:
+                raise KeyboardInterrupt
+            self.inner.step(params, grads, lr)
+
+    history = fit(e.network, e.loss, Interrupting(e.optimizer), e.X_train, e.Y_train, e.settings,
+                  rng=np.random.default_rng(0))
+    assert history.epochs == 2 and [r["epoch"] for r in history.rows] == [0, 3]
+    assert history.stop_reason == "interrupted part way through epoch 3 (its row is at the weights reached)"
 
 
 def test_shuffle_off_is_deterministic_and_differs_from_shuffled():
