@@ -1433,16 +1433,26 @@ def load(
 
     mean = std = None
     if standardize:
+        # each column is first divided by a power of two at least its largest size, which is
+        # exact: the same numbers to the last bit, but a column holding 1e300 can no longer
+        # overflow its sum or its squares (std would be inf, the column all zeros)
+        largest = np.maximum(X_train.max(axis=0), -X_train.min(axis=0))
+        scale = np.ldexp(1.0, np.frexp(largest)[1])
+        X_train /= scale
         mean = X_train.mean(axis=0)
         X_train -= mean
         # the population std of the centred columns; einsum sums the squares without the
         # temporary copy of the data that X_train.std() would make
         std = np.sqrt(np.einsum("ij,ij->j", X_train, X_train) / len(X_train))
         # a constant column would divide by ~0; leave it centred at 0 instead
-        std[std <= 1e-12 * np.maximum(1.0, np.abs(mean))] = 1.0
+        constant = std <= 1e-12 * np.maximum(1.0 / scale, np.abs(mean))
+        std[constant] = 1.0 / scale[constant]
         X_train /= std
+        X_test /= scale
         X_test -= mean
         X_test /= std
+        mean *= scale
+        std *= scale
 
     resolved = {"name": name, **dataclasses.asdict(source), "seed": data_seed}
     resolved.update(test_fraction=test_fraction, standardize=standardize, stratify=stratify)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -293,6 +294,27 @@ def test_split_does_not_hold_the_data_twice(tmp_path):
         tracemalloc.stop()
     assert ds.n_train == 16_000
     assert peak < 1.25 * X.nbytes, f"peak {peak / X.nbytes:.2f}x the data"
+
+
+def test_standardising_is_the_textbook_formula_to_the_last_bit_and_survives_huge_columns(tmp_path):
+    rng = np.random.default_rng(3)
+    X = np.column_stack([rng.normal(7.0, 3.0, 50), rng.normal(-2e-3, 1e-4, 50), np.full(50, 4.0)])
+    np.savez(tmp_path / "d.npz", X=X, y=(X[:, 0] > 7).astype(np.int64))
+    ds = load({"name": "npz", "path": str(tmp_path / "d.npz"), "test_fraction": 0, "standardize": True}, seed=0)
+    raw = load({"name": "npz", "path": str(tmp_path / "d.npz"), "test_fraction": 0}, seed=0).X_train
+    mean = raw.mean(axis=0)
+    std = np.sqrt(((raw - mean) ** 2).mean(axis=0))
+    std[2] = 1.0  # the constant column is centred, not divided by 0
+    assert np.array_equal(ds.mean, mean) and np.array_equal(ds.std, std)
+    assert np.array_equal(ds.X_train, (raw - mean) / std)
+    # a column of +-1e300: its squares overflow float64, its std (7.07e299) does not
+    X[:2, 0] = [1e300, -1e300]
+    np.savez(tmp_path / "d.npz", X=X, y=(X[:, 0] > 7).astype(np.int64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = load({"name": "npz", "path": str(tmp_path / "d.npz"), "test_fraction": 0, "standardize": True}, seed=0)
+    assert ds.std[0] == pytest.approx(1e300 * np.sqrt(2 / 50)) and np.isfinite(ds.X_train).all()
+    assert sorted(ds.X_train[:, 0])[-1] == pytest.approx(np.sqrt(25))
 
 
 # ---- loaders ---------------------------------------------------------------------------------------
