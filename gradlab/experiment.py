@@ -334,9 +334,10 @@ def _check_memory(sizes: list[int], rows: int, dtype: np.dtype) -> None:
     units (pre-activations, activations and deltas). Without this check a 2-100000000-1 network
     failed with a MemoryError in the middle of its run.
     """
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): let the allocation decide
+    from gradlab.machine import physical_memory
+
+    memory = physical_memory()
+    if memory is None:  # the system does not say: let the allocation decide
         return
     params = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:]))
     need = dtype.itemsize * (4 * params + 3 * rows * sum(sizes[1:]))
