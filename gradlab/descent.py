@@ -562,9 +562,29 @@ def falling_towards(expr, x: float) -> str | None:
     for d in directions:
         with np.errstate(all="ignore"):
             values = [float(expr.value([x + d * t * (1 + abs(x))])) for t in (1.0, 10.0, 100.0)]
-        if all(math.isfinite(v) for v in values) and values[0] < f0 and values[2] <= values[1] <= values[0]:
+        # falls, then falls on (or holds at an asymptote it reached in float64, as tanh does);
+        # relu(x) falls to 0 and stays there: a flat floor, not a fall without end
+        if all(math.isfinite(v) for v in values) and values[2] <= values[1] < values[0] < f0:
             return "+inf" if d > 0 else "-inf"
     return None
+
+
+def stationary_kind(expr, x: Sequence[float]) -> str | None:
+    r"""``"maximum"`` or ``"saddle point"`` when the second derivatives at ``x`` say that a point
+    where the gradient vanished is no minimum, else None (a minimum, or too flat to tell).
+
+    Descent stops wherever the gradient is 0: on :math:`\cos x` started at 0 it never moves,
+    and Newton, which seeks any zero of the gradient, lands on maxima and saddles too.
+    """
+    with np.errstate(all="ignore"):
+        h = expr.hessian(np.asarray(x, dtype=float))
+    if not np.all(np.isfinite(h)):
+        return None
+    eigenvalues = np.linalg.eigvalsh(h)
+    tol = 1e-8 * max(1.0, float(np.max(np.abs(eigenvalues))))
+    if eigenvalues[0] >= -tol:
+        return None
+    return "saddle point" if eigenvalues[-1] > tol else "maximum"
 
 
 def unbounded_direction(expr, x: Sequence[float], x0: Sequence[float] | None = None) -> str | None:

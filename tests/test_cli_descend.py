@@ -273,6 +273,7 @@ def test_newton_prints_the_second_derivative_it_divides_by(cli):
     ("10**x", 8, "-inf", 1),
     ("-x**2", 8, "+inf", 100),  # unbounded below: x grows by 1.2 per step
     ("x**3", 1, "-inf", 100),  # an inflection: f' = f'' = 0 at 0, and f falls on past it
+    ("tanh(x)", 1, "-inf", 100),  # an asymptote that float64 reaches: tanh(-21) = tanh(-201) = -1
 ])
 def test_a_function_without_a_minimum_is_never_called_converged(cli, tmp_path, f, x0, direction, steps):
     result = cli("descend", "--f", f, "--x0", x0, "--no-plot")
@@ -360,3 +361,27 @@ def test_a_learning_rate_that_overflows_the_step_is_a_divergence(cli, tmp_path):
     assert "diverged at step 1: the point is no longer a finite number (lr = 1e+308)" in result.out
     assert "predicted |1 - lr f''(x*)| = inf" in result.out
     assert summary(only_run(tmp_path))["status"] == "diverged"
+
+
+def test_a_flat_floor_is_not_a_fall_without_end(cli, tmp_path):
+    # relu(x) from 1: ten steps of 0.1 reach x = -0.1 (11 with rounding), where f = 0 and stays 0 leftwards
+    result = cli("descend", "--f", "relu(x)", "--x0", 1, "--no-plot")
+    assert "converged after 11 steps: x = -0.1, y = 0" in result.out
+    assert "keeps decreasing" not in result.out
+
+
+@pytest.mark.parametrize(("args", "kind", "curvature"), [
+    (["--f", "cos(x)", "--x0", "0"], "maximum", "f'' < 0 there"),  # gradient 0 at the start: no step at all
+    (["--f", "cos(x)", "--x0", "1", "--method", "newton"], "maximum", "f'' < 0 there"),  # Newton seeks f' = 0
+    (["--f", "x**4 - x**2", "--x0", "0.1", "--method", "newton"], "maximum", "f'' < 0 there"),
+    (["--f", "-x**2 - y**2", "--x0=0,0"], "maximum", "the Hessian has a negative eigenvalue there"),
+    (["--f", "x*y", "--x0=0,0"], "saddle point", "the Hessian has a negative eigenvalue there"),
+    (["--f", "x**2 - y**2", "--x0=1,0"], "saddle point", "the Hessian has a negative eigenvalue there"),
+])
+def test_maxima_and_saddle_points_are_not_called_converged(cli, tmp_path, args, kind, curvature):
+    result = cli("descend", *args, "--no-plot")
+    assert result.code == 0, result.err
+    final = next(line for line in result.out.splitlines() if line.startswith(("stopped", "converged")))
+    assert final.startswith("stopped after") and f"at a {kind} of f, not a minimum" in final
+    assert final.endswith(f"(the gradient is 0, but {curvature}); start elsewhere")
+    assert summary(only_run(tmp_path))["message"].endswith("start elsewhere")

@@ -214,13 +214,22 @@ def _table(expr, records, every: int, digits: int):
 
 
 def _final_line(expr, settings, outcome, digits: int, downhill: Optional[str] = None) -> str:
-    """How the run ended; a run that stopped on a function falling away (``downhill``) is not called converged."""
+    """How the run ended; a run that stopped on a function falling away (``downhill``), or at a
+    maximum or saddle point, is not called converged."""
+    from gradlab.descent import stationary_kind
+
     tail = f"; {_no_minimum(downhill)}" if downhill else ""
     count = f"{outcome.steps} step{'s' * (outcome.steps != 1)}"
     if outcome.reason == "interrupted":
         return f"interrupted (Ctrl-C) after {count}: {_where(expr, outcome.x, outcome.f, digits)}"
     if outcome.reason == "diverged":
         return f"diverged at step {outcome.steps}: {outcome.detail} (lr = {settings.lr:g}){tail}"
+    if outcome.reason == "converged" and not downhill:
+        kind = stationary_kind(expr, outcome.x)
+        if kind:  # the gradient vanished, but not at a minimum: descent cannot tell, the second derivative can
+            curvature = "f'' < 0 there" if expr.n_vars == 1 else "the Hessian has a negative eigenvalue there"
+            return (f"stopped after {count} at a {kind} of f, not a minimum: {_where(expr, outcome.x, outcome.f, digits)} "
+                    f"(the gradient is 0, but {curvature}); start elsewhere")
     head = "converged" if outcome.reason == "converged" and not downhill else "stopped"
     return f"{head} after {count}: {_where(expr, outcome.x, outcome.f, digits)} ({outcome.detail}){tail}"
 
