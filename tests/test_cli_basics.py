@@ -79,3 +79,17 @@ def test_paths_are_printed_whole_and_as_they_are(cli, tmp_path):
     assert printed["run directory"].parent == root
     assert printed["results"] == printed["sweep directory"] / "results.csv"
     assert all(path.exists() for path in printed.values())
+
+
+def test_a_piped_table_is_printed_whole_not_cut_at_80_columns(tmp_path):
+    """Piped (| tee, a CI log), rich assumes 80 columns; the descent table's 17-digit points need
+    150, and every digit must survive, not an ellipsis."""
+    env = {k: v for k, v in subprocess_env().items() if k != "COLUMNS"}
+    done = subprocess.run([sys.executable, "-m", "gradlab", "descend", "--f", "(1-x)**2 + 100*(y-x**2)**2",
+                           "--x0=-1.5,2", "--lr", "2e-3", "--steps", "3", "--digits", "17", "--no-plot",
+                           "--out", str(tmp_path)], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == 3 and "…" not in done.stdout  # one line per step, nothing cut
+    assert "(-1127.7218239799799, -306.18603940876801)" in rows[2]
+    assert "(0.42313084795996003, 2.438812078817536)" in rows[2] and "510.98989187401952" in rows[2]

@@ -94,6 +94,24 @@ def show_paths(*labelled: tuple[str, object]) -> None:
     out.print("  ".join(f"[dim]{label}:[/dim] {escape(str(path))}" for label, path in labelled), soft_wrap=True)
 
 
+def show_table(table) -> None:
+    """Print a rich table whole. In a terminal it fits the window, as rich does; piped (``| tee``,
+    ``| less``, a CI log) rich would squeeze it into 80 columns and cut the numbers short with
+    an ellipsis, so there it gets the width it needs."""
+    from rich.measure import Measurement
+
+    needed = Measurement.get(out, out.options.update_width(10_000), table).maximum
+    if out.is_terminal or needed <= out.width:
+        out.print(table)
+        return
+    detected = out._width  # print(width=...) only narrows; the console's own width must change, then return
+    out.width = needed
+    try:
+        out.print(table)
+    finally:
+        out._width = detected
+
+
 def saved(run_path: Path) -> None:
     """Tell the user where the run directory is."""
     show_paths(("run directory", run_path))

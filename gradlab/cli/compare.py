@@ -9,7 +9,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gradlab.cli.common import NameOption, OutOption, check_output_file, examples, fmt, out, saved, show_paths
+from gradlab.cli.common import (
+    NameOption, OutOption, check_output_file, examples, fmt, out, saved, show_paths, show_table,
+)
 
 HELP = (
     "Overlay one metric of several runs in a PNG (+ CSV, long format: run, label, x, metric), print "
@@ -48,8 +50,8 @@ def compare(
 
     _check_options(output, out_dir, name)
     comparison = read_runs(runs, metric, x)
-    out.print(_values_table(comparison))
-    out.print(_differing_table(comparison))
+    show_table(_values_table(comparison))
+    show_table(_differing_table(comparison))
     for curve in comparison.curves:
         if curve.problem:
             out.print(f"[dim]note: {escape(curve.label)} is {curve.status}: {escape(curve.problem)}[/dim]")

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gradlab.cli.common import NameOption, OutOption, SetOption, examples, fmt, out, saved
+from gradlab.cli.common import NameOption, OutOption, SetOption, examples, fmt, out, saved, show_table
 
 FIRST_ROWS = 5  # always shown, so the start of the descent is visible whatever --every is
 TARGET_ROWS = 100  # the automatic --every keeps the table about this long
@@ -117,7 +117,7 @@ def record(cfg, expr, descent, out_dir: Optional[Path]) -> Recorded:
 def report(cfg, expr, descent, result: Recorded) -> None:
     """The iteration table, the final line and (one variable) the stability lines."""
     if result.records:  # a start that is already stationary has no rows to show
-        out.print(_table(expr, result.records, cfg.every or auto_every(descent.settings.steps), cfg.digits))
+        show_table(_table(expr, result.records, cfg.every or auto_every(descent.settings.steps), cfg.digits))
     _say(_final_line(expr, descent.settings, result.outcome, cfg.digits, result.downhill))
     if expr.n_vars == 1:
         for line in _stability_lines(result.stable, descent.settings, cfg.digits, result.downhill):

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradlab.cli.common import NameOption, OutOption, examples, out, saved
+from gradlab.cli.common import NameOption, OutOption, examples, out, saved, show_table
 from gradlab.cli.train import SetOption
 from gradlab.errors import plural
 
@@ -80,7 +80,7 @@ def gradcheck(
     out.print(f"[bold]gradient check[/bold] {escape(str(source))}: {experiment.network.n_params} parameters, "
               f"{weights} weights, first {plural(n, 'training sample')}, float64"
               f"{'' if dtype == 'float64' else f' (the config trains in {dtype})'}")
-    out.print(_table(result, tol, atol, eps))
+    show_table(_table(result, tol, atol, eps))
     out.print(f"an entry passes when its relative error is <= tol = {tol:g} or its absolute error <= atol = "
               f"{atol:g}", style="dim")
     saved(run.path)

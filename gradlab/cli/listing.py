@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gradlab.cli.common import examples, out
+from gradlab.cli.common import examples, out, show_table
 
 HELP = (
     "List what exists: activations, losses, optimizers, datasets, ... with formulas and parameters.\n\n"
@@ -36,7 +36,7 @@ def list_components(
     for i, (name, registry) in enumerate(registries.items()):
         if i:
             out.print()
-        out.print(_table(name, catalog.describe(registry), catalog.REQUIRED))
+        show_table(_table(name, catalog.describe(registry), catalog.REQUIRED))
 
 
 def _parameter(key: str, default: Any, required: Any) -> str:

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gradlab.cli.common import NameOption, OutOption, check_output_file, examples, fmt, out, saved
+from gradlab.cli.common import NameOption, OutOption, check_output_file, examples, fmt, out, saved, show_table
 from gradlab.errors import InputError
 
 LOSS_WORDS = ("loss", "losses")
@@ -214,7 +214,7 @@ def _render_activations(study) -> None:
         out.print(f"[bold]{escape(curve.spec)}[/bold]  {escape(act.formula)}   [dim]{escape(act.derivative_formula)}[/dim]")
         if curve.note:
             out.print(f"[yellow]note:[/yellow] {escape(curve.note)}")
-    out.print(_table(study.samples))
+    show_table(_table(study.samples))
     facts = Table(title=f"facts on [{fmt(lo)}, {fmt(hi)}]", title_justify="left", title_style="bold")
     for column in ("function", "range of values", "seen on the grid", "max f'", f"|f'| < {fmt(FLAT)}"):
         facts.add_column(column)
@@ -230,7 +230,7 @@ def _render_activations(study) -> None:
         for curve in study.curves:
             for kind, e in study.numeric[curve.key].items():
                 table.add_row(curve.spec, kind, fmt(e.step), fmt(e.abs_error, 3), fmt(e.at, 4), fmt(e.rel_error, 3))
-        out.print(table)
+        show_table(table)
     if study.step_study:
         table = Table(title="best step h (max error over the grid)", title_justify="left", title_style="bold")
         for column in ("function", "difference", "best h", "error there", "theory h"):
@@ -238,7 +238,7 @@ def _render_activations(study) -> None:
         for curve in study.curves:
             for kind, best in study.step_study[curve.key].items():
                 table.add_row(curve.spec, kind, fmt(best["best_h"], 3), fmt(best["error"], 3), fmt(best["theory_h"], 3))
-        out.print(table)
+        show_table(table)
         out.print("[dim]theory: forward ~ sqrt(eps) = 1.5e-08, central ~ eps^(1/3) = 6.1e-06; smaller h drowns in "
                   "round-off, larger h in truncation error[/dim]")
 
@@ -251,7 +251,7 @@ def _render_losses(study) -> None:
                   f"[dim]{escape(curve.loss.gradient_formula)}[/dim]")
     for note in study.notes:
         out.print(f"[yellow]note:[/yellow] {escape(note)}")
-    out.print(_table(study.samples))
+    show_table(_table(study.samples))
     first = study.facts[study.losses[0].key]
     table = Table(title=f"facts (target {fmt(study.target)})", title_justify="left", title_style="bold")
     if study.through_sigmoid:
@@ -269,7 +269,7 @@ def _render_losses(study) -> None:
             f = study.facts[curve.key]
             table.add_row(curve.spec, f"{fmt(f.min_value, 4)} at {fmt(f.min_at, 4)}", fmt(f.worst_value, 4),
                           fmt(f.worst_gradient, 4))
-    out.print(table)
+    show_table(table)
     pushes = sorted((abs(study.facts[c.key].worst_gradient), c.spec) for c in study.losses)
     if study.through_sigmoid and len(pushes) > 1 and pushes[0][0] > 0:
         (weak, weak_name), (strong, strong_name) = pushes[0], pushes[-1]

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradlab.cli.common import check_output_file, examples, fmt, out
+from gradlab.cli.common import check_output_file, examples, fmt, out, show_table
 
 RunArgument = Annotated[str, typer.Argument(help="A training run directory (or its id under ./runs).",
                                             show_default=False)]
@@ -69,7 +69,7 @@ def evaluate(
     for key in ("accuracy", "r2"):
         if key in result:
             table.add_row("R^2" if key == "r2" else key, fmt(result[key], 4))
-    out.print(table)
+    show_table(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gradlab.cli.common import examples, fmt, out, show_paths
+from gradlab.cli.common import examples, fmt, out, show_paths, show_table
 
 HELP = (
     "List run directories, newest first: id, command, name, status, epochs/steps, final loss, best test "
@@ -64,7 +64,7 @@ def runs(
     if not found:
         out.print(f"no runs under {where}" + (" matching the filters" if command or status else ""))
         return
-    out.print(_table(found, where))
+    show_table(_table(found, where))
     for r in found:
         if r.problem:
             out.print(f"[{_STYLE[r.status]}]{r.status}[/]: {r.id}: {r.problem}", highlight=False)
@@ -111,7 +111,7 @@ def show(
         for key, value in flatten(info.summary).items():
             if key != "argv":  # command_line says the same in one line
                 table.add_row(key, _cell(value))
-        out.print(table)
+        show_table(table)
     out.print("\n[bold]plots[/bold]")
     for p in plots:
         out.print(p, highlight=False)

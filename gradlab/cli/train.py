@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gradlab.cli.common import NameOption, OutOption, SetOption, examples, fmt, out, saved
+from gradlab.cli.common import NameOption, OutOption, SetOption, examples, fmt, out, saved, show_table
 
 
 class TerminalReport:
@@ -135,7 +135,7 @@ def train(
         out.print(Panel(describe(experiment), title=escape(f"gradlab train {run_name or config.name}"), expand=False))
     with run, TerminalReport(experiment.settings.epochs, experiment.settings.task, quiet) as report:
         history = execute(experiment, run, [report], plots=not no_plot)
-    out.print(final_table(history, experiment.settings.task))
+    show_table(final_table(history, experiment.settings.task))
     style = {"completed": "green", "diverged": "red", "interrupted": "yellow"}.get(history.status, "")
     out.print(f"[{style}]{history.stop_reason}[/{style}]")
     saved(run.path)
