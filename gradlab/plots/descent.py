@@ -54,8 +54,25 @@ def plot_descent(expr, path: np.ndarray, f: np.ndarray, directory: str | os.Path
     return [save(fig, directory / f"{stem}.png"), csv]
 
 
+DRAWABLE = 1e300  # matplotlib computes an axis from hi - lo: beyond this its span overflows to inf
+
+
+def _drawable(values: np.ndarray) -> np.ndarray:
+    """The values an axis can span; larger ones (f = 1e308 tanh x), inf and nan become gaps."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.abs(values) <= DRAWABLE, values, np.nan)
+
+
+def _note_if_blank(ax, drawn: np.ndarray) -> None:
+    """Say why an axes is empty rather than leave a bare frame."""
+    if not np.isfinite(drawn).any():
+        ax.text(0.5, 0.5, f"no value to draw: all are beyond {DRAWABLE:g} in size, or not finite",
+                transform=ax.transAxes, ha="center", va="center", fontsize="small", color="0.4")
+
+
 def _span(values: np.ndarray) -> tuple[float, float]:
-    """The range of the finite values with a 10% margin (at least 1 either side of a single point)."""
+    """The range of the drawable values with a 10% margin (at least 1 either side of a single point)."""
+    values = _drawable(values)
     finite = values[np.isfinite(values)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
     pad = 0.1 * (hi - lo) if hi > lo else 1.0
@@ -65,8 +82,9 @@ def _span(values: np.ndarray) -> tuple[float, float]:
 def _curve(ax, expr, xs: np.ndarray, f: np.ndarray, csv_path: Path) -> Path:
     grid = np.linspace(*_span(xs), CURVE_POINTS)
     curve = expr.values(grid)
-    ax.plot(grid, np.where(np.isfinite(curve), curve, np.nan), color="0.3", lw=1.5, label=f"y = {expr.formula}")
-    ok = np.isfinite(xs) & np.isfinite(f)
+    ax.plot(grid, _drawable(curve), color="0.3", lw=1.5, label=f"y = {expr.formula}")
+    _note_if_blank(ax, _drawable(curve))
+    ok = np.isfinite(_drawable(xs)) & np.isfinite(_drawable(f))
     ax.plot(xs[ok], f[ok], "o-", color="tab:red", ms=4, lw=0.8, alpha=0.8, label="iterates, in order")
     _ends(ax, xs[ok], f[ok])
     ax.set_xlabel("x")
@@ -112,8 +130,9 @@ def _ends(ax, a: np.ndarray, b: np.ndarray) -> None:
 
 def _per_step(ax, f: np.ndarray) -> None:
     steps = np.arange(len(f))
-    ok = np.isfinite(f)
+    ok = np.isfinite(_drawable(f))
     ax.plot(steps[ok], f[ok], ".-" if ok.sum() <= 200 else "-", color="tab:red", lw=1)  # dots only while distinct
+    _note_if_blank(ax, f[ok])
     positive = f[ok]
     if positive.size and positive.min() > 0 and positive.max() / positive.min() >= 100:
         ax.set_yscale("log")
