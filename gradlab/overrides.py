@@ -136,10 +136,12 @@ def _spellings(dotted: str, model) -> list[str]:
 
 
 def _override_of(field: str, overrides: Mapping[str, Any], model) -> str | None:
-    """The override key that set ``field`` or a value containing it (``model.hidden`` for
-    ``model.hidden[0]``); None when no override did."""
+    """The override key that set ``field``, a value containing it (``model.hidden`` for
+    ``model.hidden[0]``) or a key inside it (``lr.x`` made ``lr`` a mapping); None when no
+    override did."""
     for key in overrides:
         for spelling in _spellings(key, model):
-            if field == spelling or field.startswith((f"{spelling}.", f"{spelling}[")):
+            if field == spelling or field.startswith((f"{spelling}.", f"{spelling}[")) or \
+                    spelling.startswith(f"{field}."):
                 return key
     return None

@@ -60,3 +60,6 @@ def test_name_overrides_names_the_set_behind_a_line_and_keeps_the_others():
     assert name_overrides("lr: must be > 0", {"learning_rate": -1}, DescendConfig) == "--set learning_rate: must be > 0"
     # optimizer.lrr is not optimizer.lr
     assert name_overrides("optimizer.lr: bad", {"optimizer.lrr": 1}, ExperimentConfig) == "optimizer.lr: bad"
+    # a key below a scalar made it a mapping: the line about the scalar is the --set's doing
+    assert name_overrides("lr: input should be a valid number (got {'x': 1})", {"lr.x": 1}, DescendConfig) == \
+        "--set lr.x: lr: input should be a valid number (got {'x': 1})"
