@@ -252,7 +252,8 @@ def test_missing_config_file(cli, tmp_path):
     assert result.code == 2 and "no such config file" in result.err
 
 
-def test_ctrl_c_saves_the_run_as_interrupted(tmp_path):
+@pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_saves_the_run_as_interrupted(tmp_path, sent, code):
     config = write(tmp_path, "long.yaml", "data: {name: moons, n_samples: 400}\nmodel: {hidden: [32]}\n"
                                          "training: {epochs: 100000, batch_size: 1, log_every: 1}\n")
     out = tmp_path / "runs"
@@ -264,9 +265,9 @@ def test_ctrl_c_saves_the_run_as_interrupted(tmp_path):
         if runs and (runs[0] / "metrics.csv").exists() and len((runs[0] / "metrics.csv").read_text().splitlines()) > 2:
             break
         time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sent)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     run = run_dirs(out)[0]
     s = summary(run)
     assert s["status"] == "interrupted"

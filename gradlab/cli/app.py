@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
+import threading
 import traceback
 from typing import Annotated, Optional
 
@@ -121,8 +123,33 @@ def _echo_value(error: click.UsageError, args: list[str]) -> str:
     return ""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a job scheduler, a CI timeout), raised where it lands so that every
+    handler of Ctrl-C runs for it too: the run directory ends 'interrupted', not 'running'."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    _state["terminated"] = True
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return the exit code (the console script passes it to ``sys.exit``)."""
+    """Run the CLI and return the exit code (the console script passes it to ``sys.exit``).
+
+    SIGTERM ends a command as Ctrl-C does, with exit code 143 (128 + 15) instead of 130.
+    """
+    _state["terminated"] = False
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if on_main_thread else None
+    try:
+        code = _run(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return 143 if _state["terminated"] and code == 130 else code
+
+
+def _run(argv: list[str] | None) -> int:
     from gradlab.errors import GradlabError
 
     args, debug = _take_debug(sys.argv[1:] if argv is None else [str(a) for a in argv])
@@ -144,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as error:
         return _fail(error.format_message(), error.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        print("interrupted", file=sys.stderr)
+        print("terminated (SIGTERM)" if _state["terminated"] else "interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader left (`gradlab runs | head -1`): stop quietly, as cat or git do
         return _closed_pipe()
