@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,9 +97,11 @@ def _parameters(registry: Any, name: str, obj: Any) -> dict[str, Any]:
 
 
 def _first_doc_line(obj: Any) -> str:
+    """The docstring's first line as plain text: ``W ~ N(0, std^2)`` and :math:`x` lose their markup."""
     # obj.__doc__, not inspect.getdoc: a class without a docstring must not show its base's
     doc = (getattr(obj, "__doc__", None) or "").strip()
-    return doc.splitlines()[0].strip() if doc else ""
+    line = doc.splitlines()[0].strip() if doc else ""
+    return re.sub(r":\w+:`([^`]*)`", r"\1", line).replace("``", "")
 
 
 def describe(registry: Any) -> list[Entry]:

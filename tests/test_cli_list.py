@@ -87,3 +87,18 @@ def test_formula_falls_back_to_the_first_docstring_line():
     assert documented.aliases == ("doc",)
     assert documented.parameters == {"size": catalog.REQUIRED, "scale": 2.0}
     assert bare.formula == ""
+
+
+def test_formulas_are_plain_text_without_docstring_markup(cli):
+    # schedules have formulas of their own; a docstring line loses ``literal`` and :math:`...` markup
+    result = cli("list", "schedules")
+    assert "│ step         │         │ gamma=0.5, step_size=10 │ lr(e) = lr0 * gamma**floor(e / step_size) │" in result.out
+    for kind in ("schedules", "initializers", "datasets"):
+        assert "``" not in cli("list", kind).out
+    things = Registry("thing")
+
+    @things.register("marked")
+    class Marked:
+        """Weights ``W ~ N(0, s^2)`` with :math:`s = 1/\\sqrt{n}`."""
+
+    assert catalog.describe(things)[0].formula == "Weights W ~ N(0, s^2) with s = 1/\\sqrt{n}."

@@ -30,6 +30,7 @@ class Schedule:
 
     name: ClassVar[str]
     aliases: ClassVar[tuple[str, ...]]
+    formula: ClassVar[str] = ""  # lr as a function of the epoch e, for 'gradlab list schedules'
 
     def lr(self, lr0: float, epoch: float) -> float:
         """The learning rate for ``epoch`` (0-based) given the base rate ``lr0``."""
@@ -45,6 +46,8 @@ class Schedule:
 @schedules.register("constant")
 class Constant(Schedule):
     """The same rate every epoch: ``lr(epoch) = lr0``."""
+
+    formula = "lr(e) = lr0"
 
     def __init__(self) -> None:
         pass
@@ -70,6 +73,8 @@ class StepDecay(Schedule):
         Epochs between drops, >= 1.
     """
 
+    formula = "lr(e) = lr0 * gamma**floor(e / step_size)"
+
     def __init__(self, gamma: float = 0.5, step_size: int = 10) -> None:
         self.gamma = _checks.unit_interval("gamma", gamma, low_open=True, high_open=False)
         self.step_size = _checks.whole("step_size", step_size, 1)
@@ -89,6 +94,8 @@ class Exponential(Schedule):
     gamma : float, default 0.95
         Per-epoch factor, ``0 < gamma <= 1``.
     """
+
+    formula = "lr(e) = lr0 * gamma**e"
 
     def __init__(self, gamma: float = 0.95) -> None:
         self.gamma = _checks.unit_interval("gamma", gamma, low_open=True, high_open=False)
@@ -111,6 +118,8 @@ class InverseTime(Schedule):
     decay : float, default 0.1
         ``decay >= 0`` (0 keeps the rate constant).
     """
+
+    formula = "lr(e) = lr0 / (1 + decay * e)"
 
     def __init__(self, decay: float = 0.1) -> None:
         self.decay = _checks.non_negative("decay", decay)
