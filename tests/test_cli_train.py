@@ -397,3 +397,17 @@ def test_a_network_too_large_for_memory_is_refused_before_anything_is_allocated(
     assert result.code == 2 and result.err.count("\n") == 1 and run is None
     assert result.err.startswith("error: --set model.hidden: a 2 -> 1000000000 -> 1 network needs about ")
     assert "GiB to train (4e+09 parameters, 150 rows at a time), more than this machine's" in result.err
+
+
+def test_a_plot_with_nothing_to_draw_says_so_instead_of_warning(cli, tmp_path):
+    # sine with 2 samples: one training row, whose R^2 is undefined (its target does not vary)
+    config = write(tmp_path, "s2.yaml", "data: {name: sine, n_samples: 2}\nmodel: {hidden: [4]}\n"
+                                        "training: {epochs: 2}\n")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib's 'No artists with labels found to put in legend'
+        result, run = train(cli, tmp_path, config)
+    assert result.code == 0, result.text
+    assert (run / "r2.png").exists() and (run / "loss.png").exists()
+    assert all(r["train_r2"] == "" or r["train_r2"] == "nan" for r in metrics(run))

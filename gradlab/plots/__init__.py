@@ -29,6 +29,16 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, size: tuple[float, float] = (7
     return fig, axes
 
 
+def finish_axes(ax, empty: str, **legend: Any) -> None:
+    """A legend when something labelled was drawn; else the reason the axes is empty, written on
+    it (matplotlib would warn 'No artists with labels' and leave a bare frame)."""
+    drawn = ax.collections or any(np.isfinite(np.asarray(line.get_ydata(), dtype=float)).any() for line in ax.lines)
+    if not drawn:
+        ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center", fontsize="small", color="0.4")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**legend)
+
+
 def save(fig, path: str | os.PathLike) -> Path:
     """Write the figure as PNG and return the path."""
     path = Path(path)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gradlab.plots import new_figure, save, write_columns
+from gradlab.plots import finish_axes, new_figure, save, write_columns
 
 CURVE_POINTS = 400
 GRID_POINTS = 81  # per axis: 6561 samples, smooth contours and a small CSV
@@ -63,11 +63,7 @@ def _drawable(values: np.ndarray) -> np.ndarray:
         return np.where(np.abs(values) <= DRAWABLE, values, np.nan)
 
 
-def _note_if_blank(ax, drawn: np.ndarray) -> None:
-    """Say why an axes is empty rather than leave a bare frame."""
-    if not np.isfinite(drawn).any():
-        ax.text(0.5, 0.5, f"no value to draw: all are beyond {DRAWABLE:g} in size, or not finite",
-                transform=ax.transAxes, ha="center", va="center", fontsize="small", color="0.4")
+BLANK = f"no value to draw: all are beyond {DRAWABLE:g} in size, or not finite"
 
 
 def _span(values: np.ndarray) -> tuple[float, float]:
@@ -83,13 +79,12 @@ def _curve(ax, expr, xs: np.ndarray, f: np.ndarray, csv_path: Path) -> Path:
     grid = np.linspace(*_span(xs), CURVE_POINTS)
     curve = expr.values(grid)
     ax.plot(grid, _drawable(curve), color="0.3", lw=1.5, label=f"y = {expr.formula}")
-    _note_if_blank(ax, _drawable(curve))
     ok = np.isfinite(_drawable(xs)) & np.isfinite(_drawable(f))
     ax.plot(xs[ok], f[ok], "o-", color="tab:red", ms=4, lw=0.8, alpha=0.8, label="iterates, in order")
     _ends(ax, xs[ok], f[ok])
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.legend(loc="best", fontsize="small")
+    finish_axes(ax, BLANK, loc="best", fontsize="small")
     return write_columns(csv_path, {"x": grid, "f": curve})
 
 
@@ -132,7 +127,7 @@ def _per_step(ax, f: np.ndarray) -> None:
     steps = np.arange(len(f))
     ok = np.isfinite(_drawable(f))
     ax.plot(steps[ok], f[ok], ".-" if ok.sum() <= 200 else "-", color="tab:red", lw=1)  # dots only while distinct
-    _note_if_blank(ax, f[ok])
+    finish_axes(ax, BLANK)
     positive = f[ok]
     if positive.size and positive.min() > 0 and positive.max() / positive.min() >= 100:
         ax.set_yscale("log")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from gradlab.plots import new_figure, save, spans_decades, write_columns
+from gradlab.plots import finish_axes, new_figure, save, spans_decades, write_columns
 
 
 def _column(rows: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
@@ -37,7 +37,7 @@ def loss_curves(rows: Sequence[Mapping[str, Any]], path: Path, title: str = "") 
     _log_if_spanning_decades(ax, np.concatenate(shown) if shown else np.array([]))
     ax.set(xlabel="epoch", ylabel="loss", title=title or "loss")
     ax.grid(alpha=0.3)
-    ax.legend()
+    finish_axes(ax, "no finite loss to draw")
     return save(fig, path)
 
 
@@ -53,7 +53,8 @@ def score_curves(rows: Sequence[Mapping[str, Any]], path: Path, metric: str = "a
     if metric == "accuracy":
         ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend()
+    # R^2 is undefined where the targets do not vary (a one-row split, e.g. sine with n_samples: 2)
+    finish_axes(ax, f"no finite {metric} to draw" + (": the targets do not vary" if metric == "r2" else ""))
     return save(fig, path)
 
 
@@ -68,7 +69,7 @@ def gradient_norms(rows: Sequence[Mapping[str, Any]], n_layers: int, path: Path)
     ax.set_yscale("log")
     ax.set(xlabel="epoch", ylabel="||dC/dW||", title="gradient norm per layer (layer 1 = input side)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(ncol=2 if n_layers > 4 else 1)
+    finish_axes(ax, "no nonzero gradient norm to draw", ncol=2 if n_layers > 4 else 1)
     return save(fig, path)
 
 
@@ -85,7 +86,7 @@ def unit_health(rows: Sequence[Mapping[str, Any]], n_layers: int, path: Path) ->
     ax.set(xlabel="epoch", ylabel="fraction of units", title="saturated (f' < 1% of max) and dead units",
            ylim=(-0.02, 1.02))
     ax.grid(alpha=0.3)
-    ax.legend()
+    finish_axes(ax, "no unit statistics to draw")
     return save(fig, path)
 
 
