@@ -115,8 +115,10 @@ class Table:
 
 def check_grid(lo: float, hi: float, points: int, option: str = "--range") -> None:
     """Refuse a range that is not two finite numbers A < B, or a point count outside [2, MAX_POINTS]."""
-    if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(hi - lo)):
+    if not (math.isfinite(lo) and math.isfinite(hi)):
         raise InputError(f"{option} needs two finite numbers A B, got {lo} {hi}")
+    if not math.isfinite(hi - lo):
+        raise InputError(f"{option} A B is wider than float64 can span (B - A overflows), got {lo} {hi}")
     if lo >= hi:
         raise InputError(f"{option} A B needs A < B, got {lo} {hi}")
     if not 2 <= points <= MAX_POINTS:
@@ -613,7 +615,12 @@ def loss_range(curves: Sequence[LossCurve], target: float) -> tuple[float, float
     """The default x range: logits [-10, 10] with a classification loss, else y_hat = t +- 3."""
     if any(c.loss.classification for c in curves):
         return DEFAULT_RANGE
-    return target - REGRESSION_HALF_WIDTH, target + REGRESSION_HALF_WIDTH
+    lo, hi = target - REGRESSION_HALF_WIDTH, target + REGRESSION_HALF_WIDTH
+    if hi - lo < REGRESSION_HALF_WIDTH:  # float64's spacing near t swallows the +-3: no curve to draw
+        raise InputError(f"--target {target:g} is too large for the default range t - {REGRESSION_HALF_WIDTH:g} to "
+                         f"t + {REGRESSION_HALF_WIDTH:g} in float64 (numbers near it are {math.ulp(target):g} apart); "
+                         f"give --range A B")
+    return lo, hi
 
 
 def study_losses(
