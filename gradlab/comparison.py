@@ -127,6 +127,11 @@ def compare(runs: Sequence[str | os.PathLike], metric: str | None = None, x: str
             raise InputError(f"run {str(ref)!r} is given twice (also as {seen[path.resolve()]!r})")
         seen[path.resolve()] = str(ref)
     tables = [_metrics(path) for path in paths]
+    infos = [inspect_run(p) for p in paths]
+    kinds = {info.command: info.path.name for info in infos if info.command}
+    if len(kinds) > 1:  # a descend run's f per step and a train run's loss per epoch share no axis
+        raise InputError("compare needs runs of one kind, got " + " and ".join(
+            f"a {command} run ({name})" for command, name in kinds.items()))
     columns = [header for header, _ in tables]
     metric = metric or next((m for m in DEFAULT_METRICS if m in columns[0]), None) or "train_loss"
     x = x or next((m for m in DEFAULT_X if m in columns[0]), None) or "epoch"
@@ -140,7 +145,6 @@ def compare(runs: Sequence[str | os.PathLike], metric: str | None = None, x: str
                 raise InputError(f"{option}: run {path.name} has no column {name!r}{did_you_mean(name, choices)}; "
                                  f"its columns: {', '.join(choices) or 'none'}")
     configs = [_flat_config(p) for p in paths]
-    infos = [inspect_run(p) for p in paths]
     curves = []
     for (_, rows), config, info, label in zip(tables, configs, infos, _labels(infos)):
         xs = np.array([_number(r.get(x)) for r in rows], dtype=float)

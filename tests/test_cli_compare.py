@@ -111,6 +111,15 @@ def test_descend_runs_default_to_f_per_step(cli, tmp_path):
     assert yaml.safe_load((run_dirs(tmp_path / "d")[0] / "config.yaml").read_text())["steps"] == 10
 
 
+def test_a_descend_run_and_a_train_run_are_not_compared(cli, tmp_path, saturation_runs):
+    assert cli("descend", "--steps", "5", "--no-plot", "--out", tmp_path / "d").code == 0
+    descended = run_dirs(tmp_path / "d")[0]
+    result = cli("compare", descended, saturation_runs[0])
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert (f"compare needs runs of one kind, got a descend run ({descended.name}) and a train run "
+            f"({Path(saturation_runs[0]).name})") in result.err
+
+
 def _copy(run, root, name=None):
     """A copy of a run directory under ``root`` (to damage without touching the module's runs)."""
     import shutil
