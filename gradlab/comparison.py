@@ -144,7 +144,7 @@ def compare(runs: Sequence[str | os.PathLike], metric: str | None = None, x: str
                 choices = [c for c in cols if c not in TIMING_COLUMNS or option == "--x"]
                 raise InputError(f"{option}: run {path.name} has no column {name!r}{did_you_mean(name, choices)}; "
                                  f"its columns: {', '.join(choices) or 'none'}")
-    configs = [_flat_config(p) for p in paths]
+    configs = _same_spelling([_flat_config(p) for p in paths])
     curves = []
     for (_, rows), config, info, label in zip(tables, configs, infos, _labels(infos)):
         xs = np.array([_number(r.get(x)) for r in rows], dtype=float)
@@ -169,6 +169,30 @@ def _flat_config(path: Path) -> dict[str, Any]:
     from gradlab.config import flatten
 
     return flatten(read_config(path))
+
+
+def _same_spelling(configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A component written as text in one config (``loss: huber:delta=2``) and as a mapping in
+    another (``loss.name: huber``, ``loss.delta: 1``) is compared in the mapping's keys in both,
+    so the differing keys read ``loss.delta: 2, 1`` rather than ``loss`` and ``loss.name`` apart."""
+    from gradlab.registry import split_spec
+
+    mapped = {key.removesuffix(".name") for c in configs for key in c if key.endswith(".name")}
+    aligned = []
+    for config in configs:
+        flat: dict[str, Any] = {}
+        for key, value in config.items():
+            if key in mapped and isinstance(value, str):
+                try:
+                    name, params = split_spec(value, key)
+                except InputError:  # not a spec after all: compare it as written
+                    flat[key] = value
+                    continue
+                flat.update({f"{key}.name": name, **{f"{key}.{p}": v for p, v in params.items()}})
+            else:
+                flat[key] = value
+        aligned.append(flat)
+    return aligned
 
 
 def _labels(infos: Sequence[RunInfo]) -> list[str]:

@@ -102,6 +102,15 @@ def test_differing_keys_mark_absent_keys():
     assert differing_keys(configs) == {"a": [1, 2], "new": [None, True]}
 
 
+def test_a_component_written_as_text_and_as_a_mapping_is_compared_key_by_key():
+    from gradlab.comparison import _same_spelling
+
+    configs = [{"loss": "mse", "seed": 0}, {"loss": "huber:delta=2", "seed": 0}, {"loss.name": "huber", "loss.delta": 1,
+                                                                                  "seed": 0}]
+    assert differing_keys(_same_spelling(configs)) == {"loss.name": ["mse", "huber", "huber"],
+                                                       "loss.delta": [None, 2, 1]}
+
+
 def test_descend_runs_default_to_f_per_step(cli, tmp_path):
     for lr in ("0.1", "0.5"):
         assert cli("descend", "--lr", lr, "--steps", "10", "--no-plot", "--out", tmp_path / "d").code == 0
