@@ -121,10 +121,12 @@ def test_rerun_and_compare_write_under_out_or_gradlab_runs(cli, tmp_path, monkey
     (lambda p: (p / "config.yaml").write_text("\x01name: tiny\n"),
      "is damaged: config.yaml: invalid YAML: unacceptable character #x0001: special characters are not allowed in"),
     (lambda p: (p / "metrics.csv").write_text(""), "/metrics.csv is empty: a run to compare needs at least one row"),
+    (lambda p: (p / "config.yaml").write_text((p / "config.yaml").read_text().replace("epochs:", "epochs: 0 #")),
+     "/config.yaml: training.epochs: input should be greater than or equal to 1 (got 0)"),
     (lambda p: (p / "metrics.csv").write_text((p / "metrics.csv").read_text().splitlines()[0] + "\n"),
      "/metrics.csv holds only its header: a run to compare needs at least one row"),
 ], ids=["binary-metrics", "utf-16-metrics", "array-summary", "null-summary", "number-name", "control-character-config",
-        "empty-metrics", "header-only-metrics"])
+        "empty-metrics", "invalid-config-value", "header-only-metrics"])
 def test_a_damaged_original_is_refused_before_anything_is_trained(cli, tmp_path, train_run, damage, message):
     damage(train_run)
     result = cli("rerun", train_run, "--out", tmp_path / "new", "-q")
