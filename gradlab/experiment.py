@@ -48,6 +48,21 @@ class ModelConfig(_Strict):
             raise ValueError(f"every width must be >= 1, got {bad}")
         return widths
 
+    def hidden_specs(self) -> list[Spec]:
+        """One activation spec per hidden layer: the list as written, or the single spec repeated."""
+        return list(self.activation) if isinstance(self.activation, list) else [self.activation] * len(self.hidden)
+
+    def output_spec(self, loss, task: str) -> Spec:
+        """The output activation: as written, else the loss's link (sigmoid for bce, softmax for
+        cross_entropy), identity for regression and hinge losses, else sigmoid or softmax by task."""
+        if self.output is not None:
+            return self.output
+        if loss.link is not None:
+            return loss.link
+        if task == "regression" or loss.name in ("hinge", "multiclass_hinge"):
+            return "identity"
+        return "sigmoid" if task == "binary" else "softmax"
+
 
 class OptimizerConfig(BaseModel):
     """The optimizer spec plus its learning rate, schedule and clipping. Other keys are the
@@ -213,14 +228,6 @@ def _create_optimizer(name: str, params: dict[str, Any]):
         raise
 
 
-def _default_output(loss, task: str) -> str:
-    if loss.link is not None:
-        return loss.link
-    if task == "regression" or loss.name in ("hinge", "multiclass_hinge"):
-        return "identity"
-    return "sigmoid" if task == "binary" else "softmax"
-
-
 def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> Experiment:
     """Validate a raw config mapping and build the experiment; every problem in one ConfigError."""
     from gradlab import datasets
@@ -243,7 +250,7 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
     problems: list[str] = []
     m, o, t = config.model, config.optimizer, config.training
     loss = _collect(problems, "loss", lambda: losses.create(config.loss, field="loss"))
-    hidden_specs = m.activation if isinstance(m.activation, list) else [m.activation] * len(m.hidden)
+    hidden_specs = m.hidden_specs()
     if isinstance(m.activation, list) and len(m.activation) != len(m.hidden):
         problems.append(f"model.activation: {len(m.activation)} activations for {len(m.hidden)} hidden layers")
     hidden = [_collect(problems, "model.activation", lambda s=s: activations.create(s, field="model.activation"))
@@ -260,7 +267,7 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
                             f"(use mse, mae, huber or smooth_l1)")
     output = None
     if loss is not None and dataset is not None:
-        out_spec = m.output if m.output is not None else _default_output(loss, dataset.task)
+        out_spec = m.output_spec(loss, dataset.task)
         output = _collect(problems, "model.output", lambda: activations.create(out_spec, field="model.output"))
         if output is not None:
             _collect(problems, "model.output", lambda: loss.check_output(output.name))

@@ -80,7 +80,7 @@ def load_model(run_dir: str | os.PathLike) -> TrainedModel:
     from gradlab.engine.activations import activations
     from gradlab.engine.losses import losses
     from gradlab.engine.network import Network
-    from gradlab.experiment import ExperimentConfig, _default_output, require_finite_weights
+    from gradlab.experiment import ExperimentConfig, require_finite_weights
     from gradlab.runs import CONFIG_FILE, resolve_run
     from gradlab.runner import DATA_FILE, MODEL_FILE
 
@@ -94,11 +94,11 @@ def load_model(run_dir: str | os.PathLike) -> TrainedModel:
         config = validate(ExperimentConfig, load_yaml(config_file))
         model = config.model
         loss = losses.create(config.loss, field="loss")
-        specs = model.activation if isinstance(model.activation, list) else [model.activation] * len(model.hidden)
+        specs = model.hidden_specs()
         if len(specs) != len(model.hidden):
             raise InputError(f"model.activation: {len(specs)} activations for {len(model.hidden)} hidden layers")
         hidden = [activations.create(spec, field="model.activation") for spec in specs]
-        output = activations.create(model.output or _default_output(loss, info.task), field="model.output")
+        output = activations.create(model.output_spec(loss, info.task), field="model.output")
     except InputError as error:
         message = str(error)
         raise InputError(message if message.startswith(str(config_file)) else f"{config_file}: {message}") from None

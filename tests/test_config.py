@@ -150,3 +150,23 @@ def test_a_config_with_scientific_notation_in_registry_parameters_trains(cli, tm
     saved = yaml.safe_load((run_dirs(tmp_path / "runs")[0] / "config.yaml").read_text())
     assert saved["optimizer"]["eps"] == 1e-8 and saved["optimizer"]["beta1"] == 0.8
     assert saved["model"]["init"]["std"] == 0.01 and saved["data"]["noise"] == 0.01
+
+
+@pytest.mark.parametrize("loss, task, output", [
+    ("mse", "regression", "identity"), ("mse", "binary", "sigmoid"), ("mse", "multiclass", "softmax"),
+    ("bce", "binary", "sigmoid"), ("cross_entropy", "multiclass", "softmax"), ("hinge", "binary", "identity"),
+])
+def test_model_config_chooses_the_output_from_loss_and_task(loss, task, output):
+    from gradlab.engine.losses import losses
+    from gradlab.experiment import ModelConfig
+
+    assert ModelConfig(hidden=[3]).output_spec(losses.create(loss), task) == output
+    assert ModelConfig(hidden=[3], output="tanh").output_spec(losses.create(loss), task) == "tanh"
+
+
+def test_model_config_gives_one_activation_per_hidden_layer():
+    from gradlab.experiment import ModelConfig
+
+    assert ModelConfig(hidden=[4, 5, 6], activation="relu").hidden_specs() == ["relu"] * 3
+    assert ModelConfig(hidden=[4, 5], activation=["tanh", "elu"]).hidden_specs() == ["tanh", "elu"]
+    assert ModelConfig().hidden_specs() == []
