@@ -23,8 +23,9 @@ How a run stops:
 - ``diverged``: right after the step that produced a non-finite value, a coordinate larger
   than :data:`X_LIMIT` in size, or :math:`f` more than :data:`F_GROWTH`
   :math:`\cdot (1 + |f(x_0)|)` above :math:`f(x_0)` (far beyond any overshoot of a
-  converging run, e.g. step 39 for ``lr = 1.1`` on :math:`x^2 - 4x + 6` from 8); also
-  (Newton) where the second derivative turns singular, so that no next step exists.
+  converging run, e.g. step 39 for ``lr = 1.1`` on :math:`x^2 - 4x + 6` from 8).
+- ``no_step``: (Newton) the second derivative turned singular away from a stationary point,
+  so no next step exists; the run ends there, which is a result, not a divergence.
 - ``interrupted``: Ctrl-C; :meth:`Descent.interrupt` ends the run after the last recorded step.
 """
 
@@ -52,7 +53,7 @@ MAX_STEPS = 1_000_000
 DEFAULT_TOL = 1e-8
 X_LIMIT = 1e12
 F_GROWTH = 1e6
-STOP_REASONS = ("converged", "max_steps", "diverged", "interrupted")
+STOP_REASONS = ("converged", "max_steps", "diverged", "no_step", "interrupted")
 
 METHODS: Registry[type[Method]] = Registry("method")
 
@@ -325,7 +326,7 @@ class Descent:
                 with np.errstate(all="ignore"):  # an update can overflow (lr * g, g**2): caught as non-finite below
                     dx = method.step(x, g)
             except NoStep as stop:  # after k - 1 steps; the table so far and the plot are kept
-                reason = "converged" if norm(g) <= s.tol else "diverged"  # f'' = 0 at the bottom of x**4 with tol 0
+                reason = "converged" if norm(g) <= s.tol else "no_step"  # f'' = 0 at the bottom of x**4 with tol 0
                 self.outcome = Outcome(reason, k - 1, x, f, g, str(stop))
                 return
             if norm(g) <= s.tol and norm(dx) <= s.tol:

@@ -182,11 +182,12 @@ def test_newton_on_a_singular_hessian_mid_run_ends_the_run_keeping_its_steps(cli
     result = cli("descend", "--f", "relu(x)**2 + x", "--x0", 1, "--method", "newton", "--no-plot")
     assert result.code == 0 and result.err == ""
     assert "│    1 │     1 │     3 │  -0.5 │     -0.5 │" in result.out  # the table is kept
-    assert ("diverged at step 1: the second derivative (Hessian) is singular at x = -0.5, so Newton's step is "
-            "undefined there; try --method gd") in result.out
+    assert ("stopped after 1 step: x = -0.5, y = -0.5 (the second derivative (Hessian) is singular at x = -0.5, "
+            "so Newton's step is undefined there; try --method gd)") in " ".join(result.out.split())
     run = only_run(tmp_path)
     done = summary(run)
-    assert done["status"] == "diverged" and done["steps"] == 1 and "singular" in done["message"]
+    assert done["status"] == "completed" and done["stop_reason"] == "no_step" and done["steps"] == 1
+    assert "singular" in done["message"]
     assert [float(r["x"]) for r in metrics(run)] == [1.0, -0.5]
 
 

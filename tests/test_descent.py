@@ -112,7 +112,8 @@ def test_newton_hitting_a_singular_hessian_mid_run_ends_the_run_there():
     # relu(x)**2 + x: Newton from 1 jumps to 1 - 3/2 = -0.5, where f'' = 0 and f' = 1: no next step
     run = Descent(parse("relu(x)**2 + x"), [1.0], Settings(method="newton"))
     assert [float(s.x_new[0]) for s in run] == [-0.5]
-    assert run.outcome.reason == "diverged" and run.outcome.steps == 1 and float(run.outcome.x[0]) == -0.5
+    assert run.outcome.reason == "no_step" and run.outcome.steps == 1 and float(run.outcome.x[0]) == -0.5
+    assert run.outcome.status == "completed"  # a point without a Newton step is a result, not a divergence
     assert "singular at x = -0.5" in run.outcome.detail
 
 
