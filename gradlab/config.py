@@ -31,7 +31,7 @@ from typing import Annotated, Any, Optional, get_args
 
 from pydantic import AllowInfNan, BaseModel, BeforeValidator, ValidationError
 
-from gradlab.errors import ConfigError, InputError, did_you_mean
+from gradlab.errors import ConfigError, InputError, did_you_mean, overflows_float
 
 
 def as_written(value: Any) -> str:
@@ -87,6 +87,16 @@ def _unique_key_loader() -> type:
                 seen.add(key)
             return super().construct_mapping(node, deep)
 
+        def construct_yaml_float(self, node):
+            # 1e309 would become inf, and the message about it would then say "got inf": name the text
+            value = super().construct_yaml_float(node)
+            problem = overflows_float(node.value, value)
+            if problem:
+                raise yaml.constructor.ConstructorError(None, None, f"{problem}; write .inf for infinity",
+                                                        node.start_mark)
+            return value
+
+    UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", UniqueKeyLoader.construct_yaml_float)
     # YAML 1.2 reads 1e-2 as a float; PyYAML keeps YAML 1.1's rule (a dot and a signed
     # exponent: 1.0e-2) and reads it as the text '1e-2', which every numeric field refuses
     UniqueKeyLoader.add_implicit_resolver(

@@ -8,6 +8,7 @@ e.g. ``optimizer.lr must be > 0, got -1``.
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Iterable
 
 
@@ -58,6 +59,18 @@ def unknown_choice(field: str, value: object, choices: Iterable[str]) -> InputEr
         f"{field}: unknown value {value!r}{did_you_mean(str(value), choices)}; "
         f"choose from: {', '.join(choices)}"
     )
+
+
+def overflows_float(text: str, value: float) -> str | None:
+    """Why the number written as ``text`` cannot be used, when reading it gave ``value`` = inf
+    although the text does not say infinity (``1e309``); None otherwise.
+
+    A message saying "got inf" about a number the user typed as 1e309 would name a value they
+    never wrote.
+    """
+    if value in (float("inf"), float("-inf")) and "inf" not in text.lower():
+        return f"{text.strip()} is beyond the range of a float64 number (at most {sys.float_info.max:.4g} in size)"
+    return None
 
 
 def plural(count: int, noun: str) -> str:

@@ -16,24 +16,36 @@ import inspect
 from collections.abc import Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from gradlab.errors import InputError, did_you_mean, unknown_choice
+from gradlab.errors import InputError, did_you_mean, overflows_float, unknown_choice
 
 T = TypeVar("T")
 
 
 def parse_scalar(text: str) -> Any:
-    """Read ``"3"``, ``"0.1"``, ``"1e-3"``, ``"true"`` or ``"none"`` as a Python value; else keep the text."""
+    """Read ``"3"``, ``"0.1"``, ``"1e-3"``, ``"true"`` or ``"none"`` as a Python value; else keep the text.
+
+    Raises
+    ------
+    ValueError
+        A number too large for a float64 (``1e309``; ``inf`` itself is read).
+    """
     lowered = text.strip().lower()
     if lowered in ("true", "false"):
         return lowered == "true"
     if lowered in ("none", "null", "~"):
         return None
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
-    return text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return text.strip()
+    problem = overflows_float(text, value)
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 def split_spec(spec: str, field: str, example: str = "alpha=0.1") -> tuple[str, dict[str, Any]]:
@@ -50,7 +62,10 @@ def split_spec(spec: str, field: str, example: str = "alpha=0.1") -> tuple[str, 
         key = key.strip()
         if key in params:
             raise InputError(f"{field}: parameter {key} is given twice in {spec!r}; give it once")
-        params[key] = parse_scalar(value)
+        try:
+            params[key] = parse_scalar(value)
+        except ValueError as error:
+            raise InputError(f"{field}: parameter {key} in {spec!r}: {error}") from None
     return name, params
 
 

@@ -152,6 +152,28 @@ def test_a_config_with_scientific_notation_in_registry_parameters_trains(cli, tm
     assert saved["model"]["init"]["std"] == 0.01 and saved["data"]["noise"] == 0.01
 
 
+def test_a_number_beyond_float64_is_named_as_written_not_as_inf(cli, tmp_path):
+    (tmp_path / "c.yaml").write_text("optimizer:\n  lr: -1.5e400\n")
+    with pytest.raises(InputError) as info:
+        load_yaml(tmp_path / "c.yaml")
+    assert "line 2, column 7" in str(info.value)
+    assert "-1.5e400 is beyond the range of a float64 number (at most 1.798e+308 in size); write .inf" in str(info.value)
+    (tmp_path / "inf.yaml").write_text("a: .inf\nb: -.Inf\nc: 1.7e308\n")
+    assert load_yaml(tmp_path / "inf.yaml") == {"a": float("inf"), "b": float("-inf"), "c": 1.7e308}
+
+    from tests.conftest import CONFIGS
+
+    result = cli("train", CONFIGS / "cat_dog.yaml", "--set", "optimizer.lr=1e309", "--no-plot")
+    assert result.code == 2 and result.err == (
+        "error: --set optimizer.lr: cannot read value '1e309': 1e309 is beyond the range of a float64 number "
+        "(at most 1.798e+308 in size); write .inf for infinity\n")
+    result = cli("train", CONFIGS / "cat_dog.yaml", "--set", "model.activation=elu:alpha=1e309", "--no-plot")
+    assert result.code == 2 and result.err == (
+        "error: --set model.activation: parameter alpha in 'elu:alpha=1e309': 1e309 is beyond the range of a "
+        "float64 number (at most 1.798e+308 in size)\n")
+    assert not (tmp_path / "runs").exists()
+
+
 @pytest.mark.parametrize("loss, task, output", [
     ("mse", "regression", "identity"), ("mse", "binary", "sigmoid"), ("mse", "multiclass", "softmax"),
     ("bce", "binary", "sigmoid"), ("cross_entropy", "multiclass", "softmax"), ("hinge", "binary", "identity"),
