@@ -177,10 +177,10 @@ def parse_seeds(text: str | None) -> list[int] | None:
 
 def expand(grid: Mapping[str, Sequence[Any]], seeds: Sequence[int] | None) -> list[Point]:
     """Every combination of the grid values (the first key varies slowest), each with every seed."""
-    combos = list(itertools.product(*grid.values())) if grid else [()]
-    total = len(combos) * len(seeds or [None])
-    if total > MAX_POINTS:
+    total = math.prod(len(values) for values in grid.values()) * len(seeds or [None])
+    if total > MAX_POINTS:  # counted before any combination is built: 10,000 x 10,000 would fill the memory
         raise InputError(f"the sweep has {total} points, more than {MAX_POINTS}")
+    combos = itertools.product(*grid.values()) if grid else [()]
     points = []
     for group, combo in enumerate(combos, start=1):
         for seed in seeds or [None]:

@@ -78,3 +78,16 @@ def test_expansion_order_groups_and_seeds():
     assert points[0].label() == "a=1, b=x"
     assert [p.overrides for p in expand({}, [5])] == [{"seed": 5}]
     assert [p.overrides for p in expand({"a": [1]}, None)] == [{"a": 1}]  # the config's own seed
+
+
+def test_too_many_points_are_refused_before_any_combination_is_built():
+    import time
+
+    huge = {"a": list(range(10_000)), "b": list(range(10_000)), "c": list(range(100))}
+    started = time.perf_counter()
+    with pytest.raises(InputError, match="the sweep has 10000000000 points, more than 10000"):
+        expand(huge, None)
+    assert time.perf_counter() - started < 1  # building 1e10 combinations would take hours and the memory
+    with pytest.raises(InputError, match="the sweep has 10002 points"):
+        expand({"a": list(range(5001))}, [1, 2])
+    assert len(expand({"a": list(range(5000))}, [1, 2])) == 10_000
