@@ -174,6 +174,9 @@ def plan(
                              f"the runs log: {', '.join(choices)}")
         if metric.startswith("test_") and not any(has_test for _, has_test in kinds):
             raise InputError(f"--metric {metric}: the data have no test split (data.test_fraction is 0)")
+        if metric in MAIN_METRICS and metric not in available:  # a regression run's empty accuracy columns
+            raise InputError(f"--metric {metric}: the runs are regression, which logs no accuracy; "
+                             f"rank by one of {', '.join(available)}")
     metrics = [m for m in MAIN_METRICS if m in available]
     if metric not in metrics:
         metrics.append(metric)

@@ -114,6 +114,11 @@ def test_serial_and_two_worker_processes_give_identical_results(cli, tmp_path, t
     (["--grid", "loss=mse,bcee"], r"--grid loss=bcee: loss: unknown value 'bcee' \(did you mean 'bce'\?\)"),
     (["--grid", "optimizer.lr=logspace(-3,0)"], r"logspace takes \(a, b, n\)"),
     (["--grid", "optimizer.lr=0.1", "--metric", "test_acc"], r"did you mean 'test_accuracy'"),
+    (["--grid", "optimizer.lr=0.1", "--metric", "test_loss", "--set", "data.test_fraction=0"],
+     r"^error: --metric test_loss: the data have no test split \(data.test_fraction is 0\)$"),
+    (["--grid", "optimizer.lr=0.1", "--metric", "test_accuracy", "--set", "data.name=sine", "--set", "loss=mse"],
+     r"^error: --metric test_accuracy: the runs are regression, which logs no accuracy; rank by one of "
+     r"train_loss, test_loss, train_r2, test_r2$"),
     (["--grid", "seed=1,2", "--seeds", "2"], r"--grid seed and --seeds"),
     (["--grid", "loss=mse", "--set", "loss=bce"], r"either swept or set"),
     (["--grid", "loss=mse", "--executor", "spark"], r"--executor: unknown value 'spark'"),
