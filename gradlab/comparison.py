@@ -144,6 +144,10 @@ def compare(runs: Sequence[str | os.PathLike], metric: str | None = None, x: str
                 choices = [c for c in cols if c not in TIMING_COLUMNS or option == "--x"]
                 raise InputError(f"{option}: run {path.name} has no column {name!r}{did_you_mean(name, choices)}; "
                                  f"its columns: {', '.join(choices) or 'none'}")
+    for option, name in (("--metric", metric), ("--x", x)):
+        if all(r.get(name) is None for _, rows in tables for r in rows):  # e.g. test_loss without a test split
+            raise InputError(f"{option} {name}: the column is empty in every run, so there is nothing to "
+                             f"compare; choose a column the runs filled")
     configs = _same_spelling([_flat_config(p) for p in paths])
     curves = []
     for (_, rows), config, info, label in zip(tables, configs, infos, _labels(infos)):

@@ -77,6 +77,9 @@ def test_output_file_instead_of_a_run_directory(cli, tmp_path, saturation_runs):
     (["--output", "plot.jpg"], r"--output must name a .png file"),
     (["--metric", "epoch"], r"--metric and --x are both 'epoch'; plot a metric against another column \(--x step"),
     (["--x", "train_loss"], r"--metric and --x are both 'train_loss'"),
+    (["--metric", "test_loss"],  # the saturation neurons have no test split: the column is there, empty
+     r"^error: --metric test_loss: the column is empty in every run, so there is nothing to compare; choose a "
+     r"column the runs filled$"),
 ])
 def test_bad_options(cli, tmp_path, saturation_runs, args, message):
     result = cli("compare", *saturation_runs, *args)
