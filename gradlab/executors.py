@@ -14,7 +14,7 @@ Every executor has the same three methods, used by :func:`gradlab.sweeps.execute
 ``close()``
     release the workers (and a cluster this executor started).
 
-A worker's first SIGINT ends the point it is training as ``interrupted`` (its run directory
+A worker's first SIGINT (or SIGTERM) ends the point it is training as ``interrupted`` (its run directory
 says so); from then on the worker starts no point (a task it is handed ends ``cancelled``)
 and ignores further SIGINTs: a Ctrl-C in the terminal reaches every process of the group,
 and the parent forwards it too. Without this, a worker that finished its interrupted point
@@ -68,7 +68,11 @@ def _on_sigint(signum, frame) -> None:
 
 
 def _init_worker(threads: int | None, stopping=None) -> None:
+    # SIGTERM reaches the workers too when it is sent to the whole group (`timeout`, `kill -- -PGID`,
+    # a batch scheduler): it ends the running point as interrupted, as Ctrl-C does. Dying at once
+    # would leave that point's run directory 'running' and break the pool.
     signal.signal(signal.SIGINT, _on_sigint)
+    signal.signal(signal.SIGTERM, _on_sigint)
     _STOPPING["event"] = stopping
     if threads == 1:
         limit_threads()
@@ -211,7 +215,7 @@ class ProcessExecutor:
         self._pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:  # points that ignored the stop request within STOP_TIMEOUT
             if process.is_alive():
-                process.terminate()
+                process.kill()  # not terminate(): a worker's SIGTERM only asks its point to stop
 
 
 def _distributed():

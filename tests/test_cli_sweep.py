@@ -309,12 +309,16 @@ def test_a_worker_that_dies_fails_only_its_own_point():
 LONG = "data: {name: moons, n_samples: 100}\nmodel: {hidden: [8]}\ntraining: {epochs: 3, batch_size: 1}\n"
 
 
-def test_ctrl_c_keeps_finished_points_and_marks_running_ones(tmp_path):
+@pytest.mark.parametrize(("to_group", "signum", "code"), [
+    (False, signal.SIGINT, 130),  # to the parent only: it stops its workers itself
+    (True, signal.SIGTERM, 143),  # to the whole group, as `timeout` or a batch scheduler sends it
+])
+def test_ctrl_c_keeps_finished_points_and_marks_running_ones(tmp_path, to_group, signum, code):
     config = tmp_path / "long.yaml"
     config.write_text(LONG)
     out = tmp_path / "sweeps"
     proc = subprocess.Popen([sys.executable, "-m", "gradlab", "sweep", str(config), "--grid", "training.epochs=2,100000",
-                             "--seeds", "2", "--workers", "2", "--out", str(out)],
+                             "--seeds", "2", "--workers", "2", "--out", str(out)], start_new_session=to_group,
                             env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while time.time() < deadline:  # the two short points done, the two long ones training
@@ -326,9 +330,12 @@ def test_ctrl_c_keeps_finished_points_and_marks_running_ones(tmp_path):
             if done == 2 and len(logging) == 4:
                 break
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)  # to the parent only: it stops its workers itself
+    if to_group:
+        os.killpg(proc.pid, signum)
+    else:
+        proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == code, stderr
     assert "Traceback" not in stderr
     rows = results(sweep_dir)
     assert [r["status"] for r in rows] == ["completed", "completed", "interrupted", "interrupted"]
