@@ -40,6 +40,12 @@ class RunFailure(GradlabError):
     exit_code = 1
 
 
+class OutputClosed(KeyboardInterrupt):
+    """Standard output's reader has gone (``gradlab train ... | head -1``). The command stops as
+    Ctrl-C stops it, so a run directory ends ``interrupted`` with what was done, not ``failed``;
+    the exit status is 141, that of a process ended by SIGPIPE."""
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""`` if none is close."""
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)

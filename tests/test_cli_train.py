@@ -411,3 +411,25 @@ def test_a_plot_with_nothing_to_draw_says_so_instead_of_warning(cli, tmp_path):
     assert result.code == 0, result.text
     assert (run / "r2.png").exists() and (run / "loss.png").exists()
     assert all(r["train_r2"] == "" or r["train_r2"] == "nan" for r in metrics(run))
+
+
+def test_a_train_whose_reader_leaves_ends_interrupted_not_failed(tmp_path):
+    """`gradlab train ... | head -1`: the run stops as on Ctrl-C, keeps what it did, exits 141."""
+    import subprocess
+    import sys
+
+    from tests.conftest import subprocess_env
+
+    proc = subprocess.Popen([sys.executable, "-m", "gradlab", "train", str(CONFIGS / "xor.yaml"), "--no-plot",
+                             "--set", "training.epochs=1000000", "--out", str(tmp_path / "runs")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env())
+    while b"train loss" not in proc.stdout.readline():  # the header box, then the table's first line
+        pass
+    assert proc.stdout.readline().split()[0] == b"0"  # epoch 0: training has begun
+    proc.stdout.close()  # the reader leaves while the network trains
+    stderr = proc.stderr.read()
+    assert (proc.wait(timeout=60), stderr) == (141, b"")
+    run = run_dirs(tmp_path / "runs")[0]
+    done = json.loads((run / "summary.json").read_text())
+    assert done["status"] == "interrupted" and "error" not in done  # it was "failed", "SystemExit: 1"
+    assert 0 < done["epochs"] < 1_000_000 and done["stop_reason"] == f"interrupted after epoch {done['epochs']}"

@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - older Typer on plain click
     from click import exceptions as click
 
 from gradlab import __version__
-from gradlab.cli.common import examples
+from gradlab.cli.common import examples, out
 
 # Each module defines ``register(app)``; the order is the order in ``gradlab --help``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     SIGTERM ends a command as Ctrl-C does, with exit code 143 (128 + 15) instead of 130.
     """
     _state["terminated"] = False
+    out.closed = out.quiet = False  # in-process callers (the tests) run many commands on one console
     on_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if on_main_thread else None
     try:
@@ -146,11 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+    if code == 130 and out.closed:  # stopped by OutputClosed, which training takes as a Ctrl-C
+        return _SIGPIPE_EXIT
     return 143 if _state["terminated"] and code == 130 else code
 
 
 def _run(argv: list[str] | None) -> int:
-    from gradlab.errors import GradlabError
+    from gradlab.errors import GradlabError, OutputClosed
 
     args, debug = _take_debug(sys.argv[1:] if argv is None else [str(a) for a in argv])
     _state["debug"] = debug or os.environ.get("GRADLAB_DEBUG", "") not in ("", "0")
@@ -170,6 +173,8 @@ def _run(argv: list[str] | None) -> int:
         return _fail(error.format_message() + _echo_value(error, args) + hint, 2)
     except click.ClickException as error:
         return _fail(error.format_message(), error.exit_code)
+    except OutputClosed:
+        return _closed_pipe()
     except (typer.Abort, KeyboardInterrupt):
         print("terminated (SIGTERM)" if _state["terminated"] else "interrupted", file=sys.stderr)
         return 130

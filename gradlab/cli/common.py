@@ -12,7 +12,25 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-out = Console(highlight=False)
+
+class _StdoutConsole(Console):
+    """Standard output. When its reader goes away, rich's own handling exits with SystemExit(1),
+    which a run directory would record as a failure; this one stops the command as Ctrl-C does."""
+
+    closed = False
+
+    def on_broken_pipe(self) -> None:
+        import os
+        import sys
+
+        from gradlab.errors import OutputClosed
+
+        self.quiet = self.closed = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the interpreter's last flush must not fail
+        raise OutputClosed
+
+
+out = _StdoutConsole(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
