@@ -1246,6 +1246,9 @@ def encode_labels(
     which is a name are read as indices into ``class_names``.
     """
     labels = np.asarray(labels)
+    if class_names is not None and labels.dtype.kind == "f" and np.isfinite(labels).all() \
+            and np.array_equal(labels, np.trunc(labels)):
+        labels = labels.astype(np.int64)  # y: [0.0, 1.0] indexes class_names as [0, 1] does
     if class_names is None:
         values, indices = np.unique(labels, return_inverse=True)
         return indices.reshape(-1).astype(np.int64), [str(v) for v in values.tolist()]
@@ -1261,6 +1264,10 @@ def encode_labels(
             )
         return labels.reshape(-1).astype(np.int64), list(class_names)
     missing = [t for t in text if t not in lookup]
+    if missing and labels.dtype.kind == "f":  # some label is not a whole number (else they were made ints)
+        bad = next(v for v in values.tolist() if not math.isfinite(v) or v % 1)
+        raise InputError(f"{field}: label {bad} is neither a whole-number index into class_names "
+                         f"({len(class_names)} classes) nor one of {class_names}")
     if missing:
         raise InputError(f"{field}: label {missing[0]!r} is not one of class_names {class_names}")
     mapping = np.array([lookup[t] for t in text], dtype=np.int64)
@@ -1511,8 +1518,9 @@ def _infer_task(
     requested = meta.get("task")
     if y.ndim == 2 and y.shape[1] == 1 and (requested == "classification" or y.dtype.kind in "biuUS"):
         y = y[:, 0]
-    if requested is None:
-        requested = "classification" if y.ndim == 1 and y.dtype.kind in "biuUS" else "regression"
+    if requested is None:  # class names make labels classes, whatever their type (y: [0.5] is then refused)
+        classes = y.ndim == 1 and (y.dtype.kind in "biuUS" or meta.get("class_names") is not None)
+        requested = "classification" if classes else "regression"
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise InputError(f"{field}: the labels contain a non-finite value (NaN or infinity)")
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from gradlab.engine import diagnostics
+from gradlab.errors import plural
 from gradlab.engine.losses import Loss
 from gradlab.engine.network import Network
 from gradlab.engine.optimizers import add_weight_decay, clip_by_global_norm, weight_decay_penalty
@@ -246,7 +247,8 @@ def _improved(history: History, row: dict[str, Any], settings: Settings) -> bool
 
 
 def _early_stop(history: History, row: dict[str, Any], settings: Settings) -> bool:
-    """True (with the stop reason set) when ``patience`` logged epochs passed without improvement."""
+    """True (with the stop reason set) when ``patience`` epochs passed without improvement; checked
+    at the logged epochs, so with ``log_every`` > 1 the stop comes at the first logged epoch after."""
     if _improved(history, row, settings) or settings.patience is None:
         return False
     epoch = row["epoch"]
@@ -254,7 +256,8 @@ def _early_stop(history: History, row: dict[str, Any], settings: Settings) -> bo
         return False
     which = "test" if row.get("test_loss") is not None else "train"
     history.stop_reason = (f"early stop at epoch {epoch}: no improvement of the {which} loss for "
-                           f"{settings.patience} epochs (best {history.best_value:.6g} at epoch {history.best_epoch})")
+                           f"{plural(epoch - history.best_epoch, 'epoch')} (best {history.best_value:.6g} at epoch "
+                           f"{history.best_epoch}, patience {settings.patience})")
     return True
 
 
@@ -322,7 +325,7 @@ def fit(
     if record_path and not np.array_equal(history.params_path[-1], network.flat(), equal_nan=True):
         history.params_path.append(network.flat())  # the end point, whatever the stride
     if not history.stop_reason:
-        history.stop_reason = f"completed {history.epochs} epochs"
+        history.stop_reason = f"completed {plural(history.epochs, 'epoch')}"
     return history
 
 
@@ -475,7 +478,7 @@ def _fit_scipy(network, loss, optimizer, X, Y, settings, logger, history, callba
     history.in_epoch = False
     if history.rows and history.rows[-1]["epoch"] != history.epochs:
         history.rows.append(logger.row(history.epochs, None))
-    history.stop_reason = f"{optimizer.name}: {result.message} after {history.epochs} iterations"
+    history.stop_reason = f"{optimizer.name}: {result.message} after {plural(history.epochs, 'iteration')}"
 
 
 class _PathRecorder:

@@ -375,6 +375,20 @@ def test_lbfgs_stops_early_on_the_test_loss(tmp_path):
     assert history.stop_reason.startswith(f"early stop at epoch {history.epochs}: no improvement of the test loss")
 
 
+def test_early_stop_counts_the_epochs_since_the_best_checked_at_logged_epochs():
+    from gradlab.experiment import build
+    from gradlab.training import fit
+
+    # lr 20 overshoots: the test loss stops improving early
+    e = build({"data": {"name": "cat_dog"}, "optimizer": {"lr": 20},
+               "training": {"epochs": 300, "patience": 3, "log_every": 5}})
+    history = fit(e.network, e.loss, e.optimizer, e.X_train, e.Y_train, settings=e.settings,
+                  X_test=e.X_test, Y_test=e.Y_test)
+    assert history.epochs == history.best_epoch + 5  # the first logged epoch 3 or more after the best
+    assert history.stop_reason == (f"early stop at epoch {history.epochs}: no improvement of the test loss for 5 "
+                                   f"epochs (best {history.best_value:.6g} at epoch {history.best_epoch}, patience 3)")
+
+
 def test_ctrl_c_while_drawing_keeps_the_trained_run_and_says_so(cli, tmp_path, monkeypatch):
     from gradlab import runner
 

@@ -456,11 +456,21 @@ def test_inline_loader():
         ({"X": [[1], [2]], "y": ["a", 1]}, r"data\.y mixes int and text"),
         ({"X": [], "y": []}, r"data: the inline dataset is empty"),
         ({"X": [[1], [2]], "y": [0, 5], "class_names": ["a", "b"]}, r"label 5 is not an index into class_names"),
+        ({"X": [[1], [2]], "y": [0, 0.5], "class_names": ["a", "b"]},  # was a regression task, silently
+         r"^data.class_names: label 0.5 is neither a whole-number index into class_names \(2 classes\) nor one of "
+         r"\['a', 'b'\]$"),
     ],
 )
 def test_inline_errors(spec, pattern):
     with pytest.raises(InputError, match=pattern):
         load({"name": "inline", "test_fraction": 0, **spec}, seed=0)
+
+
+def test_whole_float_labels_index_the_class_names():
+    data = load({"name": "inline", "X": [[1], [2], [3]], "y": [1.0, 0.0, 1.0], "class_names": ["a", "b"],
+                 "test_fraction": 0}, seed=0)
+    assert data.task == "binary" and data.class_names == ["a", "b"]
+    assert sorted(data.y_train.ravel().tolist()) == [0, 1, 1]
 
 
 # ---- spec validation -----------------------------------------------------------------------------
