@@ -72,8 +72,7 @@ class LossEvaluator:
     def __init__(self, network, loss, X: np.ndarray, Y: np.ndarray) -> None:
         self.shapes = [layer.W.shape for layer in network.layers]
         self.activations = [layer.activation for layer in network.layers]
-        self.on_logits = network.loss_on_logits(loss)
-        self.loss = loss
+        self.loss, self.on_logits = network.value_form(loss)  # the form Network.loss evaluates
         self.X = np.ascontiguousarray(X, dtype=np.float64)
         self.Y = np.ascontiguousarray(Y, dtype=np.float64)
         self.n_params = network.n_params

@@ -129,7 +129,7 @@ def evaluate(network: Network, loss: Loss, X: np.ndarray, Y: np.ndarray, task: s
     for start in range(0, n, EVAL_CHUNK):
         xb, yb = X[start:start + EVAL_CHUNK], Y[start:start + EVAL_CHUNK]
         out = network.forward(xb)
-        total += loss.value(yb, network.loss_input(loss)) * xb.shape[0]
+        total += network.loss_value(loss, yb) * xb.shape[0]
         if task == "regression":
             sse += float(np.sum((out - yb) ** 2))
         else:

@@ -114,3 +114,18 @@ def test_a_float32_network_computes_in_float32(hidden):
     net.loss_and_gradients(losses.create("cross_entropy"), X, rng.integers(0, 2, 6))
     assert all(layer.a.dtype == np.float32 and layer.z.dtype == np.float32 for layer in net.layers)
     assert net.flat_grads.dtype == np.float32 and net.layers[0].delta.dtype == np.float32
+
+
+@pytest.mark.parametrize("w", [800.0, 40.0, 20.0])
+def test_bce_on_a_sigmoid_output_is_exact_however_confident_the_wrong_answer(w):
+    # one neuron, z = w x with x = 1 and target 0: C = -log(1 - sigma(z)) = softplus(z) = z + log1p(e^-z).
+    # On p = sigma(z), which rounds to 1 from z ~ 37 on, the clipped log gave -log eps = 36.04 instead.
+    net = Network.from_weights([(np.array([[w]]), np.array([0.0]))], [], "sigmoid")
+    X, Y = np.array([[1.0]]), np.array([[0.0]])
+    bce = losses.create("bce")
+    assert net.loss(bce, X, Y) == w + np.log1p(np.exp(-w))
+    assert net.loss_on_logits(bce) and not net.loss_on_logits(losses.create("mse"))
+    # its finite differences now see the true slope, 1 - sigma(-z): the backprop gradient passes
+    assert check_network(net, bce, X, Y).passed
+    hard = Network.from_weights([(np.array([[w]]), np.array([0.0]))], [], "hard_sigmoid")
+    assert hard.loss(bce, X, Y) == pytest.approx(-np.log(np.finfo(float).eps))  # p alone: clipped, as documented

@@ -88,6 +88,10 @@ class Loss:
         t = +-1), rather than a fit to the 0/1 targets.
     outputs : tuple of str or None
         The output activations the loss makes sense with (None: any).
+    logit_form : Loss or None
+        For a loss written on the link's output (bce on p = sigma(z)): the same loss written
+        on the link's input z. A network whose output is the link evaluates that form, which
+        never rounds p to 0 or 1 first.
     """
 
     name = "loss"
@@ -98,6 +102,7 @@ class Loss:
     signed_scores = False
     outputs: tuple[str, ...] | None = None
     classification = False
+    logit_form: Loss | None = None
 
     def rows(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         """The loss of each row, l_i, shape (N,) for predictions of shape (N, k)."""
@@ -249,12 +254,15 @@ class BCE(Loss):
 
     C = -1/N sum_i [y log p + (1 - y) log(1 - p)], dC/dp = (p - y) / (p (1 - p) N).
 
-    Clipped safely: the arguments of the logs are kept >= eps (a certain, wrong answer
-    costs -log eps ~ 36, not inf), and p to [eps, 1 - eps] in the gradient; a certain,
-    right answer (p = y in {0, 1}) costs exactly 0.
+    With a sigmoid output the network evaluates it on the logits, as ``bce_logits`` does:
+    -log sigma(z) = softplus(-z) is exact for any z, where p = sigma(z) rounds to 1 from
+    z ~ 37 on (a certain, wrong answer with z = 800 costs 800, not -log eps ~ 36). Its
+    gradient is the fused dC/dz = (p - y) / N, where sigma'(z) = p (1 - p) has cancelled.
 
-    With a sigmoid output the network uses the fused dC/dz = (p - y) / N, where
-    sigma'(z) = p (1 - p) has cancelled.
+    On probabilities alone (a hard_sigmoid output, a plot against p) the logs are clipped:
+    their arguments are kept >= eps, so a certain, wrong answer costs -log eps ~ 36, not
+    inf, and p is kept in [eps, 1 - eps] in the gradient; a certain, right answer
+    (p = y in {0, 1}) costs exactly 0.
     """
 
     formula = "C = -1/N sum [y log y_hat + (1 - y) log(1 - y_hat)]"
@@ -296,6 +304,9 @@ class BCEWithLogits(Loss):
     def gradient(self, y_true, y_pred):
         y, z = batch(y_true, y_pred)
         return (_sigmoid(z) - y) / z.shape[0]
+
+
+BCE.logit_form = BCEWithLogits()
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:

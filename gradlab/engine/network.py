@@ -106,14 +106,27 @@ class Network:
         """a_L for X, as an array of its own (a copy of :meth:`forward`'s result)."""
         return self.forward(X).copy()
 
-    def loss_on_logits(self, loss: Loss) -> bool:
-        """True when ``loss`` reads the logits z_L: it works on logits and is fused with this output."""
-        return loss.on_logits and loss.link == self.output.activation.name
+    def value_form(self, loss: Loss) -> tuple[Loss, bool]:
+        """The loss as this network evaluates it, and whether that form reads the logits z_L.
 
-    def loss_input(self, loss: Loss) -> np.ndarray:
-        """What the loss is evaluated on after a forward pass: the logits z_L for a loss
-        fused with this output that works on logits, the output a_L otherwise."""
-        return self.output.z if self.loss_on_logits(loss) else self.output.a
+        A loss fused with this output reads z_L: one that works on logits as it is, one written
+        on the output (bce on a sigmoid) through its ``logit_form``. Any other reads a_L.
+        """
+        if loss.link == self.output.activation.name:
+            if loss.on_logits:
+                return loss, True
+            if loss.logit_form is not None:
+                return loss.logit_form, True
+        return loss, False
+
+    def loss_on_logits(self, loss: Loss) -> bool:
+        """True when ``loss`` is evaluated on the logits z_L (see :meth:`value_form`)."""
+        return self.value_form(loss)[1]
+
+    def loss_value(self, loss: Loss, y: np.ndarray) -> float:
+        """The loss C after a forward pass, for targets y (see :meth:`value_form`)."""
+        form, on_logits = self.value_form(loss)
+        return form.value(y, self.output.z if on_logits else self.output.a)
 
     def output_delta(self, loss: Loss, y: np.ndarray) -> np.ndarray:
         """delta_L = dC/dz_L for targets y (shaped like the output, see ``losses.as_targets``)."""
@@ -135,14 +148,14 @@ class Network:
     def loss_and_gradients(self, loss: Loss, X: np.ndarray, y: np.ndarray) -> float:
         """Forward, loss value and backward on one batch; gradients land in ``self.grads``."""
         self.forward(X)
-        value = loss.value(y, self.loss_input(loss))
+        value = self.loss_value(loss, y)
         self.backward(loss, y)
         return value
 
     def loss(self, loss: Loss, X: np.ndarray, y: np.ndarray) -> float:
         """The loss on a batch (a forward pass, no gradients)."""
         self.forward(X)
-        return loss.value(y, self.loss_input(loss))
+        return self.loss_value(loss, y)
 
     def weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Copies of [(W1, b1), (W2, b2), ...]."""
