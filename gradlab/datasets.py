@@ -1456,7 +1456,12 @@ def load(
     train, test = split_indices(
         n, test_fraction, np.random.default_rng(split_stream), y if stratify and task != "regression" else None
     )
-    # train rows first, then test rows, in the split's random order: two views of one buffer
+    if not isinstance(source, _Generator):
+        # rows someone wrote keep their order: the split chooses which rows go where, and
+        # `shuffle: false` then trains in the order of the file
+        train.sort()
+        test.sort()
+    # train rows first, then test rows: two views of one buffer
     order = np.concatenate([train, test])
     permute_rows(X, order)
     y = y[order]

@@ -264,6 +264,16 @@ def test_permute_rows_equals_the_gather(n, width, block, seed):
     np.testing.assert_array_equal(X, expected)
 
 
+def test_a_files_rows_keep_their_order_in_both_sets():
+    data = load({"name": "inline", "X": [[1, 0], [0, 1], [1, 1], [-1, 0.5], [2, 2], [3, 3]], "y": [0, 1, 1, 0, 1, 0],
+                 "test_fraction": 0, "standardize": False}, seed=0)
+    assert data.X_train.tolist() == [[1, 0], [0, 1], [1, 1], [-1, 0.5], [2, 2], [3, 3]]  # shuffle: false trains so
+    split = load({"name": "inline", "X": [[k] for k in range(10)], "y": [k % 2 for k in range(10)],
+                  "test_fraction": 0.3, "standardize": False}, seed=0)
+    train, test = split.X_train.ravel().tolist(), split.X_test.ravel().tolist()
+    assert train == sorted(train) and test == sorted(test) and sorted(train + test) == list(range(10))
+
+
 def test_split_is_the_gather_of_the_split_indices(tmp_path):
     from gradlab.datasets import _DATA_STREAM
 
@@ -273,6 +283,7 @@ def test_split_is_the_gather_of_the_split_indices(tmp_path):
     ds = load({"name": "npz", "path": str(tmp_path / "d.npz"), "test_fraction": 0.3}, seed=7)
     split_stream = np.random.SeedSequence([7, _DATA_STREAM]).spawn(2)[1]
     train, test = split_indices(1000, 0.3, np.random.default_rng(split_stream), y)
+    train, test = np.sort(train), np.sort(test)  # a file's rows keep their order
     np.testing.assert_array_equal(ds.X_train, X[train])
     np.testing.assert_array_equal(ds.X_test, X[test])
     np.testing.assert_array_equal(ds.y_train, y[train])
