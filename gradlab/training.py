@@ -211,7 +211,7 @@ def _diverged(history: History, loss_value: float, network: Network, epoch: int,
     size, or a loss more than :data:`LOSS_GROWTH` (1 + |C_0|) above C_0, the loss logged
     before the first update.
     """
-    largest = _largest(network.params)
+    largest = largest_magnitude(network.params)
     start = history.rows[0]["train_loss"] if history.rows else loss_value
     if not (math.isfinite(loss_value) and math.isfinite(largest)):
         what = "the loss or the parameters became non-finite"
@@ -224,12 +224,16 @@ def _diverged(history: History, loss_value: float, network: Network, epoch: int,
     else:
         return False
     history.status = "diverged"
+    if epoch == 0:  # before any update: the learning rate is not to blame
+        hint = "; start from smaller weights" if largest > EXPLODED else ""
+        history.stop_reason = f"diverged before the first update: {what.replace('became', 'are')}{hint}"
+        return True
     hint = f"; the learning rate {lr:g} is probably too large (try {lr / 10:g})" if lr else ""
     history.stop_reason = f"diverged at epoch {epoch}: {what}{hint}"
     return True
 
 
-def _largest(params: list[np.ndarray]) -> float:
+def largest_magnitude(params: list[np.ndarray]) -> float:
     """max |p| over all parameters, without an array of absolute values; nan if any is nan
     (np.max propagates nan, Python's max would drop one that is not first)."""
     return float(np.max([bound for p in params for bound in (p.max(), -p.min())]))
@@ -312,7 +316,9 @@ def fit(
             row = logger.row(0, settings.lr)
             history.rows.append(row)
             _improved(history, row, settings)
-            if getattr(optimizer, "scipy_method", None):
+            if _diverged(history, row["train_loss"], network, 0, None):  # e.g. initial weights of 1e300
+                pass
+            elif getattr(optimizer, "scipy_method", None):
                 _fit_scipy(network, loss, optimizer, X, Y, settings, logger, history, callbacks, record_path)
             else:
                 stepper = _PathRecorder(optimizer, network, history.params_path, int(record_path)) \
@@ -423,7 +429,7 @@ def _fit_steps(network, loss, optimizer, X, Y, settings, logger, history, callba
             cb.on_epoch_end(epoch)
         last = epoch == settings.epochs
         if epoch % settings.log_every and not last:
-            if not _largest(params) <= EXPLODED:  # still stop at once (nan compares False too)
+            if not largest_magnitude(params) <= EXPLODED:  # still stop at once (nan compares False too)
                 row = logger.row(epoch, lr)
                 history.rows.append(row)
                 _diverged(history, row["train_loss"], network, epoch, lr)

@@ -380,6 +380,17 @@ def test_lbfgs_stops_early_on_the_test_loss(tmp_path):
     assert history.stop_reason.startswith(f"early stop at epoch {history.epochs}: no improvement of the test loss")
 
 
+def test_initial_weights_beyond_the_divergence_bound_stop_before_the_first_update(cli, tmp_path):
+    # it used to train one epoch and stop as diverged at epoch 1, blaming the learning rate
+    result, run = train(cli, tmp_path, CONFIGS / "cat_dog.yaml", "--no-plot", "--set", "model.init.std=1e308")
+    assert result.code == 0
+    done = summary(run)
+    assert done["status"] == "diverged" and done["epochs"] == 0
+    assert re.fullmatch(r"diverged before the first update: a parameter reached \S+e\+307 in size \(more than "
+                        r"1e\+12\); start from smaller weights", done["stop_reason"]), done["stop_reason"]
+    assert len(metrics(run)) == 1  # epoch 0 alone
+
+
 def test_early_stop_counts_the_epochs_since_the_best_checked_at_logged_epochs():
     from gradlab.experiment import build
     from gradlab.training import fit
