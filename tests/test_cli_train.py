@@ -362,7 +362,7 @@ def test_the_panel_prints_brackets_and_parameters_as_text(cli, tmp_path):
     assert result.code == 0, result.err
     assert "bce: C = -1/N sum [y log y_hat + (1 - y) log(1 - y_hat)]" in result.out
     assert "2 -> 3 -> 1  (leaky_relu(alpha=0.1), sigmoid), 13 parameters" in result.out
-    assert "1 epoch, mini-batch 32" in result.out
+    assert "1 epoch, mini-batch 32 (one batch of all 30 rows)" in " ".join(result.out.split())  # 30 < 32 rows
 
 
 def test_lbfgs_stops_early_on_the_test_loss(tmp_path):
@@ -463,3 +463,12 @@ def test_a_train_whose_reader_leaves_ends_interrupted_not_failed(tmp_path):
     done = json.loads((run / "summary.json").read_text())
     assert done["status"] == "interrupted" and "error" not in done  # it was "failed", "SystemExit: 1"
     assert 0 < done["epochs"] < 1_000_000 and done["stop_reason"] == f"interrupted after epoch {done['epochs']}"
+
+
+@pytest.mark.parametrize("command", ["train", "sweep", "landscape"])
+def test_an_empty_name_is_refused_not_ignored(cli, tmp_path, command):
+    extra = ["--grid", "optimizer.lr=1"] if command == "sweep" else []
+    result = cli(command, CONFIGS / "xor.yaml", "--name", "", *extra)
+    assert (result.code, result.err) == (2, "error: --name must be 1-64 letters, digits, '_', '.' or '-' (starting "
+                                            "with a letter or digit), got ''\n")
+    assert not (tmp_path / "runs").exists()

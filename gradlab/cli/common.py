@@ -51,9 +51,20 @@ SetOption = Annotated[
     typer.Option("--set", metavar="KEY=VALUE", help="Override a config value (repeatable): a dotted key, "
                  "a value read as YAML (0.5, [16,16], adam), checked like the file.", show_default=False),
 ]
+def _run_name(value: Optional[str]) -> Optional[str]:
+    # checked as it is parsed (an empty --name '' was otherwise taken as no name at all); the
+    # InputError becomes the usual "error: --name ..." line
+    if value is None:
+        return value
+    from gradlab.runs import check_name
+
+    return check_name(value)
+
+
 NameOption = Annotated[
     Optional[str],
-    typer.Option("--name", help="A short name added to the run directory's name.", show_default=False),
+    typer.Option("--name", help="A short name added to the run directory's name: 1-64 letters, digits, "
+                 "'_', '.' or '-'.", show_default=False, callback=_run_name),
 ]
 
 

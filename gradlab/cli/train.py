@@ -78,6 +78,8 @@ def describe(e):
     classes = f", classes {', '.join(map(str, d.class_names))}" if d.class_names else ""
     batch = cfg.training.batch_size
     mode = "online" if batch == 1 else ("full batch" if batch == "full" else f"mini-batch {batch}")
+    if isinstance(batch, int) and batch > len(e.X_train) > 1:  # the batches are cut at the data's end
+        mode += f" (one batch of all {len(e.X_train)} rows)"
     epochs = cfg.training.epochs
     rows = {
         "data": f"{data_name}: {len(e.X_train)} train / {0 if e.X_test is None else len(e.X_test)} test, "
