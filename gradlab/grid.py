@@ -63,7 +63,9 @@ def show(value: Any) -> str:
     if isinstance(value, bool) or value is None:
         return json.dumps(value)
     if isinstance(value, float):
-        return repr(value)
+        # the fewest significant digits that read back to the same float, in %g style, so
+        # that 1e6 and 1e300 both show as powers of ten (repr writes 1000000.0 beside 1e+300)
+        return next(text for digits in range(1, 18) if float(text := f"{value:.{digits}g}") == value or value != value)
     return json.dumps(value)
 
 

@@ -91,3 +91,15 @@ def test_too_many_points_are_refused_before_any_combination_is_built():
     with pytest.raises(InputError, match="the sweep has 10002 points"):
         expand({"a": list(range(5001))}, [1, 2])
     assert len(expand({"a": list(range(5000))}, [1, 2])) == 10_000
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (1e6, "1e+06"), (1e300, "1e+300"), (0.1, "0.1"), (1e-3, "0.001"), (1.0, "1"), (123456.0, "123456"),
+    (1 / 3, "0.3333333333333333"), (-2.5e-7, "-2.5e-07"), ("mse", "mse"), ([16, 16], "[16, 16]"), (None, "null"),
+])
+def test_grid_values_show_in_one_style_and_read_back_exactly(value, text):
+    from gradlab.grid import show
+
+    assert show(value) == text
+    if isinstance(value, float):
+        assert float(show(value)) == value
