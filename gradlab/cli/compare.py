@@ -82,11 +82,10 @@ def compare(
 
 def _check_options(output: Path | None, out_dir: Path | None, name: str | None) -> None:
     """Refuse a bad --output, --out or --name before any run is read or anything is printed."""
-    from gradlab.runs import check_name, check_root
+    from gradlab.runs import check_root
 
     if output is not None:
         check_output_file(output, ".png", make_parent=True)
-    check_name(name)
     if output is None:  # only a run directory needs the run root
         check_root(out_dir)
 

@@ -64,12 +64,11 @@ def plot(
     name: NameOption = None,
 ) -> None:
     from gradlab import curves
-    from gradlab.runs import check_name, check_root
+    from gradlab.runs import check_root
 
     losses_mode = names[0] in LOSS_WORDS
     derivative = derivative or numeric is not None  # differences are judged against the exact derivative
     _check_options(losses_mode, output, out_root, name, numeric, step_study, target)
-    check_name(name)
     if output is None:
         check_root(out_root)
     if losses_mode:  # the default range depends on the losses: logits, or y_hat around the target

@@ -59,13 +59,12 @@ def sweep(
 ) -> None:
     from gradlab import executors, sweeps
     from gradlab.errors import InputError
-    from gradlab.runs import Run, check_name, write_yaml
+    from gradlab.runs import Run, write_yaml
 
     if not grid and not seeds:
         raise InputError("sweep needs --grid KEY=VALUES or --seeds N (or both)")
     if collect and executor != "dask":
         raise InputError("--collect needs --executor dask (process workers share this filesystem)")
-    check_name(name)
     plan = sweeps.plan(config, grid or [], seeds, set_ or [], metric)  # every point checked: exit 2 before any directory
     pool = executors.create(executor, workers, scheduler, points=len(plan.points))
     try:
