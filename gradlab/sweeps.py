@@ -79,6 +79,15 @@ class Plan:
         return higher_is_better(self.metric)
 
     @property
+    def fixed_data_seed(self) -> int | None:
+        """The ``data.seed`` the config pins while ``--seeds`` is given (a run's saved
+        config.yaml pins it), which the seeds then do not change; None otherwise."""
+        data = self.base.get("data")
+        if self.seeds and isinstance(data, Mapping) and "data.seed" not in self.grid:
+            return data.get("seed")
+        return None
+
+    @property
     def groups(self) -> int:
         return max((p.group for p in self.points), default=0)
 

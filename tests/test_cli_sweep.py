@@ -182,7 +182,7 @@ def test_the_plan_line_counts_workers_in_good_english(capsys, name, workers, say
     from gradlab.cli.sweep import _say_plan
 
     plan = SimpleNamespace(grid={"loss": ["mse", "bce"]}, seeds=None, points=[1, 2], metric="train_loss",
-                           higher_is_better=False)
+                           higher_is_better=False, fixed_data_seed=None)
     _say_plan(plan, SimpleNamespace(name=name, workers=workers, address="tcp://h:8786"), "runs/x")
     assert says in " ".join(capsys.readouterr().out.split())
 
@@ -194,6 +194,16 @@ def test_a_grid_of_seeds_is_one_seed_column_and_ranks(cli, tmp_path, tiny):
     header = (sweep_dir / "results.csv").read_text().splitlines()[0].split(",")
     assert header.count("seed") == 1
     assert [r["seed"] for r in results(sweep_dir)] == ["3", "5"]
+
+
+def test_seeds_over_a_pinned_data_seed_say_the_data_stay(cli, tmp_path, tiny):
+    result, sweep_dir = sweep(cli, tmp_path, tiny, "--seeds", "2", "--set", "data.seed=4", "--workers", "1")
+    note = "note: data.seed is 4 in the config, so the seeds change the initialisation and the shuffling, not the data"
+    assert note in " ".join(result.out.split())
+    configs = [yaml.safe_load((sweep_dir / r["run_dir"] / "config.yaml").read_text()) for r in results(sweep_dir)]
+    assert [(c["seed"], c["data"]["seed"]) for c in configs] == [(1, 4), (2, 4)]
+    result, _ = sweep(cli, tmp_path, tiny, "--seeds", "2", "--workers", "1")  # data follow the seed: no note
+    assert "note: data.seed" not in result.out
 
 
 def fake_results(grid, rows):

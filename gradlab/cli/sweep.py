@@ -115,6 +115,9 @@ def _say_plan(plan, pool, path) -> None:
     direction = "higher" if plan.higher_is_better else "lower"
     out.print(f"sweep: {len(plan.points)} points ({sizes} grid{seeds}), {where}; ranked by {plan.metric} "
               f"({direction} is better)", highlight=False)
+    if plan.fixed_data_seed is not None:
+        out.print(f"note: data.seed is {plan.fixed_data_seed} in the config, so the seeds change the initialisation "
+                  f"and the shuffling, not the data", highlight=False)
     show_paths(("sweep directory", path))
 
 
