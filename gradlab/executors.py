@@ -29,6 +29,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -218,6 +219,30 @@ class ProcessExecutor:
                 process.kill()  # not terminate(): a worker's SIGTERM only asks its point to stop
 
 
+def _interrupt_running_tasks(dask_worker) -> int:
+    """Run on each Dask worker by ``client.run``: raise KeyboardInterrupt in the threads running
+    its tasks (the async exception lands at the thread's next bytecode); returns how many."""
+    import ctypes
+
+    with dask_worker.active_threads_lock:
+        threads = list(dask_worker.active_threads)
+    for ident in threads:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(KeyboardInterrupt))
+    return len(threads)
+
+
+def _not_dask_sync_cancel(record: logging.LogRecord) -> bool:
+    """A logging filter. distributed's ``sync`` (2026.8) answers a Ctrl-C that arrives before its
+    coroutine starts with a callback that fails on an unset variable, and tornado logs that
+    NameError with its traceback: noise after a clean stop, so it is dropped."""
+    return "sync.<locals>.cancel" not in record.getMessage()
+
+
+def dask_setup(worker_or_nanny) -> None:
+    """Dask's preload hook, run in each process of the LocalCluster a DaskExecutor starts."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _distributed():
     try:
         import distributed
@@ -246,29 +271,48 @@ class DaskExecutor:
                 raise InputError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler there ({error})") from None
             self.workers = len(self.client.scheduler_info().get("workers", {}))
         else:
+            # its processes ignore Ctrl-C, which a terminal sends to the whole group: each would print
+            # a traceback and die; this process stops their tasks instead (see stop)
             self.cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                    dashboard_address=None, silence_logs=logging.ERROR)
+                                                    dashboard_address=None, silence_logs=logging.ERROR,
+                                                    preload=[__name__])
             self.client = distributed.Client(self.cluster, set_as_default=False)
             self.workers = workers
         self.address = self.client.scheduler.address
+        logging.getLogger("tornado.application").addFilter(_not_dask_sync_cancel)
 
     def results(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
         distributed = _distributed()
         self._futures = {self.client.submit(self.function, t, pure=False): t for t in tasks}
+        self._collected: set = set()
         for future in distributed.as_completed(list(self._futures), loop=self.client.loop):
-            task = self._futures[future]
-            try:
-                yield future.result()
-            except BaseException as error:  # noqa: BLE001 - KilledWorker, cancellation, ...
-                yield _failed(task, error)
+            self._collected.add(future)
+            yield self._result(future)
+
+    def _result(self, future) -> PointResult:
+        try:
+            return future.result()
+        except BaseException as error:  # noqa: BLE001 - KilledWorker, cancellation, ...
+            return _failed(self._futures[future], error)
 
     def stop(self) -> list[PointResult]:
-        # Dask cannot interrupt a running task; the sweep marks those points interrupted, and a
-        # LocalCluster closed by close() takes their processes with it.
-        pending = [f for f in self._futures if not f.done()]
-        if pending:
-            self.client.cancel(pending)
-        return []
+        # Queued tasks are cancelled. Dask has no way to stop a running task; on the LocalCluster
+        # started here each running point gets a KeyboardInterrupt in its thread, which it ends
+        # as 'interrupted' (as a worker process's Ctrl-C does). A remote cluster's tasks run on,
+        # and the sweep marks their points interrupted.
+        running = [f for f in self._futures if not f.done()]
+        if self.cluster is None:
+            if running:
+                self.client.cancel(running)
+            return []
+        self.client.cancel([f for f in running if f.status == "pending"])
+        self.client.run(_interrupt_running_tasks)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while not all(f.done() for f in running) and time.monotonic() < deadline:  # distributed.wait needs a
+            time.sleep(0.05)  # default client, which this one is not
+        finished = [f for f in self._futures if f.done() and f.status != "cancelled" and f not in self._collected]
+        self._collected.update(finished)
+        return [self._result(f) for f in finished]
 
     def close(self) -> None:
         self.client.close()

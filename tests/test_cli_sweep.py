@@ -413,8 +413,43 @@ def test_dask_without_a_scheduler_starts_and_closes_a_local_cluster(cli, tmp_pat
     monkeypatch.setattr(distributed, "LocalCluster", Borrowed)
     _, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", "optimizer.lr=0.1,1", "--executor", "dask", "--workers", "2")
     assert started["n_workers"] == 2 and started["threads_per_worker"] == 1 and started["processes"] is True
+    assert started["preload"] == ["gradlab.executors"]  # its processes ignore the terminal's Ctrl-C
     assert started["closed"] is True
     assert [r["status"] for r in results(sweep_dir)] == ["completed", "completed"]
+
+
+def test_ctrl_c_stops_the_points_running_on_the_local_dask_cluster(tmp_path):
+    """Dask cannot cancel a running task; on the LocalCluster gradlab starts, the points get a
+    KeyboardInterrupt in their threads. They used to train on for seconds after the sweep ended."""
+    pytest.importorskip("distributed")
+    config = tmp_path / "long.yaml"
+    config.write_text(LONG)
+    out = tmp_path / "sweeps"
+    proc = subprocess.Popen([sys.executable, "-m", "gradlab", "sweep", str(config), "--grid",
+                             "training.epochs=100000,100001,100002", "--workers", "2", "--executor", "dask",
+                             "--out", str(out)], start_new_session=True,
+                            env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 90
+    while time.time() < deadline:  # both workers training
+        sweep_dir = run_dirs(out)[0] if run_dirs(out) else None
+        logging = [p for p in run_dirs(sweep_dir)
+                   if (p / "metrics.csv").exists() and len((p / "metrics.csv").read_text().splitlines()) > 2] \
+            if sweep_dir else []
+        if len(logging) == 2:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # the terminal's Ctrl-C reaches the whole group
+    sent = time.time()
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr
+    assert time.time() - sent < 15
+    rows = results(sweep_dir)
+    assert [r["status"] for r in rows] == ["interrupted", "interrupted", "cancelled"]
+    sizes = [(sweep_dir / r["run_dir"] / "metrics.csv").stat().st_size for r in rows[:2]]
+    time.sleep(1)
+    assert [(sweep_dir / r["run_dir"] / "metrics.csv").stat().st_size for r in rows[:2]] == sizes  # stopped
+    for row in rows[:2]:
+        assert json.loads((sweep_dir / row["run_dir"] / "summary.json").read_text())["status"] == "interrupted"
 
 
 def test_dask_missing_is_a_clear_error(cli, tmp_path, tiny, monkeypatch):
