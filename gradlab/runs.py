@@ -348,9 +348,13 @@ def read_metrics_text(path: str | os.PathLike) -> str:
 
 
 def _csv_table(path: str | os.PathLike) -> list[list[str]]:
-    """Every row of a metrics CSV as written, the header first (see :func:`read_metrics_text`)."""
+    """Every row of a metrics CSV as written, the header first (see :func:`read_metrics_text`).
+
+    Blank lines are skipped: an editor or a ``echo >>`` adds them, they hold no cells, and every
+    reader (listing, compare, rerun) goes through here, so all of them count rows alike.
+    """
     try:
-        return list(csv.reader(io.StringIO(read_metrics_text(path), newline="")))
+        return [row for row in csv.reader(io.StringIO(read_metrics_text(path), newline="")) if row]
     except csv.Error as error:
         raise InputError(f"{path} is unreadable: not CSV ({error})") from None
 
@@ -370,7 +374,7 @@ def read_metrics_table(path: str | os.PathLike) -> tuple[list[str], list[dict[st
     """
     header, *rows = _csv_table(path) or [[]]
     padding = [""] * len(header)  # a short row's missing cells read as empty, as csv.DictReader has them
-    return header, [{k: _number(k, v) for k, v in zip(header, row + padding)} for row in rows if row]
+    return header, [{k: _number(k, v) for k, v in zip(header, row + padding)} for row in rows]
 
 
 def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
@@ -780,7 +784,8 @@ def mark_interrupted(run_dir: str | os.PathLike, reason: str) -> bool:
 
 @dataclass
 class MetricsDifference:
-    """The first place where two metrics files disagree (rows counted from 1, after the header)."""
+    """The first place where two metrics files disagree (rows counted from 1, after the header,
+    blank lines not counted)."""
 
     message: str
     row: int | None = None
@@ -822,16 +827,20 @@ def compare_metrics(
     key = next((c for c in ("epoch", "step") if c in cols_a), None)
     for number, (ra, rb) in enumerate(zip(rows_a, rows_b), start=1):
         for column, ia, ib in zip(cols_a, index_a, index_b):
-            va = ra[ia] if ia < len(ra) else ""
-            vb = rb[ib] if ib < len(rb) else ""
+            va, vb = _cell_at(ra, ia), _cell_at(rb, ib)
             if va != vb:
-                at = f" ({key} {ra[head_a.index(key)]})" if key else ""
+                at = f" ({key} {_cell_at(ra, head_a.index(key)) or '(empty)'})" if key else ""
                 return MetricsDifference(f"row {number}{at}, column {column}: {va or '(empty)'} in {names[0]}, "
                                          f"{vb or '(empty)'} in {names[1]}", number, column, va, vb)
     if len(rows_a) != len(rows_b):
         return MetricsDifference(f"{names[0]} has {len(rows_a)} rows, {names[1]} {len(rows_b)}: they agree on the "
                                  f"first {min(len(rows_a), len(rows_b))}", min(len(rows_a), len(rows_b)) + 1)
     return None
+
+
+def _cell_at(row: list[str], index: int) -> str:
+    """A row's cell, empty when a short (hand-edited) row stops before it, as csv.DictReader has it."""
+    return row[index] if index < len(row) else ""
 
 
 # --- moving a finished run directory between machines -----------------------------------------

@@ -145,3 +145,38 @@ def test_rerun_takes_a_part_of_the_name_and_records_the_original_by_its_absolute
     assert cli("rerun", relative, "-q").code == 0
     newest = only_new(tmp_path / "runs", [train_run, new])
     assert json.loads((newest / "summary.json").read_text())["rerun_of"] == str(train_run.resolve())
+
+
+@pytest.mark.parametrize("where", ["middle", "end", "both"])
+def test_blank_lines_in_the_original_metrics_are_no_rows(cli, tmp_path, train_run, where):
+    # one rule in every reader: a blank line holds no cells and is skipped, so the comparison neither
+    # crashes on it (an empty row had no epoch cell) nor counts it as an eighth row
+    metrics = train_run / "metrics.csv"
+    lines = metrics.read_text().splitlines()
+    if where in ("middle", "both"):
+        lines.insert(3, "")
+    if where in ("end", "both"):
+        lines.append("")
+    metrics.write_text("\n".join(lines) + "\n")
+    result = cli("rerun", train_run, "--out", tmp_path / "runs", "-q", "--no-plot")
+    assert result.code == 0, result.text
+    assert result.err == ""
+    assert "identical: metrics.csv matches the original in all 7 rows (time_s ignored)" in result.out
+    new = only_new(tmp_path / "runs", [train_run])
+    summary = json.loads((new / "summary.json").read_text())
+    assert summary["identical"] is True and summary["rerun_of"] == str(train_run.resolve())
+
+
+def test_a_difference_after_a_blank_line_is_counted_in_data_rows(cli, tmp_path, train_run):
+    from gradlab.runs import compare_metrics
+
+    metrics = train_run / "metrics.csv"
+    lines = metrics.read_text().splitlines()
+    copy = tmp_path / "copy.csv"
+    header = lines[0].split(",")
+    cells = lines[3].split(",")
+    cells[header.index("train_loss")] = "0.5"
+    copy.write_text("\n".join([*lines[:2], "", lines[2], ",".join(cells), *lines[4:]]) + "\n")
+    difference = compare_metrics(metrics, copy)
+    assert difference.row == 3 and difference.column == "train_loss" and difference.second == "0.5"
+    assert difference.message.startswith("row 3 (epoch 2), column train_loss:")

@@ -29,7 +29,7 @@ def rerun(
                                                  help="Draw the plots. Default: as the original did.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the comparison, not the run's own output.")] = False,
 ) -> None:
-    from gradlab.runs import METRICS_FILE, TIMING_COLUMNS, compare_metrics, resolve_run
+    from gradlab.runs import METRICS_FILE, TIMING_COLUMNS, compare_metrics, read_metrics, resolve_run
 
     original = resolve_run(run)
     summary = _check_original(original)
@@ -48,7 +48,7 @@ def rerun(
         out.print("[yellow]interrupted[/yellow]: the rerun stopped early, so its metrics are not comparable")
         raise typer.Exit(130)
     if difference is None:
-        rows = len((new_run.path / METRICS_FILE).read_text(encoding="utf-8").splitlines()) - 1
+        rows = len(read_metrics(new_run.path / METRICS_FILE))  # counted as compared: blank lines are no rows
         out.print(f"[green]identical[/green]: metrics.csv matches the original in all {rows} rows ({ignored} ignored)")
         return
     out.print(f"[red]different[/red]: {difference.message}", markup=True, highlight=False)
