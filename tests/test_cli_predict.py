@@ -144,3 +144,22 @@ def test_rows_that_overflow_the_network_are_named(cli, trained, tmp_path):
         result = cli(*command)
         assert result.code == 2 and result.err.count("\n") == 1
         assert "data row 2: the network's output is not finite (feature values up to 1e+308" in result.err
+
+
+def test_class_names_that_look_like_markup_are_printed_as_written(cli, trained, animals):
+    # class names are the user's text: rich read '[/b]' as a closing tag (MarkupError after the file was
+    # written) and '[low]' as a style (it vanished from the line)
+    import json
+
+    path, *_ = animals
+    info_file = trained / "data.json"
+    info = json.loads(info_file.read_text())
+    info["class_names"] = ["[red]no", "[/b]"]
+    info_file.write_text(json.dumps(info))
+    result = cli("predict", trained, path)
+    assert result.code == 0, result.text
+    line = next(line for line in result.out.splitlines() if line.startswith("predicted classes: "))
+    counts = dict(part.rsplit(" ", 1) for part in line.removeprefix("predicted classes: ").split(", "))
+    assert set(counts) <= {"[red]no", "[/b]"} and sum(map(int, counts.values())) == 60
+    rows = list(csv.DictReader((path.parent / "animals_predictions.csv").open()))
+    assert {"predicted", "score_[/b]"} <= set(rows[0])

@@ -180,3 +180,17 @@ def test_a_difference_after_a_blank_line_is_counted_in_data_rows(cli, tmp_path, 
     difference = compare_metrics(metrics, copy)
     assert difference.row == 3 and difference.column == "train_loss" and difference.second == "0.5"
     assert difference.message.startswith("row 3 (epoch 2), column train_loss:")
+
+
+def test_a_difference_that_looks_like_markup_is_printed_as_written(cli, tmp_path, train_run):
+    metrics = train_run / "metrics.csv"
+    lines = metrics.read_text().splitlines()
+    cells = lines[2].split(",")
+    cells[lines[0].split(",").index("train_loss")] = "[/red]x"
+    lines[2] = ",".join(cells)
+    metrics.write_text("\n".join(lines) + "\n")
+    result = cli("rerun", train_run, "--out", tmp_path / "runs", "-q")
+    assert result.code == 1, result.text
+    assert "different: row 2 (epoch 1), column train_loss: [/red]x in the original" in " ".join(result.out.split())
+    new = only_new(tmp_path / "runs", [train_run])
+    assert json.loads((new / "summary.json").read_text())["identical"] is False

@@ -323,3 +323,32 @@ def test_writing_to_a_closed_pipe_ends_quietly(tmp_path):
     finally:
         os.close(write_end)
     assert (done.returncode, done.stderr) == (141, "")
+
+
+def test_file_text_that_looks_like_markup_is_listed_and_shown_as_written(cli, tmp_path):
+    # a hand-edited summary or config may hold '[/b]': rich took it for a closing tag (MarkupError)
+    root = tmp_path / "runs"
+    fake_run(root, "20200101-000001-train-x-aaaaaa", summary={**GOOD, "name": "[/b]named"})
+    fake_run(root, "20200101-000002-train-y-bbbbbb", summary={**GOOD, "status": "[/red]done"})
+    listing = cli("runs", "--dir", root)
+    assert listing.code == 0 and listing.err == "", listing.text
+    assert "[/b]named" in listing.out
+    assert "damaged: 20200101-000002-train-y-bbbbbb: summary.json has no valid status (got '[/red]done')" in listing.out
+    for run in ("aaaaaa", "bbbbbb"):
+        shown = cli("runs", "show", "--dir", root, run)
+        assert shown.code == 0 and shown.err == "", shown.text
+    assert "[/b]named" in cli("runs", "show", "--dir", root, "aaaaaa").out
+    assert "[/red]done" in cli("runs", "show", "--dir", root, "bbbbbb").out
+
+
+def test_compare_prints_config_values_that_look_like_markup_as_written(cli, tmp_path):
+    root = tmp_path / "runs"
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    assert cli("train", config, "--out", root, "--no-plot", "-q").code == 0
+    assert cli("train", config, "--out", root, "--no-plot", "-q", "--name", "other").code == 0
+    first, second = run_dirs(root)
+    (second / "config.yaml").write_text((second / "config.yaml").read_text().replace("name: tiny", "name: '[/b]x'"))
+    result = cli("compare", first, second, "--output", tmp_path / "c.png")
+    assert result.code == 0, result.text
+    assert "[/b]x" in result.out

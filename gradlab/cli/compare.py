@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.markup import escape
 
 from gradlab.cli.common import (
     NameOption, OutOption, check_output_file, examples, fmt, out, saved, show_paths, show_table,
@@ -43,8 +44,6 @@ def compare(
     out_dir: OutOption = None,
     name: NameOption = None,
 ) -> None:
-    from rich.markup import escape
-
     from gradlab.comparison import compare as read_runs
     from gradlab.errors import InputError
 
@@ -119,7 +118,7 @@ def _values_table(comparison):
         table.add_column(f"halved at {comparison.x}", justify="right")
     for row in comparison.table():
         best = "-" if row["best"] is None else f"{fmt(row['best'])} ({_show(row['best_at'])})"
-        cells = [row["label"], row["status"], _show(row["start"]), _show(row["final"]), best]
+        cells = [escape(row["label"]), row["status"], _show(row["start"]), _show(row["final"]), best]
         if lower:
             cells.append("never" if row["halved_at"] is None else _show(row["halved_at"]))
         table.add_row(*cells)
@@ -135,7 +134,7 @@ def _differing_table(comparison):
     table = Table(title="config keys that differ", title_justify="left", title_style="bold")
     table.add_column("key", style="bold")
     for curve in comparison.curves:
-        table.add_column(curve.label, overflow="fold")
-    for key, values in comparison.differing.items():
-        table.add_row(key, *(_show(v) for v in values))
+        table.add_column(escape(curve.label), overflow="fold")
+    for key, values in comparison.differing.items():  # keys and values are config text: '[/b]' is no markup
+        table.add_row(escape(key), *(escape(_show(v)) for v in values))
     return table

@@ -44,7 +44,9 @@ def predict(
     out.print(f"{len(X)} predictions from {model.run_dir.name} written to {target}", markup=False, soft_wrap=True)
     if "predicted" in columns:
         names, counts = np.unique(columns["predicted"], return_counts=True)
-        out.print("predicted classes: " + ", ".join(f"{n} {c}" for n, c in zip(names, counts)))
+        # class names are the user's ('[low]'): plain text, or rich would hide or choke on them
+        out.print("predicted classes: " + ", ".join(f"{n} {c}" for n, c in zip(names, counts)), markup=False,
+                  highlight=False)
 
 
 def evaluate(

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from gradlab.cli.common import OutOption, examples, out, saved, show_paths
 
@@ -51,7 +52,7 @@ def rerun(
         rows = len(read_metrics(new_run.path / METRICS_FILE))  # counted as compared: blank lines are no rows
         out.print(f"[green]identical[/green]: metrics.csv matches the original in all {rows} rows ({ignored} ignored)")
         return
-    out.print(f"[red]different[/red]: {difference.message}", markup=True, highlight=False)
+    out.print(f"[red]different[/red]: {escape(difference.message)}", highlight=False)  # cells are file text
     raise typer.Exit(1)
 
 
@@ -103,7 +104,7 @@ def _train(original: Path, summary: dict, out_dir, plot: bool, quiet: bool):
     with run, TerminalReport(experiment.settings.epochs, experiment.settings.task, quiet) as report:
         history = execute(experiment, run, [report], plots=plot)
     if not quiet:
-        out.print(f"{history.status}: {history.stop_reason}")
+        out.print(f"{history.status}: {history.stop_reason}", markup=False)
     return run, history.status
 
 

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from rich.markup import escape
+
 from gradlab.cli.common import examples, fmt, out, show_paths, show_table
 
 HELP = (
@@ -62,12 +64,12 @@ def runs(
         return
     where = runs_root(directory)
     if not found:
-        out.print(f"no runs under {where}" + (" matching the filters" if command or status else ""))
+        out.print(f"no runs under {escape(str(where))}" + (" matching the filters" if command or status else ""))
         return
     show_table(_table(found, where))
     for r in found:
         if r.problem:
-            out.print(f"[{_STYLE[r.status]}]{r.status}[/]: {r.id}: {r.problem}", highlight=False)
+            out.print(f"[{_STYLE[r.status]}]{r.status}[/]: {escape(r.id)}: {escape(r.problem)}", highlight=False)
 
 
 @runs_app.command("show", help="Print a run's config, its summary and the paths of its plots.\n\n"
@@ -95,10 +97,11 @@ def show(
     config_file = path / CONFIG_FILE
     config_text = config_file.read_text(encoding="utf-8", errors="replace") if config_file.is_file() else None
     style = _STYLE.get(info.status, "")
-    out.print(f"[bold]{info.id}[/bold]  {info.command or '?'}  [{style}]{info.status}[/]", highlight=False)
+    out.print(f"[bold]{escape(info.id)}[/bold]  {escape(info.command or '?')}  [{style}]{info.status}[/]",
+              highlight=False)
     show_paths(("path", path))
     if info.problem:
-        out.print(f"[{style}]problem:[/] {info.problem}")
+        out.print(f"[{style}]problem:[/] {escape(info.problem)}")
     out.print("\n[bold]config.yaml[/bold]")
     out.print(config_text.rstrip() if config_text is not None else "(missing)", markup=False, highlight=False)
     out.print("\n[bold]summary.json[/bold]")
@@ -110,7 +113,7 @@ def show(
         table.add_column(overflow="fold")
         for key, value in flatten(info.summary).items():
             if key != "argv":  # command_line says the same in one line
-                table.add_row(key, _cell(value))
+                table.add_row(escape(key), escape(_cell(value)))  # file text: '[/b]' is no markup
         show_table(table)
     out.print("\n[bold]plots[/bold]")
     for p in plots:
@@ -175,7 +178,7 @@ def _table(found, where):
     from rich import box
     from rich.table import Table
 
-    table = Table(title=f"{len(found)} run{'s' * (len(found) != 1)} in {where}, newest first "
+    table = Table(title=f"{len(found)} run{'s' * (len(found) != 1)} in {escape(str(where))}, newest first "
                         "(id: the end of the directory name; --json for paths)",
                   title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, padding=0,
                   show_edge=False)
@@ -191,7 +194,9 @@ def _table(found, where):
         progress = next((f"{v}{unit}" for v, unit in ((r.epochs, ""), (r.steps, ""), (r.points, " pts"))
                          if v is not None), "-")
         table.add_row(
-            short_id(r.id), r.command or "?", r.name or "", f"[{_STYLE.get(r.status, '')}]{r.status}[/]", progress,
+            # names and commands come from files a user may edit: '[/b]' there is text, not markup
+            escape(short_id(r.id)), escape(r.command or "?"), escape(r.name or ""),
+            f"[{_STYLE.get(r.status, '')}]{r.status}[/]", progress,
             "-" if r.final_loss is None else fmt(r.final_loss, 4),
             "-" if r.best_test_accuracy is None else fmt(r.best_test_accuracy, 4),
             duration(r.duration_s),

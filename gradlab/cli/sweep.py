@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from gradlab.cli.common import NameOption, OutOption, SetOption, examples, fmt, out, saved, show_paths
 
@@ -138,8 +139,9 @@ def _run(plan, run, pool, collect: bool, plot: bool):
         if result.status in ("failed", "diverged"):
             style = "red" if result.status == "failed" else "yellow"
             why = result.error or result.stop_reason
-            progress.console.print(f"[{style}]{result.status}[/]: point {result.index} "
-                                   f"({points[result.index].label()}, seed {plan.seed_of(points[result.index])}): {why}",
+            progress.console.print(f"[{style}]{result.status}[/]: point {result.index} "  # config and error text
+                                   f"({escape(points[result.index].label())}, seed {plan.seed_of(points[result.index])}): "
+                                   f"{escape(str(why))}",
                                    highlight=False)
 
     with progress:
@@ -174,6 +176,6 @@ def _ranking(plan, summaries):
     for rank, s in enumerate(summaries, start=1):
         value = "-" if s.mean is None else fmt(s.mean, 4) + (f" ± {fmt(s.sd, 2)}" if s.sd is not None else "")
         others = ", ".join(f"{n} {status}" for status, n in sorted(s.statuses.items()) if status != "completed")
-        table.add_row(str(rank) if s.mean is not None else "-", *(v for _, v in s.values), value,
+        table.add_row(str(rank) if s.mean is not None else "-", *(escape(str(v)) for _, v in s.values), value,
                       f"{s.n}/{s.total}", others, "-" if s.duration_s is None else f"{s.duration_s:.2g}")
     return table
