@@ -584,13 +584,19 @@ def inspect_run(path: str | os.PathLike) -> RunInfo:
 
 def _info_from_name(path: Path) -> RunInfo:
     """What a run directory's name tells (time stamp, command, name), status ``damaged`` until
-    its files say otherwise; a directory not named like a run is dated by its mtime."""
+    its files say otherwise; a directory not named like a run, or whose stamp is no real time
+    (``20261399-000000``, hand-made), is dated by its mtime."""
     named = _DIR_NAME.match(path.name)
     info = RunInfo(path=path, id=path.name, command=named["command"] if named else None,
                    name=named["name"] if named else None, status="damaged", started=0.0)
+    if named:
+        try:
+            info.started = datetime.strptime(named["stamp"], "%Y%m%d-%H%M%S").replace(tzinfo=timezone.utc).timestamp()
+            return info
+        except ValueError:  # a hand-made name with month 13: listed all the same, dated below
+            pass
     try:
-        info.started = (datetime.strptime(named["stamp"], "%Y%m%d-%H%M%S").replace(tzinfo=timezone.utc).timestamp()
-                        if named else path.stat().st_mtime)
+        info.started = path.stat().st_mtime
     except OSError:
         pass
     return info

@@ -352,3 +352,21 @@ def test_compare_prints_config_values_that_look_like_markup_as_written(cli, tmp_
     result = cli("compare", first, second, "--output", tmp_path / "c.png")
     assert result.code == 0, result.text
     assert "[/b]x" in result.out
+
+
+def test_a_directory_whose_time_stamp_is_no_time_is_listed_by_its_mtime(cli, tmp_path):
+    # month 13, February 30th, hour 25: named like a run, so listed, but strptime refused the stamp
+    # (it was 'internal error: ValueError: time data ...')
+    root = tmp_path / "rl2"
+    for name in ("20261399-000000-train-x-abcdef", "20260230-250000-train-y-fedcba"):
+        (root / name).mkdir(parents=True)
+    fake_run(root, "20200101-000000-train-fine-aaaaaa", summary=GOOD)
+    result = cli("runs", "--dir", root)
+    assert result.code == 0 and result.err == "", result.text
+    assert "damaged: 20261399-000000-train-x-abcdef: neither summary.json nor config.yaml" in result.out
+    assert "damaged: 20260230-250000-train-y-fedcba: neither summary.json nor config.yaml" in result.out
+    listed = list_runs(root)
+    bad = next(r for r in listed if r.id.endswith("abcdef"))
+    assert bad.started == (root / bad.id).stat().st_mtime and bad.command == "train" and bad.name == "x"
+    assert listed[-1].id.endswith("aaaaaa")  # dated 2020 by its summary: the oldest
+    assert cli("runs", "show", "--dir", root, "abcdef").code == 0
