@@ -22,6 +22,7 @@ difference between two metrics files.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
@@ -32,16 +33,17 @@ import shlex
 import shutil
 import sys
 import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
 from gradlab import __version__
-from gradlab.errors import InputError
+from gradlab.errors import InputError, RunFailure
 
 STATUSES = ("running", "completed", "diverged", "interrupted", "failed")
 FINAL_STATUSES = STATUSES[1:]
@@ -111,10 +113,49 @@ def versions() -> dict[str, str]:
     return {"gradlab": __version__, "numpy": np.__version__, "python": platform.python_version()}
 
 
-def _write_atomic(path: Path, text: str) -> None:
+#: what a failed write of a file we create says: a full disk, a quota, a read-only or failing device
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EACCES,
+                           errno.EPERM})
+
+
+def write_failure(error: OSError, path: str | os.PathLike) -> RunFailure:
+    """The error to report when writing ``path`` failed: ``cannot write <path>: <strerror>`` (exit 1).
+
+    A failure while running, not bad input: the command's inputs were fine, the disk was not.
+    """
+    return RunFailure(f"cannot write {path}: {error.strerror or error}")
+
+
+@contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[TextIO]:
+    """A text file to write ``path`` through: readers see the old file or the whole new one.
+
+    The text goes to a temporary file beside ``path`` (same directory, so the rename is atomic),
+    which replaces ``path`` when the block ends; if anything fails, the temporary file is removed
+    and ``path`` is left as it was.
+
+    Raises
+    ------
+    RunFailure
+        Writing failed (a full disk): ``cannot write <path>: <strerror>``, see :func:`write_failure`.
+    """
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException as error:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise write_failure(error, path) from error
+        raise
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    with atomic_file(path) as handle:
+        handle.write(text)
 
 
 def write_yaml(path: Path, data: Mapping[str, Any]) -> None:

@@ -163,3 +163,38 @@ def test_class_names_that_look_like_markup_are_printed_as_written(cli, trained, 
     assert set(counts) <= {"[red]no", "[/b]"} and sum(map(int, counts.values())) == 60
     rows = list(csv.DictReader((path.parent / "animals_predictions.csv").open()))
     assert {"predicted", "score_[/b]"} <= set(rows[0])
+
+
+def _failing_writer(after_rows):
+    """csv.writer whose rows fail with ENOSPC after ``after_rows``, as a full disk does part way."""
+    import errno
+
+    real = csv.writer
+
+    class Writer:
+        def __init__(self, handle, *args, **kwargs):
+            self.handle, self.inner, self.rows = handle, real(handle, *args, **kwargs), 0
+
+        def writerow(self, row):
+            if self.rows == after_rows:
+                self.handle.flush()  # what was written so far is on disk, as a real partial write leaves it
+                raise OSError(errno.ENOSPC, "No space left on device")
+            self.rows += 1
+            return self.inner.writerow(row)
+
+    return Writer
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_failed_write_leaves_no_half_written_predictions(cli, trained, animals, monkeypatch, existing):
+    path, *_ = animals
+    target = path.parent / "animals_predictions.csv"
+    if existing:
+        target.write_text("old predictions\n")
+    before = sorted(p.name for p in path.parent.iterdir())
+    monkeypatch.setattr(csv, "writer", _failing_writer(after_rows=10))
+    result = cli("predict", trained, path)
+    assert result.code == 1 and result.out == ""
+    assert result.err == f"error: cannot write {target}: No space left on device\n"
+    assert sorted(p.name for p in path.parent.iterdir()) == before  # no temp file left beside it
+    assert (target.read_text() == "old predictions\n") if existing else not target.exists()

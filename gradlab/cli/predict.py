@@ -37,10 +37,8 @@ def predict(
         raise InputError(f"--output: {str(target)!r} is the input data file; writing there would overwrite the "
                          f"data, so name another file")
     columns = predict_rows(model, X)
-    try:
-        write_columns(target, {**{name: X[:, k] for k, name in enumerate(model.feature_names)}, **columns})
-    except OSError as error:  # e.g. a directory that refuses new files (/proc): bad --output, not a bug
-        raise InputError(f"--output: cannot write {str(target)!r}: {error.strerror}") from None
+    # whole or not at all: a full disk leaves the old file (or none), never half the predictions
+    write_columns(target, {**{name: X[:, k] for k, name in enumerate(model.feature_names)}, **columns})
     out.print(f"{len(X)} predictions from {model.run_dir.name} written to {target}", markup=False, soft_wrap=True)
     if "predicted" in columns:
         names, counts = np.unique(columns["predicted"], return_counts=True)

@@ -47,14 +47,25 @@ def save(fig, path: str | os.PathLike) -> Path:
 
 
 def write_columns(path: str | os.PathLike, columns: Mapping[str, Sequence[float] | np.ndarray]) -> Path:
-    """Write equal-length columns as a CSV with a header (floats at full precision)."""
+    """Write equal-length columns as a CSV with a header (floats at full precision).
+
+    The file is written whole or not at all (:func:`gradlab.runs.atomic_file`): a full disk
+    leaves no half-written table for a script to read.
+
+    Raises
+    ------
+    RunFailure
+        The file cannot be written: ``cannot write <path>: <strerror>``.
+    """
+    from gradlab.runs import atomic_file
+
     path = Path(path)
     names = list(columns)
     data = [np.asarray(columns[n]).ravel() for n in names]
     lengths = {len(d) for d in data}
     if len(lengths) > 1:
         raise ValueError(f"columns of unequal length: {dict(zip(names, map(len, data)))}")
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    with atomic_file(path) as handle:
         writer = csv.writer(handle)
         writer.writerow(names)
         for row in zip(*data):
