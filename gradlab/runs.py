@@ -182,18 +182,24 @@ class MetricsLog:
     def __init__(self, path: Path, columns: Sequence[str]) -> None:
         self.path = path
         self.columns = list(columns)
-        self._file = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
-        self._writer = csv.writer(self._file)
-        self._writer.writerow(self.columns)
-        self._file.flush()
+        try:
+            self._file = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            self._writer = csv.writer(self._file)
+            self._writer.writerow(self.columns)
+            self._file.flush()
+        except OSError as error:
+            raise write_failure(error, path) from error
         self.rows = 0
 
     def append(self, row: Mapping[str, Any]) -> None:
         unknown = set(row) - set(self.columns)
         if unknown:
             raise KeyError(f"metrics row has columns not in the header: {sorted(unknown)}")
-        self._writer.writerow([_cell(row.get(c)) for c in self.columns])
-        self._file.flush()
+        try:
+            self._writer.writerow([_cell(row.get(c)) for c in self.columns])
+            self._file.flush()
+        except OSError as error:  # a flush fails without a file name: name it here
+            raise write_failure(error, self.path) from error
         self.rows += 1
 
     def close(self) -> None:
@@ -269,6 +275,8 @@ class Run:
                 break
             except FileExistsError:
                 continue
+            except OSError as error:  # a full disk has no room for one more directory entry
+                raise write_failure(error, path) from None
         try:
             return cls._begin(path, command, name, argv, config, reproduce)
         except BaseException:  # Ctrl-C, or a full disk, before the summary exists: leave nothing half made
@@ -327,7 +335,7 @@ class Run:
             on_disk = None
         if on_disk in FINAL_STATUSES and not self._ended:
             return
-        write_json(path, self.summary)
+        write_json(path, self.summary)  # atomic: a failed write leaves the previous summary, no temp file
 
     def finish(self, status: str = "completed", **fields: Any) -> None:
         """Record how the run ended (the file is written when the ``with`` block exits)."""
@@ -344,18 +352,30 @@ class Run:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        failure = None
+        if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:  # a file of the run (model, plot) not written
+            failure = write_failure(exc, exc.filename or self.path)
         for log in self._logs:
-            log.close()
+            with suppress(OSError):  # its last rows are flushed already; a full disk must not hide the error
+                log.close()
         if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
             self._status = "interrupted"
         elif exc is not None:
             self._status = "failed"
-            self.summary["error"] = f"{exc_type.__name__}: {exc}"
+            self.summary["error"] = str(failure) if failure else f"{exc_type.__name__}: {exc}"
         self.summary["status"] = self._status or "completed"
         self.summary["finished_at"] = _iso(time.time())
         self.summary["duration_s"] = round(time.perf_counter() - self._clock, 6)
-        self._write_summary()
+        try:
+            self._write_summary()
+        except RunFailure:
+            if exc is None:
+                raise
+            # the disk is still full: the summary stays 'running' (listed 'incomplete' once this process
+            # is gone), and the error that stopped the run is the one to report
         self._ended = True  # its own final status is on disk: later updates add to it
+        if failure is not None:
+            raise failure from exc
         return False
 
 

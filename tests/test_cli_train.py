@@ -472,3 +472,89 @@ def test_an_empty_name_is_refused_not_ignored(cli, tmp_path, command):
     assert (result.code, result.err) == (2, "error: --name must be 1-64 letters, digits, '_', '.' or '-' (starting "
                                             "with a letter or digit), got ''\n")
     assert not (tmp_path / "runs").exists()
+
+
+NO_SPACE = "No space left on device"
+
+
+def _disk_fills(monkeypatch, writes_allowed, name=".summary.json."):
+    """Let the first ``writes_allowed`` files whose name starts with ``name`` be written, then fail
+    the next ones part way with ENOSPC, as a disk that fills up does."""
+    import builtins
+    import errno
+
+    from gradlab import runs
+
+    opened = []
+
+    class Full:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def write(self, text):
+            self.handle.write(text[: len(text) // 2])
+            self.handle.flush()
+            raise OSError(errno.ENOSPC, NO_SPACE)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def __getattr__(self, attr):
+            return getattr(self.handle, attr)
+
+    def fake_open(file, mode="r", *args, **kwargs):
+        handle = builtins.open(file, mode, *args, **kwargs)
+        if "w" in mode and str(file).rsplit("/", 1)[-1].startswith(name):
+            opened.append(file)
+            if len(opened) > writes_allowed:
+                return Full(handle)
+        return handle
+
+    monkeypatch.setattr(runs, "open", fake_open, raising=False)
+    return opened
+
+
+def test_a_full_disk_at_the_end_is_reported_with_the_file_and_leaves_no_temp_file(cli, tmp_path, monkeypatch):
+    opened = _disk_fills(monkeypatch, writes_allowed=1)  # the 'running' summary fits, the final one does not
+    result, run = train(cli, tmp_path, CONFIGS / "xor.yaml", "--no-plot", "-q")
+    assert len(opened) == 2
+    assert result.code == 1
+    assert result.err == f"error: cannot write {run / 'summary.json'}: {NO_SPACE}\n"
+    assert not [p.name for p in run.iterdir() if p.name.endswith(".tmp")]
+    assert summary(run)["status"] == "running"  # the last summary that was written whole
+
+
+def test_a_full_disk_at_the_start_leaves_no_run_directory(cli, tmp_path, monkeypatch):
+    _disk_fills(monkeypatch, writes_allowed=0)
+    result, run = train(cli, tmp_path, CONFIGS / "xor.yaml", "--no-plot", "-q")
+    assert result.code == 1 and result.out == ""
+    assert re.fullmatch(rf"error: cannot write {tmp_path}/out/\S+-train-xor-\w{{6}}/summary.json: {NO_SPACE}\n",
+                        result.err), result.err
+    assert run is None
+
+
+def test_a_full_disk_while_training_fails_the_run_with_the_file_named(cli, tmp_path, monkeypatch):
+    _disk_fills(monkeypatch, writes_allowed=0, name="metrics.csv")
+    result, run = train(cli, tmp_path, CONFIGS / "xor.yaml", "--no-plot", "-q")
+    assert result.code == 1
+    assert result.err == f"error: cannot write {run / 'metrics.csv'}: {NO_SPACE}\n"
+    assert summary(run)["status"] == "failed"
+    assert summary(run)["error"] == f"RunFailure: cannot write {run / 'metrics.csv'}: {NO_SPACE}"
+
+
+def test_a_full_disk_while_saving_the_model_fails_the_run(cli, tmp_path, monkeypatch):
+    import errno
+
+    from gradlab import runner
+
+    def savez(*args, **kwargs):
+        raise OSError(errno.ENOSPC, NO_SPACE)
+
+    monkeypatch.setattr(runner.np, "savez", savez)
+    result, run = train(cli, tmp_path, CONFIGS / "xor.yaml", "--no-plot", "-q")
+    assert result.code == 1
+    assert result.err == f"error: cannot write {run}: {NO_SPACE}\n"
+    assert summary(run)["status"] == "failed" and summary(run)["error"] == f"cannot write {run}: {NO_SPACE}"
