@@ -544,12 +544,17 @@ def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     Raises
     ------
     InputError
-        The file is missing or unreadable, not YAML, or not a mapping; the message names the
-        file and is one line.
+        The file is missing or unreadable, not YAML, or not a mapping (an empty file included:
+        a run always records its settings, so an empty one was cut short or emptied); the
+        message names the file and is one line.
     """
     from gradlab.config import load_yaml
 
-    return load_yaml(Path(run_dir) / CONFIG_FILE)
+    path = Path(run_dir) / CONFIG_FILE
+    config = load_yaml(path)  # {} for an empty file, which a config given by hand may be
+    if not config:
+        raise InputError(f"{path}: the top level must be a mapping of settings (key: value), got an empty file")
+    return config
 
 
 # --- listing: what a run directory holds, damaged ones included -------------------------------

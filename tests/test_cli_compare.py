@@ -151,8 +151,10 @@ def _copy(run, root, name=None):
      "config.yaml: invalid YAML: unacceptable character #x0001: special characters are not allowed in"),
     (lambda p: (p / "config.yaml").write_text("lr: 0.1\nwhen: 2001-13-45\n"),
      "config.yaml: invalid YAML: month must be in 1..12"),
+    (lambda p: (p / "config.yaml").write_text(""),
+     "config.yaml: the top level must be a mapping of settings (key: value), got an empty file"),
 ], ids=["binary-metrics", "utf-16-metrics", "empty-metrics", "header-only-metrics", "control-character-config",
-        "impossible-date-config"])
+        "impossible-date-config", "empty-config"])
 def test_a_damaged_run_is_refused_in_one_line_naming_the_file(cli, tmp_path, saturation_runs, damage, message):
     mse, ce = saturation_runs
     hurt = _copy(mse, tmp_path / "copies")
