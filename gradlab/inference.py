@@ -190,24 +190,46 @@ def read_features(model: TrainedModel, path: str | os.PathLike, target: str | No
     return raw.X, (raw.y if target else None)
 
 
+def prediction_names(model: TrainedModel) -> list[str]:
+    """The columns :func:`predict` returns, in order: ``predicted_<target>`` per regression
+    output, else ``predicted`` and ``score_<class>`` per network output (a single sigmoid
+    output scores the second class)."""
+    n_out = model.network.sizes[-1]
+    if model.task == "regression":
+        return [f"predicted_{name}" for name in model.target_names or [f"y{k}" for k in range(n_out)]]
+    scored = _class_names(model)[1:2] if n_out == 1 else _class_names(model)[:n_out]
+    return ["predicted", *(f"score_{name}" for name in scored)]
+
+
+def _class_names(model: TrainedModel) -> list[str]:
+    return model.class_names or [str(k) for k in range(max(2, model.network.sizes[-1]))]
+
+
 def predict(model: TrainedModel, X_raw: np.ndarray) -> dict[str, np.ndarray]:
-    """Prediction columns: the class (by name) and one probability/score per class, or the
-    regression outputs (named by the training targets)."""
+    """Prediction columns (see :func:`prediction_names`): the class (by name) and one
+    probability/score per class, or the regression outputs (named by the training targets).
+
+    Raises
+    ------
+    InputError
+        A training feature has the name of a prediction column: written beside the features,
+        one would overwrite the other.
+    """
+    from gradlab.runner import DATA_FILE
     from gradlab.training import binary_threshold, predicted_classes
 
+    names = prediction_names(model)
+    clash = next((name for name in names if name in model.feature_names), None)
+    if clash is not None:
+        raise InputError(f"{model.run_dir / DATA_FILE}: the feature {clash!r} has the name of a column predict "
+                         f"writes ({', '.join(names)}), so the predictions would overwrite it; rename that column in "
+                         f"the training data and train again")
     out = model.outputs(X_raw)
     if model.task == "regression":
-        names = model.target_names or [f"y{k}" for k in range(out.shape[1])]
-        return {f"predicted_{name}": out[:, k] for k, name in enumerate(names)}
+        return {name: out[:, k] for k, name in enumerate(names)}
     classes = predicted_classes(out, binary_threshold(model.loss, model.network.output.activation.name))
-    names = model.class_names or [str(k) for k in range(max(2, out.shape[1]))]
-    columns: dict[str, np.ndarray] = {"predicted": np.asarray(names, dtype=object)[classes]}
-    if out.shape[1] == 1:
-        columns[f"score_{names[1]}"] = out[:, 0]
-    else:
-        for k, name in enumerate(names[: out.shape[1]]):
-            columns[f"score_{name}"] = out[:, k]
-    return columns
+    return {"predicted": np.asarray(_class_names(model), dtype=object)[classes],
+            **{name: out[:, k] for k, name in enumerate(names[1:])}}
 
 
 def evaluate(model: TrainedModel, X_raw: np.ndarray, labels: np.ndarray) -> dict[str, float]:

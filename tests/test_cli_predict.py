@@ -198,3 +198,23 @@ def test_a_failed_write_leaves_no_half_written_predictions(cli, trained, animals
     assert result.err == f"error: cannot write {target}: No space left on device\n"
     assert sorted(p.name for p in path.parent.iterdir()) == before  # no temp file left beside it
     assert (target.read_text() == "old predictions\n") if existing else not target.exists()
+
+
+@pytest.mark.parametrize("feature", ["predicted", "score_dog"])
+def test_a_feature_named_like_a_prediction_column_is_refused(cli, trained, animals, feature):
+    # written beside the features, the predictions silently replaced that feature's column
+    import json
+
+    path, *_ = animals
+    info_file = trained / "data.json"
+    info = json.loads(info_file.read_text())
+    info["feature_names"][1] = feature
+    info_file.write_text(json.dumps(info))
+    renamed = path.with_name("renamed.csv")
+    renamed.write_text(path.read_text().replace("snout_length_cm", feature, 1))
+    result = cli("predict", trained, renamed)
+    assert result.code == 2 and result.out == ""
+    assert result.err == (f"error: {trained}/data.json: the feature {feature!r} has the name of a column predict "
+                          f"writes (predicted, score_dog), so the predictions would overwrite it; rename that column "
+                          f"in the training data and train again\n")
+    assert not path.with_name("renamed_predictions.csv").exists()
