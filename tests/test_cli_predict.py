@@ -218,3 +218,15 @@ def test_a_feature_named_like_a_prediction_column_is_refused(cli, trained, anima
                           f"writes (predicted, score_dog), so the predictions would overwrite it; rename that column "
                           f"in the training data and train again\n")
     assert not path.with_name("renamed_predictions.csv").exists()
+
+
+@pytest.mark.parametrize("cell", ["4_92", "１２"])
+def test_a_number_float_reads_but_a_csv_does_not_write_is_refused(cli, trained, animals, cell):
+    path, *_ = animals
+    lines = path.read_text().splitlines()
+    lines[3] = cell + lines[3][lines[3].index(","):]
+    path.write_text("\n".join(lines) + "\n")
+    result = cli("predict", trained, path)
+    assert result.code == 2 and result.out == ""
+    assert result.err == f"error: path: '{path}' line 4, column 'weight_kg': '{cell}', which is not a number\n"
+    assert not path.with_name("animals_predictions.csv").exists()

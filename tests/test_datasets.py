@@ -391,6 +391,10 @@ def test_csv_relative_paths_resolve_against_base_dir(tmp_path):
          r"data\.path: '.*bad\.csv' line 4, column 'w': 'heavy', which is not a number"),
         ("w,target\n1,a\n,b\n", {}, r"line 3, column 'w': an empty value"),
         ("w,target\n1,a\nnan,b\n", {}, r"line 3, column 'w': 'nan' is not a finite number"),
+        # float() reads these; a CSV number is ASCII decimal or scientific notation
+        ("w,target\n1,a\n4_92,b\n", {}, r"line 3, column 'w': '4_92', which is not a number"),
+        ("w,target\n1,a\n１２,b\n", {}, r"line 3, column 'w': '１２', which is not a number"),
+        ("w,target\n1,1.5\n2,2_5\n", {"task": "regression"}, r"line 3, column 'target': '2_5', which is not a number"),
         ("", {}, r"data\.path: '.*bad\.csv' is empty"),
         ("\n\n", {}, r"is empty"),
         ("x,target\n", {}, r"has a header but no data rows"),
@@ -554,3 +558,15 @@ def test_datasets_module_imports_no_ui_or_yaml():
     )
     done = subprocess.run([sys.executable, "-c", code], env=subprocess_env(), capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_csv_numbers_in_every_plain_notation_are_read(tmp_path):
+    write(tmp_path / "ok.csv", "w,target\n1,a\n-2.5,b\n.5,a\n3.,b\n+1e3,a\n 7 ,b\n2E-2,a\n")
+    ds = load({"name": "csv", "path": "ok.csv", "test_fraction": 0, "standardize": False}, seed=0)
+    assert sorted(ds.X_train[:, 0]) == [-2.5, 0.02, 0.5, 1.0, 3.0, 7.0, 1000.0]
+
+
+def test_labels_written_with_an_underscore_or_fullwidth_digits_are_names(tmp_path):
+    write(tmp_path / "l.csv", "w,target\n1,1_0\n2,１\n3,1_0\n")
+    ds = load({"name": "csv", "path": "l.csv", "test_fraction": 0}, seed=0)
+    assert ds.class_names == ["1_0", "１"]
