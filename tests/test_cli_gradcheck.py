@@ -1,6 +1,7 @@
 """gradlab gradcheck: every shipped config passes; a wrong derivative fails with exit 1."""
 
 import csv
+import re
 
 import pytest
 import yaml
@@ -137,4 +138,25 @@ def test_the_failure_message_names_a_failing_array(cli, tmp_path, monkeypatch):
     worst = max(failed, key=lambda r: float(r["max_rel_error"]))
     assert rows[1]["passed"] == "True" and float(rows[1]["max_rel_error"]) > float(worst["max_rel_error"])
     assert result.err.startswith(f"error: gradient check failed for {', '.join(r['parameter'] for r in failed)}: "
-                                 f"max relative error {float(worst['max_rel_error']):.3g} in {worst['parameter']}[")
+                                 f"max relative error of a failing entry ")
+    named = re.search(r"failing entry \S+ in (\w+)\[", result.err)[1]
+    assert named in {r["parameter"] for r in failed}
+
+
+def test_the_failure_message_names_an_entry_that_failed_not_one_that_passed_by_atol(cli, tmp_path):
+    # a trained ReLU network: many gradient entries are ~1e-12, where finite differences give relative
+    # error 1 while the absolute error stays below atol; the message quoted such a passing entry
+    # ("max relative error 1 in W1[0, 63]")
+    assert cli("train", CONFIGS / "spiral_relu.yaml", "--out", tmp_path / "runs", "--no-plot", "-q").code == 0
+    (trained,) = run_dirs(tmp_path / "runs")
+    result = cli("gradcheck", trained, "--tol", "1e-9", "--atol", "1e-11", "--out", tmp_path / "o")
+    assert result.code == 1
+    found = re.search(r"max relative error of a failing entry (\S+) in (\w+)\[([\d, ]+)\] \(absolute (\S+); "
+                      r"tol 1e-09, atol 1e-11\)", result.err)
+    assert found, result.err
+    rel, abs_error = float(found[1]), float(found[4])
+    assert 1e-9 < rel < 1 and abs_error > 1e-11  # it really failed, on both counts
+    (run,) = run_dirs(tmp_path / "o")
+    with (run / "gradcheck.csv").open() as handle:
+        rows = {r["parameter"]: r for r in csv.DictReader(handle)}
+    assert float(rows[found[2]]["max_rel_error"]) > rel  # the array's overall worst passed by atol
