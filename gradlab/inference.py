@@ -63,6 +63,7 @@ class _DataInfo(BaseModel):
     feature_names: list[str] = Field(min_length=1)
     class_names: Optional[list[str]] = None
     target_names: Optional[list[str]] = None
+    n_outputs: Optional[int] = None
     mean: Optional[list[float]] = None
     std: Optional[list[float]] = None
 
@@ -105,11 +106,16 @@ def load_model(run_dir: str | os.PathLike) -> TrainedModel:
     weights = _read_weights(run_dir / MODEL_FILE)
     sizes = [weights[0][0].shape[0], *(W.shape[1] for W, _ in weights)]
     n_classes = len(info.class_names or ())
-    expected_outputs = {"binary": {1, 2}, "multiclass": {n_classes}}.get(info.task, {sizes[-1]})
+    n_targets = len(info.target_names or ())  # a regression run names one target per output
+    expected_outputs = {"binary": {1, 2}, "multiclass": {n_classes}}.get(info.task, {n_targets or sizes[-1]})
+    if info.n_outputs is not None:  # recorded by training: a task edited by hand no longer fits it
+        expected_outputs &= {info.n_outputs}
     if sizes[1:-1] != model.hidden or sizes[0] != len(info.feature_names) or sizes[-1] not in expected_outputs:
         raise InputError(f"{run_dir / MODEL_FILE}: layer widths {sizes} do not fit the run: {CONFIG_FILE} has "
                          f"hidden layers {model.hidden}, {DATA_FILE} {len(info.feature_names)} features"
-                         + (f" and {n_classes} classes" if n_classes else ""))
+                         + (f" and {n_classes} classes" if n_classes else "")
+                         + (f" and {n_targets} targets" if info.task == "regression" and n_targets else "")
+                         + (f" ({info.n_outputs} outputs, task {info.task})" if info.n_outputs is not None else ""))
     network = Network.from_weights(weights, hidden, output)
     require_finite_weights(network, run_dir)
     return TrainedModel(
@@ -147,8 +153,18 @@ def _read_data_info(path: Path) -> _DataInfo:
         raise InputError(f"{path}: mean must hold finite values, got {info.mean}")
     if info.std is not None and not (np.all(np.isfinite(info.std)) and min(info.std) > 0):
         raise InputError(f"{path}: std must hold finite values > 0, got {info.std}")
-    if info.task != "regression" and (not info.class_names or len(info.class_names) < 2):
-        raise InputError(f"{path}: a {info.task} run needs class_names, at least two, got {info.class_names}")
+    for name in ("feature_names", "class_names", "target_names"):
+        names = getattr(info, name) or []
+        twice = next((n for k, n in enumerate(names) if n in names[:k]), None)
+        if twice is not None:  # columns and classes are looked up by name: a second one could never be
+            raise InputError(f"{path}: {name} holds {twice!r} twice; each name must be unique")
+    if info.task == "regression" and info.class_names:
+        raise InputError(f"{path}: a regression run has no class_names, got {info.class_names} (a classifier "
+                         f"marked regression?)")
+    n_classes = len(info.class_names or ())
+    if info.task == "binary" and n_classes != 2 or info.task == "multiclass" and n_classes < 3:
+        wanted = "exactly two" if info.task == "binary" else "at least three"  # as datasets infers the task
+        raise InputError(f"{path}: a {info.task} run needs {wanted} class_names, got {info.class_names}")
     return info
 
 

@@ -104,6 +104,13 @@ def test_a_diverged_run_is_refused_by_predict_and_evaluate(cli, trained, animals
     assert not (path.parent / "animals_predictions.csv").exists()
 
 
+def _edit_data_info(run, **fields):
+    import json
+
+    info = json.loads((run / "data.json").read_text())
+    (run / "data.json").write_text(json.dumps({**info, **fields}))
+
+
 @pytest.mark.parametrize(("damage", "message"), [
     (lambda run: (run / "model.npz").write_text("not a zip"), "is not an .npz file"),
     (lambda run: np.savez(run / "model.npz", W1=np.ones((2, 1))), "model.npz: b1 is missing"),
@@ -119,13 +126,30 @@ def test_a_diverged_run_is_refused_by_predict_and_evaluate(cli, trained, animals
         '{"task": "binary", "feature_names": ["a", "b"], "class_names": ["x", "y"], "std": [1, 0]}'),
      "data.json: std must hold finite values > 0, got [1.0, 0.0]"),
     (lambda run: (run / "config.yaml").write_text("data: cat_dog\nloss: nope\n"), "config.yaml: loss"),
-])
+    (lambda run: _edit_data_info(run, feature_names=["a", "a"]), "data.json: feature_names holds 'a' twice"),
+    (lambda run: _edit_data_info(run, class_names=["cat", "cat"]), "data.json: class_names holds 'cat' twice"),
+    (lambda run: _edit_data_info(run, class_names=["cat", "dog", "fox"]),
+     "data.json: a binary run needs exactly two class_names, got ['cat', 'dog', 'fox']"),
+    (lambda run: _edit_data_info(run, task="multiclass"),
+     "data.json: a multiclass run needs at least three class_names, got ['cat', 'dog']"),
+    (lambda run: _edit_data_info(run, task="regression"),
+     "data.json: a regression run has no class_names, got ['cat', 'dog'] (a classifier marked regression?)"),
+    (lambda run: _edit_data_info(run, task="regression", class_names=None, target_names=["y", "z"]),
+     "model.npz: layer widths [2, 1] do not fit the run: config.yaml has hidden layers [], data.json 2 features "
+     "and 2 targets (1 outputs, task regression)"),
+    (lambda run: _edit_data_info(run, n_outputs=2),
+     "model.npz: layer widths [2, 1] do not fit the run: config.yaml has hidden layers [], data.json 2 features "
+     "and 2 classes (2 outputs, task binary)"),
+], ids=["not-npz", "no-b1", "widths", "b1-shape", "int-weights", "bad-json", "no-features", "zero-std", "bad-loss",
+        "twice-feature", "twice-class", "three-binary-classes", "two-multiclass-classes", "regression-classifier",
+        "regression-targets", "n-outputs"])
 def test_a_damaged_run_is_exit_2_naming_the_file(cli, trained, animals, damage, message):
     path, *_ = animals
     damage(trained)
     result = cli("predict", trained, path)
     assert result.code == 2, result.err
     assert message in result.err and "internal error" not in result.err
+    assert result.err.startswith(f"error: {trained}") and result.err.count("\n") == 1
     assert not (path.parent / "animals_predictions.csv").exists()
 
 
