@@ -361,3 +361,18 @@ def test_every_gradient_matches_differences_with_scores_up_to_50(name):
     assert np.abs(p).max() > 20
     loss = losses.create(name)
     assert_close_to_differences(loss, as_targets(y, p) if y.ndim == 1 else y, p, np.full(p.shape, 1e-5))
+
+
+def test_huber_and_smooth_l1_take_extreme_thresholds_exactly():
+    # huber:delta=1e308 is quadratic everywhere here: (3^2 + 2^2) / 2 = 6.5, gradient r; its unused
+    # linear piece delta (|r| - delta/2) used to be evaluated too and overflow (a RuntimeWarning)
+    huber = losses.create("huber:delta=1e308")
+    assert huber.value([[0.0, 0.0]], [[3.0, -2.0]]) == 6.5
+    np.testing.assert_array_equal(huber.gradient([[0.0, 0.0]], [[3.0, -2.0]]), [[3.0, -2.0]])
+    # smooth_l1:beta=1e-320 is linear here: |3| + |-2| - 2 beta/2 = 5, gradient sign(r); r / beta overflowed
+    tiny = losses.create("smooth_l1:beta=1e-320")
+    assert tiny.value([[0.0, 0.0]], [[3.0, -2.0]]) == 5.0
+    np.testing.assert_array_equal(tiny.gradient([[0.0, 0.0]], [[3.0, -2.0]]), [[1.0, -1.0]])
+    # inside |r| < beta = 1e-300: r^2 / (2 beta) = 0.25e-600 / 2e-300 = 1.25e-301 (r^2 alone underflows to 0)
+    small = losses.create("smooth_l1:beta=1e-300")
+    assert small.value([[0.0]], [[0.5e-300]]) == pytest.approx(1.25e-301, rel=1e-15)

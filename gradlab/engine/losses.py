@@ -178,10 +178,18 @@ class MAE(Loss):
         return np.sign(p - y) / p.shape[0]
 
 
-def _huber_rows(r: np.ndarray, delta: float) -> np.ndarray:
-    """Row sums of r^2/2 where |r| <= delta, delta (|r| - delta/2) elsewhere."""
+def _huber_rows(r: np.ndarray, delta: float, *, per_delta: bool = False) -> np.ndarray:
+    """Row sums of r^2/2 where |r| <= delta, delta (|r| - delta/2) elsewhere; divided by delta
+    with ``per_delta`` (smooth L1).
+
+    Both pieces are m (|r| - m/2) with m = min(|r|, delta), so only the piece that applies is
+    computed: np.where would also evaluate delta (|r| - delta/2), which overflows for
+    delta = 1e308 at every |r| < delta. With ``per_delta`` the factor is m / delta <= 1 rather
+    than a division of the product, which for beta = 1e-320 would pass through subnormals.
+    """
     a = np.abs(r)
-    return np.where(a <= delta, 0.5 * a * a, delta * (a - 0.5 * delta)).sum(axis=1)
+    m = np.minimum(a, delta)
+    return ((m / delta if per_delta else m) * (a - 0.5 * m)).sum(axis=1)
 
 
 @losses.register("huber")
@@ -223,11 +231,12 @@ class SmoothL1(Loss):
 
     def rows(self, y_true, y_pred):
         y, p = batch(y_true, y_pred)
-        return _huber_rows(p - y, self.beta) / self.beta
+        return _huber_rows(p - y, self.beta, per_delta=True)
 
     def gradient(self, y_true, y_pred):
         y, p = batch(y_true, y_pred)
-        return np.clip((p - y) / self.beta, -1.0, 1.0) / p.shape[0]
+        # clip before dividing: (p - y) / beta overflows for beta = 1e-320
+        return np.clip(p - y, -self.beta, self.beta) / self.beta / p.shape[0]
 
 
 def _eps(p: np.ndarray) -> float:
