@@ -160,6 +160,21 @@ def test_scalar_values_by_hand():
     assert activations.create("sigmoid").value(-1000.0) == 0.0
 
 
+def test_swish_with_a_huge_beta_is_relu_with_its_bump_and_warns_nothing():
+    """beta = 1e308: beta z overflowed to +-inf (a RuntimeWarning) and the derivative's
+    beta z s (1 - s) became inf * 0 = nan, crashing ``gradlab plot swish:beta=1e308``."""
+    swish = activations.create("swish:beta=1e308")
+    z = np.array([-10.0, 0.0, 2.4e-308, 10.0])
+    np.testing.assert_array_equal(swish.value(z)[[0, 1, 3]], [0.0, 0.0, 10.0])
+    u = 2.4e-308 * 1e308  # the bump of swish' sits at beta z = 2.4: s + u s (1 - s) = 1.0998
+    s = 1.0 / (1.0 + np.exp(-u))
+    d = swish.derivative(z)
+    np.testing.assert_array_equal(d[[0, 1, 3]], [0.0, 0.5, 1.0])
+    assert d[2] == pytest.approx(s + u * s * (1.0 - s), rel=1e-12) and d[2] == pytest.approx(1.0998, abs=1e-4)
+    z32 = np.array([-3.0, 3.0], dtype=np.float32)  # float32 overflows at 3.4e38 already
+    assert swish.value(z32).tolist() == [0.0, 3.0] and swish.derivative(z32).tolist() == [0.0, 1.0]
+
+
 def test_softmax_backward_on_wide_logits_matches_the_explicit_jacobian():
     """z spread over [-1000, 1000] across 40 classes: s has entries that underflow to 0 and
     one near 1; the Jacobian-vector product still equals (diag(s) - s s^T) v, with no warning."""

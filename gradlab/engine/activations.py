@@ -281,14 +281,23 @@ class Swish(Activation):
     def __init__(self, beta: float = 1.0) -> None:
         self.beta = _checks.positive("beta", beta)
 
+    def _scaled(self, z: np.ndarray) -> np.ndarray:
+        """u = beta z, held within +-1000: beyond that sigma(u) is exactly 0 or 1 and u s (1 - s)
+        exactly 0 in float64 and float32 alike, so nothing changes, while beta = 1e308 would
+        make u infinite (an overflow warning, and inf * 0 = nan in the derivative)."""
+        with np.errstate(over="ignore"):  # an infinite u is clipped right away
+            u = np.multiply(z, self.beta)
+        return np.clip(u, -1000.0, 1000.0)
+
     def value(self, z):
         z = _as_float(z)
-        return z * _sigmoid(self.beta * z)
+        return z * _sigmoid(self._scaled(z))
 
     def derivative(self, z):
         z = _as_float(z)
-        s = _sigmoid(self.beta * z)
-        return s + self.beta * z * s * (1.0 - s)
+        u = self._scaled(z)
+        s = _sigmoid(u)
+        return s + u * s * (1.0 - s)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
