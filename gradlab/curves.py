@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from gradlab.errors import InputError
+from gradlab.plots import DRAWABLE
 
 #: Where the sample table evaluates the functions (those inside the range, plus its ends).
 SAMPLE_POINTS = (-10.0, -4.6, -2.0, 0.0, 2.0, 4.6, 10.0)
@@ -114,11 +115,15 @@ class Table:
 
 
 def check_grid(lo: float, hi: float, points: int, option: str = "--range") -> None:
-    """Refuse a range that is not two finite numbers A < B, or a point count outside [2, MAX_POINTS]."""
+    """Refuse a range that is not two finite numbers A < B within +-:data:`DRAWABLE` (what a plot's
+    axis can span), or a point count outside [2, MAX_POINTS]."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise InputError(f"{option} needs two finite numbers A B, got {lo} {hi}")
     if not math.isfinite(hi - lo):
         raise InputError(f"{option} A B is wider than float64 can span (B - A overflows), got {lo} {hi}")
+    if max(abs(lo), abs(hi)) > DRAWABLE:
+        raise InputError(f"{option} A B must lie within [-{DRAWABLE:g}, {DRAWABLE:g}], what a plot's axis can "
+                         f"span, got {lo} {hi}")
     if lo >= hi:
         raise InputError(f"{option} A B needs A < B, got {lo} {hi}")
     if not 2 <= points <= MAX_POINTS:

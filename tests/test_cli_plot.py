@@ -280,6 +280,9 @@ def test_show_opens_each_png_at_its_own_size_fitted_to_the_screen(tmp_path, monk
         (["sigmoid", "--range", "-1e308", "1e308"], "--range A B is wider than float64 can span (B - A overflows)"),
         (["loss", "mse", "--target", "1e308"], "--target 1e+308 is too large for the default range t - 3 to t + 3 "
                                                "in float64 (numbers near it are 1.99584e+292 apart); give --range"),
+        (["sigmoid", "--range", "1e307", "1.7e308"], "--range A B must lie within [-1e+300, 1e+300], what a plot's "
+                                                     "axis can span, got 1e+307 1.7e+308"),
+        (["loss", "mae", "--range", "1e300", "1.7e308", "-d"], "--range A B must lie within [-1e+300, 1e+300]"),
         (["sigmoid", "--points", "1"], "--points must be between 2 and"),
         (["sigmoid", "--numeric", "0"], "--numeric STEP must be a finite number > 0, got 0.0"),
         (["sigmoid", "--numeric", "-1e-3"], "--numeric STEP must be a finite number > 0"),

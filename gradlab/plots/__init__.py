@@ -18,6 +18,9 @@ from typing import Any
 import numpy as np
 
 DPI = 120
+#: The largest size a plotted value may have: matplotlib computes an axis from hi - lo (and a
+#: margin on it), which overflows to inf beyond this and fails (LinAlgError: Singular matrix).
+DRAWABLE = 1e300
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, *, size: tuple[float, float] = (7.0, 4.5), **kwargs: Any):

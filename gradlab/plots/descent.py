@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gradlab.plots import finish_axes, new_figure, save, write_columns
+from gradlab.plots import DRAWABLE, finish_axes, new_figure, save, write_columns
 
 CURVE_POINTS = 400
 GRID_POINTS = 81  # per axis: 6561 samples, smooth contours and a small CSV
@@ -52,9 +52,6 @@ def plot_descent(expr, path: np.ndarray, f: np.ndarray, directory: str | os.Path
     if title:
         fig.suptitle(title)
     return [save(fig, directory / f"{stem}.png"), csv]
-
-
-DRAWABLE = 1e300  # matplotlib computes an axis from hi - lo: beyond this its span overflows to inf
 
 
 def _drawable(values: np.ndarray) -> np.ndarray:
