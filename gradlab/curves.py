@@ -137,6 +137,27 @@ def check_step(h: float, option: str = "--numeric") -> float:
     return float(h)
 
 
+def sampled(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, what: str, x_name: str = "z",
+            change: str = "smaller parameters or a narrower --range") -> np.ndarray:
+    """``f(x)``, refused unless every value can be drawn: finite and at most :data:`DRAWABLE` in size.
+
+    ``what`` names the function for the message (``activation: leaky_relu:alpha=1e+308: f``),
+    ``change`` what to change.
+
+    A parameter can push a curve off any axis (leaky_relu:alpha=1e308 is -inf at z = -10,
+    mse is inf at y_hat = 1e300); that is bad input, refused before a run directory exists,
+    not a figure matplotlib fails to draw.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # such an overflow is refused just below, by name
+        values = np.asarray(f(x), dtype=float)
+    beyond = ~(np.abs(values) <= DRAWABLE)  # nan too
+    if beyond.any():
+        i = int(np.argmax(beyond))
+        raise InputError(f"{what} at {x_name} = {x[i]:g} is {values[i]:g}; a plot shows finite values at most "
+                         f"{DRAWABLE:g} in size: choose {change}")
+    return values
+
+
 def sample_points(lo: float, hi: float) -> np.ndarray:
     """The :data:`SAMPLE_POINTS` inside [lo, hi] and its ends; 7 even points if that is too few."""
     points = sorted({p for p in SAMPLE_POINTS if lo <= p <= hi} | {lo, hi})
@@ -429,7 +450,8 @@ def study_activations(
                    ylabel="|numerical - exact|", yscale="log")  # drawn only with a step
     facts, found = {}, {}
     for group, curve in enumerate(curves):
-        values, exact = curve.value(z), curve.derivative(z)
+        values = sampled(curve.value, z, f"activation: {curve.spec}: f")
+        exact = sampled(curve.derivative, z, f"activation: {curve.spec}: f'")
         facts[curve.key] = activation_facts(curve, z, values, exact)
         columns[curve.key] = values
         top.series.append(Series(curve.key, curve.label, group, "value"))
@@ -454,7 +476,9 @@ def _numeric(curve: Curve, z: np.ndarray, exact: np.ndarray, h: float, group: in
     """Add the forward and central differences (and their errors) to the chart; measure them."""
     found = {}
     for kind, difference in DIFFERENCES.items():
-        estimate = difference(curve.value, z, h)
+        estimate = sampled(lambda t: difference(curve.value, t, h), z,
+                           f"activation: {curve.spec}: the {kind} difference with --numeric {h:g}",
+                           change="a smaller --numeric step, smaller parameters or a narrower --range")
         columns[f"{curve.key}_{kind}"] = estimate
         columns[f"{curve.key}_{kind}_error"] = np.abs(estimate - exact)
         top.series.append(Series(f"{curve.key}_{kind}", f"{curve.spec}' {kind} h={h:g}", group, kind))
@@ -676,7 +700,8 @@ def _sigmoid_path(curves: Sequence[LossCurve], z: np.ndarray, derivative: bool):
     facts, notes = {}, []
     for group, curve in enumerate(curves):
         u = z if curve.reads == "score" else p
-        c, dcdz = curve.value(u), curve.logit_gradient(z, sigmoid)
+        c = sampled(curve.value, u, f"loss: {curve.spec}: C", "z" if curve.reads == "score" else "p")
+        dcdz = sampled(lambda s: curve.logit_gradient(s, sigmoid), z, f"loss: {curve.spec}: dC/dz")
         label = curve.spec + (" (on z)" if curve.reads == "score" else "")
         columns[curve.key] = c
         loss_panel.series.append(Series(curve.key, label, group, "value"))
@@ -725,10 +750,10 @@ def _regression_path(curves: Sequence[LossCurve], y_hat: np.ndarray, derivative:
     span = float(y_hat[-1] - y_hat[0])
     facts = {}
     for group, curve in enumerate(curves):
-        c = curve.value(y_hat)
+        c = sampled(curve.value, y_hat, f"loss: {curve.spec}: C", "y_hat")
         columns[curve.key] = c
         loss_panel.series.append(Series(curve.key, curve.spec, group, "value"))
-        g = curve.gradient(y_hat)
+        g = sampled(curve.gradient, y_hat, f"loss: {curve.spec}: dC/dy_hat", "y_hat")
         if derivative:
             columns[f"{curve.key}_gradient"] = g
             grad_panel.series.append(Series(f"{curve.key}_gradient", curve.spec, group, "derivative"))

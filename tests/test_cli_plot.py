@@ -96,6 +96,27 @@ def test_parameters_in_the_spec(cli, tmp_path):
     assert yaml.safe_load((run / "config.yaml").read_text())["activations"] == ["leaky_relu:alpha=0.1"]
 
 
+def test_extreme_parameters_whose_curves_fit_an_axis_are_drawn(cli, tmp_path):
+    """swish:beta=1e308 is relu with its bump squeezed to z ~ 2.4e-308 (it crashed with an
+    IndexError); huber:delta=1e308 and smooth_l1:beta=1e-320 leaked overflow warnings."""
+    result = cli("plot", "swish:beta=1e308", "-d", "--points", 5, "--output", tmp_path / "swish.png")
+    assert result.code == 0, result.err
+    _, col = read_csv(tmp_path / "swish.csv")
+    assert col["z"].tolist() == [-10, -5, 0, 5, 10]
+    assert col["swish_beta=1e+308"].tolist() == [0, 0, 0, 5, 10]
+    assert col["swish_beta=1e+308_derivative"].tolist() == [0, 0, 0.5, 1, 1]
+    # quadratic everywhere on target 1 +- 3: C = r^2 / 2, 4.5 at y_hat = -2; linear: C = |r| - beta/2 = 3
+    result = cli("plot", "loss", "huber:delta=1e308", "smooth_l1:beta=1e-320", "-d", "--points", 3,
+                 "--output", tmp_path / "losses.png")
+    assert result.code == 0, result.err
+    _, col = read_csv(tmp_path / "losses.csv")
+    assert col["y_hat"].tolist() == [-2, 1, 4]
+    assert col["huber_delta=1e+308"].tolist() == [4.5, 0, 4.5]
+    assert col["huber_delta=1e+308_gradient"].tolist() == [-3, 0, 3]
+    assert col["smooth_l1_beta=1e-320"].tolist() == [3, 0, 3]
+    assert col["smooth_l1_beta=1e-320_gradient"].tolist() == [-1, 0, 1]
+
+
 def test_softmax_is_drawn_along_z_and_equals_sigmoid(cli, tmp_path):
     result = cli("plot", "softmax", "sigmoid", "-d", "--points", 100)
     assert result.code == 0, result.err
@@ -283,6 +304,15 @@ def test_show_opens_each_png_at_its_own_size_fitted_to_the_screen(tmp_path, monk
         (["sigmoid", "--range", "1e307", "1.7e308"], "--range A B must lie within [-1e+300, 1e+300], what a plot's "
                                                      "axis can span, got 1e+307 1.7e+308"),
         (["loss", "mae", "--range", "1e300", "1.7e308", "-d"], "--range A B must lie within [-1e+300, 1e+300]"),
+        # curves a plot cannot draw: matplotlib failed on them (LinAlgError: Singular matrix)
+        (["leaky_relu:alpha=1e308", "-d"], "error: activation: leaky_relu:alpha=1e+308: f at z = -10 is -inf; a plot "
+                                           "shows finite values at most 1e+300 in size: choose smaller parameters or "
+                                           "a narrower --range\n"),
+        (["elu:alpha=1e308"], "activation: elu:alpha=1e+308: f at z = -10 is -9.99955e+307; a plot shows"),
+        (["loss", "mse", "--range", "-1e300", "1e300"], "loss: mse: C at y_hat = -1e+300 is inf; a plot shows"),
+        (["identity", "--range", "-1", "1", "--numeric", "1e308"],
+         "activation: identity: the central difference with --numeric 1e+308 at z = -1 is nan; a plot shows finite "
+         "values at most 1e+300 in size: choose a smaller --numeric step, smaller parameters or a narrower --range"),
         (["sigmoid", "--points", "1"], "--points must be between 2 and"),
         (["sigmoid", "--numeric", "0"], "--numeric STEP must be a finite number > 0, got 0.0"),
         (["sigmoid", "--numeric", "-1e-3"], "--numeric STEP must be a finite number > 0"),
