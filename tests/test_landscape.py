@@ -242,6 +242,31 @@ def test_a_slice_after_an_exploding_training_is_drawn(cli, tmp_path):
     assert (path[-1]["alpha"], path[-1]["beta"]) == (0, 0) and np.isfinite([p["alpha"] for p in path]).all()
 
 
+def test_a_diverged_run_whose_loss_passes_1e250_is_drawn_marked_diverged(cli, tmp_path):
+    # sgd with eta = 1e300 throws the sine net's weights to ~5e299 (finite): C ~ 2e300 to 3e301 on the
+    # slice, beyond the +-1e250 to which matplotlib extends filled contours ('internal error:
+    # ValueError: upper_level must be larger than lower_level'); the interpolation rises from C = 1.38 to
+    # 2.7e301, which a log axis cannot span (overflow warnings): it is drawn as log10 C
+    result, run = landscape(cli, tmp_path, CONFIGS / "sine_smooth_l1.yaml", "--points", "5",
+                            "--set", "optimizer.name=sgd", "--set", "optimizer.lr=1e300")
+    summary = yaml.safe_load((run / "summary.json").read_text())
+    assert summary["status"] == "diverged"
+    assert summary["plots"] == ["landscape_contour.png", "landscape_surface.png", "landscape_interpolation.png"]
+    assert summary["landscape"]["grid_min"] > 1e250
+    assert "(diverged)" in result.out
+
+
+def test_contour_levels_of_a_constant_surface_far_out_are_distinct(tmp_path):
+    from gradlab.plots import landscape as lp
+
+    levels, log = lp._levels(np.full((3, 3), 1e300))  # lo +- 1e-12 would be lo itself: no band to fill
+    assert not log and levels.tolist() == [1e300 - 1e288, 1e300 + 1e288] and levels[0] < 1e300 < levels[1]
+    u = v = np.linspace(-1, 1, 3)
+    flat = ls.Landscape(kind="exact", axes=("w", "b"), u=u, v=v, loss=np.full((3, 3), 1e300),
+                        path=np.zeros((1, 2)), path_loss=np.array([1e300]))
+    assert lp.contour(flat, tmp_path / "flat.png").exists()
+
+
 def test_a_grid_with_no_finite_loss_is_exit_1_and_a_failed_run(cli, tmp_path):
     # relu 2 -> 2 -> 1 with every weight 1e200: a1 = 3e200, z2 overflows, C = inf at every grid point
     config = tmp_path / "big.yaml"

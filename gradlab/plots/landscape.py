@@ -15,14 +15,21 @@ import numpy as np
 from gradlab.plots import new_figure, save, write_columns
 
 LEVELS = 24
+#: matplotlib's filled contours extend below the first level and above the last one to +-1e250
+#: (1e-250 and 1e250 on a log scale) and fail when a level lies beyond ('upper_level must be
+#: larger than lower_level'): a diverged run's loss of 1e301 is drawn without the extensions.
+EXTENSION_LIMITS = {False: (-1e250, 1e250), True: (1e-250, 1e250)}
+#: values a log axis draws without overflowing: beyond, its margins and ticks pass 1e308
+LOG_AXIS = (1e-150, 1e150)
 
 
 def _levels(loss: np.ndarray) -> tuple[np.ndarray, bool]:
     """Contour levels over the finite values, and whether they are log-spaced."""
     finite = loss[np.isfinite(loss)]
     lo, hi = float(finite.min()), float(finite.max())
-    if hi <= lo:
-        return np.array([lo - 1e-12, lo + 1e-12]), False
+    if hi <= lo:  # a constant surface: one band around it, wide enough to exist at lo = 1e300
+        pad = 1e-12 * max(1.0, abs(lo))
+        return np.array([lo - pad, lo + pad]), False
     if lo > 0 and hi / lo > 100:
         return np.geomspace(lo, hi, LEVELS), True
     return np.linspace(lo, hi, LEVELS), False
@@ -43,8 +50,10 @@ def contour(landscape, path: Path, *, title: str = "", every: int = 1) -> Path:
     levels, log = _levels(landscape.loss)
     fig, ax = new_figure(size=(7.0, 5.6))
     shown = np.where(np.isfinite(landscape.loss), landscape.loss, np.nan)
+    low, high = EXTENSION_LIMITS[log]
+    extend = "both" if low < levels[0] and levels[-1] < high else "neither"  # the levels cover every finite value
     filled = ax.contourf(U, V, shown, levels=levels, cmap="viridis", norm=LogNorm(levels[0], levels[-1]) if log
-                         else None, extend="both")
+                         else None, extend=extend)
     ax.contour(U, V, shown, levels=levels, colors="white", linewidths=0.4, alpha=0.5)
     bar = fig.colorbar(filled, ax=ax, ticks=levels[::3])
     bar.ax.set_yticklabels([f"{level:.3g}" for level in levels[::3]])
@@ -133,13 +142,19 @@ def surface(landscape, path: Path, *, title: str = "") -> Path:
 def interpolation(ts: np.ndarray, losses: np.ndarray, path: Path, *, title: str = "") -> Path:
     """C((1 - t) theta_0 + t theta*) against t, the initial (t = 0) and final (t = 1) marked."""
     fig, ax = new_figure()
-    ax.plot(ts, losses, "-", color="tab:blue")
-    for t, label, marker in ((0.0, "initial (t = 0)", "o"), (1.0, "final (t = 1)", "*")):
-        ax.plot([t], [np.interp(t, ts, losses)], marker, markersize=10, label=label, color="tab:red")
     finite = losses[np.isfinite(losses)]
-    if finite.size and finite.min() > 0 and finite.max() / finite.min() > 100:
+    decades = finite.size and finite.min() > 0 and finite.max() > 100 * finite.min()
+    # matplotlib's log axis overflows (its margins and ticks pass 1e308) for values far beyond
+    # +-1e150 decades, as a diverged run's 1e301: those are drawn as log10 C on a linear axis
+    as_log10 = decades and not LOG_AXIS[0] <= finite.min() <= finite.max() <= LOG_AXIS[1]
+    shown = np.log10(losses, where=losses > 0, out=np.full(losses.shape, np.nan)) if as_log10 else losses
+    ax.plot(ts, shown, "-", color="tab:blue")
+    for t, label, marker in ((0.0, "initial (t = 0)", "o"), (1.0, "final (t = 1)", "*")):
+        ax.plot([t], [np.interp(t, ts, shown)], marker, markersize=10, label=label, color="tab:red")
+    if decades and not as_log10:
         ax.set_yscale("log")
-    ax.set(xlabel="t", ylabel="loss C", title=title or "1-D interpolation from initial to final parameters")
+    ax.set(xlabel="t", ylabel="log10 C" if as_log10 else "loss C",
+           title=title or "1-D interpolation from initial to final parameters")
     ax.grid(alpha=0.3)
     ax.legend()
     write_columns(Path(path).with_suffix(".csv"), {"t": ts, "loss": losses})
