@@ -213,9 +213,17 @@ def recorded_path(run_dir, n_params: int | None = None) -> tuple[np.ndarray | No
         raise InputError(f"{file}: expected shape (points, {n_params}), got {path.shape}")
     if not np.issubdtype(path.dtype, np.floating):
         raise InputError(f"{file}: expected floating-point parameters, got dtype {path.dtype}")
+    if len(path) == 0:
+        raise InputError(f"{file}: expected at least one point (the parameters before training), got shape {path.shape}")
+    if not np.all(np.isfinite(path), axis=1).any():  # the box around the path is that of its finite points
+        raise InputError(f"{file}: no point of the path is finite (every row holds nan or inf)")
     every = read_summary(run_dir).get("path_every") or 1
-    if not isinstance(every, int) or every < 1:
-        raise InputError(f"{Path(run_dir) / 'summary.json'}: path_every must be a whole number >= 1, got {every!r}")
+    # point k is the parameters after k * path_every updates, a number the plots compute in int64
+    largest = np.iinfo(np.int64).max // max(1, len(path) - 1)
+    if not isinstance(every, int) or not 1 <= every <= largest:
+        raise InputError(f"{Path(run_dir) / 'summary.json'}: path_every must be a whole number from 1 to {largest} "
+                         f"(the last of {len(path)} points is after {len(path) - 1} x path_every updates), "
+                         f"got {every!r}")
     return path.astype(np.float64), every
 
 

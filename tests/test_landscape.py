@@ -2,6 +2,7 @@
 parameters, the general case writes its files; the vectorised evaluator and the directions."""
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -295,14 +296,26 @@ def test_the_readme_excerpt_is_the_real_output(cli, monkeypatch, tmp_path):
     assert "$ gradlab landscape configs/saturation_mse.yaml\n" + "\n".join(printed) + "\n```" in readme
 
 
+def _set_summary(run, **fields):
+    summary = run / "summary.json"
+    summary.write_text(json.dumps({**json.loads(summary.read_text()), **fields}))
+
+
 @pytest.mark.parametrize(("damage", "message"), [
     (lambda f: np.save(f, np.zeros((3, 5))), "path.npy: expected shape (points, 2), got (3, 5)"),
     (lambda f: f.write_text("garbage"), "path.npy: not a NumPy array of the training path (This file contains pickled"),
     (lambda f: np.save(f, np.array([["a", "b"]])), "path.npy: expected floating-point parameters, got dtype <U1"),
+    # these three were internal errors (ValueError: zero-size array; OverflowError: int too large)
+    (lambda f: np.save(f, np.zeros((0, 2))),
+     "path.npy: expected at least one point (the parameters before training), got shape (0, 2)\n"),
+    (lambda f: np.save(f, np.full((4, 2), np.nan)), "path.npy: no point of the path is finite (every row holds nan or inf)\n"),
+    (lambda f: _set_summary(f.parent, path_every=10**30),
+     f"summary.json: path_every must be a whole number from 1 to {np.iinfo(np.int64).max // 3} (the last of 4 points is "
+     f"after 3 x path_every updates), got {10**30}\n"),
 ])
 def test_a_damaged_path_file_is_exit_2_before_a_run_directory(cli, tmp_path, damage, message):
     # the shape was checked inside the landscape's run (a failed run directory left behind), and a
-    # file that is no .npy was an internal error
+    # file that is no .npy was an internal error; 3 full-batch epochs record 4 points
     assert cli("train", CONFIGS / "saturation_mse.yaml", "--out", tmp_path / "t", "--no-plot", "-q",
                "--set", "training.epochs=3").code == 0
     (trained,) = run_dirs(tmp_path / "t")
