@@ -689,6 +689,8 @@ def parse_point(value: Any) -> list[float]:
             if isinstance(item, bool):
                 raise TypeError
             point.append(float(item))
+        except OverflowError:  # an integer beyond float64 (400 nines in YAML): infinite, as float("1e400") is
+            point.append(math.inf if item > 0 else -math.inf)
         except (TypeError, ValueError):
             raise ValueError(
                 f"x0: malformed number {item!r} in {value!r}; write numbers separated by commas, e.g. -1.5,2"

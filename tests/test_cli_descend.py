@@ -125,6 +125,10 @@ BAD_INPUT = [
     (["--f", "sqrt(-4)*x**2"], "f: sqrt(-4) is not a real number (it is 2*I)"),
     (["--f", "**".join(["x"] * 55), "--x0", "1"], "f: its second derivative nests too deeply for sympy"),
     (["--x0=-1.5,2"], "x0: f(x) has 1 variable but x0 has 2 coordinates"),
+    # an integer beyond float64 (YAML reads 400 nines as one) was an internal OverflowError
+    (["--set", "x0=" + "9" * 400], "error: x0: coordinates must be finite numbers at most 1e+12 in size, got x = inf\n"),
+    (["--set", "x0=-" + "9" * 400], "x0: coordinates must be finite numbers at most 1e+12 in size, got x = -inf"),
+    (["--x0", "1e400"], "x0: coordinates must be finite numbers at most 1e+12 in size, got x = inf"),
     (["--f", ROSENBROCK], "x0: f(x, y) has 2 variables but x0 has 1 coordinate"),
     (["--f", "log(x)", "--x0", "-1"], "x0: f = log(x) has no real finite value at x = -1"),
     (["--f", "x**3 - 3*x", "--x0", "0", "--method", "newton"], "newton needs an invertible second derivative, but "
@@ -395,3 +399,11 @@ def test_values_too_large_for_an_axis_still_give_a_plot(cli, tmp_path, f, x0):
     assert result.code == 0, result.err
     run = only_run(tmp_path)
     assert summary(run)["status"] == "diverged" and (run / "descent.png").stat().st_size > 0
+
+
+def test_a_config_x0_beyond_float64_is_refused_as_infinite(cli, tmp_path):
+    (tmp_path / "huge.yaml").write_text(f"f: x**2 + y**2\nx0: [1, {'9' * 400}]\n")
+    result = cli("descend", "--config", tmp_path / "huge.yaml")
+    assert result.code == 2
+    assert result.err == "error: x0: coordinates must be finite numbers at most 1e+12 in size, got (1, inf)\n"
+    assert run_dirs(tmp_path / "runs") == []
