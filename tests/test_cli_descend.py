@@ -407,3 +407,17 @@ def test_a_config_x0_beyond_float64_is_refused_as_infinite(cli, tmp_path):
     assert result.code == 2
     assert result.err == "error: x0: coordinates must be finite numbers at most 1e+12 in size, got (1, inf)\n"
     assert run_dirs(tmp_path / "runs") == []
+
+
+def test_an_inflection_newton_creeps_up_to_is_not_called_a_maximum(cli, tmp_path):
+    # f' = 4x^3 - 9x^2 = x^2 (4x - 9): a double zero at the inflection x = 0, which Newton approaches
+    # halving its distance; it stops at x = 1.12273e-08 where f'' = 12x^2 - 18x = -2.02e-7 < 0, yet
+    # f'' > 0 just left of 0: the point is flat, not a maximum (it was called one)
+    result = cli("descend", "--f", "x**4 - 3*x**3 + 2", "--x0", 0.5, "--method", "newton", "--steps", 200, "--no-plot")
+    assert result.code == 0, result.err
+    final = ("stopped after 25 steps at a flat point of f, possibly not a minimum: x = 1.12273e-08, y = 2 (the "
+             "gradient is 0, and f'' changes sign right beside the point: 0 to the run's precision); start elsewhere")
+    assert final in result.out.splitlines()
+    assert "maximum" not in result.out
+    assert summary(only_run(tmp_path))["message"].startswith("stopped after 25 steps at a flat point of f")
+

@@ -226,6 +226,11 @@ def _final_line(expr, settings, outcome, digits: int, downhill: Optional[str] = 
         return f"diverged at step {outcome.steps}: {outcome.detail} (lr = {settings.lr:g}){tail}"
     if outcome.reason == "converged" and not downhill:
         kind = stationary_kind(expr, outcome.x)
+        if kind == "flat point":  # negative curvature at x, but not beside it: too flat to tell what x is
+            curvature = "f''" if expr.n_vars == 1 else "an eigenvalue of the Hessian"
+            return (f"stopped after {count} at a flat point of f, possibly not a minimum: "
+                    f"{_where(expr, outcome.x, outcome.f, digits)} (the gradient is 0, and {curvature} changes sign "
+                    f"right beside the point: 0 to the run's precision); start elsewhere")
         if kind:  # the gradient vanished, but not at a minimum: descent cannot tell, the second derivative can
             curvature = "f'' < 0 there" if expr.n_vars == 1 else "the Hessian has a negative eigenvalue there"
             return (f"stopped after {count} at a {kind} of f, not a minimum: {_where(expr, outcome.x, outcome.f, digits)} "
