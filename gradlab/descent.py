@@ -556,13 +556,19 @@ def falling_towards(expr, x: float) -> str | None:
     direction :math:`d = -\operatorname{sign} f'(x)` (either way if :math:`f'(x) = 0`): values
     that never rise and first fall mean there is no minimum that way, as for :math:`-x^2`
     (unbounded below) or :math:`e^x` (an asymptote, :math:`f \to 0` as :math:`x \to -\infty`).
+    Where float64 sees f flat, the probes are repeated in mpmath: :math:`e^x` from x = -1000 is
+    0 in float64 at x and at every probe, but it still falls (5.1e-435, 9.5e-870, ...).
     """
     g = float(expr.gradient([x])[0])
     f0 = float(expr.value([x]))
     directions = [-1.0 if g > 0 else 1.0] if g != 0 else [1.0, -1.0]
     for d in directions:
-        with np.errstate(all="ignore"):
-            values = [float(expr.value([x + d * t * (1 + abs(x))])) for t in (1.0, 10.0, 100.0)]
+        probes = [x + d * t * (1 + abs(x)) for t in (1.0, 10.0, 100.0)]
+        values = [expr.value([p]) for p in probes]
+        if values == [f0] * 3:  # underflowed alike (or truly flat, as relu(x) for x < 0): ask without the range limit
+            f0, *values = (expr.value_unbounded([p]) for p in (x, *probes))
+            if None in (f0, *values):
+                continue
         # falls, then falls on (or holds at an asymptote it reached in float64, as tanh does);
         # relu(x) falls to 0 and stays there: a flat floor, not a fall without end
         if all(math.isfinite(v) for v in values) and values[2] <= values[1] < values[0] < f0:

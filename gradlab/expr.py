@@ -377,6 +377,21 @@ class Expression:
             result = np.asarray(self._f(*[np.asarray(g, dtype=float) for g in grids]), dtype=float)
             return result + np.zeros(np.broadcast(*grids).shape)  # a constant f still fills the grid
 
+    @functools.cached_property
+    def _f_unbounded(self) -> Callable:
+        import mpmath  # sympy's own dependency
+
+        extras = {"sigmoid": lambda z: 1 / (1 + mpmath.exp(-z)), "softplus": lambda z: mpmath.log1p(mpmath.exp(z)),
+                  "relu": lambda z: max(z, 0)}
+        return self._sp.lambdify(self._symbols, self.sym, modules=[extras, "mpmath"])
+
+    def value_unbounded(self, point: Sequence[float]) -> Any:
+        """:math:`f` at ``point`` in mpmath, whose exponent has no range: e^-1000 is 5.1e-435, not the 0
+        it becomes in float64. Returned as an mpmath number, comparable with others; None where
+        f has no real value there."""
+        value = self._f_unbounded(*(float(v) for v in np.asarray(point, dtype=float).ravel()))
+        return value if not isinstance(value, complex) and getattr(value, "imag", 0) == 0 else None
+
     # Printed forms (sympy's str, with Floats shown as the user typed them).
     def show(self, expr) -> str:
         """Print a sympy expression of this function compactly (``0.1``, not ``0.100000000000000``)."""

@@ -279,6 +279,10 @@ def test_newton_prints_the_second_derivative_it_divides_by(cli):
     ("-x**2", 8, "+inf", 100),  # unbounded below: x grows by 1.2 per step
     ("x**3", 1, "-inf", 100),  # an inflection: f' = f'' = 0 at 0, and f falls on past it
     ("tanh(x)", 1, "-inf", 100),  # an asymptote that float64 reaches: tanh(-21) = tanh(-201) = -1
+    # f and f' are 0 in float64 at the start and leftwards (e^-1000 = 5.1e-435): 0 steps, but f still
+    # falls, as mpmath sees; these were 'converged after 0 steps' with 'no minimum' on the next line
+    ("exp(x)", -1000, "-inf", 0),
+    ("sigmoid(x)", -1000, "-inf", 0),
 ])
 def test_a_function_without_a_minimum_is_never_called_converged(cli, tmp_path, f, x0, direction, steps):
     result = cli("descend", "--f", f, "--x0", x0, "--no-plot")
@@ -373,6 +377,9 @@ def test_a_flat_floor_is_not_a_fall_without_end(cli, tmp_path):
     result = cli("descend", "--f", "relu(x)", "--x0", 1, "--no-plot")
     assert "converged after 11 steps: x = -0.1, y = 0" in result.out
     assert "keeps decreasing" not in result.out
+    # already on the floor: float64 and mpmath alike see f = 0 on the left, which is a minimum
+    result = cli("descend", "--f", "relu(x)", "--x0", -1, "--no-plot")
+    assert "converged after 0 steps: x = -1, y = 0" in result.out and "keeps decreasing" not in result.out
 
 
 @pytest.mark.parametrize(("args", "kind", "curvature"), [
