@@ -428,3 +428,16 @@ def test_an_inflection_newton_creeps_up_to_is_not_called_a_maximum(cli, tmp_path
     assert "maximum" not in result.out
     assert summary(only_run(tmp_path))["message"].startswith("stopped after 25 steps at a flat point of f")
 
+
+
+@pytest.mark.parametrize(("args", "text"), [
+    # both were printed '1': 'lr < 2/f''(x*) = 1; lr = 1 is below it'
+    (["--lr", "0.9999999"], "gradient descent converges only if lr < 2/f''(x*) = 1; lr = 0.9999999 is below it"),
+    (["--lr", "1.0000000000000002"], "lr < 2/f''(x*) = 1; lr = 1.0000000000000002 is not below it"),
+    (["--lr", "1"], "lr < 2/f''(x*) = 1; lr = 1 is not below it"),
+    (["--method", "newton", "--lr", "1.9999999"], "only if lr < 2; lr = 1.9999999 is below it"),
+])
+def test_lr_and_its_bound_are_printed_apart(cli, tmp_path, args, text):
+    result = cli("descend", *args, "--no-plot")
+    assert result.code == 0, result.err
+    assert text in next(line for line in result.out.splitlines() if line.startswith("stability: x* = "))

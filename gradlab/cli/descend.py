@@ -259,6 +259,17 @@ _RATIO_TEXT = {"gd": "|1 - lr f''(x*)|", "momentum": "spectral radius", "nestero
                "newton": "|1 - lr|"}
 
 
+def _apart(a: float, b: float, digits: int) -> tuple[str, str]:
+    """``a`` and ``b`` with at least ``digits`` significant digits, and more until they read as
+    different numbers when they are: lr = 0.9999999 against the bound 1 printed as '1' and '1'
+    said 'lr = 1 is below it'."""
+    for n in range(digits, 18):  # 17 digits tell any two float64 apart
+        shown = fmt(a, n), fmt(b, n)
+        if a == b or shown[0] != shown[1]:
+            return shown
+    return shown
+
+
 def _stability_lines(stable, settings, digits: int, downhill: Optional[str] = None) -> list[str]:
     """Two lines: the step-size bound near x*, and the predicted against the observed error ratio."""
     if stable is None and downhill:
@@ -275,8 +286,9 @@ def _stability_lines(stable, settings, digits: int, downhill: Optional[str] = No
                         "shrinks more slowly than any fixed ratio"]
     elif stable.bound is not None:
         side = "below" if settings.lr < stable.bound else "not below"
-        value = "" if stable.method == "newton" else f" = {d(stable.bound)}"  # newton's bound is the number 2 itself
-        lines = [head + f"{_BOUND_TEXT[stable.method]}{value}; lr = {settings.lr:g} is {side} it"]
+        lr, bound = _apart(settings.lr, stable.bound, digits)
+        value = "" if stable.method == "newton" else f" = {bound}"  # newton's bound is the number 2 itself
+        lines = [head + f"{_BOUND_TEXT[stable.method]}{value}; lr = {lr} is {side} it"]
     else:
         lines = [head + f"plain gradient descent would need lr < 2/f''(x*) = {d(stable.gd_bound)} "
                         f"({stable.method} has no such fixed bound)"]
