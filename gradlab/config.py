@@ -215,9 +215,16 @@ def validation_message(
     for error in exc.errors(include_url=False):
         where, kind = _location(error["loc"]), error["type"]
         if kind == "extra_forbidden":
-            allowed = accepted_keys(_model_at(model, error["loc"][:-1]))
+            owner, key = _model_at(model, error["loc"][:-1]), str(error["loc"][-1])
+            allowed = accepted_keys(owner)
+            if key in allowed:  # a known key is extra only beside another spelling of it: lr and learning_rate
+                from gradlab.overrides import synonyms
+
+                others = " or ".join(n for n in synonyms(owner, [], key) if n != key)
+                lines.append(f"{prefix}{where}: given together with {others}, its synonym; give one of them")
+                continue
             listing = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
-            lines.append(f"{prefix}{where}: unknown key{did_you_mean(str(error['loc'][-1]), allowed)}{listing}")
+            lines.append(f"{prefix}{where}: unknown key{did_you_mean(key, allowed)}{listing}")
             continue
         message = error["msg"]
         if kind == "value_error":

@@ -223,6 +223,17 @@ def test_config_file_errors_name_the_file(cli, tmp_path):
     assert run_dirs(tmp_path / "runs") == []
 
 
+@pytest.mark.parametrize("text", ["lr: 0.2\nlearning_rate: 0.3\n", "learning_rate: 0.3\nlr: 0.2\n"])
+def test_a_setting_given_under_both_its_names_is_refused_as_synonyms(cli, tmp_path, text):
+    # it said 'learning_rate: unknown key (did you mean 'learning_rate'?)'
+    (tmp_path / "both.yaml").write_text(text)
+    result = cli("descend", "--config", tmp_path / "both.yaml")
+    assert result.code == 2
+    assert result.err == f"error: {tmp_path / 'both.yaml'}: learning_rate: given together with lr, its synonym; give one of them\n"
+    assert run_dirs(tmp_path / "runs") == []
+    assert cli("descend", "--config", tmp_path / "both.yaml", "--lr", 0.1, "--no-plot").code == 0  # the flag replaces both
+
+
 def test_a_flag_replaces_a_bad_value_in_the_file(cli, tmp_path):
     (tmp_path / "c.yaml").write_text("lr: -1\nsteps: 2\n")
     result = cli("descend", "--config", tmp_path / "c.yaml", "--lr", 0.1, "--no-plot")
