@@ -410,7 +410,8 @@ def test_maxima_and_saddle_points_are_not_called_converged(cli, tmp_path, args, 
     assert summary(only_run(tmp_path))["message"].endswith("start elsewhere")
 
 
-@pytest.mark.parametrize(("f", "x0"), [("tanh(x)*1e308", "8"), ("tanh(x)*1e308 + y**2", "8,1")])
+@pytest.mark.parametrize(("f", "x0"), [("tanh(x)*1e308", "8"), ("tanh(x)*1e308 + y**2", "8,1"),
+                                      ("1e308*tanh(x) + y", "0,0")])  # its contour levels overflowed (a warning)
 def test_values_too_large_for_an_axis_still_give_a_plot(cli, tmp_path, f, x0):
     # f spans -1e308 to 1e308: matplotlib's axis span hi - lo would overflow; such values are left undrawn
     result = cli("descend", "--f", f, f"--x0={x0}", "--steps", 3)

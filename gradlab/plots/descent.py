@@ -90,9 +90,10 @@ def _contour(ax, expr, path: np.ndarray, csv_path: Path) -> Path:
     gy = np.linspace(*_span(path[:, 1]), GRID_POINTS)
     X, Y = np.meshgrid(gx, gy)
     Z = expr.values(X, Y)
-    finite = Z[np.isfinite(Z)]
+    shown = _drawable(Z)  # f = 1e308 tanh(x) + y spans 2e308: the levels' own arithmetic would overflow
+    finite = shown[np.isfinite(shown)]
     if finite.size:
-        ax.contour(X, Y, np.where(np.isfinite(Z), Z, np.nan), levels=_levels(finite), cmap="viridis", linewidths=0.8)
+        ax.contour(X, Y, shown, levels=_levels(finite), cmap="viridis", linewidths=0.8)
     ok = np.all(np.isfinite(path), axis=1)
     ax.plot(path[ok, 0], path[ok, 1], "o-", color="tab:red", ms=3, lw=0.8, alpha=0.8, label="path, in order")
     _ends(ax, path[ok, 0], path[ok, 1])
