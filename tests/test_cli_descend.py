@@ -453,3 +453,15 @@ def test_lr_and_its_bound_are_printed_apart(cli, tmp_path, args, text):
     result = cli("descend", *args, "--no-plot")
     assert result.code == 0, result.err
     assert text in next(line for line in result.out.splitlines() if line.startswith("stability: x* = "))
+
+
+@pytest.mark.parametrize(("steps", "every", "caption"), [
+    (3, 10, False),  # all three rows are shown: the caption said 'steps 1-5, every 10 steps, and the last'
+    (6, 2, False),  # 1-5, and 6 as an even step and the last: nothing left out
+    (12, 2, True),  # 1-5 and the even ones up to 12 leave out 7, 9 and 11
+    (30, 10, True),  # 1-5, 10, 20, 30: steps 6-9 and others are left out
+])
+def test_the_table_caption_appears_only_when_steps_are_left_out(cli, tmp_path, steps, every, caption):
+    result = cli("descend", "--steps", steps, "--every", every, "--no-plot")
+    assert result.code == 0, result.err
+    assert (f"shown: steps 1-5, every {every} steps, and the last" in result.out) is caption

@@ -202,11 +202,13 @@ def _table(expr, records, every: int, digits: int):
     one = expr.n_vars == 1
     names = ("step", "x_old", "dy/dx", "x_new", "y(x_new)") if one else (
         "step", "(x, y) old", "grad f", "(x, y) new", "f(new)")
-    caption = f"shown: steps 1-{FIRST_ROWS}, every {every} steps, and the last" if every > 1 else None
+    shown = shown_steps(len(records), every)
+    # said only when steps are left out: --steps 3 --every 10 shows all three
+    caption = f"shown: steps 1-{FIRST_ROWS}, every {every} steps, and the last" if len(shown) < len(records) else None
     table = Table(*names, caption=caption)
     for column in table.columns:
         column.justify = "right"
-    for k in shown_steps(len(records), every):
+    for k in shown:
         r = records[k - 1]
         table.add_row(str(r.step), _point(r.x_old, digits), _point(r.grad, digits), _point(r.x_new, digits),
                       fmt(r.f_new, digits))
