@@ -371,3 +371,14 @@ def test_every_plot_command_in_the_readme_runs(cli, monkeypatch):
     for line in lines:
         result = cli(*line[1:])
         assert result.code == 0, (line, result.err)
+
+
+def test_piped_facts_table_is_not_squeezed_into_80_columns(tmp_path):
+    # the facts table was printed without show_table: piped at COLUMNS=80 its cells wrapped
+    # ('4.53979e-05 to' / '0.999955' on two lines), unlike the sample table above it
+    done = subprocess.run([sys.executable, "-m", "gradlab", "plot", "sigmoid", "tanh", "relu", "-d", "--output",
+                           tmp_path / "a.png"], cwd=tmp_path, env=subprocess_env(COLUMNS="80"), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    row = next(line for line in done.stdout.splitlines() if line.startswith("│ sigmoid"))
+    assert "4.53979e-05 to 0.999955" in row and "0.25 at z = 0" in row and "|z| > 4.58 (saturation)" in row

@@ -221,7 +221,7 @@ def _render_activations(study) -> None:
         f = study.facts[curve.key]
         facts.add_row(curve.spec, f.output_range, f"{fmt(f.observed_min)} to {fmt(f.observed_max)}",
                       f"{fmt(f.max_derivative)} at {_where(*f.peak_at)}", _flat(f))
-    out.print(facts)
+    show_table(facts)
     if study.numeric:
         table = Table(title="numerical derivative against the exact one", title_justify="left", title_style="bold")
         for column in ("function", "difference", "step h", "max abs error", "at z", "max rel error"):
