@@ -26,7 +26,7 @@ How a run stops:
   converging run, e.g. step 39 for ``lr = 1.1`` on :math:`x^2 - 4x + 6` from 8).
 - ``no_step``: (Newton) the second derivative turned singular away from a stationary point,
   so no next step exists; the run ends there, which is a result, not a divergence.
-- ``interrupted``: Ctrl-C; :meth:`Descent.interrupt` ends the run after the last recorded step.
+- ``interrupted``: Ctrl-C or SIGTERM; :meth:`Descent.interrupt` ends the run after the last recorded step.
 """
 
 from __future__ import annotations
@@ -347,11 +347,12 @@ class Descent:
                 return
             x, f, g = x_new, f_new, g_new
 
-    def interrupt(self, steps: Sequence[Step]) -> Outcome:
-        """End the run where Ctrl-C found it, after the recorded ``steps``; sets :attr:`outcome`."""
+    def interrupt(self, steps: Sequence[Step], by: str = "Ctrl-C") -> Outcome:
+        """End the run where Ctrl-C (or what ``by`` names: SIGTERM) found it, after the recorded
+        ``steps``; sets :attr:`outcome`."""
         last = steps[-1] if steps else None
         x, f, g = (last.x_new, last.f_new, last.grad_new) if last else (self.x0, self.f0, self.g0)
-        self.outcome = Outcome("interrupted", len(steps), x, f, g, "Ctrl-C")
+        self.outcome = Outcome("interrupted", len(steps), x, f, g, by)
         return self.outcome
 
     def _explosion(self, x: np.ndarray, f: float, g: np.ndarray) -> str | None:

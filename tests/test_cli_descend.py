@@ -345,6 +345,28 @@ def test_ctrl_c_keeps_the_steps_done_and_marks_the_run_interrupted(cli, tmp_path
     assert done["final"]["x"] == pytest.approx(5.84)
 
 
+def test_sigterm_is_named_as_sigterm_not_ctrl_c(cli, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    import gradlab.descent
+
+    real, calls = gradlab.descent.metric_row, []
+
+    def row_then_sigterm(run, step):
+        calls.append(step)
+        if len(calls) == 4:  # as above, but `kill` arrives during step 3
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(run, step)
+
+    monkeypatch.setattr(gradlab.descent, "metric_row", row_then_sigterm)
+    result = cli("descend", "--no-plot")
+    assert result.code == 143
+    assert "interrupted (SIGTERM) after 2 steps: x = 5.84, y = 16.7456" in result.out  # it said (Ctrl-C)
+    done = summary(only_run(tmp_path))
+    assert done["status"] == "interrupted" and done["message"].startswith("interrupted (SIGTERM) after 2 steps")
+
+
 def test_a_bad_out_fails_before_anything_is_printed(cli, tmp_path):
     (tmp_path / "a_file").write_text("")
     for out in (tmp_path / "a_file", tmp_path / "a_file" / "below"):

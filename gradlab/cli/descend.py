@@ -105,8 +105,10 @@ def record(cfg, expr, descent, out_dir: Optional[Path]) -> Recorded:
                 log.append(metric_row(descent, step))
                 records.append(step)
             outcome = descent.outcome
-        except KeyboardInterrupt:  # keep what was done: the table so far, the plot, status interrupted
-            outcome = descent.interrupt(records)
+        except KeyboardInterrupt as stop:  # keep what was done: the table so far, the plot, status interrupted
+            from gradlab.cli.app import Terminated  # loaded already: it runs this command
+
+            outcome = descent.interrupt(records, "SIGTERM" if isinstance(stop, Terminated) else "Ctrl-C")
         stable = stability(descent, records)
         downhill = unbounded_direction(expr, outcome.x, descent.x0) if stable is None else None
         plots = _plot(run, expr, descent, records) if cfg.plot else []
@@ -223,7 +225,7 @@ def _final_line(expr, settings, outcome, digits: int, downhill: Optional[str] = 
     tail = f"; {_no_minimum(downhill)}" if downhill else ""
     count = f"{outcome.steps} step{'s' * (outcome.steps != 1)}"
     if outcome.reason == "interrupted":
-        return f"interrupted (Ctrl-C) after {count}: {_where(expr, outcome.x, outcome.f, digits)}"
+        return f"interrupted ({outcome.detail}) after {count}: {_where(expr, outcome.x, outcome.f, digits)}"
     if outcome.reason == "diverged":
         return f"diverged at step {outcome.steps}: {outcome.detail} (lr = {settings.lr:g}){tail}"
     if outcome.reason == "converged" and not downhill:
