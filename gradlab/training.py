@@ -122,21 +122,31 @@ def target_classes(Y: np.ndarray) -> np.ndarray:
 
 
 def evaluate(network: Network, loss: Loss, X: np.ndarray, Y: np.ndarray, task: str) -> dict[str, float]:
-    """Loss (batch mean over all of X), and accuracy or R^2, in chunks of EVAL_CHUNK rows."""
+    """Loss (batch mean over all of X), and accuracy or R^2, in chunks of EVAL_CHUNK rows.
+
+    R^2 = 1 - sum (y_hat - y)^2 / sum (y - mean y)^2 is nan when the targets are constant (one
+    row, say): nothing is left to explain. Both sums are taken of differences divided by a
+    power of two near the targets' spread, which is exact and keeps targets of 1e200 from
+    overflowing their squares.
+    """
     n = X.shape[0]
     total, correct, sse = 0.0, 0, 0.0
     threshold = binary_threshold(loss, network.output.activation.name)
+    if task == "regression":
+        centred = Y - Y.mean(axis=0)
+        spread = float(np.max(np.abs(centred)))
+        scale = math.ldexp(1.0, math.frexp(spread)[1]) if 0 < spread < math.inf else 1.0
     for start in range(0, n, EVAL_CHUNK):
         xb, yb = X[start:start + EVAL_CHUNK], Y[start:start + EVAL_CHUNK]
         out = network.forward(xb)
         total += network.loss_value(loss, yb) * xb.shape[0]
         if task == "regression":
-            sse += float(np.sum((out - yb) ** 2))
+            sse += float(np.sum(((out - yb) / scale) ** 2))
         else:
             correct += int(np.sum(predicted_classes(out, threshold) == target_classes(yb)))
     result = {"loss": total / n}
     if task == "regression":
-        sst = float(np.sum((Y - Y.mean(axis=0)) ** 2))
+        sst = float(np.sum((centred / scale) ** 2))
         result["r2"] = 1.0 - sse / sst if sst > 0 else float("nan")
     else:
         result["accuracy"] = correct / n

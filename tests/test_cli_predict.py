@@ -254,3 +254,26 @@ def test_a_number_float_reads_but_a_csv_does_not_write_is_refused(cli, trained, 
     assert result.code == 2 and result.out == ""
     assert result.err == f"error: path: '{path}' line 4, column 'weight_kg': '{cell}', which is not a number\n"
     assert not path.with_name("animals_predictions.csv").exists()
+
+
+def test_evaluate_gives_r2_of_a_regression_run_and_says_when_it_is_undefined(cli, tmp_path):
+    result = cli("train", CONFIGS / "sine_smooth_l1.yaml", "--out", tmp_path / "runs", "--no-plot", "-q",
+                 "--set", "training.epochs=5")
+    assert result.code == 0
+    run = run_dirs(tmp_path / "runs")[0]
+    (tmp_path / "c3.csv").write_text("x,y\n0.5,0.4\n1.0,0.9\n2,0.8\n")
+    assert cli("predict", run, tmp_path / "c3.csv", "-o", tmp_path / "p.csv").code == 0
+    with open(tmp_path / "p.csv", newline="") as handle:
+        y_hat = np.array([float(row["predicted_y"]) for row in csv.DictReader(handle)])
+    y = np.array([0.4, 0.9, 0.8])
+    r2 = 1 - np.sum((y_hat - y) ** 2) / np.sum((y - y.mean()) ** 2)  # by hand, from predict's own numbers
+    result = cli("evaluate", run, tmp_path / "c3.csv", "--target", "y")
+    shown = next(line.split("│")[2] for line in result.out.splitlines() if "R^2" in line)
+    assert float(shown) == float(f"{r2:.4g}")
+
+    (tmp_path / "flat.csv").write_text("x,y\n0.5,0.3\n1.0,0.3\n")  # nothing to explain
+    result = cli("evaluate", run, tmp_path / "flat.csv", "--target", "y")
+    assert result.code == 0 and "│ R^2              │ undefined (the targets are all equal) │" in result.out
+    (tmp_path / "huge.csv").write_text("x,y\n0.5,1e200\n1.0,-1e200\n")  # squares of 1e200 overflow float64
+    result = cli("evaluate", run, tmp_path / "huge.csv", "--target", "y")
+    assert result.code == 0 and next(line.split("│")[2] for line in result.out.splitlines() if "R^2" in line).strip() == "0"

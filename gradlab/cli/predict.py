@@ -66,9 +66,11 @@ def evaluate(
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_row(f"loss ({model.loss.name})", fmt(result["loss"]))
-    for key in ("accuracy", "r2"):
-        if key in result:
-            table.add_row("R^2" if key == "r2" else key, fmt(result[key], 4))
+    if "accuracy" in result:
+        table.add_row("accuracy", fmt(result["accuracy"], 4))
+    if "r2" in result:  # nan only when the targets are all equal: there is no variance to explain
+        r2 = result["r2"]
+        table.add_row("R^2", fmt(r2, 4) if r2 == r2 else "undefined (the targets are all equal)")
     show_table(table)
 
 
