@@ -372,3 +372,20 @@ def test_a_directory_whose_time_stamp_is_no_time_is_listed_by_its_mtime(cli, tmp
     assert bad.started == (root / bad.id).stat().st_mtime and bad.command == "train" and bad.name == "x"
     assert listed[-1].id.endswith("aaaaaa")  # dated 2020 by its summary: the oldest
     assert cli("runs", "show", "--dir", root, "abcdef").code == 0
+
+
+def test_show_takes_the_groups_dir_and_json(cli, tmp_path):
+    root = tmp_path / "elsewhere"
+    fake_run(root, "20261122-031726-train-fine-2f15c0", summary=GOOD)
+    assert cli("runs", "show", "2f15c0").code == 2  # not under the default root
+    for args in (["runs", "--dir", root, "show", "2f15c0"], ["runs", "show", "--dir", root, "2f15c0"]):
+        result = cli(*args)
+        assert result.code == 0 and result.out.startswith("20261122-031726-train-fine-2f15c0"), result.err
+    result = cli("runs", "--dir", root, "--json", "show", "2f15c0")
+    assert json.loads(result.out)["id"] == "20261122-031726-train-fine-2f15c0"
+
+
+def test_a_dir_that_is_a_file_is_named_as_such(cli, tmp_path):
+    (tmp_path / "notes.csv").write_text("a\n")
+    assert cli("runs", "--dir", tmp_path / "notes.csv").err == f"error: --dir '{tmp_path / 'notes.csv'}': a file, not a directory\n"
+    assert cli("runs", "--dir", tmp_path / "nope").err == f"error: --dir '{tmp_path / 'nope'}': no such directory\n"

@@ -57,7 +57,8 @@ def runs(
     from gradlab.runs import list_runs, runs_root
 
     if directory is not None and not directory.is_dir():
-        raise InputError(f"--dir {str(directory)!r}: no such directory")
+        raise InputError(f"--dir {str(directory)!r}: " + ("a file, not a directory" if directory.exists()
+                                                          else "no such directory"))
     found = list_runs(directory, command=command, status=status, limit=limit)
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in found], indent=2))
@@ -75,6 +76,7 @@ def runs(
 @runs_app.command("show", help="Print a run's config, its summary and the paths of its plots.\n\n"
                   + examples("gradlab runs show runs/20261122-071543-descend-13153e", "gradlab runs show 13153e --json"))
 def show(
+    ctx: typer.Context,
     run: Annotated[str, typer.Argument(metavar="RUN", show_default=False,
                                        help="A run directory, or a run id (or unique part of one).")],
     directory: DirOption = None,
@@ -85,6 +87,9 @@ def show(
     from gradlab.config import flatten
     from gradlab.runs import CONFIG_FILE, inspect_run, resolve_run, to_plain
 
+    group = ctx.parent.params if ctx.parent is not None else {}  # 'gradlab runs --dir D --json show ID' too
+    directory = directory if directory is not None else group.get("directory")
+    as_json = as_json or bool(group.get("as_json"))
     path = resolve_run(run, directory)
     info = inspect_run(path)
     where = path.resolve() if as_json else path  # absolute for scripts, as in 'gradlab runs --json'
