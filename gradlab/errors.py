@@ -79,6 +79,14 @@ def overflows_float(text: str, value: float) -> str | None:
     return None
 
 
+def in_file(error: InputError, path: object) -> InputError:
+    """``error`` with ``path`` named at the start of each of its lines (those naming it already
+    are kept): for a file the user did not type, such as a run directory's config.yaml."""
+    where = str(path)
+    lines = [line if line.startswith(where) else f"{where}: {line}" for line in str(error).splitlines()]
+    return type(error)("\n".join(lines))
+
+
 def plural(count: int, noun: str) -> str:
     """``"1 training sample"``, ``"3 training samples"``: for messages that count things."""
     return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gradlab.config import FiniteFloat, Int, as_written, load_yaml, validate
-from gradlab.errors import ConfigError, InputError
+from gradlab.errors import ConfigError, InputError, in_file
 
 Spec = Union[str, dict[str, Any]]
 
@@ -466,14 +466,17 @@ def load_trained(run_dir: str | os.PathLike) -> Experiment:
     """Rebuild a finished training run: its experiment from ``config.yaml`` with the final
     weights from ``model.npz`` put in place (data regenerated or reloaded the same way)."""
     from gradlab.engine.init import FromFile
-    from gradlab.runs import CONFIG_FILE, resolve_run
+    from gradlab.runs import CONFIG_FILE, read_config, resolve_run
 
     run_dir = resolve_run(run_dir)
     model_file = run_dir / "model.npz"
     if not model_file.exists():  # before the config: a gradcheck or descend run's config is no experiment
         raise InputError(f"{run_dir}: no model.npz, so no trained network ({_run_kind(run_dir)}); give a config "
                          f"file or a training run directory (gradlab train, or gradlab landscape on a config)")
-    experiment = build(load_yaml(run_dir / CONFIG_FILE), base_dir=run_dir)
+    try:
+        experiment = build(read_config(run_dir), base_dir=run_dir)
+    except InputError as error:  # 'gradlab explain RUN' never names the file: the message must
+        raise in_file(error, run_dir / CONFIG_FILE) from None
     reader = FromFile(str(model_file))
     reader.field = str(run_dir)  # its errors name the run: "<run>: cannot read '.../model.npz' as .npz: ..."
     saved = reader.read()

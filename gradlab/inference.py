@@ -16,7 +16,7 @@ from typing import Any, Literal, Optional
 import numpy as np
 from pydantic import BaseModel, Field
 
-from gradlab.errors import InputError
+from gradlab.errors import InputError, in_file
 
 
 @dataclass
@@ -101,8 +101,7 @@ def load_model(run_dir: str | os.PathLike) -> TrainedModel:
         hidden = [activations.create(spec, field="model.activation") for spec in specs]
         output = activations.create(model.output_spec(loss, info.task), field="model.output")
     except InputError as error:
-        message = str(error)
-        raise InputError(message if message.startswith(str(config_file)) else f"{config_file}: {message}") from None
+        raise in_file(error, config_file) from None
     weights = _read_weights(run_dir / MODEL_FILE)
     sizes = [weights[0][0].shape[0], *(W.shape[1] for W, _ in weights)]
     n_classes = len(info.class_names or ())

@@ -290,6 +290,21 @@ def test_a_damaged_model_file_is_exit_2(cli, tmp_path, damage, message):
         assert result.code == 2 and message in result.err and len(result.err.splitlines()) == 1, result.err
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "the top level must be a mapping of settings (key: value), got an empty file"),
+    ("data: {name: inline, X: [[1.0]], y: [0]}\nloss: foo\n", "loss: unknown value 'foo'"),
+])
+def test_a_damaged_config_of_a_run_is_named(cli, tmp_path, text, message):
+    # 'gradlab explain RUN' names no file itself: "loss: unknown value" alone did not say where
+    assert cli("train", CONFIGS / "saturation_mse.yaml", "--out", tmp_path / "t", "--no-plot", "-q",
+               "--set", "training.epochs=2").code == 0
+    (trained,) = run_dirs(tmp_path / "t")
+    (trained / "config.yaml").write_text(text)
+    for command in ("explain", "gradcheck", "landscape"):
+        result = cli(command, trained)
+        assert result.code == 2 and result.err.startswith(f"error: {trained / 'config.yaml'}: {message}"), result.err
+
+
 def test_a_deeply_saturated_fused_output_shows_factors_whose_product_is_delta(cli):
     """x = 1, y = 0, w = 40, b = 0: z = 40, 1 - sigma(40) = sigma(-40) = 4.248e-18 (sigma(40) rounds to 1).
     dC/dy_hat = (1 - y) / (1 - y_hat) = 1 / sigma(-40) = 2.354e17, sigma'(40) = sigma(40) sigma(-40), product

@@ -90,7 +90,7 @@ def _check_original(original: Path) -> dict:
 
 def _train(original: Path, summary: dict, out_dir, plot: bool, quiet: bool):
     from gradlab.cli.train import TerminalReport
-    from gradlab.errors import ConfigError
+    from gradlab.errors import ConfigError, in_file
     from gradlab.experiment import load_experiment
     from gradlab.runner import REPRODUCE, execute
     from gradlab.runs import CONFIG_FILE, Run
@@ -98,8 +98,7 @@ def _train(original: Path, summary: dict, out_dir, plot: bool, quiet: bool):
     try:
         experiment = load_experiment(original / CONFIG_FILE)
     except ConfigError as error:  # the file is implicit in 'gradlab rerun RUN': name it on every line
-        raise ConfigError("\n".join(line if line.startswith(str(original)) else f"{original / CONFIG_FILE}: {line}"
-                                     for line in str(error).splitlines())) from None
+        raise in_file(error, original / CONFIG_FILE) from None
     run = Run.create("train", experiment.resolved, name=summary.get("name"), out=out_dir, reproduce=REPRODUCE)
     with run, TerminalReport(experiment.settings.epochs, experiment.settings.task, quiet) as report:
         history = execute(experiment, run, [report], plots=plot)
