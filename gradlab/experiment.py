@@ -12,6 +12,7 @@ value and what is allowed; an unknown key gets a did-you-mean.
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ class _Strict(BaseModel):
 class ModelConfig(_Strict):
     """The network: hidden widths, their activation(s), the output activation, initialisation, dtype."""
 
-    hidden: list[Int] = Field(default_factory=list, description="hidden layer widths, from the input side")
+    hidden: list[Int] = Field(default_factory=list, description="hidden layer widths, from the input side",
+                              json_schema_extra={"items": {"type": "integer", "minimum": 1}})
     activation: Union[Spec, list[Spec]] = Field("sigmoid", description="hidden activation, or one per hidden layer")
     output: Optional[Spec] = Field(None, description="output activation [default: chosen from the loss and task]")
     init: Spec = Field("xavier", description="initialiser spec")
@@ -78,7 +80,9 @@ class OptimizerConfig(BaseModel):
 
 class TrainingConfig(_Strict):
     epochs: Int = Field(100, ge=1)
-    batch_size: Union[Int, Literal["full"]] = Field(32, description="rows per update; 1 = online, full = batch")
+    batch_size: Union[Int, Literal["full"]] = Field(32, description="rows per update; 1 = online, full = batch",
+                                                    json_schema_extra={"anyOf": [{"type": "integer", "minimum": 1},
+                                                                                 {"const": "full", "type": "string"}]})
     shuffle: bool = True
     log_every: Int = Field(1, ge=1)
     l1: FiniteFloat = Field(0.0, ge=0)
@@ -97,10 +101,17 @@ class TrainingConfig(_Strict):
         raise ValueError(f"must be a whole number >= 1 or 'full', got {as_written(value)}")
 
 
+def _run_name_pattern() -> str:
+    from gradlab.runs import NAME_PATTERN
+
+    return NAME_PATTERN
+
+
 class ExperimentConfig(_Strict):
     """A complete training experiment."""
 
-    name: Optional[str] = None
+    name: Optional[str] = Field(None, json_schema_extra=lambda schema: schema.update(anyOf=[
+        {"type": "string", "pattern": _run_name_pattern()}, {"type": "null"}]))
     seed: Int = Field(0, ge=0, description="drives the data generation, the initialisation and the shuffling")
     data: Spec
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -414,22 +425,35 @@ def json_schema() -> dict[str, Any]:
     schema = ExperimentConfig.model_json_schema()
     defs = schema["$defs"]
 
-    def choices_of(kind: str) -> list[dict[str, Any]]:
-        """A name (offered for completion), ``name:key=value,...``, or ``{name: ..., key: value}``."""
+    def choices_of(kind: str, shared: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """A name (offered for completion), ``name:key=value,...``, or ``{name: ..., key: value}``:
+        one mapping per component, listing its parameters (and the ``shared`` ones) with their
+        defaults, so that an editor completes them and flags a misspelt key."""
         import re
 
-        names = load(kind).names(aliases=True)
+        registry = load(kind)
+        names = registry.names(aliases=True)
         with_params = "^(" + "|".join(map(re.escape, names)) + "):.+$"
-        return [{"type": "string", "enum": names}, {"type": "string", "pattern": with_params},
-                {"type": "object", "properties": {"name": {"type": "string", "enum": names}}, "required": ["name"]}]
+        mappings = []
+        for name, cls in registry.items():
+            params = {**registry.parameters(name), **(shared or {})}
+            mappings.append({
+                "type": "object", "additionalProperties": False,
+                "properties": {"name": {"enum": [name, *getattr(cls, "aliases", ())]},
+                               **{key: _json_value(default) for key, default in params.items()}},
+                "required": ["name", *(key for key, default in params.items() if default is inspect.Parameter.empty)],
+            })
+        return [{"type": "string", "enum": names}, {"type": "string", "pattern": with_params}, *mappings]
 
-    def spec(kind: str, node: dict[str, Any]) -> None:
-        choices = choices_of(kind)
+    def spec(kind: str, node: dict[str, Any], shared: Mapping[str, Any] | None = None) -> None:
+        choices = choices_of(kind, shared)
         keep = {k: v for k, v in node.items() if k not in ("anyOf", "type")}
         node.clear()
         node.update(keep, anyOf=choices)
 
-    spec("datasets", schema["properties"]["data"])
+    from gradlab.datasets import SPLIT_KEYS
+
+    spec("datasets", schema["properties"]["data"], SPLIT_KEYS)
     spec("losses", schema["properties"]["loss"])
     model = defs["ModelConfig"]["properties"]
     spec("activations", model["output"])
@@ -446,6 +470,15 @@ def json_schema() -> dict[str, Any]:
     schema["properties"]["optimizer"] = {"anyOf": [*choices_of("optimizers")[:2], {"$ref": optimizer.pop("$ref")}],
                                          **optimizer}
     return _json_bounds(schema)
+
+
+def _json_value(default: Any) -> dict[str, Any]:
+    """A component parameter in JSON Schema: its type and default, read off the default (a
+    parameter defaulting to None, or required, takes any value; the engine checks it)."""
+    if default is inspect.Parameter.empty or default is None:
+        return {}
+    kind = {bool: "boolean", int: "integer", float: "number", str: "string"}.get(type(default))
+    return {"type": kind, "default": default} if kind else {}
 
 
 _BOUND_KEYWORDS = {"gt": "exclusiveMinimum", "ge": "minimum", "lt": "exclusiveMaximum", "le": "maximum"}

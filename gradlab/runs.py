@@ -50,7 +50,9 @@ FINAL_STATUSES = STATUSES[1:]
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.csv"
 SUMMARY_FILE = "summary.json"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: a run name, as it may stand in a directory name (also the schema's pattern for ``name``)
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_NAME = re.compile(NAME_PATTERN)
 
 
 def runs_root(out: str | os.PathLike | None = None) -> Path:

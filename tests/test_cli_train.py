@@ -305,6 +305,18 @@ def test_schema_lists_the_registries(cli):
                 {"data": "xor", "optimizer": {"lr": 0}}, {"data": "xor", "training": {"patience": 0}}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)
+    # what the config refuses, the schema refuses too: it used to pass all of these
+    for bad in ({"data": "xor", "training": {"batch_size": 0}}, {"data": "xor", "model": {"hidden": [0]}},
+                {"data": "xor", "name": "a b"}, {"data": {"name": "xor", "n_sample": 40}}, {"data": {"name": "csv"}},
+                {"data": "xor", "loss": {"name": "huber", "delt": 1}}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
+    for good in ({"data": {"name": "xor", "n_samples": 40, "test_fraction": 0.2, "standardize": True}},
+                 {"data": {"name": "csv", "path": "a.csv", "target": "y"}}, {"data": "xor", "name": "run-1.a"},
+                 {"data": "xor", "training": {"batch_size": "full"}}, {"data": "xor", "loss": {"name": "l1"}}):
+        jsonschema.validate(good, schema)
+    xor = next(c for c in schema["properties"]["data"]["anyOf"] if c.get("properties", {}).get("name") == {"enum": ["xor"]})
+    assert xor["properties"]["n_samples"] == {"type": "integer", "default": 200}  # parameters to complete
     # bounds in JSON Schema's own words, which editors check: pydantic's gt/ge are no keywords there
     assert not {"gt", "ge", "lt", "le"} & set(re.findall(r'"(\w+)": -?\d', result.out))
 
