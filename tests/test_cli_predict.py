@@ -78,6 +78,7 @@ def test_the_readme_example_on_the_shipped_animals(cli, trained, tmp_path):
     ("", "is a directory; name a .csv file in it"),
     ("nowhere/p.csv", "does not exist"),
     ("p.txt", "--output must name a .csv file"),
+    ("animals.csv/p.csv", "animals.csv' is a file, not a directory"),  # was "directory ... does not exist"
 ])
 def test_an_output_that_cannot_be_written_is_exit_2_before_any_work(cli, trained, animals, tmp_path, output,
                                                                     message):

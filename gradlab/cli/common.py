@@ -102,11 +102,11 @@ def check_output_file(path: Path, suffix: str, option: str = "--output", make_pa
     if path.is_dir():
         raise InputError(f"{option}: {str(path)!r} is a directory; name a {suffix} file in it")
     parent = path.absolute().parent
+    existing = next(p for p in (parent, *parent.parents) if p.exists())
+    if not existing.is_dir():  # before "does not exist": -o animals.csv/x.csv names a file as its folder
+        raise InputError(f"{option}: {str(existing)!r} is a file, not a directory")
     if not make_parent and not parent.is_dir():
         raise InputError(f"{option}: directory {str(path.parent)!r} does not exist")
-    existing = next(p for p in (parent, *parent.parents) if p.exists())
-    if not existing.is_dir():
-        raise InputError(f"{option}: {str(existing)!r} is a file, not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise InputError(f"{option}: directory {str(existing)!r} is not writable")
 
