@@ -144,6 +144,11 @@ def compare(runs: Sequence[str | os.PathLike], metric: str | None = None, x: str
                 choices = [c for c in cols if c not in TIMING_COLUMNS or option == "--x"]
                 raise InputError(f"{option}: run {path.name} has no column {name!r}{did_you_mean(name, choices)}; "
                                  f"its columns: {', '.join(choices) or 'none'}")
+    for path, (_, rows) in zip(paths, tables):  # gradlab writes numbers (nan, inf) or nothing: text is damage
+        for number, row in enumerate(rows, start=1):
+            for name in (x, metric):
+                if isinstance(row.get(name), str):
+                    raise InputError(f"{path / METRICS_FILE}, row {number}: {name} is {row[name]!r}, not a number")
     for option, name in (("--metric", metric), ("--x", x)):
         if all(r.get(name) is None for _, rows in tables for r in rows):  # e.g. test_loss without a test split
             raise InputError(f"{option} {name}: the column is empty in every run, so there is nothing to "

@@ -153,8 +153,10 @@ def _copy(run, root, name=None):
      "config.yaml: invalid YAML: month must be in 1..12"),
     (lambda p: (p / "config.yaml").write_text(""),
      "config.yaml: the top level must be a mapping of settings (key: value), got an empty file"),
+    (lambda p: (p / "metrics.csv").write_text((p / "metrics.csv").read_text().replace("\n1,", "\n1,abc", 1)),
+     "metrics.csv, row 2: train_loss is 'abc", ),  # a gap in the curve, silently, before
 ], ids=["binary-metrics", "utf-16-metrics", "empty-metrics", "header-only-metrics", "control-character-config",
-        "impossible-date-config", "empty-config"])
+        "impossible-date-config", "empty-config", "text-in-the-metric"])
 def test_a_damaged_run_is_refused_in_one_line_naming_the_file(cli, tmp_path, saturation_runs, damage, message):
     mse, ce = saturation_runs
     hurt = _copy(mse, tmp_path / "copies")
