@@ -48,3 +48,20 @@ def test_a_single_output_is_cut_at_the_threshold_its_loss_implies(threshold, cla
     _, columns = decision_figure(lambda grid: grid[:, :1], X, np.array([0, 1]), points=201, threshold=threshold)
     inside = np.abs(columns["x1"]) <= 1
     assert np.mean(columns["predicted_class"][inside] == 1) == pytest.approx(class_1_share, abs=0.01)
+
+
+def test_a_log_axis_is_chosen_only_for_values_it_can_draw(tmp_path):
+    from gradlab.plots import fits_log_axis, spans_decades
+
+    assert spans_decades([1.0, 1e3]) and not spans_decades([1.0, 50.0])
+    assert fits_log_axis([1e-150, 1e150, -5.0, np.nan]) and not fits_log_axis([1.0, 1e151])
+    assert not spans_decades([1.0, 1e282])  # matplotlib's log ticks overflow there: a linear axis instead
+
+
+@pytest.mark.parametrize("lr", ["1e140", "1e150"])
+def test_descend_draws_a_run_that_jumps_to_1e280(cli, tmp_path, lr):
+    # f = x^2 from 8: one step to x = 8 - lr * 16, f ~ 1e282: the log axis of 'f per step' raised
+    # 'RuntimeWarning: overflow encountered in power', then 'internal error: OverflowError'
+    result = cli("descend", "--f", "x**2", "--lr", lr, "--out", tmp_path / "runs")
+    assert result.code == 0 and result.err == "", result.err
+    assert "diverged at step 1" in result.out

@@ -76,12 +76,25 @@ def write_columns(path: str | os.PathLike, columns: Mapping[str, Sequence[float]
     return path
 
 
-def spans_decades(values: Sequence[float] | np.ndarray, decades: float = 2.0) -> bool:
-    """True when the positive finite values span more than ``decades`` powers of ten:
-    the point where a log axis shows more than a linear one."""
+#: The values a log axis can show: matplotlib's log ticks and margins overflow (RuntimeWarning,
+#: then OverflowError) when the values span about 260 decades or more, e.g. 1 to 1e270.
+LOG_AXIS = (1e-150, 1e150)
+
+
+def fits_log_axis(values: Sequence[float] | np.ndarray) -> bool:
+    """True when every positive finite value lies within :data:`LOG_AXIS` (there are some)."""
     values = np.asarray(values, dtype=float)
     positive = values[np.isfinite(values) & (values > 0)]
-    return bool(positive.size) and positive.max() / positive.min() > 10.0 ** decades
+    return bool(positive.size) and LOG_AXIS[0] <= positive.min() and positive.max() <= LOG_AXIS[1]
+
+
+def spans_decades(values: Sequence[float] | np.ndarray, decades: float = 2.0) -> bool:
+    """True when the positive finite values span more than ``decades`` powers of ten, the
+    point where a log axis shows more than a linear one, and a log axis can draw them
+    (:func:`fits_log_axis`; a diverged run's 1e280 is drawn on a linear axis)."""
+    values = np.asarray(values, dtype=float)
+    positive = values[np.isfinite(values) & (values > 0)]
+    return fits_log_axis(positive) and positive.max() / positive.min() > 10.0 ** decades
 
 
 def display_available() -> bool:

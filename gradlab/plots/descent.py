@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gradlab.plots import DRAWABLE, finish_axes, new_figure, save, write_columns
+from gradlab.plots import DRAWABLE, finish_axes, new_figure, save, spans_decades, write_columns
 
 CURVE_POINTS = 400
 GRID_POINTS = 81  # per axis: 6561 samples, smooth contours and a small CSV
@@ -127,7 +127,7 @@ def _per_step(ax, f: np.ndarray) -> None:
     ax.plot(steps[ok], f[ok], ".-" if ok.sum() <= 200 else "-", color="tab:red", lw=1)  # dots only while distinct
     finish_axes(ax, BLANK)
     positive = f[ok]
-    if positive.size and positive.min() > 0 and positive.max() / positive.min() >= 100:
+    if positive.size and positive.min() > 0 and spans_decades(positive):
         ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("f")

@@ -12,15 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from gradlab.plots import new_figure, save, write_columns
+from gradlab.plots import fits_log_axis, new_figure, save, write_columns
 
 LEVELS = 24
 #: matplotlib's filled contours extend below the first level and above the last one to +-1e250
 #: (1e-250 and 1e250 on a log scale) and fail when a level lies beyond ('upper_level must be
 #: larger than lower_level'): a diverged run's loss of 1e301 is drawn without the extensions.
 EXTENSION_LIMITS = {False: (-1e250, 1e250), True: (1e-250, 1e250)}
-#: values a log axis draws without overflowing: beyond, its margins and ticks pass 1e308
-LOG_AXIS = (1e-150, 1e150)
 
 
 def _levels(loss: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -146,7 +144,7 @@ def interpolation(ts: np.ndarray, losses: np.ndarray, path: Path, *, title: str 
     decades = finite.size and finite.min() > 0 and finite.max() > 100 * finite.min()
     # matplotlib's log axis overflows (its margins and ticks pass 1e308) for values far beyond
     # +-1e150 decades, as a diverged run's 1e301: those are drawn as log10 C on a linear axis
-    as_log10 = decades and not LOG_AXIS[0] <= finite.min() <= finite.max() <= LOG_AXIS[1]
+    as_log10 = decades and not fits_log_axis(finite)
     shown = np.log10(losses, where=losses > 0, out=np.full(losses.shape, np.nan)) if as_log10 else losses
     ax.plot(ts, shown, "-", color="tab:blue")
     for t, label, marker in ((0.0, "initial (t = 0)", "o"), (1.0, "final (t = 1)", "*")):

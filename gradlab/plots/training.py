@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from gradlab.plots import finish_axes, new_figure, save, spans_decades, write_columns
+from gradlab.plots import finish_axes, fits_log_axis, new_figure, save, spans_decades, write_columns
 
 
 def _column(rows: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
@@ -63,10 +63,11 @@ def gradient_norms(rows: Sequence[Mapping[str, Any]], n_layers: int, path: Path)
     decades apart, the input-side layers at the bottom."""
     fig, ax = new_figure()
     epochs = _column(rows, "epoch")
-    for k in range(1, n_layers + 1):
-        values = _column(rows, f"grad_norm_{k}")
+    norms = [_column(rows, f"grad_norm_{k}") for k in range(1, n_layers + 1)]
+    for k, values in enumerate(norms, start=1):
         ax.plot(epochs, np.where(values > 0, values, np.nan), label=f"layer {k}")
-    ax.set_yscale("log")
+    if fits_log_axis(np.concatenate(norms)):  # a diverged run's 1e200 is drawn on a linear axis
+        ax.set_yscale("log")
     ax.set(xlabel="epoch", ylabel="||dC/dW||", title="gradient norm per layer (layer 1 = input side)")
     ax.grid(alpha=0.3, which="both")
     finish_axes(ax, "no nonzero gradient norm to draw", ncol=2 if n_layers > 4 else 1)
