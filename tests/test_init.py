@@ -133,6 +133,9 @@ def test_npz_that_does_not_fit_names_key_and_shapes(saved, needed, message):
 def test_npz_problems_name_the_file_and_key(tmp_path):
     with pytest.raises(InputError, match=r"model.init: cannot read 'nope.npz': no such file"):
         initializers.create("from:path=nope.npz").init([2, 1])
+    (tmp_path / "folder.npz").mkdir()  # was "no such file"
+    with pytest.raises(InputError, match=r"model.init: cannot read 'folder.npz': it is a directory, not an .npz file"):
+        initializers.create("from:path=folder.npz").init([2, 1])
     np.save("plain.npy", np.ones(3))
     (tmp_path / "text.npz").write_text("not a zip")
     for name in ("plain.npy", "text.npz"):

@@ -348,6 +348,8 @@ class FromFile(_Given):
         """All arrays in the file, by key."""
         path = self.resolved_path
         shown = repr(self.path)
+        if path.is_dir():
+            raise InputError(f"{self.field}: cannot read {shown}: it is a directory, not an .npz file")
         if not path.is_file():
             where = f" (looked in {path.parent})" if path.parent != Path(".") else ""
             raise InputError(f"{self.field}: cannot read {shown}: no such file{where}")
