@@ -33,6 +33,8 @@ def test_train_run_is_reproduced_exactly(cli, tmp_path, train_run):
     assert summary["rerun_of"] == str(train_run)
     assert summary["reproduce"] == f"gradlab train {new}/config.yaml"
     assert not (new / "loss.png").exists()  # the original had no plots, so neither has the rerun
+    result = cli("rerun", train_run, "--out", tmp_path / "again")
+    assert "\ncompleted 6 epochs\nrerun of: " in result.out, result.out  # was 'completed: completed 6 epochs'
 
 
 def test_descend_run_is_reproduced_exactly(cli, tmp_path):

@@ -89,7 +89,7 @@ def _check_original(original: Path) -> dict:
 
 
 def _train(original: Path, summary: dict, out_dir, plot: bool, quiet: bool):
-    from gradlab.cli.train import TerminalReport
+    from gradlab.cli.train import TerminalReport, show_stop
     from gradlab.errors import ConfigError, in_file
     from gradlab.experiment import load_experiment
     from gradlab.runner import REPRODUCE, execute
@@ -103,7 +103,7 @@ def _train(original: Path, summary: dict, out_dir, plot: bool, quiet: bool):
     with run, TerminalReport(experiment.settings.epochs, experiment.settings.task, quiet) as report:
         history = execute(experiment, run, [report], plots=plot)
     if not quiet:
-        out.print(f"{history.status}: {history.stop_reason}", markup=False)
+        show_stop(history)
     return run, history.status
 
 

@@ -138,11 +138,18 @@ def train(
     with run, TerminalReport(experiment.settings.epochs, experiment.settings.task, quiet) as report:
         history = execute(experiment, run, [report], plots=not no_plot)
     show_table(final_table(history, experiment.settings.task))
-    style = {"completed": "green", "diverged": "red", "interrupted": "yellow"}.get(history.status, "")
-    out.print(f"[{style}]{history.stop_reason}[/{style}]")
+    show_stop(history)
     saved(run.path)
     if history.status == "interrupted":
         raise typer.Exit(130)
+
+
+def show_stop(history) -> None:
+    """How training ended, in the colour of its status (the reason names the status itself)."""
+    from rich.text import Text
+
+    style = {"completed": "green", "diverged": "red", "interrupted": "yellow"}.get(history.status, "")
+    out.print(Text(history.stop_reason, style=style))
 
 
 def schema() -> None:
