@@ -285,6 +285,16 @@ def test_a_grid_with_no_finite_loss_is_exit_1_and_a_failed_run(cli, tmp_path):
     assert '"status": "failed"' in (run / "summary.json").read_text()
 
 
+def test_a_diverged_training_whose_grid_has_no_finite_loss_keeps_its_status(cli, tmp_path):
+    # sgd lr 1e300 on xor with mse: finite weights of about 4e299, the loss inf all around them;
+    # the run was marked 'failed', though training had ended as diverged
+    result = cli("landscape", CONFIGS / "xor.yaml", "--set", "optimizer.name=sgd", "--set", "optimizer.lr=1e300",
+                 "--set", "loss=mse", "--set", "model.output=identity", "--points", "5", "--out", tmp_path / "o")
+    (run,) = run_dirs(tmp_path / "o")
+    assert result.code == 1 and "the loss is not finite at any of the 5 x 5 grid points" in result.err
+    assert json.loads((run / "summary.json").read_text())["status"] == "diverged"
+
+
 def test_the_readme_excerpt_is_the_real_output(cli, monkeypatch, tmp_path):
     from tests.conftest import REPO
 

@@ -86,7 +86,7 @@ def landscape(
     else:
         run = Run.create("landscape", {"landscape": {"run": str(run_dir), **settings}}, name=name, out=out_dir,
                          reproduce=f"gradlab landscape {shlex.quote(str(run_dir))} {options}")
-    result = None
+    result, nothing = None, None
     with run, ProgressBars() as bars:
         status, path, every = _path(experiment, run, recorded, no_train, bars)
         final = experiment.network.flat().astype(np.float64)
@@ -96,17 +96,21 @@ def landscape(
                                 initial=initial, bounds=bounds, points=points, seed=seed, workers=workers,
                                 progress=bars.grid())
             if not np.isfinite(result.loss).any():  # nothing to draw contours of
-                raise RunFailure(f"the loss is not finite at any of the {points} x {points} grid points (C = "
-                                 f"{fmt(result.path_loss[-1], 4)} at the weights themselves: float64 overflows "
-                                 f"around them); there is no surface to draw (run {run.path})")
-            files = _write(result, run, _title(experiment, source), every)
-            run.finish(status, path_every=every, plots=[f.name for f in files if f.suffix == ".png"],
-                       landscape=_summary(result, settings, every))
-        else:  # the run keeps its training status (diverged); the command fails below
+                nothing = (f"the loss is not finite at any of the {points} x {points} grid points (C = "
+                           f"{fmt(result.path_loss[-1], 4)} at the weights themselves: float64 overflows around "
+                           f"them); there is no surface to draw (run {run.path})")
+                if status != "diverged":  # the command failed; a diverged training keeps its status
+                    raise RunFailure(nothing)
+                result = None
+            else:
+                files = _write(result, run, _title(experiment, source), every)
+                run.finish(status, path_every=every, plots=[f.name for f in files if f.suffix == ".png"],
+                           landscape=_summary(result, settings, every))
+        if result is None:  # the run keeps its training status (diverged); the command fails below
             run.finish(status, landscape=None)
     if result is None:
         reason = run.summary.get("stop_reason") or f"training {status}"
-        raise RunFailure(f"{reason}: there is no landscape around non-finite weights (run {run.path})")
+        raise RunFailure(nothing or f"{reason}: there is no landscape around non-finite weights (run {run.path})")
     _report(result, experiment, every, status, "final" if run_dir is not None or not no_train else "initial")
     saved(run.path)
     if status == "interrupted":  # Ctrl-C in training: the landscape of what was done, and exit 130 as train does
