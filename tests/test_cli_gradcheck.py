@@ -160,3 +160,13 @@ def test_the_failure_message_names_an_entry_that_failed_not_one_that_passed_by_a
     with (run / "gradcheck.csv").open() as handle:
         rows = {r["parameter"]: r for r in csv.DictReader(handle)}
     assert float(rows[found[2]]["max_rel_error"]) > rel  # the array's overall worst passed by atol
+
+
+def test_relu_inputs_of_exactly_zero_are_kinks_not_wrong_derivatives(cli, tmp_path):
+    # three narrow ReLU layers on spiral: a layer that is all zeros for a sample feeds the next one
+    # z = b = 0 exactly, where relu has two slopes; the check said "a wrong derivative" (exit 1)
+    result = cli("gradcheck", CONFIGS / "spiral_relu.yaml", "--set", "model.hidden=[3,3,3]", "--out", tmp_path / "o")
+    assert result.code == 0, result.err
+    text = " ".join(result.out.split())
+    assert "│ b3 │ 3 │ 3 │ 0.0108 │ 0.0638 │ [1] │ pass (3 at a kink) │" in text
+    assert "3 entries sit on a kink of the loss (a ReLU input of exactly 0)" in text

@@ -155,3 +155,24 @@ def test_progress_counts_parameter_entries():
     seen.clear()
     numerical_gradient(lambda: 0.0, big, progress=lambda done, total: seen.append((done, total)))
     assert seen[0] == (2, 2500) and seen[-1] == (2500, 2500) and len(seen) == 1250
+
+
+@pytest.mark.parametrize(("analytic", "passes"), [(0.0, True), (0.5, True), (1.0, True), (2.0, False), (-0.1, False)])
+def test_at_a_kink_any_slope_between_the_one_sided_ones_passes(analytic, passes):
+    # relu(x) at x = 0: slopes 0 from the left and 1 from the right, central difference 0.5
+    from gradlab.engine.gradcheck import check
+
+    x = np.zeros(1)
+    result = check(lambda: float(np.maximum(x[0], 0.0)), [x], [np.array([analytic])])
+    assert result.passed is passes
+    assert result.rows[0]["kinks"] == (1 if passes and analytic != 0.5 else 0)
+
+
+def test_curvature_is_no_kink_a_wrong_slope_still_fails():
+    # x^2 at 1: the one-sided quotients are 2 -+ h, a gap that shrinks tenfold with h: curvature,
+    # not a kink, so a slope off by 1e-5 fails as before
+    from gradlab.engine.gradcheck import check
+
+    x = np.ones(1)
+    assert not check(lambda: float(x[0] ** 2), [x], [np.array([2.0 + 1e-5])]).passed
+    assert check(lambda: float(x[0] ** 2), [x], [np.array([2.0])]).rows[0]["kinks"] == 0

@@ -62,13 +62,15 @@ def gradcheck(
     argv += "".join(f" --set {shlex.quote(item)}" for item in set_ or [])  # the overrides are part of the check
     with Run.create("gradcheck", config, name=name, out=out_dir,
                     reproduce=f"gradlab gradcheck {shlex.quote(str(run_dir or source))} {argv}") as run:
-        columns = ["parameter", "layer", "shape", "size", "max_abs_error", "max_rel_error", "worst_index", "passed"]
+        columns = ["parameter", "layer", "shape", "size", "max_abs_error", "max_rel_error", "worst_index", "kinks",
+                   "passed"]
         with run.metrics(columns, name=CSV_FILE) as log:
             for row in result.rows:
                 log.append({"parameter": row["name"], "layer": int(row["name"][1:]),
                             "shape": "x".join(map(str, row["shape"])), "size": _size(row["shape"]),
                             "max_abs_error": row["max_abs_error"], "max_rel_error": row["max_rel_error"],
-                            "worst_index": ",".join(map(str, row["worst_index"])), "passed": row["passed"]})
+                            "worst_index": ",".join(map(str, row["worst_index"])), "kinks": row["kinks"],
+                            "passed": row["passed"]})
         failed = [row["name"] for row in result.rows if not row["passed"]]
         run.finish("completed", passed=result.passed, failed=failed, samples=n,
                    max_abs_error=result.max_abs_error, max_rel_error=result.max_rel_error)
@@ -83,6 +85,11 @@ def gradcheck(
     show_table(_table(result, tol, atol, eps))
     out.print(f"an entry passes when its relative error is <= tol = {tol:g} or its absolute error <= atol = "
               f"{atol:g}", style="dim")
+    kinks = sum(row["kinks"] for row in result.rows)
+    if kinks:
+        out.print(f"{kinks} {'entry sits' if kinks == 1 else 'entries sit'} on a kink of the loss (a ReLU input of exactly 0): the slopes "
+                  f"from the left and the right differ there, the central difference is their average, and "
+                  f"backpropagation's value lies between them, as it should", style="dim")
     saved(run.path)
     if failed:
         # among failing entries only: a larger relative error elsewhere may have passed by atol
@@ -115,7 +122,8 @@ def _table(result, tol: float, atol: float, eps: float):
     for column in ("parameter", "layer", "shape", "max abs error", "max rel error", "worst entry", "result"):
         table.add_column(column, justify="left" if column in ("parameter", "shape", "result") else "right")
     for row in result.rows:
-        verdict = "[green]pass[/green]" if row["passed"] else "[red]FAIL[/red]"
+        verdict = "[red]FAIL[/red]" if not row["passed"] else \
+            f"[green]pass[/green] ({row['kinks']} at a kink)" if row["kinks"] else "[green]pass[/green]"
         table.add_row(row["name"], row["name"][1:], " x ".join(map(str, row["shape"])),
                       f"{row['max_abs_error']:.3g}", f"{row['max_rel_error']:.3g}",
                       str(list(row["worst_index"])), verdict)
