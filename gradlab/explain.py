@@ -185,7 +185,9 @@ def explain(experiment, *, sample: int | None = 0, batch: bool = False, lr: floa
     X, Y = e.X_train[samples], e.Y_train[samples]
     eta = _learning_rate(e, lr)
 
-    with np.errstate(over="ignore", under="ignore"):  # a saturated unit is a lesson here, not a warning
+    # a saturated unit is a lesson here, not a warning; weights of 1e160 make inf - inf = nan, which
+    # the numbers shown say for themselves
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         value = net.loss_and_gradients(loss, X, Y)
         fused = loss.link == net.output.activation.name
         steps: list[LayerStep] = []

@@ -146,7 +146,10 @@ def make_plots(e: Experiment, history: History, run: Run) -> list:
 
         def predict(points: np.ndarray) -> np.ndarray:
             x = d.transform(points) if d.mean is not None else points
-            return e.network.predict(np.ascontiguousarray(x, dtype=dtype))
+            # finite weights of 1e160 (a run stopped as diverged) overflow on the grid: the regions
+            # drawn are what float64 makes of them, not a warning
+            with np.errstate(over="ignore", invalid="ignore"):
+                return e.network.predict(np.ascontiguousarray(x, dtype=dtype))
 
         files.append(tp.decision_boundary(
             predict, raw, d.y_train.astype(int), run.file("decision_boundary.png"),

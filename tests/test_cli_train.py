@@ -571,3 +571,14 @@ def test_a_full_disk_while_saving_the_model_fails_the_run(cli, tmp_path, monkeyp
     assert result.code == 1
     assert result.err == f"error: cannot write {run}: {NO_SPACE}\n"
     assert summary(run)["status"] == "failed" and summary(run)["error"] == f"cannot write {run}: {NO_SPACE}"
+
+
+def test_huge_finite_weights_draw_their_decision_regions_without_warnings(cli, tmp_path):
+    # weights of 1e160 overflow on the plot's grid; the forward pass there raised RuntimeWarnings
+    result, run = train(cli, tmp_path, CONFIGS / "xor.yaml", "--set", "model.activation=relu",
+                        "--set", "model.init={name: normal, std: 1e160}")
+    assert result.code == 0 and result.err == "", result.err
+    assert summary(run)["status"] == "diverged" and (run / "decision_boundary.png").exists()
+    result = cli("explain", CONFIGS / "xor.yaml", "--batch", "--set", "model.activation=relu",
+                 "--set", "model.init={name: normal, std: 1e160}")
+    assert result.code == 0 and result.err == "", result.err
