@@ -214,3 +214,12 @@ def test_gelu_formulas_follow_the_approximation():
     assert tanh_form.value(1.0) == pytest.approx((1 + np.tanh(u)) / 2, rel=1e-15)
     t, du = np.tanh(u), np.sqrt(2 / np.pi) * (1 + 3 * 0.044715)
     assert tanh_form.derivative(1.0) == pytest.approx((1 + t) / 2 + (1 - t * t) * du / 2, rel=1e-15)
+
+
+def test_swish_with_a_beta_beyond_float32_stays_exact_in_float32():
+    # beta = 1e39 is inf in float32: u = 0 * inf was nan, with a RuntimeWarning; f(0) = 0, f'(0) = 1/2
+    swish = activations.create("swish:beta=1e39")
+    z = np.array([0.0, 1.0, -1.0, 1e-3], dtype=np.float32)
+    np.testing.assert_array_equal(swish.value(z), np.array([0.0, 1.0, -0.0, 1e-3], dtype=np.float32))
+    np.testing.assert_array_equal(swish.derivative(z), np.array([0.5, 1.0, 0.0, 1.0], dtype=np.float32))
+    assert swish.value(z).dtype == np.float32
