@@ -13,6 +13,7 @@ value and what is allowed; an unknown key gets a did-you-mean.
 from __future__ import annotations
 
 import inspect
+import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -300,6 +301,13 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
         raise ConfigError("\n".join(problems))
 
     dtype = np.dtype(m.dtype)
+    largest = float(np.finfo(dtype).max)
+    for field, act in [*(("model.activation", a) for a in hidden), ("model.output", output)]:
+        for key, value in vars(act).items():  # alpha = 1e39 overflows when cast to float32
+            message = (f"{field}: {act.name} {key} = {value:g} is beyond the range of {dtype} "
+                       f"(at most {largest:.4g} in size); use float64 or a smaller {key}")
+            if isinstance(value, float) and math.isfinite(value) and abs(value) > largest and message not in problems:
+                problems.append(message)
     n_out = dataset.n_outputs
     if dataset.task == "binary" and (loss.name in ("cross_entropy", "multiclass_hinge") or output.name == "softmax"):
         n_out = 2  # two classes as two units with one-hot targets: a one-unit softmax would always be 1

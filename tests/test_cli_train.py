@@ -213,6 +213,10 @@ FULL = "data: {name: xor, n_samples: 40}\ntraining: {epochs: 2, batch_size: full
     ("# only a comment\n", r"^error: \S*bad.yaml: the config is empty"),
     ("seed: 1", r"^error: data: Field required$"),
     (BASE + "model: {hidden: [4], init: {name: from, path: w.npz}}", r"model.init: W1 has shape \(2, 3\), the network needs \(2, 4\)"),
+    # cast to float32 it was inf: an overflow warning, and 0 * inf = nan at z = 0
+    (BASE + "model: {hidden: [4, 4], activation: 'leaky_relu:alpha=1e39', dtype: float32}",
+     r"^error: model.activation: leaky_relu alpha = 1e\+39 is beyond the range of float32 \(at most 3.403e\+38 in "
+     r"size\); use float64 or a smaller alpha$"),
 ])
 def test_bad_configs_exit_2_naming_the_field_and_leave_nothing(cli, tmp_path, text, message):
     write(tmp_path, "d.csv", "x1,x2,target\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n")
