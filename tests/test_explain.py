@@ -331,3 +331,13 @@ def test_an_underflowed_softmax_probability_is_minus_inf_without_a_warning(cli, 
     assert out["dC_da"] == [[0.0, 0.0, "-inf"]]
     np.testing.assert_allclose(out["delta"], [[1.0, 0.0, -1.0]], atol=1e-300)
     assert d["loss"]["value"] == pytest.approx(999.7 - 1.2, rel=1e-12)  # -log s_3 = z_1 - z_3 + log(1 + tiny)
+
+
+def test_a_softmax_hidden_layer_says_its_delta_is_the_jacobians_product(cli):
+    # delta is J^T dC/da, not dC/da times the diagonal shown: -0.3108 * 0.07092 is not -0.02775
+    result = cli("explain", CONFIGS / "xor.yaml", "--set", "model.activation=softmax", "--units", "2")
+    assert result.code == 0
+    text = " ".join(result.out.split())
+    assert "layer 1 (hidden, softmax) dC/da = delta2 W2^T = [-0.3108, -0.03548, ... +6 more] da/dz: ds_i/dz_j = " \
+           "s_i (delta_ij - s_j), diagonal = [0.07092, 0.1848, ... +6 more] delta = dC/dz = J^T dC/da (softmax " \
+           "Jacobian) = [-0.02775, -0.02103, ... +6 more]" in text, text

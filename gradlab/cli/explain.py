@@ -198,8 +198,12 @@ def render(result, command: str, experiment, units: int, digits: int) -> None:
         else:
             above = layer.index + 1
             eq(f"dC/da = delta{above} W{above}^T", p.rows_of(layer.dC_da))
-            eq(f"da/dz = {_derivative(layer)}", p.rows_of(layer.f_prime))
-            eq("delta = dC/dz = dC/da * da/dz", p.rows_of(layer.delta))
+            if softmax:  # every s_i depends on every z_j: delta is the Jacobian's product, not a diagonal one
+                eq("da/dz: ds_i/dz_j = s_i (delta_ij - s_j), diagonal", p.rows_of(layer.f_prime))
+                eq("delta = dC/dz = J^T dC/da (softmax Jacobian)", p.rows_of(layer.delta))
+            else:
+                eq(f"da/dz = {_derivative(layer)}", p.rows_of(layer.f_prime))
+                eq("delta = dC/dz = dC/da * da/dz", p.rows_of(layer.delta))
         below = "" if layer.index == 1 else f" = a{layer.index - 1}"
         eq(f"dz/dW = x{below}" if single else f"dz/dW = X{below.upper()}", p.rows_of(layer.x))
         eq("dC/dW = x^T delta" if single else "dC/dW = X^T delta", p.matrix(layer.dW))
