@@ -471,12 +471,25 @@ def json_schema() -> dict[str, Any]:
     spec("activations", single)
     model["activation"] = {**{k: v for k, v in model["activation"].items() if k not in ("anyOf", "type")},
                            "anyOf": [*single["anyOf"], {"type": "array", "items": {"anyOf": single["anyOf"]}}]}
-    spec("schedules", defs["OptimizerConfig"]["properties"]["schedule"])
-    names = load("optimizers").names(aliases=True)
-    defs["OptimizerConfig"]["properties"]["name"]["enum"] = names
-    optimizer = schema["properties"]["optimizer"]  # the mapping, or the short form 'adam' / 'adam:lr=0.01'
-    schema["properties"]["optimizer"] = {"anyOf": [*choices_of("optimizers")[:2], {"$ref": optimizer.pop("$ref")}],
-                                         **optimizer}
+    # the optimizer: the short form 'adam' / 'adam:lr=0.01', or one mapping per optimizer with the
+    # settings of OptimizerConfig that apply to it (a line-search one takes no lr, schedule or
+    # clip_norm) and its own parameters; without a name the mapping is sgd's
+    shared = defs.pop("OptimizerConfig")["properties"]
+    spec("schedules", shared["schedule"])
+    registry = load("optimizers")
+    mappings = []
+    for name, cls in registry.items():
+        params = registry.parameters(name)
+        steps = {key: shared[key] for key in ("lr", "schedule", "clip_norm")} if "lr" in params else {}
+        mappings.append({
+            "type": "object", "additionalProperties": False,
+            "properties": {"name": {"enum": [name, *cls.aliases]}, **steps,
+                           **{key: _json_value(default) for key, default in params.items() if key != "lr"}},
+            "required": [] if name == OptimizerConfig.model_fields["name"].default else ["name"],
+        })
+    optimizer = schema["properties"]["optimizer"]
+    optimizer.pop("$ref")
+    schema["properties"]["optimizer"] = {"anyOf": [*choices_of("optimizers")[:2], *mappings], **optimizer}
     return _json_bounds(schema)
 
 

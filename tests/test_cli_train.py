@@ -297,7 +297,7 @@ def test_schema_lists_the_registries(cli):
     activation = schema["$defs"]["ModelConfig"]["properties"]["activation"]
     assert "leaky_relu" in activation["anyOf"][0]["enum"]
     assert "cross_entropy" in schema["properties"]["loss"]["anyOf"][0]["enum"]
-    assert "adam" in schema["$defs"]["OptimizerConfig"]["properties"]["name"]["enum"]
+    assert "adam" in schema["properties"]["optimizer"]["anyOf"][0]["enum"]
     for config in CONFIGS.glob("*.yaml"):  # every shipped config is valid against it
         jsonschema.validate(yaml.safe_load(config.read_text()), schema)
     with pytest.raises(jsonschema.ValidationError):
@@ -313,12 +313,15 @@ def test_schema_lists_the_registries(cli):
     # what the config refuses, the schema refuses too: it used to pass all of these
     for bad in ({"data": "xor", "training": {"batch_size": 0}}, {"data": "xor", "model": {"hidden": [0]}},
                 {"data": "xor", "name": "a b"}, {"data": {"name": "xor", "n_sample": 40}}, {"data": {"name": "csv"}},
-                {"data": "xor", "loss": {"name": "huber", "delt": 1}}):
+                {"data": "xor", "loss": {"name": "huber", "delt": 1}},
+                {"data": "xor", "optimizer": {"name": "adam", "momentum": 0.5}}, {"data": "xor", "optimizer": {"name": "cg", "lr": 0.1}}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)
     for good in ({"data": {"name": "xor", "n_samples": 40, "test_fraction": 0.2, "standardize": True}},
                  {"data": {"name": "csv", "path": "a.csv", "target": "y"}}, {"data": "xor", "name": "run-1.a"},
-                 {"data": "xor", "training": {"batch_size": "full"}}, {"data": "xor", "loss": {"name": "l1"}}):
+                 {"data": "xor", "training": {"batch_size": "full"}}, {"data": "xor", "loss": {"name": "l1"}},
+                 {"data": "xor", "optimizer": {"lr": 0.1}}, {"data": "xor", "optimizer": {"name": "lbfgs", "memory": 5}},
+                 {"data": "xor", "optimizer": {"name": "adam", "beta1": 0.8, "schedule": "step", "clip_norm": 1}}):
         jsonschema.validate(good, schema)
     xor = next(c for c in schema["properties"]["data"]["anyOf"] if c.get("properties", {}).get("name") == {"enum": ["xor"]})
     assert xor["properties"]["n_samples"] == {"type": "integer", "default": 200}  # parameters to complete
