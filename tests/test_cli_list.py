@@ -40,6 +40,9 @@ def test_one_kind_with_aliases_parameters_and_second_formula(cli):
     assert "approximate='none'" in gelu
     losses_out = cli("list", "losses").out
     assert "gradient" in losses_out and "delta=1.0" in losses_out
+    # aliases whole: 'binary_cross_e' / 'ntropy' read as two names that do not exist
+    assert "│ binary_cross_entropy " in losses_out and "│ categorical_cross_entropy " in losses_out
+    assert "│ conjugate_gradient " in cli("list", "optimizers").out
 
 
 def test_unknown_kind_lists_the_kinds(cli):

@@ -48,13 +48,14 @@ def _table(kind: str, entries, required) -> Table:
     extra = list(dict.fromkeys(k for e in entries for k in e.formulas))
     table = Table(title=f"{kind} ({len(entries)})", title_justify="left", title_style="bold")
     table.add_column("name", style="bold", no_wrap=True)
-    table.add_column("aliases", max_width=14, overflow="fold")  # long aliases fold, formulas keep the room
+    # one alias a line, never cut: a folded 'binary_cross_e' / 'ntropy' reads as two unknown names
+    table.add_column("aliases", no_wrap=True)
     table.add_column("parameters", overflow="fold")
     for column in ("formula", *extra):
         table.add_column(column)
     for e in entries:
         params = ", ".join(_parameter(k, v, required) for k, v in e.parameters.items())
         # escaped: formulas hold brackets ("[y log p + ...]") that rich would take for markup
-        cells = (e.name, ", ".join(e.aliases), params, e.formula, *(e.formulas.get(c, "") for c in extra))
+        cells = (e.name, "\n".join(e.aliases), params, e.formula, *(e.formulas.get(c, "") for c in extra))
         table.add_row(*map(escape, cells))
     return table
