@@ -14,6 +14,7 @@ numeric gradient is meaningless.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -225,10 +226,12 @@ def check(
         raise ValueError(f"{len(params)} parameter arrays but {len(analytic)} gradients")
     numeric = numerical_gradient(f, params, eps, progress)
     rows = compare(analytic, numeric, names)
+    at = float(f())  # f at the parameters themselves, for the one-sided slopes of a kink
     for row, p, a, n in zip(rows, params, analytic, numeric):
         diff, scale = np.abs(a - n), np.abs(a) + np.abs(n)
         failing = ~(diff <= np.maximum(rtol * scale, atol))  # written so that a NaN fails
-        kinks = [index for index in zip(*np.nonzero(failing)) if _at_a_kink(f, p, index, a[index], eps, rtol, atol)]
+        kinks = [index for index in zip(*np.nonzero(failing))
+                 if _at_a_kink(f, p, index, a[index], eps, rtol, atol, at)]
         for index in kinks:
             failing[index] = False
         row["kinks"] = len(kinks)
@@ -238,33 +241,39 @@ def check(
 
 
 def _at_a_kink(f: Callable[[], float], p: np.ndarray, index: tuple, a: float, eps: float, rtol: float,
-               atol: float) -> bool:
+               atol: float, at: float) -> bool:
     """Whether entry ``index`` of ``p`` sits on a kink of ``f`` and ``a`` is a slope of it there.
 
     At a kink (a ReLU whose input is exactly 0, which happens when a layer feeds it zeros and its
     bias is still 0) ``f`` has two one-sided slopes, and backpropagation rightly returns one of
     them, or a value between (relu'(0) = 0 picks the left one); the central difference is their
-    average and matches neither. A kink is told from curvature by halving nothing: the gap
-    between the one-sided difference quotients stays as it is when ``h`` shrinks tenfold, where
-    curvature's gap, ``h f''``, would shrink with it. The entry passes when the gap stays and
-    ``a`` lies between the slopes at the smaller step (within the usual tolerance).
+    average and matches neither. A kink is told from the other causes of a gap between the
+    one-sided difference quotients by how the gap changes when ``h`` shrinks tenfold: a kink's
+    stays as it is, curvature's (``h f''``) shrinks tenfold and rounding noise's (about
+    ``eps_mach |f| / h``) grows tenfold. So the gap must stay within a factor of 2 and be far
+    above that noise; then the entry passes when ``a`` lies between the slopes at the smaller
+    step (within the usual tolerance). ``at`` is ``f()`` at the parameters themselves.
     """
     original = p[index]
+    small = eps / 10
+    gaps, slopes = [], (0.0, 0.0)
     try:
-        at = float(f())
-        gaps, slopes = [], (0.0, 0.0)
-        for h in (eps, eps / 10):
+        for h in (eps, small):
             p[index] = original + h
-            up = (float(f()) - at) / (float(p[index]) - float(original))
+            up_step = float(p[index]) - float(original)
+            up = (float(f()) - at) / up_step if up_step else math.nan
             p[index] = original - h
-            down = (at - float(f())) / (float(original) - float(p[index]))
+            down_step = float(original) - float(p[index])
+            down = (at - float(f())) / down_step if down_step else math.nan  # h lost in float32
             p[index] = original
             gaps.append(abs(up - down))
             slopes = (min(up, down), max(up, down))
     finally:
         p[index] = original
     tol = max(rtol * (abs(slopes[0]) + abs(slopes[1])), atol)
-    return gaps[1] > tol and gaps[1] > 0.5 * gaps[0] and slopes[0] - tol <= a <= slopes[1] + tol
+    noise = 100 * 4 * np.finfo(np.float64).eps * max(abs(at), 1e-300) / small
+    steady = 0.5 * gaps[0] < gaps[1] < 2 * gaps[0]  # False for nan
+    return steady and gaps[1] > max(tol, noise) and slopes[0] - tol <= a <= slopes[1] + tol
 
 
 def _worst_failure(diff: np.ndarray, scale: np.ndarray, failing: np.ndarray) -> dict:
