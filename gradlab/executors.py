@@ -219,16 +219,17 @@ class ProcessExecutor:
                 process.kill()  # not terminate(): a worker's SIGTERM only asks its point to stop
 
 
-def _interrupt_running_tasks(dask_worker) -> int:
-    """Run on each Dask worker by ``client.run``: raise KeyboardInterrupt in the threads running
-    its tasks (the async exception lands at the thread's next bytecode); returns how many."""
+def _running_tasks(dask_worker, interrupt: bool = False) -> list:
+    """Run on each Dask worker by ``client.run``: the keys of the tasks its threads are running,
+    and with ``interrupt`` a KeyboardInterrupt raised in those threads (the async exception
+    lands at the thread's next bytecode)."""
     import ctypes
 
     with dask_worker.active_threads_lock:
-        threads = list(dask_worker.active_threads)
-    for ident in threads:
+        running = dict(dask_worker.active_threads)  # thread id -> task key
+    for ident in running if interrupt else ():
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(KeyboardInterrupt))
-    return len(threads)
+    return list(running.values())
 
 
 def _not_dask_sync_cancel(record: logging.LogRecord) -> bool:
@@ -305,8 +306,15 @@ class DaskExecutor:
             if running:
                 self.client.cancel(running)
             return []
-        self.client.cancel([f for f in running if f.status == "pending"])
-        self.client.run(_interrupt_running_tasks)
+        # a running future's status is 'pending' too: the workers say which tasks run, and only the
+        # others are cancelled (a cancelled running point would vanish, its result never collected)
+        # the queued ones first: an interrupted point frees its worker, which would start the next
+        started = {key for keys in self.client.run(_running_tasks).values() for key in keys}
+        queued = [f for f in running if f.key not in started]
+        if queued:
+            self.client.cancel(queued)
+        self.client.run(_running_tasks, interrupt=True)
+        running = [f for f in running if f.key in started]
         deadline = time.monotonic() + STOP_TIMEOUT
         while not all(f.done() for f in running) and time.monotonic() < deadline:  # distributed.wait needs a
             time.sleep(0.05)  # default client, which this one is not

@@ -450,6 +450,7 @@ def test_ctrl_c_stops_the_points_running_on_the_local_dask_cluster(tmp_path):
     assert [(sweep_dir / r["run_dir"] / "metrics.csv").stat().st_size for r in rows[:2]] == sizes  # stopped
     for row in rows[:2]:
         assert json.loads((sweep_dir / row["run_dir"] / "summary.json").read_text())["status"] == "interrupted"
+        assert int(row["epochs"]) >= 0  # the point's own result came back (a cancelled future's never did)
 
 
 def test_dask_missing_is_a_clear_error(cli, tmp_path, tiny, monkeypatch):
