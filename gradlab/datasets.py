@@ -1264,7 +1264,7 @@ def encode_labels(
     """
     labels = np.asarray(labels)
     if class_names is not None and labels.dtype.kind == "f" and np.isfinite(labels).all() \
-            and np.array_equal(labels, np.trunc(labels)):
+            and np.array_equal(labels, np.trunc(labels)) and np.abs(labels).max(initial=0) < 2**53:
         labels = labels.astype(np.int64)  # y: [0.0, 1.0] indexes class_names as [0, 1] does
     if class_names is None:
         values, indices = np.unique(labels, return_inverse=True)
@@ -1281,8 +1281,9 @@ def encode_labels(
             )
         return labels.reshape(-1).astype(np.int64), list(class_names)
     missing = [t for t in text if t not in lookup]
-    if missing and labels.dtype.kind == "f":  # some label is not a whole number (else they were made ints)
-        bad = next(v for v in values.tolist() if not math.isfinite(v) or v % 1)
+    if missing and labels.dtype.kind == "f":  # a label that is no whole number, or beyond int64's exact range
+        unnamed = [v for v, t in zip(values.tolist(), text) if t in missing]
+        bad = next((v for v in unnamed if v % 1 or not 0 <= v < len(class_names)), unnamed[0])
         raise InputError(f"{field}: label {bad} is neither a whole-number index into class_names "
                          f"({len(class_names)} classes) nor one of {class_names}")
     if missing:

@@ -147,7 +147,8 @@ def evaluate(network: Network, loss: Loss, X: np.ndarray, Y: np.ndarray, task: s
     result = {"loss": total / n}
     if task == "regression":
         sst = float(np.sum((centred / scale) ** 2))
-        result["r2"] = 1.0 - sse / sst if sst > 0 else float("nan")
+        constant = bool(np.all(Y == Y[:1]))  # 0.1 three times has a mean of 0.10000000000000002: sst > 0
+        result["r2"] = 1.0 - sse / sst if sst > 0 and not constant else float("nan")
     else:
         result["accuracy"] = correct / n
     return result

@@ -474,6 +474,8 @@ def test_inline_loader():
         ({"X": [[1], [2]], "y": [0, 0.5], "class_names": ["a", "b"]},  # was a regression task, silently
          r"^data.class_names: label 0.5 is neither a whole-number index into class_names \(2 classes\) nor one of "
          r"\['a', 'b'\]$"),
+        ({"X": [[1], [2], [3]], "y": [0, 1.0e20, 1], "class_names": ["a", "b"]},  # cast to int64, a warning
+         r"label 1e\+20 is neither a whole-number index into class_names"),
     ],
 )
 def test_inline_errors(spec, pattern):

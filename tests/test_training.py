@@ -151,3 +151,14 @@ def test_binary_accuracy_cuts_a_single_output_where_its_loss_puts_the_boundary(l
     X = np.array([[0.3], [0.7]]) if output != "sigmoid" else np.array([[-0.8473], [0.8473]])  # sigma = 0.3, 0.7
     Y = np.array([[0.0], [1.0]])
     assert evaluate(network, losses.create(loss), X, Y, "binary")["accuracy"] == expected
+
+
+def test_r2_of_constant_targets_is_nan_even_when_their_mean_is_not_exact():
+    # three 0.1s have the mean 0.10000000000000002: a tiny sst gave R^2 = -5e27
+    from gradlab.engine.network import Network
+    from gradlab.engine.losses import losses
+    from gradlab.training import evaluate
+
+    net = Network.from_weights([(np.array([[0.0]]), np.array([0.101]))], [], "identity")
+    X, Y = np.zeros((3, 1)), np.full((3, 1), 0.1)
+    assert np.isnan(evaluate(net, losses.create("mse"), X, Y, "regression")["r2"])
