@@ -285,12 +285,16 @@ class Swish(Activation):
         """u = beta z, held within +-1000: beyond that sigma(u) is exactly 0 or 1 and u s (1 - s)
         exactly 0 in float64 and float32 alike, so nothing changes, while beta = 1e308 would
         make u infinite (an overflow warning, and inf * 0 = nan in the derivative)."""
-        # beta beyond the dtype's range (1e39 in float32) would become inf, and 0 * inf = nan: the
-        # largest finite beta gives the same clipped u for every z but the subnormal ones
-        beta = min(self.beta, float(np.finfo(z.dtype).max))
-        with np.errstate(over="ignore"):  # an infinite u is clipped right away
+        beta = self.beta
+        if beta <= 1.0:  # |beta z| <= |z| cannot overflow (SiLU's beta = 1 takes this path)
             u = np.multiply(z, beta)
-        return np.clip(u, -1000.0, 1000.0)
+        else:
+            # beta beyond the dtype's range (1e39 in float32) would become inf, and 0 * inf = nan:
+            # the largest finite beta gives the same clipped u for every z but the subnormal ones
+            beta = min(beta, float(np.finfo(z.dtype).max))
+            with np.errstate(over="ignore"):  # an infinite u is clipped right away
+                u = np.multiply(z, beta)
+        return np.clip(u, -1000.0, 1000.0, out=u if isinstance(u, np.ndarray) else None)  # in place, but a scalar
 
     def value(self, z):
         z = _as_float(z)
