@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - older Typer on plain click
     from click import exceptions as click
 
 from gradlab import __version__
-from gradlab.cli.common import examples, out
+from gradlab.cli.common import examples, out, silence_stdout
 
 # Each module defines ``register(app)``; the order is the order in ``gradlab --help``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -83,12 +83,8 @@ _SIGPIPE_EXIT = 141
 
 def _closed_pipe() -> int:
     """Stop without a word when stdout's reader has gone: the exit status of a process ended by
-    SIGPIPE. Stdout now points at /dev/null, so that Python's final flush of what is still
-    buffered does not fail on the closed pipe again ('Exception ignored ... BrokenPipeError')."""
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):  # stdout is no real file (captured, as in tests): nothing to flush
-        pass
+    SIGPIPE (see :func:`~gradlab.cli.common.silence_stdout`)."""
+    silence_stdout()
     return _SIGPIPE_EXIT
 
 

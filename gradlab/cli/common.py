@@ -20,14 +20,29 @@ class _StdoutConsole(Console):
     closed = False
 
     def on_broken_pipe(self) -> None:
-        import os
-        import sys
-
         from gradlab.errors import OutputClosed
 
         self.quiet = self.closed = True
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the interpreter's last flush must not fail
+        silence_stdout()
         raise OutputClosed
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null once its reader has gone, so that Python's final flush of what is
+    still buffered does not fail on the closed pipe again ('Exception ignored ... BrokenPipeError')."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is no real file (captured, as in tests)
+        pass
+    finally:
+        os.close(devnull)
 
 
 out = _StdoutConsole(highlight=False)
