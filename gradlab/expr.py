@@ -389,7 +389,10 @@ class Expression:
         """:math:`f` at ``point`` in mpmath, whose exponent has no range: e^-1000 is 5.1e-435, not the 0
         it becomes in float64. Returned as an mpmath number, comparable with others; None where
         f has no real value there."""
-        value = self._f_unbounded(*(float(v) for v in np.asarray(point, dtype=float).ravel()))
+        try:
+            value = self._f_unbounded(*(float(v) for v in np.asarray(point, dtype=float).ravel()))
+        except (ArithmeticError, TypeError, ValueError):  # a pole (1/0), or relu's max() of a complex value
+            return None
         return value if not isinstance(value, complex) and getattr(value, "imag", 0) == 0 else None
 
     # Printed forms (sympy's str, with Floats shown as the user typed them).

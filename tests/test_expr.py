@@ -154,3 +154,11 @@ def test_a_formula_whose_second_derivative_exhausts_sympy_is_bad_input():
     tower = parse("**".join(["x"] * 55))
     with pytest.raises(InputError, match="f: its second derivative nests too deeply for sympy to handle"):
         tower.hessian_sym
+
+
+def test_the_unbounded_value_is_none_where_f_has_no_real_value():
+    # mpmath raises at a pole, and relu's max() of a complex value: a probe must not crash descend
+    assert parse("1/x").value_unbounded([0.0]) is None
+    assert parse("relu(log(x))").value_unbounded([-1.0]) is None
+    assert float(parse("exp(x)").value_unbounded([-1000.0])) == 0.0  # 5.1e-435 in mpmath: below float64
+    assert parse("exp(x)").value_unbounded([-1000.0]) > 0
