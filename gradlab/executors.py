@@ -265,6 +265,7 @@ class DaskExecutor:
         self.function = function
         self.cluster = None
         self._futures: dict = {}
+        self._collected: set = set()
         if scheduler:
             try:
                 self.client = distributed.Client(scheduler, timeout="10s", set_as_default=False)
