@@ -170,3 +170,11 @@ def test_relu_inputs_of_exactly_zero_are_kinks_not_wrong_derivatives(cli, tmp_pa
     text = " ".join(result.out.split())
     assert "│ b3 │ 3 │ 3 │ 0.0108 │ 0.0638 │ [1] │ pass (3 at a kink) │" in text
     assert "3 entries sit on a kink of the loss (a ReLU input of exactly 0)" in text
+
+
+def test_a_huge_eps_fails_however_the_slopes_bend(cli, tmp_path):
+    # one sigmoid neuron, no ReLU: with eps = 30 the central differences are 1e-3 off, and the
+    # kink rule (then taken at eps and eps / 10) called both arrays 'pass (at a kink)', exit 0
+    result = cli("gradcheck", CONFIGS / "cat_dog_ce.yaml", "--eps", "30", "--out", tmp_path / "o")
+    assert result.code == 1 and "kink" not in result.out
+    assert "gradient check failed for W1, b1" in result.err

@@ -231,7 +231,7 @@ def check(
         diff, scale = np.abs(a - n), np.abs(a) + np.abs(n)
         failing = ~(diff <= np.maximum(rtol * scale, atol))  # written so that a NaN fails
         kinks = [index for index in zip(*np.nonzero(failing))
-                 if _at_a_kink(f, p, index, a[index], eps, rtol, atol, at)]
+                 if _at_a_kink(f, p, index, a[index], rtol, atol, at)]
         for index in kinks:
             failing[index] = False
         row["kinks"] = len(kinks)
@@ -240,25 +240,30 @@ def check(
     return CheckResult(passed=all(row["passed"] for row in rows), rows=rows, rtol=rtol, atol=atol)
 
 
-def _at_a_kink(f: Callable[[], float], p: np.ndarray, index: tuple, a: float, eps: float, rtol: float,
-               atol: float, at: float) -> bool:
+#: the steps at which :func:`_at_a_kink` looks for a corner: two decades, far below any
+#: curvature's scale, far above float64's rounding of parameters of order 1
+KINK_STEPS = (1e-5, 1e-6, 1e-7)
+
+
+def _at_a_kink(f: Callable[[], float], p: np.ndarray, index: tuple, a: float, rtol: float, atol: float,
+               at: float) -> bool:
     """Whether entry ``index`` of ``p`` sits on a kink of ``f`` and ``a`` is a slope of it there.
 
     At a kink (a ReLU whose input is exactly 0, which happens when a layer feeds it zeros and its
-    bias is still 0) ``f`` has two one-sided slopes, and backpropagation rightly returns one of
-    them, or a value between (relu'(0) = 0 picks the left one); the central difference is their
-    average and matches neither. A kink is told from the other causes of a gap between the
-    one-sided difference quotients by how the gap changes when ``h`` shrinks tenfold: a kink's
-    stays as it is, curvature's (``h f''``) shrinks tenfold and rounding noise's (about
-    ``eps_mach |f| / h``) grows tenfold. So the gap must stay within a factor of 2 and be far
-    above that noise; then the entry passes when ``a`` lies between the slopes at the smaller
-    step (within the usual tolerance). ``at`` is ``f()`` at the parameters themselves.
+    bias is still 0) ``f`` has two one-sided slopes, and backpropagation, with relu'(0) = 0,
+    returns one of them when the samples on the kink push one way; the central difference is
+    their average and matches neither. A corner is told from the other causes of a gap between
+    the one-sided difference quotients by how the gap changes over :data:`KINK_STEPS`, whatever
+    the check's own ``eps``: a corner's stays as it is, curvature's (``h f''``) shrinks tenfold a
+    step and rounding noise's (about ``eps_mach |f| / h``) grows tenfold. So the gap must stay
+    within a factor of 2 from step to step and stand far above that noise; then the entry passes
+    when ``a`` lies between the slopes at the smallest step (within the usual tolerance). ``at``
+    is ``f()`` at the parameters themselves.
     """
     original = p[index]
-    small = eps / 10
     gaps, slopes = [], (0.0, 0.0)
     try:
-        for h in (eps, small):
+        for h in KINK_STEPS:
             p[index] = original + h
             up_step = float(p[index]) - float(original)
             up = (float(f()) - at) / up_step if up_step else math.nan
@@ -271,9 +276,9 @@ def _at_a_kink(f: Callable[[], float], p: np.ndarray, index: tuple, a: float, ep
     finally:
         p[index] = original
     tol = max(rtol * (abs(slopes[0]) + abs(slopes[1])), atol)
-    noise = 100 * 4 * np.finfo(np.float64).eps * max(abs(at), 1e-300) / small
-    steady = 0.5 * gaps[0] < gaps[1] < 2 * gaps[0]  # False for nan
-    return steady and gaps[1] > max(tol, noise) and slopes[0] - tol <= a <= slopes[1] + tol
+    noise = 100 * 4 * np.finfo(np.float64).eps * max(abs(at), 1e-300) / KINK_STEPS[-1]
+    steady = all(0.5 * wider < narrower < 2 * wider for wider, narrower in zip(gaps, gaps[1:]))  # False for nan
+    return steady and gaps[-1] > max(tol, noise) and slopes[0] - tol <= a <= slopes[1] + tol
 
 
 def _worst_failure(diff: np.ndarray, scale: np.ndarray, failing: np.ndarray) -> dict:
