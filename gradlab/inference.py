@@ -16,6 +16,7 @@ from typing import Any, Literal, Optional
 import numpy as np
 from pydantic import BaseModel, Field
 
+from gradlab.config import FiniteFloat, Int
 from gradlab.errors import InputError, in_file
 
 
@@ -63,9 +64,9 @@ class _DataInfo(BaseModel):
     feature_names: list[str] = Field(min_length=1)
     class_names: Optional[list[str]] = None
     target_names: Optional[list[str]] = None
-    n_outputs: Optional[int] = None
-    mean: Optional[list[float]] = None
-    std: Optional[list[float]] = None
+    n_outputs: Optional[Int] = None  # the config's number types: true is no 1, nor 1.0
+    mean: Optional[list[FiniteFloat]] = None
+    std: Optional[list[FiniteFloat]] = None
 
 
 def load_model(run_dir: str | os.PathLike) -> TrainedModel:
@@ -143,14 +144,12 @@ def _read_data_info(path: Path) -> _DataInfo:
     try:
         info = validate(_DataInfo, {k: v for k, v in raw.items() if k in _DataInfo.model_fields})
     except InputError as error:
-        raise InputError(f"{path}: {error}") from None
+        raise in_file(error, path) from None
     for name in ("mean", "std"):
         values = getattr(info, name)
         if values is not None and len(values) != len(info.feature_names):
             raise InputError(f"{path}: {name} holds {len(values)} values for {len(info.feature_names)} features")
-    if info.mean is not None and not np.all(np.isfinite(info.mean)):
-        raise InputError(f"{path}: mean must hold finite values, got {info.mean}")
-    if info.std is not None and not (np.all(np.isfinite(info.std)) and min(info.std) > 0):
+    if info.std is not None and not min(info.std, default=1.0) > 0:  # finite already (FiniteFloat)
         raise InputError(f"{path}: std must hold finite values > 0, got {info.std}")
     for name in ("feature_names", "class_names", "target_names"):
         names = getattr(info, name) or []

@@ -126,6 +126,11 @@ def _edit_data_info(run, **fields):
     (lambda run: (run / "data.json").write_text(
         '{"task": "binary", "feature_names": ["a", "b"], "class_names": ["x", "y"], "std": [1, 0]}'),
      "data.json: std must hold finite values > 0, got [1.0, 0.0]"),
+    (lambda run: _edit_data_info(run, mean=[True, 1.0]),  # true was read as 1: every prediction moved
+     "data.json: mean[0]: input should be a number, not true or false (got true)"),
+    (lambda run: (run / "data.json").write_text(
+        '{"task": "binary", "feature_names": ["a", "b"], "class_names": ["x", "y"], "mean": [0, NaN]}'),
+     "data.json: mean[1]: input should be a finite number"),
     (lambda run: (run / "config.yaml").write_text("data: cat_dog\nloss: nope\n"), "config.yaml: loss"),
     (lambda run: _edit_data_info(run, feature_names=["a", "a"]), "data.json: feature_names holds 'a' twice"),
     (lambda run: _edit_data_info(run, class_names=["cat", "cat"]), "data.json: class_names holds 'cat' twice"),
@@ -141,7 +146,7 @@ def _edit_data_info(run, **fields):
     (lambda run: _edit_data_info(run, n_outputs=2),
      "model.npz: layer widths [2, 1] do not fit the run: config.yaml has hidden layers [], data.json 2 features "
      "and 2 classes (2 outputs, task binary)"),
-], ids=["not-npz", "no-b1", "widths", "b1-shape", "int-weights", "bad-json", "no-features", "zero-std", "bad-loss",
+], ids=["not-npz", "no-b1", "widths", "b1-shape", "int-weights", "bad-json", "no-features", "zero-std", "boolean-mean", "nan-mean", "bad-loss",
         "twice-feature", "twice-class", "three-binary-classes", "two-multiclass-classes", "regression-classifier",
         "regression-targets", "n-outputs"])
 def test_a_damaged_run_is_exit_2_naming_the_file(cli, trained, animals, damage, message):
