@@ -304,10 +304,11 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
     largest = float(np.finfo(dtype).max)
     for field, act in [*(("model.activation", a) for a in hidden), ("model.output", output)]:
         for key, value in vars(act).items():  # alpha = 1e39 overflows when cast to float32
-            message = (f"{field}: {act.name} {key} = {value:g} is beyond the range of {dtype} "
-                       f"(at most {largest:.4g} in size); use float64 or a smaller {key}")
-            if isinstance(value, float) and math.isfinite(value) and abs(value) > largest and message not in problems:
-                problems.append(message)
+            if isinstance(value, float) and largest < abs(value) < math.inf:
+                message = (f"{field}: {act.name} {key} = {value:g} is beyond the range of {dtype} "
+                           f"(at most {largest:.4g} in size); use float64 or a smaller {key}")
+                if message not in problems:  # once, however many layers use it
+                    problems.append(message)
     n_out = dataset.n_outputs
     if dataset.task == "binary" and (loss.name in ("cross_entropy", "multiclass_hinge") or output.name == "softmax"):
         n_out = 2  # two classes as two units with one-hot targets: a one-unit softmax would always be 1
@@ -442,15 +443,8 @@ def json_schema() -> dict[str, Any]:
         registry = load(kind)
         names = registry.names(aliases=True)
         with_params = "^(" + "|".join(map(re.escape, names)) + "):.+$"
-        mappings = []
-        for name, cls in registry.items():
-            params = {**registry.parameters(name), **(shared or {})}
-            mappings.append({
-                "type": "object", "additionalProperties": False,
-                "properties": {"name": {"enum": [name, *getattr(cls, "aliases", ())]},
-                               **{key: _json_value(default) for key, default in params.items()}},
-                "required": ["name", *(key for key, default in params.items() if default is inspect.Parameter.empty)],
-            })
+        mappings = [_mapping_schema(name, cls, {**registry.parameters(name), **(shared or {})})
+                    for name, cls in registry.items()]
         return [{"type": "string", "enum": names}, {"type": "string", "pattern": with_params}, *mappings]
 
     def spec(kind: str, node: dict[str, Any], shared: Mapping[str, Any] | None = None) -> None:
@@ -481,16 +475,26 @@ def json_schema() -> dict[str, Any]:
     for name, cls in registry.items():
         params = registry.parameters(name)
         steps = {key: shared[key] for key in ("lr", "schedule", "clip_norm")} if "lr" in params else {}
-        mappings.append({
-            "type": "object", "additionalProperties": False,
-            "properties": {"name": {"enum": [name, *cls.aliases]}, **steps,
-                           **{key: _json_value(default) for key, default in params.items() if key != "lr"}},
-            "required": [] if name == OptimizerConfig.model_fields["name"].default else ["name"],
-        })
+        mappings.append(_mapping_schema(name, cls, {k: v for k, v in params.items() if k != "lr"}, steps,
+                                        named=name != OptimizerConfig.model_fields["name"].default))
     optimizer = schema["properties"]["optimizer"]
     optimizer.pop("$ref")
     schema["properties"]["optimizer"] = {"anyOf": [*choices_of("optimizers")[:2], *mappings], **optimizer}
     return _json_bounds(schema)
+
+
+def _mapping_schema(name: str, cls: type, params: Mapping[str, Any], fixed: Mapping[str, Any] | None = None,
+                    named: bool = True) -> dict[str, Any]:
+    """One component's mapping form in JSON Schema: its name (or an alias), the ``fixed``
+    property schemas, and its ``params`` typed by their defaults; any other key is refused.
+    ``named=False`` when the name may be left out (it has a default)."""
+    return {
+        "type": "object", "additionalProperties": False,
+        "properties": {"name": {"enum": [name, *getattr(cls, "aliases", ())]}, **(fixed or {}),
+                       **{key: _json_value(default) for key, default in params.items()}},
+        "required": [*(["name"] if named else []),
+                     *(key for key, default in params.items() if default is inspect.Parameter.empty)],
+    }
 
 
 def _json_value(default: Any) -> dict[str, Any]:
