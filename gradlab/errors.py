@@ -40,6 +40,11 @@ class RunFailure(GradlabError):
     exit_code = 1
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a job scheduler, a CI timeout), raised where it lands so that every
+    handler of Ctrl-C runs for it too: the run directory ends 'interrupted', not 'running'."""
+
+
 class OutputClosed(KeyboardInterrupt):
     """Standard output's reader has gone (``gradlab train ... | head -1``). The command stops as
     Ctrl-C stops it, so a run directory ends ``interrupted`` with what was done, not ``failed``;

@@ -119,12 +119,9 @@ def _echo_value(error: click.UsageError, args: list[str]) -> str:
     return ""
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (``kill``, a job scheduler, a CI timeout), raised where it lands so that every
-    handler of Ctrl-C runs for it too: the run directory ends 'interrupted', not 'running'."""
-
-
 def _on_sigterm(signum, frame) -> None:
+    from gradlab.errors import Terminated
+
     _state["terminated"] = True
     raise Terminated
 

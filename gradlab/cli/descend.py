@@ -106,7 +106,7 @@ def record(cfg, expr, descent, out_dir: Optional[Path]) -> Recorded:
                 records.append(step)
             outcome = descent.outcome
         except KeyboardInterrupt as stop:  # keep what was done: the table so far, the plot, status interrupted
-            from gradlab.cli.app import Terminated  # loaded already: it runs this command
+            from gradlab.errors import Terminated
 
             outcome = descent.interrupt(records, "SIGTERM" if isinstance(stop, Terminated) else "Ctrl-C")
         stable = stability(descent, records)
