@@ -376,3 +376,10 @@ def test_huber_and_smooth_l1_take_extreme_thresholds_exactly():
     # inside |r| < beta = 1e-300: r^2 / (2 beta) = 0.25e-600 / 2e-300 = 1.25e-301 (r^2 alone underflows to 0)
     small = losses.create("smooth_l1:beta=1e-300")
     assert small.value([[0.0]], [[0.5e-300]]) == pytest.approx(1.25e-301, rel=1e-15)
+
+
+def test_mean_of_finite_rows_whose_sum_overflows_is_their_mean_not_a_crash():
+    # mse rows (1.3e154)^2 / 2 = 8.45e307 each: three of them sum past 1.8e308, yet their mean is 8.45e307
+    row = (1.3e154) ** 2 / 2
+    value = losses.create("mse").value(np.zeros((3, 1)), np.full((3, 1), 1.3e154))
+    assert value == pytest.approx(row, rel=1e-15)

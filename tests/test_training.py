@@ -162,3 +162,17 @@ def test_r2_of_constant_targets_is_nan_even_when_their_mean_is_not_exact():
     net = Network.from_weights([(np.array([[0.0]]), np.array([0.101]))], [], "identity")
     X, Y = np.zeros((3, 1)), np.full((3, 1), 0.1)
     assert np.isnan(evaluate(net, losses.create("mse"), X, Y, "regression")["r2"])
+
+
+def test_a_run_whose_first_losses_sum_past_the_largest_float_is_reported_diverged():
+    # one weight of 1.3e154: each row's mse is (1.3e154)^2 / 2 = 8.45e307, finite, but three rows sum
+    # past 1.8e308, so the training loss is inf and the run stops as diverged (it used to raise OverflowError)
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+    from gradlab.engine.optimizers import optimizers
+    from gradlab.training import Settings
+
+    net = Network.from_weights([(np.array([[1.3e154]]), np.array([0.0]))], [], "identity")
+    history = fit(net, losses.create("mse"), optimizers.create("sgd"), np.ones((3, 1)), np.zeros((3, 1)),
+                  Settings(epochs=2, task="regression"))
+    assert history.status == "diverged"

@@ -113,10 +113,16 @@ class Loss:
 
         The rows are summed exactly (``math.fsum``), so C does not depend on how the rows are
         grouped: a chunked evaluation, a vectorised grid and a finite-difference check all see
-        the same number, to the last bit of each row.
+        the same number, to the last bit of each row. Finite rows whose sum passes float64's
+        largest number (a diverging run's) are divided by N first: their mean is finite, at
+        most the largest row, and the run can report it instead of crashing.
         """
-        rows = self.rows(y_true, y_pred)
-        return math.fsum(rows.tolist()) / rows.shape[0]
+        values = self.rows(y_true, y_pred).tolist()
+        n = len(values)
+        try:
+            return math.fsum(values) / n
+        except OverflowError:  # fsum refuses an intermediate sum above 1.8e308
+            return math.fsum(v / n for v in values)
 
     def gradient(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         raise NotImplementedError
