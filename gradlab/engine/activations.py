@@ -264,7 +264,7 @@ class Softsign(Activation):
         return z / (1.0 + np.abs(z))
 
     def derivative(self, z):
-        return 1.0 / (1.0 + np.abs(_as_float(z))) ** 2
+        return (1.0 / (1.0 + np.abs(_as_float(z)))) ** 2  # squared after the division: (1 + |z|)^2 could overflow
 
 
 @activations.register("swish", "silu")
@@ -309,6 +309,7 @@ class Swish(Activation):
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_CUBIC = 0.044715
+_GELU_CLIP = 1e4  # |z| beyond which the tanh form's sigma(2u) is exactly 0 or 1
 
 
 class _PerApproximation:
@@ -328,7 +329,9 @@ class GELU(Activation):
 
     Exact form: Phi(z) = (1 + erf(z / sqrt 2)) / 2 and f'(z) = Phi(z) + z phi(z), with
     phi(z) = exp(-z^2 / 2) / sqrt(2 pi). ``approximate="tanh"`` selects
-    f(z) = z (1 + tanh(u)) / 2, u = sqrt(2/pi) (z + 0.044715 z^3).
+    f(z) = z (1 + tanh(u)) / 2, u = sqrt(2/pi) (z + 0.044715 z^3), computed as
+    z sigma(2u) (the same number: (1 + tanh u) / 2 = sigma(2u)), which keeps its digits for
+    z < 0, where 1 + tanh(u) cancels.
     """
 
     formula = _PerApproximation("f(z) = z Phi(z)", "f(z) = z (1 + tanh(u)) / 2, u = sqrt(2/pi) (z + 0.044715 z^3)")
@@ -344,7 +347,7 @@ class GELU(Activation):
     def value(self, z):
         z = _as_float(z)
         if self.approximate == "tanh":
-            return 0.5 * z * (1.0 + np.tanh(_SQRT_2_OVER_PI * (z + _GELU_CUBIC * z**3)))
+            return z * _sigmoid(2.0 * self._u(z))
         from scipy.special import ndtr  # Phi(z), accurate in both tails
 
         return z * ndtr(z)
@@ -352,13 +355,25 @@ class GELU(Activation):
     def derivative(self, z):
         z = _as_float(z)
         if self.approximate == "tanh":
-            t = np.tanh(_SQRT_2_OVER_PI * (z + _GELU_CUBIC * z**3))
-            du = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * z**2)
-            return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * du
+            # (1 + t)/2 = sigma(2u) and (1 - t^2)/2 = 2 sigma(2u) sigma(-2u), both without the
+            # cancellation of 1 + t for z < 0; the second term is exactly 0 beyond the clip
+            u = self._u(z)
+            zc = np.clip(z, -_GELU_CLIP, _GELU_CLIP)
+            du = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * zc * zc)
+            s = _sigmoid(2.0 * u)
+            return s + 2.0 * zc * s * _sigmoid(-2.0 * u) * du
         from scipy.special import ndtr
 
-        pdf = np.exp(-0.5 * np.minimum(z * z, 1e4)) / math.sqrt(2.0 * math.pi)
+        zc = np.clip(z, -100.0, 100.0)  # phi(100) = exp(-5000) / sqrt(2 pi) is 0 already; z^2 could overflow
+        pdf = np.exp(-0.5 * zc * zc) / math.sqrt(2.0 * math.pi)
         return ndtr(z) + z * pdf
+
+    @staticmethod
+    def _u(z: np.ndarray) -> np.ndarray:
+        """u = sqrt(2/pi) (z + 0.044715 z^3) of the tanh form, with z clipped to +-1e4 first:
+        there sigma(2u) is 0 or 1 to the last bit, and z^3 cannot overflow."""
+        zc = np.clip(z, -_GELU_CLIP, _GELU_CLIP)
+        return _SQRT_2_OVER_PI * (zc + _GELU_CUBIC * zc * zc * zc)
 
 
 @activations.register("hard_sigmoid")
