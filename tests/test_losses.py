@@ -383,3 +383,17 @@ def test_mean_of_finite_rows_whose_sum_overflows_is_their_mean_not_a_crash():
     row = (1.3e154) ** 2 / 2
     value = losses.create("mse").value(np.zeros((3, 1)), np.full((3, 1), 1.3e154))
     assert value == pytest.approx(row, rel=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cross_entropy_of_a_confident_correct_prediction_keeps_its_digits(dtype):
+    # two classes, margin z: C = log(1 + e^-z), the value bce_logits gives at z. log(sum exp) rounded
+    # 1 + e^-20 to 1 in float32 (C = 0) and was 1e-3 off at z = 30 in float64; log1p of the rest is not.
+    ce, bce = losses.create("cross_entropy"), losses.create("bce_logits")
+    for z in (10.0, 20.0, 30.0, 40.0):
+        exact = float(np.log1p(np.exp(-z)))  # float64 reference: e^-z is exact to rounding here
+        value = ce.value(np.array([0]), np.array([[z, 0.0]], dtype=dtype))
+        assert value == pytest.approx(exact, rel=1e-15 if dtype == np.float64 else 1e-6)
+        assert value == bce.value(np.array([[1.0]], dtype=dtype), np.array([[z]], dtype=dtype))
+    # three classes (20, 0, 0): C = log(1 + 2 e^-20) = 4.1223072363804e-09 (by hand, log1p of 2 e^-20)
+    assert ce.value(np.array([0]), np.array([[20.0, 0.0, 0.0]])) == pytest.approx(np.log1p(2 * np.exp(-20.0)), rel=1e-15)

@@ -325,9 +325,17 @@ BCE.logit_form = BCEWithLogits()
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
-    """log s_i = z_i - logsumexp(z), with the maximum subtracted first so exp cannot overflow."""
-    shifted = z - z.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    """log s_i = z_i - logsumexp(z), with the maximum m subtracted first so exp cannot overflow.
+
+    logsumexp(z) = m + log(1 + r), r the sum of exp(z_j - m) over every entry but one largest:
+    ``log1p(r)`` keeps the digits of a small r, which ``log(1 + r)`` rounds away. That r is a
+    confident, correct prediction's loss (2.06e-9 at a margin of 20, not 0 in float32).
+    """
+    top = z.argmax(axis=-1)[..., None]
+    shifted = z - np.take_along_axis(z, top, axis=-1)
+    others = np.exp(shifted)
+    np.put_along_axis(others, top, 0.0, axis=-1)
+    return shifted - np.log1p(others.sum(axis=-1, keepdims=True))
 
 
 @losses.register("cross_entropy", "categorical_cross_entropy")
