@@ -176,3 +176,23 @@ def test_a_run_whose_first_losses_sum_past_the_largest_float_is_reported_diverge
     history = fit(net, losses.create("mse"), optimizers.create("sgd"), np.ones((3, 1)), np.zeros((3, 1)),
                   Settings(epochs=2, task="regression"))
     assert history.status == "diverged"
+
+
+def test_a_large_but_finite_starting_loss_is_no_divergence():
+    # targets 2e6 (1 + x) from w = b = 0: C_0 = mean of (2e6 (1 + x))^2 / 2 = 2e12 (1 + 1/2)^2-ish, past the
+    # 1e12 that parameters may not exceed. The loss used to have the same cap: "diverged before the first
+    # update" at any learning rate. Only the parameters' cap and the growth rule remain.
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+    from gradlab.engine.optimizers import optimizers
+    from gradlab.training import Settings
+
+    X = np.linspace(0.0, 1.0, 11)[:, None]
+    Y = 2e6 * (1.0 + X)
+    net = Network.from_weights([(np.zeros((1, 1)), np.zeros(1))], [], "identity")
+    history = fit(net, losses.create("mse"), optimizers.create("sgd"), X, Y,
+                  Settings(epochs=3, batch_size=None, shuffle=False, lr=0.1, task="regression"))
+    assert history.status == "completed" and history.epochs == 3
+    # C_0 = mean(y^2) / 2 by hand: y = 2e6 (1 + x), mean((1 + x)^2) over x = 0, 0.1, ..., 1 is 2.35
+    assert history.rows[0]["train_loss"] == pytest.approx(0.5 * 4e12 * 2.35, rel=1e-14)
+    assert history.rows[-1]["train_loss"] < history.rows[0]["train_loss"]
