@@ -42,6 +42,22 @@ def results(sweep_dir):
     return list(csv.DictReader((sweep_dir / "results.csv").open()))
 
 
+def wait_for(ready, seconds, what, proc=None):
+    """Poll ``ready()`` every 50 ms; if it does not hold within ``seconds``, stop ``proc``'s process
+    group and fail the test naming ``what``, rather than go on without the state the test needs."""
+    deadline = time.time() + seconds
+    while not ready():
+        if time.time() > deadline:
+            if proc is not None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)  # started in a session of its own: it and its workers
+                except ProcessLookupError:
+                    proc.kill()
+                proc.communicate()
+            pytest.fail(f"not within {seconds} s: {what}")
+        time.sleep(0.05)
+
+
 def untimed(sweep_dir):
     return [{k: v for k, v in row.items() if k not in UNTIMED} for row in results(sweep_dir)]
 
@@ -330,16 +346,14 @@ def test_ctrl_c_keeps_finished_points_and_marks_running_ones(tmp_path, to_group,
     proc = subprocess.Popen([sys.executable, "-m", "gradlab", "sweep", str(config), "--grid", "training.epochs=2,100000",
                              "--seeds", "2", "--workers", "2", "--out", str(out)], start_new_session=to_group,
                             env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while time.time() < deadline:  # the two short points done, the two long ones training
+    def ready():  # the two short points done, the two long ones training
         sweep_dir = run_dirs(out)[0] if run_dirs(out) else None
-        if sweep_dir and (sweep_dir / "results.csv").exists():
-            done = (sweep_dir / "results.csv").read_text().count("completed")
-            logging = [p for p in run_dirs(sweep_dir) if (p / "metrics.csv").exists()
-                       and len((p / "metrics.csv").read_text().splitlines()) > 2]
-            if done == 2 and len(logging) == 4:
-                break
-        time.sleep(0.05)
+        return bool(sweep_dir and (sweep_dir / "results.csv").exists()
+                    and (sweep_dir / "results.csv").read_text().count("completed") == 2
+                    and _training_points(sweep_dir) == 4)
+
+    wait_for(ready, 60, "two points completed and two training", proc)
+    (sweep_dir,) = run_dirs(out)
     if to_group:
         os.killpg(proc.pid, signum)
     else:
@@ -429,15 +443,9 @@ def test_ctrl_c_stops_the_points_running_on_the_local_dask_cluster(tmp_path):
                              "training.epochs=100000,100001,100002", "--workers", "2", "--executor", "dask",
                              "--out", str(out)], start_new_session=True,
                             env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 90
-    while time.time() < deadline:  # both workers training
-        sweep_dir = run_dirs(out)[0] if run_dirs(out) else None
-        logging = [p for p in run_dirs(sweep_dir)
-                   if (p / "metrics.csv").exists() and len((p / "metrics.csv").read_text().splitlines()) > 2] \
-            if sweep_dir else []
-        if len(logging) == 2:
-            break
-        time.sleep(0.05)
+    wait_for(lambda: bool(run_dirs(out)) and _training_points(run_dirs(out)[0]) == 2, 90,
+             "both dask workers training", proc)
+    (sweep_dir,) = run_dirs(out)
     os.killpg(proc.pid, signal.SIGINT)  # the terminal's Ctrl-C reaches the whole group
     sent = time.time()
     stdout, stderr = proc.communicate(timeout=60)
@@ -512,18 +520,18 @@ def test_ctrl_c_in_process_stops_promptly_and_keeps_a_finished_uncollected_point
     def interrupting_record(self, result):
         record(self, result)
         if not raised:
-            deadline = time.time() + 30  # until the other short point has finished in its worker and
-            # both long ones train (on a loaded machine the second long one could still be queued: cancelled)
-            while time.time() < deadline and not (_completed_points(self.directory) - {result.index}
-                                                  and _training_points(self.directory) == 4):
+            deadline = time.time() + 30  # until the other short point has finished in its worker and both long ones train
+            while not (ready := bool(_completed_points(self.directory) - {result.index})
+                       and _training_points(self.directory) == 4) and time.time() < deadline:
                 time.sleep(0.05)
-            raised.append(time.time())
+            raised.append((time.time(), ready))
             raise KeyboardInterrupt
 
     monkeypatch.setattr(sweeps.Results, "record", interrupting_record)
     result = cli("sweep", config, "--grid", "training.epochs=2,100000", "--seeds", "2", "--workers", "2",
                  "--out", out)
-    stopped = time.time() - raised[0]
+    stopped = time.time() - raised[0][0]
+    assert raised[0][1], "not within 30 s: the other short point finished and both long ones training"
     assert result.code == 130, result.text
     assert "Traceback" not in result.err
     assert stopped < 10, f"the stop took {stopped:.1f} s after the interruption"
@@ -606,13 +614,13 @@ def test_ctrl_c_to_the_process_group_starts_no_point_after_it(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "gradlab", "sweep", str(config), "--grid", "seed=range(1,41)",
                              "--workers", "2", "--out", str(out)], env=subprocess_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.time() + 60
-    while time.time() < deadline:  # a few points done: the workers are busy taking the next ones
+    def ready():  # a few points done: the workers are busy taking the next ones
         sweep_dir = run_dirs(out)[0] if run_dirs(out) else None
-        if sweep_dir and (sweep_dir / "results.csv").exists() and \
-                (sweep_dir / "results.csv").read_text().count("completed") >= 3:
-            break
-        time.sleep(0.02)
+        return bool(sweep_dir and (sweep_dir / "results.csv").exists()
+                    and (sweep_dir / "results.csv").read_text().count("completed") >= 3)
+
+    wait_for(ready, 60, "three points completed", proc)
+    (sweep_dir,) = run_dirs(out)
     os.killpg(proc.pid, signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
