@@ -378,10 +378,10 @@ def _initializer(spec: Spec, base_dir):
     """The initialiser; a relative ``from`` path is read next to the config file."""
     from gradlab.engine.init import initializers
 
-    name, params = initializers.parse(spec, field="model.init")
-    if name == "from" and base_dir is not None and params.get("base_dir") is None:
-        params["base_dir"] = str(base_dir)
-    return initializers.create({"name": name, **params}, field="model.init")
+    initializer = initializers.create(spec, field="model.init")
+    if initializer.name == "from" and base_dir is not None:
+        initializer.relative_to(base_dir)
+    return initializer
 
 
 def resolved_config(config: ExperimentConfig, output: Spec, lr: float | None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -107,11 +108,15 @@ def test_npz_round_trip(tmp_path):
 def test_relative_paths_start_from_base_dir(tmp_path):
     (tmp_path / "configs").mkdir()
     save_model(tmp_path / "configs" / "w.npz", [2, 1])
-    init = initializers.create({"name": "from", "path": "w.npz", "base_dir": str(tmp_path / "configs")})
+    init = initializers.create({"name": "from", "path": "w.npz"}).relative_to(tmp_path / "configs")
     assert init.resolved_path == tmp_path / "configs" / "w.npz"
     assert init.init([2, 1])[0][0].shape == (2, 1)
     # without base_dir, relative to the working directory (the test runs in tmp_path)
     assert initializers.create("from:path=configs/w.npz").init([2, 1])[0][0].shape == (2, 1)
+    # where relative paths start is the config loader's business: no parameter for it in a config
+    assert initializers.parameters("from") == {"path": inspect.Parameter.empty}
+    with pytest.raises(InputError, match="base_dir"):
+        initializers.create({"name": "from", "path": "w.npz", "base_dir": "/etc"})
 
 
 @pytest.mark.parametrize(

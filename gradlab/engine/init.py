@@ -317,10 +317,8 @@ class FromFile(_Given):
     Parameters
     ----------
     path : str
-        The file. A relative path is taken relative to ``base_dir`` when one is given (the
-        config loader passes the config file's directory), else to the working directory.
-    base_dir : str, optional
-        Directory that relative paths start from.
+        The file. A relative path is taken relative to the working directory, or to the
+        directory given to :meth:`relative_to` (the config loader passes the config file's).
 
     Notes
     -----
@@ -328,20 +326,25 @@ class FromFile(_Given):
     shape mismatch are reported the same way, with the network's sizes at hand.
     """
 
-    def __init__(self, path: str, base_dir: str | None = None) -> None:
+    def __init__(self, path: str) -> None:
         if not isinstance(path, (str, os.PathLike)) or not str(path).strip():
             raise InputError(f"path must be the path of an .npz file, got {path!r}")
-        if base_dir is not None and not isinstance(base_dir, (str, os.PathLike)):
-            raise InputError(f"base_dir must be a directory path, got {base_dir!r}")
         self.path = str(path)
-        self.base_dir = None if base_dir is None else str(base_dir)
+        # not a parameter: the registry shows __init__'s arguments to users, and where a
+        # config's relative paths start is the loader's business, not the config's
+        self._base_dir: Path | None = None
+
+    def relative_to(self, base_dir: str | os.PathLike) -> FromFile:
+        """Read a relative ``path`` from ``base_dir`` instead of the working directory; returns self."""
+        self._base_dir = Path(base_dir)
+        return self
 
     @property
     def resolved_path(self) -> Path:
-        """``path`` with ``~`` expanded and, if relative, joined to ``base_dir``."""
+        """``path`` with ``~`` expanded and, if relative, joined to the directory of :meth:`relative_to`."""
         path = Path(self.path).expanduser()
-        if not path.is_absolute() and self.base_dir is not None:
-            path = Path(self.base_dir).expanduser() / path
+        if not path.is_absolute() and self._base_dir is not None:
+            path = self._base_dir.expanduser() / path
         return path
 
     def read(self) -> dict[str, np.ndarray]:
