@@ -594,16 +594,16 @@ def test_huge_finite_weights_draw_their_decision_regions_without_warnings(cli, t
 DEAD_RELU = """
 data: {name: xor, n_samples: 40, test_fraction: 0}
 model:
-  hidden: [2]
+  hidden: [4]
   activation: relu
   output: sigmoid
   init:
     name: explicit
     layers:
-      - W: [[0.0, 0.0],
-            [0.0, 0.0]]
-        b: [1.0, -1.0]     # unit 1: z = 1 on every sample, alive; unit 2: z = -1, dead
-      - W: [[0.5], [0.5]]
+      - W: [[0.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0]]
+        b: [1.0, -1.0, 1.0, 1.0]     # units 1, 3, 4: z = 1 on every sample, alive; unit 2: z = -1, dead
+      - W: [[0.5], [0.5], [0.5], [0.5]]
         b: [0.0]
 loss: bce
 optimizer: {name: sgd, lr: 0.01}
@@ -612,11 +612,16 @@ training: {epochs: 2, batch_size: full, log_every: 1}
 
 
 def test_a_relu_unit_that_no_sample_activates_is_counted_dead_and_named(cli, tmp_path):
-    # unit 2's z = -1 for every sample, so a = 0, its dW and db are 0 and it stays dead: 1 of 2 units
+    # unit 2's z = -1 for every sample, so a = 0, its dW and db are 0 and it stays dead: 1 of 4 units
     config = tmp_path / "dead.yaml"
     config.write_text(DEAD_RELU)
     result, run = train(cli, tmp_path, config, "--no-plot")
     assert result.code == 0, result.err
-    assert [row["dead_1"] for row in metrics(run)] == ["0.5", "0.5", "0.5"]
+    assert [row["dead_1"] for row in metrics(run)] == ["0.25", "0.25", "0.25"]
     assert "dead_2" not in metrics(run)[0]  # the sigmoid output has no dead units to count
-    assert "epoch 0: layer 1: 50% of its ReLU units are dead (never active on the batch)" in result.text
+    assert "ReLU units are dead" not in result.text  # the warning starts at half the layer
+    # with units 3 and 4 dead too (b = -1), 75%: the warning names the layer and the share
+    config.write_text(DEAD_RELU.replace("b: [1.0, -1.0, 1.0, 1.0]", "b: [1.0, -1.0, -1.0, -1.0]"))
+    result, run = train(cli, tmp_path, config, "--no-plot")
+    assert [row["dead_1"] for row in metrics(run)] == ["0.75", "0.75", "0.75"]
+    assert "epoch 0: layer 1: 75% of its ReLU units are dead (never active on the batch)" in result.text
