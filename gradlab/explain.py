@@ -93,7 +93,8 @@ class Explanation:
     samples : list of int
         Indices into the training set (one for ``--sample``, all for ``--batch``).
     x, y : ndarray
-        The inputs (N, n_in) and targets (N, n_out) used.
+        The inputs (N, n_in) and targets (N, n_out) used: ``x`` is what the network sees,
+        standardised when the config standardises its data.
     loss_value : float
         C on these samples (with the network's 1/N).
     loss_on_logits : bool
@@ -104,6 +105,12 @@ class Explanation:
         From the input side.
     notes : list of str
         Where the step shown differs from what training does.
+    mean, std : ndarray or None
+        The standardisation fitted on the raw training features, shape (n_in,):
+        ``x = (x_raw - mean) / std``. None when the data are not standardised.
+    x_raw : ndarray or None
+        The same samples in their raw units (N, n_in), recovered as ``x * std + mean``;
+        None when the data are not standardised (``x`` is raw then).
     """
 
     weights: str
@@ -121,6 +128,13 @@ class Explanation:
     lr: float
     layers: list[LayerStep]
     notes: list[str] = field(default_factory=list)
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+    x_raw: np.ndarray | None = None
+
+    @property
+    def standardized(self) -> bool:
+        return self.mean is not None
 
     @property
     def N(self) -> int:
@@ -144,7 +158,8 @@ class Explanation:
             })
         return {
             "weights": self.weights, "samples": self.samples, "N": self.N, "n_train": self.n_train,
-            "x": self.x, "y": self.y, "feature_names": self.feature_names, "class_names": self.class_names,
+            "x": self.x, "y": self.y, "standardized": self.standardized, "x_raw": self.x_raw,
+            "mean": self.mean, "std": self.std, "feature_names": self.feature_names, "class_names": self.class_names,
             "loss": {"name": self.loss_name, "formula": self.loss_formula, "value": self.loss_value,
                      "on_logits": self.loss_on_logits},
             "optimizer": self.optimizer, "lr": self.lr, "layers": layers, "notes": self.notes,
@@ -212,12 +227,14 @@ def explain(experiment, *, sample: int | None = 0, batch: bool = False, lr: floa
             above = layer
     steps.reverse()
     d = e.dataset
+    # the network sees z-scores; the raw values are what a learner can check against the units named
+    x_raw = d.inverse_transform(d.X_train[samples]) if d.standardized else None
     return Explanation(
         weights=weights, samples=samples, n_train=n_train, x=X.copy(), y=Y.copy(),
         feature_names=list(d.feature_names), class_names=list(d.class_names) if d.class_names else None,
         loss_name=loss.name, loss_formula=loss.formula, loss_value=float(value),
         loss_on_logits=net.loss_on_logits(loss), optimizer=e.optimizer.name, lr=eta, layers=steps,
-        notes=_notes(e, eta, lr, batch),
+        notes=_notes(e, eta, lr, batch), mean=d.mean, std=d.std, x_raw=x_raw,
     )
 
 

@@ -341,3 +341,25 @@ def test_a_softmax_hidden_layer_says_its_delta_is_the_jacobians_product(cli):
     assert "layer 1 (hidden, softmax) dC/da = delta2 W2^T = [-0.3108, -0.03548, ... +6 more] da/dz: ds_i/dz_j = " \
            "s_i (delta_ij - s_j), diagonal = [0.07092, 0.1848, ... +6 more] delta = dC/dz = J^T dC/da (softmax " \
            "Jacobian) = [-0.02775, -0.02103, ... +6 more]" in text, text
+
+
+def test_standardised_inputs_are_shown_with_their_raw_values(cli):
+    """cat_dog.yaml standardises: sample 0 is the dog of 8.605 kg, 6.172 cm, which the network sees as
+    ((8.605 - 7.695) / 3.695, (6.172 - 4.676) / 1.95) = (0.2463, 0.7673); printed under the unit names
+    alone, the z-scores read as a dog of 0.25 kg."""
+    lines = cli("explain", CONFIGS / "cat_dog.yaml").out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("input"))
+    assert lines[start:start + 4] == [
+        "input   raw = [8.605, 6.172]   (weight_kg, snout_length_cm)",
+        "        x   = [0.2463, 0.7673]   standardised, x = (raw - mean) / std: what the network sees",
+        "        mean = [7.695, 4.676], std = [3.695, 1.95]   (of the 300 training samples)",
+        "target  y = [1]   (dog)",
+    ]
+    d = explain_json(cli, CONFIGS / "cat_dog.yaml")
+    raw = explain_json(cli, CONFIGS / "cat_dog.yaml", "--set", "data.standardize=false")
+    assert d["standardized"] is True and raw["standardized"] is False
+    assert raw["x_raw"] is None and raw["mean"] is None and raw["std"] is None
+    np.testing.assert_allclose(d["x_raw"], raw["x"], rtol=1e-15)
+    np.testing.assert_allclose((np.array(d["x_raw"]) - d["mean"]) / d["std"], d["x"], rtol=1e-14)
+    assert "input   x = [8.605, 6.172]   (weight_kg, snout_length_cm)" in \
+        cli("explain", CONFIGS / "cat_dog.yaml", "--set", "data.standardize=false").out

@@ -14,7 +14,8 @@ HELP = (
     "Backpropagation with real numbers: one forward and one backward pass of a config's network at its "
     "initial weights (or a training run's final weights), printed layer by layer as the chain rule "
     "z = W^T x + b, a = f(z), C, dC/dy_hat, f'(z), delta = dC/dz, dC/dW = x^T delta, and the update "
-    "W_new = W - eta dC/dW.\n\n"
+    "W_new = W - eta dC/dW. A config that standardises its data feeds the network z-scores "
+    "x = (raw - mean) / std; the input lines then show the raw values, x, and the training set's mean and std.\n\n"
     + examples(
         "gradlab explain configs/cat_dog.yaml",
         "gradlab explain configs/saturation_ce.yaml      # the fused cross-entropy: sigma'(z) cancels",
@@ -142,7 +143,13 @@ def render(result, command: str, experiment, units: int, digits: int) -> None:
     say(f"network {sizes} ({acts}), loss {result.loss_name}, {result.weights} weights; {which}")
     say()
     names = ", ".join(result.feature_names[:units]) + (", ..." if len(result.feature_names) > units else "")
-    say(f"input   x = {p.rows_of(result.x)}   ({names})")
+    if result.standardized:
+        # the config standardises its features: x holds z-scores, not the units the names promise
+        say(f"input   raw = {p.rows_of(result.x_raw)}   ({names})")
+        say(f"        x   = {p.rows_of(result.x)}   standardised, x = (raw - mean) / std: what the network sees")
+        say(f"        mean = {p.vec(result.mean)}, std = {p.vec(result.std)}   (of the {result.n_train} training samples)")
+    else:
+        say(f"input   x = {p.rows_of(result.x)}   ({names})")
     target = ""
     if single and result.class_names and result.y.shape[1] == 1:
         target = f"   ({result.class_names[int(result.y[0, 0] > 0)]})"
