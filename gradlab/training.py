@@ -31,7 +31,7 @@ LOSS_GROWTH = 1e6
 #: forward passes for evaluation go through the data in chunks of this many rows (on
 #: 784-512-512-10, 2048-row chunks ran at 127 GFLOP/s, 8192-row ones at 114, with 4x the work arrays)
 EVAL_CHUNK = 2048
-#: gradient norms and saturation are measured on at most this many training samples
+#: gradient norms, saturation and dead units are measured on at most this many training samples (the first)
 DIAGNOSTIC_SAMPLES = 2048
 
 
@@ -204,8 +204,9 @@ class _Logger:
             if fused and k == len(saturated):
                 continue
             if sat is not None and sat >= 0.9:
-                self._say(f"epoch {row['epoch']}: layer {k} is saturated: {sat:.0%} of its units have "
-                          f"f'(z) < 1% of the maximum, so little gradient flows through it")
+                # counted over units x samples: a one-neuron layer has one unit, yet 90% of its outputs
+                self._say(f"epoch {row['epoch']}: layer {k} is saturated: {sat:.0%} of its unit outputs "
+                          f"(units x samples) have f'(z) < 1% of the maximum, so little gradient flows through it")
         for k, d in enumerate(dead, start=1):
             if d is not None and d >= 0.5:
                 self._say(f"epoch {row['epoch']}: layer {k}: {d:.0%} of its ReLU units are dead "

@@ -196,3 +196,29 @@ def test_a_large_but_finite_starting_loss_is_no_divergence():
     # C_0 = mean(y^2) / 2 by hand: y = 2e6 (1 + x), mean((1 + x)^2) over x = 0, 0.1, ..., 1 is 2.35
     assert history.rows[0]["train_loss"] == pytest.approx(0.5 * 4e12 * 2.35, rel=1e-14)
     assert history.rows[-1]["train_loss"] < history.rows[0]["train_loss"]
+
+
+def test_the_saturation_warning_counts_unit_outputs_not_units():
+    """saturated_k is mean(f'(z) < 1% of max) over the (samples x units) array: on a one-neuron layer it is a
+    fraction of the samples, so "90% of its units" could not be true; the warning names what is counted."""
+    class Record(Callback):
+        def __init__(self):
+            self.rows, self.messages = [], []
+
+        def on_log(self, row):
+            self.rows.append(row)
+
+        def on_warning(self, message):
+            self.messages.append(message)
+
+    e = build({"data": {"name": "cat_dog", "n_samples": 40, "standardize": True}, "loss": "mse",
+               "model": {"output": "sigmoid", "init": {"name": "explicit", "layers": [{"W": [[40], [40]], "b": [0]}]}},
+               "training": {"epochs": 1}})
+    got = Record()
+    fit(e.network, e.loss, e.optimizer, e.X_train, e.Y_train, settings=e.settings, callbacks=[got])
+    z = e.X_train @ np.array([40.0, 40.0])
+    s = 1 / (1 + np.exp(-z))
+    expected = np.mean(s * (1 - s) < 0.01 * 0.25)  # by hand, over the 30 training samples of the one unit
+    assert got.rows[0]["saturated_1"] == expected >= 0.9
+    assert got.messages[0] == (f"epoch 0: layer 1 is saturated: {expected:.0%} of its unit outputs (units x samples) "
+                               "have f'(z) < 1% of the maximum, so little gradient flows through it")

@@ -36,8 +36,8 @@ class Activation:
 
     Class attributes describe the function for ``gradlab list`` and the diagnostics:
     ``formula`` and ``derivative_formula`` (one line each), ``output_range``,
-    ``max_derivative`` (set for the saturating functions sigmoid/tanh, whose units
-    count as saturated when f'(z) < 1% of it) and ``can_die`` (ReLU units that are
+    ``max_derivative`` (set for the saturating functions sigmoid/tanh, whose unit
+    outputs count as saturated when f'(z) < 1% of it) and ``can_die`` (ReLU units that are
     never active pass no gradient at all).
     """
 

@@ -10,7 +10,8 @@ import numpy as np
 
 from gradlab.engine.network import Network
 
-#: a unit counts as saturated when f'(z) is below this fraction of the function's maximum slope
+#: a unit output (one unit on one sample) counts as saturated when f'(z) is below this fraction
+#: of the function's maximum slope
 SATURATION_LEVEL = 0.01
 
 
@@ -20,11 +21,13 @@ def grad_norms(network: Network) -> list[float]:
 
 
 def saturated_fractions(network: Network) -> list[float | None]:
-    """Per layer, the fraction of unit activations (over the cached batch) with
-    f'(z) < 1% of max f' -- for saturating activations (sigmoid, tanh); None for others.
+    """Per layer, the fraction of unit outputs with f'(z) < 1% of max f', for saturating
+    activations (sigmoid, tanh); None for others.
 
-    A saturated unit passes almost no gradient back: MSE + sigmoid's plateau, and the
-    vanishing gradients of deep sigmoid stacks.
+    The fraction is taken over all (sample, unit) pairs of the cached batch, z of shape
+    (N, n_units): ``mean(f'(z) < 0.01 max f')``. It is not a count of units; a layer of one
+    unit can be 43% saturated (on 43% of the samples). A saturated output passes almost no
+    gradient back: MSE + sigmoid's plateau, and the vanishing gradients of deep sigmoid stacks.
     """
     out: list[float | None] = []
     for layer in network.layers:

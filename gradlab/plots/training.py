@@ -75,7 +75,8 @@ def gradient_norms(rows: Sequence[Mapping[str, Any]], n_layers: int, path: Path)
 
 
 def unit_health(rows: Sequence[Mapping[str, Any]], n_layers: int, path: Path) -> Path | None:
-    """Fraction of saturated (sigmoid/tanh) and dead (ReLU) units per layer; None if neither applies."""
+    """Per layer, the fraction of saturated (sigmoid/tanh) unit outputs, over units x samples, and of
+    dead (ReLU) units; None if neither applies."""
     keys = [f"{kind}_{k}" for k in range(1, n_layers + 1) for kind in ("saturated", "dead") if f"{kind}_{k}" in rows[0]]
     if not keys:
         return None
@@ -84,7 +85,8 @@ def unit_health(rows: Sequence[Mapping[str, Any]], n_layers: int, path: Path) ->
     for key in keys:
         kind, k = key.rsplit("_", 1)
         ax.plot(epochs, _column(rows, key), label=f"{kind} layer {k}")
-    ax.set(xlabel="epoch", ylabel="fraction of units", title="saturated (f' < 1% of max) and dead units",
+    ax.set(xlabel="epoch", ylabel="fraction",
+           title="saturated unit outputs (f' < 1% of max, over units x samples) and dead units",
            ylim=(-0.02, 1.02))
     ax.grid(alpha=0.3)
     finish_axes(ax, "no unit statistics to draw")
