@@ -706,9 +706,7 @@ def _sigmoid_path(curves: Sequence[LossCurve], z: np.ndarray, derivative: bool):
         columns[curve.key] = c
         loss_panel.series.append(Series(curve.key, label, group, "value"))
         if derivative:
-            # along p: dC/dp = dC/dz / sigma'(z) for losses that read z
-            dcdp = dcdz / sigmoid.derivative(z) if curve.reads == "score" else curve.gradient(p)
-            columns[f"{curve.key}_dC_dp"] = dcdp
+            columns[f"{curve.key}_dC_dp"] = _slope_along_p(curve, sigmoid, z, p, dcdz)
             grad_panel.series.append(Series(f"{curve.key}_dC_dp", label, group, "derivative"))
         columns[f"{curve.key}_dC_dz"] = dcdz
         logit_panel.series.append(Series(f"{curve.key}_dC_dz", label, group, "gradient"))
@@ -721,11 +719,21 @@ def _sigmoid_path(curves: Sequence[LossCurve], z: np.ndarray, derivative: bool):
     chart = Chart("losses", columns, panels)
     notes.insert(0, "the prediction is p = sigmoid(z), the output of one sigmoid unit with input z")
     zs = sample_points(float(z[0]), float(z[-1]))
-    rows = [("p", sigmoid.value(zs))]
+    ps = sigmoid.value(zs)
+    rows = [("p", ps)]
     for curve in curves:
-        rows += [(f"{curve.spec} C", curve.value(zs if curve.reads == "score" else sigmoid.value(zs))),
-                 (f"{curve.spec} dC/dz", curve.logit_gradient(zs, sigmoid))]
+        gs = curve.logit_gradient(zs, sigmoid)
+        rows.append((f"{curve.spec} C", curve.value(zs if curve.reads == "score" else ps)))
+        if derivative:  # the CSV's and the middle panel's dC/dp, so the table shows what --derivative adds
+            rows.append((f"{curve.spec} dC/dp", _slope_along_p(curve, sigmoid, zs, ps, gs)))
+        rows.append((f"{curve.spec} dC/dz", gs))
     return chart, facts, _samples("z", zs, rows), notes
+
+
+def _slope_along_p(curve: LossCurve, sigmoid, z: np.ndarray, p: np.ndarray, dcdz: np.ndarray) -> np.ndarray:
+    """dC/dp at p = sigmoid(z): the loss's own gradient, or for a loss that reads the logit z,
+    dC/dz / sigma'(z) (the chain rule dC/dz = dC/dp sigma'(z) read backwards)."""
+    return dcdz / sigmoid.derivative(z) if curve.reads == "score" else curve.gradient(p)
 
 
 def _plateau(curve: LossCurve, sigmoid, z, p, dcdz, worst) -> tuple[float, float] | None:

@@ -207,6 +207,21 @@ def test_loss_plot_shows_the_mse_plateau_and_cross_entropy_pushing(cli, tmp_path
     assert yaml.safe_load((run / "config.yaml").read_text())["losses"] == ["mse", "bce"]
 
 
+def test_loss_derivative_puts_dC_dp_in_the_printed_table(cli, tmp_path):
+    """--derivative printed the same table as without it; dC/dp was only in the CSV. At z = -10,
+    p = sigma(-10) = 4.5398e-5: mse's dC/dp = p - 1 = -0.99995, bce's -1/p = -22026.5."""
+    def header_and_first_row(*args):
+        result = cli("plot", "loss", "mse", "bce", "--target", 1, *args, "--out", tmp_path / "o")
+        assert result.code == 0, result.err
+        lines = [line.strip("┃│ ") for line in result.out.splitlines() if line.startswith(("┃", "│"))]
+        return [cell.strip() for cell in lines[0].split("┃")], [cell.strip() for cell in lines[1].split("│")]
+
+    header, row = header_and_first_row("--derivative")
+    assert header == ["z", "p", "mse C", "mse dC/dp", "mse dC/dz", "bce C", "bce dC/dp", "bce dC/dz"]
+    assert row == ["-10", "4.5398e-5", "0.49995", "-0.99995", "-4.5394e-5", "10", "-22027", "-0.99995"]
+    assert header_and_first_row()[0] == ["z", "p", "mse C", "mse dC/dz", "bce C", "bce dC/dz"]
+
+
 def test_regression_losses_alone_are_plotted_against_y_hat(cli, tmp_path):
     result = cli("plot", "loss", "mse", "mae", "huber", "--target", 3, "-d", "--points", 601)
     assert result.code == 0, result.err
