@@ -363,3 +363,20 @@ def test_standardised_inputs_are_shown_with_their_raw_values(cli):
     np.testing.assert_allclose((np.array(d["x_raw"]) - d["mean"]) / d["std"], d["x"], rtol=1e-14)
     assert "input   x = [8.605, 6.172]   (weight_kg, snout_length_cm)" in \
         cli("explain", CONFIGS / "cat_dog.yaml", "--set", "data.standardize=false").out
+
+
+def test_the_shipped_softmax_example_gives_the_articles_numbers(cli):
+    """The Chinese article's cat/dog/bird scores z = (3, 1, -3), target cat: softmax = (e^3, e^1, e^-3) / 22.854
+    = (0.8789, 0.1189, 0.002179), C = -ln 0.8789 = 0.1291, delta = y_hat - y = (-0.1211, 0.1189, 0.002179)."""
+    z = np.array([3.0, 1.0, -3.0])
+    s = np.exp(z) / np.exp(z).sum()
+    d = explain_json(cli, CONFIGS / "softmax_scores.yaml")
+    (layer,) = d["layers"]
+    np.testing.assert_allclose(layer["z"], [z], rtol=0, atol=0)
+    np.testing.assert_allclose(layer["a"], [s], rtol=1e-15)
+    assert d["loss"]["value"] == pytest.approx(-np.log(s[0]), rel=1e-14)
+    text = cli("explain", CONFIGS / "softmax_scores.yaml").out
+    assert "target  y = [1, 0, 0]   (cat)" in text
+    assert "a = softmax(z):  s_i = exp(z_i) / sum_j exp(z_j)     = [0.8789, 0.1189, 0.002179]" in text
+    assert "C   (from the logits z of layer 1, y_hat = softmax(z), N = 1) = 0.1291" in text
+    assert "delta = dC/dz = J^T dC/dy_hat = (y_hat - y) / N      = [-0.1211, 0.1189, 0.002179]" in text
