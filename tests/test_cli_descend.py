@@ -396,6 +396,28 @@ def test_the_readme_descend_excerpt_is_real_output(cli):
     assert real[:-1] == excerpt[:-1] and excerpt[-1].startswith("run directory: runs/")
 
 
+def test_the_readme_note_on_the_articles_rounded_table_is_real_output(cli):
+    """The article rounds every step: x4 = 5.072 - 0.1 * 6.144 = 4.4576 (4.46, the article 4.45), x5 = 4.4576 - 0.1 *
+    4.9152 = 3.96608 (3.97, the article 3.96); it stops after ~30 rows, as --tol 0.01 does after 32 steps."""
+    from tests.conftest import REPO
+
+    readme = " ".join((REPO / "README.md").read_text().split())
+    exact = cli("descend", "--lr", "0.1", "--x0", "8", "--no-plot").out
+    rounded = cli("descend", "--lr", "0.1", "--x0", "8", "--digits", "3", "--no-plot").out
+    coarse = cli("descend", "--lr", "0.1", "--x0", "8", "--tol", "0.01", "--no-plot").out
+
+    def x_new(text, step):  # the x_new cell of a step's table row
+        rows = ([cell.strip() for cell in line.split("│")[1:-1]] for line in text.splitlines() if line.startswith("│"))
+        return next(cells[3] for cells in rows if cells[0] == str(step))
+
+    assert (x_new(exact, 4), x_new(exact, 5)) == ("4.4576", "3.96608")
+    assert (x_new(rounded, 4), x_new(rounded, 5)) == ("4.46", "3.97")
+    assert "converged after 94 steps" in exact and "converged after 32 steps" in coarse
+    assert ("it has 4.45 and 3.96 where the exact 4.4576 and 3.96608 round to 4.46 and 3.97 (`--digits 3` "
+            "prints this table in the article's two-decimal format). Its ~30 rows correspond to `--tol 0.01`, which "
+            "stops with \"converged after 32 steps\"; the default tol = 1e-8 takes 94.") in readme
+
+
 def test_a_learning_rate_that_overflows_the_step_is_a_divergence(cli, tmp_path):
     # lr 1e308: x1 = 8 - 1e308 * 12 = -inf; lr f''(x*) = 2e308 overflows too, so the predicted ratio is inf
     result = cli("descend", "--lr", "1e308", "--no-plot")
