@@ -380,3 +380,22 @@ def test_the_shipped_softmax_example_gives_the_articles_numbers(cli):
     assert "a = softmax(z):  s_i = exp(z_i) / sum_j exp(z_j)     = [0.8789, 0.1189, 0.002179]" in text
     assert "C   (from the logits z of layer 1, y_hat = softmax(z), N = 1) = 0.1291" in text
     assert "delta = dC/dz = J^T dC/dy_hat = (y_hat - y) / N      = [-0.1211, 0.1189, 0.002179]" in text
+
+
+def test_the_readme_note_on_the_articles_formulas_quotes_the_real_output(cli, monkeypatch):
+    """The README says where the seed articles' formulas differ (no 1/N in dC/dy_hat, no x in dy_hat/dw) and
+    quotes the complete ones gradlab prints: every quoted formula is in the real output of the README example."""
+    import re
+
+    from tests.conftest import REPO
+
+    monkeypatch.chdir(REPO)
+    readme = (REPO / "README.md").read_text()
+    note = " ".join(readme.split("Where the articles' formulas differ:", 1)[1].split("\n\n", 1)[0].split())
+    assert "without the 1/N" in note and "without the factor dz/dw = x" in note
+    quoted = re.findall(r"`([^`]+)`", note)
+    assert quoted == ["C = 1/(2N) sum ||y_hat - y||^2", "dC/dy_hat = (y_hat - y) / N", "dz/dW = x",
+                      "delta = dC/dz = dC/dy_hat * dy_hat/dz"]
+    printed = [line.strip() for line in cli("explain", "configs/cat_dog.yaml").out.splitlines()]
+    for formula in quoted:
+        assert any(formula in line for line in printed), formula
