@@ -626,3 +626,28 @@ def test_a_relu_unit_that_no_sample_activates_is_counted_dead_and_named(cli, tmp
     result, run = train(cli, tmp_path, config, "--no-plot")
     assert [row["dead_1"] for row in metrics(run)] == ["0.75", "0.75", "0.75"]
     assert "epoch 0: layer 1: 75% of its ReLU units are dead (never active on the batch)" in result.text
+
+
+def test_the_readme_says_on_how_many_samples_the_diagnostics_are_measured(cli, tmp_path):
+    """|grad| comes from the first DIAGNOSTIC_SAMPLES training rows; the README quotes the constant and an example
+    where it differs from explain --batch's gradient over all 6000 training rows."""
+    from gradlab.cli.common import fmt
+    from gradlab.training import DIAGNOSTIC_SAMPLES
+    from tests.conftest import REPO
+
+    readme = " ".join((REPO / "README.md").read_text().split())
+    assert (f"are measured on the first {DIAGNOSTIC_SAMPLES} training samples only (`DIAGNOSTIC_SAMPLES` in "
+            "`gradlab/training.py`)") in readme
+    big = ("--set", "data.n_samples=8000")
+    result = cli("train", CONFIGS / "cat_dog.yaml", *big, "--set", "training.epochs=1", "--no-plot", "-q",
+                 "--out", tmp_path / "o")
+    assert result.code == 0, result.err
+    (run,) = run_dirs(tmp_path / "o")
+    with (run / "metrics.csv").open() as handle:
+        logged = float(next(csv.DictReader(handle))["grad_norm"])
+    explained = cli("explain", CONFIGS / "cat_dog.yaml", *big, "--batch", "--json")
+    d = json.loads(explained.out)
+    full = float(np.linalg.norm(d["layers"][0]["dW"]))
+    assert d["n_train"] == 6000
+    assert (fmt(logged, 4), fmt(full, 4)) == ("0.1548", "0.1541")
+    assert ("logs |grad| = 0.1548 at epoch 0, where explain's full-batch dC/dW has norm 0.1541") in readme
