@@ -179,11 +179,15 @@ def _sympy_table() -> dict[str, Callable]:
     import sympy as sp
 
     class sigmoid(sp.Function):  # noqa: N801 - printed as the user wrote it
-        r"""Logistic function :math:`\sigma(z) = 1 / (1 + e^{-z})`, :math:`\sigma' = \sigma (1 - \sigma)`."""
+        r"""Logistic function :math:`\sigma(z) = 1 / (1 + e^{-z})`, :math:`\sigma'(z) = \sigma(z)\,\sigma(-z)`.
+
+        :math:`\sigma(-z)` equals :math:`1 - \sigma(z)`, but the stable sigmoid computes it without
+        the subtraction, which cancels for z >~ 20 (and gives 0 for z >~ 37).
+        """
 
         def fdiff(self, argindex=1):
-            s = sigmoid(self.args[0])
-            return s * (1 - s)
+            z = self.args[0]
+            return sigmoid(z) * sigmoid(-z)
 
     class softplus(sp.Function):  # noqa: N801
         r"""Softplus :math:`\log(1 + e^z)`, whose derivative is :math:`\sigma(z)`."""
