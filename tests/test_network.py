@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from gradlab.engine import diagnostics
 from gradlab.engine.activations import activations
 from gradlab.engine.gradcheck import check_network
 from gradlab.engine.losses import as_targets, losses
@@ -129,3 +130,15 @@ def test_bce_on_a_sigmoid_output_is_exact_however_confident_the_wrong_answer(w):
     assert check_network(net, bce, X, Y).passed
     hard = Network.from_weights([(np.array([[w]]), np.array([0.0]))], [], "hard_sigmoid")
     assert hard.loss(bce, X, Y) == pytest.approx(-np.log(np.finfo(float).eps))  # p alone: clipped, as documented
+
+
+# Four equal entries v have the norm 2v exactly; float32(1e-23) = 0x1.82db34p-77 and
+# float32(3e19) = 0x1.a0556ap+64 (float.hex), doubled below.
+@pytest.mark.parametrize(("entry", "exact"), [
+    (1e-23, 1.9999999996399175e-23),  # the float32 squares underflow: was 0.0
+    (3e19, 6.000000208206194e+19),  # the float32 squares overflow: was inf
+])
+def test_gradient_norms_of_a_float32_layer_neither_underflow_nor_overflow(entry, exact):
+    net = Network.from_weights([(np.zeros((2, 2), np.float32), np.zeros(2, np.float32))], [], "identity")
+    net.layers[0].gW[...] = entry
+    assert diagnostics.grad_norms(net) == [pytest.approx(exact, rel=1e-15, abs=0)]

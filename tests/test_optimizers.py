@@ -19,6 +19,7 @@ from gradlab.engine.optimizers import (
     add_weight_decay,
     clip_by_global_norm,
     clip_by_value,
+    global_norm,
     optimizers,
     pack,
     weight_decay_penalty,
@@ -330,6 +331,18 @@ def test_clip_by_global_norm_survives_huge_and_non_finite_gradients():
     assert bad[0][1] == 1.0  # nothing rescaled: divergence is reported elsewhere
     with pytest.raises(InputError, match="clip_norm must be > 0, got 0"):
         clip_by_global_norm(g, 0)
+
+
+# The norm of n equal entries v is sqrt(n) v exactly: four give 2v, 169 give 13v. float32(1e-23) is
+# 0x1.82db34p-77 (float.hex), so 2v = 1.9999999996399175e-23.
+@pytest.mark.parametrize(("arrays", "exact"), [
+    ([np.full((2, 2), 1e-23, np.float32)], 1.9999999996399175e-23),  # squares of 1e-46 flush to 0: was 0
+    ([np.full((13, 13), 1e-160)], 1.3e-159),  # squares of 1e-320 are subnormal: was 1.2999928e-159
+    ([np.full((2, 2), 1e-23, np.float32), np.full((13, 13), 1e-160)], 1.9999999996399175e-23),
+])
+def test_global_norm_keeps_its_digits_when_the_squares_underflow(arrays, exact):
+    assert global_norm(arrays) == pytest.approx(exact, rel=1e-15, abs=0)
+    assert clip_by_global_norm(arrays, 1.0) == pytest.approx(exact, rel=1e-15, abs=0)
 
 
 def test_clip_by_value_clips_each_entry_in_place():

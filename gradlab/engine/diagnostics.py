@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradlab.engine.network import Network
+from gradlab.engine.optimizers import global_norm
 
 #: a unit output (one unit on one sample) counts as saturated when f'(z) is below this fraction
 #: of the function's maximum slope
@@ -16,8 +17,13 @@ SATURATION_LEVEL = 0.01
 
 
 def grad_norms(network: Network) -> list[float]:
-    """Frobenius norm of dC/dW for each layer, from the input side: ||dC/dW_l||_F."""
-    return [float(np.sqrt(np.vdot(layer.gW, layer.gW))) for layer in network.layers]
+    """Frobenius norm of dC/dW for each layer, from the input side: ||dC/dW_l||_F.
+
+    Taken by :func:`~gradlab.engine.optimizers.global_norm`, which rescales when the sum of
+    squares would underflow or overflow: a vanishing gradient of 1e-23 per entry in float32 is
+    reported as such, not as 0.
+    """
+    return [global_norm([layer.gW]) for layer in network.layers]
 
 
 def saturated_fractions(network: Network) -> list[float | None]:

@@ -547,26 +547,39 @@ class LBFGS(FullBatchMinimizer):
 
 
 def global_norm(arrays: Sequence[np.ndarray]) -> float:
-    """The Euclidean norm of all arrays taken together, ``sqrt(sum_k ||a_k||^2)``.
+    r"""The Euclidean norm of all arrays taken together, as a float64 number.
 
-    Computed with one BLAS dot product per array (no squared temporaries). If the sum of
-    squares overflows, the arrays are rescaled by their largest magnitude and summed again, so
-    a finite but huge gradient still gets a finite norm.
+    .. math:: \|a\| = \sqrt{\textstyle\sum_k \sum_i a_{k,i}^2}
+              = M \sqrt{\textstyle\sum_k \sum_i (a_{k,i} / M)^2}, \qquad M = \max_{k,i} |a_{k,i}|
+
+    The plain sum of squares is one BLAS dot product per array, in the array's dtype (no
+    temporaries). It is kept when it is finite and at least ``n tiny / eps`` for ``n`` entries
+    (1e-31 per entry in float32, 1e-292 in float64): a square that underflows loses at most
+    ``tiny``, the dtype's smallest normal number, so above that bound all of them together stay
+    below the sum's own rounding. Otherwise (overflow, underflow, or an inf or nan entry) the
+    right-hand form is summed in float64: the entries ``a / M`` lie in [-1, 1], so nothing
+    overflows, and squares that underflow are below 1e-308 of a sum that is at least 1.
+
+    Returns
+    -------
+    float
+        The norm; ``inf`` or ``nan`` if an entry is, 0.0 for no entries.
     """
-    total = 0.0
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is handled below
+    total = floor = 0.0
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # both handled below
         for a in arrays:
             flat = a.reshape(-1)  # a view for contiguous arrays
             total += float(_dot(flat, flat))
-    if math.isfinite(total):
+            info = np.finfo(a.dtype)
+            floor += a.size * (info.tiny / info.eps)
+    if floor <= total < math.inf:
         return math.sqrt(total)
-    # Overflowed (or a non-finite entry): rescale to find out which.
     big = max((float(np.max(np.abs(a))) for a in arrays if a.size), default=0.0)
-    if not math.isfinite(big) or big == 0.0:  # an inf or nan entry: the norm is that
+    if not math.isfinite(big) or big == 0.0:  # an inf or nan entry makes the norm that; all zeros, 0
         return big
     total = 0.0
     for a in arrays:
-        scaled = a.reshape(-1) / big
+        scaled = np.divide(a.reshape(-1), big, dtype=np.float64)
         total += float(_dot(scaled, scaled))
     return big * math.sqrt(total)
 
