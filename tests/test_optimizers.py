@@ -210,6 +210,22 @@ def test_float32_parameters_stay_float32(name):
     assert all(a.dtype == np.float32 for arrays in opt.state_dict()["buffers"].values() for a in arrays)
 
 
+# A weight with gradient 0 must not move; one with gradient 1 moves by lr |g| / (|g| + eps) = lr for Adam
+# and Adagrad, and by lr / sqrt(1 - rho) = 0.001 / sqrt(0.1) = 0.0031622776601683794 for RMSProp (hand
+# arithmetic; eps is below 1e-40 of |g|). Each eps rounds to 0 in its dtype (Adam's folded
+# eps sqrt(1 - beta2) = 3.2e-46 in float32, 1.6e-325 in float64), so 0/0 gave nan and a RuntimeWarning.
+@pytest.mark.parametrize(("spec", "dtype", "moved"), [
+    ("adam:lr=0.001,eps=1e-44", np.float32, 0.999),
+    ("adam:lr=0.001,eps=5e-324", np.float64, 0.999),
+    ("rmsprop:lr=0.001,eps=1e-46", np.float32, 1 - 0.0031622776601683794),
+    ("adagrad:lr=0.001,eps=1e-46", np.float32, 0.999),
+])
+def test_an_eps_that_rounds_to_zero_never_divides_zero_by_zero(spec, dtype, moved):
+    p = np.ones(3, dtype)
+    optimizers.create(spec).step([p], [np.array([0.0, 1.0, 0.0], dtype)])
+    np.testing.assert_allclose(p, [1.0, moved, 1.0], rtol=np.finfo(dtype).eps, atol=0)
+
+
 def test_lr_override_applies_to_one_step_only():
     opt = optimizers.create("sgd:lr=0.1")
     w = np.array([1.0])

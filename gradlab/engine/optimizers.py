@@ -232,6 +232,25 @@ class Optimizer:
         return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in names)})"
 
 
+#: the smallest positive number of each dtype seen, filled by :func:`_nonzero` (a dict lookup is
+#: half the cost of functools.cache, and this runs once per parameter per step)
+_SMALLEST: dict[np.dtype, float] = {}
+
+
+def _nonzero(eps: float, dtype: np.dtype) -> float:
+    """``eps`` raised to the dtype's smallest positive number (1.4e-45 in float32, 4.9e-324 in float64).
+
+    A smaller ``eps`` rounds to 0 in the dtype, and a weight whose gradient has always been 0
+    then steps by 0/0 = nan. Nothing else changes: a positive ``sqrt(v)`` in the dtype is at
+    least the root of that number (3.7e-23 in float32), beside which the raised ``eps`` is far
+    below half an ulp, so only a denominator of exactly 0 sees it (and the step 0/eps = 0).
+    """
+    smallest = _SMALLEST.get(dtype)
+    if smallest is None:
+        smallest = _SMALLEST[dtype] = float(np.finfo(dtype).smallest_subnormal)
+    return eps if eps > smallest else smallest
+
+
 #: every this many steps the state buffers lose their negligible entries (see :func:`flush_tiny`)
 FLUSH_EVERY = 64
 
@@ -387,7 +406,7 @@ class RMSProp(Optimizer):
             _multiply(g, g, out=tmp)  # s = rho s + (1 - rho) g^2
             _axpby(one_minus_rho, tmp, rho, s, tmp)
             _sqrt(s, out=tmp)  # p = p - lr g / (sqrt(s) + eps)
-            _add(tmp, eps, out=tmp)
+            _add(tmp, _nonzero(eps, tmp.dtype), out=tmp)
             _divide(g, tmp, out=tmp)
             _axpy(-lr, tmp, p, tmp)
 
@@ -410,6 +429,8 @@ class Adam(Optimizer):
     ``a = lr sqrt(1 - beta2^t) / (1 - beta1^t)`` and ``e = eps sqrt(1 - beta2^t)``, and applies
     ``p -= a m / (sqrt(v) + e)``: multiplying numerator and denominator of the formula above by
     ``sqrt(1 - beta2^t)`` shows that this is the same update, without two per-element divisions.
+    ``e`` (like RMSProp's and Adagrad's ``eps``) is kept at least the dtype's smallest positive
+    number, so that it cannot round to 0 (see :func:`_nonzero`).
 
     Parameters
     ----------
@@ -445,7 +466,7 @@ class Adam(Optimizer):
             _multiply(g, g, out=tmp)  # v = b2 v + (1 - b2) g^2
             _axpby(one_minus_b2, tmp, b2, v, tmp)
             _sqrt(v, out=tmp)  # p = p - a m / (sqrt(v) + e)
-            _add(tmp, e, out=tmp)
+            _add(tmp, _nonzero(e, tmp.dtype), out=tmp)  # e = 1e-44 sqrt(1 - beta2) is 0 in float32
             _divide(m, tmp, out=tmp)
             _axpy(-a, tmp, p, tmp)
 
@@ -483,7 +504,7 @@ class Adagrad(Optimizer):
             _multiply(g, g, out=tmp)  # G = G + g^2
             _axpy(1.0, tmp, acc, tmp)
             _sqrt(acc, out=tmp)  # p = p - lr g / (sqrt(G) + eps)
-            _add(tmp, eps, out=tmp)
+            _add(tmp, _nonzero(eps, tmp.dtype), out=tmp)
             _divide(g, tmp, out=tmp)
             _axpy(-lr, tmp, p, tmp)
 
