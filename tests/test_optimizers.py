@@ -472,6 +472,25 @@ def test_a_blocked_update_refuses_parameters_that_changed_shape(monkeypatch):
         opt.step([np.zeros(12)], [np.ones(12)])
 
 
+# A steady gradient g, far above eps but with g^2 below the flush level (2e-31 in float32, 3.7e-301 in
+# float64), steps by the hand-computed lr g / (g + eps) = lr for Adam (m_hat = g, v_hat = g^2),
+# lr / sqrt(1 - rho^t) for RMSProp (s = (1 - rho^t) g^2, rho = 0.9) and lr / sqrt(t) for Adagrad
+# (G = t g^2); eps / g is 1e-13 and 1e-48. Flushing v, s or G to 0 at t = 64 and 128 made the next
+# steps up to 11x (Adam, Adagrad) and 3.2x (RMSProp) too long.
+@pytest.mark.parametrize(("dtype", "g", "eps", "rtol"), [(np.float32, 1e-17, 1e-30, 1e-5),
+                                                         (np.float64, 1e-152, 1e-200, 1e-13)])
+@pytest.mark.parametrize("name", ["adam", "rmsprop", "adagrad"])
+def test_flushing_keeps_the_square_roots_that_set_the_step(name, dtype, g, eps, rtol):
+    step = {"adam": lambda t: 0.001, "rmsprop": lambda t: 0.001 / np.sqrt(1 - 0.9**t),
+            "adagrad": lambda t: 0.001 / np.sqrt(t)}[name]
+    opt = optimizers.create({"name": name, "lr": 0.001, "eps": eps})
+    grad = np.full(4, g, dtype)
+    for t in range(1, 2 * optimizers_module.FLUSH_EVERY + 3):
+        p = np.zeros(4, dtype)  # from 0 each time: p is then the step alone, rounded once
+        opt.step([p], [grad])
+        np.testing.assert_allclose(-p, step(t), rtol=rtol, atol=0, err_msg=f"step {t}")
+
+
 @pytest.mark.parametrize("name", ["adam", "momentum", "rmsprop"])
 def test_float32_moments_of_a_stopped_gradient_never_become_subnormal(name):
     from gradlab.engine.optimizers import FLUSH_EVERY, optimizers

@@ -115,6 +115,8 @@ class Optimizer:
     name: ClassVar[str]
     aliases: ClassVar[tuple[str, ...]]
     buffers: ClassVar[tuple[str, ...]] = ()
+    #: the buffers whose square root is added to an eps in the step's denominator (see :func:`flush_tiny`)
+    denominators: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, lr: float = 0.01) -> None:
         self.lr = _checks.positive("lr", lr)
@@ -217,7 +219,7 @@ class Optimizer:
         self._update(params, grads, self.lr if lr is None else float(lr), scratch, *state)
         if self.buffers and self.t % FLUSH_EVERY == 0:
             for name in self.buffers:
-                flush_tiny(getattr(self, "_" + name))
+                flush_tiny(getattr(self, "_" + name), self._denominator_eps() if name in self.denominators else None)
 
     def _pieces(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
         """The arrays cut as ``_spans`` says: whole, or flat views of their blocks."""
@@ -226,6 +228,10 @@ class Optimizer:
 
     def _update(self, params, grads, lr: float, scratch: list[np.ndarray], *state: list[np.ndarray]) -> None:
         raise NotImplementedError
+
+    def _denominator_eps(self) -> float:
+        """The eps that step ``t`` added to the square roots of the :attr:`denominators`."""
+        return self.eps
 
     def __repr__(self) -> str:
         names = [k for k in vars(self) if not k.startswith("_") and k != "t"]
@@ -255,7 +261,7 @@ def _nonzero(eps: float, dtype: np.dtype) -> float:
 FLUSH_EVERY = 64
 
 
-def flush_tiny(arrays: Sequence[np.ndarray]) -> None:
+def flush_tiny(arrays: Sequence[np.ndarray], eps: float | None = None) -> None:
     """Set entries below ``tiny * 2**24`` of their dtype (2e-31 in float32) to exactly 0, in place.
 
     A moment whose gradient has stopped (a dead ReLU's weights) decays by beta every step
@@ -263,11 +269,25 @@ def flush_tiny(arrays: Sequence[np.ndarray]) -> None:
     steps; arithmetic on subnormal numbers is 10-20 times slower on x86, and it tripled
     Adam's float32 epoch on the 784-512-512-10 benchmark. A decay of 0.9 takes over 150
     steps from this level to the subnormal range, so flushing every :data:`FLUSH_EVERY`
-    steps keeps the buffers free of them. Such an entry moves its parameter by less than
-    ``lr * 2e-31 / eps``: nothing at the dtype's precision.
+    steps keeps the buffers free of them. A flushed first moment or velocity entry moves its
+    parameter by less than ``lr * 2e-31 / eps``: nothing at the dtype's precision.
+
+    A buffer whose square root is added to ``eps`` in the step's denominator (Adam's ``v``,
+    RMSProp's ``s``, Adagrad's ``G``) is passed with that ``eps``, and its entries are flushed
+    only below ``min(tiny * 2**24, (eps u / 4)**2)``, ``u`` the dtype's machine epsilon.
+    Their roots are then below ``eps u / 4``, at most half an ulp of ``eps``,
+    so ``sqrt(v) + eps`` keeps its value to within a rounding. Above that level the entry
+    sets the step's scale: with eps = 1e-30 and a steady gradient of 1e-17, flushing ``v`` at
+    2e-31 multiplied Adam's next step by 7.9. (With so small an eps such entries may become
+    subnormal: they carry the step.)
     """
     for a in arrays:
-        a[np.abs(a) < np.finfo(a.dtype).tiny * 2.0**24] = 0
+        info = np.finfo(a.dtype)
+        level = float(info.tiny) * 2.0**24
+        if eps is not None:
+            root = eps * float(info.eps) / 4  # in Python floats: squaring a huge eps gives inf, not a warning
+            level = min(level, root * root)
+        a[np.abs(a) < level] = 0
 
 
 @optimizers.register("sgd")
@@ -394,6 +414,7 @@ class RMSProp(Optimizer):
     formula = "s <- rho s + (1 - rho) g^2;  p <- p - lr g / (sqrt(s) + eps)"
 
     buffers = ("square_avg",)
+    denominators = ("square_avg",)
 
     def __init__(self, lr: float = 0.001, rho: float = 0.9, eps: float = 1e-8) -> None:
         super().__init__(lr)
@@ -447,6 +468,7 @@ class Adam(Optimizer):
     formula = "m <- b1 m + (1-b1) g; v <- b2 v + (1-b2) g^2; p <- p - lr m_hat / (sqrt(v_hat) + eps)"
 
     buffers = ("m", "v")
+    denominators = ("v",)
 
     def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
         super().__init__(lr)
@@ -454,12 +476,14 @@ class Adam(Optimizer):
         self.beta2 = _checks.unit_interval("beta2", beta2, low_open=False, high_open=True)
         self.eps = _checks.positive("eps", eps)
 
+    def _denominator_eps(self) -> float:
+        return self.eps * math.sqrt(1.0 - self.beta2**self.t)  # e, the folded eps of step t
+
     def _update(self, params, grads, lr, scratch, m_list, v_list):
         b1, b2, t = self.beta1, self.beta2, self.t
         c1 = 1.0 - b1**t
-        root_c2 = math.sqrt(1.0 - b2**t)
-        a = lr * root_c2 / c1
-        e = self.eps * root_c2
+        a = lr * math.sqrt(1.0 - b2**t) / c1
+        e = self._denominator_eps()
         one_minus_b1, one_minus_b2 = 1.0 - b1, 1.0 - b2
         for p, g, tmp, m, v in zip(params, grads, scratch, m_list, v_list):
             _axpby(one_minus_b1, g, b1, m, tmp)  # m = b1 m + (1 - b1) g
@@ -493,6 +517,7 @@ class Adagrad(Optimizer):
     formula = "s <- s + g^2;  p <- p - lr g / (sqrt(s) + eps)"
 
     buffers = ("sum_squares",)
+    denominators = ("sum_squares",)
 
     def __init__(self, lr: float = 0.01, eps: float = 1e-8) -> None:
         super().__init__(lr)
