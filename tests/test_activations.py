@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
 from gradlab.engine.activations import Softmax, activations
+from gradlab.engine.losses import losses
 from gradlab.errors import InputError
 
 # Points where a derivative jumps (finite differences are meaningless within reach of them)
@@ -238,3 +239,28 @@ def test_swish_with_a_beta_beyond_float32_stays_exact_in_float32():
     np.testing.assert_array_equal(swish.value(z), np.array([0.0, 1.0, -0.0, 1e-3], dtype=np.float32))
     np.testing.assert_array_equal(swish.derivative(z), np.array([0.5, 1.0, 0.0, 1.0], dtype=np.float32))
     assert swish.value(z).dtype == np.float32
+
+
+Z32 = np.array([[-1.0, 2.0, 4.0]], np.float32)
+TWOS = np.full_like(Z32, 2.0)
+
+
+# By hand, from each formula at z = -1, 2, 4 (leaky_relu's alpha = 0.01), with dC/da = 2 for backward;
+# hinge: t = (+1, -1), t f = (0.3, -0.2) < 1, so dC/df = -t / N. The float32 references are the exact
+# values rounded once (2 float32(0.01) = float32(0.02) and 2 float32(1/6) = float32(1/3), doubling being exact).
+@pytest.mark.parametrize(("compute", "exact"), [
+    (lambda: activations.create("relu").derivative(Z32), [[0, 1, 1]]),
+    (lambda: activations.create("leaky_relu").derivative(Z32), [[0.01, 1, 1]]),
+    (lambda: activations.create("hard_sigmoid").derivative(Z32), [[1 / 6, 1 / 6, 0]]),
+    (lambda: activations.create("step").value(Z32), [[0, 1, 1]]),
+    (lambda: activations.create("leaky_relu").backward(Z32, Z32, TWOS), [[0.02, 2, 2]]),
+    (lambda: activations.create("hard_sigmoid").backward(Z32, Z32, TWOS), [[1 / 3, 1 / 3, 0]]),
+    (lambda: Softmax().jacobian(np.zeros((1, 2), np.float32)), [[[0.25, -0.25], [-0.25, 0.25]]]),  # s = 1/2
+    (lambda: losses.create("hinge").gradient(np.array([[1.0], [0.0]], np.float32),
+                                             np.array([[0.3], [0.2]], np.float32)), [[-0.5], [0.5]]),
+], ids=["relu'", "leaky_relu'", "hard_sigmoid'", "step", "leaky_relu.backward", "hard_sigmoid.backward",
+        "softmax.jacobian", "hinge.gradient"])
+def test_float32_inputs_give_float32_results(compute, exact):
+    result = compute()
+    assert result.dtype == np.float32  # these were float64
+    np.testing.assert_array_equal(result, np.array(exact, np.float32))

@@ -75,6 +75,12 @@ def _as_float(z) -> np.ndarray:
     return z if z.dtype.kind == "f" else z.astype(np.float64)
 
 
+def _select(mask: np.ndarray, yes: float, no: float, dtype: np.dtype) -> np.ndarray:
+    """``yes`` where ``mask`` holds, else ``no``, in ``dtype``: np.where of two Python floats
+    would give float64 and turn a float32 network's arrays into float64."""
+    return np.where(mask, dtype.type(yes), dtype.type(no))
+
+
 def _sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     # 1/(1+e^-z) overflows for z << 0; with e = exp(-|z|) <= 1 nothing can overflow:
     # sigma(z) = 1/(1+e) for z >= 0 and e/(1+e) for z < 0 (no cancellation in 1 - sigma).
@@ -181,7 +187,8 @@ class ReLU(Activation):
         return np.maximum(_as_float(z), 0.0)
 
     def derivative(self, z):
-        return (np.asarray(z) > 0).astype(float)
+        z = _as_float(z)
+        return _select(z > 0, 1.0, 0.0, z.dtype)
 
     def forward(self, z, out):
         return np.maximum(z, 0.0, out=out)
@@ -205,7 +212,8 @@ class LeakyReLU(Activation):
         return np.where(z > 0, z, self.alpha * z)
 
     def derivative(self, z):
-        return np.where(np.asarray(z) > 0, 1.0, self.alpha)
+        z = _as_float(z)
+        return _select(z > 0, 1.0, self.alpha, z.dtype)
 
 
 @activations.register("elu")
@@ -388,7 +396,8 @@ class HardSigmoid(Activation):
         return np.clip(_as_float(z) / 6.0 + 0.5, 0.0, 1.0)
 
     def derivative(self, z):
-        return (np.abs(_as_float(z)) < 3.0) / 6.0
+        z = _as_float(z)
+        return _select(np.abs(z) < 3.0, 1.0 / 6.0, 0.0, z.dtype)
 
 
 @activations.register("step", "heaviside")
@@ -404,7 +413,8 @@ class Step(Activation):
     output_range = "{0, 1}"
 
     def value(self, z):
-        return (np.asarray(z) >= 0).astype(float)
+        z = _as_float(z)
+        return _select(z >= 0, 1.0, 0.0, z.dtype)
 
     def derivative(self, z):
         return np.zeros_like(_as_float(z))
@@ -450,7 +460,7 @@ class Softmax(Activation):
     def jacobian(self, z):
         """The full Jacobian, shape (..., k, k): diag(s) - s s^T."""
         s = self.value(z)
-        return s[..., :, None] * (np.eye(s.shape[-1]) - s[..., None, :])
+        return s[..., :, None] * (np.eye(s.shape[-1], dtype=s.dtype) - s[..., None, :])
 
     def backward(self, z, a, grad, out=None):
         return np.multiply(a, grad - np.sum(grad * a, axis=-1, keepdims=True), out=out)

@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from gradlab.engine import _checks
-from gradlab.engine.activations import Softmax, _as_float, _sigmoid
+from gradlab.engine.activations import Softmax, _as_float, _select, _sigmoid
 from gradlab.errors import InputError
 from gradlab.registry import Registry
 
@@ -378,7 +378,7 @@ def _signs(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     if not (np.all(np.isin(values, (0.0, 1.0))) or np.all(np.isin(values, (-1.0, 1.0)))):
         raise InputError("hinge labels must be all in {0, 1} or all in {-1, +1}, got values "
                          f"{{{', '.join(f'{v:g}' for v in values[:6].tolist())}{', ...' if len(values) > 6 else ''}}}")
-    return np.where(y > 0, 1.0, -1.0), f
+    return _select(y > 0, 1.0, -1.0, f.dtype), f
 
 
 @losses.register("hinge")
