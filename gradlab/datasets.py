@@ -1127,6 +1127,8 @@ class Npz(_Loader):
         file = self.path
         try:
             archive = np.load(file, allow_pickle=False)
+        except EOFError:  # what np.load raises for an empty file
+            raise InputError(f"path: '{file}' is empty, not an .npz archive (numpy.savez writes one)") from None
         except (OSError, ValueError, zipfile.BadZipFile) as error:
             raise InputError(f"path: '{file}' is not a readable .npz archive: {error}") from None
         if not isinstance(archive, np.lib.npyio.NpzFile):

@@ -651,3 +651,28 @@ def test_the_readme_says_on_how_many_samples_the_diagnostics_are_measured(cli, t
     assert d["n_train"] == 6000
     assert (fmt(logged, 4), fmt(full, 4)) == ("0.1548", "0.1541")
     assert ("logs |grad| = 0.1548 at epoch 0, where explain's full-batch dC/dW has norm 0.1541") in readme
+
+
+def test_an_empty_npz_data_file_is_bad_input_not_an_interruption(cli, tmp_path):
+    # np.load raises EOFError on a 0-byte file; Typer turned it into Abort, which gradlab read as
+    # Ctrl-C: "interrupted", exit 130
+    (tmp_path / "empty.npz").write_bytes(b"")
+    config = tmp_path / "c.yaml"
+    config.write_text("data: {name: npz, path: empty.npz}\ntraining: {epochs: 1}\n")
+    result, run = train(cli, tmp_path, config, "--no-plot")
+    assert (result.code, run) == (2, None)
+    assert result.err.strip().endswith("is empty, not an .npz archive (numpy.savez writes one)"), result.err
+    assert "interrupted" not in result.err
+
+
+def test_an_unexpected_eof_error_is_an_internal_error_not_ctrl_c(cli, tmp_path, monkeypatch):
+    # anything else that raises EOFError is a bug to report (exit 1), not the user's Ctrl-C (exit 130)
+    from gradlab import experiment
+
+    def broken(*args, **kwargs):
+        raise EOFError("No data left in file")
+
+    monkeypatch.setattr(experiment, "load_experiment", broken)
+    result, _ = train(cli, tmp_path, CONFIGS / "xor.yaml", "--no-plot")
+    assert result.code == 1
+    assert "error: internal error: EOFError: No data left in file (re-run with --debug for the traceback)" in result.err

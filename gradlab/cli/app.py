@@ -168,7 +168,9 @@ def _run(argv: list[str] | None) -> int:
         return _fail(error.format_message(), error.exit_code)
     except OutputClosed:
         return _closed_pipe()
-    except (typer.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt) as stop:
+        if isinstance(stop.__cause__, EOFError):  # Typer turns an EOFError into Abort, as if Ctrl-D were pressed
+            return _internal_error(stop.__cause__)
         print("terminated (SIGTERM)" if _state["terminated"] else "interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader left (`gradlab runs | head -1`): stop quietly, as cat or git do
@@ -177,8 +179,13 @@ def _run(argv: list[str] | None) -> int:
         if isinstance(done.__context__, BrokenPipeError):  # Typer's own handling of it: a bare sys.exit(1)
             return _closed_pipe()
         raise
-    except Exception as error:  # a bug: say so in one line, the traceback with --debug
-        if _state["debug"]:
-            traceback.print_exc()
-            return 1
-        return _fail(f"internal error: {type(error).__name__}: {error} (re-run with --debug for the traceback)", 1)
+    except Exception as error:
+        return _internal_error(error)
+
+
+def _internal_error(error: BaseException) -> int:
+    """A bug: say so in one line, the traceback with --debug."""
+    if _state["debug"]:
+        traceback.print_exception(error)
+        return 1
+    return _fail(f"internal error: {type(error).__name__}: {error} (re-run with --debug for the traceback)", 1)
