@@ -134,6 +134,8 @@ def _parse_yaml(text: str) -> Any:
         # PyYAML's constructors raise these unwrapped for well-formed but impossible values
         # ('a: 2001-13-45' -> ValueError, 'a: !!timestamp x' -> AttributeError)
         raise _YamlProblem(str(error)) from None
+    except RecursionError:  # PyYAML's parser and constructor recurse once per level: '[[[[...]]]]'
+        raise _YamlProblem("nested too deeply (no config needs more than a few levels)") from None
 
 
 def read_yaml_text(text: str, what: str) -> Any:
