@@ -136,16 +136,16 @@ def evaluate(network: Network, loss: Loss, X: np.ndarray, Y: np.ndarray, task: s
     if task == "regression":
         centred = Y - Y.mean(axis=0)
         spread = float(np.max(np.abs(centred)))
-        scale = math.ldexp(1.0, math.frexp(spread)[1]) if 0 < spread < math.inf else 1.0
+        scale = math.ldexp(0.5, math.frexp(spread)[1]) if 0 < spread < math.inf else 1.0  # <= spread: no overflow
     for start in range(0, n, EVAL_CHUNK):
         xb, yb = X[start:start + EVAL_CHUNK], Y[start:start + EVAL_CHUNK]
         out = network.forward(xb)
-        total += network.loss_value(loss, yb) * xb.shape[0]
+        total += network.loss_value(loss, yb) * (xb.shape[0] / n)  # a weighted mean: no sum of huge rows overflows
         if task == "regression":
             sse += float(np.sum(((out - yb) / scale) ** 2))
         else:
             correct += int(np.sum(predicted_classes(out, threshold) == target_classes(yb)))
-    result = {"loss": total / n}
+    result = {"loss": total}
     if task == "regression":
         sst = float(np.sum((centred / scale) ** 2))
         constant = bool(np.all(Y == Y[:1]))  # 0.1 three times has a mean of 0.10000000000000002: sst > 0

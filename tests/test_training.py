@@ -222,3 +222,16 @@ def test_the_saturation_warning_counts_unit_outputs_not_units():
     assert got.rows[0]["saturated_1"] == expected >= 0.9
     assert got.messages[0] == (f"epoch 0: layer 1 is saturated: {expected:.0%} of its unit outputs (units x samples) "
                                "have f'(z) < 1% of the maximum, so little gradient flows through it")
+
+
+def test_evaluating_targets_near_the_largest_float_gives_their_loss_and_r2():
+    # targets +-1e308: the R^2 scale 2**1024 overflowed math.ldexp (an internal error in train and evaluate),
+    # and the chunk's mean times its 2 rows was inf. By hand, from w = b = 0: smooth_l1 rows |y| - 1/2, whose
+    # mean is 1e308 - 0.5 = 1e308; R^2 = 1 - sum y^2 / sum (y - 0)^2 = 0.
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+    from gradlab.training import evaluate
+
+    net = Network.from_weights([(np.zeros((1, 1)), np.zeros(1))], [], "identity")
+    X, Y = np.zeros((2, 1)), np.array([[1e308], [-1e308]])
+    assert evaluate(net, losses.create("smooth_l1"), X, Y, "regression") == {"loss": 1e308, "r2": 0.0}
