@@ -905,13 +905,17 @@ def read_csv(
         a finite number where one is needed; the message names the file, line and column.
     """
     file = str(path)
+    read_to = 0  # the last line of the last whole row: where an unclosed quote begins after
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle, delimiter=delimiter)
+            # strict: a quote left open at the end of the file is an error, where the lenient
+            # reader silently made the rest of the file one cell (a class label of many lines)
+            reader = csv.reader(handle, delimiter=delimiter, strict=True)
             header: list[str] | None = None
             rows: list[list[str]] = []
             lines: list[int] = []
             for row in reader:
+                read_to = reader.line_num
                 if not any(cell.strip() for cell in row):
                     continue  # blank lines carry nothing
                 if header is None:
@@ -927,7 +931,10 @@ def read_csv(
     except UnicodeDecodeError:
         raise InputError(f"path: '{file}' is not UTF-8 text") from None
     except csv.Error as error:
-        raise InputError(f"path: '{file}' is not valid CSV: {error}") from None
+        if str(error) == "unexpected end of data":
+            raise InputError(f"path: '{file}' is not valid CSV: the quote opened on line {read_to + 1} is never "
+                             f"closed") from None
+        raise InputError(f"path: '{file}' is not valid CSV: {error} (line {reader.line_num})") from None
     except OSError as error:
         raise InputError(f"path: cannot read '{file}': {error.strerror or error}") from None
 

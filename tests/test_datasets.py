@@ -400,6 +400,9 @@ def test_csv_relative_paths_resolve_against_base_dir(tmp_path):
         ("x,target\n", {}, r"has a header but no data rows"),
         ("x,target\n1,a\n2\n", {}, r"line 3 has 1 values but the header has 2 columns"),
         ("x,x,target\n1,2,a\n", {}, r"names column 'x' twice"),
+        # an unclosed quote made the rest of the file one label: trained on 2 rows, exit 0
+        ('a,target\n1,cat\n3,"dog\n5,cat\n7,dog\n', {},
+         r"data\.path: '.*bad\.csv' is not valid CSV: the quote opened on line 3 is never closed$"),
         ("x,target\n1,a\n2,a\n", {}, r"data: found a single class \('a'\)"),
         ("x,target\n1,a\n2,b\n", {"task": "regression"}, r"line 2, column 'target': 'a', which is not a number"),
         ("x,target\n1,a\n2,b\n", {"class_names": ["a", "c"]}, r"data\.class_names: label 'b' is not one of"),
