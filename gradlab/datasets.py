@@ -34,6 +34,7 @@ import csv
 import dataclasses
 import math
 import re
+import sys
 import zipfile
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
@@ -435,6 +436,16 @@ def _xy_names(d: int) -> list[str]:
     return [f"x{j + 1}" for j in range(d)]
 
 
+def _check_generated_finite(field: str, name: str, params: Mapping[str, Any], X: np.ndarray, y: np.ndarray) -> None:
+    """Refuse a generated set with inf or nan in it: its parameters (noise=1e308, say) go beyond
+    float64's range, and training on it would end as a 'divergence' blamed on the learning rate."""
+    if np.isfinite(X).all() and (y.dtype.kind != "f" or np.isfinite(y).all()):
+        return
+    given = ", ".join(f"{key}={value}" for key, value in params.items() if key != "seed")
+    raise InputError(f"{field}: {name}{' with ' + given if given else ''} generates numbers beyond float64's range "
+                     f"({sys.float_info.max:.3g}); use smaller parameters")
+
+
 #: More rows than any generated set needs; far more than memory holds (see _check_generated_size).
 MAX_SAMPLES = 10**9
 
@@ -808,6 +819,9 @@ class Sine(_Generator):
         super().__post_init__()
         self.low = _check_real("low", self.low)
         self.high = _check_real("high", self.high, low=self.low, open_low=True)
+        if not math.isfinite(self.high - self.low):  # rng.uniform draws low + (high - low) u
+            raise InputError(f"high must be within {sys.float_info.max:.3g} of low (the widest interval a float "
+                             f"holds), got low={self.low:g}, high={self.high:g}")
 
     def raw(self, rng: np.random.Generator) -> Raw:
         X = rng.uniform(self.low, self.high, (self.n_samples, 1))
@@ -1466,7 +1480,12 @@ def load(
         draw_stream, split_stream = np.random.SeedSequence([data_seed, _DATA_STREAM]).spawn(2)
         if isinstance(source, _Generator):
             _check_generated_size(source)
-        X, y, meta = source.raw(np.random.default_rng(draw_stream))
+            with np.errstate(over="ignore", invalid="ignore"):  # parameters like noise=1e308: refused below
+                X, y, meta = source.raw(np.random.default_rng(draw_stream))
+        else:
+            X, y, meta = source.raw(np.random.default_rng(draw_stream))
+    if isinstance(source, _Generator):
+        _check_generated_finite(field, name, source_params, X, y)
 
     X = np.require(X, dtype=np.float64, requirements=["C", "W"])  # split and standardised in place
     n = X.shape[0]

@@ -575,3 +575,22 @@ def test_labels_written_with_an_underscore_or_fullwidth_digits_are_names(tmp_pat
     write(tmp_path / "l.csv", "w,target\n1,1_0\n2,１\n3,1_0\n")
     ds = load({"name": "csv", "path": "l.csv", "test_fraction": 0}, seed=0)
     assert ds.class_names == ["1_0", "１"]
+
+
+@pytest.mark.parametrize(("spec", "shown"), [
+    ({"name": "xor", "noise": 1e308}, "xor with noise=1e+308"),
+    ({"name": "spiral", "turns": 1e308}, "spiral with turns=1e+308"),
+    ({"name": "linear", "weights": [1e308, 1e308]}, "linear with weights=[1e+308, 1e+308]"),
+    ({"name": "sine", "noise": 1e308}, "sine with noise=1e+308"),
+])
+def test_generator_parameters_beyond_float64s_range_are_named(spec, shown):
+    # noise=1e308 overflowed X *= noise with a RuntimeWarning (an internal error under -W error); without it
+    # the run 'diverged' and blamed the learning rate
+    with pytest.raises(InputError) as info:
+        load(spec, seed=0)
+    assert str(info.value) == f"data: {shown} generates numbers beyond float64's range (1.8e+308); use smaller parameters"
+
+
+def test_sine_refuses_an_interval_wider_than_a_float_holds():
+    with pytest.raises(InputError, match=r"^data\.high must be within 1\.8e\+308 of low"):
+        load({"name": "sine", "low": -1e308, "high": 1e308}, seed=0)

@@ -67,6 +67,14 @@ def test_he_standard_deviation():
     assert abs(W.mean()) < 1e-3
 
 
+def test_uniform_refuses_an_interval_wider_than_a_float_holds():
+    # rng.uniform(-1e308, 1e308) raised OverflowError: 'internal error' in train
+    with pytest.raises(InputError, match=r"high must be within 1\.8e\+308 of low \(the widest interval a float holds\), "
+                                         r"got low=-1e\+308, high=1e\+308$"):
+        initializers.create("uniform:low=-1e308,high=1e308")
+    assert initializers.create("uniform:low=-1e307,high=1e307").init([2, 1], np.random.default_rng(0))[0][0].shape == (2, 1)
+
+
 def test_normal_and_uniform_parameters():
     ((W, _),) = initializers.create("normal:std=0.5").init([300, 300], np.random.default_rng(3))
     assert W.std() == pytest.approx(0.5, rel=0.01)

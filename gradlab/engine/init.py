@@ -227,6 +227,9 @@ class Uniform(_Random):
             self.low, self.high = _checks.real("low", low), _checks.real("high", high)
             if not self.low < self.high:
                 raise InputError(f"low must be < high, got low={_checks.show(low)}, high={_checks.show(high)}")
+            if not math.isfinite(self.high - self.low):  # rng.uniform draws low + (high - low) u
+                raise InputError(f"high must be within {np.finfo(np.float64).max:.3g} of low (the widest interval a "
+                                 f"float holds), got low={_checks.show(low)}, high={_checks.show(high)}")
 
     def _weights(self, fan_in, fan_out, rng):
         return rng.uniform(self.low, self.high, size=(fan_in, fan_out))
