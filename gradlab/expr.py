@@ -325,6 +325,8 @@ class Expression:
         self._symbols = tuple(symbols)
         self.variables = tuple(str(s) for s in symbols)
         self.grad_sym = tuple(sp.diff(sym, s) for s in self._symbols)
+        self._check_real([("y" if len(self._symbols) == 1 else "f", sym),
+                          *zip(self.derivative_names(), self.grad_sym)])
         self._f = self._lambdify(sym)
         self._g = self._lambdify(list(self.grad_sym))
 
@@ -347,11 +349,27 @@ class Expression:
         """
         sp = self._sp
         with _sympy_depth("second derivative"):
-            return tuple(
+            hessian = tuple(
                 tuple(sp.diff(g, s).replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.S.Zero)
                       for s in self._symbols)
                 for g in self.grad_sym
             )
+        names = ["d2y/dx2"] if self.n_vars == 1 else ["d2f/dx2", "d2f/dxdy", "d2f/dydx", "d2f/dy2"]
+        self._check_real(zip(names, (h for row in hessian for h in row)))
+        return hessian
+
+    def _check_real(self, named) -> None:
+        """Refuse f when it or a derivative involves the imaginary unit: ``(-1)**x`` is real at whole
+        numbers only, and its derivative ``(-1)**x*I*pi`` at none (the same rule as ``sqrt(-1)``)."""
+        sp = self._sp
+        for name, expr in named:
+            if expr.has(sp.I):
+                negative = [p for p in self.sym.atoms(sp.Pow)
+                            if p.base.is_number and p.base.is_extended_negative and not p.exp.is_number]
+                why = (f" (from {self.show(negative[0])}: a negative number raised to a non-constant power)"
+                       if negative else "")
+                raise InputError(f"f: {self.text!r} is not a real function: {name} = {self.show(expr)} "
+                                 f"contains the imaginary unit I{why}; gradlab works on real functions")
 
     @functools.cached_property
     def _h(self) -> Callable:

@@ -123,6 +123,9 @@ BAD_INPUT = [
     (["--steps", "100000000"], "steps: at most 1,000,000 (every step is kept for the table, the plot and "
                                "metrics.csv), got 100,000,000"),
     (["--f", "sqrt(-4)*x**2"], "f: sqrt(-4) is not a real number (it is 2*I)"),
+    # was accepted: printed dy/dx with I, then a ComplexWarning (internal error) or a false "maximum" verdict
+    (["--f", "(-1)**x + x**2", "--x0=0", "--steps", "5"], "error: f: '(-1)**x + x**2' is not a real function: "
+                                                         "dy/dx = (-1)**x*I*pi + 2*x contains the imaginary unit I"),
     (["--f", "**".join(["x"] * 55), "--x0", "1"], "f: its second derivative nests too deeply for sympy"),
     (["--x0=-1.5,2"], "x0: f(x) has 1 variable but x0 has 2 coordinates"),
     # an integer beyond float64 (YAML reads 400 nines as one) was an internal OverflowError

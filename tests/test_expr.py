@@ -73,6 +73,13 @@ def test_refusal_happens_before_sympy_is_even_imported():
     ("x**2 + log(-1)", "f: log(-1) is not a real number (it is I*pi)"),
     ("sqrt(-4)*x**2", "f: sqrt(-4) is not a real number (it is 2*I)"),
     ("acos(2)*x", "f: acos(2) is not a real number; gradlab"),
+    # (-1)**x is real at whole numbers only; its derivative (-1)**x*I*pi nowhere (was a ComplexWarning)
+    ("(-1)**x + x**2", "f: '(-1)**x + x**2' is not a real function: dy/dx = (-1)**x*I*pi + 2*x contains the "
+                       "imaginary unit I (from (-1)**x: a negative number raised to a non-constant power); "
+                       "gradlab works on real functions"),
+    ("(-2)**x", "dy/dx = (-2)**x*(log(2) + I*pi) contains the imaginary unit I (from (-2)**x"),
+    ("(-1)**(x/2)", "dy/dx = (-1)**(x/2)*I*pi/2 contains the imaginary unit I"),
+    ("x**2 + (-1)**y", "df/dy = (-1)**y*I*pi contains the imaginary unit I"),
     ("((x", "not a formula"),
     ("-" * 150 + "x", "nested more than"),
     ("x" * 3000, "characters long"),
@@ -82,6 +89,17 @@ def test_bad_formulas_get_precise_messages(text, fragment):
     with pytest.raises(InputError) as info:
         parse(text)
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize(("text", "derivative"), [
+    ("(-1)**2*x**2", "dy/dx = 2*x"),  # a negative base with a constant power is folded to a real number
+    ("(x-1)**3", "dy/dx = 3*(x - 1)**2"),
+    ("x**0.5", "dy/dx = 0.5/x**0.5"),  # no real value at x < 0 is the start point's check, not the formula's
+])
+def test_real_formulas_with_negative_bases_or_powers_still_parse(text, derivative):
+    f = parse(text)
+    assert f.derivative_lines() == [derivative]
+    assert f.hessian_sym  # the Hessian passes the same check
 
 
 def test_default_function_derivative_and_values():
