@@ -629,7 +629,25 @@ def unbounded_direction(expr, x: Sequence[float], x0: Sequence[float] | None = N
     return next(filter(None, (falling_towards(expr, float(np.asarray(p)[0])) for p in points)), None)
 
 
-FLAT = 1e-8  # f''(x*) below this fraction of f'' along the path counts as 0: a flat minimum such as x**4
+FLAT = 1e-2  # f''(x*) below this fraction of f'' just beside x* counts as 0: a flat minimum such as x**4
+
+
+def is_flat(expr, x_star: float, h: float) -> bool:
+    r"""True when :math:`f''(x^*) = h` is 0 to rounding: below ``FLAT`` times :math:`|f''|` at
+    :math:`x^* \pm d`, as far off as :math:`x^*` is uncertain.
+
+    :math:`x^*` is known to :math:`\sqrt{\epsilon} (1 + |x^*|)` at best, and at a flat minimum
+    Newton on :math:`f'` (see :func:`find_minimum_1d`) stops a few of its last steps
+    :math:`|f'/f''|` short: ``d`` is the sum of the two. At a curved minimum :math:`f''` hardly
+    changes within ``d`` (cosh: 1 at 0 and beside it); at a flat one it grows from about 0
+    (:math:`x^4`: :math:`1.2 \cdot 10^{-29}` at :math:`x^* = 10^{-15}`, :math:`2.7 \cdot 10^{-15}`
+    beside it). The scale is f'' near :math:`x^*`, not at the start, where f'' may be huge
+    (cosh from 20: :math:`2.4 \cdot 10^8`) and made any curvature look like 0.
+    """
+    g = float(expr.gradient([x_star])[0])
+    d = math.sqrt(np.finfo(float).eps) * (1 + abs(x_star)) + 100 * abs(g / h)
+    beside = max(abs(float(expr.hessian([x_star + side * d])[0, 0])) for side in (-1.0, 1.0))
+    return math.isfinite(beside) and h <= FLAT * beside
 
 
 def stability(run: Descent, steps: Sequence[Step]) -> Stability | None:
@@ -648,8 +666,7 @@ def stability(run: Descent, steps: Sequence[Step]) -> Stability | None:
     if x_star is None:
         return None
     h = float(expr.hessian([x_star])[0, 0])
-    along = [abs(float(expr.hessian([x])[0, 0])) for x in starts]
-    flat = h <= FLAT * max(v for v in along if math.isfinite(v)) if any(map(math.isfinite, along)) else False
+    flat = is_flat(expr, x_star, h)
     if flat and falling_towards(expr, x_star):  # f' and f'' vanish but f falls on: an inflection such as x**3
         return None
     newton = s.method == "newton"  # its step is already divided by f'': the rate depends on lr alone

@@ -325,6 +325,17 @@ def test_flat_minima_are_still_found():
     assert falling_towards(parse("x**2 - 4*x + 6"), 2.0) is None
 
 
+def test_a_curved_minimum_reached_from_a_steep_start_is_not_called_flat(cli, tmp_path):
+    # f''(20) = cosh 20 = 2.4e8 made f''(x*) = 1 "0 to rounding": the line contradicted itself
+    result = cli("descend", "--no-plot", "--f", "cosh(x)", "--x0", 20, "--method", "adam", "--lr", 0.5,
+                 "--steps", 2000, "--every", 1000)
+    assert result.code == 0, result.err
+    assert ("stability: x* = 0, f''(x*) = 1; plain gradient descent would need lr < 2/f''(x*) = 2 "
+            "(adam has no such fixed bound)\n") in result.out
+    assert "flat" not in result.out
+    assert summary(only_run(tmp_path))["stability"]["flat"] is False
+
+
 def test_ctrl_c_keeps_the_steps_done_and_marks_the_run_interrupted(cli, tmp_path, monkeypatch):
     import gradlab.descent
 

@@ -241,6 +241,21 @@ def test_a_flat_minimum_has_no_bound():
     assert abs(st.x_star) < 1e-12
 
 
+@pytest.mark.parametrize(("text", "x0", "settings", "curvature"), [
+    ("cosh(x)", 20.0, dict(method="adam", lr=0.5, steps=2000), 1.0),  # f''(20) = cosh 20 = 2.4e8
+    ("2**x**2", 8.0, dict(), 2 * np.log(2)),  # f'' = 2 ln 2 (1 + 2 ln 2 x^2) 2^(x^2): 2.3e21 at 8
+])
+def test_a_curved_minimum_is_not_flat_however_curved_the_start(text, x0, settings, curvature):
+    # the old rule called f''(x*) "0 to rounding" when below 1e-8 |f''(x0)|: 1 < 2.4 against cosh(20)
+    run = Descent(parse(text), [x0], Settings(**settings))
+    st = stability(run, list(run))
+    assert st.x_star == pytest.approx(0, abs=1e-12)
+    assert st.curvature == pytest.approx(curvature) and not st.flat
+    assert st.gd_bound == pytest.approx(2 / curvature)
+    if st.method == "gd":  # 2**x**2: lr < 2 / (2 ln 2) = 1.4427; |1 - 0.1 * 1.38629| = 0.86137
+        assert st.bound == pytest.approx(1 / np.log(2)) and st.predicted == pytest.approx(1 - 0.2 * np.log(2))
+
+
 def test_a_stationary_start_takes_zero_steps():
     steps, outcome = descend(parse("x*y"), [0.0, 0.0])
     assert steps == [] and (outcome.reason, outcome.steps) == ("converged", 0)
