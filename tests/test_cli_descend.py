@@ -115,6 +115,13 @@ BAD_INPUT = [
     (["--f", "x**2 + z"], "f: unknown name 'z'"),
     (["--x0", "abc"], "x0: malformed number 'abc'"),
     (["--x0", "1,2x"], "x0: malformed number '2x' in '1,2x'"),
+    # float() read these as 10 and 12 while '0x10' was refused: x0 follows the README's rule for numbers in data
+    (["--x0=1_0"], "error: x0: malformed number '1_0' in '1_0'; write ASCII decimal or scientific notation "
+                   "(8, -1.5, 1e3), numbers separated by commas, e.g. -1.5,2\n"),
+    (["--x0=１２"], "x0: malformed number '１２' in '１２'; write ASCII decimal or scientific notation"),
+    (["--x0=1,１"], "x0: malformed number '１' in '1,１'"),
+    (["--set", "x0=１２"], "error: --set x0: malformed number '１２' in '１２'; write ASCII decimal"),
+    (["--x0=0x10"], "x0: malformed number '0x10' in '0x10'; write ASCII decimal or scientific notation"),
     (["--lr", "0"], "lr: must be a finite number > 0, got 0.0"),
     (["--lr", "-0.5"], "lr: must be a finite number > 0, got -0.5"),
     (["--lr", "inf"], "lr: must be a finite number > 0, got inf"),
@@ -153,6 +160,14 @@ def test_bad_input_is_one_line_exit_2_and_no_run_directory(cli, tmp_path, args, 
     assert message in result.err
     assert result.out == ""
     assert run_dirs(tmp_path / "runs") == []
+
+
+@pytest.mark.parametrize(("text", "x"), [("1e3", 1000.0), (".5", 0.5), ("-0", -0.0), ("+2.", 2.0), ("8", 8.0)])
+def test_start_points_in_decimal_or_scientific_notation_are_read(cli, tmp_path, text, x):
+    result = cli("descend", "--no-plot", f"--x0={text}", "--steps", 1)
+    assert result.code == 0, result.err
+    rows = list(csv.DictReader((only_run(tmp_path) / "metrics.csv").open()))
+    assert float(rows[0]["x"]) == x
 
 
 def test_rosenbrock_with_momentum_reaches_1_1_with_a_contour_plot(cli, tmp_path):
