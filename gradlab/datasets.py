@@ -854,15 +854,15 @@ def _check_path(value: Any) -> str:
     return value
 
 
-#: a number in a CSV cell: ASCII decimal or scientific notation, or nan/inf (refused later as not
-#: finite, with that reason). Python's float(), which the bulk conversion uses, also reads '4_92'
-#: and fullwidth '１２'; no CSV writer means a number by those.
-_CSV_NUMBER = re.compile(r"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|nan|inf(?:inity)?)\s*",
+#: a number written as text (a CSV cell, descend's start point x0): ASCII decimal or scientific
+#: notation, or nan/inf (refused later as not finite, with that reason). Python's float(), which
+#: the bulk conversion uses, also reads '4_92' and fullwidth '１２'; no CSV writer means a number by those.
+NUMBER_TEXT = re.compile(r"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|nan|inf(?:inity)?)\s*",
                          re.ASCII | re.IGNORECASE)
 
 
 def _loose_numbers(cells: list[list[str]]) -> bool:
-    """Whether a cell may hold what float() reads but :data:`_CSV_NUMBER` refuses: an underscore or a
+    """Whether a cell may hold what float() reads but :data:`NUMBER_TEXT` refuses: an underscore or a
     character beyond ASCII. One C-speed test per row, so a large file pays nothing per cell."""
     return any("_" in text or not text.isascii() for text in map("".join, cells))
 
@@ -872,7 +872,7 @@ def _first_bad_number(cells: list[list[str]], columns: list[str], lines: list[in
     for a message a person can act on."""
     for row, line in zip(cells, lines):
         for text, column in zip(row, columns):
-            if not _CSV_NUMBER.fullmatch(text):
+            if not NUMBER_TEXT.fullmatch(text):
                 what = "an empty value" if not text.strip() else f"{text.strip()!r}, which is not a number"
                 return InputError(f"path: '{file}' line {line}, column {column!r}: {what}")
             value = float(text)

@@ -727,13 +727,13 @@ def parse_point(value: Any) -> list[float]:
         raise ValueError(f"x0: expected a number or numbers separated by commas, got {value!r}")
     if not items:
         raise ValueError(f"x0: no numbers given in {value!r}; e.g. --x0 8 or --x0=-1.5,2")
-    from gradlab.datasets import _CSV_NUMBER  # the README's rule for numbers in data: x0 follows it too
+    from gradlab.datasets import NUMBER_TEXT  # the README's rule for numbers in data: x0 follows it too
 
     point = []
     for item in items:
         try:
             # float() also reads '1_0' and fullwidth '１２'; the rule refuses them, as it does '0x10'
-            if isinstance(item, bool) or (isinstance(item, str) and not _CSV_NUMBER.fullmatch(item)):
+            if isinstance(item, bool) or (isinstance(item, str) and not NUMBER_TEXT.fullmatch(item)):
                 raise TypeError
             point.append(float(item))
         except OverflowError:  # an integer beyond float64 (400 nines in YAML): infinite, as float("1e400") is
