@@ -25,6 +25,7 @@ import csv
 import errno
 import io
 import json
+import math
 import os
 import platform
 import re
@@ -574,7 +575,7 @@ class RunInfo:
 
     ``status`` is the summary's, except ``incomplete`` (no summary yet, or ``running``
     while the process that wrote it is gone) and ``damaged`` (summary.json unreadable
-    or a listed field mistyped, config.yaml missing or not a mapping, metrics.csv not text);
+    or a listed field mistyped or out of range, config.yaml missing or not a mapping, metrics.csv not text);
     ``problem`` then says why.
     """
 
@@ -716,11 +717,6 @@ def _mark_damaged(info: RunInfo, problems: Sequence[str]) -> None:
     info.epochs = info.steps = info.points = info.final_loss = info.best_test_accuracy = info.duration_s = None
 
 
-#: summary.json fields the listing shows, and what each must be when recorded (not None)
-_SUMMARY_NUMBERS = ("duration_s", "epochs", "steps", "points", "best_test_accuracy", "final.train_loss", "final.f")
-_SUMMARY_TEXTS = ("command", "name", "started_at")
-
-
 def _is_number(value: Any) -> bool:
     """A JSON number, or a float kept as text (``"nan"``, ``"inf"``: see :func:`to_plain`); not a bool."""
     if isinstance(value, str):
@@ -732,8 +728,26 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_seconds(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+
+
+#: summary.json fields the listing shows, and what each must be when recorded (not None): a loss may
+#: be nan or inf (a diverged run), a duration or a count never is
+_SUMMARY_FIELDS = {
+    "duration_s": (_is_seconds, "a duration (finite seconds >= 0)"),
+    **dict.fromkeys(("epochs", "steps", "points"), (_is_count, "a count (a whole number >= 0)")),
+    **dict.fromkeys(("best_test_accuracy", "final.train_loss", "final.f"), (_is_number, "a number")),
+    **dict.fromkeys(("command", "name", "started_at"), (lambda value: isinstance(value, str), "text")),
+}
+
+
 def _summary_problem(summary: dict[str, Any]) -> str | None:
-    """Why a summary's listed fields cannot be shown (a wrong type), or None when they can.
+    """Why a summary's listed fields cannot be shown (a wrong type or value), or None when they can.
 
     Parameters
     ----------
@@ -743,18 +757,16 @@ def _summary_problem(summary: dict[str, Any]) -> str | None:
     Returns
     -------
     str or None
-        e.g. ``summary.json field 'epochs' is 'x', not a number``; None when every field fits.
+        e.g. ``summary.json field 'epochs' is 'x', not a count (a whole number >= 0)``; None when every
+        field fits.
     """
     final = summary.get("final")
     if final is not None and not isinstance(final, dict):
         return f"summary.json field 'final' is {final!r}, not a mapping"
     values = {**summary, **{f"final.{k}": v for k, v in (final or {}).items()}}
-    for key in _SUMMARY_NUMBERS:
-        if values.get(key) is not None and not _is_number(values[key]):
-            return f"summary.json field {key!r} is {values[key]!r}, not a number"
-    for key in _SUMMARY_TEXTS:
-        if values.get(key) is not None and not isinstance(values[key], str):
-            return f"summary.json field {key!r} is {values[key]!r}, not text"
+    for key, (fits, allowed) in _SUMMARY_FIELDS.items():
+        if values.get(key) is not None and not fits(values[key]):
+            return f"summary.json field {key!r} is {values[key]!r}, not {allowed}"
     return None
 
 

@@ -184,7 +184,18 @@ def _binary_metrics(path):
 @pytest.mark.parametrize("damage, problem", [
     (lambda p: _binary_metrics(p), "metrics.csv is unreadable: 'utf-8' codec can't decode byte 0xff"),
     (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "epochs": "five"})),
-     "summary.json field 'epochs' is 'five', not a number"),
+     "summary.json field 'epochs' is 'five', not a count (a whole number >= 0)"),
+    # json.dump writes a nan as NaN, which json reads back as a float: no duration to format
+    (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "duration_s": float("nan")})),
+     "summary.json field 'duration_s' is nan, not a duration (finite seconds >= 0)"),
+    (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "duration_s": "inf"})),
+     "summary.json field 'duration_s' is 'inf', not a duration (finite seconds >= 0)"),
+    (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "duration_s": -5})),
+     "summary.json field 'duration_s' is -5, not a duration (finite seconds >= 0)"),
+    (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "epochs": 1e300})),
+     "summary.json field 'epochs' is 1e+300, not a count (a whole number >= 0)"),
+    (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "steps": -1})),
+     "summary.json field 'steps' is -1, not a count (a whole number >= 0)"),
     (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "final": {"train_loss": "garbage"}})),
      "summary.json field 'final.train_loss' is 'garbage', not a number"),
     (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "command": None, "name": 3})),
@@ -194,7 +205,8 @@ def _binary_metrics(path):
     (lambda p: (p / "config.yaml").write_bytes(b"lr: \xff\xfe\n"), "config.yaml: cannot read the config file: 'utf-8' codec can't decode byte 0xff"),
     (lambda p: (p / "config.yaml").write_text(""),
      "config.yaml: the top level must be a mapping of settings (key: value), got an empty file"),
-], ids=["binary-metrics", "string-epochs", "garbage-loss", "number-name", "truncated-summary", "config-list",
+], ids=["binary-metrics", "string-epochs", "nan-duration", "inf-duration", "negative-duration", "float-epochs",
+        "negative-steps", "garbage-loss", "number-name", "truncated-summary", "config-list",
         "binary-config", "empty-config"])
 def test_each_kind_of_damage_is_listed_with_its_reason(cli, tmp_path, damage, problem):
     root = tmp_path / "runs"
