@@ -612,6 +612,16 @@ def is_run_dir(path: Path) -> bool:
         return False
 
 
+#: the largest process id there can be: pid_t is a 32-bit C int on Linux and macOS
+_PID_MAX = 2**31 - 1
+
+
+def _is_pid(value: Any) -> bool:
+    """A number that names one process: 0 and -1 would make os.kill signal a group or every
+    process (and succeed), and a number beyond pid_t overflows it."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= _PID_MAX
+
+
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -688,7 +698,7 @@ def _listed_summary(summary_file: Path) -> tuple[dict[str, Any] | None, str | No
 
 def _take_summary(info: RunInfo, summary: dict[str, Any]) -> None:
     """Fill ``info`` from a summary checked by :func:`_listed_summary`; a ``running`` run whose
-    process is gone on this host becomes ``incomplete``."""
+    process is gone on this host, or whose pid names no single process, becomes ``incomplete``."""
     info.summary = summary
     info.command = summary.get("command") or info.command
     info.name = summary.get("name")
@@ -702,9 +712,10 @@ def _take_summary(info: RunInfo, summary: dict[str, Any]) -> None:
     info.best_test_accuracy = summary.get("best_test_accuracy")
     if info.status == "running":
         pid, host = summary.get("pid"), summary.get("host")
-        if isinstance(pid, int) and host == platform.node() and not _process_alive(pid):
+        if host == platform.node() and not (_is_pid(pid) and _process_alive(pid)):
             info.status = "incomplete"
-            info.problem = f"status is 'running' but its process {pid} is gone"
+            info.problem = (f"status is 'running' but its process {pid} is gone" if _is_pid(pid) else
+                            f"status is 'running' but its pid {pid!r} is no process id (a whole number 1 to {_PID_MAX})")
         else:
             info.duration_s = round(time.time() - info.started, 3)
 

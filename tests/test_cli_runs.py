@@ -102,6 +102,23 @@ def test_a_live_running_run_stays_running(tmp_path):
     assert inspect_run(path).status == "running"
 
 
+@pytest.mark.parametrize("pid", [10**30, 2**31, -1, 0, 1.5, True, "12", None])
+def test_a_running_summary_whose_pid_names_no_process_is_incomplete(cli, tmp_path, pid):
+    # 10**30 overflowed os.kill (internal error); os.kill(-1, 0) and os.kill(0, 0) succeed, so -1 and 0
+    # were listed as running, as were the pids that are no int
+    root = tmp_path / "runs"
+    path = fake_run(root, "20200101-000002-train-pid-bbbbbb",
+                    summary={**GOOD, "status": "running", "pid": pid, "host": _host()})
+    problem = f"status is 'running' but its pid {pid!r} is no process id (a whole number 1 to 2147483647)"
+    table = cli("runs", "--dir", root)
+    assert table.code == 0 and table.err == ""
+    assert f"incomplete: {path.name}: {problem}" in " ".join(table.out.split())
+    [listed] = json.loads(cli("runs", "--dir", root, "--json").out)
+    assert (listed["status"], listed["problem"]) == ("incomplete", problem)
+    shown = cli("runs", "show", path)
+    assert shown.code == 0 and "incomplete" in shown.out
+
+
 def test_json_and_filters(cli, history):
     root, broken = history
     result = cli("runs", "--dir", root, "--json")
