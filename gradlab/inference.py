@@ -7,7 +7,6 @@ the standardisation fitted on the training data, which new data must go through 
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,11 +133,9 @@ def load_model(run_dir: str | os.PathLike) -> TrainedModel:
 def _read_data_info(path: Path) -> _DataInfo:
     """``data.json``, checked: the task, the feature names and a standardisation of their length."""
     from gradlab.config import validate
+    from gradlab.runs import read_json
 
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(f"{path}: cannot read it as JSON: {error}") from None
+    raw = read_json(path)
     if not isinstance(raw, dict):
         raise InputError(f"{path}: must hold a JSON object (task, feature_names, ...), got {type(raw).__name__}")
     try:

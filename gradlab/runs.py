@@ -333,8 +333,8 @@ class Run:
         After the run's own end (``with`` block exited) its updates always go through."""
         path = self.file(SUMMARY_FILE)
         try:
-            on_disk = json.loads(path.read_text(encoding="utf-8")).get("status")
-        except (OSError, ValueError, AttributeError):
+            on_disk = read_summary(self.path).get("status")
+        except InputError:
             on_disk = None
         if on_disk in FINAL_STATUSES and not self._ended:
             return
@@ -513,6 +513,26 @@ def _name_list(names: Sequence[str], shown: int = 10) -> str:
     return ", ".join(names[:shown]) + more
 
 
+def read_json(path: str | os.PathLike) -> Any:
+    """The JSON value a run's file holds.
+
+    Raises
+    ------
+    InputError
+        ``{path} is unreadable: <why>``: the file is missing or unreadable, not UTF-8, not JSON,
+        or JSON that Python cannot parse (an integer of more than 4300 digits, nesting deeper
+        than the recursion limit).
+    """
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError(f"{path} is unreadable: {error.strerror}") from None
+    except ValueError as error:  # bad JSON, bytes that are not UTF-8, an integer too long to convert
+        raise InputError(f"{path} is unreadable: {error}") from None
+    except RecursionError:
+        raise InputError(f"{path} is unreadable: its JSON is nested too deeply to parse") from None
+
+
 def read_summary(run_dir: str | os.PathLike) -> dict[str, Any]:
     """The run's summary.json as a mapping.
 
@@ -523,12 +543,7 @@ def read_summary(run_dir: str | os.PathLike) -> dict[str, Any]:
         message names the file.
     """
     path = Path(run_dir) / SUMMARY_FILE
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise InputError(f"{path} is unreadable: {error.strerror}") from None
-    except ValueError as error:  # bad JSON, or bytes that are not UTF-8
-        raise InputError(f"{path} is unreadable: {error}") from None
+    summary = read_json(path)
     if not isinstance(summary, dict):
         raise InputError(f"{path} is {_json_kind(summary)}, not the JSON object {{...}} a run summary is")
     return summary
@@ -864,15 +879,14 @@ def list_runs(
 
 def mark_interrupted(run_dir: str | os.PathLike, reason: str) -> bool:
     """Finalise a run left ``running`` by a process that was stopped from outside; True if it was."""
-    path = Path(run_dir) / SUMMARY_FILE
     try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        summary = read_summary(run_dir)
+    except InputError:
         return False
-    if not isinstance(summary, dict) or summary.get("status") != "running":
+    if summary.get("status") != "running":
         return False
     summary.update(status="interrupted", stop_reason=reason, finished_at=_iso(time.time()))
-    write_json(path, summary)
+    write_json(Path(run_dir) / SUMMARY_FILE, summary)
     return True
 
 

@@ -121,7 +121,11 @@ def _edit_data_info(run, **fields):
      "W1 of shape (2, 1) and b1 of shape (2,) do not make a layer with 2 inputs"),
     (lambda run: np.savez(run / "model.npz", W1=np.ones((2, 1), dtype=int), b1=np.ones(1, dtype=int)),
      "W1 and b1 must hold floats of one dtype, got int64 and int64"),
-    (lambda run: (run / "data.json").write_text("{"), "data.json: cannot read it as JSON"),
+    (lambda run: (run / "data.json").write_text("{"), "data.json is unreadable: Expecting property name"),
+    (lambda run: (run / "data.json").write_text('{"a":' * 100000 + "1" + "}" * 100000),
+     "data.json is unreadable: its JSON is nested too deeply to parse"),
+    (lambda run: (run / "data.json").write_text('{"n_train": ' + "1" * 5000 + "}"),  # json.loads: ValueError
+     "data.json is unreadable: Exceeds the limit (4300 digits) for integer string conversion"),
     (lambda run: (run / "data.json").write_text('{"task": "binary"}'), "data.json: feature_names"),
     (lambda run: (run / "data.json").write_text(
         '{"task": "binary", "feature_names": ["a", "b"], "class_names": ["x", "y"], "std": [1, 0]}'),
@@ -146,7 +150,7 @@ def _edit_data_info(run, **fields):
     (lambda run: _edit_data_info(run, n_outputs=2),
      "model.npz: layer widths [2, 1] do not fit the run: config.yaml has hidden layers [], data.json 2 features "
      "and 2 classes (2 outputs, task binary)"),
-], ids=["not-npz", "no-b1", "widths", "b1-shape", "int-weights", "bad-json", "no-features", "zero-std", "boolean-mean", "nan-mean", "bad-loss",
+], ids=["not-npz", "no-b1", "widths", "b1-shape", "int-weights", "bad-json", "deep-json", "long-int-json", "no-features", "zero-std", "boolean-mean", "nan-mean", "bad-loss",
         "twice-feature", "twice-class", "three-binary-classes", "two-multiclass-classes", "regression-classifier",
         "regression-targets", "n-outputs"])
 def test_a_damaged_run_is_exit_2_naming_the_file(cli, trained, animals, damage, message):

@@ -118,6 +118,8 @@ def test_rerun_and_compare_write_under_out_or_gradlab_runs(cli, tmp_path, monkey
     (lambda p: (p / "summary.json").write_text("[1, 2]"),
      "/summary.json is an array, not the JSON object {...} a run summary is"),
     (lambda p: (p / "summary.json").write_text("null"), "/summary.json is null, not the JSON object {...} a run summary is"),
+    (lambda p: (p / "summary.json").write_text('{"a":' * 100000 + "1" + "}" * 100000),
+     "/summary.json is unreadable: its JSON is nested too deeply to parse"),
     (lambda p: (p / "summary.json").write_text(json.dumps({"command": "train", "status": "completed", "name": 3})),
      "is damaged: summary.json field 'name' is 3, not text"),
     (lambda p: (p / "config.yaml").write_text("\x01name: tiny\n"),
@@ -127,7 +129,7 @@ def test_rerun_and_compare_write_under_out_or_gradlab_runs(cli, tmp_path, monkey
      "/config.yaml: training.epochs: input should be greater than or equal to 1 (got 0)"),
     (lambda p: (p / "metrics.csv").write_text((p / "metrics.csv").read_text().splitlines()[0] + "\n"),
      "/metrics.csv holds only its header: a run to compare needs at least one row"),
-], ids=["binary-metrics", "utf-16-metrics", "array-summary", "null-summary", "number-name", "control-character-config",
+], ids=["binary-metrics", "utf-16-metrics", "array-summary", "null-summary", "deep-summary", "number-name", "control-character-config",
         "empty-metrics", "invalid-config-value", "header-only-metrics"])
 def test_a_damaged_original_is_refused_before_anything_is_trained(cli, tmp_path, train_run, damage, message):
     damage(train_run)

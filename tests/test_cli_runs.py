@@ -218,12 +218,14 @@ def _binary_metrics(path):
     (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "command": None, "name": 3})),
      "summary.json field 'name' is 3, not text"),
     (lambda p: (p / "summary.json").write_text(json.dumps(GOOD)[:40]), "summary.json is unreadable: "),
+    (lambda p: (p / "summary.json").write_text('{"a":' * 100000 + "1" + "}" * 100000),
+     "summary.json is unreadable: its JSON is nested too deeply to parse"),
     (lambda p: (p / "config.yaml").write_text("- a\n- b\n"), "config.yaml, line 1: the top level must be a mapping of settings (key: value), got a list"),
     (lambda p: (p / "config.yaml").write_bytes(b"lr: \xff\xfe\n"), "config.yaml: cannot read the config file: 'utf-8' codec can't decode byte 0xff"),
     (lambda p: (p / "config.yaml").write_text(""),
      "config.yaml: the top level must be a mapping of settings (key: value), got an empty file"),
 ], ids=["binary-metrics", "string-epochs", "nan-duration", "inf-duration", "negative-duration", "float-epochs",
-        "negative-steps", "garbage-loss", "number-name", "truncated-summary", "config-list",
+        "negative-steps", "garbage-loss", "number-name", "truncated-summary", "deep-summary", "config-list",
         "binary-config", "empty-config"])
 def test_each_kind_of_damage_is_listed_with_its_reason(cli, tmp_path, damage, problem):
     root = tmp_path / "runs"
