@@ -224,9 +224,10 @@ def _binary_metrics(path):
     (lambda p: (p / "config.yaml").write_bytes(b"lr: \xff\xfe\n"), "config.yaml: cannot read the config file: 'utf-8' codec can't decode byte 0xff"),
     (lambda p: (p / "config.yaml").write_text(""),
      "config.yaml: the top level must be a mapping of settings (key: value), got an empty file"),
+    (lambda p: (p / "config.yaml").write_text("[" * 5000 + "]" * 5000), "config.yaml: invalid YAML: nested too deeply (no config needs more than a few levels)"),
 ], ids=["binary-metrics", "string-epochs", "nan-duration", "inf-duration", "negative-duration", "float-epochs",
         "negative-steps", "garbage-loss", "number-name", "truncated-summary", "deep-summary", "config-list",
-        "binary-config", "empty-config"])
+        "binary-config", "empty-config", "deep-config"])
 def test_each_kind_of_damage_is_listed_with_its_reason(cli, tmp_path, damage, problem):
     root = tmp_path / "runs"
     fake_run(root, "20200101-000001-train-fine-aaaaaa", summary=GOOD)

@@ -195,3 +195,10 @@ def test_model_config_gives_one_activation_per_hidden_layer():
     assert ModelConfig(hidden=[4, 5, 6], activation="relu").hidden_specs() == ["relu"] * 3
     assert ModelConfig(hidden=[4, 5], activation=["tanh", "elu"]).hidden_specs() == ["tanh", "elu"]
     assert ModelConfig().hidden_specs() == []
+
+
+def test_a_set_value_nested_too_deeply_is_named():
+    from gradlab.config import read_yaml_text
+
+    with pytest.raises(InputError, match=r"^--set model\.hidden: nested too deeply \(no config needs more than a few levels\)$"):
+        read_yaml_text("[" * 3000 + "]" * 3000, "--set model.hidden")
