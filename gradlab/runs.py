@@ -731,8 +731,9 @@ def _take_summary(info: RunInfo, summary: dict[str, Any]) -> None:
             info.status = "incomplete"
             info.problem = (f"status is 'running' but its process {pid} is gone" if _is_pid(pid) else
                             f"status is 'running' but its pid {pid!r} is no process id (a whole number 1 to {_PID_MAX})")
-        else:
-            info.duration_s = round(time.time() - info.started, 3)
+        else:  # so far; none when its start is in the future (a clock put back, a hand-edited started_at)
+            elapsed = round(time.time() - info.started, 3)
+            info.duration_s = elapsed if elapsed >= 0 else None
 
 
 def _mark_damaged(info: RunInfo, problems: Sequence[str]) -> None:

@@ -119,6 +119,35 @@ def test_a_running_summary_whose_pid_names_no_process_is_incomplete(cli, tmp_pat
     assert shown.code == 0 and "incomplete" in shown.out
 
 
+def test_a_huge_duration_or_a_start_in_the_future_is_one_short_cell(cli, tmp_path):
+    # 1e300 s was printed as a 300-digit number of hours; a running run whose started_at lies in the
+    # future was shown as "-251605790415303 ms"
+    import os
+
+    root = tmp_path / "runs"
+    fake_run(root, "20200101-000001-train-long-aaaaaa", summary={**GOOD, "duration_s": 1e300})
+    fake_run(root, "20200101-000002-train-ahead-bbbbbb",
+             summary={**GOOD, "status": "running", "pid": os.getpid(), "host": _host(),
+                      "started_at": "9999-12-31T23:59:59+00:00"})
+    table = cli("runs", "--dir", root)
+    assert table.code == 0
+    rows = {row.split()[0]: row.split() for row in table_rows(table.out)}
+    assert rows["aaaaaa"][-2:] == ["2.78e+296", "h"] and rows["bbbbbb"][-1] == "-"
+    assert max(len(line) for line in table.out.splitlines()) <= 80
+    ahead = [r for r in json.loads(cli("runs", "--dir", root, "--json").out) if r["id"].endswith("bbbbbb")]
+    assert ahead[0]["status"] == "running" and ahead[0]["duration_s"] is None
+
+
+@pytest.mark.parametrize(("seconds", "shown"), [
+    (0.007, "7 ms"), (1.44, "1.4 s"), (245, "4 min 05 s"), (7380, "2 h 03 min"),
+    (3600 * 9999 + 3599, "9999 h 59 min"), (3600 * 17758966, "1.78e+07 h"),
+])
+def test_duration_cells(seconds, shown):
+    from gradlab.cli.runs import duration
+
+    assert duration(seconds) == shown
+
+
 def test_json_and_filters(cli, history):
     root, broken = history
     result = cli("runs", "--dir", root, "--json")

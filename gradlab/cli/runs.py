@@ -153,13 +153,16 @@ def _cell(value: Any) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """``7 ms``, ``1.4 s``, ``4 min 05 s``, ``2 h 03 min``."""
+    """``7 ms``, ``1.4 s``, ``4 min 05 s``, ``2 h 03 min``; from 10000 hours on ``1.78e+07 h``, so that
+    a duration recorded as 1e300 s stays one short cell."""
     if seconds is None:
         return "-"
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 60:
         return f"{seconds:.1f} s"
+    if seconds >= 3600 * 10000:
+        return f"{fmt(seconds / 3600, 3)} h"
     minutes, secs = divmod(int(round(seconds)), 60)
     if minutes < 60:
         return f"{minutes} min {secs:02d} s"
