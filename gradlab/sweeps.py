@@ -468,7 +468,8 @@ def execute(plan: Plan, directory: Path, executor, *, plots: bool = False, argv:
 @dataclass
 class GroupSummary:
     """A grid point over its seeds: the mean and sample sd of the metric's final value over
-    the completed runs (``n`` of ``total``), and how the runs ended."""
+    the completed runs (``n`` of ``total``), how the runs ended, and why the other
+    ``statuses["completed"] - n`` completed runs have no value of the metric (``unmeasured``)."""
 
     group: int
     values: tuple[tuple[str, str], ...]
@@ -478,6 +479,7 @@ class GroupSummary:
     total: int
     statuses: Counter
     duration_s: float | None
+    unmeasured: str | None = None
 
     def label(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.values)
@@ -506,10 +508,24 @@ def rank(results: Results) -> list[GroupSummary]:
             statistics.stdev(values) if len(values) > 1 else None,
             len(values), len(rows), Counter(row["status"] for row in rows),
             statistics.fmean(durations) if durations else None,
+            _unmeasured(completed, metric),
         ))
     sign = -1.0 if results.plan.higher_is_better else 1.0
     summaries.sort(key=lambda s: (s.mean is None, sign * s.mean if s.mean is not None else 0.0, losses[s.group], s.group))
     return summaries
+
+
+def _unmeasured(completed: Sequence[Mapping[str, Any]], metric: str) -> str | None:
+    """Why completed runs have no final value of ``metric`` to average, e.g. ``the data have no
+    test split (data.test_fraction is 0)``; None when every completed run has one."""
+    missing = [row for row in completed if not _finite([row.get(f"final_{metric}")])]
+    if not missing:
+        return None
+    if metric.startswith("test_") and all(row.get("final_test_loss") is None for row in missing):
+        return "the data have no test split (data.test_fraction is 0)"  # test_loss is logged whenever there is one
+    if all(row.get(f"final_{metric}") is None for row in missing):
+        return f"the runs log no {metric}"
+    return "its final value is not a finite number"
 
 
 def _loss_tiebreak(plan: Plan) -> str | None:

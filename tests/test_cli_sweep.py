@@ -265,6 +265,22 @@ def test_a_diverging_point_is_recorded_and_the_sweep_goes_on(cli, tmp_path):
         assert json.loads((sweep_dir / row["run_dir"] / "summary.json").read_text())["status"] == "diverged"
 
 
+def test_a_point_without_a_test_split_says_why_it_has_no_test_accuracy(cli, tmp_path, tiny):
+    # the test_fraction=0 row read "test_accuracy -, runs ok 0/1" with nothing under "other runs",
+    # while the footer said every point completed
+    result, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", "data.test_fraction=0,0.5", "--workers", "1")
+    ranked = [[cell.strip() for cell in line.split("│")[1:-1]] for line in result.out.splitlines()
+              if line.startswith("│")]
+    assert (ranked[0][:2], ranked[0][3:5]) == (["1", "0.5"], ["1/1", ""])
+    assert ranked[1][:5] == ["-", "0", "-", "0/1", "1 unmeasured"]
+    assert ("note: data.test_fraction=0: 1 unmeasured (completed with no final test_accuracy): "
+            "the data have no test split (data.test_fraction is 0)") in " ".join(result.out.split())
+    assert "points: 2 completed" in result.out
+    rows = results(sweep_dir)  # results.csv agrees: both completed, test_accuracy empty for the first
+    assert [r["status"] for r in rows] == ["completed", "completed"]
+    assert rows[0]["final_test_accuracy"] == "" and rows[1]["final_test_accuracy"] != ""
+
+
 def test_a_failing_point_is_recorded_and_the_sweep_goes_on(cli, tmp_path, tiny, monkeypatch):
     from gradlab import runner
 

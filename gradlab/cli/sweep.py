@@ -93,6 +93,10 @@ def sweep(
         pool.close()
 
     out.print(_ranking(plan, summaries))
+    for s in summaries:
+        if s.unmeasured:  # config and file text: no markup
+            out.print(f"note: {s.label()}: {s.statuses['completed'] - s.n} unmeasured (completed with no final "
+                      f"{plan.metric}): {s.unmeasured}", markup=False, highlight=False)
     out.print(f"points: {', '.join(f'{n} {s}' for s, n in counts.most_common())}")
     show_paths(("results", results.path))
     for path in files:
@@ -175,7 +179,9 @@ def _ranking(plan, summaries):
     table.add_column("s / run", justify="right")
     for rank, s in enumerate(summaries, start=1):
         value = "-" if s.mean is None else fmt(s.mean, 4) + (f" ± {fmt(s.sd, 2)}" if s.sd is not None else "")
-        others = ", ".join(f"{n} {status}" for status, n in sorted(s.statuses.items()) if status != "completed")
+        unmeasured = s.statuses["completed"] - s.n  # completed, but with no metric to average
+        others = ", ".join([*(f"{n} {status}" for status, n in sorted(s.statuses.items()) if status != "completed"),
+                            *([f"{unmeasured} unmeasured"] if unmeasured else [])])
         table.add_row(str(rank) if s.mean is not None else "-", *(escape(str(v)) for _, v in s.values), value,
                       f"{s.n}/{s.total}", others, "-" if s.duration_s is None else f"{s.duration_s:.2g}")
     return table
