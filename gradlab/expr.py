@@ -418,15 +418,29 @@ class Expression:
         return value if not isinstance(value, complex) and getattr(value, "imag", 0) == 0 else None
 
     # Printed forms (sympy's str, with Floats shown as the user typed them).
-    def show(self, expr) -> str:
-        """Print a sympy expression of this function compactly (``0.1``, not ``0.100000000000000``)."""
+    def show(self, expr, textbook: bool = True) -> str:
+        """Print a sympy expression of this function compactly (``0.1``, not ``0.100000000000000``).
+
+        With ``textbook``, a product holding sigmoid(u) and sigmoid(-u), the form sigmoid's
+        derivative takes because it keeps its digits where 1 - sigmoid(u) cancels, is printed the
+        textbook's way: sigmoid(u) (1 - sigmoid(u)).
+        """
+        sigmoid = _sympy_table()["sigmoid"]
+
+        def textbook_form(product):
+            present = {f.base if f.is_Pow else f for f in product.args}
+            return product.xreplace({f: 1 - sigmoid(-f.args[0]) for f in present
+                                     if isinstance(f, sigmoid) and f.args[0].could_extract_minus_sign()
+                                     and sigmoid(-f.args[0]) in present})
+
         with _sympy_depth("printed form"):
-            return self._sp.sstr(expr, full_prec=False)
+            shown = expr.replace(lambda e: e.is_Mul, textbook_form) if textbook else expr
+            return self._sp.sstr(shown, full_prec=False)
 
     @property
     def formula(self) -> str:
         """``f`` as sympy prints it, e.g. ``x**2 - 4*x + 6``."""
-        return self.show(self.sym)
+        return self.show(self.sym, textbook=False)
 
     def derivative_names(self) -> list[str]:
         """``['dy/dx']`` for one variable (y is the value), ``['df/dx', 'df/dy']`` for two."""

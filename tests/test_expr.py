@@ -164,7 +164,10 @@ def test_sigmoid_derivatives_keep_their_digits_in_the_saturated_tail():
                              (-40.0, 4.248354255291589e-18, 4.248354255291589e-18)]:
         assert f.gradient([x])[0] == pytest.approx(first, rel=1e-15, abs=0)
         assert f.hessian([x])[0, 0] == pytest.approx(second, rel=1e-15, abs=0)
-    assert f.derivative_lines() == ["dy/dx = sigmoid(-x)*sigmoid(x)"]
+    # computed as sigma(x) sigma(-x), printed as the textbook writes it
+    assert f.derivative_lines() == ["dy/dx = (1 - sigmoid(x))*sigmoid(x)"]
+    assert parse("sigmoid(x)**2").derivative_lines() == ["dy/dx = 2*(1 - sigmoid(x))*sigmoid(x)**2"]
+    assert parse("sigmoid(x)*sigmoid(-x)").formula == "sigmoid(-x)*sigmoid(x)"  # the formula as given
 
 
 def test_out_of_domain_and_overflow_give_nan_and_inf_without_warnings():
