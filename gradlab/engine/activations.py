@@ -11,10 +11,11 @@ Every activation has
   at z = 15 in float32), where their ``derivative(z)`` keeps every digit;
 - ``forward(z, out)``: f(z) written into a work array the layer keeps between batches.
 
-``forward`` and ``backward(..., out=)`` are the training loop's allocation-free path: the
-functions used most (identity, sigmoid, tanh, relu, softmax) compute straight into the
-given array; the others compute ``value``/``derivative`` and copy or multiply into it,
-which also keeps a float32 network in float32.
+``forward`` and ``backward(..., out=)`` are the training loop's path: the functions used most
+(identity, sigmoid, tanh, relu, softmax) compute their forward pass straight into the given
+array, and identity, relu and softmax their backward pass too; sigmoid and tanh take their
+exact ``derivative`` (two work arrays) and multiply into it, as the other functions do, which
+also keeps a float32 network in float32.
 
 All are numerically stable: sigmoid, softplus and softmax return finite, correct values
 at |z| = 1000 without a RuntimeWarning. Look them up by name in :data:`activations`.
@@ -83,6 +84,14 @@ def _select(mask: np.ndarray, yes: float, no: float, dtype: np.dtype) -> np.ndar
     return np.where(mask, dtype.type(yes), dtype.type(no))
 
 
+def _exp_minus_abs(z) -> np.ndarray:
+    """exp(-|z|) in a new array of z's float dtype (0-d for a scalar: the callers write into it)."""
+    z = _as_float(z)
+    e = np.abs(z, out=np.empty_like(z))
+    np.negative(e, out=e)
+    return np.exp(e, out=e)
+
+
 def _sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     # 1/(1+e^-z) overflows for z << 0; with e = exp(-|z|) <= 1 nothing can overflow:
     # sigma(z) = 1/(1+e) for z >= 0 and e/(1+e) for z < 0 (no cancellation in 1 - sigma).
@@ -141,9 +150,12 @@ class Sigmoid(Activation):
         return _sigmoid(z)
 
     def derivative(self, z):
-        # e / (1 + e)^2 with e = exp(-|z|): exact in the tails, where a (1 - a) rounds
-        e = np.exp(-np.abs(_as_float(z)))
-        return e / (1.0 + e) ** 2
+        # e / (1 + e)^2 with e = exp(-|z|): exact in the tails, where a (1 - a) rounds. Two work
+        # arrays and in-place passes: backward runs this on every step of a sigmoid layer.
+        e = _exp_minus_abs(z)
+        d = np.add(e, 1.0, out=np.empty_like(e))
+        np.multiply(d, d, out=d)
+        return np.divide(e, d, out=e)
 
     def forward(self, z, out):
         return _sigmoid(z, out)
@@ -166,9 +178,14 @@ class Tanh(Activation):
         return np.tanh(_as_float(z))
 
     def derivative(self, z):
-        # sech^2 z = 4e / (1 + e)^2 with e = exp(-2|z|): exact in the tails, no overflow
-        e = np.exp(-2.0 * np.abs(_as_float(z)))
-        return 4.0 * e / (1.0 + e) ** 2
+        # sech^2 z = 4e / (1 + e)^2 with e = exp(-|z|)^2: exact in the tails, and no -2|z| to
+        # overflow near the largest float
+        e = _exp_minus_abs(z)
+        np.multiply(e, e, out=e)
+        d = np.add(e, 1.0, out=np.empty_like(e))
+        np.multiply(d, d, out=d)
+        np.divide(e, d, out=e)
+        return np.multiply(e, 4.0, out=e)
 
     def forward(self, z, out):
         return np.tanh(z, out=out)
