@@ -744,15 +744,19 @@ def _mark_damaged(info: RunInfo, problems: Sequence[str]) -> None:
     info.epochs = info.steps = info.points = info.final_loss = info.best_test_accuracy = info.duration_s = None
 
 
+def _json_float(value: Any) -> float | None:
+    """A JSON number, or a float kept as text (``"nan"``, ``"inf"``: see :func:`to_plain`), as a
+    float; None for anything else: a bool, other text, or an integer beyond float64 (10**400)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        return float(value)
+    except (ValueError, OverflowError):
+        return None
+
+
 def _is_number(value: Any) -> bool:
-    """A JSON number, or a float kept as text (``"nan"``, ``"inf"``: see :func:`to_plain`); not a bool."""
-    if isinstance(value, str):
-        try:
-            float(value)
-        except ValueError:
-            return False
-        return True
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return _json_float(value) is not None
 
 
 def _is_count(value: Any) -> bool:
@@ -760,7 +764,8 @@ def _is_count(value: Any) -> bool:
 
 
 def _is_seconds(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+    seconds = None if isinstance(value, str) else _json_float(value)
+    return seconds is not None and math.isfinite(seconds) and seconds >= 0
 
 
 #: summary.json fields the listing shows, and what each must be when recorded (not None): a loss may

@@ -238,6 +238,11 @@ def _binary_metrics(path):
      "summary.json field 'duration_s' is 'inf', not a duration (finite seconds >= 0)"),
     (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "duration_s": -5})),
      "summary.json field 'duration_s' is -5, not a duration (finite seconds >= 0)"),
+    # JSON integers have no size limit; 10**400 is no float: isfinite and float() raised OverflowError
+    (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "duration_s": 10**400})),
+     "summary.json field 'duration_s' is 1000"),
+    (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "final": {"train_loss": 10**400}})),
+     "summary.json field 'final.train_loss' is 1000"),
     (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "epochs": 1e300})),
      "summary.json field 'epochs' is 1e+300, not a count (a whole number >= 0)"),
     (lambda p: (p / "summary.json").write_text(json.dumps({**GOOD, "steps": -1})),
@@ -254,7 +259,8 @@ def _binary_metrics(path):
     (lambda p: (p / "config.yaml").write_text(""),
      "config.yaml: the top level must be a mapping of settings (key: value), got an empty file"),
     (lambda p: (p / "config.yaml").write_text("[" * 5000 + "]" * 5000), "config.yaml: invalid YAML: nested too deeply (no config needs more than a few levels)"),
-], ids=["binary-metrics", "string-epochs", "nan-duration", "inf-duration", "negative-duration", "float-epochs",
+], ids=["binary-metrics", "string-epochs", "nan-duration", "inf-duration", "negative-duration", "huge-int-duration",
+        "huge-int-loss", "float-epochs",
         "negative-steps", "garbage-loss", "number-name", "truncated-summary", "deep-summary", "config-list",
         "binary-config", "empty-config", "deep-config"])
 def test_each_kind_of_damage_is_listed_with_its_reason(cli, tmp_path, damage, problem):
