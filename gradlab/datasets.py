@@ -861,6 +861,26 @@ NUMBER_TEXT = re.compile(r"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|nan|inf(
                          re.ASCII | re.IGNORECASE)
 
 
+def _check_quotes_closed(path, delimiter: str, row: list[str], start: int) -> None:
+    """Refuse a quote left open: the lenient reader makes the rest of the file one cell of the
+    row it opened in (a class label of many lines, and the rows after it gone).
+
+    Only a row with a line break in a cell can be that row, so only then is the file read again
+    by the strict reader, whose one complaint at the end of the data says so. (Everywhere else
+    the lenient reader is kept: it reads ``"cat" ,1``, which the strict one refuses.)
+    """
+    if not any("\n" in cell or "\r" in cell for cell in row):
+        return
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        try:
+            for _ in csv.reader(handle, delimiter=delimiter, strict=True):
+                pass
+        except csv.Error as error:
+            if str(error) == "unexpected end of data":
+                raise InputError(f"path: '{path}' is not valid CSV: the quote opened on line {start} is never "
+                                 "closed") from None
+
+
 def _loose_numbers(cells: list[list[str]]) -> bool:
     """Whether a cell may hold what float() reads but :data:`NUMBER_TEXT` refuses: an underscore or a
     character beyond ASCII. One C-speed test per row, so a large file pays nothing per cell."""
@@ -919,35 +939,33 @@ def read_csv(
         a finite number where one is needed; the message names the file, line and column.
     """
     file = str(path)
-    read_to = 0  # the last line of the last whole row: where an unclosed quote begins after
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            # strict: a quote left open at the end of the file is an error, where the lenient
-            # reader silently made the rest of the file one cell (a class label of many lines)
-            reader = csv.reader(handle, delimiter=delimiter, strict=True)
+            reader = csv.reader(handle, delimiter=delimiter)
             header: list[str] | None = None
             rows: list[list[str]] = []
             lines: list[int] = []
+            end = 0
             for row in reader:
-                read_to = reader.line_num
+                start, end = end + 1, reader.line_num  # a quoted cell may span lines
                 if not any(cell.strip() for cell in row):
                     continue  # blank lines carry nothing
                 if header is None:
                     header = [cell.strip() for cell in row]
                     continue
                 if len(row) != len(header):
+                    _check_quotes_closed(path, delimiter, row, start)
                     raise InputError(
                         f"path: '{file}' line {reader.line_num} has {len(row)} values but the header has "
                         f"{len(header)} columns"
                     )
                 rows.append(row)
                 lines.append(reader.line_num)
+            if rows:
+                _check_quotes_closed(path, delimiter, rows[-1], start)
     except UnicodeDecodeError:
         raise InputError(f"path: '{file}' is not UTF-8 text") from None
     except csv.Error as error:
-        if str(error) == "unexpected end of data":
-            raise InputError(f"path: '{file}' is not valid CSV: the quote opened on line {read_to + 1} is never "
-                             f"closed") from None
         raise InputError(f"path: '{file}' is not valid CSV: {error} (line {reader.line_num})") from None
     except OSError as error:
         raise InputError(f"path: cannot read '{file}': {error.strerror or error}") from None

@@ -403,6 +403,8 @@ def test_csv_relative_paths_resolve_against_base_dir(tmp_path):
         # an unclosed quote made the rest of the file one label: trained on 2 rows, exit 0
         ('a,target\n1,cat\n3,"dog\n5,cat\n7,dog\n', {},
          r"data\.path: '.*bad\.csv' is not valid CSV: the quote opened on line 3 is never closed$"),
+        ('a,b,target\n1,2,cat\n3,"dog\n', {},  # too few cells in the swallowing row: the quote is still the cause
+         r"data\.path: '.*bad\.csv' is not valid CSV: the quote opened on line 3 is never closed$"),
         ("x,target\n1,a\n2,a\n", {}, r"data: found a single class \('a'\)"),
         ("x,target\n1,a\n2,b\n", {"task": "regression"}, r"line 2, column 'target': 'a', which is not a number"),
         ("x,target\n1,a\n2,b\n", {"class_names": ["a", "c"]}, r"data\.class_names: label 'b' is not one of"),
@@ -594,3 +596,11 @@ def test_generator_parameters_beyond_float64s_range_are_named(spec, shown):
 def test_sine_refuses_an_interval_wider_than_a_float_holds():
     with pytest.raises(InputError, match=r"^data\.high must be within 1\.8e\+308 of low"):
         load({"name": "sine", "low": -1e308, "high": 1e308}, seed=0)
+
+
+def test_csv_cells_quoted_by_hand_with_a_space_after_the_quote_or_a_line_break_inside_are_read(tmp_path):
+    # the strict reader refuses '"cat" ,' (a space after the closing quote): it is only asked about quotes
+    # left open, when a row holds a line break
+    write(tmp_path / "q.csv", 'x,target\n1,"cat" \n2,dog\n3,"two\nlines"\n4,dog\n')
+    ds = load({"name": "csv", "path": "q.csv", "test_fraction": 0}, seed=0, base_dir=tmp_path)
+    assert ds.class_names == ["cat", "dog", "two\nlines"] and ds.X_train[:, 0].tolist() == [1.0, 2.0, 3.0, 4.0]
