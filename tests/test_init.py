@@ -73,6 +73,9 @@ def test_uniform_refuses_an_interval_wider_than_a_float_holds():
                                          r"got low=-1e\+308, high=1e\+308$"):
         initializers.create("uniform:low=-1e308,high=1e308")
     assert initializers.create("uniform:low=-1e307,high=1e307").init([2, 1], np.random.default_rng(0))[0][0].shape == (2, 1)
+    with pytest.raises(InputError, match=r"limit must be at most 8\.99e\+307 \(half the largest float\), got 1e\+308$"):
+        initializers.create("uniform:limit=1e308")
+    assert np.abs(initializers.create("uniform:limit=8e307").init([2, 1], np.random.default_rng(0))[0][0]).max() <= 8e307
 
 
 def test_normal_and_uniform_parameters():

@@ -220,15 +220,19 @@ class Uniform(_Random):
             raise InputError("give either limit or low and high, not both")
         if (low is None) != (high is None):
             raise InputError(f"low and high go together, got low={low!r}, high={high!r}")
+        widest = float(np.finfo(np.float64).max)  # rng.uniform draws low + (high - low) u
         if low is None:
             limit = 0.05 if limit is None else _checks.positive("limit", limit)
+            if limit > widest / 2:
+                raise InputError(f"limit must be at most {widest / 2:.3g} (half the largest float), "
+                                 f"got {_checks.show(limit)}")
             self.low, self.high = -limit, limit
         else:
             self.low, self.high = _checks.real("low", low), _checks.real("high", high)
             if not self.low < self.high:
                 raise InputError(f"low must be < high, got low={_checks.show(low)}, high={_checks.show(high)}")
-            if not math.isfinite(self.high - self.low):  # rng.uniform draws low + (high - low) u
-                raise InputError(f"high must be within {np.finfo(np.float64).max:.3g} of low (the widest interval a "
+            if not math.isfinite(self.high - self.low):
+                raise InputError(f"high must be within {widest:.3g} of low (the widest interval a "
                                  f"float holds), got low={_checks.show(low)}, high={_checks.show(high)}")
 
     def _weights(self, fan_in, fan_out, rng):
