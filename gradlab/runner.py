@@ -128,6 +128,7 @@ def path_stride(experiment: Experiment, max_values: int = PATH_MAX_VALUES) -> in
 
 
 def make_plots(e: Experiment, history: History, run: Run) -> list:
+    from gradlab.plots import DRAWABLE
     from gradlab.plots import training as tp
 
     n_layers = len(e.network.layers)
@@ -140,8 +141,11 @@ def make_plots(e: Experiment, history: History, run: Run) -> list:
     if health is not None:
         files.append(health)
     d = e.dataset
-    if d.n_features == 2 and e.settings.task != "regression" and np.all(np.isfinite(e.network.flat())):
-        raw = d.inverse_transform(e.X_train) if d.mean is not None else e.X_train
+    raw = d.inverse_transform(e.X_train) if d.mean is not None else e.X_train
+    # the regions are drawn over the data's box plus a margin: matplotlib's axis overflows
+    # beyond DRAWABLE (blobs of radius 1e308), so such data get no picture rather than a crash
+    drawable = raw.size and np.max(np.abs(raw)) <= DRAWABLE
+    if d.n_features == 2 and e.settings.task != "regression" and np.all(np.isfinite(e.network.flat())) and drawable:
         dtype = e.network.dtype
 
         def predict(points: np.ndarray) -> np.ndarray:

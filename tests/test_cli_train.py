@@ -676,3 +676,13 @@ def test_an_unexpected_eof_error_is_an_internal_error_not_ctrl_c(cli, tmp_path, 
     result, _ = train(cli, tmp_path, CONFIGS / "xor.yaml", "--no-plot")
     assert result.code == 1
     assert "error: internal error: EOFError: No data left in file (re-run with --debug for the traceback)" in result.err
+
+
+def test_data_too_large_to_draw_train_without_a_decision_boundary_picture(cli, tmp_path):
+    # blobs of radius 1e308 lie within float64 (up to 1e308 from the origin), but the plot's box plus margin
+    # does not: matplotlib raised OverflowError, an internal error after training had finished
+    result, run = train(cli, tmp_path, CONFIGS / "xor.yaml", "--set", "data={name: blobs, radius: 1e308}",
+                        "--set", "training.epochs=1")
+    assert result.code == 0, result.err
+    assert summary(run)["status"] == "completed"
+    assert (run / "loss.png").exists() and not (run / "decision_boundary.png").exists()
