@@ -122,27 +122,34 @@ def target_classes(Y: np.ndarray) -> np.ndarray:
     return Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] > 0).astype(np.int64)
 
 
+def _power_of_two_below(x: float) -> float:
+    """The power of two in (x/2, x] for a positive finite x (dividing by it is exact), else 1."""
+    return math.ldexp(0.5, math.frexp(x)[1]) if 0 < x < math.inf else 1.0
+
+
 def evaluate(network: Network, loss: Loss, X: np.ndarray, Y: np.ndarray, task: str) -> dict[str, float]:
     """Loss (batch mean over all of X), and accuracy or R^2, in chunks of EVAL_CHUNK rows.
 
     R^2 = 1 - sum (y_hat - y)^2 / sum (y - mean y)^2 is nan when the targets are constant (one
-    row, say): nothing is left to explain. Both sums are taken of differences divided by a
-    power of two near the targets' spread, which is exact and keeps targets of 1e200 from
-    overflowing their squares.
+    row, say): nothing is left to explain. The targets and outputs are divided by a power of two
+    near the targets' size before the mean and the differences are taken, and the differences
+    by one near their spread before they are squared: exact scalings, which keep targets of
+    1e308 (and their mean, and y_hat - y) from overflowing.
     """
     n = X.shape[0]
     total, correct, sse = 0.0, 0, 0.0
     threshold = binary_threshold(loss, network.output.activation.name)
     if task == "regression":
-        centred = Y - Y.mean(axis=0)
-        spread = float(np.max(np.abs(centred)))
-        scale = math.ldexp(0.5, math.frexp(spread)[1]) if 0 < spread < math.inf else 1.0  # <= spread: no overflow
+        unit = _power_of_two_below(float(np.max(np.abs(Y))))
+        centred = Y / unit
+        centred -= centred.mean(axis=0)
+        scale = _power_of_two_below(float(np.max(np.abs(centred))))
     for start in range(0, n, EVAL_CHUNK):
         xb, yb = X[start:start + EVAL_CHUNK], Y[start:start + EVAL_CHUNK]
         out = network.forward(xb)
         total += network.loss_value(loss, yb) * (xb.shape[0] / n)  # a weighted mean: no sum of huge rows overflows
         if task == "regression":
-            sse += float(np.sum(((out - yb) / scale) ** 2))
+            sse += float(np.sum(((out / unit - yb / unit) / scale) ** 2))
         else:
             correct += int(np.sum(predicted_classes(out, threshold) == target_classes(yb)))
     result = {"loss": total}

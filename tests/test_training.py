@@ -235,3 +235,15 @@ def test_evaluating_targets_near_the_largest_float_gives_their_loss_and_r2():
     net = Network.from_weights([(np.zeros((1, 1)), np.zeros(1))], [], "identity")
     X, Y = np.zeros((2, 1)), np.array([[1e308], [-1e308]])
     assert evaluate(net, losses.create("smooth_l1"), X, Y, "regression") == {"loss": 1e308, "r2": 0.0}
+
+
+def test_r2_of_same_sign_targets_near_the_largest_float():
+    # their mean overflowed before any scaling: R^2 nan with two RuntimeWarnings. By hand: y_hat = 0.999 y, so
+    # sse = 1e-6 sum y^2 = 1e-6 (2.25 + 2.56 + 2.89) 1e616 and sst = 2 (0.1e308)^2: R^2 = 1 - 7.7e-6 / 0.02 = 0.999615
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+    from gradlab.training import evaluate
+
+    net = Network.from_weights([(np.ones((1, 1)), np.zeros(1))], [], "identity")
+    Y = np.array([[1.5e308], [1.6e308], [1.7e308]])
+    assert evaluate(net, losses.create("smooth_l1"), 0.999 * Y, Y, "regression")["r2"] == pytest.approx(0.999615, rel=1e-12)
