@@ -592,6 +592,11 @@ class LBFGS(FullBatchMinimizer):
         return f"LBFGS(gtol={self.gtol!r}, memory={self.memory!r})"
 
 
+#: tiny / eps of each dtype seen, filled by :func:`global_norm`: below this per entry a plain sum of
+#: squares may have lost more to underflow than its own rounding
+_SQUARES_FLOOR: dict[np.dtype, float] = {}
+
+
 def global_norm(arrays: Sequence[np.ndarray]) -> float:
     r"""The Euclidean norm of all arrays taken together, as a float64 number.
 
@@ -616,8 +621,11 @@ def global_norm(arrays: Sequence[np.ndarray]) -> float:
         for a in arrays:
             flat = a.reshape(-1)  # a view for contiguous arrays
             total += float(_dot(flat, flat))
-            info = np.finfo(a.dtype)
-            floor += a.size * (info.tiny / info.eps)
+            per_entry = _SQUARES_FLOOR.get(a.dtype)
+            if per_entry is None:  # clipping runs this every step: np.finfo once per dtype
+                info = np.finfo(a.dtype)
+                per_entry = _SQUARES_FLOOR[a.dtype] = float(info.tiny / info.eps)
+            floor += a.size * per_entry
     if floor <= total < math.inf:
         return math.sqrt(total)
     big = max((float(np.max(np.abs(a))) for a in arrays if a.size), default=0.0)
