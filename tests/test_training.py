@@ -165,8 +165,9 @@ def test_r2_of_constant_targets_is_nan_even_when_their_mean_is_not_exact():
 
 
 def test_a_run_whose_first_losses_sum_past_the_largest_float_is_reported_diverged():
-    # one weight of 1.3e154: each row's mse is (1.3e154)^2 / 2 = 8.45e307, finite, but three rows sum
-    # past 1.8e308, so the training loss is inf and the run stops as diverged (it used to raise OverflowError)
+    # one weight of 1.3e154: each row's mse is (1.3e154)^2 / 2 = 8.45e307, finite, but three rows summed past
+    # 1.8e308 and math.fsum raised OverflowError out of fit. Now the logged loss is their mean, and the run
+    # stops as diverged on the weight beyond 1e12.
     from gradlab.engine.losses import losses
     from gradlab.engine.network import Network
     from gradlab.engine.optimizers import optimizers
@@ -176,6 +177,9 @@ def test_a_run_whose_first_losses_sum_past_the_largest_float_is_reported_diverge
     history = fit(net, losses.create("mse"), optimizers.create("sgd"), np.ones((3, 1)), np.zeros((3, 1)),
                   Settings(epochs=2, task="regression"))
     assert history.status == "diverged"
+    assert history.rows[0]["train_loss"] == pytest.approx((1.3e154) ** 2 / 2, rel=1e-15)
+    assert history.stop_reason == ("diverged before the first update: a parameter reached 1.3e+154 in size "
+                                   "(more than 1e+12); start from smaller weights")
 
 
 def test_a_large_but_finite_starting_loss_is_no_divergence():
