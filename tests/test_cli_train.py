@@ -686,3 +686,11 @@ def test_data_too_large_to_draw_train_without_a_decision_boundary_picture(cli, t
     assert result.code == 0, result.err
     assert summary(run)["status"] == "completed"
     assert (run / "loss.png").exists() and not (run / "decision_boundary.png").exists()
+
+
+def test_a_float32_run_draws_its_decision_boundary(cli, tmp_path):
+    # comparing float32 data with the Python float 1e300 cast 1e300 to float32 (NumPy 2): an overflow warning,
+    # an internal error under -W error, after training
+    result, run = train(cli, tmp_path, CONFIGS / "xor.yaml", "--set", "model.dtype=float32", "--set", "training.epochs=2")
+    assert result.code == 0 and result.err == "", result.err
+    assert (run / "decision_boundary.png").exists()
