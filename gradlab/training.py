@@ -502,6 +502,9 @@ def _fit_scipy(network, loss, optimizer, X, Y, settings, logger, history, callba
     history.in_epoch = False
     if history.rows and history.rows[-1]["epoch"] != history.epochs:
         history.rows.append(logger.row(history.epochs, None))
+    # the result is checked as a logged iteration is: one between two logged ones may have gone to nan
+    if history.rows and _diverged(history, history.rows[-1]["train_loss"], network, history.epochs, None):
+        return
     history.stop_reason = f"{optimizer.name}: {result.message} after {plural(history.epochs, 'iteration')}"
 
 

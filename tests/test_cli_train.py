@@ -694,3 +694,17 @@ def test_a_float32_run_draws_its_decision_boundary(cli, tmp_path):
     result, run = train(cli, tmp_path, CONFIGS / "xor.yaml", "--set", "model.dtype=float32", "--set", "training.epochs=2")
     assert result.code == 0 and result.err == "", result.err
     assert (run / "decision_boundary.png").exists()
+
+
+def test_a_cg_run_that_turns_nan_between_logged_iterations_is_diverged(cli, tmp_path):
+    # l1 = 1e300 sends cg's first iteration to nan; with log_every 5 that iteration was not logged, and the
+    # final row, added after scipy returned, skipped the divergence check: status completed with loss nan
+    config = tmp_path / "cg.yaml"
+    config.write_text("data: {name: inline, X: [[1.61], [0.38]], y: [0, 1], test_fraction: 0}\n"
+                      "model: {hidden: [2], activation: relu, output: sigmoid, dtype: float32}\n"
+                      "loss: bce_logits\noptimizer: {name: cg}\n"
+                      "training: {epochs: 2, batch_size: full, l1: 1.0e+300, log_every: 5}\n")
+    result, run = train(cli, tmp_path, config, "--no-plot")
+    assert result.code == 0, result.err
+    assert (summary(run)["status"], summary(run)["stop_reason"]) == (
+        "diverged", "diverged at epoch 1: the loss or the parameters became non-finite")
