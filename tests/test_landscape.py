@@ -406,3 +406,17 @@ def test_ctrl_c_during_training_draws_what_was_done_and_exits_130(cli, tmp_path,
     model = np.load(run / "model.npz")
     assert (path[-1]["w"], path[-1]["b"]) == (model["W1"][0, 0], model["b1"][0])
     assert "(interrupted)" in result.out
+
+
+def test_a_landscape_whose_loss_is_a_few_1e_301_is_drawn(cli, tmp_path):
+    # huber with delta 1e-300: losses between 4e-301 and 2.3e-300 on the grid. The colorbar drew its
+    # extensions (to +-1e250) to the scale of levels 1e-301 apart: an overflow, an internal error
+    config = tmp_path / "tiny.yaml"
+    config.write_text("data: {name: sine, n_samples: 20}\nloss: {name: huber, delta: 1.0e-300}\n"
+                      "optimizer: {name: sgd, lr: 0.1}\ntraining: {epochs: 2}\n")
+    result = cli("landscape", config, "--points", "9", "--out", tmp_path / "out")
+    assert result.code == 0, result.err
+    (run,) = run_dirs(tmp_path / "out")
+    assert (run / "landscape_contour.png").exists() and (run / "landscape_surface.png").exists()
+    loss = [float(row["loss"]) for row in csv.DictReader((run / "landscape_grid.csv").open())]
+    assert 1e-302 < min(loss) < max(loss) < 1e-299

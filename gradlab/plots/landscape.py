@@ -49,7 +49,10 @@ def contour(landscape, path: Path, *, title: str = "", every: int = 1) -> Path:
     fig, ax = new_figure(size=(7.0, 5.6))
     shown = np.where(np.isfinite(landscape.loss), landscape.loss, np.nan)
     low, high = EXTENSION_LIMITS[log]
-    extend = "both" if low < levels[0] and levels[-1] < high else "neither"  # the levels cover every finite value
+    # the levels cover every finite value; the colorbar draws the extensions to scale, which
+    # overflows for levels a few 1e-301 apart (huber with delta 1e-300): no extensions then
+    room = low < levels[0] and levels[-1] < high and (high - low) / float(levels[-1] - levels[0]) < 1e300
+    extend = "both" if room else "neither"
     filled = ax.contourf(U, V, shown, levels=levels, cmap="viridis", norm=LogNorm(levels[0], levels[-1]) if log
                          else None, extend=extend)
     ax.contour(U, V, shown, levels=levels, colors="white", linewidths=0.4, alpha=0.5)
