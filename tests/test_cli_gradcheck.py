@@ -178,3 +178,17 @@ def test_a_huge_eps_fails_however_the_slopes_bend(cli, tmp_path):
     result = cli("gradcheck", CONFIGS / "cat_dog_ce.yaml", "--eps", "30", "--out", tmp_path / "o")
     assert result.code == 1 and "kink" not in result.out
     assert "gradient check failed for W1, b1" in result.err
+
+
+def test_the_absolute_tolerance_rises_to_the_rounding_noise_of_a_large_loss(cli, tmp_path):
+    # targets of about +-100 give a loss of 1e4: a central difference's rounding, eps_mach |C| / eps = 2.3e-6,
+    # is far above atol = 1e-8, and a correct backprop failed ("max relative error 1.97e-06 in b1[0]")
+    config = tmp_path / "big.yaml"
+    config.write_text("data: {name: linear, n_samples: 40, n_features: 2, weights: [100, -100], standardize: true}\n"
+                      "model: {hidden: [3], activation: tanh}\nloss: mse\noptimizer: {name: sgd, lr: 0.001}\n")
+    result = cli("gradcheck", config, "--out", tmp_path / "o")
+    assert result.code == 0, result.err
+    text = " ".join(result.out.split())
+    found = re.search(r"absolute error <= atol = 1e-08, raised to (\S+): the central differences' rounding noise at "
+                      r"this loss", text)
+    assert found and 1e-6 < float(found[1]) < 1e-5, text

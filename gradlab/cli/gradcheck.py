@@ -83,8 +83,10 @@ def gradcheck(
               f"{weights} weights, first {plural(n, 'training sample')}, float64"
               f"{'' if dtype == 'float64' else f' (the config trains in {dtype})'}")
     show_table(_table(result, tol, atol, eps))
+    raised = (f", raised to {result.noise:.3g}: the central differences' rounding noise at this loss"
+              if result.noise > atol else "")
     out.print(f"an entry passes when its relative error is <= tol = {tol:g} or its absolute error <= atol = "
-              f"{atol:g}", style="dim")
+              f"{atol:g}{raised}", style="dim")
     kinks = sum(row["kinks"] for row in result.rows)
     if kinks:
         out.print(f"{kinks} {'entry sits' if kinks == 1 else 'entries sit'} on a kink of the loss (a ReLU input of exactly 0): the slopes "
@@ -97,7 +99,8 @@ def gradcheck(
                           key=lambda pair: pair[1]["rel_error"])
         raise RunFailure(f"gradient check failed for {', '.join(failed)}: max relative error of a failing entry "
                          f"{worst['rel_error']:.3g} in {name}{list(worst['index'])} (absolute {worst['abs_error']:.3g}; "
-                         f"tol {tol:g}, atol {atol:g}): a wrong derivative, or an eps too large or too small for float64")
+                         f"tol {tol:g}, atol {result.abs_tolerance:g}): a wrong derivative, or an eps too large or too "
+                         f"small for float64")
     out.print(f"[green]passed[/green]: backpropagation agrees with central differences for all "
               f"{len(result.rows)} parameter arrays")
 

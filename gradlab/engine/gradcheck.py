@@ -149,13 +149,22 @@ class CheckResult:
         (the failing entry with the largest relative error, see :func:`_worst_failure`; None
         when the array passed).
     rtol, atol : float
-        The tolerances used.
+        The tolerances asked for.
+    noise : float
+        The central differences' rounding noise, :data:`NOISE_ULPS` ``eps_mach |f| / eps``: the
+        absolute tolerance used is ``max(atol, noise)``.
     """
 
     passed: bool
     rows: list[dict] = field(default_factory=list)
     rtol: float = 1e-6
     atol: float = 1e-8
+    noise: float = 0.0
+
+    @property
+    def abs_tolerance(self) -> float:
+        """The absolute tolerance applied: ``atol``, raised to the rounding noise where that is larger."""
+        return max(self.atol, self.noise)
 
     @property
     def max_rel_error(self) -> float:
@@ -169,7 +178,8 @@ class CheckResult:
         return self.passed
 
     def __str__(self) -> str:
-        lines = [f"gradient check {'passed' if self.passed else 'FAILED'} (rtol={self.rtol:g}, atol={self.atol:g})"]
+        lines = [f"gradient check {'passed' if self.passed else 'FAILED'} (rtol={self.rtol:g}, "
+                 f"atol={self.abs_tolerance:g})"]
         for row in self.rows:
             lines.append(
                 f"  {row['name']:>8} {str(row['shape']):>10}  max rel {row['max_rel_error']:.3e}  "
@@ -197,8 +207,11 @@ def check(
     .. math:: |a - n| \\le \\max\\big(\\text{rtol}\\, (|a| + |n|),\\ \\text{atol}\\big)
 
     The absolute floor accepts entries whose true gradient is (nearly) zero, where the
-    finite-difference rounding noise (about ``1e-10 |f|`` with ``eps = 1e-6``) would otherwise
-    dominate the relative error; keep ``atol`` well below the gradient entries that matter.
+    finite-difference rounding noise would otherwise dominate the relative error; keep ``atol``
+    well below the gradient entries that matter. The floor is raised to that noise,
+    :data:`NOISE_ULPS` ``eps_mach |f| / eps`` (``2e-10 |f|`` with ``eps = 1e-6``), where it is
+    larger: below it no difference of two values of ``f`` can tell a gradient entry from 0
+    (a regression loss of 1e4 makes it 2e-6).
 
     Parameters
     ----------
@@ -227,18 +240,24 @@ def check(
     numeric = numerical_gradient(f, params, eps, progress)
     rows = compare(analytic, numeric, names)
     at = float(f())  # f at the parameters themselves, for the one-sided slopes of a kink
+    noise = NOISE_ULPS * np.finfo(np.float64).eps * abs(at) / eps if math.isfinite(at) else 0.0
+    floor = max(atol, noise)
     for row, p, a, n in zip(rows, params, analytic, numeric):
         diff, scale = np.abs(a - n), np.abs(a) + np.abs(n)
-        failing = ~(diff <= np.maximum(rtol * scale, atol))  # written so that a NaN fails
+        failing = ~(diff <= np.maximum(rtol * scale, floor))  # written so that a NaN fails
         kinks = [index for index in zip(*np.nonzero(failing))
-                 if _at_a_kink(f, p, index, a[index], rtol, atol, at)]
+                 if _at_a_kink(f, p, index, a[index], rtol, floor, at)]
         for index in kinks:
             failing[index] = False
         row["kinks"] = len(kinks)
         row["passed"] = not failing.any()
         row["worst_failure"] = None if row["passed"] else _worst_failure(diff, scale, failing)
-    return CheckResult(passed=all(row["passed"] for row in rows), rows=rows, rtol=rtol, atol=atol)
+    return CheckResult(passed=all(row["passed"] for row in rows), rows=rows, rtol=rtol, atol=atol, noise=noise)
 
+
+#: a central difference (f(p + eps) - f(p - eps)) / (2 eps) carries the rounding of both values of
+#: f, each a sum over many rows: taken as this many units in the last place of |f| over eps
+NOISE_ULPS = 1
 
 #: the steps at which :func:`_at_a_kink` looks for a corner: two decades, far below any
 #: curvature's scale, far above float64's rounding of parameters of order 1
