@@ -287,3 +287,24 @@ def test_evaluate_gives_r2_of_a_regression_run_and_says_when_it_is_undefined(cli
     (tmp_path / "huge.csv").write_text("x,y\n0.5,1e200\n1.0,-1e200\n")  # squares of 1e200 overflow float64
     result = cli("evaluate", run, tmp_path / "huge.csv", "--target", "y")
     assert result.code == 0 and next(line.split("│")[2] for line in result.out.splitlines() if "R^2" in line).strip() == "0"
+
+
+def test_evaluate_a_run_trained_on_two_target_columns(cli, tmp_path):
+    # --target took one column, so such a run could not be evaluated ('targets of shape (12, 1) do not fit
+    # predictions of shape (12, 2)'); now one --target per column, and R^2 on the training rows is training's
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 2))
+    rows = "".join(f"{a},{b},{a + b},{a - b}\n" for a, b in X)
+    (tmp_path / "mt.csv").write_text("f0,f1,t1,t2\n" + rows)
+    (tmp_path / "mt.yaml").write_text("data: {name: csv, path: mt.csv, target: [t1, t2], test_fraction: 0}\n"
+                                      "model: {hidden: [3], activation: tanh}\nloss: mse\n"
+                                      "optimizer: {name: adam, lr: 0.05}\ntraining: {epochs: 3}\n")
+    assert cli("train", tmp_path / "mt.yaml", "--out", tmp_path / "runs", "--no-plot", "-q").code == 0
+    (run,) = run_dirs(tmp_path / "runs")
+    last = list(csv.DictReader((run / "metrics.csv").open()))[-1]
+    result = cli("evaluate", run, tmp_path / "mt.csv", "--target", "t1", "--target", "t2")
+    assert result.code == 0, result.err
+    assert f"│ R^2 │ {float(last['train_r2']):.4g} │" in " ".join(result.out.split())
+    one = cli("evaluate", run, tmp_path / "mt.csv", "--target", "t1")
+    assert (one.code, one.err.strip()) == (2, "error: --target: the run predicts 2 targets (t1, t2); give one "
+                                               "--target per column, got 1 (t1)")

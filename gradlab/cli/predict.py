@@ -50,16 +50,24 @@ def predict(
 def evaluate(
     run: RunArgument,
     data: DataArgument,
-    target: Annotated[str, typer.Option("--target", help="The label column. Default: target.",
-                                               show_default=False)] = "target",
+    target: Annotated[Optional[list[str]], typer.Option(
+        "--target", help="The label column; repeat it for a run trained on several target columns. "
+                         "Default: target.", show_default=False)] = None,
 ) -> None:
     """Evaluate a trained run's model on a labelled CSV: loss and accuracy (or R^2)."""
     from rich.table import Table
 
+    from gradlab.errors import InputError, plural
     from gradlab.inference import evaluate as evaluate_rows, load_model, read_features
 
     model = load_model(run)
-    X, labels = read_features(model, data, target=target)
+    targets = target or ["target"]
+    outputs = model.network.sizes[-1]
+    if model.task == "regression" and len(targets) != outputs:
+        trained = f" ({', '.join(model.target_names)})" if model.target_names else ""
+        raise InputError(f"--target: the run predicts {plural(outputs, 'target')}{trained}; give one --target per "
+                         f"column, got {len(targets)} ({', '.join(targets)})")
+    X, labels = read_features(model, data, target=targets[0] if len(targets) == 1 else targets)
     result = evaluate_rows(model, X, labels)
     out.print(f"{model.run_dir.name} on {data} ({len(X)} rows)", markup=False, soft_wrap=True)
     table = Table(header_style="bold")
