@@ -141,11 +141,12 @@ def make_plots(e: Experiment, history: History, run: Run) -> list:
     if health is not None:
         files.append(health)
     d = e.dataset
-    raw = d.inverse_transform(e.X_train) if d.mean is not None else e.X_train
-    # the regions are drawn over the data's box plus a margin: matplotlib's axis overflows
-    # beyond DRAWABLE (blobs of radius 1e308), so such data get no picture rather than a crash
-    drawable = raw.size and float(np.max(np.abs(raw))) <= DRAWABLE  # a Python float: 1e300 is no float32
-    if d.n_features == 2 and e.settings.task != "regression" and np.all(np.isfinite(e.network.flat())) and drawable:
+    if d.n_features == 2 and e.settings.task != "regression" and np.all(np.isfinite(e.network.flat())):
+        raw = d.inverse_transform(e.X_train) if d.mean is not None else e.X_train
+        # the regions are drawn over the data's box plus a margin: matplotlib's axis overflows
+        # beyond DRAWABLE (blobs of radius 1e308), so such data get no picture rather than a crash
+        if float(np.max(np.abs(raw))) > DRAWABLE:  # a Python float: 1e300 is no float32
+            return files
         dtype = e.network.dtype
 
         def predict(points: np.ndarray) -> np.ndarray:
