@@ -178,6 +178,7 @@ class _Logger:
         norms = diagnostics.grad_norms(net)
         saturated = diagnostics.saturated_fractions(net)
         dead = diagnostics.dead_fractions(net)
+        stuck = self._stuck_output()  # from the same caches, before evaluate overwrites them
         train = evaluate(net, self.loss, self.X, self.Y, s.task)
         row: dict[str, Any] = {"epoch": epoch, "train_loss": train["loss"]}
         if self.X_test is not None and len(self.X_test):
@@ -200,17 +201,36 @@ class _Logger:
         row["time_s"] = time.perf_counter() - self.started
         for cb in self.callbacks:
             cb.on_log(row)
-        self._warn(row, saturated, dead)
+        self._warn(row, saturated, dead, stuck)
         return row
 
-    def _warn(self, row, saturated, dead) -> None:
-        # a fused output (sigmoid + bce, softmax + cross_entropy) never multiplies by its own f'(z):
-        # dC/dz = (y_hat - y)/N, so its saturation does not slow learning and is no cause for a warning
-        fused = self.loss.link == self.network.output.activation.name
+    def _stuck_output(self) -> float | None:
+        """The output's saturated unit outputs on misclassified samples, a fraction of units x
+        samples: MSE + sigmoid's plateau, where dC/dz carries f'(z) ~ 0 on a wrong answer.
+
+        A saturated right answer is a learned one (the German seed article's neuron that has
+        "studied well"), and a fused output (sigmoid + bce, softmax + cross_entropy) never
+        multiplies by its f'(z): dC/dz = (y_hat - y)/N. None for those, for regression and for
+        an output that does not saturate.
+        """
+        out, act = self.network.output, self.network.output.activation
+        if self.settings.task == "regression" or act.max_derivative is None or self.loss.link == act.name:
+            return None
+        flat = act.derivative(out.z) < diagnostics.SATURATION_LEVEL * act.max_derivative
+        wrong = predicted_classes(out.a, binary_threshold(self.loss, act.name)) != target_classes(self.diag_Y)
+        return float(np.mean(flat & wrong[:, None]))
+
+    def _warn(self, row, saturated, dead, stuck) -> None:
+        last = len(saturated)
+        if stuck is not None and stuck >= 0.5:
+            self._say(f"epoch {row['epoch']}: layer {last} (the output) is saturated on wrong answers: {stuck:.0%} "
+                      f"of its unit outputs (units x samples) have f'(z) < 1% of the maximum on misclassified "
+                      f"samples, so they learn slowly (cross-entropy on the logits cancels f')")
+        # a fused output's saturation slows nothing, and a classifier's is judged above; a regression
+        # output that saturates (tanh) is judged like a hidden layer
+        output_judged = self.settings.task != "regression" or self.loss.link == self.network.output.activation.name
         for k, sat in enumerate(saturated, start=1):
-            if fused and k == len(saturated):
-                continue
-            if sat is not None and sat >= 0.9:
+            if sat is not None and sat >= 0.9 and not (k == last and output_judged):
                 # counted over units x samples: a one-neuron layer has one unit, yet 90% of its outputs
                 self._say(f"epoch {row['epoch']}: layer {k} is saturated: {sat:.0%} of its unit outputs "
                           f"(units x samples) have f'(z) < 1% of the maximum, so little gradient flows through it")

@@ -111,8 +111,12 @@ def test_shuffle_off_is_deterministic_and_differs_from_shuffled():
     assert la == lb and la != lc
 
 
-@pytest.mark.parametrize("loss, warned", [("mse", True), ("bce", False)])
-def test_a_saturated_output_is_a_warning_only_where_sigma_prime_slows_learning(loss, warned):
+@pytest.mark.parametrize("loss, w, warned", [
+    ("mse", -40, True),  # confidently wrong: dC/dz = (a - y) sigma'(z) ~ 0, the plateau
+    ("mse", 40, False),  # confidently right: a learned neuron (the German seed article's), nothing to warn of
+    ("bce", -40, False),  # fused: dC/dz = (a - y)/N, sigma' cancelled
+])
+def test_a_saturated_output_is_a_warning_only_where_sigma_prime_slows_learning(loss, w, warned):
     from gradlab.experiment import build
     from gradlab.training import Callback, fit
 
@@ -123,13 +127,13 @@ def test_a_saturated_output_is_a_warning_only_where_sigma_prime_slows_learning(l
         def on_warning(self, message):
             self.messages.append(message)
 
-    # one sigmoid neuron with |z| ~ 40 on every sample: f'(z) ~ 4e-18, saturated
+    # one sigmoid neuron with |z| ~ 40 on most samples: f'(z) ~ 4e-18, saturated
     e = build({"data": {"name": "cat_dog", "n_samples": 40, "standardize": True}, "loss": loss,
-               "model": {"output": "sigmoid", "init": {"name": "explicit", "layers": [{"W": [[40], [40]], "b": [0]}]}},
+               "model": {"output": "sigmoid", "init": {"name": "explicit", "layers": [{"W": [[w], [w]], "b": [0]}]}},
                "training": {"epochs": 1}})
     got = Warnings()
     fit(e.network, e.loss, e.optimizer, e.X_train, e.Y_train, settings=e.settings, callbacks=[got])
-    saturated = [m for m in got.messages if "layer 1 is saturated" in m]
+    saturated = [m for m in got.messages if "layer 1 (the output) is saturated on wrong answers" in m]
     assert bool(saturated) is warned
 
 
@@ -202,9 +206,10 @@ def test_a_large_but_finite_starting_loss_is_no_divergence():
     assert history.rows[-1]["train_loss"] < history.rows[0]["train_loss"]
 
 
-def test_the_saturation_warning_counts_unit_outputs_not_units():
-    """saturated_k is mean(f'(z) < 1% of max) over the (samples x units) array: on a one-neuron layer it is a
-    fraction of the samples, so "90% of its units" could not be true; the warning names what is counted."""
+def test_the_output_saturation_warning_counts_saturated_wrong_answers():
+    """saturated_k is mean(f'(z) < 1% of max) over the (samples x units) array; the output's warning counts
+    the saturated outputs on misclassified samples, the ones MSE + sigmoid cannot move (a one-neuron layer
+    has one unit, so "90% of its units" could not be true; the warning names what is counted)."""
     class Record(Callback):
         def __init__(self):
             self.rows, self.messages = [], []
@@ -216,16 +221,20 @@ def test_the_saturation_warning_counts_unit_outputs_not_units():
             self.messages.append(message)
 
     e = build({"data": {"name": "cat_dog", "n_samples": 40, "standardize": True}, "loss": "mse",
-               "model": {"output": "sigmoid", "init": {"name": "explicit", "layers": [{"W": [[40], [40]], "b": [0]}]}},
+               "model": {"output": "sigmoid", "init": {"name": "explicit", "layers": [{"W": [[-40], [-40]], "b": [0]}]}},
                "training": {"epochs": 1}})
     got = Record()
     fit(e.network, e.loss, e.optimizer, e.X_train, e.Y_train, settings=e.settings, callbacks=[got])
-    z = e.X_train @ np.array([40.0, 40.0])
+    z = e.X_train @ np.array([-40.0, -40.0])
     s = 1 / (1 + np.exp(-z))
-    expected = np.mean(s * (1 - s) < 0.01 * 0.25)  # by hand, over the 30 training samples of the one unit
-    assert got.rows[0]["saturated_1"] == expected >= 0.9
-    assert got.messages[0] == (f"epoch 0: layer 1 is saturated: {expected:.0%} of its unit outputs (units x samples) "
-                               "have f'(z) < 1% of the maximum, so little gradient flows through it")
+    flat = s * (1 - s) < 0.01 * 0.25  # by hand, over the 30 training samples of the one unit
+    wrong = (s > 0.5) != (e.Y_train[:, 0] > 0.5)
+    assert got.rows[0]["saturated_1"] == np.mean(flat)
+    stuck = np.mean(flat & wrong)
+    assert stuck >= 0.5
+    assert got.messages[0] == (f"epoch 0: layer 1 (the output) is saturated on wrong answers: {stuck:.0%} of its unit "
+                               "outputs (units x samples) have f'(z) < 1% of the maximum on misclassified samples, so "
+                               "they learn slowly (cross-entropy on the logits cancels f')")
 
 
 def test_evaluating_targets_near_the_largest_float_gives_their_loss_and_r2():
