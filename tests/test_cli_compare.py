@@ -207,3 +207,21 @@ def test_config_values_yaml_reads_as_dates_are_shown_and_recorded(cli, tmp_path,
     assert "started" in result.out and "2026-11-22" in result.out
     (run,) = run_dirs(tmp_path / "cmp")
     assert json.loads((run / "summary.json").read_text())["differing"]["started"] == ["2026-11-22", None]
+
+
+def test_log_says_what_a_log_axis_leaves_out(cli, tmp_path):
+    # the picture silently dropped values <= 0 (an empty box when all were): now a note, or exit 2 when none is > 0
+    runs = tmp_path / "runs"
+    for f in ("x**2 - 4*x + 6", "x**2 - 100", "x**2 - 200"):  # f > 0 throughout; f <= 64 - 100 = -36 throughout
+        assert cli("descend", "--f", f, "--steps", "5", "--no-plot", "--out", runs).code == 0
+    # one second can hold the runs, and then their random suffixes order them: tell them by their values
+    third, second, first = sorted(run_dirs(runs),
+                                  key=lambda run: float(next(csv.DictReader((run / "metrics.csv").open()))["f"]))
+    both = cli("compare", first, second, "--log", "--output", tmp_path / "both.png")
+    assert both.code == 0, both.err
+    negative = sum(float(row["f"]) <= 0 for row in csv.DictReader((second / "metrics.csv").open()))
+    assert negative == 6 and f"note: --log leaves out {negative} values of f that are <= 0" in " ".join(both.out.split())
+    none = cli("compare", second, third, "--log", "--out", tmp_path / "cmp")
+    assert (none.code, none.err.strip()) == (2, "error: --log: no value of f is > 0, and a log axis shows only those; "
+                                                "use --linear")
+    assert not (tmp_path / "cmp").exists()

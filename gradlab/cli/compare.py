@@ -45,11 +45,23 @@ def compare(
     name: NameOption = None,
 ) -> None:
     from gradlab.comparison import compare as read_runs
-    from gradlab.errors import InputError
+    from gradlab.errors import InputError, plural
 
     _check_options(output, out_dir, name)
     comparison = read_runs(runs, metric, x)
+    hidden = 0
+    if log:  # a log axis shows only values > 0: say what the picture leaves out, before any run exists
+        import numpy as np
+
+        values = np.concatenate([c.y for c in comparison.curves])
+        hidden = int(np.sum(values <= 0))
+        if not np.any(values > 0):
+            raise InputError(f"--log: no value of {comparison.metric} is > 0, and a log axis shows only those; "
+                             f"use --linear")
     show_table(_values_table(comparison))
+    if hidden:
+        out.print(f"[dim]note: --log leaves out {plural(hidden, 'value')} of {escape(comparison.metric)} that "
+                  f"{'is' if hidden == 1 else 'are'} <= 0[/dim]")
     show_table(_differing_table(comparison))
     for curve in comparison.curves:
         if curve.problem:
