@@ -228,6 +228,8 @@ def test_gelu_formulas_follow_the_approximation():
     assert tanh_form.formula == "f(z) = z (1 + tanh(u)) / 2, u = sqrt(2/pi) (z + 0.044715 z^3)"
     assert tanh_form.derivative_formula == "f'(z) = (1 + t)/2 + z (1 - t^2) u'/2, t = tanh(u)"
     assert repr(tanh_form) == "gelu(approximate='tanh')"
+    # the default written out: a spec string reads 'none' as None, which was refused ("got None")
+    assert repr(activations.create("gelu:approximate=none")) == "gelu(approximate='none')"
     # the formula at z = 1: u = sqrt(2/pi) 1.044715, f = (1 + tanh u) / 2
     u = np.sqrt(2 / np.pi) * 1.044715
     assert tanh_form.value(1.0) == pytest.approx((1 + np.tanh(u)) / 2, rel=1e-15)
