@@ -136,8 +136,9 @@ def compare(runs: Sequence[str | os.PathLike], metric: str | None = None, x: str
     metric = metric or next((m for m in DEFAULT_METRICS if m in columns[0]), None) or "train_loss"
     x = x or next((m for m in DEFAULT_X if m in columns[0]), None) or "epoch"
     if metric == x:  # a curve of a column against itself says nothing (and the long CSV has one column per axis)
+        other = next(c for c in (*DEFAULT_X, *columns[0]) if c in columns[0] and c != metric)  # one these runs have
         raise InputError(f"--metric and --x are both {metric!r}; plot a metric against another column "
-                         f"(--x {'step' if metric == 'epoch' else 'epoch'}, for instance)")
+                         f"(--x {other}, for instance)")
     for path, cols in zip(paths, columns):
         for option, name in (("--metric", metric), ("--x", x)):
             if name not in cols:

@@ -75,7 +75,8 @@ def test_output_file_instead_of_a_run_directory(cli, tmp_path, saturation_runs):
     (["--metric", "train_los"], r"--metric: run \S+ has no column 'train_los' \(did you mean 'train_loss'\?\)"),
     (["--x", "epochs"], r"--x: run \S+ has no column 'epochs' \(did you mean 'epoch'\?\)"),
     (["--output", "plot.jpg"], r"--output must name a .png file"),
-    (["--metric", "epoch"], r"--metric and --x are both 'epoch'; plot a metric against another column \(--x step"),
+    # the hint names a column these (train) runs have: they log no step
+    (["--metric", "epoch"], r"--metric and --x are both 'epoch'; plot a metric against another column \(--x train_loss"),
     (["--x", "train_loss"], r"--metric and --x are both 'train_loss'"),
     (["--metric", "test_loss"],  # the saturation neurons have no test split: the column is there, empty
      r"^error: --metric test_loss: the column is empty in every run, so there is nothing to compare; choose a "
@@ -225,3 +226,13 @@ def test_log_says_what_a_log_axis_leaves_out(cli, tmp_path):
     assert (none.code, none.err.strip()) == (2, "error: --log: no value of f is > 0, and a log axis shows only those; "
                                                 "use --linear")
     assert not (tmp_path / "cmp").exists()
+
+
+def test_the_same_column_twice_is_refused_with_a_column_the_runs_have(cli, tmp_path):
+    # descend runs log step, not epoch: the hint said --x epoch, which then failed as a missing column
+    runs = tmp_path / "runs"
+    for f in ("x**2", "x**2 + 1"):
+        assert cli("descend", "--f", f, "--steps", "3", "--no-plot", "--out", runs).code == 0
+    result = cli("compare", *run_dirs(runs), "--x", "f", "--out", tmp_path / "cmp")
+    assert (result.code, result.err.strip()) == (2, "error: --metric and --x are both 'f'; plot a metric against "
+                                                    "another column (--x step, for instance)")
