@@ -52,17 +52,19 @@ class Curve:
     def stats(self, higher: bool) -> dict[str, Any]:
         """``start``, ``final``, ``best`` and ``best_at`` (the x of the best), and ``halved_at``:
         the first x where a lower-is-better metric reached half its start (None if never)."""
+        # start and final are the values as logged, nan or inf included (a diverged run's inf is its
+        # final value); best and halved_at look at finite values only
+        start, final = (float(self.y[0]), float(self.y[-1])) if self.y.size else (None, None)
         finite = np.isfinite(self.y)
         if not finite.any():
-            return {"start": None, "final": None, "best": None, "best_at": None, "halved_at": None}
+            return {"start": start, "final": final, "best": None, "best_at": None, "halved_at": None}
         ys = np.where(finite, self.y, -np.inf if higher else np.inf)
         k = int(np.argmax(ys) if higher else np.argmin(ys))
         halved = None
-        start = float(self.y[0])
         if not higher and math.isfinite(start) and start > 0:
             below = np.flatnonzero(finite & (self.y <= start / 2))
             halved = _plain(self.x[below[0]]) if below.size else None
-        return {"start": start, "final": float(self.y[-1]), "best": float(self.y[k]), "best_at": _plain(self.x[k]),
+        return {"start": start, "final": final, "best": float(self.y[k]), "best_at": _plain(self.x[k]),
                 "halved_at": halved}
 
 

@@ -236,3 +236,15 @@ def test_the_same_column_twice_is_refused_with_a_column_the_runs_have(cli, tmp_p
     result = cli("compare", *run_dirs(runs), "--x", "f", "--out", tmp_path / "cmp")
     assert (result.code, result.err.strip()) == (2, "error: --metric and --x are both 'f'; plot a metric against "
                                                     "another column (--x step, for instance)")
+
+
+def test_start_and_final_are_the_logged_values_even_when_none_is_finite(cli, tmp_path):
+    # a run diverging at step 1 has step_size nan then inf: it showed '-' for both, while a run whose only
+    # nan was its start showed 'nan'; the CSV had the inf
+    runs = tmp_path / "runs"
+    assert cli("descend", "--steps", "3", "--no-plot", "--out", runs).code == 0
+    assert cli("descend", "--lr", "1e308", "--no-plot", "--out", runs).code == 0
+    result = cli("compare", *run_dirs(runs), "--metric", "step_size", "--out", tmp_path / "cmp")
+    assert result.code == 0, result.err
+    text = " ".join(result.out.split())
+    assert "│ diverged │ nan │ inf │ - │ never │" in text and "│ completed │ nan │ 0.768 │ 0.768 (3) │ never │" in text
