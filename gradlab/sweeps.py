@@ -160,7 +160,8 @@ def plan(
     columns: dict[str, None] = {}
     kinds: set[tuple[str, bool]] = set()  # (task, has a test set) over the grid points
     failures: list[tuple[Point, str]] = []
-    for point in _first_of_each_group(points):
+    firsts = list(_first_of_each_group(points))
+    for point in firsts:
         try:
             experiment = _build(base, point.overrides, config.parent)
         except InputError as error:
@@ -170,7 +171,7 @@ def plan(
         columns.update(dict.fromkeys(metric_columns(experiment.network, experiment.settings.task, has_test)))
         kinds.add((experiment.settings.task, has_test))
     if failures:
-        raise ConfigError(_diagnose(base, config.parent, failures, overrides))
+        raise ConfigError(_diagnose(base, config.parent, failures, overrides, all_failed=len(failures) == len(firsts)))
 
     available = _reported(kinds)
     if metric is None:
@@ -217,19 +218,22 @@ def _build(base: Mapping[str, Any], overrides: Mapping[str, Any], base_dir: Path
 
 
 def _diagnose(base: Mapping[str, Any], base_dir: Path, failures: list[tuple[Point, str]],
-              overrides: Mapping[str, Any]) -> str:
+              overrides: Mapping[str, Any], all_failed: bool = True) -> str:
     """One line per problem: a --grid value that fails on its own is blamed by name; a problem of
     the file or of a ``--set`` that every point shares is said once (naming the ``--set``); grid
     points that fail only in combination are described by the first of them, with how many more
-    fail, rather than one line each."""
+    fail, rather than one line each. While some point builds (``all_failed`` False), no problem
+    is every point's: ``--set model.output=identity`` is fine for ``loss=mse`` and wrong only for
+    the ``loss=bce`` point, which is then the one blamed."""
     from gradlab.experiment import ExperimentConfig
     from gradlab.overrides import name_overrides
 
-    try:
-        _build(base, {}, base_dir)
-        shared: list[str] = []
-    except InputError as error:  # the file's or a --set's problem: every point has it
-        shared = str(error).splitlines()
+    shared: list[str] = []
+    if all_failed:
+        try:
+            _build(base, {}, base_dir)
+        except InputError as error:  # the file's or a --set's problem: every point has it
+            shared = str(error).splitlines()
     lines = name_overrides("\n".join(shared), overrides, ExperimentConfig).splitlines() if shared else []
     combinations: list[tuple[Point, str]] = []
     for point, message in failures:

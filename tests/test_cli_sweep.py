@@ -166,6 +166,15 @@ def test_a_combination_that_fails_only_together_is_named_as_a_point(tmp_path, ti
         sweeps.plan(tiny, ["loss=bce,cross_entropy", "model.output=sigmoid,softmax"])
 
 
+def test_a_set_that_only_some_grid_values_clash_with_blames_those_values(cli, tmp_path, tiny):
+    # --set model.output=identity is right for loss=mse and wrong for bce: the error named the --set as if
+    # every point had the problem
+    result, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", "loss=mse,bce", "--set", "model.output=identity", code=2)
+    assert result.err == ("error: --grid loss=bce: model.output: loss bce needs an output in {sigmoid, hard_sigmoid}, "
+                          "got 'identity'\n")
+    assert sweep_dir is None
+
+
 def test_points_failing_in_combination_are_one_error_line(cli, tmp_path, tiny):
     # with adam as the base each value alone builds; sgd and momentum take no beta1, so all 2 x 2 x 2
     # points fail, only in combination: one line for all of them
