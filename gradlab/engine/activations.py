@@ -84,10 +84,11 @@ def _select(mask: np.ndarray, yes: float, no: float, dtype: np.dtype) -> np.ndar
     return np.where(mask, dtype.type(yes), dtype.type(no))
 
 
-def _exp_minus_abs(z) -> np.ndarray:
-    """exp(-|z|) in a new array of z's float dtype (0-d for a scalar: the callers write into it)."""
+def _exp_minus_abs(z, out: np.ndarray | None = None) -> np.ndarray:
+    """exp(-|z|) into ``out``, or a new array of z's float dtype (0-d for a scalar: the callers
+    write into it, and a ufunc would return a 0-d result as a scalar, which ``out=`` refuses)."""
     z = _as_float(z)
-    e = np.abs(z, out=np.empty_like(z))
+    e = np.abs(z, out=np.empty_like(z) if out is None else out)
     np.negative(e, out=e)
     return np.exp(e, out=e)
 
@@ -95,12 +96,8 @@ def _exp_minus_abs(z) -> np.ndarray:
 def _sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     # 1/(1+e^-z) overflows for z << 0; with e = exp(-|z|) <= 1 nothing can overflow:
     # sigma(z) = 1/(1+e) for z >= 0 and e/(1+e) for z < 0 (no cancellation in 1 - sigma).
-    # Work in arrays even for a 0-d z: a ufunc returns a 0-d result as a scalar, which the
-    # ``out=`` calls below could not write into.
     z = _as_float(z)
-    e = np.abs(z, out=np.empty_like(z) if out is None else out)
-    np.negative(e, out=e)
-    np.exp(e, out=e)
+    e = _exp_minus_abs(z, out)
     a = np.add(e, 1.0, out=np.empty_like(e))
     np.divide(1.0, a, out=a)
     np.multiply(a, e, out=a, where=z < 0)
