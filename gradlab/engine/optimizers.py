@@ -238,9 +238,20 @@ class Optimizer:
         return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in names)})"
 
 
-#: the smallest positive number of each dtype seen, filled by :func:`_nonzero` (a dict lookup is
-#: half the cost of functools.cache, and this runs once per parameter per step)
-_SMALLEST: dict[np.dtype, float] = {}
+#: per dtype seen, filled by :func:`_limits`: (smallest positive number, tiny / eps)
+_LIMITS: dict[np.dtype, tuple[float, float]] = {}
+
+
+def _limits(dtype: np.dtype) -> tuple[float, float]:
+    """The dtype's smallest positive number (for :func:`_nonzero`) and ``tiny / eps``, below which
+    per entry a sum of squares may lose more to underflow than its own rounding (for
+    :func:`global_norm`). A dict lookup is half the cost of functools.cache, and the steps call
+    this once per parameter; np.finfo would cost more."""
+    found = _LIMITS.get(dtype)
+    if found is None:
+        info = np.finfo(dtype)
+        found = _LIMITS[dtype] = (float(info.smallest_subnormal), float(info.tiny / info.eps))
+    return found
 
 
 def _nonzero(eps: float, dtype: np.dtype) -> float:
@@ -251,9 +262,7 @@ def _nonzero(eps: float, dtype: np.dtype) -> float:
     least the root of that number (3.7e-23 in float32), beside which the raised ``eps`` is far
     below half an ulp, so only a denominator of exactly 0 sees it (and the step 0/eps = 0).
     """
-    smallest = _SMALLEST.get(dtype)
-    if smallest is None:
-        smallest = _SMALLEST[dtype] = float(np.finfo(dtype).smallest_subnormal)
+    smallest = _limits(dtype)[0]
     return eps if eps > smallest else smallest
 
 
@@ -592,11 +601,6 @@ class LBFGS(FullBatchMinimizer):
         return f"LBFGS(gtol={self.gtol!r}, memory={self.memory!r})"
 
 
-#: tiny / eps of each dtype seen, filled by :func:`global_norm`: below this per entry a plain sum of
-#: squares may have lost more to underflow than its own rounding
-_SQUARES_FLOOR: dict[np.dtype, float] = {}
-
-
 def global_norm(arrays: Sequence[np.ndarray]) -> float:
     r"""The Euclidean norm of all arrays taken together, as a float64 number.
 
@@ -621,11 +625,7 @@ def global_norm(arrays: Sequence[np.ndarray]) -> float:
         for a in arrays:
             flat = a.reshape(-1)  # a view for contiguous arrays
             total += float(_dot(flat, flat))
-            per_entry = _SQUARES_FLOOR.get(a.dtype)
-            if per_entry is None:  # clipping runs this every step: np.finfo once per dtype
-                info = np.finfo(a.dtype)
-                per_entry = _SQUARES_FLOOR[a.dtype] = float(info.tiny / info.eps)
-            floor += a.size * per_entry
+            floor += a.size * _limits(a.dtype)[1]  # clipping runs this every step
     if floor <= total < math.inf:
         return math.sqrt(total)
     big = max((float(np.max(np.abs(a))) for a in arrays if a.size), default=0.0)
