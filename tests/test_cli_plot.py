@@ -397,3 +397,33 @@ def test_piped_facts_table_is_not_squeezed_into_80_columns(tmp_path):
     assert done.returncode == 0, done.stderr
     row = next(line for line in done.stdout.splitlines() if line.startswith("│ sigmoid"))
     assert "4.53979e-05 to 0.999955" in row and "0.25 at z = 0" in row and "|z| > 4.58 (saturation)" in row
+
+
+def test_many_curves_put_their_legend_beside_the_axes_and_keep_the_layout(cli, tmp_path, recwarn):
+    # eleven functions with derivative and both differences: 44 entries in the top legend. Over
+    # the axes they hid every curve and constrained layout gave up ("axes sizes collapsed to zero")
+    names = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "swish", "softplus", "softsign",
+             "hard_sigmoid", "identity"]
+    result = cli("plot", *names, "--numeric", "1e-4", "--output", tmp_path / "many.png")
+    assert result.code == 0, result.err
+    assert [str(w.message) for w in recwarn] == []
+
+    from gradlab.plots import functions
+
+    def chart(specs):
+        return curves.study_activations(curves.resolve_curves(specs), -10, 10, 50, numeric=1e-4).charts[0]
+
+    fig = functions.draw(chart(names))
+    top, errors = fig.axes
+    assert [len(ax.get_legend().get_texts()) for ax in (top, errors)] == [44, 22]
+    assert [ax.get_legend()._ncols for ax in (top, errors)] == [3, 2]  # 21 rows beside a 3.8-inch panel
+    assert fig.get_size_inches().tolist() == [7.5 + 3 * 2.0, 2 * 3.8 + 0.4]
+    fig.canvas.draw()
+    for ax in (top, errors):  # the legend starts right of the axes, level with its top
+        legend, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
+        assert legend.x0 > frame.x1 and legend.y1 == pytest.approx(frame.y1, abs=1)
+    assert top.get_title().count("\n") == 1  # the 100-character list of names, wrapped once
+
+    one = functions.draw(chart(["sigmoid"]))
+    assert one.get_size_inches().tolist() == [7.5, 2 * 3.8 + 0.4]  # a short legend stays over the curves
+    assert one.axes[0].get_legend()._loc == 0  # "best"

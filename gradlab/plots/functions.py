@@ -8,6 +8,8 @@ the same function; with one function the roles get the colours.
 
 from __future__ import annotations
 
+import math
+import textwrap
 from typing import Any
 
 from gradlab.plots import new_figure
@@ -24,16 +26,42 @@ STYLES: dict[str, dict[str, Any]] = {
 
 ROLE_COLOURS = {"value": "C0", "derivative": "C1", "gradient": "C0", "forward": "C3", "central": "C2"}
 
+PANEL_HEIGHT = 3.8  # inches per panel
+WIDTH = 7.5  # inches, without a legend beside the axes
+#: a legend with more entries than this goes beside the axes instead of over the curves
+LEGEND_INSIDE = 8
+#: legend rows that fit beside one panel (fontsize 8 is about 0.18 inch a row), and the width of a column
+LEGEND_ROWS = int(PANEL_HEIGHT / 0.18)
+LEGEND_COLUMN_WIDTH = 2.0
+TITLE_CHARACTERS = 80  # a longer title (every function's name) is wrapped onto more lines
+
 
 def draw(chart):
     """A Figure (Agg canvas) with one axes per panel of ``chart``."""
     n = len(chart.panels)
-    fig, axes = new_figure(n, 1, size=(7.5, 3.8 * n + 0.4))
+    columns = max(_legend_columns(panel) for panel in chart.panels)
+    fig, axes = new_figure(n, 1, size=(WIDTH + columns * LEGEND_COLUMN_WIDTH, PANEL_HEIGHT * n + 0.4))
     axes = [axes] if n == 1 else list(axes)
     by_role = len({s.group for panel in chart.panels for s in panel.series}) == 1
     for ax, panel in zip(axes, chart.panels):
         _draw_panel(ax, panel, chart.columns, by_role)
+        _legend(ax, _legend_columns(panel))
     return fig
+
+
+def _legend_columns(panel) -> int:
+    """0 when the panel's legend fits over its curves, else how many columns it needs beside them:
+    ten functions with their derivatives and both differences make 40 entries, which would cover
+    the axes (and leave constrained layout no room)."""
+    entries = len(panel.series) + sum(1 for *_, label in panel.spans if label)
+    return 0 if entries <= LEGEND_INSIDE else math.ceil(entries / LEGEND_ROWS)
+
+
+def _legend(ax, columns: int) -> None:
+    if not columns:
+        ax.legend(fontsize=8, loc="best")
+    else:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), ncols=columns, borderaxespad=0.0)
 
 
 def _colour(series, by_role: bool) -> str:
@@ -63,6 +91,5 @@ def _draw_panel(ax, panel, columns, by_role: bool) -> None:
         ax.set_yscale(yscale)
     if yscale != "log":  # the zero line: where a derivative or gradient stops pushing
         ax.axhline(0.0, color="0.6", linewidth=0.6, zorder=0)
-    ax.set(title=panel.title, xlabel=panel.xlabel, ylabel=panel.ylabel)
+    ax.set(title=textwrap.fill(panel.title, TITLE_CHARACTERS), xlabel=panel.xlabel, ylabel=panel.ylabel)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
