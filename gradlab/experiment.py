@@ -174,9 +174,9 @@ def _collect(problems: list[str], field: str, build):
         return None
 
 
-def _component_problems(raw: Any) -> list[str]:
-    """The registry names and parameters in a raw config that failed validation, checked as far
-    as its shape allows (values are checked once the structure is right)."""
+def component_registries() -> dict[str, Any]:
+    """The config keys whose values are registry specs, each with the registry that names them: the
+    one table both the component checks and a sweep's look for two spellings of one value read."""
     from gradlab import datasets
     from gradlab.engine.activations import activations
     from gradlab.engine.init import initializers
@@ -184,25 +184,62 @@ def _component_problems(raw: Any) -> list[str]:
     from gradlab.engine.optimizers import optimizers
     from gradlab.engine.schedules import schedules
 
+    return {"data": datasets.datasets, "model.activation": activations, "model.output": activations,
+            "model.init": initializers, "loss": losses, "optimizer": optimizers, "optimizer.schedule": schedules}
+
+
+def component_identity(key: str, value: Any) -> tuple[str, Any] | None:
+    """The component a value of the dotted ``key`` names, however it is spelt, and its kind.
+
+    ``sigmoid`` and ``logistic`` (an alias) both give ``("activation", ("sigmoid", {}))``;
+    ``"leaky_relu:alpha=0.10"`` and ``{name: leaky_relu, alpha: 0.1}`` both give
+    ``("activation", ("leaky_relu", {"alpha": 0.1}))``: the canonical name and the parameters as
+    :meth:`~gradlab.registry.Registry.parse` reads them (those left at their defaults are not
+    filled in). ``model.activation`` may be a list, one spec per hidden layer; a ``KEY.name``
+    (``optimizer.name``) gives the canonical name alone.
+
+    Returns
+    -------
+    tuple or None
+        None where ``key`` holds no component, or ``value`` names none (the build says why).
+    """
+    registries = component_registries()
+    parent, _, last = key.rpartition(".")
+    try:
+        if key in registries:
+            registry = registries[key]
+            if key == "model.activation" and isinstance(value, list):
+                return f"{registry.kind}s", [registry.parse(spec, key) for spec in value]
+            return registry.kind, registry.parse(value, key)
+        if last == "name" and parent in registries and isinstance(value, str):
+            return registries[parent].kind, registries[parent].canonical(value.strip(), key)
+    except InputError:
+        return None
+    return None
+
+
+def _component_problems(raw: Any) -> list[str]:
+    """The registry names and parameters in a raw config that failed validation, checked as far
+    as its shape allows (values are checked once the structure is right)."""
+    registries = component_registries()
+
     def part(mapping: Any, key: str) -> Any:
         return mapping.get(key) if isinstance(mapping, Mapping) else None
 
     model, optimizer = part(raw, "model"), part(raw, "optimizer")
     activation = part(model, "activation")
-    specs = [("loss", losses, part(raw, "loss")), ("model.output", activations, part(model, "output")),
-             ("model.init", initializers, part(model, "init")),
-             ("optimizer.schedule", schedules, part(optimizer, "schedule")),
-             ("optimizer", optimizers, {"name": part(optimizer, "name")} if part(optimizer, "name") else None),
-             *(("model.activation", activations, a) for a in (activation if isinstance(activation, list)
-                                                               else [activation]))]
+    specs = [("loss", part(raw, "loss")), ("model.output", part(model, "output")), ("model.init", part(model, "init")),
+             ("optimizer.schedule", part(optimizer, "schedule")),
+             ("optimizer", {"name": part(optimizer, "name")} if part(optimizer, "name") else None),
+             *(("model.activation", a) for a in (activation if isinstance(activation, list) else [activation]))]
     problems: list[str] = []
-    for field, registry, spec in specs:
+    for field, spec in specs:
         if isinstance(spec, (str, Mapping)):
-            _collect(problems, field, lambda: registry.parse(spec, field=field))
+            _collect(problems, field, lambda: registries[field].parse(spec, field=field))
     data = part(raw, "data")
     name = data.partition(":")[0] if isinstance(data, str) else part(data, "name")
     if isinstance(name, str):
-        _collect(problems, "data", lambda: datasets.datasets.canonical(name.strip(), "data"))
+        _collect(problems, "data", lambda: registries["data"].canonical(name.strip(), "data"))
     return problems
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,8 +97,17 @@ def _power_of_ten(exponent: float, where: str) -> float:
     return _round(value)
 
 
-def parse_values(key: str, text: str) -> list[Any]:
-    """The values of one ``--grid KEY=VALUES`` (see the module docstring for the forms)."""
+#: ``identify(key, value)`` -> (kind, identity) of the component a value names, or None: see
+#: :func:`gradlab.experiment.component_identity`
+Identify = Callable[[str, Any], tuple[str, Any] | None]
+
+
+def parse_values(key: str, text: str, identify: Identify | None = None) -> list[Any]:
+    """The values of one ``--grid KEY=VALUES`` (see the module docstring for the forms).
+
+    A value given twice is refused, and with ``identify`` so are two spellings of one component
+    (``sigmoid`` and its alias ``logistic``): either would train the same point twice.
+    """
     from gradlab.config import read_yaml_text
 
     where = f"--grid {key}"
@@ -136,13 +145,30 @@ def parse_values(key: str, text: str) -> list[Any]:
     repeated = [show(v) for i, v in enumerate(values) if v in values[:i]]
     if repeated:
         raise InputError(f"{where}: value {repeated[0]} is given twice")
+    if identify is not None:
+        _refuse_synonyms(key, values, identify)
     return values
 
 
-def parse_grid(items: Sequence[str], model=None) -> dict[str, list[Any]]:
+def _refuse_synonyms(key: str, values: Sequence[Any], identify: Identify) -> None:
+    """Raise when two of ``values`` name the same component, naming both spellings."""
+    seen: list[tuple[Any, Any]] = []  # (value, identity): identities hold dicts, which cannot be hashed
+    for value in values:
+        found = identify(key, value)
+        if found is None:
+            continue
+        kind, identity = found
+        twin = next((other for other, known in seen if known == identity), None)
+        if twin is not None:
+            raise InputError(f"--grid {key}: '{show(twin)}' and '{show(value)}' are the same {kind}; list it once")
+        seen.append((value, identity))
+
+
+def parse_grid(items: Sequence[str], model=None, identify: Identify | None = None) -> dict[str, list[Any]]:
     """``["optimizer.lr=0.01,0.1", "loss=mse,bce"]`` -> ``{"optimizer.lr": [0.01, 0.1], "loss": ["mse", "bce"]}``.
 
-    With a pydantic ``model`` the keys are checked against it (did-you-mean).
+    With a pydantic ``model`` the keys are checked against it (did-you-mean); with ``identify``
+    two spellings of one component among a key's values are refused (:func:`parse_values`).
     """
     from gradlab.overrides import check_key
 
@@ -156,7 +182,7 @@ def parse_grid(items: Sequence[str], model=None) -> dict[str, list[Any]]:
             raise InputError(f"--grid {key} is given twice; put all its values in one --grid")
         if model is not None:
             check_key(key, model, "--grid")
-        grid[key] = parse_values(key, text)
+        grid[key] = parse_values(key, text, identify)
     return grid
 
 

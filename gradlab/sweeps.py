@@ -141,13 +141,13 @@ def plan(
         Grid points that do not build, each line naming the ``--grid`` value responsible
         when one value alone is enough to fail, else the whole point.
     """
-    from gradlab.experiment import ExperimentConfig, config_values
+    from gradlab.experiment import ExperimentConfig, component_identity, config_values
     from gradlab.overrides import parse_overrides
     from gradlab.training import metric_columns
 
     config = Path(config)
     overrides = parse_overrides(sets)
-    grid = parse_grid(grid_items, model=ExperimentConfig)
+    grid = parse_grid(grid_items, model=ExperimentConfig, identify=component_identity)
     base = config_values(config, overrides, swept=grid)
     both = [k for k in grid if k in overrides]
     if both:

@@ -148,6 +148,33 @@ def test_every_point_is_checked_before_anything_runs(cli, tmp_path, tiny, args, 
     assert sweep_dir is None and not (tmp_path / "sweeps").exists()
 
 
+@pytest.mark.parametrize(("grid", "message"), [
+    ("model.activation=sigmoid,logistic", "--grid model.activation: 'sigmoid' and 'logistic' are the same activation"),
+    ("model.activation=leaky_relu:alpha=0.1,tanh,leaky_relu:alpha=0.10",
+     "--grid model.activation: 'leaky_relu:alpha=0.1' and 'leaky_relu:alpha=0.10' are the same activation"),
+    ("model.activation={name: elu, alpha: 2},elu:alpha=2.0",
+     "--grid model.activation: '{\"name\": \"elu\", \"alpha\": 2}' and 'elu:alpha=2.0' are the same activation"),
+    ("model.activation=[tanh],[sigmoid],[logistic]",
+     "--grid model.activation: '[\"sigmoid\"]' and '[\"logistic\"]' are the same activations"),
+    ("model.output=identity,linear", "--grid model.output: 'identity' and 'linear' are the same activation"),
+    ("loss=bce,mse,quadratic", "--grid loss: 'mse' and 'quadratic' are the same loss"),
+    ("model.init=glorot,xavier", "--grid model.init: 'glorot' and 'xavier' are the same initializer"),
+    ("optimizer.name=lbfgs,l_bfgs", "--grid optimizer.name: 'lbfgs' and 'l_bfgs' are the same optimizer"),
+    ("optimizer=cg,conjugate_gradient", "--grid optimizer: 'cg' and 'conjugate_gradient' are the same optimizer"),
+])
+def test_two_spellings_of_one_component_are_refused_before_anything_runs(cli, tmp_path, tiny, grid, message):
+    # each pair trained the same point twice, under two names in results.csv
+    result, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", grid, code=2)
+    assert result.err == f"error: {message}; list it once\n"
+    assert sweep_dir is None and not (tmp_path / "sweeps").exists()
+
+
+def test_different_parameters_of_one_component_are_two_points(tmp_path, tiny):
+    plan = sweeps.plan(tiny, ["model.activation=leaky_relu:alpha=0.1,leaky_relu:alpha=0.2,sigmoid"])
+    assert [p.label() for p in plan.points] == ["model.activation=leaky_relu:alpha=0.1",
+                                                "model.activation=leaky_relu:alpha=0.2", "model.activation=sigmoid"]
+
+
 def test_an_empty_config_is_refused_unless_the_grid_or_set_fill_it(cli, tmp_path):
     empty = tmp_path / "empty.yaml"
     empty.write_text("")
