@@ -860,13 +860,18 @@ def list_runs(
     command: str | None = None,
     status: str | None = None,
     limit: int | None = None,
+    commands: Sequence[str] = (),
 ) -> list[RunInfo]:
     """Run directories under ``root`` (default :func:`runs_root`), newest first, filtered.
+
+    ``commands`` are the commands ``command`` may name while no run here has it (gradlab's own:
+    ``--command sweep`` before the first sweep lists nothing, and that is no error).
 
     Raises
     ------
     InputError
-        ``status`` is not one of :data:`LISTING_STATUSES`, or ``limit`` < 1.
+        ``status`` is not one of :data:`LISTING_STATUSES`, ``command`` is neither one of
+        ``commands`` nor the command of a run here, or ``limit`` < 1.
     """
     from gradlab.errors import unknown_choice
 
@@ -875,12 +880,27 @@ def list_runs(
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be >= 1, got {limit}")
     base = runs_root(root)
-    if not base.is_dir():
-        return []
-    runs = [inspect_run(p) for p in base.iterdir() if is_run_dir(p)]
+    runs = [inspect_run(p) for p in base.iterdir() if is_run_dir(p)] if base.is_dir() else []
+    if command is not None:
+        _check_command(command, runs, commands)
     runs = [r for r in runs if (command is None or r.command == command) and (status is None or r.status == status)]
     runs.sort(key=lambda r: (r.started, r.id), reverse=True)
     return runs[:limit] if limit else runs
+
+
+def _check_command(command: str, runs: Sequence[RunInfo], commands: Sequence[str]) -> None:
+    """Refuse a ``--command`` that no run here has and that is none of ``commands``: a typo would
+    otherwise list nothing, as if there were no such runs yet. Scripts (the benchmarks) write
+    runs of commands of their own, so the runs present are allowed too."""
+    from gradlab.errors import did_you_mean
+
+    present = sorted({r.command for r in runs if r.command})
+    if command in present or command in commands:
+        return
+    hint = did_you_mean(command, [*present, *commands])
+    have = f"runs here have: {', '.join(present)}" if present else "there are no runs here"
+    ours = f" (gradlab's commands: {', '.join(commands)})" if commands else ""
+    raise InputError(f"--command: {command!r} is not a command{hint}; {have}{ours}")
 
 
 def mark_interrupted(run_dir: str | os.PathLike, reason: str) -> bool:

@@ -179,6 +179,44 @@ def test_bad_filters(cli, args, message):
     assert result.code == 2 and __import__("re").search(message, result.err), result.err
 
 
+def gradlab_commands() -> str:
+    """The app's commands as the message lists them (read from the app: commands get added)."""
+    import typer
+
+    from gradlab.cli.app import app
+
+    group = typer.main.get_command(app)
+    names = group.list_commands(typer.Context(group))
+    assert {"descend", "train", "sweep", "runs"} <= set(names)
+    return ", ".join(names)
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_a_command_that_no_run_has_and_gradlab_lacks_is_refused(cli, tmp_path, json_flag):
+    # it listed nothing, exit 0, as if there were no such runs yet; a script's own command (the
+    # benchmarks write "bench" runs) is allowed once a run of it is there
+    root = tmp_path / "runs"
+    fake_run(root, "20200101-000001-bench-gemm-aaaaaa", summary={"command": "bench", "status": "completed"})
+    fake_run(root, "20200101-000002-descend-bbbbbb", summary={"command": "descend", "status": "completed"})
+    result = cli("runs", "--dir", root, "--command", "bogus", *json_flag)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == ("error: --command: 'bogus' is not a command; runs here have: bench, descend "
+                          f"(gradlab's commands: {gradlab_commands()})\n")
+    result = cli("runs", "--dir", root, "--command", "descnd", *json_flag)
+    assert result.code == 2 and result.err.startswith("error: --command: 'descnd' is not a command (did you mean "
+                                                      "'descend'?); runs here have: bench, descend ("), result.err
+    result = cli("runs", "--dir", root, "--command", "bench", "--json")
+    assert result.code == 0 and [r["command"] for r in json.loads(result.out)] == ["bench"]
+
+
+def test_a_gradlab_command_without_runs_yet_lists_nothing(cli, tmp_path):
+    result = cli("runs", "--command", "sweep")
+    assert (result.code, result.err) == (0, "") and "no runs under" in result.out
+    result = cli("runs", "--command", "bench")  # no bench run here, and no command of gradlab's
+    assert result.err == f"error: --command: 'bench' is not a command; there are no runs here (gradlab's commands: " \
+                         f"{gradlab_commands()})\n" and result.code == 2
+
+
 def test_empty_history(cli, tmp_path):
     result = cli("runs")
     assert result.code == 0 and "no runs under" in result.out
