@@ -72,6 +72,10 @@ def unknown_choice(field: str, value: object, choices: Iterable[str]) -> InputEr
     )
 
 
+#: what is wrong with a number such as 1e309, which Python reads as inf
+BEYOND_FLOAT64 = f"beyond the range of a float64 number (at most {sys.float_info.max:.4g} in size)"
+
+
 def overflows_float(text: str, value: float) -> str | None:
     """Why the number written as ``text`` cannot be used, when reading it gave ``value`` = inf
     although the text does not say infinity (``1e309``); None otherwise.
@@ -80,7 +84,7 @@ def overflows_float(text: str, value: float) -> str | None:
     never wrote.
     """
     if value in (float("inf"), float("-inf")) and "inf" not in text.lower():
-        return f"{text.strip()} is beyond the range of a float64 number (at most {sys.float_info.max:.4g} in size)"
+        return f"{text.strip()} is {BEYOND_FLOAT64}"
     return None
 
 

@@ -148,7 +148,13 @@ BAD_INPUT = [
     (["--every", "0"], "every: input should be greater than or equal to 1"),
     (["--name", "../up"], "name must be 1-64 letters"),
     (["--config", "missing.yaml"], "missing.yaml: no such config file"),
-    (["--lr", "fast"], "Invalid value for '--lr'"),
+    (["--lr", "fast"], "error: Invalid value for '--lr': Input should be a valid number, got 'fast' (see 'gradlab "
+                       "descend --help')\n"),
+    # 1e309 was read as inf: "lr: must be a finite number > 0, got inf", a value nobody typed
+    (["--lr", "1e309"], "error: Invalid value for '--lr': beyond the range of a float64 number (at most 1.798e+308 in "
+                        "size), got '1e309' (see 'gradlab descend --help')\n"),
+    (["--tol=-1E400"], "error: Invalid value for '--tol': beyond the range of a float64 number (at most 1.798e+308 "
+                       "in size), got '-1E400' (see 'gradlab descend --help')\n"),
 ]
 
 

@@ -318,6 +318,13 @@ def test_show_opens_each_png_at_its_own_size_fitted_to_the_screen(tmp_path, monk
                                                "in float64 (numbers near it are 1.99584e+292 apart); give --range"),
         (["sigmoid", "--range", "1e307", "1.7e308"], "--range A B must lie within [-1e+300, 1e+300], what a plot's "
                                                      "axis can span, got 1e+307 1.7e+308"),
+        # 1e309 was read as inf, and the message then named a value nobody typed ("got -inf")
+        (["sigmoid", "--range", "-1e309", "1"], "error: Invalid value for '--range': beyond the range of a float64 "
+                                                "number (at most 1.798e+308 in size), got '-1e309 1' (see 'gradlab "
+                                                "plot --help')\n"),
+        (["sigmoid", "--numeric", "1e309"], "error: Invalid value for '--numeric': beyond the range of a float64 "
+                                            "number (at most 1.798e+308 in size), got '1e309' (see 'gradlab plot "
+                                            "--help')\n"),
         (["loss", "mae", "--range", "1e300", "1.7e308", "-d"], "--range A B must lie within [-1e+300, 1e+300]"),
         # curves a plot cannot draw: matplotlib failed on them (LinAlgError: Singular matrix)
         (["leaky_relu:alpha=1e308", "-d"], "error: activation: leaky_relu:alpha=1e+308: f at z = -10 is -inf; a plot "

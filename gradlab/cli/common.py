@@ -83,6 +83,26 @@ NameOption = Annotated[
 ]
 
 
+def parse_number(value: str | float) -> float:
+    """The parser of every float option (``parser=parse_number``): the number typed, or a usage error.
+
+    Typer would read ``--lr 1e309`` as inf, and the check of the setting would then say "got inf",
+    a value the user never typed; here it is refused as typed (the CLI adds ", got '1e309'").
+    ``inf`` and ``nan`` typed as such are read, and left to each setting's own check.
+    """
+    from gradlab.errors import BEYOND_FLOAT64, overflows_float
+
+    if not isinstance(value, str):  # an option's default passes through here too
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        raise typer.BadParameter("Input should be a valid number") from None
+    if overflows_float(value, number):
+        raise typer.BadParameter(BEYOND_FLOAT64)
+    return number
+
+
 def examples(*lines: str) -> str:
     """Format example command lines for a command's help text (shown under 'Examples')."""
     return "[bold]Examples[/bold]\n\n" + "\n\n".join(f"  [cyan]{line}[/cyan]" for line in lines)

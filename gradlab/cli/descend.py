@@ -8,7 +8,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gradlab.cli.common import NameOption, OutOption, SetOption, examples, fmt, out, saved, show_table
+from gradlab.cli.common import (NameOption, OutOption, SetOption, examples, fmt, out, parse_number, saved,
+                                show_table)
 
 FIRST_ROWS = 5  # always shown, so the start of the descent is visible whatever --every is
 TARGET_ROWS = 100  # the automatic --every keeps the table about this long
@@ -41,17 +42,18 @@ def descend(
                                      "Default: x**2 - 4*x + 6.")] = None,
     x0: Annotated[Optional[str], _opt("--x0", "Start point; 'x,y' for two variables (write --x0=-1.5,2). "
                                       "Default: 8.")] = None,
-    lr: Annotated[Optional[float], _opt("--lr", "Learning rate. Default: 0.1 (1 for newton).")] = None,
+    lr: Annotated[Optional[float], _opt("--lr", "Learning rate. Default: 0.1 (1 for newton).",
+                                        parser=parse_number)] = None,
     steps: Annotated[Optional[int], _opt("--steps", "Maximum number of steps. Default: 100.")] = None,
     tol: Annotated[Optional[float], _opt("--tol", "Stop when the gradient and the next step are both "
-                                         "below this. Default: 1e-08.")] = None,
+                                         "below this. Default: 1e-08.", parser=parse_number)] = None,
     method: Annotated[Optional[str], _opt("--method", "gd, momentum, nesterov, adam or newton. "
                                           "Default: gd.")] = None,
     momentum: Annotated[Optional[float], _opt("--momentum", "beta of momentum and nesterov. "
-                                              "Default: 0.9.")] = None,
-    beta1: Annotated[Optional[float], _opt("--beta1", "Adam's beta1. Default: 0.9.")] = None,
-    beta2: Annotated[Optional[float], _opt("--beta2", "Adam's beta2. Default: 0.999.")] = None,
-    eps: Annotated[Optional[float], _opt("--eps", "Adam's epsilon. Default: 1e-08.")] = None,
+                                              "Default: 0.9.", parser=parse_number)] = None,
+    beta1: Annotated[Optional[float], _opt("--beta1", "Adam's beta1. Default: 0.9.", parser=parse_number)] = None,
+    beta2: Annotated[Optional[float], _opt("--beta2", "Adam's beta2. Default: 0.999.", parser=parse_number)] = None,
+    eps: Annotated[Optional[float], _opt("--eps", "Adam's epsilon. Default: 1e-08.", parser=parse_number)] = None,
     every: Annotated[Optional[int], _opt("--every", "Show every N-th step in the table (the first "
                                          f"{FIRST_ROWS} and the last always). Default: about "
                                          f"{TARGET_ROWS} rows.")] = None,

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradlab.cli.common import examples, fmt, out
+from gradlab.cli.common import examples, fmt, out, parse_number
 from gradlab.cli.train import SetOption
 
 HELP = (
@@ -42,7 +42,7 @@ def explain(
     units: Annotated[int, typer.Option("--units", help="Show at most this many units (and inputs) per layer.",
                                        min=1)] = 4,
     digits: Annotated[int, typer.Option("--digits", help="Significant digits.", min=1, max=17)] = 4,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Learning rate of the step shown. Default: the "
+    lr: Annotated[Optional[float], typer.Option("--lr", parser=parse_number, help="Learning rate of the step shown. Default: the "
                                                 "config's.", show_default=False)] = None,
     set_: SetOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print every quantity as JSON instead (full arrays).")]

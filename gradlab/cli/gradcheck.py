@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradlab.cli.common import NameOption, OutOption, examples, out, saved, show_table
+from gradlab.cli.common import NameOption, OutOption, examples, out, parse_number, saved, show_table
 from gradlab.cli.train import SetOption
 from gradlab.errors import plural
 
@@ -32,10 +32,12 @@ def register(app: typer.Typer) -> None:
 def gradcheck(
     source: Annotated[Path, typer.Argument(help="A YAML config (initial weights) or a training run directory "
                                            "(final weights).", show_default=False)],
-    eps: Annotated[float, typer.Option("--eps", help="Finite-difference step h.")] = 1e-6,
-    tol: Annotated[float, typer.Option("--tol", help="Relative tolerance |a - n| / (|a| + |n|).")] = 1e-6,
-    atol: Annotated[float, typer.Option("--atol", help="Absolute tolerance, for entries whose gradient is "
-                                        "(nearly) zero and the difference quotient only rounding noise.")] = 1e-8,
+    eps: Annotated[float, typer.Option("--eps", parser=parse_number, help="Finite-difference step h.")] = 1e-6,
+    tol: Annotated[float, typer.Option("--tol", parser=parse_number,
+                                       help="Relative tolerance |a - n| / (|a| + |n|).")] = 1e-6,
+    atol: Annotated[float, typer.Option("--atol", parser=parse_number,
+                                        help="Absolute tolerance, for entries whose gradient is (nearly) zero and "
+                                             "the difference quotient only rounding noise.")] = 1e-8,
     samples: Annotated[Optional[int], typer.Option("--samples", help="Training samples in the batch. "
                                                    "Default: 32 (all if fewer).", show_default=False)] = 32,
     set_: SetOption = None,

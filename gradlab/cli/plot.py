@@ -12,7 +12,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gradlab.cli.common import NameOption, OutOption, check_output_file, examples, fmt, out, saved, show_table
+from gradlab.cli.common import (NameOption, OutOption, check_output_file, examples, fmt, out, parse_number, saved,
+                                show_table)
 from gradlab.errors import InputError
 
 LOSS_WORDS = ("loss", "losses")
@@ -46,16 +47,17 @@ def plot(
              "losses (default: mse bce).")],
     derivative: Annotated[bool, typer.Option("--derivative", "-d", help="Also draw the derivative (the gradient for losses).")] = False,
     range_: Annotated[Optional[tuple[float, float]], typer.Option(
-        "--range", metavar="A B", show_default=False,
+        "--range", metavar="A B", show_default=False, parser=parse_number,
         help="The x range \\[default: -10 10; for regression losses alone: target-3 target+3].")] = None,
     points: Annotated[int, typer.Option("--points", metavar="N", help="Number of grid points.")] = 1000,
     numeric: Annotated[Optional[float], typer.Option(
-        "--numeric", metavar="STEP", show_default=False,
+        "--numeric", metavar="STEP", show_default=False, parser=parse_number,
         help="Overlay forward and central differences with step STEP and report their errors.")] = None,
     step_study: Annotated[bool, typer.Option(
         "--step-study", help="Add a log-log plot of the finite-difference error against the step h.")] = False,
     target: Annotated[Optional[float], typer.Option(
-        "--target", metavar="T", show_default=False, help="The target of a loss plot \\[default: 1].")] = None,
+        "--target", metavar="T", show_default=False, parser=parse_number,
+        help="The target of a loss plot \\[default: 1].")] = None,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", metavar="FILE.png", show_default=False,
         help="Write the PNG (and a CSV of the same stem) here instead of a run directory.")] = None,
