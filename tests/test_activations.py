@@ -12,8 +12,6 @@ from gradlab.engine.activations import Softmax, activations
 from gradlab.engine.losses import losses
 from gradlab.errors import InputError
 
-# Points where a derivative jumps (finite differences are meaningless within reach of them)
-KINKS = {"relu": [0.0], "leaky_relu": [0.0], "elu": [0.0], "hard_sigmoid": [-3.0, 3.0], "step": [0.0]}
 ELEMENTWISE = [name for name in activations if name != "softmax"]
 SPECS = ELEMENTWISE + ["leaky_relu:alpha=0.2", "elu:alpha=0.5", "swish:beta=2", "gelu:approximate=tanh"]
 
@@ -21,13 +19,13 @@ SPECS = ELEMENTWISE + ["leaky_relu:alpha=0.2", "elu:alpha=0.5", "swish:beta=2", 
 def sample_z(name, n=400, seed=0):
     rng = np.random.default_rng(seed)
     z = np.concatenate([rng.uniform(-50, 50, n // 2), rng.normal(0, 3, n // 2)])
-    for kink in KINKS.get(name.partition(":")[0], []):
+    for kink in activations.create(name).kinks:  # finite differences are no derivative within reach of them
         z = z[np.abs(z - kink) > 1e-3]
     return z
 
 
-def central_difference(f, z):
-    h = 1e-5 * np.maximum(1.0, np.abs(z))
+def central_difference(f, z, step=1e-5):
+    h = step * np.maximum(1.0, np.abs(z))
     return (f(z + h) - f(z - h)) / (2 * h)
 
 
@@ -41,6 +39,27 @@ def test_derivative_matches_central_differences(spec):
     # tail, the difference quotient is all round-off of f's value, not a derivative
     scale = np.maximum(np.maximum(np.abs(exact), np.abs(numeric)), 1e-3)
     assert np.max(np.abs(exact - numeric) / scale) < 1e-7
+
+
+@pytest.mark.parametrize("spec", [*SPECS, "elu:alpha=1", "leaky_relu:alpha=1"])
+def test_kinks_are_declared_where_central_differences_converge_slower(spec):
+    # a central difference with h = 1e-3 is within h^2 |f^(3)| / 6 ~ 1e-7 of a smooth f' and further off (at
+    # least h/4 of a jump in f'') at a declared kink, where derivative() is one of the one-sided slopes.
+    # elu with alpha = 1 has a kink (f'' jumps from 1 to 0), leaky_relu with alpha = 1 (the identity) none
+    act = activations.create(spec)
+    h, one_sided = 1e-3, 1e-7
+    for z in sorted({-3.0, 0.0, 3.0, *act.kinks}):
+        at = np.array([z])
+        error = abs(central_difference(act.value, at, h) - act.derivative(at))[0]
+        if z in act.kinks:
+            assert error > 1e-5, (spec, z, error)
+            left = (act.value(at) - act.value(at - one_sided))[0] / one_sided
+            right = (act.value(at + one_sided) - act.value(at))[0] / one_sided
+            assert min(abs(act.derivative(at)[0] - left), abs(act.derivative(at)[0] - right)) < 1e-6, (spec, z)
+        else:
+            assert error < 1e-6, (spec, z, error)
+    assert (0.0 in act.kinks) is (spec in ("relu", "leaky_relu", "elu", "elu:alpha=1", "leaky_relu:alpha=0.2",
+                                           "elu:alpha=0.5", "softsign", "step", "heaviside"))
 
 
 @pytest.mark.parametrize("spec", SPECS)

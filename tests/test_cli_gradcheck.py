@@ -169,7 +169,25 @@ def test_relu_inputs_of_exactly_zero_are_kinks_not_wrong_derivatives(cli, tmp_pa
     assert result.code == 0, result.err
     text = " ".join(result.out.split())
     assert "│ b3 │ 3 │ 3 │ 0.0108 │ 0.0638 │ [1] │ pass (3 at a kink) │" in text
-    assert "3 entries sit on a kink of the loss (a ReLU input of exactly 0)" in text
+    assert ("3 entries sit on a kink of the loss: the step carries an activation's input onto or across a point "
+            "where it bends (a ReLU input of exactly 0)") in text
+
+
+def test_stacked_elu_kinks_are_kinks_not_wrong_derivatives(cli, tmp_path):
+    # a row of zeros and zero biases: both elu:alpha=2 layers see z = 0 on it, and moving b1 takes that row's
+    # inputs across 0 in both layers at once. This failed with exit 1, "gradient check failed for b1: max
+    # relative error of a failing entry 0.056 in b1[2] (absolute 0.203 ...): a wrong derivative"
+    config = tmp_path / "zero_row.yaml"
+    config.write_text("data: {name: inline, X: [[0, 0], [1, 2], [-1, 0.5], [2, -1], [0.5, 1.5], [-2, -1]],\n"
+                      "       y: [0.5, 1.0, -0.3, 0.8, 0.2, -1.0], test_fraction: 0}\n"
+                      "model: {hidden: [3, 3], activation: 'elu:alpha=2', init: xavier}\n"
+                      "loss: mse\noptimizer: {name: sgd, lr: 0.1}\n")
+    result = cli("gradcheck", config, "--out", tmp_path / "o")
+    assert result.code == 0, result.err
+    text = " ".join(result.out.split())
+    assert "│ b1 │ 1 │ 3 │ 0.203 │ 0.446 │ [0] │ pass (3 at a kink) │" in text
+    assert "│ b2 │ 2 │ 3 │ 0.0371 │ 0.027 │ [1] │ pass (3 at a kink) │" in text
+    assert "6 entries sit on a kink of the loss" in text
 
 
 def test_a_huge_eps_fails_however_the_slopes_bend(cli, tmp_path):

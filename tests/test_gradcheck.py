@@ -186,3 +186,102 @@ def test_rounding_noise_is_no_kink_a_gradient_one_percent_off_fails():
         c, p = 10 ** rng.uniform(2, 5), rng.normal(0, 1e-3, 5)
         result = check(lambda: float(c + np.sum(p ** 2)), [p], [2 * p * 1.01])
         assert not result.passed and result.rows[0]["kinks"] == 0
+
+
+# --------------------------------------------------------------------------- kinks inside a network
+
+
+def network_check(weights, hidden, X, Y, **kwargs):
+    """check_network of the mse of a network with these weights, hidden activations and an identity output."""
+    from gradlab.engine.gradcheck import check_network
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+
+    return check_network(Network.from_weights(weights, hidden, "identity"), losses.create("mse"), X, Y, **kwargs)
+
+
+def on_zero_row(hidden, seed=0):
+    """A 2-3-...-3-1 network with zero biases on 6 rows whose first is 0: there every unit sees z = 0."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(6, 2))
+    X[0] = 0.0
+    sizes = [2, *[3] * len(hidden), 1]
+    weights = [(rng.normal(size=(n_in, n_out)), np.zeros(n_out)) for n_in, n_out in zip(sizes, sizes[1:])]
+    return network_check(weights, hidden, X, rng.normal(size=(6, 1)))
+
+
+def summary(result):
+    """name -> (passed, entries at a kink, max relative error to 3 places)."""
+    return {row["name"]: (row["passed"], row["kinks"], round(row["max_rel_error"], 3)) for row in result.rows}
+
+
+def test_stacked_kinks_pass_as_kinks():
+    # two elu:alpha=2 layers see z = 0 on row 0: moving b1[j] takes that row's z1[j] across 0 (slope alpha
+    # or 1) and with it every z2 across 0, each one way or the other. Backpropagation multiplies elu'(0) =
+    # alpha twice, the slope of neither side. Before, b1 failed (1 of 3 entries passed as at a kink, the
+    # worst failing one 0.2 off: "a wrong derivative") although every derivative is right.
+    from gradlab.engine.activations import ELU
+
+    result = on_zero_row([ELU(2.0), ELU(2.0)])
+    assert result.passed, result
+    assert summary(result) == {"W1": (True, 0, 0.0), "b1": (True, 3, 0.2), "W2": (True, 0, 0.0),
+                               "b2": (True, 3, 0.431), "W3": (True, 0, 0.0), "b3": (True, 0, 0.0)}
+
+
+def test_a_wrong_derivative_at_stacked_kinks_still_fails():
+    # the same network with elu' 1% too large everywhere: rows 1-5 cross no kink and carry the error as
+    # they are, the tangents on row 0 carry it too. Before, 2 of b1's 3 entries passed as "at a kink":
+    # their wrong values still lay between the one-sided slopes
+    from gradlab.engine.activations import ELU
+
+    class OnePercentOff(ELU):
+        def derivative(self, z):
+            return super().derivative(z) * 1.01
+
+    result = on_zero_row([OnePercentOff(2.0), OnePercentOff(2.0)])
+    assert not result.passed
+    found = summary(result)
+    assert found["b1"] == (False, 0, 0.19) and found["b2"][:2] == (False, 0)
+    assert found["W1"] == (False, 0, 0.01)  # the plain 1% (relative error 0.00995), far from any kink
+
+
+def test_elu_with_alpha_1_has_a_kink_in_its_second_derivative():
+    # elu with alpha = 1: f' is continuous at 0 but f'' jumps from 1 to 0, so a central difference across
+    # it is off by O(eps), not O(eps^2). b1[1] failed with relative error 2.35e-6 at eps = 1e-6 (absolute
+    # 2.46e-7; 2.35e-5 at eps = 1e-5, ten times the step, ten times the error)
+    rng = np.random.default_rng(0)
+    weights = [(rng.normal(size=(2, 3)), np.zeros(3)), (rng.normal(size=(3, 2)), np.zeros(2)),
+               (rng.normal(size=(2, 1)), np.zeros(1))]
+    X = np.vstack([np.zeros((1, 2)), rng.normal(size=(4, 2))])
+    result = network_check(weights, ["elu", "elu"], X, rng.normal(size=(5, 1)))
+    assert result.passed, result
+    row = result.rows[1]
+    assert (row["name"], row["kinks"], row["worst_index"]) == ("b1", 1, (1,))
+    assert 2.34e-6 < row["max_rel_error"] < 2.36e-6
+
+
+def test_inputs_within_eps_of_a_kink_pass_as_kinks():
+    # a relu layer whose inputs on row 0 are +-3e-7: differentiable there, and backpropagation right, but
+    # the step 1e-6 crosses the corner and the smallest kink step, 1e-7, does not. W1 and b1 failed with
+    # relative error 1 (the central difference is half the slope, or half of 0 beside it)
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(6, 2)), rng.normal(size=(6, 1))
+    W1, W2 = rng.normal(size=(2, 3)), rng.normal(size=(3, 1))
+    b1 = -(X[0] @ W1) + 3e-7 * np.array([1.0, -1.0, 1.0])
+    result = network_check([(W1, b1), (W2, np.zeros(1))], ["relu"], X, Y)
+    assert result.passed, result
+    found = summary(result)
+    assert found["W1"] == (True, 6, 1.0) and found["b1"] == (True, 3, 1.0)
+
+
+def test_samples_pushing_opposite_ways_across_a_kink_pass():
+    # unit 0 of a relu layer sees z = 0 on every row (its weights and bias are 0): W1[i, 0] moves z by
+    # x_i eps, up on some rows and down on others, and relu'(0) = 0 need not lie between the one-sided
+    # slopes. W1 failed with relative error 1 (1 entry passed as at a kink)
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(6, 2)), rng.normal(size=(6, 1))
+    W1 = rng.normal(size=(2, 3))
+    W1[:, 0] = 0.0
+    result = network_check([(W1, np.zeros(3)), (rng.normal(size=(3, 1)), np.zeros(1))], ["relu"], X, Y)
+    assert result.passed, result
+    assert summary(result)["W1"] == (True, 2, 1.0)

@@ -91,9 +91,11 @@ def gradcheck(
               f"{atol:g}{raised}", style="dim")
     kinks = sum(row["kinks"] for row in result.rows)
     if kinks:
-        out.print(f"{kinks} {'entry sits' if kinks == 1 else 'entries sit'} on a kink of the loss (a ReLU input of exactly 0): the slopes "
-                  f"from the left and the right differ there, the central difference is their average, and "
-                  f"backpropagation's value lies between them, as it should", style="dim")
+        out.print(f"{kinks} {'entry sits' if kinks == 1 else 'entries sit'} on a kink of the loss: the step carries an "
+                  f"activation's input onto or across a point where it bends (a ReLU input of exactly 0), and the "
+                  f"central difference is no derivative there; backpropagation's value lies between the slopes "
+                  f"from the left and the right, or matches the central difference with those activations on "
+                  f"their tangents, as it should", style="dim")
     saved(run.path)
     if failed:
         # among failing entries only: a larger relative error elsewhere may have passed by atol

@@ -42,6 +42,13 @@ class Activation:
     ``max_derivative`` (set for the saturating functions sigmoid/tanh, whose unit
     outputs count as saturated when f'(z) < 1% of it) and ``can_die`` (ReLU units that are
     never active pass no gradient at all).
+
+    ``kinks`` lists the inputs z where f is not twice continuously differentiable: where f' jumps
+    (relu's corner at 0), where f itself jumps (step) and where only f'' jumps (elu with
+    alpha = 1, softsign, both at 0). A central difference whose step straddles one is off by a
+    share of the jump in f' (in f'' times h, O(h) instead of O(h^2)), which is why the gradient
+    check (``engine/gradcheck.py``) treats the units whose input the step carries across one
+    apart. ``derivative`` there returns one of the one-sided derivatives.
     """
 
     name = "activation"
@@ -50,6 +57,7 @@ class Activation:
     output_range = "(-inf, inf)"
     max_derivative: float | None = None
     can_die = False
+    kinks: tuple[float, ...] = ()
 
     def value(self, z: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -198,6 +206,7 @@ class ReLU(Activation):
     derivative_formula = "f'(z) = 1 if z > 0 else 0"
     output_range = "[0, inf)"
     can_die = True
+    kinks = (0.0,)
 
     def value(self, z):
         return np.maximum(_as_float(z), 0.0)
@@ -223,6 +232,10 @@ class LeakyReLU(Activation):
     def __init__(self, alpha: float = 0.01) -> None:
         self.alpha = _checks.non_negative("alpha", alpha)
 
+    @property
+    def kinks(self) -> tuple[float, ...]:
+        return () if self.alpha == 1.0 else (0.0,)  # alpha = 1 is the identity
+
     def value(self, z):
         z = _as_float(z)
         return np.where(z > 0, z, self.alpha * z)
@@ -237,11 +250,15 @@ class ELU(Activation):
     """Exponential linear unit: f(z) = z if z > 0 else alpha (exp(z) - 1).
 
     f'(z) = 1 if z > 0 else alpha exp(z) = f(z) + alpha.
+
+    A kink at 0 for every alpha: f' jumps from alpha to 1 there, and with alpha = 1, where f' is
+    continuous, f'' still jumps from 1 to 0.
     """
 
     formula = "f(z) = z if z > 0 else alpha (exp(z) - 1)"
     derivative_formula = "f'(z) = 1 if z > 0 else alpha exp(z)"
     output_range = "(-alpha, inf)"
+    kinks = (0.0,)
 
     def __init__(self, alpha: float = 1.0) -> None:
         self.alpha = _checks.non_negative("alpha", alpha)
@@ -277,11 +294,15 @@ class Softplus(Activation):
 
 @activations.register("softsign")
 class Softsign(Activation):
-    """Softsign: f(z) = z / (1 + |z|), f'(z) = 1 / (1 + |z|)^2."""
+    """Softsign: f(z) = z / (1 + |z|), f'(z) = 1 / (1 + |z|)^2.
+
+    f'' = -2 sign(z) / (1 + |z|)^3 jumps from 2 to -2 at 0: a kink for central differences.
+    """
 
     formula = "f(z) = z / (1 + |z|)"
     derivative_formula = "f'(z) = 1 / (1 + |z|)^2"
     output_range = "(-1, 1)"
+    kinks = (0.0,)
 
     def value(self, z):
         z = _as_float(z)
@@ -409,6 +430,7 @@ class HardSigmoid(Activation):
     formula = "f(z) = clip(z/6 + 1/2, 0, 1)"
     derivative_formula = "f'(z) = 1/6 if |z| < 3 else 0"
     output_range = "[0, 1]"
+    kinks = (-3.0, 3.0)
 
     def value(self, z):
         return np.clip(_as_float(z) / 6.0 + 0.5, 0.0, 1.0)
@@ -429,6 +451,7 @@ class Step(Activation):
     formula = "f(z) = 1 if z >= 0 else 0"
     derivative_formula = "f'(z) = 0"
     output_range = "{0, 1}"
+    kinks = (0.0,)  # f itself jumps
 
     def value(self, z):
         z = _as_float(z)
