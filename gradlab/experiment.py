@@ -346,6 +346,7 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
                            f"(at most {largest:.4g} in size); use float64 or a smaller {key}")
                 if message not in problems:  # once, however many layers use it
                     problems.append(message)
+    problems.extend(_eps_problems(optimizer, dtype))
     n_out = dataset.n_outputs
     if dataset.task == "binary" and (loss.name in ("cross_entropy", "multiclass_hinge") or output.name == "softmax"):
         n_out = 2  # two classes as two units with one-hot targets: a one-unit softmax would always be 1
@@ -388,6 +389,22 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
         resolved["model"]["init"] = {"name": "from", "path": str(weights)}
     return Experiment(config, resolved, dataset, network, loss, optimizer, schedule, settings,
                       Y_train, Y_test, X_train, X_test)
+
+
+def _eps_problems(optimizer, dtype: np.dtype) -> list[str]:
+    """An eps the optimizer adds to a square root that ``dtype`` cannot keep it above (see
+    ``Optimizer.smallest_eps``): a gradient whose square underflows there steps by lr |g| / eps."""
+    from gradlab.engine.optimizers import Optimizer
+
+    if not isinstance(optimizer, Optimizer) or not optimizer.denominators:  # cg, lbfgs; sgd, momentum
+        return []
+    smallest = optimizer.smallest_eps(dtype)
+    if optimizer.eps >= smallest:
+        return []
+    wider = " or model.dtype: float64" if dtype != np.float64 else ""
+    return [f"optimizer.eps: {optimizer.name} eps = {as_written(optimizer.eps)} is too small for {dtype}: its "
+            f"{optimizer.denominators[0]} under the square root underflows for gradients below {smallest:.3g}, "
+            f"which then step by lr |g| / eps, more than lr; use eps >= {smallest:.3g}{wider}"]
 
 
 def _check_memory(sizes: list[int], rows: int, dtype: np.dtype) -> None:

@@ -708,3 +708,34 @@ def test_a_cg_run_that_turns_nan_between_logged_iterations_is_diverged(cli, tmp_
     assert result.code == 0, result.err
     assert (summary(run)["status"], summary(run)["stop_reason"]) == (
         "diverged", "diverged at epoch 1: the loss or the parameters became non-finite")
+
+
+@pytest.mark.parametrize(("dtype", "eps", "message"), [
+    ("float32", "1e-300", "error: --set optimizer.eps: adam eps = 1e-300 is too small for float32: its v under the "
+                          "square root underflows for gradients below 1.18e-21, which then step by lr |g| / eps, more "
+                          "than lr; use eps >= 1.18e-21 or model.dtype: float64"),
+    ("float64", "1e-320", "error: --set optimizer.eps: adam eps = 1e-320 is too small for float64: its v under the "
+                          "square root underflows for gradients below 7.03e-161, which then step by lr |g| / eps, more "
+                          "than lr; use eps >= 7.03e-161"),
+])
+def test_an_eps_the_dtype_cannot_keep_above_the_root_is_refused(cli, tmp_path, dtype, eps, message):
+    # float32 Adam with eps = 1e-300 trained spiral_relu until epoch 106, when a gradient of 4.5e-23 after a
+    # dead spell (v = 0.001 g^2 = 0 in float32) stepped its weight by 4.5e-24 / 1.4e-45 lr = 3e21 lr: "diverged
+    # ... the learning rate 0.01 is probably too large". eps = 1e-37, above float32's tiny, still stepped a
+    # weight to 4.5e11; cat_dog, never that close to a zero gradient, completed
+    config = tmp_path / "cat_dog.yaml"
+    config.write_text((CONFIGS / "cat_dog.yaml").read_text())
+    result, run = train(cli, tmp_path, config, "--set", f"model.dtype={dtype}", "--set", "optimizer.name=adam",
+                        "--set", f"optimizer.eps={eps}")
+    assert result.code == 2, result.text
+    assert result.err == message + "\n" and result.out == ""
+    assert run is None and not (tmp_path / "out").exists()
+
+
+def test_an_eps_at_the_dtypes_bound_trains(cli, tmp_path):
+    config = tmp_path / "cat_dog.yaml"
+    config.write_text((CONFIGS / "cat_dog.yaml").read_text())
+    result, run = train(cli, tmp_path, config, "--set", "model.dtype=float32", "--set", "optimizer.name=adam",
+                        "--set", "optimizer.eps=1.2e-21", "--set", "training.epochs=2", "--no-plot", "-q")
+    assert result.code == 0, result.text
+    assert summary(run)["status"] == "completed"

@@ -517,3 +517,30 @@ def test_flush_tiny_zeroes_only_what_is_negligible():
     flush_tiny([a, b])
     np.testing.assert_array_equal(a, np.array([1e-30, 0, 0, 0, 0, -3.0], dtype=np.float32))
     np.testing.assert_array_equal(b, [1e-300, 0, 1.0])
+
+
+@pytest.mark.parametrize(("spec", "dtype", "smallest"), [
+    ("adam", np.float32, 1.18e-21),  # sqrt(1.4e-45 / (1 - 0.999))
+    ("adam", np.float64, 7.03e-161),  # sqrt(4.9e-324 / 0.001)
+    ("rmsprop", np.float32, 1.18e-22),  # sqrt(1.4e-45 / (1 - 0.9))
+    ("adagrad", np.float32, 3.74e-23),  # sqrt(1.4e-45 / 1)
+    ("momentum", np.float32, 0.0),  # no eps under a root
+])
+def test_smallest_eps_is_where_the_newest_g_squared_underflows(spec, dtype, smallest):
+    assert optimizers.create(spec).smallest_eps(np.dtype(dtype)) == pytest.approx(smallest, rel=2e-3)
+
+
+def test_below_the_smallest_eps_a_tiny_gradient_after_a_dead_spell_steps_far_beyond_lr():
+    # spiral_relu's float32 divergence in one weight: 100 steps of gradient 0, then g = 4.5e-23, whose
+    # 0.001 g^2 underflows to 0. Adam's step is then lr m_hat / eps with m_hat = 0.1 g (1 - 0.9^101 = 1):
+    # 0.0038 lr at the smallest eps (1.18e-21), 4.5e12 lr at eps = 1e-36 (above float32's tiny, 1.2e-38)
+    def step_after_a_dead_spell(eps):
+        opt, p = optimizers.create({"name": "adam", "lr": 1.0, "eps": eps}), np.zeros(1, np.float32)
+        for _ in range(100):
+            opt.step([p], [np.zeros(1, np.float32)])
+        opt.step([p], [np.full(1, 4.5e-23, np.float32)])
+        return abs(float(p[0]))
+
+    smallest = optimizers.create("adam").smallest_eps(np.dtype(np.float32))
+    assert 0.0037 < step_after_a_dead_spell(smallest) < 0.0039
+    assert 4.4e12 < step_after_a_dead_spell(1e-36) < 4.6e12

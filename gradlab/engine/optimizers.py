@@ -233,6 +233,25 @@ class Optimizer:
         """The eps that step ``t`` added to the square roots of the :attr:`denominators`."""
         return self.eps
 
+    def _square_weight(self) -> float:
+        """The weight of the newest g^2 in the :attr:`denominators` (1 - beta2 in Adam's v)."""
+        raise NotImplementedError(f"{self.name} has denominators but no _square_weight")
+
+    def smallest_eps(self, dtype: np.dtype) -> float:
+        """The smallest ``eps`` that keeps every step bounded in ``dtype`` (0 without :attr:`denominators`).
+
+        A denominator buffer adds ``w g^2`` (``w`` = :meth:`_square_weight`), which underflows for
+        ``|g| < sqrt(s / w)``, ``s`` the dtype's smallest positive number: 1.2e-21 for Adam's
+        beta2 = 0.999 in float32, 7e-161 in float64. A weight whose gradients stay that small
+        divides by ``eps`` alone and steps by ``lr |g| / eps``: at most ``lr`` when ``eps`` is at
+        least that bound, far more when it is below. With eps = 1e-300 in float32 a gradient of
+        4.5e-23 after a dead spell (a ReLU unit coming back) stepped its weight by 3e21 lr, where
+        exact arithmetic bounds Adam's step by about 7 lr (default betas) whatever eps is.
+        """
+        if not self.denominators:
+            return 0.0
+        return math.sqrt(_limits(dtype)[0] / self._square_weight())
+
     def __repr__(self) -> str:
         names = [k for k in vars(self) if not k.startswith("_") and k != "t"]
         return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in names)})"
@@ -430,6 +449,9 @@ class RMSProp(Optimizer):
         self.rho = _checks.unit_interval("rho", rho, low_open=False, high_open=True)
         self.eps = _checks.positive("eps", eps)
 
+    def _square_weight(self) -> float:
+        return 1.0 - self.rho
+
     def _update(self, params, grads, lr, scratch, square_avg):
         rho, one_minus_rho, eps = self.rho, 1.0 - self.rho, self.eps
         for p, g, tmp, s in zip(params, grads, scratch, square_avg):
@@ -488,6 +510,9 @@ class Adam(Optimizer):
     def _denominator_eps(self) -> float:
         return self.eps * math.sqrt(1.0 - self.beta2**self.t)  # e, the folded eps of step t
 
+    def _square_weight(self) -> float:
+        return 1.0 - self.beta2
+
     def _update(self, params, grads, lr, scratch, m_list, v_list):
         b1, b2, t = self.beta1, self.beta2, self.t
         c1 = 1.0 - b1**t
@@ -531,6 +556,9 @@ class Adagrad(Optimizer):
     def __init__(self, lr: float = 0.01, eps: float = 1e-8) -> None:
         super().__init__(lr)
         self.eps = _checks.positive("eps", eps)
+
+    def _square_weight(self) -> float:
+        return 1.0  # G is a plain sum
 
     def _update(self, params, grads, lr, scratch, sum_squares):
         eps = self.eps
