@@ -248,3 +248,30 @@ def test_start_and_final_are_the_logged_values_even_when_none_is_finite(cli, tmp
     assert result.code == 0, result.err
     text = " ".join(result.out.split())
     assert "│ diverged │ nan │ inf │ - │ never │" in text and "│ completed │ nan │ 0.768 │ 0.768 (3) │ never │" in text
+
+
+def test_the_readme_command_picks_the_two_train_runs_beside_a_landscape_run(cli, tmp_path, saturation_runs):
+    # following the README in order leaves a landscape run of saturation_mse in runs/ too: a glob
+    # matching it as well made compare refuse to mix "a landscape run and a train run"
+    import glob
+    import shutil
+
+    from tests.conftest import REPO
+
+    root = tmp_path / "runs"
+    for run in saturation_runs:
+        shutil.copytree(run, root / run.name)
+    landscape = root / saturation_runs[0].name.replace("-train-", "-landscape-")
+    shutil.copytree(saturation_runs[0], landscape)
+    summary = json.loads((landscape / "summary.json").read_text())
+    (landscape / "summary.json").write_text(json.dumps({**summary, "command": "landscape"}))
+
+    line = next(line for line in (REPO / "README.md").read_text().splitlines() if line.startswith("$ gradlab compare"))
+    patterns = line.split()[3:]
+    assert patterns == ["runs/*-train-saturation_mse-*", "runs/*-train-saturation_ce-*"]
+    matched = [sorted(glob.glob(str(tmp_path / pattern))) for pattern in patterns]
+    assert [[Path(p).name for p in paths] for paths in matched] == [[saturation_runs[0].name], [saturation_runs[1].name]]
+    result = cli("compare", *matched[0], *matched[1], "--out", tmp_path / "cmp")
+    assert result.code == 0, result.text
+    halved = json.loads((run_dirs(tmp_path / "cmp")[0] / "summary.json").read_text())["runs"]
+    assert [r["halved_at"] for r in halved] == [212, 8]

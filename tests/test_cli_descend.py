@@ -448,8 +448,8 @@ def test_the_readme_note_on_the_articles_rounded_table_is_real_output(cli):
     assert (x_new(exact, 4), x_new(exact, 5)) == ("4.4576", "3.96608")
     assert (x_new(rounded, 4), x_new(rounded, 5)) == ("4.46", "3.97")
     assert "converged after 94 steps" in exact and "converged after 32 steps" in coarse
-    assert ("it has 4.45 and 3.96 where the exact 4.4576 and 3.96608 round to 4.46 and 3.97 (`--digits 3` "
-            "prints this table in the article's two-decimal format). Its ~30 rows correspond to `--tol 0.01`, which "
+    assert ("it has 4.45 and 3.96 where the exact 4.4576 and 3.96608 round to 4.46 and 3.97 (`--digits 3`, "
+            "three significant digits, shows x with the article's two decimals). Its ~30 rows correspond to `--tol 0.01`, which "
             "stops with \"converged after 32 steps\"; the default tol = 1e-8 takes 94.") in readme
 
 

@@ -18,7 +18,7 @@ HELP = (
     "Overlay one metric of several runs in a PNG (+ CSV, long format: run, label, x, metric), print "
     "their start, final and best values, and the config keys that differ between them.\n\n"
     + examples(
-        "gradlab compare runs/*saturation_mse* runs/*saturation_ce*   # the MSE plateau against cross-entropy",
+        "gradlab compare runs/*-train-saturation_mse-* runs/*-train-saturation_ce-*   # MSE plateau against cross-entropy",
         "gradlab compare RUN RUN RUN --metric test_accuracy --linear",
         "gradlab compare RUN RUN --output lr.png",
     )

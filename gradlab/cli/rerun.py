@@ -13,7 +13,7 @@ from gradlab.cli.common import OutOption, examples, out, saved, show_paths
 HELP = (
     "Re-run a train or descend run from its config.yaml into a new run directory, then compare the two "
     "metrics.csv files cell by cell (timing columns ignored). Exit 0 when identical, 1 when not.\n\n"
-    + examples("gradlab rerun runs/20261122-071543-descend-13153e", "gradlab rerun 13153e --quiet")
+    + examples("gradlab rerun runs/<run>", "gradlab rerun <id> --quiet")
 )
 
 

@@ -18,8 +18,8 @@ HELP = (
     + examples(
         "gradlab runs",
         "gradlab runs --command train --status completed --limit 5",
-        "gradlab runs --dir runs/20261122-080102-sweep-lr-3f2a1b     # the points of a sweep",
-        "gradlab runs show 3f2a1b",
+        "gradlab runs --dir runs/<sweep run>     # the points of a sweep",
+        "gradlab runs show <id>",
         "gradlab runs --json | jq '.[0].path'",
     )
 )
@@ -76,7 +76,7 @@ def runs(
 
 
 @runs_app.command("show", help="Print a run's config, its summary and the paths of its plots.\n\n"
-                  + examples("gradlab runs show runs/20261122-071543-descend-13153e", "gradlab runs show 13153e --json"))
+                  + examples("gradlab runs show runs/<run>", "gradlab runs show <id> --json"))
 def show(
     ctx: typer.Context,
     run: Annotated[str, typer.Argument(metavar="RUN", show_default=False,
