@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from gradlab.config import FiniteFloat, Int
 from gradlab.errors import InputError, in_file
+
+if TYPE_CHECKING:
+    from gradlab.engine.layers import Dense
 
 
 @dataclass
@@ -49,8 +52,7 @@ class TrainedModel:
         """
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by row below
             out = self.network.predict(self.inputs(X_raw))
-        # a hidden sigmoid that saturates at 1.0 from z = inf is its true limit; an infinite logit is not
-        bad = ~(np.isfinite(out).all(axis=1) & np.isfinite(self.network.output.z).all(axis=1))
+        bad = _overflowing_rows(self.network.output)
         if bad.any():
             raise InputError(_overflow_message(self, X_raw, bad))
         return out
@@ -244,7 +246,16 @@ def predict(model: TrainedModel, X_raw: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def evaluate(model: TrainedModel, X_raw: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Loss and accuracy (or R^2) of the trained network on labelled data."""
+    """Loss and accuracy (or R^2) of the trained network on labelled data, as training computes them.
+
+    One forward pass goes through the data, in training's chunks (:func:`gradlab.training.evaluate`).
+
+    Raises
+    ------
+    InputError
+        A row's output or output logit is not finite (see :meth:`TrainedModel.outputs`): refused
+        before the loss of its chunk is taken.
+    """
     from gradlab.datasets import encode_labels, to_targets
     from gradlab.training import evaluate as evaluate_network
 
@@ -254,10 +265,24 @@ def evaluate(model: TrainedModel, X_raw: np.ndarray, labels: np.ndarray) -> dict
         indices, _ = encode_labels(np.asarray(labels), model.class_names, "target")
         n_out = model.network.sizes[-1]
         Y = to_targets(indices, model.task, len(model.class_names), one_hot=n_out > 1 and model.task == "binary")
-    model.outputs(X_raw)  # refuses rows whose output overflows before any loss is taken over them
+
+    def refuse_overflow(output: Dense) -> None:
+        """Before a chunk's loss is taken: a chunk with an output that overflows stops the evaluation."""
+        if _overflowing_rows(output).any():
+            model.outputs(X_raw)  # a pass over all the rows, on this error only, raises naming every one
+
     with np.errstate(over="ignore", invalid="ignore"):  # only hidden layers can overflow here, to their limits
         return evaluate_network(model.network, model.loss, model.inputs(X_raw), Y.astype(model.network.dtype),
-                                model.task)
+                                model.task, check_output=refuse_overflow)
+
+
+def _overflowing_rows(output: Dense) -> np.ndarray:
+    """Which rows of the output layer's last forward pass have an output or a logit that is not finite.
+
+    A hidden sigmoid that saturates at 1.0 from z = inf is at its true limit; an infinite logit is not
+    (nor the output computed from it).
+    """
+    return ~(np.isfinite(output.a).all(axis=1) & np.isfinite(output.z).all(axis=1))
 
 
 def _overflow_message(model: TrainedModel, X_raw: np.ndarray, bad: np.ndarray) -> str:

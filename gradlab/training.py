@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ import numpy as np
 
 from gradlab.engine import diagnostics
 from gradlab.errors import plural
+from gradlab.engine.layers import Dense
 from gradlab.engine.losses import Loss
 from gradlab.engine.network import Network
 from gradlab.engine.optimizers import add_weight_decay, clip_by_global_norm, weight_decay_penalty
@@ -127,8 +128,14 @@ def _power_of_two_below(x: float) -> float:
     return math.ldexp(0.5, math.frexp(x)[1]) if 0 < x < math.inf else 1.0
 
 
-def evaluate(network: Network, loss: Loss, X: np.ndarray, Y: np.ndarray, task: str) -> dict[str, float]:
+def evaluate(network: Network, loss: Loss, X: np.ndarray, Y: np.ndarray, task: str, *,
+             check_output: Callable[[Dense], None] | None = None) -> dict[str, float]:
     """Loss (batch mean over all of X), and accuracy or R^2, in chunks of EVAL_CHUNK rows.
+
+    ``check_output``, if given, is called with the output layer after each chunk's forward pass,
+    before that chunk's loss is taken (its ``a`` and ``z`` hold the chunk's rows); it may raise to
+    refuse the data. ``gradlab evaluate`` refuses outputs that overflow this way, within the one
+    pass that also scores the data.
 
     R^2 = 1 - sum (y_hat - y)^2 / sum (y - mean y)^2 is nan when the targets are constant (one
     row, say): nothing is left to explain. The targets and outputs are divided by a power of two
@@ -147,6 +154,8 @@ def evaluate(network: Network, loss: Loss, X: np.ndarray, Y: np.ndarray, task: s
     for start in range(0, n, EVAL_CHUNK):
         xb, yb = X[start:start + EVAL_CHUNK], Y[start:start + EVAL_CHUNK]
         out = network.forward(xb)
+        if check_output is not None:
+            check_output(network.output)
         total += network.loss_value(loss, yb) * (xb.shape[0] / n)  # a weighted mean: no sum of huge rows overflows
         if task == "regression":
             sse += float(np.sum(((out / unit - yb / unit) / scale) ** 2))

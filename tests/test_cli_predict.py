@@ -18,9 +18,13 @@ def trained(cli, tmp_path):
 
 @pytest.fixture
 def animals(tmp_path):
-    d = datasets.load({"name": "cat_dog", "n_samples": 60}, seed=11)
+    return _animals_csv(tmp_path / "animals.csv", 60)
+
+
+def _animals_csv(path, n_samples):
+    """``n_samples`` made-up cats and dogs (seed 11) written to ``path``, their class in column ``label``."""
+    d = datasets.load({"name": "cat_dog", "n_samples": n_samples}, seed=11)
     X, y = np.vstack([d.X_train, d.X_test]), np.concatenate([d.y_train, d.y_test])
-    path = tmp_path / "animals.csv"
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow([*d.feature_names, "label"])
@@ -51,6 +55,46 @@ def test_evaluate_reports_loss_and_accuracy(cli, trained, animals):
     result = cli("evaluate", trained, path, "--target", "label")
     assert result.code == 0, result.err
     assert "accuracy" in result.out and "loss (mse)" in result.out
+
+
+def test_evaluate_runs_the_network_once_over_the_data_with_the_numbers_of_before(trained, tmp_path, monkeypatch):
+    # evaluate ran a forward pass over all rows to refuse overflow, then training's chunked evaluate ran
+    # another: 4 calls over 10000 rows for these 5000. The loss and accuracy must stay bit for bit
+    # those of training's evaluate on the same inputs (EVAL_CHUNK-row chunks, a weighted mean).
+    from gradlab.datasets import encode_labels, to_targets
+    from gradlab.engine.network import Network
+    from gradlab.inference import evaluate, load_model, read_features
+    from gradlab.training import EVAL_CHUNK, evaluate as evaluate_network
+
+    path, *_ = _animals_csv(tmp_path / "many.csv", 5000)
+    model = load_model(trained)
+    X, labels = read_features(model, path, target="label")
+    indices, _ = encode_labels(labels, model.class_names, "target")
+    Y = to_targets(indices, model.task, 2, one_hot=False).astype(model.network.dtype)
+    expected = evaluate_network(model.network, model.loss, model.inputs(X), Y, model.task)
+    forwarded = []
+    forward = Network.forward
+    monkeypatch.setattr(Network, "forward", lambda network, X: forwarded.append(len(X)) or forward(network, X))
+    result = evaluate(model, X, labels)
+    assert forwarded == [EVAL_CHUNK, EVAL_CHUNK, 5000 - 2 * EVAL_CHUNK]
+    assert result == expected  # bit for bit
+    # what the old path printed (a full pass, then training's evaluate): 0.004910106144925259 and 0.9894 here;
+    # a relative 1e-12 leaves room for another BLAS's last bits in the 60 epochs of training
+    assert result == pytest.approx({"loss": 0.004910106144925259, "accuracy": 0.9894}, rel=1e-12, abs=0)
+
+
+def test_rows_that_overflow_in_any_chunk_are_all_named(cli, trained, tmp_path):
+    # evaluation goes through the data in chunks of EVAL_CHUNK rows; a row overflowing in the first chunk
+    # must not hide one in the third
+    path, *_ = _animals_csv(tmp_path / "many.csv", 5000)
+    lines = path.read_text().splitlines(keepends=True)
+    lines[2] = "-1e308,1e308,cat\n"
+    lines[4501] = "1e308,-1e308,dog\n"
+    path.write_text("".join(lines))
+    result = cli("evaluate", trained, path, "--target", "label")
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert result.err.startswith("error: data rows 2, 4501: the network's output is not finite (feature values "
+                                 "up to 1e+308")
 
 
 def test_evaluate_errors(cli, trained, animals, tmp_path):
