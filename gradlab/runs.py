@@ -15,8 +15,9 @@ Reading back: :func:`resolve_run` finds the run a command was given (a path, or 
 unique part of a run's name); :func:`inspect_run` and :func:`list_runs` describe run
 directories, damaged or half-written ones included (they are reported, never raised);
 :func:`read_config`, :func:`read_summary`, :func:`read_metrics` read the files, refusing a
-damaged one with an InputError that names it, and :func:`compare_metrics` finds the first
-difference between two metrics files.
+damaged one with an InputError that names it (:func:`read_last_metrics_row` the last row of a
+metrics file, from its ends), and :func:`compare_metrics` finds the first difference between
+two metrics files.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import numpy as np
 
@@ -412,13 +413,18 @@ def read_metrics_text(path: str | os.PathLike) -> str:
 
 
 def _csv_table(path: str | os.PathLike) -> list[list[str]]:
-    """Every row of a metrics CSV as written, the header first (see :func:`read_metrics_text`).
+    """Every row of a metrics CSV as written, the header first (see :func:`read_metrics_text`)."""
+    return _csv_rows(read_metrics_text(path), path)
+
+
+def _csv_rows(text: str, path: str | os.PathLike) -> list[list[str]]:
+    """The rows of CSV text read from ``path``, blank lines skipped.
 
     Blank lines are skipped: an editor or a ``echo >>`` adds them, they hold no cells, and every
     reader (listing, compare, rerun) goes through here, so all of them count rows alike.
     """
     try:
-        return [row for row in csv.reader(io.StringIO(read_metrics_text(path), newline="")) if row]
+        return [row for row in csv.reader(io.StringIO(text, newline="")) if row]
     except csv.Error as error:
         raise InputError(f"{path} is unreadable: not CSV ({error})") from None
 
@@ -437,13 +443,118 @@ def read_metrics_table(path: str | os.PathLike) -> tuple[list[str], list[dict[st
         The file is not readable UTF-8 CSV (see :func:`read_metrics_text`).
     """
     header, *rows = _csv_table(path) or [[]]
+    return header, [_row_values(header, row) for row in rows]
+
+
+def _row_values(header: list[str], row: list[str]) -> dict[str, Any]:
+    """A metrics row keyed by the header: numbers as floats (ints for step/epoch), empty cells as None."""
     padding = [""] * len(header)  # a short row's missing cells read as empty, as csv.DictReader has them
-    return header, [{k: _number(k, v) for k, v in zip(header, row + padding)} for row in rows]
+    return {k: _number(k, v) for k, v in zip(header, row + padding)}
 
 
 def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
     """Rows of a metrics CSV (see :func:`read_metrics_table`)."""
     return read_metrics_table(path)[1]
+
+
+def read_last_metrics_row(path: str | os.PathLike) -> dict[str, Any]:
+    """The last row of a metrics CSV as :func:`read_metrics` has it, ``{}`` when it has no rows,
+    without reading every row: what a listing shows of a run still being written.
+
+    A file that :func:`_rows_are_lines` finds plain is read at its ends (:func:`_header_and_last_line`).
+    A last line still being written (no line break yet) is that row, as :func:`read_metrics` reads
+    it. Any other file goes through :func:`read_metrics` whole, for the same rows and reasons.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_metrics`.
+    """
+    ends = _header_and_last_line(path) if _rows_are_lines(path) else None
+    if ends is None:
+        rows = read_metrics(path)
+        return rows[-1] if rows else {}
+    header, last = ends
+    if not last:
+        return {}
+    header_cells, row = _csv_rows(f"{header.decode()}\n{last.decode()}\n", path)
+    return _row_values(header_cells, row)
+
+
+#: the size of the blocks a metrics file is scanned and its ends read in: the memory a listing needs
+#: per file, however long the run
+_BLOCK = 1 << 20
+_LINE_BREAK = re.compile(rb"[\r\n]")
+
+
+def _rows_are_lines(path: str | os.PathLike) -> bool:
+    """True when every byte of the file is ASCII other than NUL and the quote ``"`` (False when it
+    cannot be read). Such a file is UTF-8 text whose CSV rows are its lines: no quoted field runs
+    over a line break, and csv ends a row at every ``\\r`` or ``\\n``, as :data:`_LINE_BREAK` does.
+
+    The whole file is scanned, in blocks of :data:`_BLOCK` bytes: a NUL or a byte that is no UTF-8
+    anywhere in it makes a run damaged in the listing. Metrics files as gradlab writes them are
+    plain: numbers and column names.
+    """
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(_BLOCK):
+                if not block.isascii() or b"\0" in block or b'"' in block:
+                    return False
+    except OSError:
+        return False
+    return True
+
+
+def _header_and_last_line(path: str | os.PathLike) -> tuple[bytes, bytes] | None:
+    """A file's first line that is not blank (a CSV's header) and its last one after it (``b""``
+    when there is none), without their line breaks, read in blocks of :data:`_BLOCK` bytes from the
+    start and from the end; None when the file cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            header_end, header = _first_line(handle)
+            return header, _last_line(handle, header_end)
+    except OSError:
+        return None
+
+
+def _first_line(handle: BinaryIO) -> tuple[int, bytes]:
+    """The first line of a binary file that is not blank, without its line break, and the offset
+    where it ends; ``(size, b"")`` when no line holds anything. Read forwards in blocks."""
+    line: list[bytes] = []  # its parts, once it has begun
+    offset = 0
+    handle.seek(0)
+    while block := handle.read(_BLOCK):
+        begin = 0 if line else len(block) - len(block.lstrip(b"\r\n"))  # blank lines before it
+        if begin < len(block):
+            end = _LINE_BREAK.search(block, begin)
+            if end is not None:
+                line.append(block[begin:end.start()])
+                return offset + end.start(), b"".join(line)
+            line.append(block[begin:])
+        offset += len(block)
+    return offset, b"".join(line)
+
+
+def _last_line(handle: BinaryIO, floor: int) -> bytes:
+    """The last line after offset ``floor`` of a binary file that is not blank, without its line
+    break (it may have none yet); ``b""`` when none holds anything. Read backwards in blocks."""
+    parts: list[bytes] = []  # its parts, from its end backwards
+    end = handle.seek(0, os.SEEK_END)
+    while end > floor:
+        start = max(floor, end - _BLOCK)
+        handle.seek(start)
+        block = handle.read(end - start)
+        end = start
+        if not parts:
+            block = block.rstrip(b"\r\n")  # the line breaks and blank lines after it
+            if not block:
+                continue
+        cut = max(block.rfind(b"\n"), block.rfind(b"\r"))
+        parts.append(block[cut + 1:])
+        if cut >= 0:
+            break
+    return b"".join(reversed(parts))
 
 
 def read_metrics_with_rows(path: str | os.PathLike) -> tuple[list[str], list[dict[str, Any]]]:
@@ -668,11 +779,15 @@ def inspect_run(path: str | os.PathLike) -> RunInfo:
         _take_summary(info, summary)
     elif summary_problem is None and (path / CONFIG_FILE).is_file():
         info.status, info.problem = "incomplete", "no summary.json: the run stopped while its directory was being created"
-    damage = [p for p in (summary_problem, _config_problem(path), _metrics_problem(path)) if p]
+    damage = [p for p in (summary_problem, _config_problem(path)) if p]
+    if not damage and info.epochs is None and info.steps is None and info.points is None:
+        # no final numbers: the last row tells; reading it refuses a metrics.csv that is not text as
+        # _metrics_problem does, so the file is scanned once
+        _fill_from_metrics(info)
+        return info
+    damage += filter(None, [_metrics_problem(path)])
     if damage:
         _mark_damaged(info, damage)
-    elif info.epochs is None and info.steps is None and info.points is None:  # no final numbers: the last row tells
-        _fill_from_metrics(info)
     return info
 
 
@@ -821,7 +936,8 @@ def _metrics_problem(path: Path) -> str | None:
     if not metrics.is_file():
         return None
     try:
-        read_metrics_text(metrics)
+        if not _rows_are_lines(metrics):  # a plain file is text; any other is read whole, for the reason
+            read_metrics_text(metrics)
     except InputError as error:
         return _as_listed(error, metrics)
     return None
@@ -835,16 +951,15 @@ def _as_listed(error: InputError, file: Path) -> str:
 
 def _fill_from_metrics(info: RunInfo) -> None:
     """Progress of a run without final numbers in its summary, from the last row of its
-    metrics.csv (one that is not CSV makes the run ``damaged``, with the reason)."""
+    metrics.csv (one that is not text or not CSV makes the run ``damaged``, with the reason)."""
     metrics = info.path / METRICS_FILE
     if not metrics.is_file():
         return
     try:
-        rows = read_metrics(metrics)
+        last = read_last_metrics_row(metrics)
     except InputError as error:
         _mark_damaged(info, [_as_listed(error, metrics)])
         return
-    last = rows[-1] if rows else {}
     if isinstance(last.get("epoch"), int):
         info.epochs = last["epoch"]
     if isinstance(last.get("step"), int):

@@ -494,3 +494,45 @@ def test_a_dir_that_is_a_file_is_named_as_such(cli, tmp_path):
     (tmp_path / "notes.csv").write_text("a\n")
     assert cli("runs", "--dir", tmp_path / "notes.csv").err == f"error: --dir '{tmp_path / 'notes.csv'}': a file, not a directory\n"
     assert cli("runs", "--dir", tmp_path / "nope").err == f"error: --dir '{tmp_path / 'nope'}': no such directory\n"
+
+
+def _long_metrics(rows, damage=b""):
+    """A descend run's metrics.csv of ``rows`` steps, ``damage`` written into the middle of it."""
+    lines = [b"step,x,f,df_dx,step_size\n", b"0,8.0,38.0,12.0,\n"]
+    lines += [f"{k},{2 + 6 / k!r},{2 + 36 / k ** 2!r},1.0,0.1\n".encode() for k in range(1, rows + 1)]
+    lines[len(lines) // 2] = lines[len(lines) // 2][:3] + damage + lines[len(lines) // 2][3:]
+    return b"".join(lines)
+
+
+LAST_F = 2 + 36 / 3000 ** 2  # f at step 3000 of _long_metrics(3000)
+
+
+@pytest.mark.parametrize(("metrics", "shown", "listed"), [
+    (_long_metrics(3000), ["running", "3000", "2"], (3000, LAST_F, None)),
+    # a row being written is shown as it stands, as when every row was read
+    (_long_metrics(3000) + b"3001,2.0019,2.00001", ["running", "3001", "2"], (3001, 2.00001, None)),
+    (_long_metrics(3000) + b"\n\r\n", ["running", "3000", "2"], (3000, LAST_F, None)),
+    (b"", ["running", "-", "-"], (None, None, None)),
+    (b"step,x,f,df_dx,step_size\n", ["running", "-", "-"], (None, None, None)),
+    (_long_metrics(3000, b"\0"), ["damaged", "-", "-"],
+     (None, None, "metrics.csv is unreadable: it holds NUL bytes, so it is binary or UTF-16, not the UTF-8 text a "
+                  "metrics file is")),
+    (_long_metrics(3000, b"\xff"), ["damaged", "-", "-"],  # 72800: the byte's place in the file, not in a block
+     (None, None, "metrics.csv is unreadable: 'utf-8' codec can't decode byte 0xff in position 72800: invalid start "
+                  "byte (a metrics file is UTF-8 text)")),
+], ids=["long", "partial-last-line", "blank-lines-after", "empty", "header-only", "nul-inside", "bad-utf8-inside"])
+def test_the_listing_shows_the_last_row_of_a_run_being_written(cli, tmp_path, metrics, shown, listed):
+    # the listing parses the header and the last line of metrics.csv, not every row (it only scans the rest
+    # for NUL and bytes that are no UTF-8); what it shows is what reading every row showed
+    import os
+
+    root = tmp_path / "runs"
+    path = fake_run(root, "20200101-000002-descend-live-bbbbbb",
+                    summary={"command": "descend", "status": "running", "pid": os.getpid(), "host": _host(),
+                             "started_at": "2020-01-01T00:00:02+00:00"})
+    (path / "metrics.csv").write_bytes(metrics)
+    table = cli("runs", "--dir", root)
+    assert table.code == 0 and table.err == ""
+    assert table_rows(table.out)[0].split()[2:5] == shown  # status, steps, final loss
+    [info] = json.loads(cli("runs", "--dir", root, "--json").out)
+    assert (info["steps"], info["final_loss"], info["problem"]) == listed

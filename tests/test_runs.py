@@ -4,6 +4,8 @@ import re
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gradlab.errors import InputError
 from gradlab.runs import Run, runs_root
@@ -197,3 +199,80 @@ def test_a_ctrl_c_while_a_run_directory_is_made_leaves_nothing(tmp_path, monkeyp
     with pytest.raises(KeyboardInterrupt):
         runs.Run.create("train", {"a": 1}, out=tmp_path / "root")
     assert list((tmp_path / "root").iterdir()) == []
+
+
+def _last_row_read_whole(path):
+    """The last row as the listing read it before it read only the ends: every row, then the last."""
+    from gradlab.runs import read_metrics
+
+    rows = read_metrics(path)
+    return rows[-1] if rows else {}
+
+
+def _outcome(read, path):
+    try:
+        return "value", read(path)
+    except InputError as error:
+        return "error", str(error)
+
+
+_PLAIN = [b"step", b"epoch", b"train_loss", b"f", b"1", b"0.5", b"x", b",", b"\n", b"\r", b"\r\n", b" "]
+_DAMAGE = [b'"', b"\0", b"\xc3\xa9", b"\xff"]
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=400)
+@given(pieces=st.lists(st.sampled_from(_PLAIN), max_size=40) | st.lists(st.sampled_from(_PLAIN + _DAMAGE), max_size=40),
+       block=st.sampled_from([1, 2, 3, 7, 1 << 20]))
+def test_the_last_row_from_the_ends_is_the_last_row_of_the_whole_file(tmp_path, monkeypatch, pieces, block):
+    # any bytes, read in blocks of any size: the same row (or the same refusal) as reading every row,
+    # blank lines, \r line ends, a last line without its line break, quotes, NUL and bad UTF-8 included
+    from gradlab import runs
+
+    monkeypatch.setattr(runs, "_BLOCK", block)
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_bytes(b"".join(pieces))
+    assert _outcome(runs.read_last_metrics_row, metrics) == _outcome(_last_row_read_whole, metrics)
+    assert runs._metrics_problem(tmp_path) == (None if _outcome(runs.read_metrics_text, metrics)[0] == "value" else
+                                               "metrics.csv" + _outcome(runs.read_metrics_text, metrics)[1]
+                                               .removeprefix(str(metrics)))
+
+
+@pytest.mark.parametrize(("text", "last"), [
+    ("", {}),
+    ("\n\r\n", {}),
+    ("step,x,f\n", {}),
+    ("\n\nstep,x,f\r\n\r\n", {}),
+    ("step,x,f\n0,8.0,38.0\n1,7.2,30.64\n\n", {"step": 1, "x": 7.2, "f": 30.64}),
+    ("step,x,f\r1,7.2,30.64\r2,6.56", {"step": 2, "x": 6.56, "f": None}),  # the row being written
+    ("step,x,f\n0,8.0,38.0\n1,7.2\n", {"step": 1, "x": 7.2, "f": None}),
+    ("step,x,f\n0,8.0,\"38\n.0\"\n", {"step": 0, "x": 8.0, "f": "38\n.0"}),  # a quoted line break: read whole
+])
+def test_read_last_metrics_row_gives_the_values_of_the_last_row(tmp_path, text, last):
+    from gradlab.runs import read_last_metrics_row
+
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_bytes(text.encode())
+    assert read_last_metrics_row(metrics) == last
+
+
+def test_a_long_metrics_file_is_read_at_its_ends_for_the_listing(tmp_path, monkeypatch):
+    # the listing read every row of metrics.csv (twice: once to check it is text, once for the last row)
+    # to show a run's progress; a descend run of 200,000 steps wrote 17 MB of them
+    from gradlab import runs
+
+    run = tmp_path / "20200101-000001-descend-aaaaaa"
+    run.mkdir()
+    (run / "config.yaml").write_text("lr: 0.1\n")
+    (run / "summary.json").write_text(json.dumps({"command": "descend", "status": "running", "pid": 1,
+                                                  "host": "elsewhere", "started_at": "2020-01-01T00:00:01+00:00"}))
+    with (run / "metrics.csv").open("w") as handle:
+        handle.write("step,x,f,df_dx,step_size\n0,8.0,38.0,12.0,\n")
+        handle.writelines(f"{k},{2 + 6 / k!r},{2 + 36 / k ** 2!r},1.0,0.1\n" for k in range(1, 20001))
+
+    def into_memory(path):
+        raise AssertionError(f"{path} was read into memory whole")
+
+    monkeypatch.setattr(runs, "read_metrics_text", into_memory)
+    monkeypatch.setattr(runs, "_BLOCK", 4096, raising=False)  # several blocks
+    info = runs.inspect_run(run)
+    assert (info.status, info.steps, info.final_loss) == ("running", 20000, 2.00000009)  # f = 2 + 36 / 20000^2
