@@ -44,15 +44,26 @@ class TrainedModel:
     def outputs(self, X_raw: np.ndarray) -> np.ndarray:
         """Network outputs for raw feature rows (standardised as in training first).
 
+        The rows go through the network in chunks of training's ``EVAL_CHUNK``, so the hidden
+        layers' work arrays hold a chunk, not the whole file: on 100,000 rows a 2-256-256-3
+        network's activations would take 0.8 GB.
+
         Raises
         ------
         InputError
             A row's output or output logit is not finite: its values are so far from the
-            training data's that a product overflows.
+            training data's that a product overflows. Every such row is named.
         """
+        from gradlab.training import EVAL_CHUNK
+
+        X = self.inputs(X_raw)
+        out = np.empty((len(X), self.network.sizes[-1]), dtype=self.network.dtype)
+        bad = np.zeros(len(X), dtype=bool)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by row below
-            out = self.network.predict(self.inputs(X_raw))
-        bad = _overflowing_rows(self.network.output)
+            for start in range(0, len(X), EVAL_CHUNK):
+                stop = start + EVAL_CHUNK
+                out[start:stop] = self.network.forward(X[start:stop])
+                bad[start:stop] = _overflowing_rows(self.network.output)
         if bad.any():
             raise InputError(_overflow_message(self, X_raw, bad))
         return out

@@ -83,6 +83,26 @@ def test_evaluate_runs_the_network_once_over_the_data_with_the_numbers_of_before
     assert result == pytest.approx({"loss": 0.004910106144925259, "accuracy": 0.9894}, rel=1e-12, abs=0)
 
 
+def test_predict_goes_through_the_network_in_chunks_with_the_outputs_of_one_pass(trained, tmp_path, monkeypatch):
+    # one forward pass over all rows kept every hidden layer's activations of the whole file in memory
+    # (0.9 GB for 100,000 rows through 2-256-256-3); chunks of EVAL_CHUNK rows hold a chunk's
+    from gradlab.engine.network import Network
+    from gradlab.inference import load_model, predict, read_features
+    from gradlab.training import EVAL_CHUNK
+
+    path, *_ = _animals_csv(tmp_path / "many.csv", 5000)
+    model = load_model(trained)
+    X, _ = read_features(model, path, target="label")
+    whole = model.network.predict(model.inputs(X))
+    forwarded = []
+    forward = Network.forward
+    monkeypatch.setattr(Network, "forward", lambda network, X: forwarded.append(len(X)) or forward(network, X))
+    columns = predict(model, X)
+    assert forwarded == [EVAL_CHUNK, EVAL_CHUNK, 5000 - 2 * EVAL_CHUNK]
+    np.testing.assert_allclose(columns["score_dog"], whole[:, 0], rtol=1e-15, atol=0)
+    assert columns["score_dog"][[0, 2500, 4999]].tolist() == pytest.approx([0.99538, 0.0014864, 0.0074870], rel=1e-4)
+
+
 def test_rows_that_overflow_in_any_chunk_are_all_named(cli, trained, tmp_path):
     # evaluation goes through the data in chunks of EVAL_CHUNK rows; a row overflowing in the first chunk
     # must not hide one in the third
