@@ -728,6 +728,7 @@ def parse_point(value: Any) -> list[float]:
     if not items:
         raise ValueError(f"x0: no numbers given in {value!r}; e.g. --x0 8 or --x0=-1.5,2")
     from gradlab.datasets import NUMBER_TEXT  # the README's rule for numbers in data: x0 follows it too
+    from gradlab.errors import overflows_float
 
     point = []
     for item in items:
@@ -743,6 +744,9 @@ def parse_point(value: Any) -> list[float]:
                 f"x0: malformed number {item!r} in {value!r}; write ASCII decimal or scientific notation "
                 f"(8, -1.5, 1e3), numbers separated by commas, e.g. -1.5,2"
             ) from None
+        beyond = isinstance(item, str) and overflows_float(item, point[-1])
+        if beyond:  # '1e400' reads as inf, which the check of the point would show as such
+            raise ValueError(f"x0: {beyond}; coordinates must be finite numbers at most {X_LIMIT:g} in size")
     return point
 
 

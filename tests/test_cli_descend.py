@@ -138,7 +138,12 @@ BAD_INPUT = [
     # an integer beyond float64 (YAML reads 400 nines as one) was an internal OverflowError
     (["--set", "x0=" + "9" * 400], "error: x0: coordinates must be finite numbers at most 1e+12 in size, got x = inf\n"),
     (["--set", "x0=-" + "9" * 400], "x0: coordinates must be finite numbers at most 1e+12 in size, got x = -inf"),
-    (["--x0", "1e400"], "x0: coordinates must be finite numbers at most 1e+12 in size, got x = inf"),
+    # as typed, not as the inf it reads as
+    (["--x0", "1e400"], "error: x0: 1e400 is beyond the range of a float64 number (at most 1.798e+308 in size); "
+                        "coordinates must be finite numbers at most 1e+12 in size\n"),
+    (["--f", "x**2 + y**2", "--x0=1,-1E400"], "error: x0: -1E400 is beyond the range of a float64 number (at most "
+                                              "1.798e+308 in size); coordinates must be finite"),
+    (["--x0", "inf"], "x0: coordinates must be finite numbers at most 1e+12 in size, got x = inf"),
     (["--f", ROSENBROCK], "x0: f(x, y) has 2 variables but x0 has 1 coordinate"),
     (["--f", "log(x)", "--x0", "-1"], "x0: f = log(x) has no real finite value at x = -1"),
     (["--f", "x**3 - 3*x", "--x0", "0", "--method", "newton"], "newton needs an invertible second derivative, but "
