@@ -577,29 +577,58 @@ def falling_towards(expr, x: float) -> str | None:
     return None
 
 
-def stationary_kind(expr, x: Sequence[float]) -> str | None:
-    r"""``"maximum"`` or ``"saddle point"`` when the second derivatives at ``x`` say that a point
-    where the gradient vanished is no minimum; ``"flat point"`` when they say so at ``x`` but
-    not right beside it; else None (a minimum, or too flat to tell).
+@dataclass(frozen=True)
+class Stationary:
+    """What a point where the gradient vanished is, when it is no minimum (see :func:`stationary_kind`).
+
+    ``kind`` is ``"maximum"``, ``"saddle point"`` or ``"flat point"``. ``by_values`` is True when the
+    Hessian is 0 to rounding along some direction there, and f's own values beside the point decided.
+    """
+
+    kind: str
+    by_values: bool = False
+
+
+def stationary_kind(expr, x: Sequence[float]) -> Stationary | None:
+    r"""A :class:`Stationary` whose kind is ``"maximum"`` or ``"saddle point"`` when a point where
+    the gradient vanished is no minimum, or ``"flat point"`` when the second derivatives say so at
+    ``x`` but not right beside it; else None (a minimum, or too flat to tell).
 
     Descent stops wherever the gradient is 0: on :math:`\cos x` started at 0 it never moves,
     and Newton, which seeks any zero of the gradient, lands on maxima and saddles too.
 
     The gradient vanishes where :math:`x - H^{-1} g` says if the curvature is what it is at
-    ``x``. The verdict must hold out to 10 times that distance: at the inflection x = 0 of
-    :math:`x^4 - 3x^3` (:math:`f' = x^2 (4x - 9)`, a double zero) Newton halves its distance
-    each step and stops at x = 1.1e-8, where :math:`f'' = -2 \cdot 10^{-7}` but
+    ``x`` (:func:`_newton_step`). The verdict must hold out to 10 times that distance: at the inflection
+    x = 0 of :math:`x^4 - 3x^3` (:math:`f' = x^2 (4x - 9)`, a double zero) Newton halves its
+    distance each step and stops at x = 1.1e-8, where :math:`f'' = -2 \cdot 10^{-7}` but
     :math:`f'' > 0` just left of 0; that point is no maximum.
+
+    Along a direction where the Hessian's eigenvalue is 0 to rounding it cannot tell; f itself is
+    asked then (see :func:`_kind_by_values`): :math:`-x^4 - y^4` and :math:`x^4 - y^4` end Newton's
+    run at (1.8e-8, 1.8e-8) with a Hessian of 4e-15, which passed for a minimum.
     """
     x = np.asarray(x, dtype=float)
     kind = _curvature_kind(expr, x)
     if kind is None:
-        return None
-    with np.errstate(all="ignore"):
-        reach = 10.0 * np.linalg.lstsq(expr.hessian(x), np.asarray(expr.gradient(x), dtype=float), rcond=None)[0]
+        kind = _kind_by_values(expr, x)
+        return Stationary(kind, by_values=True) if kind else None
+    reach = 10.0 * _newton_step(expr, x)
     if not np.all(np.isfinite(reach)):
-        return kind
-    return kind if all(_curvature_kind(expr, x + side * reach) == kind for side in (-1.0, 1.0)) else "flat point"
+        return Stationary(kind)
+    beside = all(_curvature_kind(expr, x + side * reach) == kind for side in (-1.0, 1.0))
+    return Stationary(kind if beside else "flat point")
+
+
+def _newton_step(expr, x: np.ndarray) -> np.ndarray:
+    """:math:`H^{-1} g` at x (least squares where H is singular): how far from x the gradient
+    vanishes if the curvature is what it is at x."""
+    with np.errstate(all="ignore"):
+        return np.linalg.lstsq(expr.hessian(x), np.asarray(expr.gradient(x), dtype=float), rcond=None)[0]
+
+
+def _zero_tol(eigenvalues: np.ndarray) -> float:
+    """Eigenvalues of the Hessian within this of 0 are 0 to rounding."""
+    return 1e-8 * max(1.0, float(np.max(np.abs(eigenvalues))))
 
 
 def _curvature_kind(expr, x: np.ndarray) -> str | None:
@@ -609,10 +638,71 @@ def _curvature_kind(expr, x: np.ndarray) -> str | None:
     if not np.all(np.isfinite(h)):
         return None
     eigenvalues = np.linalg.eigvalsh(h)
-    tol = 1e-8 * max(1.0, float(np.max(np.abs(eigenvalues))))
+    tol = _zero_tol(eigenvalues)
     if eigenvalues[0] >= -tol:
         return None
     return "saddle point" if eigenvalues[-1] > tol else "maximum"
+
+
+def _kind_by_values(expr, x: np.ndarray) -> str | None:
+    r"""``"maximum"`` or ``"saddle point"`` from f itself, where an eigenvalue of the Hessian is 0
+    to rounding; None where none is (the Hessian has told) or f cannot tell.
+
+    f is compared with its value at a centre c at :math:`c \pm d u`, along each eigenvector u of
+    the Hessian (it finds a flat direction among curved ones, as for
+    :math:`-(x + 2y)^4 + (2x - y)^2`) and along the axes and diagonals (where the Hessian is 0 to
+    rounding its eigenvectors are arbitrary). A direction *falls* when f is lower on both sides,
+    *rises* when higher on both: lower on one side only means c is off centre by more than d, and
+    tells nothing. Every direction falls: a maximum; some fall and some rise: a saddle point;
+    anything else (e.g. :math:`x^4 + 100`, equal to rounding everywhere near 0) keeps the verdict
+    "minimum".
+
+    c is x moved by one Newton step (:func:`_newton_step`). The run stopped with a gradient up to
+    ``tol``, so x may sit that far up the wall of a curved direction, and from there f falls
+    along a flat one on both sides as it slides down to the floor: on the valley of minima
+    :math:`(y - x^2)^2`, gd's end points looked like saddles. In the curved directions the step
+    lands on the floor.
+
+    ``d`` is 100 Newton steps: at a flat stationary point of order p (:math:`x^p`) Newton's step
+    is :math:`x / (p - 1)`, so d passes the true point for p up to ~100, while a run that stopped
+    at tol = 1e-8 keeps d near 1e-6: local. It is at least :math:`\sqrt{\epsilon} (1 + \|x\|)`,
+    the precision of x itself, for a run that stopped where g is exactly 0 (a start on the point).
+
+    A difference counts when it is 10 times f's rounding at c
+    (:meth:`~gradlab.expr.Expression.rounding`), not :math:`\epsilon |f(c)|`: float64 computes
+    :math:`\cosh x - 1 - x^2/2`, the flat minimum :math:`x^4/24 + \dots`, as :math:`-x^2/2` for
+    :math:`|x| < 10^{-8}`, and the probes saw a maximum in x.
+    """
+    with np.errstate(all="ignore"):
+        h = expr.hessian(x)
+    if not np.all(np.isfinite(h)):
+        return None
+    eigenvalues, eigenvectors = np.linalg.eigh(h)
+    if not np.any(np.abs(eigenvalues) <= _zero_tol(eigenvalues)):
+        return None
+    step = _newton_step(expr, x)
+    if not np.all(np.isfinite(step)):
+        step = np.zeros_like(x)
+    centre = x - step
+    d = max(100.0 * norm(step), math.sqrt(np.finfo(float).eps) * (1.0 + norm(x)))
+    n = expr.n_vars
+    axes = np.eye(n)
+    diagonals = [(axes[i] + sign * axes[j]) / math.sqrt(2) for i in range(n) for j in range(i + 1, n)
+                 for sign in (1.0, -1.0)]
+    f0, noise = expr.value(centre), 10.0 * expr.rounding(centre)
+    sides = [tuple(_compare(expr.value(centre + side * d * u), f0, noise) for side in (-1.0, 1.0))
+             for u in (*eigenvectors.T, *axes, *diagonals)]
+    falls, rises = [pair == (-1, -1) for pair in sides], [pair == (1, 1) for pair in sides]
+    if all(falls):
+        return "maximum"
+    return "saddle point" if any(falls) and any(rises) else None
+
+
+def _compare(value: float, f0: float, noise: float) -> int:
+    """-1 if ``value`` is below ``f0`` by more than ``noise``, 1 if above it, 0 if neither (or not finite)."""
+    if not (math.isfinite(value) and math.isfinite(f0)):
+        return 0
+    return -1 if value < f0 - noise else 1 if value > f0 + noise else 0
 
 
 def unbounded_direction(expr, x: Sequence[float], x0: Sequence[float] | None = None) -> str | None:

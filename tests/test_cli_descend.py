@@ -494,6 +494,28 @@ def test_maxima_and_saddle_points_are_not_called_converged(cli, tmp_path, args, 
     assert summary(only_run(tmp_path))["message"].endswith("start elsewhere")
 
 
+@pytest.mark.parametrize(("f", "final"), [
+    # the Hessian at (1.79e-8, 1.79e-8) is ~1e-15, and both were "converged after 44 steps"
+    ("-x**4 - y**4", "stopped after 44 steps at a maximum of f, not a minimum: (x, y) = (1.78642e-08, 1.78642e-08), "
+                     "f = -2.03689e-31 (the gradient is 0 and the Hessian has an eigenvalue 0 to rounding, but f is "
+                     "lower on every side); start elsewhere"),
+    ("x**4 - y**4", "stopped after 44 steps at a saddle point of f, not a minimum: (x, y) = (1.78642e-08, 1.78642e-08), "
+                    "f = 0 (the gradient is 0 and the Hessian has an eigenvalue 0 to rounding, but f is lower on some "
+                    "sides and higher on others); start elsewhere"),
+    ("x**4 + y**4", "converged after 44 steps: (x, y) = (1.78642e-08, 1.78642e-08), f = 2.03689e-31 (gradient and "
+                    "next step below tol = 1e-08)"),
+    ("x**4 + 2*y**2", "converged after 43 steps: (x, y) = (2.67964e-08, 0), f = 5.15589e-31 (gradient and next "
+                      "step below tol = 1e-08)"),
+    ("x**4 + y**4 + 100", "converged after 44 steps: (x, y) = (1.78642e-08, 1.78642e-08), f = 100 (gradient and "
+                          "next step below tol = 1e-08)"),  # f is 100 at every probe: it cannot tell
+])
+def test_flat_maxima_and_saddle_points_are_not_called_converged(cli, tmp_path, f, final):
+    result = cli("descend", "--method", "newton", "--f", f, "--x0=1,1", "--no-plot")
+    assert result.code == 0, result.err
+    assert final in result.out.splitlines()
+    assert summary(only_run(tmp_path))["message"].startswith(final[:40])
+
+
 @pytest.mark.parametrize(("f", "x0"), [("tanh(x)*1e308", "8"), ("tanh(x)*1e308 + y**2", "8,1"),
                                       ("1e308*tanh(x) + y", "0,0")])  # its contour levels overflowed (a warning)
 def test_values_too_large_for_an_axis_still_give_a_plot(cli, tmp_path, f, x0):

@@ -4,12 +4,14 @@ import pytest
 from gradlab.descent import (
     Descent,
     Settings,
+    Stationary,
     descend,
     linear_rate,
     metric_columns,
     metric_row,
     observed_ratio,
     stability,
+    stationary_kind,
     update_rule,
 )
 from gradlab.errors import InputError
@@ -273,3 +275,42 @@ def test_adam_squaring_a_huge_gradient_does_not_warn():
     # at x = 1000, f = e^500 ~ 1e217 is finite but g**2 = e^1000 / 4 overflows: v = inf freezes the step at 0
     _, outcome = descend(parse("exp(x/2)"), [1000.0], Settings(method="adam", lr=1.0, steps=3))
     assert (outcome.reason, outcome.steps) == ("max_steps", 3)
+
+
+# Newton on x^4 moves x to x - x/3 = 2x/3: from 1 it is below tol after 44 steps, (2/3)^44 = 1.79e-8
+# (43 for a lone x^4, whose gradient 4x^3 counts alone), where the Hessian is ~1e-15 and every
+# eigenvalue passed the curvature test as >= 0: a minimum
+@pytest.mark.parametrize(("text", "x0", "x_end", "kind"), [
+    ("-x**4 - y**4", [1.0, 1.0], [1.78642e-08, 1.78642e-08], "maximum"),
+    ("x**4 - y**4", [1.0, 1.0], [1.78642e-08, 1.78642e-08], "saddle point"),
+    ("-x**4 + y**2", [1.0, 1.0], [2.67964e-08, 0.0], "saddle point"),  # flat along x only
+    ("-(x + 2*y)**4 + (2*x - y)**2", [1.0, 1.0], [1.07239e-08, 2.14478e-08], "saddle point"),  # flat along (1, 2)
+    ("-x**4", [1.0], [2.67964e-08], "maximum"),
+])
+def test_flat_maxima_and_saddle_points_are_told_by_f_itself(text, x0, x_end, kind):
+    expr = parse(text)
+    _, outcome = descend(expr, x0, Settings(method="newton"))
+    assert outcome.reason == "converged"
+    np.testing.assert_allclose(outcome.x, x_end, rtol=1e-5, atol=1e-300)
+    assert stationary_kind(expr, outcome.x) == Stationary(kind, by_values=True)
+
+
+@pytest.mark.parametrize(("text", "x0", "settings", "x_end"), [
+    ("x**4 + y**4", [1.0, 1.0], dict(method="newton"), [1.78642e-08, 1.78642e-08]),
+    ("x**4 + 2*y**2", [1.0, 1.0], dict(method="newton"), [2.67964e-08, 0.0]),
+    ("(x - 1)**4 + y**2", [0.0, 1.0], dict(method="newton"), [1 - 2.67964e-08, 0.0]),
+    ("x**4 + 100", [1.0], dict(method="newton"), [2.67964e-08]),  # f = 100 at every probe: it cannot tell
+    # a valley of minima along y = x^2; gd stops up to tol up its wall, from where f falls along the
+    # valley on both sides: probed from there it looked like a saddle point
+    ("(y - x**2)**2", [0.5, 0.5], dict(lr=0.1), [0.62220146, 0.38713466]),
+    # x^4/24 + ... in exact arithmetic, but float64 computes -x^2/2 below |x| = 1e-8, where cosh x
+    # rounds to 1: measured against eps |f| the probes saw a maximum along x
+    ("cosh(x) - 1 - x**2/2 + y**2", [1.0, 1.0], dict(method="newton"), [2.90441526e-08, 0.0]),
+    ("cosh(x) - 1 - x**2/2 + y**2", [0.0, 0.0], dict(), [0.0, 0.0]),
+])
+def test_flat_minima_stay_minima(text, x0, settings, x_end):
+    expr = parse(text)
+    _, outcome = descend(expr, x0, Settings(**settings))
+    assert outcome.reason == "converged"
+    np.testing.assert_allclose(outcome.x, x_end, rtol=1e-5, atol=1e-300)
+    assert stationary_kind(expr, outcome.x) is None

@@ -195,3 +195,12 @@ def test_the_unbounded_value_is_none_where_f_has_no_real_value():
     assert parse("relu(log(x))").value_unbounded([-1.0]) is None
     assert float(parse("exp(x)").value_unbounded([-1000.0])) == 0.0  # 5.1e-435 in mpmath: below float64
     assert parse("exp(x)").value_unbounded([-1000.0]) > 0
+
+
+def test_rounding_counts_the_terms_a_formula_cancels():
+    eps = np.finfo(float).eps
+    expanded = parse("x**4 - 4*x**3 + 6*x**2 - 4*x + 1")  # (x - 1)^4: 0 at 1, from terms up to 6
+    assert expanded.value([1.0]) == 0.0 and expanded.rounding([1.0]) > 16 * eps
+    assert parse("(x - 1)**4").rounding([1.0]) == 0.0  # nothing cancels: exact
+    assert 0 < parse("-x**4 - y**4").rounding([1e-8, 1e-8]) < 10 * eps * 2e-32  # about eps |f|
+    assert parse("sqrt(x)").rounding([0.0]) == float("inf")  # the slope magnifies x's rounding without bound

@@ -226,23 +226,33 @@ def _final_line(expr, settings, outcome, digits: int, downhill: Optional[str] = 
 
     tail = f"; {_no_minimum(downhill)}" if downhill else ""
     count = f"{outcome.steps} step{'s' * (outcome.steps != 1)}"
+    where = _where(expr, outcome.x, outcome.f, digits)
     if outcome.reason == "interrupted":
-        return f"interrupted ({outcome.detail}) after {count}: {_where(expr, outcome.x, outcome.f, digits)}"
+        return f"interrupted ({outcome.detail}) after {count}: {where}"
     if outcome.reason == "diverged":
         return f"diverged at step {outcome.steps}: {outcome.detail} (lr = {settings.lr:g}){tail}"
-    if outcome.reason == "converged" and not downhill:
-        kind = stationary_kind(expr, outcome.x)
-        if kind == "flat point":  # negative curvature at x, but not beside it: too flat to tell what x is
-            curvature = "f''" if expr.n_vars == 1 else "an eigenvalue of the Hessian"
-            return (f"stopped after {count} at a flat point of f, possibly not a minimum: "
-                    f"{_where(expr, outcome.x, outcome.f, digits)} (the gradient is 0, and {curvature} changes sign "
-                    f"right beside the point: 0 to the run's precision); start elsewhere")
-        if kind:  # the gradient vanished, but not at a minimum: descent cannot tell, the second derivative can
-            curvature = "f'' < 0 there" if expr.n_vars == 1 else "the Hessian has a negative eigenvalue there"
-            return (f"stopped after {count} at a {kind} of f, not a minimum: {_where(expr, outcome.x, outcome.f, digits)} "
-                    f"(the gradient is 0, but {curvature}); start elsewhere")
+    point = stationary_kind(expr, outcome.x) if outcome.reason == "converged" and not downhill else None
+    if point is not None:  # the gradient vanished, but not at a minimum: descent cannot tell, f and f'' can
+        return f"stopped after {count} {_not_a_minimum(expr, point, where)}; start elsewhere"
     head = "converged" if outcome.reason == "converged" and not downhill else "stopped"
-    return f"{head} after {count}: {_where(expr, outcome.x, outcome.f, digits)} ({outcome.detail}){tail}"
+    return f"{head} after {count}: {where} ({outcome.detail}){tail}"
+
+
+def _not_a_minimum(expr, point, where: str) -> str:
+    """'at a maximum of f, not a minimum: <where> (why)' for a :class:`~gradlab.descent.Stationary` point."""
+    one = expr.n_vars == 1
+    if point.kind == "flat point":  # negative curvature at x, but not beside it: too flat to tell what x is
+        curvature = "f''" if one else "an eigenvalue of the Hessian"
+        return (f"at a flat point of f, possibly not a minimum: {where} (the gradient is 0, and {curvature} "
+                f"changes sign right beside the point: 0 to the run's precision)")
+    if point.by_values:  # the Hessian is 0 to rounding along some direction: f itself, beside the point, decided
+        flat = "the gradient and f'' are 0" if one else "the gradient is 0 and the Hessian has an eigenvalue 0"
+        lower = "on both sides" if one else "on every side"
+        why = f"{flat} to rounding, but f is lower " + (
+            lower if point.kind == "maximum" else "on some sides and higher on others")
+    else:
+        why = "the gradient is 0, but " + ("f'' < 0 there" if one else "the Hessian has a negative eigenvalue there")
+    return f"at a {point.kind} of f, not a minimum: {where} ({why})"
 
 
 def _no_minimum(downhill: str) -> str:
