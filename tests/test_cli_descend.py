@@ -516,6 +516,16 @@ def test_flat_maxima_and_saddle_points_are_not_called_converged(cli, tmp_path, f
     assert summary(only_run(tmp_path))["message"].startswith(final[:40])
 
 
+def test_negative_zero_is_printed_as_0(cli):
+    from gradlab.cli.common import fmt
+
+    assert (fmt(-0.0), fmt(-0.0, 17), fmt(-1e-300)) == ("0", "0", "-1e-300")
+    # f = -0.0 - 0.0 = -0.0 at the start: it was printed 'f = -0'
+    result = cli("descend", "--f", "-x**2 - y**2", "--x0=0,0", "--no-plot")
+    assert ("stopped after 0 steps at a maximum of f, not a minimum: (x, y) = (0, 0), f = 0 (the gradient is 0, "
+            "but the Hessian has a negative eigenvalue there); start elsewhere") in result.out.splitlines()
+
+
 @pytest.mark.parametrize(("f", "x0"), [("tanh(x)*1e308", "8"), ("tanh(x)*1e308 + y**2", "8,1"),
                                       ("1e308*tanh(x) + y", "0,0")])  # its contour levels overflowed (a warning)
 def test_values_too_large_for_an_axis_still_give_a_plot(cli, tmp_path, f, x0):

@@ -111,7 +111,8 @@ def examples(*lines: str) -> str:
 def fmt(value: float | str, digits: int = 6) -> str:
     """Format a number with ``digits`` significant digits, without trailing noise (6.8 not 6.800000).
 
-    Non-finite values read back from JSON arrive as text ("nan", "inf") and are shown as such.
+    Non-finite values read back from JSON arrive as text ("nan", "inf") and are shown as such;
+    negative zero is shown as 0.
     """
     try:
         value = float(value)
@@ -119,7 +120,7 @@ def fmt(value: float | str, digits: int = 6) -> str:
         return str(value)
     if value != value or value in (float("inf"), float("-inf")):
         return str(value)
-    return f"{value:.{digits}g}"
+    return f"{value + 0.0:.{digits}g}"  # + 0.0 turns -0.0 (e.g. f = -x**2 at x = 0) into 0: '-0' reads as an error
 
 
 def check_output_file(path: Path, suffix: str, option: str = "--output", make_parent: bool = False) -> None:
