@@ -337,6 +337,29 @@ def test_a_function_without_a_minimum_is_never_called_converged(cli, tmp_path, f
     assert done["message"].startswith(f"stopped after {steps} step") and done["message"].endswith(final[-60:])
 
 
+NO_MINIMUM = "so there is no minimum to converge to that way"
+
+
+@pytest.mark.parametrize(("f", "x0", "final"), [
+    # Newton's one step from 1 lands on the maximum x = 0 (f'' = -2); as f also falls away, the line
+    # skipped the check and said only 'stopped after 1 step: x = 0, y = -0 (gradient and next step ...)'
+    ("-x**2", 1, "stopped after 1 step at a maximum of f, not a minimum: x = 0, y = 0 (the gradient is 0, but f'' < 0 "
+                 f"there); f keeps decreasing as x -> +inf, {NO_MINIMUM}"),
+    ("-x**4", 1, "stopped after 43 steps at a maximum of f, not a minimum: x = 2.67964e-08, y = -5.15589e-31 (the "
+                 f"gradient and f'' are 0 to rounding, but f is lower on both sides); f keeps decreasing as x -> +inf, "
+                 f"{NO_MINIMUM}"),
+    # f'' < 0 at the end but not beside it: 'a flat point, possibly not a minimum' would say less than the tail
+    ("x**3", -1, "stopped after 26 steps: x = -1.49012e-08, y = -3.30872e-24 (gradient and next step below tol = "
+                 f"1e-08); f keeps decreasing as x -> -inf, {NO_MINIMUM}"),
+])
+def test_a_maximum_is_named_where_f_also_falls_away(cli, tmp_path, f, x0, final):
+    result = cli("descend", "--method", "newton", "--f", f, "--x0", x0, "--no-plot")
+    assert result.code == 0, result.err
+    assert final in result.out.splitlines()
+    message = summary(only_run(tmp_path))["message"]  # 17 digits
+    assert message.startswith(final.split(":")[0]) and message.endswith(final[-60:])
+
+
 def test_flat_minima_are_still_found():
     from gradlab.descent import falling_towards, find_minimum_1d
     from gradlab.expr import parse

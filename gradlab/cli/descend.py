@@ -231,9 +231,12 @@ def _final_line(expr, settings, outcome, digits: int, downhill: Optional[str] = 
         return f"interrupted ({outcome.detail}) after {count}: {where}"
     if outcome.reason == "diverged":
         return f"diverged at step {outcome.steps}: {outcome.detail} (lr = {settings.lr:g}){tail}"
-    point = stationary_kind(expr, outcome.x) if outcome.reason == "converged" and not downhill else None
+    point = stationary_kind(expr, outcome.x) if outcome.reason == "converged" else None
+    if point is not None and downhill and point.kind == "flat point":
+        point = None  # "possibly not a minimum" says less than the tail: there is none that way (x**3 from -1)
     if point is not None:  # the gradient vanished, but not at a minimum: descent cannot tell, f and f'' can
-        return f"stopped after {count} {_not_a_minimum(expr, point, where)}; start elsewhere"
+        advice = tail or "; start elsewhere"  # where f falls away, no start leads to a minimum that way
+        return f"stopped after {count} {_not_a_minimum(expr, point, where)}{advice}"
     head = "converged" if outcome.reason == "converged" and not downhill else "stopped"
     return f"{head} after {count}: {where} ({outcome.detail}){tail}"
 
