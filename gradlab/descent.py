@@ -605,13 +605,17 @@ def stationary_kind(expr, x: Sequence[float]) -> Stationary | None:
 
     Along a direction where the Hessian's eigenvalue is 0 to rounding it cannot tell; f itself is
     asked then (see :func:`_kind_by_values`): :math:`-x^4 - y^4` and :math:`x^4 - y^4` end Newton's
-    run at (1.8e-8, 1.8e-8) with a Hessian of 4e-15, which passed for a minimum.
+    run at (1.8e-8, 1.8e-8) with a Hessian of 4e-15, which passed for a minimum, and
+    :math:`x^4 - y^2`, which rises along x, passed for a maximum.
     """
     x = np.asarray(x, dtype=float)
     kind = _curvature_kind(expr, x)
+    if kind in (None, "maximum"):  # a saddle's rising direction may be one the Hessian sees as flat
+        seen = _kind_by_values(expr, x)
+        if seen is not None and seen != kind:
+            return Stationary(seen, by_values=True)
     if kind is None:
-        kind = _kind_by_values(expr, x)
-        return Stationary(kind, by_values=True) if kind else None
+        return None
     reach = 10.0 * _newton_step(expr, x)
     if not np.all(np.isfinite(reach)):
         return Stationary(kind)

@@ -522,9 +522,16 @@ def test_maxima_and_saddle_points_are_not_called_converged(cli, tmp_path, args, 
     ("-x**4 - y**4", "stopped after 44 steps at a maximum of f, not a minimum: (x, y) = (1.78642e-08, 1.78642e-08), "
                      "f = -2.03689e-31 (the gradient is 0 and the Hessian has an eigenvalue 0 to rounding, but f is "
                      "lower on every side); start elsewhere"),
-    ("x**4 - y**4", "stopped after 44 steps at a saddle point of f, not a minimum: (x, y) = (1.78642e-08, 1.78642e-08), "
-                    "f = 0 (the gradient is 0 and the Hessian has an eigenvalue 0 to rounding, but f is lower on some "
-                    "sides and higher on others); start elsewhere"),
+    ("x**4 - y**4", "stopped after 44 steps at a saddle point of f, not a minimum: (x, y) = (1.78642e-08, "
+                    "1.78642e-08), f = 0 (the gradient is 0 and the Hessian has an eigenvalue 0 to rounding, but f is "
+                    "lower on some sides and higher on others); start elsewhere"),
+    # f'' = -2 along y made this a maximum, though f rises along x, where the Hessian is 0 to rounding
+    ("x**4 - y**2", "stopped after 43 steps at a saddle point of f, not a minimum: (x, y) = (2.67964e-08, 0), "
+                    "f = 5.15589e-31 (the gradient is 0 and the Hessian has an eigenvalue 0 to rounding, but f is "
+                    "lower on some sides and higher on others); start elsewhere"),
+    ("-x**4 - y**2", "stopped after 43 steps at a maximum of f, not a minimum: (x, y) = (2.67964e-08, 0), "
+                     "f = -5.15589e-31 (the gradient is 0, but the Hessian has a negative eigenvalue there); start "
+                     "elsewhere"),
     ("x**4 + y**4", "converged after 44 steps: (x, y) = (1.78642e-08, 1.78642e-08), f = 2.03689e-31 (gradient and "
                     "next step below tol = 1e-08)"),
     ("x**4 + 2*y**2", "converged after 43 steps: (x, y) = (2.67964e-08, 0), f = 5.15589e-31 (gradient and next "

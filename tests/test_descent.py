@@ -286,6 +286,8 @@ def test_adam_squaring_a_huge_gradient_does_not_warn():
     ("-x**4 + y**2", [1.0, 1.0], [2.67964e-08, 0.0], "saddle point"),  # flat along x only
     ("-(x + 2*y)**4 + (2*x - y)**2", [1.0, 1.0], [1.07239e-08, 2.14478e-08], "saddle point"),  # flat along (1, 2)
     ("-x**4", [1.0], [2.67964e-08], "maximum"),
+    # f'' = -2 along y made it a 'maximum', though f rises along x, where the Hessian is 0 to rounding
+    ("x**4 - y**2", [1.0, 1.0], [2.67964e-08, 0.0], "saddle point"),
 ])
 def test_flat_maxima_and_saddle_points_are_told_by_f_itself(text, x0, x_end, kind):
     expr = parse(text)
@@ -314,3 +316,10 @@ def test_flat_minima_stay_minima(text, x0, settings, x_end):
     assert outcome.reason == "converged"
     np.testing.assert_allclose(outcome.x, x_end, rtol=1e-5, atol=1e-300)
     assert stationary_kind(expr, outcome.x) is None
+
+
+def test_a_maximum_flat_along_some_direction_is_still_a_maximum():
+    expr = parse("-x**4 - y**2")  # f'' = -2 along y; along x the Hessian is 0, and f falls there too
+    _, outcome = descend(expr, [1.0, 1.0], Settings(method="newton"))
+    np.testing.assert_allclose(outcome.x, [2.67964e-08, 0.0], rtol=1e-5, atol=1e-300)
+    assert stationary_kind(expr, outcome.x) == Stationary("maximum")
