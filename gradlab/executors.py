@@ -25,6 +25,7 @@ to one thread so that N workers do not oversubscribe the cores (see ``limit_thre
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 import os
@@ -40,6 +41,13 @@ from gradlab.sweeps import CANCELLED, INTERRUPTED, PointResult, PointTask, run_p
 EXECUTORS = ("process", "dask")
 #: after Ctrl-C, how long to wait for running points to write their interrupted state
 STOP_TIMEOUT = 30.0
+#: how long connecting to ``--scheduler`` may take, handshake included (the tests shorten it)
+CONNECT_TIMEOUT = 10.0
+#: past CONNECT_TIMEOUT, before a handshake that has not ended is given up: distributed's own error
+#: for an address that refuses connections (it retries them for CONNECT_TIMEOUT) comes first
+CONNECT_GRACE = 1.0
+#: the end of every --scheduler error: what belongs there
+SCHEDULER_EXPECTED = "expected the address of a running Dask scheduler (`dask scheduler` prints it: tcp://HOST:8786)"
 #: in a worker process: the pool's stop event (set by ProcessExecutor.stop); None elsewhere
 _STOPPING = {"event": None}
 #: in a worker process: whether it has had a SIGINT, and whether it is running a task now
@@ -239,6 +247,45 @@ def _not_dask_sync_cancel(record: logging.LogRecord) -> bool:
     return "sync.<locals>.cancel" not in record.getMessage()
 
 
+async def _connect_and_close(distributed, address: str) -> None:
+    """Connect an asynchronous client to ``address`` as the executor's client will, then close it."""
+    client = distributed.Client(address, asynchronous=True, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    try:
+        await client
+    finally:  # also when cancelled at the deadline: a client left half-open complains when collected
+        await client.close()
+
+
+def _scheduler_client(distributed, address: str):
+    """A client of the Dask scheduler at ``address``, connected within about CONNECT_TIMEOUT.
+
+    ``Client(timeout=...)`` bounds the TCP connection but not the handshake after it (distributed
+    took it out of the timeout on purpose, dask/distributed#7698), and no setting bounds it: a
+    server that accepts and says nothing held ``Client`` forever, and one that answered in another
+    protocol had its reply read as a frame length (a MemoryError for exabytes), and the half-built
+    client complained on stderr when it was collected. So a first connection, made as the blocking
+    client's will be, runs in asynchronous mode under ``asyncio.wait_for`` and is closed whatever
+    happens; only when it succeeds is the blocking client, which the executor uses, made.
+
+    Raises
+    ------
+    InputError
+        Nothing answers at ``address`` in time, the connection fails, or what answers is not a
+        Dask scheduler.
+    """
+    deadline = CONNECT_TIMEOUT + CONNECT_GRACE
+    try:
+        asyncio.run(asyncio.wait_for(_connect_and_close(distributed, address), deadline))
+        return distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except (asyncio.TimeoutError, TimeoutError):  # before OSError, TimeoutError's base; one class from 3.11
+        problem = f"no answer from a Dask scheduler within {CONNECT_TIMEOUT:g} s"
+    except (OSError, ValueError, ImportError) as error:  # refused, unresolvable, malformed, version clash
+        problem = f"cannot connect to a Dask scheduler there ({error})"
+    except Exception:  # noqa: BLE001 - another protocol's reply decoded as Dask frames: MemoryError, ...
+        problem = "something answers there, but not as a Dask scheduler does"
+    raise InputError(f"--scheduler {address}: {problem}; {SCHEDULER_EXPECTED}")
+
+
 def dask_setup(worker_or_nanny) -> None:
     """Dask's preload hook, run in each process of the LocalCluster a DaskExecutor starts."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -267,10 +314,7 @@ class DaskExecutor:
         self._futures: dict = {}
         self._collected: set = set()
         if scheduler:
-            try:
-                self.client = distributed.Client(scheduler, timeout="10s", set_as_default=False)
-            except (OSError, TimeoutError, ValueError) as error:
-                raise InputError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler there ({error})") from None
+            self.client = _scheduler_client(distributed, scheduler)
             self.workers = len(self.client.scheduler_info().get("workers", {}))
         else:
             # its processes ignore Ctrl-C, which a terminal sends to the whole group: each would print

@@ -513,6 +513,88 @@ def test_ctrl_c_stops_the_points_running_on_the_local_dask_cluster(tmp_path):
         assert int(row["epochs"]) >= 0  # the point's own result came back (a cancelled future's never did)
 
 
+@pytest.fixture
+def not_a_scheduler(request):
+    """The address of a TCP server on 127.0.0.1 that is no Dask scheduler: ``http_400`` answers any
+    connection with an HTTP error and closes it, ``silent`` accepts and never says anything (as
+    ``python -m http.server`` does to Dask's handshake), ``closed`` is a port nobody listens on."""
+    import socket
+    import socketserver
+    import threading
+
+    if request.param == "closed":
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            yield f"tcp://127.0.0.1:{probe.getsockname()[1]}"  # closed again before it is used
+        return
+    hang_up = threading.Event()
+
+    class Reply(socketserver.BaseRequestHandler):
+        def handle(self):
+            if request.param == "http_400":
+                self.request.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+            else:
+                hang_up.wait()
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Reply)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"tcp://127.0.0.1:{server.server_address[1]}"
+    hang_up.set()
+    server.shutdown()
+    server.server_close()
+
+
+EXPECTED_SCHEDULER = "expected the address of a running Dask scheduler (`dask scheduler` prints it: tcp://HOST:8786)"
+
+
+@pytest.mark.parametrize(("not_a_scheduler", "problem"), [
+    ("http_400", "something answers there, but not as a Dask scheduler does"),  # was exit 1, MemoryError for 3 EiB
+    ("silent", "no answer from a Dask scheduler within 2 s"),  # was a hang with no output
+    ("closed", "cannot connect to a Dask scheduler there (Timed out trying to connect to {address} after 2 s)"),
+], indirect=["not_a_scheduler"])
+def test_an_address_where_no_dask_scheduler_answers_is_exit_2_within_the_deadline(
+        cli, tmp_path, tiny, monkeypatch, not_a_scheduler, problem):
+    from gradlab import executors
+
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", 2.0)
+    started = time.monotonic()
+    result, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", "optimizer.lr=0.01,0.1", "--executor", "dask",
+                              "--scheduler", not_a_scheduler, code=2)
+    assert time.monotonic() - started < 2.0 + executors.CONNECT_GRACE + 3  # a bounded wait, handshake included
+    problem = problem.format(address=not_a_scheduler)
+    assert result.err == f"error: --scheduler {not_a_scheduler}: {problem}; {EXPECTED_SCHEDULER}\n"
+    assert result.out == ""
+    assert sweep_dir is None and not (tmp_path / "sweeps").exists()
+
+
+def test_a_client_that_could_not_connect_is_closed_without_a_complaint(tmp_path, tiny):
+    """Garbage-collected, a half-connected distributed.Client closed itself and printed "Exception
+    ignored in: Client.__del__ ... TimeoutError" to stderr 20 s after the error; in a subprocess, so
+    that what the interpreter prints on its way out is seen too."""
+    pytest.importorskip("distributed")
+    server = subprocess.Popen([sys.executable, "-c", (
+        "import socketserver\n"
+        "class Reply(socketserver.BaseRequestHandler):\n"
+        "    def handle(self): self.request.sendall(b'HTTP/1.1 400 Bad Request\\r\\n\\r\\n')\n"
+        "server = socketserver.TCPServer(('127.0.0.1', 0), Reply)\n"
+        "print(server.server_address[1], flush=True)\n"
+        "server.serve_forever()\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        address = f"tcp://127.0.0.1:{server.stdout.readline().strip()}"
+        done = subprocess.run([sys.executable, "-m", "gradlab", "sweep", str(tiny), "--grid", "optimizer.lr=0.01,0.1",
+                               "--executor", "dask", "--scheduler", address, "--out", str(tmp_path / "sweeps")],
+                              env=subprocess_env(), capture_output=True, text=True, timeout=60)
+    finally:
+        server.kill()
+        server.communicate()
+    assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
+    assert done.stderr == (f"error: --scheduler {address}: something answers there, but not as a Dask scheduler does; "
+                           f"{EXPECTED_SCHEDULER}\n")
+    assert not (tmp_path / "sweeps").exists()
+
+
 def test_dask_missing_is_a_clear_error(cli, tmp_path, tiny, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     result, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", "loss=mse", "--executor", "dask", code=2)
