@@ -153,8 +153,13 @@ BAD_INPUT = [
     (["--every", "0"], "every: input should be greater than or equal to 1"),
     (["--name", "../up"], "name must be 1-64 letters"),
     (["--config", "missing.yaml"], "missing.yaml: no such config file"),
-    (["--lr", "fast"], "error: Invalid value for '--lr': Input should be a valid number, got 'fast' (see 'gradlab "
-                       "descend --help')\n"),
+    (["--lr", "fast"], "error: Invalid value for '--lr': Input should be a number in ASCII decimal or scientific "
+                       "notation, got 'fast' (see 'gradlab descend --help')\n"),
+    # float() reads these, the README's rule for numbers (and --x0) does not
+    (["--lr", "０.５"], "error: Invalid value for '--lr': Input should be a number in ASCII decimal or scientific "
+                       "notation, got '０.５' (see 'gradlab descend --help')\n"),
+    (["--tol", "1_0"], "error: Invalid value for '--tol': Input should be a number in ASCII decimal or scientific "
+                       "notation, got '1_0' (see 'gradlab descend --help')\n"),
     # 1e309 was read as inf: "lr: must be a finite number > 0, got inf", a value nobody typed
     (["--lr", "1e309"], "error: Invalid value for '--lr': beyond the range of a float64 number (at most 1.798e+308 in "
                         "size), got '1e309' (see 'gradlab descend --help')\n"),

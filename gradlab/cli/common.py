@@ -90,14 +90,14 @@ def parse_number(value: str | float) -> float:
     a value the user never typed; here it is refused as typed (the CLI adds ", got '1e309'").
     ``inf`` and ``nan`` typed as such are read, and left to each setting's own check.
     """
+    from gradlab.datasets import NUMBER_TEXT
     from gradlab.errors import BEYOND_FLOAT64, overflows_float
 
     if not isinstance(value, str):  # an option's default passes through here too
         return value
-    try:
-        number = float(value)
-    except ValueError:
-        raise typer.BadParameter("Input should be a valid number") from None
+    if not NUMBER_TEXT.fullmatch(value):  # float() also reads '1_0' and fullwidth digits: the README's rule does not
+        raise typer.BadParameter("Input should be a number in ASCII decimal or scientific notation")
+    number = float(value)
     if overflows_float(value, number):
         raise typer.BadParameter(BEYOND_FLOAT64)
     return number

@@ -84,7 +84,7 @@ class _Printer:
         self.units, self.digits, self.rows = units, digits, rows
 
     def num(self, value: float) -> str:
-        return fmt(float(value) + 0.0, self.digits)  # + 0.0: -0.0 (a dead ReLU's delta) prints as 0
+        return fmt(value, self.digits)  # fmt prints -0.0 (a dead ReLU's delta) as 0
 
     def signed(self, value: float) -> str:
         """A factor in a written-out sum: negative numbers in parentheses."""
