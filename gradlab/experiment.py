@@ -193,9 +193,9 @@ def component_identity(key: str, value: Any) -> tuple[str, Any] | None:
 
     ``sigmoid`` and ``logistic`` (an alias) both give ``("activation", ("sigmoid", {}))``;
     ``"leaky_relu:alpha=0.10"`` and ``{name: leaky_relu, alpha: 0.1}`` both give
-    ``("activation", ("leaky_relu", {"alpha": 0.1}))``: the canonical name and the parameters as
-    :meth:`~gradlab.registry.Registry.parse` reads them (those left at their defaults are not
-    filled in). ``model.activation`` may be a list, one spec per hidden layer; a ``KEY.name``
+    ``("activation", ("leaky_relu", {"alpha": 0.1}))``, and ``leaky_relu`` the same as
+    ``leaky_relu:alpha=0.01``: the canonical name and every parameter, defaults written out
+    (:meth:`~gradlab.registry.Registry.identity`). ``model.activation`` may be a list, one spec per hidden layer; a ``KEY.name``
     (``optimizer.name``) gives the canonical name alone.
 
     Returns
@@ -209,8 +209,8 @@ def component_identity(key: str, value: Any) -> tuple[str, Any] | None:
         if key in registries:
             registry = registries[key]
             if key == "model.activation" and isinstance(value, list):
-                return f"{registry.kind}s", [registry.parse(spec, key) for spec in value]
-            return registry.kind, registry.parse(value, key)
+                return f"{registry.kind}s", [registry.identity(spec, key) for spec in value]
+            return registry.kind, registry.identity(value, key)
         if last == "name" and parent in registries and isinstance(value, str):
             return registries[parent].kind, registries[parent].canonical(value.strip(), key)
     except InputError:

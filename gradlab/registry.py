@@ -168,6 +168,13 @@ class Registry(Generic[T]):
             raise InputError(f"{field}: {name} needs parameter(s) {', '.join(missing)}")
         return name, params
 
+    def identity(self, spec: str | Mapping[str, Any], field: str | None = None) -> tuple[str, dict[str, Any]]:
+        """:meth:`parse` with every parameter left out written at its default: what a spec builds,
+        however it is spelt (``leaky_relu``, ``leaky_relu:alpha=0.01`` and ``{name: leaky_relu}``
+        all give ``("leaky_relu", {"alpha": 0.01})``)."""
+        name, params = self.parse(spec, field)
+        return name, {**self.parameters(name), **params}
+
     def create(self, spec: str | Mapping[str, Any] | T, field: str | None = None) -> T:
         """Instantiate a spec; an already built instance is passed through."""
         if not isinstance(spec, (str, Mapping)):

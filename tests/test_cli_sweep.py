@@ -157,6 +157,11 @@ def test_every_point_is_checked_before_anything_runs(cli, tmp_path, tiny, args, 
     ("model.activation=[tanh],[sigmoid],[logistic]",
      "--grid model.activation: '[\"sigmoid\"]' and '[\"logistic\"]' are the same activations"),
     ("model.output=identity,linear", "--grid model.output: 'identity' and 'linear' are the same activation"),
+    # a parameter written out at its default builds what the bare name does
+    ("model.activation=leaky_relu,leaky_relu:alpha=0.01",
+     "--grid model.activation: 'leaky_relu' and 'leaky_relu:alpha=0.01' are the same activation"),
+    ("model.activation=[elu:alpha=1],[elu]", "--grid model.activation: '[\"elu:alpha=1\"]' and '[\"elu\"]' are the "
+                                             "same activations"),
     ("loss=bce,mse,quadratic", "--grid loss: 'mse' and 'quadratic' are the same loss"),
     ("model.init=glorot,xavier", "--grid model.init: 'glorot' and 'xavier' are the same initializer"),
     ("optimizer.name=lbfgs,l_bfgs", "--grid optimizer.name: 'lbfgs' and 'l_bfgs' are the same optimizer"),
