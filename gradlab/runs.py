@@ -226,6 +226,11 @@ def _cell(value: Any) -> Any:
     return value
 
 
+#: the commands that write run directories: gradlab's own, and the benchmark scripts' ``bench``
+#: (``gradlab runs --command`` takes these; :meth:`Run.create` refuses any other)
+RUN_COMMANDS = ("train", "descend", "sweep", "plot", "compare", "landscape", "gradcheck", "bench")
+
+
 class Run:
     """A run directory being written. Use as a context manager around the computation.
 
@@ -264,6 +269,8 @@ class Run:
         ``reproduce`` is the command line that re-runs it; ``{run}`` in it is replaced
         by the run directory.
         """
+        if command not in RUN_COMMANDS:  # a new command must be listed there, for `gradlab runs --command`
+            raise ValueError(f"{command!r} is not one of RUN_COMMANDS {RUN_COMMANDS}")
         check_name(name)
         root = check_root(out)
         try:
@@ -975,18 +982,17 @@ def list_runs(
     command: str | None = None,
     status: str | None = None,
     limit: int | None = None,
-    commands: Sequence[str] = (),
 ) -> list[RunInfo]:
     """Run directories under ``root`` (default :func:`runs_root`), newest first, filtered.
 
-    ``commands`` are the commands ``command`` may name while no run here has it (gradlab's own:
-    ``--command sweep`` before the first sweep lists nothing, and that is no error).
+    ``command`` may name a command of :data:`RUN_COMMANDS` while no run here has it (``--command
+    sweep`` before the first sweep lists nothing, and that is no error).
 
     Raises
     ------
     InputError
         ``status`` is not one of :data:`LISTING_STATUSES`, ``command`` is neither one of
-        ``commands`` nor the command of a run here, or ``limit`` < 1.
+        :data:`RUN_COMMANDS` nor the command of a run here, or ``limit`` < 1.
     """
     from gradlab.errors import unknown_choice
 
@@ -997,25 +1003,21 @@ def list_runs(
     base = runs_root(root)
     runs = [inspect_run(p) for p in base.iterdir() if is_run_dir(p)] if base.is_dir() else []
     if command is not None:
-        _check_command(command, runs, commands)
+        _check_command(command, runs)
     runs = [r for r in runs if (command is None or r.command == command) and (status is None or r.status == status)]
     runs.sort(key=lambda r: (r.started, r.id), reverse=True)
     return runs[:limit] if limit else runs
 
 
-def _check_command(command: str, runs: Sequence[RunInfo], commands: Sequence[str]) -> None:
-    """Refuse a ``--command`` that no run here has and that is none of ``commands``: a typo would
-    otherwise list nothing, as if there were no such runs yet. Scripts (the benchmarks) write
-    runs of commands of their own, so the runs present are allowed too."""
-    from gradlab.errors import did_you_mean
+def _check_command(command: str, runs: Sequence[RunInfo]) -> None:
+    """Refuse a ``--command`` that is none of :data:`RUN_COMMANDS` and no run here has: a typo
+    would otherwise list nothing, as if there were no such runs yet. (A run of a command not
+    listed, made by another version of gradlab, can still be listed by its command.)"""
+    from gradlab.errors import unknown_choice
 
-    present = sorted({r.command for r in runs if r.command})
-    if command in present or command in commands:
-        return
-    hint = did_you_mean(command, [*present, *commands])
-    have = f"runs here have: {', '.join(present)}" if present else "there are no runs here"
-    ours = f" (gradlab's commands: {', '.join(commands)})" if commands else ""
-    raise InputError(f"--command: {command!r} is not a command{hint}; {have}{ours}")
+    known = [*RUN_COMMANDS, *sorted({r.command for r in runs if r.command} - set(RUN_COMMANDS))]
+    if command not in known:
+        raise unknown_choice("--command", command, known)
 
 
 def mark_interrupted(run_dir: str | os.PathLike, reason: str) -> bool:

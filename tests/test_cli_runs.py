@@ -2,13 +2,14 @@
 listed as such, never a crash."""
 
 import json
+import re
 import subprocess
 import sys
 
 import pytest
 
 from gradlab.runs import inspect_run, list_runs
-from tests.conftest import run_dirs, subprocess_env
+from tests.conftest import REPO, run_dirs, subprocess_env
 
 TINY = "name: tiny\ndata: {name: xor, n_samples: 40}\nmodel: {hidden: [3]}\nloss: bce\n" \
        "optimizer: {name: sgd, lr: 0.5}\ntraining: {epochs: 3, batch_size: full}\n"
@@ -179,42 +180,45 @@ def test_bad_filters(cli, args, message):
     assert result.code == 2 and __import__("re").search(message, result.err), result.err
 
 
-def gradlab_commands() -> str:
-    """The app's commands as the message lists them (read from the app: commands get added)."""
-    import typer
-
-    from gradlab.cli.app import app
-
-    group = typer.main.get_command(app)
-    names = group.list_commands(typer.Context(group))
-    assert {"descend", "train", "sweep", "runs"} <= set(names)
-    return ", ".join(names)
+ALLOWED = "train, descend, sweep, plot, compare, landscape, gradcheck, bench"
 
 
 @pytest.mark.parametrize("json_flag", [[], ["--json"]])
-def test_a_command_that_no_run_has_and_gradlab_lacks_is_refused(cli, tmp_path, json_flag):
-    # it listed nothing, exit 0, as if there were no such runs yet; a script's own command (the
-    # benchmarks write "bench" runs) is allowed once a run of it is there
+def test_a_command_that_writes_no_runs_is_refused(cli, tmp_path, json_flag):
+    # it listed nothing, exit 0, as if there were no such runs yet: a typo, or a command such as
+    # rerun (its runs are train or descend runs) or list, which writes none
     root = tmp_path / "runs"
     fake_run(root, "20200101-000001-bench-gemm-aaaaaa", summary={"command": "bench", "status": "completed"})
     fake_run(root, "20200101-000002-descend-bbbbbb", summary={"command": "descend", "status": "completed"})
-    result = cli("runs", "--dir", root, "--command", "bogus", *json_flag)
-    assert (result.code, result.out) == (2, "")
-    assert result.err == ("error: --command: 'bogus' is not a command; runs here have: bench, descend "
-                          f"(gradlab's commands: {gradlab_commands()})\n")
-    result = cli("runs", "--dir", root, "--command", "descnd", *json_flag)
-    assert result.code == 2 and result.err.startswith("error: --command: 'descnd' is not a command (did you mean "
-                                                      "'descend'?); runs here have: bench, descend ("), result.err
-    result = cli("runs", "--dir", root, "--command", "bench", "--json")
-    assert result.code == 0 and [r["command"] for r in json.loads(result.out)] == ["bench"]
+    fake_run(root, "20200101-000003-tune-cccccc", summary={"command": "tune", "status": "completed"})
+    for command, hint in [("bogus", ""), ("rerun", ""), ("list", ""), ("descnd", " (did you mean 'descend'?)")]:
+        result = cli("runs", "--dir", root, "--command", command, *json_flag)
+        assert (result.code, result.out) == (2, "")
+        # a command no version lists here (tune) can still be listed once a run of it is there
+        assert result.err == f"error: --command: unknown value {command!r}{hint}; choose from: {ALLOWED}, tune\n"
+    for command in ("bench", "tune"):
+        result = cli("runs", "--dir", root, "--command", command, "--json")
+        assert result.code == 0 and [r["command"] for r in json.loads(result.out)] == [command]
 
 
-def test_a_gradlab_command_without_runs_yet_lists_nothing(cli, tmp_path):
-    result = cli("runs", "--command", "sweep")
-    assert (result.code, result.err) == (0, "") and "no runs under" in result.out
-    result = cli("runs", "--command", "bench")  # no bench run here, and no command of gradlab's
-    assert result.err == f"error: --command: 'bench' is not a command; there are no runs here (gradlab's commands: " \
-                         f"{gradlab_commands()})\n" and result.code == 2
+def test_a_command_that_writes_runs_lists_nothing_until_it_has(cli, tmp_path):
+    for command in ("sweep", "bench"):
+        result = cli("runs", "--command", command)
+        assert (result.code, result.err) == (0, "") and "no runs under" in result.out
+    result = cli("runs", "--command", "explain")
+    assert (result.code, result.err) == (2, f"error: --command: unknown value 'explain'; choose from: {ALLOWED}\n")
+
+
+def test_every_command_that_writes_runs_is_one_runs_can_filter_by():
+    # Run.create refuses a command missing from RUN_COMMANDS, which the listing's check reads
+    from gradlab.runs import RUN_COMMANDS, Run
+
+    assert ", ".join(RUN_COMMANDS) == ALLOWED
+    with pytest.raises(ValueError, match="'tune' is not one of RUN_COMMANDS"):
+        Run.create("tune", {})
+    created = set(re.findall(r'Run\.create\(\s*"(\w+)"', "".join(p.read_text() for p in (REPO / "gradlab").rglob("*.py"))))
+    created |= set(re.findall(r'Run\.create\(\s*"(\w+)"', (REPO / "benchmarks" / "common.py").read_text()))
+    assert created == set(RUN_COMMANDS)
 
 
 def test_empty_history(cli, tmp_path):

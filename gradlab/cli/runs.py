@@ -59,9 +59,7 @@ def runs(
     if directory is not None and not directory.is_dir():
         raise InputError(f"--dir {str(directory)!r}: " + ("a file, not a directory" if directory.exists()
                                                           else "no such directory"))
-    root = ctx.find_root()
-    found = list_runs(directory, command=command, status=status, limit=limit,
-                      commands=root.command.list_commands(root))  # gradlab's, from the app itself
+    found = list_runs(directory, command=command, status=status, limit=limit)
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in found], indent=2))
         return
