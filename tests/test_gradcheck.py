@@ -285,3 +285,57 @@ def test_samples_pushing_opposite_ways_across_a_kink_pass():
     result = network_check([(W1, np.zeros(3)), (rng.normal(size=(3, 1)), np.zeros(1))], ["relu"], X, Y)
     assert result.passed, result
     assert summary(result)["W1"] == (True, 2, 1.0)
+
+
+def relu_whose_derivative_is(wrong, where):
+    """A ReLU whose derivative is ``wrong`` where ``where(z)`` holds, used by backpropagation (whose
+    relu mask would not read ``derivative``) and by the tangents alike."""
+    from gradlab.engine.activations import Activation, ReLU
+
+    class WrongReLU(ReLU):
+        backward = Activation.backward  # dC/dz = dC/da * derivative(z)
+
+        def derivative(self, z):
+            return np.where(where(z), wrong, super().derivative(z))
+
+    return WrongReLU()
+
+
+def within_eps_above_a_kink(hidden):
+    """A 2-3-1 network whose layer of ``hidden`` units sees z = 3e-7 on row 0 (zero bias elsewhere)."""
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(6, 2)), rng.normal(size=(6, 1))
+    W1, W2 = rng.normal(size=(2, 3)), rng.normal(size=(3, 1))
+    return network_check([(W1, 3e-7 - X[0] @ W1), (W2, np.zeros(1))], [hidden], X, Y)
+
+
+def test_a_derivative_at_a_kink_that_is_no_slope_of_the_values_fails():
+    # relu'(0) = 5 on a zero row: the tangents took their slope from the derivative under test, so they
+    # agreed with backpropagation and b1 and b2 passed "3 at a kink" each. 5 is neither one-sided slope
+    # of relu (0 or 1), so the tangents vouch for nothing and the plain errors stand
+    result = on_zero_row([relu_whose_derivative_is(5.0, lambda z: z == 0)] * 2)
+    assert not result.passed
+    found = summary(result)
+    assert found["b1"] == (False, 0, 1.0) and found["b2"] == (False, 0, 0.818)
+    assert found["W1"] == found["W2"] == (True, 0, 0.0)  # no weight moves row 0's z = 0
+
+
+def test_a_derivative_wrong_just_beside_a_kink_fails():
+    # relu' = 0 on (0, 1e-6) only, with row 0's inputs at 3e-7: the step 1e-6 carries them across 0, the
+    # tangents took relu'(3e-7) = 0 from the derivative under test, and W1 and b1 passed "6/3 at a kink".
+    # The slope of relu on 3e-7's own side of the kink is 1
+    result = within_eps_above_a_kink(relu_whose_derivative_is(0.0, lambda z: (0 < z) & (z < 1e-6)))
+    assert not result.passed
+    found = summary(result)
+    assert found["W1"] == (False, 0, 1.0) and found["b1"] == (False, 0, 1.0)
+
+
+@pytest.mark.parametrize("hidden", ["relu", "leaky_relu:alpha=0.2", "elu:alpha=2", "step"])
+def test_right_derivatives_on_and_beside_kinks_still_pass_as_kinks(hidden):
+    # the tangents' slopes are now held against the activation's values; a right derivative passes that
+    # on the kink (either one-sided slope will do) and within eps of it (the slope on its own side)
+    on_kink, beside = on_zero_row([hidden, hidden]), within_eps_above_a_kink(hidden)
+    assert on_kink.passed and beside.passed, (on_kink, beside)
+    on_kink, beside = summary(on_kink), summary(beside)
+    assert on_kink["b1"][1] > 0 and on_kink["b2"][1] > 0  # step's b1 has 2, the others 3
+    assert (beside["W1"][1], beside["b1"][1]) == (6, 3)

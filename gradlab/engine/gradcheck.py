@@ -212,7 +212,7 @@ def check(
     atol: float = 1e-8,
     names: Sequence[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
-    smoothed: Callable[[np.ndarray, tuple, float], float] | None = None,
+    smoothed: Callable[[np.ndarray, tuple, float], float | None] | None = None,
 ) -> CheckResult:
     """Compare an analytic gradient with central finite differences of ``f``.
 
@@ -245,9 +245,9 @@ def check(
         ``progress(done, total)`` over the parameter entries, see :func:`numerical_gradient`.
     smoothed : callable, optional
         ``smoothed(p, index, eps)``: the central difference of ``f`` for that entry with the
-        kinks the step crosses taken out (see :class:`Tangents`), nan where it crosses none. A
-        failing entry that agrees with it passes as sitting on a kink, one that does not fails
-        (see :func:`_on_a_kink`).
+        kinks the step crosses taken out (see :class:`Tangents`), None where it crosses none, nan
+        where it cannot take them out. A failing entry that agrees with it passes as sitting on a
+        kink, one that does not (nan included) fails (see :func:`_on_a_kink`).
 
     Returns
     -------
@@ -285,19 +285,19 @@ KINK_STEPS = (1e-5, 1e-6, 1e-7)
 
 
 def _on_a_kink(f, p: np.ndarray, index: tuple, a: float, rtol: float, atol: float, at: float, eps: float,
-               smoothed: Callable[[np.ndarray, tuple, float], float] | None) -> bool:
+               smoothed: Callable[[np.ndarray, tuple, float], float | None] | None) -> bool:
     """Whether the failing entry ``index`` of ``p`` fails only for a kink of ``f`` within the step.
 
     Where ``smoothed`` knows of kinks the step crosses, its central difference without them is
     the judge: it checks ``a`` itself, where :func:`_at_a_kink` can only bound it by the
     one-sided slopes (an elu' 1% too large still lay between them in two of three entries of
-    a stacked kink). Elsewhere (a kink of the loss itself, or no ``smoothed``) the one-sided
-    slopes decide.
+    a stacked kink); a nan from it (a tangent whose slope is not the activation's) fails the
+    entry. Elsewhere (a kink of the loss itself, or no ``smoothed``) the one-sided slopes decide.
     """
     if smoothed is not None:
         without = smoothed(p, index, eps)
-        if not math.isnan(without):
-            return bool(agrees(a, without, rtol, atol))
+        if without is not None:
+            return bool(agrees(a, without, rtol, atol))  # False for nan
     return _at_a_kink(f, p, index, a, rtol, atol, at)
 
 
@@ -393,24 +393,33 @@ class Tangents:
     derivatives) and no kink within the step, so it agrees with a right backpropagation to
     O(eps^2) and still disagrees with a wrong one: every unit the step does not take across a
     kink is evaluated as it is.
+
+    A tangent is only as good as its slope, and ``f'(z0)`` comes from the ``derivative`` under
+    test: a relu'(0) = 5 would be checked against itself. So every slope is first held against
+    ``value`` (:func:`_slopes_true_to_values`), and where a replaced unit's is not, the central
+    difference is nan and the entry fails: backpropagation used that wrong ``f'(z0)`` for it.
+    Falling back to :func:`_at_a_kink` instead would pass again the elu' 1% too large whose
+    wrong values lie between the one-sided slopes.
     """
 
     def __init__(self, network, loss, X: np.ndarray, Y: np.ndarray) -> None:
         self.network, self.loss, self.X, self.Y = network, loss, X, Y
         network.forward(X)
         reads_output = not network.loss_on_logits(loss)  # a loss on the logits never applies the output's f
-        self.tangents = []  # per layer: (kinks, z0, f(z0), f'(z0)), None where no kink can be crossed
+        self.tangents = []  # per layer: (kinks, z0, f(z0), f'(z0), trusted), None where no kink can be crossed
         for layer in network.layers:
             act = layer.activation
             if act.kinks and (reads_output or layer is not network.output):
-                z0 = layer.z.copy()
-                self.tangents.append((np.asarray(act.kinks), z0, act.value(z0), act.derivative(z0)))
+                z0, kinks = layer.z.copy(), np.asarray(act.kinks)
+                slope = act.derivative(z0)
+                self.tangents.append((kinks, z0, act.value(z0), slope, _slopes_true_to_values(act, kinks, z0, slope)))
             else:
                 self.tangents.append(None)
 
-    def central_difference(self, p: np.ndarray, index: tuple, eps: float) -> float:
+    def central_difference(self, p: np.ndarray, index: tuple, eps: float) -> float | None:
         """The central difference for entry ``index`` of ``p`` with the units the step takes across
-        a kink replaced by tangents; nan when it takes none across."""
+        a kink replaced by tangents; None when it takes none across, nan when the slope of a
+        tangent it needs is not one of its activation's (see :func:`_slopes_true_to_values`)."""
         replaced = [None if t is None else np.zeros(t[1].shape, dtype=bool) for t in self.tangents]
         while True:
             ends: list[list] = []  # the inputs z of every layer, at p + eps and at p - eps
@@ -427,7 +436,10 @@ class Tangents:
                     done |= crossing
                     grown = True
             if not grown:
-                return value if any(done.any() for done in replaced if done is not None) else math.nan
+                used = [(tangent[4], done) for tangent, done in zip(self.tangents, replaced) if tangent is not None]
+                if not any(done.any() for _, done in used):
+                    return None
+                return value if all(trusted[done].all() for trusted, done in used) else math.nan
 
     def _loss(self, replaced: list, ends: list) -> float:
         """The loss at the current weights with the ``replaced`` units on their tangents; appends
@@ -438,7 +450,39 @@ class Tangents:
             a = layer.forward(a)  # the layer's own work array: edited in place, the next layer reads it
             zs.append(None if tangent is None else layer.z.copy())
             if tangent is not None and done.any():
-                _, z0, f0, slope = tangent
+                _, z0, f0, slope, _ = tangent
                 a[done] = f0[done] + slope[done] * (layer.z[done] - z0[done])
         ends.append(zs)
         return float(self.network.loss_value(self.loss, self.Y))
+
+
+#: relative step of the one-sided differences :func:`_slopes_true_to_values` takes of an activation, and
+#: the relative error it allows them: truncation (h f''/2, about 1e-6 for elu and softsign) and rounding
+#: (eps_mach |f| / h, about 1e-10) stay far below it, a derivative that is wrong stays far above it
+SLOPE_STEP, SLOPE_RTOL = 1e-6, 1e-4
+
+
+def _slopes_true_to_values(act, kinks: np.ndarray, z0: np.ndarray, slope: np.ndarray) -> np.ndarray:
+    """Where ``slope`` (``act.derivative(z0)``) is a one-sided slope of ``act.value`` itself at ``z0``.
+
+    On a kink either side's slope will do (``derivative`` there returns one of them); beside one,
+    only the slope on ``z0``'s own side of the nearest kink, taken by a difference that steps away
+    from it and so never crosses it, however close ``z0`` is (a relu' wrong only on (0, 1e-6)
+    fails at z0 = 3e-7). The differences are taken in float64 with a step of :data:`SLOPE_STEP`
+    relative to ``z0``, and must agree to :data:`SLOPE_RTOL`, or to their rounding noise.
+
+    Returns
+    -------
+    ndarray of bool
+        Shaped like ``z0``.
+    """
+    z = np.asarray(z0, dtype=np.float64)
+    h = SLOPE_STEP * np.maximum(np.abs(z), 1.0)
+    up, down = z + h, z - h
+    f_z, f_up, f_down = act.value(z), act.value(up), act.value(down)
+    noise = 4 * np.finfo(np.float64).eps * np.maximum(np.abs(f_z), np.maximum(np.abs(f_up), np.abs(f_down))) / h
+    right = agrees(slope, (f_up - f_z) / (up - z), SLOPE_RTOL, noise)
+    left = agrees(slope, (f_z - f_down) / (z - down), SLOPE_RTOL, noise)
+    away = z[..., None] - kinks  # from each kink; the nearest one's sign is z0's side of it, 0 on it
+    side = np.take_along_axis(away, np.abs(away).argmin(axis=-1)[..., None], axis=-1)[..., 0]
+    return (right & (side >= 0)) | (left & (side <= 0))
