@@ -582,11 +582,13 @@ class Stationary:
     """What a point where the gradient vanished is, when it is no minimum (see :func:`stationary_kind`).
 
     ``kind`` is ``"maximum"``, ``"saddle point"`` or ``"flat point"``. ``by_values`` is True when the
-    Hessian is 0 to rounding along some direction there, and f's own values beside the point decided.
+    Hessian is 0 to rounding along some direction there, or not finite (``hessian_finite`` False),
+    and f's own values beside the point decided.
     """
 
     kind: str
     by_values: bool = False
+    hessian_finite: bool = True
 
 
 def stationary_kind(expr, x: Sequence[float]) -> Stationary | None:
@@ -606,14 +608,15 @@ def stationary_kind(expr, x: Sequence[float]) -> Stationary | None:
     Along a direction where the Hessian's eigenvalue is 0 to rounding it cannot tell; f itself is
     asked then (see :func:`_kind_by_values`): :math:`-x^4 - y^4` and :math:`x^4 - y^4` end Newton's
     run at (1.8e-8, 1.8e-8) with a Hessian of 4e-15, which passed for a minimum, and
-    :math:`x^4 - y^2`, which rises along x, passed for a maximum.
+    :math:`x^4 - y^2`, which rises along x, passed for a maximum. So it is where the Hessian is not
+    finite: at (0, 0) :math:`-(x^2 + y^2)^{3/2}` has a Hessian of 0/0, and a start there was "converged".
     """
     x = np.asarray(x, dtype=float)
     kind = _curvature_kind(expr, x)
     if kind in (None, "maximum"):  # a saddle's rising direction may be one the Hessian sees as flat
         seen = _kind_by_values(expr, x)
         if seen is not None and seen != kind:
-            return Stationary(seen, by_values=True)
+            return Stationary(seen, by_values=True, hessian_finite=bool(np.all(np.isfinite(_hessian(expr, x)))))
     if kind is None:
         return None
     reach = 10.0 * _newton_step(expr, x)
@@ -630,6 +633,12 @@ def _newton_step(expr, x: np.ndarray) -> np.ndarray:
         return np.linalg.lstsq(expr.hessian(x), np.asarray(expr.gradient(x), dtype=float), rcond=None)[0]
 
 
+def _hessian(expr, x: np.ndarray) -> np.ndarray:
+    """The Hessian at x, nan or inf (not a warning) where it has no finite value."""
+    with np.errstate(all="ignore"):
+        return expr.hessian(x)
+
+
 def _zero_tol(eigenvalues: np.ndarray) -> float:
     """Eigenvalues of the Hessian within this of 0 are 0 to rounding."""
     return 1e-8 * max(1.0, float(np.max(np.abs(eigenvalues))))
@@ -637,8 +646,7 @@ def _zero_tol(eigenvalues: np.ndarray) -> float:
 
 def _curvature_kind(expr, x: np.ndarray) -> str | None:
     """``"maximum"``, ``"saddle point"`` or None (no negative curvature, or non-finite) from the Hessian at x."""
-    with np.errstate(all="ignore"):
-        h = expr.hessian(x)
+    h = _hessian(expr, x)
     if not np.all(np.isfinite(h)):
         return None
     eigenvalues = np.linalg.eigvalsh(h)
@@ -650,7 +658,7 @@ def _curvature_kind(expr, x: np.ndarray) -> str | None:
 
 def _kind_by_values(expr, x: np.ndarray) -> str | None:
     r"""``"maximum"`` or ``"saddle point"`` from f itself, where an eigenvalue of the Hessian is 0
-    to rounding; None where none is (the Hessian has told) or f cannot tell.
+    to rounding or the Hessian is not finite; None where the Hessian has told or f cannot tell.
 
     f is compared with its value at a centre c at :math:`c \pm d u`, along each eigenvector u of
     the Hessian (it finds a flat direction among curved ones, as for
@@ -665,41 +673,86 @@ def _kind_by_values(expr, x: np.ndarray) -> str | None:
     ``tol``, so x may sit that far up the wall of a curved direction, and from there f falls
     along a flat one on both sides as it slides down to the floor: on the valley of minima
     :math:`(y - x^2)^2`, gd's end points looked like saddles. In the curved directions the step
-    lands on the floor.
+    lands on the floor. Where the Hessian is not finite (0/0 at the centre of
+    :math:`-(x^2 + y^2)^{3/2}`) there is no step and no eigenvector: c is x, and the axes and
+    diagonals are asked. A kink is safe there: :math:`|x|` rises on both sides, and where f's own
+    slope is infinite (:math:`\sqrt{x^2 + y^2}`) so is its rounding, and nothing counts.
 
-    ``d`` is 100 Newton steps: at a flat stationary point of order p (:math:`x^p`) Newton's step
-    is :math:`x / (p - 1)`, so d passes the true point for p up to ~100, while a run that stopped
-    at tol = 1e-8 keeps d near 1e-6: local. It is at least :math:`\sqrt{\epsilon} (1 + \|x\|)`,
-    the precision of x itself, for a run that stopped where g is exactly 0 (a start on the point).
-
-    A difference counts when it is 10 times f's rounding at c
-    (:meth:`~gradlab.expr.Expression.rounding`), not :math:`\epsilon |f(c)|`: float64 computes
-    :math:`\cosh x - 1 - x^2/2`, the flat minimum :math:`x^4/24 + \dots`, as :math:`-x^2/2` for
-    :math:`|x| < 10^{-8}`, and the probes saw a maximum in x.
+    The distances d are :func:`_probe_distances`. A difference counts when it is 10 times f's
+    rounding at c (:meth:`~gradlab.expr.Expression.rounding`), not :math:`\epsilon |f(c)|`: float64
+    computes :math:`\cosh x - 1 - x^2/2`, the flat minimum :math:`x^4/24 + \dots`, as
+    :math:`-x^2/2` for :math:`|x| < 10^{-8}`, and the probes saw a maximum in x.
     """
-    with np.errstate(all="ignore"):
-        h = expr.hessian(x)
-    if not np.all(np.isfinite(h)):
-        return None
-    eigenvalues, eigenvectors = np.linalg.eigh(h)
-    if not np.any(np.abs(eigenvalues) <= _zero_tol(eigenvalues)):
-        return None
-    step = _newton_step(expr, x)
-    if not np.all(np.isfinite(step)):
-        step = np.zeros_like(x)
-    centre = x - step
-    d = max(100.0 * norm(step), math.sqrt(np.finfo(float).eps) * (1.0 + norm(x)))
+    h = _hessian(expr, x)
     n = expr.n_vars
     axes = np.eye(n)
-    diagonals = [(axes[i] + sign * axes[j]) / math.sqrt(2) for i in range(n) for j in range(i + 1, n)
-                 for sign in (1.0, -1.0)]
+    if np.all(np.isfinite(h)):
+        eigenvalues, eigenvectors = np.linalg.eigh(h)
+        if not np.any(np.abs(eigenvalues) <= _zero_tol(eigenvalues)):
+            return None
+        step = _newton_step(expr, x)
+        if not np.all(np.isfinite(step)):
+            step = np.zeros_like(x)
+        directions = [*eigenvectors.T, *axes]
+    else:
+        step, directions = np.zeros_like(x), list(axes)
+    directions += [(axes[i] + sign * axes[j]) / math.sqrt(2) for i in range(n) for j in range(i + 1, n)
+                   for sign in (1.0, -1.0)]
+    centre = x - step
     f0, noise = expr.value(centre), 10.0 * expr.rounding(centre)
-    sides = [tuple(_compare(expr.value(centre + side * d * u), f0, noise) for side in (-1.0, 1.0))
-             for u in (*eigenvectors.T, *axes, *diagonals)]
+    distances = _probe_distances(norm(step), norm(x))
+    sides = [_first_difference(expr, centre, u, distances, f0, noise) for u in directions]
     falls, rises = [pair == (-1, -1) for pair in sides], [pair == (1, 1) for pair in sides]
     if all(falls):
         return "maximum"
     return "saddle point" if any(falls) and any(rises) else None
+
+
+PROBE_REACH = 1e-3  # the widest probe of f beside a flat point, times 1 + |x|
+
+
+def _probe_distances(step: float, size: float) -> list[float]:
+    r"""The distances at which :func:`_kind_by_values` compares f, nearest first: from
+    :math:`d_0` tenfold at a time out to ``PROBE_REACH`` :math:`(1 + \|x\|)`.
+
+    :math:`d_0` is 100 Newton steps (``step``): at a flat stationary point of order p
+    (:math:`x^p`) Newton's step is :math:`x / (p - 1)`, so :math:`d_0` passes the true point for p
+    up to ~100, while a run that stopped at tol = 1e-8 keeps it near 1e-6. It is at least
+    :math:`\sqrt{\epsilon} (1 + \|x\|)`, the precision of x itself, for a run that stopped where
+    g is exactly 0 (a start on the point).
+
+    Wider probes are needed where f is large beside its flat part: at :math:`d_0 \approx 10^{-6}`
+    :math:`1 - x^4 - y^4` changes by 1e-24, far below the rounding of f = 1, and passed for a
+    minimum; it shows at :math:`d = 10^{-3}` (1e-12).
+    """
+    first = max(100.0 * step, math.sqrt(np.finfo(float).eps) * (1.0 + size))
+    reach = PROBE_REACH * (1.0 + size)
+    distances = [first]
+    while distances[-1] * 10.0 < reach:
+        distances.append(distances[-1] * 10.0)
+    return distances if distances[-1] >= reach else [*distances, reach]
+
+
+def _first_difference(expr, centre: np.ndarray, u: np.ndarray, distances: Sequence[float], f0: float,
+                      noise: float) -> tuple[int, int]:
+    r""":func:`_compare` of f at :math:`c - d u` and at :math:`c + d u` with ``f0``, at the first of
+    ``distances`` where either side differs by more than ``noise``; ``(0, 0)`` if none does.
+
+    Widening stops there, for each direction on its own. Nearer than that distance f along the
+    line equals f(c) to rounding: any feature there (a minimum flatter than rounding, with a
+    maximum 1e-4 away) is invisible to every float64 evaluation, descent's own included, so the
+    first difference is the nearest shape of f that can be seen, and it is the point's own; a
+    feature farther out is never reached. A direction that differs at once (the y of
+    :math:`1 + x^4 - y^2`, at 1e-6) is judged there, while a flat one (its x) is widened on
+    until it shows (at 1e-3): stopping every direction at the first difference in any would
+    leave x unseen, and that saddle passed for a maximum.
+    """
+    pair = (0, 0)
+    for d in distances:
+        pair = tuple(_compare(expr.value(centre + side * d * u), f0, noise) for side in (-1.0, 1.0))
+        if pair != (0, 0):
+            break
+    return pair
 
 
 def _compare(value: float, f0: float, noise: float) -> int:

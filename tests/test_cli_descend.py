@@ -542,13 +542,52 @@ def test_maxima_and_saddle_points_are_not_called_converged(cli, tmp_path, args, 
     ("x**4 + 2*y**2", "converged after 43 steps: (x, y) = (2.67964e-08, 0), f = 5.15589e-31 (gradient and next "
                       "step below tol = 1e-08)"),
     ("x**4 + y**4 + 100", "converged after 44 steps: (x, y) = (1.78642e-08, 1.78642e-08), f = 100 (gradient and "
-                          "next step below tol = 1e-08)"),  # f is 100 at every probe: it cannot tell
+                          "next step below tol = 1e-08)"),  # f rises by ~1e-12 at the widest probe, 1e-3
+    # f changes by ~1e-24 at the probes ~1e-6 away, below the rounding of f = 1: both were "converged"
+    ("1 - x**4 - y**4", "stopped after 44 steps at a maximum of f, not a minimum: (x, y) = (1.78642e-08, "
+                        "1.78642e-08), f = 1 (the gradient is 0 and the Hessian has an eigenvalue 0 to rounding, but f "
+                        "is lower on every side); start elsewhere"),
+    ("x**4 - y**4 + 1", "stopped after 44 steps at a saddle point of f, not a minimum: (x, y) = (1.78642e-08, "
+                        "1.78642e-08), f = 1 (the gradient is 0 and the Hessian has an eigenvalue 0 to rounding, but f "
+                        "is lower on some sides and higher on others); start elsewhere"),
+    # f'' = -2 along y shows at once, x**4 only at 1e-3: it was "stopped ... at a maximum"
+    ("1 + x**4 - y**2", "stopped after 43 steps at a saddle point of f, not a minimum: (x, y) = (2.67964e-08, 0), "
+                        "f = 1 (the gradient is 0 and the Hessian has an eigenvalue 0 to rounding, but f is lower on "
+                        "some sides and higher on others); start elsewhere"),
 ])
 def test_flat_maxima_and_saddle_points_are_not_called_converged(cli, tmp_path, f, final):
     result = cli("descend", "--method", "newton", "--f", f, "--x0=1,1", "--no-plot")
     assert result.code == 0, result.err
     assert final in result.out.splitlines()
     assert summary(only_run(tmp_path))["message"].startswith(final[:40])
+
+
+@pytest.mark.parametrize(("args", "final"), [
+    # f = 1 - 2.0e-31 at the end rounds to 1, and at the probes ~1e-6 away too: it named no maximum
+    (["--f", "1 - x**4", "--x0", "1", "--method", "newton"],
+     "stopped after 43 steps at a maximum of f, not a minimum: x = 2.67964e-08, y = 1 (the gradient and f'' are 0 to "
+     f"rounding, but f is lower on both sides); f keeps decreasing as x -> +inf, {NO_MINIMUM}"),
+    # an inflection: the wider probe sees f higher on one side and lower on the other, which tells nothing
+    (["--f", "x**3 + 5", "--x0", "1", "--method", "newton"],
+     "stopped after 26 steps: x = 1.49012e-08, y = 5 (gradient and next step below tol = 1e-08); f keeps decreasing "
+     f"as x -> -inf, {NO_MINIMUM}"),
+    # a start on the point, gradient 0: both were "converged after 0 steps"
+    (["--f", "-exp(x**4)", "--x0", "0"],
+     "stopped after 0 steps at a maximum of f, not a minimum: x = 0, y = -1 (the gradient and f'' are 0 to rounding, "
+     "but f is lower on both sides); start elsewhere"),
+    (["--f", "-(x**2 + y**2)**1.5", "--x0=0,0"],  # its Hessian there is 0/0
+     "stopped after 0 steps at a maximum of f, not a minimum: (x, y) = (0, 0), f = 0 (the gradient is 0 and the "
+     "Hessian is not finite there, but f is lower on every side); start elsewhere"),
+    (["--f", "(x**2 + y**2)**1.5", "--x0=0,0"],
+     "converged after 0 steps: (x, y) = (0, 0), f = 0 (gradient and next step below tol = 1e-08)"),
+    (["--f", "abs(x) + abs(y)", "--x0=0,0"],  # a kink at the minimum
+     "converged after 0 steps: (x, y) = (0, 0), f = 0 (gradient and next step below tol = 1e-08)"),
+])
+def test_flat_points_beside_a_large_f_or_under_a_start_are_named(cli, tmp_path, args, final):
+    result = cli("descend", *args, "--no-plot")
+    assert result.code == 0, result.err
+    assert final in result.out.splitlines()
+    assert summary(only_run(tmp_path))["message"].startswith(final.split(":")[0])
 
 
 def test_negative_zero_is_printed_as_0(cli):

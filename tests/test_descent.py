@@ -288,6 +288,13 @@ def test_adam_squaring_a_huge_gradient_does_not_warn():
     ("-x**4", [1.0], [2.67964e-08], "maximum"),
     # f'' = -2 along y made it a 'maximum', though f rises along x, where the Hessian is 0 to rounding
     ("x**4 - y**2", [1.0, 1.0], [2.67964e-08, 0.0], "saddle point"),
+    # beside f = 1 the probes at ~1e-6 change f by ~1e-24, far below its rounding: all were 'minima'
+    ("1 - x**4 - y**4", [1.0, 1.0], [1.78642e-08, 1.78642e-08], "maximum"),
+    ("x**4 - y**4 + 1", [1.0, 1.0], [1.78642e-08, 1.78642e-08], "saddle point"),
+    ("1 - x**4", [1.0], [2.67964e-08], "maximum"),
+    # y shows at ~1e-6 and x only at ~1e-3: each direction is widened until it shows on its own
+    ("1 + x**4 - y**2", [1.0, 1.0], [2.67964e-08, 0.0], "saddle point"),
+    ("1 - x**4 + y**2", [1.0, 1.0], [2.67964e-08, 0.0], "saddle point"),
 ])
 def test_flat_maxima_and_saddle_points_are_told_by_f_itself(text, x0, x_end, kind):
     expr = parse(text)
@@ -301,7 +308,9 @@ def test_flat_maxima_and_saddle_points_are_told_by_f_itself(text, x0, x_end, kin
     ("x**4 + y**4", [1.0, 1.0], dict(method="newton"), [1.78642e-08, 1.78642e-08]),
     ("x**4 + 2*y**2", [1.0, 1.0], dict(method="newton"), [2.67964e-08, 0.0]),
     ("(x - 1)**4 + y**2", [0.0, 1.0], dict(method="newton"), [1 - 2.67964e-08, 0.0]),
-    ("x**4 + 100", [1.0], dict(method="newton"), [2.67964e-08]),  # f = 100 at every probe: it cannot tell
+    ("x**4 + 100", [1.0], dict(method="newton"), [2.67964e-08]),  # rises by 1e-12 at the widest probe, 1e-3
+    ("x**4 + y**4 + 100", [1.0, 1.0], dict(method="newton"), [1.78642e-08, 1.78642e-08]),
+    ("x**4 + 2*y**2 + 1", [1.0, 1.0], dict(method="newton"), [2.67964e-08, 0.0]),
     # a valley of minima along y = x^2; gd stops up to tol up its wall, from where f falls along the
     # valley on both sides: probed from there it looked like a saddle point
     ("(y - x**2)**2", [0.5, 0.5], dict(lr=0.1), [0.62220146, 0.38713466]),
@@ -316,6 +325,26 @@ def test_flat_minima_stay_minima(text, x0, settings, x_end):
     assert outcome.reason == "converged"
     np.testing.assert_allclose(outcome.x, x_end, rtol=1e-5, atol=1e-300)
     assert stationary_kind(expr, outcome.x) is None
+
+
+@pytest.mark.parametrize(("text", "x0", "kind"), [
+    # a start on the point: f is -1 - 2.2e-32 at the first probe, sqrt(eps) away, which rounds to -1
+    ("-exp(x**4)", [0.0], Stationary("maximum", by_values=True)),
+    # the Hessian is 0/0 = nan at (0, 0), so f was never asked
+    ("-(x**2 + y**2)**1.5", [0.0, 0.0], Stationary("maximum", by_values=True, hessian_finite=False)),
+    ("-(x**2)**(2/3)", [0.0], Stationary("maximum", by_values=True, hessian_finite=False)),  # f'' = -inf
+    # minima, kinked or with a Hessian of nan, stay minima
+    ("(x**2 + y**2)**1.5", [0.0, 0.0], None),
+    ("(x**2)**(2/3)", [0.0], None),
+    ("abs(x)", [0.0], None),
+    ("abs(x) + abs(y)", [0.0, 0.0], None),
+    ("exp(x**4)", [0.0], None),
+])
+def test_a_start_on_a_flat_or_non_finite_hessian_point_is_told_by_f(text, x0, kind):
+    expr = parse(text)
+    _, outcome = descend(expr, x0, Settings())
+    assert (outcome.reason, outcome.steps) == ("converged", 0)
+    assert stationary_kind(expr, outcome.x) == kind
 
 
 def test_a_maximum_flat_along_some_direction_is_still_a_maximum():

@@ -248,10 +248,15 @@ def _not_a_minimum(expr, point, where: str) -> str:
         curvature = "f''" if one else "an eigenvalue of the Hessian"
         return (f"at a flat point of f, possibly not a minimum: {where} (the gradient is 0, and {curvature} "
                 f"changes sign right beside the point: 0 to the run's precision)")
-    if point.by_values:  # the Hessian is 0 to rounding along some direction: f itself, beside the point, decided
-        flat = "the gradient and f'' are 0" if one else "the gradient is 0 and the Hessian has an eigenvalue 0"
+    if point.by_values:  # the Hessian is 0 to rounding along some direction, or not finite: f itself decided
+        curvature = "f''" if one else "the Hessian"
+        if not point.hessian_finite:
+            flat = f"the gradient is 0 and {curvature} is not finite there"
+        else:
+            flat = ("the gradient and f'' are 0" if one else "the gradient is 0 and the Hessian has an eigenvalue 0"
+                    ) + " to rounding"
         lower = "on both sides" if one else "on every side"
-        why = f"{flat} to rounding, but f is lower " + (
+        why = f"{flat}, but f is lower " + (
             lower if point.kind == "maximum" else "on some sides and higher on others")
     else:
         why = "the gradient is 0, but " + ("f'' < 0 there" if one else "the Hessian has a negative eigenvalue there")
