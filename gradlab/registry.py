@@ -158,6 +158,9 @@ class Registry(Generic[T]):
             raise InputError(f"{field}: name must be text, got {name!r}")
         name = self.canonical(name.strip(), field)
         allowed = self.parameters(name)
+        # parse_scalar reads the text none as None; a parameter whose default is text (gelu's
+        # approximate='none') means the text: 'gelu:approximate=none' is gelu's default, spelt out
+        params = {k: "none" if v is None and isinstance(allowed.get(k), str) else v for k, v in params.items()}
         for key in params:
             if key not in allowed:
                 hint = did_you_mean(key, allowed)

@@ -157,6 +157,9 @@ def test_every_point_is_checked_before_anything_runs(cli, tmp_path, tiny, args, 
     ("model.activation=[tanh],[sigmoid],[logistic]",
      "--grid model.activation: '[\"sigmoid\"]' and '[\"logistic\"]' are the same activations"),
     ("model.output=identity,linear", "--grid model.output: 'identity' and 'linear' are the same activation"),
+    # the text none was read as None, gelu's default is the text 'none'
+    ("model.activation=gelu,gelu:approximate=none",
+     "--grid model.activation: 'gelu' and 'gelu:approximate=none' are the same activation"),
     # a parameter written out at its default builds what the bare name does
     ("model.activation=leaky_relu,leaky_relu:alpha=0.01",
      "--grid model.activation: 'leaky_relu' and 'leaky_relu:alpha=0.01' are the same activation"),

@@ -385,8 +385,6 @@ class GELU(Activation):
     output_range = "[-0.17, inf)"
 
     def __init__(self, approximate: str = "none") -> None:
-        if approximate is None:  # 'gelu:approximate=none' in a spec string reads the text none as None
-            approximate = "none"
         if approximate not in ("none", "tanh"):
             raise InputError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
