@@ -279,7 +279,8 @@ def _scheduler_client(distributed, address: str):
         return distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (asyncio.TimeoutError, TimeoutError):  # before OSError, TimeoutError's base; one class from 3.11
         problem = f"no answer from a Dask scheduler within {CONNECT_TIMEOUT:g} s"
-    except (OSError, ValueError, ImportError) as error:  # refused, unresolvable, malformed, version clash
+    except (OSError, ValueError, TypeError, ImportError) as error:  # refused, unresolvable, malformed (tls://
+        # without an ssl_context is a TypeError), version clash
         problem = f"cannot connect to a Dask scheduler there ({error})"
     except Exception:  # noqa: BLE001 - another protocol's reply decoded as Dask frames: MemoryError, ...
         problem = "something answers there, but not as a Dask scheduler does"

@@ -577,6 +577,18 @@ def test_an_address_where_no_dask_scheduler_answers_is_exit_2_within_the_deadlin
     assert sweep_dir is None and not (tmp_path / "sweeps").exists()
 
 
+def test_a_tls_address_without_tls_settings_says_why_it_cannot_connect(cli, tmp_path, tiny):
+    # distributed raises a TypeError for it, which was "something answers there, but not as a Dask
+    # scheduler does", although nothing answers at tls://127.0.0.1:1
+    pytest.importorskip("distributed")
+    result, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", "optimizer.lr=0.01,0.1", "--executor", "dask",
+                              "--scheduler", "tls://127.0.0.1:1", code=2)
+    assert result.err.startswith("error: --scheduler tls://127.0.0.1:1: cannot connect to a Dask scheduler there "
+                                 "(TLS expects a `ssl_context` argument")
+    assert result.err.endswith(f"; {EXPECTED_SCHEDULER}\n") and result.err.count("\n") == 1
+    assert sweep_dir is None and not (tmp_path / "sweeps").exists()
+
+
 def test_a_client_that_could_not_connect_is_closed_without_a_complaint(tmp_path, tiny):
     """Garbage-collected, a half-connected distributed.Client closed itself and printed "Exception
     ignored in: Client.__del__ ... TimeoutError" to stderr 20 s after the error; in a subprocess, so
