@@ -678,10 +678,15 @@ def _kind_by_values(expr, x: np.ndarray) -> str | None:
     diagonals are asked. A kink is safe there: :math:`|x|` rises on both sides, and where f's own
     slope is infinite (:math:`\sqrt{x^2 + y^2}`) so is its rounding, and nothing counts.
 
-    The distances d are :func:`_probe_distances`. A difference counts when it is 10 times f's
-    rounding at c (:meth:`~gradlab.expr.Expression.rounding`), not :math:`\epsilon |f(c)|`: float64
-    computes :math:`\cosh x - 1 - x^2/2`, the flat minimum :math:`x^4/24 + \dots`, as
-    :math:`-x^2/2` for :math:`|x| < 10^{-8}`, and the probes saw a maximum in x.
+    The distances d are :func:`_probe_distances`. f is evaluated to 50 digits
+    (:meth:`~gradlab.expr.Expression.value_precise`), not in float64: beside f = 1 the
+    :math:`y^6` of :math:`1 - x^6 - y^6` changes f by 1e-18 at the widest probe, which float64
+    rounds away, and that maximum was "converged"; :math:`-x^2 + y^6 + 1` a maximum. A
+    difference counts when it is 10 times f's rounding at c in that precision
+    (:meth:`~gradlab.expr.Expression.rounding_precise`), not :math:`10^{-50} |f(c)|`: a sum of
+    large terms that cancel is rounded on the scale of the terms (float64 computed
+    :math:`\cosh x - 1 - x^2/2`, the flat minimum :math:`x^4/24 + \dots`, as :math:`-x^2/2` for
+    :math:`|x| < 10^{-8}`, and the probes saw a maximum in x).
     """
     h = _hessian(expr, x)
     n = expr.n_vars
@@ -699,7 +704,7 @@ def _kind_by_values(expr, x: np.ndarray) -> str | None:
     directions += [(axes[i] + sign * axes[j]) / math.sqrt(2) for i in range(n) for j in range(i + 1, n)
                    for sign in (1.0, -1.0)]
     centre = x - step
-    f0, noise = expr.value(centre), 10.0 * expr.rounding(centre)
+    f0, noise = expr.value_precise(centre), 10.0 * expr.rounding_precise(centre)
     distances = _probe_distances(norm(step), norm(x))
     sides = [_first_difference(expr, centre, u, distances, f0, noise) for u in directions]
     falls, rises = [pair == (-1, -1) for pair in sides], [pair == (1, 1) for pair in sides]
@@ -721,9 +726,8 @@ def _probe_distances(step: float, size: float) -> list[float]:
     :math:`\sqrt{\epsilon} (1 + \|x\|)`, the precision of x itself, for a run that stopped where
     g is exactly 0 (a start on the point).
 
-    Wider probes are needed where f is large beside its flat part: at :math:`d_0 \approx 10^{-6}`
-    :math:`1 - x^4 - y^4` changes by 1e-24, far below the rounding of f = 1, and passed for a
-    minimum; it shows at :math:`d = 10^{-3}` (1e-12).
+    Wider probes reach features whose change is below even the 50-digit rounding nearer in
+    (:math:`x^{40}` beside f = 1).
     """
     first = max(100.0 * step, math.sqrt(np.finfo(float).eps) * (1.0 + size))
     reach = PROBE_REACH * (1.0 + size)
@@ -740,7 +744,7 @@ def _first_difference(expr, centre: np.ndarray, u: np.ndarray, distances: Sequen
 
     Widening stops there, for each direction on its own. Nearer than that distance f along the
     line equals f(c) to rounding: any feature there (a minimum flatter than rounding, with a
-    maximum 1e-4 away) is invisible to every float64 evaluation, descent's own included, so the
+    maximum 1e-4 away) is invisible even in 50 digits, and to descent's own float64, so the
     first difference is the nearest shape of f that can be seen, and it is the point's own; a
     feature farther out is never reached. A direction that differs at once (the y of
     :math:`1 + x^4 - y^2`, at 1e-6) is judged there, while a flat one (its x) is widened on
@@ -749,7 +753,7 @@ def _first_difference(expr, centre: np.ndarray, u: np.ndarray, distances: Sequen
     """
     pair = (0, 0)
     for d in distances:
-        pair = tuple(_compare(expr.value(centre + side * d * u), f0, noise) for side in (-1.0, 1.0))
+        pair = tuple(_compare(expr.value_precise(centre + side * d * u), f0, noise) for side in (-1.0, 1.0))
         if pair != (0, 0):
             break
     return pair
@@ -759,7 +763,8 @@ def _compare(value: float, f0: float, noise: float) -> int:
     """-1 if ``value`` is below ``f0`` by more than ``noise``, 1 if above it, 0 if neither (or not finite)."""
     if not (math.isfinite(value) and math.isfinite(f0)):
         return 0
-    return -1 if value < f0 - noise else 1 if value > f0 + noise else 0
+    difference = value - f0  # exact enough at any precision, while f0 - noise rounds f0 to the context's
+    return -1 if difference < -noise else 1 if difference > noise else 0
 
 
 def unbounded_direction(expr, x: Sequence[float], x0: Sequence[float] | None = None) -> str | None:

@@ -45,6 +45,7 @@ FUNCTIONS = (
 MAX_LENGTH = 2000  # characters of expression text
 MAX_DEPTH = 100  # nesting of the syntax tree; keeps the recursive build far from Python's limit
 MAX_EXACT_EXPONENT = 64  # constant powers above this are folded in floating point, never as huge integers
+PRECISE_DIGITS = 50  # significant digits of Expression.value_precise (float64 has about 16)
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _UNARY = {ast.UAdd: "+", ast.USub: "-"}
@@ -421,9 +422,19 @@ class Expression:
         :math:`x^4 - 4x^3 + 6x^2 - 4x + 1` sums numbers up to 6 that cancel to about 0, so its
         rounding is tens of :math:`\epsilon`, not :math:`\epsilon |f|`; a square root of it
         magnifies that by its slope. Infinite where a slope is infinite or undefined."""
+        return np.finfo(float).eps * self._rounding_size(point)
+
+    def rounding_precise(self, point: Sequence[float]) -> float:
+        r"""As :meth:`rounding`, for :meth:`value_precise`: the same sizes times
+        :math:`10^{-(\text{PRECISE_DIGITS} - 5)}`, a margin of :math:`10^5` over its last digit."""
+        return 10.0 ** (5 - PRECISE_DIGITS) * self._rounding_size(point)
+
+    def _rounding_size(self, point: Sequence[float]) -> float:
+        """The sizes f's value is built from at ``point`` (see :meth:`rounding`); inf where a slope is
+        infinite or undefined."""
         with np.errstate(all="ignore"):
             size = float(np.asarray(self._size(*_coords(point)), dtype=float))
-        return math.inf if math.isnan(size) else np.finfo(float).eps * size
+        return math.inf if math.isnan(size) else size
 
     @functools.cached_property
     def _f_unbounded(self) -> Callable:
@@ -437,8 +448,21 @@ class Expression:
         """:math:`f` at ``point`` in mpmath, whose exponent has no range: e^-1000 is 5.1e-435, not the 0
         it becomes in float64. Returned as an mpmath number, comparable with others; None where
         f has no real value there."""
+        return self._mpmath_value([float(v) for v in np.asarray(point, dtype=float).ravel()])
+
+    def value_precise(self, point: Sequence[float]) -> Any:
+        r""":math:`f` at ``point`` in mpmath to ``PRECISE_DIGITS`` significant digits, the coordinates
+        taken as the exact binary numbers they are: beside f = 1, :math:`y^6` at y = 1e-3 adds 1e-18,
+        which float64 rounds away. An mpmath number, or None where f has no real value there."""
+        import mpmath
+
+        with mpmath.workdps(PRECISE_DIGITS):
+            return self._mpmath_value([mpmath.mpf(float(v)) for v in np.asarray(point, dtype=float).ravel()])
+
+    def _mpmath_value(self, coords: list) -> Any:
+        """:attr:`_f_unbounded` at ``coords``, or None where f has no real value there."""
         try:
-            value = self._f_unbounded(*(float(v) for v in np.asarray(point, dtype=float).ravel()))
+            value = self._f_unbounded(*coords)
         except (ArithmeticError, TypeError, ValueError):  # a pole (1/0), or relu's max() of a complex value
             return None
         return value if not isinstance(value, complex) and getattr(value, "imag", 0) == 0 else None

@@ -582,6 +582,21 @@ def test_flat_maxima_and_saddle_points_are_not_called_converged(cli, tmp_path, f
      "converged after 0 steps: (x, y) = (0, 0), f = 0 (gradient and next step below tol = 1e-08)"),
     (["--f", "abs(x) + abs(y)", "--x0=0,0"],  # a kink at the minimum
      "converged after 0 steps: (x, y) = (0, 0), f = 0 (gradient and next step below tol = 1e-08)"),
+    # y**6 at the widest probe, 1e-3, changes f = 1 by 1e-18, which float64 rounds away: "converged"
+    (["--f", "1 - x**6 - y**6", "--x0=0,0"],
+     "stopped after 0 steps at a maximum of f, not a minimum: (x, y) = (0, 0), f = 1 (the gradient is 0 and the "
+     "Hessian has an eigenvalue 0 to rounding, but f is lower on every side); start elsewhere"),
+    (["--f", "1e4 - x**4 - y**4", "--x0=0.5,0.5", "--method", "newton"],
+     "stopped after 42 steps at a maximum of f, not a minimum: (x, y) = (2.00973e-08, 2.00973e-08), f = 10000 (the "
+     "gradient is 0 and the Hessian has an eigenvalue 0 to rounding, but f is lower on every side); start elsewhere"),
+    (["--f", "x**2 - y**4 + 1e6", "--x0=1,0"],
+     "stopped after 86 steps at a saddle point of f, not a minimum: (x, y) = (4.63168e-09, 0), f = 1e+06 (the "
+     "gradient is 0 and the Hessian has an eigenvalue 0 to rounding, but f is lower on some sides and higher on "
+     "others); start elsewhere"),
+    # the rise along y was as invisible: the Hessian's -2 along x made it a "maximum"
+    (["--f", "-x**2 + y**6 + 1", "--x0=0,0"],
+     "stopped after 0 steps at a saddle point of f, not a minimum: (x, y) = (0, 0), f = 1 (the gradient is 0 and the "
+     "Hessian has an eigenvalue 0 to rounding, but f is lower on some sides and higher on others); start elsewhere"),
 ])
 def test_flat_points_beside_a_large_f_or_under_a_start_are_named(cli, tmp_path, args, final):
     result = cli("descend", *args, "--no-plot")

@@ -339,6 +339,17 @@ def test_flat_minima_stay_minima(text, x0, settings, x_end):
     ("abs(x)", [0.0], None),
     ("abs(x) + abs(y)", [0.0, 0.0], None),
     ("exp(x**4)", [0.0], None),
+    # beside f = 1 or 1e6 the flat direction changes f by 1e-18 at 1e-3: below float64's rounding
+    ("1 - x**6 - y**6", [0.0, 0.0], Stationary("maximum", by_values=True)),
+    ("-x**2 + y**6 + 1", [0.0, 0.0], Stationary("saddle point", by_values=True)),
+    ("x**2 - y**6 + 1e6", [0.0, 0.0], Stationary("saddle point", by_values=True)),
+    ("1e6 - x**4 + x**8", [0.0], Stationary("maximum", by_values=True)),
+    # minima beside a large f stay minima
+    ("1 + x**6 + y**6", [0.0, 0.0], None),
+    ("1e6 + x**4 + (y - 1)**8", [0.0, 1.0], None),
+    # 2.092 is a 57-bit constant in mpmath, x0 a 53-bit float: the start is 1e-16 off the minimum, and
+    # f0 - noise at mpmath's default 53 bits rounded f0 to 3.7 and made it a maximum
+    ("1.479*(x + 2.092)**4 + 3.7", [-2.092], None),
 ])
 def test_a_start_on_a_flat_or_non_finite_hessian_point_is_told_by_f(text, x0, kind):
     expr = parse(text)
