@@ -759,9 +759,10 @@ def _first_difference(expr, centre: np.ndarray, u: np.ndarray, distances: Sequen
     return pair
 
 
-def _compare(value: float, f0: float, noise: float) -> int:
-    """-1 if ``value`` is below ``f0`` by more than ``noise``, 1 if above it, 0 if neither (or not finite)."""
-    if not (math.isfinite(value) and math.isfinite(f0)):
+def _compare(value, f0, noise: float) -> int:
+    """-1 if ``value`` is below ``f0`` by more than ``noise``, 1 if above it, 0 if neither, or if either
+    is not finite or None (:meth:`~gradlab.expr.Expression.value_precise` where f has no real value)."""
+    if value is None or f0 is None or not (math.isfinite(value) and math.isfinite(f0)):
         return 0
     difference = value - f0  # exact enough at any precision, while f0 - noise rounds f0 to the context's
     return -1 if difference < -noise else 1 if difference > noise else 0

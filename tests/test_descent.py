@@ -363,3 +363,16 @@ def test_a_maximum_flat_along_some_direction_is_still_a_maximum():
     _, outcome = descend(expr, [1.0, 1.0], Settings(method="newton"))
     np.testing.assert_allclose(outcome.x, [2.67964e-08, 0.0], rtol=1e-5, atol=1e-300)
     assert stationary_kind(expr, outcome.x) == Stationary("maximum")
+
+
+def test_a_probe_where_f_has_no_real_value_tells_nothing():
+    # value_precise gives None where f has no real value (sqrt of a negative beside a domain's edge);
+    # the comparison raised TypeError on it, where a non-finite value tells nothing (0)
+    from gradlab import descent
+
+    assert [descent._compare(*args, 1e-45) for args in [(None, 1.0), (1.0, None), (float("nan"), 1.0),
+                                                         (0.5, 1.0), (1.5, 1.0)]] == [0, 0, 0, -1, 1]
+    expr = parse("sqrt(1 - x**2) - y**4")
+    assert expr.value_precise([2.0, 0.0]) is None
+    assert descent._first_difference(expr, np.array([0.0, 0.0]), np.array([1.0, 0.0]), [2.0], expr.value_precise([0, 0]),
+                                     1e-40) == (0, 0)
