@@ -612,17 +612,18 @@ def stationary_kind(expr, x: Sequence[float]) -> Stationary | None:
     finite: at (0, 0) :math:`-(x^2 + y^2)^{3/2}` has a Hessian of 0/0, and a start there was "converged".
     """
     x = np.asarray(x, dtype=float)
-    kind = _curvature_kind(expr, x)
+    h = _hessian(expr, x)
+    kind = _curvature_kind(h)
     if kind in (None, "maximum"):  # a saddle's rising direction may be one the Hessian sees as flat
-        seen = _kind_by_values(expr, x)
+        seen = _kind_by_values(expr, x, h)
         if seen is not None and seen != kind:
-            return Stationary(seen, by_values=True, hessian_finite=bool(np.all(np.isfinite(_hessian(expr, x)))))
+            return Stationary(seen, by_values=True, hessian_finite=bool(np.all(np.isfinite(h))))
     if kind is None:
         return None
     reach = 10.0 * _newton_step(expr, x)
     if not np.all(np.isfinite(reach)):
         return Stationary(kind)
-    beside = all(_curvature_kind(expr, x + side * reach) == kind for side in (-1.0, 1.0))
+    beside = all(_curvature_kind(_hessian(expr, x + side * reach)) == kind for side in (-1.0, 1.0))
     return Stationary(kind if beside else "flat point")
 
 
@@ -644,9 +645,8 @@ def _zero_tol(eigenvalues: np.ndarray) -> float:
     return 1e-8 * max(1.0, float(np.max(np.abs(eigenvalues))))
 
 
-def _curvature_kind(expr, x: np.ndarray) -> str | None:
-    """``"maximum"``, ``"saddle point"`` or None (no negative curvature, or non-finite) from the Hessian at x."""
-    h = _hessian(expr, x)
+def _curvature_kind(h: np.ndarray) -> str | None:
+    """``"maximum"``, ``"saddle point"`` or None (no negative curvature, or non-finite) from a Hessian ``h``."""
     if not np.all(np.isfinite(h)):
         return None
     eigenvalues = np.linalg.eigvalsh(h)
@@ -656,7 +656,7 @@ def _curvature_kind(expr, x: np.ndarray) -> str | None:
     return "saddle point" if eigenvalues[-1] > tol else "maximum"
 
 
-def _kind_by_values(expr, x: np.ndarray) -> str | None:
+def _kind_by_values(expr, x: np.ndarray, h: np.ndarray) -> str | None:
     r"""``"maximum"`` or ``"saddle point"`` from f itself, where an eigenvalue of the Hessian is 0
     to rounding or the Hessian is not finite; None where the Hessian has told or f cannot tell.
 
@@ -688,7 +688,6 @@ def _kind_by_values(expr, x: np.ndarray) -> str | None:
     :math:`\cosh x - 1 - x^2/2`, the flat minimum :math:`x^4/24 + \dots`, as :math:`-x^2/2` for
     :math:`|x| < 10^{-8}`, and the probes saw a maximum in x).
     """
-    h = _hessian(expr, x)
     n = expr.n_vars
     axes = np.eye(n)
     if np.all(np.isfinite(h)):
