@@ -11,7 +11,7 @@ The pieces every command with a ``--config FILE`` shares:
 - :func:`flatten` turns nested settings into dotted keys (``optimizer.lr``), the form
   ``--set`` and ``--grid`` take and ``compare`` shows.
 - :data:`Int`, :data:`Float` and :data:`FiniteFloat`, the number types of the schemas:
-  ``true``/``false`` is no number (pydantic alone would read it as 1/0).
+  ``true``/``false`` is no number (pydantic alone would read it as 1/0), nor is text such as ``'1_0'``.
 
 The schemas live with what they configure: ``descent.DescendConfig``,
 ``experiment.ExperimentConfig``.
@@ -41,22 +41,28 @@ def as_written(value: Any) -> str:
     return repr(value)
 
 
-def _refuse_booleans(kind: str):
-    """A before-validator refusing ``True``/``False`` where a number of ``kind`` is expected: YAML
-    reads ``epochs: true`` (or ``--set steps=true``) as a bool, which pydantic would take as 1."""
+def _numbers_only(kind: str):
+    """A before-validator refusing what pydantic would take for a number of ``kind`` but the README's
+    rule does not: ``True``/``False`` (YAML reads ``epochs: true``, or ``--set steps=true``, as a bool,
+    which pydantic would take as 1), and text not in ASCII decimal or scientific notation (pydantic
+    reads ``'1_0'``, which the YAML loader leaves as text, as 10)."""
 
     def check(value: Any) -> Any:
+        from gradlab.datasets import NUMBER_TEXT
+
         if isinstance(value, bool):
             raise ValueError(f"input should be {kind}, not true or false (got {as_written(value)})")
+        if isinstance(value, str) and not NUMBER_TEXT.fullmatch(value):
+            raise ValueError(f"input should be {kind} in ASCII decimal or scientific notation (got {value!r})")
         return value
 
     return BeforeValidator(check)
 
 
-#: a whole number in a schema: ``3`` or ``3.0``, not ``true``
-Int = Annotated[int, _refuse_booleans("a whole number")]
-#: a number in a schema: ``0.1``, ``1e-3``, ``2``, not ``true`` (``nan`` and ``inf`` are left to its own checks)
-Float = Annotated[float, _refuse_booleans("a number")]
+#: a whole number in a schema: ``3`` or ``3.0``, not ``true`` or ``1_0``
+Int = Annotated[int, _numbers_only("a whole number")]
+#: a number in a schema: ``0.1``, ``1e-3``, ``2``, not ``true`` or ``0.1_0`` (``nan`` and ``inf`` are left to its own checks)
+Float = Annotated[float, _numbers_only("a number")]
 #: a finite number in a schema: a :data:`Float` that is not ``nan`` or ``inf``
 FiniteFloat = Annotated[Float, AllowInfNan(False)]
 
@@ -66,11 +72,33 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+#: YAML's tags for the two kinds of number
+_INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+#: the README's rule for numbers (ASCII decimal or scientific notation, as NUMBER_TEXT on the command
+#: line), as YAML plain scalars: YAML 1.2's core schema without its 0o17 and 0x1A. PyYAML follows
+#: YAML 1.1, which also reads 1_0 as 10, 1:0 as 60 (base 60), 017 as 15 (octal), 0x1A and 0b101:
+#: read by these, they stay text, which every number field refuses as not written by the rule
+_YAML_INT = re.compile(r"[-+]?[0-9]+")
+_YAML_FLOAT = re.compile(r"[-+]?(?:(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+"
+                         r"|\.(?:inf|Inf|INF))|\.(?:nan|NaN|NAN)")
+
+
+def _resolve_numbers_by_the_rule(cls: type) -> type:
+    """``cls``, a PyYAML loader or dumper, also resolving the texts that :data:`_YAML_INT` and
+    :data:`_YAML_FLOAT` match as numbers (the loader has dropped YAML 1.1's int and float forms first)."""
+    cls.add_implicit_resolver(_INT_TAG, re.compile(f"^(?:{_YAML_INT.pattern})$"), list("-+0123456789"))
+    cls.add_implicit_resolver(_FLOAT_TAG, re.compile(f"^(?:{_YAML_FLOAT.pattern})$"), list("-+.0123456789"))
+    return cls
+
+
 @functools.cache
 def _unique_key_loader() -> type:
     """PyYAML's SafeLoader, refusing a key given twice in one mapping (SafeLoader keeps the last
-    silently: ``lr: 0.1`` then ``lr: 10`` trains with 10)."""
+    silently: ``lr: 0.1`` then ``lr: 10`` trains with 10), and reading numbers by the README's rule."""
     import yaml
+
+    def refuse(node, text: str, allowed: str):
+        return yaml.constructor.ConstructorError(None, None, f"{text!r} is not {allowed}", node.start_mark)
 
     class UniqueKeyLoader(yaml.SafeLoader):
         def construct_mapping(self, node, deep=False):
@@ -87,22 +115,48 @@ def _unique_key_loader() -> type:
                 seen.add(key)
             return super().construct_mapping(node, deep)
 
+        def construct_yaml_int(self, node):
+            # the base class reads 017 as octal; only an explicit !!int gets here with other text
+            text = self.construct_scalar(node)
+            if not _YAML_INT.fullmatch(text):
+                raise refuse(node, text, "a whole number in decimal notation")
+            return int(text)
+
         def construct_yaml_float(self, node):
+            text = self.construct_scalar(node)
+            if not (_YAML_INT.fullmatch(text) or _YAML_FLOAT.fullmatch(text)):  # an explicit !!float 1_0
+                raise refuse(node, text, "a number in decimal or scientific notation")
             # 1e309 would become inf, and the message about it would then say "got inf": name the text
             value = super().construct_yaml_float(node)
-            problem = overflows_float(node.value, value)
+            problem = overflows_float(text, value)
             if problem:
                 raise yaml.constructor.ConstructorError(None, None, f"{problem}; write .inf for infinity",
                                                         node.start_mark)
             return value
 
-    UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", UniqueKeyLoader.construct_yaml_float)
-    # YAML 1.2 reads 1e-2 as a float; PyYAML keeps YAML 1.1's rule (a dot and a signed
-    # exponent: 1.0e-2) and reads it as the text '1e-2', which every numeric field refuses
-    UniqueKeyLoader.add_implicit_resolver(
-        "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
-        list("-+.0123456789"))
-    return UniqueKeyLoader
+    UniqueKeyLoader.add_constructor(_INT_TAG, UniqueKeyLoader.construct_yaml_int)
+    UniqueKeyLoader.add_constructor(_FLOAT_TAG, UniqueKeyLoader.construct_yaml_float)
+    UniqueKeyLoader.yaml_implicit_resolvers = {  # YAML 1.1's int and float forms go
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT_TAG, _FLOAT_TAG)]
+        for first, resolvers in UniqueKeyLoader.yaml_implicit_resolvers.items()}
+    return _resolve_numbers_by_the_rule(UniqueKeyLoader)
+
+
+@functools.cache
+def _dumper() -> type:
+    """PyYAML's SafeDumper, quoting a string that :func:`_unique_key_loader` would read as a number
+    (``name: '08'``), and also one that YAML 1.1 would (``'1_0'``): the file reads the same anywhere."""
+    import yaml
+
+    return _resolve_numbers_by_the_rule(type("QuotingDumper", (yaml.SafeDumper,), {}))
+
+
+def dump_yaml(data: Any) -> str:
+    """``data`` (plain dicts, lists, strings, numbers) as YAML text that :func:`load_yaml` reads back
+    to the same values; keys in their order, text as written (no escapes for non-ASCII)."""
+    import yaml
+
+    return yaml.dump(data, Dumper=_dumper(), sort_keys=False, allow_unicode=True)
 
 
 class _YamlProblem(InputError):

@@ -163,9 +163,9 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def write_yaml(path: Path, data: Mapping[str, Any]) -> None:
-    import yaml
+    from gradlab.config import dump_yaml
 
-    _write_atomic(path, yaml.safe_dump(to_plain(data), sort_keys=False, allow_unicode=True))
+    _write_atomic(path, dump_yaml(to_plain(data)))
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:

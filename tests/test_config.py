@@ -1,3 +1,4 @@
+import math
 from typing import Optional
 
 import pytest
@@ -6,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from gradlab.config import load_yaml, merge, validate, validation_message
 from gradlab.descent import DescendConfig, parse_point
 from gradlab.errors import ConfigError, InputError
+from tests.conftest import CONFIGS, run_dirs
 
 
 def test_load_yaml_reads_a_mapping_and_an_empty_file(tmp_path):
@@ -26,6 +28,10 @@ def test_load_yaml_reads_a_mapping_and_an_empty_file(tmp_path):
     ("seed: 2001-13-45\n", "bad.yaml: invalid YAML: month must be in 1..12"),
     ("seed: !!timestamp x\n", "bad.yaml: invalid YAML: 'NoneType' object has no attribute"),
     ("a: \x01\n", "bad.yaml: invalid YAML: unacceptable character #x0001"),
+    # an explicit tag follows the README's rule for numbers too (PyYAML read these as 26 and 10.0)
+    ("a: !!int 0x1A\n", "bad.yaml, line 1, column 4: invalid YAML: '0x1A' is not a whole number in decimal notation"),
+    ("a: !!float 1_0\n", "bad.yaml, line 1, column 4: invalid YAML: '1_0' is not a number in decimal or scientific "
+                         "notation"),
     # PyYAML recurses once per level: 5000 levels were 'internal error: RecursionError', exit 1
     pytest.param("a: " + "[" * 5000 + "]" * 5000 + "\n",
                  "bad.yaml: invalid YAML: nested too deeply (no config needs more than a few levels)", id="5000-levels"),
@@ -117,7 +123,7 @@ def test_descend_config_defaults_resolve_lr_per_method():
 
 @pytest.mark.parametrize(("data", "message"), [
     ({"lr": -1}, "lr: must be a finite number > 0, got -1.0"),
-    ({"lr": "fast"}, "lr: input should be a valid number, unable to parse string as a number (got 'fast')"),
+    ({"lr": "fast"}, "lr: input should be a number in ASCII decimal or scientific notation (got 'fast')"),
     ({"steps": 0}, "steps: must be a whole number >= 1, got 0"),
     ({"every": 0}, "every: input should be greater than or equal to 1 (got 0)"),
     ({"lerning_rate": 0.1}, "lerning_rate: unknown key (did you mean 'learning_rate'?)"),
@@ -139,6 +145,98 @@ def test_scientific_notation_without_a_dot_reads_as_a_number(tmp_path, text, val
     (tmp_path / "c.yaml").write_text(f"eps: {text}\n")
     read = load_yaml(tmp_path / "c.yaml")["eps"]
     assert read == value and type(read) is type(value)
+
+
+# YAML 1.1, which PyYAML follows, reads each of these as a number: 1_0 -> 10, 1:0 -> 60 (base 60),
+# 1:30:00 -> 5400, 0x1A -> 26, 0b101 -> 5, 1_0.5 -> 10.5. The README's rule (ASCII decimal or
+# scientific notation) reads none of them; 0o17 was text in YAML 1.1 too.
+YAML_1_1_NUMBERS = ["1_0", "1:0", "1:30:00", "0x1A", "0o17", "0b101", "1_0.5", "１２"]
+
+
+@pytest.mark.parametrize("text", YAML_1_1_NUMBERS)
+def test_a_train_config_number_outside_the_rule_is_refused_as_typed(cli, tmp_path, text):
+    (tmp_path / "c.yaml").write_text(f"data: {{name: xor, n_samples: 40}}\ntraining: {{epochs: {text}}}\n")
+    result = cli("train", tmp_path / "c.yaml", "--no-plot", "-q")
+    assert (result.code, result.err) == (2, "error: training.epochs: input should be a whole number in ASCII decimal "
+                                            f"or scientific notation (got '{text}')\n")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_number_outside_the_rule_in_a_list_or_a_set_value_is_refused(cli, tmp_path):
+    (tmp_path / "c.yaml").write_text("data: {name: xor, n_samples: 40}\nmodel: {hidden: [1_6, 8]}\n"
+                                     "optimizer: {lr: 0.1_0}\n")
+    result = cli("train", tmp_path / "c.yaml", "--no-plot", "-q")
+    assert (result.code, result.err) == (2, (
+        "error: model.hidden[0]: input should be a whole number in ASCII decimal or scientific notation (got '1_6')\n"
+        "error: optimizer.lr: input should be a number in ASCII decimal or scientific notation (got '0.1_0')\n"))
+    result = cli("train", CONFIGS / "xor.yaml", "--set", "training.epochs=1:0", "--no-plot", "-q")
+    assert (result.code, result.err) == (2, "error: --set training.epochs: input should be a whole number in ASCII "
+                                            "decimal or scientific notation (got '1:0')\n")
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("text", YAML_1_1_NUMBERS)
+def test_a_descend_config_number_outside_the_rule_is_refused_as_typed(cli, tmp_path, text):
+    (tmp_path / "d.yaml").write_text(f"x0: {text}\nsteps: {text}\n")
+    result = cli("descend", "--config", tmp_path / "d.yaml")
+    assert result.code == 2 and result.err.splitlines() == [
+        f"error: {tmp_path / 'd.yaml'}: x0: malformed number '{text}' in '{text}'; write ASCII decimal or scientific "
+        "notation (8, -1.5, 1e3), numbers separated by commas, e.g. -1.5,2",
+        f"error: {tmp_path / 'd.yaml'}: steps: input should be a whole number in ASCII decimal or scientific notation "
+        f"(got '{text}')"]
+    (tmp_path / "d.yaml").write_text("x0: [1_6, 8]\nf: x**2 + y**2\n")
+    assert "x0: malformed number '1_6' in ['1_6', 8]" in cli("descend", "--config", tmp_path / "d.yaml").err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("017", 17), ("08", 8), ("-0", 0), ("+5", 5),  # decimal, as on the command line: YAML 1.1 read 017 as octal 15
+    ("5.", 5.0), (".5", 0.5), ("1.0e-05", 1e-05), ("+.inf", float("inf")), ("-.Inf", float("-inf")),
+    ("inf", "inf"), ("0x", "0x"), ("1__0", "1__0"), ("1_0e3", "1_0e3"), ("190:20:30.15", "190:20:30.15"),
+])
+def test_yaml_numbers_read_by_the_readme_rule(tmp_path, text, value):
+    (tmp_path / "c.yaml").write_text(f"a: {text}\nb: [{text}]\n")
+    read = load_yaml(tmp_path / "c.yaml")
+    assert read == {"a": value, "b": [value]} and type(read["a"]) is type(value)
+    (tmp_path / "nan.yaml").write_text("a: .nan\n")
+    assert math.isnan(load_yaml(tmp_path / "nan.yaml")["a"])
+
+
+def test_descend_reads_017_as_17_as_the_command_line_does(cli, tmp_path):
+    (tmp_path / "d.yaml").write_text("x0: 017\nsteps: 1\nlr: 0.1\n")
+    assert cli("descend", "--config", tmp_path / "d.yaml", "--no-plot").code == 0
+    assert load_yaml(run_dirs(tmp_path / "runs")[0] / "config.yaml")["x0"] == [17.0]  # YAML 1.1: 15
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda path: path.name)
+def test_shipped_configs_read_as_plain_yaml_does(path):
+    # they use no YAML 1.1-only number: the rule changes none of their experiments (types included)
+    import yaml
+
+    assert repr(load_yaml(path)) == repr(yaml.safe_load(path.read_text()))
+
+
+def test_a_saved_config_reads_back_as_it_was_written(tmp_path):
+    # strings the loader would read as numbers are quoted: a run named 1e3 was re-read as 1000.0
+    from gradlab.runs import write_yaml
+
+    config = {"name": "1e3", "tags": ["08", "1_0", "1:0", "0x1A", ".inf", "inf", "yes", "017", "é"],
+              "numbers": [8, -0.0, 1e-05, 1e300, 0.1, 2**70]}
+    write_yaml(tmp_path / "config.yaml", config)
+    assert repr(load_yaml(tmp_path / "config.yaml")) == repr(config)
+    # and YAML 1.1 reads it the same: '1_0' stays quoted for any reader
+    import yaml
+
+    assert repr(yaml.safe_load((tmp_path / "config.yaml").read_text())) == repr(config)
+
+
+def test_a_run_named_like_a_number_reruns_from_its_config(cli, tmp_path):
+    (tmp_path / "c.yaml").write_text("name: '1e3'\ndata: {name: xor, n_samples: 40}\ntraining: {epochs: 1}\n")
+    assert cli("train", tmp_path / "c.yaml", "--no-plot", "-q").code == 0
+    saved = run_dirs(tmp_path / "runs")[0] / "config.yaml"
+    result = cli("train", saved, "--no-plot", "-q")
+    assert result.code == 0, result.err
+    assert load_yaml(saved)["name"] == "1e3"
 
 
 def test_a_config_with_scientific_notation_in_registry_parameters_trains(cli, tmp_path):
