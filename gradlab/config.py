@@ -32,6 +32,7 @@ from typing import Annotated, Any, Optional, get_args
 from pydantic import AllowInfNan, BaseModel, BeforeValidator, ValidationError
 
 from gradlab.errors import ConfigError, InputError, did_you_mean, overflows_float
+from gradlab.registry import NUMBER_TEXT
 
 
 def as_written(value: Any) -> str:
@@ -48,8 +49,6 @@ def _numbers_only(kind: str):
     reads ``'1_0'``, which the YAML loader leaves as text, as 10)."""
 
     def check(value: Any) -> Any:
-        from gradlab.datasets import NUMBER_TEXT
-
         if isinstance(value, bool):
             raise ValueError(f"input should be {kind}, not true or false (got {as_written(value)})")
         if isinstance(value, str) and not NUMBER_TEXT.fullmatch(value):

@@ -45,7 +45,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from gradlab.errors import InputError, did_you_mean
-from gradlab.registry import Registry, split_spec
+from gradlab.registry import NUMBER_TEXT, Registry, split_spec
 
 __all__ = [
     "Dataset",
@@ -852,13 +852,6 @@ def _check_path(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InputError(f"path must be a file name, got {value!r}")
     return value
-
-
-#: a number written as text (a CSV cell, descend's start point x0): ASCII decimal or scientific
-#: notation, or nan/inf (refused later as not finite, with that reason). Python's float(), which
-#: the bulk conversion uses, also reads '4_92' and fullwidth '１２'; no CSV writer means a number by those.
-NUMBER_TEXT = re.compile(r"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|nan|inf(?:inity)?)\s*",
-                         re.ASCII | re.IGNORECASE)
 
 
 def _check_quotes_closed(path, delimiter: str, row: list[str], start: int) -> None:

@@ -879,7 +879,7 @@ def parse_point(value: Any) -> list[float]:
         raise ValueError(f"x0: expected a number or numbers separated by commas, got {value!r}")
     if not items:
         raise ValueError(f"x0: no numbers given in {value!r}; e.g. --x0 8 or --x0=-1.5,2")
-    from gradlab.datasets import NUMBER_TEXT  # the README's rule for numbers in data: x0 follows it too
+    from gradlab.registry import NUMBER_TEXT  # the README's rule for numbers in data: x0 follows it too
     from gradlab.errors import overflows_float
 
     point = []

@@ -13,12 +13,21 @@ names and unknown parameters are refused with the valid choices listed.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from gradlab.errors import InputError, did_you_mean, overflows_float, unknown_choice
 
 T = TypeVar("T")
+
+
+#: a number written as text (a CSV cell, descend's start point x0, a spec's parameter, a config value
+#: left as text): ASCII decimal or scientific notation, or nan/inf (refused later as not finite, with
+#: that reason). Python's int() and float() also read '4_92' and fullwidth '１２'; no CSV writer means
+#: a number by those, and the README's rule for numbers does not either.
+NUMBER_TEXT = re.compile(r"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|nan|inf(?:inity)?)\s*",
+                         re.ASCII | re.IGNORECASE)
 
 
 def parse_scalar(text: str) -> Any:
@@ -34,6 +43,8 @@ def parse_scalar(text: str) -> Any:
         return lowered == "true"
     if lowered in ("none", "null", "~"):
         return None
+    if not NUMBER_TEXT.fullmatch(text):  # int() and float() would read 'alpha=0.1_0' as 0.1
+        return text.strip()
     try:
         return int(text)
     except ValueError:

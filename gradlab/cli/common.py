@@ -90,7 +90,7 @@ def parse_number(value: str | float) -> float:
     a value the user never typed; here it is refused as typed (the CLI adds ", got '1e309'").
     ``inf`` and ``nan`` typed as such are read, and left to each setting's own check.
     """
-    from gradlab.datasets import NUMBER_TEXT
+    from gradlab.registry import NUMBER_TEXT
     from gradlab.errors import BEYOND_FLOAT64, overflows_float
 
     if not isinstance(value, str):  # an option's default passes through here too
