@@ -107,6 +107,9 @@ class Settings:
         for name in ("momentum", "beta1", "beta2"):
             _check(getattr(self, name), name, "a number in [0, 1)", lambda v: 0 <= v < 1)
         _check(self.eps, "eps", "a finite number > 0", lambda v: v > 0)
+        problem = METHODS.get(method).eps_problem(self)
+        if problem is not None:
+            raise InputError(f"eps: {problem}")
 
 
 def _check(value: object, name: str, allowed: str, ok) -> None:
@@ -134,6 +137,11 @@ class Method:
     def rule(self, point: str, grad: str, hess: str) -> list[str]:
         """The update as text, e.g. ``["x_new = x_old - 0.1 * (2*x - 4)"]``."""
         raise NotImplementedError
+
+    @staticmethod
+    def eps_problem(settings: Settings) -> str | None:
+        """Why ``settings.eps`` cannot keep this method's steps bounded, or None (no eps is used)."""
+        return None
 
 
 @METHODS.register("gd")
@@ -207,6 +215,17 @@ class Adam(Method):
         m_hat = self.m / (1 - s.beta1**self.t)
         v_hat = self.v / (1 - s.beta2**self.t)
         return -s.lr * m_hat / (np.sqrt(v_hat) + s.eps)
+
+    @staticmethod
+    def eps_problem(settings: Settings) -> str | None:
+        # The engine's limit holds here unchanged. v takes (1 - beta2) g g, which rounds to 0
+        # exactly where the engine's (1 - beta2) (g g) does (its product g g underflows only further
+        # below); dividing v by 1 - beta2^t <= 1 cannot bring a 0 back. Then the step is
+        # lr m_hat / eps with m_hat about g, as in the engine: x0 = 1e-170 on x**2 with eps = 1e-300
+        # stepped to -2e129 ("diverged ... (lr = 0.1)") where exact arithmetic steps by about lr.
+        from gradlab.engine.optimizers import eps_problem
+
+        return eps_problem("adam", settings.eps, "v", 1.0 - settings.beta2, np.dtype(np.float64))
 
     def rule(self, point, grad, hess):
         s = self.s

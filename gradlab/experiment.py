@@ -396,15 +396,11 @@ def _eps_problems(optimizer, dtype: np.dtype) -> list[str]:
     ``Optimizer.smallest_eps``): a gradient whose square underflows there steps by lr |g| / eps."""
     from gradlab.engine.optimizers import Optimizer
 
-    if not isinstance(optimizer, Optimizer) or not optimizer.denominators:  # cg, lbfgs; sgd, momentum
-        return []
-    smallest = optimizer.smallest_eps(dtype)
-    if optimizer.eps >= smallest:
+    problem = optimizer.eps_problem(dtype) if isinstance(optimizer, Optimizer) else None  # not cg, lbfgs
+    if problem is None:
         return []
     wider = " or model.dtype: float64" if dtype != np.float64 else ""
-    return [f"optimizer.eps: {optimizer.name} eps = {as_written(optimizer.eps)} is too small for {dtype}: its "
-            f"{optimizer.denominators[0]} under the square root underflows for gradients below {smallest:.3g}, "
-            f"which then step by lr |g| / eps, more than lr; use eps >= {smallest:.3g}{wider}"]
+    return [f"optimizer.eps: {problem}{wider}"]
 
 
 def _check_memory(sizes: list[int], rows: int, dtype: np.dtype) -> None:

@@ -178,6 +178,31 @@ def test_bad_input_is_one_line_exit_2_and_no_run_directory(cli, tmp_path, args, 
     assert run_dirs(tmp_path / "runs") == []
 
 
+EPS_TOO_SMALL = ("adam eps = 1e-300 is too small for float64: its v under the square root underflows for gradients "
+                 "below 7.03e-161, which then step by lr |g| / eps, more than lr; use eps >= 7.03e-161\n")
+
+
+@pytest.mark.parametrize(("args", "prefix"), [
+    (["--method", "adam", "--eps", "1e-300"], "error: eps: "),
+    (["--set", "method=adam", "--set", "eps=1e-300"], "error: --set eps: "),
+    (["--config", "adam.yaml"], "error: adam.yaml: eps: "),
+])
+def test_an_adam_eps_float64_cannot_keep_above_the_root_is_refused(cli, tmp_path, args, prefix):
+    # was run: from x0 = 1e-170 on x**2, v = 0.001 (2e-170)^2 underflows to 0 and the first step,
+    # lr m_hat / eps = 0.1 * 2e-170 / 1e-300, went to x = -2e129: "diverged at step 1 ... (lr = 0.1)"
+    (tmp_path / "adam.yaml").write_text("method: adam\neps: 1.0e-300\n")
+    result = cli("descend", "--f", "x**2", "--x0", "1e-170", "--no-plot", *args)
+    assert result.code == 2, result.text
+    assert result.err == prefix + EPS_TOO_SMALL and result.out == ""
+    assert run_dirs(tmp_path / "runs") == []
+
+
+def test_an_eps_only_adam_uses_is_not_checked_for_other_methods(cli, tmp_path):
+    result = cli("descend", "--eps", "1e-300", "--steps", 3, "--no-plot")
+    assert result.code == 0, result.err
+    assert len(run_dirs(tmp_path / "runs")) == 1
+
+
 @pytest.mark.parametrize(("text", "x"), [("1e3", 1000.0), (".5", 0.5), ("-0", -0.0), ("+2.", 2.0), ("8", 8.0)])
 def test_start_points_in_decimal_or_scientific_notation_are_read(cli, tmp_path, text, x):
     result = cli("descend", "--no-plot", f"--x0={text}", "--steps", 1)

@@ -376,3 +376,19 @@ def test_a_probe_where_f_has_no_real_value_tells_nothing():
     assert expr.value_precise([2.0, 0.0]) is None
     assert descent._first_difference(expr, np.array([0.0, 0.0]), np.array([1.0, 0.0]), [2.0], expr.value_precise([0, 0]),
                                      1e-40) == (0, 0)
+
+
+def test_adam_at_the_engines_smallest_eps_steps_at_most_lr_where_the_square_underflows():
+    from gradlab.engine.optimizers import optimizers
+
+    # descend's Adam has the engine Adam's limit: v = 0.001 (2e-170)^2 = 4e-343 rounds to 0 in float64, so
+    # the first step is lr m_hat / eps = 0.1 * 2e-170 / 7.03e-161 = 2.8e-11, at most lr as eps >= the limit
+    smallest = optimizers.create("adam").smallest_eps(np.dtype(np.float64))
+    steps, _ = descend(parse("x**2"), [1e-170], Settings(method="adam", eps=smallest, tol=0, steps=1))
+    assert abs(steps[0].x_new[0] - 1e-170) == pytest.approx(0.1 * 2e-170 / smallest)
+    with pytest.raises(InputError, match=r"^eps: adam eps = .* is too small for float64: .*use eps >= 7.03e-161$"):
+        Settings(method="adam", eps=smallest * 0.99)
+    # beta2 sets the weight of g^2 in v: with beta2 = 0, v = g^2 underflows below sqrt(4.9e-324) = 2.2e-162
+    with pytest.raises(InputError, match=r"use eps >= 2.22e-162$"):
+        Settings(method="adam", beta2=0.0, eps=1e-163)
+    assert Settings(method="gd", eps=1e-300).eps == 1e-300  # only Adam adds eps to a square root

@@ -238,23 +238,47 @@ class Optimizer:
         raise NotImplementedError(f"{self.name} has denominators but no _square_weight")
 
     def smallest_eps(self, dtype: np.dtype) -> float:
-        """The smallest ``eps`` that keeps every step bounded in ``dtype`` (0 without :attr:`denominators`).
-
-        A denominator buffer adds ``w g^2`` (``w`` = :meth:`_square_weight`), which underflows for
-        ``|g| < sqrt(s / w)``, ``s`` the dtype's smallest positive number: 1.2e-21 for Adam's
-        beta2 = 0.999 in float32, 7e-161 in float64. A weight whose gradients stay that small
-        divides by ``eps`` alone and steps by ``lr |g| / eps``: at most ``lr`` when ``eps`` is at
-        least that bound, far more when it is below. With eps = 1e-300 in float32 a gradient of
-        4.5e-23 after a dead spell (a ReLU unit coming back) stepped its weight by 3e21 lr, where
-        exact arithmetic bounds Adam's step by about 7 lr (default betas) whatever eps is.
-        """
+        """The smallest ``eps`` that keeps every step bounded in ``dtype`` (0 without :attr:`denominators`):
+        :func:`smallest_eps` of :meth:`_square_weight`."""
         if not self.denominators:
             return 0.0
-        return math.sqrt(_limits(dtype)[0] / self._square_weight())
+        return smallest_eps(self._square_weight(), dtype)
+
+    def eps_problem(self, dtype: np.dtype) -> str | None:
+        """Why ``eps`` is below :meth:`smallest_eps` in ``dtype`` (:func:`eps_problem`), or None."""
+        if not self.denominators:
+            return None
+        return eps_problem(self.name, self.eps, self.denominators[0], self._square_weight(), dtype)
 
     def __repr__(self) -> str:
         names = [k for k in vars(self) if not k.startswith("_") and k != "t"]
         return f"{type(self).__name__}({', '.join(f'{k}={getattr(self, k)!r}' for k in names)})"
+
+
+def smallest_eps(square_weight: float, dtype: np.dtype) -> float:
+    """The smallest ``eps`` that keeps a step ``lr m / (sqrt(v) + eps)`` bounded in ``dtype``, where
+    each step adds ``square_weight * g^2`` to ``v``.
+
+    That term underflows for ``|g| < sqrt(s / w)`` (``w`` the weight, ``s`` the dtype's smallest
+    positive number): 1.2e-21 for Adam's beta2 = 0.999 in float32, 7e-161 in float64. A weight
+    whose gradients stay that small divides by ``eps`` alone and steps by ``lr |g| / eps``: at
+    most ``lr`` when ``eps`` is at least that bound, far more when it is below. With eps = 1e-300
+    in float32 a gradient of 4.5e-23 after a dead spell (a ReLU unit coming back) stepped its
+    weight by 3e21 lr, where exact arithmetic bounds Adam's step by about 7 lr (default betas)
+    whatever eps is. Shared with ``gradlab descend``'s Adam, whose ``v`` takes the same term.
+    """
+    return math.sqrt(_limits(np.dtype(dtype))[0] / square_weight)
+
+
+def eps_problem(name: str, eps: float, buffer: str, square_weight: float, dtype: np.dtype) -> str | None:
+    """Why ``eps`` is below :func:`smallest_eps` (``adam eps = 1e-300 is too small for float64: ...;
+    use eps >= 7.03e-161``), or None when it is not. ``buffer`` names the sum of squares (``v``)."""
+    smallest = smallest_eps(square_weight, dtype)
+    if eps >= smallest:
+        return None
+    return (f"{name} eps = {eps!r} is too small for {np.dtype(dtype)}: its {buffer} under the square root "
+            f"underflows for gradients below {smallest:.3g}, which then step by lr |g| / eps, more than lr; "
+            f"use eps >= {smallest:.3g}")
 
 
 #: per dtype seen, filled by :func:`_limits`: (smallest positive number, tiny / eps)
