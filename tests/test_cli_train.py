@@ -713,7 +713,7 @@ def test_a_cg_run_that_turns_nan_between_logged_iterations_is_diverged(cli, tmp_
 @pytest.mark.parametrize(("dtype", "eps", "message"), [
     ("float32", "1e-300", "error: --set optimizer.eps: adam eps = 1e-300 is too small for float32: its v under the "
                           "square root underflows for gradients below 1.18e-21, which then step by lr |g| / eps, more "
-                          "than lr; use eps >= 1.18e-21 or model.dtype: float64"),
+                          "than lr; use eps >= 1.19e-21 or model.dtype: float64"),
     ("float64", "1e-320", "error: --set optimizer.eps: adam eps = 1e-320 is too small for float64: its v under the "
                           "square root underflows for gradients below 7.03e-161, which then step by lr |g| / eps, more "
                           "than lr; use eps >= 7.03e-161"),

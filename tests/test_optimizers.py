@@ -530,6 +530,19 @@ def test_smallest_eps_is_where_the_newest_g_squared_underflows(spec, dtype, smal
     assert optimizers.create(spec).smallest_eps(np.dtype(dtype)) == pytest.approx(smallest, rel=2e-3)
 
 
+@pytest.mark.parametrize(("spec", "dtype", "advised"), [
+    ("adam", np.float32, "1.19e-21"),  # 1.1838e-21: 1.18e-21, rounded to nearest, was advised and then refused
+    ("adam", np.float64, "7.03e-161"),  # 7.0290e-161
+    ("rmsprop", np.float32, "1.19e-22"),  # 1.1838e-22
+    ("adagrad", np.float64, "2.23e-162"),  # 2.2227e-162
+])
+def test_the_eps_an_eps_problem_advises_is_accepted(spec, dtype, advised):
+    opt = optimizers.create({"name": spec, "eps": 1e-300})
+    problem = opt.eps_problem(np.dtype(dtype))
+    assert problem.endswith(f"use eps >= {advised}")
+    assert optimizers.create({"name": spec, "eps": float(advised)}).eps_problem(np.dtype(dtype)) is None
+
+
 def test_below_the_smallest_eps_a_tiny_gradient_after_a_dead_spell_steps_far_beyond_lr():
     # spiral_relu's float32 divergence in one weight: 100 steps of gradient 0, then g = 4.5e-23, whose
     # 0.001 g^2 underflows to 0. Adam's step is then lr m_hat / eps with m_hat = 0.1 g (1 - 0.9^101 = 1):

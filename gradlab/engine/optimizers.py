@@ -278,7 +278,16 @@ def eps_problem(name: str, eps: float, buffer: str, square_weight: float, dtype:
         return None
     return (f"{name} eps = {eps!r} is too small for {np.dtype(dtype)}: its {buffer} under the square root "
             f"underflows for gradients below {smallest:.3g}, which then step by lr |g| / eps, more than lr; "
-            f"use eps >= {smallest:.3g}")
+            f"use eps >= {_rounded_up(smallest):.3g}")
+
+
+def _rounded_up(x: float, digits: int = 3) -> float:
+    """``x > 0`` to ``digits`` significant digits, rounded up: advice to use eps >= 1.18e-21 (float32
+    Adam's 1.1838e-21 rounded to nearest) was refused when followed."""
+    shown = float(f"{x:.{digits}g}")
+    if shown < x:
+        shown = float(f"{shown + 10.0 ** (math.floor(math.log10(shown)) - digits + 1):.{digits}g}")
+    return shown
 
 
 #: per dtype seen, filled by :func:`_limits`: (smallest positive number, tiny / eps)
