@@ -42,6 +42,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from gradlab.config import Float, Int
 from gradlab.errors import InputError
+from gradlab.names import DESCENT_METHODS
 from gradlab.registry import Registry
 
 DEFAULT_LR = 0.1
@@ -55,7 +56,8 @@ X_LIMIT = 1e12
 F_GROWTH = 1e6
 STOP_REASONS = ("converged", "max_steps", "diverged", "no_step", "interrupted")
 
-METHODS: Registry[type[Method]] = Registry("method")
+#: registers exactly :data:`~gradlab.names.DESCENT_METHODS`, which the CLI's help lists without importing this module
+METHODS: Registry[type[Method]] = Registry("method", names=DESCENT_METHODS)
 
 
 def default_lr(method: str) -> float:

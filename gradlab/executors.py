@@ -36,9 +36,9 @@ from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 from gradlab.errors import InputError
+from gradlab.names import EXECUTORS
 from gradlab.sweeps import CANCELLED, INTERRUPTED, PointResult, PointTask, run_point
 
-EXECUTORS = ("process", "dask")
 #: after Ctrl-C, how long to wait for running points to write their interrupted state
 STOP_TIMEOUT = 30.0
 #: how long connecting to ``--scheduler`` may take, handshake included (the tests shorten it)

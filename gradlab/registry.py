@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from gradlab.errors import InputError, did_you_mean, overflows_float, unknown_choice
@@ -87,12 +87,16 @@ class Registry(Generic[T]):
     ----------
     kind : str
         What the entries are ("activation", "loss", ...), used in messages.
+    names : sequence of str, optional
+        The only names that may be registered, where they must be known without importing the
+        registering module (a CLI help text listing them, see :mod:`gradlab.names`).
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, names: Sequence[str] | None = None) -> None:
         self.kind = kind
         self._classes: dict[str, type[T]] = {}
         self._aliases: dict[str, str] = {}
+        self._allowed = None if names is None else tuple(names)
 
     def register(self, name: str, *aliases: str):
         """Class decorator: register ``cls`` under ``name`` (and ``aliases``) and set ``cls.name``."""
@@ -101,6 +105,9 @@ class Registry(Generic[T]):
             for key in (name, *aliases):
                 if key in self._classes or key in self._aliases:
                     raise ValueError(f"{self.kind} {key!r} registered twice")
+            if self._allowed is not None and name not in self._allowed:
+                raise ValueError(f"{self.kind} {name!r} is not one of the names {self._allowed} given to its "
+                                 "registry; add it there (gradlab.names), so that the help lists it")
             cls.name = name
             cls.aliases = tuple(aliases)
             self._classes[name] = cls

@@ -46,8 +46,8 @@ import numpy as np
 
 from gradlab import __version__
 from gradlab.errors import InputError, RunFailure
+from gradlab.names import LISTING_STATUSES, RUN_COMMANDS, STATUSES
 
-STATUSES = ("running", "completed", "diverged", "interrupted", "failed")
 FINAL_STATUSES = STATUSES[1:]
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.csv"
@@ -226,11 +226,6 @@ def _cell(value: Any) -> Any:
     return value
 
 
-#: the commands that write run directories: gradlab's own, and the benchmark scripts' ``bench``
-#: (``gradlab runs --command`` takes these; :meth:`Run.create` refuses any other)
-RUN_COMMANDS = ("train", "descend", "sweep", "plot", "compare", "landscape", "gradcheck", "bench")
-
-
 class Run:
     """A run directory being written. Use as a context manager around the computation.
 
@@ -269,7 +264,7 @@ class Run:
         ``reproduce`` is the command line that re-runs it; ``{run}`` in it is replaced
         by the run directory.
         """
-        if command not in RUN_COMMANDS:  # a new command must be listed there, for `gradlab runs --command`
+        if command not in RUN_COMMANDS:  # a new command must be listed in gradlab.names, for `gradlab runs --command`
             raise ValueError(f"{command!r} is not one of RUN_COMMANDS {RUN_COMMANDS}")
         check_name(name)
         root = check_root(out)
@@ -695,8 +690,6 @@ def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
 
 # --- listing: what a run directory holds, damaged ones included -------------------------------
 
-#: statuses a listing adds to :data:`STATUSES` for directories that cannot be trusted
-LISTING_STATUSES = (*STATUSES, "incomplete", "damaged")
 #: columns that measure time, not the computation: ignored when runs are compared
 TIMING_COLUMNS = frozenset({"time_s"})
 _DIR_NAME = re.compile(r"^(?P<stamp>\d{8}-\d{6})-(?P<command>[a-z]+)(?:-(?P<name>.+))?-[0-9a-f]{6}$")

@@ -103,6 +103,12 @@ def parse_number(value: str | float) -> float:
     return number
 
 
+def one_of(names) -> str:
+    """``"gd, momentum or adam"``: names for a help text, written from the tuple that owns them."""
+    names = list(names)
+    return " or ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
+
+
 def examples(*lines: str) -> str:
     """Format example command lines for a command's help text (shown under 'Examples')."""
     return "[bold]Examples[/bold]\n\n" + "\n\n".join(f"  [cyan]{line}[/cyan]" for line in lines)

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gradlab.cli.common import (NameOption, OutOption, SetOption, examples, fmt, out, parse_number, saved,
+from gradlab.cli.common import (NameOption, OutOption, SetOption, examples, fmt, one_of, out, parse_number, saved,
                                 show_table)
+from gradlab.names import DESCENT_METHODS
 
 FIRST_ROWS = 5  # always shown, so the start of the descent is visible whatever --every is
 TARGET_ROWS = 100  # the automatic --every keeps the table about this long
@@ -47,7 +48,7 @@ def descend(
     steps: Annotated[Optional[int], _opt("--steps", "Maximum number of steps. Default: 100.")] = None,
     tol: Annotated[Optional[float], _opt("--tol", "Stop when the gradient and the next step are both "
                                          "below this. Default: 1e-08.", parser=parse_number)] = None,
-    method: Annotated[Optional[str], _opt("--method", "gd, momentum, nesterov, adam or newton. "
+    method: Annotated[Optional[str], _opt("--method", f"{one_of(DESCENT_METHODS)}. "
                                           "Default: gd.")] = None,
     momentum: Annotated[Optional[float], _opt("--momentum", "beta of momentum and nesterov. "
                                               "Default: 0.9.", parser=parse_number)] = None,

@@ -9,7 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gradlab.cli.common import examples, out, show_table
+from gradlab.catalog import KINDS
+from gradlab.cli.common import examples, one_of, out, show_table
 
 HELP = (
     "List what exists: activations, losses, optimizers, datasets, ... with formulas and parameters.\n\n"
@@ -24,7 +25,7 @@ def register(app: typer.Typer) -> None:
 def list_components(
     kind: Annotated[Optional[str], typer.Argument(
         metavar="KIND", show_default=False,
-        help="activations, losses, optimizers, schedules, initializers or datasets \\[default: all there are].")] = None,
+        help=f"{one_of(KINDS)} \\[default: all there are].")] = None,
 ) -> None:
     from gradlab import catalog
 

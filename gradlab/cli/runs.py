@@ -10,7 +10,8 @@ import typer
 
 from rich.markup import escape
 
-from gradlab.cli.common import examples, fmt, out, show_paths, show_table
+from gradlab.cli.common import examples, fmt, one_of, out, show_paths, show_table
+from gradlab.names import LISTING_STATUSES, RUN_COMMANDS
 
 HELP = (
     "List run directories, newest first: id, command, name, status, epochs/steps, final loss, best test "
@@ -44,10 +45,10 @@ def runs(
     ctx: typer.Context,
     directory: DirOption = None,
     command: Annotated[Optional[str], typer.Option(
-        "--command", show_default=False, help="Only runs of this command (train, descend, sweep, compare, ...).")] = None,
+        "--command", show_default=False, help=f"Only runs of this command: {one_of(RUN_COMMANDS)}.")] = None,
     status: Annotated[Optional[str], typer.Option(
         "--status", show_default=False,
-        help="Only runs with this status: running, completed, diverged, interrupted, failed, incomplete, damaged.")] = None,
+        help=f"Only runs with this status: {one_of(LISTING_STATUSES)}.")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", "-n", show_default=False, help="At most this many.")] = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from gradlab.cli.common import NameOption, OutOption, SetOption, examples, fmt, out, saved, show_paths
+from gradlab.cli.common import NameOption, OutOption, SetOption, examples, fmt, one_of, out, saved, show_paths
+from gradlab.names import EXECUTORS
 
 HELP = (
     "Train every combination of the --grid values (x --seeds) from one config, each point in its own run "
@@ -46,7 +47,7 @@ def sweep(
         "--workers", "-j", show_default=False,
         help="Points run at once, each in its own process; 1 runs them here, one by one. Default: the number of cores.")] = None,
     executor: Annotated[str, typer.Option(
-        "--executor", help="process (this machine) or dask (a Dask cluster; pip install 'gradlab\\[distributed]').")] = "process",
+        "--executor", help=one_of(f"{name} ({escape(what)})" for name, what in EXECUTORS.items()) + ".")] = "process",
     scheduler: Annotated[Optional[str], typer.Option(
         "--scheduler", show_default=False,
         help="A running Dask scheduler, e.g. tcp://HOST:8786. Default with --executor dask: a LocalCluster here.")] = None,
