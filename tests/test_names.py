@@ -1,8 +1,9 @@
-"""Lists of names in the CLI's help are the lists the library owns, not copies.
+"""Lists of names in the CLI's help and in the README are the lists the library owns, not copies.
 
 The help of ``gradlab descend --method``, ``list KIND``, ``runs --status``/``--command`` and
 ``sweep --executor`` is written from :mod:`gradlab.names` and :data:`gradlab.catalog.KINDS`
-(light modules: ``gradlab --help`` imports every command module and must stay fast).
+(light modules: ``gradlab --help`` imports every command module and must stay fast); the
+README's lists are checked against the registries here.
 """
 
 import re
@@ -13,7 +14,7 @@ import pytest
 import typer.main
 
 from gradlab import catalog, names
-from tests.conftest import subprocess_env
+from tests.conftest import REPO, subprocess_env
 
 
 def option_help(command: str, option: str) -> str:
@@ -92,3 +93,48 @@ def test_the_descent_registry_takes_only_the_names_the_help_lists(monkeypatch):
         METHODS.register("zeta")(type("Zeta", (Method,), {}))
     assert "zeta" not in METHODS
 
+
+# --------------------------------------------------------------------------- the README's lists
+
+
+README = " ".join((REPO / "README.md").read_text().split())
+
+
+def words(text: str) -> list[str]:
+    """``"`gd`, `momentum` or `newton`"`` -> ``["gd", "momentum", "newton"]`` (also ``and``, no backticks)."""
+    return re.split(r", | or | and ", text.replace("`", ""))
+
+
+def between(start: str, end: str) -> str:
+    return README.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_the_readme_descend_methods_are_the_registry():
+    from gradlab.descent import METHODS
+
+    assert words(between("| `--method` | ", " (`gd`) |")) == METHODS.names()
+
+
+def test_the_readme_run_statuses_are_the_ones_a_summary_may_hold():
+    from gradlab.runs import STATUSES
+
+    assert words(between("| `summary.json` | `status` (", ")")) == list(STATUSES)
+
+
+def test_the_readme_kinds_of_gradlab_list_are_the_catalog():
+    assert words(between("`gradlab list activations` (or ", ") one of them")) == list(catalog.KINDS)[1:]
+    assert list(catalog.KINDS)[0] == "activations"
+
+
+def test_the_readme_commands_that_write_runs_are_run_commands():
+    from gradlab.runs import RUN_COMMANDS
+
+    text = between("a `--command` that writes no runs (", ")")
+    assert words(text.replace(" do, and the benchmark scripts'", ",")) == list(RUN_COMMANDS)
+
+
+def test_the_readme_initializers_are_the_registry():
+    from gradlab.engine.init import initializers
+
+    text = between("init: {name: normal, std: 0.1} # ", " dtype:")
+    assert words(text.replace(" (an .npz)", "")) == initializers.names()
