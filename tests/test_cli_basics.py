@@ -2,8 +2,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gradlab import __version__
-from tests.conftest import subprocess_env
+from tests.conftest import CONFIGS, run_dirs, subprocess_env
 
 
 def test_version(cli):
@@ -95,8 +97,8 @@ def test_a_piped_table_is_printed_whole_not_cut_at_80_columns(tmp_path):
     assert "(0.42313084795996003, 2.438812078817536)" in rows[2] and "510.98989187401952" in rows[2]
 
 
-def _float_options():
-    """(command, parameter, Annotated extras) of every option whose type holds a float, in every command."""
+def _options_of(kind: type):
+    """(command, parameter, Annotated extras) of every option whose type holds ``kind``, in every command."""
     import inspect
     import typing
 
@@ -117,15 +119,68 @@ def _float_options():
         hints = typing.get_type_hints(inspect.unwrap(command.callback), include_extras=True)
         for name, hint in hints.items():
             base, *extras = typing.get_args(hint) if typing.get_origin(hint) is typing.Annotated else (hint,)
-            if float in leaves(base):
+            if kind in leaves(base):  # exactly: bool, a subclass of int, is no whole-number option
                 yield path, name, extras
+
+
+def _read_by(parser, kind: type) -> dict[tuple[str, str], bool]:
+    """{(command, parameter): whether ``parser`` reads it} for every option of type ``kind``; a parser
+    with its range bound (``functools.partial(parser, min=1)``) counts as ``parser``."""
+    def unwrapped(extra):
+        found = getattr(extra, "parser", None)
+        return getattr(found, "func", found)
+
+    return {(path, name): any(unwrapped(extra) is parser for extra in extras)
+            for path, name, extras in _options_of(kind)}
 
 
 def test_every_float_option_is_read_by_the_one_number_parser():
     # Typer read --lr 1e309 as inf; parse_number refuses it as typed, but only for the options that use it
     from gradlab.cli.common import parse_number
 
-    found = {(path, name): any(getattr(extra, "parser", None) is parse_number for extra in extras)
-             for path, name, extras in _float_options()}
+    found = _read_by(parse_number, float)
     assert {("gradlab descend", "lr"), ("gradlab plot", "range_"), ("gradlab gradcheck", "eps")} <= set(found)
     assert [option for option, parsed in found.items() if not parsed] == []
+
+
+def test_every_whole_number_option_is_read_by_the_one_whole_number_parser():
+    # Typer's int() read --steps 1_0 as 10; parse_whole_number follows the README's rule, as a config does
+    from gradlab.cli.common import parse_whole_number
+
+    found = _read_by(parse_whole_number, int)
+    assert {("gradlab descend", "steps"), ("gradlab explain", "digits"), ("gradlab landscape", "seed"),
+            ("gradlab runs", "limit"), ("gradlab sweep", "workers"), ("gradlab plot", "points")} <= set(found)
+    assert [option for option, parsed in found.items() if not parsed] == []
+
+
+# Typer's lax int read each '..._0' as a whole number and ran the command, while --lr 1_0, a config's
+# 'epochs: 1_0' and --set refuse it; fullwidth ３ and 0x10 it refused, but not by the README's rule
+WHOLE_NUMBERS_NOT_BY_THE_RULE = [
+    (["descend", "--steps", "1_0"], "--steps", "1_0"),
+    (["runs", "-n", "３"], "--limit' / '-n", "３"),
+    (["explain", CONFIGS / "xor.yaml", "--digits", "0x10"], "--digits", "0x10"),
+    (["landscape", CONFIGS / "xor.yaml", "--seed", "1_0"], "--seed", "1_0"),
+    (["sweep", CONFIGS / "xor.yaml", "--seeds", "2", "--workers", "2_0"], "--workers' / '-j", "2_0"),
+    (["gradcheck", CONFIGS / "xor.yaml", "--samples", "8_0"], "--samples", "8_0"),
+    (["plot", "sigmoid", "--points", "1_000"], "--points", "1_000"),
+]
+
+
+@pytest.mark.parametrize(("args", "option", "text"), WHOLE_NUMBERS_NOT_BY_THE_RULE)
+def test_whole_number_options_follow_the_readme_rule_for_numbers(cli, tmp_path, args, option, text):
+    result = cli(*args)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (f"error: Invalid value for '{option}': Input should be a whole number in ASCII decimal or "
+                          f"scientific notation, got {text!r} (see 'gradlab {args[0]} --help')\n")
+    assert run_dirs(tmp_path / "runs") == []
+
+
+def test_a_whole_number_option_keeps_its_range_whatever_the_notation(cli):
+    # Typer's own min/max check is skipped for an option with a parser: parse_whole_number makes it
+    result = cli("explain", CONFIGS / "xor.yaml", "--digits", "1.8e1")
+    assert (result.code, result.out) == (2, "")
+    assert result.err == ("error: Invalid value for '--digits': Input should be less than or equal to 17, got "
+                          "'1.8e1' (see 'gradlab explain --help')\n")
+    result = cli("explain", CONFIGS / "xor.yaml", "--digits", "3e0", "--units", "1")
+    assert result.code == 0, result.err
+    assert "first 1 of 8 units shown" in result.out and "= [-0.184, ... +7 more]" in result.out  # 3 digits

@@ -151,6 +151,17 @@ BAD_INPUT = [
     (["--method", "adma"], "method: unknown value 'adma' (did you mean 'adam'?)"),
     (["--momentum", "1"], "momentum: must be a number in [0, 1)"),
     (["--every", "0"], "every: input should be greater than or equal to 1"),
+    # Typer's lax int read --steps 1_0 as 10 and ran; it refused fullwidth １０ and 3.5 with its own wording
+    (["--steps", "1_0"], "error: Invalid value for '--steps': Input should be a whole number in ASCII decimal or "
+                         "scientific notation, got '1_0' (see 'gradlab descend --help')\n"),
+    (["--every", "１０"], "error: Invalid value for '--every': Input should be a whole number in ASCII decimal or "
+                         "scientific notation, got '１０' (see 'gradlab descend --help')\n"),
+    (["--digits", "3.5"], "error: Invalid value for '--digits': Input should be a valid integer, got a number with a "
+                          "fractional part, got '3.5' (see 'gradlab descend --help')\n"),
+    (["--steps", "nan"], "error: Invalid value for '--steps': Input should be a finite number, got 'nan' (see "
+                         "'gradlab descend --help')\n"),
+    (["--steps", "1e309"], "error: Invalid value for '--steps': beyond the range of a float64 number (at most "
+                           "1.798e+308 in size), got '1e309' (see 'gradlab descend --help')\n"),
     (["--name", "../up"], "name must be 1-64 letters"),
     (["--config", "missing.yaml"], "missing.yaml: no such config file"),
     (["--lr", "fast"], "error: Invalid value for '--lr': Input should be a number in ASCII decimal or scientific "
@@ -209,6 +220,17 @@ def test_start_points_in_decimal_or_scientific_notation_are_read(cli, tmp_path, 
     assert result.code == 0, result.err
     rows = list(csv.DictReader((only_run(tmp_path) / "metrics.csv").open()))
     assert float(rows[0]["x"]) == x
+
+
+# Typer read --steps with int(): '1e1' and '30e-1' were refused while a config's 'steps: 1e1' ran 10
+@pytest.mark.parametrize(("text", "steps"), [("1e1", 10), ("30e-1", 3), ("3.0", 3), ("017", 17), ("+4", 4)])
+def test_steps_typed_or_in_a_config_mean_the_same(cli, tmp_path, text, steps):
+    (tmp_path / "c.yaml").write_text(f"steps: {text}\nplot: false\n")
+    for where, args in (("typed", ["--steps", text, "--no-plot"]), ("file", ["--config", "c.yaml"])):
+        result = cli("descend", "--out", tmp_path / where, *args)
+        assert result.code == 0, result.err
+        assert f"stopped after {steps} steps" in result.out
+        assert len(metrics(run_dirs(tmp_path / where)[0])) == steps + 1  # and step 0, the start
 
 
 def test_rosenbrock_with_momentum_reaches_1_1_with_a_contour_plot(cli, tmp_path):

@@ -6,8 +6,9 @@ Command modules import the library (and NumPy) inside their functions, so that
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -83,6 +84,24 @@ NameOption = Annotated[
 ]
 
 
+def _read_by_the_rule(value: str, kind: str) -> float:
+    """``value`` read as a float, if it is written by the README's rule for numbers; else a usage error
+    saying that the option takes ``kind`` ("a number", "a whole number") written so.
+
+    float() and int() also read '1_0' and fullwidth digits: the README's rule does not. ``1e309``,
+    which float() reads as inf, is refused as typed (the CLI adds ", got '1e309'").
+    """
+    from gradlab.errors import BEYOND_FLOAT64, overflows_float
+    from gradlab.registry import NUMBER_TEXT
+
+    if not NUMBER_TEXT.fullmatch(value):
+        raise typer.BadParameter(f"Input should be {kind} in ASCII decimal or scientific notation")
+    number = float(value)
+    if overflows_float(value, number):
+        raise typer.BadParameter(BEYOND_FLOAT64)
+    return number
+
+
 def parse_number(value: str | float) -> float:
     """The parser of every float option (``parser=parse_number``): the number typed, or a usage error.
 
@@ -90,17 +109,54 @@ def parse_number(value: str | float) -> float:
     a value the user never typed; here it is refused as typed (the CLI adds ", got '1e309'").
     ``inf`` and ``nan`` typed as such are read, and left to each setting's own check.
     """
-    from gradlab.registry import NUMBER_TEXT
-    from gradlab.errors import BEYOND_FLOAT64, overflows_float
-
     if not isinstance(value, str):  # an option's default passes through here too
         return value
-    if not NUMBER_TEXT.fullmatch(value):  # float() also reads '1_0' and fullwidth digits: the README's rule does not
-        raise typer.BadParameter("Input should be a number in ASCII decimal or scientific notation")
-    number = float(value)
-    if overflows_float(value, number):
-        raise typer.BadParameter(BEYOND_FLOAT64)
-    return number
+    return _read_by_the_rule(value, "a number")
+
+
+def parse_whole_number(value: str | int, min: int | None = None, max: int | None = None) -> int:
+    """The parser of every whole-number option (see :func:`whole_number_option`): the whole number
+    typed, within [min, max] where given, or a usage error.
+
+    The text means what it means in a config: written by the README's rule for numbers (Typer's
+    int() read ``--steps 1_0`` as 10), read as YAML reads it (``17`` exactly, ``3.0`` and ``1e3`` as
+    floats), and checked by the config's :data:`~gradlab.config.Int`, which takes a float only if it
+    is whole (``3.0`` is 3, ``1e3`` 1000, ``3.5`` is refused).
+    """
+    if not isinstance(value, str):  # an option's default passes through here too
+        return value
+    from pydantic import ValidationError
+
+    number = _read_by_the_rule(value, "a whole number")
+    try:
+        number = int(value)  # written as an integer: read exactly, as YAML reads it (a float has 53 bits)
+    except ValueError:
+        pass
+    try:
+        return _whole_numbers(min, max).validate_python(number)
+    except ValidationError as error:
+        raise typer.BadParameter(error.errors()[0]["msg"]) from None
+
+
+@functools.cache
+def _whole_numbers(min: int | None, max: int | None):
+    """A pydantic TypeAdapter for the config's :data:`~gradlab.config.Int` within [min, max]
+    (pydantic says "Input should be greater than or equal to 1", as Typer's own check did)."""
+    from pydantic import Field, TypeAdapter
+
+    from gradlab.config import Int
+
+    return TypeAdapter(Annotated[Int, Field(ge=min, le=max)])
+
+
+def whole_number_option(*flags: str, min: int | None = None, max: int | None = None, **kwargs) -> Any:
+    """``typer.Option(*flags, **kwargs)`` for a whole number, read by :func:`parse_whole_number`.
+
+    Typer skips its own ``min``/``max`` check for an option with a parser, but still shows the range
+    in the help (``<int range> [1<=x<=17]``): the bounds are given here once, for both.
+    """
+    return typer.Option(*flags, parser=functools.partial(parse_whole_number, min=min, max=max),
+                        min=min, max=max, **kwargs)
 
 
 def one_of(names) -> str:

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from gradlab.cli.common import (NameOption, OutOption, SetOption, examples, fmt, one_of, out, parse_number, saved,
-                                show_table)
+                                show_table, whole_number_option)
 from gradlab.names import DESCENT_METHODS
 
 FIRST_ROWS = 5  # always shown, so the start of the descent is visible whatever --every is
@@ -37,6 +37,11 @@ def _opt(flag: str, text: str, **kwargs):
     return typer.Option(flag, help=text, show_default=False, **kwargs)
 
 
+def _whole(flag: str, text: str):
+    # the range of each is checked by DescendConfig, for flags, --set and config files alike
+    return whole_number_option(flag, help=text, show_default=False)
+
+
 def descend(
     f: Annotated[Optional[str], _opt("--f", "The function: x (or x and y), numbers, + - * / **, "
                                      "exp log sqrt sin cos tan tanh sigmoid softplus relu abs ... "
@@ -45,7 +50,7 @@ def descend(
                                       "Default: 8.")] = None,
     lr: Annotated[Optional[float], _opt("--lr", "Learning rate. Default: 0.1 (1 for newton).",
                                         parser=parse_number)] = None,
-    steps: Annotated[Optional[int], _opt("--steps", "Maximum number of steps. Default: 100.")] = None,
+    steps: Annotated[Optional[int], _whole("--steps", "Maximum number of steps. Default: 100.")] = None,
     tol: Annotated[Optional[float], _opt("--tol", "Stop when the gradient and the next step are both "
                                          "below this. Default: 1e-08.", parser=parse_number)] = None,
     method: Annotated[Optional[str], _opt("--method", f"{one_of(DESCENT_METHODS)}. "
@@ -55,10 +60,10 @@ def descend(
     beta1: Annotated[Optional[float], _opt("--beta1", "Adam's beta1. Default: 0.9.", parser=parse_number)] = None,
     beta2: Annotated[Optional[float], _opt("--beta2", "Adam's beta2. Default: 0.999.", parser=parse_number)] = None,
     eps: Annotated[Optional[float], _opt("--eps", "Adam's epsilon. Default: 1e-08.", parser=parse_number)] = None,
-    every: Annotated[Optional[int], _opt("--every", "Show every N-th step in the table (the first "
-                                         f"{FIRST_ROWS} and the last always). Default: about "
-                                         f"{TARGET_ROWS} rows.")] = None,
-    digits: Annotated[Optional[int], _opt("--digits", "Significant digits in the table. Default: 6.")] = None,
+    every: Annotated[Optional[int], _whole("--every", "Show every N-th step in the table (the first "
+                                           f"{FIRST_ROWS} and the last always). Default: about "
+                                           f"{TARGET_ROWS} rows.")] = None,
+    digits: Annotated[Optional[int], _whole("--digits", "Significant digits in the table. Default: 6.")] = None,
     out_dir: OutOption = None,
     name: NameOption = None,
     plot: Annotated[Optional[bool], _opt("--plot/--no-plot", "Draw descent.png. Default: --plot.")] = None,

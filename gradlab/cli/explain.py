@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradlab.cli.common import examples, fmt, out, parse_number
+from gradlab.cli.common import examples, fmt, out, parse_number, whole_number_option
 from gradlab.cli.train import SetOption
 
 HELP = (
@@ -36,12 +36,12 @@ def register(app: typer.Typer) -> None:
 def explain(
     source: Annotated[Path, typer.Argument(help="A YAML config (initial weights) or a training run directory "
                                            "(final weights).", show_default=False)],
-    sample: Annotated[int, typer.Option("--sample", help="Index of the training sample.")] = 0,
+    sample: Annotated[int, whole_number_option("--sample", help="Index of the training sample.")] = 0,
     batch: Annotated[bool, typer.Option("--batch", help="Use the whole training set (N = n_train) instead "
                                         "of one sample.")] = False,
-    units: Annotated[int, typer.Option("--units", help="Show at most this many units (and inputs) per layer.",
-                                       min=1)] = 4,
-    digits: Annotated[int, typer.Option("--digits", help="Significant digits.", min=1, max=17)] = 4,
+    units: Annotated[int, whole_number_option("--units", help="Show at most this many units (and inputs) per "
+                                              "layer.", min=1)] = 4,
+    digits: Annotated[int, whole_number_option("--digits", help="Significant digits.", min=1, max=17)] = 4,
     lr: Annotated[Optional[float], typer.Option("--lr", parser=parse_number, help="Learning rate of the step shown. Default: the "
                                                 "config's.", show_default=False)] = None,
     set_: SetOption = None,

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradlab.cli.common import NameOption, OutOption, examples, out, parse_number, saved, show_table
+from gradlab.cli.common import (NameOption, OutOption, examples, out, parse_number, saved, show_table,
+                                whole_number_option)
 from gradlab.cli.train import SetOption
 from gradlab.errors import plural
 
@@ -38,8 +39,8 @@ def gradcheck(
     atol: Annotated[float, typer.Option("--atol", parser=parse_number,
                                         help="Absolute tolerance, for entries whose gradient is (nearly) zero and "
                                              "the difference quotient only rounding noise.")] = 1e-8,
-    samples: Annotated[Optional[int], typer.Option("--samples", help="Training samples in the batch. "
-                                                   "Default: 32 (all if fewer).", show_default=False)] = 32,
+    samples: Annotated[Optional[int], whole_number_option("--samples", help="Training samples in the batch. "
+                                                          "Default: 32 (all if fewer).", show_default=False)] = 32,
     set_: SetOption = None,
     out_dir: OutOption = None,
     name: NameOption = None,

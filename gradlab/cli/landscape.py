@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradlab.cli.common import NameOption, OutOption, examples, fmt, out, saved
+from gradlab.cli.common import NameOption, OutOption, examples, fmt, out, saved, whole_number_option
 from gradlab.cli.train import SetOption
 from gradlab.errors import plural
 
@@ -43,13 +43,14 @@ def landscape(
         "slice); or U0,U1,V0,V1 (write --range=-4,4,-4,4); numbers within +-1e6, widths >= 1e-6. Default: "
         "the path's box with a margin.",
         show_default=False)] = None,
-    points: Annotated[Optional[int], typer.Option("--points", help="Grid points per axis. Default: 101 for "
-                                                  "w, b; 41 for a slice.", show_default=False)] = None,
+    points: Annotated[Optional[int], whole_number_option("--points", help="Grid points per axis. Default: 101 "
+                                                         "for w, b; 41 for a slice.", show_default=False)] = None,
     no_train: Annotated[bool, typer.Option("--no-train", help="CONFIG only: no training, the surface around "
                                            "the initial weights.")] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the slice's random directions.", min=0)] = 0,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Processes for a large grid. Default: "
-                                                   "every core this process may use.", show_default=False)] = None,
+    seed: Annotated[int, whole_number_option("--seed", help="Seed of the slice's random directions.", min=0)] = 0,
+    workers: Annotated[Optional[int], whole_number_option("--workers", help="Processes for a large grid. "
+                                                          "Default: every core this process may use.",
+                                                          show_default=False)] = None,
     set_: SetOption = None,
     out_dir: OutOption = None,
     name: NameOption = None,

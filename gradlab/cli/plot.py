@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gradlab.cli.common import (NameOption, OutOption, check_output_file, examples, fmt, out, parse_number, saved,
-                                show_table)
+                                show_table, whole_number_option)
 from gradlab.errors import InputError
 
 LOSS_WORDS = ("loss", "losses")
@@ -49,7 +49,7 @@ def plot(
     range_: Annotated[Optional[tuple[float, float]], typer.Option(
         "--range", metavar="A B", show_default=False, parser=parse_number,
         help="The x range \\[default: -10 10; for regression losses alone: target-3 target+3].")] = None,
-    points: Annotated[int, typer.Option("--points", metavar="N", help="Number of grid points.")] = 1000,
+    points: Annotated[int, whole_number_option("--points", metavar="N", help="Number of grid points.")] = 1000,
     numeric: Annotated[Optional[float], typer.Option(
         "--numeric", metavar="STEP", show_default=False, parser=parse_number,
         help="Overlay forward and central differences with step STEP and report their errors.")] = None,

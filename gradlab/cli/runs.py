@@ -10,7 +10,7 @@ import typer
 
 from rich.markup import escape
 
-from gradlab.cli.common import examples, fmt, one_of, out, show_paths, show_table
+from gradlab.cli.common import examples, fmt, one_of, out, show_paths, show_table, whole_number_option
 from gradlab.names import LISTING_STATUSES, RUN_COMMANDS
 
 HELP = (
@@ -49,7 +49,8 @@ def runs(
     status: Annotated[Optional[str], typer.Option(
         "--status", show_default=False,
         help=f"Only runs with this status: {one_of(LISTING_STATUSES)}.")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", show_default=False, help="At most this many.")] = None,
+    limit: Annotated[Optional[int], whole_number_option("--limit", "-n", show_default=False,
+                                                        help="At most this many.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     if ctx.invoked_subcommand is not None:

@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from gradlab.cli.common import NameOption, OutOption, SetOption, examples, fmt, one_of, out, saved, show_paths
+from gradlab.cli.common import (NameOption, OutOption, SetOption, examples, fmt, one_of, out, saved, show_paths,
+                                whole_number_option)
 from gradlab.names import EXECUTORS
 
 HELP = (
@@ -43,7 +44,7 @@ def sweep(
         "--metric", show_default=False,
         help="Rank by the final value of this metric. Default: test_accuracy (test_r2 for regression, "
              "train_* without a test split).")] = None,
-    workers: Annotated[Optional[int], typer.Option(
+    workers: Annotated[Optional[int], whole_number_option(
         "--workers", "-j", show_default=False,
         help="Points run at once, each in its own process; 1 runs them here, one by one. Default: the number of cores.")] = None,
     executor: Annotated[str, typer.Option(
