@@ -30,7 +30,9 @@ from typing import Any
 from gradlab.errors import InputError
 
 _CALL = re.compile(r"^\s*(range|logspace)\s*\((.*)\)\s*$")
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+#: ASCII digits only, as the README's rule for numbers says (\d alone also matches fullwidth '１')
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
+_WHOLE = re.compile(r"[+-]?\d+", re.ASCII)
 MAX_POINTS = 10_000  # a typo such as range(0, 1e6) should not start a million runs
 
 
@@ -74,7 +76,7 @@ def _number(text: str, what: str) -> float:
     if not _NUMBER.match(text):
         raise InputError(f"{what}: expected a number, got {text!r}")
     value = float(text)
-    return int(value) if value.is_integer() and re.fullmatch(r"[+-]?\d+", text) else value
+    return int(value) if value.is_integer() and _WHOLE.fullmatch(text) else value
 
 
 def _round(value: float) -> float:
@@ -191,7 +193,7 @@ def parse_seeds(text: str | None) -> list[int] | None:
     if text is None:
         return None
     parts = [p.strip() for p in str(text).split(",")]
-    if not all(re.fullmatch(r"[+-]?\d+", p) for p in parts):
+    if not all(_WHOLE.fullmatch(p) for p in parts):
         raise InputError(f"--seeds expects a count N (seeds 1..N) or a comma list of whole numbers, got {text!r}")
     numbers = [int(p) for p in parts]
     if len(numbers) == 1:

@@ -39,6 +39,7 @@ def test_value_forms(text, values):
     ("logspace(-3, 400, 3)", r"logspace\(-3, 400, 3\): 10\*\*400 is too large for a float"),
     ("logspace(-400, -390, 3)", r"10\*\*-400 is too small for a float and would be 0"),  # not "0.0 is given twice"
     ("logspace(0, 1e400, 3)", "logspace a and b must be finite numbers"),
+    ("range(\uff11, 3)", "expected a number, got '\uff11'"),  # fullwidth 1: the README's rule is ASCII digits
 ])
 def test_bad_values_name_the_key(text, message):
     with pytest.raises(InputError, match=message) as info:
@@ -62,7 +63,7 @@ def test_seeds_count_or_list():
     assert parse_seeds("3") == [1, 2, 3]
     assert parse_seeds("0,7,11") == [0, 7, 11]
     assert parse_seeds(None) is None
-    for bad in ("0", "x", "1,1", "-1,2"):
+    for bad in ("0", "x", "1,1", "-1,2", "\uff12", "1,\uff12"):  # fullwidth digits are no number by the README's rule
         with pytest.raises(InputError, match="--seeds"):
             parse_seeds(bad)
 
