@@ -76,8 +76,13 @@ _INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 #: the README's rule for numbers (ASCII decimal or scientific notation, as NUMBER_TEXT on the command
 #: line), as YAML plain scalars: YAML 1.2's core schema without its 0o17 and 0x1A. PyYAML follows
 #: YAML 1.1, which also reads 1_0 as 10, 1:0 as 60 (base 60), 017 as 15 (octal), 0x1A and 0b101:
-#: read by these, they stay text, which every number field refuses as not written by the rule
-_YAML_INT = re.compile(r"[-+]?[0-9]+")
+#: read by these, they stay text, which every number field refuses as not written by the rule.
+#: A whole number with a leading zero (017, 08) stays text too: a number field reads that text as
+#: 17 by the rule, and a text field keeps it, as YAML 1.1 kept 08 (configs written before this
+#: loader have a run named 08 or a CSV column 09 unquoted)
+_YAML_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+#: what an explicit ``!!int`` may hold: decimal digits, leading zeros included
+_YAML_WHOLE = re.compile(r"[-+]?[0-9]+")
 _YAML_FLOAT = re.compile(r"[-+]?(?:(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+"
                          r"|\.(?:inf|Inf|INF))|\.(?:nan|NaN|NAN)")
 
@@ -117,13 +122,13 @@ def _unique_key_loader() -> type:
         def construct_yaml_int(self, node):
             # the base class reads 017 as octal; only an explicit !!int gets here with other text
             text = self.construct_scalar(node)
-            if not _YAML_INT.fullmatch(text):
+            if not _YAML_WHOLE.fullmatch(text):
                 raise refuse(node, text, "a whole number in decimal notation")
             return int(text)
 
         def construct_yaml_float(self, node):
             text = self.construct_scalar(node)
-            if not (_YAML_INT.fullmatch(text) or _YAML_FLOAT.fullmatch(text)):  # an explicit !!float 1_0
+            if not (_YAML_WHOLE.fullmatch(text) or _YAML_FLOAT.fullmatch(text)):  # an explicit !!float 1_0
                 raise refuse(node, text, "a number in decimal or scientific notation")
             # 1e309 would become inf, and the message about it would then say "got inf": name the text
             value = super().construct_yaml_float(node)

@@ -45,7 +45,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from gradlab.errors import InputError, did_you_mean
-from gradlab.registry import NUMBER_TEXT, Registry, split_spec
+from gradlab.registry import NUMBER_TEXT, Registry, number_in_text, split_spec
 
 __all__ = [
     "Dataset",
@@ -284,6 +284,9 @@ def _is_number(value: Any) -> bool:
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
+    value = number_in_text(value)
+    if _is_number(value) and not _is_int(value) and math.isfinite(value) and float(value).is_integer():
+        value = int(value)  # 2e2 and 200.0 are 200, as in the schema's whole numbers
     if not _is_int(value):
         raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if value < minimum:
@@ -303,6 +306,7 @@ def _check_real(
         )
         if part
     )
+    value = number_in_text(value)
     if not _is_number(value):
         raise InputError(f"{name} must be a number{' ' + allowed if allowed else ''}, got {value!r}")
     value = float(value)

@@ -30,6 +30,15 @@ NUMBER_TEXT = re.compile(r"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|nan|inf(
                          re.ASCII | re.IGNORECASE)
 
 
+def number_in_text(value: Any) -> Any:
+    """``value``, or the number a text holds by the README's rule (:data:`NUMBER_TEXT`).
+
+    The YAML loader leaves a whole number with a leading zero as text (``n_samples: 017``, so that
+    a run named ``08`` stays ``'08'``): a setting that takes a number reads that text as 17.
+    """
+    return parse_scalar(value) if isinstance(value, str) and NUMBER_TEXT.fullmatch(value) else value
+
+
 def parse_scalar(text: str) -> Any:
     """Read ``"3"``, ``"0.1"``, ``"1e-3"``, ``"true"`` or ``"none"`` as a Python value; else keep the text.
 
@@ -179,6 +188,8 @@ class Registry(Generic[T]):
         # parse_scalar reads the text none as None; a parameter whose default is text (gelu's
         # approximate='none') means the text: 'gelu:approximate=none' is gelu's default, spelt out
         params = {k: "none" if v is None and isinstance(allowed.get(k), str) else v for k, v in params.items()}
+        if isinstance(spec, Mapping):  # {name: elu, alpha: 01}: YAML leaves 01 as text, a number by the rule
+            params = {k: v if isinstance(allowed.get(k), str) else number_in_text(v) for k, v in params.items()}
         for key in params:
             if key not in allowed:
                 hint = did_you_mean(key, allowed)

@@ -156,10 +156,13 @@ BAD_INPUT = [
                          "scientific notation, got '1_0' (see 'gradlab descend --help')\n"),
     (["--every", "１０"], "error: Invalid value for '--every': Input should be a whole number in ASCII decimal or "
                          "scientific notation, got '１０' (see 'gradlab descend --help')\n"),
-    (["--digits", "3.5"], "error: Invalid value for '--digits': Input should be a valid integer, got a number with a "
-                          "fractional part, got '3.5' (see 'gradlab descend --help')\n"),
-    (["--steps", "nan"], "error: Invalid value for '--steps': Input should be a finite number, got 'nan' (see "
+    (["--digits", "3.5"], "error: Invalid value for '--digits': Input should be a whole number, got '3.5' (see "
+                          "'gradlab descend --help')\n"),
+    (["--steps", "nan"], "error: Invalid value for '--steps': Input should be a whole number, got 'nan' (see "
                          "'gradlab descend --help')\n"),
+    # 1e19 is a whole number, named by the setting's own limit (pydantic said "exceeded maximum size")
+    (["--steps", "1e19"], "error: steps: at most 1,000,000 (every step is kept for the table, the plot and "
+                          "metrics.csv), got 10,000,000,000,000,000,000\n"),
     (["--steps", "1e309"], "error: Invalid value for '--steps': beyond the range of a float64 number (at most "
                            "1.798e+308 in size), got '1e309' (see 'gradlab descend --help')\n"),
     (["--name", "../up"], "name must be 1-64 letters"),

@@ -190,7 +190,10 @@ def test_a_descend_config_number_outside_the_rule_is_refused_as_typed(cli, tmp_p
 
 
 @pytest.mark.parametrize(("text", "value"), [
-    ("017", 17), ("08", 8), ("-0", 0), ("+5", 5),  # decimal, as on the command line: YAML 1.1 read 017 as octal 15
+    ("10", 10), ("-0", 0), ("+5", 5),
+    # a leading zero leaves text, which a number setting reads as 17 (YAML 1.1 read 017 as octal
+    # 15), and a text setting keeps, as YAML 1.1 kept 08: older runs have `name: 08` unquoted
+    ("017", "017"), ("08", "08"),
     ("5.", 5.0), (".5", 0.5), ("1.0e-05", 1e-05), ("+.inf", float("inf")), ("-.Inf", float("-inf")),
     ("inf", "inf"), ("0x", "0x"), ("1__0", "1__0"), ("1_0e3", "1_0e3"), ("190:20:30.15", "190:20:30.15"),
 ])
@@ -237,6 +240,35 @@ def test_a_run_named_like_a_number_reruns_from_its_config(cli, tmp_path):
     result = cli("train", saved, "--no-plot", "-q")
     assert result.code == 0, result.err
     assert load_yaml(saved)["name"] == "1e3"
+
+
+def test_a_config_written_before_the_readme_rule_reruns_with_its_text_kept(cli, tmp_path):
+    # PyYAML's YAML 1.1 writer left 08 and 09 unquoted (no octal number), '07' quoted: a run named
+    # 09 and a CSV's columns 07, 08, 09 were written so, and must still read as text, not 8 and 9
+    (tmp_path / "m.csv").write_text("07,08,09,target\n" + "".join(f"{i},{i % 3},{i % 5},{i % 2}\n" for i in range(20)))
+    (tmp_path / "old.yaml").write_text(f"name: 09\ndata:\n  name: csv\n  path: {tmp_path / 'm.csv'}\n  target: target\n"
+                                       "  features:\n  - '07'\n  - 08\n  - 09\ntraining: {epochs: 1}\n")
+    result = cli("train", tmp_path / "old.yaml", "--no-plot", "-q")
+    assert result.code == 0, result.err
+    saved = load_yaml(run_dirs(tmp_path / "runs")[0] / "config.yaml")
+    assert (saved["name"], saved["data"]["features"]) == ("09", ["07", "08", "09"])
+
+
+def test_number_settings_read_a_leading_zero_and_whole_floats_by_the_rule(cli, tmp_path):
+    # 017 stays text in the loader; every setting that takes a number reads it as 17, a whole
+    # float 2e2 as 200 (data settings refused 2e2: "must be an integer >= 2, got 200.0")
+    (tmp_path / "z.yaml").write_text(
+        "data: {name: moons, n_samples: 2e2, noise: 01, seed: 017}\n"
+        "model: {hidden: [016], activation: {name: leaky_relu, alpha: 01}}\ntraining: {epochs: 02}\n")
+    result = cli("train", tmp_path / "z.yaml", "--no-plot", "-q")
+    assert result.code == 0, result.err
+    run = run_dirs(tmp_path / "runs")[0]
+    saved = load_yaml(run / "config.yaml")
+    assert (saved["data"]["n_samples"], saved["data"]["noise"], saved["data"]["seed"]) == (200, 1.0, 17)
+    assert (saved["model"]["hidden"], saved["training"]["epochs"]) == ([16], 2)
+    from gradlab.registry import number_in_text
+
+    assert number_in_text(saved["model"]["activation"]["alpha"]) == 1
 
 
 def test_a_config_with_scientific_notation_in_registry_parameters_trains(cli, tmp_path):

@@ -7,6 +7,7 @@ Command modules import the library (and NumPy) inside their functions, so that
 from __future__ import annotations
 
 import functools
+import math
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -118,35 +119,24 @@ def parse_whole_number(value: str | int, min: int | None = None, max: int | None
     """The parser of every whole-number option (see :func:`whole_number_option`): the whole number
     typed, within [min, max] where given, or a usage error.
 
-    The text means what it means in a config: written by the README's rule for numbers (Typer's
-    int() read ``--steps 1_0`` as 10), read as YAML reads it (``17`` exactly, ``3.0`` and ``1e3`` as
-    floats), and checked by the config's :data:`~gradlab.config.Int`, which takes a float only if it
-    is whole (``3.0`` is 3, ``1e3`` 1000, ``3.5`` is refused).
+    The text means what it means in a config (the schema's :data:`~gradlab.config.Int`): written by
+    the README's rule for numbers (Typer's int() read ``--steps 1_0`` as 10), and whole: ``17``,
+    ``3.0`` and ``1e3`` are 17, 3 and 1000; ``3.5`` is refused.
     """
     if not isinstance(value, str):  # an option's default passes through here too
         return value
-    from pydantic import ValidationError
-
     number = _read_by_the_rule(value, "a whole number")
+    if not (math.isfinite(number) and number.is_integer()):
+        raise typer.BadParameter("Input should be a whole number")
     try:
-        number = int(value)  # written as an integer: read exactly, as YAML reads it (a float has 53 bits)
+        whole = int(value)  # written as an integer: read exactly (a float has 53 bits)
     except ValueError:
-        pass
-    try:
-        return _whole_numbers(min, max).validate_python(number)
-    except ValidationError as error:
-        raise typer.BadParameter(error.errors()[0]["msg"]) from None
-
-
-@functools.cache
-def _whole_numbers(min: int | None, max: int | None):
-    """A pydantic TypeAdapter for the config's :data:`~gradlab.config.Int` within [min, max]
-    (pydantic says "Input should be greater than or equal to 1", as Typer's own check did)."""
-    from pydantic import Field, TypeAdapter
-
-    from gradlab.config import Int
-
-    return TypeAdapter(Annotated[Int, Field(ge=min, le=max)])
+        whole = int(number)  # 1e3, 3.0: a whole float converts exactly
+    if min is not None and whole < min:  # in Typer's own words, which it no longer checks (see below)
+        raise typer.BadParameter(f"Input should be greater than or equal to {min}")
+    if max is not None and whole > max:
+        raise typer.BadParameter(f"Input should be less than or equal to {max}")
+    return whole
 
 
 def whole_number_option(*flags: str, min: int | None = None, max: int | None = None, **kwargs) -> Any:
