@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradlab.errors import InputError
+from gradlab.registry import NUMBER_TEXT
 
 _CALL = re.compile(r"^\s*(range|logspace)\s*\((.*)\)\s*$")
 #: ASCII digits only, as the README's rule for numbers says (\d alone also matches fullwidth '１')
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 _WHOLE = re.compile(r"[+-]?\d+", re.ASCII)
 MAX_POINTS = 10_000  # a typo such as range(0, 1e6) should not start a million runs
 
@@ -73,7 +73,7 @@ def show(value: Any) -> str:
 
 def _number(text: str, what: str) -> float:
     text = text.strip()
-    if not _NUMBER.match(text):
+    if not NUMBER_TEXT.fullmatch(text):  # the README's rule; nan and inf are refused by each caller
         raise InputError(f"{what}: expected a number, got {text!r}")
     value = float(text)
     return int(value) if value.is_integer() and _WHOLE.fullmatch(text) else value
@@ -121,8 +121,10 @@ def parse_values(key: str, text: str, identify: Identify | None = None) -> list[
                 raise InputError(f"{where}: range takes (start, stop) or (start, stop, step), got {text!r}")
             start, stop = _number(args[0], f"{where}: range start"), _number(args[1], f"{where}: range stop")
             step = _number(args[2], f"{where}: range step") if len(args) == 3 else 1
-            if step == 0 or not all(math.isfinite(v) for v in (start, stop, step)):
-                raise InputError(f"{where}: range step must be a finite number other than 0, got {text!r}")
+            if not all(math.isfinite(v) for v in (start, stop, step)):
+                raise InputError(f"{where}: range start, stop and step must be finite numbers, got {text!r}")
+            if step == 0:
+                raise InputError(f"{where}: range step must be a number other than 0, got {text!r}")
             count = max(0, math.ceil((stop - start) / step - 1e-9))
             if count > MAX_POINTS:
                 raise InputError(f"{where}: {text} has {count} values, more than {MAX_POINTS}")

@@ -28,7 +28,8 @@ def test_value_forms(text, values):
 
 @pytest.mark.parametrize(("text", "message"), [
     ("range(1)", "range takes"),
-    ("range(1, 5, 0)", "step must be"),
+    ("range(1, 5, 0)", "step must be a number other than 0"),
+    ("range(0, nan)", r"range start, stop and step must be finite numbers, got 'range\(0, nan\)'"),  # not "step"
     ("range(5, 1)", "no values"),
     ("range(a, 2)", "expected a number, got 'a'"),
     ("logspace(0, 1)", "logspace takes"),
