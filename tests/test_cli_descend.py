@@ -655,6 +655,23 @@ def test_flat_points_beside_a_large_f_or_under_a_start_are_named(cli, tmp_path, 
     assert summary(only_run(tmp_path))["message"].startswith(final.split(":")[0])
 
 
+SADDLE_2D = "but f is lower on some sides and higher on others); start elsewhere"
+
+
+@pytest.mark.parametrize(("args", "final"), [
+    # f_yy = -2.6e-16 is below lstsq's cutoff, so the probes were centred 5.4e-5 off the point, and the nearest
+    # was one-sided: "converged ... (the second derivative (Hessian) is singular ...; try --method gd)"
+    (["--f", "x**2 - y**6", "--x0=1,1", "--method", "newton"],
+     "stopped after 44 steps at a saddle point of f, not a minimum: (x, y) = (0, 5.44452e-05), f = -2.60469e-26 (the "
+     f"gradient is 0 and the Hessian has an eigenvalue 0 to rounding, {SADDLE_2D}"),
+])
+def test_odd_order_points_and_off_centre_newton_stops_are_not_called_converged(cli, tmp_path, args, final):
+    result = cli("descend", *args, "--no-plot")
+    assert result.code == 0, result.err
+    assert final in result.out.splitlines()
+    assert summary(only_run(tmp_path))["message"].startswith(final.split(":")[0])
+
+
 def test_negative_zero_is_printed_as_0(cli):
     from gradlab.cli.common import fmt
 
