@@ -347,8 +347,13 @@ class Descent:
                 with np.errstate(all="ignore"):  # an update can overflow (lr * g, g**2): caught as non-finite below
                     dx = method.step(x, g)
             except NoStep as stop:  # after k - 1 steps; the table so far and the plot are kept
-                reason = "converged" if norm(g) <= s.tol else "no_step"  # f'' = 0 at the bottom of x**4 with tol 0
-                self.outcome = Outcome(reason, k - 1, x, f, g, str(stop))
+                if norm(g) <= s.tol:  # f'' = 0 at the bottom of x**4 with tol 0; x**2 + y**6 turns singular at
+                    # y = 5.4e-5, its gradient 3e-21: converged, which "undefined there; try --method gd" contradicted
+                    detail = (f"gradient below tol = {s.tol:g}; the second derivative (Hessian) is singular there, "
+                              f"so Newton has no next step")
+                    self.outcome = Outcome("converged", k - 1, x, f, g, detail)
+                else:
+                    self.outcome = Outcome("no_step", k - 1, x, f, g, str(stop))
                 return
             if norm(g) <= s.tol and norm(dx) <= s.tol:
                 detail = f"gradient and next step below tol = {s.tol:g}"

@@ -672,6 +672,16 @@ def test_odd_order_points_and_off_centre_newton_stops_are_not_called_converged(c
     assert summary(only_run(tmp_path))["message"].startswith(final.split(":")[0])
 
 
+def test_newton_converged_where_the_hessian_turns_singular_says_so_without_contradiction(cli, tmp_path):
+    # the minimum's twin of x**2 - y**6: the gradient 6y^5 = 3e-21 is below tol where the Hessian turns singular;
+    # it said "converged ... (... so Newton's step is undefined there; try --method gd)"
+    result = cli("descend", "--f", "x**2 + y**6", "--x0=1,1", "--method", "newton", "--no-plot")
+    assert result.code == 0, result.err
+    assert ("converged after 44 steps: (x, y) = (0, 5.44452e-05), f = 2.60469e-26 (gradient below tol = 1e-08; the "
+            "second derivative (Hessian) is singular there, so Newton has no next step)") in result.out.splitlines()
+    assert summary(only_run(tmp_path))["stop_reason"] == "converged"
+
+
 def test_negative_zero_is_printed_as_0(cli):
     from gradlab.cli.common import fmt
 
