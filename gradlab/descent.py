@@ -609,12 +609,14 @@ class Stationary:
 
     ``kind`` is ``"maximum"``, ``"saddle point"`` or ``"flat point"``. ``by_values`` is True when the
     Hessian is 0 to rounding along some direction there, or not finite (``hessian_finite`` False),
+    or has no such direction but changes sign right beside the point (``curvature_changes`` True),
     and f's own values beside the point decided.
     """
 
     kind: str
     by_values: bool = False
     hessian_finite: bool = True
+    curvature_changes: bool = False
 
 
 def stationary_kind(expr, x: Sequence[float]) -> Stationary | None:
@@ -629,28 +631,33 @@ def stationary_kind(expr, x: Sequence[float]) -> Stationary | None:
     ``x`` (:func:`_newton_step`). The verdict must hold out to 10 times that distance: at the inflection
     x = 0 of :math:`x^4 - 3x^3` (:math:`f' = x^2 (4x - 9)`, a double zero) Newton halves its
     distance each step and stops at x = 1.1e-8, where :math:`f'' = -2 \cdot 10^{-7}` but
-    :math:`f'' > 0` just left of 0; that point is no maximum.
+    :math:`f'' > 0` just left of 0; that point is no maximum. Nor is :math:`x^3 + y^2` minimal where
+    Newton stops at (1.5e-8, 0), though its Hessian there is positive definite: 10 steps on,
+    past 0, :math:`f_{xx} < 0`.
 
-    Along a direction where the Hessian's eigenvalue is 0 to rounding it cannot tell; f itself is
-    asked then (see :func:`_kind_by_values`): :math:`-x^4 - y^4` and :math:`x^4 - y^4` end Newton's
-    run at (1.8e-8, 1.8e-8) with a Hessian of 4e-15, which passed for a minimum, and
-    :math:`x^4 - y^2`, which rises along x, passed for a maximum. So it is where the Hessian is not
-    finite: at (0, 0) :math:`-(x^2 + y^2)^{3/2}` has a Hessian of 0/0, and a start there was "converged".
+    Where the curvature changes like that, along a direction where the Hessian's eigenvalue is 0 to
+    rounding, or where the Hessian is not finite, it cannot tell; f itself is asked then (see
+    :func:`_kind_by_values`): :math:`-x^4 - y^4` and :math:`x^4 - y^4` end Newton's run at
+    (1.8e-8, 1.8e-8) with a Hessian of 4e-15, which passed for a minimum, and :math:`x^4 - y^2`,
+    which rises along x, passed for a maximum. At (0, 0) :math:`-(x^2 + y^2)^{3/2}` has a Hessian of
+    0/0, and a start there was "converged". Where f cannot tell either, a maximum or saddle point
+    whose curvature changes right beside x is a ``"flat point"``.
     """
     x = np.asarray(x, dtype=float)
     h = _hessian(expr, x)
     kind = _curvature_kind(h)
-    if kind in (None, "maximum"):  # a saddle's rising direction may be one the Hessian sees as flat
-        seen = _kind_by_values(expr, x, h)
-        if seen is not None and seen != kind:
-            return Stationary(seen, by_values=True, hessian_finite=bool(np.all(np.isfinite(h))))
+    step = _newton_step(expr, x, h) if np.all(np.isfinite(h)) else np.zeros_like(x)  # no step without a Hessian
+    changes = bool(np.all(np.isfinite(step))) and any(
+        _curvature_kind(_hessian(expr, x + side * 10.0 * step)) != kind for side in (-1.0, 1.0))
+    flat = _flat(h)  # a saddle's rising direction may be one the Hessian sees as flat: only a saddle is sure
+    if changes or (flat and kind != "saddle point"):
+        seen = _kind_by_values(expr, x, h, step)
+        if seen is not None and (seen != kind or changes):
+            return Stationary(seen, by_values=True, hessian_finite=bool(np.all(np.isfinite(h))),
+                              curvature_changes=changes and not flat)
     if kind is None:
         return None
-    reach = 10.0 * _newton_step(expr, x, h)
-    if not np.all(np.isfinite(reach)):
-        return Stationary(kind)
-    beside = all(_curvature_kind(_hessian(expr, x + side * reach)) == kind for side in (-1.0, 1.0))
-    return Stationary(kind if beside else "flat point")
+    return Stationary("flat point" if changes else kind)
 
 
 def _newton_step(expr, x: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -685,6 +692,15 @@ def _zero_tol(eigenvalues: np.ndarray) -> float:
     return 1e-8 * max(1.0, float(np.max(np.abs(eigenvalues))))
 
 
+def _flat(h: np.ndarray) -> bool:
+    """True when the Hessian ``h`` is not finite, or has an eigenvalue 0 to rounding: it cannot tell
+    what the point is along every direction."""
+    if not np.all(np.isfinite(h)):
+        return True
+    eigenvalues = np.linalg.eigvalsh(h)
+    return bool(np.any(np.abs(eigenvalues) <= _zero_tol(eigenvalues)))
+
+
 def _curvature_kind(h: np.ndarray) -> str | None:
     """``"maximum"``, ``"saddle point"`` or None (no negative curvature, or non-finite) from a Hessian ``h``."""
     if not np.all(np.isfinite(h)):
@@ -696,20 +712,21 @@ def _curvature_kind(h: np.ndarray) -> str | None:
     return "saddle point" if eigenvalues[-1] > tol else "maximum"
 
 
-def _kind_by_values(expr, x: np.ndarray, h: np.ndarray) -> str | None:
-    r"""``"maximum"`` or ``"saddle point"`` from f itself, where an eigenvalue of the Hessian is 0
-    to rounding or the Hessian is not finite; None where the Hessian has told or f cannot tell.
+def _kind_by_values(expr, x: np.ndarray, h: np.ndarray, step: np.ndarray) -> str | None:
+    r"""``"maximum"`` or ``"saddle point"`` from f itself, where the Hessian cannot tell (see
+    :func:`stationary_kind`); None where f cannot tell either, or rises.
 
     f is compared with its value at a centre c at :math:`c \pm d u`, along each eigenvector u of
     the Hessian (it finds a flat direction among curved ones, as for
     :math:`-(x + 2y)^4 + (2x - y)^2`) and along the axes and diagonals (where the Hessian is 0 to
-    rounding its eigenvectors are arbitrary). A direction *falls* when f is lower on both sides,
-    *rises* when higher on both: lower on one side only means c is off centre by more than d, and
-    tells nothing. Every direction falls: a maximum; some fall and some rise: a saddle point;
+    rounding its eigenvectors are arbitrary), each widened until f shows its shape there (see
+    :func:`_first_difference`). f lower on both sides in every direction: a maximum; lower on some
+    side (both, or one only: :math:`x^3 + y^2`, the monkey saddle :math:`x^3 - 3xy^2`) and higher on
+    some other: a saddle point, in the wide sense of a stationary point that is no extremum;
     anything else (e.g. :math:`x^4 + 100`, equal to rounding everywhere near 0) keeps the verdict
     "minimum".
 
-    c is x moved by one Newton step (:func:`_newton_step`). The run stopped with a gradient up to
+    c is x moved by one Newton ``step`` (:func:`_newton_step`). The run stopped with a gradient up to
     ``tol``, so x may sit that far up the wall of a curved direction, and from there f falls
     along a flat one on both sides as it slides down to the floor: on the valley of minima
     :math:`(y - x^2)^2`, gd's end points looked like saddles. In the curved directions the step
@@ -726,30 +743,25 @@ def _kind_by_values(expr, x: np.ndarray, h: np.ndarray) -> str | None:
     (:meth:`~gradlab.expr.Expression.rounding_precise`), not :math:`10^{-50} |f(c)|`: a sum of
     large terms that cancel is rounded on the scale of the terms (float64 computed
     :math:`\cosh x - 1 - x^2/2`, the flat minimum :math:`x^4/24 + \dots`, as :math:`-x^2/2` for
-    :math:`|x| < 10^{-8}`, and the probes saw a maximum in x).
+    :math:`|x| < 10^{-8}`, and the probes saw a maximum in x). Nor does a change that rounding the
+    probe point itself to float64 can make (:func:`_placement`).
     """
     n = expr.n_vars
     axes = np.eye(n)
-    if np.all(np.isfinite(h)):
-        eigenvalues, eigenvectors = np.linalg.eigh(h)
-        if not np.any(np.abs(eigenvalues) <= _zero_tol(eigenvalues)):
-            return None
-        step = _newton_step(expr, x, h)
-        if not np.all(np.isfinite(step)):
-            step = np.zeros_like(x)
-        directions = [*eigenvectors.T, *axes]
-    else:
-        step, directions = np.zeros_like(x), list(axes)
+    directions = [*np.linalg.eigh(h)[1].T, *axes] if np.all(np.isfinite(h)) else list(axes)
     directions += [(axes[i] + sign * axes[j]) / math.sqrt(2) for i in range(n) for j in range(i + 1, n)
                    for sign in (1.0, -1.0)]
+    if not np.all(np.isfinite(step)):
+        step = np.zeros_like(x)
     centre = x - step
-    f0, noise = expr.value_precise(centre), 10.0 * expr.rounding_precise(centre)
+    f0 = expr.value_precise(centre)
+    noise = 10.0 * (expr.rounding_precise(centre) + _placement(expr, centre))
     distances = _probe_distances(norm(step), norm(x))
     sides = [_first_difference(expr, centre, u, distances, f0, noise) for u in directions]
-    falls, rises = [pair == (-1, -1) for pair in sides], [pair == (1, 1) for pair in sides]
-    if all(falls):
+    if all(pair == (-1, -1) for pair in sides):
         return "maximum"
-    return "saddle point" if any(falls) and any(rises) else None
+    lower, higher = (any(sign in pair for pair in sides) for sign in (-1, 1))
+    return "saddle point" if lower and higher else None
 
 
 PROBE_REACH = 1e-3  # the widest probe of f beside a flat point, times 1 + |x|
@@ -779,7 +791,10 @@ def _probe_distances(step: float, size: float) -> list[float]:
 def _first_difference(expr, centre: np.ndarray, u: np.ndarray, distances: Sequence[float], f0: float,
                       noise: float) -> tuple[int, int]:
     r""":func:`_compare` of f at :math:`c - d u` and at :math:`c + d u` with ``f0``, at the first of
-    ``distances`` where either side differs by more than ``noise``; ``(0, 0)`` if none does.
+    ``distances`` where both sides differ alike (lower on both, or higher on both); else the last
+    pair that differs at all, ``(0, 0)`` if none does. A probe's difference counts when it passes
+    ``noise`` (the rounding of f at c, and of c's coordinates) and what rounding the probe
+    point's own coordinates to float64 can change f by (:func:`_placement`).
 
     Widening stops there, for each direction on its own. Nearer than that distance f along the
     line equals f(c) to rounding: any feature there (a minimum flatter than rounding, with a
@@ -789,13 +804,43 @@ def _first_difference(expr, centre: np.ndarray, u: np.ndarray, distances: Sequen
     :math:`1 + x^4 - y^2`, at 1e-6) is judged there, while a flat one (its x) is widened on
     until it shows (at 1e-3): stopping every direction at the first difference in any would
     leave x unseen, and that saddle passed for a maximum.
+
+    f lower on one side only, higher (or equal) on the other, is widened on too: c may be off the
+    point by more than d, for Newton's step (:func:`_newton_step`) only estimates how far the
+    point is along a flat direction (from x on :math:`x^p` it leaves :math:`x (p - 2) / (p - 1)`
+    to go), and a farther probe, past the point, sees f rise on both sides of a minimum. At an
+    odd-order point such as the x of :math:`x^3 + y^2` f stays lower on one side at every distance,
+    and the last pair says so: f is lower beside c, which is no minimum.
     """
     pair = (0, 0)
     for d in distances:
-        pair = tuple(_compare(expr.value_precise(centre + side * d * u), f0, noise) for side in (-1.0, 1.0))
-        if pair != (0, 0):
+        probes = [centre + side * d * u for side in (-1.0, 1.0)]
+        seen = tuple(_compare(expr.value_precise(p), f0, noise + 10.0 * _placement(expr, p)) for p in probes)
+        pair = seen if seen != (0, 0) else pair
+        if pair in ((-1, -1), (1, 1)):
             break
     return pair
+
+
+def _placement(expr, point: np.ndarray) -> float:
+    r"""How far f can move when ``point``'s coordinates are rounded to float64: by up to
+    :math:`\delta_i = \epsilon |x_i|` each (twice half an ulp, a margin), which moves f by
+    :math:`|\nabla f| \cdot \delta + \delta^T |H| \delta` at most (a margin of 2 on the second
+    order); inf where either is not finite.
+
+    A probe at :math:`c \pm d u` is rounded off the line through c, and c itself off where it was
+    meant to be: on the valley of minima :math:`(x + y - 1)^2` both land up to 1e-16 off its floor,
+    where f is up to 1e-32 instead of 0. Counted as a fall on one side, that made those minima
+    saddle points. The gradient bounds the change to first order; on the floor, where it is 0,
+    the second order does (float64 even computes the gradient as 0 at (-0.35, 1.35), whose
+    coordinates are 1.1e-16 off it, so the first order alone missed that).
+    """
+    moved = point != 0  # 0 is exact: nothing rounds it, and its slope may be 0/0 (the kink of -(x**2)**(2/3))
+    delta = np.finfo(float).eps * np.abs(point[moved])
+    with np.errstate(all="ignore"):
+        slope, curvature = np.abs(expr.gradient(point)[moved]), np.abs(expr.hessian(point)[np.ix_(moved, moved)])
+        size = float(slope @ delta + delta @ curvature @ delta)
+    return size if math.isfinite(size) else math.inf
 
 
 def _compare(value, f0, noise: float) -> int:

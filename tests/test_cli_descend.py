@@ -403,9 +403,11 @@ NO_MINIMUM = "so there is no minimum to converge to that way"
     ("-x**4", 1, "stopped after 43 steps at a maximum of f, not a minimum: x = 2.67964e-08, y = -5.15589e-31 (the "
                  f"gradient and f'' are 0 to rounding, but f is lower on both sides); f keeps decreasing as x -> +inf, "
                  f"{NO_MINIMUM}"),
-    # f'' < 0 at the end but not beside it: 'a flat point, possibly not a minimum' would say less than the tail
-    ("x**3", -1, "stopped after 26 steps: x = -1.49012e-08, y = -3.30872e-24 (gradient and next step below tol = "
-                 f"1e-08); f keeps decreasing as x -> -inf, {NO_MINIMUM}"),
+    # f'' < 0 at the end but not beside it, so f itself is asked: lower on one side, an inflection (it was
+    # 'stopped ... (gradient and next step below tol = 1e-08)' with the tail, and from +1 the same)
+    ("x**3", -1, "stopped after 26 steps at a saddle point of f, not a minimum: x = -1.49012e-08, y = -3.30872e-24 "
+                 "(the gradient is 0 and f'' changes sign right beside the point, but f is lower on one side and "
+                 f"higher on the other); f keeps decreasing as x -> -inf, {NO_MINIMUM}"),
 ])
 def test_a_maximum_is_named_where_f_also_falls_away(cli, tmp_path, f, x0, final):
     result = cli("descend", "--method", "newton", "--f", f, "--x0", x0, "--no-plot")
@@ -617,10 +619,12 @@ def test_flat_maxima_and_saddle_points_are_not_called_converged(cli, tmp_path, f
     (["--f", "1 - x**4", "--x0", "1", "--method", "newton"],
      "stopped after 43 steps at a maximum of f, not a minimum: x = 2.67964e-08, y = 1 (the gradient and f'' are 0 to "
      f"rounding, but f is lower on both sides); f keeps decreasing as x -> +inf, {NO_MINIMUM}"),
-    # an inflection: the wider probe sees f higher on one side and lower on the other, which tells nothing
+    # an inflection: f is lower on one side at every probe, out to the widest (it said only 'stopped after 26
+    # steps: ... (gradient and next step below tol = 1e-08)' with the tail)
     (["--f", "x**3 + 5", "--x0", "1", "--method", "newton"],
-     "stopped after 26 steps: x = 1.49012e-08, y = 5 (gradient and next step below tol = 1e-08); f keeps decreasing "
-     f"as x -> -inf, {NO_MINIMUM}"),
+     "stopped after 26 steps at a saddle point of f, not a minimum: x = 1.49012e-08, y = 5 (the gradient is 0 and "
+     f"f'' changes sign right beside the point, but f is lower on one side and higher on the other); f keeps "
+     f"decreasing as x -> -inf, {NO_MINIMUM}"),
     # a start on the point, gradient 0: both were "converged after 0 steps"
     (["--f", "-exp(x**4)", "--x0", "0"],
      "stopped after 0 steps at a maximum of f, not a minimum: x = 0, y = -1 (the gradient and f'' are 0 to rounding, "
@@ -659,6 +663,20 @@ SADDLE_2D = "but f is lower on some sides and higher on others); start elsewhere
 
 
 @pytest.mark.parametrize(("args", "final"), [
+    # odd order: along x, f is lower on one side only, at every probe; that told nothing, and all were "converged"
+    (["--f", "x**3 + y**2", "--x0=0,0"],
+     "stopped after 0 steps at a saddle point of f, not a minimum: (x, y) = (0, 0), f = 0 (the gradient is 0 and the "
+     f"Hessian has an eigenvalue 0 to rounding, {SADDLE_2D}"),
+    (["--f", "x**3 - 3*x*y**2", "--x0=0,0"],  # the monkey saddle: the Hessian is 0
+     "stopped after 0 steps at a saddle point of f, not a minimum: (x, y) = (0, 0), f = 0 (the gradient is 0 and the "
+     f"Hessian has an eigenvalue 0 to rounding, {SADDLE_2D}"),
+    # f_xx = 6x = 9e-8 at the end is no 0 to rounding, but 10 Newton steps on, past 0, it is negative
+    (["--f", "x**3 + y**2", "--x0=1,1", "--method", "newton"],
+     "stopped after 26 steps at a saddle point of f, not a minimum: (x, y) = (1.49012e-08, 0), f = 3.30872e-24 (the "
+     f"gradient is 0 and an eigenvalue of the Hessian changes sign right beside the point, {SADDLE_2D}"),
+    (["--f", "x**3 + x**4", "--x0", "0"],
+     "stopped after 0 steps at a saddle point of f, not a minimum: x = 0, y = 0 (the gradient and f'' are 0 to "
+     "rounding, but f is lower on one side and higher on the other); start elsewhere"),
     # f_yy = -2.6e-16 is below lstsq's cutoff, so the probes were centred 5.4e-5 off the point, and the nearest
     # was one-sided: "converged ... (the second derivative (Hessian) is singular ...; try --method gd)"
     (["--f", "x**2 - y**6", "--x0=1,1", "--method", "newton"],
@@ -680,6 +698,21 @@ def test_newton_converged_where_the_hessian_turns_singular_says_so_without_contr
     assert ("converged after 44 steps: (x, y) = (0, 5.44452e-05), f = 2.60469e-26 (gradient below tol = 1e-08; the "
             "second derivative (Hessian) is singular there, so Newton has no next step)") in result.out.splitlines()
     assert summary(only_run(tmp_path))["stop_reason"] == "converged"
+
+
+@pytest.mark.parametrize(("args", "final"), [
+    # a line of minima: probe points rounded to float64 land ~1e-16 off its floor, on one side lower than the
+    # centre's 1e-32; counted as a fall on one side (as an odd-order point's is), that made these minima saddle
+    # points: a change that rounding a point's coordinates can make is no difference
+    (["--f", "(x + y - 1)**2", "--x0=0.3,2"],
+     "converged after 39 steps: (x, y) = (-0.35, 1.35), f = 8.3885e-18 (gradient and next step below tol = 1e-08)"),
+    (["--f", "(x + y - 1)**2 + 3.7", "--x0=0.3625,-1.03", "--lr", "0.02", "--steps", "20000"],
+     "converged after 240 steps: (x, y) = (1.19625, -0.19625), f = 3.7 (gradient and next step below tol = 1e-08)"),
+])
+def test_a_valley_of_minima_stays_converged(cli, tmp_path, args, final):
+    result = cli("descend", *args, "--no-plot")
+    assert result.code == 0, result.err
+    assert final in result.out.splitlines()
 
 
 def test_negative_zero_is_printed_as_0(cli):
@@ -713,14 +746,16 @@ def test_a_config_x0_beyond_float64_is_refused_as_infinite(cli, tmp_path):
 def test_an_inflection_newton_creeps_up_to_is_not_called_a_maximum(cli, tmp_path):
     # f' = 4x^3 - 9x^2 = x^2 (4x - 9): a double zero at the inflection x = 0, which Newton approaches
     # halving its distance; it stops at x = 1.12273e-08 where f'' = 12x^2 - 18x = -2.02e-7 < 0, yet
-    # f'' > 0 just left of 0: the point is flat, not a maximum (it was called one)
+    # f'' > 0 just left of 0: the point is no maximum (it was called one), and f, asked, is lower on one
+    # side and higher on the other (it was 'a flat point, possibly not a minimum')
     result = cli("descend", "--f", "x**4 - 3*x**3 + 2", "--x0", 0.5, "--method", "newton", "--steps", 200, "--no-plot")
     assert result.code == 0, result.err
-    final = ("stopped after 25 steps at a flat point of f, possibly not a minimum: x = 1.12273e-08, y = 2 (the "
-             "gradient is 0, and f'' changes sign right beside the point: 0 to the run's precision); start elsewhere")
+    final = ("stopped after 25 steps at a saddle point of f, not a minimum: x = 1.12273e-08, y = 2 (the gradient is 0 "
+             "and f'' changes sign right beside the point, but f is lower on one side and higher on the other); start "
+             "elsewhere")
     assert final in result.out.splitlines()
     assert "maximum" not in result.out
-    assert summary(only_run(tmp_path))["message"].startswith("stopped after 25 steps at a flat point of f")
+    assert summary(only_run(tmp_path))["message"].startswith("stopped after 25 steps at a saddle point of f")
 
 
 

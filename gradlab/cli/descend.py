@@ -250,20 +250,24 @@ def _final_line(expr, settings, outcome, digits: int, downhill: Optional[str] = 
 def _not_a_minimum(expr, point, where: str) -> str:
     """'at a maximum of f, not a minimum: <where> (why)' for a :class:`~gradlab.descent.Stationary` point."""
     one = expr.n_vars == 1
+    sign_change = ("f''" if one else "an eigenvalue of the Hessian") + " changes sign right beside the point"
     if point.kind == "flat point":  # negative curvature at x, but not beside it: too flat to tell what x is
-        curvature = "f''" if one else "an eigenvalue of the Hessian"
-        return (f"at a flat point of f, possibly not a minimum: {where} (the gradient is 0, and {curvature} "
-                f"changes sign right beside the point: 0 to the run's precision)")
-    if point.by_values:  # the Hessian is 0 to rounding along some direction, or not finite: f itself decided
+        return (f"at a flat point of f, possibly not a minimum: {where} (the gradient is 0, and {sign_change}: "
+                f"0 to the run's precision)")
+    if point.by_values:  # the Hessian cannot tell (0 to rounding along some direction, not finite, changing sign)
         curvature = "f''" if one else "the Hessian"
         if not point.hessian_finite:
             flat = f"the gradient is 0 and {curvature} is not finite there"
+        elif point.curvature_changes:
+            flat = f"the gradient is 0 and {sign_change}"
         else:
             flat = ("the gradient and f'' are 0" if one else "the gradient is 0 and the Hessian has an eigenvalue 0"
                     ) + " to rounding"
-        lower = "on both sides" if one else "on every side"
-        why = f"{flat}, but f is lower " + (
-            lower if point.kind == "maximum" else "on some sides and higher on others")
+        if point.kind == "maximum":
+            lower = "on both sides" if one else "on every side"
+        else:  # lower on some side, either both sides along some line (x**4 - y**4) or one only (x**3)
+            lower = "on one side and higher on the other" if one else "on some sides and higher on others"
+        why = f"{flat}, but f is lower {lower}"
     else:
         why = "the gradient is 0, but " + ("f'' < 0 there" if one else "the Hessian has a negative eigenvalue there")
     return f"at a {point.kind} of f, not a minimum: {where} ({why})"
