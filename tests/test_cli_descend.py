@@ -690,6 +690,21 @@ def test_odd_order_points_and_off_centre_newton_stops_are_not_called_converged(c
     assert summary(only_run(tmp_path))["message"].startswith(final.split(":")[0])
 
 
+def test_an_inflection_has_no_stability_numbers_of_a_minimum(cli, tmp_path):
+    # Newton stops at 1.3e-8 beside the inflection 0 of x**3 + x**4; from there Newton on f' found x* = 8e-16
+    # with f'' = 0 to rounding, and the stability line called it "a flat minimum" under a final line that
+    # (now) says saddle point
+    result = cli("descend", "--f", "x**3 + x**4", "--x0", "0.1", "--method", "newton", "--no-plot")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert ("stopped after 23 steps at a saddle point of f, not a minimum: x = 1.34496e-08, y = 2.43292e-24 (the "
+            "gradient is 0 and f'' changes sign right beside the point, but f is lower on one side and higher on the "
+            "other); start elsewhere") in lines
+    assert ("stability: no minimum of f found near the path (f'' <= 0 there), so no step-size bound applies"
+            in lines)
+    assert summary(only_run(tmp_path))["stability"] is None
+
+
 def test_newton_converged_where_the_hessian_turns_singular_says_so_without_contradiction(cli, tmp_path):
     # the minimum's twin of x**2 - y**6: the gradient 6y^5 = 3e-21 is below tol where the Hessian turns singular;
     # it said "converged ... (... so Newton's step is undefined there; try --method gd)"
