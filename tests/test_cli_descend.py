@@ -405,7 +405,7 @@ NO_MINIMUM = "so there is no minimum to converge to that way"
                  f"{NO_MINIMUM}"),
     # f'' < 0 at the end but not beside it, so f itself is asked: lower on one side, an inflection (it was
     # 'stopped ... (gradient and next step below tol = 1e-08)' with the tail, and from +1 the same)
-    ("x**3", -1, "stopped after 26 steps at a saddle point of f, not a minimum: x = -1.49012e-08, y = -3.30872e-24 "
+    ("x**3", -1, "stopped after 26 steps at an inflection point of f, not a minimum: x = -1.49012e-08, y = -3.30872e-24 "
                  "(the gradient is 0 and f'' changes sign right beside the point, but f is lower on one side and "
                  f"higher on the other); f keeps decreasing as x -> -inf, {NO_MINIMUM}"),
 ])
@@ -622,7 +622,7 @@ def test_flat_maxima_and_saddle_points_are_not_called_converged(cli, tmp_path, f
     # an inflection: f is lower on one side at every probe, out to the widest (it said only 'stopped after 26
     # steps: ... (gradient and next step below tol = 1e-08)' with the tail)
     (["--f", "x**3 + 5", "--x0", "1", "--method", "newton"],
-     "stopped after 26 steps at a saddle point of f, not a minimum: x = 1.49012e-08, y = 5 (the gradient is 0 and "
+     "stopped after 26 steps at an inflection point of f, not a minimum: x = 1.49012e-08, y = 5 (the gradient is 0 and "
      f"f'' changes sign right beside the point, but f is lower on one side and higher on the other); f keeps "
      f"decreasing as x -> -inf, {NO_MINIMUM}"),
     # a start on the point, gradient 0: both were "converged after 0 steps"
@@ -675,7 +675,7 @@ SADDLE_2D = "but f is lower on some sides and higher on others); start elsewhere
      "stopped after 26 steps at a saddle point of f, not a minimum: (x, y) = (1.49012e-08, 0), f = 3.30872e-24 (the "
      f"gradient is 0 and an eigenvalue of the Hessian changes sign right beside the point, {SADDLE_2D}"),
     (["--f", "x**3 + x**4", "--x0", "0"],
-     "stopped after 0 steps at a saddle point of f, not a minimum: x = 0, y = 0 (the gradient and f'' are 0 to "
+     "stopped after 0 steps at an inflection point of f, not a minimum: x = 0, y = 0 (the gradient and f'' are 0 to "
      "rounding, but f is lower on one side and higher on the other); start elsewhere"),
     # f_yy = -2.6e-16 is below lstsq's cutoff, so the probes were centred 5.4e-5 off the point, and the nearest
     # was one-sided: "converged ... (the second derivative (Hessian) is singular ...; try --method gd)"
@@ -697,7 +697,7 @@ def test_an_inflection_has_no_stability_numbers_of_a_minimum(cli, tmp_path):
     result = cli("descend", "--f", "x**3 + x**4", "--x0", "0.1", "--method", "newton", "--no-plot")
     assert result.code == 0, result.err
     lines = result.out.splitlines()
-    assert ("stopped after 23 steps at a saddle point of f, not a minimum: x = 1.34496e-08, y = 2.43292e-24 (the "
+    assert ("stopped after 23 steps at an inflection point of f, not a minimum: x = 1.34496e-08, y = 2.43292e-24 (the "
             "gradient is 0 and f'' changes sign right beside the point, but f is lower on one side and higher on the "
             "other); start elsewhere") in lines
     assert ("stability: no minimum of f found near the path (f'' <= 0 there), so no step-size bound applies"
@@ -765,13 +765,12 @@ def test_an_inflection_newton_creeps_up_to_is_not_called_a_maximum(cli, tmp_path
     # side and higher on the other (it was 'a flat point, possibly not a minimum')
     result = cli("descend", "--f", "x**4 - 3*x**3 + 2", "--x0", 0.5, "--method", "newton", "--steps", 200, "--no-plot")
     assert result.code == 0, result.err
-    final = ("stopped after 25 steps at a saddle point of f, not a minimum: x = 1.12273e-08, y = 2 (the gradient is 0 "
+    final = ("stopped after 25 steps at an inflection point of f, not a minimum: x = 1.12273e-08, y = 2 (the gradient is 0 "
              "and f'' changes sign right beside the point, but f is lower on one side and higher on the other); start "
              "elsewhere")
     assert final in result.out.splitlines()
     assert "maximum" not in result.out
-    assert summary(only_run(tmp_path))["message"].startswith("stopped after 25 steps at a saddle point of f")
-
+    assert summary(only_run(tmp_path))["message"].startswith("stopped after 25 steps at an inflection point of f")
 
 
 @pytest.mark.parametrize(("args", "text"), [

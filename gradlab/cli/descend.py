@@ -270,7 +270,9 @@ def _not_a_minimum(expr, point, where: str) -> str:
         why = f"{flat}, but f is lower {lower}"
     else:
         why = "the gradient is 0, but " + ("f'' < 0 there" if one else "the Hessian has a negative eigenvalue there")
-    return f"at a {point.kind} of f, not a minimum: {where} ({why})"
+    # in one variable a stationary point lower on one side and higher on the other is an inflection (x**3)
+    kind = "inflection point" if one and point.kind == "saddle point" else point.kind
+    return f"at {'an' if kind[0] in 'aeiou' else 'a'} {kind} of f, not a minimum: {where} ({why})"
 
 
 def _no_minimum(downhill: str) -> str:
