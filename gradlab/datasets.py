@@ -285,8 +285,8 @@ def _is_number(value: Any) -> bool:
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
     value = number_in_text(value)
-    if _is_number(value) and not _is_int(value) and math.isfinite(value) and float(value).is_integer():
-        value = int(value)  # 2e2 and 200.0 are 200, as in the schema's whole numbers
+    if _is_number(value) and not _is_int(value) and abs(value) <= 2**53 and float(value).is_integer():
+        value = int(value)  # 2e2 and 200.0 are 200, as in the schema's whole numbers (1e300 stays as written)
     if not _is_int(value):
         raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if value < minimum:

@@ -269,6 +269,10 @@ def test_number_settings_read_a_leading_zero_and_whole_floats_by_the_rule(cli, t
     from gradlab.registry import number_in_text
 
     assert number_in_text(saved["model"]["activation"]["alpha"]) == 1
+    # a float far beyond any count is named as written, not as its 301 digits
+    (tmp_path / "big.yaml").write_text("data: {name: moons, n_samples: 1e300}\n")
+    result = cli("train", tmp_path / "big.yaml", "--no-plot", "-q")
+    assert (result.code, result.err) == (2, "error: data.n_samples must be an integer >= 2, got 1e+300\n")
 
 
 def test_a_config_with_scientific_notation_in_registry_parameters_trains(cli, tmp_path):
