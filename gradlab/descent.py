@@ -650,7 +650,10 @@ def stationary_kind(expr, x: Sequence[float]) -> Stationary | None:
     changes = bool(np.all(np.isfinite(step))) and any(
         _curvature_kind(_hessian(expr, x + side * 10.0 * step)) != kind for side in (-1.0, 1.0))
     flat = _flat(h)  # a saddle's rising direction may be one the Hessian sees as flat: only a saddle is sure
-    if changes or (flat and kind != "saddle point"):
+    # where the curvature says minimum, a change 10 steps on means an odd-order point only right beside
+    # x: a run stopped at a loose tol (x**3 - 3*x at 1.147, tol = 1) sees the maximum at -1 from there
+    beside = norm(10.0 * step) <= PROBE_REACH * (1.0 + norm(x))
+    if (changes and (kind is not None or beside)) or (flat and kind != "saddle point"):
         seen = _kind_by_values(expr, x, h, step)
         if seen is not None and (seen != kind or changes):
             return Stationary(seen, by_values=True, hessian_finite=bool(np.all(np.isfinite(h))),
@@ -757,7 +760,11 @@ def _kind_by_values(expr, x: np.ndarray, h: np.ndarray, step: np.ndarray) -> str
     f0 = expr.value_precise(centre)
     noise = 10.0 * (expr.rounding_precise(centre) + _placement(expr, centre))
     distances = _probe_distances(norm(step), norm(x))
-    sides = [_first_difference(expr, centre, u, distances, f0, noise) for u in directions]
+    with np.errstate(all="ignore"):
+        slope = np.asarray(expr.gradient(centre), dtype=float)
+    if not np.all(np.isfinite(slope)):
+        slope = np.zeros_like(x)
+    sides = [_first_difference(expr, centre, u, distances, f0, noise, float(slope @ u)) for u in directions]
     if all(pair == (-1, -1) for pair in sides):
         return "maximum"
     lower, higher = (any(sign in pair for pair in sides) for sign in (-1, 1))
@@ -789,10 +796,10 @@ def _probe_distances(step: float, size: float) -> list[float]:
 
 
 def _first_difference(expr, centre: np.ndarray, u: np.ndarray, distances: Sequence[float], f0: float,
-                      noise: float) -> tuple[int, int]:
+                      noise: float, tilt: float = 0.0) -> tuple[int, int]:
     r""":func:`_compare` of f at :math:`c - d u` and at :math:`c + d u` with ``f0``, at the first of
     ``distances`` where both sides differ alike (lower on both, or higher on both); else the last
-    pair that differs at all, ``(0, 0)`` if none does. A probe's difference counts when it passes
+    one-sided pair that f's slope does not explain (see below), ``(0, 0)`` if none. A probe's difference counts when it passes
     ``noise`` (the rounding of f at c, and of c's coordinates) and what rounding the probe
     point's own coordinates to float64 can change f by (:func:`_placement`).
 
@@ -811,14 +818,28 @@ def _first_difference(expr, centre: np.ndarray, u: np.ndarray, distances: Sequen
     to go), and a farther probe, past the point, sees f rise on both sides of a minimum. At an
     odd-order point such as the x of :math:`x^3 + y^2` f stays lower on one side at every distance,
     and the last pair says so: f is lower beside c, which is no minimum.
+
+    A one-sided pair counts only where f's slope at c along u (``tilt``) does not explain it: with
+    :math:`\pm d\,\mathrm{tilt}` taken off, f must still be lower on one side only. At an
+    odd-order point the slope is 0 to the run's tolerance and f beyond it is :math:`\pm d^3`; on a
+    plateau, where the run stopped because the gradient was merely small (``exp(x)`` from -20), the
+    slope alone made f lower on one side, and the plateau passed for an inflection point.
     """
     pair = (0, 0)
     for d in distances:
-        probes = [centre + side * d * u for side in (-1.0, 1.0)]
-        seen = tuple(_compare(expr.value_precise(p), f0, noise + 10.0 * _placement(expr, p)) for p in probes)
-        pair = seen if seen != (0, 0) else pair
-        if pair in ((-1, -1), (1, 1)):
-            break
+        # the product d * tilt is rounded in float64: its rounding joins the noise
+        margin = noise + 10.0 * np.finfo(float).eps * abs(d * tilt)
+        seen, beyond_slope = [], []
+        for side in (-1.0, 1.0):
+            p = centre + side * d * u
+            value, placement = expr.value_precise(p), 10.0 * _placement(expr, p)
+            seen.append(_compare(value, f0, noise + placement))
+            beyond_slope.append(_compare(value, f0, margin + placement, rise=side * d * tilt))
+        seen = tuple(seen)
+        if seen in ((-1, -1), (1, 1)):
+            return seen
+        if seen != (0, 0) and -1 in beyond_slope and tuple(beyond_slope) != (-1, -1):
+            pair = seen
     return pair
 
 
@@ -843,12 +864,14 @@ def _placement(expr, point: np.ndarray) -> float:
     return size if math.isfinite(size) else math.inf
 
 
-def _compare(value, f0, noise: float) -> int:
-    """-1 if ``value`` is below ``f0`` by more than ``noise``, 1 if above it, 0 if neither, or if either
-    is not finite or None (:meth:`~gradlab.expr.Expression.value_precise` where f has no real value)."""
+def _compare(value, f0, noise: float, rise: float = 0.0) -> int:
+    """-1 if ``value`` is below ``f0 + rise`` by more than ``noise``, 1 if above it, 0 if neither, or if
+    either is not finite or None (:meth:`~gradlab.expr.Expression.value_precise` where f has no real value)."""
     if value is None or f0 is None or not (math.isfinite(value) and math.isfinite(f0)):
         return 0
-    difference = value - f0  # exact enough at any precision, while f0 - noise rounds f0 to the context's
+    # value - f0 is exact enough at any precision, while f0 - noise (or value - rise) would round the
+    # 50-digit number to the context's 15 digits: x**3 beside 1e12 vanished so
+    difference = (value - f0) - rise
     return -1 if difference < -noise else 1 if difference > noise else 0
 
 

@@ -690,6 +690,30 @@ def test_odd_order_points_and_off_centre_newton_stops_are_not_called_converged(c
     assert summary(only_run(tmp_path))["message"].startswith(final.split(":")[0])
 
 
+@pytest.mark.parametrize(("args", "final"), [
+    # a local minimum reached at a loose tol: 10 Newton steps on, past the maximum at -1, f'' < 0, and
+    # the probe 100 steps out saw f lower there; it was "an inflection point ... not a minimum"
+    (["--f", "x**3 - 3*x", "--x0=2", "--tol", "1", "--lr", "0.05"],
+     "converged after 4 steps: x = 1.14702, y = -1.93198 (gradient and next step below tol = 1)"),
+    (["--f", "x**3 - 3*x + y**2", "--x0=2,0", "--tol", "1", "--lr", "0.05"],
+     "converged after 4 steps: (x, y) = (1.14702, 0), f = -1.93198 (gradient and next step below tol = 1)"),
+    # plateaus: the gradient is merely small, and f's slope alone made it lower on one side; they were
+    # "an inflection point of f, not a minimum" and "a saddle point", where no stationary point is
+    (["--f", "exp(x)", "--x0=-20"],
+     "stopped after 0 steps: x = -20, y = 2.06115e-09 (gradient and next step below tol = 1e-08); f keeps "
+     "decreasing as x -> -inf, so there is no minimum to converge to that way"),
+    (["--f", "sigmoid(x)", "--x0=-20"],
+     "stopped after 0 steps: x = -20, y = 2.06115e-09 (gradient and next step below tol = 1e-08); f keeps "
+     "decreasing as x -> -inf, so there is no minimum to converge to that way"),
+    (["--f", "exp(x+y)", "--x0=-10,-10"],
+     "converged after 0 steps: (x, y) = (-10, -10), f = 2.06115e-09 (gradient and next step below tol = 1e-08)"),
+])
+def test_a_loose_tol_minimum_or_a_plateau_is_no_odd_order_point(cli, tmp_path, args, final):
+    result = cli("descend", *args, "--no-plot")
+    assert result.code == 0, result.err
+    assert final in result.out.splitlines()
+
+
 def test_an_inflection_has_no_stability_numbers_of_a_minimum(cli, tmp_path):
     # Newton stops at 1.3e-8 beside the inflection 0 of x**3 + x**4; from there Newton on f' found x* = 8e-16
     # with f'' = 0 to rounding, and the stability line called it "a flat minimum" under a final line that
