@@ -929,7 +929,7 @@ def stability(run: Descent, steps: Sequence[Step]) -> Stability | None:
     flat = is_flat(expr, x_star, h)
     # f' and f'' vanish but f falls on (an inflection such as x**3), or f is lower on one side of x*, as
     # x**3 + x**4 is at x* = 8e-16 found from Newton's stop at 1.3e-8: "a flat minimum" there contradicted the
-    # final line, "a saddle point of f, not a minimum"
+    # final line, "an inflection point of f, not a minimum"
     if flat and (falling_towards(expr, x_star) or stationary_kind(expr, [x_star]) is not None):
         return None
     newton = s.method == "newton"  # its step is already divided by f'': the rate depends on lr alone

@@ -311,7 +311,8 @@ def _stability_lines(stable, settings, digits: int, downhill: Optional[str] = No
     if stable is None and downhill:
         return [f"stability: f falls away towards x = {downhill} instead of to a minimum, so no step-size bound applies"]
     if stable is None:
-        return ["stability: no minimum of f found near the path (f'' <= 0 there), so no step-size bound applies"]
+        # no "(f'' <= 0 there)": at an inflection such as that of x**3 + x**4, f'' > 0 all along the path
+        return ["stability: no minimum of f found near the path, so no step-size bound applies"]
     d = lambda v: fmt(v, digits)  # noqa: E731
     head = f"stability: x* = {d(stable.x_star)}, f''(x*) = {d(stable.curvature)}; "
     if stable.flat and stable.method == "newton":
