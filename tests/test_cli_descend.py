@@ -516,6 +516,16 @@ def test_the_readme_descend_excerpt_is_real_output(cli):
     assert real[:-1] == excerpt[:-1] and excerpt[-1].startswith("run directory: runs/")
 
 
+def test_the_readme_line_on_a_point_that_is_no_minimum_is_real_output(cli):
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    command = "gradlab descend --f 'x**3 + y**2' --x0=0,0 --no-plot"
+    quoted = readme.split(f"$ {command}\n...\n", 1)[1].splitlines()[0]
+    result = cli("descend", "--f", "x**3 + y**2", "--x0=0,0", "--no-plot")
+    assert quoted in result.out.splitlines() and quoted.startswith("stopped after 0 steps at a saddle point")
+
+
 def test_the_readme_note_on_the_articles_rounded_table_is_real_output(cli):
     """The article rounds every step: x4 = 5.072 - 0.1 * 6.144 = 4.4576 (4.46, the article 4.45), x5 = 4.4576 - 0.1 *
     4.9152 = 3.96608 (3.97, the article 3.96); it stops after ~30 rows, as --tol 0.01 does after 32 steps."""
