@@ -526,6 +526,20 @@ def test_the_readme_line_on_a_point_that_is_no_minimum_is_real_output(cli):
     assert quoted in result.out.splitlines() and quoted.startswith("stopped after 0 steps at a saddle point")
 
 
+@pytest.mark.parametrize(("args", "name"), [
+    (["--f", "x**3 + y**2", "--x0=0,0"], "saddle point"),
+    (["--f", "x**3 + x**4", "--x0", "0"], "inflection point"),
+    (["--f", "-x**4 - y**4", "--x0=1,1", "--method", "newton"], "maximum"),
+    (["--lr", "0.1", "--x0", "8"], None),  # converged at the minimum 2
+    (["--f", "exp(x)", "--x0=-20"], None),  # a plateau: "stopped", f keeps decreasing, no stationary point named
+])
+def test_the_summary_names_a_point_that_is_no_minimum(cli, tmp_path, args, name):
+    # stop_reason says the stopping test was met; a script had no field telling it the point was no minimum
+    assert cli("descend", *args, "--no-plot").code == 0
+    saved = summary(only_run(tmp_path))
+    assert (saved["stop_reason"], saved["not_a_minimum"]) == ("converged", name)
+
+
 def test_the_readme_note_on_the_articles_rounded_table_is_real_output(cli):
     """The article rounds every step: x4 = 5.072 - 0.1 * 6.144 = 4.4576 (4.46, the article 4.45), x5 = 4.4576 - 0.1 *
     4.9152 = 3.96608 (3.97, the article 3.96); it stops after ~30 rows, as --tol 0.01 does after 32 steps."""

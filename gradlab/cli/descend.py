@@ -97,6 +97,7 @@ class Recorded:
     outcome: Any
     stable: Any
     downhill: Optional[str] = None  # "+inf"/"-inf": a 1-D f that keeps falling that way (no minimum)
+    point: Any = None  # the descent.Stationary the final line names where the gradient vanished at no minimum
 
 
 def record(cfg, expr, descent, out_dir: Optional[Path]) -> Recorded:
@@ -119,16 +120,17 @@ def record(cfg, expr, descent, out_dir: Optional[Path]) -> Recorded:
             outcome = descent.interrupt(records, "SIGTERM" if isinstance(stop, Terminated) else "Ctrl-C")
         stable = stability(descent, records)
         downhill = unbounded_direction(expr, outcome.x, descent.x0) if stable is None else None
+        point = _no_minimum_point(expr, outcome, downhill)
         plots = _plot(run, expr, descent, records) if cfg.plot else []
-        run.finish(outcome.status, **_summary(expr, cfg, outcome, stable, downhill, plots))
-    return Recorded(run, records, outcome, stable, downhill)
+        run.finish(outcome.status, **_summary(expr, cfg, outcome, stable, downhill, point, plots))
+    return Recorded(run, records, outcome, stable, downhill, point)
 
 
 def report(cfg, expr, descent, result: Recorded) -> None:
     """The iteration table, the final line and (one variable) the stability lines."""
     if result.records:  # a start that is already stationary has no rows to show
         show_table(_table(expr, result.records, cfg.every or auto_every(descent.settings.steps), cfg.digits))
-    _say(_final_line(expr, descent.settings, result.outcome, cfg.digits, result.downhill))
+    _say(_final_line(expr, descent.settings, result.outcome, cfg.digits, result.downhill, result.point))
     if expr.n_vars == 1:
         for line in _stability_lines(result.stable, descent.settings, cfg.digits, result.downhill):
             _say(line)
@@ -225,11 +227,20 @@ def _table(expr, records, every: int, digits: int):
     return table
 
 
-def _final_line(expr, settings, outcome, digits: int, downhill: Optional[str] = None) -> str:
-    """How the run ended; a run that stopped on a function falling away (``downhill``), or at a
-    maximum or saddle point, is not called converged."""
+def _no_minimum_point(expr, outcome, downhill: Optional[str]):
+    """The :class:`~gradlab.descent.Stationary` point a converged run stopped at, where it is no
+    minimum (a maximum, saddle, inflection or flat point), or None."""
     from gradlab.descent import stationary_kind
 
+    point = stationary_kind(expr, outcome.x) if outcome.reason == "converged" else None
+    if point is not None and downhill and point.kind == "flat point":
+        return None  # "possibly not a minimum" says less than the tail: there is none that way (x**3 from -1)
+    return point
+
+
+def _final_line(expr, settings, outcome, digits: int, downhill: Optional[str] = None, point=None) -> str:
+    """How the run ended; a run that stopped on a function falling away (``downhill``), or at a
+    ``point`` that is no minimum (:func:`_no_minimum_point`), is not called converged."""
     tail = f"; {_no_minimum(downhill)}" if downhill else ""
     count = f"{outcome.steps} step{'s' * (outcome.steps != 1)}"
     where = _where(expr, outcome.x, outcome.f, digits)
@@ -237,14 +248,17 @@ def _final_line(expr, settings, outcome, digits: int, downhill: Optional[str] = 
         return f"interrupted ({outcome.detail}) after {count}: {where}"
     if outcome.reason == "diverged":
         return f"diverged at step {outcome.steps}: {outcome.detail} (lr = {settings.lr:g}){tail}"
-    point = stationary_kind(expr, outcome.x) if outcome.reason == "converged" else None
-    if point is not None and downhill and point.kind == "flat point":
-        point = None  # "possibly not a minimum" says less than the tail: there is none that way (x**3 from -1)
     if point is not None:  # the gradient vanished, but not at a minimum: descent cannot tell, f and f'' can
         advice = tail or "; start elsewhere"  # where f falls away, no start leads to a minimum that way
         return f"stopped after {count} {_not_a_minimum(expr, point, where)}{advice}"
     head = "converged" if outcome.reason == "converged" and not downhill else "stopped"
     return f"{head} after {count}: {where} ({outcome.detail}){tail}"
+
+
+def _point_name(expr, point) -> str:
+    """``point.kind``, except that in one variable a point lower on one side and higher on the other
+    is an inflection point (x**3), not a saddle point."""
+    return "inflection point" if expr.n_vars == 1 and point.kind == "saddle point" else point.kind
 
 
 def _not_a_minimum(expr, point, where: str) -> str:
@@ -270,8 +284,7 @@ def _not_a_minimum(expr, point, where: str) -> str:
         why = f"{flat}, but f is lower {lower}"
     else:
         why = "the gradient is 0, but " + ("f'' < 0 there" if one else "the Hessian has a negative eigenvalue there")
-    # in one variable a stationary point lower on one side and higher on the other is an inflection (x**3)
-    kind = "inflection point" if one and point.kind == "saddle point" else point.kind
+    kind = _point_name(expr, point)
     return f"at {'an' if kind[0] in 'aeiou' else 'a'} {kind} of f, not a minimum: {where} ({why})"
 
 
@@ -349,7 +362,7 @@ def _plot(run, expr, descent, records) -> list[str]:
     return [p.name for p in files]
 
 
-def _summary(expr, cfg, outcome, stable, downhill, plots) -> dict:
+def _summary(expr, cfg, outcome, stable, downhill, point, plots) -> dict:
     from gradlab.descent import norm
 
     final = {v: float(c) for v, c in zip(expr.variables, outcome.x)}
@@ -358,7 +371,9 @@ def _summary(expr, cfg, outcome, stable, downhill, plots) -> dict:
     return {
         "steps": outcome.steps,
         "stop_reason": outcome.reason,
-        "message": _final_line(expr, cfg.settings(), outcome, 17, downhill),
+        "message": _final_line(expr, cfg.settings(), outcome, 17, downhill, point),
+        # what the message names where the gradient vanished at no minimum (stop_reason stays converged)
+        "not_a_minimum": None if point is None else _point_name(expr, point),
         "final": final,
         "stability": stable.as_dict() if stable is not None else None,
         "plots": plots,
