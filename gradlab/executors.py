@@ -221,10 +221,17 @@ class ProcessExecutor:
 
     def close(self) -> None:
         processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        manager = getattr(self._pool, "_executor_manager_thread", None)  # shutdown() forgets it
         self._pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:  # points that ignored the stop request within STOP_TIMEOUT
             if process.is_alive():
                 process.kill()  # not terminate(): a worker's SIGTERM only asks its point to stop
+        if manager is not None:
+            # Let it close its wake-up pipe before the interpreter exits: at exit concurrent.futures
+            # wakes every manager thread without the lock that guards that close, and a sweep stopped
+            # by Ctrl-C printed "Exception ignored in atexit callback ... OSError: [Errno 9] Bad file
+            # descriptor" when the two met (CPython 3.11, once in a CI run)
+            manager.join(timeout=STOP_TIMEOUT)
 
 
 def _running_tasks(dask_worker, interrupt: bool = False) -> list:
