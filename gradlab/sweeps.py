@@ -315,6 +315,18 @@ def _sigint_deferred():
             previous(signal.SIGINT, None)  # raises KeyboardInterrupt where that handler would have
 
 
+def _describe(result: PointResult, history, metrics: Sequence[str]) -> None:
+    """Fill ``result`` from a finished run's ``history``: its status, and each metric's final and best value."""
+    result.status, result.epochs, result.stop_reason = history.status, history.epochs, history.stop_reason
+    if history.status == "interrupted":
+        result.error = INTERRUPTED
+    for metric in metrics:
+        values = [r[metric] for r in history.rows if isinstance(r.get(metric), float)]
+        finite = [v for v in values if v == v and abs(v) != float("inf")]
+        result.final[metric] = history.rows[-1].get(metric) if history.rows else None
+        result.best[metric] = (max if higher_is_better(metric) else min)(finite) if finite else None
+
+
 def run_point(task: PointTask) -> PointResult:
     """Train one point into its run directory and describe the outcome. Never prints, never raises."""
     from gradlab.experiment import build
@@ -323,7 +335,7 @@ def run_point(task: PointTask) -> PointResult:
 
     started = time.perf_counter()
     result = PointResult(task.index, "failed", worker=f"{platform.node()}:{os.getpid()}")
-    scratch = None
+    scratch = history = None
     try:
         with _sigint_deferred():  # a Ctrl-C meanwhile interrupts the point once its directory is complete
             experiment = build(task.config, base_dir=task.base_dir)
@@ -333,21 +345,20 @@ def run_point(task: PointTask) -> PointResult:
             result.run_dir = str(run.path)
         with run:
             history = execute(experiment, run, plots=task.plots)
-        result.status, result.epochs, result.stop_reason = history.status, history.epochs, history.stop_reason
-        if history.status == "interrupted":
-            result.error = INTERRUPTED
-        for metric in task.metrics:
-            values = [r[metric] for r in history.rows if isinstance(r.get(metric), float)]
-            finite = [v for v in values if v == v and abs(v) != float("inf")]
-            result.final[metric] = history.rows[-1].get(metric) if history.rows else None
-            result.best[metric] = (max if higher_is_better(metric) else min)(finite) if finite else None
+        _describe(result, history, task.metrics)
         if scratch is not None:
             result.packed = pack_run(run.path)
     except KeyboardInterrupt:
-        result.status = "interrupted"
-        result.error = INTERRUPTED
-        if result.run_dir is not None:  # the deferred Ctrl-C came before training: the summary still says running
-            mark_interrupted(result.run_dir, INTERRUPTED)
+        # the deferred Ctrl-C came before training (the summary still says running), or one came
+        # after the run directory was final: the point is what its directory says (a worker takes
+        # one Ctrl-C only). results.csv said "interrupted" beside a summary saying "completed".
+        marked = result.run_dir is not None and mark_interrupted(result.run_dir, INTERRUPTED)
+        if history is not None and not marked:
+            _describe(result, history, task.metrics)
+            if scratch is not None:
+                result.packed = pack_run(run.path)
+        else:
+            result.status, result.error = "interrupted", INTERRUPTED
     except Exception as error:  # noqa: BLE001 - a failing point is a result; the sweep goes on
         result.status = "failed"
         result.error = f"{type(error).__name__}: {error}"
