@@ -336,6 +336,12 @@ def run_point(task: PointTask) -> PointResult:
     started = time.perf_counter()
     result = PointResult(task.index, "failed", worker=f"{platform.node()}:{os.getpid()}")
     scratch = history = None
+
+    def finished() -> None:  # the run directory is final: describe the point, and pack a scratch run
+        _describe(result, history, task.metrics)
+        if scratch is not None:
+            result.packed = pack_run(run.path)
+
     try:
         with _sigint_deferred():  # a Ctrl-C meanwhile interrupts the point once its directory is complete
             experiment = build(task.config, base_dir=task.base_dir)
@@ -345,18 +351,14 @@ def run_point(task: PointTask) -> PointResult:
             result.run_dir = str(run.path)
         with run:
             history = execute(experiment, run, plots=task.plots)
-        _describe(result, history, task.metrics)
-        if scratch is not None:
-            result.packed = pack_run(run.path)
+        finished()
     except KeyboardInterrupt:
         # the deferred Ctrl-C came before training (the summary still says running), or one came
         # after the run directory was final: the point is what its directory says (a worker takes
         # one Ctrl-C only). results.csv said "interrupted" beside a summary saying "completed".
         marked = result.run_dir is not None and mark_interrupted(result.run_dir, INTERRUPTED)
         if history is not None and not marked:
-            _describe(result, history, task.metrics)
-            if scratch is not None:
-                result.packed = pack_run(run.path)
+            finished()
         else:
             result.status, result.error = "interrupted", INTERRUPTED
     except Exception as error:  # noqa: BLE001 - a failing point is a result; the sweep goes on
