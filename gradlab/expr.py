@@ -27,12 +27,14 @@ import ast
 import contextlib
 import functools
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from gradlab.errors import InputError, did_you_mean
+from gradlab.registry import NUMBER_TEXT
 
 VARIABLES = ("x", "y")
 CONSTANTS = ("pi", "e")
@@ -96,7 +98,7 @@ def vet(text: str) -> ast.Expression:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         where = f" at column {error.offset}" if error.offset else ""
-        raise InputError(f"f: not a formula{where}: {_clip(text.strip())!r} ({error.msg})") from None
+        raise InputError(f"f: not a formula{where}: {_clip(text.strip())!r} ({_syntax_reason(error, text.strip())})") from None
     except (ValueError, RecursionError, MemoryError) as error:  # huge literals, absurd nesting
         raise InputError(f"f: cannot read {_clip(text)!r}: {error}") from None
     source = text.strip()
@@ -111,7 +113,8 @@ def vet(text: str) -> ast.Expression:
 
 def _vetted_children(node: ast.AST, source: str) -> list[ast.AST]:
     """Refuse ``node`` unless it is whitelisted; return the children still to check."""
-    piece = _clip(ast.get_source_segment(source, node) or type(node).__name__)
+    segment = ast.get_source_segment(source, node) or type(node).__name__
+    piece = _clip(segment)
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _BINARY:
             hint = "; for a power write x**2" if isinstance(node.op, ast.BitXor) else ""
@@ -122,7 +125,7 @@ def _vetted_children(node: ast.AST, source: str) -> list[ast.AST]:
             raise InputError(f"f: operator in {piece!r} is not allowed (allowed: unary + and -)")
         return [node.operand]
     if isinstance(node, ast.Constant):
-        _check_number(node.value, piece)
+        _check_number(node.value, segment)
         return []
     if isinstance(node, ast.Name):
         if node.id in FUNCTIONS:  # 'sin' alone: "did you mean 'sin'?" would not help
@@ -155,7 +158,11 @@ def _vetted_call(node: ast.Call, piece: str) -> list[ast.AST]:
     return list(node.args)
 
 
-def _check_number(value: Any, piece: str) -> None:
+def _check_number(value: Any, written: str) -> None:
+    """Refuse a literal that is not a real number, not finite, or not written by the README's rule for
+    numbers (:data:`~gradlab.registry.NUMBER_TEXT`): Python also reads ``1_0`` as 10 and ``0x10`` as 16,
+    which a config or a ``--set`` refuses, so a formula refuses them too."""
+    piece = _clip(written)
     if type(value) not in (int, float):  # bool is an int subclass: refuse it with strings, None, complex
         kind = "text" if isinstance(value, (str, bytes)) else type(value).__name__
         raise InputError(f"f: only real numbers are allowed, not {kind} {piece!r}")
@@ -164,7 +171,20 @@ def _check_number(value: Any, piece: str) -> None:
     except OverflowError:  # an int too large to become a float at all (1500 digits)
         finite = False
     if not finite:
-        raise InputError(f"f: the number {_clip(piece)!r} is too large for float64")
+        raise InputError(f"f: the number {piece!r} is too large for float64")
+    if not NUMBER_TEXT.fullmatch(written):
+        raise InputError(
+            f"f: the number {piece!r} is not in ASCII decimal or scientific notation; write e.g. 10, 0.5 or 1e-3"
+        )
+
+
+def _syntax_reason(error: SyntaxError, source: str) -> str:
+    """Python's reason, except for ``017``, where its advice (an ``0o`` prefix) is a form refused here."""
+    if error.msg.startswith("leading zeros") and error.offset:
+        digits = re.match(r"\d+", source[error.offset - 1:])
+        if digits:
+            return f"a whole number cannot start with 0 in a formula: write {int(digits[0])}, not {digits[0]}"
+    return error.msg
 
 
 def _clip(text: str, limit: int = 60) -> str:

@@ -80,6 +80,14 @@ def test_refusal_happens_before_sympy_is_even_imported():
     ("(-2)**x", "dy/dx = (-2)**x*(log(2) + I*pi) contains the imaginary unit I (from (-2)**x"),
     ("(-1)**(x/2)", "dy/dx = (-1)**(x/2)*I*pi/2 contains the imaginary unit I"),
     ("x**2 + (-1)**y", "df/dy = (-1)**y*I*pi contains the imaginary unit I"),
+    # Python's literal forms are not the README's numbers: a config refuses 1_0 and 0x10, and so does f
+    ("x**2 + 1_0", "f: the number '1_0' is not in ASCII decimal or scientific notation; write e.g. 10, 0.5 or 1e-3"),
+    ("0x10*x", "f: the number '0x10' is not in ASCII decimal"),
+    ("x + 0o17", "f: the number '0o17' is not in ASCII decimal"),
+    ("x**0b10", "f: the number '0b10' is not in ASCII decimal"),
+    # Python's own advice here, "use an 0o prefix", names a form refused above
+    ("x**2 + 017", "f: not a formula at column 8: 'x**2 + 017' (a whole number cannot start with 0 in a "
+                   "formula: write 17, not 017)"),
     ("((x", "not a formula"),
     ("-" * 150 + "x", "nested more than"),
     ("x" * 3000, "characters long"),
@@ -89,6 +97,14 @@ def test_bad_formulas_get_precise_messages(text, fragment):
     with pytest.raises(InputError) as info:
         parse(text)
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize(("text", "formula"), [
+    ("x + 1e3", "x + 1000.0"), ("x + .5", "x + 0.5"), ("x + 5.", "x + 5.0"), ("x + 1E-3", "x + 0.001"),
+    ("x + 0017.5", "x + 17.5"), ("x + 00", "x"),
+])
+def test_decimal_and_scientific_numbers_are_read(text, formula):
+    assert parse(text).formula == formula
 
 
 @pytest.mark.parametrize(("text", "derivative"), [
