@@ -3,6 +3,7 @@ import json
 import re
 import subprocess
 import sys
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
 import pytest
@@ -540,25 +541,39 @@ def test_the_summary_names_a_point_that_is_no_minimum(cli, tmp_path, args, name)
     assert (saved["stop_reason"], saved["not_a_minimum"]) == ("converged", name)
 
 
-def test_the_readme_note_on_the_articles_rounded_table_is_real_output(cli):
-    """The article rounds every step: x4 = 5.072 - 0.1 * 6.144 = 4.4576 (4.46, the article 4.45), x5 = 4.4576 - 0.1 *
-    4.9152 = 3.96608 (3.97, the article 3.96); it stops after ~30 rows, as --tol 0.01 does after 32 steps."""
+#: x_new of the seed articles' hand table for y = x**2 - 4x + 6 from 8 at lr 0.1, as printed there
+ARTICLE_TABLE = ("6.80 5.84 5.07 4.45 3.96 3.57 3.25 3.00 2.80 2.64 2.51 2.41 2.32 2.26 2.21 2.16 2.13 2.10 2.08 "
+                 "2.06 2.05 2.04 2.03 2.02 2.02 2.01 2.01 2.01 2.00 2.00").split()
+
+
+def table_cells(text, column):
+    """The cells of a descend table's ``column`` (1 = step, 4 = x_new), row by row."""
+    rows = (line.split("│")[1:-1] for line in text.splitlines() if line.startswith("│"))
+    return [cells[column - 1].strip() for cells in rows]
+
+
+def test_the_articles_hand_table_is_the_exact_iterates_cut_to_two_decimals(cli):
+    # x4 = 5.072 - 0.1 * 6.144 = 4.4576: the article has 4.45, not 4.46; x5 = 3.96608: 3.96, not 3.97.
+    # Rounding and carrying the rounded value on would give 4.46 then 3.97 (5.07 - 0.614 = 4.456).
+    exact = cli("descend", "--lr", "0.1", "--x0", "8", "--steps", "30", "--digits", "12", "--no-plot").out
+    cut = [str(Decimal(x).quantize(Decimal("0.01"), rounding=ROUND_DOWN)) for x in table_cells(exact, 4)]
+    assert cut == ARTICLE_TABLE
+
+
+def test_the_readme_note_on_the_articles_table_is_real_output(cli):
+    """The article stops after 30 rows, as --tol 0.01 does after 32 steps; --digits 3 rounds x4 and x5."""
     from tests.conftest import REPO
 
     readme = " ".join((REPO / "README.md").read_text().split())
     exact = cli("descend", "--lr", "0.1", "--x0", "8", "--no-plot").out
     rounded = cli("descend", "--lr", "0.1", "--x0", "8", "--digits", "3", "--no-plot").out
     coarse = cli("descend", "--lr", "0.1", "--x0", "8", "--tol", "0.01", "--no-plot").out
-
-    def x_new(text, step):  # the x_new cell of a step's table row
-        rows = ([cell.strip() for cell in line.split("│")[1:-1]] for line in text.splitlines() if line.startswith("│"))
-        return next(cells[3] for cells in rows if cells[0] == str(step))
-
-    assert (x_new(exact, 4), x_new(exact, 5)) == ("4.4576", "3.96608")
-    assert (x_new(rounded, 4), x_new(rounded, 5)) == ("4.46", "3.97")
+    assert table_cells(exact, 4)[3:5] == ["4.4576", "3.96608"]
+    assert table_cells(rounded, 4)[3:5] == ["4.46", "3.97"]
     assert "converged after 94 steps" in exact and "converged after 32 steps" in coarse
     assert ("it has 4.45 and 3.96 where the exact 4.4576 and 3.96608 round to 4.46 and 3.97 (`--digits 3`, "
-            "three significant digits, shows x with the article's two decimals). Its ~30 rows correspond to `--tol 0.01`, which "
+            "three significant digits, shows x rounded to the article's two decimals). Cut the same way, the exact "
+            "iterates give every one of its 30 rows, from 6.80 to 2.00. Its rows correspond to `--tol 0.01`, which "
             "stops with \"converged after 32 steps\"; the default tol = 1e-8 takes 94.") in readme
 
 

@@ -395,7 +395,8 @@ def test_the_readme_note_on_the_articles_formulas_quotes_the_real_output(cli, mo
     assert "without the 1/N" in note and "without the factor dz/dw = x" in note
     quoted = re.findall(r"`([^`]+)`", note)
     assert quoted == ["C = 1/(2N) sum ||y_hat - y||^2", "dC/dy_hat = (y_hat - y) / N", "dz/dW = x",
-                      "delta = dC/dz = dC/dy_hat * dy_hat/dz"]
+                      "delta = dC/dz = dC/dy_hat * dy_hat/dz", "sigma(z) = 1 / (1 + exp(-z))",
+                      "sigma(z) (1 - sigma(z))"]
     printed = [line.strip() for line in cli("explain", "configs/cat_dog.yaml").out.splitlines()]
     for formula in quoted:
         assert any(formula in line for line in printed), formula
