@@ -194,6 +194,23 @@ def _clip(text: str, limit: int = 60) -> str:
 # --------------------------------------------------------------------------- building
 
 
+def printed(expr) -> str:
+    """A sympy expression as text, in the names a formula is written with: sympy's str form with
+    Floats kept short (``0.1``, not ``0.100000000000000``) and ``abs(x)``, not sympy's ``Abs(x)``."""
+    return _printer().doprint(expr)
+
+
+@functools.cache
+def _printer():
+    from sympy.printing.str import StrPrinter
+
+    class FormulaPrinter(StrPrinter):
+        def _print_Abs(self, expr):  # noqa: N802 - sympy's dispatch name
+            return f"abs({self._print(expr.args[0])})"
+
+    return FormulaPrinter({"full_prec": False})
+
+
 @functools.cache
 def _sympy_table() -> dict[str, Callable]:
     """Map each allowed function name to a sympy builder (imports sympy on first use)."""
@@ -287,7 +304,7 @@ class _Builder:
             name, argument = node.func.id, self.build(node.args[0])
             value = self.functions[name](argument)
             if value.is_number and value.is_extended_real is False:  # sqrt(-1) is I, log(-1) is I*pi
-                call, shown = f"{name}({self.sp.sstr(argument, full_prec=False)})", self.sp.sstr(value, full_prec=False)
+                call, shown = f"{name}({printed(argument)})", printed(value)
                 it_is = f" (it is {shown})" if shown != call else ""
                 raise InputError(f"f: {call} is not a real number{it_is}; gradlab works on real functions")
             return value
@@ -304,7 +321,7 @@ class _Builder:
         except (OverflowError, ZeroDivisionError):
             value = math.inf
         if isinstance(value, complex) or not math.isfinite(value):
-            shown = self.sp.sstr(self.sp.Pow(base, exponent, evaluate=False), full_prec=False)
+            shown = printed(self.sp.Pow(base, exponent, evaluate=False))
             raise InputError(f"f: the constant {shown} is not a finite real number")
         return self.sp.Float(repr(value), 17)
 
@@ -505,7 +522,7 @@ class Expression:
 
         with _sympy_depth("printed form"):
             shown = expr.replace(lambda e: e.is_Mul, textbook_form) if textbook else expr
-            return self._sp.sstr(shown, full_prec=False)
+            return printed(shown)
 
     @property
     def formula(self) -> str:
@@ -574,6 +591,6 @@ def parse(text: str) -> Expression:
     with _sympy_depth("derivative"):
         sym = _Builder(dict(zip(names, symbols))).build(tree.body)
         if sym.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-            raise InputError(f"f: {text.strip()!r} contains an undefined constant ({sp.sstr(sym)}), "
+            raise InputError(f"f: {text.strip()!r} contains an undefined constant ({printed(sym)}), "
                              f"e.g. a division by 0")
         return Expression(text.strip(), sym, symbols)

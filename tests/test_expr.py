@@ -99,6 +99,13 @@ def test_bad_formulas_get_precise_messages(text, fragment):
     assert fragment in str(info.value)
 
 
+def test_abs_is_printed_as_it_is_written():
+    # sympy's own str form is Abs(x), a name the formula language does not have
+    f = parse("abs(x - 1) + 0.5*x")
+    assert f.formula == "0.5*x + abs(x - 1)"
+    assert f.derivative_lines() == ["dy/dx = sign(x - 1) + 0.5"]
+
+
 @pytest.mark.parametrize(("text", "formula"), [
     ("x + 1e3", "x + 1000.0"), ("x + .5", "x + 0.5"), ("x + 5.", "x + 5.0"), ("x + 1E-3", "x + 0.001"),
     ("x + 0017.5", "x + 17.5"), ("x + 00", "x"),
