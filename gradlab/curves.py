@@ -26,12 +26,15 @@ from typing import Any
 
 import numpy as np
 
+from gradlab.engine.diagnostics import SATURATION_LEVEL, saturation_threshold
 from gradlab.errors import InputError
 from gradlab.plots import DRAWABLE
 
 #: Where the sample table evaluates the functions (those inside the range, plus its ends).
 SAMPLE_POINTS = (-10.0, -4.6, -2.0, 0.0, 2.0, 4.6, 10.0)
-#: |f'| (or |dC/dz|) below this counts as flat: a unit there has (almost) stopped learning.
+#: |dC/dz| below this counts as flat: a loss there has (almost) stopped pushing the weights. An
+#: activation's f' is flat (saturated) below 1% of its own peak, the training diagnostics' rule
+#: (:func:`gradlab.engine.diagnostics.saturation_threshold`), not below this absolute number.
 FLAT = 0.01
 #: Activations bend within a few units of 0 (peaks, kinks, the start of saturation). Their facts
 #: are found on the grid plus these points, so a coarse or very wide grid cannot step over
@@ -168,7 +171,7 @@ def _tidy(x: float, span: float) -> float:
     """Round a located point to ~1e-5 of the range, so a peak at 3e-11 reads as 0.
 
     Never coarser than 1e-5 of :data:`FEATURE_SPAN`: on [-1e6, 1e6], sigmoid's saturation
-    still starts at |z| > 4.58, not at a rounded 0.
+    still starts at |z| > 5.99, not at a rounded 0.
     """
     decimals = 5 - math.floor(math.log10(min(span, FEATURE_SPAN)))
     return float(round(x, decimals)) + 0.0  # + 0.0 turns -0.0 into 0.0
@@ -231,18 +234,19 @@ def _peak(f: Callable[[np.ndarray], np.ndarray], z: np.ndarray, values: np.ndarr
     return max(top, float(f(np.array([x]))[0])), x, x
 
 
-def _flat_tails(g: Callable[[np.ndarray], np.ndarray], z: np.ndarray, values: np.ndarray) -> tuple[float | None, float | None]:
-    """Where |g| < FLAT on the ends of the range: (below, above) for z < below and z > above.
+def _flat_tails(g: Callable[[np.ndarray], np.ndarray], z: np.ndarray, values: np.ndarray,
+                threshold: float) -> tuple[float | None, float | None]:
+    """Where |g| < threshold on the ends of the range: (below, above) for z < below and z > above.
 
     None for an end where g is not flat; only the tails count (saturation), not a flat
     patch in the middle (swish's derivative crosses 0 near z = -1.3).
     """
-    steep = np.abs(values) >= FLAT
+    steep = np.abs(values) >= threshold
     if not steep.any():
         return None, None
 
     def excess(t: float) -> float:
-        return float(abs(g(np.array([t]))[0])) - FLAT
+        return float(abs(g(np.array([t]))[0])) - threshold
 
     below = above = None
     if not steep[0]:
@@ -302,8 +306,10 @@ class ActivationFacts:
     """What matters about an activation on a range.
 
     ``peak_at`` is (a, a) for a point and (a, b) for a plateau; ``flat_below`` /
-    ``flat_above`` mean |f'(z)| < FLAT for z < flat_below / z > flat_above (None: not
-    flat at that end); ``flat_everywhere`` means the derivative never reaches FLAT.
+    ``flat_above`` mean |f'(z)| < ``threshold`` for z < flat_below / z > flat_above (None:
+    not flat at that end); ``flat_everywhere`` means the derivative never reaches it.
+    ``threshold`` is 1% of f''s peak, below which training counts a unit output as saturated
+    (:func:`~gradlab.engine.diagnostics.saturation_threshold`).
     """
 
     output_range: str
@@ -314,7 +320,7 @@ class ActivationFacts:
     flat_below: float | None
     flat_above: float | None
     flat_everywhere: bool
-    threshold: float = FLAT
+    threshold: float
 
     @property
     def saturates(self) -> bool:
@@ -369,7 +375,8 @@ def activation_facts(curve: Curve, z: np.ndarray, values: np.ndarray, derivative
     if a == b:  # the value at the point reported, if it is the peak up to rounding: sigma'(0) = 0.25, not 0.25 + 1 ulp
         at = float(curve.derivative(np.array([a]))[0])
         top = at if at >= top - 1e-12 * max(1.0, abs(top)) else top
-    below, above = _flat_tails(curve.derivative, z, derivative)
+    threshold = saturation_threshold(_slope_peak(curve, z, derivative))
+    below, above = _flat_tails(curve.derivative, z, derivative, threshold)
     return ActivationFacts(
         output_range=getattr(curve.activation, "output_range", ""),
         observed_min=float(values.min()),
@@ -378,8 +385,20 @@ def activation_facts(curve: Curve, z: np.ndarray, values: np.ndarray, derivative
         peak_at=(a, b),
         flat_below=None if below is None else _tidy(below, span),
         flat_above=None if above is None else _tidy(above, span),
-        flat_everywhere=bool(np.all(np.abs(derivative) < FLAT)),
+        flat_everywhere=bool(np.all(np.abs(derivative) < threshold)) or threshold == 0,  # step: f' = 0
+        threshold=threshold,
     )
+
+
+def _slope_peak(curve: Curve, z: np.ndarray, derivative: np.ndarray) -> float:
+    """The peak of |f'| that saturation is measured against: the activation's declared
+    ``max_derivative`` (sigmoid's 1/4, tanh's 1: the one training uses), else the largest |f'|
+    on the grid and the :data:`FEATURE_POINTS`, where the peaks lie: a property of the function,
+    not of the plotted range."""
+    declared = getattr(curve.activation, "max_derivative", None)
+    if declared is not None:
+        return float(declared)
+    return float(max(np.abs(derivative).max(), np.abs(curve.derivative(FEATURE_POINTS)).max()))
 
 
 @dataclass
@@ -489,7 +508,7 @@ def _numeric(curve: Curve, z: np.ndarray, exact: np.ndarray, h: float, group: in
 
 def _flat_spans(f: ActivationFacts, lo: float, hi: float) -> list[tuple[float, float, str]]:
     """Shade the flat tails, labelled once."""
-    label = f"|f'| < {f.threshold:g}"
+    label = f"f' < {f.threshold:g}, {SATURATION_LEVEL:.0%} of its peak"
     spans = []
     if f.flat_below is not None:
         spans.append((lo, f.flat_below, label))
@@ -740,7 +759,7 @@ def _plateau(curve: LossCurve, sigmoid, z, p, dcdz, worst) -> tuple[float, float
     """The logit interval at the wrong end where |dC/dz| < FLAT although |p - t| > 0.5."""
     if abs(p[worst] - curve.target) <= 0.5:
         return None
-    below, above = _flat_tails(lambda s: curve.logit_gradient(s, sigmoid), z, dcdz)
+    below, above = _flat_tails(lambda s: curve.logit_gradient(s, sigmoid), z, dcdz, FLAT)
     span = float(z[-1] - z[0])
     if worst == 0 and below is not None:
         return float(z[0]), _tidy(below, span)

@@ -225,15 +225,16 @@ class _Logger:
         out, act = self.network.output, self.network.output.activation
         if self.settings.task == "regression" or act.max_derivative is None or self.loss.link == act.name:
             return None
-        flat = act.derivative(out.z) < diagnostics.SATURATION_LEVEL * act.max_derivative
+        flat = act.derivative(out.z) < diagnostics.saturation_threshold(act.max_derivative)
         wrong = predicted_classes(out.a, binary_threshold(self.loss, act.name)) != target_classes(self.diag_Y)
         return float(np.mean(flat & wrong[:, None]))
 
     def _warn(self, row, saturated, dead, stuck) -> None:
         last = len(saturated)
+        level = f"{diagnostics.SATURATION_LEVEL:.0%}"
         if stuck is not None and stuck >= 0.5:
             self._say(f"epoch {row['epoch']}: layer {last} (the output) is saturated on wrong answers: {stuck:.0%} "
-                      f"of its unit outputs (units x samples) have f'(z) < 1% of the maximum on misclassified "
+                      f"of its unit outputs (units x samples) have f'(z) < {level} of the maximum on misclassified "
                       f"samples, so they learn slowly (cross-entropy on the logits cancels f')")
         # a fused output's saturation slows nothing, and a classifier's is judged above; a regression
         # output that saturates (tanh) is judged like a hidden layer
@@ -242,7 +243,7 @@ class _Logger:
             if sat is not None and sat >= 0.9 and not (k == last and output_judged):
                 # counted over units x samples: a one-neuron layer has one unit, yet 90% of its outputs
                 self._say(f"epoch {row['epoch']}: layer {k} is saturated: {sat:.0%} of its unit outputs "
-                          f"(units x samples) have f'(z) < 1% of the maximum, so little gradient flows through it")
+                          f"(units x samples) have f'(z) < {level} of the maximum, so little gradient flows through it")
         for k, d in enumerate(dead, start=1):
             if d is not None and d >= 0.5:
                 self._say(f"epoch {row['epoch']}: layer {k}: {d:.0%} of its ReLU units are dead "

@@ -16,9 +16,10 @@ from gradlab.engine.losses import losses
 from tests.conftest import run_dirs, subprocess_env
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# sigma'(z) = s (1 - s) = 0.01  =>  s = (1 + sqrt(0.96)) / 2,  z = ln(s / (1 - s)) = 4.5848
-SIGMOID_FLAT = math.log((1 + math.sqrt(0.96)) / (1 - math.sqrt(0.96)))
-# 1 - tanh(z)^2 = 0.01  =>  z = atanh(sqrt(0.99)) = 2.9932
+# saturated: f' below 1% of its peak, as training counts it
+# sigma'(z) = s (1 - s) = 0.01 / 4  =>  s = (1 + sqrt(0.99)) / 2,  z = ln(s / (1 - s)) = 5.9869
+SIGMOID_FLAT = math.log((1 + math.sqrt(0.99)) / (1 - math.sqrt(0.99)))
+# 1 - tanh(z)^2 = 0.01 * 1  =>  z = atanh(sqrt(0.99)) = 2.9932
 TANH_FLAT = math.atanh(math.sqrt(0.99))
 
 
@@ -62,7 +63,7 @@ def test_sigmoid_derivative_writes_png_csv_config_and_summary(cli, tmp_path):
     assert summary["status"] == "completed"
     facts = summary["facts"]["sigmoid"]
     assert facts["max_derivative"] == 0.25 and facts["peak_at"] == [0.0, 0.0]
-    assert np.all(col["sigmoid_derivative"][np.abs(col["z"]) > 4.6] < 0.01)  # the issue's saturation fact
+    assert np.all(col["sigmoid_derivative"][np.abs(col["z"]) > 5.99] < 0.0025)  # saturated: f' < 1% of 1/4
     assert col["sigmoid"].min() > 0 and col["sigmoid"].max() < 1
     assert facts["flat_above"] == pytest.approx(SIGMOID_FLAT, abs=1e-4) == -facts["flat_below"]
     assert summary["files"] == ["activations.png", "activations.csv"]
@@ -70,7 +71,7 @@ def test_sigmoid_derivative_writes_png_csv_config_and_summary(cli, tmp_path):
     # the printed facts
     assert "(0, 1)" in result.out
     assert "0.25 at z = 0" in result.out
-    assert "|z| > 4.58 (saturation)" in result.out
+    assert "f' below 1% of its peak" in result.out and "|z| > 5.99 (saturation)" in result.out
     assert "4.53979e-05" in result.out  # sigmoid(-10) in the sample table
 
 
@@ -403,7 +404,7 @@ def test_piped_facts_table_is_not_squeezed_into_80_columns(tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     row = next(line for line in done.stdout.splitlines() if line.startswith("│ sigmoid"))
-    assert "4.53979e-05 to 0.999955" in row and "0.25 at z = 0" in row and "|z| > 4.58 (saturation)" in row
+    assert "4.53979e-05 to 0.999955" in row and "0.25 at z = 0" in row and "|z| > 5.99 (saturation)" in row
 
 
 def test_many_curves_put_their_legend_beside_the_axes_and_keep_the_layout(cli, tmp_path, recwarn):

@@ -13,14 +13,38 @@ def facts(spec, lo=-10.0, hi=10.0, points=1000):
     return study.facts[study.curves[0].key]
 
 
+# sigma'(z) = s (1 - s) = 1% of 1/4  =>  s = (1 + sqrt(0.99)) / 2,  z = ln(s / (1 - s)) = 5.9869
+SIGMOID_SATURATED = math.log((1 + math.sqrt(0.99)) / (1 - math.sqrt(0.99)))
+
+
 def test_sigmoid_and_tanh_saturate_where_the_algebra_says():
     s = facts("sigmoid")
     assert s.max_derivative == 0.25 and s.peak_at == (0.0, 0.0)  # sigma'(0) = 1/4 exactly, not 1/4 + 1 ulp
-    assert s.flat_above == pytest.approx(math.log((1 + math.sqrt(0.96)) / (1 - math.sqrt(0.96))), abs=1e-4)
+    assert s.flat_above == pytest.approx(SIGMOID_SATURATED, abs=1e-4) and s.threshold == 0.0025
     assert s.saturates
     t = facts("tanh")
     assert t.max_derivative == 1.0 and t.peak_at == (0.0, 0.0)
     assert t.flat_above == pytest.approx(math.atanh(math.sqrt(0.99)), abs=1e-4) == -t.flat_below
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+def test_plot_calls_saturated_what_training_counts_as_saturated(name):
+    """One definition: plot said sigmoid saturates for |z| > 4.58 (f' < 0.01) while training's
+    saturated_k counts f' < 1% of the peak (|z| > 5.99), so a unit at z = 5 was saturated in the
+    plot and not in train. Now the plot's edge is where the training diagnostics switch."""
+    from gradlab.engine.activations import activations
+    from gradlab.engine.diagnostics import saturated_fractions
+    from gradlab.engine.layers import Dense
+    from gradlab.engine.network import Network
+
+    edge = facts(name).flat_above
+    # one unit, weight 1, bias 0: z = x, just inside, just outside the plot's flat tails, and z = 5
+    network = Network([Dense(np.ones((1, 1)), np.zeros(1), activations.create(name))])
+    for z, saturated in [(edge - 1e-3, 0.0), (edge + 1e-3, 1.0), (-edge - 1e-3, 1.0)]:
+        network.forward(np.array([[z]]))
+        assert saturated_fractions(network) == [saturated], z
+    network.forward(np.array([[5.0]]))
+    assert (saturated_fractions(network) == [1.0]) == (5.0 > edge)  # sigmoid: not saturated at 5 in either
 
 
 def test_kinks_plateaus_and_dead_zones():
@@ -32,18 +56,17 @@ def test_kinks_plateaus_and_dead_zones():
     assert hard.max_derivative == pytest.approx(1 / 6)
     step = facts("step")
     assert step.flat_everywhere and step.max_derivative == 0.0
-    assert facts("leaky_relu:alpha=0.1").flat_below is None  # alpha = 0.1 > the 0.01 threshold
+    assert facts("leaky_relu:alpha=0.1").flat_below is None  # alpha = 0.1 > 1% of the peak 1
 
 
 @pytest.mark.parametrize("lo, hi, points", [(-100.0, 100.0, 10), (-1e6, 1e6, 1000), (-1e6, 1e6, 2)])
 def test_a_coarse_or_wide_grid_does_not_step_over_the_peak(lo, hi, points):
     # 10 points on [-100, 100] see sigmoid only at |z| >= 11, where sigma' < 2e-5: the facts
-    # must still say sigma'(0) = 1/4 and saturation at |z| > 4.58, not "no gradient anywhere"
+    # must still say sigma'(0) = 1/4 and saturation at |z| > 5.99, not "no gradient anywhere"
     s = facts("sigmoid", lo, hi, points)
     assert s.max_derivative == 0.25 and s.peak_at == (0.0, 0.0)
     assert not s.flat_everywhere
-    edge = math.log((1 + math.sqrt(0.96)) / (1 - math.sqrt(0.96)))  # sigma' = 0.01 there
-    assert s.flat_above == pytest.approx(edge, abs=1e-4) and s.flat_below == -s.flat_above
+    assert s.flat_above == pytest.approx(SIGMOID_SATURATED, abs=1e-4) and s.flat_below == -s.flat_above
 
 
 def test_peaks_inside_and_at_the_end_of_the_range():

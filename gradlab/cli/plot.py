@@ -192,7 +192,7 @@ def _where(a: float, b: float) -> str:
 
 
 def _flat(f) -> str:
-    """'|z| > 4.58 (saturation)', 'z < 0', ... from the facts."""
+    """'|z| > 5.99 (saturation)', 'z < 0', ... from the facts: where f' is below 1% of its peak."""
     if f.flat_everywhere:
         return "everywhere: no gradient flows"
     below, above = f.flat_below, f.flat_above
@@ -207,7 +207,7 @@ def _flat(f) -> str:
 
 
 def _render_activations(study) -> None:
-    from gradlab.curves import FLAT
+    from gradlab.curves import SATURATION_LEVEL
 
     lo, hi, _ = study.grid
     for curve in study.curves:
@@ -217,7 +217,8 @@ def _render_activations(study) -> None:
             out.print(f"[yellow]note:[/yellow] {escape(curve.note)}")
     show_table(_table(study.samples))
     facts = Table(title=f"facts on [{fmt(lo)}, {fmt(hi)}]", title_justify="left", title_style="bold")
-    for column in ("function", "range of values", "seen on the grid", "max f'", f"|f'| < {fmt(FLAT)}"):
+    for column in ("function", "range of values", "seen on the grid", "max f'",
+                   f"f' below {SATURATION_LEVEL:.0%} of its peak"):
         facts.add_column(column)
     for curve in study.curves:
         f = study.facts[curve.key]

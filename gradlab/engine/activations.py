@@ -142,8 +142,8 @@ class Identity(Activation):
 class Sigmoid(Activation):
     """Logistic sigmoid: sigma(z) = 1 / (1 + exp(-z)), sigma'(z) = sigma(z) (1 - sigma(z)).
 
-    Saturates: sigma'(z) < 0.01 for |z| > 4.6, which is why MSE + sigmoid learns slowly
-    from a confidently wrong start.
+    Saturates: sigma'(z) < 0.0025, 1% of its peak sigma'(0) = 1/4 (the diagnostics' rule), for
+    |z| > 5.99, which is why MSE + sigmoid learns slowly from a confidently wrong start.
     """
 
     formula = "sigma(z) = 1 / (1 + exp(-z))"

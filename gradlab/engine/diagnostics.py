@@ -16,6 +16,16 @@ from gradlab.engine.optimizers import global_norm
 SATURATION_LEVEL = 0.01
 
 
+def saturation_threshold(peak: float) -> float:
+    """The slope below which f'(z) counts as saturated: :data:`SATURATION_LEVEL` times f''s peak.
+
+    0.0025 for sigmoid (peak sigma'(0) = 1/4: saturated for |z| > 5.99), 0.01 for tanh (peak 1:
+    |z| > 2.99). The one definition behind training's ``saturated_k`` and its warnings and
+    ``gradlab plot``'s facts, so a unit called saturated in one is saturated in the other.
+    """
+    return SATURATION_LEVEL * peak
+
+
 def grad_norms(network: Network) -> list[float]:
     """Frobenius norm of dC/dW for each layer, from the input side: ||dC/dW_l||_F.
 
@@ -41,7 +51,7 @@ def saturated_fractions(network: Network) -> list[float | None]:
         if act.max_derivative is None or layer.z is None:
             out.append(None)
             continue
-        out.append(float(np.mean(act.derivative(layer.z) < SATURATION_LEVEL * act.max_derivative)))
+        out.append(float(np.mean(act.derivative(layer.z) < saturation_threshold(act.max_derivative))))
     return out
 
 
