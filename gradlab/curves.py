@@ -41,6 +41,10 @@ FLAT = 0.01
 #: them: 10 points on [-100, 100] sample sigmoid only where its derivative is ~0.
 FEATURE_POINTS = np.linspace(-8.0, 8.0, 161)
 FEATURE_SPAN = float(FEATURE_POINTS[-1] - FEATURE_POINTS[0])
+#: How an end of the interval where f' peaks is bounded: it belongs to the interval (``closed``), it
+#: is a kink where f' jumps, so that f' there is a convention (``open``: relu's z > 0), or the
+#: interval runs on to the end of the plotted range (``range end``), which is no end of its own.
+CLOSED, OPEN, RANGE_END = "closed", "open", "range end"
 MAX_POINTS = 1_000_000
 DEFAULT_RANGE = (-10.0, 10.0)
 #: The steps of the step study, 4 per decade from 1e-16 to 1e-1.
@@ -305,7 +309,9 @@ class Curve:
 class ActivationFacts:
     """What matters about an activation on a range.
 
-    ``peak_at`` is (a, a) for a point and (a, b) for a plateau; ``flat_below`` /
+    ``peak_at`` is (a, a) for a point and (a, b) for a plateau, and ``peak_ends`` says how each end
+    is bounded (:data:`CLOSED`, :data:`OPEN` or :data:`RANGE_END`): relu's peak is (0, 10) with
+    ends (open, range end) on [-10, 10], the fact z > 0; ``flat_below`` /
     ``flat_above`` mean |f'(z)| < ``threshold`` for z < flat_below / z > flat_above (None:
     not flat at that end); ``flat_everywhere`` means the derivative never reaches it.
     ``threshold`` is 1% of f''s peak, below which training counts a unit output as saturated
@@ -317,6 +323,7 @@ class ActivationFacts:
     observed_max: float
     max_derivative: float
     peak_at: tuple[float, float]
+    peak_ends: tuple[str, str]
     flat_below: float | None
     flat_above: float | None
     flat_everywhere: bool
@@ -371,8 +378,15 @@ def activation_facts(curve: Curve, z: np.ndarray, values: np.ndarray, derivative
         z = np.union1d(z, features)
         derivative = curve.derivative(z)
     top, a, b = _peak(curve.derivative, z, derivative)
-    a, b = _tidy(a, span), _tidy(b, span)
-    if a == b:  # the value at the point reported, if it is the peak up to rounding: sigma'(0) = 0.25, not 0.25 + 1 ulp
+    if a < b:  # a plateau: its ends on the grid are where the grid happens to lie, not where f' changes
+        (a, low), (b, high) = (_plateau_end(curve, z, int(np.searchsorted(z, end)), outward, top)
+                               for end, outward in ((a, -1), (b, 1)))
+        a, b = _tidy(a, span), _tidy(b, span)
+    else:
+        a = b = _tidy(a, span)
+        edges = (_tidy(float(z[0]), span), _tidy(float(z[-1]), span))  # softplus' peak on [-10, 10] is at 10
+        low, high = (RANGE_END if a == edges[0] else CLOSED), (RANGE_END if a == edges[1] else CLOSED)
+        # the value at the point reported, if it is the peak up to rounding: sigma'(0) = 0.25, not 0.25 + 1 ulp
         at = float(curve.derivative(np.array([a]))[0])
         top = at if at >= top - 1e-12 * max(1.0, abs(top)) else top
     threshold = saturation_threshold(_slope_peak(curve, z, derivative))
@@ -383,11 +397,34 @@ def activation_facts(curve: Curve, z: np.ndarray, values: np.ndarray, derivative
         observed_max=float(values.max()),
         max_derivative=top,
         peak_at=(a, b),
+        peak_ends=(low, high),
         flat_below=None if below is None else _tidy(below, span),
         flat_above=None if above is None else _tidy(above, span),
         flat_everywhere=bool(np.all(np.abs(derivative) < threshold)) or threshold == 0,  # step: f' = 0
         threshold=threshold,
     )
+
+
+def _plateau_end(curve: Curve, z: np.ndarray, i: int, outward: int, top: float) -> tuple[float, str]:
+    """Where a plateau of f' at ``top`` ends, z[i] being its last grid point on one side (``outward``
+    -1 for its lower end, 1 for its upper one), and how that end is bounded.
+
+    At the range's edge the plateau runs on past what is plotted (:data:`RANGE_END`). Otherwise it
+    ends between z[i] and the next grid point; a declared kink there is the true end (relu's 0, not
+    the grid's 0.01), :data:`CLOSED` only when f' reaches ``top`` on both sides of it and at it
+    (elu with alpha = 1, continuous there), else :data:`OPEN`. Without a kink, z[i] as found.
+    """
+    if not 0 <= i + outward < len(z):
+        return float(z[i]), RANGE_END
+    near, far = float(z[i]), float(z[i + outward])
+    kinks = [k for k in getattr(curve.activation, "kinks", ()) if min(near, far) <= k <= max(near, far)]
+    if not kinks:
+        return near, CLOSED
+    kink = float(min(kinks, key=lambda k: abs(k - near)))
+    step = 1e-9 * max(1.0, abs(kink))
+    around = curve.derivative(np.array([kink - step, kink, kink + step]))
+    reached = bool(np.all(np.abs(around - top) <= 1e-6 * max(1.0, abs(top))))
+    return kink, CLOSED if reached else OPEN
 
 
 def _slope_peak(curve: Curve, z: np.ndarray, derivative: np.ndarray) -> float:

@@ -85,6 +85,19 @@ def test_three_overlaid_with_prefixed_columns(cli, tmp_path):
     np.testing.assert_allclose(col["relu_derivative"], col["z"] > 0)
     assert f"|z| > {TANH_FLAT:.3g} (saturation)" in result.out  # 2.99
     assert "z < 0" in result.out  # relu: no gradient for negative inputs
+    # relu's peak was 'at z in [0.0302, 6]': the grid's first point past the kink and the range's end
+    assert "1 for z > 0 " in result.out and "z in [" not in result.out
+
+
+def test_max_derivative_facts_name_kinks_and_points_not_grid_points(cli, tmp_path):
+    result = cli("plot", "hard_sigmoid", "elu", "softplus", "identity", "--output", tmp_path / "a.png")
+    assert result.code == 0, result.err
+    rows = {line.split("│")[1].strip(): line.split("│")[4].strip() for line in result.out.splitlines()
+            if line.startswith("│")}
+    assert rows["hard_sigmoid"] == "0.166667 for -3 < z < 3"  # was 'at z in [-2.993, 2.993]'
+    assert rows["elu"] == "1 for z >= 0"  # alpha = 1: f'(0) = 1, no jump, so 0 belongs
+    assert rows["softplus"] == "0.999955 at z = 10, the end of the range"
+    assert rows["identity"] == "1 everywhere on the range"
 
 
 def test_parameters_in_the_spec(cli, tmp_path):

@@ -50,7 +50,7 @@ def test_plot_calls_saturated_what_training_counts_as_saturated(name):
 def test_kinks_plateaus_and_dead_zones():
     relu = facts("relu")
     assert relu.flat_below == 0.0 and relu.flat_above is None  # the jump found by bisection
-    assert relu.max_derivative == 1.0 and relu.peak_at[0] > 0 and relu.peak_at[1] == 10.0  # a plateau
+    assert relu.max_derivative == 1.0 and relu.peak_at == (0.0, 10.0)  # a plateau: z > 0
     hard = facts("hard_sigmoid")
     assert (hard.flat_below, hard.flat_above) == (-3.0, 3.0)
     assert hard.max_derivative == pytest.approx(1 / 6)
@@ -76,6 +76,25 @@ def test_peaks_inside_and_at_the_end_of_the_range():
     assert softplus.peak_at == (10.0, 10.0)
     swish = facts("swish")  # f' crosses 0 near z = -1.28: a flat patch in the middle is not a tail
     assert swish.flat_above is None and swish.flat_below < -5
+
+
+@pytest.mark.parametrize(("spec", "lo", "hi", "peak_at", "ends"), [
+    # the plateau ended at the grid's first point past the kink (0.006 on [-6, 6], 0.01 on
+    # [-10, 10]) and at the range's end: 'z in [0.006, 6]' for the fact z > 0
+    ("relu", -6.0, 6.0, (0.0, 6.0), (curves.OPEN, curves.RANGE_END)),
+    ("leaky_relu", -10.0, 10.0, (0.0, 10.0), (curves.OPEN, curves.RANGE_END)),
+    ("leaky_relu:alpha=2", -10.0, 10.0, (-10.0, 0.0), (curves.RANGE_END, curves.OPEN)),  # f' = 2 for z < 0
+    ("hard_sigmoid", -10.0, 10.0, (-3.0, 3.0), (curves.OPEN, curves.OPEN)),  # was [-2.993, 2.993]
+    ("elu", -10.0, 10.0, (0.0, 10.0), (curves.CLOSED, curves.RANGE_END)),  # alpha = 1: f' = 1 at 0 too, no jump
+    ("elu:alpha=0.5", -10.0, 10.0, (0.0, 10.0), (curves.OPEN, curves.RANGE_END)),  # f' jumps from 0.5 to 1
+    ("relu", -100.0, 100.0, (0.0, 100.0), (curves.OPEN, curves.RANGE_END)),  # 10 points, 22 apart
+    ("identity", -10.0, 10.0, (-10.0, 10.0), (curves.RANGE_END, curves.RANGE_END)),
+    ("sigmoid", -6.0, 6.0, (0.0, 0.0), (curves.CLOSED, curves.CLOSED)),  # a peak inside stays a point
+    ("softplus", -6.0, 6.0, (6.0, 6.0), (curves.CLOSED, curves.RANGE_END)),  # still rising where the plot ends
+])
+def test_a_plateau_ends_at_a_kink_or_runs_on_past_the_range_not_at_a_grid_point(spec, lo, hi, peak_at, ends):
+    f = facts(spec, lo, hi, 10 if hi == 100.0 else 1000)
+    assert (f.peak_at, f.peak_ends) == (peak_at, ends)
 
 
 def test_samples_are_the_preset_points_inside_the_range():

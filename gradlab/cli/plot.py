@@ -187,8 +187,23 @@ def _cell(value: Any) -> str:
     return escape(str(value))
 
 
-def _where(a: float, b: float) -> str:
-    return f"z = {fmt(a, 4)}" if a == b else f"z in [{fmt(a, 4)}, {fmt(b, 4)}]"
+def _where(f) -> str:
+    """Where f' peaks, from the facts: 'at z = 0', 'for z > 0', 'for -3 < z < 3', 'everywhere on the
+    range'; an end at the edge of the plotted range is no end of the interval, only of the picture."""
+    from gradlab.curves import OPEN, RANGE_END
+
+    (a, b), (low, high) = f.peak_at, f.peak_ends
+    if a == b:
+        return f"at z = {fmt(a, 4)}" + (", the end of the range" if RANGE_END in (low, high) else "")
+    if low == high == RANGE_END:
+        return "everywhere on the range"
+    below = "<" if high == OPEN else "<="
+    if low == RANGE_END:
+        return f"for z {below} {fmt(b, 4)}"
+    above = ">" if low == OPEN else ">="
+    if high == RANGE_END:
+        return f"for z {above} {fmt(a, 4)}"
+    return f"for {fmt(a, 4)} {'<' if low == OPEN else '<='} z {below} {fmt(b, 4)}"
 
 
 def _flat(f) -> str:
@@ -223,7 +238,7 @@ def _render_activations(study) -> None:
     for curve in study.curves:
         f = study.facts[curve.key]
         facts.add_row(curve.spec, f.output_range, f"{fmt(f.observed_min)} to {fmt(f.observed_max)}",
-                      f"{fmt(f.max_derivative)} at {_where(*f.peak_at)}", _flat(f))
+                      f"{fmt(f.max_derivative)} {_where(f)}", _flat(f))
     show_table(facts)
     if study.numeric:
         table = Table(title="numerical derivative against the exact one", title_justify="left", title_style="bold")
