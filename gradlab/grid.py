@@ -34,6 +34,10 @@ _CALL = re.compile(r"^\s*(range|logspace)\s*\((.*)\)\s*$")
 #: ASCII digits only, as the README's rule for numbers says (\d alone also matches fullwidth '１')
 _WHOLE = re.compile(r"[+-]?\d+", re.ASCII)
 MAX_POINTS = 10_000  # a typo such as range(0, 1e6) should not start a million runs
+#: Where %g writes a number plainly (0.0001 to 999999.x). A list of numbers all within it is shown
+#: plainly, any other list in powers of ten throughout, so one list never mixes the two styles:
+#: logspace(-2, 1, 4) showed 10 as 1e+01 beside 0.01, 0.1 and 1.
+PLAIN_BAND = (1e-4, 1e6)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,12 @@ class Point:
     group: int
     values: tuple[tuple[str, Any], ...]
     seed: int | None
+    texts: tuple[str, ...]  # the values as their keys' lists show them (show_values), for tables and results.csv
+
+    @property
+    def shown(self) -> dict[str, str]:
+        """``{"optimizer.lr": "10", "loss": "mse"}``: each grid value as its key's list shows it."""
+        return {key: text for (key, _), text in zip(self.values, self.texts)}
 
     @property
     def overrides(self) -> dict[str, Any]:
@@ -53,22 +63,38 @@ class Point:
 
     def label(self) -> str:
         """``optimizer.lr=0.1, loss=mse`` (the grid values only)."""
-        return ", ".join(f"{k}={show(v)}" for k, v in self.values) or "(base config)"
+        return ", ".join(f"{k}={text}" for k, text in self.shown.items()) or "(base config)"
 
 
 def show(value: Any) -> str:
-    """A grid value as it would be typed: ``0.1``, ``mse``, ``[16, 16]``."""
+    """A grid value as it would be typed: ``0.1``, ``mse``, ``[16, 16]``, ``1e+06``."""
+    return show_values([value])[0]
+
+
+def show_values(values: Sequence[Any]) -> list[str]:
+    """A key's grid values as they would be typed, its floats in one style: plainly when all lie in
+    :data:`PLAIN_BAND` (``0.01, 0.1, 1, 10``), else all as powers of ten (``1e-05, 1e-04``), each
+    with the fewest digits that read back to the same float. The one formatter for the ranking
+    table, results.csv and the heatmap's axes."""
     import json
 
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    if isinstance(value, float):
-        # the fewest significant digits that read back to the same float, in %g style, so
-        # that 1e6 and 1e300 both show as powers of ten (repr writes 1000000.0 beside 1e+300)
-        return next(text for digits in range(1, 18) if float(text := f"{value:.{digits}g}") == value or value != value)
-    return json.dumps(value)
+    plain = all(not math.isfinite(v) or v == 0 or PLAIN_BAND[0] <= abs(v) < PLAIN_BAND[1]
+                for v in values if isinstance(v, float))
+    shown = []
+    for value in values:
+        if isinstance(value, str):
+            shown.append(value)
+        elif isinstance(value, float):
+            shown.append(_show_float(value, plain))
+        else:
+            shown.append(json.dumps(value))  # 16, true, null, [16, 16]
+    return shown
+
+
+def _show_float(value: float, plain: bool) -> str:
+    if not math.isfinite(value) or value == 0 or plain:
+        return repr(value).removesuffix(".0")  # repr is plain inside PLAIN_BAND: the shortest that reads back
+    return next(text for digits in range(17) if float(text := f"{value:.{digits}e}") == value)
 
 
 def _number(text: str, what: str) -> float:
@@ -212,9 +238,12 @@ def expand(grid: Mapping[str, Sequence[Any]], seeds: Sequence[int] | None) -> li
     total = math.prod(len(values) for values in grid.values()) * len(seeds or [None])
     if total > MAX_POINTS:  # counted before any combination is built: 10,000 x 10,000 would fill the memory
         raise InputError(f"the sweep has {total} points, more than {MAX_POINTS}")
-    combos = itertools.product(*grid.values()) if grid else [()]
+    texts = [show_values(values) for values in grid.values()]
+    combos = itertools.product(*(range(len(values)) for values in grid.values())) if grid else [()]
     points = []
     for group, combo in enumerate(combos, start=1):
+        values = tuple((key, grid[key][i]) for key, i in zip(grid, combo))
+        shown = tuple(texts[k][i] for k, i in enumerate(combo))
         for seed in seeds or [None]:
-            points.append(Point(len(points) + 1, group, tuple(zip(grid, combo)), seed))
+            points.append(Point(len(points) + 1, group, values, seed, shown))
     return points

@@ -47,7 +47,7 @@ from typing import Any
 
 from gradlab.comparison import higher_is_better
 from gradlab.errors import ConfigError, InputError, did_you_mean, plural
-from gradlab.grid import Point, expand, parse_grid, parse_seeds, show
+from gradlab.grid import Point, expand, parse_grid, parse_seeds, show, show_values
 from gradlab.runs import PackedRun
 
 RESULTS_FILE = "results.csv"
@@ -391,7 +391,7 @@ class Results:
         for p in plan.points:
             # the grid values last: a --grid seed value stays text, like every grid value (the table shows it)
             self.rows[p.index] = {"point": p.index, "group": p.group, "seed": plan.seed_of(p),
-                                  **{k: show(v) for k, v in p.values}, "status": "pending"}
+                                  **p.shown, "status": "pending"}
         self.write()
 
     def write(self) -> None:
@@ -563,8 +563,8 @@ def heatmap_table(results: Results, summaries: Sequence[GroupSummary]) -> dict[s
     if len(results.keys) != 2:
         return None
     rows_key, cols_key = results.keys
-    row_values = [show(v) for v in results.plan.grid[rows_key]]
-    col_values = [show(v) for v in results.plan.grid[cols_key]]
+    row_values = show_values(results.plan.grid[rows_key])
+    col_values = show_values(results.plan.grid[cols_key])
     means = {(dict(s.values)[rows_key], dict(s.values)[cols_key]): s for s in summaries}
     return {"keys": (rows_key, cols_key), "rows": row_values, "columns": col_values,
             "mean": [[getattr(means.get((r, c)), "mean", None) for c in col_values] for r in row_values],

@@ -95,6 +95,17 @@ def test_a_2x2x2_sweep_writes_one_complete_run_per_point(cli, tmp_path, tiny):
     assert "8 completed" in result.out
 
 
+def test_a_key_s_values_read_in_one_style_in_the_table_results_and_heatmap(cli, tmp_path, tiny):
+    # logspace(-2, 1, 4) put 1e+01 beside 0.01, 0.1 and 1 in the ranking table and on the heatmap's axis
+    result, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", "optimizer.lr=logspace(-1,1,3)", "--grid", "loss=mse,bce",
+                              "--workers", "1")
+    assert [r["optimizer.lr"] for r in results(sweep_dir)] == ["0.1", "0.1", "1", "1", "10", "10"]
+    heat = list(csv.DictReader((sweep_dir / "heatmap.csv").open()))
+    assert [h["optimizer.lr"] for h in heat] == ["0.1", "0.1", "1", "1", "10", "10"]
+    table = [line.split("│")[2].strip() for line in result.out.splitlines() if line.startswith("│")]
+    assert sorted(table) == ["0.1", "0.1", "1", "1", "10", "10"]
+
+
 def ranked_values(out):
     """(rank, mean) from the ranking table: rank | key | key | mean ± sd | ..."""
     rows = [line.split("│") for line in out.splitlines() if line.startswith("│")]

@@ -95,9 +95,28 @@ def test_too_many_points_are_refused_before_any_combination_is_built():
     assert len(expand({"a": list(range(5000))}, [1, 2])) == 10_000
 
 
+@pytest.mark.parametrize(("text", "shown"), [
+    # logspace(-2, 1, 4) showed 10 as 1e+01 beside 0.01, 0.1 and 1 in the ranking table and on the heatmap's axis
+    ("logspace(-2,1,4)", ["0.01", "0.1", "1", "10"]),
+    ("logspace(-5,-3,3)", ["1e-05", "1e-04", "1e-03"]),  # 1e-05 lies beyond %g's plain style: the list follows it
+    ("0,1e6,2.5", ["0", "1e+06", "2.5e+00"]),
+    ("1,0.5,16", ["1", "0.5", "16"]),  # whole numbers read from YAML stay whole
+    ("mse,bce", ["mse", "bce"]),
+])
+def test_the_values_of_one_key_are_shown_in_one_style(text, shown):
+    from gradlab.grid import show_values
+
+    values = parse_values("k", text)
+    assert show_values(values) == shown
+    assert [float(s) for s in shown if s[0].isdigit()] == [v for v in values if not isinstance(v, str)]
+    points = expand({"k": values, "b": ["x"]}, None)
+    assert [p.label() for p in points] == [f"k={s}, b=x" for s in shown]  # the labels and results.csv agree
+
+
 @pytest.mark.parametrize(("value", "text"), [
     (1e6, "1e+06"), (1e300, "1e+300"), (0.1, "0.1"), (1e-3, "0.001"), (1.0, "1"), (123456.0, "123456"),
     (1 / 3, "0.3333333333333333"), (-2.5e-7, "-2.5e-07"), ("mse", "mse"), ([16, 16], "[16, 16]"), (None, "null"),
+    (10.0, "10"), (999999.0, "999999"), (1e-4, "0.0001"), (1e-5, "1e-05"),  # 10 was 1e+01
 ])
 def test_grid_values_show_in_one_style_and_read_back_exactly(value, text):
     from gradlab.grid import show
