@@ -37,6 +37,12 @@ def higher_is_better(metric: str) -> bool:
     return metric.endswith("accuracy") or metric.endswith("r2")
 
 
+def bounds(metric: str) -> tuple[float, float] | None:
+    """The values a metric can take, when it has an end on both sides: an accuracy is a fraction,
+    0 to 1. None for losses, f, gradient norms and R^2 (which has no lower end)."""
+    return (0.0, 1.0) if metric.endswith("accuracy") else None
+
+
 @dataclass
 class Curve:
     """One run's metric against x, with what the tables show about it."""

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gradlab.comparison import higher_is_better
+from gradlab.comparison import bounds, higher_is_better
 from gradlab.errors import ConfigError, InputError, did_you_mean, plural
 from gradlab.grid import Point, expand, parse_grid, parse_seeds, show, show_values
 from gradlab.runs import PackedRun
@@ -86,6 +86,11 @@ class Plan:
         if self.seeds and isinstance(data, Mapping) and "data.seed" not in self.grid:
             return data.get("seed")
         return None
+
+    @property
+    def seed_count(self) -> int:
+        """How many seeds each grid point trains with: those of ``--seeds``, else the config's one."""
+        return len(self.seeds) if self.seeds else 1
 
     @property
     def groups(self) -> int:
@@ -559,7 +564,8 @@ def _finite(values: Iterable[Any]) -> list[float]:
 
 def heatmap_table(results: Results, summaries: Sequence[GroupSummary]) -> dict[str, Any] | None:
     """With exactly two grid keys: the values of each key in grid order and the mean metric per
-    (row value, column value) as a nested list (None where no run completed)."""
+    (row value, column value) as a nested list (None where no run completed), with the number of
+    seeds each mean is taken over and the metric's ``bounds`` (0 to 1 for an accuracy; else None)."""
     if len(results.keys) != 2:
         return None
     rows_key, cols_key = results.keys
@@ -569,4 +575,5 @@ def heatmap_table(results: Results, summaries: Sequence[GroupSummary]) -> dict[s
     return {"keys": (rows_key, cols_key), "rows": row_values, "columns": col_values,
             "mean": [[getattr(means.get((r, c)), "mean", None) for c in col_values] for r in row_values],
             "sd": [[getattr(means.get((r, c)), "sd", None) for c in col_values] for r in row_values],
-            "n": [[getattr(means.get((r, c)), "n", 0) for c in col_values] for r in row_values]}
+            "n": [[getattr(means.get((r, c)), "n", 0) for c in col_values] for r in row_values],
+            "seeds": results.plan.seed_count, "bounds": bounds(results.plan.metric)}

@@ -106,6 +106,35 @@ def test_a_key_s_values_read_in_one_style_in_the_table_results_and_heatmap(cli, 
     assert sorted(table) == ["0.1", "0.1", "1", "1", "10", "10"]
 
 
+def test_the_heatmap_colours_accuracy_from_0_to_1_and_says_mean_only_over_several_seeds(cli, tmp_path, tiny,
+                                                                                         monkeypatch):
+    # the colours ran from the lowest to the highest mean, 0.99 to 1.00 on cat_dog: one test sample
+    # in 100 looked like the best point against the worst; and the colour bar said "(mean over
+    # seeds)" when one seed ran
+    from gradlab.plots import save
+    from gradlab.plots import sweep as drawing
+
+    figures = []
+    monkeypatch.setattr(drawing, "save", lambda fig, path: figures.append(fig) or save(fig, path))
+    for seeds in ([], ["--seeds", "2"]):
+        sweep(cli, tmp_path, tiny, "--grid", "optimizer.lr=0.1,1", "--grid", "loss=mse,bce", "--workers", "1", *seeds)
+    one_seed, two_seeds = figures
+    assert one_seed.axes[0].images[0].get_clim() == (0.0, 1.0)
+    assert one_seed.axes[1].get_ylabel() == "test_accuracy"  # the colour bar's
+    assert two_seeds.axes[1].get_ylabel() == "test_accuracy (mean over 2 seeds)"
+
+
+def test_a_loss_heatmap_stretches_its_colours_over_what_ran_and_says_so():
+    from gradlab.plots.sweep import heatmap_figure
+
+    table = {"keys": ("optimizer.lr", "loss"), "rows": ["0.1", "1"], "columns": ["mse", "bce"],
+             "mean": [[0.0201, 0.0205], [None, 0.0203]], "sd": [[None, None], [None, None]], "n": [[1, 1], [0, 1]],
+             "seeds": 1, "bounds": None}
+    fig = heatmap_figure(table, "test_loss", higher_is_better=False)
+    assert fig.axes[0].images[0].get_clim() == (0.0201, 0.0205)  # a loss has no natural ends
+    assert fig.axes[1].get_ylabel() == "test_loss\ncolours span this sweep's 0.0201 to 0.0205"
+
+
 def ranked_values(out):
     """(rank, mean) from the ranking table: rank | key | key | mean ± sd | ..."""
     rows = [line.split("│") for line in out.splitlines() if line.startswith("│")]

@@ -169,8 +169,8 @@ def _heatmap(results, summaries, run) -> list:
 def _ranking(plan, summaries):
     from rich.table import Table
 
-    many = bool(plan.seeds) and len(plan.seeds) > 1
-    title = f"grid points ranked by final {plan.metric}" + (f", mean ± sd over {len(plan.seeds)} seeds" if many else "")
+    many = plan.seed_count > 1
+    title = f"grid points ranked by final {plan.metric}" + (f", mean ± sd over {plan.seed_count} seeds" if many else "")
     table = Table(title=title, title_justify="left", title_style="bold")
     table.add_column("rank", justify="right")
     for key in plan.grid:

@@ -1,4 +1,12 @@
-"""The heatmap of a two-key sweep: the mean metric over seeds per grid point."""
+"""The heatmap of a two-key sweep: the mean metric over seeds per grid point.
+
+The colours of a metric with natural ends (accuracy: 0 and 1) are fixed to those ends. Stretched
+to the values seen, as matplotlib does by default, any spread fills the whole scale from dark to
+bright: one test sample in 100 (0.99 against 1) looked like the best point against the worst. On
+a fixed scale a difference in colour is a difference in accuracy the eye can weigh, and two
+sweeps' heatmaps compare. A loss or R^2 has no such ends; its colours span the values of this
+sweep, and the colour bar's label gives that span in numbers, so a narrow one is seen as narrow.
+"""
 
 from __future__ import annotations
 
@@ -11,29 +19,9 @@ from gradlab.plots import new_figure, save, write_columns
 
 
 def heatmap(table: dict[str, Any], metric: str, higher_is_better: bool, path: Path) -> list[Path]:
-    """Rows: the first grid key's values, columns: the second's; each cell its mean (and
-    +- sd when there are several seeds). The colour map runs so that better is always
-    brighter. Writes ``path`` and ``path.csv`` (long format: key1, key2, mean, sd, n)."""
+    """Draw :func:`heatmap_figure` to ``path`` and write ``path.csv`` (long format: key1, key2,
+    mean, sd, n); the paths written."""
     rows_key, cols_key = table["keys"]
-    mean = np.array([[np.nan if v is None else v for v in row] for row in table["mean"]], dtype=float)
-    sd = table["sd"]
-    fig, ax = new_figure(size=(1.6 + 1.3 * len(table["columns"]), 1.4 + 0.7 * len(table["rows"])))
-    cmap = "viridis" if higher_is_better else "viridis_r"
-    image = ax.imshow(np.ma.masked_invalid(mean), cmap=cmap, aspect="auto")
-    fig.colorbar(image, ax=ax, label=f"{metric} (mean over seeds)")
-    ax.set_xticks(range(len(table["columns"])), labels=table["columns"])
-    ax.set_yticks(range(len(table["rows"])), labels=table["rows"])
-    ax.set(xlabel=cols_key, ylabel=rows_key, title=f"{metric}: {'higher' if higher_is_better else 'lower'} is better")
-    finite = mean[np.isfinite(mean)]
-    middle = (finite.min() + finite.max()) / 2 if finite.size else 0.0
-    for i in range(mean.shape[0]):
-        for j in range(mean.shape[1]):
-            if not np.isfinite(mean[i, j]):
-                ax.text(j, i, "no run\ncompleted", ha="center", va="center", fontsize=8, color="gray")
-                continue
-            text = f"{mean[i, j]:.3g}" + (f"\n± {sd[i][j]:.2g}" if sd[i][j] is not None else "")
-            bright = (mean[i, j] > middle) == higher_is_better  # viridis is bright at its top end
-            ax.text(j, i, text, ha="center", va="center", fontsize=9, color="black" if bright else "white")
     flat_rows = [r for r in table["rows"] for _ in table["columns"]]
     flat_cols = [c for _ in table["rows"] for c in table["columns"]]
     csv_path = write_columns(Path(path).with_suffix(".csv"), {
@@ -42,4 +30,42 @@ def heatmap(table: dict[str, Any], metric: str, higher_is_better: bool, path: Pa
         "sd": [np.nan if v is None else v for row in table["sd"] for v in row],
         "n": [v for row in table["n"] for v in row],
     })
-    return [save(fig, path), csv_path]
+    return [save(heatmap_figure(table, metric, higher_is_better), path), csv_path]
+
+
+def heatmap_figure(table: dict[str, Any], metric: str, higher_is_better: bool):
+    """Rows: the first grid key's values, columns: the second's; each cell its mean (and
+    +- sd when there are several seeds). The colour map runs so that better is always
+    brighter, over the metric's ``bounds`` when it has them (see the module docstring)."""
+    rows_key, cols_key = table["keys"]
+    mean = np.array([[np.nan if v is None else v for v in row] for row in table["mean"]], dtype=float)
+    sd = table["sd"]
+    fig, ax = new_figure(size=(1.6 + 1.3 * len(table["columns"]), 1.4 + 0.7 * len(table["rows"])))
+    finite = mean[np.isfinite(mean)]
+    # no natural ends: the colours stretch over what this sweep measured, and the label says so
+    span = (float(finite.min()), float(finite.max())) if table["bounds"] is None and finite.size else None
+    low, high = table["bounds"] or span or (0.0, 1.0)
+    image = ax.imshow(np.ma.masked_invalid(mean), cmap="viridis" if higher_is_better else "viridis_r",
+                      aspect="auto", vmin=low, vmax=high)
+    fig.colorbar(image, ax=ax, label=_scale_label(metric, table["seeds"], span))
+    ax.set_xticks(range(len(table["columns"])), labels=table["columns"])
+    ax.set_yticks(range(len(table["rows"])), labels=table["rows"])
+    ax.set(xlabel=cols_key, ylabel=rows_key, title=f"{metric}: {'higher' if higher_is_better else 'lower'} is better")
+    for i in range(mean.shape[0]):
+        for j in range(mean.shape[1]):
+            if not np.isfinite(mean[i, j]):
+                ax.text(j, i, "no run\ncompleted", ha="center", va="center", fontsize=8, color="gray")
+                continue
+            text = f"{mean[i, j]:.3g}" + (f"\n± {sd[i][j]:.2g}" if sd[i][j] is not None else "")
+            bright = (image.norm(mean[i, j]) > 0.5) == higher_is_better  # viridis is bright at its top end
+            ax.text(j, i, text, ha="center", va="center", fontsize=9, color="black" if bright else "white")
+    return fig
+
+
+def _scale_label(metric: str, seeds: int, span: tuple[float, float] | None) -> str:
+    """The colour bar's label: the metric, 'mean over N seeds' only when there are several, and
+    the span of a scale stretched to this sweep's values (``span``)."""
+    label = metric + (f" (mean over {seeds} seeds)" if seeds > 1 else "")
+    if span is not None:  # with the cells' own 3 digits
+        label += f"\ncolours span this sweep's {span[0]:.3g} to {span[1]:.3g}"
+    return label
