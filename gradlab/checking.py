@@ -7,6 +7,8 @@ tests use; this module only chooses the batch and the precision.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from gradlab.engine.gradcheck import CheckResult, check_network, parameter_names
@@ -40,9 +42,39 @@ def _check_eps_resolves(network: Network, eps: float) -> None:
                              f"float64; use --eps > {np.spacing(abs(w)):g}")
 
 
-def check_experiment(experiment, *, samples: int | None = 32, eps: float = 1e-6, rtol: float = 1e-6,
-                     atol: float = 1e-8, progress=None) -> tuple[CheckResult, int]:
-    """Check every parameter's gradient on the first ``samples`` training rows.
+@dataclass(frozen=True)
+class GradientCheck:
+    """A validated gradient check, ready to run: a float64 copy of the network and its batch.
+
+    Made by :func:`prepare_check`, which refuses bad input before anything is computed or
+    written, so a command can create its run directory in between and time the check itself.
+    """
+
+    network: Network
+    loss: object
+    X: np.ndarray
+    Y: np.ndarray
+    eps: float
+    rtol: float
+    atol: float
+
+    @property
+    def n(self) -> int:
+        """The number of training samples in the batch."""
+        return len(self.X)
+
+    def run(self, progress=None) -> CheckResult:
+        """Compare backpropagation with central differences (2 forward passes per parameter entry).
+
+        ``progress(done, total)`` counts the parameter entries checked.
+        """
+        return check_network(self.network, self.loss, self.X, self.Y, eps=self.eps, rtol=self.rtol, atol=self.atol,
+                             progress=progress)
+
+
+def prepare_check(experiment, *, samples: int | None = 32, eps: float = 1e-6, rtol: float = 1e-6,
+                  atol: float = 1e-8) -> GradientCheck:
+    """Validate a check of every parameter's gradient on the first ``samples`` training rows.
 
     Parameters
     ----------
@@ -54,13 +86,17 @@ def check_experiment(experiment, *, samples: int | None = 32, eps: float = 1e-6,
         The finite-difference step h in (C(p + h) - C(p - h)) / 2h.
     rtol, atol : float
         An entry passes when |analytic - numeric| <= max(rtol (|analytic| + |numeric|), atol).
-    progress : callable, optional
-        ``progress(done, total)`` over the parameter entries checked.
 
     Returns
     -------
-    (CheckResult, int)
-        The per-parameter result and the number of samples used.
+    GradientCheck
+        The check to run; ``.run(progress)`` gives the per-parameter CheckResult.
+
+    Raises
+    ------
+    InputError
+        A tolerance or eps that is not a finite number > 0, ``samples`` < 1, an eps below the
+        float64 spacing of a weight, or weights at which the loss overflows.
     """
     for name, value in (("--eps", eps), ("--tol", rtol), ("--atol", atol)):
         if not (np.isfinite(value) and value > 0):
@@ -78,4 +114,4 @@ def check_experiment(experiment, *, samples: int | None = 32, eps: float = 1e-6,
     if not np.isfinite(value):
         raise InputError(f"the loss on the first {plural(n, 'training sample')} is {value} at these weights (float64 "
                          f"overflows): there is no gradient to check")
-    return check_network(network, experiment.loss, X, Y, eps=eps, rtol=rtol, atol=atol, progress=progress), n
+    return GradientCheck(network, experiment.loss, X, Y, eps, rtol, atol)

@@ -210,3 +210,24 @@ def test_the_absolute_tolerance_rises_to_the_rounding_noise_of_a_large_loss(cli,
     found = re.search(r"absolute error <= atol = 1e-08, raised to (\S+): the central differences' rounding noise at "
                       r"this loss", text)
     assert found and 1e-6 < float(found[1]) < 1e-5, text
+
+
+def test_the_run_duration_covers_the_check_not_only_the_writing(cli, tmp_path, monkeypatch):
+    # the run directory was created after the check had finished, so summary.json timed only the
+    # writing: "duration_s": 0.002476 for a check of 1.3 s. A check slowed down by 0.3 s shows it
+    import json
+    import time
+
+    from gradlab import checking
+
+    real = checking.check_network
+
+    def slow(*args, **kwargs):
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(checking, "check_network", slow)
+    result = cli("gradcheck", CONFIGS / "xor.yaml", "--out", tmp_path / "o")
+    assert result.code == 0, result.text
+    (run,) = run_dirs(tmp_path / "o")
+    assert json.loads((run / "summary.json").read_text())["duration_s"] >= 0.3

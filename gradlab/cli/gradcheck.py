@@ -48,7 +48,7 @@ def gradcheck(
     """Compare backpropagation with central differences."""
     import shlex
 
-    from gradlab.checking import check_experiment
+    from gradlab.checking import prepare_check
     from gradlab.cli.landscape import ProgressBars
     from gradlab.errors import RunFailure
     from gradlab.experiment import load_source
@@ -56,15 +56,16 @@ def gradcheck(
 
     experiment, run_dir = load_source(source, _parse(set_))
     settings = {"eps": eps, "tol": tol, "atol": atol, "samples": samples}
-    with ProgressBars() as bars:  # validates first, then 2 forward passes per parameter entry
-        result, n = check_experiment(experiment, samples=samples, eps=eps, rtol=tol, atol=atol,
-                                     progress=bars.task("parameters"))
+    check = prepare_check(experiment, samples=samples, eps=eps, rtol=tol, atol=atol)  # bad input: no run directory
 
     config = {"gradcheck": {"source": str(run_dir or source), **settings}, "experiment": experiment.resolved}
     argv = " ".join(f"--{k} {v}" for k, v in settings.items())
     argv += "".join(f" --set {shlex.quote(item)}" for item in set_ or [])  # the overrides are part of the check
-    with Run.create("gradcheck", config, name=name, out=out_dir,
-                    reproduce=f"gradlab gradcheck {shlex.quote(str(run_dir or source))} {argv}") as run:
+    run = Run.create("gradcheck", config, name=name, out=out_dir,
+                     reproduce=f"gradlab gradcheck {shlex.quote(str(run_dir or source))} {argv}")
+    with run:  # the run's duration is the check's (2 forward passes per parameter entry), not only the writing
+        with ProgressBars() as bars:
+            result = check.run(progress=bars.task("parameters"))
         columns = ["parameter", "layer", "shape", "size", "max_abs_error", "max_rel_error", "worst_index", "kinks",
                    "passed"]
         with run.metrics(columns, name=CSV_FILE) as log:
@@ -75,7 +76,7 @@ def gradcheck(
                             "worst_index": ",".join(map(str, row["worst_index"])), "kinks": row["kinks"],
                             "passed": row["passed"]})
         failed = [row["name"] for row in result.rows if not row["passed"]]
-        run.finish("completed", passed=result.passed, failed=failed, samples=n,
+        run.finish("completed", passed=result.passed, failed=failed, samples=check.n,
                    max_abs_error=result.max_abs_error, max_rel_error=result.max_rel_error)
 
     from rich.markup import escape
@@ -83,7 +84,7 @@ def gradcheck(
     dtype = experiment.network.dtype
     weights = "initial" if run_dir is None else "final"
     out.print(f"[bold]gradient check[/bold] {escape(str(source))}: {experiment.network.n_params} parameters, "
-              f"{weights} weights, first {plural(n, 'training sample')}, float64"
+              f"{weights} weights, first {plural(check.n, 'training sample')}, float64"
               f"{'' if dtype == 'float64' else f' (the config trains in {dtype})'}")
     show_table(_table(result, tol, atol, eps))
     raised = (f", raised to {result.noise:.3g}: the central differences' rounding noise at this loss"
