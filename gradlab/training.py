@@ -247,7 +247,15 @@ class _Logger:
         for k, d in enumerate(dead, start=1):
             if d is not None and d >= 0.5:
                 self._say(f"epoch {row['epoch']}: layer {k}: {d:.0%} of its ReLU units are dead "
-                          f"(never active on the batch)")
+                          f"(never active on {self._diagnostic_set()})")
+
+    def _diagnostic_set(self) -> str:
+        """The training samples the diagnostics are measured on, as a warning names them: all of
+        them on a small set, the first :data:`DIAGNOSTIC_SAMPLES` on a larger one."""
+        n = len(self.diag_X)
+        if n == 1:
+            return "the 1 training sample"
+        return f"any of the {'first ' if n < len(self.X) else ''}{plural(n, 'training sample')}"
 
     def _say(self, message: str) -> None:
         for cb in self.callbacks:

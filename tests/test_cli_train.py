@@ -625,7 +625,21 @@ def test_a_relu_unit_that_no_sample_activates_is_counted_dead_and_named(cli, tmp
     config.write_text(DEAD_RELU.replace("b: [1.0, -1.0, 1.0, 1.0]", "b: [1.0, -1.0, -1.0, -1.0]"))
     result, run = train(cli, tmp_path, config, "--no-plot")
     assert [row["dead_1"] for row in metrics(run)] == ["0.75", "0.75", "0.75"]
-    assert "epoch 0: layer 1: 75% of its ReLU units are dead (never active on the batch)" in result.text
+    # dead on all 40 training samples, the set the diagnostics measure (it said "on the batch", a minibatch it is not)
+    assert ("epoch 0: layer 1: 75% of its ReLU units are dead (never active on any of the 40 training samples)"
+            in result.text)
+
+
+def test_the_dead_unit_warning_names_the_first_samples_of_a_larger_set(cli, tmp_path, monkeypatch):
+    # the diagnostics see the first DIAGNOSTIC_SAMPLES rows only: here 16 of the 40
+    from gradlab import training
+
+    monkeypatch.setattr(training, "DIAGNOSTIC_SAMPLES", 16)
+    config = tmp_path / "dead.yaml"
+    config.write_text(DEAD_RELU.replace("b: [1.0, -1.0, 1.0, 1.0]", "b: [1.0, -1.0, -1.0, -1.0]"))
+    result, _ = train(cli, tmp_path, config, "--no-plot")
+    assert ("epoch 0: layer 1: 75% of its ReLU units are dead (never active on any of the first 16 training "
+            "samples)" in result.text)
 
 
 def test_the_readme_says_on_how_many_samples_the_diagnostics_are_measured(cli, tmp_path):
