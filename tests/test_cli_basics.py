@@ -184,3 +184,39 @@ def test_a_whole_number_option_keeps_its_range_whatever_the_notation(cli):
     result = cli("explain", CONFIGS / "xor.yaml", "--digits", "3e0", "--units", "1")
     assert result.code == 0, result.err
     assert "first 1 of 8 units shown" in result.out and "= [-0.184, ... +7 more]" in result.out  # 3 digits
+
+
+def _command_paths():
+    """Every command's words after 'gradlab': ['train'], ['runs', 'show'], ..."""
+    import typer
+
+    from gradlab.cli.app import app
+
+    stack = [([], typer.main.get_command(app))]
+    while stack:
+        words, command = stack.pop()
+        stack += [([*words, name], sub) for name, sub in getattr(command, "commands", {}).items()]
+        if words:
+            yield words
+
+
+def test_every_usage_line_names_its_arguments_in_upper_case_as_the_readme_does(cli):
+    # Typer 0.29 wrote 'gradlab train [OPTIONS] {config}', 'predict [OPTIONS] {run} {data}',
+    # 'compare [OPTIONS] {RUN...}...': the README writes CONFIG, RUN_DIR
+    usage = {}
+    for words in _command_paths():
+        result = cli(*words, "--help")
+        assert result.code == 0, (words, result.err)
+        (line,) = [line.strip() for line in result.out.splitlines() if "Usage:" in line]
+        usage[" ".join(words)] = line.partition(f"gradlab {' '.join(words)} ")[2]
+    assert {command: line for command, line in usage.items() if "{" in line or line != line.upper()} == {}
+    assert usage["train"] == usage["sweep"] == "[OPTIONS] CONFIG"
+    assert usage["explain"] == usage["gradcheck"] == usage["landscape"] == "[OPTIONS] CONFIG|RUN_DIR"
+    assert usage["predict"] == usage["evaluate"] == "[OPTIONS] RUN DATA"
+    assert usage["compare"] == "[OPTIONS] RUN..." and usage["plot"] == "[OPTIONS] NAME..."
+    assert usage["list"] == "[OPTIONS] [KIND]" and usage["runs show"] == usage["rerun"] == "[OPTIONS] RUN"
+
+
+def test_a_missing_argument_is_named_as_the_usage_line_names_it(cli):
+    result = cli("train")
+    assert (result.code, result.err) == (2, "error: Missing argument 'CONFIG'. (see 'gradlab train --help')\n")

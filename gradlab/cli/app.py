@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - older Typer on plain click
     from click import exceptions as click
 
 from gradlab import __version__
-from gradlab.cli.common import examples, out, silence_stdout
+from gradlab.cli.common import App, examples, out, silence_stdout
 
 # Each module defines ``register(app)``; the order is the order in ``gradlab --help``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -30,7 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "explain", "gradcheck", "landscape", "plot", "listing",
 )
 
-app = typer.Typer(
+app = App(
     name="gradlab",
     help="A lab for gradient descent and backpropagation: run, see and test how networks learn.\n\n"
     + examples(

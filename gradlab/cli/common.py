@@ -13,6 +13,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperArgument, TyperCommand
 
 
 class _StdoutConsole(Console):
@@ -49,6 +50,46 @@ def silence_stdout() -> None:
 
 out = _StdoutConsole(highlight=False)
 err = Console(stderr=True, highlight=False)
+
+
+class _Command(TyperCommand):
+    """A command whose arguments are named in upper case, as the README names them, and whose
+    usage line shows them plainly: ``gradlab train [OPTIONS] CONFIG``.
+
+    Typer (0.29) names an argument without a metavar by its parameter (``config``) and wraps a
+    required one in braces on the usage line (``{config}``, ``{RUN...}...``).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:  # also what "Missing argument 'CONFIG'" and the help's table call it
+            if isinstance(param, TyperArgument) and param.metavar is None:
+                param.metavar = param.name.upper()
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            pieces.extend([_usage_name(param)] if isinstance(param, TyperArgument) else param.get_usage_pieces(ctx))
+        return pieces
+
+
+def _usage_name(argument: TyperArgument) -> str:
+    """``CONFIG``, ``[KIND]`` (optional), ``NAME...`` (repeatable): an argument on the usage line."""
+    name = argument.metavar or argument.name.upper()
+    if argument.nargs != 1 and not name.endswith("..."):
+        name += "..."
+    return name if argument.required else f"[{name}]"
+
+
+class App(typer.Typer):
+    """The Typer app of gradlab and its sub-apps: their commands are :class:`_Command`."""
+
+    def command(self, *args: Any, cls: Optional[type[TyperCommand]] = None, **kwargs: Any):
+        return super().command(*args, cls=cls or _Command, **kwargs)
+
+
+#: the metavar of an argument that takes a config file or a training run (the README's words)
+CONFIG_OR_RUN = "CONFIG|RUN_DIR"
 
 
 def _directory_named(value: Optional[str]) -> Optional[str]:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradlab.cli.common import examples, fmt, out, parse_number, whole_number_option
+from gradlab.cli.common import CONFIG_OR_RUN, examples, fmt, out, parse_number, whole_number_option
 from gradlab.cli.train import SetOption
 
 HELP = (
@@ -34,8 +34,9 @@ def register(app: typer.Typer) -> None:
 
 
 def explain(
-    source: Annotated[Path, typer.Argument(help="A YAML config (initial weights) or a training run directory "
-                                           "(final weights).", show_default=False)],
+    source: Annotated[Path, typer.Argument(metavar=CONFIG_OR_RUN, show_default=False,
+                                           help="A YAML config (initial weights) or a training run directory "
+                                                "(final weights).")],
     sample: Annotated[int, whole_number_option("--sample", help="Index of the training sample.")] = 0,
     batch: Annotated[bool, typer.Option("--batch", help="Use the whole training set (N = n_train) instead "
                                         "of one sample.")] = False,

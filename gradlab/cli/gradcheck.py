@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradlab.cli.common import (NameOption, OutOption, examples, out, parse_number, saved, show_table,
-                                whole_number_option)
+from gradlab.cli.common import (CONFIG_OR_RUN, NameOption, OutOption, examples, out, parse_number, saved,
+                                show_table, whole_number_option)
 from gradlab.cli.train import SetOption
 from gradlab.errors import plural
 
@@ -31,8 +31,9 @@ def register(app: typer.Typer) -> None:
 
 
 def gradcheck(
-    source: Annotated[Path, typer.Argument(help="A YAML config (initial weights) or a training run directory "
-                                           "(final weights).", show_default=False)],
+    source: Annotated[Path, typer.Argument(metavar=CONFIG_OR_RUN, show_default=False,
+                                           help="A YAML config (initial weights) or a training run directory "
+                                                "(final weights).")],
     eps: Annotated[float, typer.Option("--eps", parser=parse_number, help="Finite-difference step h.")] = 1e-6,
     tol: Annotated[float, typer.Option("--tol", parser=parse_number,
                                        help="Relative tolerance |a - n| / (|a| + |n|).")] = 1e-6,

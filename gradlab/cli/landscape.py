@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradlab.cli.common import NameOption, OutOption, examples, fmt, out, saved, whole_number_option
+from gradlab.cli.common import CONFIG_OR_RUN, NameOption, OutOption, examples, fmt, out, saved, whole_number_option
 from gradlab.cli.train import SetOption
 from gradlab.errors import plural
 
@@ -36,8 +36,9 @@ def register(app: typer.Typer) -> None:
 
 
 def landscape(
-    source: Annotated[Path, typer.Argument(help="A YAML config (trained here first) or a training run "
-                                           "directory.", show_default=False)],
+    source: Annotated[Path, typer.Argument(metavar=CONFIG_OR_RUN, show_default=False,
+                                           help="A YAML config (trained here first) or a training run "
+                                                "directory.")],
     range_: Annotated[Optional[str], typer.Option(
         "--range", help="R: a box of half-width R (around the path for w, b; alpha, beta in [-R, R] for a "
         "slice); or U0,U1,V0,V1 (write --range=-4,4,-4,4); numbers within +-1e6, widths >= 1e-6. Default: "

@@ -10,7 +10,7 @@ import typer
 
 from rich.markup import escape
 
-from gradlab.cli.common import examples, fmt, one_of, out, show_paths, show_table, whole_number_option
+from gradlab.cli.common import App, examples, fmt, one_of, out, show_paths, show_table, whole_number_option
 from gradlab.names import LISTING_STATUSES, RUN_COMMANDS
 
 HELP = (
@@ -32,8 +32,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 _STYLE = {"completed": "green", "diverged": "red", "failed": "red", "interrupted": "yellow", "running": "cyan",
           "incomplete": "magenta", "damaged": "bold magenta"}
 
-runs_app = typer.Typer(help=HELP, invoke_without_command=True, no_args_is_help=False, add_completion=False,
-                       rich_markup_mode="rich", context_settings={"help_option_names": ["-h", "--help"]})
+runs_app = App(help=HELP, invoke_without_command=True, no_args_is_help=False, add_completion=False,
+             rich_markup_mode="rich", context_settings={"help_option_names": ["-h", "--help"]})
 
 
 def register(app: typer.Typer) -> None:
