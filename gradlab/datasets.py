@@ -653,7 +653,7 @@ class Circles(_Generator):
 @datasets.register("spiral")
 @dataclass(kw_only=True)
 class Spiral(_Generator):
-    """``classes`` interleaved spiral arms (the classic softmax exercise).
+    """Interleaved spiral arms, one per class: the classic softmax exercise.
 
     For class ``j``: ``r ~ U(0, 1)``, ``theta = 2 pi j / k + 2 pi turns r``,
     ``x = r (cos theta, sin theta) + noise * z``, ``z ~ N(0, I)``. Classes are balanced.
@@ -695,7 +695,7 @@ class Spiral(_Generator):
 @datasets.register("blobs")
 @dataclass(kw_only=True)
 class Blobs(_Generator):
-    """``classes`` Gaussian clusters with centres evenly spaced on a circle.
+    """Gaussian clusters, one per class, with centres evenly spaced on a circle.
 
     Centre of class ``j``: ``c_j = radius (cos(2 pi j / k), sin(2 pi j / k), 0, ..., 0)``;
     ``x = c_y + noise * z``, ``z ~ N(0, I_d)``. Features beyond the first two carry only noise

@@ -105,3 +105,33 @@ def test_formulas_are_plain_text_without_docstring_markup(cli):
         """Weights ``W ~ N(0, s^2)`` with :math:`s = 1/\\sqrt{n}`."""
 
     assert catalog.describe(things)[0].formula == "Weights W ~ N(0, s^2) with s = 1/\\sqrt{n}."
+
+
+def test_dataset_descriptions_read_as_sentences_not_parameter_names(cli):
+    # the docstrings began "``classes`` interleaved spiral arms", listed as "classes interleaved spiral arms"
+    from gradlab.datasets import datasets
+
+    for name, entry in ((e.name, e) for e in catalog.describe(datasets)):
+        first = entry.formula.split()[0]
+        assert first not in entry.parameters and first[0].isupper(), (name, entry.formula)
+    text = cli("list", "datasets").out
+    assert "Interleaved spiral arms, one per class: the classic softmax exercise." in text
+    assert "Gaussian clusters, one per class, with centres evenly spaced on a circle." in text
+
+
+def test_xavier_and_he_show_the_distributions_they_draw_from(cli):
+    # their rows gave a reference and no formula: "Glorot & Bengio (2010) uniform initialisation, ..."
+    import math
+
+    import numpy as np
+
+    from gradlab.engine.init import He, Xavier
+
+    text = cli("list", "initializers").out
+    assert "W_ij ~ U(-L, L), L = sqrt(6 / (fan_in + fan_out))" in text
+    assert "W_ij ~ N(0, 2 / fan_in)" in text
+    # and they are what the code draws: 400 x 600 weights, L = sqrt(6 / 1000), sigma = sqrt(2 / 400)
+    rng = np.random.default_rng(0)
+    uniform = Xavier()._weights(400, 600, rng)
+    assert np.abs(uniform).max() <= math.sqrt(6 / 1000) and abs(uniform.var() - 2 / 1000) < 2e-5
+    assert abs(He()._weights(400, 600, rng).std() - math.sqrt(2 / 400)) < 1e-3

@@ -241,7 +241,7 @@ class Uniform(_Random):
 
 @initializers.register("xavier", "glorot")
 class Xavier(_Random):
-    """Glorot & Bengio (2010) uniform initialisation, suited to sigmoid and tanh layers.
+    """Glorot & Bengio (2010): ``W_ij ~ U(-L, L)``, ``L = sqrt(6 / (fan_in + fan_out))``; for sigmoid and tanh.
 
     .. math:: W_{ij} \\sim U(-L, L), \\qquad L = \\sqrt{\\frac{6}{\\text{fan\\_in} + \\text{fan\\_out}}}
 
@@ -259,7 +259,7 @@ class Xavier(_Random):
 
 @initializers.register("he")
 class He(_Random):
-    """He et al. (2015) normal initialisation, suited to ReLU layers.
+    """He et al. (2015): ``W_ij ~ N(0, 2 / fan_in)``, a standard deviation of ``sqrt(2 / fan_in)``; for ReLU.
 
     .. math:: W_{ij} \\sim N\\left(0, \\frac{2}{\\text{fan\\_in}}\\right)
 
