@@ -858,7 +858,7 @@ def _check_path(value: Any) -> str:
     return value
 
 
-def _check_quotes_closed(path, delimiter: str, row: list[str], start: int) -> None:
+def _check_quotes_closed(path, delimiter: str, row: list[str], start: int, field: str) -> None:
     """Refuse a quote left open: the lenient reader makes the rest of the file one cell of the
     row it opened in (a class label of many lines, and the rows after it gone).
 
@@ -874,7 +874,7 @@ def _check_quotes_closed(path, delimiter: str, row: list[str], start: int) -> No
                 pass
         except csv.Error as error:
             if str(error) == "unexpected end of data":
-                raise InputError(f"path: '{path}' is not valid CSV: the quote opened on line {start} is never "
+                raise InputError(f"{field}: '{path}' is not valid CSV: the quote opened on line {start} is never "
                                  "closed") from None
 
 
@@ -884,20 +884,21 @@ def _loose_numbers(cells: list[list[str]]) -> bool:
     return any("_" in text or not text.isascii() for text in map("".join, cells))
 
 
-def _first_bad_number(cells: list[list[str]], columns: list[str], lines: list[int], file: str) -> InputError:
+def _first_bad_number(cells: list[list[str]], columns: list[str], lines: list[int], file: str,
+                      field: str) -> InputError:
     """Locate the cell that stopped the bulk conversion (or that :func:`_loose_numbers` flagged),
-    for a message a person can act on."""
+    for a message a person can act on; ``field`` names the file (see :func:`read_csv`)."""
     for row, line in zip(cells, lines):
         for text, column in zip(row, columns):
             if not NUMBER_TEXT.fullmatch(text):
                 what = "an empty value" if not text.strip() else f"{text.strip()!r}, which is not a number"
-                return InputError(f"path: '{file}' line {line}, column {column!r}: {what}")
+                return InputError(f"{field}: '{file}' line {line}, column {column!r}: {what}")
             value = float(text)
             if not math.isfinite(value):
                 return InputError(
-                    f"path: '{file}' line {line}, column {column!r}: {text.strip()!r} is not a finite number"
+                    f"{field}: '{file}' line {line}, column {column!r}: {text.strip()!r} is not a finite number"
                 )
-    return InputError(f"path: '{file}': could not read the numbers")  # pragma: no cover
+    return InputError(f"{field}: '{file}': could not read the numbers")  # pragma: no cover
 
 
 def read_csv(
@@ -907,6 +908,7 @@ def read_csv(
     features: Sequence[str] | None = None,
     task: str | None = None,
     delimiter: str = ",",
+    fields: Mapping[str, str] | None = None,
 ) -> Raw:
     """Read a CSV file with a header row into raw features and labels.
 
@@ -922,6 +924,10 @@ def read_csv(
     task : {"classification", "regression"} or None
         None infers it: integer or text labels are classes, other numbers regression targets.
     delimiter : str
+    fields : mapping, optional
+        What the messages call the file, the target and the features: by default the keys of a
+        csv data source (``path``, ``target``, ``features``), which a config prefixes with
+        ``data.``; ``gradlab predict`` names its argument instead (``{"path": "DATA", ...}``).
 
     Returns
     -------
@@ -936,6 +942,8 @@ def read_csv(
         a finite number where one is needed; the message names the file, line and column.
     """
     file = str(path)
+    named = {"path": "path", "target": "target", "features": "features", **(fields or {})}
+    source = named["path"]
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle, delimiter=delimiter)
@@ -951,36 +959,36 @@ def read_csv(
                     header = [cell.strip() for cell in row]
                     continue
                 if len(row) != len(header):
-                    _check_quotes_closed(path, delimiter, row, start)
+                    _check_quotes_closed(path, delimiter, row, start, source)
                     raise InputError(
-                        f"path: '{file}' line {reader.line_num} has {len(row)} values but the header has "
+                        f"{source}: '{file}' line {reader.line_num} has {len(row)} values but the header has "
                         f"{len(header)} columns"
                     )
                 rows.append(row)
                 lines.append(reader.line_num)
             if rows:
-                _check_quotes_closed(path, delimiter, rows[-1], start)
+                _check_quotes_closed(path, delimiter, rows[-1], start, source)
     except UnicodeDecodeError:
-        raise InputError(f"path: '{file}' is not UTF-8 text") from None
+        raise InputError(f"{source}: '{file}' is not UTF-8 text") from None
     except csv.Error as error:
-        raise InputError(f"path: '{file}' is not valid CSV: {error} (line {reader.line_num})") from None
+        raise InputError(f"{source}: '{file}' is not valid CSV: {error} (line {reader.line_num})") from None
     except OSError as error:
-        raise InputError(f"path: cannot read '{file}': {error.strerror or error}") from None
+        raise InputError(f"{source}: cannot read '{file}': {error.strerror or error}") from None
 
     if header is None:
-        raise InputError(f"path: '{file}' is empty; a CSV needs a header row and at least one data row")
+        raise InputError(f"{source}: '{file}' is empty; a CSV needs a header row and at least one data row")
     for j, name in enumerate(header):
         if not name:
-            raise InputError(f"path: '{file}': column {j + 1} of the header has no name")
+            raise InputError(f"{source}: '{file}': column {j + 1} of the header has no name")
         if name in header[:j]:
-            raise InputError(f"path: '{file}': the header names column {name!r} twice")
+            raise InputError(f"{source}: '{file}': the header names column {name!r} twice")
     if not rows:
-        raise InputError(f"path: '{file}' has a header but no data rows")
+        raise InputError(f"{source}: '{file}' has a header but no data rows")
 
     def index_of(field: str, column: str) -> int:
         if column not in header:
             raise InputError(
-                f"{field}: column {column!r} not found in '{file}'{_suggest(column, header)}; "
+                f"{named[field]}: column {column!r} not found in '{file}'{_suggest(column, header)}; "
                 f"columns: {', '.join(header)}"
             )
         return header.index(column)
@@ -993,18 +1001,18 @@ def read_csv(
         feature_idx = [index_of("features", column) for column in features]
         overlap = sorted(set(feature_idx) & set(target_idx))
         if overlap:
-            raise InputError(f"features: column {header[overlap[0]]!r} is also the target")
+            raise InputError(f"{named['features']}: column {header[overlap[0]]!r} is also the target")
     if not feature_idx:
-        raise InputError(f"path: '{file}' has no feature columns besides the target {', '.join(targets)}")
+        raise InputError(f"{source}: '{file}' has no feature columns besides the target {', '.join(targets)}")
     feature_names = [header[j] for j in feature_idx]
 
     cells = [[row[j] for j in feature_idx] for row in rows]
     try:
         X = np.array(cells, dtype=np.float64)
     except ValueError:
-        raise _first_bad_number(cells, feature_names, lines, file) from None
+        raise _first_bad_number(cells, feature_names, lines, file, source) from None
     if not np.isfinite(X).all() or _loose_numbers(cells):
-        raise _first_bad_number(cells, feature_names, lines, file)
+        raise _first_bad_number(cells, feature_names, lines, file, source)
     del cells
 
     meta: dict[str, Any] = {"feature_names": feature_names, "task": task}
@@ -1015,14 +1023,14 @@ def read_csv(
     for row, line in zip(labels, lines):
         for text, column in zip(row, targets):
             if not text:
-                raise InputError(f"target: '{file}' line {line}, column {column!r}: an empty label")
+                raise InputError(f"{named['target']}: '{file}' line {line}, column {column!r}: an empty label")
     if len(targets) > 1 or task == "regression":
         try:
             y = np.array(labels, dtype=np.float64)
         except ValueError:
-            raise _first_bad_number(labels, targets, lines, file) from None
+            raise _first_bad_number(labels, targets, lines, file, source) from None
         if not np.isfinite(y).all() or _loose_numbers(labels):
-            raise _first_bad_number(labels, targets, lines, file)
+            raise _first_bad_number(labels, targets, lines, file, source)
         meta.update(task="regression", target_names=targets)
         return Raw(X, y, meta)
 
@@ -1040,7 +1048,7 @@ def read_csv(
                 y = text  # names, not numbers
             else:
                 if not np.isfinite(y).all():
-                    raise _first_bad_number(labels, targets, lines, file) from None
+                    raise _first_bad_number(labels, targets, lines, file, source) from None
     meta["target_names"] = targets
     return Raw(X, y, meta)
 

@@ -202,14 +202,22 @@ def _read_weights(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
     return weights
 
 
+#: what messages about the data file call it and its columns: the names ``gradlab predict`` and
+#: ``gradlab evaluate`` give them (a config's ``path``, ``target`` and ``features`` are no words of theirs)
+DATA_FIELDS = {"path": "DATA", "features": "DATA", "target": "--target"}
+
+
 def read_features(model: TrainedModel, path: str | os.PathLike, target: str | None = None):
-    """Read a CSV's feature columns (by the training feature names) and, if asked, its labels."""
+    """Read a CSV's feature columns (by the training feature names) and, if asked, its labels.
+
+    Messages name the file ``DATA`` and the label column ``--target``, as the commands do.
+    """
     from gradlab.datasets import read_csv
 
     path = Path(path)
     if not path.exists():
-        raise InputError(f"data file {str(path)!r} does not exist")
-    raw = read_csv(path, target=target, features=model.feature_names,
+        raise InputError(f"DATA: file not found: {str(path)!r}")
+    raw = read_csv(path, target=target, features=model.feature_names, fields=DATA_FIELDS,
                    task="regression" if model.task == "regression" else "classification" if target else None)
     return raw.X, (raw.y if target else None)
 

@@ -326,7 +326,7 @@ def test_a_number_float_reads_but_a_csv_does_not_write_is_refused(cli, trained, 
     path.write_text("\n".join(lines) + "\n")
     result = cli("predict", trained, path)
     assert result.code == 2 and result.out == ""
-    assert result.err == f"error: path: '{path}' line 4, column 'weight_kg': '{cell}', which is not a number\n"
+    assert result.err == f"error: DATA: '{path}' line 4, column 'weight_kg': '{cell}', which is not a number\n"
     assert not path.with_name("animals_predictions.csv").exists()
 
 
@@ -372,3 +372,29 @@ def test_evaluate_a_run_trained_on_two_target_columns(cli, tmp_path):
     one = cli("evaluate", run, tmp_path / "mt.csv", "--target", "t1")
     assert (one.code, one.err.strip()) == (2, "error: --target: the run predicts 2 targets (t1, t2); give one "
                                                "--target per column, got 1 (t1)")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('weight_kg,snout_length_cm\n1,"2\n', "'{path}' is not valid CSV: the quote opened on line 2 is never closed"),
+    ("weight_kg,snout_length_cm\n1,2,3\n", "'{path}' line 2 has 3 values but the header has 2 columns"),
+    ("weight_kg,target\n1,cat\n", "column 'snout_length_cm' not found in '{path}'; columns: weight_kg, target"),
+])
+def test_a_bad_data_file_is_named_by_the_argument_not_a_config_key(cli, trained, tmp_path, text, message):
+    # the messages began "error: path: ...", a config's key the learner never typed; predict's usage
+    # line calls the file DATA
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    for command in ("predict", "evaluate"):
+        result = cli(command, trained, path)
+        assert (result.code, result.err) == (2, f"error: DATA: {message.format(path=path)}\n")
+    missing = cli("predict", trained, tmp_path / "nope.csv")
+    assert missing.err == f"error: DATA: file not found: '{tmp_path / 'nope.csv'}'\n"
+
+
+def test_an_empty_label_is_named_by_the_target_option(cli, trained, animals):
+    path, *_ = animals
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2][:lines[2].rindex(",") + 1]
+    path.write_text("\n".join(lines) + "\n")
+    result = cli("evaluate", trained, path, "--target", "label")
+    assert result.err == f"error: --target: '{path}' line 3, column 'label': an empty label\n"
