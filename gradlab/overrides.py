@@ -114,8 +114,11 @@ def name_overrides(message: str, overrides: Mapping[str, Any], model=None, flag:
 
     A line ``optimizer.lr: input should be greater than 0 (got -1)`` becomes ``--set
     optimizer.lr: input should ...`` when ``optimizer.lr`` (or a synonym, with ``model``) was
-    overridden; a line about a part of an overridden value keeps its own path after the key:
-    ``--set model.hidden: model.hidden[0]: ...``. Other lines (the file's problems) are kept.
+    overridden, and so does a line about the component or section that holds the key: ``optimizer:
+    unknown value 'adamm'`` is ``--set optimizer.name: unknown value 'adamm'``. A line about a part
+    of an overridden value keeps its own path after the key: ``--set model.hidden: model.hidden[0]:
+    ...``, and so does one about a number that a key below it made a mapping (``--set lr.x: lr:
+    input should be a valid number``). Other lines (the file's problems) are kept.
     """
     lines = []
     for line in message.splitlines():
@@ -123,9 +126,27 @@ def name_overrides(message: str, overrides: Mapping[str, Any], model=None, flag:
         key = _override_of(field, overrides, model) if colon else None
         if key is None:
             lines.append(line)
+        elif field in _spellings(key, model) or (key.startswith(f"{field}.") and _holds_keys(model, field)):
+            lines.append(f"{flag} {key}: {rest}")
         else:
-            lines.append(f"{flag} {key}: {rest}" if field in _spellings(key, model) else f"{flag} {key}: {line}")
+            lines.append(f"{flag} {key}: {line}")
     return "\n".join(lines)
+
+
+def _holds_keys(model, dotted: str) -> bool:
+    """Whether the schema's field ``dotted`` is a mapping of its own keys: a section or a component
+    spec (``optimizer``, ``model.init``), not a number that a ``--set`` below it made a mapping."""
+    from typing import get_args, get_origin
+
+    from pydantic import BaseModel
+
+    parts = dotted.split(".")
+    owner = _model_at(model, parts[:-1]) if model is not None else None
+    field = owner.model_fields.get(parts[-1]) if owner is not None else None
+    if field is None:
+        return False
+    return any(get_origin(t) is dict or t is dict or (isinstance(t, type) and issubclass(t, BaseModel))
+               for t in (field.annotation, *get_args(field.annotation)))
 
 
 def _spellings(dotted: str, model) -> list[str]:

@@ -128,6 +128,13 @@ def one_error_line(result):
                                                   "key 'hidden' is given twice in one mapping"),
     ("train", "optimizer.learning_rate=0.5", "--set optimizer.learning_rate: adam has no parameter 'learning_rate'; "
                                              "parameters: lr, beta1, beta2, eps"),
+    # a key inside a component: the component's own message, not its path after the key's
+    # ("--set optimizer.name: optimizer: unknown value 'adamm'")
+    ("train", "optimizer.name=adamm", "--set optimizer.name: unknown value 'adamm' (did you mean 'adam'?); choose from: "),
+    ("train", "model.init.name=he_normal", "--set model.init.name: unknown value 'he_normal'"),
+    ("train", "loss.name=msee", "--set loss.name: unknown value 'msee' (did you mean 'mse'?)"),
+    # but a number that a key below it made a mapping is named: that is what went wrong
+    ("train", "optimizer.lr.x=1", "--set optimizer.lr.x: optimizer.lr: input should be a valid number (got {'x': 1})"),
 ])
 def test_a_bad_set_value_is_one_line_naming_the_key(cli, tmp_path, command, item, message):
     from tests.conftest import CONFIGS

@@ -63,3 +63,14 @@ def test_name_overrides_names_the_set_behind_a_line_and_keeps_the_others():
     # a key below a scalar made it a mapping: the line about the scalar is the --set's doing
     assert name_overrides("lr: input should be a valid number (got {'x': 1})", {"lr.x": 1}, DescendConfig) == \
         "--set lr.x: lr: input should be a valid number (got {'x': 1})"
+
+
+def test_a_line_about_the_component_that_holds_the_key_is_named_by_the_key_alone():
+    # "--set optimizer.name: optimizer: unknown value 'adamm'" said the path twice
+    assert name_overrides("optimizer: unknown value 'adamm'", {"optimizer.name": "adamm"}, ExperimentConfig) == \
+        "--set optimizer.name: unknown value 'adamm'"
+    assert name_overrides("model.init: std must be > 0, got -1", {"model.init.std": -1}, ExperimentConfig) == \
+        "--set model.init.std: std must be > 0, got -1"
+    # a number is no component: lr.x made it a mapping, and the line about lr says so
+    line = "optimizer.lr: input should be a valid number (got {'x': 1})"
+    assert name_overrides(line, {"optimizer.lr.x": 1}, ExperimentConfig) == f"--set optimizer.lr.x: {line}"
