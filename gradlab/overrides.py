@@ -114,7 +114,8 @@ def name_overrides(message: str, overrides: Mapping[str, Any], model=None, flag:
 
     A line ``optimizer.lr: input should be greater than 0 (got -1)`` becomes ``--set
     optimizer.lr: input should ...`` when ``optimizer.lr`` (or a synonym, with ``model``) was
-    overridden, and so does a line about the component or section that holds the key: ``optimizer:
+    overridden, ``data.n_samples must be >= 3, got 1`` becomes ``--set data.n_samples: must be
+    >= 3, got 1``, and so does a line about the component or section that holds the key: ``optimizer:
     unknown value 'adamm'`` is ``--set optimizer.name: unknown value 'adamm'``. A line about a part
     of an overridden value keeps its own path after the key: ``--set model.hidden: model.hidden[0]:
     ...``, and so does one about a number that a key below it made a mapping (``--set lr.x: lr:
@@ -122,8 +123,8 @@ def name_overrides(message: str, overrides: Mapping[str, Any], model=None, flag:
     """
     lines = []
     for line in message.splitlines():
-        field, colon, rest = line.partition(": ")
-        key = _override_of(field, overrides, model) if colon else None
+        field, rest = _subject(line)
+        key = _override_of(field, overrides, model) if field else None
         if key is None:
             lines.append(line)
         elif field in _spellings(key, model) or (key.startswith(f"{field}.") and _holds_keys(model, field)):
@@ -131,6 +132,16 @@ def name_overrides(message: str, overrides: Mapping[str, Any], model=None, flag:
         else:
             lines.append(f"{flag} {key}: {line}")
     return "\n".join(lines)
+
+
+def _subject(line: str) -> tuple[str, str]:
+    """The field a message line is about and what it says of it: ``("optimizer.lr", "input should
+    be ...")`` from ``optimizer.lr: input should be ...``, and ``("data.n_samples", "must be ...")``
+    from ``data.n_samples must be ...``, as data's and an optimizer's own checks word it."""
+    head, space, rest = line.partition(" ")
+    if not space:
+        return "", line
+    return (head[:-1], rest) if head.endswith(":") else (head, rest)
 
 
 def _holds_keys(model, dotted: str) -> bool:

@@ -133,6 +133,10 @@ def one_error_line(result):
     ("train", "optimizer.name=adamm", "--set optimizer.name: unknown value 'adamm' (did you mean 'adam'?); choose from: "),
     ("train", "model.init.name=he_normal", "--set model.init.name: unknown value 'he_normal'"),
     ("train", "loss.name=msee", "--set loss.name: unknown value 'msee' (did you mean 'mse'?)"),
+    # data's and an optimizer's own checks say "data.n_samples must be ...": that line had no --set at all
+    ("train", "data.n_samples=1_000", "--set data.n_samples: must be an integer >= "),
+    ("train", "data.noise=-1", "--set data.noise: must be >= 0, got -1"),
+    ("train", "optimizer.beta1=2", "--set optimizer.beta1: must be >= 0 and < 1, got 2"),
     # but a number that a key below it made a mapping is named: that is what went wrong
     ("train", "optimizer.lr.x=1", "--set optimizer.lr.x: optimizer.lr: input should be a valid number (got {'x': 1})"),
 ])

@@ -74,3 +74,11 @@ def test_a_line_about_the_component_that_holds_the_key_is_named_by_the_key_alone
     # a number is no component: lr.x made it a mapping, and the line about lr says so
     line = "optimizer.lr: input should be a valid number (got {'x': 1})"
     assert name_overrides(line, {"optimizer.lr.x": 1}, ExperimentConfig) == f"--set optimizer.lr.x: {line}"
+
+
+def test_a_line_that_starts_with_the_field_is_named_by_its_set():
+    # "data.n_samples must be ..." (no colon) kept no --set prefix, unlike every other --set error
+    assert name_overrides("data.n_samples must be >= 3, got -1", {"data.n_samples": -1}, ExperimentConfig) == \
+        "--set data.n_samples: must be >= 3, got -1"
+    assert name_overrides("data.noise must be >= 0, got -1", {"data.n_samples": 5}, ExperimentConfig) == \
+        "data.noise must be >= 0, got -1"  # the file's problem stays the file's
