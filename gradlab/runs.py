@@ -974,7 +974,6 @@ def list_runs(
     *,
     command: str | None = None,
     status: str | None = None,
-    limit: int | None = None,
 ) -> list[RunInfo]:
     """Run directories under ``root`` (default :func:`runs_root`), newest first, filtered.
 
@@ -985,21 +984,19 @@ def list_runs(
     ------
     InputError
         ``status`` is not one of :data:`LISTING_STATUSES`, ``command`` is neither one of
-        :data:`RUN_COMMANDS` nor the command of a run here, or ``limit`` < 1.
+        :data:`RUN_COMMANDS` nor the command of a run here.
     """
     from gradlab.errors import unknown_choice
 
     if status is not None and status not in LISTING_STATUSES:
         raise unknown_choice("--status", status, LISTING_STATUSES)
-    if limit is not None and limit < 1:
-        raise InputError(f"--limit must be >= 1, got {limit}")
     base = runs_root(root)
     runs = [inspect_run(p) for p in base.iterdir() if is_run_dir(p)] if base.is_dir() else []
     if command is not None:
         _check_command(command, runs)
     runs = [r for r in runs if (command is None or r.command == command) and (status is None or r.status == status)]
     runs.sort(key=lambda r: (r.started, r.id), reverse=True)
-    return runs[:limit] if limit else runs
+    return runs
 
 
 def _check_command(command: str, runs: Sequence[RunInfo]) -> None:

@@ -88,6 +88,15 @@ def test_listing_survives_damaged_directories(cli, history):
     assert "is gone" in text and "no summary.json" in text
 
 
+def test_a_limited_listing_says_how_many_runs_there_are(cli, history):
+    # "--limit 2" printed "2 runs in ...", as if there were no others
+    root, _ = history
+    result = cli("runs", "--dir", root, "--limit", "2")
+    assert result.out.startswith("2 of 7 runs in ") and len(table_rows(result.out)) == 2
+    assert cli("runs", "--dir", root, "--limit", "7").out.startswith("7 runs in ")
+    assert cli("runs", "--dir", root, "--command", "descend", "-n", "1").out.startswith("1 of 2 runs in ")  # matching
+
+
 def test_a_half_written_run_shows_its_progress_from_the_metrics(history):
     _, broken = history
     info = inspect_run(broken["dead"])

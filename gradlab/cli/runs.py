@@ -61,7 +61,10 @@ def runs(
     if directory is not None and not directory.is_dir():
         raise InputError(f"--dir {str(directory)!r}: " + ("a file, not a directory" if directory.exists()
                                                           else "no such directory"))
-    found = list_runs(directory, command=command, status=status, limit=limit)
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit must be >= 1, got {limit}")
+    matching = list_runs(directory, command=command, status=status)
+    found = matching[:limit]
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in found], indent=2))
         return
@@ -69,7 +72,7 @@ def runs(
     if not found:
         out.print(f"no runs under {escape(str(where))}" + (" matching the filters" if command or status else ""))
         return
-    show_table(_table(found, where))
+    show_table(_table(found, len(matching), where))
     for r in found:
         if r.problem:
             out.print(f"[{_STYLE[r.status]}]{r.status}[/]: {escape(r.id)}: {escape(r.problem)}", highlight=False)
@@ -182,13 +185,17 @@ def short_id(run_id: str) -> str:
 _OTHER_COLUMNS = 62
 
 
-def _table(found, where):
+def _table(found, matching: int, where):
     """The listing as a rich table that reads at 80 columns: no vertical rules, one space between
-    columns, two-line headers; a name too long for what is left ends in an ellipsis (--json has it whole)."""
+    columns, two-line headers; a name too long for what is left ends in an ellipsis (--json has it whole).
+    ``matching`` is how many runs the filters matched, of which --limit shows ``found``."""
     from rich import box
     from rich.table import Table
 
-    table = Table(title=f"{len(found)} run{'s' * (len(found) != 1)} in {escape(str(where))}, newest first "
+    from gradlab.errors import plural
+
+    shown = f"{len(found)} of {matching} runs" if len(found) < matching else plural(matching, "run")
+    table = Table(title=f"{shown} in {escape(str(where))}, newest first "
                         "(id: the end of the directory name; --json for paths)",
                   title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, padding=0,
                   show_edge=False)
