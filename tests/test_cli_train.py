@@ -386,6 +386,21 @@ def test_the_panel_prints_brackets_and_parameters_as_text(cli, tmp_path):
     assert "1 epoch, mini-batch 32 (one batch of all 30 rows)" in " ".join(result.out.split())  # 30 < 32 rows
 
 
+def test_the_panel_counts_one_feature_and_says_no_shuffle_of_a_single_batch(cli, tmp_path):
+    # it said "1 features (x)", and "full batch, shuffle=True": reordering the one batch changes no update
+    config = write(tmp_path, "s.yaml", "data: {name: sine, n_samples: 40}\nloss: mse\nmodel: {hidden: [3]}\n"
+                                      "training: {epochs: 1, batch_size: full}\n")
+    result = cli("train", config, "--no-plot", "--out", tmp_path / "runs")
+    text = " ".join(result.out.split())
+    assert result.code == 0, result.err
+    assert "1 feature (x), regression" in text and "training 1 epoch, full batch, seed 0 " in text
+    assert "shuffle" not in text
+    many = cli("train", config, "--set", "training.batch_size=64", "--no-plot", "--out", tmp_path / "runs")
+    assert "1 epoch, mini-batch 64 (one batch of all 30 rows), seed 0" in " ".join(many.out.split())
+    minibatch = cli("train", config, "--set", "training.batch_size=8", "--no-plot", "--out", tmp_path / "runs")
+    assert "1 epoch, mini-batch 8, shuffle=True, seed 0" in " ".join(minibatch.out.split())
+
+
 def test_lbfgs_stops_early_on_the_test_loss(tmp_path):
     from gradlab.experiment import build
     from gradlab.training import fit

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from gradlab.cli.common import NameOption, OutOption, SetOption, examples, fmt, out, saved, show_table
+from gradlab.errors import plural
 
 
 class TerminalReport:
@@ -80,14 +81,17 @@ def describe(e):
     mode = "online" if batch == 1 else ("full batch" if batch == "full" else f"mini-batch {batch}")
     if isinstance(batch, int) and batch > len(e.X_train) > 1:  # the batches are cut at the data's end
         mode += f" (one batch of all {len(e.X_train)} rows)"
+    # one batch per epoch: the order of its rows changes no update, so shuffling is not worth a word
+    one_batch = batch == "full" or (isinstance(batch, int) and batch >= len(e.X_train))
+    shuffle = "" if one_batch else f", shuffle={cfg.training.shuffle}"
     epochs = cfg.training.epochs
     rows = {
         "data": f"{data_name}: {len(e.X_train)} train / {0 if e.X_test is None else len(e.X_test)} test, "
-                f"{d.n_features} features ({', '.join(d.feature_names)}), {d.task}{classes}",
+                f"{plural(d.n_features, 'feature')} ({', '.join(d.feature_names)}), {d.task}{classes}",
         "model": f"{layers}  ({acts}), {net.n_params} parameters, {net.dtype}",
         "loss": f"{e.loss!r}: {e.loss.formula}",
         "optimizer": f"{e.optimizer!r}, schedule {schedule if isinstance(schedule, str) else repr(e.schedule)}",
-        "training": f"{epochs} epoch{'s' * (epochs != 1)}, {mode}, shuffle={cfg.training.shuffle}, seed {cfg.seed}",
+        "training": f"{plural(epochs, 'epoch')}, {mode}{shuffle}, seed {cfg.seed}",
     }
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="bold", no_wrap=True)
