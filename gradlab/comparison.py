@@ -56,22 +56,26 @@ class Curve:
     problem: str | None = None  # why the run is damaged or incomplete (see gradlab.runs.inspect_run)
 
     def stats(self, higher: bool) -> dict[str, Any]:
-        """``start``, ``final``, ``best`` and ``best_at`` (the x of the best), and ``halved_at``:
-        the first x where a lower-is-better metric reached half its start (None if never)."""
+        """``start``, ``final``, ``best`` and ``best_at`` (the x of the best), ``halved_at``: the
+        first logged x where a lower-is-better metric reached half its start (None if never), and
+        ``halved_after``: the logged x before it, where it had not. The metric halved somewhere in
+        between: with ``log_every`` 5, ``halved_at`` 10 means at an epoch from 6 to 10."""
         # start and final are the values as logged, nan or inf included (a diverged run's inf is its
         # final value); best and halved_at look at finite values only
         start, final = (float(self.y[0]), float(self.y[-1])) if self.y.size else (None, None)
         finite = np.isfinite(self.y)
         if not finite.any():
-            return {"start": start, "final": final, "best": None, "best_at": None, "halved_at": None}
+            return {"start": start, "final": final, "best": None, "best_at": None, "halved_at": None,
+                    "halved_after": None}
         ys = np.where(finite, self.y, -np.inf if higher else np.inf)
         k = int(np.argmax(ys) if higher else np.argmin(ys))
-        halved = None
+        halved = after = None
         if not higher and math.isfinite(start) and start > 0:
             below = np.flatnonzero(finite & (self.y <= start / 2))
-            halved = _plain(self.x[below[0]]) if below.size else None
+            if below.size:  # never the first point, the start itself (> start / 2)
+                halved, after = _plain(self.x[below[0]]), _plain(self.x[below[0] - 1])
         return {"start": start, "final": final, "best": float(self.y[k]), "best_at": _plain(self.x[k]),
-                "halved_at": halved}
+                "halved_at": halved, "halved_after": after}
 
 
 def _plain(value: Any) -> Any:

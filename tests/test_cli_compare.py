@@ -275,3 +275,19 @@ def test_the_readme_command_picks_the_two_train_runs_beside_a_landscape_run(cli,
     assert result.code == 0, result.text
     halved = json.loads((run_dirs(tmp_path / "cmp")[0] / "summary.json").read_text())["runs"]
     assert [r["halved_at"] for r in halved] == [212, 8]
+
+
+def test_halved_at_says_to_what_resolution_the_log_tells_it(cli, tmp_path, saturation_runs):
+    # with log_every 5 the column said "halved at epoch 215" of a loss that halved at epoch 212: the first
+    # logged epoch at or below half, not the epoch it halved at
+    mse, ce = saturation_runs
+    thinned = _copy(mse, tmp_path / "runs", mse.name.replace("saturation_mse", "every5"))
+    lines = (thinned / "metrics.csv").read_text().splitlines()
+    rows = [line for line in lines[1:] if int(line.split(",")[0]) % 5 == 0]
+    (thinned / "metrics.csv").write_text("\n".join([lines[0], *rows]) + "\n")
+    result = cli("compare", thinned, ce, "--out", tmp_path / "cmp")
+    assert result.code == 0, result.err
+    text = " ".join(result.out.split())
+    assert "│ by 215 (logged every 5) │" in text and "│ 8 │" in text  # ce is logged every epoch: exact
+    stats = json.loads((run_dirs(tmp_path / "cmp")[0] / "summary.json").read_text())["runs"]
+    assert [(r["halved_after"], r["halved_at"]) for r in stats] == [(210, 215), (7, 8)]

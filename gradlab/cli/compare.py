@@ -132,9 +132,20 @@ def _values_table(comparison):
         best = "-" if row["best"] is None else f"{fmt(row['best'])} ({_show(row['best_at'])})"
         cells = [escape(row["label"]), row["status"], _show(row["start"]), _show(row["final"]), best]
         if lower:
-            cells.append("never" if row["halved_at"] is None else _show(row["halved_at"]))
+            cells.append(_halved(row))
         table.add_row(*cells)
     return table
+
+
+def _halved(row) -> str:
+    """When the metric halved, to the resolution of the log: ``212`` when the x logged before was
+    211, ``by 10 (logged every 5)`` when it may have halved at any x after 5 up to 10."""
+    if row["halved_at"] is None:
+        return "never"
+    gap = row["halved_at"] - row["halved_after"]
+    if gap == 1 and isinstance(row["halved_at"], int):
+        return _show(row["halved_at"])
+    return f"by {_show(row['halved_at'])} (logged every {_show(gap)})"
 
 
 def _differing_table(comparison):
