@@ -418,9 +418,12 @@ def check_start(expr, x0: Sequence[float], settings: Settings) -> np.ndarray:
     n = expr.n_vars
     if point.size != n:
         example = "8" if n == 1 else "-1.5,2"
+        # 'y**2 - 4*y + 6' is f(x, y) with x unused: say why it has two variables
+        no_x = " (f has no x: a function of one variable is written in x)" if "x" not in map(
+            str, expr.sym.free_symbols) else ""
         raise InputError(
             f"x0: f({', '.join(expr.variables)}) has {n} variable{'s' * (n > 1)} but x0 has "
-            f"{point.size} coordinate{'s' * (point.size != 1)}; give {n}, e.g. --x0={example}"
+            f"{point.size} coordinate{'s' * (point.size != 1)}; give {n}, e.g. --x0={example}{no_x}"
         )
     if not np.all(np.isfinite(point)) or np.max(np.abs(point)) > X_LIMIT:  # beyond X_LIMIT counts as diverged
         raise InputError(f"x0: coordinates must be finite numbers at most {X_LIMIT:g} in size, got {_point(point)}")

@@ -165,7 +165,10 @@ def test_settings_are_checked(kwargs, fragment):
 
 @pytest.mark.parametrize(("text", "x0", "method", "fragment"), [
     (SEED, [1.0, 2.0], "gd", "f(x) has 1 variable but x0 has 2 coordinates"),
-    (ROSENBROCK, [8.0], "gd", "f(x, y) has 2 variables but x0 has 1 coordinate"),
+    (ROSENBROCK, [8.0], "gd", "f(x, y) has 2 variables but x0 has 1 coordinate; give 2, e.g. --x0=-1.5,2"),
+    # a function of y alone is f(x, y) with x unused: the message says why it has two variables
+    ("y**2 - 4*y + 6", [8.0], "gd", "f(x, y) has 2 variables but x0 has 1 coordinate; give 2, e.g. --x0=-1.5,2 "
+                                    "(f has no x: a function of one variable is written in x)"),
     ("log(x)", [-1.0], "gd", "has no real finite value at x = -1"),
     ("sqrt(x)", [0.0], "gd", "gradient of f = sqrt(x) is not finite at x = 0"),
     ("x**3 - 3*x", [0.0], "newton", "f''(x0) = 0 at x = 0"),
