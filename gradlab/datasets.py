@@ -1445,6 +1445,10 @@ def _spec_mapping(spec: Mapping[str, Any] | str, field: str) -> dict[str, Any]:
     return {"name": name.strip(), **params}
 
 
+#: standardisation divides a column by 2**e for e in this range: 2**e and 1 / 2**e are finite floats
+_SMALLEST_SCALE_EXPONENT, _LARGEST_SCALE_EXPONENT = np.finfo(np.float64).minexp + 1, np.finfo(np.float64).maxexp - 1
+
+
 def load(
     spec: Mapping[str, Any] | str, *, seed: int, base_dir: Path | str | None = None, field: str = "data"
 ) -> Dataset:
@@ -1541,9 +1545,11 @@ def load(
     if standardize:
         # each column is first divided by a power of two at least its largest size, which is
         # exact: the same numbers to the last bit, but a column holding 1e300 can no longer
-        # overflow its sum or its squares (std would be inf, the column all zeros)
+        # overflow its sum or its squares (std would be inf, the column all zeros). The power
+        # stays within float64's normal range: 2**1024 (for |x| >= 2**1023) is inf, and
+        # 1 / 2**-1030 (for a column of subnormals) is too; the scaled sizes then stay below 2
         largest = np.maximum(X_train.max(axis=0), -X_train.min(axis=0))
-        scale = np.ldexp(1.0, np.frexp(largest)[1])
+        scale = np.ldexp(1.0, np.clip(np.frexp(largest)[1], _SMALLEST_SCALE_EXPONENT, _LARGEST_SCALE_EXPONENT))
         X_train /= scale
         mean = X_train.mean(axis=0)
         X_train -= mean

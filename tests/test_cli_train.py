@@ -768,3 +768,17 @@ def test_an_eps_at_the_dtypes_bound_trains(cli, tmp_path):
                         "--set", "optimizer.eps=1.2e-21", "--set", "training.epochs=2", "--no-plot", "-q")
     assert result.code == 0, result.text
     assert summary(run)["status"] == "completed"
+
+
+def test_a_column_beyond_2_to_the_1023_standardises_and_trains(cli, tmp_path):
+    # 8.99e307 >= 2**1023: standardising divided by 2**1024, which is inf ('overflow in ldexp', exit 1;
+    # without -W error the losses were NaN and the run 'diverged before the first update')
+    write(tmp_path, "huge.csv", "a,b,target\n1,2,0\n3,8.99e307,1\n2,2,0\n4,1,1\n5,3,1\n1,1,0\n")
+    config = write(tmp_path, "c.yaml", "data: {name: csv, path: huge.csv, standardize: true, test_fraction: 0}\n"
+                                       "model: {hidden: []}\nloss: bce\ntraining: {epochs: 3}\n")
+    result, run = train(cli, tmp_path, config, "--no-plot")
+    assert result.code == 0, result.text
+    assert summary(run)["status"] == "completed"
+    assert all(np.isfinite(float(row["train_loss"])) for row in metrics(run))
+    data = json.loads((run / "data.json").read_text())
+    assert data["std"][1] == pytest.approx(8.99e307 / 6 * np.sqrt(5))  # one value of 8.99e307 among six rows

@@ -328,6 +328,27 @@ def test_standardising_is_the_textbook_formula_to_the_last_bit_and_survives_huge
     assert sorted(ds.X_train[:, 0])[-1] == pytest.approx(np.sqrt(25))
 
 
+@pytest.mark.parametrize("column", [
+    [1.0, 8.99e307, -2.0, 3.0],  # 8.99e307 >= 2**1023: the power of two above it, 2**1024, is inf
+    [1.7e308, -1.7e308, 1e308, 1.79e308],  # near float64's largest, of both signs
+    [1e-310, 2e-310, 3e-310, -1e-310],  # subnormals: 1 / 2**-1029 is inf
+])
+def test_standardising_columns_at_the_ends_of_float64_is_finite_and_silent(column):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = load({"name": "inline", "X": [[x] for x in column], "y": [0, 1, 0, 1], "test_fraction": 0,
+                   "standardize": True}, seed=0)
+    raw = np.array(column)
+    if np.abs(raw).max() > 1:  # the textbook z-scores, computed on the column divided by 1e300 first
+        scaled = raw / 1e300
+        expected = (scaled - scaled.mean()) / scaled.std()
+        np.testing.assert_allclose(ds.X_train[:, 0], expected, rtol=1e-12)
+        assert ds.std[0] == pytest.approx(scaled.std() * 1e300, rel=1e-12)
+    else:  # a column of subnormals is constant to 1e-12: centred, not divided
+        assert ds.std[0] == 1.0 and ds.X_train[:, 0] == pytest.approx(raw - raw.mean(), abs=1e-320)
+    assert np.isfinite(ds.X_train).all() and np.isfinite(ds.mean).all() and np.isfinite(ds.std).all()
+
+
 # ---- loaders ---------------------------------------------------------------------------------------
 
 
