@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gradlab.config import FiniteFloat, Int, as_written, load_yaml, validate
+from gradlab.engine._checks import beyond_dtype, to_dtype
 from gradlab.errors import ConfigError, InputError, in_file
 
 Spec = Union[str, dict[str, Any]]
@@ -338,12 +339,10 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
         raise ConfigError("\n".join(problems))
 
     dtype = np.dtype(m.dtype)
-    largest = float(np.finfo(dtype).max)
     for field, act in [*(("model.activation", a) for a in hidden), ("model.output", output)]:
         for key, value in vars(act).items():  # alpha = 1e39 overflows when cast to float32
-            if isinstance(value, float) and largest < abs(value) < math.inf:
-                message = (f"{field}: {act.name} {key} = {value:g} is beyond the range of {dtype} "
-                           f"(at most {largest:.4g} in size); use float64 or a smaller {key}")
+            if isinstance(value, float) and math.isfinite(value) and to_dtype(value, dtype)[1] is not None:
+                message = f"{field}: {act.name} {key} = {value:g} is {beyond_dtype(dtype)}; use float64 or a smaller {key}"
                 if message not in problems:  # once, however many layers use it
                     problems.append(message)
     problems.extend(_eps_problems(optimizer, dtype))
@@ -354,18 +353,15 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
     rows = len(dataset.X_train) if t.batch_size == "full" else min(t.batch_size, len(dataset.X_train))
     _collect(problems, "model.hidden", lambda: _check_memory(sizes, max(rows, min(len(dataset.X_train), EVAL_CHUNK)),
                                                              dtype))
+    one_hot = n_out == 2 and dataset.task == "binary"
+    arrays = _collect(problems, "data", lambda: _data_in_dtype(dataset, one_hot, dtype))
     rng = np.random.default_rng(config.seed)
     weights = None if problems else _collect(problems, "model.init",
                                              lambda: _initializer(m.init, base_dir)(sizes, rng, dtype=dtype))
     if problems:
         raise ConfigError("\n".join(problems))
     network = Network.from_weights(weights, hidden, output)
-
-    X_train = np.ascontiguousarray(dataset.X_train, dtype=dtype)
-    X_test = np.ascontiguousarray(dataset.X_test, dtype=dtype) if len(dataset.X_test) else None
-    one_hot = n_out == 2 and dataset.task == "binary"
-    Y_train = dataset.targets(dataset.y_train, one_hot=one_hot, dtype=dtype)
-    Y_test = dataset.targets(dataset.y_test, one_hot=one_hot, dtype=dtype) if X_test is not None else None
+    X_train, X_test, Y_train, Y_test = arrays
 
     settings = Settings(
         epochs=t.epochs,
@@ -389,6 +385,47 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
         resolved["model"]["init"] = {"name": "from", "path": str(weights)}
     return Experiment(config, resolved, dataset, network, loss, optimizer, schedule, settings,
                       Y_train, Y_test, X_train, X_test)
+
+
+def _data_in_dtype(dataset, one_hot: bool, dtype: np.dtype) -> tuple[np.ndarray, ...]:
+    """``X_train, X_test, Y_train, Y_test`` in the network's dtype (``X_test, Y_test`` None without a test set).
+
+    Raises
+    ------
+    InputError
+        A feature (as standardised, if it is) or a regression target does not fit ``dtype``
+        (1e39 in float32): it would train on inf. The message names the column and the value.
+    """
+    with_test = len(dataset.X_test) > 0
+    arrays = []
+    for X in (dataset.X_train, dataset.X_test if with_test else None):
+        arrays.append(None if X is None else _fitting(X, dataset.feature_names, "feature", dtype, dataset))
+    for y in (dataset.y_train, dataset.y_test if with_test else None):
+        if y is None:
+            arrays.append(None)
+        elif dataset.task == "regression":
+            arrays.append(_fitting(y, dataset.target_names, "target", dtype))
+        else:  # class indices: 0 and 1 fit any dtype
+            arrays.append(dataset.targets(y, one_hot=one_hot, dtype=dtype))
+    X_train, X_test, Y_train, Y_test = arrays
+    return X_train, X_test, Y_train, Y_test
+
+
+def _fitting(values: np.ndarray, names: list[str], kind: str, dtype: np.dtype, dataset=None) -> np.ndarray:
+    """``values`` (columns named ``names``) cast to ``dtype``, refused naming the first that does not fit;
+    ``dataset``: the values are its standardised features, reported in the file's units."""
+    cast, misfits = to_dtype(values, dtype)
+    if misfits is None:
+        return cast
+    row, column = np.argwhere(misfits)[0]
+    value = float(values[row, column])
+    if dataset is None or not dataset.standardized:
+        hint = " or data.standardize: true" if kind == "feature" else ""
+        raise InputError(f"{kind} {names[column]!r} holds {value:g}, {beyond_dtype(dtype)}; use model.dtype: "
+                         f"float64{hint}")
+    mean, std = float(dataset.mean[column]), float(dataset.std[column])
+    raise InputError(f"{kind} {names[column]!r} holds {value * std + mean:g}, which standardises (mean {mean:.4g}, "
+                     f"std {std:.4g}) to {value:g}, {beyond_dtype(dtype)}; use model.dtype: float64")
 
 
 def _eps_problems(optimizer, dtype: np.dtype) -> list[str]:

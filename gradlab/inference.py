@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from gradlab.config import FiniteFloat, Int
+from gradlab.engine._checks import beyond_dtype, to_dtype
 from gradlab.errors import InputError, in_file
 
 if TYPE_CHECKING:
@@ -37,9 +38,30 @@ class TrainedModel:
     run_dir: Path
 
     def inputs(self, X_raw: np.ndarray) -> np.ndarray:
-        """Raw feature rows as the network saw its training data: (x - mean) / std, in its dtype."""
-        X = X_raw if self.mean is None else (X_raw - self.mean) / self.std
-        return np.ascontiguousarray(X, dtype=self.network.dtype)
+        """Raw feature rows as the network saw its training data: (x - mean) / std, in its dtype.
+
+        Raises
+        ------
+        InputError
+            A value (standardised, if the training data was) does not fit the network's dtype
+            (1e39 in float32): every such row is named, with the first value.
+        """
+        with np.errstate(over="ignore"):  # a standardised value beyond float64 is named below
+            X = X_raw if self.mean is None else (X_raw - self.mean) / self.std
+        X, misfits = to_dtype(X, self.network.dtype)
+        if misfits is not None:
+            raise InputError(self._misfit_message(X_raw, misfits))
+        return X
+
+    def _misfit_message(self, X_raw: np.ndarray, misfits: np.ndarray) -> str:
+        """Which rows hold a feature value the network's dtype cannot hold, and the first such value."""
+        rows = np.flatnonzero(misfits.any(axis=1))
+        row, column = rows[0], np.argmax(misfits[rows[0]])
+        value = f"{self.feature_names[column]!r} = {X_raw[row, column]:g}"
+        if self.mean is not None:
+            value += f" (standardised with the training mean {self.mean[column]:.4g} and std {self.std[column]:.4g})"
+        return (f"data {_rows(rows)}: feature {value} is {beyond_dtype(self.network.dtype)}, the dtype the run "
+                f"was trained in; check the units of {'those rows' if len(rows) > 1 else 'that row'}")
 
     def outputs(self, X_raw: np.ndarray) -> np.ndarray:
         """Network outputs for raw feature rows (standardised as in training first).
@@ -304,12 +326,17 @@ def _overflowing_rows(output: Dense) -> np.ndarray:
     return ~(np.isfinite(output.a).all(axis=1) & np.isfinite(output.z).all(axis=1))
 
 
+def _rows(rows: np.ndarray) -> str:
+    """``row 3`` or ``rows 2, 5, 7, 8, 9 and 4 more``: the 1-based numbers of the data rows at 0-based ``rows``."""
+    shown = ", ".join(str(r + 1) for r in rows[:5]) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+    return f"row{'s' if len(rows) > 1 else ''} {shown}"
+
+
 def _overflow_message(model: TrainedModel, X_raw: np.ndarray, bad: np.ndarray) -> str:
     """Which rows overflow the network, and how far their values are from the training data's."""
     rows = np.flatnonzero(bad)
-    shown = ", ".join(str(r + 1) for r in rows[:5]) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
     largest = np.max(np.abs(X_raw[rows]))
     scale = "" if model.std is None else f"; the training features had std up to {np.max(model.std):.4g}"
-    return (f"data row{'s' if len(rows) > 1 else ''} {shown}: the network's output is not finite (feature values "
+    return (f"data {_rows(rows)}: the network's output is not finite (feature values "
             f"up to {largest:.4g} in size overflow float{8 * model.network.dtype.itemsize}{scale}); "
             f"check the units of those rows")

@@ -1,6 +1,7 @@
 """gradlab predict / evaluate: a trained run applied to new CSV data, with its standardisation."""
 
 import csv
+import re
 
 import numpy as np
 import pytest
@@ -242,6 +243,25 @@ def test_rows_that_overflow_the_network_are_named(cli, trained, tmp_path):
         result = cli(*command)
         assert result.code == 2 and result.err.count("\n") == 1
         assert "data row 2: the network's output is not finite (feature values up to 1e+308" in result.err
+
+
+@pytest.mark.parametrize("standardize", [False, True])
+def test_values_beyond_float32_are_named_by_predict_and_evaluate_of_a_float32_run(cli, tmp_path, standardize):
+    # predict cast 1e39 to float32 outside evaluate's errstate: 'internal error: RuntimeWarning: overflow
+    # encountered in cast', exit 1
+    result = cli("train", CONFIGS / "cat_dog.yaml", "--out", tmp_path / "runs", "--no-plot", "-q",
+                 "--set", "model.dtype=float32", "--set", f"data.standardize={str(standardize).lower()}")
+    assert result.code == 0, result.err
+    run = run_dirs(tmp_path / "runs")[0]
+    data = tmp_path / "huge.csv"
+    data.write_text("weight_kg,snout_length_cm,target\n10,4,dog\n3,1e39,cat\n-1e40,2,cat\n")
+    scaled = " \\(standardised with the training mean \\S+ and std \\S+\\)" if standardize else ""
+    for command in (("predict", run, data), ("evaluate", run, data)):
+        result = cli(*command)
+        assert result.code == 2 and result.err.count("\n") == 1, result.err
+        assert re.fullmatch(f"error: data rows 2, 3: feature 'snout_length_cm' = 1e\\+39{scaled} is beyond the range of "
+                            r"float32 \(at most 3.403e\+38 in size\), the dtype the run was trained in; check the units "
+                            r"of those rows\n", result.err), result.err
 
 
 def test_class_names_that_look_like_markup_are_printed_as_written(cli, trained, animals):

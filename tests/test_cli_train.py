@@ -217,9 +217,24 @@ FULL = "data: {name: xor, n_samples: 40}\ntraining: {epochs: 2, batch_size: full
     (BASE + "model: {hidden: [4, 4], activation: 'leaky_relu:alpha=1e39', dtype: float32}",
      r"^error: model.activation: leaky_relu alpha = 1e\+39 is beyond the range of float32 \(at most 3.403e\+38 in "
      r"size\); use float64 or a smaller alpha$"),
+    # data, targets and initial weights that float32 cannot hold: cast, they were inf ('overflow encountered in
+    # cast', exit 1; without -W error a run that 'diverged' blaming the learning rate)
+    ("data: {name: csv, path: huge.csv}\nmodel: {dtype: float32}",
+     r"^error: data: feature 'x2' holds 1e\+39, beyond the range of float32 \(at most 3.403e\+38 in size\); "
+     r"use model.dtype: float64 or data.standardize: true$"),
+    ("data: {name: csv, path: huge.csv, target: x2}\nmodel: {dtype: float32}\nloss: mse",
+     r"^error: data: target 'x2' holds 1e\+39, beyond the range of float32 \(at most 3.403e\+38 in size\); "
+     r"use model.dtype: float64$"),
+    (BASE + "model: {dtype: float32, init: 'normal:std=1e150'}",
+     r"^error: model.init: normal \(std=1e\+150\) drew W1 = \S+e\+1[45]\d, beyond the range of float32 \(at most "
+     r"3.403e\+38 in size\); use float64 or a smaller std$"),
+    (BASE + "model: {hidden: [], dtype: float32, init: {name: explicit, layers: [{W: [[1], [-1e39]], b: [0]}]}}",
+     r"^error: model.init: layers\[0\].W holds -1e\+39, beyond the range of float32 \(at most 3.403e\+38 in "
+     r"size\); use float64 or smaller weights$"),
 ])
 def test_bad_configs_exit_2_naming_the_field_and_leave_nothing(cli, tmp_path, text, message):
     write(tmp_path, "d.csv", "x1,x2,target\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n")
+    write(tmp_path, "huge.csv", "x1,x2,target\n1,2,0\n3,1e39,1\n5,6,0\n7,8,1\n")
     write(tmp_path, "bad.csv", "x1,x2,target\n1,2,0\nabc,4,1\n5,6,0\n7,8,1\n")
     write(tmp_path, "empty.csv", "x1,x2,target\n")
     np.savez(tmp_path / "w.npz", W1=np.zeros((2, 3)), b1=np.zeros(3), W2=np.zeros((3, 1)), b2=np.zeros(1))

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Any
+
+import numpy as np
 
 from gradlab.errors import InputError
 
@@ -74,3 +77,38 @@ def whole(name: str, value: object, minimum: int) -> int:
     if n < minimum:
         raise InputError(f"{name} must be a whole number >= {minimum}, got {show(value)}")
     return n
+
+
+def beyond_dtype(dtype: Any) -> str:
+    """Why a number does not fit ``dtype``: ``beyond the range of float32 (at most 3.403e+38 in size)``."""
+    dtype = np.dtype(dtype)
+    return f"beyond the range of {dtype} (at most {float(np.finfo(dtype).max):.4g} in size)"
+
+
+def to_dtype(values: Any, dtype: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """Finite ``values`` as a C-contiguous array of ``dtype``, and where they do not fit it.
+
+    A float64 of size beyond float32's largest (about 3.4e38) becomes inf when cast, with an
+    overflow warning that would reach the user as an internal error, or train on inf. Here the
+    cast is silent and the caller names the value instead (with :func:`beyond_dtype`).
+
+    Parameters
+    ----------
+    values : array_like
+        Finite numbers (data, weights, a hyper-parameter); a non-finite one counts as not fitting.
+    dtype : dtype
+        The floating-point type the values are to have.
+
+    Returns
+    -------
+    cast : ndarray
+        ``values`` in ``dtype`` (``values`` itself when it has that dtype already).
+    misfits : ndarray of bool, same shape, or None
+        True where the cast value is not finite; None when every value fits.
+    """
+    with np.errstate(over="ignore"):
+        cast = np.ascontiguousarray(values, dtype=dtype)
+    # min and max are inf or nan exactly when some value is: no mask the size of the data unless one is
+    if cast.size == 0 or math.isfinite(cast.min()) and math.isfinite(cast.max()):
+        return cast, None
+    return cast, ~np.isfinite(cast)

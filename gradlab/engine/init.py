@@ -153,14 +153,22 @@ class Initializer:
 class _Random(Initializer):
     """Random weights from :meth:`_weights` (float64), zero biases."""
 
+    #: the parameters that set the size of the draws, named when a draw does not fit the dtype
+    scale_parameters: ClassVar[str] = ""
+
     def _weights(self, fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
 
     def _build(self, sizes, rng, dtype):
         layers = []
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-            W = self._weights(fan_in, fan_out, rng).astype(dtype, copy=False)
-            layers.append((np.ascontiguousarray(W), np.zeros(fan_out, dtype=dtype)))
+        for k, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+            drawn = self._weights(fan_in, fan_out, rng)
+            W, misfits = _checks.to_dtype(drawn, dtype)
+            if misfits is not None:  # normal:std=1e150 in float32: the weights would start at inf
+                shown = ", ".join(f"{key}={_checks.show(value)}" for key, value in vars(self).items())
+                raise InputError(f"{self.field}: {self.name} ({shown}) drew W{k} = {drawn[misfits][0]:.4g}, "
+                                 f"{_checks.beyond_dtype(dtype)}; use float64 or a smaller {self.scale_parameters}")
+            layers.append((W, np.zeros(fan_out, dtype=dtype)))
         return layers
 
 
@@ -193,6 +201,8 @@ class Normal(_Random):
         (sigmoid, tanh) or ``he`` (ReLU) there.
     """
 
+    scale_parameters = "std"
+
     def __init__(self, std: float = 0.01) -> None:
         self.std = _checks.positive("std", std)
 
@@ -214,6 +224,8 @@ class Uniform(_Random):
     low, high : float, optional
         ``low < high``.
     """
+
+    scale_parameters = "limit (or low and high)"
 
     def __init__(self, limit: float | None = None, low: float | None = None, high: float | None = None) -> None:
         if limit is not None and (low is not None or high is not None):
@@ -308,7 +320,11 @@ class _Given(Initializer):
             )
         if not np.isfinite(array).all():
             raise InputError(f"{self.field}: {name} contains nan or inf")
-        return np.array(array, dtype=dtype, order="C", copy=True)
+        copy, misfits = _checks.to_dtype(np.array(array, order="C", copy=True), dtype)
+        if misfits is not None:  # W: [[1e39]] in float32 would start at inf
+            raise InputError(f"{self.field}: {name} holds {array[misfits][0]:.4g}, {_checks.beyond_dtype(dtype)}; "
+                             f"use float64 or smaller weights")
+        return copy
 
 
 @initializers.register("from")
