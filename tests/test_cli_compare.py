@@ -291,3 +291,25 @@ def test_halved_at_says_to_what_resolution_the_log_tells_it(cli, tmp_path, satur
     assert "│ by 215 (logged every 5) │" in text and "│ 8 │" in text  # ce is logged every epoch: exact
     stats = json.loads((run_dirs(tmp_path / "cmp")[0] / "summary.json").read_text())["runs"]
     assert [(r["halved_after"], r["halved_at"]) for r in stats] == [(210, 215), (7, 8)]
+
+
+@pytest.mark.parametrize("scale", [[], ["--linear"], ["--log"]])
+def test_runs_near_the_float_maximum_are_compared_with_what_cannot_be_drawn_left_out(cli, tmp_path, monkeypatch,
+                                                                                      scale):
+    # f = 9e307 at every step: matplotlib's ticks overflowed ('internal error: RuntimeWarning: overflow
+    # encountered in multiply', exit 1) and left a failed run directory
+    from gradlab.plots import compare as plots_compare
+
+    notes = []
+    monkeypatch.setattr(plots_compare, "note_beyond_axis", lambda ax, count, scale: notes.append((count, scale)))
+    runs = tmp_path / "runs"
+    for args in (["--f", "1e307*x**2", "--x0", "3", "--lr", "1e-309"], ["--f", "x**2 + 1e100", "--x0", "3"]):
+        assert cli("descend", *args, "--steps", 20, "--no-plot", "--out", runs).code == 0
+    result = cli("compare", *run_dirs(runs), *scale, "--out", tmp_path / "cmp")
+    assert result.code == 0, result.err
+    (run,) = run_dirs(tmp_path / "cmp")
+    assert json.loads((run / "summary.json").read_text())["status"] == "completed"
+    f = [float(row["f"]) for row in csv.DictReader((run / "compare.csv").open())]
+    assert max(f) > 8.9e307  # the CSV has every value
+    # the 21 values of 9e307: beyond 1e300 (linear), outside [1e-150, 1e150] (log); 1e100 + x^2 fits both
+    assert notes == ([(21, "log")] if scale == ["--log"] else [(21, "linear")])

@@ -131,6 +131,22 @@ def test_extreme_parameters_whose_curves_fit_an_axis_are_drawn(cli, tmp_path):
     assert col["smooth_l1_beta=1e-320_gradient"].tolist() == [-1, 0, 1]
 
 
+def test_errors_too_large_for_a_log_axis_are_left_out_and_said_so(cli, tmp_path, monkeypatch):
+    """elu:alpha=1e300's numerical derivative is off by up to 2.3e292: a log axis's margins overflowed
+    ('internal error: RuntimeWarning: overflow encountered in exp', exit 1)."""
+    from gradlab.plots import functions
+
+    notes = []
+    monkeypatch.setattr(functions, "note_beyond_axis", lambda ax, count, scale: notes.append((count, scale)))
+    result = cli("plot", "elu:alpha=1e300", "--numeric", "1e-3", "--output", tmp_path / "elu.png")
+    assert result.code == 0, result.err
+    assert (tmp_path / "elu.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _, col = read_csv(tmp_path / "elu.csv")
+    errors = np.concatenate([col["elu_alpha=1e+300_forward_error"], col["elu_alpha=1e+300_central_error"]])
+    beyond = int(np.sum(errors > 1e150))  # the CSV keeps them all
+    assert beyond > 0 and notes == [(0, "linear"), (beyond, "log")]
+
+
 def test_softmax_is_drawn_along_z_and_equals_sigmoid(cli, tmp_path):
     result = cli("plot", "softmax", "sigmoid", "-d", "--points", 100)
     assert result.code == 0, result.err

@@ -65,3 +65,21 @@ def test_descend_draws_a_run_that_jumps_to_1e280(cli, tmp_path, lr):
     result = cli("descend", "--f", "x**2", "--lr", lr, "--out", tmp_path / "runs")
     assert result.code == 0 and result.err == "", result.err
     assert "diverged at step 1" in result.out
+
+
+def test_values_near_the_float_maximum_are_left_out_of_curves_and_said_so(tmp_path, monkeypatch):
+    # a loss of 1.7e308 beside one of 1: the axis margin overflowed ('overflow encountered in scalar subtract')
+    from gradlab.plots import beyond_axis, drawable, training
+
+    notes = []
+    monkeypatch.setattr(training, "note_beyond_axis", lambda ax, count, scale="linear": notes.append(count))
+    rows = [{"epoch": 0, "train_loss": 1.0, "test_loss": 9e307, "train_r2": -1.7e308, "test_r2": 0.5},
+            {"epoch": 1, "train_loss": 1.7e308, "test_loss": 1.0, "train_r2": 0.1, "test_r2": 0.2}]
+    assert training.loss_curves(rows, tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    assert training.score_curves(rows, tmp_path / "r2.png", metric="r2").read_bytes()[:4] == b"\x89PNG"
+    assert notes == [2, 1]
+    values = [1e300, -1e301, 1e150, 1e151, 1e-151, -5.0, np.inf, np.nan]
+    assert beyond_axis(values).tolist() == [False, True, False, False, False, False, False, False]
+    assert beyond_axis(values, "log").tolist() == [True, False, False, True, True, False, False, False]  # -1e301 <= 0
+    assert beyond_axis(values, "symlog").tolist() == [True, True, False, True, False, False, False, False]
+    np.testing.assert_array_equal(drawable(values), [1e300, np.nan, 1e150, 1e151, 1e-151, -5.0, np.nan, np.nan])

@@ -97,6 +97,36 @@ def spans_decades(values: Sequence[float] | np.ndarray, decades: float = 2.0) ->
     return fits_log_axis(positive) and positive.max() / positive.min() > 10.0 ** decades
 
 
+def beyond_axis(values: Sequence[float] | np.ndarray, scale: str = "linear") -> np.ndarray:
+    """Which finite values an axis of ``scale`` cannot show: beyond :data:`DRAWABLE` in size on a
+    linear axis, outside :data:`LOG_AXIS` on a log one (when > 0; a log axis shows no value <= 0),
+    beyond ``LOG_AXIS[1]`` in size on a symlog one (its ticks and margins overflow as a log axis's do)."""
+    values = np.asarray(values, dtype=float)
+    size = np.abs(values)
+    with np.errstate(invalid="ignore"):
+        if scale == "log":
+            return (values > 0) & ((values < LOG_AXIS[0]) | (values > LOG_AXIS[1])) & np.isfinite(values)
+        return np.isfinite(values) & (size > (LOG_AXIS[1] if scale == "symlog" else DRAWABLE))
+
+
+def drawable(values: Sequence[float] | np.ndarray, scale: str = "linear") -> np.ndarray:
+    """``values`` as floats with those :func:`beyond_axis` (and inf) turned into nan: gaps in a line
+    instead of an overflow in matplotlib's limits and ticks (f = 1e307 x^2, an error of 1e293 on a log axis)."""
+    values = np.asarray(values, dtype=float)
+    return np.where(beyond_axis(values, scale) | np.isinf(values), np.nan, values)
+
+
+def note_beyond_axis(ax, count: int, scale: str = "linear") -> None:
+    """Say in the axes' lower-left corner that ``count`` values were left out by :func:`drawable`
+    (the CSV beside the PNG has them); nothing when none were."""
+    if not count:
+        return
+    limit = f"outside [{LOG_AXIS[0]:g}, {LOG_AXIS[1]:g}]" if scale == "log" else \
+        f"beyond {LOG_AXIS[1] if scale == 'symlog' else DRAWABLE:g} in size"
+    ax.text(0.01, 0.01, f"not drawn: {count} value{'s' if count > 1 else ''} {limit} (the CSV has them)",
+            transform=ax.transAxes, ha="left", va="bottom", fontsize="x-small", color="0.4")
+
+
 def display_available() -> bool:
     """True when a window can be opened (an X/Wayland display, or macOS/Windows)."""
     return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

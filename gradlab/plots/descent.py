@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gradlab.plots import DRAWABLE, finish_axes, new_figure, save, spans_decades, write_columns
+from gradlab.plots import DRAWABLE, drawable, finish_axes, new_figure, save, spans_decades, write_columns
 
 CURVE_POINTS = 400
 GRID_POINTS = 81  # per axis: 6561 samples, smooth contours and a small CSV
@@ -54,18 +54,12 @@ def plot_descent(expr, path: np.ndarray, f: np.ndarray, directory: str | os.Path
     return [save(fig, directory / f"{stem}.png"), csv]
 
 
-def _drawable(values: np.ndarray) -> np.ndarray:
-    """The values an axis can span; larger ones (f = 1e308 tanh x), inf and nan become gaps."""
-    with np.errstate(invalid="ignore"):
-        return np.where(np.abs(values) <= DRAWABLE, values, np.nan)
-
-
 BLANK = f"no value to draw: all are beyond {DRAWABLE:g} in size, or not finite"
 
 
 def _span(values: np.ndarray) -> tuple[float, float]:
     """The range of the drawable values with a 10% margin (at least 1 either side of a single point)."""
-    values = _drawable(values)
+    values = drawable(values)
     finite = values[np.isfinite(values)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
     pad = 0.1 * (hi - lo) if hi > lo else 1.0
@@ -75,8 +69,8 @@ def _span(values: np.ndarray) -> tuple[float, float]:
 def _curve(ax, expr, xs: np.ndarray, f: np.ndarray, csv_path: Path) -> Path:
     grid = np.linspace(*_span(xs), CURVE_POINTS)
     curve = expr.values(grid)
-    ax.plot(grid, _drawable(curve), color="0.3", lw=1.5, label=f"y = {expr.formula}")
-    ok = np.isfinite(_drawable(xs)) & np.isfinite(_drawable(f))
+    ax.plot(grid, drawable(curve), color="0.3", lw=1.5, label=f"y = {expr.formula}")
+    ok = np.isfinite(drawable(xs)) & np.isfinite(drawable(f))
     ax.plot(xs[ok], f[ok], "o-", color="tab:red", ms=4, lw=0.8, alpha=0.8, label="iterates, in order")
     _ends(ax, xs[ok], f[ok])
     ax.set_xlabel("x")
@@ -90,7 +84,7 @@ def _contour(ax, expr, path: np.ndarray, csv_path: Path) -> Path:
     gy = np.linspace(*_span(path[:, 1]), GRID_POINTS)
     X, Y = np.meshgrid(gx, gy)
     Z = expr.values(X, Y)
-    shown = _drawable(Z)  # f = 1e308 tanh(x) + y spans 2e308: the levels' own arithmetic would overflow
+    shown = drawable(Z)  # f = 1e308 tanh(x) + y spans 2e308: the levels' own arithmetic would overflow
     finite = shown[np.isfinite(shown)]
     if finite.size:
         ax.contour(X, Y, shown, levels=_levels(finite), cmap="viridis", linewidths=0.8)
@@ -123,7 +117,7 @@ def _ends(ax, a: np.ndarray, b: np.ndarray) -> None:
 
 def _per_step(ax, f: np.ndarray) -> None:
     steps = np.arange(len(f))
-    ok = np.isfinite(_drawable(f))
+    ok = np.isfinite(drawable(f))
     ax.plot(steps[ok], f[ok], ".-" if ok.sum() <= 200 else "-", color="tab:red", lw=1)  # dots only while distinct
     finish_axes(ax, BLANK)
     positive = f[ok]

@@ -12,7 +12,7 @@ import math
 import textwrap
 from typing import Any
 
-from gradlab.plots import new_figure
+from gradlab.plots import beyond_axis, drawable, new_figure, note_beyond_axis
 
 # How each role is drawn. The forward difference is a thin dotted line with dots, so the
 # round-off noise of a tiny step shows as scattered points instead of a solid band.
@@ -72,19 +72,20 @@ def _colour(series, by_role: bool) -> str:
 
 def _draw_panel(ax, panel, columns, by_role: bool) -> None:
     x = columns[panel.x]
+    yscale = panel.yscale
+    if yscale == "log" and not any((columns[s.column] > 0).any() for s in panel.series):
+        yscale = "linear"  # every error exactly 0 (the step function's): nothing for a log axis
     for a, b, label in panel.spans:
         ax.axvspan(a, b, color="0.85", alpha=0.6, label=label or None, zorder=0)
-    for series in panel.series:
-        ax.plot(x, columns[series.column], label=series.label, color=_colour(series, by_role),
+    for series in panel.series:  # elu:alpha=1e300's error of 1e293 would overflow a log axis's margins
+        ax.plot(x, drawable(columns[series.column], yscale), label=series.label, color=_colour(series, by_role),
                 **STYLES.get(series.role, {}))
+    note_beyond_axis(ax, sum(int(beyond_axis(columns[s.column], yscale).sum()) for s in panel.series), yscale)
     for position, label in panel.marks:
         ax.axvline(position, color="0.4", linestyle=(0, (4, 3)), linewidth=1.0)
         ax.annotate(label, (position, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
                     textcoords="offset points", va="top", fontsize=7, color="0.3", rotation=90)
     ax.set_xscale(panel.xscale)
-    yscale = panel.yscale
-    if yscale == "log" and not any((columns[s.column] > 0).any() for s in panel.series):
-        yscale = "linear"  # every error exactly 0 (the step function's): nothing for a log axis
     if yscale == "symlog":
         ax.set_yscale("symlog", linthresh=1.0)  # linear within +-1, logarithmic beyond: -1/p and p - y both readable
     else:

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from gradlab.plots import finish_axes, fits_log_axis, new_figure, save, spans_decades, write_columns
+from gradlab.plots import (beyond_axis, drawable, finish_axes, fits_log_axis, new_figure, note_beyond_axis, save,
+                           spans_decades, write_columns)
 
 
 def _column(rows: Sequence[Mapping[str, Any]], key: str) -> np.ndarray:
@@ -31,10 +32,13 @@ def loss_curves(rows: Sequence[Mapping[str, Any]], path: Path, title: str = "") 
     shown = []
     for key, style in (("train_loss", "-"), ("test_loss", "--")):
         values = _column(rows, key)
-        if np.isfinite(values).any():
-            ax.plot(epochs, values, style, marker="." if len(rows) < 60 else None, label=key.replace("_", " "))
+        if np.isfinite(drawable(values)).any():  # a diverging run's last loss can be 1e307
+            ax.plot(epochs, drawable(values), style, marker="." if len(rows) < 60 else None,
+                    label=key.replace("_", " "))
             shown.append(values)
-    _log_if_spanning_decades(ax, np.concatenate(shown) if shown else np.array([]))
+    values = np.concatenate(shown) if shown else np.array([])
+    _log_if_spanning_decades(ax, values)  # only when every value fits a log axis
+    note_beyond_axis(ax, int(beyond_axis(values).sum()))
     ax.set(xlabel="epoch", ylabel="loss", title=title or "loss")
     ax.grid(alpha=0.3)
     finish_axes(ax, "no finite loss to draw")
@@ -45,10 +49,13 @@ def score_curves(rows: Sequence[Mapping[str, Any]], path: Path, metric: str = "a
     """Train and test accuracy (or R^2) per epoch."""
     fig, ax = new_figure()
     epochs = _column(rows, "epoch")
+    beyond = 0
     for split, style in (("train", "-"), ("test", "--")):
         values = _column(rows, f"{split}_{metric}")
-        if np.isfinite(values).any():
-            ax.plot(epochs, values, style, label=f"{split} {metric}")
+        beyond += int(beyond_axis(values).sum())  # R^2 = -1e305 when the predictions explode
+        if np.isfinite(drawable(values)).any():
+            ax.plot(epochs, drawable(values), style, label=f"{split} {metric}")
+    note_beyond_axis(ax, beyond)
     ax.set(xlabel="epoch", ylabel=metric, title=metric)
     if metric == "accuracy":
         ax.set_ylim(-0.02, 1.02)
