@@ -11,7 +11,8 @@ The pieces every command with a ``--config FILE`` shares:
 - :func:`flatten` turns nested settings into dotted keys (``optimizer.lr``), the form
   ``--set`` and ``--grid`` take and ``compare`` shows.
 - :data:`Int`, :data:`Float` and :data:`FiniteFloat`, the number types of the schemas:
-  ``true``/``false`` is no number (pydantic alone would read it as 1/0), nor is text such as ``'1_0'``.
+  ``true``/``false`` is no number (pydantic alone would read it as 1/0), nor is text such as ``'1_0'``;
+  and :data:`Bool`, for true or false: ``1`` is not one, the text ``yes``/``no``/``on``/``off`` is.
 
 The schemas live with what they configure: ``descent.DescendConfig``,
 ``experiment.ExperimentConfig``.
@@ -32,7 +33,7 @@ from typing import Annotated, Any, Optional, get_args
 from pydantic import AllowInfNan, BaseModel, BeforeValidator, ValidationError
 
 from gradlab.errors import ConfigError, InputError, did_you_mean, overflows_float
-from gradlab.registry import NUMBER_TEXT
+from gradlab.registry import NUMBER_TEXT, yes_or_no
 
 
 def as_written(value: Any) -> str:
@@ -62,6 +63,17 @@ def _numbers_only(kind: str):
 Int = Annotated[int, _numbers_only("a whole number")]
 #: a number in a schema: ``0.1``, ``1e-3``, ``2``, not ``true`` or ``0.1_0`` (``nan`` and ``inf`` are left to its own checks)
 Float = Annotated[float, _numbers_only("a number")]
+def _yes_or_no(value: Any) -> bool:
+    """:func:`~gradlab.registry.yes_or_no`, its message in a schema's words; pydantic alone would
+    also take 1, 'y' or 't' for true (the data settings, checked by the same function, do not)."""
+    try:
+        return yes_or_no(value)
+    except ValueError as error:
+        raise ValueError(f"input should be {str(error).removeprefix('must be ')}") from None
+
+
+#: true or false in a schema: ``true``, or the text ``yes``/``on`` (``no``/``off``), any case; not ``1``
+Bool = Annotated[bool, BeforeValidator(_yes_or_no)]
 #: a finite number in a schema: a :data:`Float` that is not ``nan`` or ``inf``
 FiniteFloat = Annotated[Float, AllowInfNan(False)]
 
@@ -81,6 +93,12 @@ _INT_TAG, _FLOAT_TAG = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 #: 17 by the rule, and a text field keeps it, as YAML 1.1 kept 08 (configs written before this
 #: loader have a run named 08 or a CSV column 09 unquoted)
 _YAML_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+#: YAML's tag for true and false, and the plain scalars that hold one: YAML 1.2's core schema. PyYAML
+#: follows YAML 1.1, which also reads yes/no/on/off as true/false: 'features: [on, off]' named
+#: columns True and False, 'class_names: [no, yes]' classes False and True. Read by these, they
+#: stay text, which a setting that takes true or false reads as YAML 1.1 did (:func:`yes_or_no`)
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_YAML_BOOL = re.compile(r"true|True|TRUE|false|False|FALSE")
 #: what an explicit ``!!int`` may hold: decimal digits, leading zeros included
 _YAML_WHOLE = re.compile(r"[-+]?[0-9]+")
 _YAML_FLOAT = re.compile(r"[-+]?(?:(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+"
@@ -98,7 +116,8 @@ def _resolve_numbers_by_the_rule(cls: type) -> type:
 @functools.cache
 def _unique_key_loader() -> type:
     """PyYAML's SafeLoader, refusing a key given twice in one mapping (SafeLoader keeps the last
-    silently: ``lr: 0.1`` then ``lr: 10`` trains with 10), and reading numbers by the README's rule."""
+    silently: ``lr: 0.1`` then ``lr: 10`` trains with 10), and reading numbers and booleans by the
+    README's rule (YAML 1.2's core schema: ``no`` is text, ``false`` a boolean)."""
     import yaml
 
     def refuse(node, text: str, allowed: str):
@@ -138,18 +157,28 @@ def _unique_key_loader() -> type:
                                                         node.start_mark)
             return value
 
+        def construct_yaml_bool(self, node):
+            # the base class reads an explicit !!bool yes as true
+            text = self.construct_scalar(node)
+            if not _YAML_BOOL.fullmatch(text):
+                raise refuse(node, text, "true or false")
+            return text.lower() == "true"
+
     UniqueKeyLoader.add_constructor(_INT_TAG, UniqueKeyLoader.construct_yaml_int)
     UniqueKeyLoader.add_constructor(_FLOAT_TAG, UniqueKeyLoader.construct_yaml_float)
-    UniqueKeyLoader.yaml_implicit_resolvers = {  # YAML 1.1's int and float forms go
-        first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT_TAG, _FLOAT_TAG)]
+    UniqueKeyLoader.add_constructor(_BOOL_TAG, UniqueKeyLoader.construct_yaml_bool)
+    UniqueKeyLoader.yaml_implicit_resolvers = {  # YAML 1.1's int, float and bool forms go
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_INT_TAG, _FLOAT_TAG, _BOOL_TAG)]
         for first, resolvers in UniqueKeyLoader.yaml_implicit_resolvers.items()}
+    UniqueKeyLoader.add_implicit_resolver(_BOOL_TAG, re.compile(f"^(?:{_YAML_BOOL.pattern})$"), list("tTfF"))
     return _resolve_numbers_by_the_rule(UniqueKeyLoader)
 
 
 @functools.cache
 def _dumper() -> type:
     """PyYAML's SafeDumper, quoting a string that :func:`_unique_key_loader` would read as a number
-    (``name: '08'``), and also one that YAML 1.1 would (``'1_0'``): the file reads the same anywhere."""
+    (``name: '08'``), and also one that YAML 1.1 would read as a number or a boolean (``'1_0'``,
+    ``'no'``): the file reads the same anywhere."""
     import yaml
 
     return _resolve_numbers_by_the_rule(type("QuotingDumper", (yaml.SafeDumper,), {}))

@@ -45,7 +45,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 
 from gradlab.errors import InputError, did_you_mean
-from gradlab.registry import NUMBER_TEXT, Registry, number_in_text, split_spec
+from gradlab.registry import NUMBER_TEXT, Registry, number_in_text, split_spec, yes_or_no
 
 __all__ = [
     "Dataset",
@@ -327,9 +327,11 @@ def _check_seed(name: str, value: Any) -> int | None:
 
 
 def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise InputError(f"{name} must be true or false, got {value!r}")
-    return bool(value)
+    """``value`` read by the rule the schemas' true-or-false settings follow (:func:`yes_or_no`)."""
+    try:
+        return yes_or_no(bool(value) if isinstance(value, np.bool_) else value)
+    except ValueError as error:
+        raise InputError(f"{name} {error}") from None
 
 
 def _check_names(name: str, value: Any) -> list[str] | None:

@@ -40,7 +40,7 @@ import numpy as np
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gradlab.config import Float, Int
+from gradlab.config import Bool, Float, Int
 from gradlab.errors import InputError
 from gradlab.names import DESCENT_METHODS
 from gradlab.registry import Registry
@@ -1039,7 +1039,7 @@ class DescendConfig(BaseModel):
     every: Optional[Int] = Field(default=None, ge=1)
     digits: Int = Field(default=6, ge=1, le=17)
     name: Optional[str] = None
-    plot: bool = True
+    plot: Bool = True
 
     @field_validator("x0", mode="before")
     @classmethod

@@ -23,7 +23,7 @@ from typing import Any, Literal, Optional, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gradlab.config import FiniteFloat, Int, as_written, load_yaml, validate
+from gradlab.config import Bool, FiniteFloat, Int, as_written, load_yaml, validate
 from gradlab.engine._checks import beyond_dtype, to_dtype
 from gradlab.errors import ConfigError, InputError, in_file
 
@@ -85,7 +85,7 @@ class TrainingConfig(_Strict):
     batch_size: Union[Int, Literal["full"]] = Field(32, description="rows per update; 1 = online, full = batch",
                                                     json_schema_extra={"anyOf": [{"type": "integer", "minimum": 1},
                                                                                  {"const": "full", "type": "string"}]})
-    shuffle: bool = True
+    shuffle: Bool = True
     log_every: Int = Field(1, ge=1)
     l1: FiniteFloat = Field(0.0, ge=0)
     l2: FiniteFloat = Field(0.0, ge=0)

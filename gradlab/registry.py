@@ -39,6 +39,26 @@ def number_in_text(value: Any) -> Any:
     return parse_scalar(value) if isinstance(value, str) and NUMBER_TEXT.fullmatch(value) else value
 
 
+#: the texts a setting that takes true or false reads (any case): YAML 1.2 makes only true and false
+#: booleans, so ``shuffle: no`` arrives as text; configs written for YAML 1.1 meant false by it
+YES_NO_TEXT = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
+def yes_or_no(value: Any) -> bool:
+    """``value`` as a setting that takes true or false reads it: a bool, or a text of :data:`YES_NO_TEXT`.
+
+    Raises
+    ------
+    ValueError
+        Anything else, ``1`` and ``'y'`` included: ``must be true or false (or yes/no, on/off), got 1``.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in YES_NO_TEXT:
+        return YES_NO_TEXT[value.strip().lower()]
+    raise ValueError(f"must be true or false (or yes/no, on/off), got {value!r}")
+
+
 def parse_scalar(text: str) -> Any:
     """Read ``"3"``, ``"0.1"``, ``"1e-3"``, ``"true"`` or ``"none"`` as a Python value; else keep the text.
 

@@ -336,3 +336,54 @@ def test_a_set_value_nested_too_deeply_is_named():
 
     with pytest.raises(InputError, match=r"^--set model\.hidden: nested too deeply \(no config needs more than a few levels\)$"):
         read_yaml_text("[" * 3000 + "]" * 3000, "--set model.hidden")
+
+
+def test_yes_no_on_off_are_text_where_a_setting_takes_a_name(cli, tmp_path):
+    # YAML 1.1 read them as booleans: features [on, off] gave "column 'True' not found", class_names
+    # [no, yes] "label 'no' is not one of class_names ['False', 'True']", --set data.target=no "must be
+    # a non-empty list of names, got False", name: no "input should be a valid string (got False)"
+    (tmp_path / "d.csv").write_text("on,off,no\n" + "".join(f"{i % 3},{i % 5},{'yes' if i % 2 else 'no'}\n"
+                                                           for i in range(20)))
+    (tmp_path / "c.yaml").write_text("name: no\ndata: {name: csv, path: d.csv, features: [on, off], "
+                                     "class_names: [no, yes]}\ntraining: {epochs: 1}\n")
+    result = cli("train", tmp_path / "c.yaml", "--set", "data.target=no", "--no-plot", "-q")
+    assert result.code == 0, result.err
+    saved = run_dirs(tmp_path / "runs")[0] / "config.yaml"
+    config = load_yaml(saved)
+    assert (config["name"], config["data"]["features"], config["data"]["target"], config["data"]["class_names"]) == (
+        "no", ["on", "off"], "no", ["no", "yes"])
+    # written quoted, so that a YAML 1.1 reader (and the loader before this rule) reads the same text
+    import yaml
+
+    assert "name: 'no'" in saved.read_text() and yaml.safe_load(saved.read_text()) == config
+
+
+@pytest.mark.parametrize(("text", "value"), [("true", True), ("True", True), ("FALSE", False), ("no", "no"),
+                                             ("Yes", "Yes"), ("ON", "ON"), ("off", "off"), ("y", "y"), ("tRue", "tRue")])
+def test_only_true_and_false_are_yaml_booleans(tmp_path, text, value):
+    (tmp_path / "c.yaml").write_text(f"a: {text}\nb: [{text}]\n")
+    assert load_yaml(tmp_path / "c.yaml") == {"a": value, "b": [value]}
+
+
+def test_an_explicit_bool_tag_takes_only_true_or_false(tmp_path):
+    (tmp_path / "c.yaml").write_text("a: !!bool yes\n")
+    with pytest.raises(InputError, match=r"c\.yaml, line 1, column 4: invalid YAML: 'yes' is not true or false$"):
+        load_yaml(tmp_path / "c.yaml")
+
+
+def test_true_or_false_settings_read_yes_no_on_off_and_refuse_numbers(cli, tmp_path):
+    # one rule for the schema's settings (training.shuffle) and the data's (standardize, stratify):
+    # a config written for YAML 1.1 keeps its meaning; pydantic alone took shuffle: 1, data refused it
+    (tmp_path / "c.yaml").write_text("data: {name: xor, n_samples: 40, standardize: On, stratify: no}\n"
+                                     "training: {epochs: 1, shuffle: off}\n")
+    assert cli("train", tmp_path / "c.yaml", "--no-plot", "-q").code == 0
+    config = load_yaml(run_dirs(tmp_path / "runs")[0] / "config.yaml")
+    assert (config["training"]["shuffle"], config["data"]["standardize"], config["data"]["stratify"]) == (
+        False, True, False)
+    result = cli("train", tmp_path / "c.yaml", "--set", "training.shuffle=1", "--no-plot", "-q")
+    assert (result.code, result.err) == (2, "error: --set training.shuffle: input should be true or false "
+                                            "(or yes/no, on/off), got 1\n")
+    result = cli("train", tmp_path / "c.yaml", "--set", "data.stratify=y", "--no-plot", "-q")
+    assert (result.code, result.err) == (2, "error: --set data.stratify: must be true or false (or yes/no, on/off), "
+                                            "got 'y'\n")
+    assert len(run_dirs(tmp_path / "runs")) == 1

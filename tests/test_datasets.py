@@ -544,7 +544,7 @@ def test_whole_float_labels_index_the_class_names():
         ({"name": "moons", "seed": -1}, r"data\.seed must be >= 0, got -1"),
         ({"name": "moons", "test_fraction": 1}, r"data\.test_fraction must be >= 0 and < 1, got 1"),
         ({"name": "moons", "test_fraction": -0.1}, r"data\.test_fraction must be >= 0 and < 1, got -0\.1"),
-        ({"name": "moons", "standardize": "yes"}, r"data\.standardize must be true or false, got 'yes'"),
+        ({"name": "moons", "standardize": "maybe"}, r"data\.standardize must be true or false \(or yes/no, on/off\), got 'maybe'"),
         ({"name": "moons", "n_samples": 2, "test_fraction": 0.75},
          r"data\.test_fraction 0\.75 leaves no training"),
         ({"name": "csv", "path": "x.csv", "task": "clasification"},
