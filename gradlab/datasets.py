@@ -334,6 +334,13 @@ def _check_bool(name: str, value: Any) -> bool:
         raise InputError(f"{name} {error}") from None
 
 
+def check_delimiter(name: str, value: Any) -> str:
+    """The character between a CSV's cells: a csv source's ``delimiter``, ``gradlab predict --delimiter``."""
+    if not isinstance(value, str) or len(value) != 1:
+        raise InputError(f"{name} must be a single character, got {value!r}")
+    return value
+
+
 def _check_names(name: str, value: Any) -> list[str] | None:
     """A list of names; a comma-separated string is accepted so ``--set`` can write one."""
     if value is None:
@@ -1110,8 +1117,7 @@ class Csv(_Loader):
         else:
             self.target = _check_names("target", self.target)
         self.features = _check_names("features", self.features)
-        if not isinstance(self.delimiter, str) or len(self.delimiter) != 1:
-            raise InputError(f"delimiter must be a single character, got {self.delimiter!r}")
+        self.delimiter = check_delimiter("delimiter", self.delimiter)
 
     def raw(self, rng: np.random.Generator) -> Raw:
         raw = read_csv(

@@ -36,6 +36,8 @@ class TrainedModel:
     mean: np.ndarray | None
     std: np.ndarray | None
     run_dir: Path
+    #: the character between the cells of the run's training CSV, which new data is read with by default
+    delimiter: str = ","
 
     def inputs(self, X_raw: np.ndarray) -> np.ndarray:
         """Raw feature rows as the network saw its training data: (x - mean) / std, in its dtype.
@@ -135,6 +137,7 @@ def load_model(run_dir: str | os.PathLike) -> TrainedModel:
             raise InputError(f"model.activation: {len(specs)} activations for {len(model.hidden)} hidden layers")
         hidden = [activations.create(spec, field="model.activation") for spec in specs]
         output = activations.create(model.output_spec(loss, info.task), field="model.output")
+        delimiter = _training_delimiter(config.data)
     except InputError as error:
         raise in_file(error, config_file) from None
     weights = _read_weights(run_dir / MODEL_FILE)
@@ -162,7 +165,18 @@ def load_model(run_dir: str | os.PathLike) -> TrainedModel:
         mean=None if info.mean is None else np.asarray(info.mean),
         std=None if info.std is None else np.asarray(info.std),
         run_dir=run_dir,
+        delimiter=delimiter,
     )
+
+
+def _training_delimiter(data: Any) -> str:
+    """The delimiter of the run's CSV, from its resolved config's ``data``: ``,`` for data from
+    elsewhere (a generator, an .npz) and for a run saved before a csv source recorded it."""
+    from gradlab.datasets import check_delimiter
+
+    if not isinstance(data, dict) or "delimiter" not in data:
+        return ","
+    return check_delimiter("data.delimiter", data["delimiter"])
 
 
 def _read_data_info(path: Path) -> _DataInfo:
@@ -229,17 +243,21 @@ def _read_weights(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
 DATA_FIELDS = {"path": "DATA", "features": "DATA", "target": "--target"}
 
 
-def read_features(model: TrainedModel, path: str | os.PathLike, target: str | None = None):
+def read_features(model: TrainedModel, path: str | os.PathLike, target: str | None = None,
+                  delimiter: str | None = None):
     """Read a CSV's feature columns (by the training feature names) and, if asked, its labels.
 
-    Messages name the file ``DATA`` and the label column ``--target``, as the commands do.
+    The cells are split at ``delimiter`` (``--delimiter``), by default at the training CSV's
+    (:attr:`TrainedModel.delimiter`). Messages name the file ``DATA`` and the label column
+    ``--target``, as the commands do.
     """
-    from gradlab.datasets import read_csv
+    from gradlab.datasets import check_delimiter, read_csv
 
+    delimiter = model.delimiter if delimiter is None else check_delimiter("--delimiter", delimiter)
     path = Path(path)
     if not path.exists():
         raise InputError(f"DATA: file not found: {str(path)!r}")
-    raw = read_csv(path, target=target, features=model.feature_names, fields=DATA_FIELDS,
+    raw = read_csv(path, target=target, features=model.feature_names, fields=DATA_FIELDS, delimiter=delimiter,
                    task="regression" if model.task == "regression" else "classification" if target else None)
     return raw.X, (raw.y if target else None)
 

@@ -1,6 +1,7 @@
 """gradlab predict / evaluate: a trained run applied to new CSV data, with its standardisation."""
 
 import csv
+import json
 import re
 
 import numpy as np
@@ -418,3 +419,29 @@ def test_an_empty_label_is_named_by_the_target_option(cli, trained, animals):
     path.write_text("\n".join(lines) + "\n")
     result = cli("evaluate", trained, path, "--target", "label")
     assert result.err == f"error: --target: '{path}' line 3, column 'label': an empty label\n"
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_predict_and_evaluate_read_new_data_with_the_runs_delimiter(cli, tmp_path, delimiter):
+    # they split at ',' whatever the run was trained on: "DATA: column 'a' not found in 'semi.csv';
+    # columns: a;b;target" (exit 2), and there was no --delimiter
+    rows = [["a", "b", "target"], *([i % 3, i % 5, i % 2] for i in range(20))]
+    lines = ["".join(f"{delimiter.join(map(str, row))}\n" for row in rows)]
+    (tmp_path / "train.csv").write_text(lines[0])
+    (tmp_path / "c.yaml").write_text(f"data: {{name: csv, path: train.csv, delimiter: {json.dumps(delimiter)}}}\n"
+                                     "training: {epochs: 1}\n")
+    assert cli("train", tmp_path / "c.yaml", "--no-plot", "-q").code == 0
+    run = run_dirs(tmp_path / "runs")[0]
+    result = cli("predict", run, tmp_path / "train.csv")
+    assert result.code == 0, result.err
+    assert result.out.startswith(f"20 predictions from {run.name}")
+    result = cli("evaluate", run, tmp_path / "train.csv")
+    assert result.code == 0 and "(20 rows)" in result.out, result.err
+    # another delimiter is given with --delimiter; a wrong one says which columns it found
+    (tmp_path / "comma.csv").write_text(lines[0].replace(delimiter, ","))
+    result = cli("predict", run, tmp_path / "comma.csv")
+    assert (result.code, result.err) == (2, f"error: DATA: column 'a' not found in '{tmp_path / 'comma.csv'}'; "
+                                            "columns: a,b,target\n")
+    assert cli("evaluate", run, tmp_path / "comma.csv", "--delimiter", ",").code == 0
+    result = cli("predict", run, tmp_path / "comma.csv", "--delimiter", ";;")
+    assert (result.code, result.err) == (2, "error: --delimiter must be a single character, got ';;'\n")

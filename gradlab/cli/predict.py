@@ -13,6 +13,9 @@ RunArgument = Annotated[str, typer.Argument(help="A training run directory (or i
                                             show_default=False)]
 DataArgument = Annotated[Path, typer.Argument(help="A CSV file with a header and the training feature columns.",
                                               show_default=False)]
+DelimiterOption = Annotated[Optional[str], typer.Option(
+    "--delimiter", help="The character between the cells of DATA. Default: the one the run's training CSV was "
+                        "read with (its config's data.delimiter), else ','.", show_default=False)]
 
 
 def predict(
@@ -20,6 +23,7 @@ def predict(
     data: DataArgument,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the predictions CSV. "
                                                    "Default: <data>_predictions.csv.", show_default=False)] = None,
+    delimiter: DelimiterOption = None,
 ) -> None:
     """Predict with a trained run's model: classes and scores (or values) for each row of a CSV."""
     import numpy as np
@@ -31,7 +35,7 @@ def predict(
     if output is not None:  # a default beside the data is checked once the data are read
         check_output_file(output, ".csv")
     model = load_model(run)
-    X, _ = read_features(model, data)
+    X, _ = read_features(model, data, delimiter=delimiter)
     target = output or data.with_name(f"{data.stem}_predictions.csv")
     if target.exists() and data.exists() and target.samefile(data):
         raise InputError(f"--output: {str(target)!r} is the input data file; writing there would overwrite the "
@@ -53,6 +57,7 @@ def evaluate(
     target: Annotated[Optional[list[str]], typer.Option(
         "--target", help="The label column; repeat it for a run trained on several target columns. "
                          "Default: target.", show_default=False)] = None,
+    delimiter: DelimiterOption = None,
 ) -> None:
     """Evaluate a trained run's model on a labelled CSV: loss and accuracy (or R^2)."""
     from rich.table import Table
@@ -67,7 +72,8 @@ def evaluate(
         trained = f" ({', '.join(model.target_names)})" if model.target_names else ""
         raise InputError(f"--target: the run predicts {plural(outputs, 'target')}{trained}; give one --target per "
                          f"column, got {len(targets)} ({', '.join(targets)})")
-    X, labels = read_features(model, data, target=targets[0] if len(targets) == 1 else targets)
+    X, labels = read_features(model, data, target=targets[0] if len(targets) == 1 else targets,
+                              delimiter=delimiter)
     result = evaluate_rows(model, X, labels)
     out.print(f"{model.run_dir.name} on {data} ({len(X)} rows)", markup=False, soft_wrap=True)
     table = Table(header_style="bold")
