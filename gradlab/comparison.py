@@ -188,9 +188,12 @@ def _number(value: Any) -> float:
 
 
 def _flat_config(path: Path) -> dict[str, Any]:
+    """A run's config as dotted keys, its components' default parameters written out as a training
+    run since writes them: a run saved without them differs from a new one only where it trained otherwise."""
     from gradlab.config import flatten
+    from gradlab.experiment import with_component_defaults
 
-    return flatten(read_config(path))
+    return flatten(with_component_defaults(read_config(path)))
 
 
 def _same_spelling(configs: list[dict[str, Any]]) -> list[dict[str, Any]]:

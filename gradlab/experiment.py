@@ -472,14 +472,64 @@ def _initializer(spec: Spec, base_dir):
 
 
 def resolved_config(config: ExperimentConfig, output: Spec, lr: float | None) -> dict[str, Any]:
-    """The config with every default filled in: what ``config.yaml`` records and ``rerun`` reads."""
+    """The config with every default filled in, the components' parameters included
+    (:func:`with_component_defaults`): what ``config.yaml`` records and ``rerun`` reads."""
     resolved = config.model_dump(mode="json", exclude_none=False)
     resolved["model"]["output"] = output
     if lr is None:
         resolved["optimizer"].pop("lr", None)
     else:
         resolved["optimizer"]["lr"] = lr
-    return resolved
+    return with_component_defaults(resolved)
+
+
+#: the component specs of a config besides ``data`` (whose source writes its own parameters) and
+#: ``optimizer`` (whose parameters sit beside its name, lr and schedule)
+_SPEC_KEYS = ("model.activation", "model.output", "model.init", "loss", "optimizer.schedule")
+
+
+def with_component_defaults(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A training config with each component written out: its canonical name and every parameter,
+    those left at their defaults included, read off the registry's signatures.
+
+    ``loss: huber`` becomes ``{name: huber, delta: 1.0}``; ``optimizer: {name: adam, lr: 0.01}``
+    gains ``beta1``, ``beta2`` and ``eps``; a component without parameters stays a name
+    (``sigmoid``). So ``config.yaml`` holds what the run used, and ``gradlab compare`` of an sgd and
+    an adam run shows Adam's betas, also for runs saved before config.yaml listed them. A spec
+    that names no component is left as written (building the experiment says why).
+    """
+    from gradlab.engine.optimizers import optimizers
+
+    written = {key: dict(value) if isinstance(value, Mapping) else value for key, value in config.items()}
+    for key in _SPEC_KEYS:
+        section, _, field = key.rpartition(".")
+        holder = written.get(section) if section else written
+        if isinstance(holder, dict) and holder.get(field) is not None:
+            holder[field] = _spelt_out(key, holder[field])
+    optimizer = written.get("optimizer")
+    if isinstance(optimizer, dict) and isinstance(optimizer.get("name"), str):
+        own = {k: v for k, v in optimizer.items() if k not in OptimizerConfig.model_fields}
+        try:
+            name, params = optimizers.identity({"name": optimizer["name"], **own}, field="optimizer")
+        except InputError:
+            return written
+        params.pop("lr", None)  # the learning rate used is the config's own key (absent for a line search)
+        written["optimizer"] = {**optimizer, "name": name, **params}
+    return written
+
+
+def _spelt_out(key: str, spec: Any) -> Any:
+    """One component spec (or a list of them, for ``model.activation``) as :func:`with_component_defaults`
+    writes it."""
+    found = component_identity(key, spec)
+    if found is None:
+        return spec
+
+    def one(name: str, params: dict[str, Any]) -> Spec:
+        return {"name": name, **params} if params else name
+
+    identity = found[1]
+    return [one(*each) for each in identity] if isinstance(identity, list) else one(*identity)
 
 
 def config_values(path: Path, overrides: Mapping[str, Any], swept: Iterable[str] = ()) -> dict[str, Any]:

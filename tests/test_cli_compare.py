@@ -313,3 +313,33 @@ def test_runs_near_the_float_maximum_are_compared_with_what_cannot_be_drawn_left
     assert max(f) > 8.9e307  # the CSV has every value
     # the 21 values of 9e307: beyond 1e300 (linear), outside [1e-150, 1e150] (log); 1e100 + x^2 fits both
     assert notes == ([(21, "log")] if scale == ["--log"] else [(21, "linear")])
+
+
+def test_config_yaml_holds_every_components_parameters_and_compare_shows_them(cli, tmp_path):
+    # config.yaml left out parameters at their defaults (Adam's betas and eps, the step schedule's
+    # gamma, huber's delta): compare of an sgd and an adam run showed optimizer.name alone
+    (tmp_path / "c.yaml").write_text("data: {name: xor, n_samples: 40}\nloss: huber\ntraining: {epochs: 1}\n"
+                                     "optimizer: {name: adam, lr: 0.01, schedule: step}\n")
+    assert cli("train", tmp_path / "c.yaml", "--no-plot", "-q").code == 0
+    assert cli("train", tmp_path / "c.yaml", "--set", "optimizer=sgd", "--no-plot", "-q").code == 0
+    adam, sgd = sorted(run_dirs(tmp_path / "runs"), key=lambda run: yaml.safe_load((run / "config.yaml").read_text())
+                       ["optimizer"]["name"])
+    config = yaml.safe_load((adam / "config.yaml").read_text())
+    assert config["optimizer"] == {"name": "adam", "lr": 0.01, "schedule": {"name": "step", "gamma": 0.5, "step_size": 10},
+                                   "clip_norm": None, "beta1": 0.9, "beta2": 0.999, "eps": 1e-08}
+    assert (config["loss"], config["model"]["activation"]) == ({"name": "huber", "delta": 1.0}, "sigmoid")
+    assert compare([adam, sgd]).differing == {"optimizer.name": ["adam", "sgd"],
+                                              "optimizer.schedule.name": ["step", "constant"],
+                                              "optimizer.schedule.gamma": [0.5, None],
+                                              "optimizer.schedule.step_size": [10, None],
+                                              "optimizer.beta1": [0.9, None], "optimizer.beta2": [0.999, None],
+                                              "optimizer.eps": [1e-08, None]}
+    # a run saved before config.yaml wrote them out: the same config, and it still reruns
+    old = {**config, "loss": "huber", "optimizer": {"name": "adam", "lr": 0.01, "schedule": "step", "clip_norm": None}}
+    (adam / "config.yaml").write_text(yaml.safe_dump(old, sort_keys=False))
+    assert compare([adam, sgd]).differing["optimizer.beta1"] == [0.9, None]
+    assert cli("train", tmp_path / "c.yaml", "--no-plot", "-q").code == 0
+    new = next(run for run in run_dirs(tmp_path / "runs") if run not in (adam, sgd))
+    assert compare([adam, new]).differing == {}
+    assert cli("rerun", adam, "--out", tmp_path / "again", "-q").code == 0
+    assert yaml.safe_load((run_dirs(tmp_path / "again")[0] / "config.yaml").read_text()) == config
