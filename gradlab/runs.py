@@ -728,14 +728,30 @@ class RunInfo:
         return to_plain({**fields, "path": self.path.resolve()})
 
 
-def is_run_dir(path: Path) -> bool:
-    """A directory named like a run, or holding a summary or config: what a listing considers."""
+def is_run_dir(path: Path, config_alone: bool = True) -> bool:
+    """A directory named like a run, or holding a summary or config: what a listing considers.
+
+    With ``config_alone=False`` a config.yaml by itself does not make a run: it marks a renamed run
+    that never wrote its summary, but a user's own project folder may hold one too.
+    """
     try:
         if not path.is_dir() or path.name.startswith("."):
             return False
-        return bool(_DIR_NAME.match(path.name)) or (path / SUMMARY_FILE).exists() or (path / CONFIG_FILE).exists()
+        return bool(_DIR_NAME.match(path.name)) or (path / SUMMARY_FILE).exists() \
+            or (config_alone and (path / CONFIG_FILE).exists())
     except OSError:  # a path the system refuses to look at (a name too long): no run of ours
         return False
+
+
+def enclosing_run(path: Path) -> Path | None:
+    """The run directory that the file ``path`` would be written in (its folder or one above it), or None.
+
+    A run's files are its record (``rerun`` and ``compare`` read them back), so commands that write a file
+    where the user says refuse one inside a run. Only directories gradlab made count (named like a run,
+    or holding a summary.json): a folder with the user's own config.yaml is no run.
+    """
+    folder = Path(path).absolute().parent.resolve()
+    return next((d for d in (folder, *folder.parents) if is_run_dir(d, config_alone=False)), None)
 
 
 #: the largest process id there can be: pid_t is a 32-bit C int on Linux and macOS

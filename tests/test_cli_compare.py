@@ -343,3 +343,31 @@ def test_config_yaml_holds_every_components_parameters_and_compare_shows_them(cl
     assert compare([adam, new]).differing == {}
     assert cli("rerun", adam, "--out", tmp_path / "again", "-q").code == 0
     assert yaml.safe_load((run_dirs(tmp_path / "again")[0] / "config.yaml").read_text()) == config
+
+
+@pytest.mark.parametrize("where", ["metrics.png", "sub/x.png"])
+def test_an_output_inside_a_run_is_refused_before_it_overwrites_the_run(cli, tmp_path, saturation_runs, where):
+    # '-o A/metrics.png' wrote the comparison's long CSV over A's own metrics.csv (the CSV sits beside
+    # the PNG); a later compare then read A's final loss from it
+    mse, ce = (_copy(run, tmp_path / "copies") for run in saturation_runs)
+    before = (mse / "metrics.csv").read_bytes()
+    result = cli("compare", mse, ce, "--output", mse / where)
+    assert result.code == 2 and result.out == "" and result.err.count("\n") == 1
+    assert result.err == (f"error: --output: {str(mse / where)!r} lies inside the run directory {str(mse)!r}; "
+                          f"writing there could overwrite the run's own files, so name a file outside it\n")
+    assert (mse / "metrics.csv").read_bytes() == before and not (mse / "sub").exists()
+
+
+def test_an_output_inside_a_renamed_input_run_is_refused(cli, tmp_path, saturation_runs):
+    # a run renamed before it wrote its summary is still an input: its folder is no place for the plot
+    mse, ce = saturation_runs
+    renamed = _copy(mse, tmp_path / "copies", name="mine")
+    (renamed / "summary.json").unlink()
+    result = cli("compare", renamed, ce, "--output", renamed / "metrics.png")
+    assert result.code == 2 and f"lies inside the input run {str(renamed)!r}" in result.err
+
+
+def test_a_folder_holding_a_users_own_config_yaml_is_no_run(cli, tmp_path, saturation_runs):
+    (tmp_path / "config.yaml").write_text("lr: 0.1\n")  # the user's project folder, not a run
+    result = cli("compare", *saturation_runs, "--output", tmp_path / "cmp.png")
+    assert result.code == 0, result.err

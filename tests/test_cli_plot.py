@@ -464,3 +464,12 @@ def test_many_curves_put_their_legend_beside_the_axes_and_keep_the_layout(cli, t
     one = functions.draw(chart(["sigmoid"]))
     assert one.get_size_inches().tolist() == [7.5, 2 * 3.8 + 0.4]  # a short legend stays over the curves
     assert one.axes[0].get_legend()._loc == 0  # "best"
+
+
+def test_an_output_inside_a_run_is_refused(cli, tmp_path):
+    assert cli("descend", "--steps", "3", "--no-plot", "--out", tmp_path / "d").code == 0
+    (run,) = run_dirs(tmp_path / "d")
+    result = cli("plot", "sigmoid", "--output", run / "metrics.png")  # its CSV would replace the run's metrics
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert f"--output: {str(run / 'metrics.png')!r} lies inside the run directory {str(run)!r}" in result.err
+    assert not (run / "metrics.png").exists()

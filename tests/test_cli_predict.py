@@ -233,7 +233,8 @@ def test_predict_refuses_to_write_over_its_input(cli, trained, animals):
     path, *_ = animals
     before = path.read_text()
     result = cli("predict", trained, path, "-o", path)
-    assert result.code == 2 and "is the input data file" in result.err
+    assert result.code == 2 and result.err == (f"error: --output: {str(path)!r} is the input data file; writing "
+                                               f"there would overwrite the data file, so name another file\n")
     assert path.read_text() == before
 
 
@@ -445,3 +446,16 @@ def test_predict_and_evaluate_read_new_data_with_the_runs_delimiter(cli, tmp_pat
     assert cli("evaluate", run, tmp_path / "comma.csv", "--delimiter", ",").code == 0
     result = cli("predict", run, tmp_path / "comma.csv", "--delimiter", ";;")
     assert (result.code, result.err) == (2, "error: --delimiter must be a single character, got ';;'\n")
+
+
+def test_predict_refuses_to_write_inside_a_run(cli, trained, animals):
+    # '-o RUN/metrics.csv' replaced the run's metrics with predictions: 'gradlab rerun RUN' then failed
+    path, *_ = animals
+    before = (trained / "metrics.csv").read_bytes()
+    result = cli("predict", trained, path, "-o", trained / "metrics.csv")
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert result.err == (f"error: --output: {str(trained / 'metrics.csv')!r} lies inside the run directory "
+                          f"{str(trained.resolve())!r}; writing there could overwrite the run's own files, so name a "
+                          f"file outside it\n")
+    assert (trained / "metrics.csv").read_bytes() == before
+    assert cli("rerun", trained, "-q").code == 0

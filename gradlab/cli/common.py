@@ -216,11 +216,15 @@ def fmt(value: float | str, digits: int = 6) -> str:
     return f"{value + 0.0:.{digits}g}"  # + 0.0 turns -0.0 (e.g. f = -x**2 at x = 0) into 0: '-0' reads as an error
 
 
-def check_output_file(path: Path, suffix: str, option: str = "--output", make_parent: bool = False) -> None:
-    """Refuse an output file that cannot be written, before any work is done (exit 2).
+def check_output_file(path: Path, suffix: str, option: str = "--output", make_parent: bool = False,
+                      inputs: tuple[tuple[str, Path], ...] = ()) -> None:
+    """Refuse an output file that cannot be written, or must not be, before any work is done (exit 2).
 
     With ``make_parent`` its directory may be missing as long as it can be created (the
-    caller creates it); else it must exist.
+    caller creates it); else it must exist. ``inputs`` are the ``(what, path)`` the command reads,
+    e.g. ``("data file", data)``: the file may not be one, nor lie in an input directory or in a run
+    directory. What a command writes beside the file (a plot's CSV) shares its folder, so is refused
+    with it.
     """
     import os
 
@@ -238,6 +242,26 @@ def check_output_file(path: Path, suffix: str, option: str = "--output", make_pa
         raise InputError(f"{option}: directory {str(path.parent)!r} does not exist")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise InputError(f"{option}: directory {str(existing)!r} is not writable")
+    _refuse_overwriting(path, option, inputs)
+
+
+def _refuse_overwriting(path: Path, option: str, inputs) -> None:
+    """Refuse ``path`` where writing it, or a file beside it, would replace what the command reads or
+    a run's own record: ``compare A B -o A/metrics.png`` put the comparison's CSV in place of A's
+    metrics.csv."""
+    from gradlab.errors import InputError
+    from gradlab.runs import enclosing_run
+
+    folders = [("the run directory", run)] if (run := enclosing_run(path)) else []
+    folders += [(f"the input {what}", given) for what, given in inputs if given.is_dir()]
+    for where, folder in folders:
+        if path.absolute().parent.resolve().is_relative_to(folder.resolve()):
+            raise InputError(f"{option}: {str(path)!r} lies inside {where} {str(folder)!r}; writing there could "
+                             f"overwrite the run's own files, so name a file outside it")
+    for what, given in inputs:
+        if path.exists() and given.is_file() and path.samefile(given):
+            raise InputError(f"{option}: {str(path)!r} is the input {what}; writing there would overwrite the "
+                             f"{what}, so name another file")
 
 
 def show_paths(*labelled: tuple[str, object]) -> None:

@@ -47,7 +47,7 @@ def compare(
     from gradlab.comparison import compare as read_runs
     from gradlab.errors import InputError, plural
 
-    _check_options(output, out_dir, name)
+    _check_options(output, out_dir, name, runs)
     comparison = read_runs(runs, metric, x)
     hidden = 0
     if log:  # a log axis shows only values > 0: say what the picture leaves out, before any run exists
@@ -91,12 +91,13 @@ def compare(
     saved(run.path)
 
 
-def _check_options(output: Path | None, out_dir: Path | None, name: str | None) -> None:
+def _check_options(output: Path | None, out_dir: Path | None, name: str | None, runs: list[str]) -> None:
     """Refuse a bad --output, --out or --name before any run is read or anything is printed."""
-    from gradlab.runs import check_root
+    from gradlab.runs import check_root, is_run_dir
 
-    if output is not None:
-        check_output_file(output, ".png", make_parent=True)
+    if output is not None:  # the runs given as directories (as find_run reads them); any other is a run gradlab made
+        check_output_file(output, ".png", make_parent=True,
+                          inputs=tuple(("run", Path(run)) for run in runs if is_run_dir(Path(run))))
     if output is None:  # only a run directory needs the run root
         check_root(out_dir)
 

@@ -28,18 +28,14 @@ def predict(
     """Predict with a trained run's model: classes and scores (or values) for each row of a CSV."""
     import numpy as np
 
-    from gradlab.errors import InputError
     from gradlab.inference import load_model, predict as predict_rows, read_features
     from gradlab.plots import write_columns
 
-    if output is not None:  # a default beside the data is checked once the data are read
-        check_output_file(output, ".csv")
+    if output is not None:  # the default, <data>_predictions.csv, cannot be the data nor lie in a run it was not in
+        check_output_file(output, ".csv", inputs=(("data file", data),))
     model = load_model(run)
     X, _ = read_features(model, data, delimiter=delimiter)
     target = output or data.with_name(f"{data.stem}_predictions.csv")
-    if target.exists() and data.exists() and target.samefile(data):
-        raise InputError(f"--output: {str(target)!r} is the input data file; writing there would overwrite the "
-                         f"data, so name another file")
     columns = predict_rows(model, X)
     # whole or not at all: a full disk leaves the old file (or none), never half the predictions
     write_columns(target, {**{name: X[:, k] for k, name in enumerate(model.feature_names)}, **columns})
