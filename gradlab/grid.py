@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -125,6 +126,29 @@ def _power_of_ten(exponent: float, where: str) -> float:
     return _round(value)
 
 
+def _range_count(start: float, stop: float, step: float, where: str) -> int:
+    """How many values ``range(start, stop, step)`` has; refused beyond :data:`MAX_POINTS`.
+
+    Finite ends can still be further apart than a float holds (-1.7e308 to 1.7e308), and a finite
+    span over a tiny step can be more steps than a float holds (1e300 / 1e-300): both were an
+    OverflowError from ``ceil(inf)``. The span is refused as such; the steps are counted in
+    powers of ten once too many to write out exactly.
+    """
+    from gradlab.errors import BEYOND_FLOAT64
+
+    span = stop - start
+    if abs(span) > sys.float_info.max:  # inf for floats; a Python int can exceed a float too
+        raise InputError(f"{where}: the span from {start:g} to {stop:g} is {BEYOND_FLOAT64}; narrow the range")
+    steps = span / step
+    if steps <= 0:  # the wrong way (-inf, 1e300 down to 0 by +1e-300, has no ceil either)
+        return 0
+    count = math.ceil(steps - 1e-9) if steps < 1e15 else None  # past 1e15 a float counts no longer exactly
+    if count is not None and count <= MAX_POINTS:
+        return count
+    shown = count or f"about 10**{math.log10(abs(span)) - math.log10(abs(step)):.0f}"
+    raise InputError(f"{where} has {shown} values, more than {MAX_POINTS}")
+
+
 #: ``identify(key, value)`` -> (kind, identity) of the component a value names, or None: see
 #: :func:`gradlab.experiment.component_identity`
 Identify = Callable[[str, Any], tuple[str, Any] | None]
@@ -151,9 +175,7 @@ def parse_values(key: str, text: str, identify: Identify | None = None) -> list[
                 raise InputError(f"{where}: range start, stop and step must be finite numbers, got {text!r}")
             if step == 0:
                 raise InputError(f"{where}: range step must be a number other than 0, got {text!r}")
-            count = max(0, math.ceil((stop - start) / step - 1e-9))
-            if count > MAX_POINTS:
-                raise InputError(f"{where}: {text} has {count} values, more than {MAX_POINTS}")
+            count = _range_count(start, stop, step, f"{where}: {text.strip()}")
             values = [start + i * step for i in range(count)]
             if not all(isinstance(v, int) for v in (start, stop, step)):
                 values = [_round(v) for v in values]

@@ -36,7 +36,14 @@ def test_value_forms(text, values):
     ("logspace(0, 1, 2.5)", "whole number"),
     ("0.1,0.1", "value 0.1 is given twice"),
     ("[1,", "cannot read the values"),
-    ("range(0, 1e6, 1e-3)", "more than 10000"),
+    ("range(0, 1e6, 1e-3)", r"^--grid optimizer.lr: range\(0, 1e6, 1e-3\) has 1000000000 values, more than 10000$"),
+    # the steps, or the span, beyond a float were an OverflowError from ceil(inf): an internal error
+    ("range(0,1e300,1e-300)", r"^--grid optimizer.lr: range\(0,1e300,1e-300\) has about 10\*\*600 values, more than 10000$"),
+    ("range(0,1,1e-300)", r"has about 10\*\*300 values, more than 10000$"),  # was 301 digits written out
+    ("range(-1.7e308,1.7e308,1e308)", r"^--grid optimizer.lr: range\(-1.7e308,1.7e308,1e308\): the span from -1.7e\+308 "
+                                      r"to 1.7e\+308 is beyond the range of a float64 number \(at most 1.798e\+308 in "
+                                      r"size\); narrow the range$"),
+    ("range(1e300,0,1e-300)", r"no values in 'range\(1e300,0,1e-300\)'"),  # -inf steps
     ("logspace(-3, 400, 3)", r"logspace\(-3, 400, 3\): 10\*\*400 is too large for a float"),
     ("logspace(-400, -390, 3)", r"10\*\*-400 is too small for a float and would be 0"),  # not "0.0 is given twice"
     ("logspace(0, 1e400, 3)", "logspace a and b must be finite numbers"),
