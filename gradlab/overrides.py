@@ -109,7 +109,8 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any], model=
     return result
 
 
-def name_overrides(message: str, overrides: Mapping[str, Any], model=None, flag: str = "--set") -> str:
+def name_overrides(message: str, overrides: Mapping[str, Any], model=None, flag: str = "--set",
+                   every_line: bool = False, written: Mapping[str, str] | None = None) -> str:
     """Name the ``--set`` behind each line of a validation ``message`` about a value it set.
 
     A line ``optimizer.lr: input should be greater than 0 (got -1)`` becomes ``--set
@@ -119,18 +120,22 @@ def name_overrides(message: str, overrides: Mapping[str, Any], model=None, flag:
     unknown value 'adamm'`` is ``--set optimizer.name: unknown value 'adamm'``. A line about a part
     of an overridden value keeps its own path after the key: ``--set model.hidden: model.hidden[0]:
     ...``, and so does one about a number that a key below it made a mapping (``--set lr.x: lr:
-    input should be a valid number``). Other lines (the file's problems) are kept.
+    input should be a valid number``). Other lines (the file's problems) are kept, unless
+    ``every_line``: the one override (a ``--grid`` value that fails on its own) is behind them all.
+    ``written`` says how a key is written after ``flag`` where not as itself: a ``--grid`` key with
+    the value that failed, ``--grid training.batch_size=0: must be ...``.
     """
     lines = []
     for line in message.splitlines():
         field, rest = _subject(line)
         key = _override_of(field, overrides, model) if field else None
+        if key is None and every_line:
+            key, = overrides
         if key is None:
             lines.append(line)
-        elif field in _spellings(key, model) or (key.startswith(f"{field}.") and _holds_keys(model, field)):
-            lines.append(f"{flag} {key}: {rest}")
-        else:
-            lines.append(f"{flag} {key}: {line}")
+            continue
+        about_key = field in _spellings(key, model) or (key.startswith(f"{field}.") and _holds_keys(model, field))
+        lines.append(f"{flag} {(written or {}).get(key, key)}: {rest if about_key else line}")
     return "\n".join(lines)
 
 

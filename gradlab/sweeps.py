@@ -249,9 +249,10 @@ def _diagnose(base: Mapping[str, Any], base_dir: Path, failures: list[tuple[Poin
         for key, value in point.values:
             try:
                 _build(base, {key: value}, base_dir)
-            except InputError as error:
-                blamed += [f"--grid {key}={show(value)}: {line}" for line in str(error).splitlines()
-                           if line not in shared]
+            except InputError as error:  # named as a --set is: '--grid training.batch_size=0: must be ...'
+                own = "\n".join(line for line in str(error).splitlines() if line not in shared)
+                blamed += name_overrides(own, {key: value}, ExperimentConfig, "--grid", every_line=True,
+                                         written={key: f"{key}={show(value)}"}).splitlines() if own else []
         if blamed:
             lines += blamed
         else:

@@ -172,4 +172,19 @@ def test_a_sweep_names_the_set_once_and_a_bad_grid_value_beside_it(cli, tmp_path
     assert result.code == 2 and not (tmp_path / "o").exists()
     assert result.err.splitlines() == [
         "error: --set optimizer.lr: input should be greater than 0 (got -1)",
-        "error: --grid training.batch_size=0: training.batch_size: must be a whole number >= 1 or 'full', got 0"]
+        "error: --grid training.batch_size=0: must be a whole number >= 1 or 'full', got 0"]  # the key named once, as --set
+
+
+@pytest.mark.parametrize(("grid", "line"), [
+    # each --grid line names its key once, as the --set line of the same value does (the path was doubled:
+    # '--grid training.batch_size=0: training.batch_size: must be ...')
+    ("training.batch_size=0,1", "--grid training.batch_size=0: must be a whole number >= 1 or 'full', got 0"),
+    ("optimizer.lr=-1,0.1", "--grid optimizer.lr=-1: input should be greater than 0 (got -1)"),
+    ("data.n_samples=1,100", "--grid data.n_samples=1: must be >= 2, got 1"),  # worded 'data.n_samples must be'
+    ("model.hidden=[0],[4]", "--grid model.hidden=[0]: every width must be >= 1, got [0]"),
+])
+def test_a_bad_grid_value_reads_like_a_bad_set(cli, tmp_path, tiny, grid, line):
+    key, first = grid.split("=")[0], grid.split("=")[1].split(",")[0]
+    assert one_error_line(cli("sweep", tiny, "--grid", grid, "--out", tmp_path / "o")) == line
+    set_line = one_error_line(cli("train", tiny, "--set", f"{key}={first}", "--out", tmp_path / "t"))
+    assert set_line.replace(f"--set {key}:", f"--grid {key}={first}:") == line

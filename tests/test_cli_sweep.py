@@ -166,8 +166,8 @@ def test_serial_and_two_worker_processes_give_identical_results(cli, tmp_path, t
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--grid", "optimiser.lr=0.1"], r"--grid optimiser.lr: unknown key \(did you mean 'optimizer'\?\)"),
-    (["--grid", "optimizer.lr=0.1,-1"], r"--grid optimizer.lr=-1: optimizer.lr: input should be greater than 0"),
-    (["--grid", "loss=mse,bcee"], r"--grid loss=bcee: loss: unknown value 'bcee' \(did you mean 'bce'\?\)"),
+    (["--grid", "optimizer.lr=0.1,-1"], r"--grid optimizer.lr=-1: input should be greater than 0"),
+    (["--grid", "loss=mse,bcee"], r"--grid loss=bcee: unknown value 'bcee' \(did you mean 'bce'\?\)"),
     (["--grid", "optimizer.lr=logspace(-3,0)"], r"logspace takes \(a, b, n\)"),
     (["--grid", "optimizer.lr=0.1", "--metric", "test_acc"], r"did you mean 'test_accuracy'"),
     (["--grid", "optimizer.lr=0.1", "--metric", "test_loss", "--set", "data.test_fraction=0"],
