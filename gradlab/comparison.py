@@ -59,14 +59,20 @@ class Curve:
         """``start``, ``final``, ``best`` and ``best_at`` (the x of the best), ``halved_at``: the
         first logged x where a lower-is-better metric reached half its start (None if never), and
         ``halved_after``: the logged x before it, where it had not. The metric halved somewhere in
-        between: with ``log_every`` 5, ``halved_at`` 10 means at an epoch from 6 to 10."""
+        between: with ``log_every`` 5, ``halved_at`` 10 means at an epoch from 6 to 10.
+        ``diverged_at``: where a curve that ends non-finite left the finite values for good (None
+        when its final value is finite, or no value is)."""
         # start and final are the values as logged, nan or inf included (a diverged run's inf is its
-        # final value); best and halved_at look at finite values only
+        # final value); best and halved_at look at finite values only. A loss of -inf is no best, for
+        # all that it is lowest: it is a diverged value (as a run that detects it says), so a curve
+        # ending there keeps its best finite value as its best, and diverged_at says where it left them
         start, final = (float(self.y[0]), float(self.y[-1])) if self.y.size else (None, None)
         finite = np.isfinite(self.y)
         if not finite.any():
             return {"start": start, "final": final, "best": None, "best_at": None, "halved_at": None,
-                    "halved_after": None}
+                    "halved_after": None, "diverged_at": None}
+        last_finite = int(np.flatnonzero(finite)[-1])
+        diverged = _plain(self.x[last_finite + 1]) if last_finite + 1 < self.y.size else None
         ys = np.where(finite, self.y, -np.inf if higher else np.inf)
         k = int(np.argmax(ys) if higher else np.argmin(ys))
         halved = after = None
@@ -75,7 +81,7 @@ class Curve:
             if below.size:  # never the first point, the start itself (> start / 2)
                 halved, after = _plain(self.x[below[0]]), _plain(self.x[below[0] - 1])
         return {"start": start, "final": final, "best": float(self.y[k]), "best_at": _plain(self.x[k]),
-                "halved_at": halved, "halved_after": after}
+                "halved_at": halved, "halved_after": after, "diverged_at": diverged}
 
 
 def _plain(value: Any) -> Any:

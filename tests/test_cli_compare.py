@@ -371,3 +371,27 @@ def test_a_folder_holding_a_users_own_config_yaml_is_no_run(cli, tmp_path, satur
     (tmp_path / "config.yaml").write_text("lr: 0.1\n")  # the user's project folder, not a run
     result = cli("compare", *saturation_runs, "--output", tmp_path / "cmp.png")
     assert result.code == 0, result.err
+
+
+def test_a_final_minus_inf_is_a_diverged_value_not_the_best(cli, tmp_path):
+    # compare reads nan and -inf cells; a curve ending at -inf kept 25.04 as its best with nothing to say
+    # why the lower final was not it: -inf is divergence, and the table, note and summary.json say so alike
+    for lr, name in (("0.1", "slow"), ("0.2", "fast")):
+        assert cli("descend", "--lr", lr, "--steps", "3", "--no-plot", "--name", name, "--out", tmp_path / name).code == 0
+    (first,), (second,) = run_dirs(tmp_path / "slow"), run_dirs(tmp_path / "fast")
+    metrics = first / "metrics.csv"
+    rows = list(csv.reader(metrics.open()))
+    f = rows[0].index("f")
+    rows[3][f], rows[4][f] = "nan", "-inf"  # steps 2 and 3: 38, 25.04, nan, -inf
+    with metrics.open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    result = cli("compare", first, second, "--out", tmp_path / "cmp")
+    assert result.code == 0, result.err
+    text = " ".join(result.out.split())
+    assert "│ slow │ completed │ 38 │ -inf │ 25.04 (1) │ never │" in text
+    assert ("note: slow's f is not finite from step 2 on (final -inf): diverged values, "
+            "never the best") in result.out
+    (run,) = run_dirs(tmp_path / "cmp")
+    row = json.loads((run / "summary.json").read_text())["runs"][0]
+    assert (row["final"], row["best"], row["best_at"], row["diverged_at"]) == ("-inf", pytest.approx(25.04), 1, 2)
+    assert json.loads((run / "summary.json").read_text())["runs"][1]["diverged_at"] is None

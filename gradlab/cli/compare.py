@@ -66,6 +66,11 @@ def compare(
     for curve in comparison.curves:
         if curve.problem:
             out.print(f"[dim]note: {escape(curve.label)} is {curve.status}: {escape(curve.problem)}[/dim]")
+    for row in comparison.table():
+        if row["diverged_at"] is not None:  # its best is before that: a -inf loss is no best, but divergence
+            out.print(f"[dim]note: {escape(row['label'])}'s {escape(comparison.metric)} is not finite from "
+                      f"{escape(comparison.x)} {_show(row['diverged_at'])} on (final {_show(row['final'])}): "
+                      f"diverged values, never the best[/dim]", soft_wrap=True)
     if comparison.metric.endswith("loss") and "loss" in comparison.differing:
         out.print("[dim]note: the runs use different losses, whose values are not on one scale: compare the shapes "
                   "(plateau, halving time), or --metric train_accuracy[/dim]")
