@@ -198,3 +198,26 @@ def test_a_difference_that_looks_like_markup_is_printed_as_written(cli, tmp_path
     assert "different: row 2 (epoch 1), column train_loss: [/red]x in the original" in " ".join(result.out.split())
     new = only_new(tmp_path / "runs", [train_run])
     assert json.loads((new / "summary.json").read_text())["identical"] is False
+
+
+def test_an_interrupted_rerun_records_that_identity_is_unknown(cli, tmp_path, monkeypatch, train_run):
+    # a rerun stopped by Ctrl-C never finished: summary.json said identical: false, as if it had differed
+    import gradlab.descent
+
+    real, calls = gradlab.descent.metric_row, []
+
+    def ctrl_c_at_step_2(run, step):
+        calls.append(step)
+        if len(calls) == 3:  # the start and step 1 are logged
+            raise KeyboardInterrupt
+        return real(run, step)
+
+    assert cli("descend", "--steps", "5", "--no-plot", "--out", tmp_path / "d").code == 0
+    (original,) = run_dirs(tmp_path / "d")
+    monkeypatch.setattr(gradlab.descent, "metric_row", ctrl_c_at_step_2)
+    result = cli("rerun", original, "--out", tmp_path / "again", "-q")
+    assert result.code == 130 and "interrupted" in result.out
+    (rerun,) = run_dirs(tmp_path / "again")
+    summary = json.loads((rerun / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    assert (summary["identical"], summary["difference"]) == (None, None)

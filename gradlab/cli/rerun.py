@@ -38,14 +38,16 @@ def rerun(
         plot = bool(summary.get("plots"))
     new_run, status = _RERUNNERS[summary["command"]](original, summary, out_dir, plot, quiet)
 
-    difference = compare_metrics(original / METRICS_FILE, new_run.path / METRICS_FILE)
+    # an interrupted rerun never finished: whether it would have been identical is unknown (null), not false
+    interrupted = status == "interrupted"
+    difference = None if interrupted else compare_metrics(original / METRICS_FILE, new_run.path / METRICS_FILE)
     # absolute: the summary is read later from anywhere, where a path relative to today's cwd means nothing
-    new_run.update(rerun_of=str(original.resolve()), identical=difference is None,
+    new_run.update(rerun_of=str(original.resolve()), identical=None if interrupted else difference is None,
                    difference=None if difference is None else difference.message)
     show_paths(("rerun of", original))
     saved(new_run.path)
     ignored = ", ".join(sorted(TIMING_COLUMNS))
-    if status == "interrupted":
+    if interrupted:
         out.print("[yellow]interrupted[/yellow]: the rerun stopped early, so its metrics are not comparable")
         raise typer.Exit(130)
     if difference is None:
