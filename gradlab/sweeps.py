@@ -460,10 +460,12 @@ class Results:
 
 
 def execute(plan: Plan, directory: Path, executor, *, plots: bool = False, argv: Sequence[str] = (),
-            collect: bool = False, on_result: Callable[[PointResult, Results], None] | None = None) -> Results:
-    """Run every point through ``executor`` into ``directory``; returns the results, with
-    ``interrupted`` set when Ctrl-C (or an interrupted point) stopped the sweep early."""
-    results = Results(plan, directory)
+            collect: bool = False, on_result: Callable[[PointResult, Results], None] | None = None,
+            results: Results | None = None) -> Results:
+    """Run every point through ``executor`` into ``directory``; returns the results (``results``, when
+    the caller wrote results.csv already), with ``interrupted`` set when Ctrl-C (or an interrupted
+    point) stopped the sweep early."""
+    results = results or Results(plan, directory)
     tasks = plan.tasks(None if collect else str(Path(directory).resolve()), plots=plots, argv=argv)
     try:
         for result in executor.results(tasks):

@@ -858,3 +858,21 @@ def test_ctrl_c_to_the_process_group_starts_no_point_after_it(tmp_path):
     named = {row["run_dir"] for row in rows}
     lost = [(p.name, sorted(f.name for f in p.iterdir())) for p in run_dirs(sweep_dir) if p.name not in named]
     assert not lost, (lost, rows)  # no directory of a point started and lost
+
+
+@pytest.mark.parametrize("stop", ["_say_plan", "_run"])
+def test_a_sweep_stopped_right_after_its_directory_is_made_has_its_results_csv(cli, tmp_path, tiny, monkeypatch,
+                                                                               stop):
+    # Ctrl-C while the plan was printed (or stdout closed then), or the progress bar set up, left a sweep
+    # directory without results.csv: it was first written when the points were handed to the executor
+    from gradlab.cli import sweep as sweep_cli
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep_cli, stop, ctrl_c)
+    result, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", "optimizer.lr=0.1,1", code=130)
+    assert json.loads((sweep_dir / "summary.json").read_text())["status"] == "interrupted"
+    rows = results(sweep_dir)
+    assert [(r["point"], r["optimizer.lr"], r["status"], r["error"]) for r in rows] == [
+        ("1", "0.1", "cancelled", "cancelled before it started"), ("2", "1", "cancelled", "cancelled before it started")]

@@ -75,11 +75,17 @@ def sweep(
                      "collect": collect, "plots": plot}
         run_name = name or plan.base.get("name")
         run = Run.create("sweep", plan.base, name=run_name, out=out_dir)
-        run.update(reproduce=run.summary["command_line"])  # the sweep is re-run by its own command line
         with run:
-            write_yaml(run.file(sweeps.SWEEP_FILE), plan.spec(**execution))
-            _say_plan(plan, pool, run.path)
-            results = _run(plan, run, pool, collect, plot)
+            # first: a sweep stopped at any later moment has its results.csv (points not started: cancelled)
+            results = sweeps.Results(plan, run.path)
+            try:
+                run.update(reproduce=run.summary["command_line"])  # the sweep is re-run by its own command line
+                write_yaml(run.file(sweeps.SWEEP_FILE), plan.spec(**execution))
+                _say_plan(plan, pool, run.path)
+                _run(plan, run, pool, collect, plot, results)
+            finally:
+                if results.unfinished():  # stopped before the executor had the points (it closes its own)
+                    results.close_unfinished()
             summaries = sweeps.rank(results)
             files = _heatmap(results, summaries, run) if not results.interrupted else []
             counts = results.counts()
@@ -128,7 +134,7 @@ def _say_plan(plan, pool, path) -> None:
     show_paths(("sweep directory", path))
 
 
-def _run(plan, run, pool, collect: bool, plot: bool):
+def _run(plan, run, pool, collect: bool, plot: bool, results):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from gradlab import sweeps
@@ -152,7 +158,8 @@ def _run(plan, run, pool, collect: bool, plot: bool):
 
     with progress:
         bar = progress.add_task("sweep", total=len(plan.points), counts="")
-        return sweeps.execute(plan, run.path, pool, plots=plot, argv=run.argv, collect=collect, on_result=on_result)
+        return sweeps.execute(plan, run.path, pool, plots=plot, argv=run.argv, collect=collect, on_result=on_result,
+                              results=results)
 
 
 def _heatmap(results, summaries, run) -> list:
