@@ -21,13 +21,14 @@ and the parent forwards it too. Without this, a worker that finished its interru
 took the next queued task before the parent had stopped the pool, and that point, started
 after the Ctrl-C, was interrupted by the parent's forwarded SIGINT. Each worker limits BLAS
 to one thread so that N workers do not oversubscribe the cores (see ``limit_threads``).
+Workers start with SIGINT and SIGTERM held until that handler is in place
+(:mod:`gradlab.processes`): one arriving during start-up killed the worker and broke the pool.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import signal
 import time
@@ -37,6 +38,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from gradlab.errors import InputError
 from gradlab.names import EXECUTORS
+from gradlab.processes import close_pool, release_signals, signals_held, spawn_context
 from gradlab.sweeps import CANCELLED, INTERRUPTED, PointResult, PointTask, run_point
 
 #: after Ctrl-C, how long to wait for running points to write their interrupted state
@@ -80,8 +82,7 @@ def _init_worker(threads: int | None, stopping=None) -> None:
     # SIGTERM reaches the workers too when it is sent to the whole group (`timeout`, `kill -- -PGID`,
     # a batch scheduler): it ends the running point as interrupted, as Ctrl-C does. Dying at once
     # would leave that point's run directory 'running' and break the pool.
-    signal.signal(signal.SIGINT, _on_sigint)
-    signal.signal(signal.SIGTERM, _on_sigint)
+    release_signals(_on_sigint)
     _STOPPING["event"] = stopping
     if threads == 1:
         limit_threads()
@@ -137,14 +138,6 @@ class SerialExecutor:
         pass
 
 
-def _context():
-    """spawn: each worker is a fresh interpreter with this process's sys.path, safe whatever threads
-    run here. (forkserver starts about as fast here, but its server ignores the sys.path it is given
-    (Python 3.11's multiprocessing.forkserver.main), so a gradlab run from a checkout imported
-    another installed copy of gradlab in its workers.)"""
-    return multiprocessing.get_context("spawn")
-
-
 class ProcessExecutor:
     """Points in ``workers`` separate processes (concurrent.futures, spawn context)."""
 
@@ -155,13 +148,13 @@ class ProcessExecutor:
         self.workers = workers
         self.function = function
         self.threads = threads
-        self._stopping = _context().Event()
+        self._stopping = spawn_context().Event()
         self._pool = self._new_pool()
         self._futures: dict = {}
         self._collected: set = set()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_init_worker,
+        return ProcessPoolExecutor(self.workers, mp_context=spawn_context(), initializer=_init_worker,
                                    initargs=(self.threads, self._stopping))
 
     def results(self, tasks: Sequence[PointTask]) -> Iterator[PointResult]:
@@ -182,7 +175,8 @@ class ProcessExecutor:
 
     def _run(self, tasks: Sequence[PointTask]):
         """Yield the results of ``tasks``; return the tasks a broken pool left undone, in order."""
-        self._futures = {self._pool.submit(_call, self.function, t): t for t in tasks}
+        with signals_held():  # submit() starts the workers: a Ctrl-C waits until they can take it
+            self._futures = {self._pool.submit(_call, self.function, t): t for t in tasks}
         finished: set[int] = set()
         for future in as_completed(list(self._futures)):
             task = self._futures[future]
@@ -220,18 +214,7 @@ class ProcessExecutor:
         return [self._result(f, self._futures[f]) for f in uncollected]
 
     def close(self) -> None:
-        processes = list((getattr(self._pool, "_processes", None) or {}).values())
-        manager = getattr(self._pool, "_executor_manager_thread", None)  # shutdown() forgets it
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:  # points that ignored the stop request within STOP_TIMEOUT
-            if process.is_alive():
-                process.kill()  # not terminate(): a worker's SIGTERM only asks its point to stop
-        if manager is not None:
-            # Let it close its wake-up pipe before the interpreter exits: at exit concurrent.futures
-            # wakes every manager thread without the lock that guards that close, and a sweep stopped
-            # by Ctrl-C printed "Exception ignored in atexit callback ... OSError: [Errno 9] Bad file
-            # descriptor" when the two met (CPython 3.11, once in a CI run)
-            manager.join(timeout=STOP_TIMEOUT)
+        close_pool(self._pool, timeout=STOP_TIMEOUT)  # kills points that ignored stop() within STOP_TIMEOUT
 
 
 def _running_tasks(dask_worker, interrupt: bool = False) -> list:

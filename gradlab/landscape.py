@@ -41,6 +41,8 @@ from gradlab.errors import InputError
 CHUNK_VALUES = 1 << 21
 #: multiply-adds of a whole grid above which it is spread over processes (about a second of work)
 PARALLEL_WORK = 3e8
+#: after Ctrl-C, how long to wait for the grid's worker processes to be gone
+STOP_TIMEOUT = 30.0
 #: --range: the smallest half-width or width, and the largest coordinate, of the box
 RANGE_LIMITS = (1e-6, 1e6)
 #: the 1-D interpolation runs over t in [INTERPOLATION[0], INTERPOLATION[1]]
@@ -151,24 +153,27 @@ def plane_losses(evaluator: LossEvaluator, origin: np.ndarray, basis: np.ndarray
 
 
 def _plane_losses_in_processes(evaluator, origin, basis, coords, slices, result, workers, progress):
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    from gradlab.processes import close_pool, signals_held, spawn_context
+
     # spawn, not fork: the CLI's progress bar runs a thread, and forking a threaded process is unsafe
-    context = multiprocessing.get_context("spawn")
     done = 0
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(slices)), mp_context=context,
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(slices)), mp_context=spawn_context(),
                                initializer=_start_worker, initargs=(evaluator, origin, basis))
     try:
-        futures = {pool.submit(_worker_losses, coords[sl]): sl for sl in slices}
+        with signals_held():  # submit() starts the workers, which ignore Ctrl-C once they are up
+            futures = {pool.submit(_worker_losses, coords[sl]): sl for sl in slices}
         for future in as_completed(futures):
             sl = futures[future]
             result[sl] = future.result()
             done += sl.stop - sl.start
             if progress is not None:
                 progress(done, len(result))
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException:  # Ctrl-C (or a failure): the chunks being computed are of no use now
+        close_pool(pool, timeout=STOP_TIMEOUT)
+        raise
+    pool.shutdown(wait=True)
     return result
 
 
@@ -177,7 +182,14 @@ _WORKER: dict = {}
 
 def _start_worker(evaluator, origin, basis) -> None:
     """Worker set-up: keep the evaluator and the plane; one BLAS thread per process (the
-    processes already use the cores; nested BLAS threads would only compete)."""
+    processes already use the cores; nested BLAS threads would only compete). Ctrl-C and SIGTERM
+    are ignored: the parent stops the pool (a worker they killed while it held the call queue's
+    lock left the others waiting on it, and the command never ended)."""
+    import signal
+
+    from gradlab.processes import release_signals
+
+    release_signals(signal.SIG_IGN)
     _WORKER.update(evaluator=evaluator, origin=origin, basis=basis)
     try:
         from threadpoolctl import threadpool_limits

@@ -29,15 +29,12 @@ Layout of a sweep directory (itself a run directory of command ``sweep``)::
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import platform
 import shutil
-import signal
 import statistics
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -48,6 +45,7 @@ from typing import Any
 from gradlab.comparison import bounds, higher_is_better
 from gradlab.errors import ConfigError, InputError, did_you_mean, plural
 from gradlab.grid import Point, expand, parse_grid, parse_seeds, show, show_values
+from gradlab.processes import signals_deferred
 from gradlab.runs import PackedRun
 
 RESULTS_FILE = "results.csv"
@@ -300,27 +298,6 @@ class PointResult:
     packed: PackedRun | None = None
 
 
-@contextlib.contextmanager
-def _sigint_deferred():
-    """Hold a Ctrl-C back until the block ends, then give it to the SIGINT handler that would have had
-    it: a Ctrl-C while a point's run directory is being created would leave it half made (no summary).
-
-    A handler rather than a signal mask: Python runs its handlers in the main thread even when another
-    thread (a BLAS one) took the signal, so blocking SIGINT in the main thread does not hold it back.
-    """
-    if threading.current_thread() is not threading.main_thread():  # handlers can only be set there
-        yield
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught and callable(previous):
-            previous(signal.SIGINT, None)  # raises KeyboardInterrupt where that handler would have
-
-
 def _describe(result: PointResult, history, metrics: Sequence[str]) -> None:
     """Fill ``result`` from a finished run's ``history``: its status, and each metric's final and best value."""
     result.status, result.epochs, result.stop_reason = history.status, history.epochs, history.stop_reason
@@ -349,7 +326,7 @@ def run_point(task: PointTask) -> PointResult:
             result.packed = pack_run(run.path)
 
     try:
-        with _sigint_deferred():  # a Ctrl-C meanwhile interrupts the point once its directory is complete
+        with signals_deferred():  # a Ctrl-C meanwhile interrupts the point once its directory is complete
             experiment = build(task.config, base_dir=task.base_dir)
             root = task.out or (scratch := tempfile.mkdtemp(prefix="gradlab-point-"))
             run = Run.create("train", experiment.resolved, name=task.name, out=root, argv=task.argv,
