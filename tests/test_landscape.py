@@ -386,8 +386,8 @@ def test_a_large_exact_surface_is_spread_over_the_workers(monkeypatch):
     assert (spread.u[2], spread.v[2]) == (w, b)
 
 
-def test_ctrl_c_during_training_draws_what_was_done_and_exits_130(cli, tmp_path, monkeypatch):
-    # the landscape was drawn and the run marked interrupted, but the exit code was 0
+def test_ctrl_c_during_training_stops_before_the_grid_and_exits_130(cli, tmp_path, monkeypatch):
+    # it computed the whole grid first (about 9 s for spiral_relu with --points 101) and drew it
     from gradlab.cli import landscape as cli_landscape
     from gradlab.training import Callback
 
@@ -396,16 +396,18 @@ def test_ctrl_c_during_training_draws_what_was_done_and_exits_130(cli, tmp_path,
             if epoch == 3:
                 raise KeyboardInterrupt
 
+    def no_grid(*args, **kwargs):
+        raise AssertionError("the grid must not be computed after a Ctrl-C")
+
     monkeypatch.setattr(cli_landscape.ProgressBars, "epochs", lambda self, total: CtrlC())
+    monkeypatch.setattr(ls, "compute", no_grid)
     result = cli("landscape", CONFIGS / "saturation_mse.yaml", "--points", "5", "--out", tmp_path / "o")
-    assert result.code == 130
+    assert result.code == 130, result.text
     (run,) = run_dirs(tmp_path / "o")
-    assert '"status": "interrupted"' in (run / "summary.json").read_text()
-    _, path = read_csv(run / "landscape_path.csv")
-    assert len(path) == 4  # full batch: the start and 3 updates
-    model = np.load(run / "model.npz")
-    assert (path[-1]["w"], path[-1]["b"]) == (model["W1"][0, 0], model["b1"][0])
-    assert "(interrupted)" in result.out
+    assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
+    assert not list(run.glob("landscape_*"))
+    assert len(np.load(run / "path.npy")) == 4  # kept for a later landscape: the start and 3 updates
+    assert f"gradlab landscape {run} draws it" in " ".join(result.out.split())
 
 
 def test_a_landscape_whose_loss_is_a_few_1e_301_is_drawn(cli, tmp_path):

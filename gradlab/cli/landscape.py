@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from gradlab.cli.common import CONFIG_OR_RUN, NameOption, OutOption, examples, fmt, out, saved, whole_number_option
 from gradlab.cli.train import SetOption
@@ -92,7 +93,8 @@ def landscape(
     with run, ProgressBars() as bars:
         status, path, every = _path(experiment, run, recorded, no_train, bars)
         final = experiment.network.flat().astype(np.float64)
-        if np.all(np.isfinite(final)):
+        # Ctrl-C in training stops the command: the grid can take longer than the training did
+        if status != "interrupted" and np.all(np.isfinite(final)):
             initial = ls.initial_parameters(run_dir) if run_dir is not None and path is None else None
             result = ls.compute(experiment.network, experiment.loss, experiment.X_train, experiment.Y_train, path,
                                 initial=initial, bounds=bounds, points=points, seed=seed, workers=workers,
@@ -108,15 +110,18 @@ def landscape(
                 files = _write(result, run, _title(experiment, source), every)
                 run.finish(status, path_every=every, plots=[f.name for f in files if f.suffix == ".png"],
                            landscape=_summary(result, settings, every))
-        if result is None:  # the run keeps its training status (diverged); the command fails below
+        if result is None:  # the run keeps its training status (diverged, interrupted); the command ends below
             run.finish(status, landscape=None)
+    if status == "interrupted":
+        saved(run.path)
+        out.print(f"[yellow]interrupted[/yellow] during training: no landscape drawn; the training so far is "
+                  f"kept (model.npz, path.npy): gradlab landscape {escape(str(run.path))} draws it", highlight=False)
+        raise typer.Exit(130)
     if result is None:
         reason = run.summary.get("stop_reason") or f"training {status}"
         raise RunFailure(nothing or f"{reason}: there is no landscape around non-finite weights (run {run.path})")
     _report(result, experiment, every, status, "final" if run_dir is not None or not no_train else "initial")
     saved(run.path)
-    if status == "interrupted":  # Ctrl-C in training: the landscape of what was done, and exit 130 as train does
-        raise typer.Exit(130)
 
 
 def _path(experiment, run, recorded, no_train: bool, bars):
