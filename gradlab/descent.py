@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 import numpy as np
 
@@ -622,6 +622,113 @@ class Stationary:
     curvature_changes: bool = False
 
 
+@dataclass(frozen=True)
+class Plateau:
+    """Where a run stopped on a gradient that is merely small: f keeps falling along ``direction`` (a unit
+    vector), and no point where the gradient vanishes is near (see :func:`plateau`).
+
+    ``gradient`` is the gradient's size there; where float64 rounds the gradient to 0 (``rounded``), it
+    is the 50-digit one, an mpmath number (tanh at -20: 1.7e-17; e^x at -1000: 5.1e-435).
+    """
+
+    direction: np.ndarray
+    gradient: Any
+    rounded: bool = False
+    kind: ClassVar[str] = "plateau"  # what the run's summary calls it, as a Stationary's kind
+
+
+def plateau(expr, x: Sequence[float]) -> Plateau | None:
+    r"""A :class:`Plateau` where a run that met its tolerance at ``x`` did so because the gradient is
+    merely small, not 0, and f keeps falling beyond float64's rounding; else None (a stationary point,
+    or too flat to tell: :func:`stationary_kind` judges it).
+
+    Saturated functions are such plateaus: tanh at -20 has a gradient of 1.7e-17 (0 in float64),
+    :math:`-e^{-x^2}` at 6 one of 2.8e-15, and descent stops there, as it does at a minimum.
+
+    What tells them apart is how far off the gradient would vanish if the curvature were what it is
+    at x (:func:`_stationary_distance`). A run that stopped near a stationary point stopped within
+    about that distance of it; where 10 times that distance stays within the probes' reach,
+    ``PROBE_REACH`` :math:`(1 + \|x\|)`, the point is right beside x, and no plateau (a quadratic
+    minimum reached to tol: its gradient vanishes a distance of tol / f'' away).
+
+    Farther, f itself is asked, to 50 digits, along the direction :math:`u = -g / \|g\|` descent
+    moves in: it must be lower at every probe :math:`x + d u` and higher at every :math:`x - d u`,
+    each by more than rounding (:func:`_compare` with f's rounding and :func:`_placement`), at the
+    distances of :func:`_probe_distances` from x's precision out to the probes' reach. On the side where
+    the curvature c along u puts the point where f's slope along the line would vanish,
+    :math:`t = \|g\| / |c|` away (downhill for c > 0, uphill for c < 0), f is also probed past it, at
+    2t, 4t, ... 128t: a minimum reached to tol is about t away (a flat one, :math:`x^p`, (p - 1) t),
+    and f rises again past it; twice as far at a time, no probe steps over the rise to where f may fall
+    again (the local minimum 1 of :math:`x^3 - 3x`, stopped at 1.147 with tol = 1, before its fall
+    to -inf). :math:`e^x` from -20 falls on at every one, out to 128 away. Where c is 0 to its
+    rounding, t is the distance to where the gradient vanishes, on both sides: along the floor of
+    :math:`(x + y)^2 + (x - y)^8`, where Newton stops 9.8e-4 off the minimum, the Hessian's entries
+    are 2 to rounding, and c is lost in that rounding.
+
+    Where float64 rounds the whole gradient to 0 (tanh at -20), the 50-digit gradient and Hessian
+    (:meth:`~gradlab.expr.Expression.derivatives_precise`) stand in for it; at a stationary point
+    they are 0 too (:math:`x^3` at 0), or the point lies within rounding of one, right beside x.
+    """
+    x = np.asarray(x, dtype=float)
+    slope = _gradient_and_hessian(expr, x)
+    if slope is None:
+        return None
+    g, h, size, rounded = slope
+    to_stationary = _stationary_distance(g, h)
+    if not 10.0 * to_stationary > PROBE_REACH * (1.0 + norm(x)):  # (nan is no distance)
+        return None
+    length = math.hypot(*g)  # not norm(g): g * g underflows where g is 1e-170 (-exp(-x**2) at 20)
+    u = -g / length
+    curvature = float(u @ h @ u)
+    # past where f's slope along u would vanish if f were quadratic, twice as far at a time out to 128 times
+    known = abs(curvature) > 10.0 * np.finfo(float).eps * float(np.abs(u) @ np.abs(h) @ np.abs(u))
+    vanishes = length / abs(curvature) if known else to_stationary
+    past = [vanishes * 2.0**k for k in range(1, 8)] if math.isfinite(vanishes) else []
+    near = _probe_distances(0.0, norm(x))
+    downhill = sorted(near + past) if curvature > 0 or not known else near
+    uphill = sorted(near + past) if curvature < 0 or not known else near
+    f0 = expr.value_precise(x)
+    noise = 10.0 * (expr.rounding_precise(x) + _placement(expr, x))
+    for side, distances, expected in ((1.0, downhill, -1), (-1.0, uphill, 1)):
+        for d in distances:
+            p = x + side * d * u
+            if _compare(expr.value_precise(p), f0, noise + 10.0 * _placement(expr, p)) != expected:
+                return None
+    return Plateau(u, size, rounded)
+
+
+def _gradient_and_hessian(expr, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any, bool] | None:
+    """``(g, h, size, rounded)``: f's gradient and Hessian at x, in float64, and the gradient's size;
+    None where either is not finite, or the gradient is 0 (see below).
+
+    Where float64 rounds the whole gradient to 0 (``rounded``) and the Hessian is singular, as it is on
+    a plateau (tanh at -20: both are 0), the 50-digit gradient and Hessian stand in for them, both
+    divided by their largest entry so that they fit float64 (e^x at -1000: 5.1e-435); that changes
+    neither the direction of g nor :math:`H^{-1} g`. With an invertible Hessian (:math:`x^2` at 0) the
+    gradient vanishes within rounding of x, and there is no plateau: None.
+    """
+    g, h = expr.gradient(x), _hessian(expr, x)
+    if not (np.all(np.isfinite(g)) and np.all(np.isfinite(h))):
+        return None
+    if np.any(g != 0):
+        return g, h, math.hypot(*g), False
+    if np.all(np.linalg.eigvalsh(h) != 0):  # an invertible Hessian puts where g vanishes within float64's rounding
+        return None
+    precise = expr.derivatives_precise(x)
+    if precise is None:
+        return None
+    import mpmath
+
+    g_precise, rows = precise
+    scale = max(abs(v) for v in [*g_precise, *(v for row in rows for v in row)])
+    if scale == 0 or not mpmath.isfinite(scale):
+        return None
+    g, h = (np.array([[float(v / scale) for v in row] for row in values]) for values in ([g_precise], rows))
+    if not np.any(g != 0):  # nothing beside the curvature: a stationary point within rounding of x
+        return None
+    return g[0], h, mpmath.norm(g_precise), True
+
+
 def stationary_kind(expr, x: Sequence[float]) -> Stationary | None:
     r"""A :class:`Stationary` whose kind is ``"maximum"`` or ``"saddle point"`` when a point where
     the gradient vanished is no minimum, or ``"flat point"`` when the second derivatives say so at
@@ -649,7 +756,8 @@ def stationary_kind(expr, x: Sequence[float]) -> Stationary | None:
     x = np.asarray(x, dtype=float)
     h = _hessian(expr, x)
     kind = _curvature_kind(h)
-    step = _newton_step(expr, x, h) if np.all(np.isfinite(h)) else np.zeros_like(x)  # no step without a Hessian
+    # no step without a Hessian
+    step = _newton_step(expr.gradient(x), h) if np.all(np.isfinite(h)) else np.zeros_like(x)
     changes = bool(np.all(np.isfinite(step))) and any(
         _curvature_kind(_hessian(expr, x + side * 10.0 * step)) != kind for side in (-1.0, 1.0))
     flat = _flat(h)  # a saddle's rising direction may be one the Hessian sees as flat: only a saddle is sure
@@ -666,9 +774,9 @@ def stationary_kind(expr, x: Sequence[float]) -> Stationary | None:
     return Stationary("flat point" if changes else kind)
 
 
-def _newton_step(expr, x: np.ndarray, h: np.ndarray) -> np.ndarray:
-    r""":math:`H^{-1} g` at x, for a finite Hessian ``h``: how far from x the gradient vanishes if the
-    curvature is what it is at x. Along an eigenvector whose eigenvalue is exactly 0 the step is 0.
+def _newton_step(g: np.ndarray, h: np.ndarray) -> np.ndarray:
+    r""":math:`H^{-1} g` for the gradient ``g`` and a finite Hessian ``h`` at x: how far from x the gradient
+    vanishes if the curvature is what it is at x. Along an eigenvector whose eigenvalue is exactly 0 the step is 0.
 
     Every other eigenvalue is inverted, however small: least squares (``lstsq``) drops those below
     :math:`\epsilon \|H\|`, but that is where Newton stops, its Hessian singular, along a flat
@@ -681,10 +789,20 @@ def _newton_step(expr, x: np.ndarray, h: np.ndarray) -> np.ndarray:
     step's size that sets the reach.
     """
     eigenvalues, eigenvectors = np.linalg.eigh(h)
-    along = eigenvectors.T @ np.asarray(expr.gradient(x), dtype=float)
+    along = eigenvectors.T @ np.asarray(g, dtype=float)
     with np.errstate(all="ignore"):
         steps = np.where(eigenvalues != 0, along / eigenvalues, 0.0)
     return eigenvectors @ steps
+
+
+def _stationary_distance(g: np.ndarray, h: np.ndarray) -> float:
+    r"""How far from x the gradient vanishes if the curvature is what it is at x, :math:`\|H^{-1} g\|`
+    (:func:`_newton_step`), or inf where g has a part along an eigenvector whose eigenvalue is exactly 0:
+    there f changes linearly, and its gradient vanishes nowhere (:math:`10^{-9} x + y^2`)."""
+    eigenvalues, eigenvectors = np.linalg.eigh(h)
+    if np.any((eigenvalues == 0) & (eigenvectors.T @ g != 0)):
+        return math.inf
+    return norm(_newton_step(g, h))
 
 
 def _hessian(expr, x: np.ndarray) -> np.ndarray:

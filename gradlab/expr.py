@@ -473,36 +473,61 @@ class Expression:
             size = float(np.asarray(self._size(*_coords(point)), dtype=float))
         return math.inf if math.isnan(size) else size
 
-    @functools.cached_property
-    def _f_unbounded(self) -> Callable:
+    def _lambdify_mpmath(self, expr) -> Callable:
         import mpmath  # sympy's own dependency
 
         extras = {"sigmoid": lambda z: 1 / (1 + mpmath.exp(-z)), "softplus": lambda z: mpmath.log1p(mpmath.exp(z)),
                   "relu": lambda z: max(z, 0)}
-        return self._sp.lambdify(self._symbols, self.sym, modules=[extras, "mpmath"])
+        return self._sp.lambdify(self._symbols, expr, modules=[extras, "mpmath"])
+
+    @functools.cached_property
+    def _f_unbounded(self) -> Callable:
+        return self._lambdify_mpmath(self.sym)
+
+    @functools.cached_property
+    def _derivatives_unbounded(self) -> Callable:
+        with _sympy_depth("second derivative"):
+            return self._lambdify_mpmath([*self.grad_sym, *(h for row in self.hessian_sym for h in row)])
 
     def value_unbounded(self, point: Sequence[float]) -> Any:
         """:math:`f` at ``point`` in mpmath, whose exponent has no range: e^-1000 is 5.1e-435, not the 0
         it becomes in float64. Returned as an mpmath number, comparable with others; None where
         f has no real value there."""
-        return self._mpmath_value([float(v) for v in np.asarray(point, dtype=float).ravel()])
+        return self._mpmath_value([float(v) for v in np.asarray(point, dtype=float).ravel()], self._f_unbounded)
 
     def value_precise(self, point: Sequence[float]) -> Any:
         r""":math:`f` at ``point`` in mpmath to ``PRECISE_DIGITS`` significant digits, the coordinates
         taken as the exact binary numbers they are: beside f = 1, :math:`y^6` at y = 1e-3 adds 1e-18,
         which float64 rounds away. An mpmath number, or None where f has no real value there."""
+        return self._precise(point, self._f_unbounded)
+
+    def derivatives_precise(self, point: Sequence[float]) -> tuple[list, list] | None:
+        r""":math:`\nabla f` and the Hessian (as rows) at ``point`` in mpmath, as :meth:`value_precise`
+        gives f: at x = -20 float64 rounds tanh to -1 and its derivative :math:`1 - \tanh^2 x` to 0,
+        while it is 1.7e-17. None where one of them has no real value there."""
+        values = self._precise(point, self._derivatives_unbounded)
+        if values is None:
+            return None
+        n = self.n_vars
+        return values[:n], [values[n + i * n:n + (i + 1) * n] for i in range(n)]
+
+    def _precise(self, point: Sequence[float], function: Callable) -> Any:
+        """``function`` at ``point`` to ``PRECISE_DIGITS`` significant digits (see :meth:`value_precise`)."""
         import mpmath
 
         with mpmath.workdps(PRECISE_DIGITS):
-            return self._mpmath_value([mpmath.mpf(float(v)) for v in np.asarray(point, dtype=float).ravel()])
+            return self._mpmath_value([mpmath.mpf(float(v)) for v in np.asarray(point, dtype=float).ravel()], function)
 
-    def _mpmath_value(self, coords: list) -> Any:
-        """:attr:`_f_unbounded` at ``coords``, or None where f has no real value there."""
+    def _mpmath_value(self, coords: list, function: Callable) -> Any:
+        """``function`` (:attr:`_f_unbounded`, or :attr:`_derivatives_unbounded`, a list) at ``coords``, or
+        None where it (any value of the list) has no real value there."""
         try:
-            value = self._f_unbounded(*coords)
+            value = function(*coords)
         except (ArithmeticError, TypeError, ValueError):  # a pole (1/0), or relu's max() of a complex value
             return None
-        return value if not isinstance(value, complex) and getattr(value, "imag", 0) == 0 else None
+        values = value if isinstance(value, list) else [value]
+        real = all(not isinstance(v, complex) and getattr(v, "imag", 0) == 0 for v in values)
+        return value if real else None
 
     # Printed forms (sympy's str, with Floats shown as the user typed them).
     def show(self, expr, textbook: bool = True) -> str:

@@ -532,7 +532,7 @@ def test_the_readme_line_on_a_point_that_is_no_minimum_is_real_output(cli):
     (["--f", "x**3 + x**4", "--x0", "0"], "inflection point"),
     (["--f", "-x**4 - y**4", "--x0=1,1", "--method", "newton"], "maximum"),
     (["--lr", "0.1", "--x0", "8"], None),  # converged at the minimum 2
-    (["--f", "exp(x)", "--x0=-20"], None),  # a plateau: "stopped", f keeps decreasing, no stationary point named
+    (["--f", "exp(x)", "--x0=-20"], "plateau"),  # no stationary point: the gradient is merely small (it was None)
 ])
 def test_the_summary_names_a_point_that_is_no_minimum(cli, tmp_path, args, name):
     # stop_reason says the stopping test was met; a script had no field telling it the point was no minimum
@@ -736,21 +736,75 @@ def test_odd_order_points_and_off_centre_newton_stops_are_not_called_converged(c
      "converged after 4 steps: x = 1.14702, y = -1.93198 (gradient and next step below tol = 1)"),
     (["--f", "x**3 - 3*x + y**2", "--x0=2,0", "--tol", "1", "--lr", "0.05"],
      "converged after 4 steps: (x, y) = (1.14702, 0), f = -1.93198 (gradient and next step below tol = 1)"),
-    # plateaus: the gradient is merely small, and f's slope alone made it lower on one side; they were
-    # "an inflection point of f, not a minimum" and "a saddle point", where no stationary point is
-    (["--f", "exp(x)", "--x0=-20"],
-     "stopped after 0 steps: x = -20, y = 2.06115e-09 (gradient and next step below tol = 1e-08); f keeps "
-     "decreasing as x -> -inf, so there is no minimum to converge to that way"),
-    (["--f", "sigmoid(x)", "--x0=-20"],
-     "stopped after 0 steps: x = -20, y = 2.06115e-09 (gradient and next step below tol = 1e-08); f keeps "
-     "decreasing as x -> -inf, so there is no minimum to converge to that way"),
-    (["--f", "exp(x+y)", "--x0=-10,-10"],
-     "converged after 0 steps: (x, y) = (-10, -10), f = 2.06115e-09 (gradient and next step below tol = 1e-08)"),
 ])
-def test_a_loose_tol_minimum_or_a_plateau_is_no_odd_order_point(cli, tmp_path, args, final):
+def test_a_loose_tol_minimum_is_no_odd_order_point(cli, tmp_path, args, final):
     result = cli("descend", *args, "--no-plot")
     assert result.code == 0, result.err
     assert final in result.out.splitlines()
+
+
+PLATEAU = "stopped after 0 steps on a plateau of f, not at a minimum: "
+ON_TO_MINUS_INF = "; f keeps decreasing as x -> -inf, so there is no minimum to converge to that way"
+
+
+def plateau_line(where: str, size: str, rounded: bool = False, way: str = "toward smaller x",
+                 tail: str = "; start elsewhere") -> str:
+    rounds = " and rounds to 0 in float64" if rounded else ""
+    return f"{PLATEAU}{where} (the gradient, of size {size}, is below tol = 1e-08{rounds}, but f keeps falling {way}){tail}"
+
+
+@pytest.mark.parametrize(("args", "final"), [
+    # f' = 2x e^(-x^2) = 2.8e-15 at 6, and f falls on to its minimum at 0: it was "converged"
+    (["--f", "-exp(-x**2)", "--x0", "6"], plateau_line("x = 6, y = -2.31952e-16", "2.78343e-15")),
+    # f'' < -tol there: it was "a flat point of f ... (the gradient is 0, ...)"
+    (["--f", "-exp(-x**2)", "--x0", "4.6"], plateau_line("x = 4.6, y = -6.46143e-10", "5.94452e-09")),
+    # float64 rounds tanh(-20) to -1 and 1 - tanh^2 to 0 (4 e^-40 = 1.7e-17): it was "an inflection point"
+    (["--f", "tanh(x)", "--x0=-20"], plateau_line("x = -20, y = -1", "1.69934e-17", rounded=True)),
+    (["--f", "tanh(x)", "--x0=20"], plateau_line("x = 20, y = 1", "1.69934e-17", rounded=True, tail=ON_TO_MINUS_INF)),
+    # it was "converged"; the direction is -grad f / |grad f|
+    (["--f", "exp(x+y)", "--x0=-10,-10"],
+     plateau_line("(x, y) = (-10, -10), f = 2.06115e-09", "2.91491e-09", way="along (-0.707107, -0.707107)")),
+    # these said "stopped ... f keeps decreasing as x -> -inf", with no word on why the run stopped there
+    (["--f", "exp(x)", "--x0=-20"], plateau_line("x = -20, y = 2.06115e-09", "2.06115e-09", tail=ON_TO_MINUS_INF)),
+    (["--f", "sigmoid(x)", "--x0=-20"], plateau_line("x = -20, y = 2.06115e-09", "2.06115e-09", tail=ON_TO_MINUS_INF)),
+    # e^-1000 underflows float64, and so does its gradient: 50 digits still give it
+    (["--f", "exp(x)", "--x0=-1000"], plateau_line("x = -1000, y = 0", "5.07596e-435", rounded=True, tail=ON_TO_MINUS_INF)),
+])
+def test_a_plateau_is_named_where_the_gradient_is_merely_small(cli, tmp_path, args, final):
+    result = cli("descend", *args, "--no-plot")
+    assert result.code == 0, result.err
+    assert final in result.out.splitlines()
+    saved = summary(only_run(tmp_path))
+    assert (saved["stop_reason"], saved["not_a_minimum"]) == ("converged", "plateau")
+    assert saved["message"].startswith(final.split(":")[0])
+
+
+def test_the_readme_plateau_line_is_real_output(cli):
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    quoted = readme.split("$ gradlab descend --f 'tanh(x)' --x0=-20 --no-plot\n...\n", 1)[1].splitlines()[0]
+    assert quoted.startswith(PLATEAU)
+    assert quoted in cli("descend", "--f", "tanh(x)", "--x0=-20", "--no-plot").out.splitlines()
+
+
+@pytest.mark.parametrize(("args", "final"), [
+    # the gradient vanishes 1e-9 away, right beside the point
+    (["--f", "x**2", "--x0", "1e-9"],
+     "converged after 0 steps: x = 1e-09, y = 1e-18 (gradient and next step below tol = 1e-08)"),
+    # flat minima 3 and 39 Newton steps away: f falls towards them, and rises again 100 steps on
+    (["--f", "x**4", "--x0", "0.0013"],
+     "converged after 0 steps: x = 0.0013, y = 2.8561e-12 (gradient and next step below tol = 1e-08)"),
+    (["--f", "x**40", "--x0", "0.56"],
+     "converged after 0 steps: x = 0.56, y = 8.46294e-11 (gradient and next step below tol = 1e-08)"),
+    (["--f", "x**4 + y**4", "--x0=1e-3,1e-3"],
+     "converged after 0 steps: (x, y) = (0.001, 0.001), f = 2e-12 (gradient and next step below tol = 1e-08)"),
+])
+def test_a_minimum_reached_to_tol_is_no_plateau(cli, tmp_path, args, final):
+    result = cli("descend", *args, "--no-plot")
+    assert result.code == 0, result.err
+    assert final in result.out.splitlines()
+    assert summary(only_run(tmp_path))["not_a_minimum"] is None
 
 
 def test_an_inflection_has_no_stability_numbers_of_a_minimum(cli, tmp_path):

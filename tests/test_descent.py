@@ -10,6 +10,7 @@ from gradlab.descent import (
     metric_columns,
     metric_row,
     observed_ratio,
+    plateau,
     stability,
     stationary_kind,
     update_rule,
@@ -305,6 +306,7 @@ def test_flat_maxima_and_saddle_points_are_told_by_f_itself(text, x0, x_end, kin
     assert outcome.reason == "converged"
     np.testing.assert_allclose(outcome.x, x_end, rtol=1e-5, atol=1e-300)
     assert stationary_kind(expr, outcome.x) == Stationary(kind, by_values=True)
+    assert plateau(expr, outcome.x) is None
 
 
 @pytest.mark.parametrize(("text", "x0", "settings", "x_end"), [
@@ -328,6 +330,7 @@ def test_flat_minima_stay_minima(text, x0, settings, x_end):
     assert outcome.reason == "converged"
     np.testing.assert_allclose(outcome.x, x_end, rtol=1e-5, atol=1e-300)
     assert stationary_kind(expr, outcome.x) is None
+    assert plateau(expr, outcome.x) is None
 
 
 @pytest.mark.parametrize(("text", "x0", "kind"), [
@@ -359,6 +362,7 @@ def test_a_start_on_a_flat_or_non_finite_hessian_point_is_told_by_f(text, x0, ki
     _, outcome = descend(expr, x0, Settings())
     assert (outcome.reason, outcome.steps) == ("converged", 0)
     assert stationary_kind(expr, outcome.x) == kind
+    assert plateau(expr, outcome.x) is None
 
 
 def test_a_maximum_flat_along_some_direction_is_still_a_maximum():
@@ -366,6 +370,52 @@ def test_a_maximum_flat_along_some_direction_is_still_a_maximum():
     _, outcome = descend(expr, [1.0, 1.0], Settings(method="newton"))
     np.testing.assert_allclose(outcome.x, [2.67964e-08, 0.0], rtol=1e-5, atol=1e-300)
     assert stationary_kind(expr, outcome.x) == Stationary("maximum")
+
+
+@pytest.mark.parametrize(("text", "x0", "direction", "gradient", "rounded"), [
+    # f' = 2x e^(-x^2) = 12 e^-36 = 2.78e-15, f'' = (2 - 4x^2) e^(-x^2) < 0: f falls on towards the minimum at 0
+    ("-exp(-x**2)", [6.0], [-1.0], 2.7834273962922828e-15, False),
+    ("-exp(-x**2)", [20.0], [-1.0], 7.660678386856023e-173, False),  # g * g underflows float64: |g| is taken by hypot
+    # tanh(-20) is -1 in float64, and 1 - tanh^2 is 0; to 50 digits it is 4 e^-40 = 1.6993e-17
+    ("tanh(x)", [-20.0], [-1.0], 1.6993417021166355e-17, True),
+    ("tanh(x)", [20.0], [-1.0], 1.6993417021166355e-17, True),
+    # grad = (e^-20, e^-20); the Hessian is singular, and f falls along the diagonal for ever
+    ("exp(x + y)", [-10.0, -10.0], [-0.5**0.5, -0.5**0.5], 2**0.5 * 2.061153622438558e-09, False),
+    ("sigmoid(x)", [-20.0], [-1.0], 2.0611536139418488e-09, False),
+    # f falls with slope 1e-9 for ever along x; y is at its minimum, where the Hessian is 2
+    ("1e-9*x + y**2", [0.0, 0.0], [-1.0, 0.0], 1e-9, False),
+])
+def test_a_plateau_is_where_f_falls_on_beyond_rounding(text, x0, direction, gradient, rounded):
+    expr = parse(text)
+    _, outcome = descend(expr, x0, Settings())
+    assert (outcome.reason, outcome.steps) == ("converged", 0)
+    found = plateau(expr, outcome.x)
+    np.testing.assert_allclose(found.direction, direction, rtol=1e-12, atol=1e-300)
+    assert float(found.gradient) == pytest.approx(gradient, rel=1e-12)
+    assert (found.rounded, found.kind) == (rounded, "plateau")
+
+
+@pytest.mark.parametrize(("text", "x0", "settings", "steps"), [
+    ("x**2", [1e-9], {}, 0),  # the minimum 0 is 1e-9 away, where f'(x)/f''(x) = 1e-9 puts it
+    ("x**4", [0.0013], {}, 0),  # a flat minimum 3 Newton steps (4.3e-4) away: f rises again 8 steps downhill
+    ("x**40", [0.56], {}, 0),  # 39 Newton steps (0.0144) away
+    ("x**4 + y**4", [1e-3, 1e-3], {}, 0),
+    ("x**3", [0.0], {}, 0),  # an inflection: the gradient is 0 to 50 digits too
+    ("(x - 0.1)**3", [0.1], {}, 0),  # 5.6e-18 beside the inflection at the exact 0.1, which float64 cannot hold
+    ("relu(x)", [-1.0], {}, 0),  # flat: f is 0 on the whole left half
+    ("cos(x)", [1e-9], {}, 0),  # beside a maximum
+    # Newton stops 7 of its steps (9.8e-4 and 2.6e-3) off these flat points: 10 steps pass the probes'
+    # reach, so they are not right beside, and f is probed past them, twice as far at a time. In the
+    # first, the curvature along -g, 8e-16, is lost in the rounding of the Hessian's entries of 2, so
+    # that is done on both sides
+    ("(x + y)**2 + (x - y)**8", [0.2864, -0.7613], {"method": "newton", "steps": 500}, 43),
+    ("-0.1207*(x + 1.847)**8 + 7.435*(y - 0.8372)**2 + 1e12", [0.1227, 2.289], {"method": "newton", "steps": 500}, 43),
+])
+def test_a_point_beside_a_stationary_one_is_no_plateau(text, x0, settings, steps):
+    expr = parse(text)
+    _, outcome = descend(expr, x0, Settings(**settings))
+    assert (outcome.reason, outcome.steps) == ("converged", steps)
+    assert plateau(expr, outcome.x) is None
 
 
 def test_a_probe_where_f_has_no_real_value_tells_nothing():

@@ -220,6 +220,19 @@ def test_the_unbounded_value_is_none_where_f_has_no_real_value():
     assert parse("exp(x)").value_unbounded([-1000.0]) > 0
 
 
+def test_precise_derivatives_keep_what_float64_rounds_away():
+    # float64: tanh(-20) = -1, so 1 - tanh^2 = 0 and f'' = -2 tanh (1 - tanh^2) = 0; exactly 4 e^-40 and 8 e^-40
+    tanh = parse("tanh(x)")
+    assert (tanh.gradient([-20.0])[0], tanh.hessian([-20.0])[0, 0]) == (0.0, 0.0)
+    (g,), ((h,),) = tanh.derivatives_precise([-20.0])
+    assert (float(g), float(h)) == pytest.approx((1.6993417021166355e-17, 3.398683404233271e-17), rel=1e-14)
+    # relu's step and abs's sign, and the derivatives beyond float64's range
+    assert parse("relu(x) + abs(y)").derivatives_precise([-1.0, -2.0]) == ([0, -1], [[0, 0], [0, 0]])
+    (g,), _ = parse("exp(x)").derivatives_precise([-1000.0])
+    assert float(g) == 0.0 and g > 0
+    assert parse("sqrt(x)").derivatives_precise([-1.0]) is None  # no real value
+
+
 def test_rounding_counts_the_terms_a_formula_cancels():
     eps = np.finfo(float).eps
     expanded = parse("x**4 - 4*x**3 + 6*x**2 - 4*x + 1")  # (x - 1)^4: 0 at 1, from terms up to 6

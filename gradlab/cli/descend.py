@@ -97,7 +97,7 @@ class Recorded:
     outcome: Any
     stable: Any
     downhill: Optional[str] = None  # "+inf"/"-inf": a 1-D f that keeps falling that way (no minimum)
-    point: Any = None  # the descent.Stationary the final line names where the gradient vanished at no minimum
+    point: Any = None  # the descent.Stationary or Plateau the final line names where a converged run is at no minimum
 
 
 def record(cfg, expr, descent, out_dir: Optional[Path]) -> Recorded:
@@ -228,11 +228,14 @@ def _table(expr, records, every: int, digits: int):
 
 
 def _no_minimum_point(expr, outcome, downhill: Optional[str]):
-    """The :class:`~gradlab.descent.Stationary` point a converged run stopped at, where it is no
-    minimum (a maximum, saddle, inflection or flat point), or None."""
-    from gradlab.descent import stationary_kind
+    """The point a converged run stopped at, where it is no minimum: a :class:`~gradlab.descent.Plateau`,
+    or a :class:`~gradlab.descent.Stationary` point (a maximum, saddle, inflection or flat point); else None."""
+    from gradlab.descent import plateau, stationary_kind
 
-    point = stationary_kind(expr, outcome.x) if outcome.reason == "converged" else None
+    if outcome.reason != "converged":
+        return None
+    # a plateau first: the gradient is below tol there but no stationary point is near, so none can be named
+    point = plateau(expr, outcome.x) or stationary_kind(expr, outcome.x)
     if point is not None and downhill and point.kind == "flat point":
         return None  # "possibly not a minimum" says less than the tail: there is none that way (x**3 from -1)
     return point
@@ -248,9 +251,11 @@ def _final_line(expr, settings, outcome, digits: int, downhill: Optional[str] = 
         return f"interrupted ({outcome.detail}) after {count}: {where}"
     if outcome.reason == "diverged":
         return f"diverged at step {outcome.steps}: {outcome.detail} (lr = {settings.lr:g}){tail}"
-    if point is not None:  # the gradient vanished, but not at a minimum: descent cannot tell, f and f'' can
+    if point is not None:  # the gradient is below tol, but not at a minimum: descent cannot tell, f and f'' can
         advice = tail or "; start elsewhere"  # where f falls away, no start leads to a minimum that way
-        return f"stopped after {count} {_not_a_minimum(expr, point, where)}{advice}"
+        what = (_on_a_plateau(expr, point, where, settings.tol, digits) if point.kind == "plateau"
+                else _not_a_minimum(expr, point, where))
+        return f"stopped after {count} {what}{advice}"
     head = "converged" if outcome.reason == "converged" and not downhill else "stopped"
     return f"{head} after {count}: {where} ({outcome.detail}){tail}"
 
@@ -286,6 +291,31 @@ def _not_a_minimum(expr, point, where: str) -> str:
         why = "the gradient is 0, but " + ("f'' < 0 there" if one else "the Hessian has a negative eigenvalue there")
     kind = _point_name(expr, point)
     return f"at {'an' if kind[0] in 'aeiou' else 'a'} {kind} of f, not a minimum: {where} ({why})"
+
+
+def _on_a_plateau(expr, point, where: str, tol: float, digits: int) -> str:
+    """'on a plateau of f, not at a minimum: <where> (why)' for a :class:`~gradlab.descent.Plateau`."""
+    rounded = " and rounds to 0 in float64" if point.rounded else ""
+    return (f"on a plateau of f, not at a minimum: {where} (the gradient, of size {_size(point.gradient, digits)}, "
+            f"is below tol = {tol:g}{rounded}, but f keeps falling {_direction(expr, point.direction, digits)})")
+
+
+def _size(value, digits: int) -> str:
+    """``value`` (a float, or an mpmath number that float64 may round to 0: 5.1e-435) as :func:`fmt` shows it."""
+    if float(value) == 0 and value != 0:
+        import mpmath
+
+        return mpmath.nstr(value, digits)
+    return fmt(float(value), digits)
+
+
+def _direction(expr, u, digits: int) -> str:
+    """'toward smaller x' for a direction along an axis, else 'along (-0.707107, -0.707107)'."""
+    moving = [(name, c) for name, c in zip(expr.variables, u) if c != 0]
+    if len(moving) == 1:
+        name, c = moving[0]
+        return f"toward {'larger' if c > 0 else 'smaller'} {name}"
+    return f"along {_point(u, digits)}"
 
 
 def _no_minimum(downhill: str) -> str:
@@ -372,7 +402,7 @@ def _summary(expr, cfg, outcome, stable, downhill, point, plots) -> dict:
         "steps": outcome.steps,
         "stop_reason": outcome.reason,
         "message": _final_line(expr, cfg.settings(), outcome, 17, downhill, point),
-        # what the message names where the gradient vanished at no minimum (stop_reason stays converged)
+        # what the message names where a converged run is at no minimum (stop_reason stays converged)
         "not_a_minimum": None if point is None else _point_name(expr, point),
         "final": final,
         "stability": stable.as_dict() if stable is not None else None,
