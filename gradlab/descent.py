@@ -579,6 +579,64 @@ def find_minimum_1d(expr, starts: Sequence[float], iterations: int = 200) -> flo
     return None
 
 
+@dataclass(frozen=True)
+class Kink:
+    """A minimum of a 1-D f where f' jumps from ``left`` < 0 to ``right`` > 0 at ``x`` (|x| at 0), which a
+    descent circles: its last points lie between ``low`` and ``high``, on either side of it."""
+
+    x: float
+    left: float
+    right: float
+    low: float
+    high: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"x": self.x, "left_slope": self.left, "right_slope": self.right, "low": self.low, "high": self.high}
+
+
+def kink_minimum(expr, path: Sequence[float], window: int = 20) -> Kink | None:
+    r"""The :class:`Kink` a 1-D run ended circling, or None.
+
+    Gradient descent cannot settle where :math:`f'` jumps (:math:`|x|` at 0): however close a point
+    comes, the next step is :math:`\eta |f'|`, as large as ever, and the last ``window`` points circle
+    the kink, some with :math:`f' < 0`, some with :math:`f' > 0`. Between the closest of each, a < b,
+    the sign change of :math:`f'` is found by bisection; it is a kink when :math:`f'` a hair
+    (1e-12 (1 + |x|)) to either side of it keeps more than 1% of its largest size on the circling
+    points. Beside a smooth minimum the slope shrinks to 0 there, and there is no kink.
+    """
+    tail = np.asarray(path[-window:], dtype=float)
+    if expr.n_vars != 1 or tail.size < 4 or not np.all(np.isfinite(tail)):
+        return None
+    slope = lambda x: float(expr.gradient([x])[0])  # noqa: E731
+    slopes = np.array([slope(p) for p in tail])
+    if not (np.any(slopes < 0) and np.any(slopes > 0)) or not np.all(np.isfinite(slopes)):
+        return None
+    below, above = float(tail[slopes < 0].max()), float(tail[slopes > 0].min())
+    if below >= above:  # the points do not straddle one sign change (two minima, or a maximum between)
+        return None
+    low, high = float(tail.min()), float(tail.max())
+    steepest = float(np.abs(slopes).max())
+    a, b = below, above
+    while True:  # bisect on the sign of f' down to adjacent floats (about 60 halvings)
+        middle = a + (b - a) / 2
+        if middle in (a, b):
+            break
+        g = slope(middle)
+        if not math.isfinite(g):
+            return None
+        if g == 0:  # f' = 0 at the kink itself (sympy's sign(0))
+            a = b = middle
+            break
+        a, b = (middle, b) if g < 0 else (a, middle)
+    x = min((a, b), key=lambda point: float(expr.value([point])))
+    # the one-sided slopes, a hair off x: the jump of a kink, or about 0 beside a smooth minimum
+    hair = 1e-12 * (1.0 + abs(x))
+    left, right = slope(x - hair), slope(x + hair)
+    if not min(-left, right) > 0.01 * steepest:
+        return None
+    return Kink(float(x) + 0.0, left, right, float(low), float(high))
+
+
 def falling_towards(expr, x: float) -> str | None:
     r"""``"+inf"`` or ``"-inf"`` when :math:`f` keeps decreasing from ``x`` that way, else None.
 

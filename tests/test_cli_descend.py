@@ -913,3 +913,28 @@ def test_the_table_caption_appears_only_when_steps_are_left_out(cli, tmp_path, s
     result = cli("descend", "--steps", steps, "--every", every, "--no-plot")
     assert result.code == 0, result.err
     assert (f"shown: steps 1-5, every {every} steps, and the last" in result.out) is caption
+
+
+@pytest.mark.parametrize(("args", "line", "kink"), [
+    # |x| from 1.05: ten steps of 0.1 reach 0.05, then -0.05, 0.05, ... for ever
+    (["--f", "abs(x)", "--x0", "1.05"],
+     "stability: x* = 0 is a kink of f, where f' jumps from -1 to 1: f' does not shrink near it as near a smooth "
+     "minimum, so the run circles it (its last points lie between x = -0.05 and 0.05); no step-size bound applies, "
+     "and a smaller lr ends closer to it", {"x": 0.0, "left_slope": -1.0, "right_slope": 1.0}),
+    # f' = -0.5 below 1 and 1.5 above: one step down of 0.15, then steps up of 0.05 until it passes 1 again
+    (["--f", "abs(x - 1) + 0.5*x", "--x0", "3"],
+     "stability: x* = 1 is a kink of f, where f' jumps from -0.5 to 1.5: f' does not shrink near it as near a smooth "
+     "minimum, so the run circles it (its last points lie between x = 0.85 and 1); no step-size bound applies, "
+     "and a smaller lr ends closer to it", {"left_slope": -0.5, "right_slope": 1.5}),
+])
+def test_a_kink_minimum_is_named_where_no_step_size_bound_applies(cli, tmp_path, args, line, kink):
+    # it said "no minimum of f found near the path": |x| has one, at 0, where f' jumps and f'' says nothing
+    result = cli("descend", *args, "--no-plot")
+    assert result.code == 0 and line in result.out.splitlines()
+    saved = summary(only_run(tmp_path))
+    assert saved["kink"].items() >= kink.items() and saved["stability"] is None
+
+
+def test_a_smooth_minimum_has_no_kink(cli, tmp_path):
+    assert cli("descend", "--no-plot").code == 0
+    assert summary(only_run(tmp_path))["kink"] is None

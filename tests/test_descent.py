@@ -445,3 +445,22 @@ def test_adam_at_the_engines_smallest_eps_steps_at_most_lr_where_the_square_unde
     with pytest.raises(InputError, match=r"use eps >= 2.23e-162$"):
         Settings(method="adam", beta2=0.0, eps=1e-163)
     assert Settings(method="gd", eps=1e-300).eps == 1e-300  # only Adam adds eps to a square root
+
+
+@pytest.mark.parametrize(("text", "path", "kink"), [
+    ("abs(x)", [0.05, -0.05, 0.05, -0.05], (0.0, -1.0, 1.0)),
+    ("relu(x) + relu(-x)", [0.05, -0.05, 0.05, -0.05], (0.0, -1.0, 1.0)),
+    ("abs(x - 1) + 0.5*x", [0.85, 0.9, 0.95, 1.0, 0.85], (1.0, -0.5, 1.5)),
+    ("x**2", [0.5, -0.5, 0.5, -0.5], None),  # a smooth minimum in a 2-cycle (lr = 2/f''): f' -> 0 at 0
+    ("abs(x)", [0.3, 0.2, 0.1, 0.05], None),  # all on one side: nothing circled
+    ("abs(x**3)", [0.05, -0.05, 0.05, -0.05], None),  # f' is continuous: |x|^3 is smooth enough at 0
+])
+def test_kink_minimum(text, path, kink):
+    from gradlab.descent import kink_minimum
+
+    found = kink_minimum(parse(text), path)
+    if kink is None:
+        assert found is None
+    else:
+        assert (round(found.x, 12), found.left, found.right) == kink
+        assert (found.low, found.high) == (min(path), max(path))

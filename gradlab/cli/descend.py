@@ -98,11 +98,12 @@ class Recorded:
     stable: Any
     downhill: Optional[str] = None  # "+inf"/"-inf": a 1-D f that keeps falling that way (no minimum)
     point: Any = None  # the descent.Stationary or Plateau the final line names where a converged run is at no minimum
+    kink: Any = None  # the descent.Kink a 1-D run ended circling, where no step-size bound applies
 
 
 def record(cfg, expr, descent, out_dir: Optional[Path]) -> Recorded:
     """Run the descent into a new run directory (metrics row by row, summary, plot); shared with ``rerun``."""
-    from gradlab.descent import metric_columns, metric_row, stability, unbounded_direction
+    from gradlab.descent import kink_minimum, metric_columns, metric_row, stability, unbounded_direction
     from gradlab.runs import Run
 
     with Run.create("descend", cfg.resolved(), name=cfg.name, out=out_dir, reproduce=REPRODUCE) as run:
@@ -121,9 +122,12 @@ def record(cfg, expr, descent, out_dir: Optional[Path]) -> Recorded:
         stable = stability(descent, records)
         downhill = unbounded_direction(expr, outcome.x, descent.x0) if stable is None else None
         point = _no_minimum_point(expr, outcome, downhill)
+        kink = kink_minimum(expr, [descent.x0[0], *(step.x_new[0] for step in records)]) \
+            if stable is None and downhill is None and expr.n_vars == 1 else None
         plots = _plot(run, expr, descent, records) if cfg.plot else []
-        run.finish(outcome.status, **_summary(expr, cfg, outcome, stable, downhill, point, plots))
-    return Recorded(run, records, outcome, stable, downhill, point)
+        run.finish(outcome.status, **_summary(expr, cfg, outcome, stable, downhill, point, plots),
+                   kink=None if kink is None else kink.as_dict())
+    return Recorded(run, records, outcome, stable, downhill, point, kink)
 
 
 def report(cfg, expr, descent, result: Recorded) -> None:
@@ -132,7 +136,7 @@ def report(cfg, expr, descent, result: Recorded) -> None:
         show_table(_table(expr, result.records, cfg.every or auto_every(descent.settings.steps), cfg.digits))
     _say(_final_line(expr, descent.settings, result.outcome, cfg.digits, result.downhill, result.point))
     if expr.n_vars == 1:
-        for line in _stability_lines(result.stable, descent.settings, cfg.digits, result.downhill):
+        for line in _stability_lines(result.stable, descent.settings, cfg.digits, result.downhill, result.kink):
             _say(line)
 
 
@@ -349,10 +353,15 @@ def _apart(a: float, b: float, digits: int) -> tuple[str, str]:
     return shown
 
 
-def _stability_lines(stable, settings, digits: int, downhill: Optional[str] = None) -> list[str]:
+def _stability_lines(stable, settings, digits: int, downhill: Optional[str] = None, kink=None) -> list[str]:
     """Two lines: the step-size bound near x*, and the predicted against the observed error ratio."""
     if stable is None and downhill:
         return [f"stability: f falls away towards x = {downhill} instead of to a minimum, so no step-size bound applies"]
+    if kink is not None:  # |x| at 0: f'' says nothing there, and every step keeps the size lr |f'|
+        d = lambda v: fmt(v, digits)  # noqa: E731
+        return [f"stability: x* = {d(kink.x)} is a kink of f, where f' jumps from {d(kink.left)} to {d(kink.right)}: "
+                f"f' does not shrink near it as near a smooth minimum, so the run circles it (its last points lie between "
+                f"x = {d(kink.low)} and {d(kink.high)}); no step-size bound applies, and a smaller lr ends closer to it"]
     if stable is None:
         # no "(f'' <= 0 there)": at an inflection such as that of x**3 + x**4, f'' > 0 all along the path
         return ["stability: no minimum of f found near the path, so no step-size bound applies"]
