@@ -63,6 +63,8 @@ def _numbers_only(kind: str):
 Int = Annotated[int, _numbers_only("a whole number")]
 #: a number in a schema: ``0.1``, ``1e-3``, ``2``, not ``true`` or ``0.1_0`` (``nan`` and ``inf`` are left to its own checks)
 Float = Annotated[float, _numbers_only("a number")]
+
+
 def _yes_or_no(value: Any) -> bool:
     """:func:`~gradlab.registry.yes_or_no`, its message in a schema's words; pydantic alone would
     also take 1, 'y' or 't' for true (the data settings, checked by the same function, do not)."""
