@@ -472,15 +472,19 @@ def _initializer(spec: Spec, base_dir):
 
 
 def resolved_config(config: ExperimentConfig, output: Spec, lr: float | None) -> dict[str, Any]:
-    """The config with every default filled in, the components' parameters included
-    (:func:`with_component_defaults`): what ``config.yaml`` records and ``rerun`` reads."""
+    """The config with every default filled in: what ``config.yaml`` records and ``rerun`` reads.
+
+    A component's own parameters stay as given (``optimizer: {name: adam, lr: 0.01}``), not spelt out
+    (:func:`with_component_defaults`, which ``compare`` applies): a saved config re-run with
+    ``--set optimizer.name=sgd`` would carry Adam's betas over to sgd, which has none, and be refused.
+    """
     resolved = config.model_dump(mode="json", exclude_none=False)
     resolved["model"]["output"] = output
     if lr is None:
         resolved["optimizer"].pop("lr", None)
     else:
         resolved["optimizer"]["lr"] = lr
-    return with_component_defaults(resolved)
+    return resolved
 
 
 #: the component specs of a config besides ``data`` (whose source writes its own parameters) and
@@ -494,9 +498,9 @@ def with_component_defaults(config: Mapping[str, Any]) -> dict[str, Any]:
 
     ``loss: huber`` becomes ``{name: huber, delta: 1.0}``; ``optimizer: {name: adam, lr: 0.01}``
     gains ``beta1``, ``beta2`` and ``eps``; a component without parameters stays a name
-    (``sigmoid``). So ``config.yaml`` holds what the run used, and ``gradlab compare`` of an sgd and
-    an adam run shows Adam's betas, also for runs saved before config.yaml listed them. A spec
-    that names no component is left as written (building the experiment says why).
+    (``sigmoid``). So ``gradlab compare`` of an sgd and an adam run shows Adam's betas, and an adam
+    run that set its betas to their defaults compares equal to one that left them out. A spec that
+    names no component is left as written (building the experiment says why).
     """
     from gradlab.engine.optimizers import optimizers
 

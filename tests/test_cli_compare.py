@@ -315,9 +315,9 @@ def test_runs_near_the_float_maximum_are_compared_with_what_cannot_be_drawn_left
     assert notes == ([(21, "log")] if scale == ["--log"] else [(21, "linear")])
 
 
-def test_config_yaml_holds_every_components_parameters_and_compare_shows_them(cli, tmp_path):
-    # config.yaml left out parameters at their defaults (Adam's betas and eps, the step schedule's
-    # gamma, huber's delta): compare of an sgd and an adam run showed optimizer.name alone
+def test_compare_shows_every_components_parameters_and_a_saved_config_switches_components(cli, tmp_path):
+    # compare showed optimizer.name alone for an sgd and an adam run: the parameters left at their
+    # defaults (Adam's betas and eps, the step schedule's gamma, huber's delta) were in no config
     (tmp_path / "c.yaml").write_text("data: {name: xor, n_samples: 40}\nloss: huber\ntraining: {epochs: 1}\n"
                                      "optimizer: {name: adam, lr: 0.01, schedule: step}\n")
     assert cli("train", tmp_path / "c.yaml", "--no-plot", "-q").code == 0
@@ -325,22 +325,23 @@ def test_config_yaml_holds_every_components_parameters_and_compare_shows_them(cl
     adam, sgd = sorted(run_dirs(tmp_path / "runs"), key=lambda run: yaml.safe_load((run / "config.yaml").read_text())
                        ["optimizer"]["name"])
     config = yaml.safe_load((adam / "config.yaml").read_text())
-    assert config["optimizer"] == {"name": "adam", "lr": 0.01, "schedule": {"name": "step", "gamma": 0.5, "step_size": 10},
-                                   "clip_norm": None, "beta1": 0.9, "beta2": 0.999, "eps": 1e-08}
-    assert (config["loss"], config["model"]["activation"]) == ({"name": "huber", "delta": 1.0}, "sigmoid")
+    # config.yaml keeps a component as given: spelt out, --set optimizer.name=sgd carried beta1 to sgd
+    assert config["optimizer"] == {"name": "adam", "lr": 0.01, "schedule": "step", "clip_norm": None}
+    assert (config["loss"], config["model"]["activation"]) == ("huber", "sigmoid")
+    for switch in (["--set", "optimizer.name=sgd"], ["--set", "loss.name=mse"]):
+        assert cli("train", adam / "config.yaml", *switch, "--no-plot", "-q", "--out", tmp_path / "switched").code == 0
     assert compare([adam, sgd]).differing == {"optimizer.name": ["adam", "sgd"],
                                               "optimizer.schedule.name": ["step", "constant"],
                                               "optimizer.schedule.gamma": [0.5, None],
                                               "optimizer.schedule.step_size": [10, None],
                                               "optimizer.beta1": [0.9, None], "optimizer.beta2": [0.999, None],
                                               "optimizer.eps": [1e-08, None]}
-    # a run saved before config.yaml wrote them out: the same config, and it still reruns
-    old = {**config, "loss": "huber", "optimizer": {"name": "adam", "lr": 0.01, "schedule": "step", "clip_norm": None}}
-    (adam / "config.yaml").write_text(yaml.safe_dump(old, sort_keys=False))
-    assert compare([adam, sgd]).differing["optimizer.beta1"] == [0.9, None]
-    assert cli("train", tmp_path / "c.yaml", "--no-plot", "-q").code == 0
-    new = next(run for run in run_dirs(tmp_path / "runs") if run not in (adam, sgd))
-    assert compare([adam, new]).differing == {}
+    # the betas written at their defaults: the same run as one that left them out
+    (tmp_path / "d.yaml").write_text((tmp_path / "c.yaml").read_text().replace(
+        "lr: 0.01,", "lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1.0e-8,"))
+    assert cli("train", tmp_path / "d.yaml", "--no-plot", "-q").code == 0
+    spelt = next(run for run in run_dirs(tmp_path / "runs") if run not in (adam, sgd))
+    assert compare([adam, spelt]).differing == {}
     assert cli("rerun", adam, "--out", tmp_path / "again", "-q").code == 0
     assert yaml.safe_load((run_dirs(tmp_path / "again")[0] / "config.yaml").read_text()) == config
 
