@@ -134,9 +134,23 @@ def name_overrides(message: str, overrides: Mapping[str, Any], model=None, flag:
         if key is None:
             lines.append(line)
             continue
-        about_key = field in _spellings(key, model) or (key.startswith(f"{field}.") and _holds_keys(model, field))
+        inside = key.startswith(f"{field}.") and _holds_keys(model, field)
+        if inside and not _mentions(rest, key, overrides[key]):
+            lines.append(line)  # the component's own problem in the file: 'optimizer: unknown value' beside --set optimizer.lr
+            continue
+        about_key = inside or field in _spellings(key, model)
         lines.append(f"{flag} {(written or {}).get(key, key)}: {rest if about_key else line}")
     return "\n".join(lines)
+
+
+def _mentions(text: str, key: str, value: Any) -> bool:
+    """Whether a message about the component holding ``key`` is about the override: it names the key's
+    last part (``mse has no parameter 'delta'`` for ``loss.delta``) or its value (``unknown value
+    'adamm'`` for ``optimizer.name=adamm``), as a word of its own."""
+    import re
+
+    words = [key.rpartition(".")[2]] + ([str(value)] if isinstance(value, (str, int, float)) else [])
+    return any(re.search(rf"(?<![\w.-]){re.escape(word)}(?![\w.])", text) for word in words if word)
 
 
 def _subject(line: str) -> tuple[str, str]:

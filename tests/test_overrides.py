@@ -76,6 +76,16 @@ def test_a_line_about_the_component_that_holds_the_key_is_named_by_the_key_alone
     assert name_overrides(line, {"optimizer.lr.x": 1}, ExperimentConfig) == f"--set optimizer.lr.x: {line}"
 
 
+def test_a_components_own_problem_in_the_file_is_not_blamed_on_a_set_inside_it():
+    # name: adamm in the file and --set optimizer.lr=0.1 read "--set optimizer.lr: unknown value 'adamm'"
+    line = "optimizer: unknown value 'adamm' (did you mean 'adam'?)"
+    assert name_overrides(line, {"optimizer.lr": 0.1}, ExperimentConfig) == line
+    assert name_overrides(line, {"optimizer.lr": 2}, ExperimentConfig) == line
+    # a line that names the key or its value is the --set's own
+    assert name_overrides("loss: mse has no parameter 'delta'", {"loss.delta": 2}, ExperimentConfig) == \
+        "--set loss.delta: mse has no parameter 'delta'"
+
+
 def test_a_line_that_starts_with_the_field_is_named_by_its_set():
     # "data.n_samples must be ..." (no colon) kept no --set prefix, unlike every other --set error
     assert name_overrides("data.n_samples must be >= 3, got -1", {"data.n_samples": -1}, ExperimentConfig) == \
