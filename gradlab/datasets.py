@@ -335,7 +335,10 @@ def _check_bool(name: str, value: Any) -> bool:
 
 
 def check_delimiter(name: str, value: Any) -> str:
-    """The character between a CSV's cells: a csv source's ``delimiter``, ``gradlab predict --delimiter``."""
+    """The character between a CSV's cells: a csv source's ``delimiter``, ``gradlab predict --delimiter``.
+    The two characters ``\\t`` mean a tab, which a shell or a single-quoted YAML text cannot easily hold."""
+    if value == "\\t":
+        return "\t"
     if not isinstance(value, str) or len(value) != 1:
         raise InputError(f"{name} must be a single character, got {value!r}")
     return value
@@ -368,6 +371,18 @@ def _check_task(name: str, value: Any) -> str | None:
         return value
     allowed = ", ".join(_SOURCE_TASKS)
     raise InputError(f"{name} must be one of {allowed} (or omitted to infer it), got {value!r}")
+
+
+#: the delimiters a CSV is commonly written with, for the hint of :func:`_other_delimiter`
+COMMON_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _other_delimiter(header: Sequence[str], delimiter: str, option: str) -> str:
+    """A hint when the header read as one column holds a common delimiter other than ``delimiter``:
+    a comma-separated file read at ';' has the single column 'a,b,target'."""
+    others = [d for d in COMMON_DELIMITERS if d != delimiter and len(header) == 1 and d in header[0]]
+    return f" (one column: the file seems to be separated by {others[0]!r}, not {delimiter!r}; see {option})" \
+        if others else ""
 
 
 def _suggest(word: str, choices: Sequence[str]) -> str:
@@ -951,7 +966,7 @@ def read_csv(
         a finite number where one is needed; the message names the file, line and column.
     """
     file = str(path)
-    named = {"path": "path", "target": "target", "features": "features", **(fields or {})}
+    named = {"path": "path", "target": "target", "features": "features", "delimiter": "delimiter", **(fields or {})}
     source = named["path"]
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
@@ -996,9 +1011,10 @@ def read_csv(
 
     def index_of(field: str, column: str) -> int:
         if column not in header:
+            misread = _other_delimiter(header, delimiter, named["delimiter"])  # then 'a,b,target' is no suggestion
             raise InputError(
-                f"{named[field]}: column {column!r} not found in '{file}'{_suggest(column, header)}; "
-                f"columns: {', '.join(header)}"
+                f"{named[field]}: column {column!r} not found in '{file}'{'' if misread else _suggest(column, header)}; "
+                f"columns: {', '.join(header)}{misread}"
             )
         return header.index(column)
 
@@ -1121,7 +1137,8 @@ class Csv(_Loader):
 
     def raw(self, rng: np.random.Generator) -> Raw:
         raw = read_csv(
-            self.path, target=self.target, features=self.features, task=self.task, delimiter=self.delimiter
+            self.path, target=self.target, features=self.features, task=self.task, delimiter=self.delimiter,
+            fields={"delimiter": "data.delimiter"},
         )
         raw.meta["class_names"] = self.class_names
         return raw

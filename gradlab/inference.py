@@ -240,7 +240,7 @@ def _read_weights(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
 
 #: what messages about the data file call it and its columns: the names ``gradlab predict`` and
 #: ``gradlab evaluate`` give them (a config's ``path``, ``target`` and ``features`` are no words of theirs)
-DATA_FIELDS = {"path": "DATA", "features": "DATA", "target": "--target"}
+DATA_FIELDS = {"path": "DATA", "features": "DATA", "target": "--target", "delimiter": "--delimiter"}
 
 
 def read_features(model: TrainedModel, path: str | os.PathLike, target: str | None = None,

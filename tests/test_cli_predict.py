@@ -441,9 +441,14 @@ def test_predict_and_evaluate_read_new_data_with_the_runs_delimiter(cli, tmp_pat
     # another delimiter is given with --delimiter; a wrong one says which columns it found
     (tmp_path / "comma.csv").write_text(lines[0].replace(delimiter, ","))
     result = cli("predict", run, tmp_path / "comma.csv")
+    # the one column 'a,b,target' holds a comma: the message says what is likely wrong, and how to say it
     assert (result.code, result.err) == (2, f"error: DATA: column 'a' not found in '{tmp_path / 'comma.csv'}'; "
-                                            "columns: a,b,target\n")
+                                            f"columns: a,b,target (one column: the file seems to be separated by "
+                                            f"',', not {delimiter!r}; see --delimiter)\n")
     assert cli("evaluate", run, tmp_path / "comma.csv", "--delimiter", ",").code == 0
+    # a tab is written \t, as a shell passes it without a literal tab character
+    (tmp_path / "tab.csv").write_text(lines[0].replace(delimiter, "\t"))
+    assert cli("predict", run, tmp_path / "tab.csv", "--delimiter", "\\t").code == 0
     result = cli("predict", run, tmp_path / "comma.csv", "--delimiter", ";;")
     assert (result.code, result.err) == (2, "error: --delimiter must be a single character, got ';;'\n")
 

@@ -625,3 +625,18 @@ def test_csv_cells_quoted_by_hand_with_a_space_after_the_quote_or_a_line_break_i
     write(tmp_path / "q.csv", 'x,target\n1,"cat" \n2,dog\n3,"two\nlines"\n4,dog\n')
     ds = load({"name": "csv", "path": "q.csv", "test_fraction": 0}, seed=0, base_dir=tmp_path)
     assert ds.class_names == ["cat", "dog", "two\nlines"] and ds.X_train[:, 0].tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_a_header_read_as_one_column_hints_at_the_delimiter(tmp_path):
+    # a comma-separated file read at ';': its header is the one column 'a,b,target'
+    from gradlab.datasets import read_csv
+
+    path = tmp_path / "comma.csv"
+    path.write_text("a,b,target\n1,2,0\n2,3,1\n")
+    with pytest.raises(InputError) as info:
+        read_csv(path, target="target", delimiter=";", fields={"delimiter": "data.delimiter"})
+    assert str(info.value) == (f"target: column 'target' not found in '{path}'; columns: a,b,target (one column: the "
+                               f"file seems to be separated by ',', not ';'; see data.delimiter)")
+    with pytest.raises(InputError) as info:  # several columns: the delimiter was right
+        read_csv(path, target="label")
+    assert "seems to be separated" not in str(info.value)

@@ -14,8 +14,8 @@ RunArgument = Annotated[str, typer.Argument(help="A training run directory (or i
 DataArgument = Annotated[Path, typer.Argument(help="A CSV file with a header and the training feature columns.",
                                               show_default=False)]
 DelimiterOption = Annotated[Optional[str], typer.Option(
-    "--delimiter", help="The character between the cells of DATA. Default: the one the run's training CSV was "
-                        "read with (its config's data.delimiter), else ','.", show_default=False)]
+    "--delimiter", help="The character between the cells of DATA ('\\t' for a tab). Default: the one the run's "
+                        "training CSV was read with (its config's data.delimiter), else ','.", show_default=False)]
 
 
 def predict(
