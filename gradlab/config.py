@@ -30,10 +30,10 @@ from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Optional, get_args
 
-from pydantic import AllowInfNan, BaseModel, BeforeValidator, ValidationError
+from pydantic import AllowInfNan, BaseModel, BeforeValidator, ValidationError, WithJsonSchema
 
 from gradlab.errors import ConfigError, InputError, did_you_mean, overflows_float
-from gradlab.registry import NUMBER_TEXT, yes_or_no
+from gradlab.registry import NUMBER_TEXT, YES_NO_TEXT, yes_or_no
 
 
 def as_written(value: Any) -> str:
@@ -75,7 +75,10 @@ def _yes_or_no(value: Any) -> bool:
 
 
 #: true or false in a schema: ``true``, or the text ``yes``/``on`` (``no``/``off``), any case; not ``1``
-Bool = Annotated[bool, BeforeValidator(_yes_or_no)]
+Bool = Annotated[bool, BeforeValidator(_yes_or_no), WithJsonSchema({"anyOf": [
+    {"type": "boolean"},  # and the texts, as an editor reading YAML 1.2 sees them: 'shuffle: no' is text there
+    {"type": "string", "enum": [form for text in YES_NO_TEXT for form in (text, text.title(), text.upper())]},
+]})]
 #: a finite number in a schema: a :data:`Float` that is not ``nan`` or ``inf``
 FiniteFloat = Annotated[Float, AllowInfNan(False)]
 

@@ -317,6 +317,10 @@ def test_schema_lists_the_registries(cli):
         jsonschema.validate(yaml.safe_load(config.read_text()), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"data": "xor", "loss": "msee"}, schema)
+    # 'shuffle: no' is text in YAML 1.2, which the loader reads as false: the schema must not flag it
+    jsonschema.validate({"data": "xor", "training": {"shuffle": "no"}}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"data": "xor", "training": {"shuffle": "y"}}, schema)
     short = {"data": "moons:noise=0.2", "optimizer": "momentum:lr=0.5", "loss": "smooth_l1:beta=2",
              "model": {"activation": ["relu", "leaky_relu:alpha=0.1"], "init": "he", "hidden": [4, 4]}}
     jsonschema.validate(short, schema)  # the short forms the docs show are valid in the schema ...
