@@ -57,13 +57,9 @@ class TrainedModel:
 
     def _misfit_message(self, X_raw: np.ndarray, misfits: np.ndarray) -> str:
         """Which rows hold a feature value the network's dtype cannot hold, and the first such value."""
-        rows = np.flatnonzero(misfits.any(axis=1))
-        row, column = rows[0], np.argmax(misfits[rows[0]])
-        value = f"{self.feature_names[column]!r} = {X_raw[row, column]:g}"
-        if self.mean is not None:
-            value += f" (standardised with the training mean {self.mean[column]:.4g} and std {self.std[column]:.4g})"
-        return (f"data {_rows(rows)}: feature {value} is {beyond_dtype(self.network.dtype)}, the dtype the run "
-                f"was trained in; check the units of {'those rows' if len(rows) > 1 else 'that row'}")
+        how = None if self.mean is None else (
+            lambda j: f" (standardised with the training mean {self.mean[j]:.4g} and std {self.std[j]:.4g})")
+        return _misfits("feature", self.feature_names, X_raw, misfits, self.network.dtype, how)
 
     def outputs(self, X_raw: np.ndarray) -> np.ndarray:
         """Network outputs for raw feature rows (standardised as in training first).
@@ -91,6 +87,16 @@ class TrainedModel:
         if bad.any():
             raise InputError(_overflow_message(self, X_raw, bad))
         return out
+
+
+def _misfits(kind: str, names: list[str], values: np.ndarray, misfits: np.ndarray, dtype, how=None) -> str:
+    """Which rows hold a ``kind`` value (a feature, a target) that ``dtype`` cannot hold, and the first
+    such value as written; ``how(column)`` says how it was transformed first (standardised)."""
+    rows = np.flatnonzero(misfits.any(axis=1))
+    column = int(np.argmax(misfits[rows[0]]))
+    value = f"{names[column]!r} = {values[rows[0], column]:g}" + (how(column) if how else "")
+    return (f"data {_rows(rows)}: {kind} {value} is {beyond_dtype(dtype)}, the dtype the run was trained in; "
+            f"check the units of {'those rows' if len(rows) > 1 else 'that row'}")
 
 
 class _DataInfo(BaseModel):
@@ -330,9 +336,13 @@ def evaluate(model: TrainedModel, X_raw: np.ndarray, labels: np.ndarray) -> dict
         if _overflowing_rows(output).any():
             model.outputs(X_raw)  # a pass over all the rows, on this error only, raises naming every one
 
+    X = model.inputs(X_raw)
+    cast, misfits = to_dtype(Y, model.network.dtype)
+    if misfits is not None:  # a float32 run's label of 1e39: the loss was inf and R^2 "undefined"
+        names = model.target_names or [f"y{k + 1}" for k in range(Y.shape[1])]
+        raise InputError(_misfits("target", names, Y, misfits, model.network.dtype))
     with np.errstate(over="ignore", invalid="ignore"):  # only hidden layers can overflow here, to their limits
-        return evaluate_network(model.network, model.loss, model.inputs(X_raw), Y.astype(model.network.dtype),
-                                model.task, check_output=refuse_overflow)
+        return evaluate_network(model.network, model.loss, X, cast, model.task, check_output=refuse_overflow)
 
 
 def _overflowing_rows(output: Dense) -> np.ndarray:

@@ -266,6 +266,20 @@ def test_values_beyond_float32_are_named_by_predict_and_evaluate_of_a_float32_ru
                             r"of those rows\n", result.err), result.err
 
 
+def test_a_label_beyond_float32_is_named_by_evaluate_of_a_float32_regression_run(cli, tmp_path):
+    # the label was cast to inf: "loss (mse) inf" and "R^2 undefined (the targets are all equal)"
+    (tmp_path / "reg.csv").write_text("a,b,target\n" + "".join(f"{i},{2 * i},{i % 3 + 0.5}\n" for i in range(20)))
+    (tmp_path / "c.yaml").write_text("data: {name: csv, path: reg.csv, target: target}\nmodel: {dtype: float32, "
+                                     "output: identity}\nloss: mse\ntraining: {epochs: 1}\n")
+    assert cli("train", tmp_path / "c.yaml", "--no-plot", "-q", "--out", tmp_path / "runs").code == 0
+    run = run_dirs(tmp_path / "runs")[0]
+    (tmp_path / "new.csv").write_text("a,b,target\n0,0,0\n1,2,1e39\n2,4,1\n")
+    result = cli("evaluate", run, tmp_path / "new.csv")
+    assert (result.code, result.err) == (2, "error: data row 2: target 'target' = 1e+39 is beyond the range of float32 "
+                                            "(at most 3.403e+38 in size), the dtype the run was trained in; check the "
+                                            "units of that row\n")
+
+
 def test_class_names_that_look_like_markup_are_printed_as_written(cli, trained, animals):
     # class names are the user's text: rich read '[/b]' as a closing tag (MarkupError after the file was
     # written) and '[low]' as a style (it vanished from the line)
