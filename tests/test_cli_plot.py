@@ -100,6 +100,20 @@ def test_max_derivative_facts_name_kinks_and_points_not_grid_points(cli, tmp_pat
     assert rows["identity"] == "1 everywhere on the range"
 
 
+@pytest.mark.parametrize("spec, lo, hi, flat", [
+    ("relu", "0", "5", "at z = 0, the end of the range"),  # was 'z < 0': points the range does not hold
+    ("relu", "-5", "5", "z < 0"),
+    ("hard_sigmoid", "-10", "3", "at z = 3, the end of the range, and z < -3"),
+    ("sigmoid", "0", "10", f"z > {SIGMOID_FLAT:.3g}"),
+])
+def test_a_flat_tail_beginning_at_the_range_end_is_named_as_that_end(cli, tmp_path, spec, lo, hi, flat):
+    result = cli("plot", spec, "--range", lo, hi, "--output", tmp_path / "a.png")
+    assert result.code == 0, result.err
+    rows = {line.split("│")[1].strip(): line.split("│")[5].strip() for line in result.out.splitlines()
+            if line.startswith("│") and len(line.split("│")) > 6}
+    assert rows[spec] == flat
+
+
 def test_parameters_in_the_spec(cli, tmp_path):
     result = cli("plot", "leaky_relu:alpha=0.1", "-d", "--points", 50)
     assert result.code == 0, result.err

@@ -206,11 +206,18 @@ def _where(f) -> str:
     return f"for {fmt(a, 4)} {'<' if low == OPEN else '<='} z {below} {fmt(b, 4)}"
 
 
-def _flat(f) -> str:
-    """'|z| > 5.99 (saturation)', 'z < 0', ... from the facts: where f' is below 1% of its peak."""
+def _flat(f, lo: float, hi: float) -> str:
+    """'|z| > 5.99 (saturation)', 'z < 0', ... from the facts: where f' is below 1% of its peak on [lo, hi].
+
+    A tail that begins at an end of the range is only that end on the picture: relu on [0, 5] is
+    flat at z = 0 alone, where 'z < 0' would name points the range does not hold."""
     if f.flat_everywhere:
         return "everywhere: no gradient flows"
     below, above = f.flat_below, f.flat_above
+    if below is not None and below <= lo:
+        return _flat_end(lo, above, hi)
+    if above is not None and above >= hi:
+        return _flat_end(hi, below, lo)
     if below is not None and above is not None:
         side = f"|z| > {fmt(above, 3)}" if abs(below + above) < 1e-9 else f"z < {fmt(below, 3)} and z > {fmt(above, 3)}"
         return f"{side} (saturation)"
@@ -219,6 +226,14 @@ def _flat(f) -> str:
     if above is not None:
         return f"z > {fmt(above, 3)}"
     return "nowhere on the range"
+
+
+def _flat_end(end: float, other: float | None, other_end: float) -> str:
+    """'at z = 0, the end of the range', with the other tail when there is one inside the range."""
+    at = f"at z = {fmt(end, 4)}, the end of the range"
+    if other is None or not min(end, other_end) < other < max(end, other_end):
+        return at
+    return f"{at}, and z {'>' if end < other_end else '<'} {fmt(other, 3)}"
 
 
 def _render_activations(study) -> None:
@@ -238,7 +253,7 @@ def _render_activations(study) -> None:
     for curve in study.curves:
         f = study.facts[curve.key]
         facts.add_row(curve.spec, f.output_range, f"{fmt(f.observed_min)} to {fmt(f.observed_max)}",
-                      f"{fmt(f.max_derivative)} {_where(f)}", _flat(f))
+                      f"{fmt(f.max_derivative)} {_where(f)}", _flat(f, lo, hi))
     show_table(facts)
     if study.numeric:
         table = Table(title="numerical derivative against the exact one", title_justify="left", title_style="bold")
