@@ -623,9 +623,9 @@ class LossCurve:
         return np.full((len(u), 1), self.target), u[:, None]
 
     def value(self, u: np.ndarray) -> np.ndarray:
-        """The loss of each sample (one batch of one per point, since ``value`` is a batch mean)."""
+        """The loss of each point, l_i: the loss's rows, one sample per point (vectorised)."""
         y, pred = self._batch(np.asarray(u, dtype=float))
-        return np.array([self.loss.value(y[i : i + 1], pred[i : i + 1]) for i in range(len(pred))])
+        return self.loss.rows(y, pred)
 
     def gradient(self, u: np.ndarray) -> np.ndarray:
         """dC/du of each sample: the batch gradient times N (it includes the 1/N)."""

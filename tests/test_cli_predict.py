@@ -316,6 +316,10 @@ def _failing_writer(after_rows):
             self.rows += 1
             return self.inner.writerow(row)
 
+        def writerows(self, rows):
+            for row in rows:
+                self.writerow(row)
+
     return Writer
 
 

@@ -116,3 +116,17 @@ def test_sample_table_has_one_row_per_point_and_one_column_per_function():
     assert [row[0] for row in table.rows] == [-10, -4.6, -2, 0, 2, 4.6, 10]
     assert table.rows[3] == [0.0, 0.5, 0.25, 0.0, 0.0]
     assert table.rows[4][1:3] == pytest.approx([1 / (1 + math.exp(-2)), math.exp(-2) / (1 + math.exp(-2)) ** 2])
+
+
+@pytest.mark.parametrize("name", ["mse", "bce", "cross_entropy", "hinge", "multiclass_hinge", "huber"])
+def test_a_loss_curve_is_each_points_own_batch_of_one(name):
+    """The vectorised curve is the loss of one sample per point, as the batch mean of that sample says."""
+    from gradlab.engine.losses import losses
+
+    curve = curves.LossCurve(name, name, losses.create(name), target=1.0)
+    u = np.array([-30.0, -1.0, 0.0, 0.25, 0.5, 0.999, 1.0, 3.0, 30.0])
+    if curve.reads == "probability":
+        u = np.clip(u, 1e-12, 1 - 1e-12)
+    y, pred = curve._batch(u)
+    one_by_one = [curve.loss.value(y[i : i + 1], pred[i : i + 1]) for i in range(len(u))]
+    np.testing.assert_array_equal(curve.value(u), one_by_one)

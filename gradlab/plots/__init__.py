@@ -68,11 +68,13 @@ def write_columns(path: str | os.PathLike, columns: Mapping[str, Sequence[float]
     lengths = {len(d) for d in data}
     if len(lengths) > 1:
         raise ValueError(f"columns of unequal length: {dict(zip(names, map(len, data)))}")
+    # repr is the shortest text that reads back to the same float; one column at a time,
+    # since a per-cell type test costs as much as the formatting on a million-point grid
+    text = [list(map(repr, d.tolist())) if d.dtype.kind == "f" else d.tolist() for d in data]
     with atomic_file(path) as handle:
         writer = csv.writer(handle)
         writer.writerow(names)
-        for row in zip(*data):
-            writer.writerow([repr(float(v)) if isinstance(v, (float, np.floating)) else v for v in row])
+        writer.writerows(zip(*text))
     return path
 
 
