@@ -200,7 +200,7 @@ class _Logger:
         else:
             row["train_accuracy"], row["test_accuracy"] = train["accuracy"], test.get("accuracy")
         row["lr"] = lr
-        row["grad_norm"] = math.sqrt(sum(v * v for v in norms))
+        row["grad_norm"] = math.hypot(*norms)  # scaled: layer norms of 1e160 give 1.41e160, not inf
         for k, (g, sat, d) in enumerate(zip(norms, saturated, dead), start=1):
             row[f"grad_norm_{k}"] = g
             if sat is not None:

@@ -260,3 +260,12 @@ def test_r2_of_same_sign_targets_near_the_largest_float():
     net = Network.from_weights([(np.ones((1, 1)), np.zeros(1))], [], "identity")
     Y = np.array([[1.5e308], [1.6e308], [1.7e308]])
     assert evaluate(net, losses.create("smooth_l1"), 0.999 * Y, Y, "regression")["r2"] == pytest.approx(0.999615, rel=1e-12)
+
+
+@pytest.mark.parametrize("layer_norm", [1e160, 1e-180, 0.5])
+def test_the_logged_gradient_norm_combines_the_layers_without_overflow_or_underflow(monkeypatch, layer_norm):
+    from gradlab.engine import diagnostics
+
+    monkeypatch.setattr(diagnostics, "grad_norms", lambda net: [layer_norm, layer_norm])
+    history = train(experiment(training__epochs=1))
+    assert history.rows[0]["grad_norm"] == pytest.approx(layer_norm * 2**0.5, rel=1e-15)  # sqrt(n^2 + n^2)

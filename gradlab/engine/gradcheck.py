@@ -3,10 +3,12 @@
 The function is a closure that reads the *current* contents of the arrays, so the same code
 checks a loss written by hand and a whole network::
 
-    f = lambda: loss.value(y, network.forward(X))
-    network.forward(X); network.backward(y)          # fills network.grads
+    f = lambda: network.loss(loss, X, Y)              # Y shaped like the output (losses.as_targets)
+    network.loss_and_gradients(loss, X, Y)            # fills network.grads
     result = check(f, network.params, network.grads, names=["W1", "b1", "W2", "b2"])
     assert result.passed, result
+
+which, with the kinks of ReLU-like units handled, is ``check_network(network, loss, X, Y)``.
 
 Use float64 parameters: with float32 the perturbation ``eps`` is swamped by rounding and the
 numeric gradient is meaningless.
