@@ -1,9 +1,9 @@
 """One forward and one backward pass with every intermediate number kept: backpropagation
 spelled out the way the seed articles derive it, for ``gradlab explain``.
 
-For a layer with weights W (n_in, n_out) and bias b, on an input x::
+For a layer with weights W (n_in, n_out) and bias b, on an input row x (1, n_in)::
 
-    forward    z = W^T x + b              a = f(z)
+    forward    z = x W + b                a = f(z)
     loss       C(y_hat, y),  y_hat = a_L  (or z_L for a loss that reads logits)
     backward   dC/dy_hat                                the loss's gradient
                dy_hat/dz = f'(z)                        e.g. sigma'(z) = sigma(z) (1 - sigma(z))

@@ -127,6 +127,7 @@ def test_two_layer_network_deltas_by_hand(cli, tmp_path, batch):
     assert first["dC_dx"] is None
 
     text = cli("explain", config, *args).out
+    assert "W^T x" not in text and ("z = x W + b" in text or "Z = X W + b" in text)  # x a row, as in x^T delta
     assert "dC/da = delta2 W2^T" in text and "da/dz = f'(z) = 1 - tanh(z)^2" in text
     assert "layer 1 (hidden, tanh)" in text and "layer 2 (output, sigmoid)" in text
 
@@ -218,7 +219,7 @@ SOFTMAX_NO_HIDDEN = {
 
 
 def test_softmax_without_hidden_layers_by_hand(cli, tmp_path):
-    """Three softmax neurons on x = (1, -2), class c: z = W^T x + b = (0.5 - 0.4 + 0.1, -0.3 - 1.6 - 0.2,
+    """Three softmax neurons on x = (1, -2), class c: z = x W + b = (0.5 - 0.4 + 0.1, -0.3 - 1.6 - 0.2,
     0.1 + 0.8 + 0.3) = (0.2, -2.1, 1.2); s = softmax(z); C = -log s_3; delta = s - y; dC/dW = x^T delta."""
     config = tmp_path / "softmax.yaml"
     config.write_text(yaml.safe_dump(SOFTMAX_NO_HIDDEN))

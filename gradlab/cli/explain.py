@@ -13,7 +13,7 @@ from gradlab.cli.train import SetOption
 HELP = (
     "Backpropagation with real numbers: one forward and one backward pass of a config's network at its "
     "initial weights (or a training run's final weights), printed layer by layer as the chain rule "
-    "z = W^T x + b, a = f(z), C, dC/dy_hat, f'(z), delta = dC/dz, dC/dW = x^T delta, and the update "
+    "z = x W + b, a = f(z), C, dC/dy_hat, f'(z), delta = dC/dz, dC/dW = x^T delta, and the update "
     "W_new = W - eta dC/dW. A config that standardises its data feeds the network z-scores "
     "x = (raw - mean) / std; the input lines then show the raw values, x, and the training set's mean and std.\n\n"
     + examples(
@@ -167,7 +167,7 @@ def render(result, command: str, experiment, units: int, digits: int) -> None:
         eq("b", p.vec(layer.b))
         x_name = "" if layer.index == 1 else f"   (x = a{layer.index - 1})"
         if single:
-            eq(f"z = W^T x + b{x_name}", p.rows_of(layer.z))
+            eq(f"z = x W + b{x_name}", p.rows_of(layer.z))
             if n_in <= units:
                 for j in range(min(n_out, units)):
                     terms = " + ".join(f"{p.signed(layer.W[i, j])}*{p.signed(layer.x[0, i])}" for i in range(n_in))
