@@ -56,9 +56,6 @@ THEORY = {"forward": math.sqrt(EPS), "central": EPS ** (1.0 / 3.0)}
 LOGIT_LIMIT = 30.0
 #: Regression losses alone are plotted against y_hat in [target - 3, target + 3] by default.
 REGRESSION_HALF_WIDTH = 3.0
-#: Losses taking one score per class: their binary view has two classes with scores [z, 0]
-#: (softmax([z, 0])_0 = sigmoid(z), so cross-entropy becomes BCE on the logit z).
-PER_CLASS_LOSSES = frozenset({"cross_entropy", "multiclass_hinge"})
 
 
 # --------------------------------------------------------------------------- charts
@@ -617,7 +614,7 @@ class LossCurve:
         return "probability"
 
     def _batch(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.loss.name in PER_CLASS_LOSSES:
+        if self.loss.per_class:  # two classes, scores [z, 0]: softmax([z, 0])_0 = sigmoid(z)
             pred = np.stack([u, np.zeros_like(u)], axis=1)
             return np.tile([self.target, 1.0 - self.target], (len(u), 1)), pred
         return np.full((len(u), 1), self.target), u[:, None]
@@ -769,7 +766,7 @@ def _sigmoid_path(curves: Sequence[LossCurve], z: np.ndarray, derivative: bool):
         facts[curve.key] = LossFacts(float(z[worst]), float(c[worst]), float(dcdz[worst]), float(p[worst]),
                                      _plateau(curve, sigmoid, z, p, dcdz, worst))
         if curve.reads == "score":
-            pair = " on two classes, scores [z, 0]" if curve.loss.name in PER_CLASS_LOSSES else ""
+            pair = " on two classes, scores [z, 0]" if curve.loss.per_class else ""
             notes.append(f"{curve.spec} takes the logit z itself{pair}; it is drawn against p = sigmoid(z)")
     panels = [loss_panel] + ([grad_panel] if derivative else []) + [logit_panel]
     chart = Chart("losses", columns, panels)

@@ -58,12 +58,15 @@ class ModelConfig(_Strict):
 
     def output_spec(self, loss, task: str) -> Spec:
         """The output activation: as written, else the loss's link (sigmoid for bce, softmax for
-        cross_entropy), identity for regression and hinge losses, else sigmoid or softmax by task."""
+        cross_entropy), else the first output the loss allows (identity for the hinge losses),
+        identity for regression, else sigmoid or softmax by task."""
         if self.output is not None:
             return self.output
         if loss.link is not None:
             return loss.link
-        if task == "regression" or loss.name in ("hinge", "multiclass_hinge"):
+        if loss.outputs is not None:
+            return loss.outputs[0]
+        if task == "regression":
             return "identity"
         return "sigmoid" if task == "binary" else "softmax"
 
@@ -313,8 +316,9 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
     dataset = _collect(problems, "data", lambda: datasets.load(config.data, seed=config.seed, base_dir=base_dir))
     if dataset is not None and loss is not None:
         if loss.classification and dataset.task == "regression":
+            regression = ", ".join(n for n, cls in losses.items() if not cls.classification)
             problems.append(f"loss: {loss.name} needs class labels, but the data are a regression problem "
-                            f"(use mse, mae, huber or smooth_l1)")
+                            f"(use one of {regression})")
     output = None
     if loss is not None and dataset is not None:
         out_spec = m.output_spec(loss, dataset.task)
@@ -347,7 +351,7 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
                     problems.append(message)
     problems.extend(_eps_problems(optimizer, dtype))
     n_out = dataset.n_outputs
-    if dataset.task == "binary" and (loss.name in ("cross_entropy", "multiclass_hinge") or output.name == "softmax"):
+    if dataset.task == "binary" and (loss.per_class or output.name == "softmax"):
         n_out = 2  # two classes as two units with one-hot targets: a one-unit softmax would always be 1
     sizes = [dataset.n_features, *m.hidden, n_out]
     rows = len(dataset.X_train) if t.batch_size == "full" else min(t.batch_size, len(dataset.X_train))

@@ -87,7 +87,10 @@ class Loss:
         True when a single output is a score whose sign decides the class (hinge's t f,
         t = +-1), rather than a fit to the 0/1 targets.
     outputs : tuple of str or None
-        The output activations the loss makes sense with (None: any).
+        The output activations the loss makes sense with (None: any); the first is the default.
+    per_class : bool
+        True when the loss takes one score per class (k >= 2 outputs, one-hot targets), so a
+        binary problem gets two output units.
     logit_form : Loss or None
         For a loss written on the link's output (bce on p = sigma(z)): the same loss written
         on the link's input z. A network whose output is the link evaluates that form, which
@@ -101,6 +104,7 @@ class Loss:
     on_logits = False
     signed_scores = False
     outputs: tuple[str, ...] | None = None
+    per_class = False
     classification = False
     logit_form: Loss | None = None
 
@@ -355,6 +359,7 @@ class CrossEntropy(Loss):
     on_logits = True
     outputs = ("softmax", "identity")
     classification = True
+    per_class = True
 
     def rows(self, y_true, y_pred):
         y, z = batch(y_true, y_pred)
@@ -415,6 +420,7 @@ class MulticlassHinge(Loss):
     gradient_formula = "dC/ds_j = [s_j - s_y + 1 > 0]/N, dC/ds_y = -sum_j [.]/N"
     outputs = ("identity",)
     classification = True
+    per_class = True
 
     def _active(self, y_true, y_pred):
         y, s = batch(y_true, y_pred)
