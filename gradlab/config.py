@@ -14,7 +14,7 @@ The pieces every command with a ``--config FILE`` shares:
   ``true``/``false`` is no number (pydantic alone would read it as 1/0), nor is text such as ``'1_0'``;
   and :data:`Bool`, for true or false: ``1`` is not one, the text ``yes``/``no``/``on``/``off`` is.
 
-The schemas live with what they configure: ``descent.DescendConfig``,
+The schemas live with what they configure: ``descent.config.DescendConfig``,
 ``experiment.ExperimentConfig``.
 
 Schemas forbid unknown keys (``extra="forbid"``), so a misspelt key is an error, not

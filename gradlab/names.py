@@ -3,7 +3,7 @@
 ``gradlab --help`` imports every command module, and must not import NumPy or pydantic
 (start-up stays fast), yet the help of ``descend --method``, ``runs --status``, ``runs --command``
 and ``sweep --executor`` lists what the library accepts. The modules that own these names take
-them from here rather than the help copying them: :data:`gradlab.descent.METHODS` registers
+them from here rather than the help copying them: :data:`gradlab.descent.methods.METHODS` registers
 against :data:`DESCENT_METHODS` (its registry refuses a name not listed), and
 :mod:`gradlab.runs` and :mod:`gradlab.executors` use the others as they are. The registries
 whose module is light already (``gradlab list``'s kinds, :data:`gradlab.catalog.KINDS`) need no
@@ -12,7 +12,7 @@ entry here.
 
 from __future__ import annotations
 
-#: the update rules of ``gradlab descend``, in the order :data:`gradlab.descent.METHODS` registers them
+#: the update rules of ``gradlab descend``, in the order :data:`gradlab.descent.methods.METHODS` registers them
 DESCENT_METHODS = ("gd", "momentum", "nesterov", "adam", "newton")
 
 #: the ``status`` of a run's summary.json

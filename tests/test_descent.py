@@ -421,14 +421,14 @@ def test_a_point_beside_a_stationary_one_is_no_plateau(text, x0, settings, steps
 def test_a_probe_where_f_has_no_real_value_tells_nothing():
     # value_precise gives None where f has no real value (sqrt of a negative beside a domain's edge);
     # the comparison raised TypeError on it, where a non-finite value tells nothing (0)
-    from gradlab import descent
+    from gradlab.descent.probes import compare, first_difference
 
-    assert [descent._compare(*args, 1e-45) for args in [(None, 1.0), (1.0, None), (float("nan"), 1.0),
-                                                         (0.5, 1.0), (1.5, 1.0)]] == [0, 0, 0, -1, 1]
+    assert [compare(*args, 1e-45) for args in [(None, 1.0), (1.0, None), (float("nan"), 1.0),
+                                                (0.5, 1.0), (1.5, 1.0)]] == [0, 0, 0, -1, 1]
     expr = parse("sqrt(1 - x**2) - y**4")
     assert expr.value_precise([2.0, 0.0]) is None
-    assert descent._first_difference(expr, np.array([0.0, 0.0]), np.array([1.0, 0.0]), [2.0], expr.value_precise([0, 0]),
-                                     1e-40) == (0, 0)
+    assert first_difference(expr, np.array([0.0, 0.0]), np.array([1.0, 0.0]), [2.0], expr.value_precise([0, 0]),
+                            1e-40) == (0, 0)
 
 
 def test_adam_at_the_engines_smallest_eps_steps_at_most_lr_where_the_square_underflows():

@@ -1,0 +1,113 @@
+"""The config of ``gradlab descend``: :class:`DescendConfig`, from flags and YAML, and :func:`parse_point`
+for its start point."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gradlab.config import Bool, Float, Int
+from gradlab.descent.methods import DEFAULT_STEPS, DEFAULT_TOL, Settings
+from gradlab.descent.run import X_LIMIT
+
+DEFAULT_FUNCTION = "x**2 - 4*x + 6"
+
+
+def parse_point(value: Any) -> list[float]:
+    """Read a start point: ``8``, ``"8"``, ``"-1.5,2"``, ``"(-1.5, 2)"`` or ``[-1.5, 2]``.
+
+    Raises
+    ------
+    ValueError
+        ``x0: malformed number 'abc' in '1,abc'`` and the like.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"x0: expected numbers, got {value!r}")
+    if isinstance(value, (int, float)):
+        items: list[Any] = [value]
+    elif isinstance(value, str):
+        inner = value.strip().strip("()[]")
+        items = [part.strip() for part in inner.split(",")] if inner.strip() else []
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise ValueError(f"x0: expected a number or numbers separated by commas, got {value!r}")
+    if not items:
+        raise ValueError(f"x0: no numbers given in {value!r}; e.g. --x0 8 or --x0=-1.5,2")
+    from gradlab.registry import NUMBER_TEXT  # the README's rule for numbers in data: x0 follows it too
+    from gradlab.errors import overflows_float
+
+    point = []
+    for item in items:
+        try:
+            # float() also reads '1_0' and fullwidth '１２'; the rule refuses them, as it does '0x10'
+            if isinstance(item, bool) or (isinstance(item, str) and not NUMBER_TEXT.fullmatch(item)):
+                raise TypeError
+            point.append(float(item))
+        except OverflowError:  # an integer beyond float64 (400 nines in YAML): infinite, as float("1e400") is
+            point.append(math.inf if item > 0 else -math.inf)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"x0: malformed number {item!r} in {value!r}; write ASCII decimal or scientific notation "
+                f"(8, -1.5, 1e3), numbers separated by commas, e.g. -1.5,2"
+            ) from None
+        beyond = isinstance(item, str) and overflows_float(item, point[-1])
+        if beyond:  # '1e400' reads as inf, which the check of the point would show as such
+            raise ValueError(f"x0: {beyond}; coordinates must be finite numbers at most {X_LIMIT:g} in size")
+    return point
+
+
+class DescendConfig(BaseModel):
+    """Settings of ``gradlab descend``, from flags and/or YAML (flags win).
+
+    ``lr`` left out means 0.1 (1 for ``newton``); ``every`` left out chooses a row
+    interval that keeps the table to about 100 rows. The validated config holds the
+    resolved ``lr``, so writing :meth:`resolved` to ``config.yaml`` reproduces the run.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    f: str = DEFAULT_FUNCTION
+    x0: list[float] = Field(default_factory=lambda: [8.0])
+    lr: Optional[Float] = Field(default=None, validation_alias=AliasChoices("lr", "learning_rate"))
+    steps: Int = DEFAULT_STEPS
+    tol: Float = DEFAULT_TOL
+    method: str = "gd"
+    momentum: Float = 0.9
+    beta1: Float = 0.9
+    beta2: Float = 0.999
+    eps: Float = 1e-8
+    every: Optional[Int] = Field(default=None, ge=1)
+    digits: Int = Field(default=6, ge=1, le=17)
+    name: Optional[str] = None
+    plot: Bool = True
+
+    @field_validator("x0", mode="before")
+    @classmethod
+    def _point(cls, value: Any) -> list[float]:
+        return parse_point(value)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: Optional[str]) -> Optional[str]:
+        from gradlab.runs import check_name
+
+        return check_name(value, "name")
+
+    @model_validator(mode="after")
+    def _numbers(self) -> DescendConfig:
+        # one set of rules for the library and the config: Settings checks and resolves them
+        settings = self.settings()
+        self.method, self.lr = settings.method, settings.lr
+        return self
+
+    def settings(self) -> Settings:
+        """The numeric settings of the run (raises InputError for out-of-range values)."""
+        return Settings(lr=self.lr, steps=self.steps, tol=self.tol, method=self.method,
+                        momentum=self.momentum, beta1=self.beta1, beta2=self.beta2, eps=self.eps)
+
+    def resolved(self) -> dict[str, Any]:
+        """Every setting, as written to the run's ``config.yaml``."""
+        return self.model_dump()

@@ -1,0 +1,20 @@
+"""Small helpers on points that the other descent submodules share: a point's size, and how a message
+writes it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def norm(v: np.ndarray) -> float:
+    """The Euclidean norm, inf (not an overflow warning) when it exceeds float64."""
+    with np.errstate(all="ignore"):
+        return float(np.linalg.norm(v))
+
+
+def point_text(x: np.ndarray) -> str:
+    """A point as messages write it: ``x = 8`` for one coordinate, ``(-1.5, 2)`` for more."""
+    x = np.asarray(x, dtype=float).ravel()
+    if x.size == 1:
+        return f"x = {x[0]:.6g}"
+    return "(" + ", ".join(f"{v:.6g}" for v in x) + ")"

@@ -1,0 +1,219 @@
+r"""A descent run on an :class:`~gradlab.expr.Expression`: it yields :class:`Step` records and never
+prints; :func:`metric_row` turns them into the rows of ``metrics.csv``.
+
+How a run stops:
+
+- ``converged``: before taking step :math:`k+1`, both :math:`\|g_k\|` and the step the
+  method would take, :math:`\|\Delta_k\|`, are at most ``tol`` (default :data:`~gradlab.descent.methods.DEFAULT_TOL`
+  = 1e-8). Checking the *next* step means a momentum run still moving fast through the
+  minimum is not stopped, and Newton on a quadratic stops after its one exact step.
+- ``max_steps``: ``steps`` updates were taken without converging.
+- ``diverged``: right after the step that produced a non-finite value, a coordinate larger
+  than :data:`X_LIMIT` in size, or :math:`f` more than :data:`F_GROWTH`
+  :math:`\cdot (1 + |f(x_0)|)` above :math:`f(x_0)` (far beyond any overshoot of a
+  converging run, e.g. step 39 for ``lr = 1.1`` on :math:`x^2 - 4x + 6` from 8).
+- ``no_step``: (Newton) the second derivative turned singular away from a stationary point,
+  so no next step exists; the run ends there, which is a result, not a divergence.
+- ``interrupted``: Ctrl-C or SIGTERM; :meth:`Descent.interrupt` ends the run after the last recorded step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gradlab.descent.methods import METHODS, NoStep, Settings, singular
+from gradlab.descent.points import norm, point_text
+from gradlab.errors import InputError
+
+X_LIMIT = 1e12
+F_GROWTH = 1e6
+STOP_REASONS = ("converged", "max_steps", "diverged", "no_step", "interrupted")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One update: from ``x_old`` (where the gradient ``grad`` was taken) to ``x_new``.
+
+    ``f_new`` and ``grad_new`` are :math:`f` and :math:`\\nabla f` at ``x_new``;
+    ``step_size`` is :math:`\\|x_{new} - x_{old}\\|`.
+    """
+
+    step: int
+    x_old: np.ndarray
+    grad: np.ndarray
+    x_new: np.ndarray
+    f_new: float
+    grad_new: np.ndarray
+    step_size: float
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: ``reason`` in :data:`STOP_REASONS`, after ``steps`` updates, at ``x``."""
+
+    reason: str
+    steps: int
+    x: np.ndarray
+    f: float
+    grad: np.ndarray
+    detail: str
+
+    @property
+    def status(self) -> str:
+        """The run-directory status: ``diverged``, ``interrupted`` or ``completed``."""
+        return self.reason if self.reason in ("diverged", "interrupted") else "completed"
+
+
+@dataclass
+class Descent:
+    """A descent run: iterate it for :class:`Step` records, then read :attr:`outcome`.
+
+    The start is checked on construction (see :func:`check_start`), so a bad input
+    raises :class:`~gradlab.errors.InputError` before anything runs.
+
+    Examples
+    --------
+    >>> from gradlab.expr import parse
+    >>> run = Descent(parse("x**2 - 4*x + 6"), [8.0], Settings(lr=0.1))
+    >>> [round(float(s.x_new[0]), 9) for s, _ in zip(run, range(3))]
+    [6.8, 5.84, 5.072]
+    """
+
+    expr: object
+    x0: Sequence[float]
+    settings: Settings = field(default_factory=Settings)
+    outcome: Outcome | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.x0 = check_start(self.expr, self.x0, self.settings)
+        self.f0 = self.expr.value(self.x0)
+        self.g0 = self.expr.gradient(self.x0)
+
+    def __iter__(self) -> Iterator[Step]:
+        s, expr = self.settings, self.expr
+        method = METHODS.get(s.method)(s, expr)
+        x, f, g = self.x0, self.f0, self.g0
+        for k in range(1, s.steps + 2):
+            try:
+                with np.errstate(all="ignore"):  # an update can overflow (lr * g, g**2): caught as non-finite below
+                    dx = method.step(x, g)
+            except NoStep as stop:  # after k - 1 steps; the table so far and the plot are kept
+                if norm(g) <= s.tol:  # f'' = 0 at the bottom of x**4 with tol 0; x**2 + y**6 turns singular at
+                    # y = 5.4e-5, its gradient 3e-21: converged, which "undefined there; try --method gd" contradicted
+                    detail = (f"gradient below tol = {s.tol:g}; the second derivative (Hessian) is singular there, "
+                              f"so Newton has no next step")
+                    self.outcome = Outcome("converged", k - 1, x, f, g, detail)
+                else:
+                    self.outcome = Outcome("no_step", k - 1, x, f, g, str(stop))
+                return
+            if norm(g) <= s.tol and norm(dx) <= s.tol:
+                detail = f"gradient and next step below tol = {s.tol:g}"
+                self.outcome = Outcome("converged", k - 1, x, f, g, detail)
+                return
+            if k > s.steps:
+                detail = f"step limit reached; gradient or next step still above tol = {s.tol:g}"
+                self.outcome = Outcome("max_steps", s.steps, x, f, g, detail)
+                return
+            with np.errstate(all="ignore"):
+                x_new = x + dx
+            f_new, g_new = expr.value(x_new), expr.gradient(x_new)
+            yield Step(k, x, g, x_new, f_new, g_new, norm(x_new - x))
+            problem = self._explosion(x_new, f_new, g_new)
+            if problem:
+                self.outcome = Outcome("diverged", k, x_new, f_new, g_new, problem)
+                return
+            x, f, g = x_new, f_new, g_new
+
+    def interrupt(self, steps: Sequence[Step], by: str = "Ctrl-C") -> Outcome:
+        """End the run where Ctrl-C (or what ``by`` names: SIGTERM) found it, after the recorded
+        ``steps``; sets :attr:`outcome`."""
+        last = steps[-1] if steps else None
+        x, f, g = (last.x_new, last.f_new, last.grad_new) if last else (self.x0, self.f0, self.g0)
+        self.outcome = Outcome("interrupted", len(steps), x, f, g, by)
+        return self.outcome
+
+    def _explosion(self, x: np.ndarray, f: float, g: np.ndarray) -> str | None:
+        """Why the run counts as diverged after reaching ``x``, or None."""
+        if not np.all(np.isfinite(x)):
+            return "the point is no longer a finite number"
+        if math.isnan(f):
+            return f"f has no real value at {point_text(x)} (outside its domain)"
+        if not math.isfinite(f):
+            return f"f overflowed at {point_text(x)}"
+        if not np.all(np.isfinite(g)):
+            return f"the gradient is not finite at {point_text(x)}"
+        if np.max(np.abs(x)) > X_LIMIT:
+            return f"a coordinate passed {X_LIMIT:g} in size ({point_text(x)})"
+        if f - self.f0 > F_GROWTH * (1 + abs(self.f0)):
+            return f"f rose from {self.f0:.6g} to {f:.6g}, more than {F_GROWTH:g} * (1 + |f(x0)|) above its start"
+        return None
+
+
+def descend(expr, x0: Sequence[float], settings: Settings | None = None) -> tuple[list[Step], Outcome]:
+    """Run to the end and return all step records and the outcome."""
+    run = Descent(expr, x0, settings or Settings())
+    steps = list(run)
+    return steps, run.outcome
+
+
+def check_start(expr, x0: Sequence[float], settings: Settings) -> np.ndarray:
+    """Check that descent can start at ``x0``; return it as a float64 array.
+
+    Raises
+    ------
+    InputError
+        Wrong number of coordinates, a non-finite coordinate or one beyond :data:`X_LIMIT`, no real (finite) value of
+        :math:`f` or :math:`\\nabla f` at ``x0``, or (Newton) a singular second derivative.
+    """
+    point = np.asarray(x0, dtype=float).ravel()
+    n = expr.n_vars
+    if point.size != n:
+        example = "8" if n == 1 else "-1.5,2"
+        # 'y**2 - 4*y + 6' is f(x, y) with x unused: say why it has two variables
+        no_x = " (f has no x: a function of one variable is written in x)" if "x" not in map(
+            str, expr.sym.free_symbols) else ""
+        raise InputError(
+            f"x0: f({', '.join(expr.variables)}) has {n} variable{'s' * (n > 1)} but x0 has "
+            f"{point.size} coordinate{'s' * (point.size != 1)}; give {n}, e.g. --x0={example}{no_x}"
+        )
+    if not np.all(np.isfinite(point)) or np.max(np.abs(point)) > X_LIMIT:  # beyond X_LIMIT counts as diverged
+        raise InputError(f"x0: coordinates must be finite numbers at most {X_LIMIT:g} in size, got {point_text(point)}")
+    value, grad = expr.value(point), expr.gradient(point)
+    if not math.isfinite(value):
+        raise InputError(f"x0: f = {expr.formula} has no real finite value at {point_text(point)} (got {value})")
+    if not np.all(np.isfinite(grad)):
+        raise InputError(f"x0: the gradient of f = {expr.formula} is not finite at {point_text(point)}")
+    if settings.method == "newton" and singular(expr.hessian(point)):
+        what = "f''(x0) = 0" if n == 1 else "the Hessian is singular"
+        raise InputError(
+            f"x0: newton needs an invertible second derivative, but {what} at {point_text(point)} "
+            f"({'; '.join(expr.second_derivative_lines())}); start elsewhere or use --method gd"
+        )
+    return point
+
+
+# --------------------------------------------------------------------------- metrics rows
+
+
+def metric_columns(variables: Sequence[str]) -> list[str]:
+    """``metrics.csv`` header: step, the coordinates, f, the gradient components, step_size."""
+    return ["step", *variables, "f", *(f"df_d{v}" for v in variables), "step_size"]
+
+
+def metric_row(run: Descent, step: Step | None) -> dict:
+    """One metrics row: the start for ``None``, else the point after ``step``."""
+    names = run.expr.variables
+    if step is None:
+        return _row(0, names, run.x0, run.f0, run.g0, None)
+    return _row(step.step, names, step.x_new, step.f_new, step.grad_new, step.step_size)
+
+
+def _row(k, names, x, f, g, size) -> dict:
+    row = {"step": k, **{v: float(c) for v, c in zip(names, x)}, "f": float(f)}
+    row.update({f"df_d{v}": float(c) for v, c in zip(names, g)})
+    row["step_size"] = size
+    return row
