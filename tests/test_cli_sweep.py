@@ -106,6 +106,24 @@ def test_a_key_s_values_read_in_one_style_in_the_table_results_and_heatmap(cli, 
     assert sorted(table) == ["0.1", "0.1", "1", "1", "10", "10"]
 
 
+def test_a_piped_ranking_of_four_keys_keeps_every_column_and_every_value_whole(cli, tmp_path, tiny, monkeypatch):
+    # piped into 80 columns it dropped rank, runs ok, other runs and s / run, and cut 'bce' to 'b…'
+    from gradlab.cli import common
+
+    monkeypatch.setattr(common.out, "width", 80)  # what rich gives a pipe
+    result, _ = sweep(cli, tmp_path, tiny, "--grid", "model.activation=tanh,leaky_relu:alpha=0.1",
+                      "--grid", "loss=bce,mse", "--grid", "optimizer.lr=0.001,1", "--grid", "training.batch_size=full,16",
+                      "--set", "training.epochs=1", "--workers", "1")
+    header = next(line for line in result.out.splitlines() if line.startswith("┃"))
+    assert [c.strip() for c in header.split("┃")[1:-1]] == [
+        "rank", "model.activation", "loss", "optimizer.lr", "training.batch_size", "test_accuracy", "runs ok",
+        "other runs", "s / run"]
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in result.out.splitlines() if line.startswith("│")]
+    assert len(rows) == 16 and "…" not in result.out
+    assert sorted({r[1] for r in rows}) == ["leaky_relu:alpha=0.1", "tanh"] and sorted({r[2] for r in rows}) == ["bce", "mse"]
+    assert {r[6] for r in rows} == {"1/1"}
+
+
 def test_the_heatmap_colours_accuracy_from_0_to_1_and_says_mean_only_over_several_seeds(cli, tmp_path, tiny,
                                                                                          monkeypatch):
     # the colours ran from the lowest to the highest mean, 0.99 to 1.00 on cat_dog: one test sample

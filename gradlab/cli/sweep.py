@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from gradlab.cli.common import (NameOption, OutOption, SetOption, examples, fmt, one_of, out, saved, show_paths,
+                                show_table,
                                 whole_number_option)
 from gradlab.names import EXECUTORS
 
@@ -100,7 +101,7 @@ def sweep(
     finally:
         pool.close()
 
-    out.print(_ranking(plan, summaries))
+    show_table(_ranking(plan, summaries))
     for s in summaries:
         if s.unmeasured:  # config and file text: no markup
             out.print(f"note: {s.label()}: {s.statuses['completed'] - s.n} unmeasured (completed with no final "
@@ -179,13 +180,15 @@ def _ranking(plan, summaries):
     many = plan.seed_count > 1
     title = f"grid points ranked by final {plan.metric}" + (f", mean ± sd over {plan.seed_count} seeds" if many else "")
     table = Table(title=title, title_justify="left", title_style="bold")
-    table.add_column("rank", justify="right")
+    # in a narrow window a grid value folds onto a second line rather than being cut to 'b…',
+    # and the short columns keep their width rather than being squeezed out of the table
+    table.add_column("rank", justify="right", no_wrap=True)
     for key in plan.grid:
-        table.add_column(key, no_wrap=True)
+        table.add_column(key, overflow="fold")
     table.add_column(plan.metric, justify="right", no_wrap=True)
-    table.add_column("runs ok", justify="right")
+    table.add_column("runs ok", justify="right", no_wrap=True)
     table.add_column("other runs")
-    table.add_column("s / run", justify="right")
+    table.add_column("s / run", justify="right", no_wrap=True)
     for rank, s in enumerate(summaries, start=1):
         value = "-" if s.mean is None else fmt(s.mean, 4) + (f" ± {fmt(s.sd, 2)}" if s.sd is not None else "")
         unmeasured = s.statuses["completed"] - s.n  # completed, but with no metric to average
