@@ -894,3 +894,21 @@ def test_a_sweep_stopped_right_after_its_directory_is_made_has_its_results_csv(c
     rows = results(sweep_dir)
     assert [(r["point"], r["optimizer.lr"], r["status"], r["error"]) for r in rows] == [
         ("1", "0.1", "cancelled", "cancelled before it started"), ("2", "1", "cancelled", "cancelled before it started")]
+
+
+def test_a_points_clock_starts_after_the_modules_it_imports_are_loaded(tmp_path):
+    """A fresh worker's first point was timed with its lazy imports (matplotlib alone ~0.7 s): once
+    ``run_point``'s own imports and ``import_point_modules`` are done, a point with plots imports nothing more."""
+    code = f"""
+import sys, yaml
+from gradlab import experiment, runner, runs, sweeps
+sweeps.import_point_modules(plots=True)
+before = set(sys.modules)
+task = sweeps.PointTask(0, "p", yaml.safe_load({TINY!r}), {str(tmp_path)!r}, {str(tmp_path / "out")!r}, True,
+                        ["x"], ["test_accuracy"])
+assert sweeps.run_point(task).status == "completed"
+print(sorted(m for m in set(sys.modules) - before if m.split(".")[0] in ("gradlab", "matplotlib", "PIL")))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
