@@ -538,7 +538,7 @@ def _disk_fills(monkeypatch, writes_allowed, name=".summary.json."):
     import builtins
     import errno
 
-    from gradlab import runs
+    from gradlab.runs import files
 
     opened = []
 
@@ -568,7 +568,7 @@ def _disk_fills(monkeypatch, writes_allowed, name=".summary.json."):
                 return Full(handle)
         return handle
 
-    monkeypatch.setattr(runs, "open", fake_open, raising=False)
+    monkeypatch.setattr(files, "open", fake_open, raising=False)  # where atomic_file and MetricsLog open files
     return opened
 
 

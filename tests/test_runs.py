@@ -190,14 +190,14 @@ def test_read_config_refuses_damaged_yaml_in_one_line(tmp_path, text, message):
 
 def test_a_ctrl_c_while_a_run_directory_is_made_leaves_nothing(tmp_path, monkeypatch):
     # between mkdir and the 'running' summary the directory is half made: gone, not left behind
-    from gradlab import runs
+    from gradlab.runs import directory
 
     def interrupted(path, data):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(runs, "write_json", interrupted)
+    monkeypatch.setattr(directory, "write_json", interrupted)  # where Run looks it up
     with pytest.raises(KeyboardInterrupt):
-        runs.Run.create("train", {"a": 1}, out=tmp_path / "root")
+        directory.Run.create("train", {"a": 1}, out=tmp_path / "root")
     assert list((tmp_path / "root").iterdir()) == []
 
 
@@ -226,15 +226,15 @@ _DAMAGE = [b'"', b"\0", b"\xc3\xa9", b"\xff"]
 def test_the_last_row_from_the_ends_is_the_last_row_of_the_whole_file(tmp_path, monkeypatch, pieces, block):
     # any bytes, read in blocks of any size: the same row (or the same refusal) as reading every row,
     # blank lines, \r line ends, a last line without its line break, quotes, NUL and bad UTF-8 included
-    from gradlab import runs
+    from gradlab.runs import listing, reading
 
-    monkeypatch.setattr(runs, "_BLOCK", block)
+    monkeypatch.setattr(reading, "_BLOCK", block)
     metrics = tmp_path / "metrics.csv"
     metrics.write_bytes(b"".join(pieces))
-    assert _outcome(runs.read_last_metrics_row, metrics) == _outcome(_last_row_read_whole, metrics)
-    assert runs._metrics_problem(tmp_path) == (None if _outcome(runs.read_metrics_text, metrics)[0] == "value" else
-                                               "metrics.csv" + _outcome(runs.read_metrics_text, metrics)[1]
-                                               .removeprefix(str(metrics)))
+    assert _outcome(reading.read_last_metrics_row, metrics) == _outcome(_last_row_read_whole, metrics)
+    assert listing._metrics_problem(tmp_path) == (None if _outcome(reading.read_metrics_text, metrics)[0] == "value"
+                                                  else "metrics.csv" + _outcome(reading.read_metrics_text, metrics)[1]
+                                                  .removeprefix(str(metrics)))
 
 
 @pytest.mark.parametrize(("text", "last"), [
@@ -258,7 +258,7 @@ def test_read_last_metrics_row_gives_the_values_of_the_last_row(tmp_path, text, 
 def test_a_long_metrics_file_is_read_at_its_ends_for_the_listing(tmp_path, monkeypatch):
     # the listing read every row of metrics.csv (twice: once to check it is text, once for the last row)
     # to show a run's progress; a descend run of 200,000 steps wrote 17 MB of them
-    from gradlab import runs
+    from gradlab.runs import inspect_run, listing, reading
 
     run = tmp_path / "20200101-000001-descend-aaaaaa"
     run.mkdir()
@@ -272,7 +272,8 @@ def test_a_long_metrics_file_is_read_at_its_ends_for_the_listing(tmp_path, monke
     def into_memory(path):
         raise AssertionError(f"{path} was read into memory whole")
 
-    monkeypatch.setattr(runs, "read_metrics_text", into_memory)
-    monkeypatch.setattr(runs, "_BLOCK", 4096, raising=False)  # several blocks
-    info = runs.inspect_run(run)
+    for module in (reading, listing):  # both look it up: the last row, and the check that the file is text
+        monkeypatch.setattr(module, "read_metrics_text", into_memory)
+    monkeypatch.setattr(reading, "_BLOCK", 4096)  # several blocks
+    info = inspect_run(run)
     assert (info.status, info.steps, info.final_loss) == ("running", 20000, 2.00000009)  # f = 2 + 36 / 20000^2

@@ -1,0 +1,159 @@
+"""Writing a run's files: whole files replaced atomically (YAML, JSON, CSV tables), a metrics
+CSV flushed row by row, plain values for YAML/JSON, and the error a failed write reports.
+"""
+
+from __future__ import annotations
+
+import csv
+import errno
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from gradlab.errors import RunFailure
+
+
+def to_plain(value: Any) -> Any:
+    """Convert NumPy scalars/arrays, tuples, paths and dates to plain YAML/JSON-friendly values."""
+    if isinstance(value, Mapping):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, date):  # YAML reads 2026-01-01 as a date (a hand-edited config): JSON has none
+        return value.isoformat()
+    if isinstance(value, float) and not np.isfinite(value):
+        return repr(value)  # JSON has no inf/nan; keep them readable and loadable
+    return value
+
+
+#: what a failed write of a file we create says: a full disk, a quota, a read-only or failing device
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EACCES,
+                           errno.EPERM})
+
+
+def write_failure(error: OSError, path: str | os.PathLike) -> RunFailure:
+    """The error to report when writing ``path`` failed: ``cannot write <path>: <strerror>`` (exit 1).
+
+    A failure while running, not bad input: the command's inputs were fine, the disk was not.
+    """
+    return RunFailure(f"cannot write {path}: {error.strerror or error}")
+
+
+@contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[TextIO]:
+    """A text file to write ``path`` through: readers see the old file or the whole new one.
+
+    The text goes to a temporary file beside ``path`` (same directory, so the rename is atomic),
+    which replaces ``path`` when the block ends; if anything fails, the temporary file is removed
+    and ``path`` is left as it was.
+
+    Raises
+    ------
+    RunFailure
+        Writing failed (a full disk): ``cannot write <path>: <strerror>``, see :func:`write_failure`.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException as error:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise write_failure(error, path) from error
+        raise
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    with atomic_file(path) as handle:
+        handle.write(text)
+
+
+def write_yaml(path: Path, data: Mapping[str, Any]) -> None:
+    from gradlab.config import dump_yaml
+
+    _write_atomic(path, dump_yaml(to_plain(data)))
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
+    _write_atomic(path, json.dumps(to_plain(data), indent=2, allow_nan=False) + "\n")
+
+
+class MetricsLog:
+    """A CSV file with fixed columns, flushed after every row so a crash loses nothing.
+
+    Parameters
+    ----------
+    path : Path
+        The file to create.
+    columns : sequence of str
+        Column names, in order; rows may leave some out (written as empty cells).
+    """
+
+    def __init__(self, path: Path, columns: Sequence[str]) -> None:
+        self.path = path
+        self.columns = list(columns)
+        try:
+            self._file = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            self._writer = csv.writer(self._file)
+            self._writer.writerow(self.columns)
+            self._file.flush()
+        except OSError as error:
+            raise write_failure(error, path) from error
+        self.rows = 0
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        unknown = set(row) - set(self.columns)
+        if unknown:
+            raise KeyError(f"metrics row has columns not in the header: {sorted(unknown)}")
+        try:
+            self._writer.writerow([_cell(row.get(c)) for c in self.columns])
+            self._file.flush()
+        except OSError as error:  # a flush fails without a file name: name it here
+            raise write_failure(error, self.path) from error
+        self.rows += 1
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> MetricsLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return repr(value)  # shortest text that reads back to the same float
+    return value
+
+
+def write_table(path: str | os.PathLike, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write a whole CSV table atomically (readers see the old or the new file, never half of one)."""
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    _write_atomic(Path(path), buffer.getvalue())
