@@ -148,7 +148,7 @@ def test_fused_cross_entropy_shows_the_cancellation(cli):
 def test_wide_layers_are_sliced_and_notes_name_the_optimizer(cli):
     result = cli("explain", CONFIGS / "spiral_relu.yaml", "--units", "3")
     assert result.code == 0, result.err
-    assert "first 3 of 64 units shown, 61 hidden" in result.out
+    assert "first 3 of 64 units shown)" in result.out
     assert "... +61 more" in result.out
     assert "the configured optimizer is adam" in result.out
     assert "J^T dC/dy_hat = (y_hat - y) / N" in result.out  # softmax + cross-entropy, fused

@@ -83,3 +83,18 @@ def test_values_near_the_float_maximum_are_left_out_of_curves_and_said_so(tmp_pa
     assert beyond_axis(values, "log").tolist() == [True, False, False, True, True, False, False, False]  # -1e301 <= 0
     assert beyond_axis(values, "symlog").tolist() == [True, True, False, True, False, False, False, False]
     np.testing.assert_array_equal(drawable(values), [1e300, np.nan, 1e150, 1e151, 1e-151, -5.0, np.nan, np.nan])
+
+
+@pytest.mark.parametrize(("columns", "title"), [
+    (("saturated_1",), "saturated unit outputs (f' < 1% of max, over units x samples)"),  # cat_dog: no dead units
+    (("dead_1", "dead_2"), "dead units"),
+    (("saturated_1", "dead_2"), "saturated unit outputs (f' < 1% of max, over units x samples) and dead units"),
+])
+def test_the_unit_plot_is_titled_by_the_curves_it_draws(tmp_path, monkeypatch, columns, title):
+    from gradlab.plots import training
+
+    figures = []
+    monkeypatch.setattr(training, "save", lambda fig, path: figures.append(fig) or path)
+    rows = [{"epoch": e, **{c: 0.25 * e for c in columns}} for e in range(3)]
+    training.unit_health(rows, 2, tmp_path / "units.png")
+    assert figures[0].axes[0].get_title() == title

@@ -231,7 +231,7 @@ def render(result, command: str, experiment, units: int, digits: int) -> None:
 
 
 def _hidden_units(n_out: int, units: int) -> str:
-    return f" (first {units} of {n_out} units shown, {n_out - units} hidden)" if n_out > units else ""
+    return f" (first {units} of {n_out} units shown)" if n_out > units else ""
 
 
 def _prime_name(layer) -> str:
