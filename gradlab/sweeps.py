@@ -181,15 +181,16 @@ def plan(
         metric = next(m for m in ("test_accuracy", "test_r2", "train_accuracy", "train_r2", "train_loss")
                       if m in available)
     else:
+        if metric.startswith("test_") and metric in MAIN_METRICS and not any(has_test for _, has_test in kinds):
+            raise InputError(f"--metric {metric}: the data have no test split (data.test_fraction is 0)")
+        if metric in MAIN_METRICS and metric not in available:  # accuracy of a regression, R^2 of a classifier
+            task, score = ("regression", "accuracy") if metric.endswith("accuracy") else ("classification", "R^2")
+            raise InputError(f"--metric {metric}: the runs are {task}, which logs no {score}; "
+                             f"rank by one of {', '.join(available)}")
         choices = [c for c in columns if c not in ("epoch", "time_s")]
         if metric not in choices:
             raise InputError(f"--metric: unknown metric {metric!r}{did_you_mean(metric, choices)}; "
                              f"the runs log: {', '.join(choices)}")
-        if metric.startswith("test_") and not any(has_test for _, has_test in kinds):
-            raise InputError(f"--metric {metric}: the data have no test split (data.test_fraction is 0)")
-        if metric in MAIN_METRICS and metric not in available:  # a regression run's empty accuracy columns
-            raise InputError(f"--metric {metric}: the runs are regression, which logs no accuracy; "
-                             f"rank by one of {', '.join(available)}")
     metrics = [m for m in MAIN_METRICS if m in available]
     if metric not in metrics:
         metrics.append(metric)

@@ -85,11 +85,11 @@ class Callback:
 
 
 def metric_columns(network: Network, task: str, has_test: bool) -> list[str]:
-    """The metrics.csv header for this network and task."""
-    cols = ["epoch", "train_loss", "test_loss", "train_accuracy", "test_accuracy"]
-    if task == "regression":
-        cols += ["train_r2", "test_r2"]
-    cols += ["lr", "grad_norm"]
+    """The metrics.csv header for this network and task: accuracy for a classifier, R^2 for a
+    regression (a column that could never hold a number would only break a reader such as
+    ``numpy.loadtxt``)."""
+    scores = ["train_r2", "test_r2"] if task == "regression" else ["train_accuracy", "test_accuracy"]
+    cols = ["epoch", "train_loss", "test_loss", *scores, "lr", "grad_norm"]
     for k, layer in enumerate(network.layers, start=1):
         cols.append(f"grad_norm_{k}")
         if layer.activation.max_derivative is not None:

@@ -221,3 +221,17 @@ def test_an_interrupted_rerun_records_that_identity_is_unknown(cli, tmp_path, mo
     summary = json.loads((rerun / "summary.json").read_text())
     assert summary["status"] == "interrupted"
     assert (summary["identical"], summary["difference"]) == (None, None)
+
+
+def test_a_column_empty_in_every_row_is_no_difference(tmp_path):
+    """A regression run from before metrics.csv dropped the accuracy columns it never filled reruns equal."""
+    from gradlab.runs import compare_metrics
+
+    old = tmp_path / "old.csv"
+    old.write_text("epoch,train_loss,test_loss,train_accuracy,test_accuracy,train_r2,test_r2\n"
+                   "0,0.5,0.6,,,0.1,0.2\n1,0.25,0.3,,,0.7,0.6\n")
+    new = tmp_path / "new.csv"
+    new.write_text("epoch,train_loss,test_loss,train_r2,test_r2\n0,0.5,0.6,0.1,0.2\n1,0.25,0.3,0.7,0.6\n")
+    assert compare_metrics(old, new) is None
+    new.write_text("epoch,train_loss,test_loss,train_r2,test_r2\n0,0.5,0.6,0.1,0.2\n1,0.25,0.3,0.7,0.5\n")
+    assert compare_metrics(old, new).message == "row 2 (epoch 1), column test_r2: 0.6 in the original, 0.5 in the rerun"

@@ -193,6 +193,11 @@ def test_serial_and_two_worker_processes_give_identical_results(cli, tmp_path, t
     (["--grid", "optimizer.lr=0.1", "--metric", "test_accuracy", "--set", "data.name=sine", "--set", "loss=mse"],
      r"^error: --metric test_accuracy: the runs are regression, which logs no accuracy; rank by one of "
      r"train_loss, test_loss, train_r2, test_r2$"),
+    (["--grid", "optimizer.lr=0.1", "--metric", "test_acc", "--set", "data.name=sine", "--set", "loss=mse"],
+     r"unknown metric 'test_acc' \(did you mean 'test_r2'\?\)"),  # it suggested the refused test_accuracy
+    (["--grid", "optimizer.lr=0.1", "--metric", "test_r2"],
+     r"^error: --metric test_r2: the runs are classification, which logs no R\^2; rank by one of "
+     r"train_loss, test_loss, train_accuracy, test_accuracy$"),
     (["--grid", "seed=1,2", "--seeds", "2"], r"--grid seed and --seeds"),
     (["--grid", "loss=mse", "--set", "loss=bce"], r"either swept or set"),
     (["--grid", "loss=mse", "--executor", "spark"], r"--executor: unknown value 'spark'"),

@@ -43,8 +43,10 @@ def compare_metrics(
     """
     head_a, *rows_a = _csv_table(first) or [[]]
     head_b, *rows_b = _csv_table(second) or [[]]
-    cols_a = [c for c in head_a if c not in ignore]
-    cols_b = [c for c in head_b if c not in ignore]
+    # a column empty in every row holds nothing to compare: a regression run written before
+    # its metrics.csv lost the accuracy columns it could never fill still reruns equal
+    cols_a = [c for c in head_a if c not in ignore and not _empty(rows_a, head_a.index(c))]
+    cols_b = [c for c in head_b if c not in ignore and not _empty(rows_b, head_b.index(c))]
     if cols_a != cols_b:
         only_a = [c for c in cols_a if c not in cols_b]
         only_b = [c for c in cols_b if c not in cols_a]
@@ -67,6 +69,11 @@ def compare_metrics(
         return MetricsDifference(f"{names[0]} has {len(rows_a)} rows, {names[1]} {len(rows_b)}: they agree on the "
                                  f"first {min(len(rows_a), len(rows_b))}", min(len(rows_a), len(rows_b)) + 1)
     return None
+
+
+def _empty(rows: list[list[str]], index: int) -> bool:
+    """True when the column at ``index`` holds no value in any row (and there are rows)."""
+    return bool(rows) and not any(_cell_at(row, index) for row in rows)
 
 
 def _cell_at(row: list[str], index: int) -> str:
