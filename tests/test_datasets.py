@@ -275,7 +275,7 @@ def test_a_files_rows_keep_their_order_in_both_sets():
 
 
 def test_split_is_the_gather_of_the_split_indices(tmp_path):
-    from gradlab.datasets import _DATA_STREAM
+    from gradlab.datasets.preparing import _DATA_STREAM
 
     rng = np.random.default_rng(3)
     X, y = rng.standard_normal((1000, 5)), rng.integers(0, 3, 1000)
