@@ -73,6 +73,19 @@ def _first_bad_number(cells: list[list[str]], columns: list[str], lines: list[in
     return InputError(f"{field}: '{file}': could not read the numbers")  # pragma: no cover
 
 
+def _finite_numbers(cells: list[list[str]], columns: list[str], lines: list[int], file: str,
+                    field: str) -> np.ndarray:
+    """The cells as float64 in one bulk conversion, or the :func:`_first_bad_number` error for the
+    first cell that is not a finite number written plainly."""
+    try:
+        values = np.array(cells, dtype=np.float64)
+    except ValueError:
+        raise _first_bad_number(cells, columns, lines, file, field) from None
+    if not np.isfinite(values).all() or _loose_numbers(cells):
+        raise _first_bad_number(cells, columns, lines, file, field)
+    return values
+
+
 def read_csv(
     path: str | Path,
     *,
@@ -180,12 +193,7 @@ def read_csv(
     feature_names = [header[j] for j in feature_idx]
 
     cells = [[row[j] for j in feature_idx] for row in rows]
-    try:
-        X = np.array(cells, dtype=np.float64)
-    except ValueError:
-        raise _first_bad_number(cells, feature_names, lines, file, source) from None
-    if not np.isfinite(X).all() or _loose_numbers(cells):
-        raise _first_bad_number(cells, feature_names, lines, file, source)
+    X = _finite_numbers(cells, feature_names, lines, file, source)
     del cells
 
     meta: dict[str, Any] = {"feature_names": feature_names, "task": task}
@@ -198,12 +206,7 @@ def read_csv(
             if not text:
                 raise InputError(f"{named['target']}: '{file}' line {line}, column {column!r}: an empty label")
     if len(targets) > 1 or task == "regression":
-        try:
-            y = np.array(labels, dtype=np.float64)
-        except ValueError:
-            raise _first_bad_number(labels, targets, lines, file, source) from None
-        if not np.isfinite(y).all() or _loose_numbers(labels):
-            raise _first_bad_number(labels, targets, lines, file, source)
+        y = _finite_numbers(labels, targets, lines, file, source)
         meta.update(task="regression", target_names=targets)
         return Raw(X, y, meta)
 
