@@ -63,6 +63,7 @@ def test_the_demo_is_one_command(cli, tmp_path, saturation_runs):
 
 
 def test_output_file_instead_of_a_run_directory(cli, tmp_path, saturation_runs):
+    (tmp_path / "g").mkdir()
     result = cli("compare", *saturation_runs, "--metric", "grad_norm", "--linear", "--output", tmp_path / "g" / "grad.png")
     assert result.code == 0, result.text
     assert (tmp_path / "g" / "grad.png").exists()
@@ -93,6 +94,14 @@ def test_an_output_inside_a_file_is_exit_2_before_any_work(cli, tmp_path, satura
     result = cli("compare", *saturation_runs, "--output", tmp_path / "afile" / "x.png")
     assert result.code == 2 and result.err.count("\n") == 1 and result.out == ""
     assert f"--output: {str(tmp_path / 'afile')!r} is a file, not a directory" in result.err
+
+
+def test_an_output_in_a_missing_directory_is_refused_not_created(cli, tmp_path, saturation_runs):
+    # compare made every missing folder (a typo in /nonexist/x.png made /nonexist); plot and predict refuse
+    result = cli("compare", *saturation_runs, "--output", tmp_path / "typo" / "deeper" / "x.png")
+    assert result.code == 2 and result.out == ""
+    assert result.err == f"error: --output: directory {str(tmp_path / 'typo' / 'deeper')!r} does not exist\n"
+    assert not (tmp_path / "typo").exists()
 
 
 def test_one_run_or_the_same_run_twice_is_refused(cli, saturation_runs):

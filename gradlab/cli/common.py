@@ -216,12 +216,12 @@ def fmt(value: float | str, digits: int = 6) -> str:
     return f"{value + 0.0:.{digits}g}"  # + 0.0 turns -0.0 (e.g. f = -x**2 at x = 0) into 0: '-0' reads as an error
 
 
-def check_output_file(path: Path, suffix: str, option: str = "--output", make_parent: bool = False,
+def check_output_file(path: Path, suffix: str, option: str = "--output",
                       inputs: tuple[tuple[str, Path], ...] = ()) -> None:
     """Refuse an output file that cannot be written, or must not be, before any work is done (exit 2).
 
-    With ``make_parent`` its directory may be missing as long as it can be created (the
-    caller creates it); else it must exist. ``inputs`` are the ``(what, path)`` the command reads,
+    Its directory must exist: a typo in it would otherwise create a tree of new folders
+    (``/nonexist/x.png`` made ``/nonexist``). ``inputs`` are the ``(what, path)`` the command reads,
     e.g. ``("data file", data)``: the file may not be one, nor lie in an input directory or in a run
     directory. What a command writes beside the file (a plot's CSV) shares its folder, so is refused
     with it.
@@ -238,11 +238,11 @@ def check_output_file(path: Path, suffix: str, option: str = "--output", make_pa
     existing = next(p for p in (parent, *parent.parents) if p.exists())
     if not existing.is_dir():  # before "does not exist": -o animals.csv/x.csv names a file as its folder
         raise InputError(f"{option}: {str(existing)!r} is a file, not a directory")
-    if not make_parent and not parent.is_dir():
+    _refuse_overwriting(path, option, inputs)  # first: 'inside the run' says more than a missing sub-folder
+    if not parent.is_dir():
         raise InputError(f"{option}: directory {str(path.parent)!r} does not exist")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"{option}: directory {str(existing)!r} is not writable")
-    _refuse_overwriting(path, option, inputs)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{option}: directory {str(parent)!r} is not writable")
 
 
 def _refuse_overwriting(path: Path, option: str, inputs) -> None:

@@ -79,7 +79,6 @@ def compare(
 
     if output is not None:
         try:
-            output.parent.mkdir(parents=True, exist_ok=True)
             files = overlay(comparison, output, log)
         except OSError as error:  # a directory that refuses new files (/proc): bad --output, not a bug
             raise InputError(f"--output: cannot write {str(output)!r}: {error.strerror}") from None
@@ -101,7 +100,7 @@ def _check_options(output: Path | None, out_dir: Path | None, name: str | None, 
     from gradlab.runs import check_root, is_run_dir
 
     if output is not None:  # the runs given as directories (as find_run reads them); any other is a run gradlab made
-        check_output_file(output, ".png", make_parent=True,
+        check_output_file(output, ".png",
                           inputs=tuple(("run", Path(run)) for run in runs if is_run_dir(Path(run))))
     if output is None:  # only a run directory needs the run root
         check_root(out_dir)
