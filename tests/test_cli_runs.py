@@ -248,6 +248,18 @@ def test_show_prints_config_summary_and_plots(cli, tmp_path):
     assert shown["plots"] == [str(run / "descent.png")]
 
 
+def test_show_piped_into_80_columns_keeps_each_path_on_one_line(cli, tmp_path, monkeypatch):
+    # rich broke '.../descent.pn' + 'g' at 80 columns, so a copied or grepped path was wrong
+    from gradlab.cli import common
+
+    deep = tmp_path / ("a-folder-name-long-enough-to-pass-eighty-columns-" * 2) / "runs"
+    assert cli("descend", "--steps", "5", "--out", deep).code == 0
+    (run,) = run_dirs(deep)
+    monkeypatch.setattr(common.out, "width", 80)
+    lines = cli("runs", "show", run).out.splitlines()
+    assert str(run / "descent.png") in lines and str(run / "metrics.csv") in lines
+
+
 def test_show_a_damaged_run(cli, history):
     root, broken = history
     result = cli("runs", "show", broken["corrupt"])

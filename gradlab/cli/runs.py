@@ -113,7 +113,8 @@ def show(
     if info.problem:
         out.print(f"[{style}]problem:[/] {escape(info.problem)}")
     out.print("\n[bold]config.yaml[/bold]")
-    out.print(config_text.rstrip() if config_text is not None else "(missing)", markup=False, highlight=False)
+    out.print(config_text.rstrip() if config_text is not None else "(missing)", markup=False, highlight=False,
+              soft_wrap=True)
     out.print("\n[bold]summary.json[/bold]")
     if info.summary is None:
         out.print("(missing or unreadable)")
@@ -127,13 +128,13 @@ def show(
         show_table(table)
     out.print("\n[bold]plots[/bold]")
     for p in plots:
-        out.print(p, highlight=False)
+        out.print(p, highlight=False, soft_wrap=True)  # whole, for copying and grep
     if not plots:
         out.print("(none)")
     if tables:
         out.print("\n[bold]tables[/bold]")
         for p in tables:
-            out.print(p, highlight=False)
+            out.print(p, highlight=False, soft_wrap=True)  # whole, for copying and grep
 
 
 def _config_or_none(path: Path) -> dict | None:
