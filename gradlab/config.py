@@ -6,7 +6,6 @@ The pieces every command with a ``--config FILE`` shares:
   :class:`~gradlab.errors.InputError` naming the file (and the line of a syntax error).
 - :func:`validation_message` turns a ``pydantic.ValidationError`` into lines
   ``field.path: message (got value)``, with a did-you-mean for unknown keys.
-- :func:`merge` lays command-line flags (``None`` = not given) over the file's values.
 - :func:`validate` validates a mapping against a schema, raising one :class:`ConfigError`.
 - :func:`flatten` turns nested settings into dotted keys (``optimizer.lr``), the form
   ``--set`` and ``--grid`` take and ``compare`` shows.
@@ -274,11 +273,6 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
             f"got a {type(data).__name__}"
         )
     return data
-
-
-def merge(file_values: Mapping[str, Any], flags: Mapping[str, Any]) -> dict[str, Any]:
-    """File values overridden by the flags that were given (flags left at ``None`` are not)."""
-    return {**file_values, **{k: v for k, v in flags.items() if v is not None}}
 
 
 def validation_message(

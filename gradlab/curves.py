@@ -326,11 +326,6 @@ class ActivationFacts:
     flat_everywhere: bool
     threshold: float
 
-    @property
-    def saturates(self) -> bool:
-        """Flat at both ends while steep somewhere: sigmoid, tanh, softsign, hard_sigmoid."""
-        return self.flat_below is not None and self.flat_above is not None
-
 
 @dataclass
 class NumericError:

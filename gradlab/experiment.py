@@ -383,8 +383,7 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
     )
     resolved = resolved_config(config, output.name if m.output is None else m.output, optimizer.lr)
     resolved["data"] = dataset.spec  # every data parameter, the data seed used, absolute paths
-    init_name, init_params = initializers.parse(m.init, field="model.init")
-    if init_name == "from":  # re-runnable from anywhere: the absolute path of the weights file
+    if initializers.parse(m.init, field="model.init")[0] == "from":  # re-runnable from anywhere: an absolute path
         weights = _initializer(m.init, base_dir).resolved_path.resolve()
         resolved["model"]["init"] = {"name": "from", "path": str(weights)}
     return Experiment(config, resolved, dataset, network, loss, optimizer, schedule, settings,

@@ -52,8 +52,6 @@ RESULTS_FILE = "results.csv"
 SWEEP_FILE = "sweep.yaml"
 #: the metrics results.csv reports (final and best) when the experiments log them
 MAIN_METRICS = ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "train_r2", "test_r2")
-#: statuses a point can end with; ``pending`` is only seen while the sweep runs
-POINT_STATUSES = ("completed", "diverged", "failed", "interrupted", "cancelled")
 #: the ``error`` of a point that Ctrl-C stopped while it ran, and of one it kept from starting
 INTERRUPTED = "interrupted while it ran (the sweep was stopped)"
 CANCELLED = "cancelled before it started"

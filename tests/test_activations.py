@@ -67,7 +67,7 @@ def test_backward_is_grad_times_derivative(spec):
     act = activations.create(spec)
     z = sample_z(spec, 50).reshape(5, 10)
     grad = np.random.default_rng(1).normal(size=z.shape)
-    # sigmoid/tanh use the output (a (1 - a), 1 - a^2): equal up to rounding of a near +-1
+    # backward's own path: in place on cached outputs for ReLU-like units, f'(z) for sigmoid and tanh
     np.testing.assert_allclose(act.backward(z, act.value(z), grad), grad * act.derivative(z), rtol=1e-12, atol=1e-14)
 
 

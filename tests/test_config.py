@@ -4,7 +4,7 @@ from typing import Optional
 import pytest
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from gradlab.config import load_yaml, merge, validate, validation_message
+from gradlab.config import load_yaml, validate, validation_message
 from gradlab.descent import DescendConfig, parse_point
 from gradlab.errors import ConfigError, InputError
 from tests.conftest import CONFIGS, run_dirs
@@ -85,11 +85,6 @@ def test_validation_message_paths_values_and_did_you_mean():
     with pytest.raises(ValidationError) as info:
         Experiment.model_validate({})
     assert validation_message(info.value) == "layers: Field required"
-
-
-def test_merge_lets_given_flags_win():
-    assert merge({"lr": 0.5, "steps": 10}, {"lr": None, "steps": 3, "f": "x**2"}) == {
-        "lr": 0.5, "steps": 3, "f": "x**2"}
 
 
 @pytest.mark.parametrize(("value", "point"), [

@@ -21,7 +21,7 @@ def test_sigmoid_and_tanh_saturate_where_the_algebra_says():
     s = facts("sigmoid")
     assert s.max_derivative == 0.25 and s.peak_at == (0.0, 0.0)  # sigma'(0) = 1/4 exactly, not 1/4 + 1 ulp
     assert s.flat_above == pytest.approx(SIGMOID_SATURATED, abs=1e-4) and s.threshold == 0.0025
-    assert s.saturates
+    assert s.flat_below == -s.flat_above  # flat at both ends: saturation
     t = facts("tanh")
     assert t.max_derivative == 1.0 and t.peak_at == (0.0, 0.0)
     assert t.flat_above == pytest.approx(math.atanh(math.sqrt(0.99)), abs=1e-4) == -t.flat_below

@@ -18,7 +18,6 @@ from gradlab.engine.gradcheck import check
 from gradlab.engine.optimizers import (
     add_weight_decay,
     clip_by_global_norm,
-    clip_by_value,
     global_norm,
     optimizers,
     pack,
@@ -359,16 +358,6 @@ def test_clip_by_global_norm_survives_huge_and_non_finite_gradients():
 def test_global_norm_keeps_its_digits_when_the_squares_underflow(arrays, exact):
     assert global_norm(arrays) == pytest.approx(exact, rel=1e-15, abs=0)
     assert clip_by_global_norm(arrays, 1.0) == pytest.approx(exact, rel=1e-15, abs=0)
-
-
-def test_clip_by_value_clips_each_entry_in_place():
-    g = np.array([-3.0, 0.5, 2.0])
-    same = g
-    clip_by_value([g], 1.0)
-    assert g is same
-    np.testing.assert_array_equal(g, [-1.0, 0.5, 1.0])
-    with pytest.raises(InputError, match="clip_value must be > 0"):
-        clip_by_value([g], -1.0)
 
 
 # -- weight decay ------------------------------------------------------------------------------

@@ -157,10 +157,6 @@ class Network:
         self.forward(X)
         return self.loss_value(loss, y)
 
-    def weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Copies of [(W1, b1), (W2, b2), ...]."""
-        return [(layer.W.copy(), layer.b.copy()) for layer in self.layers]
-
     def state(self) -> dict[str, np.ndarray]:
         """Parameters keyed W1, b1, W2, b2, ... from the input side (the model.npz format)."""
         out: dict[str, np.ndarray] = {}

@@ -59,7 +59,6 @@ __all__ = [
     "Adam",
     "Adagrad",
     "clip_by_global_norm",
-    "clip_by_value",
     "add_weight_decay",
     "weight_decay_penalty",
     "pack",
@@ -604,9 +603,6 @@ class Adagrad(Optimizer):
             _axpy(-lr, tmp, p, tmp)
 
 
-# -- gradient clipping -----------------------------------------------------------------------
-
-
 class FullBatchMinimizer:
     """Base of the full-batch optimizers run by ``scipy.optimize.minimize`` with the
     network's analytic gradient (the training loop drives them; they have no ``step``)."""
@@ -660,6 +656,9 @@ class LBFGS(FullBatchMinimizer):
 
     def __repr__(self) -> str:
         return f"LBFGS(gtol={self.gtol!r}, memory={self.memory!r})"
+
+
+# -- gradient clipping -----------------------------------------------------------------------
 
 
 def global_norm(arrays: Sequence[np.ndarray]) -> float:
@@ -730,17 +729,6 @@ def clip_by_global_norm(grads: Sequence[np.ndarray], max_norm: float) -> float:
         for g in grads:
             _multiply(g, scale, out=g)
     return norm
-
-
-def clip_by_value(grads: Sequence[np.ndarray], limit: float) -> None:
-    """Clip every gradient entry to ``[-limit, limit]``, in place.
-
-    Unlike :func:`clip_by_global_norm` this changes the direction of the update.
-    """
-    if not limit > 0:
-        raise InputError(f"clip_value must be > 0, got {_checks.show(limit)}")
-    for g in grads:
-        np.clip(g, -limit, limit, out=g)
 
 
 # -- weight decay ----------------------------------------------------------------------------
