@@ -667,11 +667,10 @@ def _json_bounds(node: Any) -> Any:
 def load_trained(run_dir: str | os.PathLike) -> Experiment:
     """Rebuild a finished training run: its experiment from ``config.yaml`` with the final
     weights from ``model.npz`` put in place (data regenerated or reloaded the same way)."""
-    from gradlab.engine.init import FromFile
-    from gradlab.runs import CONFIG_FILE, read_config, resolve_run
+    from gradlab.runs import CONFIG_FILE, MODEL_FILE, read_config, resolve_run
 
     run_dir = resolve_run(run_dir)
-    model_file = run_dir / "model.npz"
+    model_file = run_dir / MODEL_FILE
     if not model_file.exists():  # before the config: a gradcheck or descend run's config is no experiment
         raise InputError(f"{run_dir}: no model.npz, so no trained network ({_run_kind(run_dir)}); give a config "
                          f"file or a training run directory (gradlab train, or gradlab landscape on a config)")
@@ -679,17 +678,40 @@ def load_trained(run_dir: str | os.PathLike) -> Experiment:
         experiment = build(read_config(run_dir), base_dir=run_dir)
     except InputError as error:  # 'gradlab explain RUN' never names the file: the message must
         raise in_file(error, run_dir / CONFIG_FILE) from None
-    reader = FromFile(str(model_file))
-    reader.field = str(run_dir)  # its errors name the run: "<run>: cannot read '.../model.npz' as .npz: ..."
-    saved = reader.read()
-    for k, layer in enumerate(experiment.network.layers, start=1):
-        for name, target in ((f"W{k}", layer.W), (f"b{k}", layer.b)):
-            if name not in saved or saved[name].shape != target.shape:
-                raise InputError(f"{model_file}: {name} missing or of the wrong shape for {experiment.network!r}")
-            if saved[name].dtype.kind not in "fiu":
-                raise InputError(f"{model_file}: {name} must hold numbers, got an array of dtype {saved[name].dtype}")
-            target[...] = saved[name]
+    weights = read_weights(model_file)
+    layers = experiment.network.layers
+    shapes = [(W.shape, b.shape) for W, b in weights]
+    if shapes != [(layer.W.shape, layer.b.shape) for layer in layers]:
+        raise InputError(f"{model_file}: layer shapes {[W for W, _ in shapes]} do not fit {experiment.network!r}")
+    for layer, (W, b) in zip(layers, weights):
+        layer.W[...], layer.b[...] = W, b
     return experiment
+
+
+def read_weights(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``[(W1, b1), (W2, b2), ...]`` from a run's ``model.npz``, checked to chain into one network."""
+    from gradlab.engine.init import FromFile
+
+    reader = FromFile(str(path))
+    reader.field = str(path.parent)  # its errors name the run: "<run>: cannot read '.../model.npz' as .npz: ..."
+    saved = reader.read()
+    n_layers = sum(1 for key in saved if key.startswith("W"))
+    if n_layers == 0:
+        raise InputError(f"{path}: holds no weights (expected W1, b1, W2, b2, ...)")
+    weights: list[tuple[np.ndarray, np.ndarray]] = []
+    for k in range(1, n_layers + 1):
+        W, b = saved.get(f"W{k}"), saved.get(f"b{k}")
+        if W is None or b is None:
+            raise InputError(f"{path}: {'W' if W is None else 'b'}{k} is missing; a model file holds W1, b1, ... "
+                             f"for each of its {n_layers} layers")
+        if W.dtype.kind != "f" or b.dtype.kind != "f" or W.dtype != b.dtype:
+            raise InputError(f"{path}: W{k} and b{k} must hold floats of one dtype, got {W.dtype} and {b.dtype}")
+        n_in = W.shape[0] if not weights else weights[-1][0].shape[1]
+        if W.ndim != 2 or W.shape[0] != n_in or b.shape != (W.shape[1],):
+            raise InputError(f"{path}: W{k} of shape {W.shape} and b{k} of shape {b.shape} do not make a layer "
+                             f"with {n_in} inputs (W{k} must be ({n_in}, n_out) and b{k} (n_out,))")
+        weights.append((W, b))
+    return weights
 
 
 def _run_kind(run_dir: Path) -> str:

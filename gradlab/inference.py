@@ -124,9 +124,8 @@ def load_model(run_dir: str | os.PathLike) -> TrainedModel:
     from gradlab.engine.activations import activations
     from gradlab.engine.losses import losses
     from gradlab.engine.network import Network
-    from gradlab.experiment import ExperimentConfig, require_finite_weights
-    from gradlab.runs import CONFIG_FILE, resolve_run
-    from gradlab.runner import DATA_FILE, MODEL_FILE
+    from gradlab.experiment import ExperimentConfig, read_weights, require_finite_weights
+    from gradlab.runs import CONFIG_FILE, DATA_FILE, MODEL_FILE, resolve_run
 
     run_dir = resolve_run(run_dir)
     missing = [name for name in (CONFIG_FILE, MODEL_FILE, DATA_FILE) if not (run_dir / name).exists()]
@@ -146,7 +145,7 @@ def load_model(run_dir: str | os.PathLike) -> TrainedModel:
         delimiter = _training_delimiter(config.data)
     except InputError as error:
         raise in_file(error, config_file) from None
-    weights = _read_weights(run_dir / MODEL_FILE)
+    weights = read_weights(run_dir / MODEL_FILE)
     sizes = [weights[0][0].shape[0], *(W.shape[1] for W, _ in weights)]
     n_classes = len(info.class_names or ())
     n_targets = len(info.target_names or ())  # a regression run names one target per output
@@ -218,32 +217,6 @@ def _read_data_info(path: Path) -> _DataInfo:
     return info
 
 
-def _read_weights(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``[(W1, b1), (W2, b2), ...]`` from a run's ``model.npz``, checked to chain into one network."""
-    from gradlab.engine.init import FromFile
-
-    reader = FromFile(str(path))
-    reader.field = str(path.parent)  # its errors name the run: "<run>: cannot read '.../model.npz' as .npz: ..."
-    saved = reader.read()
-    n_layers = sum(1 for key in saved if key.startswith("W"))
-    if n_layers == 0:
-        raise InputError(f"{path}: holds no weights (expected W1, b1, W2, b2, ...)")
-    weights: list[tuple[np.ndarray, np.ndarray]] = []
-    for k in range(1, n_layers + 1):
-        W, b = saved.get(f"W{k}"), saved.get(f"b{k}")
-        if W is None or b is None:
-            raise InputError(f"{path}: {'W' if W is None else 'b'}{k} is missing; a model file holds W1, b1, ... "
-                             f"for each of its {n_layers} layers")
-        if W.dtype.kind != "f" or b.dtype.kind != "f" or W.dtype != b.dtype:
-            raise InputError(f"{path}: W{k} and b{k} must hold floats of one dtype, got {W.dtype} and {b.dtype}")
-        n_in = W.shape[0] if not weights else weights[-1][0].shape[1]
-        if W.ndim != 2 or W.shape[0] != n_in or b.shape != (W.shape[1],):
-            raise InputError(f"{path}: W{k} of shape {W.shape} and b{k} of shape {b.shape} do not make a layer "
-                             f"with {n_in} inputs (W{k} must be ({n_in}, n_out) and b{k} (n_out,))")
-        weights.append((W, b))
-    return weights
-
-
 #: what messages about the data file call it and its columns: the names ``gradlab predict`` and
 #: ``gradlab evaluate`` give them (a config's ``path``, ``target`` and ``features`` are no words of theirs)
 DATA_FIELDS = {"path": "DATA", "features": "DATA", "target": "--target", "delimiter": "--delimiter"}
@@ -293,7 +266,7 @@ def predict(model: TrainedModel, X_raw: np.ndarray) -> dict[str, np.ndarray]:
         A training feature has the name of a prediction column: written beside the features,
         one would overwrite the other.
     """
-    from gradlab.runner import DATA_FILE
+    from gradlab.runs import DATA_FILE
     from gradlab.training import binary_threshold, predicted_classes
 
     names = prediction_names(model)

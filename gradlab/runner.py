@@ -10,11 +10,9 @@ from typing import Any
 import numpy as np
 
 from gradlab.experiment import Experiment
-from gradlab.runs import Run, to_plain
+from gradlab.runs import DATA_FILE, MODEL_FILE, Run, to_plain
 from gradlab.training import Callback, History, binary_threshold, fit
 
-MODEL_FILE = "model.npz"
-DATA_FILE = "data.json"
 PATH_FILE = "path.npy"
 #: a run records its path (path.npy) by default when the network has at most this many parameters
 PATH_MAX_PARAMS = 256

@@ -278,7 +278,12 @@ def test_a_scipy_minimizer_config_needs_lr_for_the_step_shown(cli, tmp_path):
 @pytest.mark.parametrize(("damage", "message"), [
     (lambda f: f.write_text("junk"), "is not an .npz file (numpy.savez writes one, here with keys W1, b1, ...)"),
     (lambda f: np.savez(f, W1=np.array([["a"]]), b1=np.array(["b"])),
-     "W1 must hold numbers, got an array of dtype <U1"),
+     "W1 and b1 must hold floats of one dtype, got <U1 and <U1"),
+    # one reader with predict's checks: explain took integer weights that predict refuses
+    (lambda f: np.savez(f, W1=np.array([[2]]), b1=np.array([2.0])),
+     "W1 and b1 must hold floats of one dtype, got int64 and float64"),
+    (lambda f: np.savez(f, W1=np.ones((2, 1)), b1=np.ones(1)),
+     "layer shapes [(2, 1)] do not fit"),
 ])
 def test_a_damaged_model_file_is_exit_2(cli, tmp_path, damage, message):
     # np.load's pickle refusal and float('a') were internal errors

@@ -35,8 +35,8 @@ from gradlab.names import LISTING_STATUSES, RUN_COMMANDS, STATUSES
 from gradlab.runs.directory import PackedRun, Run, mark_interrupted, pack_run, unpack_run, versions
 from gradlab.runs.files import (MetricsLog, atomic_file, to_plain, write_failure, write_json, write_table,
                                 write_yaml)
-from gradlab.runs.layout import (CONFIG_FILE, FINAL_STATUSES, METRICS_FILE, NAME_PATTERN, SUMMARY_FILE, check_name,
-                                 check_root, enclosing_run, is_run_dir, runs_root)
+from gradlab.runs.layout import (CONFIG_FILE, DATA_FILE, FINAL_STATUSES, METRICS_FILE, MODEL_FILE, NAME_PATTERN,
+                                 SUMMARY_FILE, check_name, check_root, enclosing_run, is_run_dir, runs_root)
 from gradlab.runs.listing import RunInfo, inspect_run, list_runs
 from gradlab.runs.metrics_diff import TIMING_COLUMNS, MetricsDifference, compare_metrics
 from gradlab.runs.reading import (read_config, read_json, read_last_metrics_row, read_metrics, read_metrics_table,
@@ -46,7 +46,8 @@ __all__ = [
     # the names of gradlab.names that the runs use, where the library uses them
     "LISTING_STATUSES", "RUN_COMMANDS", "STATUSES",
     # layout
-    "CONFIG_FILE", "FINAL_STATUSES", "METRICS_FILE", "NAME_PATTERN", "SUMMARY_FILE", "check_name", "check_root",
+    "CONFIG_FILE", "DATA_FILE", "FINAL_STATUSES", "METRICS_FILE", "MODEL_FILE", "NAME_PATTERN", "SUMMARY_FILE",
+    "check_name", "check_root",
     "enclosing_run", "is_run_dir", "runs_root",
     # files
     "MetricsLog", "atomic_file", "to_plain", "write_failure", "write_json", "write_table", "write_yaml",

@@ -17,6 +17,8 @@ FINAL_STATUSES = STATUSES[1:]
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.csv"
 SUMMARY_FILE = "summary.json"
+MODEL_FILE = "model.npz"  # a training run's final weights W1, b1, W2, b2, ...
+DATA_FILE = "data.json"  # what a training run's data were: features, classes, standardisation
 #: a run name, as it may stand in a directory name (also the schema's pattern for ``name``)
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _NAME = re.compile(NAME_PATTERN)
