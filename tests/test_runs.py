@@ -20,6 +20,28 @@ def test_root_precedence(tmp_path, monkeypatch):
     assert str(runs_root()) == "runs"
 
 
+def test_the_reproduce_line_names_the_run_by_an_absolute_path(tmp_path, monkeypatch):
+    # 'gradlab train runs/<run>/config.yaml' worked only from the directory the run was started in
+    monkeypatch.chdir(tmp_path)
+    with Run.create("train", {"seed": 0}, out="runs", argv=["gradlab", "train"],
+                    reproduce="gradlab train {run}/config.yaml") as run:
+        run.finish("completed")
+    summary = json.loads(run.file("summary.json").read_text())
+    assert summary["reproduce"] == f"gradlab train {tmp_path / 'runs' / run.path.name}/config.yaml"
+
+
+def test_a_sweeps_reproduce_line_names_its_config_by_an_absolute_path(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "base.yaml").write_text("data: {name: xor, n_samples: 20}\nmodel: {hidden: [2]}\n"
+                                        "training: {epochs: 1}\n")
+    args = ["sweep", "base.yaml", "--grid", "optimizer.lr=0.1,1", "--workers", "1", "--out", "s"]
+    monkeypatch.setattr("sys.argv", ["gradlab", *args])  # what a run records as its command line
+    assert cli(*args).code == 0
+    (sweep_dir,) = (tmp_path / "s").iterdir()
+    summary = json.loads((sweep_dir / "summary.json").read_text())
+    assert summary["reproduce"].startswith(f"gradlab sweep {tmp_path / 'base.yaml'} --grid optimizer.lr=0.1,1")
+
+
 def test_completed_run_has_config_metrics_summary(tmp_path):
     with Run.create("descend", {"lr": 0.1, "x0": [8.0]}, name="demo", out=tmp_path,
                     argv=["gradlab", "descend"], reproduce="gradlab descend --config {run}/config.yaml") as run:

@@ -80,7 +80,7 @@ def sweep(
             # first: a sweep stopped at any later moment has its results.csv (points not started: cancelled)
             results = sweeps.Results(plan, run.path)
             try:
-                run.update(reproduce=run.summary["command_line"])  # the sweep is re-run by its own command line
+                run.update(reproduce=_reproduce(run.argv, config))
                 write_yaml(run.file(sweeps.SWEEP_FILE), plan.spec(**execution))
                 _say_plan(plan, pool, run.path)
                 _run(plan, run, pool, collect, plot, results)
@@ -172,6 +172,16 @@ def _heatmap(results, summaries, run) -> list:
     from gradlab.plots.sweep import heatmap
 
     return heatmap(table, results.plan.metric, results.plan.higher_is_better, run.file("heatmap.png"))
+
+
+def _reproduce(argv: list[str], config: Path) -> str:
+    """The sweep's own command line, its config named by an absolute path so that it runs from anywhere."""
+    import shlex
+
+    at = next((i for i, arg in enumerate(argv) if i > 0 and arg == str(config)), None)
+    if at is not None:
+        argv = [*argv[:at], str(config.absolute()), *argv[at + 1:]]
+    return shlex.join(argv)
 
 
 def _ranking(plan, summaries):

@@ -114,7 +114,8 @@ class Run:
             "versions": versions(),
             "argv": run.argv,
             "command_line": shlex.join(run.argv),
-            "reproduce": (reproduce or "").replace("{run}", shlex.quote(str(path))) or None,
+            # absolute: the command works from any directory, not only from where the run was started
+            "reproduce": (reproduce or "").replace("{run}", shlex.quote(str(path.absolute()))) or None,
             # who writes it: a 'running' run whose process is gone is reported as incomplete
             "pid": os.getpid(),
             "host": platform.node(),
@@ -223,7 +224,7 @@ def pack_run(run_dir: str | os.PathLike) -> PackedRun:
     """Read every file of a run directory (no subdirectories: runs have none)."""
     path = Path(run_dir)
     files = {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file() and not p.name.startswith(".")}
-    return PackedRun(path.name, str(path), files)
+    return PackedRun(path.name, str(path.absolute()), files)
 
 
 def unpack_run(packed: PackedRun, root: str | os.PathLike) -> Path:
@@ -243,6 +244,6 @@ def unpack_run(packed: PackedRun, root: str | os.PathLike) -> Path:
     summary = read_summary(path)
     summary["id"] = path.name
     if summary.get("reproduce"):
-        summary["reproduce"] = summary["reproduce"].replace(shlex.quote(packed.path), shlex.quote(str(path)))
+        summary["reproduce"] = summary["reproduce"].replace(shlex.quote(packed.path), shlex.quote(str(path.absolute())))
     write_json(path / SUMMARY_FILE, summary)
     return path
