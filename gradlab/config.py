@@ -275,6 +275,40 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
+#: keys only one kind of gradlab file has, to tell a file given to the wrong command
+_FILE_KINDS = {
+    "sweep": ("base_config", "grid"),  # a sweep's record, sweep.yaml
+    "descend": ("f", "x0"),
+    "experiment": ("data", "model"),
+}
+
+
+def check_file_kind(values: Mapping[str, Any], path: str | os.PathLike, expected: str) -> None:
+    """Refuse, in one line, a file of another kind than ``expected`` ("experiment" or "descend"):
+    a sweep.yaml or a descend config given to ``gradlab train`` printed a dozen unknown-key lines
+    that never named the file.
+    """
+    from pathlib import Path
+
+    def has(kind: str) -> bool:
+        return any(key in values for key in _FILE_KINDS[kind])
+
+    if has(expected):
+        return
+    path = Path(path)
+    if has("sweep"):
+        beside = path.parent / "config.yaml"
+        article = "an" if expected == "experiment" else "a"
+        raise ConfigError(f"{path}: this is a sweep's record (sweep.yaml), not {article} {expected} config; "
+                          f"the experiment it varies is {beside}")
+    if expected == "experiment" and has("descend"):
+        raise ConfigError(f"{path}: this is a gradlab descend config (f, x0), not an experiment; "
+                          f"run it with 'gradlab descend --config {path}'")
+    if expected == "descend" and has("experiment"):
+        raise ConfigError(f"{path}: this is an experiment config (data, model), not a descend config; "
+                          f"train it with 'gradlab train {path}'")
+
+
 def validation_message(
     exc: ValidationError, prefix: str = "", sep: str = "\n", model: type[BaseModel] | None = None
 ) -> str:

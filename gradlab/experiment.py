@@ -23,7 +23,7 @@ from typing import Any, Literal, Optional, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gradlab.config import Bool, FiniteFloat, Int, as_written, load_yaml, validate
+from gradlab.config import Bool, FiniteFloat, Int, as_written, check_file_kind, load_yaml, validate
 from gradlab.engine._checks import beyond_dtype, to_dtype
 from gradlab.errors import ConfigError, InputError, in_file
 
@@ -552,6 +552,8 @@ def config_values(path: Path, overrides: Mapping[str, Any], swept: Iterable[str]
     if not values and not any(key.split(".")[0] == "data" for key in (*overrides, *swept)):
         raise ConfigError(f"{path}: the config is empty; it needs at least 'data:' (examples in configs/, "
                           "every field in 'gradlab schema')")
+    if values:
+        check_file_kind(values, path, "experiment")
     return apply_overrides(values, overrides, model=ExperimentConfig)
 
 

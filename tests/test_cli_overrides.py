@@ -188,3 +188,27 @@ def test_a_bad_grid_value_reads_like_a_bad_set(cli, tmp_path, tiny, grid, line):
     assert one_error_line(cli("sweep", tiny, "--grid", grid, "--out", tmp_path / "o")) == line
     set_line = one_error_line(cli("train", tiny, "--set", f"{key}={first}", "--out", tmp_path / "t"))
     assert set_line.replace(f"--set {key}:", f"--grid {key}={first}:") == line
+
+
+def test_a_file_of_another_command_is_named_in_one_line(cli, tmp_path):
+    """sweep.yaml or a descend config given to train printed a dozen 'unknown key' lines and no file name."""
+    sweep_dir = tmp_path / "s"
+    sweep_dir.mkdir()
+    (sweep_dir / "sweep.yaml").write_text("config: x.yaml\ngrid: {optimizer.lr: [0.1, 1]}\nbase_config: {seed: 0}\n")
+    (tmp_path / "descend.yaml").write_text("f: x**2\nx0: [8.0]\nlr: 0.1\n")
+    (tmp_path / "train.yaml").write_text("data: {name: xor}\nmodel: {hidden: [2]}\n")
+    cases = [
+        (("train", sweep_dir / "sweep.yaml"),
+         f"{sweep_dir / 'sweep.yaml'}: this is a sweep's record (sweep.yaml), not an experiment config; "
+         f"the experiment it varies is {sweep_dir / 'config.yaml'}"),
+        (("train", tmp_path / "descend.yaml"),
+         f"{tmp_path / 'descend.yaml'}: this is a gradlab descend config (f, x0), not an experiment; "
+         f"run it with 'gradlab descend --config {tmp_path / 'descend.yaml'}'"),
+        (("descend", "--config", tmp_path / "train.yaml", "--no-plot"),
+         f"{tmp_path / 'train.yaml'}: this is an experiment config (data, model), not a descend config; "
+         f"train it with 'gradlab train {tmp_path / 'train.yaml'}'"),
+    ]
+    for args, message in cases:
+        result = cli(*args, "--out", tmp_path / "runs")
+        assert (result.code, result.err) == (2, f"error: {message}\n")
+    assert not (tmp_path / "runs").exists()

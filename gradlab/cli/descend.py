@@ -145,7 +145,7 @@ def prepare(flags: dict, config: Path | None, sets: Optional[list[str]] = None):
 
     Precedence: the file, then ``--set KEY=VALUE``, then the flags.
     """
-    from gradlab.config import load_yaml, validate
+    from gradlab.config import check_file_kind, load_yaml, validate
     from gradlab.descent import DescendConfig
     from gradlab.descent import Descent
     from gradlab.errors import ConfigError
@@ -157,6 +157,7 @@ def prepare(flags: dict, config: Path | None, sets: Optional[list[str]] = None):
     given = {k: v for k, v in flags.items() if v is not None}
     replaced = {name for key in (*overrides, *given) for name in synonyms(DescendConfig, [], key)}
     if file_values:  # the file's own mistakes, named with the file; values replaced on the command line don't count
+        check_file_kind(file_values, config, "descend")
         validate(DescendConfig, {k: v for k, v in file_values.items() if k not in replaced}, f"{config}: ")
     # flags go in last, as overrides too, so --lr replaces a learning_rate: from the file or --set
     values = apply_overrides(apply_overrides(file_values, overrides, model=DescendConfig), given, model=DescendConfig)
