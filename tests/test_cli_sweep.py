@@ -365,7 +365,7 @@ def test_a_diverging_point_is_recorded_and_the_sweep_goes_on(cli, tmp_path):
     assert [r["status"] for r in rows] == ["diverged", "diverged", "completed", "completed"]
     assert all(float(r["epochs"]) < 30 for r in rows[:2])
     assert "test_r2" in result.out  # regression: ranked by R^2
-    assert "diverged: point 1 (optimizer.lr=20, seed 1)" in " ".join(result.out.split())
+    assert "diverged: point 1 (optimizer.lr=20, seed 1)" in " ".join(result.err.split())  # not in the table
     ranked = [line for line in result.out.splitlines() if line.startswith("│")]
     assert ranked[0].split("│")[2].strip() == "0.05" and "2 diverged" in ranked[1]
     for row in rows[:2]:
@@ -405,7 +405,7 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(cli, tmp_path, tiny, 
     assert rows[0]["error"] == "RuntimeError: disk full"
     run = sweep_dir / rows[0]["run_dir"]
     assert json.loads((run / "summary.json").read_text())["status"] == "failed"
-    assert "failed: point 1" in result.out
+    assert "failed: point 1" in result.err
 
 
 def test_run_point_never_raises(tmp_path):

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from gradlab.cli.common import (NameOption, OutOption, SetOption, examples, fmt, one_of, out, saved, show_paths,
+from gradlab.cli.common import (NameOption, OutOption, SetOption, err, examples, fmt, one_of, out, saved, show_paths,
                                 show_table,
                                 whole_number_option)
 from gradlab.names import EXECUTORS
@@ -152,7 +152,7 @@ def _run(plan, run, pool, collect: bool, plot: bool, results):
         if result.status in ("failed", "diverged"):
             style = "red" if result.status == "failed" else "yellow"
             why = result.error or result.stop_reason
-            progress.console.print(f"[{style}]{result.status}[/]: point {result.index} "  # config and error text
+            err.print(f"[{style}]{result.status}[/]: point {result.index} "  # config and error text, on stderr
                                    f"({escape(points[result.index].label())}, seed {plan.seed_of(points[result.index])}): "
                                    f"{escape(str(why))}",
                                    highlight=False)

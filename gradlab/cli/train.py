@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gradlab.cli.common import NameOption, OutOption, SetOption, examples, fmt, out, saved, show_table
+from gradlab.cli.common import NameOption, OutOption, SetOption, err, examples, fmt, out, saved, show_table
 from gradlab.errors import plural
 
 
@@ -62,7 +62,7 @@ class TerminalReport:
         if kind in self.warned:
             return
         self.warned.add(kind)
-        self.progress.console.print(f"[yellow]warning:[/yellow] {message}")
+        err.print(f"[yellow]warning:[/yellow] {message}")  # stderr: stdout holds the table a script reads
 
 
 def describe(e):
