@@ -260,7 +260,30 @@ def _diagnose(base: Mapping[str, Any], base_dir: Path, failures: list[tuple[Poin
         if more:
             described[-1] += f" (and {plural(more, 'more failing grid point')})"
         lines += described
-    return "\n".join(dict.fromkeys(lines))
+    return "\n".join(_once_per_key(dict.fromkeys(lines), failures))
+
+
+def _once_per_key(lines: Iterable[str], failures: list[tuple[Point, str]]) -> list[str]:
+    """'--grid KEY: message' once where every value of KEY gets the same message: a misspelt key
+    (``optimizer.lrr``) is the key's problem, not one line per value."""
+    values: dict[str, set[str]] = {}
+    for point, _ in failures:
+        for key, value in point.values:
+            values.setdefault(key, set()).add(f"{key}={show(value)}")
+    blamed: dict[tuple[str, str], set[str]] = {}
+    for line in lines:
+        written, _, message = line.removeprefix("--grid ").partition(": ")
+        blamed.setdefault((written.partition("=")[0], message), set()).add(written)
+    whole = {(key, message) for (key, message), given in blamed.items()
+             if len(given) > 1 and given == values.get(key)}
+    out = []
+    for line in lines:
+        written, _, message = line.removeprefix("--grid ").partition(": ")
+        key = written.partition("=")[0]
+        if (key, message) in whole:
+            line = f"--grid {key}: {message}"
+        out.append(line)
+    return list(dict.fromkeys(out))
 
 
 # --- one point ------------------------------------------------------------------------------

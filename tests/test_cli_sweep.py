@@ -917,3 +917,14 @@ print(sorted(m for m in set(sys.modules) - before if m.split(".")[0] in ("gradla
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(), timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_misspelt_grid_key_is_one_line_not_one_per_value(cli, tmp_path, tiny):
+    result = cli("sweep", tiny, "--grid", "optimizer.lrr=0.1,1", "--grid", "loss=mse,bce", "--out", tmp_path / "s")
+    assert result.code == 2
+    assert result.err == ("error: --grid optimizer.lrr: sgd has no parameter 'lrr' (did you mean 'lr'?); "
+                          "parameters: lr\n")
+    # values that fail each for itself are still blamed one by one
+    result = cli("sweep", tiny, "--grid", "optimizer.lr=0.1,-1,-2", "--out", tmp_path / "s")
+    assert result.err.splitlines() == ["error: --grid optimizer.lr=-1: input should be greater than 0 (got -1)",
+                                       "error: --grid optimizer.lr=-2: input should be greater than 0 (got -2)"]
