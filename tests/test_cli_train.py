@@ -804,3 +804,13 @@ def test_a_column_beyond_2_to_the_1023_standardises_and_trains(cli, tmp_path):
     assert all(np.isfinite(float(row["train_loss"])) for row in metrics(run))
     data = json.loads((run / "data.json").read_text())
     assert data["std"][1] == pytest.approx(8.99e307 / 6 * np.sqrt(5))  # one value of 8.99e307 among six rows
+
+
+def test_a_diverged_rows_accuracy_is_no_best(cli, tmp_path):
+    # weights at 2.9e304 classified every test sample right by chance: best_test_accuracy 1.0 beside best_epoch 0
+    result, run = train(cli, tmp_path, CONFIGS / "cat_dog.yaml", "--no-plot", "--set", "optimizer.lr=1e305",
+                        "--set", "loss=bce_logits", "--set", "model.output=identity")
+    rows = metrics(run)
+    s = json.loads((run / "summary.json").read_text())
+    assert s["status"] == "diverged" and len(rows) == 2
+    assert s["best_test_accuracy"] == float(rows[0]["test_accuracy"]) and s["best_epoch"] == 0
