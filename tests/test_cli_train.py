@@ -48,6 +48,8 @@ def test_cat_dog_reaches_95_percent_and_writes_a_complete_run(cli, tmp_path):
     files = {p.name for p in run.iterdir()}
     assert {"config.yaml", "metrics.csv", "summary.json", "model.npz", "data.json", "loss.png", "accuracy.png",
             "grad_norms.png", "units.png", "decision_boundary.png", "decision_boundary.csv"} <= files
+    grid = next(csv.reader((run / "decision_boundary.csv").open()))
+    assert grid == ["weight_kg", "snout_length_cm", "predicted", "score_dog"]  # predict's own column names
     model = np.load(run / "model.npz")
     assert sorted(model.files) == ["W1", "b1"] and model["W1"].shape == (2, 1)
     resolved = yaml.safe_load((run / "config.yaml").read_text())

@@ -29,14 +29,16 @@ def test_decision_regions_and_points_of_a_class_share_its_colour():
         k = np.clip(((grid[:, 0] + 0.2) / 1.0).astype(int), 0, 2)
         return np.eye(3)[k]
 
-    fig, columns = decision_figure(by_third, X, labels, points=30)
+    fig, columns = decision_figure(by_third, X, labels, points=30, class_names=("cat", "dog", "fox"))
     ax = fig.axes[0]
     regions = next(c for c in ax.collections if isinstance(c, ContourSet))
     dots = [c for c in ax.collections if isinstance(c, PathCollection) and not isinstance(c, ContourSet)]
     expected = class_colors(3)[:, :3]
     np.testing.assert_allclose(regions.get_facecolor()[:, :3], expected)
     np.testing.assert_allclose([d.get_facecolor()[0, :3] for d in dots], expected)
-    assert set(np.unique(columns["predicted_class"])) == {0, 1, 2}
+    # named as predict names its columns: the class by name, a score per class
+    assert set(columns["predicted"]) == {"cat", "dog", "fox"}
+    assert list(columns)[2:] == ["predicted", "score_cat", "score_dog", "score_fox"]
 
 
 @pytest.mark.parametrize(("threshold", "class_1_share"), [(0.0, 0.5), (0.5, 0.25)])
@@ -47,7 +49,8 @@ def test_a_single_output_is_cut_at_the_threshold_its_loss_implies(threshold, cla
     X = np.array([[-1.0, 0.0], [1.0, 1.0]])
     _, columns = decision_figure(lambda grid: grid[:, :1], X, np.array([0, 1]), points=201, threshold=threshold)
     inside = np.abs(columns["x1"]) <= 1
-    assert np.mean(columns["predicted_class"][inside] == 1) == pytest.approx(class_1_share, abs=0.01)
+    assert np.mean(columns["predicted"][inside] == "1") == pytest.approx(class_1_share, abs=0.01)
+    assert list(columns)[2:] == ["predicted", "score_1"]  # a single output scores the second class
 
 
 def test_a_log_axis_is_chosen_only_for_values_it_can_draw(tmp_path):

@@ -136,7 +136,9 @@ def decision_boundary(
 def decision_figure(predict_proba, X, labels, *, feature_names=("x1", "x2"), class_names=(), points=200,
                     threshold=0.5):
     """The figure of :func:`decision_boundary` and its grid columns (class ``c``'s region and points
-    share ``class_colors(n)[c]``)."""
+    share ``class_colors(n)[c]``). The columns are named as ``gradlab predict`` names its own: the
+    two features, ``predicted`` (the class name) and ``score_<class>`` per network output (a
+    single output scores the second class)."""
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = 0.08 * (hi - lo + 1e-12)
     g1 = np.linspace(lo[0] - pad[0], hi[0] + pad[0], points)
@@ -163,5 +165,9 @@ def decision_figure(predict_proba, X, labels, *, feature_names=("x1", "x2"), cla
         ax.scatter(X[mask, 0], X[mask, 1], s=12, color=colors[c], label=name, edgecolors="k", linewidths=0.3)
     ax.set(xlabel=feature_names[0], ylabel=feature_names[1], title="decision boundary")
     ax.legend(loc="best", fontsize="small")
-    columns = {feature_names[0]: grid[:, 0], feature_names[1]: grid[:, 1], "predicted_class": classes, "score": score}
+    names = [str(class_names[c]) if c < len(class_names) else str(c) for c in range(n_classes)]
+    scored = names[1:2] if out.shape[1] == 1 else names[: out.shape[1]]
+    columns = {feature_names[0]: grid[:, 0], feature_names[1]: grid[:, 1],
+               "predicted": np.asarray(names, dtype=object)[classes],
+               **{f"score_{name}": out[:, k] for k, name in enumerate(scored)}}
     return fig, columns
