@@ -1,6 +1,7 @@
 """gradlab predict / evaluate: a trained run applied to new CSV data, with its standardisation."""
 
 import csv
+import os
 import json
 import re
 
@@ -482,3 +483,12 @@ def test_predict_refuses_to_write_inside_a_run(cli, trained, animals):
                           f"file outside it\n")
     assert (trained / "metrics.csv").read_bytes() == before
     assert cli("rerun", trained, "-q").code == 0
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_a_directory_that_refuses_new_files_is_exit_2_before_any_work(cli, trained, animals):
+    # os.access says /proc is writable to root: the predictions were computed, then 'cannot write' and exit 1
+    path, *_ = animals
+    result = cli("predict", trained, path, "-o", "/proc/p.csv")
+    assert result.code == 2 and result.out == ""
+    assert result.err.startswith("error: --output: directory '/proc' is not writable (")

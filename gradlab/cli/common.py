@@ -226,7 +226,7 @@ def check_output_file(path: Path, suffix: str, option: str = "--output",
     directory. What a command writes beside the file (a plot's CSV) shares its folder, so is refused
     with it.
     """
-    import os
+    import tempfile
 
     from gradlab.errors import InputError
 
@@ -241,8 +241,11 @@ def check_output_file(path: Path, suffix: str, option: str = "--output",
     _refuse_overwriting(path, option, inputs)  # first: 'inside the run' says more than a missing sub-folder
     if not parent.is_dir():
         raise InputError(f"{option}: directory {str(path.parent)!r} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"{option}: directory {str(parent)!r} is not writable")
+    try:  # a file made and removed: os.access says yes to root, also on /proc and /sys
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".gradlab-probe-"):
+            pass
+    except OSError as error:
+        raise InputError(f"{option}: directory {str(parent)!r} is not writable ({error.strerror})") from None
 
 
 def _refuse_overwriting(path: Path, option: str, inputs) -> None:
