@@ -1,8 +1,8 @@
 """gradlab predict / evaluate: a trained run applied to new CSV data, with its standardisation."""
 
 import csv
-import os
 import json
+import os
 import re
 
 import numpy as np
