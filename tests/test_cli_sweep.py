@@ -102,6 +102,7 @@ def test_a_key_s_values_read_in_one_style_in_the_table_results_and_heatmap(cli, 
     assert [r["optimizer.lr"] for r in results(sweep_dir)] == ["0.1", "0.1", "1", "1", "10", "10"]
     heat = list(csv.DictReader((sweep_dir / "heatmap.csv").open()))
     assert [h["optimizer.lr"] for h in heat] == ["0.1", "0.1", "1", "1", "10", "10"]
+    assert {h["sd"] for h in heat} == {""} and all(float(h["mean"]) >= 0 for h in heat)  # one seed: no sd, not 'nan'
     table = [line.split("│")[2].strip() for line in result.out.splitlines() if line.startswith("│")]
     assert sorted(table) == ["0.1", "0.1", "1", "1", "10", "10"]
 

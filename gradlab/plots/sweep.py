@@ -20,14 +20,15 @@ from gradlab.plots import new_figure, save, write_columns
 
 def heatmap(table: dict[str, Any], metric: str, higher_is_better: bool, path: Path) -> list[Path]:
     """Draw :func:`heatmap_figure` to ``path`` and write ``path.csv`` (long format: key1, key2,
-    mean, sd, n); the paths written."""
+    mean, sd, n; a mean no run measured, and the sd of fewer than two, are empty cells, as in
+    results.csv); the paths written."""
     rows_key, cols_key = table["keys"]
     flat_rows = [r for r in table["rows"] for _ in table["columns"]]
     flat_cols = [c for _ in table["rows"] for c in table["columns"]]
     csv_path = write_columns(Path(path).with_suffix(".csv"), {
         rows_key: flat_rows, cols_key: flat_cols,
-        "mean": [np.nan if v is None else v for row in table["mean"] for v in row],
-        "sd": [np.nan if v is None else v for row in table["sd"] for v in row],
+        "mean": [v for row in table["mean"] for v in row],
+        "sd": [v for row in table["sd"] for v in row],
         "n": [v for row in table["n"] for v in row],
     })
     return [save(heatmap_figure(table, metric, higher_is_better), path), csv_path]
