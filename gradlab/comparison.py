@@ -100,6 +100,21 @@ class Comparison:
     def higher_is_better(self) -> bool:
         return higher_is_better(self.metric)
 
+    def same_curves(self, rtol: float = 1e-9) -> list[list[str]]:
+        """Labels of runs whose curves agree at every x to ``rtol`` (two or more each): drawn, the
+        last hides the others. Descend at lr 0.1 and 0.9 on a parabola is one: both shrink the
+        error by |1 - lr f''| = 0.8, on either side of the minimum (equal but for roundings)."""
+        groups: list[tuple[Curve, list[str]]] = []
+        for curve in self.curves:
+            with np.errstate(over="ignore"):  # 1e308 - (-1e308) overflows to inf: not close, rightly
+                same = next((labels for first, labels in groups if np.array_equal(first.x, curve.x)
+                             and np.allclose(first.y, curve.y, rtol=rtol, atol=0.0, equal_nan=True)), None)
+            if same is None:
+                groups.append((curve, [curve.label]))
+            else:
+                same.append(curve.label)
+        return [labels for _, labels in groups if len(labels) > 1]
+
     def table(self) -> list[dict[str, Any]]:
         """One row per run: label, run id, status and :meth:`Curve.stats`."""
         return [{"label": c.label, "run": c.path.name, "status": c.status, **c.stats(self.higher_is_better)}

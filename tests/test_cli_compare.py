@@ -133,6 +133,18 @@ def test_descend_runs_default_to_f_per_step(cli, tmp_path):
     assert yaml.safe_load((run_dirs(tmp_path / "d")[0] / "config.yaml").read_text())["steps"] == 10
 
 
+def test_curves_that_hide_one_another_are_named(cli, tmp_path):
+    # lr 0.1 and 0.9 on x^2 - 4x + 6 shrink |x - 2| by the same 0.8 a step, on either side of 2: f is the same
+    for lr in ("0.1", "0.9", "0.5"):
+        assert cli("descend", "--lr", lr, "--steps", "30", "--no-plot", "--out", tmp_path / lr).code == 0
+    (a,), (b,), (c,) = (run_dirs(tmp_path / lr) for lr in ("0.1", "0.9", "0.5"))
+    comparison = compare([a, b, c])
+    assert comparison.same_curves() == [[comparison.curves[0].label, comparison.curves[1].label]]
+    result = cli("compare", a, b, c, "--output", tmp_path / "c.png")
+    assert (f"note: {comparison.curves[0].label} and {comparison.curves[1].label} have the same f at every step: "
+            "on the plot the last hides the others") in result.out
+
+
 def test_a_descend_run_and_a_train_run_are_not_compared(cli, tmp_path, saturation_runs):
     assert cli("descend", "--steps", "5", "--no-plot", "--out", tmp_path / "d").code == 0
     descended = run_dirs(tmp_path / "d")[0]

@@ -63,6 +63,9 @@ def compare(
         out.print(f"[dim]note: --log leaves out {plural(hidden, 'value')} of {escape(comparison.metric)} that "
                   f"{'is' if hidden == 1 else 'are'} <= 0[/dim]")
     show_table(_differing_table(comparison))
+    for labels in comparison.same_curves():
+        out.print(f"[dim]note: {escape(' and '.join(labels))} have the same {escape(comparison.metric)} at every "
+                  f"{escape(comparison.x)}: on the plot the last hides the others[/dim]", soft_wrap=True)
     for curve in comparison.curves:
         if curve.problem:
             out.print(f"[dim]note: {escape(curve.label)} is {curve.status}: {escape(curve.problem)}[/dim]")
