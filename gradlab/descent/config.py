@@ -9,7 +9,7 @@ from typing import Any, Optional
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gradlab.config import Bool, Float, Int
-from gradlab.descent.methods import DEFAULT_STEPS, DEFAULT_TOL, Settings
+from gradlab.descent.methods import Settings
 from gradlab.descent.run import X_LIMIT
 
 DEFAULT_FUNCTION = "x**2 - 4*x + 6"
@@ -72,13 +72,14 @@ class DescendConfig(BaseModel):
     f: str = DEFAULT_FUNCTION
     x0: list[float] = Field(default_factory=lambda: [8.0])
     lr: Optional[Float] = Field(default=None, validation_alias=AliasChoices("lr", "learning_rate"))
-    steps: Int = DEFAULT_STEPS
-    tol: Float = DEFAULT_TOL
-    method: str = "gd"
-    momentum: Float = 0.9
-    beta1: Float = 0.9
-    beta2: Float = 0.999
-    eps: Float = 1e-8
+    # the run's defaults are the Settings' own: one place says what a descent does unasked
+    steps: Int = Settings.steps
+    tol: Float = Settings.tol
+    method: str = Settings.method
+    momentum: Float = Settings.momentum
+    beta1: Float = Settings.beta1
+    beta2: Float = Settings.beta2
+    eps: Float = Settings.eps
     every: Optional[Int] = Field(default=None, ge=1)
     digits: Int = Field(default=6, ge=1, le=17)
     name: Optional[str] = None
