@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 
@@ -464,3 +466,12 @@ def test_kink_minimum(text, path, kink):
     else:
         assert (round(found.x, 12), found.left, found.right) == kink
         assert (found.low, found.high) == (min(path), max(path))
+
+
+def test_a_gradient_beyond_the_square_root_of_the_largest_float_has_its_finite_norm():
+    # f'(460) = e^460 = 5.96e199: sqrt(g . g) overflowed to inf past 1.3e154
+    from gradlab.descent.points import norm
+
+    assert norm(np.array([math.exp(460)])) == math.exp(460)
+    assert norm(np.array([3e200, 4e200])) == pytest.approx(5e200, rel=1e-15)
+    assert norm(np.array([np.inf, np.nan])) == math.inf

@@ -2,6 +2,7 @@ import csv
 import json
 import re
 
+import numpy as np
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -299,3 +300,11 @@ def test_a_long_metrics_file_is_read_at_its_ends_for_the_listing(tmp_path, monke
     monkeypatch.setattr(reading, "_BLOCK", 4096)  # several blocks
     info = inspect_run(run)
     assert (info.status, info.steps, info.final_loss) == ("running", 20000, 2.00000009)  # f = 2 + 36 / 20000^2
+
+
+def test_to_plain_spells_numpy_non_finite_values_as_floats_are():
+    from gradlab.runs import to_plain
+
+    plain = to_plain({"a": np.float64("nan"), "b": np.array([np.inf]), "c": float("-inf"), "d": np.float32(0.5)})
+    assert plain == {"a": "nan", "b": ["inf"], "c": "-inf", "d": 0.5}
+    json.dumps(plain, allow_nan=False)  # what write_json does: it raised ValueError on the NumPy nan

@@ -9,7 +9,7 @@ The package keeps one job to a module, each importing only the ones listed befor
     and the :class:`Settings` a run reads, with their defaults.
 ``run``
     A run: :class:`Descent` yields :class:`Step` records and ends with an :class:`Outcome`;
-    :func:`check_start`, :func:`descend` and the rows of ``metrics.csv``.
+    :func:`~gradlab.descent.run.check_start`, :func:`descend` and the rows of ``metrics.csv``.
 ``probes``
     Probes of f beside a point in 50 digits, which the verdicts judge by.
 ``verdicts``

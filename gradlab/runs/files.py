@@ -28,7 +28,7 @@ def to_plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return to_plain(value.tolist())
     if isinstance(value, np.generic):
-        return value.item()
+        return to_plain(value.item())  # a NumPy nan becomes 'nan' as a float's does
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if isinstance(value, date):  # YAML reads 2026-01-01 as a date (a hand-edited config): JSON has none

@@ -36,7 +36,7 @@ def check_root(out: str | os.PathLike | None = None) -> Path:
     """The run root (see :func:`runs_root`) if it is, or can be made, a writable directory.
 
     Nothing is created: commands call this before printing anything, so a bad ``--out``
-    fails first, and :meth:`Run.create` makes the directory when the run starts.
+    fails first, and :meth:`gradlab.runs.Run.create` makes the directory when the run starts.
     """
     root = runs_root(out)
     existing = next(p for p in (root, *root.absolute().parents) if p.exists())

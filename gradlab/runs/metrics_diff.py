@@ -39,7 +39,7 @@ def compare_metrics(
     Raises
     ------
     InputError
-        A file is not readable UTF-8 CSV (see :func:`read_metrics_text`).
+        A file is not readable UTF-8 CSV (see :func:`gradlab.runs.reading.read_metrics_text`).
     """
     head_a, *rows_a = _csv_table(first) or [[]]
     head_b, *rows_b = _csv_table(second) or [[]]
