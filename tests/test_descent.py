@@ -223,6 +223,21 @@ def test_observed_ratio_skips_rounding_level_errors():
     assert observed_ratio(np.array([8.0, 2.0]), 2.0) == (None, 0)
 
 
+@pytest.mark.parametrize(("lr", "steps", "turn"), [(0.9, (100, 150, 200, 250, 300), 4.14), (0.01, (200, 300, 400), 46.4)])
+def test_the_observed_ratio_of_an_error_circling_the_minimum_is_its_spectral_radius(seed, lr, steps, turn):
+    # momentum, beta 0.9, f'' = 2: complex eigenvalues of modulus sqrt(0.9) = 0.9487. The ratio of the two end
+    # errors read 0.87 to 1.05 for the same run stopped at 100 to 300 steps, and 1.007 at lr 0.01
+    from gradlab.descent.linear_stability import oscillation_period
+
+    assert oscillation_period("momentum", 2 * lr, 0.9) == pytest.approx(turn, rel=0.01)
+    assert oscillation_period("gd", 2 * lr, 0.9) is None
+    for n in steps:
+        run = Descent(seed, [8.0], Settings(lr=lr, method="momentum", steps=n, tol=0.0))
+        st = stability(run, list(run))
+        assert st.predicted == pytest.approx(math.sqrt(0.9), rel=1e-12)
+        assert st.observed == pytest.approx(math.sqrt(0.9), rel=0.025), n
+
+
 def test_update_rules_show_the_numbers(seed):
     assert update_rule(seed, Settings(lr=0.1)) == ["x_new = x_old - 0.1 * (2*x - 4)"]
     assert update_rule(seed, Settings(method="newton")) == ["x_new = x_old - (2*x - 4) / (2)"]
