@@ -640,3 +640,19 @@ def test_a_header_read_as_one_column_hints_at_the_delimiter(tmp_path):
     with pytest.raises(InputError) as info:  # several columns: the delimiter was right
         read_csv(path, target="label")
     assert "seems to be separated" not in str(info.value)
+
+
+@pytest.mark.parametrize("size", [1e-13, 1e-200, 1e150])
+def test_a_varying_column_of_any_size_is_standardised(size):
+    # 'constant' was std below 1e-12 raw units: a column of 1e-13s that varies was left unscaled, std 9.4e-14
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=50), size * rng.normal(size=50)])
+    ds = load({"name": "inline", "X": X.tolist(), "y": [0, 1] * 25, "test_fraction": 0, "standardize": True}, seed=0)
+    np.testing.assert_allclose(ds.X_train.std(axis=0), [1.0, 1.0], rtol=1e-12)
+    assert ds.std[1] == pytest.approx(X[:, 1].std(), rel=1e-12)
+
+
+def test_a_constant_column_is_centred_not_divided():
+    X = [[float(k), 0.1] for k in range(10)]  # 0.1 - mean(0.1 ...) is a rounding, not a spread to blow up
+    ds = load({"name": "inline", "X": X, "y": [0, 1] * 5, "test_fraction": 0, "standardize": True}, seed=0)
+    assert ds.std[1] == 1.0 and np.abs(ds.X_train[:, 1]).max() < 1e-15

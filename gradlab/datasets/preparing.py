@@ -245,8 +245,11 @@ def load(
         # the population std of the centred columns; einsum sums the squares without the
         # temporary copy of the data that X_train.std() would make
         std = np.sqrt(np.einsum("ij,ij->j", X_train, X_train) / len(X_train))
-        # a constant column would divide by ~0; leave it centred at 0 instead
-        constant = std <= 1e-12 * np.maximum(1.0 / scale, np.abs(mean))
+        # a constant column would divide by ~0; leave it centred at 0 instead. Constant is relative
+        # to the column's own size (in these units its largest, about 1): a column of 1e-13s that
+        # varies is a feature (farads, metres of wavelength), and was left unscaled by a 1e-12 floor.
+        # Subnormal columns count as constant: 1 / std would overflow on any normal-sized input
+        constant = (std <= 1e-12 * largest / scale) | (largest < np.finfo(np.float64).tiny)
         std[constant] = 1.0 / scale[constant]
         X_train /= std
         X_test /= scale
