@@ -350,15 +350,18 @@ def test_contour_of_a_single_point_marks_it_once(tmp_path, monkeypatch):
     assert "the weights (no path)" in legend and "start" not in legend and "end" not in legend
 
 
-def test_the_reproduce_line_of_a_run_dir_landscape_runs_again(cli, tmp_path):
-    # the run directory was pasted unquoted: a path with a space split into two arguments
+def test_the_reproduce_line_of_a_run_dir_landscape_runs_again(cli, tmp_path, monkeypatch):
+    # the run directory was pasted unquoted: a path with a space split into two arguments; and it was
+    # relative to where landscape was typed, so the line failed from anywhere else
     import json
     import shlex
 
     assert cli("train", CONFIGS / "saturation_mse.yaml", "--out", tmp_path / "my runs", "--no-plot", "-q",
                "--set", "training.epochs=3").code == 0
     (trained,) = run_dirs(tmp_path / "my runs")
-    _, run = landscape(cli, tmp_path, trained, "--points", "5", "--range=-3,3,-2,2")
+    monkeypatch.chdir(tmp_path)
+    _, run = landscape(cli, tmp_path, trained.relative_to(tmp_path), "--points", "5", "--range=-3,3,-2,2")
+    monkeypatch.chdir(trained)
     line = json.loads((run / "summary.json").read_text())["reproduce"]
     assert line == f"gradlab landscape '{trained}' --range -3,3,-2,2 --points 5 --seed 0"
     again = cli(*shlex.split(line)[1:], "--out", tmp_path / "again")

@@ -63,7 +63,7 @@ def gradcheck(
     argv = " ".join(f"--{k} {v}" for k, v in settings.items())
     argv += "".join(f" --set {shlex.quote(item)}" for item in set_ or [])  # the overrides are part of the check
     run = Run.create("gradcheck", config, name=name, out=out_dir,
-                     reproduce=f"gradlab gradcheck {shlex.quote(str(run_dir or source))} {argv}")
+                     reproduce=f"gradlab gradcheck {shlex.quote(str(Path(run_dir or source).absolute()))} {argv}")
     with run:  # the run's duration is the check's (2 forward passes per parameter entry), not only the writing
         with ProgressBars() as bars:
             result = check.run(progress=bars.task("parameters"))

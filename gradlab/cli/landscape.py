@@ -88,7 +88,7 @@ def landscape(
                          reproduce=f"gradlab landscape {{run}}/config.yaml {options}")
     else:
         run = Run.create("landscape", {"landscape": {"run": str(run_dir), **settings}}, name=name, out=out_dir,
-                         reproduce=f"gradlab landscape {shlex.quote(str(run_dir))} {options}")
+                         reproduce=f"gradlab landscape {shlex.quote(str(run_dir.absolute()))} {options}")
     result, nothing = None, None
     with run, ProgressBars() as bars:
         status, path, every = _path(experiment, run, recorded, no_train, bars)
