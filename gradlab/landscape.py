@@ -69,9 +69,14 @@ class LossEvaluator:
     loss : Loss
     X, Y : ndarray
         The data, Y shaped like the network output.
+    l1, l2 : float
+        The weight penalty training adds, :math:`R = \\sum_W (l_2/2 \\|W\\|^2 + l_1 \\|W\\|_1)` over the
+        weight matrices (not the biases; :func:`gradlab.engine.optimizers.weight_decay_penalty`):
+        each C_g is then C + R, the function training minimised, so a path ends at its minimum.
     """
 
-    def __init__(self, network, loss, X: np.ndarray, Y: np.ndarray) -> None:
+    def __init__(self, network, loss, X: np.ndarray, Y: np.ndarray, l1: float = 0.0, l2: float = 0.0) -> None:
+        self.l1, self.l2 = float(l1), float(l2)
         self.shapes = [layer.W.shape for layer in network.layers]
         self.activations = [layer.activation for layer in network.layers]
         self.loss, self.on_logits = network.value_form(loss)  # the form Network.loss evaluates
@@ -96,7 +101,7 @@ class LossEvaluator:
         if thetas.ndim != 2 or thetas.shape[1] != self.n_params:
             raise ValueError(f"thetas must have shape (G, {self.n_params}), got {thetas.shape}")
         G, n = len(thetas), len(self.X)
-        a, offset = self.X, 0
+        a, offset, penalty = self.X, 0, np.zeros(G)
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):  # far-out grid corners may overflow
             for (n_in, n_out), act in zip(self.shapes, self.activations):
                 W = thetas[:, offset:offset + n_in * n_out].reshape(G, n_in, n_out)
@@ -106,11 +111,15 @@ class LossEvaluator:
                 z = np.matmul(a, W)  # (N, n_in) @ (G, n_in, n_out) broadcasts to (G, N, n_out)
                 z += b
                 a = act.value(z)
+                if self.l2:
+                    penalty += 0.5 * self.l2 * np.einsum("gij,gij->g", W, W)
+                if self.l1:
+                    penalty += self.l1 * np.abs(W).sum(axis=(1, 2))
             out = z if self.on_logits else a
             k = out.shape[-1]
             targets = np.broadcast_to(self.Y, out.shape).reshape(-1, k)
             rows = self.loss.rows(targets, out.reshape(-1, k)).reshape(G, n)
-            return rows.mean(axis=1)
+            return rows.mean(axis=1) + penalty
 
     def many(self, thetas: np.ndarray) -> np.ndarray:
         """:meth:`__call__` in chunks of :attr:`chunk` rows (bounded memory)."""
@@ -359,7 +368,8 @@ def default_points(network) -> int:
 
 def compute(network, loss, X: np.ndarray, Y: np.ndarray, path: np.ndarray | None, *,
             initial: np.ndarray | None = None, bounds: tuple[float, ...] | None = None, points: int | None = None,
-            seed: int = 0, workers: int = 1, progress: Progress | None = None) -> Landscape:
+            seed: int = 0, workers: int = 1, progress: Progress | None = None, l1: float = 0.0,
+            l2: float = 0.0) -> Landscape:
     """The landscape around ``network``'s current (final) parameters: :func:`exact_surface` for
     two parameters, :func:`random_slice` for more.
 
@@ -369,8 +379,10 @@ def compute(network, loss, X: np.ndarray, Y: np.ndarray, path: np.ndarray | None
         The recorded parameters from the initial to the final ones (None: the final point only).
     initial : ndarray, optional
         theta_0 for the interpolation when there is no path.
+    l1, l2 : float
+        Training's weight penalty, drawn with the loss (see :class:`LossEvaluator`).
     """
-    evaluator = LossEvaluator(network, loss, X, Y)
+    evaluator = LossEvaluator(network, loss, X, Y, l1, l2)
     final = network.flat().astype(np.float64)
     points = default_points(network) if points is None else points
     if network.n_params == 2:

@@ -124,6 +124,30 @@ def test_the_vectorised_evaluator_equals_network_loss(config):
     np.testing.assert_allclose(evaluator(thetas), expected, rtol=1e-12)
 
 
+def test_the_evaluator_adds_the_weight_penalty_training_minimised(cli, tmp_path):
+    # without it, an l2 run's path ended partway down the drawn slope, the drawn minimum off the picture
+    from gradlab.engine.optimizers import weight_decay_penalty
+
+    e = load_experiment(CONFIGS / "xor.yaml")
+    evaluator = ls.LossEvaluator(e.network, e.loss, e.X_train, e.Y_train, l1=0.3, l2=0.7)
+    thetas = e.network.flat() + 0.5 * np.random.default_rng(1).standard_normal((3, e.network.n_params))
+    expected = []
+    for theta in thetas:
+        e.network.set_flat(theta)
+        expected.append(e.network.loss(e.loss, e.X_train, e.Y_train) + weight_decay_penalty(e.network.params, 0.3, 0.7))
+    np.testing.assert_allclose(evaluator(thetas), expected, rtol=1e-12)
+    # y = 3x - 1 + noise, l2 = 1: the path ends at the grid's lowest point, which is min 1/2 mean(r^2) + w^2/2
+    config = tmp_path / "lin.yaml"
+    config.write_text("seed: 0\ndata: {name: linear, n_samples: 200, weights: [3.0], bias: -1.0, noise: 0.1}\n"
+                      "model: {hidden: [], output: identity}\nloss: mse\noptimizer: {name: sgd, lr: 0.3}\n"
+                      "training: {epochs: 300, batch_size: full, l2: 1}\n")
+    result = cli("landscape", config, "--out", tmp_path / "o")
+    assert result.code == 0, result.text
+    assert "drawn: C + R, the loss plus the weight penalty training minimised" in " ".join(result.out.split())
+    summary = json.loads((run_dirs(tmp_path / "o")[0] / "summary.json").read_text())["landscape"]
+    assert summary["end_loss"] == pytest.approx(summary["grid_min"], rel=1e-6)
+
+
 def test_grid_over_processes_equals_the_serial_grid(monkeypatch):
     e = load_experiment(CONFIGS / "xor.yaml")
     evaluator = ls.LossEvaluator(e.network, e.loss, e.X_train, e.Y_train)

@@ -98,7 +98,7 @@ def landscape(
             initial = ls.initial_parameters(run_dir) if run_dir is not None and path is None else None
             result = ls.compute(experiment.network, experiment.loss, experiment.X_train, experiment.Y_train, path,
                                 initial=initial, bounds=bounds, points=points, seed=seed, workers=workers,
-                                progress=bars.grid())
+                                progress=bars.grid(), l1=experiment.settings.l1, l2=experiment.settings.l2)
             if not np.isfinite(result.loss).any():  # nothing to draw contours of
                 nothing = (f"the loss is not finite at any of the {points} x {points} grid points (C = "
                            f"{fmt(result.path_loss[-1], 4)} at the weights themselves: float64 overflows around "
@@ -142,7 +142,14 @@ def _path(experiment, run, recorded, no_train: bool, bars):
 
 def _title(experiment, source) -> str:
     name = experiment.config.name or Path(str(source)).stem
-    return f"{name}: {experiment.loss.name} + {experiment.network.output.activation.name}"
+    penalty = f" + weight penalty ({_penalty(experiment)})" if _penalty(experiment) else ""
+    return f"{name}: {experiment.loss.name} + {experiment.network.output.activation.name}{penalty}"
+
+
+def _penalty(experiment) -> str:
+    """'l2 = 1' when training added a weight penalty, which the surface includes; '' when not."""
+    s = experiment.settings
+    return ", ".join(f"{name} = {fmt(value)}" for name, value in (("l1", s.l1), ("l2", s.l2)) if value)
 
 
 def _write(result, run, title: str, every: int) -> list[Path]:
@@ -179,6 +186,9 @@ def _report(result, experiment, every: int, status: str, weights: str) -> None:
 
     net = experiment.network
     box = f"[{fmt(result.u[0], 4)}, {fmt(result.u[-1], 4)}] x [{fmt(result.v[0], 4)}, {fmt(result.v[-1], 4)}]"
+    if _penalty(experiment):  # what training minimised: without R the path ended partway down a slope
+        out.print(f"drawn: C + R, the loss plus the weight penalty training minimised, R = sum over W of "
+                  f"l2/2 ||W||^2 + l1 |W|_1 ({_penalty(experiment)}; biases not penalised)")
     if result.kind == "exact":
         out.print(f"[bold]exact loss surface[/bold] C(w, b) of the {net.sizes[0]} -> {net.sizes[-1]} neuron: "
                   f"{len(result.u)} x {len(result.v)} grid over w, b in {box}")
