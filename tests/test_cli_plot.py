@@ -100,6 +100,18 @@ def test_max_derivative_facts_name_kinks_and_points_not_grid_points(cli, tmp_pat
     assert rows["identity"] == "1 everywhere on the range"
 
 
+@pytest.mark.parametrize(("spec", "lo", "hi", "peak"), [
+    ("tanh", "30", "40", "3.5026e-26 at z = 30, the end of the range"),  # was 'everywhere on the range'
+    ("sigmoid", "-40", "-28", "6.9144e-13 at z = -28, the end of the range"),
+])
+def test_a_peak_far_below_1_is_located_not_called_a_plateau(cli, tmp_path, spec, lo, hi, peak):
+    result = cli("plot", spec, "--range", lo, hi, "--output", tmp_path / "a.png")
+    assert result.code == 0, result.err
+    rows = {line.split("│")[1].strip(): line.split("│")[4].strip() for line in result.out.splitlines()
+            if line.startswith("│") and len(line.split("│")) > 6}
+    assert rows[spec] == peak
+
+
 @pytest.mark.parametrize("spec, lo, hi, flat", [
     ("relu", "0", "5", "at z = 0, the end of the range"),  # was 'z < 0': points the range does not hold
     ("relu", "-5", "5", "z < 0"),
