@@ -213,9 +213,9 @@ def test_an_adam_eps_float64_cannot_keep_above_the_root_is_refused(cli, tmp_path
 
 
 def test_an_eps_only_adam_uses_is_not_checked_for_other_methods(cli, tmp_path):
+    # not 'too small for float64' (adam's check): gd reads no eps at all, and says so
     result = cli("descend", "--eps", "1e-300", "--steps", 3, "--no-plot")
-    assert result.code == 0, result.err
-    assert len(run_dirs(tmp_path / "runs")) == 1
+    assert (result.code, result.err) == (2, "error: eps: method gd does not use it, got 1e-300; it is a setting of adam\n")
 
 
 @pytest.mark.parametrize(("text", "x"), [("1e3", 1000.0), (".5", 0.5), ("-0", -0.0), ("+2.", 2.0), ("8", 8.0)])
@@ -938,3 +938,26 @@ def test_a_kink_minimum_is_named_where_no_step_size_bound_applies(cli, tmp_path,
 def test_a_smooth_minimum_has_no_kink(cli, tmp_path):
     assert cli("descend", "--no-plot").code == 0
     assert summary(only_run(tmp_path))["kink"] is None
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--method", "gd", "--momentum", "0.5"], "momentum: method gd does not use it, got 0.5; it is a setting of "
+                                               "momentum and nesterov"),
+    (["--method", "adam", "--momentum", "0.5"], "momentum: method adam does not use it, got 0.5; it is a setting of "
+                                                 "momentum and nesterov"),
+    (["--method", "nesterov", "--eps", "0.001"], "eps: method nesterov does not use it, got 0.001; it is a setting of adam"),
+])
+def test_a_setting_the_method_does_not_read_is_refused_not_ignored(cli, tmp_path, args, message):
+    # gd with --momentum 0.5 ran plain gd and recorded the momentum in config.yaml as if used
+    result = cli("descend", *args, "--no-plot", "--out", tmp_path / "runs")
+    assert (result.code, result.err) == (2, f"error: {message}\n")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_saved_config_holding_every_default_still_runs(cli, tmp_path):
+    # config.yaml records momentum, beta1, beta2 and eps whatever the method: at their defaults they are no choice
+    assert cli("descend", "--method", "adam", "--lr", "0.5", "--no-plot", "--out", tmp_path / "a").code == 0
+    (run,) = run_dirs(tmp_path / "a")
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["momentum"] == 0.9 and saved["method"] == "adam"
+    assert cli("descend", "--config", run / "config.yaml", "--no-plot", "--out", tmp_path / "b").code == 0

@@ -11,6 +11,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from gradlab.config import Bool, Float, Int
 from gradlab.descent.methods import Settings
 from gradlab.descent.run import X_LIMIT
+from gradlab.errors import InputError
 
 DEFAULT_FUNCTION = "x**2 - 4*x + 6"
 
@@ -102,7 +103,22 @@ class DescendConfig(BaseModel):
         # one set of rules for the library and the config: Settings checks and resolves them
         settings = self.settings()
         self.method, self.lr = settings.method, settings.lr
+        self._refuse_unused()
         return self
+
+    def _refuse_unused(self) -> None:
+        """A value given for a setting the method does not read is refused: gd with --momentum 0.9
+        ran plain gd, and config.yaml recorded the momentum as if it had been used. A value equal
+        to the default is no choice (every saved config.yaml holds all of them)."""
+        from gradlab.descent.methods import METHODS
+
+        for key in ("momentum", "beta1", "beta2", "eps"):
+            value = getattr(self, key)
+            if key in self.model_fields_set and value != getattr(Settings, key) \
+                    and key not in METHODS.get(self.method).uses:
+                users = [name for name, cls in METHODS.items() if key in cls.uses]
+                raise InputError(f"{key}: method {self.method} does not use it, got {value:g}; "
+                                 f"it is a setting of {' and '.join(users)}")
 
     def settings(self) -> Settings:
         """The numeric settings of the run (raises InputError for out-of-range values)."""

@@ -109,6 +109,8 @@ class Method:
     """One update rule. ``step`` returns the next :math:`\\Delta` and advances the method's state."""
 
     name: str
+    #: the settings beyond lr this rule reads (a value given for another is refused, not ignored)
+    uses: tuple[str, ...] = ()
 
     def __init__(self, settings: Settings, expr) -> None:
         self.s = settings
@@ -142,6 +144,8 @@ class GradientDescent(Method):
 class Momentum(Method):
     """Heavy ball: :math:`v \\leftarrow \\beta v + \\nabla f(x)`, :math:`x \\leftarrow x - \\eta v`."""
 
+    uses = ("momentum",)
+
     def __init__(self, settings, expr):
         super().__init__(settings, expr)
         self.v = 0.0
@@ -160,6 +164,8 @@ class Nesterov(Method):
 
     :math:`v \\leftarrow \\beta v + \\nabla f(x - \\eta \\beta v)`, :math:`x \\leftarrow x - \\eta v`.
     """
+
+    uses = ("momentum",)
 
     def __init__(self, settings, expr):
         super().__init__(settings, expr)
@@ -184,6 +190,8 @@ class Nesterov(Method):
 @METHODS.register("adam")
 class Adam(Method):
     """Adam: steps of size about ``lr`` along the sign of a smoothed gradient."""
+
+    uses = ("beta1", "beta2", "eps")
 
     def __init__(self, settings, expr):
         super().__init__(settings, expr)
