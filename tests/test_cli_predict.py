@@ -492,3 +492,24 @@ def test_a_directory_that_refuses_new_files_is_exit_2_before_any_work(cli, train
     result = cli("predict", trained, path, "-o", "/proc/p.csv")
     assert result.code == 2 and result.out == ""
     assert result.err.startswith("error: --output: directory '/proc' is not writable (")
+
+
+def test_evaluate_reads_the_runs_own_label_column_by_default(cli, tmp_path, animals):
+    # it read a column named 'target' whatever the run trained on: a run's own training file failed
+    path, *_ = animals
+    config = tmp_path / "csv.yaml"
+    config.write_text(f"seed: 0\ndata: {{name: csv, path: {path}, target: label}}\nmodel: {{hidden: []}}\n"
+                      "optimizer: {name: sgd, lr: 2}\ntraining: {epochs: 5}\n")
+    assert cli("train", config, "--out", tmp_path / "c", "--no-plot", "-q").code == 0
+    result = cli("evaluate", run_dirs(tmp_path / "c")[0], path)
+    assert result.code == 0, result.err
+    assert "accuracy" in result.out
+    # a regression run's target names: sine's y
+    assert cli("train", CONFIGS / "sine_smooth_l1.yaml", "--out", tmp_path / "s", "--no-plot", "-q",
+               "--set", "training.epochs=2").code == 0
+    x = np.linspace(-3, 3, 20)
+    rows = "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), np.sin(x).tolist()))
+    (tmp_path / "sine.csv").write_text("x,y\n" + rows)
+    result = cli("evaluate", run_dirs(tmp_path / "s")[0], tmp_path / "sine.csv")
+    assert result.code == 0, result.err
+    assert "R^2" in result.out

@@ -52,7 +52,8 @@ def evaluate(
     data: DataArgument,
     target: Annotated[Optional[list[str]], typer.Option(
         "--target", help="The label column; repeat it for a run trained on several target columns. "
-                         "Default: target.", show_default=False)] = None,
+                         "Default: the run's own label column (its training CSV's target, a regression's "
+                         "target names), else target.", show_default=False)] = None,
     delimiter: DelimiterOption = None,
 ) -> None:
     """Evaluate a trained run's model on a labelled CSV: loss and accuracy (or R^2)."""
@@ -62,7 +63,7 @@ def evaluate(
     from gradlab.inference import evaluate as evaluate_rows, load_model, read_features
 
     model = load_model(run)
-    targets = target or ["target"]
+    targets = target or list(model.target_columns)
     outputs = model.network.sizes[-1]
     if model.task == "regression" and len(targets) != outputs:
         trained = f" ({', '.join(model.target_names)})" if model.target_names else ""
