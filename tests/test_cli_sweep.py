@@ -86,6 +86,8 @@ def test_a_2x2x2_sweep_writes_one_complete_run_per_point(cli, tmp_path, tiny):
     assert spec["base_config"]["name"] == "tiny"
     summary = json.loads((sweep_dir / "summary.json").read_text())
     assert summary["command"] == "sweep" and summary["status"] == "completed" and summary["counts"] == {"completed": 8}
+    best = summary["best"]["values"]  # as sweep.yaml holds them: numbers are numbers, not '0.1'
+    assert set(best) == {"optimizer.lr", "loss"} and best["optimizer.lr"] in (0.1, 1) and best["loss"] in ("mse", "bce")
     assert (sweep_dir / "heatmap.png").exists()
     heat = list(csv.DictReader((sweep_dir / "heatmap.csv").open()))
     assert [list(h.values())[:2] for h in heat] == [["0.1", "mse"], ["0.1", "bce"], ["1", "mse"], ["1", "bce"]]

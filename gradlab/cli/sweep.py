@@ -94,8 +94,8 @@ def sweep(
             run.finish(
                 "interrupted" if results.interrupted else "completed",
                 points=len(plan.points), groups=plan.groups, metric=plan.metric, counts=dict(counts),
-                best=None if best is None else {"values": dict(best.values), "mean": best.mean, "sd": best.sd,
-                                                "n": best.n},
+                best=None if best is None else {"values": _values_of(plan, best.group), "mean": best.mean,
+                                                "sd": best.sd, "n": best.n},
                 results=sweeps.RESULTS_FILE, plots=[p.name for p in files if p.suffix == ".png"],
             )
     finally:
@@ -172,6 +172,11 @@ def _heatmap(results, summaries, run) -> list:
     from gradlab.plots.sweep import heatmap
 
     return heatmap(table, results.plan.metric, results.plan.higher_is_better, run.file("heatmap.png"))
+
+
+def _values_of(plan, group: int) -> dict:
+    """A grid point's values as sweep.yaml holds them (0.1, [8]), not as the table shows them ('0.1', '[8]')."""
+    return dict(next(p.values for p in plan.points if p.group == group))
 
 
 def _reproduce(argv: list[str], config: Path) -> str:
