@@ -132,6 +132,13 @@ def check_grid(lo: float, hi: float, points: int, option: str = "--range") -> No
         raise InputError(f"{option} A B needs A < B, got {lo} {hi}")
     if not 2 <= points <= MAX_POINTS:
         raise InputError(f"--points must be between 2 and {MAX_POINTS}, got {points}")
+    # grid points closer than a few dozen roundings repeat one another: 1 to 1 + 2.2e-16 gave 1000
+    # rows of 2 distinct z, and their differences (a derivative, a slope) would be rounding alone
+    spacing, rounding = (hi - lo) / (points - 1), 64 * float(np.spacing(max(abs(lo), abs(hi))))
+    if spacing < rounding:
+        raise InputError(f"{option} {lo} {hi} with --points {points} puts the points {spacing:.3g} apart, closer "
+                         f"than float64 tells numbers of that size apart (64 roundings: {rounding:.3g}); "
+                         f"widen the range or use fewer points")
 
 
 def check_step(h: float, option: str = "--numeric") -> float:

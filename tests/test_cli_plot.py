@@ -404,6 +404,8 @@ def test_show_opens_each_png_at_its_own_size_fitted_to_the_screen(tmp_path, monk
         (["loss", "bce", "--range", "-50", "0"], "must lie within [-30, 30]"),
         (["sigmoid", "--output", "x.txt"], "--output must name a .png file"),
         (["sigmoid", "--output", "nowhere/x.png"], "does not exist"),
+        (["sigmoid", "--range", "1", "1.0000000000000002"],  # 1000 rows of 2 distinct z
+         "--range 1.0 1.0000000000000002 with --points 1000 puts the points 2.22e-19 apart, closer than float64"),
         (["sigmoid", "--output", "x.png", "--name", "a"], "--out and --name do not apply"),
     ],
 )
