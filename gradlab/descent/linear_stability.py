@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gradlab.descent.points import uncertainty
 from gradlab.descent.run import Descent, Step
 from gradlab.descent.verdicts import falling_towards, stationary_kind
 
@@ -151,7 +152,7 @@ def is_flat(expr, x_star: float, h: float) -> bool:
     (cosh from 20: :math:`2.4 \cdot 10^8`) and made any curvature look like 0.
     """
     g = float(expr.gradient([x_star])[0])
-    d = math.sqrt(np.finfo(float).eps) * (1 + abs(x_star)) + 100 * abs(g / h)
+    d = uncertainty(x_star) + 100 * abs(g / h)
     beside = max(abs(float(expr.hessian([x_star + side * d])[0, 0])) for side in (-1.0, 1.0))
     return math.isfinite(beside) and h <= FLAT * beside
 
@@ -209,7 +210,7 @@ def observed_ratio(path: np.ndarray, x_star: float, window: int = OBSERVED_WINDO
     """
     with np.errstate(all="ignore"):
         errors = np.abs(path - x_star)
-    usable = np.flatnonzero(np.isfinite(errors) & (errors > math.sqrt(np.finfo(float).eps) * (1 + abs(x_star))))
+    usable = np.flatnonzero(np.isfinite(errors) & (errors > uncertainty(x_star)))
     if usable.size < 2:
         return None, 0
     last = int(usable[-1])

@@ -14,6 +14,12 @@ def norm(v: np.ndarray) -> float:
     return math.hypot(*np.asarray(v, dtype=float).ravel().tolist())
 
 
+def uncertainty(size: float) -> float:
+    """How far apart float64 can place a stationary point of size ``size``, :math:`\\sqrt{\\epsilon} (1 + |x|)`:
+    f is flat to second order there, so a change of f by one rounding moves x by about this much."""
+    return math.sqrt(np.finfo(float).eps) * (1.0 + abs(size))
+
+
 def point_text(x: np.ndarray) -> str:
     """A point as messages write it: ``x = 8`` for one coordinate, ``(-1.5, 2)`` for more."""
     x = np.asarray(x, dtype=float).ravel()

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from gradlab.descent.points import uncertainty
+
 PROBE_REACH = 1e-3  # the widest probe of f beside a flat point, times 1 + |x|
 
 
@@ -26,7 +28,7 @@ def probe_distances(step: float, size: float) -> list[float]:
     Wider probes reach features whose change is below even the 50-digit rounding nearer in
     (:math:`x^{40}` beside f = 1).
     """
-    first = max(100.0 * step, math.sqrt(np.finfo(float).eps) * (1.0 + size))
+    first = max(100.0 * step, uncertainty(size))
     reach = PROBE_REACH * (1.0 + size)
     distances = [first]
     while distances[-1] * 10.0 < reach:
