@@ -93,8 +93,8 @@ def unit_health(rows: Sequence[Mapping[str, Any]], n_layers: int, path: Path) ->
         kind, k = key.rsplit("_", 1)
         ax.plot(epochs, _column(rows, key), label=f"{kind} layer {k}")
     kinds = {key.rsplit("_", 1)[0] for key in keys}  # the title names only what is drawn
-    title = " and ".join([*(["saturated unit outputs (f' < 1% of max, over units x samples)"] if "saturated" in kinds else []),
-                          *(["dead units"] if "dead" in kinds else [])])
+    titles = {"saturated": "saturated unit outputs (f' < 1% of max, over units x samples)", "dead": "dead units"}
+    title = " and ".join(text for kind, text in titles.items() if kind in kinds)
     ax.set(xlabel="epoch", ylabel="fraction", title=title, ylim=(-0.02, 1.02))
     ax.grid(alpha=0.3)
     finish_axes(ax, "no unit statistics to draw")
