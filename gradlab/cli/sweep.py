@@ -9,8 +9,7 @@ import typer
 from rich.markup import escape
 
 from gradlab.cli.common import (NameOption, OutOption, SetOption, err, examples, fmt, one_of, out, saved, show_paths,
-                                show_table,
-                                whole_number_option)
+                                show_table, whole_number_option)
 from gradlab.names import EXECUTORS
 
 HELP = (
@@ -153,9 +152,8 @@ def _run(plan, run, pool, collect: bool, plot: bool, results):
             style = "red" if result.status == "failed" else "yellow"
             why = result.error or result.stop_reason
             err.print(f"[{style}]{result.status}[/]: point {result.index} "  # config and error text, on stderr
-                                   f"({escape(points[result.index].label())}, seed {plan.seed_of(points[result.index])}): "
-                                   f"{escape(str(why))}",
-                                   highlight=False)
+                      f"({escape(points[result.index].label())}, seed {plan.seed_of(points[result.index])}): "
+                      f"{escape(str(why))}", highlight=False)
 
     with progress:
         bar = progress.add_task("sweep", total=len(plan.points), counts="")
