@@ -56,8 +56,7 @@ def final_values(history: History) -> dict[str, Any]:
     """The last logged row without timing, plus the best test accuracy/loss seen. A diverged
     run's last row, logged at weights beyond use, is no best: as for the loss."""
     final = {k: v for k, v in history.final.items() if k != "time_s"}
-    usable = history.rows[:-1] if history.status == "diverged" else history.rows
-    accuracies = [r["test_accuracy"] for r in usable if r.get("test_accuracy") is not None]
+    accuracies = [r["test_accuracy"] for r in history.before_divergence if r.get("test_accuracy") is not None]
     return {
         "final": final,
         "best_test_accuracy": max(accuracies) if accuracies else None,

@@ -71,6 +71,12 @@ class History:
     def final(self) -> dict[str, Any]:
         return self.rows[-1] if self.rows else {}
 
+    @property
+    def before_divergence(self) -> list[dict[str, Any]]:
+        """The rows a best value may come from: all of them, but a diverged run's last, which
+        is logged at weights beyond use (its accuracy can be anything)."""
+        return self.rows[:-1] if self.status == "diverged" else self.rows
+
 
 class Callback:
     """Override what you need; every method is optional."""

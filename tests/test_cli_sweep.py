@@ -931,3 +931,15 @@ def test_a_misspelt_grid_key_is_one_line_not_one_per_value(cli, tmp_path, tiny):
     result = cli("sweep", tiny, "--grid", "optimizer.lr=0.1,-1,-2", "--out", tmp_path / "s")
     assert result.err.splitlines() == ["error: --grid optimizer.lr=-1: input should be greater than 0 (got -1)",
                                        "error: --grid optimizer.lr=-2: input should be greater than 0 (got -2)"]
+
+
+def test_a_diverged_points_last_row_is_no_best_in_results(tmp_path):
+    # results.csv's best_test_accuracy took the diverged row's 0.7333 where summary.json said 0.6667
+    from gradlab.training import History
+
+    history = History(rows=[{"test_accuracy": 0.6667, "train_loss": 0.7}, {"test_accuracy": 0.7333, "train_loss": 5e300}],
+                      status="diverged", epochs=1)
+    result = sweeps.PointResult(1, "failed")
+    sweeps._describe(result, history, ["test_accuracy", "train_loss"])
+    assert result.best == {"test_accuracy": 0.6667, "train_loss": 0.7}
+    assert result.final["test_accuracy"] == 0.7333  # the last row is still what the run ended at
