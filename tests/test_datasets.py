@@ -217,8 +217,7 @@ def test_constant_feature_is_centred_not_divided_by_zero():
     ds = load({"name": "inline", "X": [[1, 5], [2, 5], [3, 5], [4, 5]], "y": [0, 1, 0, 1],
                "test_fraction": 0, "standardize": True}, seed=0)
     np.testing.assert_array_equal(ds.X_train[:, 1], 0)
-    assert ds.std[1] == 1
-
+    assert ds.std[1] == 8  # the power of two at or above its size (5): what rounding is left is relative
 
 def test_test_fraction_zero_gives_an_empty_test_set():
     ds = load({"name": "moons", "n_samples": 10, "test_fraction": 0}, seed=0)
@@ -315,7 +314,7 @@ def test_standardising_is_the_textbook_formula_to_the_last_bit_and_survives_huge
     raw = load({"name": "npz", "path": str(tmp_path / "d.npz"), "test_fraction": 0}, seed=0).X_train
     mean = raw.mean(axis=0)
     std = np.sqrt(((raw - mean) ** 2).mean(axis=0))
-    std[2] = 1.0  # the constant column is centred, not divided by 0
+    std[2] = 8.0  # the constant column (4s) is centred, then divided by its size's power of two, not by 0
     assert np.array_equal(ds.mean, mean) and np.array_equal(ds.std, std)
     assert np.array_equal(ds.X_train, (raw - mean) / std)
     # a column of +-1e300: its squares overflow float64, its std (7.07e299) does not
@@ -656,3 +655,12 @@ def test_a_constant_column_is_centred_not_divided():
     X = [[float(k), 0.1] for k in range(10)]  # 0.1 - mean(0.1 ...) is a rounding, not a spread to blow up
     ds = load({"name": "inline", "X": X, "y": [0, 1] * 5, "test_fraction": 0, "standardize": True}, seed=0)
     assert ds.std[1] == 1.0 and np.abs(ds.X_train[:, 1]).max() < 1e-15
+
+
+def test_a_constant_column_of_huge_numbers_leaves_rounding_not_raw_units():
+    # 6.02214076e23 with every third row one ulp higher: centred in raw units it fed inputs of 6.7e7
+    c = 6.02214076e23
+    X = [[float(k), c if k % 3 else np.nextafter(c, np.inf)] for k in range(30)]
+    ds = load({"name": "inline", "X": X, "y": [0, 1] * 15, "test_fraction": 0, "standardize": True}, seed=0)
+    assert np.abs(ds.X_train[:, 1]).max() < 1e-15
+    assert ds.std[1] == 2.0**79  # the power of two the column was scaled by: its size

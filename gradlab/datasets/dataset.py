@@ -37,7 +37,8 @@ class Dataset:
         One name per column of a regression ``y``; empty for classification.
     mean, std : ndarray of float64, shape (n_features,), or None
         The standardisation fitted on the raw training features (None when not standardised).
-        A constant training column gets ``std = 1`` so it maps to 0 instead of dividing by zero.
+        A constant training column is centred to 0 and divided by the power of two at or above its
+        size (1 for a column smaller than 1), so that what rounding leaves of it stays near 1e-16.
     name : str
         The source that produced the data ("moons", "csv", ...).
     spec : dict

@@ -250,7 +250,9 @@ def load(
         # varies is a feature (farads, metres of wavelength), and was left unscaled by a 1e-12 floor.
         # Subnormal columns count as constant: 1 / std would overflow on any normal-sized input
         constant = (std <= 1e-12 * largest / scale) | (largest < np.finfo(np.float64).tiny)
-        std[constant] = 1.0 / scale[constant]
+        # divided by its size when that is above 1, so what is left is rounding at 1e-16, not the
+        # 6.7e7 of a column of 6.02e23s in raw units; else by 1 (a subnormal column's size would overflow)
+        std[constant] = np.maximum(1.0, 1.0 / scale[constant])
         X_train /= std
         X_test /= scale
         X_test -= mean
