@@ -38,7 +38,7 @@ class TrainedModel:
     run_dir: Path
     #: the character between the cells of the run's training CSV, which new data is read with by default
     delimiter: str = ","
-    #: the label column(s) evaluate reads by default: the training CSV's, a regression's target names, else target
+    #: the label column(s) evaluate reads by default: the training CSV's, else target
     target_columns: tuple[str, ...] = ("target",)
 
     def inputs(self, X_raw: np.ndarray) -> np.ndarray:
@@ -173,18 +173,16 @@ def load_model(run_dir: str | os.PathLike) -> TrainedModel:
         std=None if info.std is None else np.asarray(info.std),
         run_dir=run_dir,
         delimiter=delimiter,
-        target_columns=_training_targets(config.data, info),
+        target_columns=_training_targets(config.data),
     )
 
 
-def _training_targets(data: Any, info: _DataInfo) -> tuple[str, ...]:
-    """The label column(s) of the run's training data: a CSV's ``target``, else a regression's
-    target names, else ``target`` (a generator's classes have no column name)."""
+def _training_targets(data: Any) -> tuple[str, ...]:
+    """The label column(s) of the run's training CSV; ``target`` for data from a generator or an
+    .npz, whose keys (sine's y) name no column of a file someone writes."""
     if isinstance(data, dict) and data.get("name") == "csv" and data.get("target") is not None:
         target = data["target"]
         return tuple(target) if isinstance(target, list) else (str(target),)
-    if info.task == "regression" and info.target_names:
-        return tuple(info.target_names)
     return ("target",)
 
 

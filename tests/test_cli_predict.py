@@ -504,12 +504,12 @@ def test_evaluate_reads_the_runs_own_label_column_by_default(cli, tmp_path, anim
     result = cli("evaluate", run_dirs(tmp_path / "c")[0], path)
     assert result.code == 0, result.err
     assert "accuracy" in result.out
-    # a regression run's target names: sine's y
+    # data from a generator name no column: sine's target stays 'target', not its key y
     assert cli("train", CONFIGS / "sine_smooth_l1.yaml", "--out", tmp_path / "s", "--no-plot", "-q",
                "--set", "training.epochs=2").code == 0
     x = np.linspace(-3, 3, 20)
     rows = "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), np.sin(x).tolist()))
-    (tmp_path / "sine.csv").write_text("x,y\n" + rows)
+    (tmp_path / "sine.csv").write_text("x,target\n" + rows)
     result = cli("evaluate", run_dirs(tmp_path / "s")[0], tmp_path / "sine.csv")
     assert result.code == 0, result.err
     assert "R^2" in result.out

@@ -52,8 +52,8 @@ def evaluate(
     data: DataArgument,
     target: Annotated[Optional[list[str]], typer.Option(
         "--target", help="The label column; repeat it for a run trained on several target columns. "
-                         "Default: the run's own label column (its training CSV's target, a regression's "
-                         "target names), else target.", show_default=False)] = None,
+                         "Default: the label column of the run's training CSV, else target.",
+                         show_default=False)] = None,
     delimiter: DelimiterOption = None,
 ) -> None:
     """Evaluate a trained run's model on a labelled CSV: loss and accuracy (or R^2)."""
