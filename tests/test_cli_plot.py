@@ -116,6 +116,7 @@ def test_a_peak_far_below_1_is_located_not_called_a_plateau(cli, tmp_path, spec,
     ("relu", "0", "5", "at z = 0, the end of the range"),  # was 'z < 0': points the range does not hold
     ("relu", "-5", "5", "z < 0"),
     ("hard_sigmoid", "-10", "3", "at z = 3, the end of the range, and z < -3"),
+    ("hard_sigmoid", "-3", "3", "at z = -3 and z = 3, the ends of the range"),  # said only z = -3
     ("sigmoid", "0", "10", f"z > {SIGMOID_FLAT:.3g}"),
 ])
 def test_a_flat_tail_beginning_at_the_range_end_is_named_as_that_end(cli, tmp_path, spec, lo, hi, flat):

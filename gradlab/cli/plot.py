@@ -214,9 +214,12 @@ def _flat(f, lo: float, hi: float) -> str:
     if f.flat_everywhere:
         return "everywhere: no gradient flows"
     below, above = f.flat_below, f.flat_above
-    if below is not None and below <= lo:
+    at_lo, at_hi = below is not None and below <= lo, above is not None and above >= hi
+    if at_lo and at_hi:  # hard_sigmoid on [-3, 3]: f' = 0 at both ends only
+        return f"at z = {fmt(lo, 4)} and z = {fmt(hi, 4)}, the ends of the range"
+    if at_lo:
         return _flat_end(lo, above, hi)
-    if above is not None and above >= hi:
+    if at_hi:
         return _flat_end(hi, below, lo)
     if below is not None and above is not None:
         side = f"|z| > {fmt(above, 3)}" if abs(below + above) < 1e-9 else f"z < {fmt(below, 3)} and z > {fmt(above, 3)}"
