@@ -143,7 +143,9 @@ def test_the_evaluator_adds_the_weight_penalty_training_minimised(cli, tmp_path)
                       "training: {epochs: 300, batch_size: full, l2: 1}\n")
     result = cli("landscape", config, "--out", tmp_path / "o")
     assert result.code == 0, result.text
-    assert "drawn: C + R, the loss plus the weight penalty training minimised" in " ".join(result.out.split())
+    text = " ".join(result.out.split())
+    assert "drawn: C + R, the loss plus the weight penalty training minimised" in text
+    assert "exact loss surface (C + R)(w, b)" in text and "C + R on the grid:" in text  # the numbers say what they are
     summary = json.loads((run_dirs(tmp_path / "o")[0] / "summary.json").read_text())["landscape"]
     assert summary["end_loss"] == pytest.approx(summary["grid_min"], rel=1e-6)
 

@@ -185,12 +185,14 @@ def _report(result, experiment, every: int, status: str, weights: str) -> None:
     import numpy as np
 
     net = experiment.network
+    c = "C + R" if _penalty(experiment) else "C"  # what the numbers below are: the function drawn
+    surface = c if c == "C" else f"({c})"
     box = f"[{fmt(result.u[0], 4)}, {fmt(result.u[-1], 4)}] x [{fmt(result.v[0], 4)}, {fmt(result.v[-1], 4)}]"
     if _penalty(experiment):  # what training minimised: without R the path ended partway down a slope
         out.print(f"drawn: C + R, the loss plus the weight penalty training minimised, R = sum over W of "
                   f"l2/2 ||W||^2 + l1 |W|_1 ({_penalty(experiment)}; biases not penalised)")
     if result.kind == "exact":
-        out.print(f"[bold]exact loss surface[/bold] C(w, b) of the {net.sizes[0]} -> {net.sizes[-1]} neuron: "
+        out.print(f"[bold]exact loss surface[/bold] {surface}(w, b) of the {net.sizes[0]} -> {net.sizes[-1]} neuron: "
                   f"{len(result.u)} x {len(result.v)} grid over w, b in {box}")
     else:
         out.print(f"[bold]2-D slice[/bold] through the {weights} {net.n_params} parameters along two random "
@@ -202,7 +204,7 @@ def _report(result, experiment, every: int, status: str, weights: str) -> None:
         first, last = p[ok][0], p[ok][-1]
         per = "update" if every == 1 else f"{every} updates"
         out.print(f"path: {plural(len(p) - 1, 'step')} (one per {per}) from ({fmt(first[0], 4)}, {fmt(first[1], 4)}), "
-                  f"C = {fmt(loss[0], 4)} to ({fmt(last[0], 4)}, {fmt(last[1], 4)}), C = {fmt(loss[-1], 4)}"
+                  f"{c} = {fmt(loss[0], 4)} to ({fmt(last[0], 4)}, {fmt(last[1], 4)}), {c} = {fmt(loss[-1], 4)}"
                   + ("" if status == "completed" else f"  [red]({status})[/red]"))
         if steps is not None and steps.size:
             short, long_ = int(steps.argmin()), int(steps.argmax())
@@ -213,13 +215,13 @@ def _report(result, experiment, every: int, status: str, weights: str) -> None:
             out.print(f"the plane holds {result.explained:.1%} of the path's squared distance from the final "
                       f"weights; the rest is orthogonal to both directions, so the projected path is a shadow")
     else:
-        out.print(f"no training path: the point marked is the {weights} weights, C = {fmt(loss[0], 4)}")
+        out.print(f"no training path: the point marked is the {weights} weights, {c} = {fmt(loss[0], 4)}")
     finite = result.loss[np.isfinite(result.loss)]
     if finite.size:
-        out.print(f"loss on the grid: {fmt(finite.min(), 4)} to {fmt(finite.max(), 4)}")
+        out.print(f"{'loss' if c == 'C' else c} on the grid: {fmt(finite.min(), 4)} to {fmt(finite.max(), 4)}")
     if result.interpolation is not None:
         ts, values = result.interpolation
-        out.print(f"1-D interpolation: C = {fmt(np.interp(0.0, ts, values), 4)} at the initial weights (t = 0), "
+        out.print(f"1-D interpolation: {c} = {fmt(np.interp(0.0, ts, values), 4)} at the initial weights (t = 0), "
                   f"{fmt(np.interp(1.0, ts, values), 4)} at the final ones (t = 1), "
                   f"min {fmt(np.nanmin(values), 4)} at t = {fmt(ts[int(np.nanargmin(values))], 3)}")
 
