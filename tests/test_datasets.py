@@ -664,3 +664,102 @@ def test_a_constant_column_of_huge_numbers_leaves_rounding_not_raw_units():
     ds = load({"name": "inline", "X": X, "y": [0, 1] * 15, "test_fraction": 0, "standardize": True}, seed=0)
     assert np.abs(ds.X_train[:, 1]).max() < 1e-15
     assert ds.std[1] == 2.0**79  # the power of two the column was scaled by: its size
+
+
+# ---- reading a CSV file in chunks -------------------------------------------------------------
+
+
+def chunked_file(tmp_path, rows: int, bad: dict[int, str] | None = None, label=lambda i: str(i % 3)):
+    """A CSV of ``rows`` rows (x = i, w = i / 4, a label), with a blank line after every 5th row and a
+    two-line quoted label on row 3, so that the line numbers drift away from the row numbers;
+    ``bad`` replaces the ``x`` cell of the rows given. Returns the path and each row's last line."""
+    lines, ends = ["x,w,target"], []
+    for i in range(rows):
+        x = (bad or {}).get(i, str(i))
+        lines.append(f'{x},{i / 4},"{label(i)}\n"' if i == 3 else f"{x},{i / 4},{label(i)}")
+        ends.append(len(lines) + (i >= 3))  # row 3's label takes two lines
+        if i % 5 == 4:
+            lines.append("")
+    path = tmp_path / "chunks.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path, ends
+
+
+@pytest.mark.parametrize("task", [None, "regression"])
+def test_a_file_longer_than_a_chunk_reads_as_in_one_chunk(tmp_path, monkeypatch, task):
+    from gradlab.datasets import csv_files
+
+    path, _ = chunked_file(tmp_path, 40)
+    whole_file = csv_files.read_csv(path, task=task)
+    monkeypatch.setattr(csv_files, "CHUNK_ROWS", 7)  # 6 chunks of 7 rows and one of 5
+    chunked = csv_files.read_csv(path, task=task)
+    assert chunked.X.tolist() == whole_file.X.tolist() == [[i, i / 4] for i in range(40)]
+    assert chunked.y.dtype == whole_file.y.dtype and chunked.y.tolist() == whole_file.y.tolist()
+    assert chunked.meta == whole_file.meta
+    if task is None:
+        assert chunked.y.dtype == np.int64 and chunked.y.tolist() == [i % 3 for i in range(40)]
+    else:
+        assert chunked.y.tolist() == [[i % 3] for i in range(40)]
+
+
+def test_text_labels_whose_kind_shows_only_in_a_later_chunk_are_names(tmp_path, monkeypatch):
+    # the first chunks' labels are integers, the last one's a name: the whole column is names
+    from gradlab.datasets import csv_files
+
+    monkeypatch.setattr(csv_files, "CHUNK_ROWS", 7)
+    path, _ = chunked_file(tmp_path, 30, label=lambda i: "cat" if i == 29 else str(i % 3))
+    y = csv_files.read_csv(path).y
+    assert y.dtype.kind == "U" and y.tolist() == [str(i % 3) for i in range(29)] + ["cat"]
+
+
+def test_a_bad_value_in_a_later_chunk_is_reported_at_its_line_and_column(tmp_path, monkeypatch):
+    from gradlab.datasets import csv_files
+
+    monkeypatch.setattr(csv_files, "CHUNK_ROWS", 7)
+    path, ends = chunked_file(tmp_path, 40, bad={23: "heavy", 31: "nan"})
+    assert ends[23] == 30  # the header, 24 rows, 4 blank lines, the two-line label
+    with pytest.raises(InputError) as info:
+        csv_files.read_csv(path)
+    assert str(info.value) == f"path: '{path}' line 30, column 'x': 'heavy', which is not a number"
+
+
+def test_a_non_finite_class_label_in_a_later_chunk_is_reported_at_its_line(tmp_path, monkeypatch):
+    # labels are classes or numbers by the whole column: the bad one is found after all chunks are read
+    from gradlab.datasets import csv_files
+
+    monkeypatch.setattr(csv_files, "CHUNK_ROWS", 7)
+    path, ends = chunked_file(tmp_path, 40, label=lambda i: "inf" if i == 33 else str(i / 2))
+    with pytest.raises(InputError) as info:
+        csv_files.read_csv(path)
+    assert str(info.value) == f"path: '{path}' line {ends[33]}, column 'target': 'inf' is not a finite number"
+    assert ends[33] == 42  # the header, 34 rows, 6 blank lines, the two-line label
+
+
+@pytest.mark.parametrize(("bad", "label", "expected"), [
+    # a bad feature in a later chunk is reported before an empty label in an earlier one, as over the whole file
+    ({30: "x"}, lambda i: "" if i == 2 else "a",
+     "path: '{path}' line {line[30]}, column 'x': 'x', which is not a number"),
+    ({}, lambda i: "" if i == 25 else "a", "target: '{path}' line {line[25]}, column 'target': an empty label"),
+])
+def test_problems_in_different_chunks_are_reported_in_the_whole_files_order(tmp_path, monkeypatch, bad, label,
+                                                                            expected):
+    from gradlab.datasets import csv_files
+
+    monkeypatch.setattr(csv_files, "CHUNK_ROWS", 7)
+    path, ends = chunked_file(tmp_path, 40, bad=bad, label=label)
+    with pytest.raises(InputError) as info:
+        csv_files.read_csv(path)
+    assert str(info.value) == expected.format(path=path, line=ends)
+
+
+def test_a_short_row_after_a_bad_value_is_reported_first(tmp_path, monkeypatch):
+    # the file's shape is checked to its end before any value is blamed
+    from gradlab.datasets import csv_files
+
+    monkeypatch.setattr(csv_files, "CHUNK_ROWS", 7)
+    path, _ = chunked_file(tmp_path, 20, bad={1: "heavy"})
+    path.write_text(path.read_text() + "5\n")
+    n_lines = len(path.read_text().splitlines())
+    with pytest.raises(InputError) as info:
+        csv_files.read_csv(path)
+    assert str(info.value) == f"path: '{path}' line {n_lines} has 1 values but the header has 3 columns"
