@@ -491,7 +491,7 @@ def test_a_directory_that_refuses_new_files_is_exit_2_before_any_work(cli, train
     path, *_ = animals
     result = cli("predict", trained, path, "-o", "/proc/p.csv")
     assert result.code == 2 and result.out == ""
-    assert result.err.startswith("error: --output: directory '/proc' is not writable (")
+    assert result.err.startswith("error: --output: cannot create a file in directory '/proc' (")
 
 
 def test_evaluate_reads_the_runs_own_label_column_by_default(cli, tmp_path, animals):

@@ -245,7 +245,7 @@ def check_output_file(path: Path, suffix: str, option: str = "--output",
         with tempfile.NamedTemporaryFile(dir=parent, prefix=".gradlab-probe-"):
             pass
     except OSError as error:
-        raise InputError(f"{option}: directory {str(parent)!r} is not writable ({error.strerror})") from None
+        raise InputError(f"{option}: cannot create a file in directory {str(parent)!r} ({error.strerror})") from None
 
 
 def _refuse_overwriting(path: Path, option: str, inputs) -> None:

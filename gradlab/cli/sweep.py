@@ -127,10 +127,10 @@ def _say_plan(plan, pool, path) -> None:
              "dask": f"Dask at {getattr(pool, 'address', '?')} ({pool.workers} worker{'s' * many})"}[pool.name]
     direction = "higher" if plan.higher_is_better else "lower"
     out.print(f"sweep: {len(plan.points)} points ({sizes} grid{seeds}), {where}; ranked by {plan.metric} "
-              f"({direction} is better)", highlight=False)
+              f"({direction} is better)", highlight=False, soft_wrap=True)  # one line, for a script reading it
     if plan.fixed_data_seed is not None:
         out.print(f"note: data.seed is {plan.fixed_data_seed} in the config, so the seeds change the initialisation "
-                  f"and the shuffling, not the data", highlight=False)
+                  f"and the shuffling, not the data", highlight=False, soft_wrap=True)
     show_paths(("sweep directory", path))
 
 
@@ -153,7 +153,7 @@ def _run(plan, run, pool, collect: bool, plot: bool, results):
             why = result.error or result.stop_reason
             err.print(f"[{style}]{result.status}[/]: point {result.index} "  # config and error text, on stderr
                       f"({escape(points[result.index].label())}, seed {plan.seed_of(points[result.index])}): "
-                      f"{escape(str(why))}", highlight=False)
+                      f"{escape(str(why))}", highlight=False, soft_wrap=True)
 
     with progress:
         bar = progress.add_task("sweep", total=len(plan.points), counts="")

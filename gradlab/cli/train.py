@@ -62,7 +62,7 @@ class TerminalReport:
         if kind in self.warned:
             return
         self.warned.add(kind)
-        err.print(f"[yellow]warning:[/yellow] {message}")  # stderr: stdout holds the table a script reads
+        err.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True)  # stderr, one line: stdout holds the table
 
 
 def describe(e):
