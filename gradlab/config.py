@@ -280,13 +280,18 @@ _FILE_KINDS = {
     "sweep": ("base_config", "grid"),  # a sweep's record, sweep.yaml
     "descend": ("f", "x0"),
     "experiment": ("data", "model"),
+    # the config.yaml of a run of these commands records its options, not an experiment
+    "gradcheck": ("gradcheck",),
+    "landscape": ("landscape",),
+    "compare": ("runs", "metric"),
+    "plot": ("kind",),
 }
 
 
 def check_file_kind(values: Mapping[str, Any], path: str | os.PathLike, expected: str) -> None:
     """Refuse, in one line, a file of another kind than ``expected`` ("experiment" or "descend"):
-    a sweep.yaml or a descend config given to ``gradlab train`` printed a dozen unknown-key lines
-    that never named the file.
+    a sweep.yaml, a descend config or another run's record (plot, compare, gradcheck, landscape)
+    given to ``gradlab train`` printed a dozen unknown-key lines that never named the file.
     """
     from pathlib import Path
 
@@ -296,9 +301,9 @@ def check_file_kind(values: Mapping[str, Any], path: str | os.PathLike, expected
     if has(expected):
         return
     path = Path(path)
+    article = "an" if expected == "experiment" else "a"
     if has("sweep"):
         beside = path.parent / "config.yaml"
-        article = "an" if expected == "experiment" else "a"
         raise ConfigError(f"{path}: this is a sweep's record (sweep.yaml), not {article} {expected} config; "
                           f"the experiment it varies is {beside}")
     if expected == "experiment" and has("descend"):
@@ -307,6 +312,11 @@ def check_file_kind(values: Mapping[str, Any], path: str | os.PathLike, expected
     if expected == "descend" and has("experiment"):
         raise ConfigError(f"{path}: this is an experiment config (data, model), not a descend config; "
                           f"train it with 'gradlab train {path}'")
+    for kind in ("gradcheck", "landscape", "compare", "plot"):
+        if has(kind):
+            where = "; the experiment it checked is under its 'experiment:' key" if kind == "gradcheck" else ""
+            raise ConfigError(f"{path}: this is the record of a gradlab {kind} run, not {article} {expected} "
+                              f"config{where}")
 
 
 def validation_message(

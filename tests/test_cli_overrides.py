@@ -208,6 +208,17 @@ def test_a_file_of_another_command_is_named_in_one_line(cli, tmp_path):
          f"{tmp_path / 'train.yaml'}: this is an experiment config (data, model), not a descend config; "
          f"train it with 'gradlab train {tmp_path / 'train.yaml'}'"),
     ]
+    (tmp_path / "plot.yaml").write_text("kind: activations\nactivations: [relu]\nrange: [-10, 10]\npoints: 1000\n")
+    (tmp_path / "check.yaml").write_text("gradcheck: {source: x.yaml, eps: 1e-6}\nexperiment: {seed: 0}\n")
+    cases += [
+        (("train", tmp_path / "plot.yaml"),
+         f"{tmp_path / 'plot.yaml'}: this is the record of a gradlab plot run, not an experiment config"),
+        (("descend", "--config", tmp_path / "plot.yaml", "--no-plot"),
+         f"{tmp_path / 'plot.yaml'}: this is the record of a gradlab plot run, not a descend config"),
+        (("train", tmp_path / "check.yaml"),
+         f"{tmp_path / 'check.yaml'}: this is the record of a gradlab gradcheck run, not an experiment config; "
+         "the experiment it checked is under its 'experiment:' key"),
+    ]
     for args, message in cases:
         result = cli(*args, "--out", tmp_path / "runs")
         assert (result.code, result.err) == (2, f"error: {message}\n")
