@@ -89,11 +89,16 @@ def test_three_overlaid_with_prefixed_columns(cli, tmp_path):
     assert "1 for z > 0 " in result.out and "z in [" not in result.out
 
 
+def facts_column(out: str, column: int) -> dict[str, str]:
+    """The facts table's ``column`` (4: max f', 5: where f' is flat) by function, from printed output."""
+    return {line.split("│")[1].strip(): line.split("│")[column].strip() for line in out.splitlines()
+            if line.startswith("│") and len(line.split("│")) > 6}
+
+
 def test_max_derivative_facts_name_kinks_and_points_not_grid_points(cli, tmp_path):
     result = cli("plot", "hard_sigmoid", "elu", "softplus", "identity", "--output", tmp_path / "a.png")
     assert result.code == 0, result.err
-    rows = {line.split("│")[1].strip(): line.split("│")[4].strip() for line in result.out.splitlines()
-            if line.startswith("│")}
+    rows = facts_column(result.out, 4)
     assert rows["hard_sigmoid"] == "0.166667 for -3 < z < 3"  # was 'at z in [-2.993, 2.993]'
     assert rows["elu"] == "1 for z >= 0"  # alpha = 1: f'(0) = 1, no jump, so 0 belongs
     assert rows["softplus"] == "0.999955 at z = 10, the end of the range"
@@ -107,9 +112,7 @@ def test_max_derivative_facts_name_kinks_and_points_not_grid_points(cli, tmp_pat
 def test_a_peak_far_below_1_is_located_not_called_a_plateau(cli, tmp_path, spec, lo, hi, peak):
     result = cli("plot", spec, "--range", lo, hi, "--output", tmp_path / "a.png")
     assert result.code == 0, result.err
-    rows = {line.split("│")[1].strip(): line.split("│")[4].strip() for line in result.out.splitlines()
-            if line.startswith("│") and len(line.split("│")) > 6}
-    assert rows[spec] == peak
+    assert facts_column(result.out, 4)[spec] == peak
 
 
 @pytest.mark.parametrize("spec, lo, hi, flat", [
@@ -122,9 +125,7 @@ def test_a_peak_far_below_1_is_located_not_called_a_plateau(cli, tmp_path, spec,
 def test_a_flat_tail_beginning_at_the_range_end_is_named_as_that_end(cli, tmp_path, spec, lo, hi, flat):
     result = cli("plot", spec, "--range", lo, hi, "--output", tmp_path / "a.png")
     assert result.code == 0, result.err
-    rows = {line.split("│")[1].strip(): line.split("│")[5].strip() for line in result.out.splitlines()
-            if line.startswith("│") and len(line.split("│")) > 6}
-    assert rows[spec] == flat
+    assert facts_column(result.out, 5)[spec] == flat
 
 
 def test_parameters_in_the_spec(cli, tmp_path):
