@@ -200,7 +200,7 @@ class _Logger:
             test = evaluate(net, self.loss, self.X_test, self.Y_test, s.task)
             row["test_loss"] = test["loss"]
         else:
-            test = {}
+            test, row["test_loss"] = {}, None  # never measured: null in summary.json, as the other test values
         if s.task == "regression":
             row["train_r2"], row["test_r2"] = train["r2"], test.get("r2")
         else:

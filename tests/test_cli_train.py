@@ -816,3 +816,11 @@ def test_a_diverged_rows_accuracy_is_no_best(cli, tmp_path):
     s = json.loads((run / "summary.json").read_text())
     assert s["status"] == "diverged" and len(rows) == 2
     assert s["best_test_accuracy"] == float(rows[0]["test_accuracy"]) and s["best_epoch"] == 0
+
+
+def test_a_test_loss_never_measured_is_null_in_the_summary(cli, tmp_path):
+    # without a test split 'test_loss' was missing from summary.json's final, where test_accuracy was null
+    result, run = train(cli, tmp_path, CONFIGS / "saturation_mse.yaml", "--no-plot", "--set", "training.epochs=2")
+    final = json.loads((run / "summary.json").read_text())["final"]
+    assert final["test_loss"] is None and final["test_accuracy"] is None
+    assert metrics(run)[-1]["test_loss"] == ""
