@@ -53,7 +53,8 @@ class TerminalReport:
         self.progress.console.print(
             f"{row['epoch']:>7} {cell(row['train_loss'], 12)} {cell(row.get('test_loss'), 12)} "
             f"{cell(row.get('train_' + key), 10, 4)} {cell(row.get('test_' + key), 10, 4)} "
-            f"{cell(row['grad_norm'], 10, 4)}"
+            f"{cell(row['grad_norm'], 10, 4)}",
+            markup=False, highlight=False,  # plain numbers: rich's number highlighting cost 0.2 ms a row
         )
 
     def on_warning(self, message: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import errno
 import json
+import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -21,11 +22,15 @@ from gradlab.errors import RunFailure
 
 def to_plain(value: Any) -> Any:
     """Convert NumPy scalars/arrays, tuples, paths and dates to plain YAML/JSON-friendly values."""
+    if type(value) is float:  # the common case first (np.float64 is a float too, and must become one)
+        return value if math.isfinite(value) else repr(value)  # JSON has no inf/nan; keep them readable
     if isinstance(value, Mapping):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_plain(v) for v in value]
     if isinstance(value, np.ndarray):
+        if value.dtype.kind in "iub" or (value.dtype.kind == "f" and np.isfinite(value).all()):
+            return value.tolist()  # plain already: explain --batch --json's 7M floats, not one call each
         return to_plain(value.tolist())
     if isinstance(value, np.generic):
         return to_plain(value.item())  # a NumPy nan becomes 'nan' as a float's does
@@ -33,8 +38,6 @@ def to_plain(value: Any) -> Any:
         return os.fspath(value)
     if isinstance(value, date):  # YAML reads 2026-01-01 as a date (a hand-edited config): JSON has none
         return value.isoformat()
-    if isinstance(value, float) and not np.isfinite(value):
-        return repr(value)  # JSON has no inf/nan; keep them readable and loadable
     return value
 
 
