@@ -101,3 +101,13 @@ def test_the_unit_plot_is_titled_by_the_curves_it_draws(tmp_path, monkeypatch, c
     rows = [{"epoch": e, **{c: 0.25 * e for c in columns}} for e in range(3)]
     training.unit_health(rows, 2, tmp_path / "units.png")
     assert figures[0].axes[0].get_title() == title
+
+
+def test_columns_longer_than_a_block_are_written_whole_and_in_order(tmp_path, monkeypatch):
+    from gradlab import plots
+
+    monkeypatch.setattr(plots, "_ROWS_AT_ONCE", 3)
+    z = np.linspace(0.0, 1.0, 10)
+    path = write_columns(tmp_path / "a.csv", {"z": z, "label": np.array(list("abcdefghij"), dtype=object)})
+    rows = list(csv.DictReader(path.open()))
+    assert [float(r["z"]) for r in rows] == z.tolist() and "".join(r["label"] for r in rows) == "abcdefghij"

@@ -49,6 +49,10 @@ def save(fig, path: str | os.PathLike) -> Path:
     return path
 
 
+#: rows formatted at a time by :func:`write_columns`
+_ROWS_AT_ONCE = 65_536
+
+
 def write_columns(path: str | os.PathLike, columns: Mapping[str, Sequence[float] | np.ndarray]) -> Path:
     """Write equal-length columns as a CSV with a header (floats at full precision).
 
@@ -68,13 +72,17 @@ def write_columns(path: str | os.PathLike, columns: Mapping[str, Sequence[float]
     lengths = {len(d) for d in data}
     if len(lengths) > 1:
         raise ValueError(f"columns of unequal length: {dict(zip(names, map(len, data)))}")
-    # repr is the shortest text that reads back to the same float; one column at a time,
-    # since a per-cell type test costs as much as the formatting on a million-point grid
-    text = [list(map(repr, d.tolist())) if d.dtype.kind == "f" else d.tolist() for d in data]
+    # repr is the shortest text that reads back to the same float; one column at a time (a per-cell
+    # type test cost as much as the formatting), and in blocks of rows, so that the text of a
+    # million-point grid (19 columns: 1.9 GB) is never held at once
+    n = len(data[0]) if data else 0
     with atomic_file(path) as handle:
         writer = csv.writer(handle)
         writer.writerow(names)
-        writer.writerows(zip(*text))
+        for start in range(0, n, _ROWS_AT_ONCE):
+            block = [d[start:start + _ROWS_AT_ONCE] for d in data]
+            writer.writerows(zip(*(list(map(repr, b.tolist())) if b.dtype.kind == "f" else b.tolist()
+                                   for b in block)))
     return path
 
 
