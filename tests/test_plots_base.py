@@ -111,3 +111,19 @@ def test_columns_longer_than_a_block_are_written_whole_and_in_order(tmp_path, mo
     path = write_columns(tmp_path / "a.csv", {"z": z, "label": np.array(list("abcdefghij"), dtype=object)})
     rows = list(csv.DictReader(path.open()))
     assert [float(r["z"]) for r in rows] == z.tolist() and "".join(r["label"] for r in rows) == "abcdefghij"
+
+
+def test_a_long_curve_is_drawn_through_each_bins_extremes_and_keeps_its_gaps():
+    from gradlab.plots.functions import thin
+
+    x = np.arange(100_000.0)
+    y = np.sin(x / 500.0)
+    y[20_000:30_000] = np.nan  # a gap: values an axis cannot draw
+    y[77_777] = 5.0  # a spike a pixel must still show
+    xs, ys = thin(x, y, bins=1000)
+    assert len(xs) == 2000 and np.all(np.diff(xs) >= 0)  # in order (an all-nan run gives one point twice)
+    assert ys[np.isfinite(ys)].max() == 5.0 and 77_777.0 in xs
+    assert np.isnan(ys[(xs >= 20_000) & (xs < 30_000)]).all()
+    assert np.nanmin(ys) == pytest.approx(-1.0, abs=1e-4)
+    short = np.arange(10.0)
+    assert thin(short, short)[0] is short  # a short curve is drawn as it is
