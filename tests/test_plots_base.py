@@ -114,7 +114,7 @@ def test_columns_longer_than_a_block_are_written_whole_and_in_order(tmp_path, mo
 
 
 def test_a_long_curve_is_drawn_through_each_bins_extremes_and_keeps_its_gaps():
-    from gradlab.plots.functions import thin
+    from gradlab.plots import thin
 
     x = np.arange(100_000.0)
     y = np.sin(x / 500.0)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gradlab.plots import beyond_axis, drawable, new_figure, note_beyond_axis, save, spans_decades, write_columns
+from gradlab.plots import (beyond_axis, drawable, new_figure, note_beyond_axis, save, spans_decades, thin,
+                           write_columns)
 
 
 def overlay(comparison, path: Path, log: bool | None = None, title: str | None = None) -> list[Path]:
@@ -22,7 +23,7 @@ def overlay(comparison, path: Path, log: bool | None = None, title: str | None =
         if use_log:
             ys[~(ys > 0)] = np.nan  # log axes cannot show <= 0
         marker = "." if len(curve.x) < 40 else None
-        ax.plot(curve.x, ys, marker=marker, label=f"{curve.label} ({curve.status})"
+        ax.plot(*thin(curve.x, ys), marker=marker, label=f"{curve.label} ({curve.status})"
                 if curve.status not in ("completed", "unknown") else curve.label)
     if use_log:
         ax.set_yscale("log")
