@@ -961,3 +961,34 @@ def test_a_saved_config_holding_every_default_still_runs(cli, tmp_path):
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert saved["momentum"] == 0.9 and saved["method"] == "adam"
     assert cli("descend", "--config", run / "config.yaml", "--no-plot", "--out", tmp_path / "b").code == 0
+
+
+@pytest.mark.parametrize(("switch", "method", "momentum", "beta1"), [
+    (["--method", "gd"], "gd", 0.9, 0.9),  # the run's momentum 0.5 stays behind: gd reads none
+    (["--set", "method=nesterov"], "nesterov", 0.5, 0.9),  # nesterov reads it: kept
+    (["--method", "momentum"], "momentum", 0.5, 0.9),
+])
+def test_a_saved_run_re_run_with_another_method_leaves_the_old_methods_settings(cli, tmp_path, switch, method,
+                                                                                momentum, beta1):
+    # --config <a momentum run> --method gd was refused for the file's momentum 0.5; --set method=nesterov too,
+    # because the file was checked as if its method were the default gd
+    first = cli("descend", "--method", "momentum", "--momentum", "0.5", "--no-plot", "--out", tmp_path / "a")
+    assert first.code == 0
+    (run,) = run_dirs(tmp_path / "a")
+    result = cli("descend", "--config", run / "config.yaml", *switch, "--no-plot", "--out", tmp_path / "b")
+    assert result.code == 0, result.err
+    (rerun,) = run_dirs(tmp_path / "b")
+    saved = yaml.safe_load((rerun / "config.yaml").read_text())
+    assert (saved["method"], saved["momentum"], saved["beta1"]) == (method, momentum, beta1)
+
+
+def test_another_method_with_a_setting_it_does_not_read_is_still_refused(cli, tmp_path):
+    assert cli("descend", "--method", "adam", "--beta1", "0.5", "--no-plot", "--out", tmp_path / "a").code == 0
+    (run,) = run_dirs(tmp_path / "a")
+    result = cli("descend", "--config", run / "config.yaml", "--method", "gd", "--momentum", "0.7", "--no-plot",
+                 "--out", tmp_path / "b")
+    assert (result.code, result.err) == (2, "error: momentum: method gd does not use it, got 0.7; it is a setting "
+                                            "of momentum and nesterov\n")
+    bogus = cli("descend", "--config", run / "config.yaml", "--method", "bogus", "--no-plot", "--out", tmp_path / "b")
+    assert bogus.code == 2 and bogus.err.startswith("error: method: unknown value 'bogus'")
+    assert not (tmp_path / "b").exists()

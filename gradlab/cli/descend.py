@@ -148,6 +148,7 @@ def prepare(flags: dict, config: Path | None, sets: Optional[list[str]] = None):
     from gradlab.config import check_file_kind, load_yaml, validate
     from gradlab.descent import DescendConfig
     from gradlab.descent import Descent
+    from gradlab.descent.methods import METHODS
     from gradlab.errors import ConfigError
     from gradlab.expr import parse
     from gradlab.overrides import apply_overrides, name_overrides, parse_overrides, synonyms
@@ -156,9 +157,15 @@ def prepare(flags: dict, config: Path | None, sets: Optional[list[str]] = None):
     overrides = parse_overrides(sets or [])
     given = {k: v for k, v in flags.items() if v is not None}
     replaced = {name for key in (*overrides, *given) for name in synonyms(DescendConfig, [], key)}
+    method = given.get("method", overrides.get("method")) if "method" in replaced else None
+    known = isinstance(method, str) and method in METHODS
     if file_values:  # the file's own mistakes, named with the file; values replaced on the command line don't count
         check_file_kind(file_values, config, "descend")
-        validate(DescendConfig, {k: v for k, v in file_values.items() if k not in replaced}, f"{config}: ")
+        own = {k: v for k, v in file_values.items() if k not in replaced}
+        if method is not None:  # a config.yaml re-run with another method: the old method's settings stay behind
+            own = _read_by(own, METHODS.get(method).uses if known else ())
+            file_values = {k: v for k, v in file_values.items() if k in replaced or k in own}
+        validate(DescendConfig, own | ({"method": method} if known else {}), f"{config}: ")
     # flags go in last, as overrides too, so --lr replaces a learning_rate: from the file or --set
     values = apply_overrides(apply_overrides(file_values, overrides, model=DescendConfig), given, model=DescendConfig)
     flagged = {name for key in given for name in synonyms(DescendConfig, [], key)}
@@ -170,6 +177,14 @@ def prepare(flags: dict, config: Path | None, sets: Optional[list[str]] = None):
     expr = parse(cfg.f)
     expr.hessian_sym  # newton and the stability lines need f''; a formula sympy cannot take it of fails here
     return cfg, expr, Descent(expr, cfg.x0, cfg.settings())
+
+
+def _read_by(values: dict, reads: tuple[str, ...]) -> dict:
+    """``values`` without the settings of methods (momentum, beta1, ...) that are not in ``reads``."""
+    from gradlab.descent.methods import METHODS
+
+    specific = {name for _, cls in METHODS.items() for name in cls.uses}
+    return {k: v for k, v in values.items() if k not in specific or k in reads}
 
 
 def auto_every(steps: int, rows: int = TARGET_ROWS) -> int:
