@@ -680,7 +680,7 @@ def load_trained(run_dir: str | os.PathLike) -> Experiment:
         experiment = build(read_config(run_dir), base_dir=run_dir)
     except InputError as error:  # 'gradlab explain RUN' never names the file: the message must
         raise in_file(error, run_dir / CONFIG_FILE) from None
-    weights = read_weights(model_file)
+    weights = read_weights(model_file, experiment.config.model.dtype)
     layers = experiment.network.layers
     shapes = [(W.shape, b.shape) for W, b in weights]
     if shapes != [(layer.W.shape, layer.b.shape) for layer in layers]:
@@ -690,9 +690,12 @@ def load_trained(run_dir: str | os.PathLike) -> Experiment:
     return experiment
 
 
-def read_weights(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``[(W1, b1), (W2, b2), ...]`` from a run's ``model.npz``, checked to chain into one network."""
+def read_weights(path: Path, dtype: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``[(W1, b1), (W2, b2), ...]`` from a run's ``model.npz``, checked to chain into one network
+    and to be in ``dtype``, the ``model.dtype`` of the run's config (training saves them so: float16
+    weights, or float32 ones beside a float64 config, were edited by hand)."""
     from gradlab.engine.init import FromFile
+    from gradlab.runs import CONFIG_FILE
 
     reader = FromFile(str(path))
     reader.field = str(path.parent)  # its errors name the run: "<run>: cannot read '.../model.npz' as .npz: ..."
@@ -708,6 +711,9 @@ def read_weights(path: Path) -> list[tuple[np.ndarray, np.ndarray]]:
                              f"for each of its {n_layers} layers")
         if W.dtype.kind != "f" or b.dtype.kind != "f" or W.dtype != b.dtype:
             raise InputError(f"{path}: W{k} and b{k} must hold floats of one dtype, got {W.dtype} and {b.dtype}")
+        if W.dtype != dtype:
+            raise InputError(f"{path}: W{k} and b{k} hold {W.dtype}, but model.dtype in the run's {CONFIG_FILE} is "
+                             f"{dtype}; training saves the weights in the dtype it trained in")
         n_in = W.shape[0] if not weights else weights[-1][0].shape[1]
         if W.ndim != 2 or W.shape[0] != n_in or b.shape != (W.shape[1],):
             raise InputError(f"{path}: W{k} of shape {W.shape} and b{k} of shape {b.shape} do not make a layer "

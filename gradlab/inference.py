@@ -147,7 +147,7 @@ def load_model(run_dir: str | os.PathLike) -> TrainedModel:
         delimiter = _training_delimiter(config.data)
     except InputError as error:
         raise in_file(error, config_file) from None
-    weights = read_weights(run_dir / MODEL_FILE)
+    weights = read_weights(run_dir / MODEL_FILE, model.dtype)
     sizes = [weights[0][0].shape[0], *(W.shape[1] for W, _ in weights)]
     n_classes = len(info.class_names or ())
     n_targets = len(info.target_names or ())  # a regression run names one target per output

@@ -188,6 +188,11 @@ def _edit_data_info(run, **fields):
      "W1 of shape (2, 1) and b1 of shape (2,) do not make a layer with 2 inputs"),
     (lambda run: np.savez(run / "model.npz", W1=np.ones((2, 1), dtype=int), b1=np.ones(1, dtype=int)),
      "W1 and b1 must hold floats of one dtype, got int64 and int64"),
+    (lambda run: np.savez(run / "model.npz", W1=np.ones((2, 1), dtype=np.float16), b1=np.ones(1, dtype=np.float16)),
+     "model.npz: W1 and b1 hold float16, but model.dtype in the run's config.yaml is float64; training saves the "
+     "weights in the dtype it trained in"),
+    (lambda run: np.savez(run / "model.npz", W1=np.ones((2, 1), dtype=np.float32), b1=np.ones(1, dtype=np.float32)),
+     "model.npz: W1 and b1 hold float32, but model.dtype in the run's config.yaml is float64"),
     (lambda run: (run / "data.json").write_text("{"), "data.json is unreadable: Expecting property name"),
     (lambda run: (run / "data.json").write_text('{"a":' * 100000 + "1" + "}" * 100000),
      "data.json is unreadable: its JSON is nested too deeply to parse"),
@@ -217,7 +222,7 @@ def _edit_data_info(run, **fields):
     (lambda run: _edit_data_info(run, n_outputs=2),
      "model.npz: layer widths [2, 1] do not fit the run: config.yaml has hidden layers [], data.json 2 features "
      "and 2 classes (2 outputs, task binary)"),
-], ids=["not-npz", "no-b1", "widths", "b1-shape", "int-weights", "bad-json", "deep-json", "long-int-json", "no-features", "zero-std", "boolean-mean", "nan-mean", "bad-loss",
+], ids=["not-npz", "no-b1", "widths", "b1-shape", "int-weights", "float16-weights", "float32-weights", "bad-json", "deep-json", "long-int-json", "no-features", "zero-std", "boolean-mean", "nan-mean", "bad-loss",
         "twice-feature", "twice-class", "three-binary-classes", "two-multiclass-classes", "regression-classifier",
         "regression-targets", "n-outputs"])
 def test_a_damaged_run_is_exit_2_naming_the_file(cli, trained, animals, damage, message):

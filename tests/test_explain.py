@@ -282,6 +282,9 @@ def test_a_scipy_minimizer_config_needs_lr_for_the_step_shown(cli, tmp_path):
     # one reader with predict's checks: explain took integer weights that predict refuses
     (lambda f: np.savez(f, W1=np.array([[2]]), b1=np.array([2.0])),
      "W1 and b1 must hold floats of one dtype, got int64 and float64"),
+    # float16 weights were copied into the float64 network, rounded as no training had rounded them
+    (lambda f: np.savez(f, W1=np.ones((1, 1), dtype=np.float16), b1=np.ones(1, dtype=np.float16)),
+     "W1 and b1 hold float16, but model.dtype in the run's config.yaml is float64"),
     (lambda f: np.savez(f, W1=np.ones((2, 1)), b1=np.ones(1)),
      "layer shapes [(2, 1)] do not fit"),
 ])
