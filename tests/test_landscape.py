@@ -451,3 +451,14 @@ def test_a_landscape_whose_loss_is_a_few_1e_301_is_drawn(cli, tmp_path):
     assert (run / "landscape_contour.png").exists() and (run / "landscape_surface.png").exists()
     loss = [float(row["loss"]) for row in csv.DictReader((run / "landscape_grid.csv").open())]
     assert 1e-302 < min(loss) < max(loss) < 1e-299
+
+
+def test_colorbar_ticks_of_a_narrow_box_show_the_digits_that_tell_them_apart():
+    # --range 1e-4 around a trained saturation_mse run: losses 0.310813 to 0.310866, every tick read 0.311
+    from gradlab.plots.landscape import tick_labels
+
+    levels = np.linspace(0.31081348067099346, 0.3108660830699118, 8)
+    assert tick_labels(levels) == ["0.310813", "0.310821", "0.310829", "0.310836", "0.310844", "0.310851",
+                                   "0.310859", "0.310866"]
+    assert tick_labels([0.5, 1.25, 300.0]) == ["0.5", "1.25", "300"]  # three digits where they suffice
+    assert tick_labels([1.0, 1.0 + 2**-52]) == ["1", "1.0000000000000002"]

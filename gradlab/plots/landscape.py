@@ -8,6 +8,7 @@ the path crawling across it in many short steps, while the valley gets its share
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,19 @@ def _levels(loss: np.ndarray) -> tuple[np.ndarray, bool]:
     if lo > 0 and hi / lo > 100:
         return np.geomspace(lo, hi, LEVELS), True
     return np.linspace(lo, hi, LEVELS), False
+
+
+def tick_labels(values: Sequence[float], digits: int = 3) -> list[str]:
+    """The values at the fewest significant digits, at least ``digits``, that tell them apart.
+
+    A narrow box around a minimum has levels such as 0.0412031 and 0.0412036, which three digits
+    both show as 0.0412.
+    """
+    for shown in range(digits, 18):  # 17 significant digits tell any two float64 values apart
+        labels = [f"{value:.{shown}g}" for value in values]
+        if len(set(labels)) == len(labels):
+            break
+    return labels
 
 
 def _labels(landscape) -> tuple[str, str]:
@@ -57,7 +71,7 @@ def contour(landscape, path: Path, *, title: str = "", every: int = 1) -> Path:
                          else None, extend=extend)
     ax.contour(U, V, shown, levels=levels, colors="white", linewidths=0.4, alpha=0.5)
     bar = fig.colorbar(filled, ax=ax, ticks=levels[::3])
-    bar.ax.set_yticklabels([f"{level:.3g}" for level in levels[::3]])
+    bar.ax.set_yticklabels(tick_labels(levels[::3]))
     bar.set_label("loss C" + (" (log-spaced levels)" if log else ""))
     _hatch_flat(ax, U, V, landscape.loss)
     p = landscape.path
