@@ -5,10 +5,11 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from gradlab.runs import inspect_run, list_runs
+from gradlab.runs import inspect_run, list_newest_runs, list_runs
 from tests.conftest import REPO, run_dirs, subprocess_env
 
 TINY = "name: tiny\ndata: {name: xor, n_samples: 40}\nmodel: {hidden: [3]}\nloss: bce\n" \
@@ -95,6 +96,74 @@ def test_a_limited_listing_says_how_many_runs_there_are(cli, history):
     assert result.out.startswith("2 of 7 runs in ") and len(table_rows(result.out)) == 2
     assert cli("runs", "--dir", root, "--limit", "7").out.startswith("7 runs in ")
     assert cli("runs", "--dir", root, "--command", "descend", "-n", "1").out.startswith("1 of 2 runs in ")  # matching
+
+
+def _count_config_reads(monkeypatch):
+    """The run directories whose config.yaml the listing parses, in order (read_config still runs)."""
+    from gradlab.runs import listing
+
+    read = []
+
+    def counting(path):
+        read.append(Path(path).name)
+        return real(path)
+
+    real = listing.read_config
+    monkeypatch.setattr(listing, "read_config", counting)
+    return read
+
+
+def _five_runs(root):
+    """Four good runs from 2026 and an old one (2020) whose config.yaml is not YAML; newest last."""
+    runs = [fake_run(root, "20200101-000000-train-old-aaaaaa", summary=GOOD, config=False)]
+    (runs[0] / "config.yaml").write_text("lr: [0.1\n")
+    for day in range(1, 5):
+        stamp = f"2026010{day}"
+        runs.append(fake_run(root, f"{stamp}-000000-train-r{day}-{day:06d}",
+                             summary={**GOOD, "started_at": f"2026-01-0{day}T00:00:00+00:00"}))
+    return runs
+
+
+def test_a_limited_listing_reads_only_the_configs_of_the_runs_it_shows(cli, tmp_path, monkeypatch):
+    # 'runs -n 5' over 2,002 runs parsed all 2,002 configs (2.9 s) and then showed 5
+    root = tmp_path / "runs"
+    runs = _five_runs(root)
+    read = _count_config_reads(monkeypatch)
+    result = cli("runs", "--dir", root, "-n", "2")
+    assert result.code == 0, result.text
+    assert result.out.startswith("2 of 5 runs in ")
+    assert [row.split()[0] for row in table_rows(result.out)] == ["000004", "000003"]
+    assert read == [runs[4].name, runs[3].name]
+    assert "damaged" not in result.out
+
+
+def test_a_limited_listing_still_shows_a_damaged_config_where_it_lists_the_run(cli, tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    _five_runs(root)
+    read = _count_config_reads(monkeypatch)
+    result = cli("runs", "--dir", root, "-n", "5")
+    assert len(read) == 5 and table_rows(result.out)[4].split() == ["aaaaaa", "train", "damaged", "-", "-", "-", "-"]
+    assert "damaged: 20200101-000000-train-old-aaaaaa: config.yaml, line 2, column 1: invalid YAML" in result.out
+    # a status filter needs every run's files: the damaged one is found though it is the oldest
+    read.clear()
+    result = cli("runs", "--dir", root, "--status", "damaged", "-n", "1")
+    assert result.out.startswith("1 run in ") and len(read) == 5
+    assert table_rows(result.out)[0].split()[:3] == ["aaaaaa", "train", "damaged"]
+
+
+def test_a_limited_listing_is_the_start_of_the_whole_one(history):
+    # the order comes from the names and summaries, before the configs are read: a summary's started_at
+    # overrides its name's stamp, a damaged summary leaves the name's, a name that is no run the mtime
+    root, _ = history
+    fake_run(root, "20300101-000000-train-late-ffffff", summary={**GOOD, "started_at": "2019-01-01T00:00:00+00:00"})
+    fake_run(root, "20250101-000000-train-torn-eeeeee", summary="{")
+    fake_run(root, "handmade", summary=GOOD, config=False)
+    whole = [(r.id, r.status, r.problem, r.epochs) for r in list_runs(root)]
+    for limit in range(1, len(whole) + 1):
+        shown, matching = list_newest_runs(root, limit=limit)
+        assert [(r.id, r.status, r.problem, r.epochs) for r in shown] == whole[:limit] and matching == len(whole)
+    shown, matching = list_newest_runs(root, command="descend", limit=1)
+    assert matching == 2 and [r.id for r in shown] == [r.id for r in list_runs(root, command="descend")][:1]
 
 
 def test_a_half_written_run_shows_its_progress_from_the_metrics(history):

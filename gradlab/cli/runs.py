@@ -56,15 +56,14 @@ def runs(
     if ctx.invoked_subcommand is not None:
         return
     from gradlab.errors import InputError
-    from gradlab.runs import list_runs, runs_root
+    from gradlab.runs import list_newest_runs, runs_root
 
     if directory is not None and not directory.is_dir():
         raise InputError(f"--dir {str(directory)!r}: " + ("a file, not a directory" if directory.exists()
                                                           else "no such directory"))
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be >= 1, got {limit}")
-    matching = list_runs(directory, command=command, status=status)
-    found = matching[:limit]
+    found, matching = list_newest_runs(directory, command=command, status=status, limit=limit)
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in found], indent=2))
         return
@@ -72,7 +71,7 @@ def runs(
     if not found:
         out.print(f"no runs under {escape(str(where))}" + (" matching the filters" if command or status else ""))
         return
-    show_table(_table(found, len(matching), where))
+    show_table(_table(found, matching, where))
     for r in found:
         if r.problem:
             out.print(f"[{_STYLE[r.status]}]{r.status}[/]: {escape(r.id)}: {escape(r.problem)}", highlight=False)

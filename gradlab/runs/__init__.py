@@ -13,7 +13,8 @@ atomically when it ends with one of ``completed``, ``diverged``, ``interrupted``
 
 Reading back: :func:`resolve_run` finds the run a command was given (a path, or any
 unique part of a run's name); :func:`inspect_run` and :func:`list_runs` describe run
-directories, damaged or half-written ones included (they are reported, never raised);
+directories, damaged or half-written ones included (they are reported, never raised), and
+:func:`list_newest_runs` the newest few of them, reading only those few in full;
 :func:`read_config`, :func:`read_summary`, :func:`read_metrics` read the files, refusing a
 damaged one with an InputError that names it (:func:`read_last_metrics_row` the last row of a
 metrics file, from its ends), and :func:`compare_metrics` finds the first difference between
@@ -25,7 +26,7 @@ The package, one job a module (imports point down this list: each uses only thos
     files.py         writing files: atomically replaced whole, a metrics CSV flushed row by row
     reading.py       resolving a run, reading its summary, config and metrics back
     directory.py     :class:`Run`, a run being written; :func:`mark_interrupted`; packing runs
-    listing.py       :class:`RunInfo`, :func:`inspect_run`, :func:`list_runs`
+    listing.py       :class:`RunInfo`, :func:`inspect_run`, :func:`list_runs`, :func:`list_newest_runs`
     metrics_diff.py  :func:`compare_metrics`
 
 Callers import from ``gradlab.runs``; the names below are its API.
@@ -37,7 +38,7 @@ from gradlab.runs.files import (MetricsLog, atomic_file, to_plain, write_failure
                                 write_yaml)
 from gradlab.runs.layout import (CONFIG_FILE, DATA_FILE, FINAL_STATUSES, METRICS_FILE, MODEL_FILE, NAME_PATTERN,
                                  SUMMARY_FILE, check_name, check_root, enclosing_run, is_run_dir, runs_root)
-from gradlab.runs.listing import RunInfo, inspect_run, list_runs
+from gradlab.runs.listing import RunInfo, inspect_run, list_newest_runs, list_runs
 from gradlab.runs.metrics_diff import TIMING_COLUMNS, MetricsDifference, compare_metrics
 from gradlab.runs.reading import (read_config, read_json, read_last_metrics_row, read_metrics, read_metrics_table,
                                   read_metrics_text, read_metrics_with_rows, read_summary, resolve_run)
@@ -57,7 +58,7 @@ __all__ = [
     # directory
     "PackedRun", "Run", "mark_interrupted", "pack_run", "unpack_run", "versions",
     # listing
-    "RunInfo", "inspect_run", "list_runs",
+    "RunInfo", "inspect_run", "list_newest_runs", "list_runs",
     # metrics_diff
     "TIMING_COLUMNS", "MetricsDifference", "compare_metrics",
 ]

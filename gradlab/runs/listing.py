@@ -88,12 +88,26 @@ def inspect_run(path: str | os.PathLike) -> RunInfo:
     reason found; it then shows no epochs, loss, accuracy or duration, since those would
     come from the very files that are damaged.
     """
-    path = Path(path)
+    return _inspect_files(*_inspect_summary(Path(path)))
+
+
+def _inspect_summary(path: Path) -> tuple[RunInfo, str | None]:
+    """What a run's name and summary.json tell, and why that summary cannot be shown (or None):
+    the first half of :func:`inspect_run`. Its ``started``, ``id`` and ``command``, what a listing
+    sorts and filters on, are final; the config and metrics (:func:`_inspect_files`) only add damage
+    and progress."""
     info = _info_from_name(path)
     summary, summary_problem = _listed_summary(path / SUMMARY_FILE)
     if summary is not None:
         _take_summary(info, summary)
-    elif summary_problem is None and (path / CONFIG_FILE).is_file():
+    return info, summary_problem
+
+
+def _inspect_files(info: RunInfo, summary_problem: str | None) -> RunInfo:
+    """The second half of :func:`inspect_run`: ``info`` from :func:`_inspect_summary`, checked
+    against the run's config.yaml and metrics.csv (the slow part: each config is parsed)."""
+    path = info.path
+    if info.summary is None and summary_problem is None and (path / CONFIG_FILE).is_file():
         info.status, info.problem = "incomplete", "no summary.json: the run stopped while its directory was being created"
     damage = [p for p in (summary_problem, _config_problem(path)) if p]
     if not damage and info.epochs is None and info.steps is None and info.points is None:
@@ -302,17 +316,50 @@ def list_runs(
         ``status`` is not one of :data:`LISTING_STATUSES`, ``command`` is neither one of
         :data:`RUN_COMMANDS` nor the command of a run here.
     """
+    return list_newest_runs(root, command=command, status=status)[0]
+
+
+def list_newest_runs(
+    root: str | os.PathLike | None = None,
+    *,
+    command: str | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+) -> tuple[list[RunInfo], int]:
+    """The ``limit`` newest runs of :func:`list_runs` (all of them when None), and how many matched.
+
+    The runs are ordered by what their names and summaries say before their configs are parsed, so
+    without ``status`` only the runs returned have their config.yaml and metrics.csv read: ``gradlab
+    runs -n 5`` over 2,000 runs parses 5 configs, not 2,000. ``status`` needs every run's files
+    (a damaged config makes a run ``damaged``).
+
+    Returns
+    -------
+    runs : list of RunInfo
+        At most ``limit`` runs, newest first, each as :func:`inspect_run` describes it.
+    matching : int
+        How many runs the filters matched, of which ``runs`` are the newest.
+
+    Raises
+    ------
+    InputError
+        As :func:`list_runs`.
+    """
     from gradlab.errors import unknown_choice
 
     if status is not None and status not in LISTING_STATUSES:
         raise unknown_choice("--status", status, LISTING_STATUSES)
     base = runs_root(root)
-    runs = [inspect_run(p) for p in base.iterdir() if is_run_dir(p)] if base.is_dir() else []
+    found = [_inspect_summary(p) for p in base.iterdir() if is_run_dir(p)] if base.is_dir() else []
     if command is not None:
-        _check_command(command, runs)
-    runs = [r for r in runs if (command is None or r.command == command) and (status is None or r.status == status)]
-    runs.sort(key=lambda r: (r.started, r.id), reverse=True)
-    return runs
+        _check_command(command, [info for info, _ in found])
+        found = [(info, problem) for info, problem in found if info.command == command]
+    # started and id are final before the files are read (see _inspect_summary): sorting first is safe
+    found.sort(key=lambda pair: (pair[0].started, pair[0].id), reverse=True)
+    if status is None:
+        return [_inspect_files(*pair) for pair in found[:limit]], len(found)
+    runs = [run for run in (_inspect_files(*pair) for pair in found) if run.status == status]
+    return runs[:limit], len(runs)
 
 
 def _check_command(command: str, runs: Sequence[RunInfo]) -> None:
