@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from gradlab.errors import InputError, did_you_mean
-from gradlab.runs import (METRICS_FILE, TIMING_COLUMNS, RunInfo, inspect_run, read_config, read_metrics_with_rows,
-                          resolve_run)
+from gradlab.runs import (METRICS_FILE, TIMING_COLUMNS, RunInfo, inspect_run, read_config,
+                          read_metrics_columns, read_metrics_header, resolve_run)
 
 #: the first of these a run's metrics have is the default metric / x axis
 DEFAULT_METRICS = ("train_loss", "f")
@@ -159,15 +159,19 @@ def compare(runs: Sequence[str | os.PathLike], metric: str | None = None, x: str
         if path.resolve() in seen:
             raise InputError(f"run {str(ref)!r} is given twice (also as {seen[path.resolve()]!r})")
         seen[path.resolve()] = str(ref)
-    tables = [_metrics(path) for path in paths]
+    first = _metrics_file(paths[0])
+    header = read_metrics_header(first)  # the defaults are the first run's columns
+    metric = metric or next((m for m in DEFAULT_METRICS if m in header), None) or "train_loss"
+    x = x or next((m for m in DEFAULT_X if m in header), None) or "epoch"
+    # only the two columns are read, as float arrays; a text cell in them is damage (gradlab writes
+    # numbers, nan and inf included, or nothing)
+    tables = [read_metrics_columns(_metrics_file(path), (x, metric)) for path in paths]
     infos = [inspect_run(p) for p in paths]
     kinds = {info.command: info.path.name for info in infos if info.command}
     if len(kinds) > 1:  # a descend run's f per step and a train run's loss per epoch share no axis
         raise InputError("compare needs runs of one kind, got " + " and ".join(
             f"a {command} run ({name})" for command, name in kinds.items()))
-    columns = [header for header, _ in tables]
-    metric = metric or next((m for m in DEFAULT_METRICS if m in columns[0]), None) or "train_loss"
-    x = x or next((m for m in DEFAULT_X if m in columns[0]), None) or "epoch"
+    columns = [table.header for table in tables]
     if metric == x:  # a curve of a column against itself says nothing (and the long CSV has one column per axis)
         other = next(c for c in (*DEFAULT_X, *columns[0]) if c in columns[0] and c != metric)  # one these runs have
         raise InputError(f"--metric and --x are both {metric!r}; plot a metric against another column "
@@ -178,34 +182,24 @@ def compare(runs: Sequence[str | os.PathLike], metric: str | None = None, x: str
                 choices = [c for c in cols if c not in TIMING_COLUMNS or option == "--x"]
                 raise InputError(f"{option}: run {path.name} has no column {name!r}{did_you_mean(name, choices)}; "
                                  f"its columns: {', '.join(choices) or 'none'}")
-    for path, (_, rows) in zip(paths, tables):  # gradlab writes numbers (nan, inf) or nothing: text is damage
-        for number, row in enumerate(rows, start=1):
-            for name in (x, metric):
-                if isinstance(row.get(name), str):
-                    raise InputError(f"{path / METRICS_FILE}, row {number}: {name} is {row[name]!r}, not a number")
     for option, name in (("--metric", metric), ("--x", x)):
-        if all(r.get(name) is None for _, rows in tables for r in rows):  # e.g. test_loss without a test split
+        if not any(name in table.filled for table in tables):  # e.g. test_loss without a test split
             raise InputError(f"{option} {name}: the column is empty in every run, so there is nothing to "
                              f"compare; choose a column the runs filled")
     configs = _same_spelling([_flat_config(p) for p in paths])
     curves = []
-    for (_, rows), config, info, label in zip(tables, configs, infos, _labels(infos)):
-        xs = np.array([_number(r.get(x)) for r in rows], dtype=float)
-        ys = np.array([_number(r.get(metric)) for r in rows], dtype=float)
+    for table, config, info, label in zip(tables, configs, infos, _labels(infos)):
+        xs, ys = table.values[x], table.values[metric]  # an empty cell is nan
         keep = np.isfinite(xs)
         curves.append(Curve(info.path, label, info.status, xs[keep], ys[keep], config, info.problem))
     return Comparison(metric, x, curves, differing_keys(configs))
 
 
-def _metrics(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
-    """A run's metrics.csv, its columns and rows; InputError when it is missing, damaged or empty."""
+def _metrics_file(path: Path) -> Path:
+    """A run's metrics.csv; InputError when it is missing."""
     if not (path / METRICS_FILE).is_file():
         raise InputError(f"{path}: no {METRICS_FILE} to compare")
-    return read_metrics_with_rows(path / METRICS_FILE)
-
-
-def _number(value: Any) -> float:
-    return float(value) if isinstance(value, (int, float)) else math.nan
+    return path / METRICS_FILE
 
 
 def _flat_config(path: Path) -> dict[str, Any]:

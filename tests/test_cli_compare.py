@@ -417,3 +417,21 @@ def test_a_final_minus_inf_is_a_diverged_value_not_the_best(cli, tmp_path):
     row = json.loads((run / "summary.json").read_text())["runs"][0]
     assert (row["final"], row["best"], row["best_at"], row["diverged_at"]) == ("-inf", pytest.approx(25.04), 1, 2)
     assert json.loads((run / "summary.json").read_text())["runs"][1]["diverged_at"] is None
+
+
+def test_compare_reads_only_the_two_columns_it_draws(tmp_path, monkeypatch, saturation_runs):
+    """Each run's metrics.csv is read as its x and metric columns, float arrays, not as a dict per row
+    and cell (20 runs of 100,001 rows took 16 s that way), and the curves are the file's numbers."""
+    import gradlab.runs.reading
+
+    def whole(*args):
+        raise AssertionError("a metrics file was read into a dict per row")
+
+    mse, ce = saturation_runs
+    expected = [float(r["train_loss"]) for r in csv.DictReader((mse / "metrics.csv").open())]
+    monkeypatch.setattr(gradlab.runs.reading, "read_metrics_table", whole)
+    comparison = compare([mse, ce])
+    assert (comparison.x, comparison.metric) == ("epoch", "train_loss")
+    curve = comparison.curves[0]
+    assert curve.x.dtype == np.float64 and curve.x.tolist() == list(range(301))
+    assert curve.y.tolist() == expected

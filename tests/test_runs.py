@@ -308,3 +308,79 @@ def test_to_plain_spells_numpy_non_finite_values_as_floats_are():
     plain = to_plain({"a": np.float64("nan"), "b": np.array([np.inf]), "c": float("-inf"), "d": np.float32(0.5)})
     assert plain == {"a": "nan", "b": ["inf"], "c": "-inf", "d": 0.5}
     json.dumps(plain, allow_nan=False)  # what write_json does: it raised ValueError on the NumPy nan
+
+
+# a metrics file as a person may have edited it: a blank line, a short row, nan and inf, an empty cell,
+# a column named twice (the last one counts, as in read_metrics' dicts), and text in a column not asked for
+_EDITED_METRICS = ("epoch,train_loss,test_loss,note,train_loss\n"
+                   "0,0.9,,a,0.5\n"
+                   "\n"
+                   "1,0.8,,b,nan\n"
+                   "2,0.7,,c\n"
+                   "3,0.6,,d,-inf\n")
+
+
+def test_read_metrics_columns_holds_the_values_read_metrics_has(tmp_path):
+    from gradlab.runs import read_metrics, read_metrics_columns
+
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text(_EDITED_METRICS)
+    table = read_metrics_columns(metrics, ["train_loss", "epoch", "test_loss", "missing"])
+    assert table.header == ["epoch", "train_loss", "test_loss", "note", "train_loss"]
+    assert list(table.values) == ["train_loss", "epoch", "test_loss"]  # 'missing' is left out, not an error
+    assert all(v.dtype == np.float64 for v in table.values.values())
+    np.testing.assert_array_equal(table.values["epoch"], [0.0, 1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(table.values["train_loss"], [0.5, np.nan, np.nan, -np.inf])  # the short row: empty
+    np.testing.assert_array_equal(table.values["test_loss"], [np.nan] * 4)
+    assert table.filled == {"train_loss", "epoch"}  # test_loss is empty in every row
+    rows = read_metrics(metrics)  # the old reader, a dict per row
+    for name, values in table.values.items():
+        np.testing.assert_array_equal(values, [np.nan if r[name] is None else r[name] for r in rows])
+
+
+@pytest.mark.parametrize(("text", "columns", "message"), [
+    ("epoch,train_loss\n0,0.5\n1,abc\n", ["epoch", "train_loss"], ", row 2: train_loss is 'abc', not a number"),
+    ("epoch,train_loss\n0,0.5\n1.5,0.4\n", ["epoch", "train_loss"], ", row 2: epoch is '1.5', not a number"),
+    # the first text cell by row, then in the order the columns were asked for
+    ("epoch,train_loss\n0,x\n1,0.4\ny,z\n", ["train_loss", "epoch"], ", row 1: train_loss is 'x', not a number"),
+    ("epoch,train_loss\n0,x\ny,z\n", ["epoch", "train_loss"], ", row 1: train_loss is 'x', not a number"),
+    ("epoch,train_loss\nw,x\n", ["epoch", "train_loss"], ", row 1: epoch is 'w', not a number"),
+    ("epoch,train_loss\nw,x\n", ["train_loss", "epoch"], ", row 1: train_loss is 'x', not a number"),
+    ("", ["epoch"], " is empty: a run to compare needs at least one row of metrics"),
+    ("epoch,train_loss\n\n", ["epoch"], " holds only its header: a run to compare needs at least one row of metrics"),
+    ("epoch\n" + "1" * 200_000 + "\n", ["epoch"], " is unreadable: not CSV (field larger than field limit (131072))"),
+], ids=["text", "fraction-of-an-epoch", "row-first", "row-first-2", "column-order", "column-order-2", "empty",
+        "header-only", "huge-field"])
+def test_read_metrics_columns_refuses_what_compare_refused_naming_file_row_and_column(tmp_path, text, columns,
+                                                                                       message):
+    from gradlab.runs import read_metrics_columns
+
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text(text)
+    with pytest.raises(InputError) as caught:
+        read_metrics_columns(metrics, columns)
+    assert str(caught.value) == f"{metrics}{message}"
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"\xff\xfe\x00garbage\x80\x81\n", "'utf-8' codec can't decode byte 0xff"),
+    ("epoch,train_loss\n0,0.5\n".encode("utf-16-le"), "it holds NUL bytes, so it is binary or UTF-16"),
+], ids=["binary", "utf-16-le"])
+def test_read_metrics_columns_and_header_refuse_a_file_that_is_not_text(tmp_path, data, reason):
+    from gradlab.runs import read_metrics_columns, read_metrics_header
+
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_bytes(data)
+    for read in (read_metrics_header, lambda path: read_metrics_columns(path, ["epoch"])):
+        with pytest.raises(InputError, match=rf"^{re.escape(str(metrics))} is unreadable: {re.escape(reason)}"):
+            read(metrics)
+
+
+def test_read_metrics_header_is_the_first_row_that_is_not_blank(tmp_path):
+    from gradlab.runs import read_metrics_header
+
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text("\n\nstep,x,f\n0,8.0,38.0\n")
+    assert read_metrics_header(metrics) == ["step", "x", "f"]
+    metrics.write_text("")
+    assert read_metrics_header(metrics) == []

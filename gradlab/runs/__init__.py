@@ -17,8 +17,8 @@ directories, damaged or half-written ones included (they are reported, never rai
 :func:`list_newest_runs` the newest few of them, reading only those few in full;
 :func:`read_config`, :func:`read_summary`, :func:`read_metrics` read the files, refusing a
 damaged one with an InputError that names it (:func:`read_last_metrics_row` the last row of a
-metrics file, from its ends), and :func:`compare_metrics` finds the first difference between
-two metrics files.
+metrics file, from its ends; :func:`read_metrics_columns` a few of its columns as float arrays),
+and :func:`compare_metrics` finds the first difference between two metrics files.
 
 The package, one job a module (imports point down this list: each uses only those above it):
 
@@ -40,8 +40,9 @@ from gradlab.runs.layout import (CONFIG_FILE, DATA_FILE, FINAL_STATUSES, METRICS
                                  SUMMARY_FILE, check_name, check_root, enclosing_run, is_run_dir, runs_root)
 from gradlab.runs.listing import RunInfo, inspect_run, list_newest_runs, list_runs
 from gradlab.runs.metrics_diff import TIMING_COLUMNS, MetricsDifference, compare_metrics
-from gradlab.runs.reading import (read_config, read_json, read_last_metrics_row, read_metrics, read_metrics_table,
-                                  read_metrics_text, read_metrics_with_rows, read_summary, resolve_run)
+from gradlab.runs.reading import (MetricsColumns, read_config, read_json, read_last_metrics_row, read_metrics,
+                                  read_metrics_columns, read_metrics_header, read_metrics_table, read_metrics_text,
+                                  read_metrics_with_rows, read_summary, resolve_run)
 
 __all__ = [
     # the names of gradlab.names that the runs use, where the library uses them
@@ -53,8 +54,9 @@ __all__ = [
     # files
     "MetricsLog", "atomic_file", "to_plain", "write_failure", "write_json", "write_table", "write_yaml",
     # reading
-    "read_config", "read_json", "read_last_metrics_row", "read_metrics", "read_metrics_table", "read_metrics_text",
-    "read_metrics_with_rows", "read_summary", "resolve_run",
+    "MetricsColumns", "read_config", "read_json", "read_last_metrics_row", "read_metrics", "read_metrics_columns",
+    "read_metrics_header", "read_metrics_table", "read_metrics_text", "read_metrics_with_rows", "read_summary",
+    "resolve_run",
     # directory
     "PackedRun", "Run", "mark_interrupted", "pack_run", "unpack_run", "versions",
     # listing

@@ -1,5 +1,6 @@
 """Reading a run back: the run a command was given (:func:`resolve_run`), its summary.json and
-config.yaml, and its metrics.csv (whole, or only its last row, read at the file's ends).
+config.yaml, and its metrics.csv (whole, a few of its columns as float arrays, or only its last
+row, read at the file's ends).
 
 Every reader refuses a damaged file with an InputError that names it.
 """
@@ -11,9 +12,12 @@ import io
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+
+import numpy as np
 
 from gradlab.errors import InputError
 from gradlab.runs.layout import _DIR_NAME, CONFIG_FILE, SUMMARY_FILE, is_run_dir, runs_root
@@ -50,15 +54,41 @@ def _csv_table(path: str | os.PathLike) -> list[list[str]]:
 
 
 def _csv_rows(text: str, path: str | os.PathLike) -> list[list[str]]:
-    """The rows of CSV text read from ``path``, blank lines skipped.
+    """The rows of CSV text read from ``path``, blank lines skipped (see :func:`_csv_stream`)."""
+    return list(_csv_stream(io.StringIO(text, newline=""), path))
+
+
+def _csv_stream(lines: Iterable[str], path: str | os.PathLike) -> Iterator[list[str]]:
+    """The CSV rows of lines of text read from ``path``, one at a time, blank lines skipped.
 
     Blank lines are skipped: an editor or a ``echo >>`` adds them, they hold no cells, and every
     reader (listing, compare, rerun) goes through here, so all of them count rows alike.
+
+    Raises
+    ------
+    InputError
+        ``{path} is unreadable: not CSV (...)``, when the row that is not CSV is reached.
     """
     try:
-        return [row for row in csv.reader(io.StringIO(text, newline="")) if row]
+        yield from filter(None, csv.reader(lines))  # a blank line is an empty row
     except csv.Error as error:
         raise InputError(f"{path} is unreadable: not CSV ({error})") from None
+
+
+def _metrics_stream(path: str | os.PathLike) -> Iterator[list[str]]:
+    """The rows of a metrics CSV one at a time, as :func:`_csv_table` has them, for a reader that
+    keeps only some of each: the file is checked to be text first (:func:`read_metrics_text`), then
+    read from disk line by line, so a million rows are never held (a StringIO of the whole text
+    takes four bytes a character).
+
+    Raises
+    ------
+    InputError
+        As :func:`read_metrics_text` (when the first row is asked for) and :func:`_csv_stream`.
+    """
+    read_metrics_text(path)  # a file that is not UTF-8 text is refused before any of its rows is used
+    with open(path, encoding="utf-8", newline="") as handle:
+        yield from _csv_stream(handle, path)
 
 
 def read_metrics_table(path: str | os.PathLike) -> tuple[list[str], list[dict[str, Any]]]:
@@ -199,16 +229,109 @@ def read_metrics_with_rows(path: str | os.PathLike) -> tuple[list[str], list[dic
     """
     header, rows = read_metrics_table(path)
     if not rows:
-        what = "holds only its header" if header else "is empty"
-        raise InputError(f"{path} {what}: a run to compare needs at least one row of metrics")
+        raise _no_rows(path, header)
     return header, rows
+
+
+def _no_rows(path: str | os.PathLike, header: list[str]) -> InputError:
+    """The error for a metrics file to compare that has no row (``header`` is empty when it has none either)."""
+    what = "holds only its header" if header else "is empty"
+    return InputError(f"{path} {what}: a run to compare needs at least one row of metrics")
+
+
+def read_metrics_header(path: str | os.PathLike) -> list[str]:
+    """The column names of a metrics CSV (empty for an empty file), without parsing its rows.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_metrics_text`, or the header is not CSV.
+    """
+    return next(_metrics_stream(path), [])
+
+
+@dataclass
+class MetricsColumns:
+    """Some columns of a metrics CSV, as :func:`read_metrics_columns` reads them."""
+
+    header: list[str]  # every column the file has, in its order
+    values: dict[str, np.ndarray]  # each asked-for column the header has: float64, nan for an empty cell
+    filled: frozenset[str]  # those of them with a value (not empty) in some row
+
+
+def read_metrics_columns(path: str | os.PathLike, columns: Iterable[str]) -> MetricsColumns:
+    """The header and some columns of a metrics CSV that is to be compared, as float64 arrays.
+
+    Only the asked-for cells are kept and converted: a run of 100,000 steps is two arrays, not a
+    dict per row. The cells are read as :func:`read_metrics` reads them (whole numbers in step and
+    epoch, floats elsewhere, a short row's missing cells empty, the last of two like-named columns).
+
+    Parameters
+    ----------
+    path : path
+        The metrics CSV.
+    columns : names
+        The columns wanted; those the header lacks are left out of ``values`` (the caller says
+        which option named them).
+
+    Raises
+    ------
+    InputError
+        As :func:`read_metrics_with_rows` (not UTF-8 CSV, empty, only a header), or a wanted cell
+        is text, not a number (``{path}, row N: {column} is 'abc', not a number``; the first such
+        cell by row, then by the order of ``columns``): gradlab writes numbers or nothing.
+    """
+    rows = _metrics_stream(path)
+    header = next(rows, [])
+    positions = {name: index for index, name in enumerate(header)}  # the last of a repeated name, as a dict has it
+    wanted = {name: positions[name] for name in columns if name in positions}
+    cells: dict[str, list[str]] = {name: [] for name in wanted}
+    keep = [(cells[name].append, index) for name, index in wanted.items()]
+    width = max(wanted.values(), default=-1) + 1
+    count = 0
+    for count, row in enumerate(rows, start=1):
+        if len(row) < width:  # a short (hand-edited) row's missing cells are empty
+            row = row + [""] * (width - len(row))
+        for append, index in keep:
+            append(row[index])
+    if not count:
+        raise _no_rows(path, header)
+    converted = {name: _float_column(name, column) for name, column in cells.items()}
+    texts = [(text[0], order, name, text[1]) for order, (name, (_, text)) in enumerate(converted.items()) if text]
+    if texts:
+        number, _, name, cell = min(texts)  # the first by row, then by the order asked for
+        raise InputError(f"{path}, row {number}: {name} is {cell!r}, not a number")
+    return MetricsColumns(header, {name: array for name, (array, _) in converted.items()},
+                          frozenset(name for name, column in cells.items() if any(column)))
+
+
+def _float_column(key: str, cells: list[str]) -> tuple[np.ndarray, tuple[int, str] | None]:
+    """The cells of column ``key`` as :func:`_number` reads them, in a float64 array (nan where a cell
+    is empty), and the row (from 1) and text of the first that is text, not a number (else None)."""
+    try:  # every cell a number: one pass in C
+        return np.array(list(map(_parser(key), cells)), dtype=float), None
+    except ValueError:  # an empty cell, or text
+        values = [_number(key, cell) for cell in cells]
+    text = next(((number, value) for number, value in enumerate(values, start=1) if isinstance(value, str)), None)
+    if text is not None:
+        return np.empty(0), text
+    return np.array([np.nan if value is None else value for value in values], dtype=float), None
+
+
+#: the columns that count (steps, epochs): whole numbers; every other column holds floats
+_COUNT_COLUMNS = ("epoch", "step")
+
+
+def _parser(key: str) -> type:
+    """How a cell of column ``key`` is read: int for :data:`_COUNT_COLUMNS`, float elsewhere."""
+    return int if key in _COUNT_COLUMNS else float
 
 
 def _number(key: str, text: str | None) -> Any:
     if text is None or text == "":
         return None
     try:
-        return int(text) if key in ("epoch", "step") else float(text)
+        return _parser(key)(text)
     except ValueError:
         return text
 
