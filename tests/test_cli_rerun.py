@@ -235,3 +235,66 @@ def test_a_column_empty_in_every_row_is_no_difference(tmp_path):
     assert compare_metrics(old, new) is None
     new.write_text("epoch,train_loss,test_loss,train_r2,test_r2\n0,0.5,0.6,0.1,0.2\n1,0.25,0.3,0.7,0.5\n")
     assert compare_metrics(old, new).message == "row 2 (epoch 1), column test_r2: 0.6 in the original, 0.5 in the rerun"
+
+
+def _files(tmp_path, first, second):
+    (tmp_path / "a.csv").write_text(first)
+    (tmp_path / "b.csv").write_text(second)
+    return tmp_path / "a.csv", tmp_path / "b.csv"
+
+
+def test_compare_metrics_counted_walks_both_files_and_counts_the_rows(tmp_path):
+    from gradlab.runs import compare_metrics, compare_metrics_counted
+
+    # equal but for the timing column and a blank line: no difference, in all 3 rows
+    a, b = _files(tmp_path, "epoch,train_loss,time_s\n0,0.5,0.1\n1,0.25,0.2\n2,0.125,0.3\n",
+                  "epoch,train_loss,time_s\n0,0.5,9\n\n1,0.25,9\n2,0.125,9\n")
+    assert compare_metrics_counted(a, b) == (None, 3)
+    # two cells differ: the first by row is reported, with the message compare_metrics always gave
+    a, b = _files(tmp_path, "epoch,train_loss,test_loss\n0,0.5,0.6\n1,0.25,0.3\n2,0.125,0.1\n",
+                  "epoch,train_loss,test_loss\n0,0.5,0.6\n1,0.25,0.35\n2,0.1,0.1\n")
+    difference, rows = compare_metrics_counted(a, b)
+    assert rows == 3
+    assert difference.message == "row 2 (epoch 1), column test_loss: 0.3 in the original, 0.35 in the rerun"
+    assert (difference.row, difference.column, difference.first, difference.second) == (2, "test_loss", "0.3", "0.35")
+    assert compare_metrics(a, b) == difference
+    # in one row, the first column in the original's order
+    a, b = _files(tmp_path, "epoch,train_loss,test_loss\n0,0.5,0.6\n", "epoch,train_loss,test_loss\n0,0.4,0.7\n")
+    assert compare_metrics(a, b).message == "row 1 (epoch 0), column train_loss: 0.5 in the original, 0.4 in the rerun"
+    # different lengths, equal as far as both go
+    a, b = _files(tmp_path, "step,f\n0,1.0\n1,0.5\n2,0.25\n", "step,f\n0,1.0\n1,0.5\n")
+    difference, rows = compare_metrics_counted(a, b)
+    assert rows == 2 and difference.row == 3
+    assert difference.message == "the original has 3 rows, the rerun 2: they agree on the first 2"
+    assert compare_metrics_counted(b, a)[0].message == "the original has 2 rows, the rerun 3: they agree on the first 2"
+
+
+def test_a_column_filled_only_after_a_difference_decides_the_message(tmp_path):
+    """A column empty in every row of one file is absent, which only its last row tells: a difference in
+    train_loss in row 1 is not the first difference when test_loss turns out filled in one file only."""
+    from gradlab.runs import compare_metrics
+
+    a, b = _files(tmp_path, "epoch,train_loss,test_loss\n0,0.5,\n1,0.25,\n2,0.125,\n",
+                  "epoch,train_loss,test_loss\n0,0.4,\n1,0.25,\n2,0.125,0.1\n")
+    assert compare_metrics(a, b).message == "the columns differ (only in the rerun: test_loss)"
+    # filled in neither: absent from both, and train_loss's difference is the first
+    b.write_text("epoch,train_loss,test_loss\n0,0.4,\n1,0.25,\n2,0.125,\n")
+    assert compare_metrics(a, b).message == "row 1 (epoch 0), column train_loss: 0.5 in the original, 0.4 in the rerun"
+    # a short (hand-edited) row's missing cells are empty, as they always were
+    b.write_text("epoch,train_loss\n0,0.5\n1\n2,0.125\n")
+    assert compare_metrics(a, b).message == "row 2 (epoch 1), column train_loss: 0.25 in the original, (empty) in " \
+                                            "the rerun"
+
+
+def test_rerun_reads_no_metrics_file_into_a_dict_per_row(cli, tmp_path, monkeypatch, train_run):
+    """The original is checked for a row at its ends, and the comparison counts the rows it walks: a run of
+    a million steps is not read whole three times (5 s and 1 GB each)."""
+    import gradlab.runs.reading
+
+    def whole(*args):
+        raise AssertionError("a metrics file was read into a dict per row")
+
+    monkeypatch.setattr(gradlab.runs.reading, "read_metrics_table", whole)
+    result = cli("rerun", train_run, "--out", tmp_path / "runs", "-q")
+    assert result.code == 0, result.text
+    assert "identical: metrics.csv matches the original in all 7 rows (time_s ignored)" in result.out

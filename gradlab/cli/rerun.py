@@ -30,7 +30,7 @@ def rerun(
                                                  help="Draw the plots. Default: as the original did.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the comparison, not the run's own output.")] = False,
 ) -> None:
-    from gradlab.runs import METRICS_FILE, TIMING_COLUMNS, compare_metrics, read_metrics, resolve_run
+    from gradlab.runs import METRICS_FILE, TIMING_COLUMNS, compare_metrics_counted, resolve_run
 
     original = resolve_run(run)
     summary = _check_original(original)
@@ -40,7 +40,9 @@ def rerun(
 
     # an interrupted rerun never finished: whether it would have been identical is unknown (null), not false
     interrupted = status == "interrupted"
-    difference = None if interrupted else compare_metrics(original / METRICS_FILE, new_run.path / METRICS_FILE)
+    # rows: counted as compared, in the one pass over both files (blank lines are no rows)
+    difference, rows = (None, 0) if interrupted else compare_metrics_counted(original / METRICS_FILE,
+                                                                              new_run.path / METRICS_FILE)
     # absolute: the summary is read later from anywhere, where a path relative to today's cwd means nothing
     new_run.update(rerun_of=str(original.resolve()), identical=None if interrupted else difference is None,
                    difference=None if difference is None else difference.message)
@@ -51,7 +53,6 @@ def rerun(
         out.print("[yellow]interrupted[/yellow]: the rerun stopped early, so its metrics are not comparable")
         raise typer.Exit(130)
     if difference is None:
-        rows = len(read_metrics(new_run.path / METRICS_FILE))  # counted as compared: blank lines are no rows
         out.print(f"[green]identical[/green]: metrics.csv matches the original in all {rows} rows ({ignored} ignored)")
         return
     out.print(f"[red]different[/red]: {escape(difference.message)}", highlight=False)  # cells are file text
@@ -73,7 +74,7 @@ def _check_original(original: Path) -> dict:
         metrics.csv without rows, which leaves nothing to compare the rerun with.
     """
     from gradlab.errors import InputError
-    from gradlab.runs import CONFIG_FILE, METRICS_FILE, inspect_run, read_metrics_with_rows, read_summary
+    from gradlab.runs import CONFIG_FILE, METRICS_FILE, inspect_run, read_summary, require_metrics_rows
 
     summary = read_summary(original)
     command = summary.get("command")
@@ -86,7 +87,7 @@ def _check_original(original: Path) -> dict:
     info = inspect_run(original)
     if info.status == "damaged":
         raise InputError(f"{original} is damaged: {info.problem}")
-    read_metrics_with_rows(original / METRICS_FILE)
+    require_metrics_rows(original / METRICS_FILE)
     return summary
 
 

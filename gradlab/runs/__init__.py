@@ -27,7 +27,7 @@ The package, one job a module (imports point down this list: each uses only thos
     reading.py       resolving a run, reading its summary, config and metrics back
     directory.py     :class:`Run`, a run being written; :func:`mark_interrupted`; packing runs
     listing.py       :class:`RunInfo`, :func:`inspect_run`, :func:`list_runs`, :func:`list_newest_runs`
-    metrics_diff.py  :func:`compare_metrics`
+    metrics_diff.py  :func:`compare_metrics`, :func:`compare_metrics_counted`
 
 Callers import from ``gradlab.runs``; the names below are its API.
 """
@@ -39,10 +39,10 @@ from gradlab.runs.files import (MetricsLog, atomic_file, to_plain, write_failure
 from gradlab.runs.layout import (CONFIG_FILE, DATA_FILE, FINAL_STATUSES, METRICS_FILE, MODEL_FILE, NAME_PATTERN,
                                  SUMMARY_FILE, check_name, check_root, enclosing_run, is_run_dir, runs_root)
 from gradlab.runs.listing import RunInfo, inspect_run, list_newest_runs, list_runs
-from gradlab.runs.metrics_diff import TIMING_COLUMNS, MetricsDifference, compare_metrics
+from gradlab.runs.metrics_diff import TIMING_COLUMNS, MetricsDifference, compare_metrics, compare_metrics_counted
 from gradlab.runs.reading import (MetricsColumns, read_config, read_json, read_last_metrics_row, read_metrics,
                                   read_metrics_columns, read_metrics_header, read_metrics_table, read_metrics_text,
-                                  read_metrics_with_rows, read_summary, resolve_run)
+                                  read_metrics_with_rows, read_summary, require_metrics_rows, resolve_run)
 
 __all__ = [
     # the names of gradlab.names that the runs use, where the library uses them
@@ -56,11 +56,11 @@ __all__ = [
     # reading
     "MetricsColumns", "read_config", "read_json", "read_last_metrics_row", "read_metrics", "read_metrics_columns",
     "read_metrics_header", "read_metrics_table", "read_metrics_text", "read_metrics_with_rows", "read_summary",
-    "resolve_run",
+    "require_metrics_rows", "resolve_run",
     # directory
     "PackedRun", "Run", "mark_interrupted", "pack_run", "unpack_run", "versions",
     # listing
     "RunInfo", "inspect_run", "list_newest_runs", "list_runs",
     # metrics_diff
-    "TIMING_COLUMNS", "MetricsDifference", "compare_metrics",
+    "TIMING_COLUMNS", "MetricsDifference", "compare_metrics", "compare_metrics_counted",
 ]

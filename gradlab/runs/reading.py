@@ -233,6 +233,20 @@ def read_metrics_with_rows(path: str | os.PathLike) -> tuple[list[str], list[dic
     return header, rows
 
 
+def require_metrics_rows(path: str | os.PathLike) -> None:
+    """Refuse a metrics CSV to compare that has no row, as :func:`read_metrics_with_rows` does, but
+    looking only at the file's ends (:func:`read_last_metrics_row`) when it has one: a run of a
+    million steps is not read whole to learn that.
+
+    Raises
+    ------
+    InputError
+        As :func:`read_metrics_with_rows`.
+    """
+    if not read_last_metrics_row(path):
+        read_metrics_with_rows(path)  # no row: this says whether the file is empty or holds only a header
+
+
 def _no_rows(path: str | os.PathLike, header: list[str]) -> InputError:
     """The error for a metrics file to compare that has no row (``header`` is empty when it has none either)."""
     what = "holds only its header" if header else "is empty"
