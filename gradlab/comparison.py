@@ -120,15 +120,17 @@ class Comparison:
         return [{"label": c.label, "run": c.path.name, "status": c.status, **c.stats(self.higher_is_better)}
                 for c in self.curves]
 
-    def long_rows(self) -> dict[str, list[Any]]:
-        """The plotted numbers as columns of the long CSV (see the module docstring)."""
-        columns: dict[str, list[Any]] = {"run": [], "label": [], self.x: [], self.metric: []}
-        for c in self.curves:
-            columns["run"] += [c.path.name] * len(c.x)
-            columns["label"] += [c.label] * len(c.x)
-            columns[self.x] += [_plain(v) for v in c.x]
-            columns[self.metric] += [float(v) for v in c.y]
-        return columns
+    def long_rows(self) -> dict[str, np.ndarray]:
+        """The plotted numbers as columns of the long CSV (see the module docstring): the x column
+        as integers when every x is one (steps, epochs), as :func:`_plain` writes a single value."""
+        lengths = [len(c.x) for c in self.curves]
+        x = np.concatenate([np.asarray(c.x, dtype=float) for c in self.curves] or [np.empty(0)])
+        with np.errstate(invalid="ignore"):  # inf - inf: not whole, rightly
+            whole = bool(np.all(x == np.round(x))) and float(np.abs(x).max(initial=0.0)) < 2.0**63
+        return {"run": np.repeat([c.path.name for c in self.curves], lengths),
+                "label": np.repeat([c.label for c in self.curves], lengths),
+                self.x: x.astype(np.int64) if whole else x,
+                self.metric: np.concatenate([np.asarray(c.y, dtype=float) for c in self.curves] or [np.empty(0)])}
 
 
 def compare(runs: Sequence[str | os.PathLike], metric: str | None = None, x: str | None = None,

@@ -37,6 +37,7 @@ def test_the_demo_is_one_command(cli, tmp_path, saturation_runs):
     rows = list(csv.DictReader((run / "compare.csv").open()))
     assert list(rows[0]) == ["run", "label", "epoch", "train_loss"]
     assert len(rows) == 2 * 301
+    assert [r["epoch"] for r in rows[:3]] == ["0", "1", "2"]  # whole numbers written as such, not 0.0
     assert {r["label"] for r in rows} == {"saturation_mse", "saturation_ce"}
     assert {r["run"] for r in rows} == {mse.name, ce.name}
     mse_loss = np.array([float(r["train_loss"]) for r in rows if r["label"] == "saturation_mse"])
