@@ -367,6 +367,7 @@ class Expression:
                           *zip(self.derivative_names(), self.grad_sym)])
         self._f = self._lambdify(sym)
         self._g = self._lambdify(list(self.grad_sym))
+        self._fg = self._lambdify([sym, *self.grad_sym])  # one call per descent step instead of two
 
     @property
     def n_vars(self) -> int:
@@ -425,6 +426,17 @@ class Expression:
         r""":math:`\nabla f` at ``point``, shape ``(n_vars,)``."""
         with np.errstate(all="ignore"):
             return np.asarray(self._g(*_coords(point)), dtype=float).reshape(self.n_vars)
+
+    def value_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        r""":math:`f` and :math:`\nabla f` at ``x`` in one call: the numbers :meth:`value` and
+        :meth:`gradient` give, for the inner loop of :class:`~gradlab.descent.Descent`.
+
+        ``x`` must be a float64 array of shape ``(n_vars,)``. Unlike the other methods this one
+        enters no ``np.errstate`` of its own (1.4 us, more than the evaluation): call it inside one
+        that ignores overflow and invalid values, as the descent does around a batch of steps.
+        """
+        f, *g = self._fg(*x)  # iterating a float64 array gives np.float64: overflow gives inf, as in _coords
+        return float(f), np.array(g, dtype=float)
 
     def hessian(self, point: Sequence[float]) -> np.ndarray:
         """The Hessian at ``point``, shape ``(n_vars, n_vars)``."""

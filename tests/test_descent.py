@@ -490,3 +490,41 @@ def test_a_gradient_beyond_the_square_root_of_the_largest_float_has_its_finite_n
     assert norm(np.array([math.exp(460)])) == math.exp(460)
     assert norm(np.array([3e200, 4e200])) == pytest.approx(5e200, rel=1e-15)
     assert norm(np.array([np.inf, np.nan])) == math.inf
+
+
+# --------------------------------------------------------------------------- long runs: the fast loop
+
+
+def test_iterating_a_descent_leaves_the_callers_numpy_error_state_alone():
+    # the steps are computed in batches inside np.errstate(all="ignore"): between steps, and after the
+    # run, the caller's own settings hold (here: raise), and the run's overflow still ends it as diverged
+    long_run = Descent(parse(SEED), [8.0], Settings(lr=1e-7, steps=600, tol=0))  # more than two batches
+    overflowing = Descent(parse("exp(x**2)"), [3.0], Settings(lr=0.1))  # exp(4858.85**2) at step 1
+    with np.errstate(all="raise"):
+        before = np.geterr()
+        seen = [np.geterr() for run in (long_run, overflowing) for _ in run]
+        assert len(seen) == 601 and all(state == before for state in seen)
+        assert np.geterr() == before
+        with pytest.raises(FloatingPointError):
+            np.float64(1e300) * 1e300
+    assert long_run.outcome.reason == "max_steps"
+    assert overflowing.outcome.reason == "diverged" and "f overflowed" in overflowing.outcome.detail
+
+
+def test_a_run_stopped_early_has_no_outcome_yet():
+    run = Descent(parse(SEED), [8.0], Settings(lr=1.1, steps=50))  # diverges at step 39, within the first batch
+    assert [s.step for s, _ in zip(run, range(3))] == [1, 2, 3]
+    assert run.outcome is None
+
+
+@pytest.mark.parametrize("text", ["x**2 - 4*x + 6", "x", "relu(x) + abs(x - 1)", "sigmoid(x)*log(1 + x**2)",
+                                  ROSENBROCK, "3*x + y", "exp(x*y) - sqrt(x**2 + y**2)"])
+def test_value_and_gradient_are_the_numbers_of_value_and_gradient(text):
+    expr = parse(text)
+    for point in ([0.3, -1.7], [2.0, 0.5], [-40.0, 3.0], [1e200, 1e-300]):
+        x = np.array(point[:expr.n_vars])
+        with np.errstate(all="ignore"):
+            f, g = expr.value_and_gradient(x)
+        assert type(f) is float and g.dtype == np.float64 and g.shape == (expr.n_vars,)
+        assert np.array_equal([f], [expr.value(x)], equal_nan=True)
+        assert np.array_equal(g, expr.gradient(x), equal_nan=True)

@@ -21,6 +21,18 @@ def test_root_precedence(tmp_path, monkeypatch):
     assert str(runs_root()) == "runs"
 
 
+def test_metrics_log_writes_numpy_scalars_as_plain_numbers_and_refuses_unknown_columns(tmp_path):
+    from gradlab.runs.files import MetricsLog
+
+    with MetricsLog(tmp_path / "m.csv", ["step", "a", "b", "c"]) as log:
+        log.append({"step": np.int64(1), "a": np.float64(0.1), "b": None, "c": 1 / 3})
+        log.append({"a": float("inf"), "c": np.float32(0.5)})
+        with pytest.raises(KeyError, match=r"not in the header: \['d'\]"):
+            log.append({"a": 1.0, "d": 2.0})
+    assert (tmp_path / "m.csv").read_bytes() == b"step,a,b,c\r\n1,0.1,,0.3333333333333333\r\n,inf,,0.5\r\n"
+    assert log.rows == 2
+
+
 def test_the_reproduce_line_names_the_run_by_an_absolute_path(tmp_path, monkeypatch):
     # 'gradlab train runs/<run>/config.yaml' worked only from the directory the run was started in
     monkeypatch.chdir(tmp_path)

@@ -19,8 +19,9 @@ How a run stops:
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -94,38 +95,45 @@ class Descent:
         self.g0 = self.expr.gradient(self.x0)
 
     def __iter__(self) -> Iterator[Step]:
+        # The steps are computed BATCH at a time inside one np.errstate (an update can overflow, lr * g or
+        # g**2, which the checks catch as non-finite): entering it cost more than a gd step itself. No
+        # yield happens inside it, so the caller's own error state holds whenever its code runs.
+        walk = self._walk()
+        while True:
+            with np.errstate(all="ignore"):
+                batch, outcome = _take(walk, BATCH)
+            yield from batch
+            if outcome is not None:  # set only now, after the last step was taken, as a run that stops early leaves it
+                self.outcome = outcome
+                return
+
+    def _walk(self) -> Generator[Step, None, Outcome]:
+        """The steps of the run, then (as its return value) the outcome; advanced only inside :meth:`__iter__`'s
+        ``np.errstate``."""
         s, expr = self.settings, self.expr
         method = METHODS.get(s.method)(s, expr)
         x, f, g = self.x0, self.f0, self.g0
         for k in range(1, s.steps + 2):
             try:
-                with np.errstate(all="ignore"):  # an update can overflow (lr * g, g**2): caught as non-finite below
-                    dx = method.step(x, g)
+                dx = method.step(x, g)
             except NoStep as stop:  # after k - 1 steps; the table so far and the plot are kept
                 if norm(g) <= s.tol:  # f'' = 0 at the bottom of x**4 with tol 0; x**2 + y**6 turns singular at
                     # y = 5.4e-5, its gradient 3e-21: converged, which "undefined there; try --method gd" contradicted
                     detail = (f"gradient below tol = {s.tol:g}; the second derivative (Hessian) is singular there, "
                               f"so Newton has no next step")
-                    self.outcome = Outcome("converged", k - 1, x, f, g, detail)
-                else:
-                    self.outcome = Outcome("no_step", k - 1, x, f, g, str(stop))
-                return
+                    return Outcome("converged", k - 1, x, f, g, detail)
+                return Outcome("no_step", k - 1, x, f, g, str(stop))
             if norm(g) <= s.tol and norm(dx) <= s.tol:
-                detail = f"gradient and next step below tol = {s.tol:g}"
-                self.outcome = Outcome("converged", k - 1, x, f, g, detail)
-                return
+                return Outcome("converged", k - 1, x, f, g, f"gradient and next step below tol = {s.tol:g}")
             if k > s.steps:
                 detail = f"step limit reached; gradient or next step still above tol = {s.tol:g}"
-                self.outcome = Outcome("max_steps", s.steps, x, f, g, detail)
-                return
-            with np.errstate(all="ignore"):
-                x_new = x + dx
-            f_new, g_new = expr.value(x_new), expr.gradient(x_new)
+                return Outcome("max_steps", s.steps, x, f, g, detail)
+            x_new = x + dx
+            f_new, g_new = expr.value_and_gradient(x_new)
             yield Step(k, x, g, x_new, f_new, g_new, norm(x_new - x))
             problem = self._explosion(x_new, f_new, g_new)
             if problem:
-                self.outcome = Outcome("diverged", k, x_new, f_new, g_new, problem)
-                return
+                return Outcome("diverged", k, x_new, f_new, g_new, problem)
             x, f, g = x_new, f_new, g_new
 
     def interrupt(self, steps: Sequence[Step], by: str = "Ctrl-C") -> Outcome:
@@ -138,19 +146,36 @@ class Descent:
 
     def _explosion(self, x: np.ndarray, f: float, g: np.ndarray) -> str | None:
         """Why the run counts as diverged after reaching ``x``, or None."""
-        if not np.all(np.isfinite(x)):
+        # math on the coordinates as floats: np.isfinite and np.max cost 4 us a call on arrays this small
+        coords = x.tolist()
+        if not all(map(math.isfinite, coords)):
             return "the point is no longer a finite number"
         if math.isnan(f):
             return f"f has no real value at {point_text(x)} (outside its domain)"
         if not math.isfinite(f):
             return f"f overflowed at {point_text(x)}"
-        if not np.all(np.isfinite(g)):
+        if not all(map(math.isfinite, g.tolist())):
             return f"the gradient is not finite at {point_text(x)}"
-        if np.max(np.abs(x)) > X_LIMIT:
+        if max(map(abs, coords)) > X_LIMIT:
             return f"a coordinate passed {X_LIMIT:g} in size ({point_text(x)})"
         if f - self.f0 > F_GROWTH * (1 + abs(self.f0)):
             return f"f rose from {self.f0:.6g} to {f:.6g}, more than {F_GROWTH:g} * (1 + |f(x0)|) above its start"
         return None
+
+
+#: steps computed per np.errstate in Descent.__iter__ (entering one costs about 1.4 us)
+BATCH = 256
+
+
+def _take(walk: Generator[Step, None, Outcome], n: int) -> tuple[list[Step], Outcome | None]:
+    """Up to ``n`` steps from ``walk``, and its outcome if it ended (else None)."""
+    steps = []
+    try:
+        for _ in range(n):
+            steps.append(next(walk))
+    except StopIteration as end:
+        return steps, end.value
+    return steps, None
 
 
 def descend(expr, x0: Sequence[float], settings: Settings | None = None) -> tuple[list[Step], Outcome]:
@@ -206,14 +231,16 @@ def metric_columns(variables: Sequence[str]) -> list[str]:
 
 def metric_row(run: Descent, step: Step | None) -> dict:
     """One metrics row: the start for ``None``, else the point after ``step``."""
-    names = run.expr.variables
     if step is None:
-        return _row(0, names, run.x0, run.f0, run.g0, None)
-    return _row(step.step, names, step.x_new, step.f_new, step.grad_new, step.step_size)
+        return _row(run, [0, *run.x0.tolist(), float(run.f0), *run.g0.tolist(), None])
+    return _row(run, [step.step, *step.x_new.tolist(), step.f_new, *step.grad_new.tolist(), step.step_size])
 
 
-def _row(k, names, x, f, g, size) -> dict:
-    row = {"step": k, **{v: float(c) for v, c in zip(names, x)}, "f": float(f)}
-    row.update({f"df_d{v}": float(c) for v, c in zip(names, g)})
-    row["step_size"] = size
-    return row
+def _row(run: Descent, values: list) -> dict:
+    # tolist() gives the plain floats the CSV writes, at a fraction of a float() per coordinate
+    return dict(zip(_columns(run.expr.variables), values))
+
+
+@functools.cache
+def _columns(variables: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(metric_columns(variables))

@@ -110,6 +110,7 @@ class MetricsLog:
     def __init__(self, path: Path, columns: Sequence[str]) -> None:
         self.path = path
         self.columns = list(columns)
+        self._known = frozenset(self.columns)
         try:
             self._file = open(path, "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
             self._writer = csv.writer(self._file)
@@ -120,11 +121,11 @@ class MetricsLog:
         self.rows = 0
 
     def append(self, row: Mapping[str, Any]) -> None:
-        unknown = set(row) - set(self.columns)
-        if unknown:
-            raise KeyError(f"metrics row has columns not in the header: {sorted(unknown)}")
+        if not self._known.issuperset(row):  # a frozenset made once: a descent appends a million rows
+            raise KeyError(f"metrics row has columns not in the header: {sorted(set(row) - self._known)}")
+        cells = [_cell(value) for value in map(row.get, self.columns)]
         try:
-            self._writer.writerow([_cell(row.get(c)) for c in self.columns])
+            self._writer.writerow(cells)
             self._file.flush()
         except OSError as error:  # a flush fails without a file name: name it here
             raise write_failure(error, self.path) from error
@@ -141,12 +142,10 @@ class MetricsLog:
 
 
 def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return repr(value)  # shortest text that reads back to the same float
+    """``value`` as the CSV writer takes it: a plain Python value, which it writes as ``str`` does, but a float
+    as its ``repr`` (the shortest text that reads back to the same float) and None as an empty cell."""
+    if isinstance(value, np.generic):  # np.float64 is a float, but its repr is 'np.float64(0.5)'
+        return value.item()
     return value
 
 
