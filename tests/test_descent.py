@@ -492,7 +492,49 @@ def test_a_gradient_beyond_the_square_root_of_the_largest_float_has_its_finite_n
     assert norm(np.array([np.inf, np.nan])) == math.inf
 
 
-# --------------------------------------------------------------------------- long runs: the fast loop
+# --------------------------------------------------------------------------- long runs: the compact trajectory
+
+
+@pytest.mark.parametrize(("text", "x0", "settings"), [
+    (SEED, [8.0], Settings(lr=0.1)),
+    (SEED, [8.0], Settings(lr=1.1)),  # diverged: the last point is the one that gave up
+    (SEED, [8.0], Settings(method="momentum", lr=0.1)),
+    (SEED, [8.0], Settings(method="nesterov", lr=0.1)),
+    ("x**4", [1.0], Settings(method="newton", steps=50)),
+    (ROSENBROCK, [-1.5, 2.0], Settings(method="adam", lr=0.05, steps=300)),
+])
+def test_a_trajectory_gives_back_the_steps_exactly(text, x0, settings):
+    from gradlab.descent import Trajectory
+
+    run = Descent(parse(text), x0, settings)
+    steps = list(run)
+    trajectory = Trajectory(run, settings.steps)
+    for step in steps:
+        trajectory.add(step)
+    assert len(trajectory) == len(steps) > 0
+    for kept, step in zip([*trajectory, trajectory[-1]], [*steps, steps[-1]]):
+        assert kept.step == step.step and kept.f_new == step.f_new and kept.step_size == step.step_size
+        for name in ("x_old", "grad", "x_new", "grad_new"):
+            assert getattr(kept, name).tolist() == getattr(step, name).tolist(), name
+    assert trajectory.x.tolist() == [run.x0.tolist(), *(s.x_new.tolist() for s in steps)]
+    assert trajectory.f.tolist() == [run.f0, *(s.f_new for s in steps)]
+    assert Trajectory.of(run, steps).x.tolist() == trajectory.x.tolist() and Trajectory.of(run, trajectory) is trajectory
+    assert stability(run, trajectory) == stability(run, steps)
+    kept, listed = run.interrupt(trajectory), run.interrupt(steps)
+    assert (kept.steps, kept.x.tolist(), kept.f, kept.grad.tolist()) == (
+        len(steps), listed.x.tolist(), listed.f, listed.grad.tolist())
+    with pytest.raises(IndexError):
+        trajectory[len(steps)]
+
+
+def test_a_trajectory_takes_24_bytes_a_step_in_one_variable_not_a_step_object():
+    # a Step with its four one-element arrays took 576 bytes: a million steps were 0.9 GB
+    from gradlab.descent import Trajectory
+
+    run = Descent(parse(SEED), [8.0], Settings(lr=1e-7, steps=1000, tol=0))
+    trajectory = Trajectory.of(run, list(run))
+    assert len(trajectory) == 1000
+    assert sum(column.nbytes for column in (trajectory.x, trajectory.grad, trajectory.f)) == 24 * 1001
 
 
 def test_iterating_a_descent_leaves_the_callers_numpy_error_state_alone():

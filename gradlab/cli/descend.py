@@ -90,10 +90,11 @@ REPRODUCE = "gradlab descend --config {run}/config.yaml"
 
 @dataclass
 class Recorded:
-    """A finished descent run: its run directory, the step records, how it stopped, the stability numbers."""
+    """A finished descent run: its run directory, its steps (a descent.Trajectory), how it stopped, the
+    stability numbers."""
 
     run: Any
-    records: list
+    records: Any
     outcome: Any
     stable: Any
     downhill: Optional[str] = None  # "+inf"/"-inf": a 1-D f that keeps falling that way (no minimum)
@@ -103,17 +104,17 @@ class Recorded:
 
 def record(cfg, expr, descent, out_dir: Optional[Path]) -> Recorded:
     """Run the descent into a new run directory (metrics row by row, summary, plot); shared with ``rerun``."""
-    from gradlab.descent import kink_minimum, metric_columns, metric_row, stability, unbounded_direction
+    from gradlab.descent import Trajectory, kink_minimum, metric_columns, metric_row, stability, unbounded_direction
     from gradlab.runs import Run
 
     with Run.create("descend", cfg.resolved(), name=cfg.name, out=out_dir, reproduce=REPRODUCE) as run:
         log = run.metrics(metric_columns(expr.variables))
         log.append(metric_row(descent, None))
-        records = []
+        records = Trajectory(descent, descent.settings.steps)  # a million steps as Step objects took 0.9 GB
         try:
             for step in descent:
                 log.append(metric_row(descent, step))
-                records.append(step)
+                records.add(step)
             outcome = descent.outcome
         except KeyboardInterrupt as stop:  # keep what was done: the table so far, the plot, status interrupted
             from gradlab.errors import Terminated
@@ -122,7 +123,7 @@ def record(cfg, expr, descent, out_dir: Optional[Path]) -> Recorded:
         stable = stability(descent, records)
         downhill = unbounded_direction(expr, outcome.x, descent.x0) if stable is None else None
         point = _no_minimum_point(expr, outcome, downhill)
-        kink = kink_minimum(expr, [descent.x0[0], *(step.x_new[0] for step in records)]) \
+        kink = kink_minimum(expr, records.x[:, 0]) \
             if stable is None and downhill is None and expr.n_vars == 1 else None
         plots = _plot(run, expr, descent, records) if cfg.plot else []
         run.finish(outcome.status, **_summary(expr, cfg, outcome, stable, downhill, point, plots),
@@ -407,13 +408,10 @@ def _stability_lines(stable, settings, digits: int, downhill: Optional[str] = No
 
 
 def _plot(run, expr, descent, records) -> list[str]:
-    import numpy as np
-
     from gradlab.plots.descent import plot_descent
 
-    path = np.array([descent.x0, *(r.x_new for r in records)])
-    fs = np.array([descent.f0, *(r.f_new for r in records)])
-    files = plot_descent(expr, path, fs, run.path, title=f"{descent.settings.method}, lr = {descent.settings.lr:g}")
+    files = plot_descent(expr, records.x, records.f, run.path,
+                         title=f"{descent.settings.method}, lr = {descent.settings.lr:g}")
     return [p.name for p in files]
 
 

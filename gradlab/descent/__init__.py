@@ -9,7 +9,8 @@ The package keeps one job to a module, each importing only the ones listed befor
     and the :class:`Settings` a run reads, with their defaults.
 ``run``
     A run: :class:`Descent` yields :class:`Step` records and ends with an :class:`Outcome`;
-    :func:`~gradlab.descent.run.check_start`, :func:`descend` and the rows of ``metrics.csv``.
+    :func:`~gradlab.descent.run.check_start`, :func:`descend`, the rows of ``metrics.csv`` and the
+    :class:`Trajectory` that keeps a run's points.
 ``probes``
     Probes of f beside a point in 50 digits, which the verdicts judge by.
 ``verdicts``
@@ -28,7 +29,7 @@ from gradlab.descent.config import DescendConfig, parse_point
 from gradlab.descent.linear_stability import Stability, find_minimum_1d, linear_rate, observed_ratio, stability
 from gradlab.descent.methods import METHODS, Method, Settings, update_rule
 from gradlab.descent.points import norm
-from gradlab.descent.run import Descent, Outcome, Step, descend, metric_columns, metric_row
+from gradlab.descent.run import Descent, Outcome, Step, Trajectory, descend, metric_columns, metric_row
 from gradlab.descent.verdicts import (
     Kink,
     Plateau,
@@ -52,6 +53,7 @@ __all__ = [
     "Stability",
     "Stationary",
     "Step",
+    "Trajectory",
     "descend",
     "falling_towards",
     "find_minimum_1d",

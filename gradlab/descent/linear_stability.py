@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradlab.descent.points import uncertainty
-from gradlab.descent.run import Descent, Step
+from gradlab.descent.run import Descent, Step, Trajectory
 from gradlab.descent.verdicts import falling_towards, stationary_kind
 
 
@@ -158,7 +158,8 @@ def is_flat(expr, x_star: float, h: float) -> bool:
 
 
 def stability(run: Descent, steps: Sequence[Step]) -> Stability | None:
-    """The stability numbers for a finished 1-D run, or None (two variables, or no minimum found).
+    """The stability numbers for a finished 1-D run (its steps as a list or a :class:`Trajectory`),
+    or None (two variables, or no minimum found).
 
     At a flat minimum (:math:`f''(x^*) \\approx 0`, e.g. :math:`x^4`) there is no step-size
     bound: ``flat`` is True, the bounds are inf and the predicted ratio is 1 (slower than
@@ -167,8 +168,8 @@ def stability(run: Descent, steps: Sequence[Step]) -> Stability | None:
     expr, s = run.expr, run.settings
     if expr.n_vars != 1:
         return None
-    path = np.array([run.x0[0], *(st.x_new[0] for st in steps)], dtype=float)
-    starts = [*path[np.isfinite(path)][::-1][:1], run.x0[0]]
+    path = Trajectory.of(run, steps).x[:, 0]
+    starts = [path[_last(np.isfinite(path))], run.x0[0]]  # x0 is finite: there is a last finite point
     x_star = find_minimum_1d(expr, starts)
     if x_star is None:
         return None
@@ -210,14 +211,21 @@ def observed_ratio(path: np.ndarray, x_star: float, window: int = OBSERVED_WINDO
     """
     with np.errstate(all="ignore"):
         errors = np.abs(path - x_star)
-    usable = np.flatnonzero(np.isfinite(errors) & (errors > uncertainty(x_star)))
-    if usable.size < 2:
+    usable = np.isfinite(errors) & (errors > uncertainty(x_star))
+    if not usable.any():
         return None, 0
-    last = int(usable[-1])
-    first = int(usable[usable >= last - window][0])
+    last = _last(usable)
+    start = max(last - window, 0)
+    first = start + int(np.argmax(usable[start:]))  # the earliest usable point at most window steps before
     if first == last:
         return None, 0
     m = last - first
     block = max(1, m // 2)
     early, late = errors[first:first + block].max(), errors[last - block + 1:last + 1].max()
     return float((late / early) ** (1 / (m - block + 1))), m
+
+
+def _last(mask: np.ndarray) -> int:
+    """The index of the last True in ``mask`` (which has one), without an index array of all of them: a
+    million-step run's path is 8 MB, and each such array was as large again."""
+    return mask.size - 1 - int(np.argmax(mask[::-1]))

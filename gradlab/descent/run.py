@@ -1,5 +1,6 @@
 r"""A descent run on an :class:`~gradlab.expr.Expression`: it yields :class:`Step` records and never
-prints; :func:`metric_row` turns them into the rows of ``metrics.csv``.
+prints; :func:`metric_row` turns them into the rows of ``metrics.csv``; a :class:`Trajectory` keeps
+the points compactly for what reads the whole run afterwards (the table, the stability numbers, the plot).
 
 How a run stops:
 
@@ -244,3 +245,77 @@ def _row(run: Descent, values: list) -> dict:
 @functools.cache
 def _columns(variables: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(metric_columns(variables))
+
+
+# --------------------------------------------------------------------------- the points a run visited
+
+
+class Trajectory(Sequence):
+    r"""The points a run visited, kept as float64 columns (24 bytes a step in one variable, where the
+    :class:`Step` records took 576): row 0 is the start, row ``k`` the point after step ``k``.
+
+    It reads as the sequence of the run's steps: ``trajectory[i]`` is the :class:`Step` numbered ``i + 1``,
+    made on demand, so the table, :meth:`Descent.interrupt` and :func:`~gradlab.descent.stability` take it
+    where they take a list of steps.
+
+    Parameters
+    ----------
+    run : Descent
+        The run; its start is row 0.
+    capacity : int
+        The most steps to hold (``run.settings.steps``); the columns are allocated once, and memory is
+        only used as they fill.
+
+    Attributes
+    ----------
+    x, grad : ndarray, shape (len + 1, n_vars)
+        The points and the gradients there.
+    f : ndarray, shape (len + 1,)
+        :math:`f` at the points.
+    """
+
+    def __init__(self, run: Descent, capacity: int) -> None:
+        n = run.expr.n_vars
+        self._x, self._grad, self._f = np.empty((capacity + 1, n)), np.empty((capacity + 1, n)), np.empty(capacity + 1)
+        self._x[0], self._grad[0], self._f[0] = run.x0, run.g0, run.f0
+        self._steps = 0
+
+    @classmethod
+    def of(cls, run: Descent, steps: Sequence[Step]) -> Trajectory:
+        """``steps`` as a trajectory (itself if it is one)."""
+        if isinstance(steps, Trajectory):
+            return steps
+        trajectory = cls(run, len(steps))
+        for step in steps:
+            trajectory.add(step)
+        return trajectory
+
+    def add(self, step: Step) -> None:
+        """Record the point ``step`` reached (the steps come in order)."""
+        self._steps += 1
+        k = self._steps
+        self._x[k], self._grad[k], self._f[k] = step.x_new, step.grad_new, step.f_new
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self._steps + 1]
+
+    @property
+    def grad(self) -> np.ndarray:
+        return self._grad[: self._steps + 1]
+
+    @property
+    def f(self) -> np.ndarray:
+        return self._f[: self._steps + 1]
+
+    def __len__(self) -> int:
+        return self._steps
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._steps))]
+        k = range(1, self._steps + 1)[i]  # IndexError and negative indices as a list's
+        x_old, x_new = self._x[k - 1].copy(), self._x[k].copy()
+        # the step size the run computed, from the same two points
+        return Step(k, x_old, self._grad[k - 1].copy(), x_new, float(self._f[k]), self._grad[k].copy(),
+                    norm(x_new - x_old))
