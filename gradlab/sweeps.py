@@ -270,19 +270,16 @@ def _once_per_key(lines: Iterable[str], failures: list[tuple[Point, str]]) -> li
     for point, _ in failures:
         for key, value in point.values:
             values.setdefault(key, set()).add(f"{key}={show(value)}")
-    blamed: dict[tuple[str, str], set[str]] = {}
+    parsed = []  # (line, key, key=value as written, message)
     for line in lines:
         written, _, message = line.removeprefix("--grid ").partition(": ")
-        blamed.setdefault((written.partition("=")[0], message), set()).add(written)
+        parsed.append((line, written.partition("=")[0], written, message))
+    blamed: dict[tuple[str, str], set[str]] = {}
+    for _, key, written, message in parsed:
+        blamed.setdefault((key, message), set()).add(written)
     whole = {(key, message) for (key, message), given in blamed.items()
              if len(given) > 1 and given == values.get(key)}
-    out = []
-    for line in lines:
-        written, _, message = line.removeprefix("--grid ").partition(": ")
-        key = written.partition("=")[0]
-        if (key, message) in whole:
-            line = f"--grid {key}: {message}"
-        out.append(line)
+    out = [f"--grid {key}: {message}" if (key, message) in whole else line for line, key, _, message in parsed]
     return list(dict.fromkeys(out))
 
 
