@@ -15,7 +15,6 @@ meanwhile (:func:`release_signals`). CPython's multiprocessing resource tracker 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -33,25 +32,28 @@ def spawn_context():
     run here. (forkserver starts about as fast here, but its server ignores the sys.path it is given
     (Python 3.11's multiprocessing.forkserver.main), so a gradlab run from a checkout imported
     another installed copy of gradlab in its workers.)"""
+    import multiprocessing  # here: descend defers signals through this module and starts no process
+
     return multiprocessing.get_context("spawn")
 
 
 @contextlib.contextmanager
-def signals_deferred(signals: Sequence[int] = STOP_SIGNALS) -> Iterator[None]:
+def signals_deferred(signals: Sequence[int] = STOP_SIGNALS) -> Iterator[list[int]]:
     """Hold ``signals`` back until the block ends, then give the first that came to the handler that
     would have had it (Ctrl-C's raises KeyboardInterrupt there): for work a KeyboardInterrupt must
-    not cut in two, such as a run directory being created or a worker process being started.
+    not cut in two, such as a run directory being created or a worker process being started. The
+    block gets the list of the signals held so far, to end early at a point of its choosing.
 
     A handler rather than a signal mask: Python runs its handlers in the main thread even when another
     thread (a BLAS one) took the signal, so blocking it in the main thread does not hold it back.
     """
-    if threading.current_thread() is not threading.main_thread():  # handlers can only be set there
-        yield
-        return
     caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():  # handlers can only be set there
+        yield caught
+        return
     previous = {signum: signal.signal(signum, lambda signum, frame: caught.append(signum)) for signum in signals}
     try:
-        yield
+        yield caught
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -483,9 +483,34 @@ def test_sigterm_is_named_as_sigterm_not_ctrl_c(cli, tmp_path, monkeypatch):
     monkeypatch.setattr(gradlab.descent, "metric_row", row_then_sigterm)
     result = cli("descend", "--no-plot")
     assert result.code == 143
-    assert "interrupted (SIGTERM) after 2 steps: x = 5.84, y = 16.7456" in result.out  # it said (Ctrl-C)
+    # it said (Ctrl-C); the step the signal came in is written and recorded whole, then the run stops
+    assert "interrupted (SIGTERM) after 3 steps: x = 5.072, y = 11.4372" in result.out
     done = summary(only_run(tmp_path))
-    assert done["status"] == "interrupted" and done["message"].startswith("interrupted (SIGTERM) after 2 steps")
+    assert done["status"] == "interrupted" and done["message"].startswith("interrupted (SIGTERM) after 3 steps")
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_a_signal_between_a_steps_metrics_row_and_its_record_does_not_split_them(cli, tmp_path, monkeypatch, signum):
+    # metrics.csv had a row for step k while the summary, the table and the plot ended at k - 1
+    import os
+    import signal
+
+    import gradlab.descent
+
+    real = gradlab.descent.Trajectory.add
+
+    def signal_then_add(self, step):
+        if step.step == 3:  # the row of step 3 is written: the signal lands before its record
+            os.kill(os.getpid(), getattr(signal, signum))
+        real(self, step)
+
+    monkeypatch.setattr(gradlab.descent.Trajectory, "add", signal_then_add)
+    result = cli("descend", "--no-plot")
+    assert result.code == {"SIGINT": 130, "SIGTERM": 143}[signum]
+    run = only_run(tmp_path)
+    done = summary(run)
+    assert done["steps"] == 3 and done["final"]["x"] == pytest.approx(5.072)
+    assert [row["step"] for row in metrics(run)] == ["0", "1", "2", "3"]
 
 
 def test_a_bad_out_fails_before_anything_is_printed(cli, tmp_path):

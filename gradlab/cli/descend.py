@@ -105,6 +105,7 @@ class Recorded:
 def record(cfg, expr, descent, out_dir: Optional[Path]) -> Recorded:
     """Run the descent into a new run directory (metrics row by row, summary, plot); shared with ``rerun``."""
     from gradlab.descent import Trajectory, kink_minimum, metric_columns, metric_row, stability, unbounded_direction
+    from gradlab.processes import signals_deferred
     from gradlab.runs import Run
 
     with Run.create("descend", cfg.resolved(), name=cfg.name, out=out_dir, reproduce=REPRODUCE) as run:
@@ -112,9 +113,15 @@ def record(cfg, expr, descent, out_dir: Optional[Path]) -> Recorded:
         log.append(metric_row(descent, None))
         records = Trajectory(descent, descent.settings.steps)  # a million steps as Step objects took 0.9 GB
         try:
-            for step in descent:
-                log.append(metric_row(descent, step))
-                records.add(step)
+            for batch in descent.batches():
+                # a Ctrl-C between a step's metrics row and its record split them: it now ends the run
+                # after the step it came in, once both are written
+                with signals_deferred() as caught:
+                    for step in batch:
+                        log.append(metric_row(descent, step))
+                        records.add(step)
+                        if caught:
+                            break
             outcome = descent.outcome
         except KeyboardInterrupt as stop:  # keep what was done: the table so far, the plot, status interrupted
             from gradlab.errors import Terminated

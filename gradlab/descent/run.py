@@ -96,6 +96,11 @@ class Descent:
         self.g0 = self.expr.gradient(self.x0)
 
     def __iter__(self) -> Iterator[Step]:
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[Step]]:
+        """The steps in lists of up to :data:`BATCH`, for a caller that records a batch at a time."""
         # The steps are computed BATCH at a time inside one np.errstate (an update can overflow, lr * g or
         # g**2, which the checks catch as non-finite): entering it cost more than a gd step itself. No
         # yield happens inside it, so the caller's own error state holds whenever its code runs.
@@ -103,7 +108,7 @@ class Descent:
         while True:
             with np.errstate(all="ignore"):
                 batch, outcome = _take(walk, BATCH)
-            yield from batch
+            yield batch
             if outcome is not None:  # set only now, after the last step was taken, as a run that stops early leaves it
                 self.outcome = outcome
                 return
@@ -292,9 +297,9 @@ class Trajectory(Sequence):
 
     def add(self, step: Step) -> None:
         """Record the point ``step`` reached (the steps come in order)."""
-        self._steps += 1
-        k = self._steps
+        k = self._steps + 1
         self._x[k], self._grad[k], self._f[k] = step.x_new, step.grad_new, step.f_new
+        self._steps = k  # last: a Ctrl-C before this leaves the step out, never a row of np.empty's memory in
 
     @property
     def x(self) -> np.ndarray:
