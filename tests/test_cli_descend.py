@@ -1017,3 +1017,34 @@ def test_another_method_with_a_setting_it_does_not_read_is_still_refused(cli, tm
     bogus = cli("descend", "--config", run / "config.yaml", "--method", "bogus", "--no-plot", "--out", tmp_path / "b")
     assert bogus.code == 2 and bogus.err.startswith("error: method: unknown value 'bogus'")
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize(("switch", "lr"), [
+    (["--method", "gd"], 0.1),  # newton's default 1 made gd swing between 8 and -4 for ever
+    (["--method", "adam"], 0.1),
+    (["--method", "gd", "--lr", "1"], 1.0),  # chosen on the command line: kept
+])
+def test_a_newton_run_re_run_with_another_method_leaves_newtons_default_lr(cli, tmp_path, switch, lr):
+    assert cli("descend", "--method", "newton", "--steps", "3", "--no-plot", "--out", tmp_path / "a").code == 0
+    (run,) = run_dirs(tmp_path / "a")
+    assert yaml.safe_load((run / "config.yaml").read_text())["lr"] == 1.0  # the resolved lr is recorded
+    result = cli("descend", "--config", run / "config.yaml", *switch, "--no-plot", "--out", tmp_path / "b")
+    assert result.code == 0, result.err
+    (rerun,) = run_dirs(tmp_path / "b")
+    assert yaml.safe_load((rerun / "config.yaml").read_text())["lr"] == lr
+
+
+def test_a_chosen_lr_of_a_saved_run_stays_with_another_method(cli, tmp_path):
+    assert cli("descend", "--lr", "0.3", "--no-plot", "--out", tmp_path / "a").code == 0
+    (run,) = run_dirs(tmp_path / "a")
+    assert cli("descend", "--config", run / "config.yaml", "--method", "newton", "--no-plot",
+               "--out", tmp_path / "b").code == 0
+    (rerun,) = run_dirs(tmp_path / "b")
+    assert yaml.safe_load((rerun / "config.yaml").read_text())["lr"] == 0.3
+
+
+def test_a_null_method_is_named_on_the_command_line_not_blamed_on_the_file(cli, tmp_path):
+    assert cli("descend", "--method", "adam", "--beta1", "0.8", "--no-plot", "--out", tmp_path / "a").code == 0
+    (run,) = run_dirs(tmp_path / "a")
+    result = cli("descend", "--config", run / "config.yaml", "--set", "method=null", "--out", tmp_path / "b")
+    assert (result.code, result.err) == (2, "error: --set method: input should be a valid string (got None)\n")

@@ -165,13 +165,15 @@ def prepare(flags: dict, config: Path | None, sets: Optional[list[str]] = None):
     overrides = parse_overrides(sets or [])
     given = {k: v for k, v in flags.items() if v is not None}
     replaced = {name for key in (*overrides, *given) for name in synonyms(DescendConfig, [], key)}
-    method = given.get("method", overrides.get("method")) if "method" in replaced else None
+    default = DescendConfig.model_fields["method"].default
+    switched = "method" in replaced
+    method = given.get("method", overrides.get("method")) if switched else None
     known = isinstance(method, str) and method in METHODS
     if file_values:  # the file's own mistakes, named with the file; values replaced on the command line don't count
         check_file_kind(file_values, config, "descend")
         own = {k: v for k, v in file_values.items() if k not in replaced}
-        if method is not None:  # a config.yaml re-run with another method: the old method's settings stay behind
-            own = _read_by(own, METHODS.get(method).uses if known else ())
+        if switched:  # a config.yaml re-run with another method: the old method's settings stay behind
+            own = _left_behind(own, file_values.get("method", default), method if known else None)
             file_values = {k: v for k, v in file_values.items() if k in replaced or k in own}
         validate(DescendConfig, own | ({"method": method} if known else {}), f"{config}: ")
     # flags go in last, as overrides too, so --lr replaces a learning_rate: from the file or --set
@@ -187,12 +189,20 @@ def prepare(flags: dict, config: Path | None, sets: Optional[list[str]] = None):
     return cfg, expr, Descent(expr, cfg.x0, cfg.settings())
 
 
-def _read_by(values: dict, reads: tuple[str, ...]) -> dict:
-    """``values`` without the settings of methods (momentum, beta1, ...) that are not in ``reads``."""
-    from gradlab.descent.methods import METHODS
+def _left_behind(values: dict, old, new: str | None) -> dict:
+    """A run's settings ``values`` for a run with method ``new`` instead of ``old``: without the
+    settings of methods (momentum, beta1, ...) that ``new`` does not read (all of them when ``new``
+    is None, no method), and without an ``lr`` that is ``old``'s default where ``new`` has another
+    (config.yaml records the resolved lr: newton's 1 made gd swing between 8 and -4 for ever)."""
+    from gradlab.descent.methods import METHODS, default_lr
 
+    reads = METHODS.get(new).uses if new is not None else ()
     specific = {name for _, cls in METHODS.items() for name in cls.uses}
-    return {k: v for k, v in values.items() if k not in specific or k in reads}
+    kept = {k: v for k, v in values.items() if k not in specific or k in reads}
+    if new is not None and isinstance(old, str) and old in METHODS \
+            and kept.get("lr") == default_lr(METHODS.canonical(old)) != default_lr(METHODS.canonical(new)):
+        del kept["lr"]
+    return kept
 
 
 def auto_every(steps: int, rows: int = TARGET_ROWS) -> int:
