@@ -110,6 +110,15 @@ def test_rerun_and_compare_write_under_out_or_gradlab_runs(cli, tmp_path, monkey
     assert run_dirs(tmp_path / "runs") == [train_run]  # nothing else went to the default root
 
 
+def _with_cell(path, row: int, text: str) -> str:
+    """The text of a metrics file with the second cell of data row ``row`` replaced by ``text``."""
+    lines = path.read_text().splitlines()
+    cells = lines[row].split(",")
+    cells[1] = text
+    lines[row] = ",".join(cells)
+    return "\n".join(lines) + "\n"
+
+
 @pytest.mark.parametrize(("damage", "message"), [
     (lambda p: (p / "metrics.csv").write_bytes(b"\xff\xfe\x00garbage\x80\x81\n"),
      "is damaged: metrics.csv is unreadable: 'utf-8' codec can't decode byte 0xff"),
@@ -129,8 +138,11 @@ def test_rerun_and_compare_write_under_out_or_gradlab_runs(cli, tmp_path, monkey
      "/config.yaml: training.epochs: input should be greater than or equal to 1 (got 0)"),
     (lambda p: (p / "metrics.csv").write_text((p / "metrics.csv").read_text().splitlines()[0] + "\n"),
      "/metrics.csv holds only its header: a run to compare needs at least one row"),
+    # a row that is not CSV inside the file: the rerun trained first, then failed, leaving its run behind
+    (lambda p: (p / "metrics.csv").write_text(_with_cell(p / "metrics.csv", row=2, text="1" * 200000)),
+     "/metrics.csv is unreadable: not CSV (field larger than field limit (131072))"),
 ], ids=["binary-metrics", "utf-16-metrics", "array-summary", "null-summary", "deep-summary", "number-name", "control-character-config",
-        "empty-metrics", "invalid-config-value", "header-only-metrics"])
+        "empty-metrics", "invalid-config-value", "header-only-metrics", "not-csv-inside"])
 def test_a_damaged_original_is_refused_before_anything_is_trained(cli, tmp_path, train_run, damage, message):
     damage(train_run)
     result = cli("rerun", train_run, "--out", tmp_path / "new", "-q")

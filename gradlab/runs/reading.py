@@ -7,6 +7,7 @@ Every reader refuses a damaged file with an InputError that names it.
 
 from __future__ import annotations
 
+import collections
 import csv
 import io
 import json
@@ -234,17 +235,20 @@ def read_metrics_with_rows(path: str | os.PathLike) -> tuple[list[str], list[dic
 
 
 def require_metrics_rows(path: str | os.PathLike) -> None:
-    """Refuse a metrics CSV to compare that has no row, as :func:`read_metrics_with_rows` does, but
-    looking only at the file's ends (:func:`read_last_metrics_row`) when it has one: a run of a
-    million steps is not read whole to learn that.
+    """Refuse a metrics CSV to compare that has no row, or that is not CSV anywhere, as
+    :func:`read_metrics_with_rows` does, but row by row: a run of a million steps is not held to
+    learn that (rerun checks its original so before it spends a run's time).
 
     Raises
     ------
     InputError
         As :func:`read_metrics_with_rows`.
     """
-    if not read_last_metrics_row(path):
-        read_metrics_with_rows(path)  # no row: this says whether the file is empty or holds only a header
+    rows = _metrics_stream(path)
+    header = next(rows, [])
+    if next(rows, None) is None:
+        raise _no_rows(path, header)
+    collections.deque(rows, maxlen=0)  # the rest read too: a row that is not CSV is found here
 
 
 def _no_rows(path: str | os.PathLike, header: list[str]) -> InputError:
