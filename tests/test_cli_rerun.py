@@ -310,3 +310,21 @@ def test_rerun_reads_no_metrics_file_into_a_dict_per_row(cli, tmp_path, monkeypa
     result = cli("rerun", train_run, "--out", tmp_path / "runs", "-q")
     assert result.code == 0, result.text
     assert "identical: metrics.csv matches the original in all 7 rows (time_s ignored)" in result.out
+
+
+def test_a_column_named_twice_is_said_so_not_another_order(tmp_path):
+    from gradlab.runs import compare_metrics
+
+    a, b = _files(tmp_path, "step,x,f,f\n0,8,30,30\n", "step,x,f\n0,8,30\n")
+    assert compare_metrics(a, b).message == "the columns differ (named more often in the original: f)"
+    a, b = _files(tmp_path, "step,f,x\n0,30,8\n", "step,x,f\n0,8,30\n")
+    assert compare_metrics(a, b).message == "the columns differ (same columns in another order)"
+
+
+def test_a_byte_order_mark_an_editor_added_is_no_part_of_the_first_column(tmp_path):
+    # it read as a column '\ufeffstep' only in the original
+    from gradlab.runs import compare_metrics, read_metrics
+
+    a, b = _files(tmp_path, "\ufeffstep,x,f\n0,8,30\n1,6.8,25.04\n", "step,x,f\n0,8,30\n1,6.8,25.04\n")
+    assert compare_metrics(a, b) is None
+    assert read_metrics(a) == read_metrics(b) == [{"step": 0, "x": 8.0, "f": 30.0}, {"step": 1, "x": 6.8, "f": 25.04}]

@@ -73,9 +73,14 @@ def compare_metrics_counted(
     if cols_a != cols_b:
         only_a = [c for c in cols_a if c not in cols_b]
         only_b = [c for c in cols_b if c not in cols_a]
+        # a column named twice in one file (a hand edit) is in both, but not "in another order"
+        more_a = [c for c in dict.fromkeys(cols_a) if 0 < cols_b.count(c) < cols_a.count(c)]
+        more_b = [c for c in dict.fromkeys(cols_b) if 0 < cols_a.count(c) < cols_b.count(c)]
         detail = "; ".join(filter(None, (
             f"only in {names[0]}: {', '.join(only_a)}" if only_a else "",
             f"only in {names[1]}: {', '.join(only_b)}" if only_b else "",
+            f"named more often in {names[0]}: {', '.join(more_a)}" if more_a else "",
+            f"named more often in {names[1]}: {', '.join(more_b)}" if more_b else "",
         ))) or "same columns in another order"
         return MetricsDifference(f"the columns differ ({detail})"), b.count
     key = next((c for c in ("epoch", "step") if c in cols_a), None)

@@ -25,7 +25,8 @@ from gradlab.runs.layout import _DIR_NAME, CONFIG_FILE, SUMMARY_FILE, is_run_dir
 
 
 def read_metrics_text(path: str | os.PathLike) -> str:
-    """The text of a metrics CSV, checked to be UTF-8 text.
+    """The text of a metrics CSV, checked to be UTF-8 text (a byte-order mark an editor put at its
+    start is dropped, as the data CSVs' reader does: it is no part of the first column's name).
 
     Raises
     ------
@@ -40,7 +41,7 @@ def read_metrics_text(path: str | os.PathLike) -> str:
     except OSError as error:
         raise InputError(f"{path} is unreadable: {error.strerror}") from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InputError(f"{path} is unreadable: {error} (a metrics file is UTF-8 text)") from None
     if "\0" in text:
@@ -88,7 +89,7 @@ def _metrics_stream(path: str | os.PathLike) -> Iterator[list[str]]:
         As :func:`read_metrics_text` (when the first row is asked for) and :func:`_csv_stream`.
     """
     read_metrics_text(path)  # a file that is not UTF-8 text is refused before any of its rows is used
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
         yield from _csv_stream(handle, path)
 
 
