@@ -189,7 +189,7 @@ def stability(run: Descent, steps: Sequence[Step]) -> Stability | None:
     # the window must hold two turns of an error that circles x*, or its ends decide the ratio
     period = None if flat or newton else oscillation_period(s.method, s.lr * h, s.momentum)
     window = OBSERVED_WINDOW if period is None else max(OBSERVED_WINDOW, math.ceil(2 * period))
-    observed, m = observed_ratio(path, x_star, window)
+    observed, m = observed_ratio(path, x_star, window, circles=period is not None)
     return Stability(x_star, h, s.lr, s.method, math.inf if flat else 2 / h, bound, predicted, observed, m, flat)
 
 
@@ -197,20 +197,26 @@ def stability(run: Descent, steps: Sequence[Step]) -> Stability | None:
 OBSERVED_WINDOW = 20
 
 
-def observed_ratio(path: np.ndarray, x_star: float, window: int = OBSERVED_WINDOW) -> tuple[float | None, int]:
-    r"""Error ratio per step over the last ``window`` steps, from the envelopes at both ends.
+def observed_ratio(path: np.ndarray, x_star: float, window: int = OBSERVED_WINDOW,
+                   circles: bool = False) -> tuple[float | None, int]:
+    r"""Error ratio per step over the last ``window`` steps.
 
     ``j`` is the last point whose error is above rounding, :math:`\sqrt{\epsilon} (1 + |x^*|)`,
-    and ``i`` the earliest such point at most ``window`` steps before it. With ``b = (j - i) // 2``
-    the ratio is :math:`(\max_{j-b < k \le j} |e_k| / \max_{i \le k < i+b} |e_k|)^{1/(j-i-b+1)}`:
-    for gd's geometric error it is exactly :math:`|1 - lr f''|`; for momentum or nesterov, whose
-    error circles :math:`x^*` (complex eigenvalues, period about 4 steps at lr 0.9, beta 0.9),
-    the largest error of a block does not depend on where the oscillation stands at its ends,
-    as the ratio of the two end errors did (0.87 to 1.05 for the same run, stopped at 100 to 300 steps).
+    and ``i`` the earliest such point at most ``window`` steps before it. For an error that
+    keeps its sign or flips it (gd, adam: real eigenvalues) the ratio comes from the envelopes at
+    both ends: with ``b = (j - i) // 2`` it is
+    :math:`(\max_{j-b < k \le j} |e_k| / \max_{i \le k < i+b} |e_k|)^{1/(j-i-b+1)}`, exactly
+    :math:`|1 - lr f''|` for gd's geometric error. An error that ``circles`` :math:`x^*`
+    (momentum or nesterov with complex eigenvalues) is :math:`e_k = A r^k \cos(k\theta + \varphi)`,
+    whose ends and block maxima depend on where the turn stands (0.82 to 0.86 for nesterov's
+    0.8485, stopped at 40 to 80 steps); there :math:`D_k = |e_k e_{k+2} - e_{k+1}^2| =
+    A^2 \sin^2\theta\, r^{2k+2}` is exactly geometric whatever the phase, and the ratio is
+    :math:`(D_{j-2} / D_i)^{1/(2(j-2-i))}` (the envelope's rule where that has no two points).
     Returns ``(ratio, j - i)``; ``(None, 0)`` when there are not two such points.
     """
     with np.errstate(all="ignore"):
-        errors = np.abs(path - x_star)
+        signed = path - x_star
+        errors = np.abs(signed)
     usable = np.isfinite(errors) & (errors > uncertainty(x_star))
     if not usable.any():
         return None, 0
@@ -220,9 +226,25 @@ def observed_ratio(path: np.ndarray, x_star: float, window: int = OBSERVED_WINDO
     if first == last:
         return None, 0
     m = last - first
+    turning = _turning_rate(signed[first:last + 1].tolist()) if circles else None
+    if turning is not None:
+        return turning, m
     block = max(1, m // 2)
     early, late = errors[first:first + block].max(), errors[last - block + 1:last + 1].max()
     return float((late / early) ** (1 / (m - block + 1))), m
+
+
+def _turning_rate(e: list[float]) -> float | None:
+    """The modulus r of an error e_k = A r^k cos(k theta + phi) from D_k = |e_k e_{k+2} - e_{k+1}^2|
+    at both ends of ``e`` (see :func:`observed_ratio`); None with fewer than four errors or a D
+    that is no positive number."""
+    n = len(e) - 3  # D_0 .. D_n
+    if n < 1:
+        return None
+    first, last = abs(e[0] * e[2] - e[1] ** 2), abs(e[-3] * e[-1] - e[-2] ** 2)
+    if not (0 < first < math.inf and 0 < last < math.inf):
+        return None
+    return (last / first) ** (1 / (2 * n))
 
 
 def _last(mask: np.ndarray) -> int:
