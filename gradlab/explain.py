@@ -273,7 +273,7 @@ def _output_gradient(loss, layer, Y: np.ndarray, fused: bool) -> tuple[np.ndarra
         return loss.gradient(Y, a), _PROBABILITY_GRADIENTS["sigmoid"]  # bce + hard_sigmoid: as the engine
     formula = loss.gradient_formula or "dl/dy_hat"
     if not formula.startswith("dC/"):  # a per-sample derivative (huber, smooth_l1): the 1/N is the mean's
-        formula = f"dC/dy_hat = (1/N) {formula}, r = y_hat - y"
+        formula = f"dC/dy_hat = (1/N) dl/dr, {formula}, r = y_hat - y"  # not '(1/N) dl/dr = clip(...)': N > 1
     return loss.gradient(Y, a), formula
 
 

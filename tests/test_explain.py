@@ -409,3 +409,11 @@ def test_the_readme_note_on_the_articles_formulas_quotes_the_real_output(cli, mo
     printed = [line.strip() for line in cli("explain", "configs/cat_dog.yaml").out.splitlines()]
     for formula in quoted:
         assert any(formula in line for line in printed), formula
+
+
+def test_a_per_sample_loss_gradient_is_written_as_an_equation_that_holds_for_a_batch(cli):
+    # it read 'dC/dy_hat = (1/N) dl/dr = clip(r/beta, -1, 1)' beside values of -1/225: the 1/N went missing
+    text = " ".join(cli("explain", CONFIGS / "sine_smooth_l1.yaml", "--batch").out.split())
+    assert "dC/dy_hat = (1/N) dl/dr, dl/dr = clip(r/beta, -1, 1), r = y_hat - y" in text
+    output = json.loads(cli("explain", CONFIGS / "sine_smooth_l1.yaml", "--batch", "--json").out)["layers"][-1]
+    assert np.max(np.abs(output["dC_da"])) == pytest.approx(1 / 225)  # |clip| = 1 for some sample, N = 225
