@@ -93,8 +93,9 @@ def test_a_piped_table_is_printed_whole_not_cut_at_80_columns(tmp_path):
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if line.startswith("│")]
     assert len(rows) == 3 and "…" not in done.stdout  # one line per step, nothing cut
-    assert "(-1127.7218239799799, -306.18603940876801)" in rows[2]
-    assert "(0.42313084795996003, 2.438812078817536)" in rows[2] and "510.98989187401952" in rows[2]
+    # 17 digits: the fewest that read back to each float64 (repr's), so -1127.72182397998, not ...799799
+    assert "(-1127.72182397998, -306.186039408768)" in rows[2]
+    assert "(0.42313084795996003, 2.438812078817536)" in rows[2] and "510.9898918740195" in rows[2]
 
 
 def _options_of(kind: type):

@@ -1048,3 +1048,20 @@ def test_a_null_method_is_named_on_the_command_line_not_blamed_on_the_file(cli, 
     (run,) = run_dirs(tmp_path / "a")
     result = cli("descend", "--config", run / "config.yaml", "--set", "method=null", "--out", tmp_path / "b")
     assert (result.code, result.err) == (2, "error: --set method: input should be a valid string (got None)\n")
+
+
+def test_the_summary_message_writes_the_final_point_as_the_files_do(cli, tmp_path):
+    # it wrote x = 3.1626904658870898 beside "final": {"x": 3.16269046588709}, the same float64 twice
+    assert cli("descend", "--method", "adam", "--lr", "0.1", "--steps", "60", "--no-plot").code == 0
+    done = summary(only_run(tmp_path))
+    x, f = done["final"]["x"], done["final"]["f"]
+    assert (repr(x), repr(f)) == ("3.16269046588709", "3.351849119464738")
+    assert done["message"].startswith(f"stopped after 60 steps: x = {x!r}, y = {f!r} (")
+
+
+def test_seventeen_digits_are_the_fewest_that_read_back_to_the_number():
+    from gradlab.cli.common import fmt
+
+    assert [fmt(v, 17) for v in (0.1, 8 - 0.1 * 12, 25.039999999999996, 1234567.0, 1e300, -0.0)] == \
+        ["0.1", "6.8", "25.039999999999996", "1234567", "1e+300", "0"]
+    assert fmt(0.1, 6) == "0.1" and fmt(2 / 3, 6) == "0.666667"

@@ -204,8 +204,10 @@ def examples(*lines: str) -> str:
 def fmt(value: float | str, digits: int = 6) -> str:
     """Format a number with ``digits`` significant digits, without trailing noise (6.8 not 6.800000).
 
-    Non-finite values read back from JSON arrive as text ("nan", "inf") and are shown as such;
-    negative zero is shown as 0.
+    ``digits`` of 17, all a float64 has, give the fewest digits that read back to the same number,
+    as the run's files write it (3.16269046588709, not 3.1626904658870898; 0.1, not
+    0.10000000000000001). Non-finite values read back from JSON arrive as text ("nan", "inf") and
+    are shown as such; negative zero is shown as 0.
     """
     try:
         value = float(value)
@@ -213,7 +215,10 @@ def fmt(value: float | str, digits: int = 6) -> str:
         return str(value)
     if value != value or value in (float("inf"), float("-inf")):
         return str(value)
-    return f"{value + 0.0:.{digits}g}"  # + 0.0 turns -0.0 (e.g. f = -x**2 at x = 0) into 0: '-0' reads as an error
+    value += 0.0  # turns -0.0 (e.g. f = -x**2 at x = 0) into 0: '-0' reads as an error
+    if digits >= 17:
+        return next(text for n in range(1, 18) if float(text := f"{value:.{n}g}") == value)
+    return f"{value:.{digits}g}"
 
 
 def check_output_file(path: Path, suffix: str, option: str = "--output",
