@@ -518,3 +518,11 @@ def test_evaluate_reads_the_runs_own_label_column_by_default(cli, tmp_path, anim
     result = cli("evaluate", run_dirs(tmp_path / "s")[0], tmp_path / "sine.csv")
     assert result.code == 0, result.err
     assert "R^2" in result.out
+
+
+def test_one_row_is_counted_in_the_singular(cli, trained, tmp_path):
+    path, *_ = _animals_csv(tmp_path / "two.csv", 2)
+    path = tmp_path / "one.csv"
+    path.write_text("".join((tmp_path / "two.csv").read_text().splitlines(keepends=True)[:2]))  # header, one row
+    assert f"1 prediction from {trained.name} written to" in cli("predict", trained, path).out
+    assert f"{trained.name} on {path} (1 row)" in " ".join(cli("evaluate", trained, path, "--target", "label").out.split())

@@ -28,6 +28,7 @@ def predict(
     """Predict with a trained run's model: classes and scores (or values) for each row of a CSV."""
     import numpy as np
 
+    from gradlab.errors import plural
     from gradlab.inference import load_model, predict as predict_rows, read_features
     from gradlab.plots import write_columns
 
@@ -39,7 +40,8 @@ def predict(
     columns = predict_rows(model, X)
     # whole or not at all: a full disk leaves the old file (or none), never half the predictions
     write_columns(target, {**{name: X[:, k] for k, name in enumerate(model.feature_names)}, **columns})
-    out.print(f"{len(X)} predictions from {model.run_dir.name} written to {target}", markup=False, soft_wrap=True)
+    out.print(f"{plural(len(X), 'prediction')} from {model.run_dir.name} written to {target}", markup=False,
+              soft_wrap=True)
     if "predicted" in columns:
         names, counts = np.unique(columns["predicted"], return_counts=True)
         # class names are the user's ('[low]'): plain text, or rich would hide or choke on them
@@ -72,7 +74,7 @@ def evaluate(
     X, labels = read_features(model, data, target=targets[0] if len(targets) == 1 else targets,
                               delimiter=delimiter)
     result = evaluate_rows(model, X, labels)
-    out.print(f"{model.run_dir.name} on {data} ({len(X)} rows)", markup=False, soft_wrap=True)
+    out.print(f"{model.run_dir.name} on {data} ({plural(len(X), 'row')})", markup=False, soft_wrap=True)
     table = Table(header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
