@@ -525,4 +525,5 @@ def test_one_row_is_counted_in_the_singular(cli, trained, tmp_path):
     path = tmp_path / "one.csv"
     path.write_text("".join((tmp_path / "two.csv").read_text().splitlines(keepends=True)[:2]))  # header, one row
     assert f"1 prediction from {trained.name} written to" in cli("predict", trained, path).out
-    assert f"{trained.name} on {path} (1 row)" in " ".join(cli("evaluate", trained, path, "--target", "label").out.split())
+    evaluated = cli("evaluate", trained, path, "--target", "label").out
+    assert f"{trained.name} on {path} (1 row)" in " ".join(evaluated.split())
