@@ -382,8 +382,8 @@ def create(executor: str, workers: int | None, scheduler: str | None = None, poi
     if scheduler and executor != "dask":
         raise InputError("--scheduler needs --executor dask")
     workers = workers or os.cpu_count() or 1
+    if points is not None:  # idle processes cost start-up time and memory (-j 1000 for 4 points: 57 GB)
+        workers = min(workers, points)
     if executor == "dask":
         return DaskExecutor(scheduler, workers)
-    if points is not None:
-        workers = min(workers, points)  # idle processes cost start-up time and memory
     return SerialExecutor() if workers == 1 else ProcessExecutor(workers)

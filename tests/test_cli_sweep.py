@@ -943,3 +943,19 @@ def test_a_diverged_points_last_row_is_no_best_in_results(tmp_path):
     sweeps._describe(result, history, ["test_accuracy", "train_loss"])
     assert result.best == {"test_accuracy": 0.6667, "train_loss": 0.7}
     assert result.final["test_accuracy"] == 0.7333  # the last row is still what the run ended at
+
+
+def test_a_local_dask_cluster_gets_no_more_workers_than_points(monkeypatch):
+    # -j 1000 --executor dask for 4 points started 1000 worker processes of 57 MB: the machine ran out of memory
+    from gradlab import executors
+
+    started = []
+    monkeypatch.setattr(executors, "DaskExecutor", lambda scheduler, workers: started.append((scheduler, workers)))
+    executors.create("dask", 1000, points=4)
+    executors.create("dask", 2, points=40)
+    assert started == [(None, 4), (None, 2)]
+    pool = executors.create("process", 1000, points=3)
+    try:
+        assert pool.workers == 3
+    finally:
+        pool.close()
