@@ -1065,3 +1065,11 @@ def test_seventeen_digits_are_the_fewest_that_read_back_to_the_number():
     assert [fmt(v, 17) for v in (0.1, 8 - 0.1 * 12, 25.039999999999996, 1234567.0, 1e300, -0.0)] == \
         ["0.1", "6.8", "25.039999999999996", "1234567", "1e+300", "0"]
     assert fmt(0.1, 6) == "0.1" and fmt(2 / 3, 6) == "0.666667"
+
+
+def test_the_table_shows_about_100_rows_of_the_steps_taken_not_of_the_step_limit(cli):
+    # --steps 100000 converged after 94 steps and showed rows 1-5 and 94 ("every 1000 steps")
+    result = cli("descend", "--steps", "100000", "--no-plot")
+    assert result.code == 0 and "converged after 94 steps" in result.out
+    assert "shown:" not in result.out
+    assert [line.split()[1] for line in result.out.splitlines() if line.startswith("│")][-3:] == ["92", "93", "94"]

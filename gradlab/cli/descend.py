@@ -141,7 +141,8 @@ def record(cfg, expr, descent, out_dir: Optional[Path]) -> Recorded:
 def report(cfg, expr, descent, result: Recorded) -> None:
     """The iteration table, the final line and (one variable) the stability lines."""
     if result.records:  # a start that is already stationary has no rows to show
-        show_table(_table(expr, result.records, cfg.every or auto_every(descent.settings.steps), cfg.digits))
+        # about 100 rows of the steps taken: a run of --steps 100000 that converged after 94 showed 6
+        show_table(_table(expr, result.records, cfg.every or auto_every(len(result.records)), cfg.digits))
     _say(_final_line(expr, descent.settings, result.outcome, cfg.digits, result.downhill, result.point))
     if expr.n_vars == 1:
         for line in _stability_lines(result.stable, descent.settings, cfg.digits, result.downhill, result.kink):
