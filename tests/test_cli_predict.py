@@ -527,3 +527,11 @@ def test_one_row_is_counted_in_the_singular(cli, trained, tmp_path):
     assert f"1 prediction from {trained.name} written to" in cli("predict", trained, path).out
     evaluated = cli("evaluate", trained, path, "--target", "label").out
     assert f"{trained.name} on {path} (1 row)" in " ".join(evaluated.split())
+
+
+def test_a_classifier_is_evaluated_on_one_label_column(cli, trained, animals):
+    # --target twice read the class names as numbers: "column 'target': 'cat', which is not a number"
+    path, *_ = animals
+    result = cli("evaluate", trained, path, "--target", "label", "--target", "label")
+    assert (result.code, result.err) == (2, "error: --target: a classifier's labels are one column (its class "
+                                            "names), got 2 (label, label)\n")

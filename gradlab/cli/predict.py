@@ -71,6 +71,9 @@ def evaluate(
         trained = f" ({', '.join(model.target_names)})" if model.target_names else ""
         raise InputError(f"--target: the run predicts {plural(outputs, 'target')}{trained}; give one --target per "
                          f"column, got {len(targets)} ({', '.join(targets)})")
+    if model.task != "regression" and len(targets) != 1:  # read as two label columns, it blamed a class name
+        raise InputError(f"--target: a classifier's labels are one column (its class names), got {len(targets)} "
+                         f"({', '.join(targets)})")
     X, labels = read_features(model, data, target=targets[0] if len(targets) == 1 else targets,
                               delimiter=delimiter)
     result = evaluate_rows(model, X, labels)
