@@ -31,7 +31,8 @@ def register(app: typer.Typer) -> None:
 
 def compare(
     runs: Annotated[list[str], typer.Argument(metavar="RUN...", show_default=False,
-                                              help="Two or more run directories or run ids.")],
+                                              help="Two or more run directories or run ids (ids under "
+                                                   "$GRADLAB_RUNS, else ./runs).")],
     metric: Annotated[Optional[str], typer.Option(
         "--metric", show_default=False, help="The metrics.csv column to plot. Default: train_loss (f for descend runs).")] = None,
     x: Annotated[Optional[str], typer.Option(

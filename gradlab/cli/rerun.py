@@ -24,7 +24,8 @@ def register(app: typer.Typer) -> None:
 
 def rerun(
     run: Annotated[str, typer.Argument(metavar="RUN", show_default=False,
-                                       help="A run directory, or a run id (or unique part of one) under the runs root.")],
+                                       help="A run directory, or a run id (or unique part of one) under "
+                                            "$GRADLAB_RUNS, else ./runs (not --out, which is where the new run goes).")],
     out_dir: OutOption = None,
     plot: Annotated[Optional[bool], typer.Option("--plot/--no-plot", show_default=False,
                                                  help="Draw the plots. Default: as the original did.")] = None,
