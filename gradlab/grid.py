@@ -242,10 +242,9 @@ def parse_seeds(text: str | None) -> list[int] | None:
     """``"3"`` -> [1, 2, 3]; ``"4,7"`` -> [4, 7]; None -> None (the config's own seed)."""
     if text is None:
         return None
-    parts = [p.strip() for p in str(text).split(",")]
-    if not all(_WHOLE.fullmatch(p) for p in parts):
+    numbers = [_whole_number(p.strip()) for p in str(text).split(",")]
+    if None in numbers:
         raise InputError(f"--seeds expects a count N (seeds 1..N) or a comma list of whole numbers, got {text!r}")
-    numbers = [int(p) for p in parts]
     if len(numbers) == 1:
         if not 1 <= numbers[0] <= MAX_POINTS:
             raise InputError(f"--seeds N must be from 1 to {MAX_POINTS}, got {numbers[0]}")
@@ -253,6 +252,18 @@ def parse_seeds(text: str | None) -> list[int] | None:
     if any(n < 0 for n in numbers) or len(set(numbers)) != len(numbers):
         raise InputError(f"--seeds: a list of seeds must be distinct and >= 0, got {text!r}")
     return numbers
+
+
+def _whole_number(text: str) -> int | None:
+    """``text`` as a whole number by the README's rule, as every whole-number option reads it
+    (``7``, ``3.0``, ``1e3``), or None."""
+    from gradlab.registry import NUMBER_TEXT
+
+    if _WHOLE.fullmatch(text):
+        return int(text)  # exactly, however long
+    if NUMBER_TEXT.fullmatch(text) and math.isfinite(number := float(text)) and number.is_integer():
+        return int(number)
+    return None
 
 
 def expand(grid: Mapping[str, Sequence[Any]], seeds: Sequence[int] | None) -> list[Point]:

@@ -221,3 +221,15 @@ def test_every_usage_line_names_its_arguments_in_upper_case_as_the_readme_does(c
 def test_a_missing_argument_is_named_as_the_usage_line_names_it(cli):
     result = cli("train")
     assert (result.code, result.err) == (2, "error: Missing argument 'CONFIG'. (see 'gradlab train --help')\n")
+
+
+def test_the_help_states_the_point_counts_the_commands_accept(cli):
+    # plot --points and landscape --points had bounds the help did not give
+    from gradlab.curves import MAX_POINTS
+
+    plot_help = " ".join(cli("plot", "--help").out.split())
+    assert f"Number of grid points, 2 to {MAX_POINTS:,}." in plot_help
+    assert cli("plot", "sigmoid", "--points", str(MAX_POINTS + 1)).code == 2
+    landscape_help = " ".join(cli("landscape", "--help").out.split())
+    assert "Grid points per axis, 3 to 1001." in landscape_help
+    assert "must be between 3 and 1001" in cli("landscape", CONFIGS / "xor.yaml", "--points", "1002").err

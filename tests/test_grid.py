@@ -71,7 +71,9 @@ def test_seeds_count_or_list():
     assert parse_seeds("3") == [1, 2, 3]
     assert parse_seeds("0,7,11") == [0, 7, 11]
     assert parse_seeds(None) is None
-    for bad in ("0", "x", "1,1", "-1,2", "\uff12", "1,\uff12"):  # fullwidth digits are no number by the README's rule
+    # whole numbers as every whole-number option reads them: --steps 3.0 ran, --seeds 2.0 was refused
+    assert parse_seeds("2.0") == [1, 2] and parse_seeds("1e1,3.0") == [10, 3]
+    for bad in ("0", "x", "1,1", "-1,2", "\uff12", "1,\uff12", "2.5", "1e400", "1_0"):  # fullwidth digits are no number by the README's rule
         with pytest.raises(InputError, match="--seeds"):
             parse_seeds(bad)
 

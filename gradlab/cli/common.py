@@ -122,7 +122,7 @@ def _run_name(value: Optional[str]) -> Optional[str]:
 NameOption = Annotated[
     Optional[str],
     typer.Option("--name", help="A short name added to the run directory's name: 1-64 letters, digits, "
-                 "'_', '.' or '-'.", show_default=False, callback=_run_name),
+                 "'_', '.' or '-', starting with a letter or digit.", show_default=False, callback=_run_name),
 ]
 
 

@@ -14,8 +14,8 @@ from gradlab.errors import plural
 
 HELP = (
     "Check backpropagation: compare every parameter's analytic gradient with central finite differences "
-    "(C(w + eps) - C(w - eps)) / 2 eps on a batch of the training data, in float64. Prints a table per "
-    "parameter and exits 1 if any entry fails. Writes a run directory with gradcheck.csv.\n\n"
+    "(C(w + eps) - C(w - eps)) / 2 eps on a batch of the training data, in float64. Prints a table with a "
+    "row per parameter array and exits 1 if any entry fails. Writes a run directory with gradcheck.csv.\n\n"
     + examples(
         "gradlab gradcheck configs/xor.yaml",
         "gradlab gradcheck configs/spiral_relu.yaml --samples 8 --tol 1e-7",

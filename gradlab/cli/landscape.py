@@ -43,10 +43,11 @@ def landscape(
     range_: Annotated[Optional[str], typer.Option(
         "--range", help="R: a box of half-width R (around the path for w, b; alpha, beta in [-R, R] for a "
         "slice); or U0,U1,V0,V1 (write --range=-4,4,-4,4); numbers within +-1e6, widths >= 1e-6. Default: "
-        "the path's box with a margin.",
+        "the path's box with a margin for w, b; for a slice, R covering the projected path, at least 1.",
         show_default=False)] = None,
-    points: Annotated[Optional[int], whole_number_option("--points", help="Grid points per axis. Default: 101 "
-                                                         "for w, b; 41 for a slice.", show_default=False)] = None,
+    points: Annotated[Optional[int], whole_number_option(
+        "--points", help="Grid points per axis, 3 to 1001. Default: 101 for w, b; 41 for a slice.",
+        show_default=False)] = None,
     no_train: Annotated[bool, typer.Option("--no-train", help="CONFIG only: no training, the surface around "
                                            "the initial weights.")] = False,
     seed: Annotated[int, whole_number_option("--seed", help="Seed of the slice's random directions.", min=0)] = 0,

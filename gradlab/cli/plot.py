@@ -49,7 +49,8 @@ def plot(
     range_: Annotated[Optional[tuple[float, float]], typer.Option(
         "--range", metavar="A B", show_default=False, parser=parse_number,
         help="The x range \\[default: -10 10; for regression losses alone: target-3 target+3].")] = None,
-    points: Annotated[int, whole_number_option("--points", metavar="N", help="Number of grid points.")] = 1000,
+    points: Annotated[int, whole_number_option("--points", metavar="N",
+                                               help="Number of grid points, 2 to 1,000,000.")] = 1000,
     numeric: Annotated[Optional[float], typer.Option(
         "--numeric", metavar="STEP", show_default=False, parser=parse_number,
         help="Overlay forward and central differences with step STEP and report their errors.")] = None,
