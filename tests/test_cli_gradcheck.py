@@ -170,7 +170,7 @@ def test_relu_inputs_of_exactly_zero_are_kinks_not_wrong_derivatives(cli, tmp_pa
     text = " ".join(result.out.split())
     assert "│ b3 │ 3 │ 3 │ 0.0108 │ 0.0638 │ [1] │ pass (3 at a kink) │" in text
     assert ("3 entries sit on a kink of the loss: the step carries an activation's input onto or across a point "
-            "where it bends (a ReLU input of exactly 0)") in text
+            "where it bends (relu's and leaky_relu's 0, say)") in text
 
 
 def test_stacked_elu_kinks_are_kinks_not_wrong_derivatives(cli, tmp_path):

@@ -95,8 +95,8 @@ def gradcheck(
     kinks = sum(row["kinks"] for row in result.rows)
     if kinks:
         out.print(f"{kinks} {'entry sits' if kinks == 1 else 'entries sit'} on a kink of the loss: the step carries an "
-                  f"activation's input onto or across a point where it bends (a ReLU input of exactly 0), and the "
-                  f"central difference is no derivative there; backpropagation's value lies between the slopes "
+                  f"activation's input onto or across a point where it bends (relu's and leaky_relu's 0, say), and "
+                  f"the central difference is no derivative there; backpropagation's value lies between the slopes "
                   f"from the left and the right, or matches the central difference with those activations on "
                   f"their tangents, as it should", style="dim")
     saved(run.path)
