@@ -1064,6 +1064,9 @@ def test_seventeen_digits_are_the_fewest_that_read_back_to_the_number():
 
     assert [fmt(v, 17) for v in (0.1, 8 - 0.1 * 12, 25.039999999999996, 1234567.0, 1e300, -0.0)] == \
         ["0.1", "6.8", "25.039999999999996", "1234567", "1e+300", "0"]
+    # repr's notation: the fewest %g digits wrote 20 as 2e+01 in every summary message
+    assert [fmt(v, 17) for v in (20.0, 100.0, -4000.0, 1234500.0, 1e16, 2.5e-05, 5e-324)] == \
+        ["20", "100", "-4000", "1234500", "1e+16", "2.5e-05", "5e-324"]
     assert fmt(0.1, 6) == "0.1" and fmt(2 / 3, 6) == "0.666667"
 
 

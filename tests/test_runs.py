@@ -94,9 +94,10 @@ def test_runs_in_the_same_second_never_share_a_directory(tmp_path):
     assert len(paths) == 50 == len(run_dirs(tmp_path))
 
 
-def test_bad_name_is_refused_before_anything_is_written(tmp_path):
+@pytest.mark.parametrize("name", ["../escape", "ab\n", "_a"])  # 'ab\n' made a directory name holding a newline
+def test_bad_name_is_refused_before_anything_is_written(tmp_path, name):
     with pytest.raises(InputError, match="--name"):
-        Run.create("train", {}, name="../escape", out=tmp_path / "r")
+        Run.create("train", {}, name=name, out=tmp_path / "r")
     assert not (tmp_path / "r").exists()
 
 

@@ -216,8 +216,9 @@ def fmt(value: float | str, digits: int = 6) -> str:
     if value != value or value in (float("inf"), float("-inf")):
         return str(value)
     value += 0.0  # turns -0.0 (e.g. f = -x**2 at x = 0) into 0: '-0' reads as an error
-    if digits >= 17:
-        return next(text for n in range(1, 18) if float(text := f"{value:.{n}g}") == value)
+    if digits >= 17:  # repr's digits and notation (20, not 2e+01), without JSON's '.0'
+        text = repr(value)
+        return text.removesuffix(".0")
     return f"{value:.{digits}g}"
 
 

@@ -57,7 +57,7 @@ def _root_source(out: str | os.PathLike | None) -> str:
 
 def check_name(name: str | None, field: str = "--name") -> str | None:
     """Accept a run name usable in a directory name: letters, digits, ``_ . -``, at most 64."""
-    if name is None or _NAME.match(name):
+    if name is None or _NAME.fullmatch(name):  # match: "$" also matched before a final newline
         return name
     raise InputError(
         f"{field} must be 1-64 letters, digits, '_', '.' or '-' (starting with a letter or digit), got {name!r}"
