@@ -114,7 +114,7 @@ class Descent:
                 return
 
     def _walk(self) -> Generator[Step, None, Outcome]:
-        """The steps of the run, then (as its return value) the outcome; advanced only inside :meth:`__iter__`'s
+        """The steps of the run, then (as its return value) the outcome; advanced only inside :meth:`batches`'s
         ``np.errstate``."""
         s, expr = self.settings, self.expr
         method = METHODS.get(s.method)(s, expr)
@@ -169,7 +169,7 @@ class Descent:
         return None
 
 
-#: steps computed per np.errstate in Descent.__iter__ (entering one costs about 1.4 us)
+#: steps computed per np.errstate in Descent.batches (entering one costs about 1.4 us)
 BATCH = 256
 
 
