@@ -397,3 +397,28 @@ def test_read_metrics_header_is_the_first_row_that_is_not_blank(tmp_path):
     assert read_metrics_header(metrics) == ["step", "x", "f"]
     metrics.write_text("")
     assert read_metrics_header(metrics) == []
+
+
+def test_the_streaming_readers_check_a_files_text_in_blocks_with_the_same_refusals(tmp_path, monkeypatch):
+    # each file's bytes and text were held whole to check them: rerun of a million-step run peaked at 259 MB
+    import gradlab.runs.reading as reading
+    from gradlab.runs import compare_metrics_counted, read_metrics_text, require_metrics_rows
+
+    good = tmp_path / "good.csv"
+    good.write_text("\ufeffstep,f\n0,30\n1,25.04\n")
+    bad_bytes = {"not-utf8": b"step,f\n0,30\n1,\xff\n", "nul": b"step,f\n0,30\n1,\x00\n"}
+    expected = {}
+    for name, data in bad_bytes.items():
+        (tmp_path / f"{name}.csv").write_bytes(data)
+        with pytest.raises(InputError) as refused:
+            read_metrics_text(tmp_path / f"{name}.csv")
+        expected[name] = str(refused.value)
+    whole = reading.read_metrics_text
+    monkeypatch.setattr(reading, "read_metrics_text", lambda path: pytest.fail(f"{path} read whole"))
+    require_metrics_rows(good)
+    assert compare_metrics_counted(good, good) == (None, 2)
+    monkeypatch.setattr(reading, "read_metrics_text", whole)
+    for name in bad_bytes:
+        with pytest.raises(InputError) as refused:
+            require_metrics_rows(tmp_path / f"{name}.csv")
+        assert str(refused.value) == expected[name]

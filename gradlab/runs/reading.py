@@ -7,6 +7,7 @@ Every reader refuses a damaged file with an InputError that names it.
 
 from __future__ import annotations
 
+import codecs
 import collections
 import csv
 import io
@@ -79,18 +80,34 @@ def _csv_stream(lines: Iterable[str], path: str | os.PathLike) -> Iterator[list[
 
 def _metrics_stream(path: str | os.PathLike) -> Iterator[list[str]]:
     """The rows of a metrics CSV one at a time, as :func:`_csv_table` has them, for a reader that
-    keeps only some of each: the file is checked to be text first (:func:`read_metrics_text`), then
-    read from disk line by line, so a million rows are never held (a StringIO of the whole text
-    takes four bytes a character).
+    keeps only some of each: the file is checked to be text first (:func:`_check_text`), then read
+    from disk line by line, so a million rows are never held (a StringIO of the whole text takes
+    four bytes a character).
 
     Raises
     ------
     InputError
         As :func:`read_metrics_text` (when the first row is asked for) and :func:`_csv_stream`.
     """
-    read_metrics_text(path)  # a file that is not UTF-8 text is refused before any of its rows is used
+    _check_text(path)  # a file that is not UTF-8 text is refused before any of its rows is used
     with open(path, encoding="utf-8-sig", newline="") as handle:
         yield from _csv_stream(handle, path)
+
+
+def _check_text(path: str | os.PathLike) -> None:
+    """:func:`read_metrics_text`'s checks in blocks of :data:`_BLOCK` bytes, not on the whole file's
+    bytes and text at once (170 MB for a million-step run's metrics); a file that fails them is
+    read whole by it after all, for its message."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(_BLOCK):
+                if b"\0" in block:  # in UTF-8 only U+0000 holds a NUL byte
+                    raise ValueError
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
+        read_metrics_text(path)
 
 
 def read_metrics_table(path: str | os.PathLike) -> tuple[list[str], list[dict[str, Any]]]:
