@@ -410,7 +410,7 @@ class Momentum(Optimizer):
 
 
 @optimizers.register("nesterov")
-class Nesterov(Optimizer):
+class Nesterov(Momentum):
     """Nesterov accelerated gradient, in the form that needs the gradient at ``p`` only.
 
     Nesterov's method evaluates the gradient at the look-ahead point ``p + mu v``. Tracking the
@@ -434,11 +434,7 @@ class Nesterov(Optimizer):
 
     formula = "v <- mu v - lr g;  p <- p + mu v - lr g"
 
-    buffers = ("velocity",)
-
-    def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
-        super().__init__(lr)
-        self.momentum = _checks.unit_interval("momentum", momentum, low_open=False, high_open=True)
+    # the velocity, its parameters and their checks are Momentum's; only the step differs
 
     def _update(self, params, grads, lr, scratch, velocity):
         mu = self.momentum
