@@ -186,8 +186,10 @@ def whole_number_option(*flags: str, min: int | None = None, max: int | None = N
     Typer skips its own ``min``/``max`` check for an option with a parser, but still shows the range
     in the help (``<int range> [1<=x<=17]``): the bounds are given here once, for both.
     """
-    return typer.Option(*flags, parser=functools.partial(parse_whole_number, min=min, max=max),
-                        min=min, max=max, **kwargs)
+    # named like the function it wraps: Typer 0.12 reads the parser's __name__, which a partial lacks
+    parser = functools.update_wrapper(functools.partial(parse_whole_number, min=min, max=max),
+                                      parse_whole_number)
+    return typer.Option(*flags, parser=parser, min=min, max=max, **kwargs)
 
 
 def one_of(names) -> str:
