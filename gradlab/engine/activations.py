@@ -335,8 +335,10 @@ class Swish(Activation):
             u = np.multiply(z, beta)
         else:
             # beta beyond the dtype's range (1e39 in float32) would become inf, and 0 * inf = nan:
-            # the largest finite beta gives the same clipped u for every z but the subnormal ones
-            beta = min(beta, float(np.finfo(z.dtype).max))
+            # the largest finite beta gives the same clipped u for every z but the subnormal ones;
+            # held in z's dtype, so NumPy 1.x does not promote a float32 z (its max as a Python
+            # float reads as float64 there)
+            beta = z.dtype.type(min(beta, float(np.finfo(z.dtype).max)))
             with np.errstate(over="ignore"):  # an infinite u is clipped right away
                 u = np.multiply(z, beta)
         return np.clip(u, -1000.0, 1000.0, out=u if isinstance(u, np.ndarray) else None)  # in place, but a scalar
