@@ -92,7 +92,9 @@ class TrainingConfig(_Strict):
     log_every: Int = Field(1, ge=1)
     l1: FiniteFloat = Field(0.0, ge=0)
     l2: FiniteFloat = Field(0.0, ge=0)
-    patience: Optional[Int] = Field(None, ge=1, description="early stop after this many epochs without improvement")
+    # the schema is spelled out: pydantic 2.5 left ge=1 out of an Optional's JSON schema
+    patience: Optional[Int] = Field(None, ge=1, description="early stop after this many epochs without improvement",
+                                    json_schema_extra={"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]})
     min_delta: FiniteFloat = Field(0.0, ge=0)
 
     @field_validator("batch_size", mode="before")
