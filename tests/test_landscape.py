@@ -339,7 +339,7 @@ def _set_summary(run, **fields):
 
 @pytest.mark.parametrize(("damage", "message"), [
     (lambda f: np.save(f, np.zeros((3, 5))), "path.npy: expected shape (points, 2), got (3, 5)"),
-    (lambda f: f.write_text("garbage"), "path.npy: not a NumPy array of the training path (This file contains pickled"),
+    (lambda f: f.write_text("garbage"), "path.npy: not a NumPy array of the training path ("),  # NumPy's reason follows, worded by version
     (lambda f: np.save(f, np.array([["a", "b"]])), "path.npy: expected floating-point parameters, got dtype <U1"),
     # these three were internal errors (ValueError: zero-size array; OverflowError: int too large)
     (lambda f: np.save(f, np.zeros((0, 2))),

@@ -157,10 +157,11 @@ class Npz(_Loader):
 
     def raw(self, rng: np.random.Generator) -> Raw:
         file = self.path
+        # checked first: NumPy 2 raises EOFError for an empty file, NumPy 1.x a ValueError about pickles
+        if Path(file).stat().st_size == 0:
+            raise InputError(f"path: '{file}' is empty, not an .npz archive (numpy.savez writes one)")
         try:
             archive = np.load(file, allow_pickle=False)
-        except EOFError:  # what np.load raises for an empty file
-            raise InputError(f"path: '{file}' is empty, not an .npz archive (numpy.savez writes one)") from None
         except (OSError, ValueError, zipfile.BadZipFile) as error:
             raise InputError(f"path: '{file}' is not a readable .npz archive: {error}") from None
         if not isinstance(archive, np.lib.npyio.NpzFile):
