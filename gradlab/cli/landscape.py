@@ -234,16 +234,19 @@ class ProgressBars:
     def __init__(self) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        self.shown = out.is_terminal  # piped output gets no bar
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=out, transient=True,
-                                 disable=not out.is_terminal)  # piped output gets no bar (and no blank line)
+                                 TimeElapsedColumn(), console=out, transient=True, disable=not self.shown)
 
+    # a bar not shown is not started either: rich < 15 printed a blank line when a disabled one stopped
     def __enter__(self):
-        self.progress.__enter__()
+        if self.shown:
+            self.progress.__enter__()
         return self
 
     def __exit__(self, *exc):
-        self.progress.__exit__(*exc)
+        if self.shown:
+            self.progress.__exit__(*exc)
 
     def epochs(self, total: int):
         from gradlab.training import Callback
