@@ -6,6 +6,7 @@ import pytest
 from gradlab.engine import diagnostics
 from gradlab.engine.activations import activations
 from gradlab.engine.gradcheck import check_network
+from gradlab.engine.layers import Dense
 from gradlab.engine.losses import as_targets, losses
 from gradlab.engine.network import Network
 
@@ -103,6 +104,20 @@ def test_work_arrays_are_reused_and_predict_returns_its_own_array():
     assert np.shares_memory(again, out) and again.shape == (4, 3)
     np.testing.assert_array_equal(again, expected_small)
     np.testing.assert_array_equal(net.predict(big), expected_big)  # the earlier result was not touched
+
+
+def test_a_float32_layer_that_already_ran_computes_in_float64_once_packed_as_float64():
+    # packing beside a float64 layer makes its W float64; its float32 work arrays from the earlier
+    # forward pass must not be reused, or z would be rounded to float32's 7 digits
+    rng = np.random.default_rng(3)
+    W1 = rng.normal(size=(3, 4)).astype(np.float32)
+    first = Dense(W1, np.zeros(4, np.float32), activations.create("identity"))
+    first.forward(np.ones((2, 3), np.float32))
+    net = Network([first, Dense(rng.normal(size=(4, 1)), np.zeros(1), activations.create("identity"))])
+    X = rng.normal(size=(2, 3))
+    net.forward(X)
+    assert first.z.dtype == np.float64
+    np.testing.assert_allclose(first.z, X @ W1.astype(np.float64), rtol=1e-15)
 
 
 @pytest.mark.parametrize("hidden", HIDDEN)
