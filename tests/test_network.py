@@ -120,6 +120,21 @@ def test_a_float32_layer_that_already_ran_computes_in_float64_once_packed_as_flo
     np.testing.assert_allclose(first.z, X @ W1.astype(np.float64), rtol=1e-15)
 
 
+def test_dead_fractions_count_units_and_grad_norms_take_dW_only():
+    # relu layer 1 -> 2 with W = (-1, 1), b = (0, -1.5) on x = 1, 2, 0.5, 1: unit 0 (z = -x) never
+    # fires, unit 1 (z = x - 1.5) fires on x = 2 only: 1 dead unit of 2 = 0.5 (not the 3 of 4 samples
+    # with no unit firing). Output 2 -> 1 identity, W = (0, 1), b = 0, mse against y = 0:
+    # y_hat = (0, 0.5, 0, 0), dC/dy_hat = y_hat / 4 = (0, 0.125, 0, 0); dC/dW2 = a^T delta = (0, 0.0625);
+    # dC/db2 = 0.125, which ||dC/dW2||_F = 0.0625 leaves out
+    net = Network.from_weights([(np.array([[-1.0, 1.0]]), np.array([0.0, -1.5])),
+                                (np.array([[0.0], [1.0]]), np.zeros(1))], "relu", "identity")
+    X = np.array([[1.0], [2.0], [0.5], [1.0]])
+    net.loss_and_gradients(losses.create("mse"), X, np.zeros((4, 1)))
+    assert diagnostics.dead_fractions(net) == [0.5, None]
+    assert net.layers[1].gb[0] == 0.125
+    assert diagnostics.grad_norms(net)[1] == 0.0625
+
+
 @pytest.mark.parametrize("hidden", HIDDEN)
 def test_a_float32_network_computes_in_float32(hidden):
     rng = np.random.default_rng(2)
