@@ -198,6 +198,16 @@ def test_scalar_values_by_hand():
     assert activations.create("sigmoid").value(-1000.0) == 0.0
 
 
+def test_values_exactly_on_the_kinks_follow_the_formulas():
+    # the conventions the formulas state: relu'(0) = 0 ("1 if z > 0"), leaky_relu'(0) = alpha,
+    # hard_sigmoid'(+-3) = 0 ("1/6 if |z| < 3"), step(0) = 1 ("1 if z >= 0")
+    np.testing.assert_array_equal(activations.create("relu").derivative([0.0]), [0.0])
+    np.testing.assert_array_equal(activations.create("leaky_relu:alpha=0.2").derivative([0.0]), [0.2])
+    np.testing.assert_array_equal(activations.create("hard_sigmoid").derivative([-3.0, 3.0]), [0.0, 0.0])
+    np.testing.assert_array_equal(activations.create("hard_sigmoid").value([-3.0, 3.0]), [0.0, 1.0])
+    np.testing.assert_array_equal(activations.create("step").value([-1e-300, 0.0]), [0.0, 1.0])
+
+
 def test_swish_with_a_huge_beta_is_relu_with_its_bump_and_warns_nothing():
     """beta = 1e308: beta z overflowed to +-inf (a RuntimeWarning) and the derivative's
     beta z s (1 - s) became inf * 0 = nan, crashing ``gradlab plot swish:beta=1e308``."""
