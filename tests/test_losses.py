@@ -277,6 +277,18 @@ def test_hinge_losses_are_zero_beyond_the_margin(extra, labels, data):
     np.testing.assert_array_equal(losses.create("multiclass_hinge").gradient(classes, scores), 0.0)
 
 
+def test_multiclass_hinge_worked_example():
+    # C = 1/N sum_{j != y} max(0, s_j - s_y + 1), N = 2
+    # row 0, y = 0 (s_y = 2):   j = 1: 1.5 - 2 + 1 = 0.5;  j = 2: -1 - 2 + 1 = -2 -> 0;   row loss 0.5
+    # row 1, y = 1 (s_y = 3):   j = 0: 2.5 - 3 + 1 = 0.5;  j = 2: 2.8 - 3 + 1 = 0.8;       row loss 1.3
+    # C = (0.5 + 1.3) / 2 = 0.9; dC/ds_j = [margin_j > 0] / N, dC/ds_y = -(active count) / N
+    svm = losses.create("multiclass_hinge")
+    scores = np.array([[2.0, 1.5, -1.0], [2.5, 3.0, 2.8]])
+    labels = np.array([0, 1])
+    assert svm.value(labels, scores) == pytest.approx(0.9, rel=1e-15)
+    np.testing.assert_allclose(svm.gradient(labels, scores), [[-0.5, 0.5, 0.0], [0.5, -1.0, 0.5]], rtol=0, atol=0)
+
+
 def test_hinge_refuses_mixed_label_conventions():
     hinge = losses.create("hinge")
     with pytest.raises(InputError, match=r"hinge labels must be all in \{0, 1\} or all in \{-1, \+1\}, got values \{-1, 0, 1\}"):
