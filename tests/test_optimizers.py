@@ -508,6 +508,16 @@ def test_flush_tiny_zeroes_only_what_is_negligible():
     np.testing.assert_array_equal(b, [1e-300, 0, 1.0])
 
 
+def test_flush_tiny_spares_denominator_entries_whose_root_still_moves_eps():
+    from gradlab.engine.optimizers import flush_tiny
+
+    # float32, eps = 1e-8: the level is min(tiny 2**24, (eps u / 4)**2) with u = 2**-23, so
+    # (1e-8 * 1.1921e-7 / 4)**2 = (2.980e-16)**2 = 8.88e-32, below 2e-31: 1e-31 stays, 8e-32 goes
+    v = np.array([1e-31, 8e-32, 0.5], dtype=np.float32)
+    flush_tiny([v], eps=1e-8)
+    np.testing.assert_array_equal(v, np.array([1e-31, 0.0, 0.5], dtype=np.float32))
+
+
 @pytest.mark.parametrize(("spec", "dtype", "smallest"), [
     ("adam", np.float32, 1.18e-21),  # sqrt(1.4e-45 / (1 - 0.999))
     ("adam", np.float64, 7.03e-161),  # sqrt(4.9e-324 / 0.001)
