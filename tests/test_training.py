@@ -269,3 +269,55 @@ def test_the_logged_gradient_norm_combines_the_layers_without_overflow_or_underf
     monkeypatch.setattr(diagnostics, "grad_norms", lambda net: [layer_norm, layer_norm])
     history = train(experiment(training__epochs=1))
     assert history.rows[0]["grad_norm"] == pytest.approx(layer_norm * 2**0.5, rel=1e-15)  # sqrt(n^2 + n^2)
+
+
+@pytest.mark.parametrize(("l1", "l2", "w_after"), [
+    (0.5, 0.0, 1.95),  # g + l1 sign(W) = 0 + 0.5: W = 2 - 0.1 * 0.5
+    (0.0, 0.5, 1.9),  # g + l2 W = 0 + 0.5 * 2: W = 2 - 0.1 * 1
+])
+def test_weight_decay_moves_a_perfect_fit_by_hand_and_a_loss_rising_from_0_is_no_divergence(l1, l2, w_after):
+    # y = 2x fitted exactly (W = 2, b = 0): the loss gradient is 0, so one full-batch sgd step (lr 0.1)
+    # moves W by the decay alone and leaves b (not decayed) at 0. The loss then rises from C_0 = 0 to
+    # 1/(2N) sum ((2 - W) x)^2 over x = 1, 2 (N = 2): 5 (2 - W)^2 / 4, far below 1e6 (1 + |C_0|)
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+    from gradlab.engine.optimizers import optimizers
+    from gradlab.training import Settings
+
+    network = Network.from_weights([(np.array([[2.0]]), np.zeros(1))], [], "identity")
+    X = np.array([[1.0], [2.0]])
+    settings = Settings(epochs=1, batch_size=None, lr=0.1, l1=l1, l2=l2, task="regression")
+    history = fit(network, losses.create("mse"), optimizers.create({"name": "sgd", "lr": 0.1}), X, 2.0 * X, settings,
+                  rng=np.random.default_rng(0))
+    assert history.status == "completed"
+    assert network.layers[0].W[0, 0] == pytest.approx(w_after, rel=1e-15)
+    assert network.layers[0].b[0] == 0.0
+    assert history.rows[-1]["train_loss"] == pytest.approx(5 * (2 - w_after) ** 2 / 4, rel=1e-12)
+
+
+def test_min_delta_larger_than_any_gain_stops_after_patience_epochs():
+    # no epoch beats the starting loss by 1e9, so the best stays epoch 0 and the run stops at epoch 2
+    history = train(experiment(training__epochs=50, training__patience=2, training__min_delta=1e9))
+    assert (history.best_epoch, history.epochs) == (0, 2)
+
+
+def test_a_single_output_exactly_on_its_threshold_is_class_0():
+    from gradlab.training import predicted_classes
+
+    # "output > threshold": a sigmoid's 0.5 (z = 0) and a score of exactly 0 are class 0
+    np.testing.assert_array_equal(predicted_classes(np.array([[0.5], [0.5000001]]), 0.5), [0, 1])
+    np.testing.assert_array_equal(predicted_classes(np.array([[0.0], [1e-300]]), 0.0), [0, 1])
+
+
+def test_the_loss_over_several_evaluation_chunks_is_the_mean_over_all_rows():
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+    from gradlab.training import EVAL_CHUNK, evaluate
+
+    # identity 1 -> 1, y = 0: mse rows are x^2 / 2. 2048 rows of x = 1 (0.5 each, one chunk) and 952 of
+    # x = 3 (4.5 each): (2048 * 0.5 + 952 * 4.5) / 3000 = (1024 + 4284) / 3000 = 1.769333...
+    assert EVAL_CHUNK == 2048
+    network = Network.from_weights([(np.eye(1), np.zeros(1))], [], "identity")
+    X = np.concatenate([np.ones((2048, 1)), np.full((952, 1), 3.0)])
+    result = evaluate(network, losses.create("mse"), X, np.zeros((3000, 1)), "regression")
+    assert result["loss"] == pytest.approx(5308 / 3000, rel=1e-14)
