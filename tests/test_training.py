@@ -84,6 +84,32 @@ def test_an_interrupt_between_logged_epochs_logs_a_last_row_at_the_saved_weights
     assert history.rows[-1]["lr"] == 0.5
 
 
+def test_the_row_an_interrupt_logs_carries_the_learning_rate_of_its_epoch():
+    class Stop(Callback):
+        def on_epoch_end(self, epoch):
+            if epoch == 3:
+                raise KeyboardInterrupt
+
+    # step schedule, gamma 0.5 every 3 epochs: epoch 3 ran at 0.5 * 0.5**floor((3 - 1) / 3) = 0.5
+    # (0.25 is epoch 4's)
+    e = experiment(training__log_every=5, optimizer__schedule={"name": "step", "gamma": 0.5, "step_size": 3})
+    history = train(e, callbacks=[Stop()])
+    assert [(r["epoch"], r["lr"]) for r in history.rows] == [(0, 0.5), (3, 0.5)]
+
+
+def test_a_batch_size_above_the_sample_count_is_one_full_batch_update_per_epoch():
+    e = experiment(training__batch_size=10_000, training__epochs=3)
+    steps = []
+
+    class Counting:
+        def step(self, params, grads, lr):
+            steps.append(1)
+            e.optimizer.step(params, grads, lr)
+
+    fit(e.network, e.loss, Counting(), e.X_train, e.Y_train, e.settings, rng=np.random.default_rng(0))
+    assert len(steps) == 3
+
+
 def test_an_interrupt_inside_an_epoch_labels_its_row_with_that_epoch_and_says_so():
     e = experiment(training__log_every=5)
     per_epoch = -(-len(e.X_train) // 16)
