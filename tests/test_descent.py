@@ -284,6 +284,25 @@ def test_a_flat_minimum_has_no_bound():
     assert abs(st.x_star) < 1e-12
 
 
+def test_flat_means_f2_below_1_percent_of_f2_just_beside_x_star():
+    from gradlab.descent.linear_stability import is_flat
+
+    # f = x**4 + c x**2 at x* = 0 (f' = 0): beside it by d = sqrt(eps_mach) = 1.49e-8,
+    # f'' = 12 d**2 + 2c = 2.665e-15 + 2c. c = 1e-18: 2e-18 is 7.5e-4 of 2.667e-15, below 1%: flat;
+    # c = 1e-15: 2e-15 is 43% of 4.665e-15: curved
+    assert is_flat(parse("x**4 + 1e-18*x**2"), 0.0, 2e-18)
+    assert not is_flat(parse("x**4 + 1e-15*x**2"), 0.0, 2e-15)
+
+
+def test_newton_steps_that_shrink_too_slowly_claim_no_minimum():
+    from gradlab.descent.linear_stability import find_minimum_1d
+
+    # on x**26 Newton's step is x / 25, so x shrinks by 24/25 a step: 200 steps from 1 end at
+    # 0.96**200 = 2.8e-4, their last step only 2.8e-4 of the first (not the 1e-6 asked): the point
+    # reached is no minimum (that is 0), and none is claimed
+    assert find_minimum_1d(parse("x**26"), [1.0]) is None
+
+
 @pytest.mark.parametrize(("text", "x0", "settings", "curvature"), [
     ("cosh(x)", 20.0, dict(method="adam", lr=0.5, steps=2000), 1.0),  # f''(20) = cosh 20 = 2.4e8
     ("2**x**2", 8.0, dict(), 2 * np.log(2)),  # f'' = 2 ln 2 (1 + 2 ln 2 x^2) 2^(x^2): 2.3e21 at 8
