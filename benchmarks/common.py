@@ -30,7 +30,7 @@ def cpu_model(cpuinfo: str | None = None) -> str:
 
     Under a hypervisor the name alone can hide the generation: two 2-core machines here both
     called themselves "AMD EPYC", one a family 25 (Zen 4) and one a family 26 (Zen 5), and their
-    matrix products ran at different speeds against PyTorch's (README, Performance).
+    matrix products ran at different speeds against PyTorch's (benchmarks/README.md).
     """
     if cpuinfo is None:
         try:
