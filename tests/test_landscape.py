@@ -415,6 +415,24 @@ def test_a_large_exact_surface_is_spread_over_the_workers(monkeypatch):
     assert (spread.u[2], spread.v[2]) == (w, b)
 
 
+@pytest.mark.parametrize(("signum", "code", "said"), [("SIGINT", 130, "interrupted\n"),
+                                                      ("SIGTERM", 143, "terminated (SIGTERM)\n")])
+def test_a_signal_during_the_grid_ends_the_run_interrupted_and_says_so(cli, tmp_path, monkeypatch, signum, code,
+                                                                      said):
+    # Typer 0.29 turned the KeyboardInterrupt into a bare exit code: the progress bars vanished, nothing said why
+    import os
+    import signal
+
+    def stopped(*args, **kwargs):
+        os.kill(os.getpid(), getattr(signal, signum))
+
+    monkeypatch.setattr(ls, "compute", stopped)
+    result = cli("landscape", CONFIGS / "saturation_mse.yaml", "--points", "5", "--out", tmp_path / "o")
+    assert (result.code, result.err) == (code, said), result.text
+    (run,) = run_dirs(tmp_path / "o")
+    assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
+
+
 def test_ctrl_c_during_training_stops_before_the_grid_and_exits_130(cli, tmp_path, monkeypatch):
     # it computed the whole grid first (about 9 s for spiral_relu with --points 101) and drew it
     from gradlab.cli import landscape as cli_landscape

@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - older Typer on plain click
     from click import exceptions as click
 
 from gradlab import __version__
-from gradlab.cli.common import App, examples, out, silence_stdout
+from gradlab.cli.common import App, Stopped, examples, out, silence_stdout
 
 # Each module defines ``register(app)``; the order is the order in ``gradlab --help``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str] | None) -> int:
-    from gradlab.errors import GradlabError, OutputClosed
+    from gradlab.errors import GradlabError
 
     args, debug = _take_debug(sys.argv[1:] if argv is None else [str(a) for a in argv])
     _state["debug"] = debug or os.environ.get("GRADLAB_DEBUG", "") not in ("", "0")
@@ -166,13 +166,12 @@ def _run(argv: list[str] | None) -> int:
         return _fail(error.format_message() + _echo_value(error, args) + hint, 2)
     except click.ClickException as error:
         return _fail(error.format_message(), error.exit_code)
-    except OutputClosed:
-        return _closed_pipe()
-    except (typer.Abort, KeyboardInterrupt) as stop:
+    except Stopped as stopped:  # a Ctrl-C, SIGTERM or closed stdout that left the command
+        return _interrupted(stopped.__cause__)
+    except (typer.Abort, KeyboardInterrupt) as stop:  # one that came before the command ran
         if isinstance(stop.__cause__, EOFError):  # Typer turns an EOFError into Abort, as if Ctrl-D were pressed
             return _internal_error(stop.__cause__)
-        print("terminated (SIGTERM)" if _state["terminated"] else "interrupted", file=sys.stderr)
-        return 130
+        return _interrupted(stop)
     except BrokenPipeError:  # the reader left (`gradlab runs | head -1`): stop quietly, as cat or git do
         return _closed_pipe()
     except SystemExit as done:
@@ -181,6 +180,16 @@ def _run(argv: list[str] | None) -> int:
         raise
     except Exception as error:
         return _internal_error(error)
+
+
+def _interrupted(stop: BaseException) -> int:
+    """Exit code 130 with a word on stderr for Ctrl-C or SIGTERM; a closed stdout stops silently."""
+    from gradlab.errors import OutputClosed
+
+    if isinstance(stop, OutputClosed):
+        return _closed_pipe()
+    print("terminated (SIGTERM)" if _state["terminated"] else "interrupted", file=sys.stderr)
+    return 130
 
 
 def _internal_error(error: BaseException) -> int:

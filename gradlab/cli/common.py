@@ -52,6 +52,16 @@ out = _StdoutConsole(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
+class Stopped(Exception):
+    """A Ctrl-C, SIGTERM or closed stdout (a ``KeyboardInterrupt``, its ``__cause__``) that left a
+    command, carried past Typer to :func:`gradlab.cli.app.main`, which says what stopped it.
+
+    Typer turns such an interrupt into a bare exit code 130 (0.29) or prints a blank line first
+    (0.12-0.18); either way ``main`` could no longer tell a Ctrl-C, whose "interrupted" it prints,
+    from SIGTERM or from a closed pipe.
+    """
+
+
 class _Command(TyperCommand):
     """A command whose arguments are named in upper case, as the README names them, and whose
     usage line shows them plainly: ``gradlab train [OPTIONS] CONFIG``.
@@ -65,6 +75,12 @@ class _Command(TyperCommand):
         for param in self.params:  # also what "Missing argument 'CONFIG'" and the help's table call it
             if isinstance(param, TyperArgument) and param.metavar is None:
                 param.metavar = param.name.upper()
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as stop:
+            raise Stopped from stop
 
     def collect_usage_pieces(self, ctx) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
