@@ -275,6 +275,23 @@ def test_swish_with_a_beta_beyond_float32_stays_exact_in_float32():
     assert swish.value(z).dtype == np.float32
 
 
+
+@pytest.mark.parametrize(("dtype", "beta"), [(np.float32, 1e39), (np.float32, 1e300), (np.float16, 1e6)])
+def test_swish_with_a_beta_beyond_the_dtype_keeps_the_smallest_normal_inputs_right(dtype, beta):
+    # beta was clipped to the dtype's largest number: at float32's smallest normal, 1.1755e-38, u = beta z
+    # came out 4 instead of 11.75, and f' read 1.0527; float16's (6.1e-5) read 1.053 for any beta >= 1e6
+    swish = activations.create(f"swish:beta={beta}")
+    tiny = float(np.finfo(dtype).tiny)
+    z = np.array([tiny, -tiny, 4 * tiny], dtype)
+    u = np.clip(beta * z.astype(np.float64), -1000.0, 1000.0)  # beta z by hand, in float64
+    s = 0.5 * (1.0 + np.tanh(u / 2))  # sigma(u), without exp(1000) overflowing
+    eps, step = float(np.finfo(dtype).eps), float(np.finfo(dtype).smallest_subnormal)
+    # f(-tiny) = -tiny sigma(-11.75) is a subnormal number: it keeps only an absolute precision
+    np.testing.assert_allclose(swish.value(z), z.astype(np.float64) * s, rtol=2 * eps, atol=step)
+    np.testing.assert_allclose(swish.derivative(z), s + u * s * (1.0 - s), rtol=2 * eps, atol=eps)
+    assert swish.value(z).dtype == swish.derivative(z).dtype == dtype
+
+
 Z32 = np.array([[-1.0, 2.0, 4.0]], np.float32)
 TWOS = np.full_like(Z32, 2.0)
 

@@ -333,14 +333,16 @@ class Swish(Activation):
         beta = self.beta
         if beta <= 1.0:  # |beta z| <= |z| cannot overflow (SiLU's beta = 1 takes this path)
             u = np.multiply(z, beta)
-        else:
-            # beta beyond the dtype's range (1e39 in float32) would become inf, and 0 * inf = nan:
-            # the largest finite beta gives the same clipped u for every z but the subnormal ones;
-            # held in z's dtype, so NumPy 1.x does not promote a float32 z (its max as a Python
-            # float reads as float64 there)
-            beta = z.dtype.type(min(beta, float(np.finfo(z.dtype).max)))
+        elif beta <= float(np.finfo(z.dtype).max):
             with np.errstate(over="ignore"):  # an infinite u is clipped right away
-                u = np.multiply(z, beta)
+                u = np.multiply(z, z.dtype.type(beta))  # in z's dtype: NumPy 1.x promoted a float32 z
+        else:
+            # beta beyond the dtype's range (1e39 in float32) would become inf, and 0 * inf = nan; the
+            # largest finite beta would make u = 4 of the smallest normal float32, where beta z is 11.8:
+            # u is formed in float64, where beta and beta z fit, and clipped there
+            with np.errstate(over="ignore"):
+                u = np.clip(np.multiply(z, beta, dtype=np.float64), -1000.0, 1000.0)
+            return u.astype(z.dtype)
         return np.clip(u, -1000.0, 1000.0, out=u if isinstance(u, np.ndarray) else None)  # in place, but a scalar
 
     def value(self, z):
