@@ -61,9 +61,9 @@ def test_parameters_are_restored_when_f_raises():
 
 
 def test_the_denominator_is_the_step_as_stored_not_the_nominal_2_eps():
-    # float32 holds 1 + 1e-6 as 1 + 8 * 2**-23 and 1 - 1e-6 as 1 - 16 * 2**-24: the step f saw is
-    # 16 * 2**-23 = 1.9073e-6, not 2e-6, and f = p has slope 1 only over the step actually taken
-    # (over 2e-6 it would read 0.9537)
+    # float32 holds 1 + 1e-6 as 1 + 8 * 2**-23 and 1 - 1e-6 as 1 - 17 * 2**-24: the step f saw is
+    # 33 * 2**-24 = 1.9670e-6, not 2e-6, and f = p has slope 1 only over the step actually taken
+    # (over 2e-6 it would read 0.9835)
     p = np.ones(1, dtype=np.float32)
     (slope,) = numerical_gradient(lambda: float(p[0]), [p])
     assert slope[0] == 1.0
