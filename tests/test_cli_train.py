@@ -824,3 +824,24 @@ def test_a_test_loss_never_measured_is_null_in_the_summary(cli, tmp_path):
     final = json.loads((run / "summary.json").read_text())["final"]
     assert final["test_loss"] is None and final["test_accuracy"] is None
     assert metrics(run)[-1]["test_loss"] == ""
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    # np.load takes whatever is neither a zip nor an .npy for a pickle, and said so: "This file contains
+    # pickled (object) data. If you trust the file you can load it unsafely ..."
+    (b"x", "is not an .npz archive (numpy.savez writes one, a zip of .npy files)"),
+    (b"x1,y\n1,0\n", "is not an .npz archive (numpy.savez writes one, a zip of .npy files)"),
+    (None, "holds a single array (.npy); save X and y with numpy.savez"),
+])
+def test_a_data_file_that_is_no_npz_archive_is_named_for_what_it_is(cli, tmp_path, content, said):
+    path = tmp_path / "data.npz"
+    if content is None:
+        with path.open("wb") as handle:
+            np.save(handle, np.zeros(3))
+    else:
+        path.write_bytes(content)
+    config = tmp_path / "c.yaml"
+    config.write_text("data: {name: npz, path: data.npz}\ntraining: {epochs: 1}\n")
+    result, run = train(cli, tmp_path, config, "--no-plot")
+    assert (result.code, run) == (2, None)
+    assert result.err == f"error: data.path: '{path}' {said}\n", result.err

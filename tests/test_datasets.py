@@ -466,8 +466,11 @@ def test_npz_loader(tmp_path):
     with pytest.raises(InputError, match=r"data: the npz dataset is empty"):
         load({"name": "npz", "path": "empty.npz"}, seed=0)
     write(tmp_path / "junk.npz", "not a zip")
-    with pytest.raises(InputError, match=r"data\.path: .*not a readable \.npz"):
+    with pytest.raises(InputError, match=r"data\.path: .*junk\.npz' is not an \.npz archive \(numpy\.savez writes one"):
         load({"name": "npz", "path": "junk.npz"}, seed=0)
+    (tmp_path / "cut.npz").write_bytes(b"PK\x03\x04 a zip cut short")
+    with pytest.raises(InputError, match=r"data\.path: .*cut\.npz' is not a readable \.npz archive: "):
+        load({"name": "npz", "path": "cut.npz"}, seed=0)
 
 
 def test_inline_loader():

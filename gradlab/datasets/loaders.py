@@ -119,6 +119,15 @@ def _npz_array(archive: Any, key: str, field: str, file: str) -> np.ndarray:
         raise InputError(f"{field}: array {key!r} in '{file}' cannot be read safely: {error}") from None
 
 
+def _first_bytes(path: str | Path, n: int) -> bytes:
+    """The first ``n`` bytes of a file (fewer if it is shorter), or an :class:`InputError` if unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(n)
+    except OSError as error:
+        raise InputError(f"path: cannot read '{path}': {error.strerror or error}") from None
+
+
 @datasets.register("npz")
 @dataclass(kw_only=True)
 class Npz(_Loader):
@@ -157,15 +166,20 @@ class Npz(_Loader):
 
     def raw(self, rng: np.random.Generator) -> Raw:
         file = self.path
-        # checked first: NumPy 2 raises EOFError for an empty file, NumPy 1.x a ValueError about pickles
-        if Path(file).stat().st_size == 0:
+        # told by the first bytes, as np.load tells them: for anything but a zip or an .npy it says the
+        # file holds pickled data (NumPy 2 raises EOFError for an empty one); the size test comes first,
+        # so that a fifo is not waited on
+        start = b"" if Path(file).stat().st_size == 0 else _first_bytes(file, 6)
+        if not start:
             raise InputError(f"path: '{file}' is empty, not an .npz archive (numpy.savez writes one)")
+        if start.startswith(b"\x93NUMPY"):
+            raise InputError(f"path: '{file}' holds a single array (.npy); save X and y with numpy.savez")
+        if not start.startswith(b"PK"):
+            raise InputError(f"path: '{file}' is not an .npz archive (numpy.savez writes one, a zip of .npy files)")
         try:
             archive = np.load(file, allow_pickle=False)
         except (OSError, ValueError, zipfile.BadZipFile) as error:
             raise InputError(f"path: '{file}' is not a readable .npz archive: {error}") from None
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise InputError(f"path: '{file}' holds a single array (.npy); save X and y with numpy.savez")
         with archive:
             X = _npz_array(archive, self.x_key, "x_key", file)
             y = _npz_array(archive, self.y_key, "y_key", file)
