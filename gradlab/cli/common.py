@@ -56,9 +56,9 @@ class Stopped(Exception):
     """A Ctrl-C, SIGTERM or closed stdout (a ``KeyboardInterrupt``, its ``__cause__``) that left a
     command, carried past Typer to :func:`gradlab.cli.app.main`, which says what stopped it.
 
-    Typer turns such an interrupt into a bare exit code 130 (0.29) or prints a blank line first
-    (0.12-0.18); either way ``main`` could no longer tell a Ctrl-C, whose "interrupted" it prints,
-    from SIGTERM or from a closed pipe.
+    Typer handles a KeyboardInterrupt itself: 0.29 turns it into a bare exit code 130, 0.12 printed
+    a blank line first. Either way ``main`` could no longer tell a Ctrl-C, whose "interrupted" it
+    prints, from SIGTERM or from a closed pipe.
     """
 
 

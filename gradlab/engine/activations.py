@@ -338,8 +338,8 @@ class Swish(Activation):
                 u = np.multiply(z, z.dtype.type(beta))  # in z's dtype: NumPy 1.x promoted a float32 z
         else:
             # beta beyond the dtype's range (1e39 in float32) would become inf, and 0 * inf = nan; the
-            # largest finite beta would make u = 4 of the smallest normal float32, where beta z is 11.8:
-            # u is formed in float64, where beta and beta z fit, and clipped there
+            # dtype's largest number in its place gives u = 4 at float32's smallest normal z, where
+            # beta z is 11.75: u is formed in float64, where beta and beta z fit, and clipped there
             with np.errstate(over="ignore"):
                 u = np.clip(np.multiply(z, beta, dtype=np.float64), -1000.0, 1000.0)
             return u.astype(z.dtype)
