@@ -233,3 +233,16 @@ def test_the_help_states_the_point_counts_the_commands_accept(cli):
     landscape_help = " ".join(cli("landscape", "--help").out.split())
     assert "Grid points per axis, 3 to 1001." in landscape_help
     assert "must be between 3 and 1001" in cli("landscape", CONFIGS / "xor.yaml", "--points", "1002").err
+
+
+def test_a_ctrl_c_while_a_commands_options_are_read_says_interrupted(cli, monkeypatch):
+    # Typer turned it into a bare exit code 130 there: Typer's own options reading (it imports pydantic)
+    # takes a tenth of a second, and a Ctrl-C in it ended the command without a word
+    from gradlab.cli.common import _Command
+
+    def interrupted(self, ctx, args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_Command, "parse_args", interrupted)
+    result = cli("list")
+    assert (result.code, result.err) == (130, "interrupted\n")

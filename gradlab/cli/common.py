@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
-from typer.core import TyperArgument, TyperCommand
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 
 class _StdoutConsole(Console):
@@ -76,12 +76,6 @@ class _Command(TyperCommand):
             if isinstance(param, TyperArgument) and param.metavar is None:
                 param.metavar = param.name.upper()
 
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt as stop:
-            raise Stopped from stop
-
     def collect_usage_pieces(self, ctx) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
         for param in self.get_params(ctx):
@@ -97,8 +91,22 @@ def _usage_name(argument: TyperArgument) -> str:
     return name if argument.required else f"[{name}]"
 
 
+class _Group(TyperGroup):
+    """gradlab and its sub-apps (``runs``): a KeyboardInterrupt that leaves a command, while its
+    options are read or while it runs, goes on as :class:`Stopped`."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as stop:
+            raise Stopped from stop
+
+
 class App(typer.Typer):
-    """The Typer app of gradlab and its sub-apps: their commands are :class:`_Command`."""
+    """The Typer app of gradlab and its sub-apps: a :class:`_Group` of :class:`_Command` s."""
+
+    def __init__(self, *args: Any, cls: Optional[type[TyperGroup]] = None, **kwargs: Any) -> None:
+        super().__init__(*args, cls=cls or _Group, **kwargs)
 
     def command(self, *args: Any, cls: Optional[type[TyperCommand]] = None, **kwargs: Any):
         return super().command(*args, cls=cls or _Command, **kwargs)
