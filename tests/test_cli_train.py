@@ -831,6 +831,7 @@ def test_a_test_loss_never_measured_is_null_in_the_summary(cli, tmp_path):
     # pickled (object) data. If you trust the file you can load it unsafely ..."
     (b"x", "is not an .npz archive (numpy.savez writes one, a zip of .npy files)"),
     (b"x1,y\n1,0\n", "is not an .npz archive (numpy.savez writes one, a zip of .npy files)"),
+    (b"PK", "is not an .npz archive (numpy.savez writes one, a zip of .npy files)"),  # np.load wants PK\x03\x04
     (None, "holds a single array (.npy); save X and y with numpy.savez"),
 ])
 def test_a_data_file_that_is_no_npz_archive_is_named_for_what_it_is(cli, tmp_path, content, said):
@@ -845,3 +846,17 @@ def test_a_data_file_that_is_no_npz_archive_is_named_for_what_it_is(cli, tmp_pat
     result, run = train(cli, tmp_path, config, "--no-plot")
     assert (result.code, run) == (2, None)
     assert result.err == f"error: data.path: '{path}' {said}\n", result.err
+
+
+def test_a_zip_whose_members_are_no_npy_arrays_is_refused_by_name(cli, tmp_path):
+    # NumPy returns such a member's raw bytes: 'internal error: AttributeError: 'bytes' object has no attribute 'dtype''
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "data.npz", "w") as archive:
+        archive.writestr("X.npy", "1,2\n3,4\n")
+        archive.writestr("y.npy", "0\n1\n")
+    config = tmp_path / "c.yaml"
+    config.write_text("data: {name: npz, path: data.npz}\ntraining: {epochs: 1}\n")
+    result, run = train(cli, tmp_path, config, "--no-plot")
+    assert (result.code, run) == (2, None)
+    assert result.err == f"error: data.x_key: 'X' in '{tmp_path / 'data.npz'}' is not an .npy array (numpy.savez writes them)\n"

@@ -114,9 +114,12 @@ def _npz_array(archive: Any, key: str, field: str, file: str) -> np.ndarray:
             f"arrays: {', '.join(archive.files) or 'none'}"
         )
     try:
-        return archive[key]
+        array = archive[key]
     except ValueError as error:  # object arrays need pickle, which is refused on purpose
         raise InputError(f"{field}: array {key!r} in '{file}' cannot be read safely: {error}") from None
+    if not isinstance(array, np.ndarray):  # NumPy hands back the raw bytes of a member that is no .npy file
+        raise InputError(f"{field}: {key!r} in '{file}' is not an .npy array (numpy.savez writes them)")
+    return array
 
 
 def _first_bytes(path: str | Path, n: int) -> bytes:
@@ -174,7 +177,7 @@ class Npz(_Loader):
             raise InputError(f"path: '{file}' is empty, not an .npz archive (numpy.savez writes one)")
         if start.startswith(b"\x93NUMPY"):
             raise InputError(f"path: '{file}' holds a single array (.npy); save X and y with numpy.savez")
-        if not start.startswith(b"PK"):
+        if not start.startswith((b"PK\x03\x04", b"PK\x05\x06")):  # a zip's first entry, or an empty zip
             raise InputError(f"path: '{file}' is not an .npz archive (numpy.savez writes one, a zip of .npy files)")
         try:
             archive = np.load(file, allow_pickle=False)
