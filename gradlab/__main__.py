@@ -1,2 +1,3 @@
-from gradlab.cli.app import main
+from gradlab.cli import main
+
 raise SystemExit(main())

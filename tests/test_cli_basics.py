@@ -235,14 +235,35 @@ def test_the_help_states_the_point_counts_the_commands_accept(cli):
     assert "must be between 3 and 1001" in cli("landscape", CONFIGS / "xor.yaml", "--points", "1002").err
 
 
-def test_a_ctrl_c_while_a_commands_options_are_read_says_interrupted(cli, monkeypatch):
-    # Typer turned it into a bare exit code 130 there: Typer's own options reading (it imports pydantic)
-    # takes a tenth of a second, and a Ctrl-C in it ended the command without a word
-    from gradlab.cli.common import _Command
+@pytest.mark.parametrize("reader", ["_Command", "_Group"])
+def test_a_ctrl_c_while_options_are_read_says_interrupted(cli, monkeypatch, reader):
+    # Typer turned it into a bare exit code 130 there: reading a command's options (Typer imports pydantic
+    # for it) or gradlab's own takes a tenth of a second, and a Ctrl-C in it ended without a word
+    from gradlab.cli import common
 
     def interrupted(self, ctx, args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_Command, "parse_args", interrupted)
+    monkeypatch.setattr(getattr(common, reader), "parse_args", interrupted)
     result = cli("list")
     assert (result.code, result.err) == (130, "interrupted\n")
+
+
+def test_a_ctrl_c_while_the_cli_is_imported_says_interrupted(monkeypatch, capsys):
+    # the console script imported gradlab.cli.app (Typer, rich: a tenth of a second) before any handler
+    # stood: a Ctrl-C then ended the start with Python's KeyboardInterrupt traceback
+    import builtins
+
+    import gradlab.cli
+
+    real_import = builtins.__import__
+
+    def importing(name, *args, **kwargs):
+        if name == "gradlab.cli.app":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "gradlab.cli.app")
+    monkeypatch.setattr(builtins, "__import__", importing)
+    assert gradlab.cli.main() == 130
+    assert capsys.readouterr().err == "interrupted\n"

@@ -93,7 +93,13 @@ def _usage_name(argument: TyperArgument) -> str:
 
 class _Group(TyperGroup):
     """gradlab and its sub-apps (``runs``): a KeyboardInterrupt that leaves a command, while its
-    options are read or while it runs, goes on as :class:`Stopped`."""
+    options or gradlab's own are read or while it runs, goes on as :class:`Stopped`."""
+
+    def make_context(self, *args: Any, **kwargs: Any):
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt as stop:
+            raise Stopped from stop
 
     def invoke(self, ctx):
         try:
