@@ -6,8 +6,10 @@ Command modules import the library (and NumPy) inside their functions, so that
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -96,16 +98,20 @@ class _Group(TyperGroup):
     options or gradlab's own are read or while it runs, goes on as :class:`Stopped`."""
 
     def make_context(self, *args: Any, **kwargs: Any):
-        try:
+        with _interrupts_carried():
             return super().make_context(*args, **kwargs)
-        except KeyboardInterrupt as stop:
-            raise Stopped from stop
 
     def invoke(self, ctx):
-        try:
+        with _interrupts_carried():
             return super().invoke(ctx)
-        except KeyboardInterrupt as stop:
-            raise Stopped from stop
+
+
+@contextlib.contextmanager
+def _interrupts_carried() -> Iterator[None]:
+    try:
+        yield
+    except KeyboardInterrupt as stop:
+        raise Stopped from stop
 
 
 class App(typer.Typer):
