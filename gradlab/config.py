@@ -179,6 +179,49 @@ def _unique_key_loader() -> type:
 
 
 @functools.cache
+def _fast_loader() -> type | None:
+    """:func:`_unique_key_loader` on libyaml's parser, or None where PyYAML was built without it.
+
+    Only the parsing moves to C (about 8x faster on a run's ``config.yaml``: ``gradlab runs`` reads
+    one per run); the constructors and resolvers, which decide what every scalar becomes, stay the
+    Python loader's own.
+    """
+    import yaml
+
+    if not yaml.__with_libyaml__:
+        return None
+    from yaml.constructor import SafeConstructor
+    from yaml.cyaml import CParser
+    from yaml.resolver import Resolver
+
+    python_loader = _unique_key_loader()
+
+    class FastUniqueKeyLoader(CParser, python_loader):
+        def __init__(self, stream):
+            CParser.__init__(self, stream)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    return FastUniqueKeyLoader
+
+
+#: text the fast loader may take: what gradlab writes in its records, plain ASCII without tags,
+#: anchors, block scalars, escapes or tabs, where libyaml and PyYAML's own parser differ (libyaml
+#: reads 'a\t:1' and '|#', which PyYAML refuses, and a bare '!' as '' where PyYAML gives None).
+#: libyaml's composer also recurses in C, without Python's recursion limit ('[' * 100000 ends the
+#: process): the text must be short and hold few characters that open a level, so that its
+#: nesting stays far below what the C stack holds. Anything else goes to the Python loader alone
+_FAST_TEXT = re.compile(r"[A-Za-z0-9_ \n\r.:,'\"\[\]{}#/+~()-]*")
+_FAST_MAX_CHARS, _FAST_MAX_OPENERS = 1 << 16, 1000
+
+
+def _fast_enough(text: str) -> bool:
+    """Whether ``text`` is safe for :func:`_fast_loader` (see :data:`_FAST_TEXT`)."""
+    return (len(text) <= _FAST_MAX_CHARS and _FAST_TEXT.fullmatch(text) is not None
+            and sum(map(text.count, "[{-")) <= _FAST_MAX_OPENERS)
+
+
+@functools.cache
 def _dumper() -> type:
     """PyYAML's SafeDumper, quoting a string that :func:`_unique_key_loader` would read as a number
     (``name: '08'``), and also one that YAML 1.1 would read as a number or a boolean (``'1_0'``,
@@ -207,9 +250,20 @@ class _YamlProblem(InputError):
 
 def _parse_yaml(text: str) -> Any:
     """The YAML document in ``text``, read by the safe loader (its tags never build Python objects)
-    that also refuses duplicate keys; any problem is a :class:`_YamlProblem`."""
+    that also refuses duplicate keys; any problem is a :class:`_YamlProblem`, in the Python loader's
+    words (libyaml's parser, tried first on short plain text, speaks differently)."""
     import yaml
 
+    fast = _fast_loader()
+    if fast is not None and _fast_enough(text):
+        try:
+            loader = fast(text)
+            try:
+                return loader.get_single_data()
+            finally:
+                loader.dispose()
+        except Exception:  # noqa: BLE001 - the Python loader below reads it again, for its own message
+            pass
     try:
         loader = _unique_key_loader()(text)  # its reader refuses control characters right here
         try:

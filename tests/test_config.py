@@ -2,6 +2,8 @@ import math
 from typing import Optional
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gradlab.config import load_yaml, validate, validation_message
@@ -382,3 +384,56 @@ def test_true_or_false_settings_read_yes_no_on_off_and_refuse_numbers(cli, tmp_p
     assert (result.code, result.err) == (2, "error: --set data.stratify: must be true or false (or yes/no, on/off), "
                                             "got 'y'\n")
     assert len(run_dirs(tmp_path / "runs")) == 1
+
+
+# libyaml's parser, tried first on plain text (gradlab runs reads one config.yaml per run), must
+# read every such text as PyYAML's own parser does, and leave every other text to it
+_YAML_PIECES = ["a", "b", "1", "017", "1e3", "-2.5", ".inf", "null", "~", "yes", "true", "1_0", "'it''s'", '"q"',
+                " ", "  ", "\n", "\n  ", "\n- ", "- ", "-", ":", ": ", ",", "[", "]", "{", "}", "#", "# c", "/", "(", "+",
+                # outside the fast loader's alphabet: where the two parsers differ
+                "\t", "!", "!!str ", "&x ", "*x", "|", ">", "?", "<<: ", "\\", "%YAML 1.1\n", "---", "..."]
+
+
+def _read_with(text, fast):
+    import gradlab.config as config
+
+    saved = config._fast_loader
+    config._fast_loader = saved if fast else (lambda: None)
+    try:
+        return "read", repr(config._parse_yaml(text))
+    except config._YamlProblem as problem:
+        return "refused", problem.problem, problem.at
+    finally:
+        config._fast_loader = saved
+
+
+@given(st.lists(st.sampled_from(_YAML_PIECES), min_size=1, max_size=16).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_the_fast_yaml_parser_reads_what_the_python_one_reads(text):
+    assert _read_with(text, fast=True) == _read_with(text, fast=False)
+
+
+def test_a_run_record_is_read_by_the_fast_parser_and_deep_or_tabbed_text_is_not(tmp_path):
+    import yaml
+
+    from gradlab.config import _fast_enough, dump_yaml
+    from gradlab.experiment import ExperimentConfig
+
+    if not yaml.__with_libyaml__:
+        pytest.skip("PyYAML built without libyaml")
+    record = dump_yaml(validate(ExperimentConfig, load_yaml(CONFIGS / "cat_dog.yaml")).model_dump(mode="json"))
+    assert _fast_enough(record)
+    assert not _fast_enough("a: [" + "[" * 1000 + "]" * 1000 + "]\n")  # 1001 levels could be
+    assert not _fast_enough("a:\t1\n") and not _fast_enough("a: !!str 1\n")
+
+
+def test_yaml_nested_beyond_the_c_stack_is_refused_not_a_crash():
+    # libyaml's composer recurses in C: 100000 levels ended the process (SIGSEGV) before Python's limit
+    import subprocess
+    import sys
+
+    code = ("from gradlab.config import read_yaml_text\n"
+            "try:\n    read_yaml_text('[' * 100000 + ']' * 100000, 'x')\n"
+            "except Exception as error:\n    print(error)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (0, "x: nested too deeply (no config needs more than a few levels)\n")
