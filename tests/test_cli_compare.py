@@ -436,3 +436,17 @@ def test_compare_reads_only_the_two_columns_it_draws(tmp_path, monkeypatch, satu
     curve = comparison.curves[0]
     assert curve.x.dtype == np.float64 and curve.x.tolist() == list(range(301))
     assert curve.y.tolist() == expected
+
+
+def test_a_ctrl_c_while_drawing_names_the_run_directory_it_leaves(cli, tmp_path, monkeypatch, saturation_runs):
+    import gradlab.plots.compare
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gradlab.plots.compare, "overlay", stopped)
+    result = cli("compare", *saturation_runs, "--out", tmp_path / "o")
+    (run,) = run_dirs(tmp_path / "o")
+    assert (result.code, result.err) == (130, "interrupted\n")
+    assert result.out.endswith(f"run directory: {run}\n")
+    assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"

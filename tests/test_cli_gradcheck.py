@@ -1,6 +1,7 @@
 """gradlab gradcheck: every shipped config passes; a wrong derivative fails with exit 1."""
 
 import csv
+import json
 import re
 
 import pytest
@@ -231,3 +232,17 @@ def test_the_run_duration_covers_the_check_not_only_the_writing(cli, tmp_path, m
     assert result.code == 0, result.text
     (run,) = run_dirs(tmp_path / "o")
     assert json.loads((run / "summary.json").read_text())["duration_s"] >= 0.3
+
+
+def test_a_ctrl_c_during_the_check_names_the_run_directory_it_leaves(cli, tmp_path, monkeypatch):
+    # it said only "interrupted": the directory, status interrupted, had to be found with gradlab runs
+    from gradlab.checking import GradientCheck
+
+    def stopped(self, progress=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(GradientCheck, "run", stopped)
+    result = cli("gradcheck", CONFIGS / "xor.yaml", "--out", tmp_path / "o")
+    (run,) = run_dirs(tmp_path / "o")
+    assert (result.code, result.err, result.out) == (130, "interrupted\n", f"run directory: {run}\n")
+    assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"

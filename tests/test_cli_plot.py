@@ -503,3 +503,17 @@ def test_an_output_inside_a_run_is_refused(cli, tmp_path):
     assert result.code == 2 and result.err.count("\n") == 1
     assert f"--output: {str(run / 'metrics.png')!r} lies inside the run directory {str(run)!r}" in result.err
     assert not (run / "metrics.png").exists()
+
+
+def test_a_ctrl_c_while_drawing_names_the_run_directory_it_leaves(cli, tmp_path, monkeypatch):
+    from gradlab.cli import plot as cli_plot
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_plot, "_write", stopped)
+    result = cli("plot", "sigmoid", "--out", tmp_path / "o")
+    (run,) = run_dirs(tmp_path / "o")
+    assert (result.code, result.err) == (130, "interrupted\n")
+    assert result.out.endswith(f"run directory: {run}\n")
+    assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"

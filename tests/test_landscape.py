@@ -431,6 +431,7 @@ def test_a_signal_during_the_grid_ends_the_run_interrupted_and_says_so(cli, tmp_
     assert (result.code, result.err) == (code, said), result.text
     (run,) = run_dirs(tmp_path / "o")
     assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
+    assert result.out.endswith(f"run directory: {run}\n")  # where the training it did is kept
 
 
 def test_ctrl_c_during_training_stops_before_the_grid_and_exits_130(cli, tmp_path, monkeypatch):

@@ -350,3 +350,19 @@ _PIPED_WIDTH = 10_000
 def saved(run_path: Path) -> None:
     """Tell the user where the run directory is."""
     show_paths(("run directory", run_path))
+
+
+@contextlib.contextmanager
+def named_if_stopped(run: Any) -> Iterator[Any]:
+    """Enter ``run`` (a :class:`~gradlab.runs.Run`) and yield it; a Ctrl-C or SIGTERM that stops the
+    work still names its directory (status interrupted, what was done kept), before ``main`` says
+    "interrupted". A closed stdout names nothing: its reader has gone."""
+    from gradlab.errors import OutputClosed
+
+    try:
+        with run:
+            yield run
+    except KeyboardInterrupt as stop:
+        if not isinstance(stop, OutputClosed):
+            saved(run.path)
+        raise

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from gradlab.cli.common import (
-    NameOption, OutOption, check_output_file, examples, fmt, out, saved, show_paths, show_table,
+    NameOption, OutOption, check_output_file, examples, fmt, named_if_stopped, out, saved, show_paths, show_table,
 )
 
 HELP = (
@@ -92,7 +92,7 @@ def compare(
 
     spec = {"runs": [str(c.path.resolve()) for c in comparison.curves], "metric": comparison.metric,
             "x": comparison.x, "log": log}
-    with Run.create("compare", spec, name=name, out=out_dir) as run:
+    with named_if_stopped(Run.create("compare", spec, name=name, out=out_dir)) as run:
         files = overlay(comparison, run.file("compare.png"), log)
         run.finish("completed", metric=comparison.metric, x=comparison.x, runs=comparison.table(),
                    differing=comparison.differing, plots=[p.name for p in files if p.suffix == ".png"])

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradlab.cli.common import (CONFIG_OR_RUN, NameOption, OutOption, examples, out, parse_number, saved,
-                                show_table, whole_number_option)
+from gradlab.cli.common import (CONFIG_OR_RUN, NameOption, OutOption, examples, named_if_stopped, out, parse_number,
+                                saved, show_table, whole_number_option)
 from gradlab.cli.train import SetOption
 from gradlab.errors import plural
 
@@ -64,7 +64,7 @@ def gradcheck(
     argv += "".join(f" --set {shlex.quote(item)}" for item in set_ or [])  # the overrides are part of the check
     run = Run.create("gradcheck", config, name=name, out=out_dir,
                      reproduce=f"gradlab gradcheck {shlex.quote(str(Path(run_dir or source).absolute()))} {argv}")
-    with run:  # the run's duration is the check's (2 forward passes per parameter entry), not only the writing
+    with named_if_stopped(run):  # the run's duration is the check's (2 forward passes per parameter entry), not only the writing
         with ProgressBars() as bars:
             result = check.run(progress=bars.task("parameters"))
         columns = ["parameter", "layer", "shape", "size", "max_abs_error", "max_rel_error", "worst_index", "kinks",

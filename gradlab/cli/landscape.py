@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from gradlab.cli.common import CONFIG_OR_RUN, NameOption, OutOption, examples, fmt, out, saved, whole_number_option
+from gradlab.cli.common import (CONFIG_OR_RUN, NameOption, OutOption, examples, fmt, named_if_stopped, out, saved,
+                                whole_number_option)
 from gradlab.cli.train import SetOption
 from gradlab.errors import plural
 
@@ -91,7 +92,7 @@ def landscape(
         run = Run.create("landscape", {"landscape": {"run": str(run_dir), **settings}}, name=name, out=out_dir,
                          reproduce=f"gradlab landscape {shlex.quote(str(run_dir.absolute()))} {options}")
     result, nothing = None, None
-    with run, ProgressBars() as bars:
+    with named_if_stopped(run), ProgressBars() as bars:
         status, path, every = _path(experiment, run, recorded, no_train, bars)
         final = experiment.network.flat().astype(np.float64)
         # Ctrl-C in training stops the command: the grid can take longer than the training did

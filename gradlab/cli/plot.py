@@ -12,8 +12,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gradlab.cli.common import (NameOption, OutOption, check_output_file, examples, fmt, out, parse_number, saved,
-                                show_table, whole_number_option)
+from gradlab.cli.common import (NameOption, OutOption, check_output_file, examples, fmt, named_if_stopped, out,
+                                parse_number, saved, show_table, whole_number_option)
 from gradlab.errors import InputError
 
 LOSS_WORDS = ("loss", "losses")
@@ -98,7 +98,8 @@ def plot(
     else:
         from gradlab.runs import Run
 
-        with Run.create("plot", config, name=name, out=out_root, reproduce=_command_line(config)) as run:
+        with named_if_stopped(Run.create("plot", config, name=name, out=out_root,
+                                         reproduce=_command_line(config))) as run:
             paths = _write(study.charts, [run.file(f"{chart.name}.png") for chart in study.charts])
             run.finish("completed", **study.summary(), files=[p.name for p in paths])
         saved(run.path)
