@@ -642,7 +642,7 @@ class LossCurve:
         p = sigmoid.value(z)
         if self.loss.link == "sigmoid":
             y, pred = self._batch(p)
-            return self.loss.logit_gradient(y, pred)[:, 0] * len(p)
+            return self.loss.logit_gradient(y, pred, np.reshape(z, pred.shape))[:, 0] * len(p)
         return self.gradient(p) * sigmoid.derivative(z)
 
 

@@ -84,12 +84,12 @@ def test_fused_gradients_equal_the_chain_rule():
     sig = activations.create("sigmoid")
     bce = losses.create("bce")
     a = sig.value(z)
-    np.testing.assert_allclose(bce.logit_gradient(y, a), sig.backward(z, a, bce.gradient(y, a)), rtol=1e-10)
-    np.testing.assert_allclose(bce.logit_gradient(y, a), losses.create("bce_logits").gradient(y, z), rtol=1e-12)
+    np.testing.assert_allclose(bce.logit_gradient(y, a, z), sig.backward(z, a, bce.gradient(y, a)), rtol=1e-10)
+    np.testing.assert_allclose(bce.logit_gradient(y, a, z), losses.create("bce_logits").gradient(y, z), rtol=1e-12)
     zk = rng.normal(size=(5, 4))
     labels = rng.integers(0, 4, 5)
     sm, ce = Softmax(), losses.create("cross_entropy")
-    np.testing.assert_allclose(ce.logit_gradient(labels, sm.value(zk)), ce.gradient(labels, zk), rtol=1e-12)
+    np.testing.assert_allclose(ce.logit_gradient(labels, sm.value(zk), zk), ce.gradient(labels, zk), rtol=1e-12)
 
 
 def test_stable_at_extreme_logits():
@@ -320,7 +320,7 @@ def test_lists_are_taken_as_arrays():
 @pytest.mark.parametrize("name", list(losses))
 def test_an_empty_batch_is_refused_clearly(name):
     loss = losses.create(name)
-    for method in (loss.value, loss.gradient, loss.rows, loss.logit_gradient):
+    for method in (loss.value, loss.gradient, loss.rows, lambda y, p: loss.logit_gradient(y, p, p)):
         with pytest.raises(InputError, match=r"predictions must hold at least one sample \(N >= 1\), got an empty batch of shape \(0, 3\)"):
             method(np.zeros(0), np.zeros((0, 3)))
 

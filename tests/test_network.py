@@ -172,3 +172,49 @@ def test_gradient_norms_of_a_float32_layer_neither_underflow_nor_overflow(entry,
     net = Network.from_weights([(np.zeros((2, 2), np.float32), np.zeros(2, np.float32))], [], "identity")
     net.layers[0].gW[...] = entry
     assert diagnostics.grad_norms(net) == [pytest.approx(exact, rel=1e-15, abs=0)]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_fused_output_delta_keeps_its_digits_where_the_output_rounds_to_1(dtype):
+    # (y_hat - y)/N with y_hat = sigma(z) rounded: 0 from z = 37 in float64 (17 in float32), while the
+    # loss, softplus(-z) = 4.248e-18 at z = 40, is not. The delta is -sigma(-z) = -exp(-z)/(1 + exp(-z))
+    # to the last digit (mpmath: sigma(-40) = 4.2483542552915889e-18, sigma(-20) = 2.0611536181902037e-9)
+    z = 40.0 if dtype == np.float64 else 20.0
+    exact = 4.2483542552915889e-18 if dtype == np.float64 else 2.0611536181902037e-9
+    net = Network.from_weights([(np.array([[z]], dtype), np.zeros(1, dtype))], "sigmoid", "sigmoid")
+    loss = net.loss_and_gradients(losses.create("bce"), np.ones((1, 1), dtype), np.ones((1, 1), dtype))
+    assert net.output.a[0, 0] == 1  # the output itself has rounded
+    assert loss == pytest.approx(exact, rel=1e-6, abs=0)  # softplus(-z), as it always was
+    assert net.grads[1][0] == pytest.approx(-exact, rel=2 * np.finfo(dtype).eps, abs=0)  # dC/db: was 0
+    assert net.grads[0][0, 0] == pytest.approx(-exact, rel=2 * np.finfo(dtype).eps, abs=0)  # x = 1: dC/dW = dC/db
+
+
+def test_the_softmax_output_delta_sums_to_0_where_the_top_class_rounds_to_1():
+    # logits (40, 0, 0) with the first class the target: s = (1, e^-40, e^-40) rounded, s_0 - 1 = 0 while
+    # the others are 4.248e-18 each. delta_0 = -(sum of the others) = -8.4967e-18, and the row sums to 0,
+    # as dC/dz of a softmax must (a shift of all logits changes nothing)
+    net = Network.from_weights([(np.array([[40.0, 0.0, 0.0]]), np.zeros(3))], "relu", "softmax")
+    net.loss_and_gradients(losses.create("cross_entropy"), np.ones((1, 1)), np.array([0]))
+    db = net.grads[1]
+    assert db[1] == db[2] == pytest.approx(4.2483542552915889e-18, rel=1e-15, abs=0)
+    assert db[0] == -(db[1] + db[2])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_minus_and_softmax_minus_against_mpmath(dtype):
+    from mpmath import exp, mp, mpf
+
+    from gradlab.engine.losses import sigmoid_minus, softmax_minus
+
+    mp.dps = 40
+    z = np.array([-800.0, -40.0, -1.0, -0.0, 0.0, 0.5, 17.0, 37.0, 40.0, 800.0], dtype)[:, None]
+    for label in (0.0, 1.0):
+        got = sigmoid_minus(z, np.full_like(z, label))
+        assert got.dtype == dtype
+        for value, zi in zip(got[:, 0].tolist(), z[:, 0].tolist()):
+            exact = float(1 / (1 + exp(-mpf(zi))) - label)
+            assert value == pytest.approx(exact, rel=np.finfo(dtype).eps, abs=0), (zi, label)
+    s = np.array([[1.0, 3e-18, 7e-18], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5]], dtype)
+    y = np.array([[1.0, 0, 0], [1, 0, 0], [0, 0, 1]], dtype)
+    expected = np.array([[-1e-17, 3e-18, 7e-18], [-0.5, 0.5, 0], [0.2, 0.3, -0.5]], dtype)
+    np.testing.assert_allclose(softmax_minus(s, y), expected, rtol=np.finfo(dtype).eps)

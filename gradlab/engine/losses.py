@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from gradlab.engine import _checks
-from gradlab.engine.activations import Softmax, _as_float, _select, _sigmoid
+from gradlab.engine.activations import Softmax, _as_float, _select
 from gradlab.errors import InputError
 from gradlab.registry import Registry
 
@@ -57,6 +57,45 @@ def as_targets(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         onehot[np.arange(n), labels] = 1.0
         return onehot
     raise InputError(f"targets of shape {y_true.shape} do not fit predictions of shape {y_pred.shape}")
+
+
+def sigmoid_minus(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """sigma(z) - y, to the digits that sigma(z) rounded near 1 loses.
+
+    sigma(z) rounds to 1 from z ~ 37 in float64 (~ 17 in float32), and sigma(z) - 1 with it
+    to 0, while the true value -sigma(-z) = -exp(-z) / (1 + exp(-z)) is a number like any
+    other. With q = sigma(-|z|) = e / (1 + e), e = exp(-|z|), and S the sign bit of z:
+
+        sigma(z) - y = (1 - y - S) - sign(z) q,
+
+    whose first term is exact for labels y in {0, 1}: at z = 40 and y = 1 it gives
+    -4.248e-18, where sigma(z) - y gives 0. (A -0.0 counts as negative, which is right:
+    sigma(-0) = 1/2 either way.)
+    """
+    q = np.exp(-np.abs(z))
+    q /= q + 1.0
+    delta = 1.0 - y
+    delta -= np.signbit(z)
+    delta -= np.copysign(q, z, out=q)
+    return delta
+
+
+def softmax_minus(s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """s - y for a softmax output s (N, k) and target rows y, to the digits that an s_t rounded
+    near 1 loses.
+
+    Each row's residual r = sum_j (s_j - y_j), 0 in exact arithmetic (both rows sum to 1), is taken
+    off in proportion to y. For a one-hot target t that gives
+
+        delta_t = (s_t - 1) - r = -(sum of the row's other entries),
+
+    each of which keeps every digit, where s_t - 1 alone is 0 once they sum below the rounding
+    of 1. The rows then sum to 0 up to rounding, as dC/dz must (a softmax ignores a shift of all
+    its logits).
+    """
+    delta = s - y
+    delta -= y * delta.sum(axis=-1, keepdims=True)
+    return delta
 
 
 def batch(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
@@ -131,13 +170,17 @@ class Loss:
     def gradient(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def logit_gradient(self, y_true: np.ndarray, y_hat: np.ndarray) -> np.ndarray:
+    def logit_gradient(self, y_true: np.ndarray, y_hat: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Fused gradient with respect to the logits: dC/dz = (y_hat - y) / N.
 
-        Valid when the output activation is ``self.link``; ``y_hat`` is its output.
+        Valid when the output activation is ``self.link``; ``y_hat`` is its output for the
+        logits ``z``. The difference keeps the digits that a y_hat rounded near 1 loses
+        (:func:`sigmoid_minus`, :func:`softmax_minus`).
         """
         y, y_hat = batch(y_true, y_hat)
-        return (y_hat - y) / y_hat.shape[0]
+        delta = softmax_minus(y_hat, y) if self.link == "softmax" else sigmoid_minus(z, y)
+        delta /= y_hat.shape[0]
+        return delta
 
     def check_output(self, activation: str, field: str = "model.output") -> None:
         """Refuse an output activation this loss cannot be used with."""
@@ -322,7 +365,9 @@ class BCEWithLogits(Loss):
 
     def gradient(self, y_true, y_pred):
         y, z = batch(y_true, y_pred)
-        return (_sigmoid(z) - y) / z.shape[0]
+        delta = sigmoid_minus(z, y)
+        delta /= z.shape[0]
+        return delta
 
 
 BCE.logit_form = BCEWithLogits()
@@ -369,7 +414,9 @@ class CrossEntropy(Loss):
 
     def gradient(self, y_true, y_pred):
         y, z = batch(y_true, y_pred)
-        return (Softmax().value(z) - y) / z.shape[0]
+        delta = softmax_minus(Softmax().value(z), y)
+        delta /= z.shape[0]
+        return delta
 
 
 def _signs(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:

@@ -133,7 +133,7 @@ class Network:
         out = self.output
         if loss.link == out.activation.name:
             # fused: dC/dz = (y_hat - y)/N; the link's derivative cancelled analytically
-            return loss.logit_gradient(y, out.a)
+            return loss.logit_gradient(y, out.a, out.z)
         # general chain rule: dC/dz = dC/dy_hat * f'(z) -- mse + sigmoid keeps sigma'(z) here
         grad = loss.gradient(y, out.a)
         return out.activation.backward(out.z, out.a, grad, out=grad if grad.dtype == out.a.dtype else None)
