@@ -180,8 +180,10 @@ def test_bce_logits_gradient_on_logits_up_to_50():
     assert_close_to_differences(losses.create("bce_logits"), y, z, 1e-5 * np.maximum(1.0, np.abs(z)))
     # by hand, N = 34: z = -50 with y = 0 pushes with sigma(-50)/34 = e^-50/(1 + e^-50)/34
     g = losses.create("bce_logits").gradient(y, z)
-    assert g[30, 0] == pytest.approx(np.exp(-50.0) / (1.0 + np.exp(-50.0)) / 34, rel=1e-14)
-    assert g[33, 0] == pytest.approx((1.0 / (1.0 + np.exp(-20.0)) - 1.0) / 34, rel=1e-9)
+    assert g[30, 0] == pytest.approx(np.exp(-50.0) / (1.0 + np.exp(-50.0)) / 34, rel=1e-14, abs=0)
+    # and z = 20 with y = 1 with -sigma(-20)/34, to the last digits (1/(1 + e^-20) - 1, by the rounded sigma,
+    # is 3.6e-8 off; the default absolute tolerance of pytest.approx, 1e-12, hid that the two differed)
+    assert g[33, 0] == pytest.approx(-np.exp(-20.0) / (1.0 + np.exp(-20.0)) / 34, rel=1e-15, abs=0)
 
 
 def test_cross_entropy_gradient_on_logits_up_to_50():
