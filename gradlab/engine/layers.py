@@ -72,7 +72,7 @@ class Dense:
         """Fill gW, gb from delta = dC/dz and return dC/dx (None for the first layer)."""
         self.delta = delta
         np.matmul(self.x.T, delta, out=self.gW)
-        np.sum(delta, axis=0, out=self.gb)
+        np.add.reduce(delta, axis=0, out=self.gb)  # np.sum's own work, without its Python wrapper (~1 us a call)
         if not need_input_grad:
             return None
         return np.matmul(delta, self.W.T, out=self._rows("_dx", delta.shape[0], self.W.shape[0]))

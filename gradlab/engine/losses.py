@@ -94,7 +94,7 @@ def softmax_minus(s: np.ndarray, y: np.ndarray) -> np.ndarray:
     its logits).
     """
     delta = s - y
-    delta -= y * delta.sum(axis=-1, keepdims=True)
+    delta -= y * np.add.reduce(delta, axis=-1, keepdims=True)
     return delta
 
 
