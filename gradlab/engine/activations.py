@@ -105,14 +105,12 @@ def _sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     # 1/(1+e^-z) overflows for z << 0; with e = exp(-|z|) <= 1 nothing can overflow:
     # sigma(z) = 1/(1+e) for z >= 0 and e/(1+e) for z < 0 (no cancellation in 1 - sigma).
     z = _as_float(z)
-    e = _exp_minus_abs(z, out)
-    a = np.add(e, 1.0, out=np.empty_like(e))
+    negative = z < 0  # before anything is written to out, which may be z itself
+    e = _exp_minus_abs(z)
+    a = np.add(e, 1.0, out=np.empty_like(e) if out is None else out)
     np.divide(1.0, a, out=a)
-    np.multiply(a, e, out=a, where=z < 0)
-    if out is None:
-        return a
-    np.copyto(out, a)
-    return out
+    np.multiply(a, e, out=a, where=negative)
+    return a
 
 
 @activations.register("identity", "linear")
