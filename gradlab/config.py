@@ -215,6 +215,25 @@ _FAST_TEXT = re.compile(r"[A-Za-z0-9_ \n\r.:,'\"\[\]{}#/+~()-]*")
 _FAST_MAX_CHARS, _FAST_MAX_OPENERS = 1 << 16, 1000
 
 
+#: the deepest result the fast loader may return. The Python loader refuses ~490 levels (its
+#: recursion), and so would copy.deepcopy of anything near that deep later; what libyaml reads
+#: deeper than this is read again by the Python loader, so that every text keeps that loader's
+#: answer. No config needs more than a few levels
+_FAST_MAX_DEPTH = 64
+
+
+def _nesting_at_most(data: Any, limit: int) -> bool:
+    """Whether the lists and mappings in ``data`` nest at most ``limit`` deep (no recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return False
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return True
+
+
 def _fast_enough(text: str) -> bool:
     """Whether ``text`` is safe for :func:`_fast_loader` (see :data:`_FAST_TEXT`)."""
     return (len(text) <= _FAST_MAX_CHARS and _FAST_TEXT.fullmatch(text) is not None
@@ -259,9 +278,11 @@ def _parse_yaml(text: str) -> Any:
         try:
             loader = fast(text)
             try:
-                return loader.get_single_data()
+                data = loader.get_single_data()
             finally:
                 loader.dispose()
+            if _nesting_at_most(data, _FAST_MAX_DEPTH):
+                return data
         except Exception:  # noqa: BLE001 - the Python loader below reads it again, for its own message
             pass
     try:

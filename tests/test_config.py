@@ -437,3 +437,21 @@ def test_yaml_nested_beyond_the_c_stack_is_refused_not_a_crash():
             "except Exception as error:\n    print(error)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stdout) == (0, "x: nested too deeply (no config needs more than a few levels)\n")
+
+
+def test_yaml_nested_hundreds_of_levels_is_refused_as_before_the_fast_parser(cli, tmp_path):
+    # libyaml read 600 levels that the Python loader refuses; the value then broke copy.deepcopy:
+    # "internal error: RecursionError", exit 1. What the fast parser reads deeper than 64 levels is
+    # read again by the Python loader
+    deep = "[" * 600 + "]" * 600
+    config = tmp_path / "c.yaml"
+    config.write_text(f"name: t\ndata: {{name: cat_dog}}\nmodel: {{hidden: []}}\nloss: bce\noptimizer: {{name: sgd, lr: {deep}}}\n")
+    result = cli("train", config, "--out", tmp_path / "runs")
+    assert (result.code, result.err) == (2, f"error: {config}: invalid YAML: nested too deeply (no config needs more "
+                                            f"than a few levels)\n")
+    assert not (tmp_path / "runs").exists()
+    result = cli("descend", "--set", f"x0={deep}", "--no-plot", "--out", tmp_path / "runs")
+    assert result.code == 2 and "nested too deeply" in result.err
+    from gradlab.config import _nesting_at_most
+
+    assert _nesting_at_most([[1]], 2) and not _nesting_at_most([[[1]]], 2) and _nesting_at_most({"a": 1}, 1)

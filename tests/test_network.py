@@ -214,6 +214,12 @@ def test_sigmoid_minus_and_softmax_minus_against_mpmath(dtype):
         for value, zi in zip(got[:, 0].tolist(), z[:, 0].tolist()):
             exact = float(1 / (1 + exp(-mpf(zi))) - label)
             assert value == pytest.approx(exact, rel=np.finfo(dtype).eps, abs=0), (zi, label)
+    # soft labels below sigma(z) < 1/2: q - y, not (1 - y) - 1 + q, which rounded a small y away (and
+    # gave +4.248e-18 for z = -40, y = 1e-17, whose sigma(z) - y is -5.7516e-18)
+    for zi, label in ((-40.0, 1e-17), (-20.0, 1e-8), (-16.0, 1e-6), (-3.0, 0.3), (2.0, 0.7)):
+        zz, yy = np.array([[zi]], dtype), np.array([[label]], dtype)
+        exact = float(1 / (1 + exp(-mpf(float(zz[0, 0])))) - mpf(float(yy[0, 0])))
+        assert sigmoid_minus(zz, yy)[0, 0] == pytest.approx(exact, rel=4 * np.finfo(dtype).eps, abs=0), (zi, label)
     s = np.array([[1.0, 3e-18, 7e-18], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5]], dtype)
     y = np.array([[1.0, 0, 0], [1, 0, 0], [0, 0, 1]], dtype)
     expected = np.array([[-1e-17, 3e-18, 7e-18], [-0.5, 0.5, 0], [0.2, 0.3, -0.5]], dtype)

@@ -64,18 +64,17 @@ def sigmoid_minus(z: np.ndarray, y: np.ndarray) -> np.ndarray:
 
     sigma(z) rounds to 1 from z ~ 37 in float64 (~ 17 in float32), and sigma(z) - 1 with it
     to 0, while the true value -sigma(-z) = -exp(-z) / (1 + exp(-z)) is a number like any
-    other. With q = sigma(-|z|) = e / (1 + e), e = exp(-|z|), and S the sign bit of z:
+    other. With q = sigma(-|z|) = e / (1 + e), e = exp(-|z|), and H = 1 where z >= 0, else 0:
 
-        sigma(z) - y = (1 - y - S) - sign(z) q,
+        sigma(z) - y = (H - y) - sign(z) q,
 
-    whose first term is exact for labels y in {0, 1}: at z = 40 and y = 1 it gives
-    -4.248e-18, where sigma(z) - y gives 0. (A -0.0 counts as negative, which is right:
-    sigma(-0) = 1/2 either way.)
+    that is q - y where z < 0 and (1 - y) - q where z >= 0; H - y is exact where z < 0 for any
+    label, and where z >= 0 for labels in {0, 1}. At z = 40 and y = 1 it gives -4.248e-18, where
+    sigma(z) - y gives 0. (H follows the sign bit: sigma(-0) = sigma(+0) = 1/2 either way.)
     """
     q = np.exp(-np.abs(z))
     q /= q + 1.0
-    delta = 1.0 - y
-    delta -= np.signbit(z)
+    delta = np.subtract(~np.signbit(z), y, dtype=np.result_type(q, y))
     delta -= np.copysign(q, z, out=q)
     return delta
 
