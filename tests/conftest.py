@@ -18,6 +18,14 @@ from hypothesis import settings  # noqa: E402
 settings.register_profile("gradlab", database=None, deadline=None, max_examples=60)
 settings.load_profile("gradlab")
 
+# pytest.approx(x, rel=...) also passes anything within 1e-12 of x unless abs is given: every
+# comparison of a number below ~1e-6 passed whatever it was (three such checks had gone vacuous:
+# 1e-21 eps against 1.18376e-21, a std of 1e-200 against 0). Here the relative tolerance alone
+# decides; a check that means an absolute one says abs=
+from _pytest.python_api import ApproxScalar  # noqa: E402
+
+ApproxScalar.DEFAULT_ABSOLUTE_TOLERANCE = 0.0
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
 
