@@ -148,11 +148,10 @@ def test_the_failure_message_names_an_entry_that_failed_not_one_that_passed_by_a
     # a trained ReLU network: many gradient entries are ~1e-12, where finite differences give relative
     # error 1 while the absolute error stays below atol; the message quoted such a passing entry
     # ("max relative error 1 in W1[0, 63]"). The tolerances are tight enough for central differences'
-    # own noise to fail an entry: at 1e-9 every entry of this network now passes (before the fused
-    # output delta kept its digits, the rounded softmax outputs failed some at 1e-9)
+    # own noise to fail an entry on any platform (at 1e-9 and 1e-11 an entry or two fail by a hair, or
+    # none, as the trained weights and the platform's exp round)
     assert cli("train", CONFIGS / "spiral_relu.yaml", "--out", tmp_path / "runs", "--no-plot", "-q").code == 0
     (trained,) = run_dirs(tmp_path / "runs")
-    assert cli("gradcheck", trained, "--tol", "1e-9", "--atol", "1e-11", "--out", tmp_path / "o9").code == 0
     result = cli("gradcheck", trained, "--tol", "1e-11", "--atol", "1e-13", "--out", tmp_path / "o")
     assert result.code == 1
     found = re.search(r"max relative error of a failing entry (\S+) in (\w+)\[([\d, ]+)\] \(absolute (\S+); "
