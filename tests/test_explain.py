@@ -417,3 +417,19 @@ def test_a_per_sample_loss_gradient_is_written_as_an_equation_that_holds_for_a_b
     assert "dC/dy_hat = (1/N) dl/dr, dl/dr = clip(r/beta, -1, 1), r = y_hat - y" in text
     output = json.loads(cli("explain", CONFIGS / "sine_smooth_l1.yaml", "--batch", "--json").out)["layers"][-1]
     assert np.max(np.abs(output["dC_da"])) == pytest.approx(1 / 225)  # |clip| = 1 for some sample, N = 225
+
+
+def test_a_saturated_right_answer_shows_a_delta_of_every_digit_beside_its_loss(cli, tmp_path):
+    """x = 1, y = 1, w = 40, b = 0: y_hat = sigma(40) rounds to 1, and y_hat - y = 1 - 1 = 0 in float64;
+    the true delta is -sigma(-40) = -4.2483542552915889e-18 (mpmath), and the loss softplus(-40) the same
+    number, positive. explain showed delta = 0 (z = 40) or -8.88e-16 (near z = 35) beside them."""
+    config = tmp_path / "right.yaml"
+    config.write_text("data: {name: inline, X: [[1.0], [-1.0]], y: [1, 0], test_fraction: 0, standardize: false}\n"
+                      "model: {hidden: [], output: sigmoid, init: {name: explicit, layers: [{W: [[40.0]], b: [0.0]}]}}\n"
+                      "loss: bce\n")
+    d = explain_json(cli, config)
+    out = d["layers"][0]
+    assert out["a"] == [[1.0]]
+    assert out["delta"][0][0] == pytest.approx(-4.2483542552915889e-18, rel=1e-15)
+    assert d["loss"]["value"] == pytest.approx(4.2483542552915889e-18, rel=1e-15)
+    assert out["dW"][0][0] == out["db"][0] == out["delta"][0][0]  # x = 1
