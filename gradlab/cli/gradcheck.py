@@ -64,7 +64,8 @@ def gradcheck(
     argv += "".join(f" --set {shlex.quote(item)}" for item in set_ or [])  # the overrides are part of the check
     run = Run.create("gradcheck", config, name=name, out=out_dir,
                      reproduce=f"gradlab gradcheck {shlex.quote(str(Path(run_dir or source).absolute()))} {argv}")
-    with named_if_stopped(run):  # the run's duration is the check's (2 forward passes per parameter entry), not only the writing
+    # the run's duration is the check's (2 forward passes per parameter entry), not only the writing
+    with named_if_stopped(run):
         with ProgressBars() as bars:
             result = check.run(progress=bars.task("parameters"))
         columns = ["parameter", "layer", "shape", "size", "max_abs_error", "max_rel_error", "worst_index", "kinks",
