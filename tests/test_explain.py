@@ -433,3 +433,19 @@ def test_a_saturated_right_answer_shows_a_delta_of_every_digit_beside_its_loss(c
     assert out["delta"][0][0] == pytest.approx(-4.2483542552915889e-18, rel=1e-15)
     assert d["loss"]["value"] == pytest.approx(4.2483542552915889e-18, rel=1e-15)
     assert out["dW"][0][0] == out["db"][0] == out["delta"][0][0]  # x = 1
+
+
+def test_a_saturated_softmax_shows_a_jacobian_diagonal_that_agrees_with_its_delta(cli, tmp_path):
+    """Logits (40, 0, 0), target class 0: s = (1, e, e) rounded, e = exp(-40) = 4.2483542552915889e-18.
+    The diagonal s_0 (1 - s_0) = s_0 (s_1 + s_2) = 8.4967085e-18 (mpmath), and delta_0 = -(s_1 + s_2), its
+    negative, as J^T dC/dy_hat with dC/dy_hat = (-1, 0, 0) says. The diagonal showed 0 (1 - s_0 rounded)."""
+    config = tmp_path / "softmax.yaml"
+    config.write_text("data: {name: inline, X: [[1.0], [-1.0], [0.5]], y: [0, 1, 2], test_fraction: 0, "
+                      "standardize: false}\n"
+                      "model: {hidden: [], output: softmax, init: {name: explicit, layers: [{W: [[40.0, 0.0, 0.0]], "
+                      "b: [0.0, 0.0, 0.0]}]}}\nloss: cross_entropy\n")
+    out = explain_json(cli, config)["layers"][0]
+    e = 4.2483542552915889e-18
+    assert out["a"][0][0] == 1.0
+    assert out["f_prime"][0] == pytest.approx([2 * e, e, e], rel=1e-15)
+    assert out["delta"][0] == pytest.approx([-2 * e, e, e], rel=1e-15)

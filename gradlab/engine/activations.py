@@ -496,13 +496,24 @@ class Softmax(Activation):
         return e
 
     def derivative(self, z):
+        # s_i (1 - s_i), with 1 - s_i of an entry above 1/2 (a row has at most one) formed as the sum of
+        # the row's other entries: s_i rounds to 1 once they sum below the rounding of 1, and 1 - s_i to 0,
+        # which explain showed beside the exact delta of softmax + cross_entropy (losses.softmax_minus)
         s = self.value(z)
-        return s * (1.0 - s)
+        complement = 1.0 - s
+        if s.ndim:
+            top = s > 0.5
+            others = np.add.reduce(np.where(top, 0.0, s), axis=-1, keepdims=True)
+            np.copyto(complement, np.broadcast_to(others, s.shape), where=top)
+        return s * complement
 
     def jacobian(self, z):
-        """The full Jacobian, shape (..., k, k): diag(s) - s s^T."""
+        """The full Jacobian, shape (..., k, k): diag(s) - s s^T, its diagonal from :meth:`derivative`."""
         s = self.value(z)
-        return s[..., :, None] * (np.eye(s.shape[-1], dtype=s.dtype) - s[..., None, :])
+        J = -(s[..., :, None] * s[..., None, :])
+        diagonal = np.arange(s.shape[-1])
+        J[..., diagonal, diagonal] = self.derivative(z)
+        return J
 
     def backward(self, z, a, grad, out=None):
         return np.multiply(a, grad - np.sum(grad * a, axis=-1, keepdims=True), out=out)
