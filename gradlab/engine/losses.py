@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from gradlab.engine import _checks
-from gradlab.engine.activations import Softmax, _as_float, _select
+from gradlab.engine.activations import Softmax, _as_float, _exp_minus_abs, _select
 from gradlab.errors import InputError
 from gradlab.registry import Registry
 
@@ -72,7 +72,7 @@ def sigmoid_minus(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     label, and where z >= 0 for labels in {0, 1}. At z = 40 and y = 1 it gives -4.248e-18, where
     sigma(z) - y gives 0. (H follows the sign bit: sigma(-0) = sigma(+0) = 1/2 either way.)
     """
-    q = np.exp(-np.abs(z))
+    q = _exp_minus_abs(z)
     q /= q + 1.0
     delta = np.subtract(~np.signbit(z), y, dtype=np.result_type(q, y))
     delta -= np.copysign(q, z, out=q)
