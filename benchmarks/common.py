@@ -173,6 +173,11 @@ class Worker:
         child.close()
         self.call("__ready__")
 
+    @property
+    def pid(self) -> int:
+        """The worker process's id (for :func:`settle`)."""
+        return self._process.pid
+
     def call(self, method: str, *args: Any) -> Any:
         self._conn.send((method, args))
         ok, value = self._conn.recv()
@@ -212,16 +217,68 @@ def _serve(conn, factory, args) -> None:
 
 # -- timing ---------------------------------------------------------------------------------
 
-#: seconds to wait before a timed run: OpenBLAS's idle threads spin for 2**28 cycles (~0.1 s)
+#: the longest wait before a timed run: OpenBLAS's idle threads spin for 2**28 cycles (~0.1 s)
 #: after each call and OpenMP's for up to 0.2 s; on 2 cores a thread still spinning for the
 #: implementation that ran before halves the speed of the next one's matrix products
 #: (benchmarks/gemm.py without the pause: PyTorch's 784x512 product 2.6 ms, with it 1.5 ms).
 SETTLE_S = 0.3
+#: how long the watched threads must have been idle for :func:`settle` to end sooner, and how
+#: often it looks: a spinning thread runs all of every poll, a sleeping one none of it
+QUIET_S = 0.03
+POLL_S = 0.005
 
 
-def settle() -> None:
-    """Wait until the thread pools of whatever ran before have gone to sleep."""
-    time.sleep(SETTLE_S)
+def _run_ns(pids: Iterable[int], skip: int) -> int | None:
+    """Nanoseconds the threads of ``pids`` (but thread ``skip``) have run on a CPU, from
+    ``/proc/<pid>/task/<tid>/schedstat`` (Linux); None where that cannot be read."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            return None
+        for tid in tasks:
+            if int(tid) == skip:
+                continue
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as stat:
+                    total += int(stat.read().split()[0])
+            except FileNotFoundError:  # the thread ended while we looked
+                continue
+            except (OSError, ValueError, IndexError):
+                return None
+    return total
+
+
+def settle(pids: Iterable[int] = ()) -> float:
+    """Wait until the thread pools of whatever ran before have gone to sleep; the seconds waited.
+
+    Watches the threads of the processes ``pids`` (default: this process, but the calling
+    thread) until they have run less than a tenth of the time for :data:`QUIET_S` seconds, at
+    most :data:`SETTLE_S`. After a tiny network, whose products use no worker threads, that is
+    ~0.03 s; after a large one, the ~0.1-0.2 s the workers spin. Where the threads' run times
+    cannot be read (no ``/proc``), it waits :data:`SETTLE_S`.
+    """
+    import threading
+
+    pids = list(pids) or [os.getpid()]
+    me = threading.get_native_id()
+    start = time.perf_counter()
+    last, quiet_since = _run_ns(pids, me), start
+    while last is not None:
+        time.sleep(POLL_S)
+        now, ran = time.perf_counter(), _run_ns(pids, me)
+        if ran is None:
+            break
+        busy, last = ran - last > 0.1 * POLL_S * 1e9, ran
+        if busy:
+            quiet_since = now
+        elif now - quiet_since >= QUIET_S:
+            return now - start
+        if now - start >= SETTLE_S:
+            return now - start
+    time.sleep(max(0.0, SETTLE_S - (time.perf_counter() - start)))
+    return time.perf_counter() - start
 
 
 # -- optional peers -------------------------------------------------------------------------

@@ -2,13 +2,13 @@
 MLPClassifier and a GEMM-only floor, on the same network, data, batches, weights and optimizer.
 
     python benchmarks/engine.py            # every case, about 10 minutes on 2 cores
-    python benchmarks/engine.py --quick    # fewer repeats, the large network on 12,000 samples
+    python benchmarks/engine.py --quick    # about a minute: 3 repeats, large and online on fewer samples
 
 Every implementation runs in its own process (thread pools of two libraries in one process
 compete for the cores), with the same thread count, and the processes take turns epoch by
 epoch (A B C D A B C D ...), so a slow phase of the machine hits them all alike; each timed
-epoch starts after a pause of ``common.SETTLE_S`` seconds, so that the threads of the one
-before have stopped spinning and do not slow it down. Before any timing, each trains one
+epoch waits (``common.settle``) until the threads of the one before have stopped spinning, so
+that they do not slow it down. Before any timing, each trains one
 epoch from the same initial weights on the same shuffled batches and the loss of its weights
 is evaluated by one reference function: only implementations that did the same work (to 1e-6
 relative in float64) are compared.
@@ -87,6 +87,9 @@ SIZES = {
     "online": Case("online", (2, 16, 1), 1000, 1, "sigmoid"),
 }
 ADAM = {"beta1": 0.9, "beta2": 0.999}
+#: ``--quick``: the sizes whose epochs take seconds, on fewer samples (each epoch is still
+#: 23 steps of the large network, 250 updates of the online one)
+QUICK_SAMPLES = {"large": 6_000, "online": 250}
 
 
 def adam_eps(dtype: str) -> float:
@@ -387,8 +390,8 @@ def cases_for(args) -> list[Case]:
     cases = []
     for size in args.sizes:
         base = SIZES[size]
-        if args.quick and size == "large":
-            base = replace(base, n=12_000)
+        if args.quick and size in QUICK_SAMPLES:
+            base = replace(base, n=QUICK_SAMPLES[size])
         for dtype in args.dtypes:
             for optimizer in args.optimizers:
                 cases.append(replace(base, dtype=dtype, optimizer=optimizer))
@@ -431,7 +434,7 @@ def run_case(case: Case, workers: dict[str, common.Worker], args, console) -> di
     times: dict[str, list[float]] = {name: [] for name in workers}
     for r in range(repeats_for(case, args)):
         for name, worker in workers.items():  # interleaved: A B C D A B C D ...
-            common.settle()  # the implementation before this one may still have threads spinning
+            common.settle(w.pid for w in workers.values())  # the one before may still have threads spinning
             times[name].append(worker.call("epoch", r + 1))
     memory = {name: w.call("memory") for name, w in workers.items()}
     result = {"case": case.label, "label": short(case), **spec, "flops": case.flops, "loss_after_1": losses,
@@ -519,7 +522,7 @@ def goals(results) -> list[common.Goal]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="3 repeats, large on 12,000 samples (~2.5 minutes on 2 cores)")
+    parser.add_argument("--quick", action="store_true", help="3 repeats, large on 6,000 samples, online on 250 (~1 minute on 2 cores)")
     parser.add_argument("--sizes", type=lambda s: s.split(","), default=list(SIZES), help=",".join(SIZES))
     parser.add_argument("--dtypes", type=lambda s: s.split(","), default=list(DTYPES), help=",".join(DTYPES))
     parser.add_argument("--optimizers", type=lambda s: s.split(","), default=list(OPTIMIZERS), help=",".join(OPTIMIZERS))

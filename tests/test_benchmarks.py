@@ -120,3 +120,51 @@ def test_update_benchmark_compares_the_blas_and_ufunc_updates_on_equal_work(tmp_
     for r in report["steps"]:
         assert r["rounds"] == 2 and r["ufuncs_update_ms"] > 0 and r["blas_products_ms"] > 0
     assert report["machine"]["blas_routines"] in (True, False)
+
+
+SPIN_THEN_SLEEP = """
+import sys, time
+print("spinning", flush=True)
+end = time.perf_counter() + float(sys.argv[1])
+while time.perf_counter() < end:
+    pass
+time.sleep(60)
+"""
+
+
+def waited_for(spin_s: float) -> float:
+    """Seconds :func:`common.settle` waits on a process whose only thread spins ``spin_s`` seconds
+    from the moment it is watched, then sleeps."""
+    common = benchmark_module("common")
+    child = subprocess.Popen([sys.executable, "-c", SPIN_THEN_SLEEP, str(spin_s)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "spinning\n"
+        return common.settle([child.pid])
+    finally:
+        child.kill()
+        child.wait()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the threads' run times from /proc")
+def test_settle_waits_while_the_watched_threads_spin_and_no_longer():
+    common = benchmark_module("common")
+    assert (common.QUIET_S, common.SETTLE_S) == (0.03, 0.3)
+    assert 0.03 <= waited_for(0.0) < 0.2  # asleep from the start: the quiet period and done
+    assert 0.15 <= waited_for(0.15) < 0.3  # the spin, then the quiet period
+    assert 0.3 <= waited_for(5.0) < 0.5  # still spinning: at most SETTLE_S
+
+
+def test_settle_waits_the_whole_pause_where_run_times_cannot_be_read(monkeypatch):
+    common = benchmark_module("common")
+    monkeypatch.setattr(common, "_run_ns", lambda pids, skip: None)
+    assert 0.3 <= common.settle([1]) < 0.5
+
+
+def test_quick_trains_the_long_sizes_on_fewer_samples():
+    engine = benchmark_module("engine")
+    args = engine.argparse.Namespace(quick=True, sizes=list(engine.SIZES), dtypes=["float64"], optimizers=["sgd"])
+    assert {case.size: case.n for case in engine.cases_for(args)} == {
+        "tiny": 1000, "small": 1797, "large": 6000, "online": 250}
+    args.quick = False
+    assert {case.size: case.n for case in engine.cases_for(args)} == {
+        "tiny": 1000, "small": 1797, "large": 60_000, "online": 1000}
