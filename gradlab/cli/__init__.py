@@ -1,6 +1,9 @@
-"""The command-line interface: the only package that imports typer or rich."""
+"""The command-line interface: the only package that imports typer or rich.
 
-from __future__ import annotations
+Its modules do not use ``from __future__ import annotations``: Typer reads every command's
+annotations to build its options, even for ``gradlab --help``, and annotations kept as text cost
+it an ``eval`` each (building the commands took 20 ms with them, 5 ms without).
+"""
 
 
 def main() -> int:

@@ -4,8 +4,6 @@ Exit codes: 0 success (a diverged experiment included: it is a result), 1 a fail
 while running, 2 bad input, 130 interrupted by Ctrl-C.
 """
 
-from __future__ import annotations
-
 import importlib
 import os
 import signal

@@ -4,8 +4,6 @@ Command modules import the library (and NumPy) inside their functions, so that
 ``gradlab --help`` stays as fast as a bare Typer app.
 """
 
-from __future__ import annotations
-
 import contextlib
 import functools
 import math

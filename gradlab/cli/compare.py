@@ -1,8 +1,6 @@
 """``gradlab compare``: several runs' curves in one plot, their final and best values, and the
 config keys in which they differ."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated, Any, Optional

@@ -1,7 +1,5 @@
 """``gradlab descend``: gradient descent on a function given as text, with an iteration table."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Optional

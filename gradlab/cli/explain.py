@@ -1,7 +1,5 @@
 """``gradlab explain``: one forward and backward pass printed layer by layer, with the numbers."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

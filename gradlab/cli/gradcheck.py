@@ -1,7 +1,5 @@
 """``gradlab gradcheck``: backpropagation's gradient against central finite differences."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

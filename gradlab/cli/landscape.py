@@ -1,7 +1,5 @@
 """``gradlab landscape``: the loss surface and the path training took across it."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

@@ -1,8 +1,6 @@
 """``gradlab list``: what exists (activations, losses, optimizers, ...), each with its formula,
 straight from the registries (:mod:`gradlab.catalog`)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Optional
 
 import typer

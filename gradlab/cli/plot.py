@@ -2,8 +2,6 @@
 wrong, and how losses push a wrong output. The numbers come from :mod:`gradlab.curves`,
 the pictures from :mod:`gradlab.plots.functions`."""
 
-from __future__ import annotations
-
 import shlex
 from pathlib import Path
 from typing import Annotated, Any, Optional

@@ -1,7 +1,5 @@
 """``gradlab predict`` and ``gradlab evaluate``: a trained run applied to new data."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

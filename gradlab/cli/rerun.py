@@ -1,7 +1,5 @@
 """``gradlab rerun``: run a run again from its config.yaml and check that the numbers are the same."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

@@ -1,7 +1,5 @@
 """``gradlab runs`` (the run history, newest first) and ``gradlab runs show RUN``."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated, Any, Optional

@@ -1,7 +1,5 @@
 """``gradlab sweep``: train every point of a grid (x seeds), in parallel, and rank the grid points."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Optional
 

@@ -1,7 +1,5 @@
 """``gradlab train`` and ``gradlab schema``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
