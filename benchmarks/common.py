@@ -146,9 +146,23 @@ def peak_rss_mib() -> float | None:
     return kib / 1024
 
 
+def _release_free_heap() -> None:
+    """Hand the heap that freed objects left back to the system (glibc's ``malloc_trim``; nothing
+    elsewhere), so that the resident size no longer counts what an earlier piece of work freed."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def reset_peak_rss() -> None:
     """Reset the kernel's peak-RSS mark to the current RSS (Linux >= 4.0; a no-op elsewhere),
-    so the next :func:`peak_rss_mib` measures one piece of work, not the process's whole past."""
+    so the next :func:`peak_rss_mib` measures one piece of work, not the process's whole past.
+    The free heap is released first: otherwise the mark starts from what an earlier case left."""
+    _release_free_heap()
     try:
         Path("/proc/self/clear_refs").write_text("5")
     except OSError:
@@ -253,29 +267,28 @@ def _run_ns(pids: Iterable[int], skip: int) -> int | None:
 def settle(pids: Iterable[int] = ()) -> float:
     """Wait until the thread pools of whatever ran before have gone to sleep; the seconds waited.
 
-    Watches the threads of the processes ``pids`` (default: this process, but the calling
-    thread) until they have run less than a tenth of the time for :data:`QUIET_S` seconds, at
-    most :data:`SETTLE_S`. After a tiny network, whose products use no worker threads, that is
-    ~0.03 s; after a large one, the ~0.1-0.2 s the workers spin. Where the threads' run times
-    cannot be read (no ``/proc``), it waits :data:`SETTLE_S`.
+    Watches the threads of the processes ``pids`` (default: this process; the calling thread is
+    never counted) until, over the last :data:`QUIET_S` seconds, they have run less than a tenth
+    of that time, at most :data:`SETTLE_S`. After a tiny network, whose products use no worker
+    threads, that is ~0.03 s; after a large one, the ~0.1-0.2 s the workers spin. The run times
+    are summed over the whole window, not per poll: the kernel adds them up at its ticks (4 ms
+    here), and a spinning thread that other processes keep off the cores for one poll has not
+    gone to sleep. Where they cannot be read (no ``/proc``), it waits :data:`SETTLE_S`.
     """
     import threading
 
     pids = list(pids) or [os.getpid()]
     me = threading.get_native_id()
     start = time.perf_counter()
-    last, quiet_since = _run_ns(pids, me), start
-    while last is not None:
+    samples = [(start, _run_ns(pids, me))]  # (when, run time so far)
+    while samples[-1][1] is not None:
         time.sleep(POLL_S)
         now, ran = time.perf_counter(), _run_ns(pids, me)
-        if ran is None:
+        if ran is None or now - start >= SETTLE_S:
             break
-        busy, last = ran - last > 0.1 * POLL_S * 1e9, ran
-        if busy:
-            quiet_since = now
-        elif now - quiet_since >= QUIET_S:
-            return now - start
-        if now - start >= SETTLE_S:
+        samples.append((now, ran))
+        window = [(t, ns) for t, ns in samples if t <= now - QUIET_S]
+        if window and ran - window[-1][1] < 0.1 * (now - window[-1][0]) * 1e9:
             return now - start
     time.sleep(max(0.0, SETTLE_S - (time.perf_counter() - start)))
     return time.perf_counter() - start
