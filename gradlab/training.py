@@ -63,6 +63,8 @@ class History:
     stop_reason: str = ""
     epochs: int = 0
     in_epoch: bool = False  # updates of epoch ``epochs + 1`` have begun: the weights are past the last full epoch
+    # early stopping's best so far (a gain of min_delta counts), seen only at the rows it checks;
+    # the summary's best_epoch/best_loss come from all the rows (runner.final_values)
     best_epoch: int | None = None
     best_value: float | None = None
     params_path: list[np.ndarray] = field(default_factory=list)  # flat parameters along the way, if asked (fit)
@@ -301,11 +303,16 @@ def largest_magnitude(params: list[np.ndarray]) -> float:
     return float(np.max([bound for p in params for bound in (p.max(), -p.min())]))
 
 
-def _improved(history: History, row: dict[str, Any], settings: Settings) -> bool:
-    """Early-stopping bookkeeping on the test loss (the train loss when there is no test set)."""
+def watched_loss(row: dict[str, Any]) -> float:
+    """The loss a row is judged by, for early stopping and for the summary's best: the test
+    loss, or the train loss when there is no test set."""
     value = row.get("test_loss")
-    if value is None:
-        value = row["train_loss"]
+    return row["train_loss"] if value is None else value
+
+
+def _improved(history: History, row: dict[str, Any], settings: Settings) -> bool:
+    """Early-stopping bookkeeping on :func:`watched_loss`: a new best needs a gain of ``min_delta``."""
+    value = watched_loss(row)
     if history.best_value is None or value < history.best_value - settings.min_delta:
         history.best_value, history.best_epoch = value, row["epoch"]
         return True

@@ -439,6 +439,23 @@ def test_lbfgs_stops_early_on_the_test_loss(tmp_path):
     assert history.stop_reason.startswith(f"early stop at epoch {history.epochs}: no improvement of the test loss")
 
 
+def test_the_summarys_best_counts_the_row_a_line_search_minimizer_ends_on(cli, tmp_path):
+    # L-BFGS converges at iteration 27, between the logged epochs 0 and 50: its end row was logged
+    # without passing early stopping's bookkeeping, and summary.json said best_epoch 0 (test loss
+    # 0.7535) beside best_test_accuracy 0.96, from that very row (test loss 0.5961)
+    config = write(tmp_path, "lb.yaml", "seed: 0\ndata: {name: xor}\nmodel: {hidden: [4], activation: tanh}\n"
+                                       "loss: bce\noptimizer: {name: lbfgs}\n"
+                                       "training: {epochs: 1000, batch_size: full, log_every: 50}\n")
+    result, run = train(cli, tmp_path, config, "--no-plot")
+    assert result.code == 0, result.text
+    rows = metrics(run)
+    assert [r["epoch"] for r in rows] == ["0", "27"]
+    assert float(rows[1]["test_loss"]) < float(rows[0]["test_loss"])
+    s = summary(run)
+    assert (s["best_epoch"], s["best_loss"]) == (27, float(rows[1]["test_loss"]))
+    assert s["best_test_accuracy"] == float(rows[1]["test_accuracy"])
+
+
 def test_initial_weights_beyond_the_divergence_bound_stop_before_the_first_update(cli, tmp_path):
     # it used to train one epoch and stop as diverged at epoch 1, blaming the learning rate
     result, run = train(cli, tmp_path, CONFIGS / "cat_dog.yaml", "--no-plot", "--set", "model.init.std=1e308")
@@ -448,6 +465,8 @@ def test_initial_weights_beyond_the_divergence_bound_stop_before_the_first_updat
     assert re.fullmatch(r"diverged before the first update: a parameter reached \S+e\+307 in size \(more than "
                         r"1e\+12\); start from smaller weights", done["stop_reason"]), done["stop_reason"]
     assert len(metrics(run)) == 1  # epoch 0 alone
+    # that row is logged at weights beyond use: no best, for the loss as for the accuracy
+    assert (done["best_epoch"], done["best_loss"], done["best_test_accuracy"]) == (None, None, None)
 
 
 def test_early_stop_counts_the_epochs_since_the_best_checked_at_logged_epochs():

@@ -84,6 +84,23 @@ def test_an_interrupt_between_logged_epochs_logs_a_last_row_at_the_saved_weights
     assert history.rows[-1]["lr"] == 0.5
 
 
+def test_the_summarys_best_counts_the_row_an_interrupt_logs():
+    # the row logged at Ctrl-C (epoch 7, between the logged 5 and 10) bypassed early stopping's
+    # bookkeeping, so the summary's best stayed at epoch 5 though epoch 7's test loss was lower
+    from gradlab.runner import final_values
+
+    class Stop(Callback):
+        def on_epoch_end(self, epoch):
+            if epoch == 7:
+                raise KeyboardInterrupt
+
+    history = train(experiment(training__log_every=5), callbacks=[Stop()])
+    epochs, test_losses = zip(*[(r["epoch"], r["test_loss"]) for r in history.rows])
+    assert epochs == (0, 5, 7) and test_losses[2] == min(test_losses)
+    values = final_values(history)
+    assert (values["best_epoch"], values["best_loss"]) == (7, test_losses[2])
+
+
 def test_the_row_an_interrupt_logs_carries_the_learning_rate_of_its_epoch():
     class Stop(Callback):
         def on_epoch_end(self, epoch):
