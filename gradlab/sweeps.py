@@ -169,7 +169,7 @@ def plan(
             failures.append((point, str(error)))
             continue
         has_test = experiment.X_test is not None
-        columns.update(dict.fromkeys(metric_columns(experiment.network, experiment.settings.task, has_test)))
+        columns.update(dict.fromkeys(metric_columns(experiment.network, experiment.settings.task)))
         kinds.add((experiment.settings.task, has_test))
     if failures:
         raise ConfigError(_diagnose(base, config.parent, failures, overrides, all_failed=len(failures) == len(firsts)))

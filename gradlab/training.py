@@ -92,10 +92,11 @@ class Callback:
     def on_warning(self, message: str) -> None: ...
 
 
-def metric_columns(network: Network, task: str, has_test: bool) -> list[str]:
+def metric_columns(network: Network, task: str) -> list[str]:
     """The metrics.csv header for this network and task: accuracy for a classifier, R^2 for a
-    regression (a column that could never hold a number would only break a reader such as
-    ``numpy.loadtxt``)."""
+    regression, and a layer's saturation or dead-unit share only where its activation can have
+    them. The test columns are always there, empty without a test set (as every number that was
+    never measured): one header whatever the data split, so that runs and sweeps line up."""
     scores = ["train_r2", "test_r2"] if task == "regression" else ["train_accuracy", "test_accuracy"]
     cols = ["epoch", "train_loss", "test_loss", *scores, "lr", "grad_norm"]
     for k, layer in enumerate(network.layers, start=1):
@@ -374,7 +375,7 @@ def fit(
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     history = History()
-    columns = metric_columns(network, settings.task, X_test is not None and len(X_test) > 0)
+    columns = metric_columns(network, settings.task)
     for cb in callbacks:
         cb.on_start(settings, columns)
     logger = _Logger(network, loss, X, Y, X_test, Y_test, settings, callbacks)
