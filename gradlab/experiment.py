@@ -13,7 +13,6 @@ value and what is allowed; an unknown key gets a did-you-mean.
 from __future__ import annotations
 
 import inspect
-import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gradlab.config import Bool, FiniteFloat, Int, as_written, check_file_kind, load_yaml, validate
-from gradlab.engine._checks import beyond_dtype, to_dtype
+from gradlab.engine._checks import beyond_dtype, dtype_problem, to_dtype
 from gradlab.errors import ConfigError, InputError, in_file
 
 Spec = Union[str, dict[str, Any]]
@@ -345,12 +344,10 @@ def build(raw: Mapping[str, Any], base_dir: str | os.PathLike | None = None) -> 
         raise ConfigError("\n".join(problems))
 
     dtype = np.dtype(m.dtype)
-    for field, act in [*(("model.activation", a) for a in hidden), ("model.output", output)]:
-        for key, value in vars(act).items():  # alpha = 1e39 overflows when cast to float32
-            if isinstance(value, float) and math.isfinite(value) and to_dtype(value, dtype)[1] is not None:
-                message = f"{field}: {act.name} {key} = {value:g} is {beyond_dtype(dtype)}; use float64 or a smaller {key}"
-                if message not in problems:  # once, however many layers use it
-                    problems.append(message)
+    for field, component in [("loss", loss), *(("model.activation", a) for a in hidden), ("model.output", output)]:
+        for message in _parameter_problems(field, component, dtype):
+            if message not in problems:  # once, however many layers use it
+                problems.append(message)
     problems.extend(_eps_problems(optimizer, dtype))
     n_out = dataset.n_outputs
     if dataset.task == "binary" and (loss.per_class or output.name == "softmax"):
@@ -431,6 +428,14 @@ def _fitting(values: np.ndarray, names: list[str], kind: str, dtype: np.dtype, d
     mean, std = float(dataset.mean[column]), float(dataset.std[column])
     raise InputError(f"{kind} {names[column]!r} holds {value * std + mean:g}, which standardises (mean {mean:.4g}, "
                      f"std {std:.4g}) to {value:g}, {beyond_dtype(dtype)}; use model.dtype: float64")
+
+
+def _parameter_problems(field: str, component, dtype: np.dtype) -> list[str]:
+    """The parameters of a registered loss or activation that ``dtype`` cannot hold as given
+    (:func:`~gradlab.engine._checks.dtype_problem`): ``loss: smooth_l1 beta = 1e-300 rounds to 0
+    in float32; ...``. A parameter is an instance attribute, as the registry's classes keep them."""
+    return [f"{field}: {component.name} {problem}" for key, value in vars(component).items()
+            if (problem := dtype_problem(key, value, dtype)) is not None]
 
 
 def _eps_problems(optimizer, dtype: np.dtype) -> list[str]:

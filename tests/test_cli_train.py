@@ -221,6 +221,19 @@ FULL = "data: {name: xor, n_samples: 40}\ntraining: {epochs: 2, batch_size: full
     (BASE + "model: {hidden: [4, 4], activation: 'leaky_relu:alpha=1e39', dtype: float32}",
      r"^error: model.activation: leaky_relu alpha = 1e\+39 is beyond the range of float32 \(at most 3.403e\+38 in "
      r"size\); use float64 or a smaller alpha$"),
+    # a parameter that must be > 0 and rounds to 0 in float32: smooth_l1's loss and gradient were 0/0 = nan and
+    # the run 'diverged before the first update' (exit 0); huber's gradient was 0, swish the line z/2
+    ("data: {name: sine, n_samples: 40}\ntraining: {epochs: 2}\nmodel: {dtype: float32}\nloss: 'smooth_l1:beta=1e-300'",
+     r"^error: loss: smooth_l1 beta = 1e-300 rounds to 0 in float32; use float64 or a beta of at least 1.4e-45$"),
+    ("data: {name: sine, n_samples: 40}\ntraining: {epochs: 2}\nmodel: {dtype: float32}\nloss: 'huber:delta=1e-46'",
+     r"^error: loss: huber delta = 1e-46 rounds to 0 in float32; use float64 or a delta of at least 1.4e-45$"),
+    (BASE + "model: {hidden: [4], activation: 'swish:beta=1e-46', dtype: float32}",
+     r"^error: model.activation: swish beta = 1e-46 rounds to 0 in float32; use float64 or a beta of at least "
+     r"1.4e-45$"),
+    # the loss's parameters get the activations' range check too: beta = inf made smooth_l1's loss 0
+    ("data: {name: sine, n_samples: 40}\ntraining: {epochs: 2}\nmodel: {dtype: float32}\nloss: 'smooth_l1:beta=1e300'",
+     r"^error: loss: smooth_l1 beta = 1e\+300 is beyond the range of float32 \(at most 3.403e\+38 in size\); "
+     r"use float64 or a smaller beta$"),
     # data, targets and initial weights that float32 cannot hold: cast, they were inf ('overflow encountered in
     # cast', exit 1; without -W error a run that 'diverged' blaming the learning rate)
     ("data: {name: csv, path: huge.csv}\nmodel: {dtype: float32}",
@@ -249,6 +262,40 @@ def test_bad_configs_exit_2_naming_the_field_and_leave_nothing(cli, tmp_path, te
     assert "Traceback" not in result.text
     assert __import__("re").search(message, result.err), result.err
     assert run is None and not (tmp_path / "out").exists()
+
+
+def test_a_float32_subnormal_beta_is_kept_and_trains(cli, tmp_path):
+    """1e-44 is a float32 subnormal, not 0: smooth_l1 with it is |r| - beta/2, and the run learns."""
+    config = write(tmp_path, "c.yaml", "data: {name: sine, n_samples: 40}\ntraining: {epochs: 3}\n"
+                                      "model: {dtype: float32}\nloss: 'smooth_l1:beta=1e-44'\n")
+    result, run = train(cli, tmp_path, config)
+    assert result.code == 0, result.text
+    assert summary(run)["status"] == "completed"
+    assert all(np.isfinite(float(row["train_loss"])) for row in metrics(run))
+
+
+@pytest.mark.parametrize("kind", ["loss", "activation"])
+def test_every_positive_parameter_that_rounds_to_0_in_float32_is_refused(kind):
+    """Through the registries, not a list: a class registered later with a parameter that must be > 0
+    is covered by the same rule."""
+    from gradlab.engine.activations import activations
+    from gradlab.engine.losses import losses
+    from gradlab.experiment import _parameter_problems
+
+    registry = losses if kind == "loss" else activations
+    checked = []
+    for name, _ in registry.items():
+        for key, default in registry.parameters(name).items():
+            if isinstance(default, float) and default > 0:
+                component = registry.create({"name": name, key: 1e-300})
+                assert _parameter_problems(kind, component, np.dtype(np.float32)) == [
+                    f"{kind}: {name} {key} = 1e-300 rounds to 0 in float32; use float64 or a {key} of at least 1.4e-45"]
+                assert _parameter_problems(kind, component, np.dtype(np.float64)) == []
+                checked.append(f"{name}.{key}")
+    # the positive parameters there are today, and leaky_relu's and elu's alpha (>= 0, default > 0)
+    expected = {"loss": ["huber.delta", "smooth_l1.beta"],
+                "activation": ["leaky_relu.alpha", "elu.alpha", "swish.beta"]}[kind]
+    assert checked == expected
 
 
 def test_every_problem_is_reported_at_once(cli, tmp_path):

@@ -112,3 +112,32 @@ def to_dtype(values: Any, dtype: Any) -> tuple[np.ndarray, np.ndarray | None]:
     if cast.size == 0 or math.isfinite(cast.min()) and math.isfinite(cast.max()):
         return cast, None
     return cast, ~np.isfinite(cast)
+
+
+def dtype_problem(name: str, value: object, dtype: Any) -> str | None:
+    """Why a component's parameter ``name = value`` would not keep its meaning in ``dtype``, or None.
+
+    Two ways a float64 number changes when a float32 network uses it: beyond float32's range it
+    becomes inf (ELU's alpha = 1e300), and a nonzero number below half its smallest subnormal
+    (about 7e-46) rounds to 0. A parameter that must be > 0 is then 0 although it was checked:
+    smooth L1's beta = 1e-300 makes its loss and gradient 0/0 = nan, Huber's delta = 1e-46 a zero
+    gradient that learns nothing, swish's beta = 1e-46 the line z/2. The rule holds for every
+    nonzero parameter, so a new registered class is covered without saying which it has.
+
+    Returns
+    -------
+    str or None
+        ``"beta = 1e-300 rounds to 0 in float32; use float64 or a beta of at least 1.4e-45"`` or
+        ``"alpha = 1e+300 is beyond the range of float32 (...); use float64 or a smaller alpha"``;
+        None for a parameter that fits, or that is not a finite nonzero float (text, 0 itself).
+    """
+    if not isinstance(value, float) or not math.isfinite(value) or value == 0.0:
+        return None
+    cast, misfits = to_dtype(value, dtype)
+    if misfits is not None:
+        return f"{name} = {value:g} is {beyond_dtype(dtype)}; use float64 or a smaller {name}"
+    if cast == 0:
+        dtype = np.dtype(dtype)
+        smallest = float(np.finfo(dtype).smallest_subnormal)
+        return f"{name} = {value:g} rounds to 0 in {dtype}; use float64 or a {name} of at least {smallest:.2g}"
+    return None

@@ -238,6 +238,8 @@ def _huber_rows(r: np.ndarray, delta: float, *, per_delta: bool = False) -> np.n
     computed: np.where would also evaluate delta (|r| - delta/2), which overflows for
     delta = 1e308 at every |r| < delta. With ``per_delta`` the factor is m / delta <= 1 rather
     than a division of the product, which for beta = 1e-320 would pass through subnormals.
+    That holds in float64 only: in float32 a delta below about 7e-46 is 0, and m / delta is 0/0;
+    the config check refuses it there (:func:`gradlab.engine._checks.dtype_problem`).
     """
     a = np.abs(r)
     m = np.minimum(a, delta)
@@ -287,7 +289,8 @@ class SmoothL1(Loss):
 
     def gradient(self, y_true, y_pred):
         y, p = batch(y_true, y_pred)
-        # clip before dividing: (p - y) / beta overflows for beta = 1e-320
+        # clip before dividing: (p - y) / beta overflows for beta = 1e-320 (a float64 beta; float32
+        # cannot hold it, and a beta that rounds to 0 there is refused before training, see _huber_rows)
         return np.clip(p - y, -self.beta, self.beta) / self.beta / p.shape[0]
 
 
