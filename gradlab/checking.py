@@ -57,6 +57,13 @@ class GradientCheck:
     eps: float
     rtol: float
     atol: float
+    l1: float = 0.0
+    l2: float = 0.0
+
+    @property
+    def penalised(self) -> bool:
+        """Whether the objective checked includes training's weight penalty (l1 or l2 > 0)."""
+        return bool(self.l1 or self.l2)
 
     @property
     def n(self) -> int:
@@ -68,8 +75,8 @@ class GradientCheck:
 
         ``progress(done, total)`` counts the parameter entries checked.
         """
-        return check_network(self.network, self.loss, self.X, self.Y, eps=self.eps, rtol=self.rtol, atol=self.atol,
-                             progress=progress)
+        return check_network(self.network, self.loss, self.X, self.Y, l1=self.l1, l2=self.l2, eps=self.eps,
+                             rtol=self.rtol, atol=self.atol, progress=progress)
 
 
 def prepare_check(experiment, *, samples: int | None = 32, eps: float = 1e-6, rtol: float = 1e-6,
@@ -90,7 +97,9 @@ def prepare_check(experiment, *, samples: int | None = 32, eps: float = 1e-6, rt
     Returns
     -------
     GradientCheck
-        The check to run; ``.run(progress)`` gives the per-parameter CheckResult.
+        The check to run; ``.run(progress)`` gives the per-parameter CheckResult. With the
+        experiment's ``training.l1`` or ``l2`` > 0 it checks the loss plus the weight penalty,
+        the objective training minimises.
 
     Raises
     ------
@@ -114,4 +123,5 @@ def prepare_check(experiment, *, samples: int | None = 32, eps: float = 1e-6, rt
     if not np.isfinite(value):
         raise InputError(f"the loss on the first {plural(n, 'training sample')} is {value} at these weights (float64 "
                          f"overflows): there is no gradient to check")
-    return GradientCheck(network, experiment.loss, X, Y, eps, rtol, atol)
+    s = experiment.settings  # training minimises the loss plus its weight penalty: that is what is checked
+    return GradientCheck(network, experiment.loss, X, Y, eps, rtol, atol, l1=s.l1, l2=s.l2)

@@ -248,3 +248,29 @@ def test_a_ctrl_c_during_the_check_names_the_run_directory_it_leaves(cli, tmp_pa
     (run,) = run_dirs(tmp_path / "o")
     assert (result.code, result.err, result.out) == (130, "interrupted\n", f"run directory: {run}\n")
     assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
+
+
+def test_with_weight_decay_the_check_covers_what_training_minimises(cli, tmp_path):
+    # it said "passed: backpropagation agrees ... for all 4 parameter arrays" and checked the data loss alone
+    result = cli("gradcheck", CONFIGS / "xor.yaml", "--set", "training.l2=0.5", "--out", tmp_path / "o")
+    assert result.code == 0, result.text
+    text = " ".join(result.out.split())  # rich wraps long lines
+    assert ("checked: C + R, the loss plus the weight penalty training minimises, R = sum over W of l2/2 ||W||^2 "
+            "+ l1 |W|_1 (l2 = 0.5; biases not penalised)") in text
+    assert "passed: backpropagation with weight decay agrees with central differences of C + R for all 4 " \
+           "parameter arrays" in text
+    (run,) = run_dirs(tmp_path / "o")
+    assert json.loads((run / "summary.json").read_text())["objective"] == "C + R"
+
+
+def test_a_weight_decay_without_its_sign_term_fails_the_check(cli, tmp_path, monkeypatch):
+    """l1's sign(W) left out of the gradient: C + R's central differences differ by l1 = 0.3 in every weight."""
+    from gradlab.engine import gradcheck
+
+    real = gradcheck.add_weight_decay
+    monkeypatch.setattr(gradcheck, "add_weight_decay",
+                        lambda params, grads, l1=0.0, l2=0.0, *rest: real(params, grads, 0.0, l2, *rest))
+    result = cli("gradcheck", CONFIGS / "xor.yaml", "--set", "training.l1=0.3", "--out", tmp_path / "o")
+    assert result.code == 1, result.text
+    assert re.search(r"gradient check failed for W1, W2: max relative error of a failing entry \S+ in W\d\[\d, \d\] "
+                     r"\(absolute 0.3", result.err), result.err

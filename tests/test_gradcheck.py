@@ -348,3 +348,49 @@ def test_right_derivatives_on_and_beside_kinks_still_pass_as_kinks(hidden):
     on_kink, beside = summary(on_kink), summary(beside)
     assert on_kink["b1"][1] > 0 and on_kink["b2"][1] > 0  # step's b1 has 2, the others 3
     assert (beside["W1"][1], beside["b1"][1]) == (6, 3)
+
+
+# --------------------------------------------------------------------------- training's weight decay
+
+
+def decay_network(seed=0):
+    """A 2-4-1 tanh network with nonzero biases (a mask that decays them shows), on 8 rows."""
+    rng = np.random.default_rng(seed)
+    weights = [(rng.normal(size=(2, 4)), rng.normal(size=4)), (rng.normal(size=(4, 1)), rng.normal(size=1))]
+    return weights, rng.normal(size=(8, 2)), rng.normal(size=(8, 1))
+
+
+def test_check_network_checks_the_loss_plus_the_weight_penalty_training_minimises(monkeypatch):
+    # without the decay in the gradient, C + R's central differences differ by l2 W + l1 sign(W): W fails, b not
+    from gradlab.engine import gradcheck
+
+    weights, X, Y = decay_network()
+    assert network_check(weights, ["tanh"], X, Y, l1=0.3, l2=0.5).passed
+    monkeypatch.setattr(gradcheck, "add_weight_decay", lambda *args, **kwargs: None)  # the gradient of C alone
+    result = network_check(weights, ["tanh"], X, Y, l1=0.3, l2=0.5)
+    assert [row["passed"] for row in result.rows] == [False, True, False, True]  # W1, b1, W2, b2
+    # the numbers: W1's gap is its decay, |l2 W + l1 sign(W)|, largest where |W| is
+    (W1, _), _ = weights
+    assert result.rows[0]["max_abs_error"] == pytest.approx(np.abs(0.5 * W1 + 0.3 * np.sign(W1)).max(), rel=1e-6)
+
+
+@pytest.mark.parametrize("broken, l1, l2, failing", [
+    # the sign term dropped: only l2 W is added, l1 sign(W) is missing from both weight matrices
+    ("no sign term", 0.3, 0.0, ["W1", "W2"]),
+    # the mask dropped: the biases are decayed too, which the penalty (biases not penalised) does not do
+    ("no mask", 0.0, 0.5, ["b1", "b2"]),
+])
+def test_a_broken_weight_decay_fails_the_check(monkeypatch, broken, l1, l2, failing):
+    from gradlab.engine import gradcheck
+
+    real = gradcheck.add_weight_decay
+
+    def wrong(params, grads, l1=0.0, l2=0.0, decay_mask=None, scratch=None):
+        if broken == "no sign term":
+            return real(params, grads, 0.0, l2, decay_mask)
+        return real(params, grads, l1, l2, [True] * len(params))
+
+    monkeypatch.setattr(gradcheck, "add_weight_decay", wrong)
+    weights, X, Y = decay_network()
+    result = network_check(weights, ["tanh"], X, Y, l1=l1, l2=l2)
+    assert [row["name"] for row in result.rows if not row["passed"]] == failing

@@ -258,6 +258,18 @@ def fmt(value: float | str, digits: int = 6) -> str:
     return f"{value:.{digits}g}"
 
 
+def weight_penalty(experiment) -> str:
+    """'l2 = 1' when training adds a weight penalty (``training.l1``, ``l2``), '' when it does not."""
+    s = experiment.settings
+    return ", ".join(f"{name} = {fmt(value)}" for name, value in (("l1", s.l1), ("l2", s.l2)) if value)
+
+
+def weight_penalty_formula(experiment) -> str:
+    """Training's weight penalty spelt out, for a command whose numbers include it:
+    'R = sum over W of l2/2 ||W||^2 + l1 |W|_1 (l2 = 1; biases not penalised)'."""
+    return f"R = sum over W of l2/2 ||W||^2 + l1 |W|_1 ({weight_penalty(experiment)}; biases not penalised)"
+
+
 def check_output_file(path: Path, suffix: str, option: str = "--output",
                       inputs: tuple[tuple[str, Path], ...] = ()) -> None:
     """Refuse an output file that cannot be written, or must not be, before any work is done (exit 2).

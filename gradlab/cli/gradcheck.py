@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 import typer
 
 from gradlab.cli.common import (CONFIG_OR_RUN, NameOption, OutOption, examples, named_if_stopped, out, parse_number,
-                                saved, show_table, whole_number_option)
+                                saved, show_table, weight_penalty_formula, whole_number_option)
 from gradlab.cli.train import SetOption
 from gradlab.errors import plural
 
@@ -76,7 +76,7 @@ def gradcheck(
                             "worst_index": ",".join(map(str, row["worst_index"])), "kinks": row["kinks"],
                             "passed": row["passed"]})
         failed = [row["name"] for row in result.rows if not row["passed"]]
-        run.finish("completed", passed=result.passed, failed=failed, samples=check.n,
+        run.finish("completed", passed=result.passed, failed=failed, samples=check.n, objective=_objective(check),
                    max_abs_error=result.max_abs_error, max_rel_error=result.max_rel_error)
 
     from rich.markup import escape
@@ -86,6 +86,10 @@ def gradcheck(
     out.print(f"[bold]gradient check[/bold] {escape(str(source))}: {experiment.network.n_params} parameters, "
               f"{weights} weights, first {plural(check.n, 'training sample')}, float64"
               f"{'' if dtype == 'float64' else f' (the config trains in {dtype})'}")
+    if check.penalised:  # training minimises C + R: a wrong weight decay is a wrong gradient too
+        out.print(f"checked: C + R, the loss plus the weight penalty training minimises, "
+                  f"{weight_penalty_formula(experiment)}; backpropagation's gradient plus the weight decay "
+                  f"training adds, l2 W + l1 sign(W)")
     show_table(_table(result, tol, atol, eps))
     raised = (f", raised to {result.noise:.3g}: the central differences' rounding noise at this loss"
               if result.noise > atol else "")
@@ -107,8 +111,15 @@ def gradcheck(
                          f"{worst['rel_error']:.3g} in {name}{list(worst['index'])} (absolute {worst['abs_error']:.3g}; "
                          f"tol {tol:g}, atol {result.abs_tolerance:g}): a wrong derivative, or an eps too large or too "
                          f"small for float64")
-    out.print(f"[green]passed[/green]: backpropagation agrees with central differences for all "
+    penalised = " with weight decay" if check.penalised else ""
+    of = " of C + R" if check.penalised else ""
+    out.print(f"[green]passed[/green]: backpropagation{penalised} agrees with central differences{of} for all "
               f"{len(result.rows)} parameter arrays")
+
+
+def _objective(check) -> str:
+    """What was differentiated: the loss C, or C + R with training's weight penalty R."""
+    return "C + R" if check.penalised else "C"
 
 
 def _parse(items):

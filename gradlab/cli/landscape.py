@@ -7,7 +7,7 @@ import typer
 from rich.markup import escape
 
 from gradlab.cli.common import (CONFIG_OR_RUN, NameOption, OutOption, examples, fmt, named_if_stopped, out, saved,
-                                whole_number_option)
+                                weight_penalty, weight_penalty_formula, whole_number_option)
 from gradlab.cli.train import SetOption
 from gradlab.errors import plural
 
@@ -142,14 +142,8 @@ def _path(experiment, run, recorded, no_train: bool, bars):
 
 def _title(experiment, source) -> str:
     name = experiment.config.name or Path(str(source)).stem
-    penalty = f" + weight penalty ({_penalty(experiment)})" if _penalty(experiment) else ""
+    penalty = f" + weight penalty ({weight_penalty(experiment)})" if weight_penalty(experiment) else ""
     return f"{name}: {experiment.loss.name} + {experiment.network.output.activation.name}{penalty}"
-
-
-def _penalty(experiment) -> str:
-    """'l2 = 1' when training added a weight penalty, which the surface includes; '' when not."""
-    s = experiment.settings
-    return ", ".join(f"{name} = {fmt(value)}" for name, value in (("l1", s.l1), ("l2", s.l2)) if value)
 
 
 def _write(result, run, title: str, every: int) -> list[Path]:
@@ -185,12 +179,12 @@ def _report(result, experiment, every: int, status: str, weights: str) -> None:
     import numpy as np
 
     net = experiment.network
-    c = "C + R" if _penalty(experiment) else "C"  # what the numbers below are: the function drawn
+    c = "C + R" if weight_penalty(experiment) else "C"  # what the numbers below are: the function drawn
     surface = c if c == "C" else f"({c})"
     box = f"[{fmt(result.u[0], 4)}, {fmt(result.u[-1], 4)}] x [{fmt(result.v[0], 4)}, {fmt(result.v[-1], 4)}]"
-    if _penalty(experiment):  # what training minimised: without R the path ended partway down a slope
-        out.print(f"drawn: C + R, the loss plus the weight penalty training minimised, R = sum over W of "
-                  f"l2/2 ||W||^2 + l1 |W|_1 ({_penalty(experiment)}; biases not penalised)")
+    if weight_penalty(experiment):  # what training minimised: without R the path ended partway down a slope
+        out.print(f"drawn: C + R, the loss plus the weight penalty training minimised, "
+                  f"{weight_penalty_formula(experiment)}")
     if result.kind == "exact":
         out.print(f"[bold]exact loss surface[/bold] {surface}(w, b) of the {net.sizes[0]} -> {net.sizes[-1]} neuron: "
                   f"{len(result.u)} x {len(result.v)} grid over w, b in {box}")

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gradlab.engine.optimizers import add_weight_decay, weight_decay_penalty
+
 __all__ = ["numerical_gradient", "central_difference", "compare", "check", "check_network", "CheckResult", "TINY"]
 
 TINY = 1e-300
@@ -357,17 +359,25 @@ def parameter_names(n_layers: int) -> list[str]:
     return [f"{kind}{k}" for k in range(1, n_layers + 1) for kind in ("W", "b")]
 
 
-def check_network(network, loss, X: np.ndarray, Y: np.ndarray, *, eps: float = 1e-6, rtol: float = 1e-6,
-                  atol: float = 1e-8, progress: Callable[[int, int], None] | None = None) -> CheckResult:
+def check_network(network, loss, X: np.ndarray, Y: np.ndarray, *, l1: float = 0.0, l2: float = 0.0,
+                  eps: float = 1e-6, rtol: float = 1e-6, atol: float = 1e-8,
+                  progress: Callable[[int, int], None] | None = None) -> CheckResult:
     """Backpropagation's gradient of ``loss`` on the batch (X, Y) against central differences.
 
     Y must be shaped like the network's output (``losses.as_targets``). Parameters are
     perturbed in place and restored exactly. ``progress(done, total)`` counts parameter entries.
+
+    With ``l1`` or ``l2`` > 0 the function checked is the one training minimises: the loss plus
+    :func:`~gradlab.engine.optimizers.weight_decay_penalty`, against backpropagation's gradient
+    plus what :func:`~gradlab.engine.optimizers.add_weight_decay` adds (the same functions and
+    mask training uses), so a wrong decay fails here as a wrong derivative does.
     """
     network.loss_and_gradients(loss, X, Y)
-    return check(lambda: network.loss(loss, X, Y), network.params, network.grads, eps=eps, rtol=rtol, atol=atol,
+    add_weight_decay(network.params, network.grads, l1, l2)
+    tangents = Tangents(network, loss, X, Y, l1=l1, l2=l2)
+    return check(tangents.objective, network.params, network.grads, eps=eps, rtol=rtol, atol=atol,
                  names=parameter_names(len(network.layers)), progress=progress,
-                 smoothed=Tangents(network, loss, X, Y).central_difference)
+                 smoothed=tangents.central_difference)
 
 
 class Tangents:
@@ -404,8 +414,9 @@ class Tangents:
     wrong values lie between the one-sided slopes.
     """
 
-    def __init__(self, network, loss, X: np.ndarray, Y: np.ndarray) -> None:
+    def __init__(self, network, loss, X: np.ndarray, Y: np.ndarray, *, l1: float = 0.0, l2: float = 0.0) -> None:
         self.network, self.loss, self.X, self.Y = network, loss, X, Y
+        self.l1, self.l2 = l1, l2  # training's weight penalty: part of every value taken here
         network.forward(X)
         reads_output = not network.loss_on_logits(loss)  # a loss on the logits never applies the output's f
         self.tangents = []  # per layer: (kinks, z0, f(z0), f'(z0), trusted), None where no kink can be crossed
@@ -443,9 +454,16 @@ class Tangents:
                     return None
                 return value if all(trusted[done].all() for trusted, done in used) else math.nan
 
+    def objective(self) -> float:
+        """The loss at the current weights plus training's weight penalty (0 without one)."""
+        return float(self.network.loss(self.loss, self.X, self.Y)) + self._penalty()
+
+    def _penalty(self) -> float:
+        return weight_decay_penalty(self.network.params, self.l1, self.l2)
+
     def _loss(self, replaced: list, ends: list) -> float:
-        """The loss at the current weights with the ``replaced`` units on their tangents; appends
-        every layer's input z to ``ends``."""
+        """:meth:`objective` with the ``replaced`` units on their tangents; appends every layer's
+        input z to ``ends``."""
         zs = []
         a = self.X
         for layer, tangent, done in zip(self.network.layers, self.tangents, replaced):
@@ -455,7 +473,7 @@ class Tangents:
                 _, z0, f0, slope, _ = tangent
                 a[done] = f0[done] + slope[done] * (layer.z[done] - z0[done])
         ends.append(zs)
-        return float(self.network.loss_value(self.loss, self.Y))
+        return float(self.network.loss_value(self.loss, self.Y)) + self._penalty()
 
 
 #: relative step of the one-sided differences :func:`_slopes_true_to_values` takes of an activation, and
