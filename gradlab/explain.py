@@ -30,11 +30,9 @@ import numpy as np
 
 from gradlab.errors import InputError
 
-#: dC/dy_hat of the probability-space cross-entropies, whose derivative the fused rule skips
-_PROBABILITY_GRADIENTS = {
-    "sigmoid": "dC/dy_hat = (y_hat - y) / (y_hat (1 - y_hat) N)",
-    "softmax": "dC/dy_hat_i = -y_i / (y_hat_i N)",
-}
+#: dC/dy_hat of cross-entropy on softmax's output, which the fused rule skips (no registered loss is
+#: written that way; bce, its sigmoid counterpart, carries its own ``gradient_formula``)
+_SOFTMAX_PROBABILITY_GRADIENT = "dC/dy_hat_i = -y_i / (y_hat_i N)"
 
 
 @dataclass
@@ -257,20 +255,22 @@ def _output_gradient(loss, layer, Y: np.ndarray, fused: bool) -> tuple[np.ndarra
     fused loss the engine never forms it, so it is computed here in probability space, only to
     show the two factors whose product cancels to (y_hat - y)/N.
     """
+    from gradlab.engine.losses import BCE
+
     act, a = layer.activation.name, layer.a
-    if fused or loss.name == "bce":
+    if fused or loss.logit_form is not None:  # bce: written on sigma(z), with a form on z
         n = a.shape[0]
         if act == "softmax":
             # dC/ds_i = -y_i / (s_i N); zero where y_i = 0. An s_i that underflowed to 0 gives -inf,
             # the true value being beyond float64
-            return _divide(-Y, a * n), _PROBABILITY_GRADIENTS["softmax"]
+            return _divide(-Y, a * n), _SOFTMAX_PROBABILITY_GRADIENT
         if fused:  # sigmoid: -y / sigma(z) + (1 - y) / (1 - sigma(z)), 1 - sigma(z) = sigma(-z) without
             # rounding (bce's own gradient clips y_hat to 1 - 1e-16: at z = 40 that is 50 times too small,
             # and its product with sigma'(z) would no longer be the delta shown)
             sigma = layer.activation.value
             return (_divide(-Y, sigma(layer.z) * n) + _divide(1.0 - Y, sigma(-layer.z) * n),
-                    _PROBABILITY_GRADIENTS["sigmoid"])
-        return loss.gradient(Y, a), _PROBABILITY_GRADIENTS["sigmoid"]  # bce + hard_sigmoid: as the engine
+                    BCE.gradient_formula)
+        return loss.gradient(Y, a), BCE.gradient_formula  # bce + hard_sigmoid: as the engine
     formula = loss.gradient_formula or "dl/dy_hat"
     if not formula.startswith("dC/"):  # a per-sample derivative (huber, smooth_l1): the 1/N is the mean's
         formula = f"dC/dy_hat = (1/N) dl/dr, {formula}, r = y_hat - y"  # not '(1/N) dl/dr = clip(...)': N > 1

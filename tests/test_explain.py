@@ -143,6 +143,8 @@ def test_fused_cross_entropy_shows_the_cancellation(cli):
     assert out["dC_da"][0][0] * out["f_prime"][0][0] == pytest.approx(s, rel=1e-9)
     text = cli("explain", CONFIGS / "saturation_ce.yaml").out
     assert "(y_hat - y) / N" in text and "sigma'(z) cancelled" in text
+    # the probability-space factor is bce's own formula, as the loss registry writes it
+    assert "dC/dy_hat = (y_hat - y) / (y_hat (1 - y_hat)) / N" in text
 
 
 def test_wide_layers_are_sliced_and_notes_name_the_optimizer(cli):
