@@ -434,9 +434,11 @@ def unequal_threads(threads: dict[str, list[dict[str, Any]]], wanted: int) -> li
             if pool.get("num_threads") != wanted]
 
 
-def spread_notes(result: dict[str, Any], limit: float = 1.5) -> list[str]:
+def spread_notes(result: dict[str, Any], limit: float = 2.0) -> list[str]:
     """The implementations whose timed epochs of one case differ by more than ``limit`` times,
-    e.g. ``'gradlab 245-2470 ms'``: on a busy machine a median of such epochs says little."""
+    e.g. ``'gradlab 245-2470 ms'``: a machine that is busy, or that switches between a fast and a
+    slow state (this project's 2-core VM runs some epochs at half speed for seconds at a time),
+    makes a median of such epochs uncertain, the more so with the 3 of ``--quick``."""
     return [f"{name} {min(ts) * 1e3:.4g}-{max(ts) * 1e3:.4g} ms" for name, ts in result["times_s"].items()
             if ts and max(ts) > limit * min(ts)]
 
@@ -475,8 +477,8 @@ def run_case(case: Case, workers: dict[str, common.Worker], args, console) -> di
     result["unequal"] = bad
     spread = spread_notes(result)
     if spread:
-        console.print(f"{case.label}: the epochs varied ({', '.join(spread)}): the machine was busy, and the "
-                      "medians are unreliable", style="yellow", markup=False)
+        console.print(f"{case.label}: epochs more than 2x apart ({', '.join(spread)}): the machine's speed "
+                      "changed during the case, and its medians are uncertain", style="yellow", markup=False)
     return result
 
 
