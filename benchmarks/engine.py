@@ -1,7 +1,7 @@
 """Time full training epochs of gradlab's engine against PyTorch (CPU), scikit-learn's
 MLPClassifier and a GEMM-only floor, on the same network, data, batches, weights and optimizer.
 
-    python benchmarks/engine.py            # every case, about 10 minutes on 2 cores
+    python benchmarks/engine.py            # every case, about 7 minutes on 2 cores
     python benchmarks/engine.py --quick    # about a minute: 3 repeats, large and online on fewer samples
 
 Every implementation runs in its own process (thread pools of two libraries in one process
