@@ -394,3 +394,58 @@ def test_a_broken_weight_decay_fails_the_check(monkeypatch, broken, l1, l2, fail
     weights, X, Y = decay_network()
     result = network_check(weights, ["tanh"], X, Y, l1=l1, l2=l2)
     assert [row["name"] for row in result.rows if not row["passed"]] == failing
+
+
+@pytest.mark.parametrize("w", [3e-7, -5e-7, 9e-7])
+def test_a_weight_within_eps_of_zero_under_l1_passes_as_a_kink(w):
+    # l1 |w| bends at 0: eps = 1e-6 steps across it, and the plain central difference of the
+    # penalty's term is l1 w / eps (0.09 at 3e-7), not l1 sign(w) = 0.3; on its tangent it is 0.3
+    weights, X, Y = decay_network()
+    weights[0][0][0, 1] = w
+    result = network_check(weights, ["tanh"], X, Y, l1=0.3, l2=0.5)
+    assert result.passed, result
+    assert [row["kinks"] for row in result.rows] == [1, 0, 0, 0]
+
+
+def test_a_weight_on_zero_under_l1_needs_no_tangent():
+    # sign(0) = 0, the subgradient add_weight_decay uses, is also the central difference of |w| at 0
+    weights, X, Y = decay_network()
+    weights[0][0][0, 1] = 0.0
+    result = network_check(weights, ["tanh"], X, Y, l1=0.3, l2=0.5)
+    assert result.passed and [row["kinks"] for row in result.rows] == [0, 0, 0, 0]
+
+
+def test_a_sign_term_wrong_near_zero_still_fails(monkeypatch):
+    # the tangent's slope is sign(w0), taken by the check itself: a decay that drops l1 sign(w) for
+    # |w| < 1e-6 fails at that weight, by l1 = 0.3, and nowhere else
+    from gradlab.engine import gradcheck
+
+    real = gradcheck.add_weight_decay
+
+    def dead_zone(params, grads, l1=0.0, l2=0.0, decay_mask=None, scratch=None):
+        real(params, grads, 0.0, l2, decay_mask)
+        for p, g in zip(params, grads):
+            if p.ndim >= 2:
+                g += l1 * np.where(np.abs(p) < 1e-6, 0.0, np.sign(p))
+
+    monkeypatch.setattr(gradcheck, "add_weight_decay", dead_zone)
+    weights, X, Y = decay_network()
+    weights[0][0][0, 1] = 3e-7
+    result = network_check(weights, ["tanh"], X, Y, l1=0.3, l2=0.5)
+    assert [row["passed"] for row in result.rows] == [False, True, True, True]
+    worst = result.rows[0]["worst_failure"]
+    assert worst["index"] == (0, 1)
+    # the analytic value lacks 0.3; the central difference has 0.3 w / eps = 0.09 of it
+    assert worst["abs_error"] == pytest.approx(0.3 * 3e-7 / 1e-6, rel=1e-6)
+
+
+def test_relu_kinks_and_the_l1_corner_together():
+    # a ReLU layer on a row of zeros (every unit at z = 0, biases 0) and a first-layer weight at 4e-7
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(6, 2))
+    X[0] = 0.0
+    weights = [(rng.normal(size=(2, 3)), np.zeros(3)), (rng.normal(size=(3, 1)), np.zeros(1))]
+    weights[0][0][1, 2] = 4e-7
+    result = network_check(weights, ["relu"], X, rng.normal(size=(6, 1)), l1=0.2)
+    assert result.passed, result
+    assert result.rows[0]["kinks"] >= 1

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gradlab.engine.optimizers import add_weight_decay, weight_decay_penalty
+from gradlab.engine.optimizers import add_weight_decay, decayed, weight_decay_penalty
 
 __all__ = ["numerical_gradient", "central_difference", "compare", "check", "check_network", "CheckResult", "TINY"]
 
@@ -394,13 +394,18 @@ class Tangents:
       eps = 1e-6). The loss is differentiable there and backpropagation right, but the
       central difference straddles the corner and the smallest of :data:`KINK_STEPS` does not;
     - samples pushing opposite ways: a weight whose step moves one sample's input on a kink up
-      and another's down, where relu'(0) = 0 need not lie between the one-sided slopes.
+      and another's down, where relu'(0) = 0 need not lie between the one-sided slopes;
+    - a weight within the step of 0 under an L1 penalty: ``l1 |w|`` has its corner there, so the
+      central difference of a weight at 3e-7 with eps = 1e-6 gives ``l1 w / eps`` for its term,
+      not ``l1 sign(w)``, and the one-sided slopes at :data:`KINK_STEPS` do not stay apart.
 
     Here every unit whose input the step ``p[index] +- eps`` carries onto or across one of its
     activation's ``kinks`` (found from the forward passes at both ends of the step, layer by
     layer, as a unit replaced below moves the inputs of the units it feeds) is replaced by the
     tangent of its activation at the unperturbed input z0, ``f(z0) + f'(z0) (z - z0)``, and the
-    central difference is taken again. That function has backpropagation's gradient at the
+    central difference is taken again (the L1 term of a weight whose step crosses 0 likewise, by
+    ``l1 (|w0| + sign(w0) (w - w0))``, its slope taken here and not from the gradient under test).
+    That function has backpropagation's gradient at the
     unperturbed weights (at a kink backpropagation uses ``f'(z0)`` too, one of the one-sided
     derivatives) and no kink within the step, so it agrees with a right backpropagation to
     O(eps^2) and still disagrees with a wrong one: every unit the step does not take across a
@@ -417,6 +422,8 @@ class Tangents:
     def __init__(self, network, loss, X: np.ndarray, Y: np.ndarray, *, l1: float = 0.0, l2: float = 0.0) -> None:
         self.network, self.loss, self.X, self.Y = network, loss, X, Y
         self.l1, self.l2 = l1, l2  # training's weight penalty: part of every value taken here
+        # the arrays whose entries carry l1 |w|, whose corner at w = 0 a step may cross
+        self.cornered = [p for p, decay in zip(network.params, decayed(network.params)) if decay] if l1 else []
         network.forward(X)
         reads_output = not network.loss_on_logits(loss)  # a loss on the logits never applies the output's f
         self.tangents = []  # per layer: (kinks, z0, f(z0), f'(z0), trusted), None where no kink can be crossed
@@ -434,9 +441,10 @@ class Tangents:
         a kink replaced by tangents; None when it takes none across, nan when the slope of a
         tangent it needs is not one of its activation's (see :func:`_slopes_true_to_values`)."""
         replaced = [None if t is None else np.zeros(t[1].shape, dtype=bool) for t in self.tangents]
+        corner = self._l1_corner(p, index, eps)
         while True:
             ends: list[list] = []  # the inputs z of every layer, at p + eps and at p - eps
-            value = central_difference(lambda: self._loss(replaced, ends), p, index, eps)
+            value = central_difference(lambda: self._loss(replaced, ends, corner), p, index, eps)
             grown = False
             for tangent, done, z_up, z_down in zip(self.tangents, replaced, *ends):
                 if tangent is None:
@@ -451,7 +459,7 @@ class Tangents:
             if not grown:
                 used = [(tangent[4], done) for tangent, done in zip(self.tangents, replaced) if tangent is not None]
                 if not any(done.any() for _, done in used):
-                    return None
+                    return None if corner is None else value
                 return value if all(trusted[done].all() for trusted, done in used) else math.nan
 
     def objective(self) -> float:
@@ -461,9 +469,26 @@ class Tangents:
     def _penalty(self) -> float:
         return weight_decay_penalty(self.network.params, self.l1, self.l2)
 
-    def _loss(self, replaced: list, ends: list) -> float:
-        """:meth:`objective` with the ``replaced`` units on their tangents; appends every layer's
-        input z to ``ends``."""
+    def _l1_corner(self, p: np.ndarray, index: tuple, eps: float) -> tuple | None:
+        """``(p, index, w0)`` when the step ``p[index] +- eps`` takes an L1-penalised weight ``w0``
+        across the corner of ``l1 |w|`` at 0 (or starts on it); else None."""
+        if not any(p is q for q in self.cornered):
+            return None
+        w0 = float(p[index])
+        return (p, index, w0) if abs(w0) <= eps else None
+
+    def _corner_tangent(self, corner: tuple | None) -> float:
+        """What replacing the L1 term of ``corner``'s weight by its tangent at w0 adds to the penalty:
+        ``l1 (|w0| + sign(w0) (w - w0) - |w|)`` at its current value w (0 without a corner)."""
+        if corner is None:
+            return 0.0
+        p, index, w0 = corner
+        w = float(p[index])
+        return self.l1 * (abs(w0) + float(np.sign(w0)) * (w - w0) - abs(w))
+
+    def _loss(self, replaced: list, ends: list, corner: tuple | None = None) -> float:
+        """:meth:`objective` with the ``replaced`` units on their tangents, and the L1 term of
+        ``corner``'s weight on its own (:meth:`_l1_corner`); appends every layer's input z to ``ends``."""
         zs = []
         a = self.X
         for layer, tangent, done in zip(self.network.layers, self.tangents, replaced):
@@ -473,7 +498,7 @@ class Tangents:
                 _, z0, f0, slope, _ = tangent
                 a[done] = f0[done] + slope[done] * (layer.z[done] - z0[done])
         ends.append(zs)
-        return float(self.network.loss_value(self.loss, self.Y)) + self._penalty()
+        return float(self.network.loss_value(self.loss, self.Y)) + self._penalty() + self._corner_tangent(corner)
 
 
 #: relative step of the one-sided differences :func:`_slopes_true_to_values` takes of an activation, and

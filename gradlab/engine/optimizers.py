@@ -61,6 +61,7 @@ __all__ = [
     "clip_by_global_norm",
     "add_weight_decay",
     "weight_decay_penalty",
+    "decayed",
     "pack",
 ]
 
@@ -730,7 +731,9 @@ def clip_by_global_norm(grads: Sequence[np.ndarray], max_norm: float) -> float:
 # -- weight decay ----------------------------------------------------------------------------
 
 
-def _mask(params: Sequence[np.ndarray], decay_mask: Sequence[bool] | None) -> Sequence[bool]:
+def decayed(params: Sequence[np.ndarray], decay_mask: Sequence[bool] | None = None) -> Sequence[bool]:
+    """Which of ``params`` the weight penalty acts on: ``decay_mask``, or by default the arrays with
+    ``ndim >= 2`` (the weight matrices, not the bias vectors)."""
     if decay_mask is None:
         return [p.ndim >= 2 for p in params]
     if len(decay_mask) != len(params):
@@ -773,7 +776,7 @@ def add_weight_decay(
         raise InputError(f"l1 and l2 must be >= 0, got l1={_checks.show(l1)}, l2={_checks.show(l2)}")
     if not (l1 or l2):
         return
-    mask = _mask(params, decay_mask)
+    mask = decayed(params, decay_mask)
     for k, (p, g, decay) in enumerate(zip(params, grads, mask)):
         if not decay:
             continue
@@ -802,7 +805,7 @@ def weight_decay_penalty(
     if not (l1 or l2):
         return 0.0
     total = 0.0
-    for p, decay in zip(params, _mask(params, decay_mask)):
+    for p, decay in zip(params, decayed(params, decay_mask)):
         if decay:
             flat = p.reshape(-1)
             if l2:
