@@ -63,10 +63,11 @@ class History:
     stop_reason: str = ""
     epochs: int = 0
     in_epoch: bool = False  # updates of epoch ``epochs + 1`` have begun: the weights are past the last full epoch
-    # early stopping's best so far (a gain of min_delta counts), seen only at the rows it checks;
-    # the summary's best_epoch/best_loss come from all the rows (runner.final_values)
-    best_epoch: int | None = None
-    best_value: float | None = None
+    # early stopping's reference: the epoch and watched loss of the last gain of at least min_delta,
+    # seen only at the rows it checks (the summary's best_epoch/best_loss are the lowest loss of
+    # all the rows, runner.final_values, which a gain smaller than min_delta can move later)
+    last_gain_epoch: int | None = None
+    last_gain_loss: float | None = None
     params_path: list[np.ndarray] = field(default_factory=list)  # flat parameters along the way, if asked (fit)
 
     @property
@@ -314,8 +315,8 @@ def watched_loss(row: dict[str, Any]) -> float:
 def _improved(history: History, row: dict[str, Any], settings: Settings) -> bool:
     """Early-stopping bookkeeping on :func:`watched_loss`: a new best needs a gain of ``min_delta``."""
     value = watched_loss(row)
-    if history.best_value is None or value < history.best_value - settings.min_delta:
-        history.best_value, history.best_epoch = value, row["epoch"]
+    if history.last_gain_loss is None or value < history.last_gain_loss - settings.min_delta:
+        history.last_gain_loss, history.last_gain_epoch = value, row["epoch"]
         return True
     return False
 
@@ -326,12 +327,12 @@ def _early_stop(history: History, row: dict[str, Any], settings: Settings) -> bo
     if _improved(history, row, settings) or settings.patience is None:
         return False
     epoch = row["epoch"]
-    if epoch - history.best_epoch < settings.patience:
+    if epoch - history.last_gain_epoch < settings.patience:
         return False
     which = "test" if row.get("test_loss") is not None else "train"
     history.stop_reason = (f"early stop at epoch {epoch}: no improvement of the {which} loss for "
-                           f"{plural(epoch - history.best_epoch, 'epoch')} (best {history.best_value:.6g} at epoch "
-                           f"{history.best_epoch}, patience {settings.patience})")
+                           f"{plural(epoch - history.last_gain_epoch, 'epoch')} (best {history.last_gain_loss:.6g} "
+                           f"at epoch {history.last_gain_epoch}, patience {settings.patience})")
     return True
 
 

@@ -481,8 +481,8 @@ def test_lbfgs_stops_early_on_the_test_loss(tmp_path):
     history = fit(e.network, e.loss, e.optimizer, e.X_train, e.Y_train, settings=e.settings,
                   X_test=e.X_test, Y_test=e.Y_test)
     best = min(r["test_loss"] for r in history.rows)
-    assert history.epochs == history.best_epoch + 5 < 500  # a line-search optimizer honours patience too
-    assert history.best_value == best
+    assert history.epochs == history.last_gain_epoch + 5 < 500  # a line-search optimizer honours patience too
+    assert history.last_gain_loss == best
     assert history.stop_reason.startswith(f"early stop at epoch {history.epochs}: no improvement of the test loss")
 
 
@@ -525,9 +525,9 @@ def test_early_stop_counts_the_epochs_since_the_best_checked_at_logged_epochs():
                "training": {"epochs": 300, "patience": 3, "log_every": 5}})
     history = fit(e.network, e.loss, e.optimizer, e.X_train, e.Y_train, settings=e.settings,
                   X_test=e.X_test, Y_test=e.Y_test)
-    assert history.epochs == history.best_epoch + 5  # the first logged epoch 3 or more after the best
+    assert history.epochs == history.last_gain_epoch + 5  # the first logged epoch 3 or more after the best
     assert history.stop_reason == (f"early stop at epoch {history.epochs}: no improvement of the test loss for 5 "
-                                   f"epochs (best {history.best_value:.6g} at epoch {history.best_epoch}, patience 3)")
+                                   f"epochs (best {history.last_gain_loss:.6g} at epoch {history.last_gain_epoch}, patience 3)")
 
 
 def test_ctrl_c_while_drawing_keeps_the_trained_run_and_says_so(cli, tmp_path, monkeypatch):

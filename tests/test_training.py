@@ -36,10 +36,10 @@ def test_early_stopping_on_the_test_loss():
     e = experiment(training__epochs=500, training__patience=3, optimizer__lr=2.0)
     history = train(e)
     assert history.epochs < 500
-    assert history.epochs - history.best_epoch == 3
+    assert history.epochs - history.last_gain_epoch == 3
     assert "early stop" in history.stop_reason
     test_losses = [r["test_loss"] for r in history.rows]
-    assert history.best_value == min(test_losses[: history.best_epoch + 1])
+    assert history.last_gain_loss == min(test_losses[: history.last_gain_epoch + 1])
 
 
 def test_l2_weight_decay_shrinks_the_weights():
@@ -341,7 +341,7 @@ def test_weight_decay_moves_a_perfect_fit_by_hand_and_a_loss_rising_from_0_is_no
 def test_min_delta_larger_than_any_gain_stops_after_patience_epochs():
     # no epoch beats the starting loss by 1e9, so the best stays epoch 0 and the run stops at epoch 2
     history = train(experiment(training__epochs=50, training__patience=2, training__min_delta=1e9))
-    assert (history.best_epoch, history.epochs) == (0, 2)
+    assert (history.last_gain_epoch, history.epochs) == (0, 2)
 
 
 def test_a_single_output_exactly_on_its_threshold_is_class_0():
