@@ -435,8 +435,48 @@ def test_a_sign_term_wrong_near_zero_still_fails(monkeypatch):
     assert [row["passed"] for row in result.rows] == [False, True, True, True]
     worst = result.rows[0]["worst_failure"]
     assert worst["index"] == (0, 1)
-    # the analytic value lacks 0.3; the central difference has 0.3 w / eps = 0.09 of it
-    assert worst["abs_error"] == pytest.approx(0.3 * 3e-7 / 1e-6, rel=1e-6)
+    # the analytic value lacks l1 sign(w) = 0.3, all of which the corner-free difference has (the
+    # straddled one has 0.3 w / eps = 0.09 of it)
+    assert worst["abs_error"] == pytest.approx(0.3, rel=1e-6)
+
+
+@pytest.mark.parametrize("w", [3e-7, -5e-7])
+def test_a_decay_that_matches_the_straddled_difference_fails(monkeypatch, w):
+    # l1 w / max(|w|, 1e-6), a guard against 0/0, is l1 w / eps within eps of 0: the plain central
+    # difference agrees with it to 1e-9, the corner-free one finds its error l1 (1 - |w| / 1e-6)
+    from gradlab.engine import gradcheck
+
+    real = gradcheck.add_weight_decay
+
+    def guarded(params, grads, l1=0.0, l2=0.0, decay_mask=None, scratch=None):
+        real(params, grads, 0.0, l2, decay_mask)
+        for p, g in zip(params, grads):
+            if p.ndim >= 2:
+                g += l1 * p / np.maximum(np.abs(p), 1e-6)
+
+    monkeypatch.setattr(gradcheck, "add_weight_decay", guarded)
+    weights, X, Y = decay_network()
+    weights[0][0][0, 1] = w
+    result = network_check(weights, ["tanh"], X, Y, l1=0.3, l2=0.5)
+    assert [row["passed"] for row in result.rows] == [False, True, True, True]
+    assert result.rows[0]["worst_failure"]["abs_error"] == pytest.approx(0.3 * (1 - abs(w) / 1e-6), rel=1e-6)
+
+
+def test_a_hinge_sample_on_its_margin_beside_a_weight_on_zero_passes_under_l1():
+    # one identity unit, hinge loss; sample 0 has y f = 1 exactly: moving w00 gives slopes -1/3 and 0,
+    # backpropagation 0, the central difference -1/6. A weight on 0 is no L1 corner (sign(0) = 0, |w|'s
+    # central difference 0 there), so the loss's own kink is judged by its one-sided slopes, with or without l1
+    from gradlab.engine.gradcheck import check_network
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+
+    X = np.array([[1.0, 2.0], [0.3, -1.0], [-0.7, 0.4]])
+    Y = np.array([[1.0], [0.0], [1.0]])
+    for l1 in (0.0, 0.1):
+        network = Network.from_weights([(np.array([[0.0], [0.5]]), np.zeros(1))], [], "identity")
+        result = check_network(network, losses.create("hinge"), X, Y, l1=l1)
+        assert result.passed, result
+        assert [row["kinks"] for row in result.rows] == [2, 1]
 
 
 def test_relu_kinks_and_the_l1_corner_together():

@@ -97,7 +97,7 @@ def gradcheck(
               f"{atol:g}{raised}", style="dim")
     kinks = sum(row["kinks"] for row in result.rows)
     if kinks:
-        out.print(f"{kinks} {'entry sits' if kinks == 1 else 'entries sit'} on a kink of the loss: the step carries an "
+        out.print(f"{kinks} {'entry sits' if kinks == 1 else 'entries sit'} on a kink: the step carries an "
                   f"activation's input onto or across a point where it bends (relu's and leaky_relu's 0, say), or a "
                   f"weight under training.l1 across 0, where l1 |w| bends, and the central difference is no "
                   f"derivative there; backpropagation's value lies between the slopes from the left and the right, "

@@ -163,7 +163,8 @@ class CheckResult:
         Every entry of every array is within tolerance.
     rows : list of dict
         :func:`compare`'s summary, each row with an extra ``passed`` flag, ``kinks`` (entries that
-        passed only as sitting on a kink of ``f``, see :func:`_at_a_kink`) and ``worst_failure``
+        passed as sitting on a kink of ``f``, see :func:`_on_a_kink`, or by their difference with a
+        corner taken out, see :func:`check`'s ``corners``) and ``worst_failure``
         (the failing entry with the largest relative error, see :func:`_worst_failure`; None
         when the array passed).
     rtol, atol : float
@@ -217,6 +218,7 @@ def check(
     names: Sequence[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     smoothed: Callable[[np.ndarray, tuple, float], float | None] | None = None,
+    corners: Callable[[np.ndarray, float], np.ndarray | None] | None = None,
 ) -> CheckResult:
     """Compare an analytic gradient with central finite differences of ``f``.
 
@@ -252,6 +254,12 @@ def check(
         kinks the step crosses taken out (see :class:`Tangents`), None where it crosses none, nan
         where it cannot take them out. A failing entry that agrees with it passes as sitting on a
         kink, one that does not (nan included) fails (see :func:`_on_a_kink`).
+    corners : callable, optional
+        ``corners(p, eps)``: a mask of the entries of ``p`` whose step crosses a corner that
+        ``smoothed`` takes out (None for none). Their numeric gradient is ``smoothed``'s, whatever
+        the plain difference says: that one is no derivative there, and a wrong gradient can
+        match it (``l1 w / max(|w|, 1e-6)`` for ``l1 sign(w)`` at w = 3e-7). Those that pass are
+        counted as kinks.
 
     Returns
     -------
@@ -262,21 +270,37 @@ def check(
     if len(analytic) != len(params):
         raise ValueError(f"{len(params)} parameter arrays but {len(analytic)} gradients")
     numeric = numerical_gradient(f, params, eps, progress)
+    cornered = [_take_out_corners(p, n, eps, corners, smoothed) for p, n in zip(params, numeric)]
     rows = compare(analytic, numeric, names)
     at = float(f())  # f at the parameters themselves, for the one-sided slopes of a kink
     noise = NOISE_ULPS * np.finfo(np.float64).eps * abs(at) / eps if math.isfinite(at) else 0.0
     floor = max(atol, noise)
-    for row, p, a, n in zip(rows, params, analytic, numeric):
+    for row, p, a, n, corner in zip(rows, params, analytic, numeric, cornered):
         diff, scale = np.abs(a - n), np.abs(a) + np.abs(n)
         failing = ~agrees(a, n, rtol, floor)  # written so that a NaN fails
-        kinks = [index for index in zip(*np.nonzero(failing))
+        kinks = [index for index in zip(*np.nonzero(failing & ~corner))
                  if _on_a_kink(f, p, index, a[index], rtol, floor, at, eps, smoothed)]
         for index in kinks:
             failing[index] = False
-        row["kinks"] = len(kinks)
+        row["kinks"] = len(kinks) + int((corner & ~failing).sum())
         row["passed"] = not failing.any()
         row["worst_failure"] = None if row["passed"] else _worst_failure(diff, scale, failing)
     return CheckResult(passed=all(row["passed"] for row in rows), rows=rows, rtol=rtol, atol=atol, noise=noise)
+
+
+def _take_out_corners(p: np.ndarray, numeric: np.ndarray, eps: float, corners, smoothed) -> np.ndarray:
+    """Replace, in ``numeric``, the central differences of the entries of ``p`` that ``corners`` names by
+    ``smoothed``'s (see :func:`check`); return the mask of those entries (all False without ``corners``).
+
+    Their plain difference is no derivative (``l1 w / eps`` for ``l1 |w|`` at w within eps of 0), and a
+    wrong gradient can match it, so the corner-free difference is the one compared and reported. A
+    nan from ``smoothed`` is kept: the entry fails."""
+    mask = corners(p, eps) if corners is not None else None
+    if mask is None:
+        return np.zeros(p.shape, dtype=bool)
+    for index in zip(*np.nonzero(mask)):
+        numeric[index] = smoothed(p, index, eps)
+    return mask
 
 
 #: a central difference (f(p + eps) - f(p - eps)) / (2 eps) carries the rounding of both values of
@@ -377,7 +401,7 @@ def check_network(network, loss, X: np.ndarray, Y: np.ndarray, *, l1: float = 0.
     tangents = Tangents(network, loss, X, Y, l1=l1, l2=l2)
     return check(tangents.objective, network.params, network.grads, eps=eps, rtol=rtol, atol=atol,
                  names=parameter_names(len(network.layers)), progress=progress,
-                 smoothed=tangents.central_difference)
+                 smoothed=tangents.central_difference, corners=tangents.l1_corners)
 
 
 class Tangents:
@@ -469,13 +493,20 @@ class Tangents:
     def _penalty(self) -> float:
         return weight_decay_penalty(self.network.params, self.l1, self.l2)
 
-    def _l1_corner(self, p: np.ndarray, index: tuple, eps: float) -> tuple | None:
-        """``(p, index, w0)`` when the step ``p[index] +- eps`` takes an L1-penalised weight ``w0``
-        across the corner of ``l1 |w|`` at 0 (or starts on it); else None."""
+    def l1_corners(self, p: np.ndarray, eps: float) -> np.ndarray | None:
+        """The entries of ``p`` whose step ``+- eps`` takes an L1-penalised weight across the corner of
+        ``l1 |w|`` at 0 (None when ``p`` carries no L1 term). A weight on 0 is not one: the tangent
+        there is flat (sign(0) = 0) and the plain central difference of ``|w|`` is already its 0,
+        so such an entry is left to the plain comparison and to :func:`_at_a_kink`, which also
+        handles a kink of the loss itself (a hinge sample on its margin) in the same step."""
         if not any(p is q for q in self.cornered):
             return None
-        w0 = float(p[index])
-        return (p, index, w0) if abs(w0) <= eps else None
+        return (np.abs(p) <= eps) & (p != 0)
+
+    def _l1_corner(self, p: np.ndarray, index: tuple, eps: float) -> tuple | None:
+        """``(p, index, w0)`` when entry ``index`` is one of :meth:`l1_corners`; else None."""
+        corners = self.l1_corners(p, eps)
+        return (p, index, float(p[index])) if corners is not None and corners[index] else None
 
     def _corner_tangent(self, corner: tuple | None) -> float:
         """What replacing the L1 term of ``corner``'s weight by its tangent at w0 adds to the penalty:
