@@ -330,9 +330,14 @@ def _early_stop(history: History, row: dict[str, Any], settings: Settings) -> bo
     if epoch - history.last_gain_epoch < settings.patience:
         return False
     which = "test" if row.get("test_loss") is not None else "train"
-    history.stop_reason = (f"early stop at epoch {epoch}: no improvement of the {which} loss for "
-                           f"{plural(epoch - history.last_gain_epoch, 'epoch')} (best {history.last_gain_loss:.6g} "
-                           f"at epoch {history.last_gain_epoch}, patience {settings.patience})")
+    waited, since, loss = plural(epoch - history.last_gain_epoch, "epoch"), history.last_gain_epoch, history.last_gain_loss
+    if settings.min_delta:  # smaller gains may have come meanwhile: "no improvement" would be false
+        history.stop_reason = (f"early stop at epoch {epoch}: the {which} loss has not fallen below "
+                               f"{loss - settings.min_delta:.6g} ({loss:.6g} at epoch {since} less min_delta = "
+                               f"{settings.min_delta:g}) for {waited} (patience {settings.patience})")
+    else:
+        history.stop_reason = (f"early stop at epoch {epoch}: no improvement of the {which} loss for {waited} "
+                               f"(best {loss:.6g} at epoch {since}, patience {settings.patience})")
     return True
 
 

@@ -344,6 +344,21 @@ def test_min_delta_larger_than_any_gain_stops_after_patience_epochs():
     assert (history.last_gain_epoch, history.epochs) == (0, 2)
 
 
+def test_the_early_stop_message_with_min_delta_names_the_threshold_not_no_improvement():
+    # the test loss falls at every epoch, each time by less than min_delta: "no improvement" would be false,
+    # and the summary's best (the lowest loss) is the last epoch, not the reference one
+    history = train(experiment(training__epochs=500, training__patience=3, training__min_delta=0.01,
+                               optimizer__lr=0.1))
+    losses = [row["test_loss"] for row in history.rows]
+    since, epoch = history.last_gain_epoch, history.epochs
+    assert (since, epoch) == (10, 13)
+    assert losses[10] > losses[11] > losses[12] > losses[13] > losses[10] - 0.01  # it fell, by less than 0.01
+    reference = losses[since]
+    assert history.stop_reason == (
+        f"early stop at epoch {epoch}: the test loss has not fallen below {reference - 0.01:.6g} ({reference:.6g} at "
+        f"epoch {since} less min_delta = 0.01) for 3 epochs (patience 3)")
+
+
 def test_a_single_output_exactly_on_its_threshold_is_class_0():
     from gradlab.training import predicted_classes
 
