@@ -220,3 +220,24 @@ def test_a_nan_loss_is_not_equal_work(monkeypatch):
     result = engine.run_case(engine.SIZES["tiny"], workers, args, Console(file=None, quiet=True))
     assert result["unequal"] == ["torch"]
     assert engine.ratio(result, "gradlab", "torch") is None and engine.ratio(result, "gradlab", "sklearn") == 1.0
+
+
+def test_each_goal_shows_the_median_of_the_rounds_own_ratios_beside_the_ratio_of_medians():
+    # the 22:06 UTC run of 2026-12-07, large float64 SGD: the floor's third epoch fell in the machine's
+    # fast state, gradlab's in its slow one; the ratio of the medians is 3.352 / 2.130 = 1.57, the
+    # rounds' own ratios 1.29, 1.27, 1.60, 1.13, 1.13 have the median 1.27
+    from rich.console import Console
+
+    engine = benchmark_module("engine")
+    result = {"size": "large", "dtype": "float64", "unequal": [],
+              "times_s": {"gradlab": [3.399, 3.386, 3.352, 2.411, 2.342], "gemm": [2.637, 2.669, 2.094, 2.130, 2.073]}}
+    result["median_s"] = {name: engine.common.median(ts) for name, ts in result["times_s"].items()}
+    assert engine.ratio(result, "gradlab", "gemm") == pytest.approx(3.352 / 2.130, rel=1e-12)
+    assert engine.per_round_ratio(result, "gradlab", "gemm") == pytest.approx(3.386 / 2.669, rel=1e-12)
+    (goal,) = engine.goals([result])
+    assert (goal.name, round(goal.measured, 3), round(goal.per_round, 3), goal.met) == (
+        "large float64: gradlab / GEMM floor", 1.574, 1.269, False)  # the issue reads the medians
+    console = Console(width=120, record=True)
+    console.print(engine.common.goals_table([goal]))
+    assert "│ large float64: gradlab / GEMM floor │    1.57x │     1.27x │ <= 1.25x │ missed │" in console.export_text()
+    assert engine.per_round_ratio(dict(result, unequal=["gradlab"]), "gradlab", "gemm") is None
