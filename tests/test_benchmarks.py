@@ -241,3 +241,18 @@ def test_each_goal_shows_the_median_of_the_rounds_own_ratios_beside_the_ratio_of
     console.print(engine.common.goals_table([goal]))
     assert "│ large float64: gradlab / GEMM floor │    1.57x │     1.27x │ <= 1.25x │ missed │" in console.export_text()
     assert engine.per_round_ratio(dict(result, unequal=["gradlab"]), "gradlab", "gemm") is None
+
+
+def test_start_up_goals_are_read_on_the_medians_and_per_round():
+    # three rounds, the second slow for both --help runs: the medians give 0.22 / 0.17 = 1.29 for
+    # --help, the rounds' own ratios 0.20/0.16, 0.30/0.30, 0.22/0.17 (1.25, 1.00, 1.29) a median of 1.25
+    startup = benchmark_module("startup")
+    times = {"bare typer --help": [0.16, 0.30, 0.17], "gradlab --help": [0.20, 0.30, 0.22],
+             "python": [0.04, 0.04, 0.04], "import numpy, sympy": [0.40, 0.40, 0.40],
+             "gradlab descend --no-plot": [0.70, 0.80, 0.72], "gradlab descend": [1.30, 1.40, 1.32],
+             "matplotlib figure": [0.70, 0.70, 0.70]}
+    help_goal, descend_goal, plots_goal = startup.goals_of(times)
+    assert (help_goal.measured, help_goal.per_round, help_goal.met) == (
+        pytest.approx(0.22 / 0.17), pytest.approx(0.20 / 0.16), True)
+    assert (descend_goal.measured, descend_goal.per_round) == (pytest.approx(0.72 / 0.40), pytest.approx(0.72 / 0.40))
+    assert plots_goal.measured == pytest.approx((1.32 - 0.72) / (0.70 - 0.04))
