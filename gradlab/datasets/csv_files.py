@@ -65,10 +65,10 @@ def _collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while a file is read, and restore it after.
 
     A large CSV is read as one small list of strings per row, which can form no reference
-    cycle; but every 700 container objects made the collector walks the youngest ones, and now
-    and then all the rows held so far. Paused, 1,000,000 rows x 6 columns read in 2.7 s
-    instead of 3.3 s (2026-12-07). Nothing is left uncollected: the collector runs as usual
-    once reading ends.
+    cycle; but every 700 container objects made, the collector walks the youngest ones, and
+    now and then all the rows held so far. Paused, 1,000,000 rows x 6 columns read in 2.60 s
+    instead of 3.15 s (``benchmarks/csv_read.py``, 2026-12-07). Nothing is left uncollected:
+    the collector runs as usual once reading ends.
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -290,7 +290,8 @@ def check(
 
 def _take_out_corners(p: np.ndarray, numeric: np.ndarray, eps: float, corners, smoothed) -> np.ndarray:
     """Replace, in ``numeric``, the central differences of the entries of ``p`` that ``corners`` names by
-    ``smoothed``'s (see :func:`check`); return the mask of those entries (all False without ``corners``).
+    ``smoothed``'s (see :func:`check`, which needs ``smoothed`` with ``corners``); return the mask of
+    those entries (all False without ``corners``).
 
     Their plain difference is no derivative (``l1 w / eps`` for ``l1 |w|`` at w within eps of 0), and a
     wrong gradient can match it, so the corner-free difference is the one compared and reported. A
@@ -429,8 +430,8 @@ class Tangents:
     tangent of its activation at the unperturbed input z0, ``f(z0) + f'(z0) (z - z0)``, and the
     central difference is taken again (the L1 term of a weight whose step crosses 0 likewise, by
     ``l1 (|w0| + sign(w0) (w - w0))``, its slope taken here and not from the gradient under test).
-    That function has backpropagation's gradient at the
-    unperturbed weights (at a kink backpropagation uses ``f'(z0)`` too, one of the one-sided
+    That function has backpropagation's gradient at the unperturbed weights (at a kink
+    backpropagation uses ``f'(z0)`` too, one of the one-sided
     derivatives) and no kink within the step, so it agrees with a right backpropagation to
     O(eps^2) and still disagrees with a wrong one: every unit the step does not take across a
     kink is evaluated as it is.
@@ -499,14 +500,12 @@ class Tangents:
         there is flat (sign(0) = 0) and the plain central difference of ``|w|`` is already its 0,
         so such an entry is left to the plain comparison and to :func:`_at_a_kink`, which also
         handles a kink of the loss itself (a hinge sample on its margin) in the same step."""
-        if not any(p is q for q in self.cornered):
-            return None
-        return (np.abs(p) <= eps) & (p != 0)
+        return _across_zero(p, eps) if any(p is q for q in self.cornered) else None
 
     def _l1_corner(self, p: np.ndarray, index: tuple, eps: float) -> tuple | None:
         """``(p, index, w0)`` when entry ``index`` is one of :meth:`l1_corners`; else None."""
-        corners = self.l1_corners(p, eps)
-        return (p, index, float(p[index])) if corners is not None and corners[index] else None
+        w0 = float(p[index])
+        return (p, index, w0) if any(p is q for q in self.cornered) and _across_zero(w0, eps) else None
 
     def _corner_tangent(self, corner: tuple | None) -> float:
         """What replacing the L1 term of ``corner``'s weight by its tangent at w0 adds to the penalty:
@@ -530,6 +529,11 @@ class Tangents:
                 a[done] = f0[done] + slope[done] * (layer.z[done] - z0[done])
         ends.append(zs)
         return float(self.network.loss_value(self.loss, self.Y)) + self._penalty() + self._corner_tangent(corner)
+
+
+def _across_zero(w, eps: float):
+    """Whether a step of ``+- eps`` takes ``w`` (an array or a number) across 0, where it is not 0 itself."""
+    return (np.abs(w) <= eps) & (w != 0)
 
 
 #: relative step of the one-sided differences :func:`_slopes_true_to_values` takes of an activation, and
