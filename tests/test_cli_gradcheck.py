@@ -274,3 +274,26 @@ def test_a_weight_decay_without_its_sign_term_fails_the_check(cli, tmp_path, mon
     assert result.code == 1, result.text
     assert re.search(r"gradient check failed for W1, W2: max relative error of a failing entry \S+ in W\d\[\d, \d\] "
                      r"\(absolute 0.3", result.err), result.err
+
+
+def test_a_derivative_that_is_not_the_activation_s_slope_is_named_as_such(cli, tmp_path, monkeypatch):
+    # first-layer weights of ~1e-7 under l1 = 0.1: each step crosses |w|'s corner and moves ReLU inputs
+    # across 0; relu' 1% too large is inside rtol next to l1 sign(w), and fails by its tangent's slope
+    from gradlab.engine import activations
+
+    real = activations.ReLU.derivative
+    monkeypatch.setattr(activations.ReLU, "derivative", lambda self, z: real(self, z) * 1.01)
+    config = tmp_path / "tiny.yaml"
+    config.write_text(
+        "data: {name: xor, n_samples: 40, noise: 0.1, test_fraction: 0.25}\nloss: bce\n"
+        "model: {hidden: [4], activation: relu, output: sigmoid, init: {name: explicit, layers: [\n"
+        "  {W: [[3.4558e-08, 8.2162e-08, 3.3044e-08, -1.30316e-07], [9.0536e-08, 4.4637e-08, -5.3695e-08, 5.8112e-08]],"
+        " b: [0, 0, 0, 0]},\n"
+        "  {W: [[3.6457e-08], [2.9413e-08], [2.842e-09], [5.4671e-08]], b: [0]}]}}\n"
+        "optimizer: {name: sgd, lr: 0.1}\ntraining: {batch_size: full, epochs: 5, l1: 0.1}\n")
+    result = cli("gradcheck", config, "--out", tmp_path / "o")
+    assert result.code == 1
+    assert "nan" not in result.out + result.err
+    assert ("gradient check failed for W1: max relative error of a failing entry 5.97e-08 in W1[1, 3] (absolute "
+            "1.19e-08; tol 1e-06, atol 1e-08): its step carries a unit across a kink where the activation's "
+            "derivative is not the slope of its values") in " ".join(result.err.split())

@@ -489,3 +489,50 @@ def test_relu_kinks_and_the_l1_corner_together():
     result = network_check(weights, ["relu"], X, rng.normal(size=(6, 1)), l1=0.2)
     assert result.passed, result
     assert result.rows[0]["kinks"] >= 1
+
+
+def test_an_l1_corner_and_a_hinge_sample_on_its_margin_in_the_same_step_pass():
+    # w00 = 2^-22 is within eps of 0, and b = -w00 puts sample 0 exactly on its margin (y f = 1):
+    # the step crosses l1 |w00|'s corner and the hinge's kink at once. With the corner unbent the
+    # loss's own kink is judged by its one-sided slopes, -1/3 + l1 and l1, which backpropagation's
+    # 0 + l1 lies between (it failed by 1/6 when the corner entry skipped that judgement)
+    from gradlab.engine.gradcheck import check_network
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+
+    w0 = 2.0 ** -22
+    X = np.array([[1.0, 2.0], [0.3, -1.0], [-0.7, 0.4]])
+    Y = np.array([[1.0], [0.0], [1.0]])
+    network = Network.from_weights([(np.array([[w0], [0.5]]), np.array([-w0]))], [], "identity")
+    assert (X @ network.layers[0].W + network.layers[0].b)[0, 0] == 1.0
+    result = check_network(network, losses.create("hinge"), X, Y, l1=0.1)
+    assert result.passed, result
+    assert [row["kinks"] for row in result.rows] == [2, 1]
+
+
+def test_a_wrong_relu_derivative_beside_an_l1_corner_fails_with_finite_errors(monkeypatch):
+    # weights of about 1e-7 under l1 = 0.1: every first-layer weight's step crosses its corner and
+    # moves ReLU inputs across 0. A relu' 1% too large is there 1e-10 of a gradient entry of ~0.1
+    # (l1 sign(w)), inside rtol; the tangent's slope is held against relu's values all the same and
+    # the entry fails, reported by its unbent difference (it was nan)
+    from gradlab.engine import activations
+    from gradlab.engine.gradcheck import check_network
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+
+    real = activations.ReLU.derivative
+    monkeypatch.setattr(activations.ReLU, "derivative", lambda self, z: real(self, z) * 1.01)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(8, 2))
+    Y = (rng.random((8, 1)) < 0.5).astype(float)
+    weights = [(rng.normal(scale=1e-7, size=(2, 4)), np.zeros(4)), (rng.normal(scale=1e-7, size=(4, 1)), np.zeros(1))]
+    network = Network.from_weights(weights, ["relu"], "sigmoid")
+    result = check_network(network, losses.create("bce"), X, Y, l1=0.1)
+    assert [row["passed"] for row in result.rows] == [False, True, True, True]
+    worst = result.rows[0]["worst_failure"]
+    assert worst["slope_not_value"] and np.isfinite(worst["abs_error"]) and worst["rel_error"] < 1e-6
+    # with the right relu' the same network passes, its corners counted as kinks
+    monkeypatch.setattr(activations.ReLU, "derivative", real)
+    network = Network.from_weights(weights, ["relu"], "sigmoid")
+    result = check_network(network, losses.create("bce"), X, Y, l1=0.1)
+    assert result.passed and result.rows[0]["kinks"] == 8

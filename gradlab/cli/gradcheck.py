@@ -108,10 +108,12 @@ def gradcheck(
         # among failing entries only: a larger relative error elsewhere may have passed by atol
         name, worst = max(((r["name"], r["worst_failure"]) for r in result.rows if not r["passed"]),
                           key=lambda pair: pair[1]["rel_error"])
+        cause = ("its step carries a unit across a kink where the activation's derivative is not the slope of "
+                 "its values" if worst["slope_not_value"] else
+                 "a wrong derivative, or an eps too large or too small for float64")
         raise RunFailure(f"gradient check failed for {', '.join(failed)}: max relative error of a failing entry "
                          f"{worst['rel_error']:.3g} in {name}{list(worst['index'])} (absolute {worst['abs_error']:.3g}; "
-                         f"tol {tol:g}, atol {result.abs_tolerance:g}): a wrong derivative, or an eps too large or too "
-                         f"small for float64")
+                         f"tol {tol:g}, atol {result.abs_tolerance:g}): {cause}")
     penalised = " with weight decay" if check.penalised else ""
     of = " of C + R" if check.penalised else ""
     out.print(f"[green]passed[/green]: backpropagation{penalised} agrees with central differences{of} for all "

@@ -16,8 +16,10 @@ numeric gradient is meaningless.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -219,6 +221,7 @@ def check(
     progress: Callable[[int, int], None] | None = None,
     smoothed: Callable[[np.ndarray, tuple, float], float | None] | None = None,
     corners: Callable[[np.ndarray, float], np.ndarray | None] | None = None,
+    unbent: Callable[[np.ndarray, tuple], AbstractContextManager] | None = None,
 ) -> CheckResult:
     """Compare an analytic gradient with central finite differences of ``f``.
 
@@ -254,12 +257,16 @@ def check(
         kinks the step crosses taken out (see :class:`Tangents`), None where it crosses none, nan
         where it cannot take them out. A failing entry that agrees with it passes as sitting on a
         kink, one that does not (nan included) fails (see :func:`_on_a_kink`).
-    corners : callable, optional
-        ``corners(p, eps)``: a mask of the entries of ``p`` whose step crosses a corner that
-        ``smoothed`` takes out (None for none). Their numeric gradient is ``smoothed``'s, whatever
-        the plain difference says: that one is no derivative there, and a wrong gradient can
-        match it (``l1 w / max(|w|, 1e-6)`` for ``l1 sign(w)`` at w = 3e-7). Those that pass are
-        counted as kinks.
+    corners, unbent : callable, optional
+        ``corners(p, eps)``: a mask of the entries of ``p`` whose step crosses a corner of ``f``
+        that ``unbent(p, index)``, a context manager, takes out of ``f`` (and of ``smoothed``) while
+        it is open, leaving ``f``'s value and derivative at the parameters as they are (the L1
+        term of a weight within eps of 0 on its tangent, see :class:`Tangents`). Such an entry is
+        checked on that function throughout, its central difference and its kinks alike, whatever
+        the plain difference says: that one is no derivative there, and a wrong gradient can match
+        it (``l1 w / max(|w|, 1e-6)`` for ``l1 sign(w)`` at w = 3e-7); where its step also crosses
+        kinks of units, ``smoothed``'s difference is its numeric gradient, and a nan from it fails
+        the entry. Those that pass are counted as kinks.
 
     Returns
     -------
@@ -270,38 +277,50 @@ def check(
     if len(analytic) != len(params):
         raise ValueError(f"{len(params)} parameter arrays but {len(analytic)} gradients")
     numeric = numerical_gradient(f, params, eps, progress)
-    cornered = [_take_out_corners(p, n, eps, corners, smoothed) for p, n in zip(params, numeric)]
+    cornered = [_unbend_corners(f, p, n, eps, corners, unbent, smoothed) for p, n in zip(params, numeric)]
     rows = compare(analytic, numeric, names)
-    at = float(f())  # f at the parameters themselves, for the one-sided slopes of a kink
+    at = float(f())  # f at the parameters themselves, for the one-sided slopes of a kink (unbent: the same)
     noise = NOISE_ULPS * np.finfo(np.float64).eps * abs(at) / eps if math.isfinite(at) else 0.0
     floor = max(atol, noise)
-    for row, p, a, n, corner in zip(rows, params, analytic, numeric, cornered):
+    for row, p, a, n, (corner, untrusted) in zip(rows, params, analytic, numeric, cornered):
         diff, scale = np.abs(a - n), np.abs(a) + np.abs(n)
-        failing = ~agrees(a, n, rtol, floor)  # written so that a NaN fails
-        kinks = [index for index in zip(*np.nonzero(failing & ~corner))
-                 if _on_a_kink(f, p, index, a[index], rtol, floor, at, eps, smoothed)]
+        failing = ~agrees(a, n, rtol, floor) | untrusted  # written so that a NaN fails
+        kinks = []
+        for index in zip(*np.nonzero(failing & ~untrusted)):
+            with unbent(p, index) if corner[index] else contextlib.nullcontext():
+                if _on_a_kink(f, p, index, a[index], rtol, floor, at, eps, smoothed):
+                    kinks.append(index)
+        at_kink = corner.copy()  # every corner entry that passes sits on a kink of f
         for index in kinks:
-            failing[index] = False
-        row["kinks"] = len(kinks) + int((corner & ~failing).sum())
+            failing[index], at_kink[index] = False, True
+        row["kinks"] = int((at_kink & ~failing).sum())
         row["passed"] = not failing.any()
-        row["worst_failure"] = None if row["passed"] else _worst_failure(diff, scale, failing)
+        row["worst_failure"] = None if row["passed"] else _worst_failure(diff, scale, failing, untrusted)
     return CheckResult(passed=all(row["passed"] for row in rows), rows=rows, rtol=rtol, atol=atol, noise=noise)
 
 
-def _take_out_corners(p: np.ndarray, numeric: np.ndarray, eps: float, corners, smoothed) -> np.ndarray:
-    """Replace, in ``numeric``, the central differences of the entries of ``p`` that ``corners`` names by
-    ``smoothed``'s (see :func:`check`, which needs ``smoothed`` with ``corners``); return the mask of
-    those entries (all False without ``corners``).
+def _unbend_corners(f, p: np.ndarray, numeric: np.ndarray, eps: float, corners, unbent, smoothed
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Retake, in ``numeric``, the central differences of the entries of ``p`` that ``corners`` names
+    on ``f`` unbent there (see :func:`check`), and where the step also carries units across kinks,
+    ``smoothed``'s; return the masks of those entries and of those ``smoothed`` cannot trust (its nan:
+    a tangent whose slope is not its activation's; they fail, with the unbent difference reported).
 
-    Their plain difference is no derivative (``l1 w / eps`` for ``l1 |w|`` at w within eps of 0), and a
-    wrong gradient can match it, so the corner-free difference is the one compared and reported. A
-    nan from ``smoothed`` is kept: the entry fails."""
+    Such an entry is judged by ``smoothed`` whether or not its plain difference agrees: the corner's
+    term can make the gradient so large that a wrong derivative's share passes ``rtol``."""
     mask = corners(p, eps) if corners is not None else None
     if mask is None:
-        return np.zeros(p.shape, dtype=bool)
+        mask = np.zeros(p.shape, dtype=bool)
+    untrusted = np.zeros(p.shape, dtype=bool)
     for index in zip(*np.nonzero(mask)):
-        numeric[index] = smoothed(p, index, eps)
-    return mask
+        with unbent(p, index):
+            numeric[index] = central_difference(f, p, index, eps)
+            without = smoothed(p, index, eps) if smoothed is not None else None
+        if without is not None and math.isnan(without):
+            untrusted[index] = True
+        elif without is not None:
+            numeric[index] = without
+    return mask, untrusted
 
 
 #: a central difference (f(p + eps) - f(p - eps)) / (2 eps) carries the rounding of both values of
@@ -366,8 +385,10 @@ def _at_a_kink(f: Callable[[], float], p: np.ndarray, index: tuple, a: float, rt
     return steady and gaps[-1] > max(tol, noise) and slopes[0] - tol <= a <= slopes[1] + tol
 
 
-def _worst_failure(diff: np.ndarray, scale: np.ndarray, failing: np.ndarray) -> dict:
-    """The failing entry with the largest relative error, as ``{index, rel_error, abs_error}``.
+def _worst_failure(diff: np.ndarray, scale: np.ndarray, failing: np.ndarray, untrusted: np.ndarray) -> dict:
+    """The failing entry with the largest relative error, as ``{index, rel_error, abs_error,
+    slope_not_value}``, the last True where it failed for a tangent whose slope is not its
+    activation's (see :func:`_unbend_corners`), whatever its error.
 
     This, not :func:`compare`'s ``worst_index``, is the entry a failure report names: the entry
     with the largest relative error overall may well have passed by the absolute tolerance (a
@@ -376,7 +397,7 @@ def _worst_failure(diff: np.ndarray, scale: np.ndarray, failing: np.ndarray) -> 
     rel = np.where(failing, diff / np.maximum(scale, TINY), -1.0)
     k = int(np.argmax(rel))
     return {"index": tuple(int(i) for i in np.unravel_index(k, diff.shape)), "rel_error": float(rel.flat[k]),
-            "abs_error": float(diff.flat[k])}
+            "abs_error": float(diff.flat[k]), "slope_not_value": bool(untrusted.flat[k])}
 
 
 def parameter_names(n_layers: int) -> list[str]:
@@ -402,7 +423,7 @@ def check_network(network, loss, X: np.ndarray, Y: np.ndarray, *, l1: float = 0.
     tangents = Tangents(network, loss, X, Y, l1=l1, l2=l2)
     return check(tangents.objective, network.params, network.grads, eps=eps, rtol=rtol, atol=atol,
                  names=parameter_names(len(network.layers)), progress=progress,
-                 smoothed=tangents.central_difference, corners=tangents.l1_corners)
+                 smoothed=tangents.central_difference, corners=tangents.l1_corners, unbent=tangents.unbent)
 
 
 class Tangents:
@@ -449,6 +470,7 @@ class Tangents:
         self.l1, self.l2 = l1, l2  # training's weight penalty: part of every value taken here
         # the arrays whose entries carry l1 |w|, whose corner at w = 0 a step may cross
         self.cornered = [p for p, decay in zip(network.params, decayed(network.params)) if decay] if l1 else []
+        self._corner: tuple | None = None  # (p, index, w0) while :meth:`unbent` is open
         network.forward(X)
         reads_output = not network.loss_on_logits(loss)  # a loss on the logits never applies the output's f
         self.tangents = []  # per layer: (kinks, z0, f(z0), f'(z0), trusted), None where no kink can be crossed
@@ -466,10 +488,9 @@ class Tangents:
         a kink replaced by tangents; None when it takes none across, nan when the slope of a
         tangent it needs is not one of its activation's (see :func:`_slopes_true_to_values`)."""
         replaced = [None if t is None else np.zeros(t[1].shape, dtype=bool) for t in self.tangents]
-        corner = self._l1_corner(p, index, eps)
         while True:
             ends: list[list] = []  # the inputs z of every layer, at p + eps and at p - eps
-            value = central_difference(lambda: self._loss(replaced, ends, corner), p, index, eps)
+            value = central_difference(lambda: self._loss(replaced, ends), p, index, eps)
             grown = False
             for tangent, done, z_up, z_down in zip(self.tangents, replaced, *ends):
                 if tangent is None:
@@ -484,7 +505,7 @@ class Tangents:
             if not grown:
                 used = [(tangent[4], done) for tangent, done in zip(self.tangents, replaced) if tangent is not None]
                 if not any(done.any() for _, done in used):
-                    return None if corner is None else value
+                    return None
                 return value if all(trusted[done].all() for trusted, done in used) else math.nan
 
     def objective(self) -> float:
@@ -492,7 +513,8 @@ class Tangents:
         return float(self.network.loss(self.loss, self.X, self.Y)) + self._penalty()
 
     def _penalty(self) -> float:
-        return weight_decay_penalty(self.network.params, self.l1, self.l2)
+        """Training's weight penalty; while :meth:`unbent` is open, with that weight's L1 term on its tangent."""
+        return weight_decay_penalty(self.network.params, self.l1, self.l2) + self._corner_tangent()
 
     def l1_corners(self, p: np.ndarray, eps: float) -> np.ndarray | None:
         """The entries of ``p`` whose step ``+- eps`` takes an L1-penalised weight across the corner of
@@ -502,23 +524,29 @@ class Tangents:
         handles a kink of the loss itself (a hinge sample on its margin) in the same step."""
         return _across_zero(p, eps) if any(p is q for q in self.cornered) else None
 
-    def _l1_corner(self, p: np.ndarray, index: tuple, eps: float) -> tuple | None:
-        """``(p, index, w0)`` when entry ``index`` is one of :meth:`l1_corners`; else None."""
-        w0 = float(p[index])
-        return (p, index, w0) if any(p is q for q in self.cornered) and _across_zero(w0, eps) else None
+    @contextlib.contextmanager
+    def unbent(self, p: np.ndarray, index: tuple) -> Iterator[None]:
+        """While open, the L1 term of weight ``p[index]`` (one of :meth:`l1_corners`) is its tangent at
+        its current value w0, ``l1 (|w0| + sign(w0) (w - w0))``, in every value taken here: the same
+        value and derivative at w0, and no corner within the step."""
+        self._corner = (p, index, float(p[index]))
+        try:
+            yield
+        finally:
+            self._corner = None
 
-    def _corner_tangent(self, corner: tuple | None) -> float:
-        """What replacing the L1 term of ``corner``'s weight by its tangent at w0 adds to the penalty:
-        ``l1 (|w0| + sign(w0) (w - w0) - |w|)`` at its current value w (0 without a corner)."""
-        if corner is None:
+    def _corner_tangent(self) -> float:
+        """What :meth:`unbent` adds to the penalty: ``l1 (|w0| + sign(w0) (w - w0) - |w|)`` at the
+        weight's current value w (0 when it is not open)."""
+        if self._corner is None:
             return 0.0
-        p, index, w0 = corner
+        p, index, w0 = self._corner
         w = float(p[index])
         return self.l1 * (abs(w0) + float(np.sign(w0)) * (w - w0) - abs(w))
 
-    def _loss(self, replaced: list, ends: list, corner: tuple | None = None) -> float:
-        """:meth:`objective` with the ``replaced`` units on their tangents, and the L1 term of
-        ``corner``'s weight on its own (:meth:`_l1_corner`); appends every layer's input z to ``ends``."""
+    def _loss(self, replaced: list, ends: list) -> float:
+        """:meth:`objective` with the ``replaced`` units on their tangents; appends every layer's
+        input z to ``ends``."""
         zs = []
         a = self.X
         for layer, tangent, done in zip(self.network.layers, self.tangents, replaced):
@@ -528,7 +556,7 @@ class Tangents:
                 _, z0, f0, slope, _ = tangent
                 a[done] = f0[done] + slope[done] * (layer.z[done] - z0[done])
         ends.append(zs)
-        return float(self.network.loss_value(self.loss, self.Y)) + self._penalty() + self._corner_tangent(corner)
+        return float(self.network.loss_value(self.loss, self.Y)) + self._penalty()
 
 
 def _across_zero(w, eps: float):
