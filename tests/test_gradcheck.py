@@ -536,3 +536,79 @@ def test_a_wrong_relu_derivative_beside_an_l1_corner_fails_with_finite_errors(mo
     network = Network.from_weights(weights, ["relu"], "sigmoid")
     result = check_network(network, losses.create("bce"), X, Y, l1=0.1)
     assert result.passed and result.rows[0]["kinks"] == 8
+
+
+def hinge_on_its_margin(w0, n=4):
+    """One identity unit with hinge loss on n rows; row 0 is x = (1, 0) with w00 = w0 and y f = 1 exactly."""
+    from gradlab.engine.network import Network
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(n, 2))
+    X[0] = [1.0, 0.0]
+    network = Network.from_weights([(np.array([[w0], [0.5]]), np.array([1.0 - w0]))], [], "identity")
+    assert (X @ network.layers[0].W + network.layers[0].b)[0, 0] == 1.0
+    return network, X, np.array([[1.0], [0.0], [1.0], [0.0]])[:n]
+
+
+def test_the_kink_steps_do_not_meet_the_l1_corner_of_a_weight_just_beyond_eps():
+    # w00 = 2^-19 (1.9e-6) is beyond eps = 1e-6 of 0, so no corner entry, but the hinge kink's one-sided
+    # slopes are taken at steps up to 1e-5, which cross l1 |w00|'s corner: there the gaps 0.74 and 0.25
+    # (h = 1e-5, 1e-6) looked unsteady and the right gradient failed by 1/8; unbent, they are 1/4 each
+    from gradlab.engine.gradcheck import check_network
+    from gradlab.engine.losses import losses
+
+    network, X, Y = hinge_on_its_margin(2.0 ** -19)
+    result = check_network(network, losses.create("hinge"), X, Y, l1=0.3)
+    assert result.passed, result
+    assert result.rows[0]["kinks"] == 1
+
+
+def test_a_decay_wrong_near_zero_fails_at_a_small_eps_too(monkeypatch):
+    # eps = 1e-8, w = 2e-8: not a corner entry, so its plain difference fails by the missing l1 sign(w); the
+    # kink test's steps (up to 1e-5) crossed |w|'s corner, with slopes -0.6 l1 and +l1 around the wrong
+    # value, and passed it as a kink. Unbent, no kink is found and the entry fails by l1
+    from gradlab.engine import gradcheck
+
+    real = gradcheck.add_weight_decay
+
+    def dead_zone(params, grads, l1=0.0, l2=0.0, decay_mask=None, scratch=None):
+        real(params, grads, 0.0, l2, decay_mask)
+        for p, g in zip(params, grads):
+            if p.ndim >= 2:
+                g += l1 * np.where(np.abs(p) < 1e-7, 0.0, np.sign(p))
+
+    monkeypatch.setattr(gradcheck, "add_weight_decay", dead_zone)
+    weights, X, Y = decay_network()
+    weights[0][0][0, 1] = 2e-8
+    result = network_check(weights, ["tanh"], X, Y, l1=0.3, eps=1e-8)
+    assert [row["passed"] for row in result.rows] == [False, True, True, True]
+    assert result.rows[0]["worst_failure"]["abs_error"] == pytest.approx(0.3, rel=1e-4)
+
+
+def test_unbent_corners_nest_and_restore_the_outer_one():
+    from gradlab.engine.gradcheck import Tangents
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+
+    weights, X, Y = decay_network()
+    network = Network.from_weights(weights, ["tanh"], "identity")
+    tangents = Tangents(network, losses.create("mse"), X, Y, l1=0.3)
+    W1, W2 = network.params[0], network.params[2]
+    with tangents.unbent(W1, (0, 0)):
+        with tangents.unbent(W2, (1, 0)):
+            assert tangents._corner[0] is W2
+        assert tangents._corner[:2] == (W1, (0, 0))
+    assert tangents._corner is None
+
+
+def test_a_derivative_that_is_not_the_slope_of_the_values_is_named_without_l1_too(monkeypatch):
+    # relu's derivative method says 5 at z = 0 (its backward does not use it): on a row of zeros with zero
+    # biases every first-layer step carries units across 0, the tangents' slopes are held against relu's
+    # values, and the failures say the derivative is not their slope, as they do next to an L1 corner
+    from gradlab.engine import activations
+
+    real = activations.ReLU.derivative
+    monkeypatch.setattr(activations.ReLU, "derivative", lambda self, z: np.where(z == 0, 5.0, real(self, z)))
+    result = on_zero_row(["relu"])
+    failing = [row for row in result.rows if not row["passed"]]
+    assert failing and all(row["worst_failure"]["slope_not_value"] for row in failing)

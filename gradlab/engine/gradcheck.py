@@ -266,7 +266,9 @@ def check(
         the plain difference says: that one is no derivative there, and a wrong gradient can match
         it (``l1 w / max(|w|, 1e-6)`` for ``l1 sign(w)`` at w = 3e-7); where its step also crosses
         kinks of units, ``smoothed``'s difference is its numeric gradient, and a nan from it fails
-        the entry. Those that pass are counted as kinks.
+        the entry. Those that pass are counted as kinks. The kink tests of any failing entry of
+        ``corners(p, inf)`` (every penalised weight off 0) run unbent too: they step by up to
+        :data:`KINK_STEPS`\ ``[0]``, whatever ``eps`` is.
 
     Returns
     -------
@@ -285,11 +287,17 @@ def check(
     for row, p, a, n, (corner, untrusted) in zip(rows, params, analytic, numeric, cornered):
         diff, scale = np.abs(a - n), np.abs(a) + np.abs(n)
         failing = ~agrees(a, n, rtol, floor) | untrusted  # written so that a NaN fails
+        # the kink tests step by up to KINK_STEPS[0] whatever eps is: every L1-penalised weight off 0
+        # is judged with its |w| unbent, the same value and slope at w0 and no corner in any step
+        bendable = corners(p, math.inf) if corners is not None else None
         kinks = []
         for index in zip(*np.nonzero(failing & ~untrusted)):
-            with unbent(p, index) if corner[index] else contextlib.nullcontext():
-                if _on_a_kink(f, p, index, a[index], rtol, floor, at, eps, smoothed):
-                    kinks.append(index)
+            with unbent(p, index) if bendable is not None and bendable[index] else contextlib.nullcontext():
+                verdict = _on_a_kink(f, p, index, a[index], rtol, floor, at, eps, smoothed)
+            if verdict:
+                kinks.append(index)
+            elif verdict is None:
+                untrusted[index] = True
         at_kink = corner.copy()  # every corner entry that passes sits on a kink of f
         for index in kinks:
             failing[index], at_kink[index] = False, True
@@ -333,19 +341,20 @@ KINK_STEPS = (1e-5, 1e-6, 1e-7)
 
 
 def _on_a_kink(f, p: np.ndarray, index: tuple, a: float, rtol: float, atol: float, at: float, eps: float,
-               smoothed: Callable[[np.ndarray, tuple, float], float | None] | None) -> bool:
-    """Whether the failing entry ``index`` of ``p`` fails only for a kink of ``f`` within the step.
+               smoothed: Callable[[np.ndarray, tuple, float], float | None] | None) -> bool | None:
+    """Whether the failing entry ``index`` of ``p`` fails only for a kink of ``f`` within the step:
+    True or False, and None (it fails) where a tangent it needs cannot be trusted.
 
     Where ``smoothed`` knows of kinks the step crosses, its central difference without them is
     the judge: it checks ``a`` itself, where :func:`_at_a_kink` can only bound it by the
     one-sided slopes (an elu' 1% too large still lay between them in two of three entries of
-    a stacked kink); a nan from it (a tangent whose slope is not the activation's) fails the
-    entry. Elsewhere (a kink of the loss itself, or no ``smoothed``) the one-sided slopes decide.
+    a stacked kink); a nan from it (a tangent whose slope is not the activation's) gives None.
+    Elsewhere (a kink of the loss itself, or no ``smoothed``) the one-sided slopes decide.
     """
     if smoothed is not None:
         without = smoothed(p, index, eps)
         if without is not None:
-            return bool(agrees(a, without, rtol, atol))  # False for nan
+            return None if math.isnan(without) else bool(agrees(a, without, rtol, atol))
     return _at_a_kink(f, p, index, a, rtol, atol, at)
 
 
@@ -460,7 +469,9 @@ class Tangents:
     A tangent is only as good as its slope, and ``f'(z0)`` comes from the ``derivative`` under
     test: a relu'(0) = 5 would be checked against itself. So every slope is first held against
     ``value`` (:func:`_slopes_true_to_values`), and where a replaced unit's is not, the central
-    difference is nan and the entry fails: backpropagation used that wrong ``f'(z0)`` for it.
+    difference is nan and the entry fails: the activation's derivative disagrees with its values
+    there (backpropagation used that wrong ``f'(z0)``, or, for an activation whose backward does
+    not call ``derivative``, the tangent would have).
     Falling back to :func:`_at_a_kink` instead would pass again the elu' 1% too large whose
     wrong values lie between the one-sided slopes.
     """
@@ -529,11 +540,11 @@ class Tangents:
         """While open, the L1 term of weight ``p[index]`` (one of :meth:`l1_corners`) is its tangent at
         its current value w0, ``l1 (|w0| + sign(w0) (w - w0))``, in every value taken here: the same
         value and derivative at w0, and no corner within the step."""
-        self._corner = (p, index, float(p[index]))
+        outer, self._corner = self._corner, (p, index, float(p[index]))
         try:
             yield
         finally:
-            self._corner = None
+            self._corner = outer
 
     def _corner_tangent(self) -> float:
         """What :meth:`unbent` adds to the penalty: ``l1 (|w0| + sign(w0) (w - w0) - |w|)`` at the
