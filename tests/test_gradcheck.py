@@ -402,9 +402,13 @@ def test_a_weight_within_eps_of_zero_under_l1_passes_as_a_kink(w):
     # penalty's term is l1 w / eps (0.09 at 3e-7), not l1 sign(w) = 0.3; on its tangent it is 0.3
     weights, X, Y = decay_network()
     weights[0][0][0, 1] = w
-    result = network_check(weights, ["tanh"], X, Y, l1=0.3, l2=0.5)
+    calls = []
+    result = network_check(weights, ["tanh"], X, Y, l1=0.3, l2=0.5, progress=lambda done, total: calls.append(
+        (done, total)))
     assert result.passed, result
     assert [row["kinks"] for row in result.rows] == [1, 0, 0, 0]
+    # the 17 entries and the corner entry retaken after them: the bar ends full, not before the end
+    assert calls[-1] == (18, 18) and all(total == 18 for _, total in calls) and calls[-2][0] == 17
 
 
 def test_a_weight_on_zero_under_l1_needs_no_tangent():

@@ -278,8 +278,18 @@ def check(
     analytic = [np.array(a, dtype=np.float64, copy=True) for a in analytic]
     if len(analytic) != len(params):
         raise ValueError(f"{len(params)} parameter arrays but {len(analytic)} gradients")
-    numeric = numerical_gradient(f, params, eps, progress)
-    cornered = [_unbend_corners(f, p, n, eps, corners, unbent, smoothed) for p, n in zip(params, numeric)]
+    masks = [corners(p, eps) if corners is not None else None for p in params]
+    masks = [np.zeros(p.shape, dtype=bool) if mask is None else mask for p, mask in zip(params, masks)]
+    # the corner entries are retaken after the plain pass: the progress counts them as entries too
+    extra, entries = sum(int(mask.sum()) for mask in masks), sum(p.size for p in params)
+    counted = None if progress is None else (lambda done, total: progress(done, total + extra))
+    numeric = numerical_gradient(f, params, eps, counted)
+    cornered, done = [], entries
+    for p, n, mask in zip(params, numeric, masks):
+        cornered.append(_unbend_corners(f, p, n, mask, eps, unbent, smoothed))
+        if progress is not None and mask.any():
+            done += int(mask.sum())
+            progress(done, entries + extra)
     rows = compare(analytic, numeric, names)
     at = float(f())  # f at the parameters themselves, for the one-sided slopes of a kink (unbent: the same)
     noise = NOISE_ULPS * np.finfo(np.float64).eps * abs(at) / eps if math.isfinite(at) else 0.0
@@ -307,18 +317,15 @@ def check(
     return CheckResult(passed=all(row["passed"] for row in rows), rows=rows, rtol=rtol, atol=atol, noise=noise)
 
 
-def _unbend_corners(f, p: np.ndarray, numeric: np.ndarray, eps: float, corners, unbent, smoothed
+def _unbend_corners(f, p: np.ndarray, numeric: np.ndarray, mask: np.ndarray, eps: float, unbent, smoothed
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Retake, in ``numeric``, the central differences of the entries of ``p`` that ``corners`` names
-    on ``f`` unbent there (see :func:`check`), and where the step also carries units across kinks,
-    ``smoothed``'s; return the masks of those entries and of those ``smoothed`` cannot trust (its nan:
-    a tangent whose slope is not its activation's; they fail, with the unbent difference reported).
+    """Retake, in ``numeric``, the central differences of the entries of ``p`` in ``mask`` (its corner
+    entries, see :func:`check`) on ``f`` unbent there, and where the step also carries units across
+    kinks, ``smoothed``'s; return ``mask`` and the mask of the entries ``smoothed`` cannot trust (its
+    nan: a tangent whose slope is not its activation's; they fail, with the unbent difference reported).
 
     Such an entry is judged by ``smoothed`` whether or not its plain difference agrees: the corner's
     term can make the gradient so large that a wrong derivative's share passes ``rtol``."""
-    mask = corners(p, eps) if corners is not None else None
-    if mask is None:
-        mask = np.zeros(p.shape, dtype=bool)
     untrusted = np.zeros(p.shape, dtype=bool)
     for index in zip(*np.nonzero(mask)):
         with unbent(p, index):
