@@ -419,20 +419,31 @@ def test_a_weight_on_zero_under_l1_needs_no_tangent():
     assert result.passed and [row["kinks"] for row in result.rows] == [0, 0, 0, 0]
 
 
-def test_a_sign_term_wrong_near_zero_still_fails(monkeypatch):
-    # the tangent's slope is sign(w0), taken by the check itself: a decay that drops l1 sign(w) for
-    # |w| < 1e-6 fails at that weight, by l1 = 0.3, and nowhere else
+def l1_term_written_as(term, monkeypatch):
+    """Make the check's weight decay add ``l1 term(W)`` for the L1 penalty's gradient instead of
+    ``l1 sign(W)`` (the l2 part kept)."""
     from gradlab.engine import gradcheck
 
     real = gradcheck.add_weight_decay
 
-    def dead_zone(params, grads, l1=0.0, l2=0.0, decay_mask=None, scratch=None):
+    def decay(params, grads, l1=0.0, l2=0.0, decay_mask=None, scratch=None):
         real(params, grads, 0.0, l2, decay_mask)
         for p, g in zip(params, grads):
             if p.ndim >= 2:
-                g += l1 * np.where(np.abs(p) < 1e-6, 0.0, np.sign(p))
+                g += l1 * term(p)
 
-    monkeypatch.setattr(gradcheck, "add_weight_decay", dead_zone)
+    monkeypatch.setattr(gradcheck, "add_weight_decay", decay)
+
+
+def sign_term_dropped_below(threshold, monkeypatch):
+    """Make the check's weight decay drop l1 sign(w) for |w| < threshold (a dead zone)."""
+    l1_term_written_as(lambda p: np.where(np.abs(p) < threshold, 0.0, np.sign(p)), monkeypatch)
+
+
+def test_a_sign_term_wrong_near_zero_still_fails(monkeypatch):
+    # the tangent's slope is sign(w0), taken by the check itself: a decay that drops l1 sign(w) for
+    # |w| < 1e-6 fails at that weight, by l1 = 0.3, and nowhere else
+    sign_term_dropped_below(1e-6, monkeypatch)
     weights, X, Y = decay_network()
     weights[0][0][0, 1] = 3e-7
     result = network_check(weights, ["tanh"], X, Y, l1=0.3, l2=0.5)
@@ -448,17 +459,7 @@ def test_a_sign_term_wrong_near_zero_still_fails(monkeypatch):
 def test_a_decay_that_matches_the_straddled_difference_fails(monkeypatch, w):
     # l1 w / max(|w|, 1e-6), a guard against 0/0, is l1 w / eps within eps of 0: the plain central
     # difference agrees with it to 1e-9, the corner-free one finds its error l1 (1 - |w| / 1e-6)
-    from gradlab.engine import gradcheck
-
-    real = gradcheck.add_weight_decay
-
-    def guarded(params, grads, l1=0.0, l2=0.0, decay_mask=None, scratch=None):
-        real(params, grads, 0.0, l2, decay_mask)
-        for p, g in zip(params, grads):
-            if p.ndim >= 2:
-                g += l1 * p / np.maximum(np.abs(p), 1e-6)
-
-    monkeypatch.setattr(gradcheck, "add_weight_decay", guarded)
+    l1_term_written_as(lambda p: p / np.maximum(np.abs(p), 1e-6), monkeypatch)
     weights, X, Y = decay_network()
     weights[0][0][0, 1] = w
     result = network_check(weights, ["tanh"], X, Y, l1=0.3, l2=0.5)
@@ -571,17 +572,7 @@ def test_a_decay_wrong_near_zero_fails_at_a_small_eps_too(monkeypatch):
     # eps = 1e-8, w = 2e-8: not a corner entry, so its plain difference fails by the missing l1 sign(w); the
     # kink test's steps (up to 1e-5) crossed |w|'s corner, with slopes -0.6 l1 and +l1 around the wrong
     # value, and passed it as a kink. Unbent, no kink is found and the entry fails by l1
-    from gradlab.engine import gradcheck
-
-    real = gradcheck.add_weight_decay
-
-    def dead_zone(params, grads, l1=0.0, l2=0.0, decay_mask=None, scratch=None):
-        real(params, grads, 0.0, l2, decay_mask)
-        for p, g in zip(params, grads):
-            if p.ndim >= 2:
-                g += l1 * np.where(np.abs(p) < 1e-7, 0.0, np.sign(p))
-
-    monkeypatch.setattr(gradcheck, "add_weight_decay", dead_zone)
+    sign_term_dropped_below(1e-7, monkeypatch)
     weights, X, Y = decay_network()
     weights[0][0][0, 1] = 2e-8
     result = network_check(weights, ["tanh"], X, Y, l1=0.3, eps=1e-8)

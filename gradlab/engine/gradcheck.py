@@ -268,7 +268,7 @@ def check(
         kinks of units, ``smoothed``'s difference is its numeric gradient, and a nan from it fails
         the entry. Those that pass are counted as kinks. The kink tests of any failing entry of
         ``corners(p, inf)`` (every penalised weight off 0) run unbent too: they step by up to
-        :data:`KINK_STEPS`\ ``[0]``, whatever ``eps`` is.
+        ``KINK_STEPS[0]`` (:data:`KINK_STEPS`), whatever ``eps`` is.
 
     Returns
     -------
