@@ -41,3 +41,18 @@ def test_every_command_has_a_purpose_and_an_example(cli, command):
     result = cli(command, "--help")
     assert result.code == 0
     assert "Examples" in result.out and "gradlab " in result.out.split("Examples", 1)[1]
+
+
+def test_every_source_file_compiles_without_a_warning():
+    # an invalid escape such as "\ " in a docstring is a DeprecationWarning (SyntaxWarning from Python
+    # 3.12) when the file is compiled, which a cached .pyc hides from every later run
+    import warnings
+
+    from tests.conftest import REPO
+
+    files = [path for folder in ("gradlab", "benchmarks", "tests") for path in (REPO / folder).rglob("*.py")]
+    assert len(files) > 50
+    for path in files:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            compile(path.read_text(encoding="utf-8"), str(path), "exec")
