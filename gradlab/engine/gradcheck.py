@@ -284,9 +284,9 @@ def check(
     extra, entries = sum(int(mask.sum()) for mask in masks), sum(p.size for p in params)
     counted = None if progress is None else (lambda done, total: progress(done, total + extra))
     numeric = numerical_gradient(f, params, eps, counted)
-    cornered, done = [], entries
+    untrusted_in, done = [], entries
     for p, n, mask in zip(params, numeric, masks):
-        cornered.append(_unbend_corners(f, p, n, mask, eps, unbent, smoothed))
+        untrusted_in.append(_unbend_corners(f, p, n, mask, eps, unbent, smoothed))
         if progress is not None and mask.any():
             done += int(mask.sum())
             progress(done, entries + extra)
@@ -294,7 +294,7 @@ def check(
     at = float(f())  # f at the parameters themselves, for the one-sided slopes of a kink (unbent: the same)
     noise = NOISE_ULPS * np.finfo(np.float64).eps * abs(at) / eps if math.isfinite(at) else 0.0
     floor = max(atol, noise)
-    for row, p, a, n, (corner, untrusted) in zip(rows, params, analytic, numeric, cornered):
+    for row, p, a, n, corner, untrusted in zip(rows, params, analytic, numeric, masks, untrusted_in):
         diff, scale = np.abs(a - n), np.abs(a) + np.abs(n)
         failing = ~agrees(a, n, rtol, floor) | untrusted  # written so that a NaN fails
         # the kink tests step by up to KINK_STEPS[0] whatever eps is: every L1-penalised weight off 0
@@ -318,11 +318,11 @@ def check(
 
 
 def _unbend_corners(f, p: np.ndarray, numeric: np.ndarray, mask: np.ndarray, eps: float, unbent, smoothed
-                    ) -> tuple[np.ndarray, np.ndarray]:
+                    ) -> np.ndarray:
     """Retake, in ``numeric``, the central differences of the entries of ``p`` in ``mask`` (its corner
     entries, see :func:`check`) on ``f`` unbent there, and where the step also carries units across
-    kinks, ``smoothed``'s; return ``mask`` and the mask of the entries ``smoothed`` cannot trust (its
-    nan: a tangent whose slope is not its activation's; they fail, with the unbent difference reported).
+    kinks, ``smoothed``'s; return the mask of the entries ``smoothed`` cannot trust (its nan: a
+    tangent whose slope is not its activation's; they fail, with the unbent difference reported).
 
     Such an entry is judged by ``smoothed`` whether or not its plain difference agrees: the corner's
     term can make the gradient so large that a wrong derivative's share passes ``rtol``."""
@@ -335,7 +335,7 @@ def _unbend_corners(f, p: np.ndarray, numeric: np.ndarray, mask: np.ndarray, eps
             untrusted[index] = True
         elif without is not None:
             numeric[index] = without
-    return mask, untrusted
+    return untrusted
 
 
 #: a central difference (f(p + eps) - f(p - eps)) / (2 eps) carries the rounding of both values of
