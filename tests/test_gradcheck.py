@@ -580,6 +580,82 @@ def test_a_decay_wrong_near_zero_fails_at_a_small_eps_too(monkeypatch):
     assert result.rows[0]["worst_failure"]["abs_error"] == pytest.approx(0.3, rel=1e-4)
 
 
+def near_a_loss_kink(name, offset):
+    """One identity layer on 4 rows and the loss ``name``, row 0 (x = (1, 0)) ``offset`` from a kink of
+    the loss: hinge's margin t f = 1, mae's residual 0, multiclass hinge's s_1 - s_0 + 1 = 0."""
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(4, 2))
+    X[0] = [1.0, 0.0]
+    if name == "multiclass_hinge":
+        weights = [(np.array([[0.25, 0.5, -0.3], [0.5, -0.2, 0.4]]), np.array([0.75, -0.5 + offset, 0.1]))]
+        Y = np.eye(3)[[0, 1, 2, 0]]
+    else:
+        weights = [(np.array([[0.25], [0.5]]), np.array([0.75 + offset]))]
+        Y = np.array([[1.0], [0.3], [0.2], [-0.1]]) if name == "mae" else np.array([[1.0], [0.0], [1.0], [0.0]])
+    loss = losses.create(name)
+    network = Network.from_weights(weights, [], "identity")
+    network.forward(X)
+    assert abs(abs(float(loss.kink_offsets(Y, network.output.a)[0, 1 if name == "multiclass_hinge" else 0]))
+               - abs(offset)) < 1e-15
+    return network, loss, X, Y
+
+
+@pytest.mark.parametrize("name", ["hinge", "mae", "multiclass_hinge"])
+@pytest.mark.parametrize("offset", [3e-7, -3e-7, 5e-8, -9e-7])
+def test_a_sample_near_a_kink_of_the_loss_is_checked_at_a_step_short_of_it(name, offset):
+    # the step eps = 1e-6 reaches the kink, 3e-7 away: the central difference straddles it and missed a right
+    # gradient by 10-30%, while the kink tests' steps (1e-5 to 1e-7) do not all reach it, so saw no kink.
+    # At eps / 10 or eps / 100 the step falls short of it and the difference is the derivative again
+    from gradlab.engine.gradcheck import check_network
+
+    network, loss, X, Y = near_a_loss_kink(name, offset)
+    result = check_network(network, loss, X, Y)
+    assert result.passed, result
+    # multiclass hinge: W's and b's first two columns move s_1 - s_0 + 1
+    assert [row["kinks"] for row in result.rows] == ([2, 2] if name == "multiclass_hinge" else [1, 1])
+
+
+def test_a_hinge_gradient_wrong_near_the_margin_still_fails(monkeypatch):
+    # a gradient that counts a sample as inside the margin up to t f = 1 + 1e-6: sample 0 at t f = 1 + 3e-7 adds
+    # -t x / N = -1/4 to W00 and b, which the difference at a step short of the margin does not have (the
+    # straddled one has part of it, and fails it too)
+    from gradlab.engine.gradcheck import check_network
+    from gradlab.engine.losses import Hinge, _signs
+
+    def wrong(self, y_true, y_pred):
+        t, f = _signs(y_true, y_pred)
+        return -t * (t * f < 1.0 + 1e-6) / f.shape[0]
+
+    monkeypatch.setattr(Hinge, "gradient", wrong)
+    network, loss, X, Y = near_a_loss_kink("hinge", 3e-7)
+    result = check_network(network, loss, X, Y)
+    assert [row["passed"] for row in result.rows] == [False, False]
+    assert result.rows[0]["worst_failure"]["index"] == (0, 0)
+    # reported against the plain difference, which has the share (1e-6 - 3e-7) / 2e-6 of that -1/4 that its
+    # step spends beyond the margin: 0.25 - 0.0875
+    assert result.rows[1]["worst_failure"]["abs_error"] == pytest.approx(0.1625, rel=1e-6)
+
+
+def test_a_step_that_also_moves_a_sample_on_a_loss_kink_is_left_to_the_one_sided_slopes():
+    # row 0 sits on its margin (t f = 1), row 1 is 3e-7 from its own: no shorter step leaves row 0's kink, so b's
+    # difference is not retaken (None: nothing taken out), and the one-sided slopes judge b as they would without
+    # row 1; row 1 alone near its margin is retaken at eps / 10
+    from gradlab.engine.gradcheck import Tangents
+
+    network, loss, X, Y = near_a_loss_kink("hinge", 0.0)
+    X[1], Y[1] = [1.0, 6e-7], 1.0
+    network.forward(X)
+    assert network.output.a[:2, 0].tolist() == [1.0, pytest.approx(1 + 3e-7, abs=1e-15)]
+    tangents = Tangents(network, loss, X, Y)
+    assert tangents.central_difference(network.params[1], (0,), 1e-6) is None
+    X[0] = [0.0, 0.0]
+    tangents = Tangents(network, loss, X, Y)
+    assert tangents.central_difference(network.params[1], (0,), 1e-6)[1] == pytest.approx(1e-7, rel=1e-15)
+
+
 def test_unbent_corners_nest_and_restore_the_outer_one():
     from gradlab.engine.gradcheck import Tangents
     from gradlab.engine.losses import losses

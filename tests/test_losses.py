@@ -57,6 +57,34 @@ def test_gradient_matches_central_differences(name):
     assert np.max(np.abs(exact - numeric) / scale) < 1e-7
 
 
+@pytest.mark.parametrize("name", list(losses))
+def test_kink_offsets_are_zero_where_the_slope_jumps(name):
+    # a gradient check steps short of these kinks (gradcheck.Tangents): each offset moves with its own prediction
+    # (slope 1 or t = +-1) and, set to 0 there, puts the loss's one-sided slopes 1/N apart (|r|'s 2/N)
+    loss = losses.create(name)
+    y, p = case(name, seed=4)
+    offsets = loss.kink_offsets(y, p)
+    assert (offsets is not None) is (name in ("mae", "hinge", "multiclass_hinge"))
+    if offsets is None:
+        return
+    assert offsets.shape == p.shape
+    index = (0, int(np.flatnonzero(as_targets(y, p)[0] == 0)[0])) if name == "multiclass_hinge" else (0, 0)
+    nudged = p.copy()
+    nudged[index] += 1.0
+    slope = loss.kink_offsets(y, nudged)[index] - offsets[index]
+    assert abs(slope) == pytest.approx(1.0, rel=1e-12)
+    p = p.copy()
+    p[index] -= offsets[index] / slope
+    assert abs(loss.kink_offsets(y, p)[index]) < 1e-14
+    h = 1e-4
+    up, down = p.copy(), p.copy()
+    up[index] += h
+    down[index] -= h
+    right = (loss.value(y, up) - loss.value(y, p)) / h
+    left = (loss.value(y, p) - loss.value(y, down)) / h
+    assert right - left == pytest.approx((2 if name == "mae" else 1) / N, rel=1e-6)
+
+
 def test_cat_dog_bird_worked_example():
     # logits (3, 1, -3): e^3 = 20.0855, e^1 = 2.7183, e^-3 = 0.0498, sum = 22.8536
     # softmax = (0.8789, 0.1189, 0.0022); loss = -ln 0.8789 = 0.1291

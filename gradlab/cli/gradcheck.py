@@ -98,11 +98,12 @@ def gradcheck(
     kinks = sum(row["kinks"] for row in result.rows)
     if kinks:
         out.print(f"{kinks} {'entry sits' if kinks == 1 else 'entries sit'} on a kink: the step carries an "
-                  f"activation's input onto or across a point where it bends (relu's and leaky_relu's 0, say), or a "
-                  f"weight under training.l1 across 0, where l1 |w| bends, and the central difference is no "
-                  f"derivative there; backpropagation's value lies between the slopes from the left and the right, "
-                  f"or matches the central difference with those activations (and that |w|) on their tangents, as "
-                  f"it should", style="dim")
+                  f"activation's input onto or across a point where it bends (relu's and leaky_relu's 0, say), a "
+                  f"weight under training.l1 across 0, where l1 |w| bends, or a sample across a kink of the loss "
+                  f"(hinge's margin, mae's 0), and the central difference is no derivative there; backpropagation's "
+                  f"value lies between the slopes from the left and the right, or matches the central difference "
+                  f"with those activations (and that |w|) on their tangents, or at a step short of the loss's kink, "
+                  f"as it should", style="dim")
     saved(run.path)
     if failed:
         # among failing entries only: a larger relative error elsewhere may have passed by atol

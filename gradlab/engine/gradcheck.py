@@ -219,7 +219,7 @@ def check(
     atol: float = 1e-8,
     names: Sequence[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
-    smoothed: Callable[[np.ndarray, tuple, float], float | None] | None = None,
+    smoothed: Callable[[np.ndarray, tuple, float], tuple[float, float] | None] | None = None,
     corners: Callable[[np.ndarray, float], np.ndarray | None] | None = None,
     unbent: Callable[[np.ndarray, tuple], AbstractContextManager] | None = None,
 ) -> CheckResult:
@@ -253,10 +253,12 @@ def check(
     progress : callable, optional
         ``progress(done, total)`` over the parameter entries, see :func:`numerical_gradient`.
     smoothed : callable, optional
-        ``smoothed(p, index, eps)``: the central difference of ``f`` for that entry with the
-        kinks the step crosses taken out (see :class:`Tangents`), None where it crosses none, nan
-        where it cannot take them out. A failing entry that agrees with it passes as sitting on a
-        kink, one that does not (nan included) fails (see :func:`_on_a_kink`).
+        ``smoothed(p, index, eps)``: ``(difference, step)``, the central difference of ``f`` for
+        that entry with the kinks the step crosses taken out, and the step it was taken at (shorter
+        than ``eps`` to fall short of a kink, see :class:`Tangents`); None where it crosses none, a
+        nan difference where it cannot take them out. A failing entry that agrees with it, to the
+        rounding noise of that step, passes as sitting on a kink, one that does not (nan included)
+        fails (see :func:`_on_a_kink`).
     corners, unbent : callable, optional
         ``corners(p, eps)``: a mask of the entries of ``p`` whose step crosses a corner of ``f``
         that ``unbent(p, index)``, a context manager, takes out of ``f`` (and of ``smoothed``) while
@@ -284,19 +286,23 @@ def check(
     extra, entries = sum(int(mask.sum()) for mask in masks), sum(p.size for p in params)
     counted = None if progress is None else (lambda done, total: progress(done, total + extra))
     numeric = numerical_gradient(f, params, eps, counted)
-    untrusted_in, done = [], entries
+    untrusted_in, steps_in, done = [], [], entries
     for p, n, mask in zip(params, numeric, masks):
-        untrusted_in.append(_unbend_corners(f, p, n, mask, eps, unbent, smoothed))
+        untrusted, steps = _unbend_corners(f, p, n, mask, eps, unbent, smoothed)
+        untrusted_in.append(untrusted)
+        steps_in.append(steps)
         if progress is not None and mask.any():
             done += int(mask.sum())
             progress(done, entries + extra)
     rows = compare(analytic, numeric, names)
     at = float(f())  # f at the parameters themselves, for the one-sided slopes of a kink (unbent: the same)
-    noise = NOISE_ULPS * np.finfo(np.float64).eps * abs(at) / eps if math.isfinite(at) else 0.0
+    noise = rounding_noise(at, eps)
     floor = max(atol, noise)
-    for row, p, a, n, corner, untrusted in zip(rows, params, analytic, numeric, masks, untrusted_in):
+    for row, p, a, n, corner, untrusted, steps in zip(rows, params, analytic, numeric, masks, untrusted_in, steps_in):
         diff, scale = np.abs(a - n), np.abs(a) + np.abs(n)
-        failing = ~agrees(a, n, rtol, floor) | untrusted  # written so that a NaN fails
+        # an entry retaken at a shorter step (short of a kink of the loss) has that step's larger rounding noise
+        floors = np.maximum(floor, rounding_noise(at, steps))
+        failing = ~agrees(a, n, rtol, floors) | untrusted  # written so that a NaN fails
         # the kink tests step by up to KINK_STEPS[0] whatever eps is: every L1-penalised weight off 0
         # is judged with its |w| unbent, the same value and slope at w0 and no corner in any step
         bendable = corners(p, math.inf) if corners is not None else None
@@ -318,37 +324,49 @@ def check(
 
 
 def _unbend_corners(f, p: np.ndarray, numeric: np.ndarray, mask: np.ndarray, eps: float, unbent, smoothed
-                    ) -> np.ndarray:
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Retake, in ``numeric``, the central differences of the entries of ``p`` in ``mask`` (its corner
     entries, see :func:`check`) on ``f`` unbent there, and where the step also carries units across
     kinks, ``smoothed``'s; return the mask of the entries ``smoothed`` cannot trust (its nan: a
-    tangent whose slope is not its activation's; they fail, with the unbent difference reported).
+    tangent whose slope is not its activation's; they fail, with the unbent difference reported),
+    and the step each entry's difference was taken at (``eps``, or ``smoothed``'s shorter one).
 
     Such an entry is judged by ``smoothed`` whether or not its plain difference agrees: the corner's
     term can make the gradient so large that a wrong derivative's share passes ``rtol``."""
-    untrusted = np.zeros(p.shape, dtype=bool)
+    untrusted, steps = np.zeros(p.shape, dtype=bool), np.full(p.shape, float(eps))
     for index in zip(*np.nonzero(mask)):
         with unbent(p, index):
             numeric[index] = central_difference(f, p, index, eps)
             without = smoothed(p, index, eps) if smoothed is not None else None
-        if without is not None and math.isnan(without):
+        if without is not None and math.isnan(without[0]):
             untrusted[index] = True
         elif without is not None:
-            numeric[index] = without
-    return untrusted
+            numeric[index], steps[index] = without
+    return untrusted, steps
 
 
 #: a central difference (f(p + eps) - f(p - eps)) / (2 eps) carries the rounding of both values of
 #: f, each a sum over many rows: taken as this many units in the last place of |f| over eps
 NOISE_ULPS = 1
 
+#: the shorter steps, as fractions of eps, at which :meth:`Tangents.central_difference` looks again past
+#: a kink of the loss that a step reaches: two decades, so that an offset down to eps / 100 (where the
+#: :data:`KINK_STEPS` see the kink steadily) is stepped short of; the rounding noise grows a hundredfold
+SHORTER_STEPS = (0.1, 0.01)
+
 #: the steps at which :func:`_at_a_kink` looks for a corner: two decades, far below any
 #: curvature's scale, far above float64's rounding of parameters of order 1
 KINK_STEPS = (1e-5, 1e-6, 1e-7)
 
 
+def rounding_noise(at: float, step):
+    """The rounding noise of a central difference at ``step`` (a number or an array) of a function whose
+    value is ``at``: :data:`NOISE_ULPS` ``eps_mach |at| / step`` (0 where ``at`` is not finite)."""
+    return NOISE_ULPS * np.finfo(np.float64).eps * abs(at) / step if math.isfinite(at) else 0.0
+
+
 def _on_a_kink(f, p: np.ndarray, index: tuple, a: float, rtol: float, atol: float, at: float, eps: float,
-               smoothed: Callable[[np.ndarray, tuple, float], float | None] | None) -> bool | None:
+               smoothed: Callable[[np.ndarray, tuple, float], tuple[float, float] | None] | None) -> bool | None:
     """Whether the failing entry ``index`` of ``p`` fails only for a kink of ``f`` within the step:
     True or False, and None (it fails) where a tangent it needs cannot be trusted.
 
@@ -361,7 +379,8 @@ def _on_a_kink(f, p: np.ndarray, index: tuple, a: float, rtol: float, atol: floa
     if smoothed is not None:
         without = smoothed(p, index, eps)
         if without is not None:
-            return None if math.isnan(without) else bool(agrees(a, without, rtol, atol))
+            value, step = without
+            return None if math.isnan(value) else bool(agrees(a, value, rtol, max(atol, rounding_noise(at, step))))
     return _at_a_kink(f, p, index, a, rtol, atol, at)
 
 
@@ -446,7 +465,7 @@ class Tangents:
     """Central differences of a network's loss with the kinks a step crosses taken out.
 
     :func:`_at_a_kink` tells a kink from outside, by the one-sided slopes of the loss, and
-    accepts backpropagation's value when it lies between them. Three cases escape it:
+    accepts backpropagation's value when it lies between them. These cases escape it:
 
     - stacked kinks: a step that carries one unit's input across a kink can carry the inputs
       of units it feeds across theirs too (a sample on which a layer of elu:alpha=2 and the
@@ -460,6 +479,9 @@ class Tangents:
     - a weight within the step of 0 under an L1 penalty: ``l1 |w|`` has its corner there, so the
       central difference of a weight at 3e-7 with eps = 1e-6 gives ``l1 w / eps`` for its term,
       not ``l1 sign(w)``, and the one-sided slopes at :data:`KINK_STEPS` do not stay apart.
+    - a sample within the step of a kink of the loss but not on it (a hinge margin 3e-7 away): as for
+      a unit near its kink, but the loss has no tangent here; the step is shortened instead (see
+      :meth:`central_difference`).
 
     Here every unit whose input the step ``p[index] +- eps`` carries onto or across one of its
     activation's ``kinks`` (found from the forward passes at both ends of the step, layer by
@@ -500,31 +522,66 @@ class Tangents:
                 self.tangents.append((kinks, z0, act.value(z0), slope, _slopes_true_to_values(act, kinks, z0, slope)))
             else:
                 self.tangents.append(None)
+        form, on_logits = network.value_form(loss)
+        self._loss_form, self._on_logits = form, on_logits
+        self.offsets0 = form.kink_offsets(Y, self._output())  # where the loss's own kinks lie, or None
 
-    def central_difference(self, p: np.ndarray, index: tuple, eps: float) -> float | None:
+    def central_difference(self, p: np.ndarray, index: tuple, eps: float) -> tuple[float, float] | None:
         """The central difference for entry ``index`` of ``p`` with the units the step takes across
-        a kink replaced by tangents; None when it takes none across, nan when the slope of a
-        tangent it needs is not one of its activation's (see :func:`_slopes_true_to_values`)."""
+        a kink replaced by tangents, and the step it was taken at; None when it takes none across,
+        a nan difference when the slope of a tangent it needs is not one of its activation's (see
+        :func:`_slopes_true_to_values`).
+
+        Where the step also carries a sample across a kink of the loss that it does not sit on (a
+        hinge margin 3e-7 away, with eps = 1e-6), the difference is taken again at steps of
+        :data:`SHORTER_STEPS` times ``eps``, and the first that reaches no such kink is returned: the
+        loss is smooth over it. That needs no slope from the code under test. Where none falls
+        short of it, or the step also moves a sample that sits on a loss kink, the difference at
+        ``eps`` is returned, and :func:`_at_a_kink` judges a loss kink left in it."""
+        at_eps = None
+        for step in (eps, *(eps * shrink for shrink in SHORTER_STEPS)):
+            value, used, crossed, sat_on = self._difference(p, index, step)
+            if not all(trusted[done].all() for trusted, done in used):
+                value = math.nan
+            elif step == eps and not any(done.any() for _, done in used):
+                value = None  # no unit on a tangent: nothing taken out of the plain difference
+            result = None if value is None else (value, step)
+            if step == eps:
+                at_eps = result
+            if sat_on:
+                return at_eps
+            if not crossed:
+                return result
+        return at_eps
+
+    def _difference(self, p: np.ndarray, index: tuple, step: float) -> tuple[float, list, bool, bool]:
+        """The central difference at ``step`` with the units it takes across a kink on tangents, as
+        ``(value, used, crossed, sat_on)``: ``used`` pairs each kinked layer's trusted-slope mask with
+        the units replaced; ``crossed``, whether the step reaches a loss kink a sample is near but not
+        on; ``sat_on``, whether it moves a term of the loss that sits on its kink."""
         replaced = [None if t is None else np.zeros(t[1].shape, dtype=bool) for t in self.tangents]
         while True:
-            ends: list[list] = []  # the inputs z of every layer, at p + eps and at p - eps
-            value = central_difference(lambda: self._loss(replaced, ends), p, index, eps)
+            ends: list[list] = []  # the inputs z of every layer, at p + step and at p - step
+            offsets: list = []  # the loss's kink offsets at both ends
+            value = central_difference(lambda: self._loss(replaced, ends, offsets), p, index, step)
             grown = False
             for tangent, done, z_up, z_down in zip(self.tangents, replaced, *ends):
                 if tangent is None:
                     continue
-                kinks, z0 = tangent[0], tangent[1]
-                low = np.minimum(np.minimum(z_up, z_down), z0)[..., None]
-                high = np.maximum(np.maximum(z_up, z_down), z0)[..., None]
-                crossing = ((low <= kinks) & (kinks <= high) & (low < high)).any(axis=-1)
+                crossing = _crossing(z_up, z_down, tangent[1], tangent[0])
                 if (crossing & ~done).any():
                     done |= crossing
                     grown = True
             if not grown:
-                used = [(tangent[4], done) for tangent, done in zip(self.tangents, replaced) if tangent is not None]
-                if not any(done.any() for _, done in used):
-                    return None
-                return value if all(trusted[done].all() for trusted, done in used) else math.nan
+                break
+        used = [(tangent[4], done) for tangent, done in zip(self.tangents, replaced) if tangent is not None]
+        if self.offsets0 is None:
+            return value, used, False, False
+        up, down = offsets
+        on = self.offsets0 == 0
+        moved = (up != self.offsets0) | (down != self.offsets0)
+        crossed = bool((_crossing(up, down, self.offsets0, np.zeros(1)) & ~on).any())
+        return value, used, crossed, bool((on & moved).any())
 
     def objective(self) -> float:
         """The loss at the current weights plus training's weight penalty (0 without one)."""
@@ -562,9 +619,9 @@ class Tangents:
         w = float(p[index])
         return self.l1 * (abs(w0) + float(np.sign(w0)) * (w - w0) - abs(w))
 
-    def _loss(self, replaced: list, ends: list) -> float:
+    def _loss(self, replaced: list, ends: list, offsets: list) -> float:
         """:meth:`objective` with the ``replaced`` units on their tangents; appends every layer's
-        input z to ``ends``."""
+        input z to ``ends``, and the loss's kink offsets to ``offsets`` (where it has kinks)."""
         zs = []
         a = self.X
         for layer, tangent, done in zip(self.network.layers, self.tangents, replaced):
@@ -574,7 +631,22 @@ class Tangents:
                 _, z0, f0, slope, _ = tangent
                 a[done] = f0[done] + slope[done] * (layer.z[done] - z0[done])
         ends.append(zs)
+        if self.offsets0 is not None:
+            offsets.append(self._loss_form.kink_offsets(self.Y, self._output()))
         return float(self.network.loss_value(self.loss, self.Y)) + self._penalty()
+
+    def _output(self) -> np.ndarray:
+        """What the loss reads after a forward pass: the output layer's z or a (see ``Network.value_form``)."""
+        out = self.network.output
+        return out.z if self._on_logits else out.a
+
+
+def _crossing(up: np.ndarray, down: np.ndarray, at: np.ndarray, kinks: np.ndarray) -> np.ndarray:
+    """Where the values ``at`` moved to ``up`` and ``down`` by a step reach one of ``kinks`` (a kink
+    the span touches counts; a span of zero width crosses none)."""
+    low = np.minimum(np.minimum(up, down), at)[..., None]
+    high = np.maximum(np.maximum(up, down), at)[..., None]
+    return ((low <= kinks) & (kinks <= high) & (low < high)).any(axis=-1)
 
 
 def _across_zero(w, eps: float):

@@ -169,6 +169,12 @@ class Loss:
     def gradient(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def kink_offsets(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray | None:
+        """Where the loss bends: an array, one entry per term of a row, that is 0 where that term's
+        slope jumps (mae's |r| at r = 0, hinge's margin t f = 1) and changes sign across it; None for
+        a loss with no kink. A gradient check uses it to tell a step that crosses a kink."""
+        return None
+
     def logit_gradient(self, y_true: np.ndarray, y_hat: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Fused gradient with respect to the logits: dC/dz = (y_hat - y) / N.
 
@@ -228,6 +234,10 @@ class MAE(Loss):
     def gradient(self, y_true, y_pred):
         y, p = batch(y_true, y_pred)
         return np.sign(p - y) / p.shape[0]
+
+    def kink_offsets(self, y_true, y_pred):
+        y, p = batch(y_true, y_pred)
+        return p - y
 
 
 def _huber_rows(r: np.ndarray, delta: float, *, per_delta: bool = False) -> np.ndarray:
@@ -456,6 +466,10 @@ class Hinge(Loss):
         t, f = _signs(y_true, y_pred)
         return -t * (t * f < 1.0) / f.shape[0]
 
+    def kink_offsets(self, y_true, y_pred):
+        t, f = _signs(y_true, y_pred)
+        return t * f - 1.0
+
 
 @losses.register("multiclass_hinge", "svm")
 class MulticlassHinge(Loss):
@@ -472,10 +486,17 @@ class MulticlassHinge(Loss):
     per_class = True
 
     def _active(self, y_true, y_pred):
+        y, margins = self._margins(y_true, y_pred)
+        return y, np.maximum(0.0, margins) * (1.0 - y)
+
+    @staticmethod
+    def _margins(y_true, y_pred):
+        """The one-hot targets and s_j - s_y + 1 (1 in the target's own column)."""
         y, s = batch(y_true, y_pred)
-        correct = (s * y).sum(axis=1, keepdims=True)
-        margins = np.maximum(0.0, s - correct + 1.0) * (1.0 - y)
-        return y, margins
+        return y, s - (s * y).sum(axis=1, keepdims=True) + 1.0
+
+    def kink_offsets(self, y_true, y_pred):
+        return self._margins(y_true, y_pred)[1]
 
     def rows(self, y_true, y_pred):
         _, margins = self._active(y_true, y_pred)
