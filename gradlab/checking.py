@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradlab.engine.gradcheck import CheckResult, check_network, parameter_names
+from gradlab.engine.gradcheck import CheckResult, check_network
+from gradlab.engine.init import parameter_names
 from gradlab.engine.network import Network
 from gradlab.errors import InputError, plural
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gradlab.engine.init import parameter_names
 from gradlab.engine.optimizers import add_weight_decay, decayed, weight_decay_penalty
 
 __all__ = ["numerical_gradient", "central_difference", "compare", "check", "check_network", "CheckResult", "TINY"]
@@ -433,11 +434,6 @@ def _worst_failure(diff: np.ndarray, scale: np.ndarray, failing: np.ndarray, unt
     k = int(np.argmax(rel))
     return {"index": tuple(int(i) for i in np.unravel_index(k, diff.shape)), "rel_error": float(rel.flat[k]),
             "abs_error": float(diff.flat[k]), "slope_not_value": bool(untrusted.flat[k])}
-
-
-def parameter_names(n_layers: int) -> list[str]:
-    """W1, b1, W2, b2, ... from the input side (the model-file keys)."""
-    return [f"{kind}{k}" for k in range(1, n_layers + 1) for kind in ("W", "b")]
 
 
 def check_network(network, loss, X: np.ndarray, Y: np.ndarray, *, l1: float = 0.0, l2: float = 0.0,

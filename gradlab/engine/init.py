@@ -47,6 +47,7 @@ __all__ = [
     "He",
     "FromFile",
     "Explicit",
+    "parameter_names",
     "to_named",
 ]
 
@@ -85,16 +86,18 @@ def _describe(sizes: Sequence[int]) -> str:
     return "-".join(map(str, sizes))
 
 
+def parameter_names(n_layers: int) -> list[str]:
+    """``["W1", "b1", "W2", "b2", ...]`` from the input side: the keys of model files, in the
+    order of ``Network.params``."""
+    return [f"{kind}{k}" for k in range(1, n_layers + 1) for kind in ("W", "b")]
+
+
 def to_named(layers: Sequence[Layer]) -> dict[str, np.ndarray]:
     """``[(W1, b1), (W2, b2), ...]`` -> ``{"W1": W1, "b1": b1, ...}``, the keys of model files.
 
     ``np.savez(path, **to_named(layers))`` writes a file that ``from`` reads back.
     """
-    named: dict[str, np.ndarray] = {}
-    for k, (W, b) in enumerate(layers, start=1):
-        named[f"W{k}"] = W
-        named[f"b{k}"] = b
-    return named
+    return dict(zip(parameter_names(len(layers)), [array for W, b in layers for array in (W, b)]))
 
 
 class Initializer:
@@ -403,7 +406,8 @@ class FromFile(_Given):
             (key for key in arrays if _KEY.match(key)),
             key=lambda key: (int(_KEY.match(key).group(2)), key[0] == "b"),
         )
-        missing = [f"{kind}{k}" for k in range(1, n_layers + 1) for kind in "Wb" if f"{kind}{k}" not in arrays]
+        keys = parameter_names(n_layers)
+        missing = [key for key in keys if key not in arrays]
         extra = [key for key in found if not 1 <= int(_KEY.match(key).group(2)) <= n_layers]
         if missing or extra:
             has = ", ".join(found) or "no W/b keys"
@@ -416,9 +420,8 @@ class FromFile(_Given):
                 f"{self.field}: {self.path!r} {problem} (it has {has}); "
                 f"the network with layer sizes {_describe(sizes)} needs {needs}"
             )
-        pairs = [(arrays[f"W{k}"], arrays[f"b{k}"]) for k in range(1, n_layers + 1)]
-        names = [(f"W{k}", f"b{k}") for k in range(1, n_layers + 1)]
-        return self._fit(pairs, names, sizes, dtype)
+        names = list(zip(keys[0::2], keys[1::2]))  # [("W1", "b1"), ("W2", "b2"), ...]
+        return self._fit([(arrays[w], arrays[b]) for w, b in names], names, sizes, dtype)
 
 
 @initializers.register("explicit")

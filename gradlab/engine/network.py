@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from gradlab.engine.activations import Activation, activations
+from gradlab.engine.init import parameter_names
 from gradlab.engine.layers import Dense
 from gradlab.engine.losses import Loss
 from gradlab.engine.optimizers import pack
@@ -159,11 +160,7 @@ class Network:
 
     def state(self) -> dict[str, np.ndarray]:
         """Parameters keyed W1, b1, W2, b2, ... from the input side (the model.npz format)."""
-        out: dict[str, np.ndarray] = {}
-        for k, layer in enumerate(self.layers, start=1):
-            out[f"W{k}"] = layer.W.copy()
-            out[f"b{k}"] = layer.b.copy()
-        return out
+        return {name: p.copy() for name, p in zip(parameter_names(len(self.layers)), self.params)}
 
     def set_flat(self, vector: np.ndarray) -> None:
         """Write a flat parameter vector (as from :meth:`flat`) into the parameters in place."""
