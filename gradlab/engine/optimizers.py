@@ -365,9 +365,6 @@ class SGD(Optimizer):
 
     formula = "p <- p - lr g"
 
-    def __init__(self, lr: float = 0.01) -> None:
-        super().__init__(lr)
-
     def _update(self, params, grads, lr, scratch):
         for p, g, tmp in zip(params, grads, scratch):
             _axpy(-lr, g, p, tmp)
@@ -614,8 +611,7 @@ class FullBatchMinimizer:
     def step(self, params, grads, lr=None) -> None:
         raise InputError(f"optimizer {self.name} works on the full batch only: use training.batch_size: full")
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(gtol={self.gtol!r})"
+    __repr__ = Optimizer.__repr__  # the hyper-parameters, e.g. LBFGS(gtol=1e-08, memory=10)
 
 
 @optimizers.register("cg", "conjugate_gradient")
@@ -650,9 +646,6 @@ class LBFGS(FullBatchMinimizer):
 
     def scipy_options(self) -> dict[str, Any]:
         return {"gtol": self.gtol, "maxcor": self.memory}
-
-    def __repr__(self) -> str:
-        return f"LBFGS(gtol={self.gtol!r}, memory={self.memory!r})"
 
 
 # -- gradient clipping -----------------------------------------------------------------------
