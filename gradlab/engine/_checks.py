@@ -66,17 +66,13 @@ def unit_interval(name: str, value: object, *, low_open: bool, high_open: bool) 
 
 def whole(name: str, value: object, minimum: int) -> int:
     """A whole number ``>= minimum`` (``10.0`` is accepted as 10, ``2.5`` is not)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    is_whole = not isinstance(value, bool) and (
+        isinstance(value, numbers.Integral)
+        or isinstance(value, numbers.Real) and math.isfinite(float(value)) and float(value).is_integer()
+    )
+    if not is_whole or int(value) < minimum:
         raise InputError(f"{name} must be a whole number >= {minimum}, got {show(value)}")
-    if isinstance(value, numbers.Integral):
-        n = int(value)
-    elif math.isfinite(float(value)) and float(value).is_integer():
-        n = int(value)
-    else:
-        raise InputError(f"{name} must be a whole number >= {minimum}, got {show(value)}")
-    if n < minimum:
-        raise InputError(f"{name} must be a whole number >= {minimum}, got {show(value)}")
-    return n
+    return int(value)
 
 
 def beyond_dtype(dtype: Any) -> str:
