@@ -304,21 +304,11 @@ class SmoothL1(Loss):
         return np.clip(p - y, -self.beta, self.beta) / self.beta / p.shape[0]
 
 
-def _eps(p: np.ndarray) -> float:
-    return float(np.finfo(p.dtype if p.dtype.kind == "f" else np.float64).eps)
-
-
-def _clip_probabilities(p: np.ndarray) -> np.ndarray:
-    # keep p (1 - p) > 0 in the gradient's denominator
-    eps = _eps(p)
-    return np.clip(p, eps, 1.0 - eps)
-
-
 def _log_probabilities(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """log p and log(1 - p), each kept finite (>= log eps ~ -36 in float64) by clipping its
     own argument only: a certain, right answer (p = y in {0, 1}) then costs exactly 0, since
     log 1 = 0 and the other term is multiplied by 0."""
-    eps = _eps(p)
+    eps = float(np.finfo(p.dtype).eps)  # p comes from batch(): float32 or float64
     return np.log(np.clip(p, eps, 1.0)), np.log1p(-np.clip(p, 0.0, 1.0 - eps))
 
 
@@ -352,9 +342,9 @@ class BCE(Loss):
 
     def gradient(self, y_true, y_pred):
         y, p = batch(y_true, y_pred)
-        n = p.shape[0]
-        p = _clip_probabilities(p)
-        return (p - y) / (p * (1.0 - p) * n)
+        eps = float(np.finfo(p.dtype).eps)
+        p = np.clip(p, eps, 1.0 - eps)  # keeps p (1 - p) > 0 in the denominator
+        return (p - y) / (p * (1.0 - p) * p.shape[0])
 
 
 @losses.register("bce_logits")
