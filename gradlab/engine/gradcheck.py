@@ -100,6 +100,13 @@ def agrees(a, n, rtol: float, atol: float):
     return np.abs(a - n) <= np.maximum(rtol * (np.abs(a) + np.abs(n)), atol)
 
 
+def _errors(a: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The absolute error ``|a - n|`` and the relative error ``|a - n| / max(|a| + |n|, TINY)``
+    of every entry (see :func:`compare`)."""
+    diff = np.abs(a - n)
+    return diff, diff / np.maximum(np.abs(a) + np.abs(n), TINY)
+
+
 def compare(
     analytic: Sequence[np.ndarray],
     numeric: Sequence[np.ndarray],
@@ -139,9 +146,7 @@ def compare(
         n = np.asarray(n, dtype=np.float64)
         if a.shape != n.shape:
             raise ValueError(f"{name}: analytic gradient has shape {a.shape}, numeric {n.shape}")
-        diff = np.abs(a - n)
-        scale = np.abs(a) + np.abs(n)
-        rel = diff / np.maximum(scale, TINY)
+        diff, rel = _errors(a, n)
         norm_scale = float(np.linalg.norm(a) + np.linalg.norm(n))
         rows.append(
             {
@@ -300,7 +305,6 @@ def check(
     noise = rounding_noise(at, eps)
     floor = max(atol, noise)
     for row, p, a, n, corner, untrusted, steps in zip(rows, params, analytic, numeric, masks, untrusted_in, steps_in):
-        diff, scale = np.abs(a - n), np.abs(a) + np.abs(n)
         # an entry retaken at a shorter step (short of a kink of the loss) has that step's larger rounding noise
         floors = np.maximum(floor, rounding_noise(at, steps))
         failing = ~agrees(a, n, rtol, floors) | untrusted  # written so that a NaN fails
@@ -320,7 +324,7 @@ def check(
             failing[index], at_kink[index] = False, True
         row["kinks"] = int((at_kink & ~failing).sum())
         row["passed"] = not failing.any()
-        row["worst_failure"] = None if row["passed"] else _worst_failure(diff, scale, failing, untrusted)
+        row["worst_failure"] = None if row["passed"] else _worst_failure(*_errors(a, n), failing, untrusted)
     return CheckResult(passed=all(row["passed"] for row in rows), rows=rows, rtol=rtol, atol=atol, noise=noise)
 
 
@@ -421,7 +425,7 @@ def _at_a_kink(f: Callable[[], float], p: np.ndarray, index: tuple, a: float, rt
     return steady and gaps[-1] > max(tol, noise) and slopes[0] - tol <= a <= slopes[1] + tol
 
 
-def _worst_failure(diff: np.ndarray, scale: np.ndarray, failing: np.ndarray, untrusted: np.ndarray) -> dict:
+def _worst_failure(diff: np.ndarray, rel: np.ndarray, failing: np.ndarray, untrusted: np.ndarray) -> dict:
     """The failing entry with the largest relative error, as ``{index, rel_error, abs_error,
     slope_not_value}``, the last True where it failed for a tangent whose slope is not its
     activation's (see :func:`_unbend_corners`), whatever its error.
@@ -430,7 +434,7 @@ def _worst_failure(diff: np.ndarray, scale: np.ndarray, failing: np.ndarray, unt
     with the largest relative error overall may well have passed by the absolute tolerance (a
     gradient of 1e-12 off by 1e-12 has relative error 1).
     """
-    rel = np.where(failing, diff / np.maximum(scale, TINY), -1.0)
+    rel = np.where(failing, rel, -1.0)
     k = int(np.argmax(rel))
     return {"index": tuple(int(i) for i in np.unravel_index(k, diff.shape)), "rel_error": float(rel.flat[k]),
             "abs_error": float(diff.flat[k]), "slope_not_value": bool(untrusted.flat[k])}
