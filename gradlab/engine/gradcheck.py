@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -461,6 +462,16 @@ def check_network(network, loss, X: np.ndarray, Y: np.ndarray, *, l1: float = 0.
                  smoothed=tangents.central_difference, corners=tangents.l1_corners, unbent=tangents.unbent)
 
 
+class _Tangent(NamedTuple):
+    """A layer's activation at its unperturbed inputs z0, for replacing units by their tangents."""
+
+    kinks: np.ndarray  # the activation's kinks
+    z0: np.ndarray  # the layer's input z at the parameters
+    f0: np.ndarray  # f(z0)
+    slope: np.ndarray  # f'(z0), from the derivative under test
+    trusted: np.ndarray  # where that slope is one of f's own (_slopes_true_to_values)
+
+
 class Tangents:
     """Central differences of a network's loss with the kinks a step crosses taken out.
 
@@ -513,13 +524,14 @@ class Tangents:
         self._corner: tuple | None = None  # (p, index, w0) while :meth:`unbent` is open
         network.forward(X)
         reads_output = not network.loss_on_logits(loss)  # a loss on the logits never applies the output's f
-        self.tangents = []  # per layer: (kinks, z0, f(z0), f'(z0), trusted), None where no kink can be crossed
+        self.tangents: list[_Tangent | None] = []  # per layer; None where no kink can be crossed
         for layer in network.layers:
             act = layer.activation
             if act.kinks and (reads_output or layer is not network.output):
                 z0, kinks = layer.z.copy(), np.asarray(act.kinks)
                 slope = act.derivative(z0)
-                self.tangents.append((kinks, z0, act.value(z0), slope, _slopes_true_to_values(act, kinks, z0, slope)))
+                trusted = _slopes_true_to_values(act, kinks, z0, slope)
+                self.tangents.append(_Tangent(kinks, z0, act.value(z0), slope, trusted))
             else:
                 self.tangents.append(None)
         form, on_logits = network.value_form(loss)
@@ -559,7 +571,7 @@ class Tangents:
         ``(value, used, crossed, sat_on)``: ``used`` pairs each kinked layer's trusted-slope mask with
         the units replaced; ``crossed``, whether the step reaches a loss kink a sample is near but not
         on; ``sat_on``, whether it moves a term of the loss that sits on its kink."""
-        replaced = [None if t is None else np.zeros(t[1].shape, dtype=bool) for t in self.tangents]
+        replaced = [None if t is None else np.zeros(t.z0.shape, dtype=bool) for t in self.tangents]
         while True:
             ends: list[list] = []  # the inputs z of every layer, at p + step and at p - step
             offsets: list = []  # the loss's kink offsets at both ends
@@ -568,13 +580,13 @@ class Tangents:
             for tangent, done, z_up, z_down in zip(self.tangents, replaced, *ends):
                 if tangent is None:
                     continue
-                crossing = _crossing(z_up, z_down, tangent[1], tangent[0])
+                crossing = _crossing(z_up, z_down, tangent.z0, tangent.kinks)
                 if (crossing & ~done).any():
                     done |= crossing
                     grown = True
             if not grown:
                 break
-        used = [(tangent[4], done) for tangent, done in zip(self.tangents, replaced) if tangent is not None]
+        used = [(tangent.trusted, done) for tangent, done in zip(self.tangents, replaced) if tangent is not None]
         if self.offsets0 is None:
             return value, used, False, False
         up, down = offsets
@@ -628,8 +640,7 @@ class Tangents:
             a = layer.forward(a)  # the layer's own work array: edited in place, the next layer reads it
             zs.append(None if tangent is None else layer.z.copy())
             if tangent is not None and done.any():
-                _, z0, f0, slope, _ = tangent
-                a[done] = f0[done] + slope[done] * (layer.z[done] - z0[done])
+                a[done] = tangent.f0[done] + tangent.slope[done] * (layer.z[done] - tangent.z0[done])
         ends.append(zs)
         if self.offsets0 is not None:
             offsets.append(self._loss_form.kink_offsets(self.Y, self._output()))
