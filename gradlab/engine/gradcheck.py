@@ -476,7 +476,7 @@ class Tangents:
     """Central differences of a network's loss with the kinks a step crosses taken out.
 
     :func:`_at_a_kink` tells a kink from outside, by the one-sided slopes of the loss, and
-    accepts backpropagation's value when it lies between them. These cases escape it:
+    accepts backpropagation's value when it lies between them. Five cases escape it:
 
     - stacked kinks: a step that carries one unit's input across a kink can carry the inputs
       of units it feeds across theirs too (a sample on which a layer of elu:alpha=2 and the

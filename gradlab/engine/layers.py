@@ -18,12 +18,12 @@ class Dense:
 
     Notes
     -----
-    ``forward`` caches x, z and a (and ``backward`` keeps delta, for ``gradlab explain``); it takes delta = dC/dz of this layer and
-    fills the gradients
+    ``forward`` caches x, z and a. ``backward_from_delta`` takes delta = dC/dz of this layer
+    (and keeps it, for ``gradlab explain``), fills the gradients
 
         dC/dW = x^T delta,   dC/db = sum over the batch of delta,
 
-    returning dC/dx = delta W^T for the layer below. delta already carries the loss's
+    and returns dC/dx = delta W^T for the layer below. delta already carries the loss's
     1/N, so no averaging happens here.
 
     Work arrays: z, a and dC/dx are written into arrays the layer keeps (grown to the

@@ -18,7 +18,8 @@ The update is the whole inner loop of a tiny network trained online, so the per-
 a single ``for`` over ``zip(params, grads, buffers...)`` of ufunc calls writing into buffers
 allocated on the first step (``np.multiply(g, -lr, out=tmp); np.add(p, tmp, out=p)``
 instead of ``p -= lr * g``, which would allocate a temporary array per parameter per step).
-Nothing is validated per step beyond two ``len`` comparisons; the hyper-parameters are
+Nothing is validated per step beyond two ``len`` comparisons (and, where arrays are cut into
+blocks, their shapes and layout); the hyper-parameters are
 validated once, in the constructor. A network that keeps all its parameters as views of one
 flat array (see :func:`pack`) can pass ``[flat_params]`` and ``[flat_grads]`` and pay the
 ufunc-call overhead once per step instead of once per array.
@@ -28,7 +29,7 @@ The ``y <- a x + y`` and ``y <- a x + b y`` passes of the rules go through
 are one OpenBLAS call each, split over the thread pool of the matrix products, instead of two
 or three single-core ufunc passes. Where NumPy's BLAS does not offer them, arrays longer than
 :data:`BLOCK` elements are updated block by block instead, all blocks sharing one scratch array
-of that size. An update is a chain of passes over the same elements (Adam makes eleven); done
+of that size. An update is a chain of passes over the same elements (Adam makes twelve); done
 on a block that stays in the core's cache, the passes between the first read and the last write
 cost no memory traffic. On the 670,000 parameters of a 784-512-512-10 network, blocks made an
 SGD step 1.9x and an Adam step 1.5x faster than whole-array ufuncs; against blocks, the BLAS
