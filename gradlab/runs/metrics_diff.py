@@ -88,7 +88,7 @@ def compare_metrics_counted(
     if differing:
         number, _, column = min(differing)
         _, va, vb, ra = firsts[column]
-        at = f" ({key} {_cell_at(ra, a.index[key]) or '(empty)'})" if key else ""
+        at = f" ({key} {ra[a.index[key]] or '(empty)'})" if key else ""  # ra is padded by take()
         return MetricsDifference(f"row {number}{at}, column {column}: {va or '(empty)'} in {names[0]}, "
                                  f"{vb or '(empty)'} in {names[1]}", number, column, va, vb), b.count
     if a.count != b.count:
@@ -148,8 +148,3 @@ def _cells(indexes: Iterable[int]) -> Callable[[list[str]], Any]:
     """A function giving a row's cells at ``indexes`` (all of them in range), picked in C."""
     indexes = list(indexes)
     return operator.itemgetter(*indexes) if indexes else lambda row: ()
-
-
-def _cell_at(row: list[str], index: int) -> str:
-    """A row's cell, empty when a short (hand-edited) row stops before it, as csv.DictReader has it."""
-    return row[index] if index < len(row) else ""
