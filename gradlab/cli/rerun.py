@@ -91,10 +91,10 @@ def _check_original(original: Path) -> dict:
 
 
 def _train(original: Path, summary: dict, out_dir, plot: bool, quiet: bool):
-    from gradlab.cli.train import TerminalReport, show_stop
+    from gradlab.cli.train import show_stop, train_reported
     from gradlab.errors import ConfigError, in_file
     from gradlab.experiment import load_experiment
-    from gradlab.runner import REPRODUCE, execute
+    from gradlab.runner import REPRODUCE
     from gradlab.runs import CONFIG_FILE, Run
 
     try:
@@ -102,8 +102,7 @@ def _train(original: Path, summary: dict, out_dir, plot: bool, quiet: bool):
     except ConfigError as error:  # the file is implicit in 'gradlab rerun RUN': name it on every line
         raise in_file(error, original / CONFIG_FILE) from None
     run = Run.create("train", experiment.resolved, name=summary.get("name"), out=out_dir, reproduce=REPRODUCE)
-    with run, TerminalReport(experiment.settings.epochs, experiment.settings.task, quiet) as report:
-        history = execute(experiment, run, [report], plots=plot)
+    history = train_reported(experiment, run, plots=plot, quiet=quiet)
     if not quiet:
         show_stop(history)
     return run, history.status

@@ -129,7 +129,7 @@ def train(
 
     from gradlab.overrides import parse_overrides
     from gradlab.experiment import load_experiment
-    from gradlab.runner import REPRODUCE, execute
+    from gradlab.runner import REPRODUCE
     from gradlab.runs import Run
 
     experiment = load_experiment(config, parse_overrides(set_ or []))
@@ -138,13 +138,21 @@ def train(
     run = Run.create("train", resolved, name=run_name, out=out_dir, reproduce=REPRODUCE)
     if not quiet:
         out.print(Panel(describe(experiment), title=escape(f"gradlab train {run_name or config.name}"), expand=False))
-    with run, TerminalReport(experiment.settings.epochs, experiment.settings.task, quiet) as report:
-        history = execute(experiment, run, [report], plots=not no_plot)
+    history = train_reported(experiment, run, plots=not no_plot, quiet=quiet)
     show_table(final_table(history, experiment.settings.task))
     show_stop(history)
     saved(run.path)
     if history.status == "interrupted":
         raise typer.Exit(130)
+
+
+def train_reported(experiment, run, plots: bool, quiet: bool):
+    """Train ``experiment`` inside ``run`` (entered here) with a :class:`TerminalReport`; the History.
+    Shared with ``rerun``."""
+    from gradlab.runner import execute
+
+    with run, TerminalReport(experiment.settings.epochs, experiment.settings.task, quiet) as report:
+        return execute(experiment, run, [report], plots=plots)
 
 
 def show_stop(history) -> None:
