@@ -5,8 +5,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradlab.cli.common import CONFIG_OR_RUN, examples, fmt, out, parse_number, whole_number_option
-from gradlab.cli.train import SetOption
+from gradlab.cli.common import CONFIG_OR_RUN, SetOption, examples, fmt, out, parse_number, whole_number_option
 
 HELP = (
     "Backpropagation with real numbers: one forward and one backward pass of a config's network at its "

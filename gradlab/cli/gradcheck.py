@@ -5,9 +5,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradlab.cli.common import (CONFIG_OR_RUN, NameOption, OutOption, examples, named_if_stopped, out, parse_number,
-                                saved, show_table, weight_penalty_formula, whole_number_option)
-from gradlab.cli.train import SetOption
+from gradlab.cli.common import (CONFIG_OR_RUN, NameOption, OutOption, SetOption, examples, named_if_stopped, out,
+                                parse_number, saved, show_table, weight_penalty_formula, whole_number_option)
 from gradlab.errors import plural
 
 HELP = (

@@ -6,9 +6,8 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from gradlab.cli.common import (CONFIG_OR_RUN, NameOption, OutOption, examples, fmt, named_if_stopped, out, saved,
-                                weight_penalty, weight_penalty_formula, whole_number_option)
-from gradlab.cli.train import SetOption
+from gradlab.cli.common import (CONFIG_OR_RUN, NameOption, OutOption, SetOption, examples, fmt, named_if_stopped, out,
+                                saved, weight_penalty, weight_penalty_formula, whole_number_option)
 from gradlab.errors import plural
 
 HELP = (
