@@ -44,15 +44,17 @@ def gradcheck(
     name: NameOption = None,
 ) -> None:
     """Compare backpropagation with central differences."""
+    import math
     import shlex
 
     from gradlab.checking import prepare_check
     from gradlab.cli.landscape import ProgressBars
     from gradlab.errors import RunFailure
     from gradlab.experiment import load_source
+    from gradlab.overrides import parse_overrides
     from gradlab.runs import Run
 
-    experiment, run_dir = load_source(source, _parse(set_))
+    experiment, run_dir = load_source(source, parse_overrides(set_ or []))
     settings = {"eps": eps, "tol": tol, "atol": atol, "samples": samples}
     check = prepare_check(experiment, samples=samples, eps=eps, rtol=tol, atol=atol)  # bad input: no run directory
 
@@ -70,7 +72,7 @@ def gradcheck(
         with run.metrics(columns, name=CSV_FILE) as log:
             for row in result.rows:
                 log.append({"parameter": row["name"], "layer": int(row["name"][1:]),
-                            "shape": "x".join(map(str, row["shape"])), "size": _size(row["shape"]),
+                            "shape": "x".join(map(str, row["shape"])), "size": math.prod(row["shape"]),
                             "max_abs_error": row["max_abs_error"], "max_rel_error": row["max_rel_error"],
                             "worst_index": ",".join(map(str, row["worst_index"])), "kinks": row["kinks"],
                             "passed": row["passed"]})
@@ -123,19 +125,6 @@ def gradcheck(
 def _objective(check) -> str:
     """What was differentiated: the loss C, or C + R with training's weight penalty R."""
     return "C + R" if check.penalised else "C"
-
-
-def _parse(items):
-    from gradlab.overrides import parse_overrides
-
-    return parse_overrides(items or [])
-
-
-def _size(shape) -> int:
-    size = 1
-    for n in shape:
-        size *= n
-    return size
 
 
 def _table(result, tol: float, atol: float, eps: float):
