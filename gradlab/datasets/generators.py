@@ -73,6 +73,17 @@ class _Generator(Source):
         return max(self.min_samples, getattr(self, "classes", 2))
 
 
+def _polar_with_noise(r: np.ndarray, theta: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
+    """``x = r (cos theta, sin theta) + noise * z``, ``z ~ N(0, I)``, shape ``(len(theta), 2)``: the points
+    of circles and spiral arms. The noise is drawn first and the points added to it in place, so the
+    data is never held twice."""
+    X = rng.standard_normal((len(theta), 2))
+    X *= noise
+    X[:, 0] += r * np.cos(theta)
+    X[:, 1] += r * np.sin(theta)
+    return X
+
+
 def _classes_meta(k: int, names: list[str] | None = None) -> dict[str, Any]:
     return {"task": "classification", "class_names": names or [str(j) for j in range(k)]}
 
@@ -227,10 +238,7 @@ class Circles(_Generator):
         y = _balanced_labels(self.n_samples, 2, rng)
         theta = rng.uniform(0.0, 2.0 * np.pi, self.n_samples)
         r = 1.0 - (1.0 - self.factor) * y
-        X = rng.standard_normal((self.n_samples, 2))
-        X *= self.noise
-        X[:, 0] += r * np.cos(theta)
-        X[:, 1] += r * np.sin(theta)
+        X = _polar_with_noise(r, theta, self.noise, rng)
         return Raw(X, y, {"feature_names": _xy_names(2), **_classes_meta(2)})
 
 
@@ -269,10 +277,7 @@ class Spiral(_Generator):
         y = _balanced_labels(self.n_samples, self.classes, rng)
         r = rng.uniform(0.0, 1.0, self.n_samples)
         theta = (2.0 * np.pi / self.classes) * y + (2.0 * np.pi * self.turns) * r
-        X = rng.standard_normal((self.n_samples, 2))
-        X *= self.noise
-        X[:, 0] += r * np.cos(theta)
-        X[:, 1] += r * np.sin(theta)
+        X = _polar_with_noise(r, theta, self.noise, rng)
         return Raw(X, y, {"feature_names": _xy_names(2), **_classes_meta(self.classes)})
 
 
