@@ -230,35 +230,7 @@ def load(
     n_train = len(train)
     X_train, X_test, y_train, y_test = X[:n_train], X[n_train:], y[:n_train], y[n_train:]
 
-    mean = std = None
-    if standardize:
-        # each column is first divided by a power of two at least its largest size, which is
-        # exact: the same numbers to the last bit, but a column holding 1e300 can no longer
-        # overflow its sum or its squares (std would be inf, the column all zeros). The power
-        # stays within float64's normal range: 2**1024 (for |x| >= 2**1023) is inf, and
-        # 1 / 2**-1030 (for a column of subnormals) is too; the scaled sizes then stay below 2
-        largest = np.maximum(X_train.max(axis=0), -X_train.min(axis=0))
-        scale = np.ldexp(1.0, np.clip(np.frexp(largest)[1], _SMALLEST_SCALE_EXPONENT, _LARGEST_SCALE_EXPONENT))
-        X_train /= scale
-        mean = X_train.mean(axis=0)
-        X_train -= mean
-        # the population std of the centred columns; einsum sums the squares without the
-        # temporary copy of the data that X_train.std() would make
-        std = np.sqrt(np.einsum("ij,ij->j", X_train, X_train) / len(X_train))
-        # a constant column would divide by ~0; leave it centred at 0 instead. Constant is relative
-        # to the column's own size (in these units its largest, about 1): a column of 1e-13s that
-        # varies is a feature (farads, metres of wavelength), and was left unscaled by a 1e-12 floor.
-        # Subnormal columns count as constant: 1 / std would overflow on any normal-sized input
-        constant = (std <= 1e-12 * largest / scale) | (largest < np.finfo(np.float64).tiny)
-        # divided by its size when that is above 1, so what is left is rounding at 1e-16, not the
-        # 6.7e7 of a column of 6.02e23s in raw units; else by 1 (a subnormal column's size would overflow)
-        std[constant] = np.maximum(1.0, 1.0 / scale[constant])
-        X_train /= std
-        X_test /= scale
-        X_test -= mean
-        X_test /= std
-        mean *= scale
-        std *= scale
+    mean, std = _standardize(X_train, X_test) if standardize else (None, None)
 
     resolved = {"name": name, **dataclasses.asdict(source), "seed": data_seed}
     resolved.update(test_fraction=test_fraction, standardize=standardize, stratify=stratify)
@@ -278,6 +250,43 @@ def load(
         spec=resolved,
         info=dict(meta.get("info") or {}),
     )
+
+
+def _standardize(X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Standardise both parts in place with the training part's statistics,
+    :math:`x \\leftarrow (x - \\mu) / \\sigma`; return ``(mean, std)`` in the raw units.
+
+    ``std`` is the population standard deviation; a column constant to 1e-12 of its size is centred,
+    not divided by its spread of about 0 (see the comments).
+    """
+    # each column is first divided by a power of two at least its largest size, which is
+    # exact: the same numbers to the last bit, but a column holding 1e300 can no longer
+    # overflow its sum or its squares (std would be inf, the column all zeros). The power
+    # stays within float64's normal range: 2**1024 (for |x| >= 2**1023) is inf, and
+    # 1 / 2**-1030 (for a column of subnormals) is too; the scaled sizes then stay below 2
+    largest = np.maximum(X_train.max(axis=0), -X_train.min(axis=0))
+    scale = np.ldexp(1.0, np.clip(np.frexp(largest)[1], _SMALLEST_SCALE_EXPONENT, _LARGEST_SCALE_EXPONENT))
+    X_train /= scale
+    mean = X_train.mean(axis=0)
+    X_train -= mean
+    # the population std of the centred columns; einsum sums the squares without the
+    # temporary copy of the data that X_train.std() would make
+    std = np.sqrt(np.einsum("ij,ij->j", X_train, X_train) / len(X_train))
+    # a constant column would divide by ~0; leave it centred at 0 instead. Constant is relative
+    # to the column's own size (in these units its largest, about 1): a column of 1e-13s that
+    # varies is a feature (farads, metres of wavelength), and was left unscaled by a 1e-12 floor.
+    # Subnormal columns count as constant: 1 / std would overflow on any normal-sized input
+    constant = (std <= 1e-12 * largest / scale) | (largest < np.finfo(np.float64).tiny)
+    # divided by its size when that is above 1, so what is left is rounding at 1e-16, not the
+    # 6.7e7 of a column of 6.02e23s in raw units; else by 1 (a subnormal column's size would overflow)
+    std[constant] = np.maximum(1.0, 1.0 / scale[constant])
+    X_train /= std
+    X_test /= scale
+    X_test -= mean
+    X_test /= std
+    mean *= scale
+    std *= scale
+    return mean, std
 
 
 def _infer_task(
