@@ -27,6 +27,7 @@ import ast
 import contextlib
 import functools
 import math
+import operator
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -49,8 +50,11 @@ MAX_DEPTH = 100  # nesting of the syntax tree; keeps the recursive build far fro
 MAX_EXACT_EXPONENT = 64  # constant powers above this are folded in floating point, never as huge integers
 PRECISE_DIGITS = 50  # significant digits of Expression.value_precise (float64 has about 16)
 
-_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
-_UNARY = {ast.UAdd: "+", ast.USub: "-"}
+#: the operators a formula may use, and what each builds (``**`` goes through :meth:`_Builder._power`,
+#: which folds a constant power without building a giant integer)
+_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+           ast.Pow: operator.pow}
+_UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
 # Friendly names for the node types people actually try; anything else is named by its class.
 _REFUSED = {
     ast.Attribute: "attribute access",
@@ -286,20 +290,12 @@ class _Builder:
         if isinstance(node, ast.Name):
             return self.names[node.id]
         if isinstance(node, ast.UnaryOp):
-            operand = self.build(node.operand)
-            return -operand if isinstance(node.op, ast.USub) else operand
+            return _UNARY[type(node.op)](self.build(node.operand))
         if isinstance(node, ast.BinOp):
             left, right = self.build(node.left), self.build(node.right)
-            op = type(node.op)
-            if op is ast.Add:
-                return left + right
-            if op is ast.Sub:
-                return left - right
-            if op is ast.Mult:
-                return left * right
-            if op is ast.Div:
-                return left / right
-            return self._power(left, right)
+            if isinstance(node.op, ast.Pow):
+                return self._power(left, right)
+            return _BINARY[type(node.op)](left, right)
         if isinstance(node, ast.Call):
             name, argument = node.func.id, self.build(node.args[0])
             value = self.functions[name](argument)
