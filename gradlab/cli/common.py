@@ -333,6 +333,13 @@ def show_paths(*labelled: tuple[str, object]) -> None:
     out.print("  ".join(f"[dim]{label}:[/dim] {escape(str(path))}" for label, path in labelled), soft_wrap=True)
 
 
+def titled_table(title: str, **options: Any):
+    """A rich ``Table`` with its title above it on the left, in bold, as every titled table gradlab prints."""
+    from rich.table import Table
+
+    return Table(title=title, title_justify="left", title_style="bold", **options)
+
+
 def show_table(table) -> None:
     """Print a rich table whole. In a terminal it fits the window, as rich does; piped (``| tee``,
     ``| less``, a CI log) rich would squeeze it into 80 columns and cut the numbers short with

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from gradlab.cli.common import (
     NameOption, OutOption, check_output_file, examples, fmt, named_if_stopped, out, saved, show_paths, show_table,
+    titled_table,
 )
 
 HELP = (
@@ -124,11 +125,8 @@ def _show(value: Any) -> str:
 
 
 def _values_table(comparison):
-    from rich.table import Table
-
     lower = not comparison.higher_is_better
-    table = Table(title=f"{comparison.metric} per {comparison.x} ({'lower' if lower else 'higher'} is better)",
-                  title_justify="left", title_style="bold")
+    table = titled_table(f"{comparison.metric} per {comparison.x} ({'lower' if lower else 'higher'} is better)")
     table.add_column("run", style="bold", no_wrap=True)
     table.add_column("status")
     for head in ("start", "final", f"best ({comparison.x})"):
@@ -156,12 +154,11 @@ def _halved(row) -> str:
 
 
 def _differing_table(comparison):
-    from rich.table import Table
     from rich.text import Text
 
     if not comparison.differing:
         return Text("the runs' configs are identical")
-    table = Table(title="config keys that differ", title_justify="left", title_style="bold")
+    table = titled_table("config keys that differ")
     table.add_column("key", style="bold")
     for curve in comparison.curves:
         table.add_column(escape(curve.label), overflow="fold")

@@ -6,7 +6,8 @@ from typing import Annotated, Optional
 import typer
 
 from gradlab.cli.common import (CONFIG_OR_RUN, NameOption, OutOption, SetOption, examples, named_if_stopped, out,
-                                parse_number, saved, show_table, weight_penalty_formula, whole_number_option)
+                                parse_number, saved, show_table, titled_table, weight_penalty_formula,
+                                whole_number_option)
 from gradlab.errors import plural
 
 HELP = (
@@ -128,9 +129,7 @@ def _objective(check) -> str:
 
 
 def _table(result, tol: float, atol: float, eps: float):
-    from rich.table import Table
-
-    table = Table(title=f"analytic vs numeric gradient (eps = {eps:g})", title_justify="left", title_style="bold")
+    table = titled_table(f"analytic vs numeric gradient (eps = {eps:g})")
     for column in ("parameter", "layer", "shape", "max abs error", "max rel error", "worst entry", "result"):
         table.add_column(column, justify="left" if column in ("parameter", "shape", "result") else "right")
     for row in result.rows:

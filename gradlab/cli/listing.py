@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gradlab.catalog import KINDS
-from gradlab.cli.common import examples, one_of, out, show_table
+from gradlab.cli.common import examples, one_of, out, show_table, titled_table
 
 HELP = (
     "List what exists: activations, losses, optimizers, datasets, ... with formulas and parameters.\n\n"
@@ -45,7 +45,7 @@ def _parameter(key: str, default: Any, required: Any) -> str:
 def _table(kind: str, entries, required) -> Table:
     """One row per component; a column for each extra formula any of them has (derivative, gradient)."""
     extra = list(dict.fromkeys(k for e in entries for k in e.formulas))
-    table = Table(title=f"{kind} ({len(entries)})", title_justify="left", title_style="bold")
+    table = titled_table(f"{kind} ({len(entries)})")
     table.add_column("name", style="bold", no_wrap=True)
     # one alias a line, never cut: a folded 'binary_cross_e' / 'ntropy' reads as two unknown names
     table.add_column("aliases", no_wrap=True)

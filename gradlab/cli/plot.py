@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gradlab.cli.common import (NameOption, OutOption, check_output_file, examples, fmt, named_if_stopped, out,
-                                parse_number, saved, show_table, whole_number_option)
+                                parse_number, saved, show_table, titled_table, whole_number_option)
 from gradlab.errors import InputError
 
 LOSS_WORDS = ("loss", "losses")
@@ -172,7 +172,7 @@ def _command_line(config: dict[str, Any]) -> str:
 
 def _table(data) -> Table:
     """A rich table from a :class:`gradlab.curves.Table`: short numbers, right-aligned, never cut short."""
-    table = Table(title=data.title, title_justify="left", title_style="bold")
+    table = titled_table(data.title)
     for column in data.header:
         table.add_column(_cell(column), justify="right", overflow="fold")
     for row in data.rows:
@@ -249,7 +249,7 @@ def _render_activations(study) -> None:
         if curve.note:
             out.print(f"[yellow]note:[/yellow] {escape(curve.note)}")
     show_table(_table(study.samples))
-    facts = Table(title=f"facts on [{fmt(lo)}, {fmt(hi)}]", title_justify="left", title_style="bold")
+    facts = titled_table(f"facts on [{fmt(lo)}, {fmt(hi)}]")
     for column in ("function", "range of values", "seen on the grid", "max f'",
                    f"f' below {SATURATION_LEVEL:.0%} of its peak"):
         facts.add_column(column)
@@ -259,7 +259,7 @@ def _render_activations(study) -> None:
                       f"{fmt(f.max_derivative)} {_where(f)}", _flat(f, lo, hi))
     show_table(facts)
     if study.numeric:
-        table = Table(title="numerical derivative against the exact one", title_justify="left", title_style="bold")
+        table = titled_table("numerical derivative against the exact one")
         for column in ("function", "difference", "step h", "max abs error", "at z", "max rel error"):
             table.add_column(column, justify="left" if column in ("function", "difference") else "right")
         for curve in study.curves:
@@ -267,7 +267,7 @@ def _render_activations(study) -> None:
                 table.add_row(curve.spec, kind, fmt(e.step), fmt(e.abs_error, 3), fmt(e.at, 4), fmt(e.rel_error, 3))
         show_table(table)
     if study.step_study:
-        table = Table(title="best step h (max error over the grid)", title_justify="left", title_style="bold")
+        table = titled_table("best step h (max error over the grid)")
         for column in ("function", "difference", "best h", "error there", "theory h"):
             table.add_column(column, justify="left" if column in ("function", "difference") else "right")
         for curve in study.curves:
@@ -288,7 +288,7 @@ def _render_losses(study) -> None:
         out.print(f"[yellow]note:[/yellow] {escape(note)}")
     show_table(_table(study.samples))
     first = study.facts[study.losses[0].key]
-    table = Table(title=f"facts (target {fmt(study.target)})", title_justify="left", title_style="bold")
+    table = titled_table(f"facts (target {fmt(study.target)})")
     if study.through_sigmoid:
         where = f"z = {fmt(first.worst_x)}, p = {fmt(first.worst_output)}"
         for column in ("loss", f"C at {where}", "dC/dz there", f"plateau: |dC/dz| < {fmt(FLAT)}, |p - t| > 0.5"):

@@ -8,7 +8,7 @@ import typer
 
 from rich.markup import escape
 
-from gradlab.cli.common import App, examples, fmt, one_of, out, show_paths, show_table, whole_number_option
+from gradlab.cli.common import App, examples, fmt, one_of, out, show_paths, show_table, titled_table, whole_number_option
 from gradlab.names import LISTING_STATUSES, RUN_COMMANDS
 
 HELP = (
@@ -188,15 +188,13 @@ def _table(found, matching: int, where):
     columns, two-line headers; a name too long for what is left ends in an ellipsis (--json has it whole).
     ``matching`` is how many runs the filters matched, of which --limit shows ``found``."""
     from rich import box
-    from rich.table import Table
 
     from gradlab.errors import plural
 
     shown = f"{len(found)} of {matching} runs" if len(found) < matching else plural(matching, "run")
-    table = Table(title=f"{shown} in {escape(str(where))}, newest first "
-                        "(id: the end of the directory name; --json for paths)",
-                  title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, padding=0,
-                  show_edge=False)
+    table = titled_table(f"{shown} in {escape(str(where))}, newest first "
+                         "(id: the end of the directory name; --json for paths)",
+                         box=box.SIMPLE_HEAD, padding=0, show_edge=False)
     table.add_column("id", no_wrap=True)
     table.add_column("command", no_wrap=True)
     table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=max(8, out.width - _OTHER_COLUMNS))

@@ -7,7 +7,7 @@ import typer
 from rich.markup import escape
 
 from gradlab.cli.common import (NameOption, OutOption, SetOption, err, examples, fmt, one_of, out, saved, show_paths,
-                                show_table, whole_number_option)
+                                show_table, titled_table, whole_number_option)
 from gradlab.names import EXECUTORS
 
 HELP = (
@@ -186,11 +186,9 @@ def _reproduce(argv: list[str], config: Path) -> str:
 
 
 def _ranking(plan, summaries):
-    from rich.table import Table
-
     many = plan.seed_count > 1
     title = f"grid points ranked by final {plan.metric}" + (f", mean ± sd over {plan.seed_count} seeds" if many else "")
-    table = Table(title=title, title_justify="left", title_style="bold")
+    table = titled_table(title)
     # in a narrow window a grid value folds onto a second line rather than being cut to 'b…',
     # and the short columns keep their width rather than being squeezed out of the table
     table.add_column("rank", justify="right", no_wrap=True)
