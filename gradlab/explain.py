@@ -245,7 +245,7 @@ def _learning_rate(e, lr: float | None) -> float:
     if s.lr is None:  # cg, lbfgs: a scipy minimizer chooses its own steps
         raise InputError(f"--lr is needed: the optimizer {e.optimizer.name} has no learning rate, so give the eta "
                          f"of the plain gradient step shown, e.g. --lr 0.1")
-    return float(s.schedule.lr(s.lr, 0) if s.schedule is not None else s.lr)
+    return float(s.epoch_lr(1))
 
 
 def _output_gradient(loss, layer, Y: np.ndarray, fused: bool) -> tuple[np.ndarray, str]:

@@ -53,6 +53,11 @@ class Settings:
     min_delta: float = 0.0
     task: str = "binary"  # binary | multiclass | regression
 
+    def epoch_lr(self, epoch: int) -> float:
+        """The learning rate of the 1-based ``epoch``: ``schedule.lr(lr, epoch - 1)``, or ``lr`` without a
+        schedule. Epoch 0 (the state before training) is given epoch 1's."""
+        return self.lr if self.schedule is None else self.schedule.lr(self.lr, max(epoch - 1, 0))
+
 
 @dataclass
 class History:
@@ -425,9 +430,7 @@ def _log_where_interrupted(history: History, logger: _Logger, settings: Settings
     else:
         reason = f"interrupted after epoch {epoch}"
     if history.in_epoch or not history.rows or history.rows[-1]["epoch"] != epoch:
-        lr = None
-        if settings is not None:
-            lr = settings.lr if settings.schedule is None else settings.schedule.lr(settings.lr, max(epoch - 1, 0))
+        lr = None if settings is None else settings.epoch_lr(epoch)
         try:
             history.rows.append(logger.row(epoch, lr))
         except KeyboardInterrupt:  # a second Ctrl-C: stop at once, with the rows there are
@@ -492,10 +495,8 @@ def train_epoch(
 def _fit_steps(network, loss, optimizer, X, Y, settings, logger, history, callbacks, rng):
     n = X.shape[0]
     params = network.params
-    lr = settings.lr
     for epoch in range(1, settings.epochs + 1):
-        if settings.schedule is not None:
-            lr = settings.schedule.lr(settings.lr, epoch - 1)
+        lr = settings.epoch_lr(epoch)
         order = rng.permutation(n) if settings.shuffle else None
         history.in_epoch = True
         train_epoch(network, loss, optimizer, X, Y, settings.batch_size, lr, order=order,
