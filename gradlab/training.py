@@ -504,19 +504,14 @@ def _fit_steps(network, loss, optimizer, X, Y, settings, logger, history, callba
         history.epochs, history.in_epoch = epoch, False
         for cb in callbacks:
             cb.on_epoch_end(epoch)
-        last = epoch == settings.epochs
-        if epoch % settings.log_every and not last:
-            if not largest_magnitude(params) <= EXPLODED:  # still stop at once (nan compares False too)
-                row = logger.row(epoch, lr)
-                history.rows.append(row)
-                _diverged(history, row["train_loss"], network, epoch, lr)
-                return
+        # an epoch between logged ones is skipped, unless its parameters exploded (nan compares False
+        # too): that is logged at once, and _diverged stops the run
+        unlogged = epoch % settings.log_every and epoch != settings.epochs
+        if unlogged and largest_magnitude(params) <= EXPLODED:
             continue
         row = logger.row(epoch, lr)
         history.rows.append(row)
-        if _diverged(history, row["train_loss"], network, epoch, lr):
-            return
-        if _early_stop(history, row, settings):
+        if _diverged(history, row["train_loss"], network, epoch, lr) or _early_stop(history, row, settings):
             return
 
 
