@@ -398,19 +398,17 @@ def _data_in_dtype(dataset, one_hot: bool, dtype: np.dtype) -> tuple[np.ndarray,
         A feature (as standardised, if it is) or a regression target does not fit ``dtype``
         (1e39 in float32): it would train on inf. The message names the column and the value.
     """
-    with_test = len(dataset.X_test) > 0
-    arrays = []
-    for X in (dataset.X_train, dataset.X_test if with_test else None):
-        arrays.append(None if X is None else _fitting(X, dataset.feature_names, "feature", dtype, dataset))
-    for y in (dataset.y_train, dataset.y_test if with_test else None):
-        if y is None:
-            arrays.append(None)
-        elif dataset.task == "regression":
-            arrays.append(_fitting(y, dataset.target_names, "target", dtype))
-        else:  # class indices: 0 and 1 fit any dtype
-            arrays.append(dataset.targets(y, one_hot=one_hot, dtype=dtype))
-    X_train, X_test, Y_train, Y_test = arrays
-    return X_train, X_test, Y_train, Y_test
+    def features(X: np.ndarray) -> np.ndarray:
+        return _fitting(X, dataset.feature_names, "feature", dtype, dataset)
+
+    def targets(y: np.ndarray) -> np.ndarray:
+        if dataset.task == "regression":
+            return _fitting(y, dataset.target_names, "target", dtype)
+        return dataset.targets(y, one_hot=one_hot, dtype=dtype)  # class indices: 0 and 1 fit any dtype
+
+    if len(dataset.X_test) == 0:
+        return features(dataset.X_train), None, targets(dataset.y_train), None
+    return features(dataset.X_train), features(dataset.X_test), targets(dataset.y_train), targets(dataset.y_test)
 
 
 def _fitting(values: np.ndarray, names: list[str], kind: str, dtype: np.dtype, dataset=None) -> np.ndarray:
