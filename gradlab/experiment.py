@@ -729,13 +729,19 @@ def read_weights(path: Path, dtype: str) -> list[tuple[np.ndarray, np.ndarray]]:
 
 def _run_kind(run_dir: Path) -> str:
     """'a gradcheck run' from the summary's command, or why the run has no model."""
+    command = _summary_if_readable(run_dir).get("command")
+    return f"a {command} run" if command and command != "train" else "the run did not finish writing its model"
+
+
+def _summary_if_readable(run_dir: Path) -> dict[str, Any]:
+    """The run's summary.json, or {} when it cannot be read: it only adds detail to a message about
+    the run, which must not fail in its place."""
     from gradlab.runs import read_summary
 
     try:
-        command = read_summary(run_dir).get("command")
+        return read_summary(run_dir)
     except InputError:
-        command = None
-    return f"a {command} run" if command and command != "train" else "the run did not finish writing its model"
+        return {}
 
 
 def load_source(source: str | os.PathLike, overrides: Mapping[str, Any] | None = None) -> tuple[Experiment, Path | None]:
@@ -771,17 +777,11 @@ def load_source(source: str | os.PathLike, overrides: Mapping[str, Any] | None =
 def require_finite_weights(network, run_dir: Path) -> None:
     """Raise InputError when a run's final weights hold nan or inf (a diverged run): there is no
     forward pass, prediction, gradient or loss surface to show around them."""
-    from gradlab.runs import read_summary
-
     for k, layer in enumerate(network.layers, start=1):
         for name, value in ((f"W{k}", layer.W), (f"b{k}", layer.b)):
             if not np.all(np.isfinite(value)):
-                try:
-                    summary = read_summary(run_dir)
-                except InputError:
-                    summary = {}
+                summary = _summary_if_readable(run_dir)
                 status, reason = summary.get("status", "unknown"), summary.get("stop_reason", "no reason recorded")
-                how = f" (status {status}: {reason})"
                 raise InputError(f"{run_dir}: the run's final weights are not finite ({name} holds "
-                                 f"{value[~np.isfinite(value)].flat[0]}){how}; use a run that did not diverge, "
-                                 f"or its config with a smaller learning rate")
+                                 f"{value[~np.isfinite(value)].flat[0]}) (status {status}: {reason}); use a run "
+                                 f"that did not diverge, or its config with a smaller learning rate")
