@@ -323,8 +323,7 @@ def _describe(result: PointResult, history, metrics: Sequence[str]) -> None:
     if history.status == "interrupted":
         result.error = INTERRUPTED
     for metric in metrics:
-        values = [r[metric] for r in history.before_divergence if isinstance(r.get(metric), float)]
-        finite = [v for v in values if v == v and abs(v) != float("inf")]
+        finite = _finite(r.get(metric) for r in history.before_divergence)
         result.final[metric] = history.rows[-1].get(metric) if history.rows else None
         result.best[metric] = (max if higher_is_better(metric) else min)(finite) if finite else None
 
