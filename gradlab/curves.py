@@ -297,16 +297,19 @@ class Curve:
             return f"{self.spec} is vector-valued: plotted as {self.label}, which equals sigmoid(z)"
         return ""
 
-    def _lift(self, z: np.ndarray) -> np.ndarray:
-        return np.stack([z, np.zeros_like(z)], axis=-1) if self.vector_valued else z
-
     def value(self, z: np.ndarray) -> np.ndarray:
-        a = np.asarray(self.activation.value(self._lift(np.asarray(z, dtype=float))), dtype=float)
-        return a[..., 0] if self.vector_valued else a
+        return self._along_z(self.activation.value, z)
 
     def derivative(self, z: np.ndarray) -> np.ndarray:
-        d = np.asarray(self.activation.derivative(self._lift(np.asarray(z, dtype=float))), dtype=float)
-        return d[..., 0] if self.vector_valued else d
+        return self._along_z(self.activation.derivative, z)
+
+    def _along_z(self, f: Callable[[np.ndarray], np.ndarray], z: np.ndarray) -> np.ndarray:
+        """``f`` (the activation's value or derivative) at z, or for a vector-valued activation at [z, 0],
+        its first component."""
+        z = np.asarray(z, dtype=float)
+        if not self.vector_valued:
+            return np.asarray(f(z), dtype=float)
+        return np.asarray(f(np.stack([z, np.zeros_like(z)], axis=-1)), dtype=float)[..., 0]
 
 
 @dataclass
