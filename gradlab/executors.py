@@ -20,7 +20,7 @@ and ignores further SIGINTs: a Ctrl-C in the terminal reaches every process of t
 and the parent forwards it too. Without this, a worker that finished its interrupted point
 took the next queued task before the parent had stopped the pool, and that point, started
 after the Ctrl-C, was interrupted by the parent's forwarded SIGINT. Each worker limits BLAS
-to one thread so that N workers do not oversubscribe the cores (see ``limit_threads``).
+to one thread so that N workers do not oversubscribe the cores (:func:`gradlab.processes.limit_threads`).
 Workers start with SIGINT and SIGTERM held until that handler is in place
 (:mod:`gradlab.processes`): one arriving during start-up killed the worker and broke the pool.
 """
@@ -38,7 +38,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from gradlab.errors import InputError
 from gradlab.names import EXECUTORS
-from gradlab.processes import close_pool, release_signals, signals_held, spawn_context
+from gradlab.processes import close_pool, limit_threads, release_signals, signals_held, spawn_context
 from gradlab.sweeps import CANCELLED, INTERRUPTED, PointResult, PointTask, run_point
 
 #: after Ctrl-C, how long to wait for running points to write their interrupted state
@@ -54,18 +54,6 @@ SCHEDULER_EXPECTED = "expected the address of a running Dask scheduler (`dask sc
 _STOPPING = {"event": None}
 #: in a worker process: whether it has had a SIGINT, and whether it is running a task now
 _WORKER = {"interrupted": False, "running": False}
-
-
-def limit_threads() -> None:
-    """One BLAS/OpenMP thread in this process (threadpoolctl when installed, else the environment,
-    which only helps before NumPy is loaded)."""
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = "1"
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1)
 
 
 def _on_sigint(signum, frame) -> None:

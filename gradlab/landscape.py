@@ -190,22 +190,16 @@ _WORKER: dict = {}
 
 
 def _start_worker(evaluator, origin, basis) -> None:
-    """Worker set-up: keep the evaluator and the plane; one BLAS thread per process (the
-    processes already use the cores; nested BLAS threads would only compete). Ctrl-C and SIGTERM
-    are ignored: the parent stops the pool (a worker they killed while it held the call queue's
-    lock left the others waiting on it, and the command never ended)."""
+    """Worker set-up: keep the evaluator and the plane; one BLAS thread per process. Ctrl-C and
+    SIGTERM are ignored: the parent stops the pool (a worker they killed while it held the call
+    queue's lock left the others waiting on it, and the command never ended)."""
     import signal
 
-    from gradlab.processes import release_signals
+    from gradlab.processes import limit_threads, release_signals
 
     release_signals(signal.SIG_IGN)
     _WORKER.update(evaluator=evaluator, origin=origin, basis=basis)
-    try:
-        from threadpoolctl import threadpool_limits
-
-        _WORKER["limits"] = threadpool_limits(1)
-    except ImportError:  # pragma: no cover - optional
-        pass
+    limit_threads()
 
 
 def _worker_losses(coords: np.ndarray) -> np.ndarray:

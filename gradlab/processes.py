@@ -15,6 +15,7 @@ meanwhile (:func:`release_signals`). CPython's multiprocessing resource tracker 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -87,6 +88,19 @@ def release_signals(handler: Callable | signal.Handlers) -> None:
         signal.signal(signum, handler)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
+def limit_threads() -> None:
+    """One BLAS/OpenMP thread in this process (threadpoolctl when installed, else the environment,
+    which only helps before NumPy is loaded): a pool's workers already use the cores, and nested
+    BLAS threads would only compete for them."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(1)  # lasts for the process: the limiter restores nothing unless told to
 
 
 def close_pool(pool: ProcessPoolExecutor, timeout: float) -> None:
