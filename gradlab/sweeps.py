@@ -591,9 +591,12 @@ def heatmap_table(results: Results, summaries: Sequence[GroupSummary]) -> dict[s
     rows_key, cols_key = results.keys
     row_values = show_values(results.plan.grid[rows_key])
     col_values = show_values(results.plan.grid[cols_key])
-    means = {(dict(s.values)[rows_key], dict(s.values)[cols_key]): s for s in summaries}
-    return {"keys": (rows_key, cols_key), "rows": row_values, "columns": col_values,
-            "mean": [[getattr(means.get((r, c)), "mean", None) for c in col_values] for r in row_values],
-            "sd": [[getattr(means.get((r, c)), "sd", None) for c in col_values] for r in row_values],
-            "n": [[getattr(means.get((r, c)), "n", 0) for c in col_values] for r in row_values],
-            "seeds": results.plan.seed_count, "bounds": bounds(results.plan.metric)}
+    cells = {(dict(s.values)[rows_key], dict(s.values)[cols_key]): s for s in summaries}
+
+    def table(attribute: str, empty: Any) -> list[list[Any]]:
+        """Each cell's summary ``attribute``, row by row; ``empty`` where no grid point is."""
+        return [[getattr(cells.get((r, c)), attribute, empty) for c in col_values] for r in row_values]
+
+    return {"keys": (rows_key, cols_key), "rows": row_values, "columns": col_values, "mean": table("mean", None),
+            "sd": table("sd", None), "n": table("n", 0), "seeds": results.plan.seed_count,
+            "bounds": bounds(results.plan.metric)}
