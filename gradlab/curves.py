@@ -771,7 +771,8 @@ def _sigmoid_path(curves: Sequence[LossCurve], z: np.ndarray, derivative: bool):
         facts[curve.key] = LossFacts(float(z[worst]), float(c[worst]), float(dcdz[worst]), float(p[worst]),
                                      _plateau(curve, sigmoid, z, p, dcdz, worst))
         if curve.reads == "score":
-            pair = " on two classes, scores [z, 0]" if curve.loss.per_class else ""
+            pair = (f" on two classes, scores [z, 0] and target [t, 1 - t] = [{curve.target:g}, {1 - curve.target:g}]"
+                    if curve.loss.per_class else "")
             notes.append(f"{curve.spec} takes the logit z itself{pair}; it is drawn against p = sigmoid(z)")
     panels = [loss_panel] + ([grad_panel] if derivative else []) + [logit_panel]
     chart = Chart("losses", columns, panels)

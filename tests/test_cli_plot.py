@@ -519,3 +519,14 @@ def test_a_ctrl_c_while_drawing_names_the_run_directory_it_leaves(cli, tmp_path,
     assert (result.code, result.err) == (130, "interrupted\n")
     assert result.out.endswith(f"run directory: {run}\n")
     assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
+
+
+def test_a_per_class_loss_names_the_target_it_draws(cli, tmp_path):
+    # --target 0 is the target [0, 1] of the two classes [z, 0]: class 1, so C = -log softmax([z, 0])_1 = log(1 + e^z),
+    # 4.5399e-5 at z = -10 (a learner reading 0 as a class index expects about 10)
+    result = cli("plot", "loss", "cross_entropy", "--target", "0", "--out", tmp_path / "runs")
+    assert result.code == 0, result.err
+    text = " ".join(result.out.split())
+    assert ("cross_entropy takes the logit z itself on two classes, scores [z, 0] and target [t, 1 - t] = [0, 1]; "
+            "it is drawn against p = sigmoid(z)") in text
+    assert "│ -10 │ 4.5398e-5 │ 4.5399e-5 │" in text
