@@ -453,7 +453,8 @@ def test_the_panel_prints_brackets_and_parameters_as_text(cli, tmp_path):
     assert result.code == 0, result.err
     assert "bce: C = -1/N sum [y log y_hat + (1 - y) log(1 - y_hat)]" in result.out
     assert "2 -> 3 -> 1  (leaky_relu(alpha=0.1), sigmoid), 13 parameters" in result.out
-    assert "1 epoch, mini-batch 32 (one batch of all 30 rows)" in " ".join(result.out.split())  # 30 < 32 rows
+    assert "1 epoch, mini-batch 32 (one batch of all 30 rows), 1 update an epoch (1 in all)" in " ".join(
+        result.out.split())  # 30 < 32 rows
 
 
 def test_the_panel_counts_one_feature_and_says_no_shuffle_of_a_single_batch(cli, tmp_path):
@@ -463,12 +464,30 @@ def test_the_panel_counts_one_feature_and_says_no_shuffle_of_a_single_batch(cli,
     result = cli("train", config, "--no-plot", "--out", tmp_path / "runs")
     text = " ".join(result.out.split())
     assert result.code == 0, result.err
-    assert "1 feature (x), regression" in text and "training 1 epoch, full batch, seed 0 " in text
+    assert "1 feature (x), regression" in text and "training 1 epoch, full batch, 1 update an epoch (1 in all), seed 0 " in text
     assert "shuffle" not in text
     many = cli("train", config, "--set", "training.batch_size=64", "--no-plot", "--out", tmp_path / "runs")
-    assert "1 epoch, mini-batch 64 (one batch of all 30 rows), seed 0" in " ".join(many.out.split())
+    assert "1 epoch, mini-batch 64 (one batch of all 30 rows), 1 update an epoch (1 in all), seed 0" in " ".join(
+        many.out.split())
     minibatch = cli("train", config, "--set", "training.batch_size=8", "--no-plot", "--out", tmp_path / "runs")
-    assert "1 epoch, mini-batch 8, shuffle=True, seed 0" in " ".join(minibatch.out.split())
+    # 30 rows in batches of 8: 8, 8, 8 and the 6 left, four updates
+    assert "1 epoch, mini-batch 8, 4 updates an epoch (4 in all), shuffle=True, seed 0" in " ".join(minibatch.out.split())
+
+
+def test_the_panel_counts_the_updates_online_and_in_batches(cli, tmp_path):
+    # what online and batch learning differ in (configs/online_vs_batch.yaml: 300 training rows, 40 epochs)
+    config = CONFIGS / "online_vs_batch.yaml"
+    for batch, expected in (("1", "online, 300 updates an epoch (12,000 in all)"),
+                            ("16", "mini-batch 16, 19 updates an epoch (760 in all)"),  # 18 x 16 + 12
+                            ("full", "full batch, 1 update an epoch (40 in all)")):
+        result = cli("train", config, "--set", f"training.batch_size={batch}", "--set", "training.epochs=40",
+                     "--set", "training.log_every=40", "--no-plot", "--out", tmp_path / "runs")
+        assert result.code == 0, result.err
+        assert f"40 epochs, {expected}" in " ".join(result.out.split())
+    # with early stopping the count is a ceiling
+    result = cli("train", config, "--set", "training.patience=5", "--set", "training.epochs=2", "--no-plot",
+                 "--out", tmp_path / "runs")
+    assert "2 epochs, online, 300 updates an epoch (600 at most)" in " ".join(result.out.split())
 
 
 def test_lbfgs_stops_early_on_the_test_loss(tmp_path):

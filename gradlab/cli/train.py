@@ -84,6 +84,11 @@ def describe(e):
     one_batch = batch == "full" or (isinstance(batch, int) and batch >= len(e.X_train))
     shuffle = "" if one_batch else f", shuffle={cfg.training.shuffle}"
     epochs = cfg.training.epochs
+    if not getattr(e.optimizer, "scipy_method", None):  # cg and lbfgs take their own steps on the full batch
+        # what online and batch learning differ in: one update per batch, the last one cut at the data's end
+        per_epoch = 1 if one_batch else -(-len(e.X_train) // batch)
+        total = "at most" if cfg.training.patience else "in all"
+        mode += f", {plural(per_epoch, 'update')} an epoch ({per_epoch * epochs:,} {total})"
     rows = {
         "data": f"{data_name}: {len(e.X_train)} train / {0 if e.X_test is None else len(e.X_test)} test, "
                 f"{plural(d.n_features, 'feature')} ({', '.join(d.feature_names)}), {d.task}{classes}",
