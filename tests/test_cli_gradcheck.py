@@ -297,3 +297,20 @@ def test_a_derivative_that_is_not_the_activation_s_slope_is_named_as_such(cli, t
     assert ("gradient check failed for W1: max relative error of a failing entry 5.97e-08 in W1[1, 3] (absolute "
             "1.19e-08; tol 1e-06, atol 1e-08): its step carries a unit across a kink where the activation's "
             "derivative is not the slope of its values") in " ".join(result.err.split())
+
+
+def test_a_sample_near_a_kink_of_the_loss_passes_and_the_raised_tolerance_is_said(cli, tmp_path):
+    # zero weights give outputs 0, so row 0's residual is -3e-7, within eps of mae's kink; targets of 1e4 make
+    # C = 6500 and its central differences' noise 2.2e-16 * 6500 / 1e-6 = 1.44e-6; the one-sided difference
+    # that falls short of the kink has 8 times that
+    config = tmp_path / "near.yaml"
+    config.write_text("data: {name: inline, X: [[1, 0], [0.3, -1], [-0.7, 0.4], [2, 1]],\n"
+                      "       y: [3.0e-7, 1.0e4, -1.0e4, 6.0e3], test_fraction: 0}\n"
+                      "model: {hidden: [], output: identity, init: zeros}\nloss: mae\noptimizer: {name: sgd, lr: 0.1}\n")
+    result = cli("gradcheck", config, "--out", tmp_path / "o")
+    assert result.code == 0, result.err
+    text = " ".join(result.out.split())
+    assert "raised to 1.44e-06: the central differences' rounding noise at this loss" in text
+    assert ("entries near a kink of the loss were judged by a difference that falls short of it, whose rounding "
+            "noise raises atol to 1.15e-05 there") in text
+    assert "2 entries sit on a kink:" in text and "a sample across a kink of the loss (hinge's margin, mae's 0)" in text

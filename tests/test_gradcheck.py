@@ -605,10 +605,10 @@ def near_a_loss_kink(name, offset):
 
 @pytest.mark.parametrize("name", ["hinge", "mae", "multiclass_hinge"])
 @pytest.mark.parametrize("offset", [3e-7, -3e-7, 5e-8, -9e-7])
-def test_a_sample_near_a_kink_of_the_loss_is_checked_at_a_step_short_of_it(name, offset):
+def test_a_sample_near_a_kink_of_the_loss_is_checked_short_of_it(name, offset):
     # the step eps = 1e-6 reaches the kink, 3e-7 away: the central difference straddles it and missed a right
     # gradient by 10-30%, while the kink tests' steps (1e-5 to 1e-7) do not all reach it, so saw no kink.
-    # At eps / 10 or eps / 100 the step falls short of it and the difference is the derivative again
+    # The difference from the other side alone, through p, p -+ eps/2 and p -+ eps, is the derivative again
     from gradlab.engine.gradcheck import check_network
 
     network, loss, X, Y = near_a_loss_kink(name, offset)
@@ -616,6 +616,63 @@ def test_a_sample_near_a_kink_of_the_loss_is_checked_at_a_step_short_of_it(name,
     assert result.passed, result
     # multiclass hinge: W's and b's first two columns move s_1 - s_0 + 1
     assert [row["kinks"] for row in result.rows] == ([2, 2] if name == "multiclass_hinge" else [1, 1])
+
+
+def test_samples_near_loss_kinks_on_both_sides_of_the_step_are_checked_at_a_shorter_one():
+    # rows 0 and 1 are 3e-7 above and 5e-8 below their margins: b's step of 1e-6 reaches both, one on each
+    # side, so no side is free; at 1e-7 the side away from row 1's margin is, and b is taken there
+    from gradlab.engine.gradcheck import Tangents, check_network
+
+    network, loss, X, Y = near_a_loss_kink("hinge", 3e-7)
+    X[1], Y[1] = [1.0, -7e-7], 1.0  # t f = 0.25 - 3.5e-7 + 0.75 + 3e-7 = 1 - 5e-8
+    network.forward(X)
+    assert network.output.a[:2, 0] - 1 == pytest.approx([3e-7, -5e-8], abs=1e-15)
+    result = check_network(network, loss, X, Y)
+    assert result.passed, result
+    value, step = Tangents(network, loss, X, Y).central_difference(network.params[1], (0,), 1e-6)
+    network.loss_and_gradients(loss, X, Y)
+    assert value == pytest.approx(network.grads[1][0], abs=1e-8) and step == pytest.approx(1e-7 / 8, rel=1e-12)
+
+
+@pytest.mark.parametrize("hidden, offset", [("leaky_relu:alpha=0.2", 0.0), ("elu:alpha=2", 0.0), ("elu:alpha=2", 3e-9)])
+def test_units_on_their_kinks_beside_a_sample_on_a_loss_kink_are_left_to_the_one_sided_slopes(hidden, offset):
+    # row 0 of zeros puts every hidden unit at z = 0 and, through b2, sits on (or 3e-9 from) its hinge margin: b1's
+    # step takes units across their kinks and reaches the margin from both sides at every step down to 1e-8.
+    # The difference with the units on tangents still straddled the margin and failed the right gradient; the
+    # one-sided slopes, which see that kink steadily, pass it
+    from gradlab.engine.gradcheck import check_network
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 2))
+    X[0] = 0.0
+    W1, b1, W2 = rng.normal(size=(2, 3)), np.zeros(3), rng.normal(size=(3, 1))
+    network = Network.from_weights([(W1, b1), (W2, np.zeros(1))], [hidden], "identity")
+    network.forward(X)
+    b2 = np.array([1.0 + offset - network.output.a[0, 0]])
+    Y = (rng.random((6, 1)) > 0.5).astype(float)
+    Y[0] = 1.0
+    result = check_network(Network.from_weights([(W1, b1), (W2, b2)], [hidden], "identity"), losses.create("hinge"), X, Y)
+    assert result.passed, result
+
+
+def test_the_raised_tolerance_of_a_one_sided_difference_is_reported():
+    # a regression loss of about 4e3: the central differences' noise eps_mach |C| / eps raises atol to ~9e-7,
+    # and the one-sided difference taken beside row 0's residual of 3e-7 has eight times that noise
+    from gradlab.engine.gradcheck import check_network
+
+    network, loss, X, Y = near_a_loss_kink("mae", 3e-7)
+    Y[1:] = [[1e4], [-1e4], [6e3]]
+    result = check_network(network, loss, X, Y)
+    assert result.passed, result
+    at = network.loss(loss, X, Y)
+    assert result.noise == pytest.approx(np.finfo(float).eps * at / 1e-6, rel=1e-12)
+    assert result.near_kink_atol == pytest.approx(8 * result.noise, rel=1e-12)
+    network, loss, X, Y = near_a_loss_kink("mae", 3e-3)  # far from the kink: no one-sided difference
+    Y[1:] = [[1e4], [-1e4], [6e3]]
+    far = check_network(network, loss, X, Y)
+    assert far.passed and far.near_kink_atol is None
 
 
 def test_a_hinge_gradient_wrong_near_the_margin_still_fails(monkeypatch):
@@ -640,9 +697,8 @@ def test_a_hinge_gradient_wrong_near_the_margin_still_fails(monkeypatch):
 
 
 def test_a_step_that_also_moves_a_sample_on_a_loss_kink_is_left_to_the_one_sided_slopes():
-    # row 0 sits on its margin (t f = 1), row 1 is 3e-7 from its own: no shorter step leaves row 0's kink, so b's
-    # difference is not retaken (None: nothing taken out), and the one-sided slopes judge b as they would without
-    # row 1; row 1 alone near its margin is retaken at eps / 10
+    # row 0 sits on its margin (t f = 1), row 1 is 3e-7 from its own: no difference leaves row 0's kink, so b's
+    # is not retaken (None), and the one-sided slopes judge b; row 1 alone near its margin is retaken
     from gradlab.engine.gradcheck import Tangents
 
     network, loss, X, Y = near_a_loss_kink("hinge", 0.0)
@@ -653,7 +709,12 @@ def test_a_step_that_also_moves_a_sample_on_a_loss_kink_is_left_to_the_one_sided
     assert tangents.central_difference(network.params[1], (0,), 1e-6) is None
     X[0] = [0.0, 0.0]
     tangents = Tangents(network, loss, X, Y)
-    assert tangents.central_difference(network.params[1], (0,), 1e-6)[1] == pytest.approx(1e-7, rel=1e-15)
+    network.loss_and_gradients(loss, X, Y)
+    # rows 0 and 3 inside their margins push b by -1/4 and +1/4, rows 1 (t f = 1 + 3e-7) and 2 are outside; the
+    # difference at eps, straddling row 1's margin, would add -(1e-6 - 3e-7) / 2e-6 / 4 = -0.0875
+    assert network.grads[1][0] == 0.0
+    # taken from below alone (the step up reaches row 1's margin): a one-sided difference, eight times the noise
+    assert tangents.central_difference(network.params[1], (0,), 1e-6) == (pytest.approx(0.0, abs=1e-8), 1e-6 / 8)
 
 
 def test_unbent_corners_nest_and_restore_the_outer_one():

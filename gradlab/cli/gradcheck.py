@@ -97,6 +97,9 @@ def gradcheck(
               if result.noise > atol else "")
     out.print(f"an entry passes when its relative error is <= tol = {tol:g} or its absolute error <= atol = "
               f"{atol:g}{raised}", style="dim")
+    if result.near_kink_atol is not None and result.near_kink_atol > result.abs_tolerance:
+        out.print(f"entries near a kink of the loss were judged by a difference that falls short of it, whose "
+                  f"rounding noise raises atol to {result.near_kink_atol:.3g} there", style="dim")
     kinks = sum(row["kinks"] for row in result.rows)
     if kinks:
         out.print(f"{kinks} {'entry sits' if kinks == 1 else 'entries sit'} on a kink: the step carries an "
@@ -104,7 +107,7 @@ def gradcheck(
                   f"weight under training.l1 across 0, where l1 |w| bends, or a sample across a kink of the loss "
                   f"(hinge's margin, mae's 0), and the central difference is no derivative there; backpropagation's "
                   f"value lies between the slopes from the left and the right, or matches the central difference "
-                  f"with those activations (and that |w|) on their tangents, or at a step short of the loss's kink, "
+                  f"with those activations (and that |w|) on their tangents, or a difference short of the loss's kink, "
                   f"as it should", style="dim")
     saved(run.path)
     if failed:

@@ -181,6 +181,10 @@ class CheckResult:
     noise : float
         The central differences' rounding noise, :data:`NOISE_ULPS` ``eps_mach |f| / eps``: the
         absolute tolerance used is ``max(atol, noise)``.
+    near_kink_atol : float or None
+        The largest absolute tolerance an entry near a kink of the loss was judged with, raised to the
+        rounding noise of the shorter or one-sided difference it took (see
+        :meth:`Tangents.central_difference`); None where no entry needed one.
     """
 
     passed: bool
@@ -188,6 +192,7 @@ class CheckResult:
     rtol: float = 1e-6
     atol: float = 1e-8
     noise: float = 0.0
+    near_kink_atol: float | None = None
 
     @property
     def abs_tolerance(self) -> float:
@@ -260,12 +265,12 @@ def check(
     progress : callable, optional
         ``progress(done, total)`` over the parameter entries, see :func:`numerical_gradient`.
     smoothed : callable, optional
-        ``smoothed(p, index, eps)``: ``(difference, step)``, the central difference of ``f`` for
-        that entry with the kinks the step crosses taken out, and the step it was taken at (shorter
-        than ``eps`` to fall short of a kink, see :class:`Tangents`); None where it crosses none, a
-        nan difference where it cannot take them out. A failing entry that agrees with it, to the
-        rounding noise of that step, passes as sitting on a kink, one that does not (nan included)
-        fails (see :func:`_on_a_kink`).
+        ``smoothed(p, index, eps)``: ``(difference, step)``, a difference of ``f`` for that entry
+        with the kinks the step crosses taken out, and the step of a central difference with the same
+        rounding noise (``eps``, or less where it had to fall short of a kink of the loss, see
+        :class:`Tangents`); None where it crosses none, a nan difference where it cannot take them
+        out. A failing entry that agrees with it, to that rounding noise, passes as sitting on a kink,
+        one that does not (nan included) fails (see :func:`_on_a_kink`).
     corners, unbent : callable, optional
         ``corners(p, eps)``: a mask of the entries of ``p`` whose step crosses a corner of ``f``
         that ``unbent(p, index)``, a context manager, takes out of ``f`` (and of ``smoothed``) while
@@ -305,8 +310,9 @@ def check(
     at = float(f())  # f at the parameters themselves, for the one-sided slopes of a kink (unbent: the same)
     noise = rounding_noise(at, eps)
     floor = max(atol, noise)
+    noise_steps = [float(steps.min()) for steps in steps_in if steps.size and steps.min() < eps]
     for row, p, a, n, corner, untrusted, steps in zip(rows, params, analytic, numeric, masks, untrusted_in, steps_in):
-        # an entry retaken at a shorter step (short of a kink of the loss) has that step's larger rounding noise
+        # an entry retaken short of a kink of the loss carries the larger rounding noise of that difference
         floors = np.maximum(floor, rounding_noise(at, steps))
         failing = ~agrees(a, n, rtol, floors) | untrusted  # written so that a NaN fails
         # the kink tests step by up to KINK_STEPS[0] whatever eps is: every L1-penalised weight off 0
@@ -315,7 +321,9 @@ def check(
         kinks = []
         for index in zip(*np.nonzero(failing & ~untrusted)):
             with unbent(p, index) if bendable is not None and bendable[index] else contextlib.nullcontext():
-                verdict = _on_a_kink(f, p, index, a[index], rtol, floor, at, eps, smoothed)
+                verdict, step = _on_a_kink(f, p, index, a[index], rtol, floor, at, eps, smoothed)
+            if step < eps:
+                noise_steps.append(step)
             if verdict:
                 kinks.append(index)
             elif verdict is None:
@@ -326,7 +334,9 @@ def check(
         row["kinks"] = int((at_kink & ~failing).sum())
         row["passed"] = not failing.any()
         row["worst_failure"] = None if row["passed"] else _worst_failure(*_errors(a, n), failing, untrusted)
-    return CheckResult(passed=all(row["passed"] for row in rows), rows=rows, rtol=rtol, atol=atol, noise=noise)
+    noise_step = min(noise_steps, default=None)
+    return CheckResult(passed=all(row["passed"] for row in rows), rows=rows, rtol=rtol, atol=atol, noise=noise,
+                       near_kink_atol=None if noise_step is None else max(floor, rounding_noise(at, noise_step)))
 
 
 def _unbend_corners(f, p: np.ndarray, numeric: np.ndarray, mask: np.ndarray, eps: float, unbent, smoothed
@@ -335,7 +345,7 @@ def _unbend_corners(f, p: np.ndarray, numeric: np.ndarray, mask: np.ndarray, eps
     entries, see :func:`check`) on ``f`` unbent there, and where the step also carries units across
     kinks, ``smoothed``'s; return the mask of the entries ``smoothed`` cannot trust (its nan: a
     tangent whose slope is not its activation's; they fail, with the unbent difference reported),
-    and the step each entry's difference was taken at (``eps``, or ``smoothed``'s shorter one).
+    and the step of a central difference with each entry's rounding noise (``eps``, or ``smoothed``'s).
 
     Such an entry is judged by ``smoothed`` whether or not its plain difference agrees: the corner's
     term can make the gradient so large that a wrong derivative's share passes ``rtol``."""
@@ -355,14 +365,19 @@ def _unbend_corners(f, p: np.ndarray, numeric: np.ndarray, mask: np.ndarray, eps
 #: f, each a sum over many rows: taken as this many units in the last place of |f| over eps
 NOISE_ULPS = 1
 
-#: the shorter steps, as fractions of eps, at which :meth:`Tangents.central_difference` looks again past
-#: a kink of the loss that a step reaches: two decades, so that an offset down to eps / 100 (where the
-#: :data:`KINK_STEPS` see the kink steadily) is stepped short of; the rounding noise grows a hundredfold
-SHORTER_STEPS = (0.1, 0.01)
-
 #: the steps at which :func:`_at_a_kink` looks for a corner: two decades, far below any
 #: curvature's scale, far above float64's rounding of parameters of order 1
 KINK_STEPS = (1e-5, 1e-6, 1e-7)
+
+#: the shortest step at which :meth:`Tangents.central_difference` looks again past a kink of the loss
+#: that a step reaches (eps / 10, eps / 100, ... down to this): a kink nearer than it is reached by
+#: all of :data:`KINK_STEPS` alike, so :func:`_at_a_kink` sees it steadily
+SHORTEST_STEP = KINK_STEPS[-1] / 10
+
+#: how many times the rounding noise of a central difference at step h is that of the one-sided one
+#: through p, p + h/2 and p + h: its weights (-3, 4, -1) / h add up to 8 / h in size, the central
+#: difference's (1, -1) / 2h to 1 / h
+ONE_SIDED_NOISE = 8
 
 
 def rounding_noise(at: float, step):
@@ -372,9 +387,11 @@ def rounding_noise(at: float, step):
 
 
 def _on_a_kink(f, p: np.ndarray, index: tuple, a: float, rtol: float, atol: float, at: float, eps: float,
-               smoothed: Callable[[np.ndarray, tuple, float], tuple[float, float] | None] | None) -> bool | None:
+               smoothed: Callable[[np.ndarray, tuple, float], tuple[float, float] | None] | None
+               ) -> tuple[bool | None, float]:
     """Whether the failing entry ``index`` of ``p`` fails only for a kink of ``f`` within the step:
-    True or False, and None (it fails) where a tangent it needs cannot be trusted.
+    True or False, and None (it fails) where a tangent it needs cannot be trusted; with the step of a
+    central difference whose rounding noise the verdict allowed for (``eps`` unless ``smoothed`` gave another).
 
     Where ``smoothed`` knows of kinks the step crosses, its central difference without them is
     the judge: it checks ``a`` itself, where :func:`_at_a_kink` can only bound it by the
@@ -386,8 +403,8 @@ def _on_a_kink(f, p: np.ndarray, index: tuple, a: float, rtol: float, atol: floa
         without = smoothed(p, index, eps)
         if without is not None:
             value, step = without
-            return None if math.isnan(value) else bool(agrees(a, value, rtol, max(atol, rounding_noise(at, step))))
-    return _at_a_kink(f, p, index, a, rtol, atol, at)
+            return (None if math.isnan(value) else bool(agrees(a, value, rtol, max(atol, rounding_noise(at, step))))), step
+    return _at_a_kink(f, p, index, a, rtol, atol, at), eps
 
 
 def _at_a_kink(f: Callable[[], float], p: np.ndarray, index: tuple, a: float, rtol: float, atol: float,
@@ -472,6 +489,16 @@ class _Tangent(NamedTuple):
     trusted: np.ndarray  # where that slope is one of f's own (_slopes_true_to_values)
 
 
+class _Evaluation(NamedTuple):
+    """The objective at a few steps of one entry (see :meth:`Tangents._evaluate`)."""
+
+    points: list  # (x, f(x)) per step, x as stored
+    replaced_any: bool  # some unit is on its tangent
+    untrusted: bool  # a replaced unit's slope is not its activation's
+    reached: list  # per step: it reaches a kink of the loss that a sample is near but not on
+    sat_on: bool  # a step moves a term of the loss that sits on its kink
+
+
 class Tangents:
     """Central differences of a network's loss with the kinks a step crosses taken out.
 
@@ -491,8 +518,8 @@ class Tangents:
       central difference of a weight at 3e-7 with eps = 1e-6 gives ``l1 w / eps`` for its term,
       not ``l1 sign(w)``, and the one-sided slopes at :data:`KINK_STEPS` do not stay apart.
     - a sample within the step of a kink of the loss but not on it (a hinge margin 3e-7 away): as for
-      a unit near its kink, but the loss has no tangent here; the step is shortened instead (see
-      :meth:`central_difference`).
+      a unit near its kink, but the loss has no tangent here; a difference that falls short of the
+      kink is taken instead (see :meth:`central_difference`).
 
     Here every unit whose input the step ``p[index] +- eps`` carries onto or across one of its
     activation's ``kinks`` (found from the forward passes at both ends of the step, layer by
@@ -540,60 +567,67 @@ class Tangents:
 
     def central_difference(self, p: np.ndarray, index: tuple, eps: float) -> tuple[float, float] | None:
         """The central difference for entry ``index`` of ``p`` with the units the step takes across
-        a kink replaced by tangents, and the step it was taken at; None when it takes none across,
-        a nan difference when the slope of a tangent it needs is not one of its activation's (see
-        :func:`_slopes_true_to_values`).
+        a kink replaced by tangents, and the step of a central difference with its rounding noise;
+        None when it takes none across, a nan difference when the slope of a tangent it needs is not
+        one of its activation's (see :func:`_slopes_true_to_values`).
 
-        Where the step also carries a sample across a kink of the loss that it does not sit on (a
-        hinge margin 3e-7 away, with eps = 1e-6), the difference is taken again at steps of
-        :data:`SHORTER_STEPS` times ``eps``, and the first that reaches no such kink is returned: the
-        loss is smooth over it. That needs no slope from the code under test. Where none falls
-        short of it, or the step also moves a sample that sits on a loss kink, the difference at
-        ``eps`` is returned, and :func:`_at_a_kink` judges a loss kink left in it."""
-        at_eps = None
-        for step in (eps, *(eps * shrink for shrink in SHORTER_STEPS)):
-            value, used, crossed, sat_on = self._difference(p, index, step)
-            if not all(trusted[done].all() for trusted, done in used):
-                value = math.nan
-            elif step == eps and not any(done.any() for _, done in used):
-                value = None  # no unit on a tangent: nothing taken out of the plain difference
-            result = None if value is None else (value, step)
-            if step == eps:
-                at_eps = result
-            if sat_on:
-                return at_eps
-            if not crossed:
-                return result
-        return at_eps
+        Where the step also carries a sample across a kink of the loss that it is near but not on (a
+        hinge margin 3e-7 away, with eps = 1e-6), no slope from the code under test is needed: the
+        derivative is taken where the loss is smooth. If one side of the step reaches no such kink,
+        by the one-sided difference through p, p +- step/2 and p +- step on that side (second order
+        like the central one, with eight times its rounding noise); else by the central difference
+        at step / 10, step / 100, ... down to :data:`SHORTEST_STEP`, looked at in the same way. Where
+        no step falls short of the kink, or a step moves a term of the loss that sits on its kink,
+        None is returned (a nan difference where a unit's tangent is untrue), and the one-sided
+        slopes of :func:`_at_a_kink` judge."""
+        step = eps
+        while True:
+            both = self._evaluate(p, index, (step, -step))
+            if both.untrusted:
+                return math.nan, step
+            if both.sat_on:
+                return None
+            if not any(both.reached):
+                (x_up, f_up), (x_down, f_down) = both.points
+                return ((f_up - f_down) / (x_up - x_down), step) if step < eps or both.replaced_any else None
+            if not all(both.reached):
+                side = -1.0 if both.reached[0] else 1.0
+                one = self._evaluate(p, index, (0.0, side * step / 2, side * step))
+                if one.untrusted:
+                    return math.nan, step
+                if not any(one.reached):
+                    return _slope_at_first(one.points), step / ONE_SIDED_NOISE
+            if step / 10 < SHORTEST_STEP:
+                return None
+            step /= 10
 
-    def _difference(self, p: np.ndarray, index: tuple, step: float) -> tuple[float, list, bool, bool]:
-        """The central difference at ``step`` with the units it takes across a kink on tangents, as
-        ``(value, used, crossed, sat_on)``: ``used`` pairs each kinked layer's trusted-slope mask with
-        the units replaced; ``crossed``, whether the step reaches a loss kink a sample is near but not
-        on; ``sat_on``, whether it moves a term of the loss that sits on its kink."""
+    def _evaluate(self, p: np.ndarray, index: tuple, steps: tuple[float, ...]) -> _Evaluation:
+        """The objective at ``p[index] + step`` for each of ``steps``, with the units any of the steps
+        takes across a kink on tangents (see :class:`_Evaluation`)."""
         replaced = [None if t is None else np.zeros(t.z0.shape, dtype=bool) for t in self.tangents]
         while True:
-            ends: list[list] = []  # the inputs z of every layer, at p + step and at p - step
-            offsets: list = []  # the loss's kink offsets at both ends
-            value = central_difference(lambda: self._loss(replaced, ends, offsets), p, index, step)
+            ends: list[list] = []  # per step, the inputs z of every layer
+            offsets: list = []  # per step, the loss's kink offsets
+            points = _values_at(lambda: self._loss(replaced, ends, offsets), p, index, steps)
             grown = False
-            for tangent, done, z_up, z_down in zip(self.tangents, replaced, *ends):
+            for tangent, done, *zs in zip(self.tangents, replaced, *ends):
                 if tangent is None:
                     continue
-                crossing = _crossing(z_up, z_down, tangent.z0, tangent.kinks)
+                crossing = _crossing(zs, tangent.z0, tangent.kinks)
                 if (crossing & ~done).any():
                     done |= crossing
                     grown = True
             if not grown:
                 break
         used = [(tangent.trusted, done) for tangent, done in zip(self.tangents, replaced) if tangent is not None]
-        if self.offsets0 is None:
-            return value, used, False, False
-        up, down = offsets
-        on = self.offsets0 == 0
-        moved = (up != self.offsets0) | (down != self.offsets0)
-        crossed = bool((_crossing(up, down, self.offsets0, np.zeros(1)) & ~on).any())
-        return value, used, crossed, bool((on & moved).any())
+        reached, sat_on = [False] * len(steps), False
+        if self.offsets0 is not None:
+            on = self.offsets0 == 0
+            reached = [bool((_crossing([u], self.offsets0, np.zeros(1)) & ~on).any()) for u in offsets]
+            sat_on = any(bool((on & (u != self.offsets0)).any()) for u in offsets)
+        return _Evaluation(points, replaced_any=any(done.any() for _, done in used),
+                           untrusted=not all(trusted[done].all() for trusted, done in used),
+                           reached=reached, sat_on=sat_on)
 
     def objective(self) -> float:
         """The loss at the current weights plus training's weight penalty (0 without one)."""
@@ -652,12 +686,38 @@ class Tangents:
         return out.z if self._on_logits else out.a
 
 
-def _crossing(up: np.ndarray, down: np.ndarray, at: np.ndarray, kinks: np.ndarray) -> np.ndarray:
-    """Where the values ``at`` moved to ``up`` and ``down`` by a step reach one of ``kinks`` (a kink
+def _crossing(ends: list, at: np.ndarray, kinks: np.ndarray) -> np.ndarray:
+    """Where the values ``at``, moved to each of ``ends`` by the steps, reach one of ``kinks`` (a kink
     the span touches counts; a span of zero width crosses none)."""
-    low = np.minimum(np.minimum(up, down), at)[..., None]
-    high = np.maximum(np.maximum(up, down), at)[..., None]
+    low, high = at, at
+    for end in ends:
+        low, high = np.minimum(low, end), np.maximum(high, end)
+    low, high = low[..., None], high[..., None]
     return ((low <= kinks) & (kinks <= high) & (low < high)).any(axis=-1)
+
+
+def _values_at(f: Callable[[], float], p: np.ndarray, index: tuple, steps: tuple[float, ...]) -> list[tuple[float, float]]:
+    """``(x, f())`` with ``p[index]`` set to ``x = p[index] + step``, as stored, for each of ``steps``; the
+    entry is written back to its exact original value, also if ``f`` raises."""
+    original = p[index]
+    points = []
+    try:
+        for step in steps:
+            p[index] = original + step
+            points.append((float(p[index]), float(f())))
+    finally:
+        p[index] = original
+    return points
+
+
+def _slope_at_first(points: list[tuple[float, float]]) -> float:
+    """The slope at the first of three points ``(x, f)`` of the parabola through them,
+    ``(d1 u2 - d2 u1) / (u2 - u1)`` with ``u_k = x_k - x0`` and ``d_k = (f_k - f0) / u_k``: with u2 = 2 u1
+    = 2h it is (-3 f0 + 4 f1 - f2) / 2h, O(h^2) like a central difference. Written on the differences of
+    f, whose rounding is that of the values; the Lagrange weights (of order 1/h) would multiply it."""
+    (x0, f0), (x1, f1), (x2, f2) = points
+    u1, u2 = x1 - x0, x2 - x0  # the steps as stored (exact where x0 and x_k are within a factor of 2)
+    return ((f1 - f0) / u1 * u2 - (f2 - f0) / u2 * u1) / (u2 - u1)
 
 
 def _across_zero(w, eps: float):
