@@ -82,15 +82,10 @@ class Run:
             raise InputError(f"{_root_source(out)}: cannot create run root {str(root)!r}: {error.strerror}") from None
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         stem = "-".join(filter(None, (stamp, command, name)))
-        while True:  # mkdir is atomic: two processes can never get the same directory
-            path = root / f"{stem}-{secrets.token_hex(3)}"
-            try:
-                path.mkdir()
-                break
-            except FileExistsError:
-                continue
-            except OSError as error:  # a full disk has no room for one more directory entry
-                raise write_failure(error, path) from None
+        try:
+            path = _mkdir_unique(root, stem)
+        except OSError as error:  # a full disk has no room for one more directory entry
+            raise write_failure(error, error.filename) from None
         try:
             return cls._begin(path, command, name, argv, config, reproduce)
         except BaseException:  # Ctrl-C, or a full disk, before the summary exists: leave nothing half made
@@ -198,6 +193,23 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
 
 
+def _mkdir_unique(root: Path, stem: str, first: str | None = None) -> Path:
+    """Create and return a new directory under ``root``: ``first`` when given and free, else
+    ``<stem>-<6 hex digits>``, drawing again until a name is free.
+
+    mkdir is atomic: two processes can never get the same directory. Any other ``OSError``
+    propagates, with the path tried as its ``filename``, for the caller to report its own way.
+    """
+    name = first or f"{stem}-{secrets.token_hex(3)}"
+    while True:
+        path = root / name
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            name = f"{stem}-{secrets.token_hex(3)}"
+
+
 def mark_interrupted(run_dir: str | os.PathLike, reason: str) -> bool:
     """Finalise a run left ``running`` by a process that was stopped from outside; True if it was."""
     try:
@@ -231,14 +243,7 @@ def unpack_run(packed: PackedRun, root: str | os.PathLike) -> Path:
     """Write a packed run under ``root`` (its own name when free) and point its summary at the new place."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    path = root / packed.name
-    stem = packed.name.rsplit("-", 1)[0]
-    while True:
-        try:
-            path.mkdir()
-            break
-        except FileExistsError:
-            path = root / f"{stem}-{secrets.token_hex(3)}"
+    path = _mkdir_unique(root, packed.name.rsplit("-", 1)[0], first=packed.name)
     for name, data in packed.files.items():
         (path / name).write_bytes(data)
     summary = read_summary(path)
