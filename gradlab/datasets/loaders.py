@@ -107,6 +107,15 @@ class Csv(_Loader):
         return raw
 
 
+def _named_raw(source: Npz | Inline, X: np.ndarray, y: Any, x_name: str) -> Raw:
+    """The :class:`Raw` of a source with optional ``feature_names`` (default ``x1, x2, ...``), one
+    per column of ``X`` (called ``x_name`` in the message when they do not match)."""
+    names = source.feature_names or _xy_names(X.shape[1])
+    if len(names) != X.shape[1]:
+        raise InputError(f"feature_names has {len(names)} names but {x_name} has {X.shape[1]} columns")
+    return Raw(X, y, {"feature_names": names, "task": source.task, "class_names": source.class_names})
+
+
 def _npz_array(archive: Any, key: str, field: str, file: str) -> np.ndarray:
     if key not in archive.files:
         raise InputError(
@@ -205,10 +214,7 @@ class Npz(_Loader):
             raise InputError(f"x_key: array {self.x_key!r} in '{file}' row {bad[0]} holds a non-finite value")
         if y.dtype.kind == "S":
             y = y.astype(str)
-        names = self.feature_names or _xy_names(X.shape[1])
-        if len(names) != X.shape[1]:
-            raise InputError(f"feature_names has {len(names)} names but {self.x_key!r} has {X.shape[1]} columns")
-        return Raw(X, y, {"feature_names": names, "task": self.task, "class_names": self.class_names})
+        return _named_raw(self, X, y, repr(self.x_key))
 
 
 def _inline_matrix(name: str, rows: Any, *, allow_text: bool = False) -> np.ndarray:
@@ -294,7 +300,4 @@ class Inline(_Loader):
             raise InputError(f"y has {y.shape[0]} labels but X has {X.shape[0]} rows")
         if y.shape[1] == 1:
             y = y[:, 0]
-        names = self.feature_names or _xy_names(X.shape[1])
-        if len(names) != X.shape[1]:
-            raise InputError(f"feature_names has {len(names)} names but X has {X.shape[1]} columns")
-        return Raw(X, y, {"feature_names": names, "task": self.task, "class_names": self.class_names})
+        return _named_raw(self, X, y, "X")
