@@ -333,6 +333,16 @@ def show_paths(*labelled: tuple[str, object]) -> None:
     out.print("  ".join(f"[dim]{label}:[/dim] {escape(str(path))}" for label, path in labelled), soft_wrap=True)
 
 
+def progress_bars(label: str, *texts: str, disable: bool = False):
+    """A transient rich ``Progress`` on stdout, as every gradlab command draws one: ``label`` in bold
+    (rich markup, e.g. ``{task.description}``), the bar, done/total and the time elapsed, then one
+    column per extra markup text in ``texts``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    *map(TextColumn, texts), console=out, transient=True, disable=disable)
+
+
 def titled_table(title: str, **options: Any):
     """A rich ``Table`` with its title above it on the left, in bold, as every titled table gradlab prints."""
     from rich.table import Table

@@ -7,7 +7,7 @@ import typer
 from rich.markup import escape
 
 from gradlab.cli.common import (CONFIG_OR_RUN, NameOption, OutOption, SetOption, examples, fmt, named_if_stopped, out,
-                                saved, weight_penalty, weight_penalty_formula, whole_number_option)
+                                progress_bars, saved, weight_penalty, weight_penalty_formula, whole_number_option)
 from gradlab.errors import plural
 
 HELP = (
@@ -224,11 +224,8 @@ class ProgressBars:
     callbacks; transient, and off when the output is not a terminal."""
 
     def __init__(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
         self.shown = out.is_terminal  # piped output gets no bar
-        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=out, transient=True, disable=not self.shown)
+        self.progress = progress_bars("{task.description}", disable=not self.shown)
 
     # a bar not shown is not started either: rich < 15 printed a blank line when a disabled one stopped
     def __enter__(self):

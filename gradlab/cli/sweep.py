@@ -6,8 +6,8 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from gradlab.cli.common import (NameOption, OutOption, SetOption, err, examples, fmt, one_of, out, saved, show_paths,
-                                show_table, titled_table, whole_number_option)
+from gradlab.cli.common import (NameOption, OutOption, SetOption, err, examples, fmt, one_of, out, progress_bars, saved,
+                                show_paths, show_table, titled_table, whole_number_option)
 from gradlab.names import EXECUTORS
 
 HELP = (
@@ -133,12 +133,9 @@ def _say_plan(plan, pool, path) -> None:
 
 
 def _run(plan, run, pool, collect: bool, plot: bool, results):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from gradlab import sweeps
 
-    progress = Progress(TextColumn("[bold]points"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        TextColumn("{task.fields[counts]}"), console=out, transient=True)
+    progress = progress_bars("points", "{task.fields[counts]}")
     points = {p.index: p for p in plan.points}
 
     def on_result(result, results) -> None:

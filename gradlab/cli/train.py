@@ -5,7 +5,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gradlab.cli.common import NameOption, OutOption, SetOption, err, examples, fmt, out, saved, show_table
+from gradlab.cli.common import (NameOption, OutOption, SetOption, err, examples, fmt, out, progress_bars, saved,
+                                show_table)
 from gradlab.errors import plural
 
 
@@ -13,13 +14,10 @@ class TerminalReport:
     """Training callback drawing a progress bar and a metrics row every ``log_every`` epochs."""
 
     def __init__(self, total_epochs: int, task: str, quiet: bool = False) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
         self.task = task
         self.quiet = quiet
         self.warned: set[str] = set()
-        self.progress = Progress(TextColumn("[bold]epochs"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=out, transient=True, disable=quiet)
+        self.progress = progress_bars("epochs", disable=quiet)
         self.bar = self.progress.add_task("train", total=total_epochs)
         score = "R^2" if task == "regression" else "acc"
         self.header = (f"{'epoch':>7} {'train loss':>12} {'test loss':>12} {'train ' + score:>10} "
