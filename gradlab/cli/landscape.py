@@ -141,8 +141,9 @@ def _path(experiment, run, recorded, no_train: bool, bars):
 
 def _title(experiment, source) -> str:
     name = experiment.config.name or Path(str(source)).stem
-    penalty = f" + weight penalty ({weight_penalty(experiment)})" if weight_penalty(experiment) else ""
-    return f"{name}: {experiment.loss.name} + {experiment.network.output.activation.name}{penalty}"
+    penalty = weight_penalty(experiment)
+    penalised = f" + weight penalty ({penalty})" if penalty else ""
+    return f"{name}: {experiment.loss.name} + {experiment.network.output.activation.name}{penalised}"
 
 
 def _write(result, run, title: str, every: int) -> list[Path]:
@@ -158,15 +159,20 @@ def _write(result, run, title: str, every: int) -> list[Path]:
     return files
 
 
-def _summary(result, settings, every) -> dict:
+def _grid_range(result) -> tuple[float, float] | tuple[None, None]:
+    """The smallest and largest finite loss on the grid, (None, None) when none is finite."""
     import numpy as np
 
     finite = result.loss[np.isfinite(result.loss)]
+    return (float(finite.min()), float(finite.max())) if finite.size else (None, None)
+
+
+def _summary(result, settings, every) -> dict:
+    low, high = _grid_range(result)
     return {
         **settings, "kind": result.kind, "axes": list(result.axes),
         "box": [float(result.u[0]), float(result.u[-1]), float(result.v[0]), float(result.v[-1])],
-        "grid_min": float(finite.min()) if finite.size else None,
-        "grid_max": float(finite.max()) if finite.size else None,
+        "grid_min": low, "grid_max": high,
         "path_points": int(len(result.path)), "path_every": every,
         "start_loss": float(result.path_loss[0]), "end_loss": float(result.path_loss[-1]),
         "explained": result.explained,
@@ -178,10 +184,11 @@ def _report(result, experiment, every: int, status: str, weights: str) -> None:
     import numpy as np
 
     net = experiment.network
-    c = "C + R" if weight_penalty(experiment) else "C"  # what the numbers below are: the function drawn
+    penalty = weight_penalty(experiment)
+    c = "C + R" if penalty else "C"  # what the numbers below are: the function drawn
     surface = c if c == "C" else f"({c})"
     box = f"[{fmt(result.u[0], 4)}, {fmt(result.u[-1], 4)}] x [{fmt(result.v[0], 4)}, {fmt(result.v[-1], 4)}]"
-    if weight_penalty(experiment):  # what training minimised: without R the path ended partway down a slope
+    if penalty:  # what training minimised: without R the path ended partway down a slope
         out.print(f"drawn: C + R, the loss plus the weight penalty training minimised, "
                   f"{weight_penalty_formula(experiment)}")
     if result.kind == "exact":
@@ -209,9 +216,9 @@ def _report(result, experiment, every: int, status: str, weights: str) -> None:
                       f"weights; the rest is orthogonal to both directions, so the projected path is a shadow")
     else:
         out.print(f"no training path: the point marked is the {weights} weights, {c} = {fmt(loss[0], 4)}")
-    finite = result.loss[np.isfinite(result.loss)]
-    if finite.size:
-        out.print(f"{'loss' if c == 'C' else c} on the grid: {fmt(finite.min(), 4)} to {fmt(finite.max(), 4)}")
+    low, high = _grid_range(result)
+    if low is not None:
+        out.print(f"{'loss' if c == 'C' else c} on the grid: {fmt(low, 4)} to {fmt(high, 4)}")
     if result.interpolation is not None:
         ts, values = result.interpolation
         out.print(f"1-D interpolation: {c} = {fmt(np.interp(0.0, ts, values), 4)} at the initial weights (t = 0), "
