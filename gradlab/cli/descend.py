@@ -388,17 +388,16 @@ def _apart(a: float, b: float, digits: int) -> tuple[str, str]:
 
 def _stability_lines(stable, settings, digits: int, downhill: Optional[str] = None, kink=None) -> list[str]:
     """Two lines: the step-size bound near x*, and the predicted against the observed error ratio."""
+    d = lambda v: fmt(v, digits)  # noqa: E731
     if stable is None and downhill:
         return [f"stability: f falls away towards x = {downhill} instead of to a minimum, so no step-size bound applies"]
     if kink is not None:  # |x| at 0: f'' says nothing there, and every step keeps the size lr |f'|
-        d = lambda v: fmt(v, digits)  # noqa: E731
         return [f"stability: x* = {d(kink.x)} is a kink of f, where f' jumps from {d(kink.left)} to {d(kink.right)}: "
                 f"f' does not shrink near it as near a smooth minimum, so the run circles it (its last points lie between "
                 f"x = {d(kink.low)} and {d(kink.high)}); no step-size bound applies, and a smaller lr ends closer to it"]
     if stable is None:
         # no "(f'' <= 0 there)": at an inflection such as that of x**3 + x**4, f'' > 0 all along the path
         return ["stability: no minimum of f found near the path, so no step-size bound applies"]
-    d = lambda v: fmt(v, digits)  # noqa: E731
     head = f"stability: x* = {d(stable.x_star)}, f''(x*) = {d(stable.curvature)}; "
     if stable.flat and stable.method == "newton":
         lines = [head + "a flat minimum (f''(x*) = 0 to rounding): newton converges there only linearly, "
