@@ -123,15 +123,11 @@ def show(
             if key != "argv":  # command_line says the same in one line
                 table.add_row(escape(key), escape(_cell(value)))  # file text: '[/b]' is no markup
         show_table(table)
-    out.print("\n[bold]plots[/bold]")
-    for p in plots:
-        out.print(p, highlight=False, soft_wrap=True)  # whole, for copying and grep
-    if not plots:
-        out.print("(none)")
-    if tables:
-        out.print("\n[bold]tables[/bold]")
-        for p in tables:
-            out.print(p, highlight=False, soft_wrap=True)  # whole, for copying and grep
+    for heading, paths in (("plots", plots), ("tables", tables)):
+        if paths or heading == "plots":  # "(none)" is said of plots; no tables, no heading
+            out.print(f"\n[bold]{heading}[/bold]")
+            for p in paths or ["(none)"]:
+                out.print(p, highlight=False, soft_wrap=True)  # whole, for copying and grep
 
 
 def _config_or_none(path: Path) -> dict | None:
