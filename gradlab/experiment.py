@@ -164,6 +164,9 @@ class Experiment:
     Y_test: np.ndarray | None
     X_train: np.ndarray
     X_test: np.ndarray | None
+    #: a run's parameters as its seeded initialisation made them (:meth:`Network.flat`'s layout, float64),
+    #: kept by :func:`load_trained` before it puts the final weights in; None when built from a config
+    initial: np.ndarray | None = None
 
 
 def _collect(problems: list[str], field: str, build):
@@ -690,6 +693,7 @@ def load_trained(run_dir: str | os.PathLike) -> Experiment:
     shapes = [(W.shape, b.shape) for W, b in weights]
     if shapes != [(layer.W.shape, layer.b.shape) for layer in layers]:
         raise InputError(f"{model_file}: layer shapes {[W for W, _ in shapes]} do not fit {experiment.network!r}")
+    experiment.initial = experiment.network.flat().astype(np.float64)  # a landscape's interpolation starts there
     for layer, (W, b) in zip(layers, weights):
         layer.W[...], layer.b[...] = W, b
     return experiment

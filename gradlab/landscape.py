@@ -242,17 +242,6 @@ def recorded_path(run_dir, n_params: int | None = None) -> tuple[np.ndarray | No
     return path.astype(np.float64), every
 
 
-def initial_parameters(run_dir) -> np.ndarray:
-    """A training run's initial parameters, rebuilt from its config (initialisation is seeded)."""
-    from pathlib import Path
-
-    from gradlab.config import load_yaml
-    from gradlab.experiment import build
-    from gradlab.runs import CONFIG_FILE
-
-    return build(load_yaml(Path(run_dir) / CONFIG_FILE), base_dir=run_dir).network.flat().astype(np.float64)
-
-
 def available_cores() -> int:
     """The CPUs this process may run on (the affinity mask, not the machine's count)."""
     try:

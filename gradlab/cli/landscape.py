@@ -94,7 +94,7 @@ def landscape(
         final = experiment.network.flat().astype(np.float64)
         # Ctrl-C in training stops the command: the grid can take longer than the training did
         if status != "interrupted" and np.all(np.isfinite(final)):
-            initial = ls.initial_parameters(run_dir) if run_dir is not None and path is None else None
+            initial = experiment.initial if run_dir is not None and path is None else None
             result = ls.compute(experiment.network, experiment.loss, experiment.X_train, experiment.Y_train, path,
                                 initial=initial, bounds=bounds, points=points, seed=seed, workers=workers,
                                 progress=bars.grid(), l1=experiment.settings.l1, l2=experiment.settings.l2)
