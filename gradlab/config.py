@@ -368,7 +368,6 @@ def check_file_kind(values: Mapping[str, Any], path: str | os.PathLike, expected
     a sweep.yaml, a descend config or another run's record (plot, compare, gradcheck, landscape)
     given to ``gradlab train`` printed a dozen unknown-key lines that never named the file.
     """
-    from pathlib import Path
 
     def has(kind: str) -> bool:
         return any(key in values for key in _FILE_KINDS[kind])

@@ -96,9 +96,8 @@ class Settings:
 
 
 def _check(value: object, name: str, allowed: str, ok) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        raise InputError(f"{name}: must be {allowed}, got {value!r}")
-    if not (math.isfinite(value) and ok(value)):
+    if (isinstance(value, bool) or not isinstance(value, (int, float, np.number))
+            or not (math.isfinite(value) and ok(value))):
         raise InputError(f"{name}: must be {allowed}, got {value!r}")
 
 

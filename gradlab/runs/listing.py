@@ -69,8 +69,8 @@ def _process_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):
-        return True  # it exists, owned by someone else
+    except OSError:  # PermissionError: it exists, owned by someone else
+        return True
     return True
 
 
