@@ -85,7 +85,7 @@ class Run:
         try:
             path = _mkdir_unique(root, stem)
         except OSError as error:  # a full disk has no room for one more directory entry
-            raise write_failure(error, error.filename) from None
+            raise write_failure(error, error.filename or root) from None  # mkdir names the path it tried
         try:
             return cls._begin(path, command, name, argv, config, reproduce)
         except BaseException:  # Ctrl-C, or a full disk, before the summary exists: leave nothing half made
