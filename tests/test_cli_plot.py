@@ -530,3 +530,20 @@ def test_a_per_class_loss_names_the_target_it_draws(cli, tmp_path):
     assert ("cross_entropy takes the logit z itself on two classes, scores [z, 0] and target [t, 1 - t] = [0, 1]; "
             "it is drawn against p = sigmoid(z)") in text
     assert "│ -10 │ 4.5398e-5 │ 4.5399e-5 │" in text
+
+
+@pytest.mark.parametrize("args", [["sigmoid", "--step-study", "--range", "350", "400"],
+                                  ["softplus", "--step-study", "--range", "-500", "-400"],
+                                  ["sigmoid", "--numeric", "1e-3", "--range", "700", "800"]])
+def test_errors_too_small_for_a_log_axis_are_drawn_on_a_linear_one(cli, tmp_path, args):
+    # sigmoid' on [350, 400] is 1e-152 and less, so every error lies below the log axis's 1e-150: the plot ended in
+    # "internal error: ValueError: Data cannot be log-scaled" (exit 1, run failed), or warned from matplotlib
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = cli("plot", *args, "--out", tmp_path / "runs")
+    assert result.code == 0, result.err
+    assert result.err == ""
+    (run,) = run_dirs(tmp_path / "runs")
+    assert json.loads((run / "summary.json").read_text())["status"] == "completed"

@@ -73,8 +73,10 @@ def _colour(series, by_role: bool) -> str:
 def _draw_panel(ax, panel, columns, by_role: bool) -> None:
     x = columns[panel.x]
     yscale = panel.yscale
-    if yscale == "log" and not any((columns[s.column] > 0).any() for s in panel.series):
-        yscale = "linear"  # every error exactly 0 (the step function's): nothing for a log axis
+    if yscale == "log" and not any((drawable(columns[s.column], "log") > 0).any() for s in panel.series):
+        # nothing a log axis can show: every error exactly 0 (the step function's), or below LOG_AXIS[0]
+        # (sigmoid's on [350, 400], where f' is 1e-153 and less)
+        yscale = "linear"
     for a, b, label in panel.spans:
         ax.axvspan(a, b, color="0.85", alpha=0.6, label=label or None, zorder=0)
     for series in panel.series:  # elu:alpha=1e300's error of 1e293 would overflow a log axis's margins
