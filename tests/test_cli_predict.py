@@ -418,6 +418,12 @@ def test_evaluate_a_run_trained_on_two_target_columns(cli, tmp_path):
     one = cli("evaluate", run, tmp_path / "mt.csv", "--target", "t1")
     assert (one.code, one.err.strip()) == (2, "error: --target: the run predicts 2 targets (t1, t2); give one "
                                                "--target per column, got 1 (t1)")
+    # the same column twice scored the second output against t1 (exit 0, a wrong loss and R^2); a feature column
+    # as a target was blamed on DATA ("column 'f0' is also the target")
+    twice = cli("evaluate", run, tmp_path / "mt.csv", "--target", "t1", "--target", "t1")
+    assert (twice.code, twice.err) == (2, "error: --target lists 't1' twice\n")
+    features = cli("evaluate", run, tmp_path / "mt.csv", "--target", "f0", "--target", "f1")
+    assert (features.code, features.err) == (2, "error: --target: column 'f0' is one of the run's features (f0, f1)\n")
 
 
 @pytest.mark.parametrize(("text", "message"), [
