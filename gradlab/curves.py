@@ -729,8 +729,9 @@ def study_losses(
     """
     target = curves[0].target
     through_sigmoid = any(c.loss.classification for c in curves)
-    default = loss_range(curves, target)
-    lo, hi = default[0] if lo is None else lo, default[1] if hi is None else hi
+    if lo is None or hi is None:  # a target too large for the default range asks for --range: then it has one
+        default = loss_range(curves, target)
+        lo, hi = default[0] if lo is None else lo, default[1] if hi is None else hi
     check_grid(lo, hi, points)
     if through_sigmoid and max(abs(lo), abs(hi)) > LOGIT_LIMIT:
         raise InputError(f"--range is the logit z of a sigmoid output here and must lie within "

@@ -547,3 +547,13 @@ def test_errors_too_small_for_a_log_axis_are_drawn_on_a_linear_one(cli, tmp_path
     assert result.err == ""
     (run,) = run_dirs(tmp_path / "runs")
     assert json.loads((run / "summary.json").read_text())["status"] == "completed"
+
+
+def test_a_target_too_large_for_the_default_range_takes_the_range_it_asks_for(cli, tmp_path):
+    # the message says "give --range A B", and --range was refused with the same message
+    result = cli("plot", "loss", "mse", "--target", "1e20", "--out", tmp_path / "runs")
+    assert result.code == 2 and result.err.strip().endswith("give --range A B")
+    result = cli("plot", "loss", "mse", "--target", "1e20", "--range", "0", "2e20", "--out", tmp_path / "runs")
+    assert result.code == 0, result.err
+    # C = (y_hat - t)^2 / 2 at y_hat = 0 is 5e39, its slope -t
+    assert "│ mse │ 0 at 1e+20 │ 5e+39 │ -1e+20 │" in " ".join(result.out.split())
