@@ -557,3 +557,13 @@ def test_a_target_too_large_for_the_default_range_takes_the_range_it_asks_for(cl
     assert result.code == 0, result.err
     # C = (y_hat - t)^2 / 2 at y_hat = 0 is 5e39, its slope -t
     assert "│ mse │ 0 at 1e+20 │ 5e+39 │ -1e+20 │" in " ".join(result.out.split())
+
+
+def test_the_wrong_end_comparison_is_said_only_where_the_pushes_differ(cli, tmp_path):
+    # mse + sigmoid against bce at z = -10 with target 1: sigma'(-10) makes mse's push 4.5e-5 of bce's
+    result = cli("plot", "loss", "mse", "bce", "--out", tmp_path / "runs")
+    assert "at the wrong end, bce's |dC/dz| is 2.2e+04 times mse's" in " ".join(result.out.split())
+    # hinge and bce_logits push alike there (1 and 0.99995): "is 1 times" said nothing
+    result = cli("plot", "loss", "hinge", "bce_logits", "--target", "0", "--out", tmp_path / "runs")
+    assert result.code == 0, result.err
+    assert "at the wrong end" not in result.out

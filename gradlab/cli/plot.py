@@ -308,6 +308,8 @@ def _render_losses(study) -> None:
     pushes = sorted((abs(study.facts[c.key].worst_gradient), c.spec) for c in study.losses)
     if study.through_sigmoid and len(pushes) > 1 and pushes[0][0] > 0:
         (weak, weak_name), (strong, strong_name) = pushes[0], pushes[-1]
-        out.print(f"at the wrong end, {strong_name}'s |dC/dz| is {fmt(strong / weak, 3)} times {weak_name}'s: "
-                  "the gradient that reaches the weights")
+        ratio = fmt(strong / weak, 3)
+        if ratio != "1":  # "hinge's |dC/dz| is 1 times bce_logits's" says nothing
+            out.print(f"at the wrong end, {strong_name}'s |dC/dz| is {ratio} times {weak_name}'s: "
+                      "the gradient that reaches the weights")
 
