@@ -567,3 +567,11 @@ def test_the_wrong_end_comparison_is_said_only_where_the_pushes_differ(cli, tmp_
     result = cli("plot", "loss", "hinge", "bce_logits", "--target", "0", "--out", tmp_path / "runs")
     assert result.code == 0, result.err
     assert "at the wrong end" not in result.out
+
+
+def test_a_value_seen_on_the_grid_is_not_rounded_onto_a_bound_it_never_reaches(cli, tmp_path):
+    # tanh(+-10) = +-0.9999999958776927 read "-1 to 1" beside the open range (-1, 1); sigmoid(40) is 1 in float64
+    result = cli("plot", "tanh", "--out", tmp_path / "runs")
+    assert "│ tanh │ (-1, 1) │ -0.9999999958776927 to 0.9999999958776927 │" in " ".join(result.out.split())
+    result = cli("plot", "sigmoid", "--range", "-40", "40", "--out", tmp_path / "runs")
+    assert "│ sigmoid │ (0, 1) │ 4.24835e-18 to 1 │" in " ".join(result.out.split())

@@ -187,6 +187,14 @@ def _cell(value: Any) -> str:
     return escape(str(value))
 
 
+def _seen(value: float) -> str:
+    """A value seen on the grid, in all its digits where six would round it to a whole number it is not:
+    tanh(10) = 0.9999999958776927, not 1, beside tanh's open range (-1, 1)."""
+    text = fmt(value)
+    rounded = float(text)
+    return fmt(value, 17) if rounded != value and rounded.is_integer() else text
+
+
 def _where(f) -> str:
     """Where f' peaks, from the facts: 'at z = 0', 'for z > 0', 'for -3 < z < 3', 'everywhere on the
     range'; an end at the edge of the plotted range is no end of the interval, only of the picture."""
@@ -255,7 +263,7 @@ def _render_activations(study) -> None:
         facts.add_column(column)
     for curve in study.curves:
         f = study.facts[curve.key]
-        facts.add_row(curve.spec, f.output_range, f"{fmt(f.observed_min)} to {fmt(f.observed_max)}",
+        facts.add_row(curve.spec, f.output_range, f"{_seen(f.observed_min)} to {_seen(f.observed_max)}",
                       f"{fmt(f.max_derivative)} {_where(f)}", _flat(f, lo, hi))
     show_table(facts)
     if study.numeric:
