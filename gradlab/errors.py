@@ -8,6 +8,7 @@ e.g. ``optimizer.lr must be > 0, got -1``.
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 from collections.abc import Iterable
 
@@ -99,3 +100,20 @@ def in_file(error: InputError, path: object) -> InputError:
 def plural(count: int, noun: str) -> str:
     """``"1 training sample"``, ``"3 training samples"``: for messages that count things."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def path_exists(path: str | os.PathLike, what: str) -> bool:
+    """``Path(path).exists()`` for a path the user gave as ``what`` (an option or argument, e.g.
+    ``--out``); a path the system refuses to look up is bad input: ``--out: cannot use '<path>':
+    File name too long`` (exit 2).
+
+    Python 3.11's ``exists()`` raises OSError for a name too long (an internal error), and says
+    False to a symlink loop, which a command then called "file not found".
+    """
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as error:
+        raise InputError(f"{what}: cannot use {str(path)!r}: {error.strerror}") from None
+    return True

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gradlab.config import Bool, FiniteFloat, Int, as_written, check_file_kind, load_yaml, validate
 from gradlab.engine._checks import beyond_dtype, dtype_problem, to_dtype
-from gradlab.errors import ConfigError, InputError, in_file
+from gradlab.errors import ConfigError, InputError, in_file, path_exists
 
 Spec = Union[str, dict[str, Any]]
 
@@ -766,7 +766,7 @@ def load_source(source: str | os.PathLike, overrides: Mapping[str, Any] | None =
     from gradlab.runs import resolve_run
 
     path = Path(source)
-    if path.is_file():
+    if path_exists(path, "CONFIG|RUN_DIR") and path.is_file():
         return load_experiment(path, overrides), None
     if path.suffix.lower() in (".yaml", ".yml"):
         raise InputError(f"{source}: no such config file")

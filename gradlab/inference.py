@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from gradlab.config import FiniteFloat, Int
 from gradlab.engine._checks import beyond_dtype, to_dtype
-from gradlab.errors import InputError, in_file
+from gradlab.errors import InputError, in_file, path_exists
 
 if TYPE_CHECKING:
     from gradlab.engine.layers import Dense
@@ -246,7 +246,7 @@ def read_features(model: TrainedModel, path: str | os.PathLike, target: str | No
 
     delimiter = model.delimiter if delimiter is None else check_delimiter("--delimiter", delimiter)
     path = Path(path)
-    if not path.exists():
+    if not path_exists(path, "DATA"):
         raise InputError(f"DATA: file not found: {str(path)!r}")
     raw = read_csv(path, target=target, features=model.feature_names, fields=DATA_FIELDS, delimiter=delimiter,
                    task="regression" if model.task == "regression" else "classification" if target else None)

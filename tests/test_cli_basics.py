@@ -281,3 +281,33 @@ def test_a_ctrl_c_while_the_cli_is_imported_says_interrupted(monkeypatch, capsys
     monkeypatch.setattr(builtins, "__import__", importing)
     assert gradlab.cli.main() == 130
     assert capsys.readouterr().err == "interrupted\n"
+
+
+@pytest.mark.parametrize("kind", ["long", "loop"])
+@pytest.mark.parametrize(("args", "option"), [
+    (("descend", "--steps", "2", "--no-plot", "--out", "{p}"), "--out"),
+    (("train", CONFIGS / "xor.yaml", "--out", "{p}"), "--out"),
+    (("plot", "sigmoid", "-o", "{p}.png"), "--output"),
+    (("compare", "a", "b", "-o", "{p}.png"), "--output"),
+    (("runs", "--dir", "{p}"), "--dir"),
+    (("explain", "{p}"), "CONFIG|RUN_DIR"),
+])
+def test_a_path_the_system_refuses_to_look_up_is_bad_input_naming_the_option(cli, tmp_path, kind, args, option):
+    # ENAMETOOLONG escaped Python 3.11's Path.exists() as an internal error (exit 1); a symlink loop
+    # made Path.resolve() raise RuntimeError
+    (tmp_path / "loopA").symlink_to("loopB")
+    (tmp_path / "loopB").symlink_to("loopA")
+    path, reason = {"long": (tmp_path / ("d" * 300), "File name too long"),
+                    "loop": (tmp_path / "loopA" / "x", "Too many levels of symbolic links")}[kind]
+    args = [str(a).format(p=path) for a in args]
+    result = cli(*args)
+    given = next(a for a in args if a.startswith(str(path)))
+    assert (result.code, result.err) == (2, f"error: {option}: cannot use '{given}': {reason}\n")
+    assert result.out == "" and run_dirs(tmp_path / "runs") == []
+
+
+def test_a_run_root_from_gradlab_runs_the_system_refuses_to_look_up_is_bad_input(cli, tmp_path, monkeypatch):
+    root = tmp_path / ("d" * 300)
+    monkeypatch.setenv("GRADLAB_RUNS", str(root))
+    result = cli("descend", "--steps", "2", "--no-plot")
+    assert (result.code, result.err) == (2, f"error: $GRADLAB_RUNS: cannot use '{root}': File name too long\n")

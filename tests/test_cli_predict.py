@@ -541,3 +541,22 @@ def test_a_classifier_is_evaluated_on_one_label_column(cli, trained, animals):
     result = cli("evaluate", trained, path, "--target", "label", "--target", "label")
     assert (result.code, result.err) == (2, "error: --target: a classifier's labels are one column (its class "
                                             "names), got 2 (label, label)\n")
+
+
+@pytest.mark.parametrize("kind", ["long", "loop"])
+@pytest.mark.parametrize(("data", "output", "option"), [
+    ("{p}.csv", None, "DATA"),
+    ("{p}.csv", "ok.csv", "DATA"),  # the output is checked first, and the data file's lookup is left to DATA
+    ("animals.csv", "{p}.csv", "--output"),
+])
+def test_a_path_the_system_refuses_to_look_up_is_bad_input_naming_it(cli, trained, animals, tmp_path, kind, data,
+                                                                     output, option):
+    (tmp_path / "loopA").symlink_to("loopB")
+    (tmp_path / "loopB").symlink_to("loopA")
+    path, reason = {"long": (tmp_path / ("d" * 300), "File name too long"),
+                    "loop": (tmp_path / "loopA" / "x", "Too many levels of symbolic links")}[kind]
+    data, output = (tmp_path / a.format(p=path) if a else None for a in (data, output))
+    result = cli("predict", trained, data, *(["-o", output] if output else []))
+    given = output if option == "--output" else data
+    assert (result.code, result.err) == (2, f"error: {option}: cannot use '{given}': {reason}\n")
+    assert result.out == ""

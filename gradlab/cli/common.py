@@ -282,11 +282,11 @@ def check_output_file(path: Path, suffix: str, option: str = "--output",
     """
     import tempfile
 
-    from gradlab.errors import InputError
+    from gradlab.errors import InputError, path_exists
 
     if path.suffix.lower() != suffix:
         raise InputError(f"{option} must name a {suffix} file, got {str(path)!r}")
-    if path.is_dir():
+    if path_exists(path, option) and path.is_dir():  # looked up whole first: a name too long, a symlink loop
         raise InputError(f"{option}: {str(path)!r} is a directory; name a {suffix} file in it")
     parent = path.absolute().parent
     existing = next(p for p in (parent, *parent.parents) if p.exists())
@@ -306,17 +306,21 @@ def _refuse_overwriting(path: Path, option: str, inputs) -> None:
     """Refuse ``path`` where writing it, or a file beside it, would replace what the command reads or
     a run's own record: ``compare A B -o A/metrics.png`` put the comparison's CSV in place of A's
     metrics.csv."""
+    import os
+
     from gradlab.errors import InputError
     from gradlab.runs import enclosing_run
 
+    # os.path's isdir and isfile say False to an input the system refuses to look up (a name too
+    # long), which the command then refuses under its own name when it reads it
     folders = [("the run directory", run)] if (run := enclosing_run(path)) else []
-    folders += [(f"the input {what}", given) for what, given in inputs if given.is_dir()]
+    folders += [(f"the input {what}", given) for what, given in inputs if os.path.isdir(given)]
     for where, folder in folders:
         if path.absolute().parent.resolve().is_relative_to(folder.resolve()):
             raise InputError(f"{option}: {str(path)!r} lies inside {where} {str(folder)!r}; writing there could "
                              f"overwrite the run's own files, so name a file outside it")
     for what, given in inputs:
-        if path.exists() and given.is_file() and path.samefile(given):
+        if path.exists() and os.path.isfile(given) and path.samefile(given):
             raise InputError(f"{option}: {str(path)!r} is the input {what}; writing there would overwrite the "
                              f"{what}, so name another file")
 

@@ -53,10 +53,10 @@ def runs(
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
-    from gradlab.errors import InputError
+    from gradlab.errors import InputError, path_exists
     from gradlab.runs import list_newest_runs, runs_root
 
-    if directory is not None and not directory.is_dir():
+    if directory is not None and not (path_exists(directory, "--dir") and directory.is_dir()):
         raise InputError(f"--dir {str(directory)!r}: " + ("a file, not a directory" if directory.exists()
                                                           else "no such directory"))
     if limit is not None and limit < 1:

@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 
-from gradlab.errors import InputError
+from gradlab.errors import InputError, path_exists
 from gradlab.names import STATUSES
 
 FINAL_STATUSES = STATUSES[1:]
@@ -39,7 +39,7 @@ def check_root(out: str | os.PathLike | None = None) -> Path:
     fails first, and :meth:`gradlab.runs.Run.create` makes the directory when the run starts.
     """
     root = runs_root(out)
-    existing = next(p for p in (root, *root.absolute().parents) if p.exists())
+    existing = next(p for p in (root, *root.absolute().parents) if path_exists(p, _root_source(out)))
     if not existing.is_dir():
         what = "is" if existing == root else f"is inside {str(existing)!r}, which is"
         raise InputError(f"{_root_source(out)}: cannot create run root {str(root)!r}: it {what} a file, not a directory")
