@@ -311,3 +311,25 @@ def test_a_run_root_from_gradlab_runs_the_system_refuses_to_look_up_is_bad_input
     monkeypatch.setenv("GRADLAB_RUNS", str(root))
     result = cli("descend", "--steps", "2", "--no-plot")
     assert (result.code, result.err) == (2, f"error: $GRADLAB_RUNS: cannot use '{root}': File name too long\n")
+
+
+@pytest.mark.parametrize("how", ["--out", "GRADLAB_RUNS"])
+def test_a_quoted_tilde_in_the_run_root_is_the_home_directory(cli, tmp_path, monkeypatch, how):
+    # as a config's data.path is read; it made a directory named '~' in the current one
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    if how == "GRADLAB_RUNS":
+        monkeypatch.setenv("GRADLAB_RUNS", "~/runs")
+    result = cli("descend", "--steps", "2", "--no-plot", *(["--out", "~/runs"] if how == "--out" else []))
+    assert result.code == 0, result.err
+    (run,) = run_dirs(tmp_path / "home" / "runs")
+    assert f"run directory: {run}\n" in result.out
+    assert not (tmp_path / "~").exists()  # the working directory
+
+
+@pytest.mark.parametrize("command", [("descend", "--steps", "2", "--no-plot"), ("runs",)])
+def test_a_gradlab_runs_of_blanks_is_refused_as_an_out_of_blanks_is(cli, tmp_path, monkeypatch, command):
+    monkeypatch.setenv("GRADLAB_RUNS", "   ")
+    result = cli(*command)
+    assert (result.code, result.err) == (2, "error: $GRADLAB_RUNS: an empty path; name a directory "
+                                            "(GRADLAB_RUNS=. for the current one), got '   '\n")
+    assert list(tmp_path.iterdir()) == []

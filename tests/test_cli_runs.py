@@ -630,3 +630,17 @@ def test_the_listing_shows_the_last_row_of_a_run_being_written(cli, tmp_path, me
     assert table_rows(table.out)[0].split()[2:5] == shown  # status, steps, final loss
     [info] = json.loads(cli("runs", "--dir", root, "--json").out)
     assert (info["steps"], info["final_loss"], info["problem"]) == listed
+
+
+@pytest.mark.parametrize("how", ["--dir", "GRADLAB_RUNS", "the default"])
+def test_a_run_root_that_is_a_file_is_refused_however_it_is_given(cli, tmp_path, monkeypatch, how):
+    # $GRADLAB_RUNS naming a file listed "no runs under <file>", exit 0, where --dir <file> is exit 2
+    root = tmp_path / "runs"
+    root.write_text("not a directory")
+    if how == "the default":
+        monkeypatch.delenv("GRADLAB_RUNS")
+    result = cli("runs", *(["--dir", root] if how == "--dir" else []))
+    given, named = {"--dir": (root, "--dir"), "GRADLAB_RUNS": (root, "$GRADLAB_RUNS"),
+                    "the default": ("runs", "the default run root")}[how]
+    assert (result.code, result.err) == (2, f"error: {named} '{given}': a file, not a directory\n")
+    assert result.out == ""

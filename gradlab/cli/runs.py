@@ -54,18 +54,18 @@ def runs(
     if ctx.invoked_subcommand is not None:
         return
     from gradlab.errors import InputError, path_exists
-    from gradlab.runs import list_newest_runs, runs_root
+    from gradlab.runs import list_newest_runs, root_source, runs_root
 
-    if directory is not None and not (path_exists(directory, "--dir") and directory.is_dir()):
-        raise InputError(f"--dir {str(directory)!r}: " + ("a file, not a directory" if directory.exists()
-                                                          else "no such directory"))
+    where, named = runs_root(directory), root_source(directory, "--dir")
+    there = path_exists(where, named)  # a missing $GRADLAB_RUNS or ./runs is an empty history; a file is none
+    if there and not where.is_dir() or directory is not None and not there:
+        raise InputError(f"{named} {str(where)!r}: " + ("a file, not a directory" if there else "no such directory"))
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be >= 1, got {limit}")
     found, matching = list_newest_runs(directory, command=command, status=status, limit=limit)
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in found], indent=2))
         return
-    where = runs_root(directory)
     if not found:
         out.print(f"no runs under {escape(str(where))}" + (" matching the filters" if command or status else ""))
         return

@@ -37,7 +37,8 @@ from gradlab.runs.directory import PackedRun, Run, mark_interrupted, pack_run, u
 from gradlab.runs.files import (MetricsLog, atomic_file, to_plain, write_failure, write_json, write_table,
                                 write_yaml)
 from gradlab.runs.layout import (CONFIG_FILE, DATA_FILE, FINAL_STATUSES, METRICS_FILE, MODEL_FILE, NAME_PATTERN,
-                                 SUMMARY_FILE, check_name, check_root, enclosing_run, is_run_dir, runs_root)
+                                 SUMMARY_FILE, check_name, check_root, enclosing_run, is_run_dir, root_source,
+                                 runs_root)
 from gradlab.runs.listing import RunInfo, inspect_run, list_newest_runs, list_runs
 from gradlab.runs.metrics_diff import TIMING_COLUMNS, MetricsDifference, compare_metrics, compare_metrics_counted
 from gradlab.runs.reading import (MetricsColumns, read_config, read_json, read_last_metrics_row, read_metrics,
@@ -50,7 +51,7 @@ __all__ = [
     # layout
     "CONFIG_FILE", "DATA_FILE", "FINAL_STATUSES", "METRICS_FILE", "MODEL_FILE", "NAME_PATTERN", "SUMMARY_FILE",
     "check_name", "check_root",
-    "enclosing_run", "is_run_dir", "runs_root",
+    "enclosing_run", "is_run_dir", "root_source", "runs_root",
     # files
     "MetricsLog", "atomic_file", "to_plain", "write_failure", "write_json", "write_table", "write_yaml",
     # reading

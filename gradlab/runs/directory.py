@@ -25,8 +25,8 @@ from gradlab import __version__
 from gradlab.errors import InputError, RunFailure
 from gradlab.names import RUN_COMMANDS
 from gradlab.runs.files import _WRITE_ERRNOS, MetricsLog, write_failure, write_json, write_yaml
-from gradlab.runs.layout import (CONFIG_FILE, FINAL_STATUSES, METRICS_FILE, SUMMARY_FILE, _root_source, check_name,
-                                 check_root)
+from gradlab.runs.layout import (CONFIG_FILE, FINAL_STATUSES, METRICS_FILE, SUMMARY_FILE, check_name, check_root,
+                                 root_source)
 from gradlab.runs.reading import read_summary
 
 
@@ -79,7 +79,7 @@ class Run:
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise InputError(f"{_root_source(out)}: cannot create run root {str(root)!r}: {error.strerror}") from None
+            raise InputError(f"{root_source(out)}: cannot create run root {str(root)!r}: {error.strerror}") from None
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         stem = "-".join(filter(None, (stamp, command, name)))
         try:

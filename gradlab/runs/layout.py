@@ -28,8 +28,16 @@ _DIR_NAME = re.compile(r"^(?P<stamp>\d{8}-\d{6})-(?P<command>[a-z]+)(?:-(?P<name
 
 
 def runs_root(out: str | os.PathLike | None = None) -> Path:
-    """The directory new runs go into: ``out``, else ``$GRADLAB_RUNS``, else ``./runs``."""
-    return Path(out or os.environ.get("GRADLAB_RUNS") or "runs")
+    """The directory new runs go into: ``out``, else ``$GRADLAB_RUNS``, else ``./runs``.
+
+    ``~`` is expanded, as in a config's ``data.path``: a quoted ``--out '~/runs'`` made a directory
+    named ``~`` in the current one. A variable of blanks is refused as ``--out '  '`` is.
+    """
+    variable = os.environ.get("GRADLAB_RUNS")
+    if not out and variable and not variable.strip():
+        raise InputError(f"$GRADLAB_RUNS: an empty path; name a directory (GRADLAB_RUNS=. for the current one), "
+                         f"got {variable!r}")
+    return Path(out or variable or "runs").expanduser()
 
 
 def check_root(out: str | os.PathLike | None = None) -> Path:
@@ -39,19 +47,19 @@ def check_root(out: str | os.PathLike | None = None) -> Path:
     fails first, and :meth:`gradlab.runs.Run.create` makes the directory when the run starts.
     """
     root = runs_root(out)
-    existing = next(p for p in (root, *root.absolute().parents) if path_exists(p, _root_source(out)))
+    existing = next(p for p in (root, *root.absolute().parents) if path_exists(p, root_source(out)))
     if not existing.is_dir():
         what = "is" if existing == root else f"is inside {str(existing)!r}, which is"
-        raise InputError(f"{_root_source(out)}: cannot create run root {str(root)!r}: it {what} a file, not a directory")
+        raise InputError(f"{root_source(out)}: cannot create run root {str(root)!r}: it {what} a file, not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"{_root_source(out)}: cannot create run root {str(root)!r}: {str(existing)!r} is not writable")
+        raise InputError(f"{root_source(out)}: cannot create run root {str(root)!r}: {str(existing)!r} is not writable")
     return root
 
 
-def _root_source(out: str | os.PathLike | None) -> str:
+def root_source(out: str | os.PathLike | None, option: str = "--out") -> str:
     """Where the run root came from, for messages: the option, the variable, or the default."""
     if out:
-        return "--out"
+        return option
     return "$GRADLAB_RUNS" if os.environ.get("GRADLAB_RUNS") else "the default run root"
 
 
