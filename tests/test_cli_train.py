@@ -945,3 +945,16 @@ def test_a_zip_whose_members_are_no_npy_arrays_is_refused_by_name(cli, tmp_path)
     result, run = train(cli, tmp_path, config, "--no-plot")
     assert (result.code, run) == (2, None)
     assert result.err == f"error: data.x_key: 'X' in '{tmp_path / 'data.npz'}' is not an .npy array (numpy.savez writes them)\n"
+
+
+def test_a_semicolon_file_with_decimal_commas_gets_the_delimiter_hint(cli, tmp_path):
+    # read at ',', the header 'a;b;target' is one column and '0,126;-0,132;cat' three values: the row
+    # length was refused without the hint a plain ';' file gets
+    path = tmp_path / "comma_decimals.csv"
+    path.write_text("a;b;target\n0,126;-0,132;cat\n0,5;0,25;dog\n")
+    (tmp_path / "c.yaml").write_text("data: {name: csv, path: comma_decimals.csv}\ntraining: {epochs: 1}\n")
+    result = cli("train", tmp_path / "c.yaml", "--no-plot", "-q")
+    assert (result.code, result.err) == (2, f"error: data.path: '{path.resolve()}' line 2 has 3 values but the header "
+                                            f"has 1 columns (one column: the file seems to be separated by ';', not "
+                                            f"','; see data.delimiter)\n")
+    assert run_dirs(tmp_path / "runs") == []

@@ -125,15 +125,17 @@ def _finite_numbers(cells: Sequence[Sequence[str]], columns: list[str], lines: l
     return values
 
 
-def _data_chunks(path: str | Path, delimiter: str, source: str, file: str
+def _data_chunks(path: str | Path, delimiter: str, named: Mapping[str, str], file: str
                  ) -> Iterator[tuple[list[str] | None, list[list[str]], list[int]]]:
     """The header and the data rows of a CSV file, ``(header, rows, lines)`` for each chunk of at
     most :data:`CHUNK_ROWS` rows, ``lines`` the line each row ends on (a quoted cell may span lines).
 
     The last chunk may have no rows, and is yielded for every file, so that the caller always
     learns the header (None for a file of blank lines). A file that is not CSV, not UTF-8 text or
-    has a row of the wrong length is refused when the reading meets it.
+    has a row of the wrong length is refused when the reading meets it. ``named`` are the
+    messages' names of the file and the delimiter (see :func:`read_csv`).
     """
+    source = named["path"]
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle, delimiter=delimiter)
@@ -151,9 +153,9 @@ def _data_chunks(path: str | Path, delimiter: str, source: str, file: str
                     continue
                 if len(row) != len(header):
                     _check_quotes_closed(path, delimiter, row, start, source)
-                    raise InputError(
+                    raise InputError(  # a ';' file with decimal commas: 'a;b' is one column, '0,1;0,2' three
                         f"{source}: '{file}' line {reader.line_num} has {len(row)} values but the header has "
-                        f"{len(header)} columns"
+                        f"{len(header)} columns{_other_delimiter(header, delimiter, named['delimiter'])}"
                     )
                 rows.append(row)
                 lines.append(reader.line_num)
@@ -290,7 +292,7 @@ class _Conversion:
         and this happens only for a file that is refused.
         """
         seen = 0
-        for _, rows, lines in _data_chunks(self.path, self.delimiter, self.named["path"], self.file):
+        for _, rows, lines in _data_chunks(self.path, self.delimiter, self.named, self.file):
             if index < seen + len(rows):
                 k = index - seen
                 labels = [(row[self.columns.target_idx[0]].strip(),) for row in rows[k:]]
@@ -391,7 +393,7 @@ def read_csv(
     column_problem: InputError | None = None  # raised after the whole file is read, as the checks order it
     n_rows = 0
     with _collector_paused():
-        for header, rows, lines in _data_chunks(path, delimiter, source, file):
+        for header, rows, lines in _data_chunks(path, delimiter, named, file):
             if header is not None and conversion is None and column_problem is None:
                 try:
                     _check_header(header, file, source)
