@@ -97,6 +97,14 @@ def test_an_output_inside_a_file_is_exit_2_before_any_work(cli, tmp_path, satura
     assert f"--output: {str(tmp_path / 'afile')!r} is a file, not a directory" in result.err
 
 
+@pytest.mark.parametrize("extra", [["--out", "elsewhere"], ["--name", "foo"]])
+def test_out_and_name_with_an_output_file_are_refused_as_plot_refuses_them(cli, tmp_path, saturation_runs, extra):
+    # both were silently ignored: the PNG went to --output, and no run directory was made
+    result = cli("compare", *saturation_runs, "--output", tmp_path / "cmp.png", *extra)
+    assert (result.code, result.err) == (2, "error: --output writes no run directory: --out and --name do not apply\n")
+    assert result.out == "" and not (tmp_path / "cmp.png").exists() and not (tmp_path / "elsewhere").exists()
+
+
 def test_an_output_in_a_missing_directory_is_refused_not_created(cli, tmp_path, saturation_runs):
     # compare made every missing folder (a typo in /nonexist/x.png made /nonexist); plot and predict refuse
     result = cli("compare", *saturation_runs, "--output", tmp_path / "typo" / "deeper" / "x.png")

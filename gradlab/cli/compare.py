@@ -100,11 +100,14 @@ def compare(
 
 def _check_options(output: Path | None, out_dir: Path | None, name: str | None, runs: list[str]) -> None:
     """Refuse a bad --output, --out or --name before any run is read or anything is printed."""
+    from gradlab.errors import InputError
     from gradlab.runs import check_root, is_run_dir
 
     if output is not None:  # the runs given as directories (as find_run reads them); any other is a run gradlab made
         check_output_file(output, ".png",
                           inputs=tuple(("run", Path(run)) for run in runs if is_run_dir(Path(run))))
+        if out_dir is not None or name is not None:  # as gradlab plot refuses them
+            raise InputError("--output writes no run directory: --out and --name do not apply")
     if output is None:  # only a run directory needs the run root
         check_root(out_dir)
 
