@@ -524,6 +524,18 @@ def test_a_bad_out_fails_before_anything_is_printed(cli, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
 
 
+def test_a_dangling_symlink_as_out_is_named_so_before_anything_is_printed(cli, tmp_path):
+    # mkdir met the link and said only "File exists", after the formula had been printed
+    (tmp_path / "link").symlink_to("nowhere")
+    for out, where in ((tmp_path / "link", "it is"),
+                       (tmp_path / "link" / "below", f"it is inside '{tmp_path / 'link'}', which is")):
+        result = cli("descend", "--out", out)
+        assert (result.code, result.out) == (2, "")
+        assert result.err == (f"error: --out: cannot create run root '{out}': {where} a symbolic link to 'nowhere', "
+                              f"a path that does not exist\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link"]
+
+
 def test_debug_is_accepted_after_the_command(cli):
     result = cli("descend", "--f", "foo(x)", "--debug")
     assert result.code == 2

@@ -47,9 +47,14 @@ def check_root(out: str | os.PathLike | None = None) -> Path:
     fails first, and :meth:`gradlab.runs.Run.create` makes the directory when the run starts.
     """
     root = runs_root(out)
-    existing = next(p for p in (root, *root.absolute().parents) if path_exists(p, root_source(out)))
-    if not existing.is_dir():
+    for existing in (root, *root.absolute().parents):
         what = "is" if existing == root else f"is inside {str(existing)!r}, which is"
+        if path_exists(existing, root_source(out)):
+            break
+        if existing.is_symlink():  # a dangling one: mkdir would say only "File exists"
+            raise InputError(f"{root_source(out)}: cannot create run root {str(root)!r}: it {what} a symbolic link "
+                             f"to {os.readlink(existing)!r}, a path that does not exist")
+    if not existing.is_dir():
         raise InputError(f"{root_source(out)}: cannot create run root {str(root)!r}: it {what} a file, not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise InputError(f"{root_source(out)}: cannot create run root {str(root)!r}: {str(existing)!r} is not writable")
