@@ -367,6 +367,9 @@ def create(executor: str, workers: int | None, scheduler: str | None = None, poi
         raise unknown_choice("--executor", executor, EXECUTORS)
     if workers is not None and workers < 1:
         raise InputError(f"--workers must be >= 1, got {workers}")
+    if scheduler is not None and not scheduler.strip():  # was taken as no --scheduler: a LocalCluster here
+        raise InputError(f"--scheduler {scheduler!r}: an empty address; {SCHEDULER_EXPECTED}, or no --scheduler "
+                         f"for a LocalCluster here")
     if scheduler and executor != "dask":
         raise InputError("--scheduler needs --executor dask")
     workers = workers or os.cpu_count() or 1

@@ -668,6 +668,17 @@ def test_an_address_where_no_dask_scheduler_answers_is_exit_2_within_the_deadlin
     assert sweep_dir is None and not (tmp_path / "sweeps").exists()
 
 
+@pytest.mark.parametrize("executor", ["dask", "process"])
+@pytest.mark.parametrize("address", ["", "  "])
+def test_an_empty_scheduler_is_refused_not_taken_as_none(cli, tmp_path, tiny, executor, address):
+    # --scheduler '' started a LocalCluster here (or, without dask, was ignored), where --out '' is refused
+    result, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", "optimizer.lr=0.01,0.1", "--executor", executor,
+                              "--scheduler", address, code=2)
+    assert result.err == (f"error: --scheduler {address!r}: an empty address; {EXPECTED_SCHEDULER}, or no --scheduler "
+                          f"for a LocalCluster here\n")
+    assert result.out == "" and sweep_dir is None and not (tmp_path / "sweeps").exists()
+
+
 def test_a_tls_address_without_tls_settings_says_why_it_cannot_connect(cli, tmp_path, tiny):
     # distributed raises a TypeError for it, which was "something answers there, but not as a Dask
     # scheduler does", although nothing answers at tls://127.0.0.1:1
