@@ -339,6 +339,28 @@ def _overflowing_rows(output: Dense) -> np.ndarray:
     return ~(np.isfinite(output.a).all(axis=1) & np.isfinite(output.z).all(axis=1))
 
 
+def require_finite_outputs(network, X: np.ndarray, run_dir: Path) -> None:
+    """Raise InputError when a run's final weights, finite but near float64's limit (a tampered
+    model.npz), make the network's output on its own training data ``X`` overflow: the check
+    predict and evaluate make of their rows, for a command that has no rows of its own.
+
+    ``gradlab landscape`` took such weights on, to LAPACK's complaints and an internal error.
+    """
+    from gradlab.errors import plural
+    from gradlab.training import EVAL_CHUNK
+
+    bad = 0
+    with np.errstate(over="ignore", invalid="ignore"):  # the overflow is what is looked for
+        for start in range(0, len(X), EVAL_CHUNK):
+            network.forward(X[start:start + EVAL_CHUNK])
+            bad += int(_overflowing_rows(network.output).sum())
+    if bad:
+        largest = max(float(np.max(np.abs(layer.W), initial=0.0)) for layer in network.layers)
+        raise InputError(f"{run_dir}: the network's output is not finite on {bad} of its "
+                         f"{plural(len(X), 'training sample')} (weights up to {largest:.4g} in size overflow "
+                         f"float{8 * network.dtype.itemsize}); there is no loss surface to draw around them")
+
+
 def _rows(rows: np.ndarray) -> str:
     """``row 3`` or ``rows 2, 5, 7, 8, 9 and 4 more``: the 1-based numbers of the data rows at 0-based ``rows``."""
     shown = ", ".join(str(r + 1) for r in rows[:5]) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")

@@ -202,6 +202,24 @@ def test_a_diverged_training_run_is_exit_2_naming_it_and_writes_nothing(cli, tmp
     assert run_dirs(tmp_path / "o") == []
 
 
+def test_a_run_whose_finite_weights_overflow_its_output_is_refused_as_predict_refuses_it(cli, tmp_path):
+    # a model.npz with weights of +-1e308: LAPACK's "DLASCL parameter number 4 had an illegal value" on
+    # stderr, then an internal error (LinAlgError, or an overflow RuntimeWarning) and a failed run directory
+    assert cli("train", CONFIGS / "xor.yaml", "--set", "training.epochs=1", "--out", tmp_path / "t", "--no-plot",
+               "-q").code == 0
+    (trained,) = run_dirs(tmp_path / "t")
+    with np.load(trained / "model.npz") as saved:
+        signs = np.random.default_rng(0)
+        np.savez(trained / "model.npz", **{k: np.where(signs.random(v.shape) < 0.5, -1e308, 1e308)
+                                            for k, v in saved.items()})
+    result = cli("landscape", trained, "--out", tmp_path / "o")
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (f"error: {trained}: the network's output is not finite on 149 of its 150 training samples "
+                          f"(weights up to 1e+308 in size overflow float64); there is no loss surface to draw around "
+                          f"them\n")
+    assert run_dirs(tmp_path / "o") == []
+
+
 def test_range_limits_are_inclusive():
     assert ls.parse_range("1e6") == (1e6,) and ls.parse_range("1e-6") == (1e-6,)
     assert ls.parse_range("-1e6,1e6,0,1e-6") == (-1e6, 1e6, 0.0, 1e-6)
