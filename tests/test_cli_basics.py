@@ -306,10 +306,13 @@ def test_a_path_the_system_refuses_to_look_up_is_bad_input_naming_the_option(cli
     assert result.out == "" and run_dirs(tmp_path / "runs") == []
 
 
-def test_a_run_root_from_gradlab_runs_the_system_refuses_to_look_up_is_bad_input(cli, tmp_path, monkeypatch):
+@pytest.mark.parametrize("args", [("descend", "--steps", "2", "--no-plot"), ("runs",), ("runs", "show", "abc"),
+                                  ("predict", "abc", "data.csv"), ("rerun", "abc")])
+def test_a_run_root_from_gradlab_runs_the_system_refuses_to_look_up_is_bad_input(cli, tmp_path, monkeypatch, args):
+    # where runs are made, listed, and looked up by a part of their name
     root = tmp_path / ("d" * 300)
     monkeypatch.setenv("GRADLAB_RUNS", str(root))
-    result = cli("descend", "--steps", "2", "--no-plot")
+    result = cli(*args)
     assert (result.code, result.err) == (2, f"error: $GRADLAB_RUNS: cannot use '{root}': File name too long\n")
 
 

@@ -21,8 +21,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from gradlab.errors import InputError
-from gradlab.runs.layout import _DIR_NAME, CONFIG_FILE, SUMMARY_FILE, is_run_dir, runs_root
+from gradlab.errors import InputError, path_exists
+from gradlab.runs.layout import _DIR_NAME, CONFIG_FILE, SUMMARY_FILE, is_run_dir, root_source, runs_root
 
 
 def read_metrics_text(path: str | os.PathLike) -> str:
@@ -401,7 +401,8 @@ def resolve_run(reference: str | os.PathLike, root: str | os.PathLike | None = N
     for exact in (Path(reference), base / text):  # a path or a whole name first: it may also be part of another name
         if is_run_dir(exact):
             return exact
-    matches = sorted(p for p in base.iterdir() if text in p.name and is_run_dir(p)) if base.is_dir() else []
+    looked_in = path_exists(base, root_source(root, "--dir")) and base.is_dir()
+    matches = sorted(p for p in base.iterdir() if text in p.name and is_run_dir(p)) if looked_in else []
     if len(matches) > 1:  # 'xor' beside 'xor_wide': the run named exactly that, if it is the only one
         named = [p for p in matches if (m := _DIR_NAME.match(p.name)) and m["name"] == text]
         matches = named if len(named) == 1 else matches
