@@ -64,12 +64,6 @@ def evaluate(
 
     model = load_model(run)
     targets = target or list(model.target_columns)
-    repeated = next((name for k, name in enumerate(targets) if name in targets[:k]), None)
-    if repeated is not None:  # read twice, the second output was scored against the first column
-        raise InputError(f"--target lists {repeated!r} twice")
-    feature = next((name for name in targets if name in model.feature_names), None)
-    if feature is not None:  # the file's reader blamed DATA: "column 'x1' is also the target"
-        raise InputError(f"--target: column {feature!r} is one of the run's features ({', '.join(model.feature_names)})")
     outputs = model.network.sizes[-1]
     if model.task == "regression" and len(targets) != outputs:
         trained = f" ({', '.join(model.target_names)})" if model.target_names else ""
@@ -78,6 +72,12 @@ def evaluate(
     if model.task != "regression" and len(targets) != 1:  # read as two label columns, it blamed a class name
         raise InputError(f"--target: a classifier's labels are one column (its class names), got {len(targets)} "
                          f"({', '.join(targets)})")
+    repeated = next((name for k, name in enumerate(targets) if name in targets[:k]), None)
+    if repeated is not None:  # read twice, the second output was scored against the first column
+        raise InputError(f"--target lists {repeated!r} twice")
+    feature = next((name for name in targets if name in model.feature_names), None)
+    if feature is not None:  # the file's reader blamed DATA: "column 'x1' is also the target"
+        raise InputError(f"--target: column {feature!r} is one of the run's features ({', '.join(model.feature_names)})")
     X, labels = read_features(model, data, target=targets[0] if len(targets) == 1 else targets,
                               delimiter=delimiter)
     result = evaluate_rows(model, X, labels)
