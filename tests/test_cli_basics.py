@@ -336,3 +336,24 @@ def test_a_gradlab_runs_of_blanks_is_refused_as_an_out_of_blanks_is(cli, tmp_pat
     assert (result.code, result.err) == (2, "error: $GRADLAB_RUNS: an empty path; name a directory "
                                             "(GRADLAB_RUNS=. for the current one), got '   '\n")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("how", ["--out", "GRADLAB_RUNS"])
+def test_a_tilde_naming_no_user_is_refused(cli, tmp_path, monkeypatch, how):
+    # Path.expanduser raised RuntimeError ('Could not determine home directory'): an internal error, exit 1
+    if how == "GRADLAB_RUNS":
+        monkeypatch.setenv("GRADLAB_RUNS", "~nosuchuser_gradlab/x")
+    result = cli("descend", "--steps", "2", "--no-plot", *(["--out", "~nosuchuser_gradlab/x"] if how == "--out" else []))
+    source = "--out" if how == "--out" else "$GRADLAB_RUNS"
+    assert (result.code, result.err) == (2, f"error: {source}: cannot expand '~nosuchuser_gradlab/x': no such user\n")
+
+
+@pytest.mark.parametrize("value", ["   ", "~nosuchuser_gradlab"])
+def test_an_odd_run_root_does_not_stop_a_command_given_a_run_path(cli, tmp_path, monkeypatch, value):
+    # runs show, explain, predict and compare on a run's own path read $GRADLAB_RUNS first and were refused
+    result = cli("descend", "--steps", "2", "--no-plot", "--out", tmp_path / "runs")
+    (run,) = run_dirs(tmp_path / "runs")
+    monkeypatch.setenv("GRADLAB_RUNS", value)
+    result = cli("runs", "show", run)
+    assert result.code == 0, result.err
+    assert run.name in result.out

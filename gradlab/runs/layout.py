@@ -37,7 +37,11 @@ def runs_root(out: str | os.PathLike | None = None) -> Path:
     if not out and variable and not variable.strip():
         raise InputError(f"$GRADLAB_RUNS: an empty path; name a directory (GRADLAB_RUNS=. for the current one), "
                          f"got {variable!r}")
-    return Path(out or variable or "runs").expanduser()
+    root = Path(out or variable or "runs")
+    try:
+        return root.expanduser()
+    except RuntimeError:  # '~someone' for a user this system does not know
+        raise InputError(f"{root_source(out)}: cannot expand {str(root)!r}: no such user") from None
 
 
 def check_root(out: str | os.PathLike | None = None) -> Path:

@@ -397,10 +397,11 @@ def resolve_run(reference: str | os.PathLike, root: str | os.PathLike | None = N
     text = str(reference)
     if not text:
         raise InputError("run '': give a run directory or a part of a run's name (see 'gradlab runs')")
+    if is_run_dir(Path(reference)):  # a path needs no run root: an odd $GRADLAB_RUNS is no business of it
+        return Path(reference)
     base = runs_root(root)
-    for exact in (Path(reference), base / text):  # a path or a whole name first: it may also be part of another name
-        if is_run_dir(exact):
-            return exact
+    if is_run_dir(base / text):  # a whole name before a part: it may also be part of another name
+        return base / text
     looked_in = path_exists(base, root_source(root, "--dir")) and base.is_dir()
     matches = sorted(p for p in base.iterdir() if text in p.name and is_run_dir(p)) if looked_in else []
     if len(matches) > 1:  # 'xor' beside 'xor_wide': the run named exactly that, if it is the only one
