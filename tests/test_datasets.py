@@ -791,3 +791,17 @@ def test_reading_a_csv_leaves_the_garbage_collector_as_it_found_it(tmp_path, ena
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_a_data_path_the_system_refuses_to_look_up_is_bad_input(tmp_path):
+    # a symlink loop, a name over 255 bytes and '~nosuchuser' ended in internal errors (RuntimeError from resolve()
+    # and expanduser(), OSError from exists()); now InputErrors naming data.path
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    long = tmp_path / ("d" * 300 + ".csv")
+    for path, message in ((tmp_path / "a", f"path: cannot use '{tmp_path / 'a'}': Too many levels of symbolic links"),
+                          (long, f"path: cannot use '{long}': File name too long"),
+                          ("~nosuchuser_gradlab/f.csv", "path: cannot expand '~nosuchuser_gradlab/f.csv': no such user")):
+        with pytest.raises(InputError) as caught:
+            load({"name": "csv", "path": str(path)}, seed=0)
+        assert str(caught.value) == "data." + message

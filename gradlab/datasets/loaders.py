@@ -18,16 +18,20 @@ from gradlab.datasets.checks import (
 )
 from gradlab.datasets.csv_files import read_csv
 from gradlab.datasets.sources import Raw, Source, _xy_names, datasets
-from gradlab.errors import InputError
+from gradlab.errors import InputError, path_exists
 
 
 def _resolve_path(path: str, base_dir: Path | None) -> Path:
-    p = Path(path).expanduser()
+    try:
+        p = Path(path).expanduser()
+    except RuntimeError:  # '~someone' for a user this system does not know
+        raise InputError(f"path: cannot expand {path!r}: no such user") from None
     if not p.is_absolute() and base_dir is not None:
         p = Path(base_dir) / p
+    # looked up before resolve(), which raises on a symlink loop; a name too long is refused too
+    if not path_exists(p, "path"):
+        raise InputError(f"path: file not found: '{p.resolve()}'")
     p = p.resolve()
-    if not p.exists():
-        raise InputError(f"path: file not found: '{p}'")
     if not p.is_file():
         raise InputError(f"path: '{p}' is not a file")
     return p
