@@ -575,3 +575,15 @@ def test_a_value_seen_on_the_grid_is_not_rounded_onto_a_bound_it_never_reaches(c
     assert "│ tanh │ (-1, 1) │ -0.9999999958776927 to 0.9999999958776927 │" in " ".join(result.out.split())
     result = cli("plot", "sigmoid", "--range", "-40", "40", "--out", tmp_path / "runs")
     assert "│ sigmoid │ (0, 1) │ 4.24835e-18 to 1 │" in " ".join(result.out.split())
+
+
+def test_an_output_name_too_long_for_the_files_beside_it_is_refused_before_the_work(cli, tmp_path):
+    # 244 bytes passed the check, the plot was computed and drawn, and its CSV's temporary file (11 bytes more)
+    # failed: "cannot write ...: File name too long", exit 1, a PNG without its CSV
+    name = "p" * 240 + ".png"
+    result = cli("plot", "sigmoid", "-o", tmp_path / name)
+    assert (result.code, result.err) == (2, "error: --output: the file name is 244 bytes; this directory takes names "
+                                            "of up to 255, and the files written beside it (a chart's '_step_study', "
+                                            "a temporary file's '.<pid>.tmp') need 32 more\n")
+    assert list(tmp_path.iterdir()) == []
+    assert cli("plot", "sigmoid", "-o", tmp_path / ("p" * 219 + ".png")).code == 0  # 223 bytes + 32 = 255

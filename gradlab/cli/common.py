@@ -270,6 +270,11 @@ def weight_penalty_formula(experiment) -> str:
     return f"R = sum over W of l2/2 ||W||^2 + l1 |W|_1 ({weight_penalty(experiment)}; biases not penalised)"
 
 
+#: bytes an output file's name must leave free below the file system's longest name: the names written beside
+#: it are up to this much longer (``_step_study`` and a temporary file's ``.`` and ``.<pid>.tmp``)
+NAME_ROOM = 32
+
+
 def check_output_file(path: Path, suffix: str, option: str = "--output",
                       inputs: tuple[tuple[str, Path], ...] = ()) -> None:
     """Refuse an output file that cannot be written, or must not be, before any work is done (exit 2).
@@ -280,6 +285,7 @@ def check_output_file(path: Path, suffix: str, option: str = "--output",
     directory. What a command writes beside the file (a plot's CSV) shares its folder, so is refused
     with it.
     """
+    import os
     import tempfile
 
     from gradlab.errors import InputError, path_exists
@@ -295,6 +301,11 @@ def check_output_file(path: Path, suffix: str, option: str = "--output",
     _refuse_overwriting(path, option, inputs)  # first: 'inside the run' says more than a missing sub-folder
     if not parent.is_dir():
         raise InputError(f"{option}: directory {str(path.parent)!r} does not exist")
+    longest = os.pathconf(parent, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255
+    if len(path.name.encode()) + NAME_ROOM > longest:  # found only after the work, by a file written beside it
+        raise InputError(f"{option}: the file name is {len(path.name.encode())} bytes; this directory takes names of up "
+                         f"to {longest}, and the files written beside it (a chart's '_step_study', a temporary "
+                         f"file's '.<pid>.tmp') need {NAME_ROOM} more")
     try:  # a file made and removed: os.access says yes to root, also on /proc and /sys
         with tempfile.NamedTemporaryFile(dir=parent, prefix=".gradlab-probe-"):
             pass
