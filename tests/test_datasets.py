@@ -805,3 +805,16 @@ def test_a_data_path_the_system_refuses_to_look_up_is_bad_input(tmp_path):
         with pytest.raises(InputError) as caught:
             load({"name": "csv", "path": str(path)}, seed=0)
         assert str(caught.value) == "data." + message
+
+
+def test_a_decimal_comma_is_named_as_such(tmp_path):
+    # after the ';' hint, a spreadsheet's '0,126' was only "not a number"
+    path = tmp_path / "dc.csv"
+    path.write_text("a;b;target\n0,126;1,5;0\n0,2;3;1\n")
+    with pytest.raises(InputError) as caught:
+        load({"name": "csv", "path": str(path), "delimiter": ";"}, seed=0)
+    assert str(caught.value) == (f"data.path: '{path}' line 2, column 'a': '0,126', which is not a number (a decimal "
+                                 "comma? write numbers with a point: 0.5, not 0,5)")
+    path.write_text("a;b;target\nx,y;1;0\n0.2;3;1\n")  # a comma that makes no number stays unexplained
+    with pytest.raises(InputError, match=r"'x,y', which is not a number$"):
+        load({"name": "csv", "path": str(path), "delimiter": ";"}, seed=0)

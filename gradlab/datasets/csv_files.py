@@ -103,6 +103,8 @@ def _first_bad_number(cells: Sequence[Sequence[str]], columns: list[str], lines:
         for text, column in zip(row, columns):
             if not NUMBER_TEXT.fullmatch(text):
                 what = "an empty value" if not text.strip() else f"{text.strip()!r}, which is not a number"
+                if NUMBER_TEXT.fullmatch(text.replace(",", ".", 1)):  # a spreadsheet's decimal comma: 0,126
+                    what += " (a decimal comma? write numbers with a point: 0.5, not 0,5)"
                 return InputError(f"{field}: '{file}' line {line}, column {column!r}: {what}")
             value = float(text)
             if not math.isfinite(value):
