@@ -773,8 +773,13 @@ def load_source(source: str | os.PathLike, overrides: Mapping[str, Any] | None =
     run_dir = resolve_run(path)  # its message says whether no run or several runs match
     if overrides:
         raise InputError(f"--set changes a config file, not the run {run_dir.name} (it was trained as it is)")
+    from gradlab.inference import require_finite_outputs
+
     experiment = load_trained(run_dir)
     require_finite_weights(experiment.network, run_dir)
+    # finite weights near float64's limit (a tampered model.npz) still overflow the output: explain printed
+    # C = inf (exit 0), landscape met LAPACK's complaints and an internal error
+    require_finite_outputs(experiment.network, experiment.X_train, run_dir)
     return experiment, run_dir
 
 

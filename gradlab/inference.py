@@ -344,6 +344,7 @@ def require_finite_outputs(network, X: np.ndarray, run_dir: Path) -> None:
     model.npz), make the network's output on its own training data ``X`` overflow: the check
     predict and evaluate make of their rows, for a command that has no rows of its own.
 
+    Checked for every command that loads a run as its source (:func:`gradlab.experiment.load_source`):
     ``gradlab landscape`` took such weights on, to LAPACK's complaints and an internal error.
     """
     from gradlab.errors import plural
@@ -358,7 +359,7 @@ def require_finite_outputs(network, X: np.ndarray, run_dir: Path) -> None:
         largest = max(float(np.max(np.abs(layer.W), initial=0.0)) for layer in network.layers)
         raise InputError(f"{run_dir}: the network's output is not finite on {bad} of its "
                          f"{plural(len(X), 'training sample')} (weights up to {largest:.4g} in size overflow "
-                         f"float{8 * network.dtype.itemsize}); there is no loss surface to draw around them")
+                         f"float{8 * network.dtype.itemsize}); no loss or gradient can be computed from them")
 
 
 def _rows(rows: np.ndarray) -> str:

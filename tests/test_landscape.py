@@ -212,11 +212,13 @@ def test_a_run_whose_finite_weights_overflow_its_output_is_refused_as_predict_re
         signs = np.random.default_rng(0)
         np.savez(trained / "model.npz", **{k: np.where(signs.random(v.shape) < 0.5, -1e308, 1e308)
                                             for k, v in saved.items()})
-    result = cli("landscape", trained, "--out", tmp_path / "o")
-    assert (result.code, result.out) == (2, "")
-    assert result.err == (f"error: {trained}: the network's output is not finite on 149 of its 150 training samples "
-                          f"(weights up to 1e+308 in size overflow float64); there is no loss surface to draw around "
-                          f"them\n")
+    # explain and gradcheck load a run the same way: explain printed C = inf with exit 0
+    for command in ("landscape", "explain", "gradcheck"):
+        result = cli(command, trained, *(["--out", tmp_path / "o"] if command != "explain" else []))
+        assert (result.code, result.out) == (2, "")
+        assert result.err == (f"error: {trained}: the network's output is not finite on 149 of its 150 training "
+                              f"samples (weights up to 1e+308 in size overflow float64); no loss or gradient can be "
+                              f"computed from them\n")
     assert run_dirs(tmp_path / "o") == []
 
 

@@ -64,13 +64,10 @@ def landscape(
     from gradlab import landscape as ls
     from gradlab.errors import InputError, RunFailure
     from gradlab.experiment import load_source
-    from gradlab.inference import require_finite_outputs
     from gradlab.overrides import parse_overrides
     from gradlab.runs import Run
 
     experiment, run_dir = load_source(source, parse_overrides(set_ or []))
-    if run_dir is not None:  # a run's own weights; a config's are trained here, and fail as the run (exit 1)
-        require_finite_outputs(experiment.network, experiment.X_train, run_dir)
     bounds = ls.parse_range(range_)
     points = ls.check_points(points if points is not None else ls.default_points(experiment.network))
     workers = ls.available_cores() if workers is None else workers
