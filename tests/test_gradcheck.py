@@ -657,6 +657,57 @@ def test_units_on_their_kinks_beside_a_sample_on_a_loss_kink_are_left_to_the_one
     assert result.passed, result
 
 
+def test_a_weight_on_zero_under_l1_beside_a_near_loss_kink_passes():
+    # w00 = 0 under l1 = 0.05, row 0 3e-7 from mae's kink: the one-sided difference took l1 |w|'s slope on its side,
+    # +-0.05, where backpropagation adds l1 sign(0) = 0 (the central difference's average); |w| is now flat there
+    from gradlab.engine.gradcheck import check_network
+    from gradlab.engine.network import Network
+
+    _, loss, X, Y = near_a_loss_kink("mae", 3e-7)
+    network = Network.from_weights([(np.array([[0.0], [0.5]]), np.array([1.0 + 3e-7]))], [], "identity")
+    result = check_network(network, loss, X, Y, l1=0.05)
+    assert result.passed, result
+    assert result.rows[0]["kinks"] == 1
+
+
+def test_a_failure_beside_a_loss_kink_beyond_a_tiny_eps_is_not_passed_by_the_kink_steps(monkeypatch):
+    # eps = 1e-8, row 0 3e-8 above its margin: the difference at eps is a derivative, and it fails a gradient averaged
+    # over N - 1 rows; the one-sided slopes' steps (1e-5 to 1e-7) reached the margin and let it pass as a kink
+    from gradlab.engine import losses as losses_module
+    from gradlab.engine.gradcheck import check_network
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+
+    right = losses_module.Hinge.gradient
+    X = np.array([[1.0, 1.0], [0.5, -1.0], [-0.2, 0.4], [1.5, 0.3]])
+    Y = np.array([[1.0], [0.0], [1.0], [1.0]])
+    network = Network.from_weights([(np.array([[0.25], [0.5]]), np.array([0.25 + 3e-8]))], [], "identity")
+    assert check_network(network, losses.create("hinge"), X, Y, eps=1e-8).passed
+    monkeypatch.setattr(losses_module.Hinge, "gradient", lambda self, y, p: right(self, y, p) * 4 / 3)
+    result = check_network(network, losses.create("hinge"), X, Y, eps=1e-8)
+    assert [row["passed"] for row in result.rows] == [False, False]
+    assert [row["kinks"] for row in result.rows] == [0, 0]
+
+
+def test_a_weight_too_large_for_half_the_step_is_left_to_the_one_sided_slopes():
+    # w = 1.2e10, whose spacing is 1.9e-6: w + eps/2 rounds to w, and the one-sided difference beside row 0's kink
+    # divided by zero (ZeroDivisionError, an internal error); row 0's residual is one spacing below 0, so the step
+    # up reaches the kink and the step down does not
+    from gradlab.engine.gradcheck import Tangents, check_network
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+
+    w = 1.2e10
+    assert w - 5e-7 == w and w - 1e-6 != w
+    X = np.array([[1.0], [1e-10], [2e-10], [-1e-10]])
+    network = Network.from_weights([(np.array([[w]]), np.array([0.0]))], [], "identity")
+    network.forward(X)
+    Y = network.output.a + np.array([[np.spacing(w)], [0.3], [-0.4], [0.2]])
+    tangents = Tangents(network, losses.create("mae"), X, Y)
+    assert tangents.central_difference(network.params[0], (0, 0), 1e-6) is None
+    check_network(network, losses.create("mae"), X, Y)  # a verdict, whichever
+
+
 def test_the_raised_tolerance_of_a_one_sided_difference_is_reported():
     # a regression loss of about 4e3: the central differences' noise eps_mach |C| / eps raises atol to ~9e-7,
     # and the one-sided difference taken beside row 0's residual of 3e-7 has eight times that noise
@@ -691,9 +742,11 @@ def test_a_hinge_gradient_wrong_near_the_margin_still_fails(monkeypatch):
     result = check_network(network, loss, X, Y)
     assert [row["passed"] for row in result.rows] == [False, False]
     assert result.rows[0]["worst_failure"]["index"] == (0, 0)
-    # reported against the plain difference, which has the share (1e-6 - 3e-7) / 2e-6 of that -1/4 that its
-    # step spends beyond the margin: 0.25 - 0.0875
-    assert result.rows[1]["worst_failure"]["abs_error"] == pytest.approx(0.1625, rel=1e-6)
+    # reported against the difference that decided, from the side short of the margin: all of that -1/4 (the
+    # straddled one has (1e-6 - 3e-7) / 2e-6 of it, and the report said 0.25 - 0.0875), held to atol (its eight
+    # times larger rounding noise, 8 eps_mach C / eps = 8.5e-10, stays below it)
+    worst = result.rows[1]["worst_failure"]
+    assert worst["abs_error"] == pytest.approx(0.25, rel=1e-6) and worst["atol"] == 1e-8
 
 
 def test_a_step_that_also_moves_a_sample_on_a_loss_kink_is_left_to_the_one_sided_slopes():

@@ -119,7 +119,7 @@ def gradcheck(
                  "a wrong derivative, or an eps too large or too small for float64")
         raise RunFailure(f"gradient check failed for {', '.join(failed)}: max relative error of a failing entry "
                          f"{worst['rel_error']:.3g} in {name}{list(worst['index'])} (absolute {worst['abs_error']:.3g}; "
-                         f"tol {tol:g}, atol {result.abs_tolerance:g}): {cause}")
+                         f"tol {tol:g}, atol {worst['atol']:g}): {cause}")
     penalised = " with weight decay" if check.penalised else ""
     of = " of C + R" if check.penalised else ""
     out.print(f"[green]passed[/green]: backpropagation{penalised} agrees with central differences{of} for all "

@@ -321,7 +321,9 @@ def check(
         kinks = []
         for index in zip(*np.nonzero(failing & ~untrusted)):
             with unbent(p, index) if bendable is not None and bendable[index] else contextlib.nullcontext():
-                verdict, step = _on_a_kink(f, p, index, a[index], rtol, floor, at, eps, smoothed)
+                verdict, judged, step = _on_a_kink(f, p, index, a[index], rtol, floor, at, eps, smoothed)
+            if judged is not None and not math.isnan(judged):  # a failure is reported by the difference that decided
+                n[index], steps[index] = judged, step
             if step < eps:
                 noise_steps.append(step)
             if verdict:
@@ -333,7 +335,8 @@ def check(
             failing[index], at_kink[index] = False, True
         row["kinks"] = int((at_kink & ~failing).sum())
         row["passed"] = not failing.any()
-        row["worst_failure"] = None if row["passed"] else _worst_failure(*_errors(a, n), failing, untrusted)
+        floors = np.maximum(floor, rounding_noise(at, steps))
+        row["worst_failure"] = None if row["passed"] else _worst_failure(*_errors(a, n), failing, untrusted, floors)
     noise_step = min(noise_steps, default=None)
     return CheckResult(passed=all(row["passed"] for row in rows), rows=rows, rtol=rtol, atol=atol, noise=noise,
                        near_kink_atol=None if noise_step is None else max(floor, rounding_noise(at, noise_step)))
@@ -388,10 +391,11 @@ def rounding_noise(at: float, step):
 
 def _on_a_kink(f, p: np.ndarray, index: tuple, a: float, rtol: float, atol: float, at: float, eps: float,
                smoothed: Callable[[np.ndarray, tuple, float], tuple[float, float] | None] | None
-               ) -> tuple[bool | None, float]:
+               ) -> tuple[bool | None, float | None, float]:
     """Whether the failing entry ``index`` of ``p`` fails only for a kink of ``f`` within the step:
-    True or False, and None (it fails) where a tangent it needs cannot be trusted; with the step of a
-    central difference whose rounding noise the verdict allowed for (``eps`` unless ``smoothed`` gave another).
+    True or False, and None (it fails) where a tangent it needs cannot be trusted; with the difference
+    the verdict held ``a`` against (None for the one-sided slopes, which give two) and the step of a
+    central difference whose rounding noise it allowed for (``eps`` unless ``smoothed`` gave another).
 
     Where ``smoothed`` knows of kinks the step crosses, its central difference without them is
     the judge: it checks ``a`` itself, where :func:`_at_a_kink` can only bound it by the
@@ -403,8 +407,9 @@ def _on_a_kink(f, p: np.ndarray, index: tuple, a: float, rtol: float, atol: floa
         without = smoothed(p, index, eps)
         if without is not None:
             value, step = without
-            return (None if math.isnan(value) else bool(agrees(a, value, rtol, max(atol, rounding_noise(at, step))))), step
-    return _at_a_kink(f, p, index, a, rtol, atol, at), eps
+            verdict = None if math.isnan(value) else bool(agrees(a, value, rtol, max(atol, rounding_noise(at, step))))
+            return verdict, value, step
+    return _at_a_kink(f, p, index, a, rtol, atol, at), None, eps
 
 
 def _at_a_kink(f: Callable[[], float], p: np.ndarray, index: tuple, a: float, rtol: float, atol: float,
@@ -443,9 +448,11 @@ def _at_a_kink(f: Callable[[], float], p: np.ndarray, index: tuple, a: float, rt
     return steady and gaps[-1] > max(tol, noise) and slopes[0] - tol <= a <= slopes[1] + tol
 
 
-def _worst_failure(diff: np.ndarray, rel: np.ndarray, failing: np.ndarray, untrusted: np.ndarray) -> dict:
-    """The failing entry with the largest relative error, as ``{index, rel_error, abs_error,
-    slope_not_value}``, the last True where it failed for a tangent whose slope is not its
+def _worst_failure(diff: np.ndarray, rel: np.ndarray, failing: np.ndarray, untrusted: np.ndarray,
+                   floors: np.ndarray) -> dict:
+    """The failing entry with the largest relative error, as ``{index, rel_error, abs_error, atol,
+    slope_not_value}``: ``atol`` the absolute tolerance it was held to (raised for a difference taken
+    short of a kink of the loss), the last True where it failed for a tangent whose slope is not its
     activation's (see :func:`_unbend_corners`), whatever its error.
 
     This, not :func:`compare`'s ``worst_index``, is the entry a failure report names: the entry
@@ -455,7 +462,7 @@ def _worst_failure(diff: np.ndarray, rel: np.ndarray, failing: np.ndarray, untru
     rel = np.where(failing, rel, -1.0)
     k = int(np.argmax(rel))
     return {"index": tuple(int(i) for i in np.unravel_index(k, diff.shape)), "rel_error": float(rel.flat[k]),
-            "abs_error": float(diff.flat[k]), "slope_not_value": bool(untrusted.flat[k])}
+            "abs_error": float(diff.flat[k]), "atol": float(floors.flat[k]), "slope_not_value": bool(untrusted.flat[k])}
 
 
 def check_network(network, loss, X: np.ndarray, Y: np.ndarray, *, l1: float = 0.0, l2: float = 0.0,
@@ -567,9 +574,10 @@ class Tangents:
 
     def central_difference(self, p: np.ndarray, index: tuple, eps: float) -> tuple[float, float] | None:
         """The central difference for entry ``index`` of ``p`` with the units the step takes across
-        a kink replaced by tangents, and the step of a central difference with its rounding noise;
-        None when it takes none across, a nan difference when the slope of a tangent it needs is not
-        one of its activation's (see :func:`_slopes_true_to_values`).
+        a kink replaced by tangents, and the step of a central difference with its rounding noise
+        (where the step reaches no kink at all, the plain difference, a derivative: a failure there
+        is no kink's); a nan difference when the slope of a tangent it needs is not one of its
+        activation's (see :func:`_slopes_true_to_values`).
 
         Where the step also carries a sample across a kink of the loss that it is near but not on (a
         hinge margin 3e-7 away, with eps = 1e-6), no slope from the code under test is needed: the
@@ -585,21 +593,29 @@ class Tangents:
             both = self._evaluate(p, index, (step, -step))
             if both.untrusted:
                 return math.nan, step
-            if both.sat_on:
+            (x_up, f_up), (x_down, f_down) = both.points
+            if both.sat_on or x_up == x_down:  # x_up == x_down: a weight so large that the step is lost in it
                 return None
             if not any(both.reached):
-                (x_up, f_up), (x_down, f_down) = both.points
-                return ((f_up - f_down) / (x_up - x_down), step) if step < eps or both.replaced_any else None
+                return (f_up - f_down) / (x_up - x_down), step
             if not all(both.reached):
                 side = -1.0 if both.reached[0] else 1.0
-                one = self._evaluate(p, index, (0.0, side * step / 2, side * step))
+                # a penalised weight on 0: one side would give l1 |w|'s slope there, +-l1, where backpropagation
+                # adds l1 sign(0) = 0, the central difference's average; its flat tangent gives 0 as well
+                with self.unbent(p, index) if self._on_l1_corner(p, index) else contextlib.nullcontext():
+                    one = self._evaluate(p, index, (0.0, side * step / 2, side * step))
                 if one.untrusted:
                     return math.nan, step
-                if not any(one.reached):
-                    return _slope_at_first(one.points), step / ONE_SIDED_NOISE
+                slope = _slope_at_first(one.points)
+                if not any(one.reached) and slope is not None:
+                    return slope, step / ONE_SIDED_NOISE
             if step / 10 < SHORTEST_STEP:
                 return None
             step /= 10
+
+    def _on_l1_corner(self, p: np.ndarray, index: tuple) -> bool:
+        """Whether ``p[index]`` is a weight under training's L1 term sitting on its corner, w = 0."""
+        return any(p is q for q in self.cornered) and p[index] == 0
 
     def _evaluate(self, p: np.ndarray, index: tuple, steps: tuple[float, ...]) -> _Evaluation:
         """The objective at ``p[index] + step`` for each of ``steps``, with the units any of the steps
@@ -710,13 +726,16 @@ def _values_at(f: Callable[[], float], p: np.ndarray, index: tuple, steps: tuple
     return points
 
 
-def _slope_at_first(points: list[tuple[float, float]]) -> float:
+def _slope_at_first(points: list[tuple[float, float]]) -> float | None:
     """The slope at the first of three points ``(x, f)`` of the parabola through them,
     ``(d1 u2 - d2 u1) / (u2 - u1)`` with ``u_k = x_k - x0`` and ``d_k = (f_k - f0) / u_k``: with u2 = 2 u1
     = 2h it is (-3 f0 + 4 f1 - f2) / 2h, O(h^2) like a central difference. Written on the differences of
-    f, whose rounding is that of the values; the Lagrange weights (of order 1/h) would multiply it."""
+    f, whose rounding is that of the values; the Lagrange weights (of order 1/h) would multiply it. None
+    where two of the points are the same number."""
     (x0, f0), (x1, f1), (x2, f2) = points
     u1, u2 = x1 - x0, x2 - x0  # the steps as stored (exact where x0 and x_k are within a factor of 2)
+    if not (u1 and u2 and u1 != u2):  # a weight so large that half the step is lost in it
+        return None
     return ((f1 - f0) / u1 * u2 - (f2 - f0) / u2 * u1) / (u2 - u1)
 
 
