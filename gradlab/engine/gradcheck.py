@@ -268,9 +268,10 @@ def check(
         ``smoothed(p, index, eps)``: ``(difference, step)``, a difference of ``f`` for that entry
         with the kinks the step crosses taken out, and the step of a central difference with the same
         rounding noise (``eps``, or less where it had to fall short of a kink of the loss, see
-        :class:`Tangents`); None where it crosses none, a nan difference where it cannot take them
-        out. A failing entry that agrees with it, to that rounding noise, passes as sitting on a kink,
-        one that does not (nan included) fails (see :func:`_on_a_kink`).
+        :class:`Tangents`; where the step reaches no kink, the plain difference); None where it
+        reaches one it cannot take out, a nan difference where a tangent it needs is untrue. A failing
+        entry that agrees with it, to that rounding noise, passes as sitting on a kink, one that does
+        not (nan included) fails (see :func:`_on_a_kink`).
     corners, unbent : callable, optional
         ``corners(p, eps)``: a mask of the entries of ``p`` whose step crosses a corner of ``f``
         that ``unbent(p, index)``, a context manager, takes out of ``f`` (and of ``smoothed``) while
@@ -401,7 +402,8 @@ def _on_a_kink(f, p: np.ndarray, index: tuple, a: float, rtol: float, atol: floa
     the judge: it checks ``a`` itself, where :func:`_at_a_kink` can only bound it by the
     one-sided slopes (an elu' 1% too large still lay between them in two of three entries of
     a stacked kink); a nan from it (a tangent whose slope is not the activation's) gives None.
-    Elsewhere (a kink of the loss itself, or no ``smoothed``) the one-sided slopes decide.
+    Where it returns None (a kink of the loss sat on, or nearer than it can step short of) or there
+    is no ``smoothed``, the one-sided slopes decide.
     """
     if smoothed is not None:
         without = smoothed(p, index, eps)
@@ -596,8 +598,9 @@ class Tangents:
             (x_up, f_up), (x_down, f_down) = both.points
             if both.sat_on or x_up == x_down:  # x_up == x_down: a weight so large that the step is lost in it
                 return None
-            if not any(both.reached):
-                return (f_up - f_down) / (x_up - x_down), step
+            if not any(both.reached):  # nan only where f itself is: no tangent to blame, the slopes judge
+                value = (f_up - f_down) / (x_up - x_down)
+                return None if math.isnan(value) else (value, step)
             if not all(both.reached):
                 side = -1.0 if both.reached[0] else 1.0
                 # a penalised weight on 0: one side would give l1 |w|'s slope there, +-l1, where backpropagation
@@ -657,7 +660,8 @@ class Tangents:
         """The entries of ``p`` whose step ``+- eps`` takes an L1-penalised weight across the corner of
         ``l1 |w|`` at 0 (None when ``p`` carries no L1 term). A weight on 0 is not one: the tangent
         there is flat (sign(0) = 0) and the plain central difference of ``|w|`` is already its 0,
-        so such an entry is left to the plain comparison and to :func:`_at_a_kink`, which also
+        so such an entry is left to the plain comparison and to :meth:`central_difference` (which
+        puts it on that flat tangent for a one-sided difference) or :func:`_at_a_kink`, which also
         handles a kink of the loss itself (a hinge sample on its margin) in the same step."""
         return _across_zero(p, eps) if any(p is q for q in self.cornered) else None
 
