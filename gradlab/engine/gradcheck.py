@@ -307,12 +307,12 @@ def check(
         if progress is not None and mask.any():
             done += int(mask.sum())
             progress(done, entries + extra)
-    rows = compare(analytic, numeric, names)
     at = float(f())  # f at the parameters themselves, for the one-sided slopes of a kink (unbent: the same)
     noise = rounding_noise(at, eps)
     floor = max(atol, noise)
     noise_steps = [float(steps.min()) for steps in steps_in if steps.size and steps.min() < eps]
-    for row, p, a, n, corner, untrusted, steps in zip(rows, params, analytic, numeric, masks, untrusted_in, steps_in):
+    verdicts = []
+    for p, a, n, corner, untrusted, steps in zip(params, analytic, numeric, masks, untrusted_in, steps_in):
         # an entry retaken short of a kink of the loss carries the larger rounding noise of that difference
         floors = np.maximum(floor, rounding_noise(at, steps))
         failing = ~agrees(a, n, rtol, floors) | untrusted  # written so that a NaN fails
@@ -323,7 +323,7 @@ def check(
         for index in zip(*np.nonzero(failing & ~untrusted)):
             with unbent(p, index) if bendable is not None and bendable[index] else contextlib.nullcontext():
                 verdict, judged, step = _on_a_kink(f, p, index, a[index], rtol, floor, at, eps, smoothed)
-            if judged is not None and not math.isnan(judged):  # a failure is reported by the difference that decided
+            if judged is not None and not math.isnan(judged):  # reported by the difference that decided
                 n[index], steps[index] = judged, step
             if step < eps:
                 noise_steps.append(step)
@@ -334,10 +334,13 @@ def check(
         at_kink = corner.copy()  # every corner entry that passes sits on a kink of f
         for index in kinks:
             failing[index], at_kink[index] = False, True
-        row["kinks"] = int((at_kink & ~failing).sum())
-        row["passed"] = not failing.any()
         floors = np.maximum(floor, rounding_noise(at, steps))
-        row["worst_failure"] = None if row["passed"] else _worst_failure(*_errors(a, n), failing, untrusted, floors)
+        verdicts.append({"kinks": int((at_kink & ~failing).sum()), "passed": not failing.any(),
+                         "worst_failure": _worst_failure(*_errors(a, n), failing, untrusted, floors) if failing.any()
+                         else None})
+    # the errors against the differences that decided: at a kink, the one that took it out (the one-sided
+    # slopes give two, and leave the plain difference in place)
+    rows = [{**row, **verdict} for row, verdict in zip(compare(analytic, numeric, names), verdicts)]
     noise_step = min(noise_steps, default=None)
     return CheckResult(passed=all(row["passed"] for row in rows), rows=rows, rtol=rtol, atol=atol, noise=noise,
                        near_kink_atol=None if noise_step is None else max(floor, rounding_noise(at, noise_step)))
