@@ -357,3 +357,22 @@ def test_an_odd_run_root_does_not_stop_a_command_given_a_run_path(cli, tmp_path,
     result = cli("runs", "show", run)
     assert result.code == 0, result.err
     assert run.name in result.out
+
+
+def test_a_run_root_folder_name_too_long_is_refused_before_any_output(cli, tmp_path):
+    # mkdir found it only after descend had printed its table, leaving the empty folders above it behind
+    root = tmp_path / "missing" / ("d" * 300)
+    result = cli("descend", "--steps", "2", "--no-plot", "--out", root)
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (f"error: --out: cannot create run root '{root}': a folder name of 300 bytes, where "
+                          f"'{tmp_path}' takes at most 255\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_given_as_a_symlink_loop_is_named_as_such(cli, tmp_path):
+    # it was "no run directory there, and no run under ... has it in its name"
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    result = cli("runs", "show", tmp_path / "a")
+    assert (result.code, result.err) == (2, f"error: RUN: cannot use '{tmp_path / 'a'}': Too many levels of symbolic "
+                                            f"links\n")

@@ -62,6 +62,12 @@ def check_root(out: str | os.PathLike | None = None) -> Path:
         raise InputError(f"{root_source(out)}: cannot create run root {str(root)!r}: it {what} a file, not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise InputError(f"{root_source(out)}: cannot create run root {str(root)!r}: {str(existing)!r} is not writable")
+    # the folders still to be made: a name too long for them was found by mkdir only, after the command's output
+    longest = os.pathconf(existing, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255
+    for part in root.absolute().parts[len(existing.absolute().parts):]:
+        if len(part.encode()) > longest:
+            raise InputError(f"{root_source(out)}: cannot create run root {str(root)!r}: a folder name of "
+                             f"{len(part.encode())} bytes, where {str(existing)!r} takes at most {longest}")
     return root
 
 

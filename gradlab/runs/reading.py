@@ -397,6 +397,8 @@ def resolve_run(reference: str | os.PathLike, root: str | os.PathLike | None = N
     text = str(reference)
     if not text:
         raise InputError("run '': give a run directory or a part of a run's name (see 'gradlab runs')")
+    if os.path.islink(reference):  # a symlink loop is named as such, not as "no run directory there"
+        path_exists(reference, "RUN")
     if is_run_dir(Path(reference)):  # a path needs no run root: an odd $GRADLAB_RUNS is no business of it
         return Path(reference)
     base = runs_root(root)
