@@ -800,3 +800,15 @@ def test_a_derivative_that_is_not_the_slope_of_the_values_is_named_without_l1_to
     result = on_zero_row(["relu"])
     failing = [row for row in result.rows if not row["passed"]]
     assert failing and all(row["worst_failure"]["slope_not_value"] for row in failing)
+
+
+def test_compare_takes_norms_of_gradients_past_1e154_without_overflow():
+    # the squares in np.linalg.norm overflowed: "RuntimeWarning: overflow encountered in dot" (an error here)
+    from gradlab.engine.gradcheck import compare
+
+    a = np.array([3e200, 4e200])
+    (row,) = compare([a], [a * (1 + 1e-9)])
+    assert row["norm_rel_error"] == pytest.approx(1e-9 / 2, rel=1e-6)  # ||a e|| / (2 ||a||)
+    assert row["max_rel_error"] == pytest.approx(1e-9 / 2, rel=1e-6)
+    (row,) = compare([np.zeros(2)], [np.zeros(2)])
+    assert row["norm_rel_error"] == 0.0
