@@ -1089,3 +1089,11 @@ def test_the_table_shows_about_100_rows_of_the_steps_taken_not_of_the_step_limit
     assert result.code == 0 and "converged after 94 steps" in result.out
     assert "shown:" not in result.out
     assert [line.split()[1] for line in result.out.splitlines() if line.startswith("│")][-3:] == ["92", "93", "94"]
+
+
+def test_a_flat_minimum_says_its_predicted_ratio_is_no_fixed_one(cli, tmp_path):
+    # "predicted |1 - lr f''(x*)| = 1" came right after "shrinks more slowly than any fixed ratio" (a learner review)
+    result = cli("descend", "--f", "x**4", "--x0", "1", "--no-plot", "--out", tmp_path)
+    assert result.code == 0, result.err
+    assert ("error ratio |x_k+1 - x*| / |x_k - x*|: predicted |1 - lr f''(x*)| = 1 (f''(x*) = 0: the ratio creeps up "
+            "towards 1), observed 0.994439 (last 20 steps)") in result.out.splitlines()

@@ -415,8 +415,10 @@ def _stability_lines(stable, settings, digits: int, downhill: Optional[str] = No
                         f"({stable.method} has no such fixed bound)"]
     observed = (f"observed {d(stable.observed)} (last {stable.observed_steps} step{'s' * (stable.observed_steps > 1)})"
                 if stable.observed is not None else "observed: too few steps away from x* to measure")
-    quadratic = " (no linear term: quadratic convergence)" if stable.method == "newton" and stable.predicted == 0 else ""
-    predicted = (f"predicted {_RATIO_TEXT[stable.method]} = {d(stable.predicted)}{quadratic}, "
+    note = " (no linear term: quadratic convergence)" if stable.method == "newton" and stable.predicted == 0 else ""
+    if stable.flat and stable.method != "newton":  # a bare "= 1" read as a fixed ratio after "no fixed ratio"
+        note = " (f''(x*) = 0: the ratio creeps up towards 1)"
+    predicted = (f"predicted {_RATIO_TEXT[stable.method]} = {d(stable.predicted)}{note}, "
                  if stable.predicted is not None else "")
     lines.append(f"error ratio |x_k+1 - x*| / |x_k - x*|: {predicted}{observed}")
     return lines
