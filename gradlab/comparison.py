@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,12 @@ _ABSENT = object()
 def higher_is_better(metric: str) -> bool:
     """Accuracies and R^2 grow as a model improves; losses, f and gradient norms shrink."""
     return metric.endswith("accuracy") or metric.endswith("r2")
+
+
+def varies_loss(keys: Iterable[str]) -> bool:
+    """Whether dotted config keys that differ include the loss or one of its parameters (``loss``, or
+    ``loss.name`` and ``loss.delta`` where a loss has parameters): then loss values are on no one scale."""
+    return any(key == "loss" or key.startswith("loss.") for key in keys)
 
 
 def bounds(metric: str) -> tuple[float, float] | None:

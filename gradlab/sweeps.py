@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gradlab.comparison import bounds, higher_is_better
+from gradlab.comparison import bounds, higher_is_better, varies_loss
 from gradlab.errors import ConfigError, InputError, did_you_mean, plural
 from gradlab.grid import Point, expand, parse_grid, parse_seeds, show, show_values
 from gradlab.processes import signals_deferred
@@ -573,7 +573,7 @@ def _unmeasured(completed: Sequence[Mapping[str, Any]], metric: str) -> str | No
 def _loss_tiebreak(plan: Plan) -> str | None:
     """The loss column that breaks exact ties of the metric: none when the grid varies the loss
     (``loss`` or one of its parameters), whose values would then not be comparable."""
-    if any(key == "loss" or key.startswith("loss.") for key in plan.grid):
+    if varies_loss(plan.grid):
         return None
     return next((m for m in ("test_loss", "train_loss") if m in plan.metrics and m != plan.metric), None)
 

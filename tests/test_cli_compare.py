@@ -458,3 +458,14 @@ def test_a_ctrl_c_while_drawing_names_the_run_directory_it_leaves(cli, tmp_path,
     assert (result.code, result.err) == (130, "interrupted\n")
     assert result.out.endswith(f"run directory: {run}\n")
     assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
+
+
+def test_losses_with_parameters_are_different_losses_too(cli, tmp_path):
+    # smooth_l1 with its beta is written loss.name, loss.beta: the check looked for a key 'loss' and said nothing
+    for extra in ([], ["--set", "loss=mse"]):
+        assert cli("train", CONFIGS / "sine_smooth_l1.yaml", "--set", "training.epochs=2", *extra, "--out",
+                   tmp_path / "runs", "--no-plot", "-q").code == 0
+    first, second = run_dirs(tmp_path / "runs")
+    result = cli("compare", first, second, "--out", tmp_path / "o")
+    assert result.code == 0, result.err
+    assert "note: the runs use different losses, whose values are not on one scale" in " ".join(result.out.split())

@@ -970,3 +970,14 @@ def test_a_local_dask_cluster_gets_no_more_workers_than_points(monkeypatch):
         assert pool.workers == 3
     finally:
         pool.close()
+
+
+def test_a_sweep_ranking_different_losses_by_a_loss_says_they_are_on_no_one_scale(cli, tmp_path, tiny):
+    # --grid loss=mse,bce --metric test_loss ranked the mse points first only because its numbers are smaller
+    result, _ = sweep(cli, tmp_path, tiny, "--grid", "loss=mse,bce", "--metric", "train_loss")
+    assert ("note: the points use different losses, whose values are not on one scale: rank them by --metric "
+            "test_accuracy") in result.out.splitlines()
+    result, _ = sweep(cli, tmp_path, tiny, "--grid", "loss=mse,bce")  # an accuracy: nothing to say
+    assert "different losses" not in result.out
+    result, _ = sweep(cli, tmp_path, tiny, "--grid", "optimizer.lr=0.1,1", "--metric", "train_loss")
+    assert "different losses" not in result.out

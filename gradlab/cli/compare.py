@@ -44,7 +44,7 @@ def compare(
     out_dir: OutOption = None,
     name: NameOption = None,
 ) -> None:
-    from gradlab.comparison import compare as read_runs
+    from gradlab.comparison import compare as read_runs, varies_loss
     from gradlab.errors import InputError, plural
 
     _check_options(output, out_dir, name, runs)
@@ -74,7 +74,7 @@ def compare(
             out.print(f"[dim]note: {escape(row['label'])}'s {escape(comparison.metric)} is not finite from "
                       f"{escape(comparison.x)} {_show(row['diverged_at'])} on (final {_show(row['final'])}): "
                       f"diverged values, never the best[/dim]", soft_wrap=True)
-    if comparison.metric.endswith("loss") and "loss" in comparison.differing:
+    if comparison.metric.endswith("loss") and varies_loss(comparison.differing):  # also loss.name, loss.delta
         out.print("[dim]note: the runs use different losses, whose values are not on one scale: compare the shapes "
                   "(plateau, halving time), or --metric train_accuracy[/dim]")
 
