@@ -328,3 +328,34 @@ def test_a_byte_order_mark_an_editor_added_is_no_part_of_the_first_column(tmp_pa
     a, b = _files(tmp_path, "\ufeffstep,x,f\n0,8,30\n1,6.8,25.04\n", "step,x,f\n0,8,30\n1,6.8,25.04\n")
     assert compare_metrics(a, b) is None
     assert read_metrics(a) == read_metrics(b) == [{"step": 0, "x": 8.0, "f": 30.0}, {"step": 1, "x": 6.8, "f": 25.04}]
+
+
+def test_an_interrupted_original_is_compared_up_to_the_row_where_it_stopped(cli, tmp_path, monkeypatch):
+    # the rerun trains every epoch; the original's last row is the state where Ctrl-C stopped it, and it has no
+    # rows after that: it said "different: row 4 ..." (exit 1) although every row before it matched
+    import gradlab.training
+
+    config = tmp_path / "xor.yaml"
+    config.write_text("data: {name: xor, n_samples: 40}\nmodel: {hidden: [4], activation: tanh}\nloss: bce\n"
+                      "optimizer: {name: sgd, lr: 0.5}\ntraining: {epochs: 8, batch_size: 8, log_every: 1}\n")
+    real, calls = gradlab.training.train_epoch, []
+
+    def ctrl_c_in_epoch_4(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gradlab.training, "train_epoch", ctrl_c_in_epoch_4)
+    assert cli("train", config, "--out", tmp_path / "t", "--no-plot", "-q").code == 130
+    monkeypatch.setattr(gradlab.training, "train_epoch", real)
+    (original,) = run_dirs(tmp_path / "t")
+    assert json.loads((original / "summary.json").read_text())["status"] == "interrupted"
+    rows = (original / "metrics.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[0] for row in rows] == ["0", "1", "2", "3", "4"]  # epoch 4: where it stopped
+    result = cli("rerun", original, "--out", tmp_path / "again", "-q")
+    assert result.code == 0, result.out
+    assert ("identical: metrics.csv matches the original in all 4 rows before the original's last: it was "
+            "interrupted, and that row holds the state where it stopped (time_s ignored)") in " ".join(result.out.split())
+    (rerun,) = run_dirs(tmp_path / "again")
+    assert json.loads((rerun / "summary.json").read_text())["identical"] is True

@@ -1,5 +1,8 @@
 """``gradlab rerun``: run a run again from its config.yaml and check that the numbers are the same."""
 
+import contextlib
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -39,9 +42,12 @@ def rerun(
 
     # an interrupted rerun never finished: whether it would have been identical is unknown (null), not false
     interrupted = status == "interrupted"
-    # rows: counted as compared, in the one pass over both files (blank lines are no rows)
-    difference, rows = (None, 0) if interrupted else compare_metrics_counted(original / METRICS_FILE,
-                                                                              new_run.path / METRICS_FILE)
+    # an interrupted original stops at a row the rerun has no match for (train's holds the state mid-epoch
+    # where it stopped), and has none after it: the rows before that one are compared
+    partial = not interrupted and summary.get("status") == "interrupted"
+    with _compared_files(original / METRICS_FILE, new_run.path / METRICS_FILE, partial) as (first, second):
+        # rows: counted as compared, in the one pass over both files (blank lines are no rows)
+        difference, rows = (None, 0) if interrupted else compare_metrics_counted(first, second)
     # absolute: the summary is read later from anywhere, where a path relative to today's cwd means nothing
     new_run.update(rerun_of=str(original.resolve()), identical=None if interrupted else difference is None,
                    difference=None if difference is None else difference.message)
@@ -51,11 +57,46 @@ def rerun(
     if interrupted:
         out.print("[yellow]interrupted[/yellow]: the rerun stopped early, so its metrics are not comparable")
         raise typer.Exit(130)
+    stopped = (" before the original's last: it was interrupted, and that row holds the state where it stopped"
+               if partial else "")
     if difference is None:
-        out.print(f"[green]identical[/green]: metrics.csv matches the original in all {rows} rows ({ignored} ignored)")
+        out.print(f"[green]identical[/green]: metrics.csv matches the original in all {rows} rows{stopped} "
+                  f"({ignored} ignored)")
         return
-    out.print(f"[red]different[/red]: {escape(difference.message)}", highlight=False)  # cells are file text
+    out.print(f"[red]different[/red]: {escape(difference.message)}{stopped and ' (compared: the rows' + stopped + ')'}",
+              highlight=False)  # cells are file text
     raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _compared_files(original: Path, rerun: Path, partial: bool) -> Iterator[tuple[Path, Path]]:
+    """The two metrics files to compare: the files themselves, or with ``partial`` (an interrupted
+    original) copies of the original without its last row and of the rerun's as many first rows."""
+    if not partial:
+        yield original, rerun
+        return
+    with tempfile.TemporaryDirectory(prefix="gradlab-rerun-") as scratch:
+        first, second = Path(scratch) / "original.csv", Path(scratch) / "rerun.csv"
+        rows = _copy_head(original, first, None) - 1
+        _copy_head(original, first, rows)
+        _copy_head(rerun, second, rows)
+        yield first, second
+
+
+def _copy_head(source: Path, target: Path, rows: int | None) -> int:
+    """Copy the header and the first ``rows`` non-blank lines of a metrics file (all with None); the
+    number of its non-blank lines after the header."""
+    count = 0
+    with open(source, encoding="utf-8", newline="") as reader, open(target, "w", encoding="utf-8", newline="") as writer:
+        writer.write(reader.readline())
+        for line in reader:
+            if not line.strip():
+                continue
+            if rows is not None and count >= rows:
+                break
+            writer.write(line)
+            count += 1
+    return count
 
 
 def _check_original(original: Path) -> dict:
