@@ -77,26 +77,24 @@ def _compared_files(original: Path, rerun: Path, partial: bool) -> Iterator[tupl
         return
     with tempfile.TemporaryDirectory(prefix="gradlab-rerun-") as scratch:
         first, second = Path(scratch) / "original.csv", Path(scratch) / "rerun.csv"
-        rows = _copy_head(original, first, None) - 1
+        with open(original, encoding="utf-8", newline="") as lines:
+            rows = sum(1 for line in lines if line.strip()) - 2  # less the header and the last row
         _copy_head(original, first, rows)
         _copy_head(rerun, second, rows)
         yield first, second
 
 
-def _copy_head(source: Path, target: Path, rows: int | None) -> int:
-    """Copy the header and the first ``rows`` non-blank lines of a metrics file (all with None); the
-    number of its non-blank lines after the header."""
+def _copy_head(source: Path, target: Path, rows: int) -> None:
+    """Copy the header and the first ``rows`` non-blank lines after it of a metrics file."""
     count = 0
     with open(source, encoding="utf-8", newline="") as reader, open(target, "w", encoding="utf-8", newline="") as writer:
         writer.write(reader.readline())
         for line in reader:
-            if not line.strip():
-                continue
-            if rows is not None and count >= rows:
+            if count >= rows:
                 break
-            writer.write(line)
-            count += 1
-    return count
+            if line.strip():
+                writer.write(line)
+                count += 1
 
 
 def _check_original(original: Path) -> dict:
