@@ -117,3 +117,19 @@ def path_exists(path: str | os.PathLike, what: str) -> bool:
     except OSError as error:
         raise InputError(f"{what}: cannot use {str(path)!r}: {error.strerror}") from None
     return True
+
+
+def expand_user(path: str | os.PathLike, what: str):
+    """``Path(path).expanduser()``; a ``~someone`` this system knows no user of is bad input, where
+    ``expanduser`` raises RuntimeError (an internal error)."""
+    from pathlib import Path
+
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        raise InputError(f"{what}: cannot expand {str(path)!r}: no such user") from None
+
+
+def longest_name(directory: str | os.PathLike) -> int:
+    """The longest file name, in bytes, that ``directory``'s file system takes (255 where it cannot say)."""
+    return os.pathconf(directory, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255

@@ -285,10 +285,9 @@ def check_output_file(path: Path, suffix: str, option: str = "--output",
     directory. What a command writes beside the file (a plot's CSV) shares its folder, so is refused
     with it.
     """
-    import os
     import tempfile
 
-    from gradlab.errors import InputError, path_exists
+    from gradlab.errors import InputError, longest_name, path_exists
 
     if path.suffix.lower() != suffix:
         raise InputError(f"{option} must name a {suffix} file, got {str(path)!r}")
@@ -301,7 +300,7 @@ def check_output_file(path: Path, suffix: str, option: str = "--output",
     _refuse_overwriting(path, option, inputs)  # first: 'inside the run' says more than a missing sub-folder
     if not parent.is_dir():
         raise InputError(f"{option}: directory {str(path.parent)!r} does not exist")
-    longest = os.pathconf(parent, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255
+    longest = longest_name(parent)
     if len(path.name.encode()) + NAME_ROOM > longest:  # found only after the work, by a file written beside it
         raise InputError(f"{option}: the file name is {len(path.name.encode())} bytes; this directory takes names of up "
                          f"to {longest}, and the files written beside it (a chart's '_step_study', a temporary "

@@ -18,14 +18,11 @@ from gradlab.datasets.checks import (
 )
 from gradlab.datasets.csv_files import read_csv
 from gradlab.datasets.sources import Raw, Source, _xy_names, datasets
-from gradlab.errors import InputError, path_exists
+from gradlab.errors import InputError, expand_user, path_exists
 
 
 def _resolve_path(path: str, base_dir: Path | None) -> Path:
-    try:
-        p = Path(path).expanduser()
-    except RuntimeError:  # '~someone' for a user this system does not know
-        raise InputError(f"path: cannot expand {path!r}: no such user") from None
+    p = expand_user(path, "path")
     if not p.is_absolute() and base_dir is not None:
         p = Path(base_dir) / p
     # looked up before resolve(), which raises on a symlink loop; a name too long is refused too

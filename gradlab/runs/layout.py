@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 
-from gradlab.errors import InputError, path_exists
+from gradlab.errors import InputError, expand_user, longest_name, path_exists
 from gradlab.names import STATUSES
 
 FINAL_STATUSES = STATUSES[1:]
@@ -37,11 +37,7 @@ def runs_root(out: str | os.PathLike | None = None) -> Path:
     if not out and variable and not variable.strip():
         raise InputError(f"$GRADLAB_RUNS: an empty path; name a directory (GRADLAB_RUNS=. for the current one), "
                          f"got {variable!r}")
-    root = Path(out or variable or "runs")
-    try:
-        return root.expanduser()
-    except RuntimeError:  # '~someone' for a user this system does not know
-        raise InputError(f"{root_source(out)}: cannot expand {str(root)!r}: no such user") from None
+    return expand_user(out or variable or "runs", root_source(out))
 
 
 def check_root(out: str | os.PathLike | None = None) -> Path:
@@ -63,7 +59,7 @@ def check_root(out: str | os.PathLike | None = None) -> Path:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise InputError(f"{root_source(out)}: cannot create run root {str(root)!r}: {str(existing)!r} is not writable")
     # the folders still to be made: a name too long for them was found by mkdir only, after the command's output
-    longest = os.pathconf(existing, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255
+    longest = longest_name(existing)
     for part in root.absolute().parts[len(existing.absolute().parts):]:
         if len(part.encode()) > longest:
             raise InputError(f"{root_source(out)}: cannot create run root {str(root)!r}: a folder name of "
