@@ -4,6 +4,7 @@ import csv
 import json
 import re
 
+import numpy as np
 import pytest
 import yaml
 
@@ -147,12 +148,13 @@ def test_the_failure_message_names_a_failing_array(cli, tmp_path, monkeypatch):
 def test_the_failure_message_names_an_entry_that_failed_not_one_that_passed_by_atol(cli, tmp_path):
     # a trained ReLU network: many gradient entries are ~1e-12, where finite differences give relative
     # error 1 while the absolute error stays below atol; the message quoted such a passing entry
-    # ("max relative error 1 in W1[0, 63]"). The tolerances are tight enough for central differences'
-    # own noise to fail an entry on any platform (at 1e-9 and 1e-11 an entry or two fail by a hair, or
-    # none, as the trained weights and the platform's exp round)
+    # ("max relative error 1 in W1[0, 63]"). The tolerances are tight enough, and eps = 1e-4 large
+    # enough, for the differences' truncation error (eps^2 f''' / 6, up to 1e-9 here, above their
+    # rounding noise, which raises atol to 1.7e-12) to fail entries on any platform
     assert cli("train", CONFIGS / "spiral_relu.yaml", "--out", tmp_path / "runs", "--no-plot", "-q").code == 0
     (trained,) = run_dirs(tmp_path / "runs")
-    result = cli("gradcheck", trained, "--tol", "1e-11", "--atol", "1e-13", "--out", tmp_path / "o")
+    result = cli("gradcheck", trained, "--eps", "1e-4", "--tol", "1e-11", "--atol", "1e-13",
+                 "--out", tmp_path / "o")
     assert result.code == 1
     found = re.search(r"max relative error of a failing entry (\S+) in (\w+)\[([\d, ]+)\] \(absolute (\S+); "
                       r"tol 1e-11, atol (\S+)\)", result.err)
@@ -319,3 +321,22 @@ def test_a_sample_near_a_kink_of_the_loss_passes_and_the_raised_tolerance_is_sai
     assert ("entries near a kink of the loss were judged by a difference that falls short of it, whose rounding "
             "noise raises atol to 1.15e-05 there") in text
     assert "2 entries sit on a kink:" in text and "a sample across a kink of the loss (hinge's margin, mae's 0)" in text
+
+
+def test_a_trained_regression_of_large_targets_is_judged_at_its_outputs_rounding(cli, tmp_path):
+    # targets of about +-100 fitted to an mae of about 3: the outputs' sums, about 500, round far above the
+    # loss, and a right gradient could fail against eps_mach |C| / eps; the noise is taken at their size
+    config = tmp_path / "big.yaml"
+    config.write_text("data: {name: linear, n_samples: 40, n_features: 2, weights: [100, -100], standardize: true}\n"
+                      "model: {hidden: [3], activation: tanh}\nloss: mae\noptimizer: {name: adam, lr: 0.1}\n"
+                      "training: {epochs: 3000, batch_size: 40}\n")
+    assert cli("train", config, "--out", tmp_path / "runs", "--no-plot", "-q").code == 0
+    (trained,) = run_dirs(tmp_path / "runs")
+    result = cli("gradcheck", trained, "--out", tmp_path / "o")
+    assert result.code == 0, result.err
+    text = " ".join(result.out.split())
+    found = re.search(r"raised to (\S+): the central differences' rounding noise at the size of the sums the loss "
+                      r"is computed from, (\S+) \(above the loss itself\)", text)
+    assert found, text
+    size = float(found[2])
+    assert 100 < size < 2000 and float(found[1]) == pytest.approx(np.finfo(float).eps * size / 1e-6, rel=5e-3)

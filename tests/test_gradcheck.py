@@ -812,3 +812,65 @@ def test_compare_takes_norms_of_gradients_past_1e154_without_overflow():
     assert row["max_rel_error"] == pytest.approx(1e-9 / 2, rel=1e-6)
     (row,) = compare([np.zeros(2)], [np.zeros(2)])
     assert row["norm_rel_error"] == 0.0
+
+
+def test_the_rounding_size_of_a_network_by_hand():
+    # x = (1, -2), z1 = 1 * 1 + (-2)(-2) + 0.5 = 5.5 (relu passes it), z2 = 3 * 5.5 + 1e4 = 10016.5 against
+    # the target 10014.5: mse's delta2 = 2 (N = 1), delta1 = 2 * 3 = 6, so the size is
+    # 2 (5.5 * 3 + 1e4) + 6 (1 * 1 + 2 * 2 + 0.5) = 20033 + 33 = 20066, where C itself is 2
+    from gradlab.engine.gradcheck import rounding_size
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+
+    network = Network.from_weights([(np.array([[1.0], [-2.0]]), np.array([0.5])), (np.array([[3.0]]), np.array([1e4]))],
+                                   "relu", "identity")
+    loss = losses.create("mse")
+    assert network.loss_and_gradients(loss, np.array([[1.0, -2.0]]), np.array([[10014.5]])) == 2.0
+    assert rounding_size(network) == 20066.0
+
+
+def large_outputs_small_residuals():
+    """A 2-4-1 tanh network whose outputs are about 1e4 and lie 0.01 to 0.1 from their targets (mae): C is 0.05,
+    but the outputs' rounding, eps_mach 1e4, is what its values carry."""
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+
+    rng = np.random.default_rng(3)
+    X = rng.uniform(0, 1, size=(32, 2))
+    network = Network.from_weights([(rng.normal(size=(2, 4)), rng.normal(size=4)),
+                                    (rng.normal(size=(4, 1)), np.array([1e4]))], "tanh", "identity")
+    network.forward(X)
+    residuals = rng.uniform(0.01, 0.1, size=(32, 1)) * rng.choice([-1.0, 1.0], size=(32, 1))
+    return network, losses.create("mae"), X, network.output.a + residuals
+
+
+def test_a_small_loss_of_large_outputs_is_judged_at_their_rounding():
+    # a right gradient failed: W1's differences were off by up to 1.0e-7 (relative 7.7e-4) against the noise
+    # eps_mach |C| / eps = 1.2e-11; eps_mach times the outputs' size over eps, 2.2e-6, is above it
+    from gradlab.engine.gradcheck import check_network, rounding_size
+
+    network, loss, X, Y = large_outputs_small_residuals()
+    result = check_network(network, loss, X, Y)
+    assert result.passed, result
+    assert 0.04 < network.loss(loss, X, Y) < 0.06
+    network.loss_and_gradients(loss, X, Y)
+    assert 9e3 < rounding_size(network) < 1.2e4 and result.size == rounding_size(network)
+    assert result.noise == pytest.approx(np.finfo(float).eps * result.size / 1e-6, rel=1e-12)
+
+
+@pytest.mark.parametrize("factor", [1.001, 0.999])
+def test_a_wrong_gradient_of_large_outputs_still_fails(monkeypatch, factor):
+    # the raised atol, 2.2e-6, stays far below a 0.1% error of the gradients that matter (W2's, about 0.1-1)
+    from gradlab.engine.gradcheck import check_network
+    from gradlab.engine.network import Network
+
+    backward = Network.backward
+
+    def wrong(self, loss, y):
+        backward(self, loss, y)
+        self.layers[1].gW *= factor
+
+    monkeypatch.setattr(Network, "backward", wrong)
+    network, loss, X, Y = large_outputs_small_residuals()
+    result = check_network(network, loss, X, Y)
+    assert not result.passed and [row["passed"] for row in result.rows] == [True, True, False, True]
