@@ -95,7 +95,8 @@ def gradcheck(
     show_table(_table(result, tol, atol, eps))
     at = ("at this loss" if not result.size else  # a small loss of large outputs rounds with them
           f"at the size of the sums the loss is computed from, {result.size:.3g} (above the loss itself)")
-    raised = f", raised to {result.noise:.3g}: the central differences' rounding noise {at}" if result.noise > atol else ""
+    raised = (f", raised to {result.noise:.3g}: the central differences' rounding noise {at}"
+              if result.noise > atol else "")
     out.print(f"an entry passes when its relative error is <= tol = {tol:g} or its absolute error <= atol = "
               f"{atol:g}{raised}", style="dim")
     if result.near_kink_atol is not None and result.near_kink_atol > result.abs_tolerance:
