@@ -874,3 +874,23 @@ def test_a_wrong_gradient_of_large_outputs_still_fails(monkeypatch, factor):
     network, loss, X, Y = large_outputs_small_residuals()
     result = check_network(network, loss, X, Y)
     assert not result.passed and [row["passed"] for row in result.rows] == [True, True, False, True]
+
+
+@pytest.mark.parametrize("name", ["mse", "mae"])
+def test_relu_units_on_their_kinks_under_large_outputs_pass(name):
+    # three rows of zeros put each of the 5 relu units on its kink (b1 = 0) under outputs of 1e4: a right
+    # gradient failed by 1.0e-8 to 1.0e-7 against atol 1e-8 (mse) and 2-4 kinks went unrecognised (mae)
+    from gradlab.engine.gradcheck import check_network
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 3))
+    X[:3] = 0.0
+    network = Network.from_weights([(rng.normal(size=(3, 5)), np.zeros(5)), (rng.normal(size=(5, 1)), np.array([1e4]))],
+                                   "relu", "identity")
+    network.forward(X)
+    Y = network.output.a + rng.normal(0, 0.1, size=(16, 1))
+    result = check_network(network, losses.create(name), X, Y)
+    assert result.passed, result
+    assert [row["kinks"] for row in result.rows] == [0, 5, 0, 0]
