@@ -526,6 +526,14 @@ class GroupSummary:
     def label(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.values)
 
+    @property
+    def others(self) -> list[str]:
+        """The runs not in the mean, by how they ended: ``['2 diverged', '1 unmeasured']`` (what the
+        ranking's "other runs" column and a heatmap cell say); empty when all ``total`` are."""
+        unmeasured = self.statuses["completed"] - self.n  # completed, but with no metric to average
+        return [*(f"{n} {status}" for status, n in sorted(self.statuses.items()) if status != "completed"),
+                *([f"{unmeasured} unmeasured"] if unmeasured else [])]
+
 
 def rank(results: Results) -> list[GroupSummary]:
     """Grid points best first by the mean of ``final_<metric>`` (direction from the metric);
@@ -583,9 +591,11 @@ def _finite(values: Iterable[Any]) -> list[float]:
 
 
 def heatmap_table(results: Results, summaries: Sequence[GroupSummary]) -> dict[str, Any] | None:
-    """With exactly two grid keys: the values of each key in grid order and the mean metric per
-    (row value, column value) as a nested list (None where no run completed), with the number of
-    seeds each mean is taken over and the metric's ``bounds`` (0 to 1 for an accuracy; else None)."""
+    """With exactly two grid keys: the values of each key in grid order and, per (row value,
+    column value) as nested lists, the mean metric (None where no run has a value), its sd, the
+    number of runs ``n`` it is taken over of the ``total`` the grid point has, and the ``others``
+    (:attr:`GroupSummary.others`); with the seeds per point and the metric's ``bounds`` (0 to 1 for
+    an accuracy; else None)."""
     if len(results.keys) != 2:
         return None
     rows_key, cols_key = results.keys
@@ -598,5 +608,6 @@ def heatmap_table(results: Results, summaries: Sequence[GroupSummary]) -> dict[s
         return [[getattr(cells.get((r, c)), attribute, empty) for c in col_values] for r in row_values]
 
     return {"keys": (rows_key, cols_key), "rows": row_values, "columns": col_values, "mean": table("mean", None),
-            "sd": table("sd", None), "n": table("n", 0), "seeds": results.plan.seed_count,
+            "sd": table("sd", None), "n": table("n", 0), "total": table("total", 0), "others": table("others", []),
+            "seeds": results.plan.seed_count,
             "bounds": bounds(results.plan.metric)}

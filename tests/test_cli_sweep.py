@@ -150,10 +150,40 @@ def test_a_loss_heatmap_stretches_its_colours_over_what_ran_and_says_so():
 
     table = {"keys": ("optimizer.lr", "loss"), "rows": ["0.1", "1"], "columns": ["mse", "bce"],
              "mean": [[0.0201, 0.0205], [None, 0.0203]], "sd": [[None, None], [None, None]], "n": [[1, 1], [0, 1]],
-             "seeds": 1, "bounds": None}
+             "total": [[1, 1], [1, 1]], "others": [[[], []], [["1 diverged"], []]], "seeds": 1, "bounds": None}
     fig = heatmap_figure(table, "test_loss", higher_is_better=False)
     assert fig.axes[0].images[0].get_clim() == (0.0201, 0.0205)  # a loss has no natural ends
     assert fig.axes[1].get_ylabel() == "test_loss\ncolours span this sweep's 0.0201 to 0.0205"
+
+
+def test_a_heatmap_cell_over_fewer_runs_than_seeds_says_so_and_one_without_any_says_why(cli, tmp_path, tiny,
+                                                                                         monkeypatch):
+    # 2 of 4 seeds diverged: the cell read "0.55 ± 0.071" like the others under "mean over 4 seeds"
+    from gradlab import runner
+    from gradlab.plots import save
+    from gradlab.plots import sweep as drawing
+
+    real = runner.execute
+
+    def execute(experiment, run, *args, **kwargs):  # lr 1: every mse run and bce's seed 2 fail
+        config = experiment.config
+        if config.optimizer.lr == 1 and (config.loss == "mse" or config.seed == 2):
+            raise RuntimeError("disk full")
+        return real(experiment, run, *args, **kwargs)
+
+    figures = []
+    monkeypatch.setattr(runner, "execute", execute)
+    monkeypatch.setattr(drawing, "save", lambda fig, path: figures.append(fig) or save(fig, path))
+    _, sweep_dir = sweep(cli, tmp_path, tiny, *GRID_2X2X2, "--workers", "1")
+    heat = {(h["optimizer.lr"], h["loss"]): h for h in csv.DictReader((sweep_dir / "heatmap.csv").open())}
+    (fig,) = figures
+    texts = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in fig.axes[0].texts}
+    full = float(heat["0.1", "mse"]["mean"]), float(heat["0.1", "mse"]["sd"])
+    assert texts[0, 0] == f"{full[0]:.3g}\n± {full[1]:.2g}"  # both seeds: as before
+    assert texts[1, 1] == f"{float(heat['1', 'bce']['mean']):.3g}\n1 of 2 runs"
+    assert texts[1, 0] == "no mean\n2 failed"
+    assert fig.axes[1].get_ylabel() == "test_accuracy (mean over 2 seeds)\nhatched: over fewer runs"
+    assert len(fig.axes[0].patches) == 1  # the one hatched cell
 
 
 def ranked_values(out):

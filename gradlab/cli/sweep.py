@@ -203,9 +203,6 @@ def _ranking(plan, summaries):
     table.add_column("s / run", justify="right", no_wrap=True)
     for rank, s in enumerate(summaries, start=1):
         value = "-" if s.mean is None else fmt(s.mean, 4) + (f" ± {fmt(s.sd, 2)}" if s.sd is not None else "")
-        unmeasured = s.statuses["completed"] - s.n  # completed, but with no metric to average
-        others = ", ".join([*(f"{n} {status}" for status, n in sorted(s.statuses.items()) if status != "completed"),
-                            *([f"{unmeasured} unmeasured"] if unmeasured else [])])
         table.add_row(str(rank) if s.mean is not None else "-", *(escape(str(v)) for _, v in s.values), value,
-                      f"{s.n}/{s.total}", others, "-" if s.duration_s is None else f"{s.duration_s:.2g}")
+                      f"{s.n}/{s.total}", ", ".join(s.others), "-" if s.duration_s is None else f"{s.duration_s:.2g}")
     return table

@@ -6,6 +6,11 @@ bright: one test sample in 100 (0.99 against 1) looked like the best point again
 a fixed scale a difference in colour is a difference in accuracy the eye can weigh, and two
 sweeps' heatmaps compare. A loss or R^2 has no such ends; its colours span the values of this
 sweep, and the colour bar's label gives that span in numbers, so a narrow one is seen as narrow.
+
+A cell's colour is a mean over the runs that have a value; a cell whose mean is over fewer runs
+than the grid point has (two of four seeds diverged) is hatched and says so ("2 of 4 runs"): drawn
+like the others, a mean of the two survivors read as one of four. A cell with no value says how
+its runs ended ("4 diverged") rather than nothing.
 """
 
 from __future__ import annotations
@@ -35,12 +40,13 @@ def heatmap(table: dict[str, Any], metric: str, higher_is_better: bool, path: Pa
 
 
 def heatmap_figure(table: dict[str, Any], metric: str, higher_is_better: bool):
-    """Rows: the first grid key's values, columns: the second's; each cell its mean (and
-    +- sd when there are several seeds). The colour map runs so that better is always
-    brighter, over the metric's ``bounds`` when it has them (see the module docstring)."""
+    """Rows: the first grid key's values, columns: the second's; each cell says :func:`cell_labels`.
+    The colour map runs so that better is always brighter, over the metric's ``bounds`` when it
+    has them (see the module docstring); a cell over fewer runs than its grid point has is hatched."""
+    from matplotlib.patches import Rectangle
+
     rows_key, cols_key = table["keys"]
     mean = np.array([[np.nan if v is None else v for v in row] for row in table["mean"]], dtype=float)
-    sd = table["sd"]
     fig, ax = new_figure(size=(1.6 + 1.3 * len(table["columns"]), 1.4 + 0.7 * len(table["rows"])))
     finite = mean[np.isfinite(mean)]
     # no natural ends: the colours stretch over what this sweep measured, and the label says so
@@ -48,25 +54,49 @@ def heatmap_figure(table: dict[str, Any], metric: str, higher_is_better: bool):
     low, high = table["bounds"] or span or (0.0, 1.0)
     image = ax.imshow(np.ma.masked_invalid(mean), cmap="viridis" if higher_is_better else "viridis_r",
                       aspect="auto", vmin=low, vmax=high)
-    fig.colorbar(image, ax=ax, label=_scale_label(metric, table["seeds"], span))
+    labels = cell_labels(table)
+    partial = [(i, j) for i, row in enumerate(table["n"]) for j, n in enumerate(row) if 0 < n < table["total"][i][j]]
+    fig.colorbar(image, ax=ax, label=_scale_label(metric, table["seeds"], span, partial=bool(partial)))
     ax.set_xticks(range(len(table["columns"])), labels=table["columns"])
     ax.set_yticks(range(len(table["rows"])), labels=table["rows"])
     ax.set(xlabel=cols_key, ylabel=rows_key, title=f"{metric}: {'higher' if higher_is_better else 'lower'} is better")
+    for i, j in partial:
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="//", edgecolor="0.5", linewidth=0))
     for i in range(mean.shape[0]):
         for j in range(mean.shape[1]):
             if not np.isfinite(mean[i, j]):
-                ax.text(j, i, "no run\ncompleted", ha="center", va="center", fontsize=8, color="gray")
+                ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=8, color="gray")
                 continue
-            text = f"{mean[i, j]:.3g}" + (f"\n± {sd[i][j]:.2g}" if sd[i][j] is not None else "")
             bright = (image.norm(mean[i, j]) > 0.5) == higher_is_better  # viridis is bright at its top end
-            ax.text(j, i, text, ha="center", va="center", fontsize=9, color="black" if bright else "white")
+            ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=9, color="black" if bright else "white")
     return fig
 
 
-def _scale_label(metric: str, seeds: int, span: tuple[float, float] | None) -> str:
-    """The colour bar's label: the metric, 'mean over N seeds' only when there are several, and
-    the span of a scale stretched to this sweep's values (``span``)."""
+def cell_labels(table: dict[str, Any]) -> list[list[str]]:
+    """Each cell's text, row by row: its mean (``+- sd`` below it when there are several runs), then
+    ``n of total runs`` when the mean is over fewer runs than the grid point has; without a mean
+    ``no mean`` and how the runs ended, one line each (``4 diverged``)."""
+    labels = []
+    for means, sds, ns, totals, others in zip(table["mean"], table["sd"], table["n"], table["total"], table["others"]):
+        row = []
+        for mean, sd, n, total, other in zip(means, sds, ns, totals, others):
+            if mean is None:
+                row.append("\n".join(["no mean", *other]))
+                continue
+            lines = [f"{mean:.3g}", *([f"± {sd:.2g}"] if sd is not None else []),
+                     *([f"{n} of {total} runs"] if n < total else [])]
+            row.append("\n".join(lines))
+        labels.append(row)
+    return labels
+
+
+def _scale_label(metric: str, seeds: int, span: tuple[float, float] | None, partial: bool = False) -> str:
+    """The colour bar's label: the metric, 'mean over N seeds' only when there are several (and that
+    hatched cells are over fewer when some cells are ``partial``), and the span of a scale
+    stretched to this sweep's values (``span``)."""
     label = metric + (f" (mean over {seeds} seeds)" if seeds > 1 else "")
+    if partial:  # a line of its own: the bar is as tall as two rows of cells
+        label += "\nhatched: over fewer runs"
     if span is not None:  # with the cells' own 3 digits
         label += f"\ncolours span this sweep's {span[0]:.3g} to {span[1]:.3g}"
     return label
