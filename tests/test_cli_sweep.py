@@ -153,7 +153,37 @@ def test_a_loss_heatmap_stretches_its_colours_over_what_ran_and_says_so():
              "total": [[1, 1], [1, 1]], "others": [[[], []], [["1 diverged"], []]], "seeds": 1, "bounds": None}
     fig = heatmap_figure(table, "test_loss", higher_is_better=False)
     assert fig.axes[0].images[0].get_clim() == (0.0201, 0.0205)  # a loss has no natural ends
-    assert fig.axes[1].get_ylabel() == "test_loss\ncolours span this sweep's 0.0201 to 0.0205"
+    assert fig.axes[1].get_ylabel() == "test_loss\ncolours span this sweep's\n0.0201 to 0.0205"
+
+
+def loss_table(means):
+    """A one-seed heatmap table of a loss: ``means`` row by row (None: no run has a value)."""
+    return {"keys": ("optimizer.lr", "model.hidden"), "rows": [str(i) for i in range(len(means))],
+            "columns": [str(j) for j in range(len(means[0]))], "mean": means,
+            "sd": [[None] * len(row) for row in means], "n": [[int(v is not None) for v in row] for row in means],
+            "total": [[1] * len(row) for row in means], "others": [[[] if v is not None else ["1 diverged"]
+                                                                     for v in row] for row in means],
+            "seeds": 1, "bounds": None}
+
+
+def test_a_loss_heatmap_spanning_more_than_two_decades_is_coloured_on_a_log_scale():
+    # 0.0188 to 201 on a linear scale: 11 of 12 cells the same colour, the outlier the only other one
+    from matplotlib.colors import LogNorm
+
+    from gradlab.plots.sweep import heatmap_figure
+
+    means = [[0.0188, 0.05, 0.11, 0.3], [0.021, 0.07, 0.2, 0.45], [0.03, 0.09, 0.6, 201.0]]
+    fig = heatmap_figure(loss_table(means), "test_loss", higher_is_better=False)
+    image = fig.axes[0].images[0]
+    assert isinstance(image.norm, LogNorm) and image.get_clim() == (0.0188, 201.0)
+    colours = {tuple(image.to_rgba(v)) for row in means for v in row}
+    assert len(colours) == 12  # every cell its own colour
+    assert fig.axes[1].get_ylabel() == "test_loss\ncolours span this sweep's\n0.0188 to 201, log scale"
+    # within two decades, or with a value a log scale cannot show (an R^2 below 0), the scale stays linear
+    for metric, within in (("test_loss", [[0.02, 0.5], [1.9, None]]), ("test_r2", [[-3.0, 0.001], [0.5, 0.99]])):
+        fig = heatmap_figure(loss_table(within), metric, higher_is_better=metric == "test_r2")
+        assert not isinstance(fig.axes[0].images[0].norm, LogNorm)
+        assert "log" not in fig.axes[1].get_ylabel()
 
 
 def test_a_heatmap_cell_over_fewer_runs_than_seeds_says_so_and_one_without_any_says_why(cli, tmp_path, tiny,

@@ -6,6 +6,9 @@ bright: one test sample in 100 (0.99 against 1) looked like the best point again
 a fixed scale a difference in colour is a difference in accuracy the eye can weigh, and two
 sweeps' heatmaps compare. A loss or R^2 has no such ends; its colours span the values of this
 sweep, and the colour bar's label gives that span in numbers, so a narrow one is seen as narrow.
+When those values are all positive and span more than two decades, the rule by which ``gradlab
+compare`` picks a log axis (:func:`gradlab.plots.spans_decades`), the scale is logarithmic and the
+label says so: on a linear one a single 201 among losses of 0.02 to 0.7 gave 11 of 12 cells one colour.
 
 A cell's colour is a mean over the runs that have a value; a cell whose mean is over fewer runs
 than the grid point has (two of four seeds diverged) is hatched and says so ("2 of 4 runs"): drawn
@@ -20,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from gradlab.plots import new_figure, save, write_columns
+from gradlab.plots import new_figure, save, spans_decades, write_columns
 
 
 def heatmap(table: dict[str, Any], metric: str, higher_is_better: bool, path: Path) -> list[Path]:
@@ -43,6 +46,7 @@ def heatmap_figure(table: dict[str, Any], metric: str, higher_is_better: bool):
     """Rows: the first grid key's values, columns: the second's; each cell says :func:`cell_labels`.
     The colour map runs so that better is always brighter, over the metric's ``bounds`` when it
     has them (see the module docstring); a cell over fewer runs than its grid point has is hatched."""
+    from matplotlib.colors import LogNorm, Normalize
     from matplotlib.patches import Rectangle
 
     rows_key, cols_key = table["keys"]
@@ -52,11 +56,12 @@ def heatmap_figure(table: dict[str, Any], metric: str, higher_is_better: bool):
     # no natural ends: the colours stretch over what this sweep measured, and the label says so
     span = (float(finite.min()), float(finite.max())) if table["bounds"] is None and finite.size else None
     low, high = table["bounds"] or span or (0.0, 1.0)
+    log = span is not None and low > 0 and spans_decades(finite)  # a log scale shows no value <= 0
     image = ax.imshow(np.ma.masked_invalid(mean), cmap="viridis" if higher_is_better else "viridis_r",
-                      aspect="auto", vmin=low, vmax=high)
+                      aspect="auto", norm=(LogNorm if log else Normalize)(vmin=low, vmax=high))
     labels = cell_labels(table)
     partial = [(i, j) for i, row in enumerate(table["n"]) for j, n in enumerate(row) if 0 < n < table["total"][i][j]]
-    fig.colorbar(image, ax=ax, label=_scale_label(metric, table["seeds"], span, partial=bool(partial)))
+    fig.colorbar(image, ax=ax, label=_scale_label(metric, table["seeds"], span, partial=bool(partial), log=log))
     ax.set_xticks(range(len(table["columns"])), labels=table["columns"])
     ax.set_yticks(range(len(table["rows"])), labels=table["rows"])
     ax.set(xlabel=cols_key, ylabel=rows_key, title=f"{metric}: {'higher' if higher_is_better else 'lower'} is better")
@@ -90,13 +95,14 @@ def cell_labels(table: dict[str, Any]) -> list[list[str]]:
     return labels
 
 
-def _scale_label(metric: str, seeds: int, span: tuple[float, float] | None, partial: bool = False) -> str:
+def _scale_label(metric: str, seeds: int, span: tuple[float, float] | None, partial: bool = False,
+                 log: bool = False) -> str:
     """The colour bar's label: the metric, 'mean over N seeds' only when there are several (and that
     hatched cells are over fewer when some cells are ``partial``), and the span of a scale
-    stretched to this sweep's values (``span``)."""
+    stretched to this sweep's values (``span``), which is logarithmic when ``log``."""
     label = metric + (f" (mean over {seeds} seeds)" if seeds > 1 else "")
     if partial:  # a line of its own: the bar is as tall as two rows of cells
         label += "\nhatched: over fewer runs"
-    if span is not None:  # with the cells' own 3 digits
-        label += f"\ncolours span this sweep's {span[0]:.3g} to {span[1]:.3g}"
+    if span is not None:  # with the cells' own 3 digits; short lines, or a bar two cells tall cuts them off
+        label += f"\ncolours span this sweep's\n{span[0]:.3g} to {span[1]:.3g}" + (", log scale" if log else "")
     return label
