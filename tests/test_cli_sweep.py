@@ -975,6 +975,52 @@ def test_a_sweep_stopped_right_after_its_directory_is_made_has_its_results_csv(c
         ("1", "0.1", "cancelled", "cancelled before it started"), ("2", "1", "cancelled", "cancelled before it started")]
 
 
+def test_an_interrupted_sweep_draws_its_heatmap_from_the_points_that_finished(cli, tmp_path, tiny, monkeypatch):
+    # after Ctrl-C no heatmap was drawn at all, though two keys vary and three points had finished
+    from gradlab.plots import save
+    from gradlab.plots import sweep as drawing
+
+    record = sweeps.Results.record
+
+    def ctrl_c_after_the_third(self, result):
+        record(self, result)
+        if result.index == 3:
+            raise KeyboardInterrupt
+
+    figures = []
+    monkeypatch.setattr(sweeps.Results, "record", ctrl_c_after_the_third)
+    monkeypatch.setattr(drawing, "save", lambda fig, path: figures.append(fig) or save(fig, path))
+    result, sweep_dir = sweep(cli, tmp_path, tiny, *GRID_2X2X2, "--workers", "1", code=130)
+    assert [r["status"] for r in results(sweep_dir)] == ["completed"] * 3 + ["cancelled"] * 5
+    heat = list(csv.DictReader((sweep_dir / "heatmap.csv").open()))
+    assert [(h["optimizer.lr"], h["loss"], h["n"]) for h in heat] == [
+        ("0.1", "mse", "2"), ("0.1", "bce", "1"), ("1", "mse", "0"), ("1", "bce", "0")]
+    assert [h["mean"] == "" for h in heat] == [False, False, True, True]
+    (fig,) = figures
+    texts = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in fig.axes[0].texts}
+    assert texts[0, 1].endswith("\n1 of 2 runs")
+    assert texts[1, 0] == texts[1, 1] == "no mean\n2 cancelled"
+    summary = json.loads((sweep_dir / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["plots"] == ["heatmap.png"]
+    assert f"heatmap: {sweep_dir / 'heatmap.png'}" in result.out.splitlines()
+
+
+def test_a_ctrl_c_while_the_heatmap_is_drawn_keeps_the_sweep_s_summary_and_table(cli, tmp_path, tiny, monkeypatch):
+    # the heatmap is drawn after a first Ctrl-C too, where a second one is likely to land
+    from gradlab.plots import sweep as drawing
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(drawing, "heatmap_figure", ctrl_c)
+    result, sweep_dir = sweep(cli, tmp_path, tiny, "--grid", "optimizer.lr=0.1,1", "--grid", "loss=mse,bce",
+                              "--workers", "1", code=130)
+    summary = json.loads((sweep_dir / "summary.json").read_text())
+    assert (summary["status"], summary["counts"], summary["plots"]) == ("interrupted", {"completed": 4}, [])
+    assert "grid points ranked by final test_accuracy" in result.out and "heatmap:" not in result.out
+    assert not (sweep_dir / "heatmap.png").exists()
+
+
 def test_a_points_clock_starts_after_the_modules_it_imports_are_loaded(tmp_path):
     """A fresh worker's first point was timed with its lazy imports (matplotlib alone ~0.7 s): once
     ``run_point``'s own imports and ``import_point_modules`` are done, a point with plots imports nothing more."""

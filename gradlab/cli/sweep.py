@@ -86,7 +86,10 @@ def sweep(
                 if results.unfinished():  # stopped before the executor had the points (it closes its own)
                     results.close_unfinished()
             summaries = sweeps.rank(results)
-            files = _heatmap(results, summaries, run) if not results.interrupted else []
+            try:  # after a Ctrl-C too: drawn from the points that finished, the others' cells missing
+                files = _heatmap(results, summaries, run)
+            except KeyboardInterrupt:  # a (second) Ctrl-C while drawing: results.csv and every run are saved
+                files, results.interrupted = [], True
             counts = results.counts()
             best = summaries[0] if summaries and summaries[0].mean is not None else None
             run.finish(
