@@ -60,7 +60,7 @@ def test_the_demo_is_one_command(cli, tmp_path, saturation_runs):
     assert "loss" in differ and "mse" in differ and "bce" in differ
     assert "optimizer" not in differ and "epochs" not in differ
     assert "halved at epoch" in text
-    assert "different losses" in text  # values of two losses are not on one scale
+    assert "different losses" in result.err and "different losses" not in text  # not on one scale; a note: stderr
 
 
 def test_output_file_instead_of_a_run_directory(cli, tmp_path, saturation_runs):
@@ -151,7 +151,7 @@ def test_curves_that_hide_one_another_are_named(cli, tmp_path):
     assert comparison.same_curves() == [[comparison.curves[0].label, comparison.curves[1].label]]
     result = cli("compare", a, b, c, "--output", tmp_path / "c.png")
     assert (f"note: {comparison.curves[0].label} and {comparison.curves[1].label} have the same f at every step: "
-            "on the plot the last hides the others") in result.out
+            "on the plot the last hides the others") in result.err
 
 
 def test_a_descend_run_and_a_train_run_are_not_compared(cli, tmp_path, saturation_runs):
@@ -208,7 +208,7 @@ def test_a_damaged_summary_still_shows_the_curves_marked_damaged(cli, tmp_path, 
     result = cli("compare", hurt, ce, "--output", tmp_path / "cmp.png")
     assert result.code == 0, result.text
     assert "│ saturation_mse │ damaged" in result.out
-    assert "note: saturation_mse is damaged: summary.json is " in " ".join(result.out.split())
+    assert "note: saturation_mse is damaged: summary.json is " in " ".join(result.err.split())
 
 
 def test_a_bad_name_is_refused_before_any_work_or_output(cli, tmp_path, saturation_runs):
@@ -251,7 +251,7 @@ def test_log_says_what_a_log_axis_leaves_out(cli, tmp_path):
     both = cli("compare", first, second, "--log", "--output", tmp_path / "both.png")
     assert both.code == 0, both.err
     negative = sum(float(row["f"]) <= 0 for row in csv.DictReader((second / "metrics.csv").open()))
-    assert negative == 6 and f"note: --log leaves out {negative} values of f that are <= 0" in " ".join(both.out.split())
+    assert negative == 6 and f"note: --log leaves out {negative} values of f that are <= 0" in " ".join(both.err.split())
     none = cli("compare", second, third, "--log", "--out", tmp_path / "cmp")
     assert (none.code, none.err.strip()) == (2, "error: --log: no value of f is > 0, and a log axis shows only those; "
                                                 "use --linear")
@@ -421,7 +421,7 @@ def test_a_final_minus_inf_is_a_diverged_value_not_the_best(cli, tmp_path):
     text = " ".join(result.out.split())
     assert "│ slow │ completed │ 38 │ -inf │ 25.04 (1) │ never │" in text
     assert ("note: slow's f is not finite from step 2 on (final -inf): diverged values, "
-            "never the best") in result.out
+            "never the best") in result.err
     (run,) = run_dirs(tmp_path / "cmp")
     row = json.loads((run / "summary.json").read_text())["runs"][0]
     assert (row["final"], row["best"], row["best_at"], row["diverged_at"]) == ("-inf", pytest.approx(25.04), 1, 2)
@@ -455,7 +455,8 @@ def test_a_ctrl_c_while_drawing_names_the_run_directory_it_leaves(cli, tmp_path,
     monkeypatch.setattr(gradlab.plots.compare, "overlay", stopped)
     result = cli("compare", *saturation_runs, "--out", tmp_path / "o")
     (run,) = run_dirs(tmp_path / "o")
-    assert (result.code, result.err) == (130, "interrupted\n")
+    *notes, last = result.err.splitlines()  # the notes (different losses) go to stderr before it
+    assert (result.code, last) == (130, "interrupted") and all(n.startswith("note: ") for n in notes)
     assert result.out.endswith(f"run directory: {run}\n")
     assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
 
@@ -468,4 +469,4 @@ def test_losses_with_parameters_are_different_losses_too(cli, tmp_path):
     first, second = run_dirs(tmp_path / "runs")
     result = cli("compare", first, second, "--out", tmp_path / "o")
     assert result.code == 0, result.err
-    assert "note: the runs use different losses, whose values are not on one scale" in " ".join(result.out.split())
+    assert "note: the runs use different losses, whose values are not on one scale" in " ".join(result.err.split())

@@ -181,7 +181,7 @@ def test_softmax_is_drawn_along_z_and_equals_sigmoid(cli, tmp_path):
     _, col = read_csv(only_run(tmp_path) / "activations.csv")
     np.testing.assert_allclose(col["softmax"], col["sigmoid"], rtol=1e-14)
     np.testing.assert_allclose(col["softmax_derivative"], col["sigmoid_derivative"], rtol=1e-12)
-    assert "softmax([z, 0])_0, which equals sigmoid(z)" in result.out
+    assert "softmax([z, 0])_0, which equals sigmoid(z)" in result.err  # a note: stderr
 
 
 def test_numeric_step_of_the_seed_is_visibly_noisy(cli, tmp_path):
@@ -320,13 +320,13 @@ def test_show_without_a_display_says_where_the_figure_is(cli, tmp_path, monkeypa
     monkeypatch.setattr(sys, "platform", "linux")
     result = cli("plot", "relu", "--show", "--points", 20)
     assert result.code == 0, result.err
-    assert result.out.strip().endswith(
+    assert result.err.strip().endswith(
         "no display available (neither DISPLAY nor WAYLAND_DISPLAY is set), so no window opened; "
         f"the figure is saved at {only_run(tmp_path) / 'activations.png'}")
     # with the step study two figures, both named
     result = cli("plot", "relu", "--step-study", "--show", "--points", 20, "--output", tmp_path / "r.png")
     assert result.code == 0, result.err
-    assert f"so no window opened; the figures are saved at {tmp_path / 'r.png'}, {tmp_path / 'r_step_study.png'}" in result.out
+    assert f"so no window opened; the figures are saved at {tmp_path / 'r.png'}, {tmp_path / 'r_step_study.png'}" in result.err
 
 
 def test_show_with_a_display_but_a_non_interactive_backend_says_so(cli, tmp_path, monkeypatch):
@@ -334,7 +334,7 @@ def test_show_with_a_display_but_a_non_interactive_backend_says_so(cli, tmp_path
     monkeypatch.setenv("MPLBACKEND", "Agg")
     result = cli("plot", "relu", "--show", "--points", 20, "--output", tmp_path / "r.png")
     assert result.code == 0, result.err
-    assert f"cannot open a window (matplotlib's backend is non-interactive); the figure is saved at {tmp_path / 'r.png'}" in result.out
+    assert f"cannot open a window (matplotlib's backend is non-interactive); the figure is saved at {tmp_path / 'r.png'}" in result.err
 
 
 def test_show_opens_each_png_at_its_own_size_fitted_to_the_screen(tmp_path, monkeypatch):
@@ -528,7 +528,7 @@ def test_a_per_class_loss_names_the_target_it_draws(cli, tmp_path):
     assert result.code == 0, result.err
     text = " ".join(result.out.split())
     assert ("cross_entropy takes the logit z itself on two classes, scores [z, 0] and target [t, 1 - t] = [0, 1]; "
-            "it is drawn against p = sigmoid(z)") in text
+            "it is drawn against p = sigmoid(z)") in result.err  # a note: stderr
     assert "│ -10 │ 4.5398e-5 │ 4.5399e-5 │" in text
 
 

@@ -385,11 +385,36 @@ def test_a_grid_of_seeds_is_one_seed_column_and_ranks(cli, tmp_path, tiny):
 def test_seeds_over_a_pinned_data_seed_say_the_data_stay(cli, tmp_path, tiny):
     result, sweep_dir = sweep(cli, tmp_path, tiny, "--seeds", "2", "--set", "data.seed=4", "--workers", "1")
     note = "note: data.seed is 4 in the config, so the seeds change the initialisation and the shuffling, not the data"
-    assert note in " ".join(result.out.split())
+    assert note in result.err.splitlines() and "note:" not in result.out  # one line, on stderr
     configs = [yaml.safe_load((sweep_dir / r["run_dir"] / "config.yaml").read_text()) for r in results(sweep_dir)]
     assert [(c["seed"], c["data"]["seed"]) for c in configs] == [(1, 4), (2, 4)]
     result, _ = sweep(cli, tmp_path, tiny, "--seeds", "2", "--workers", "1")  # data follow the seed: no note
-    assert "note: data.seed" not in result.out
+    assert "note: data.seed" not in result.text
+
+
+def test_a_sweep_s_notes_go_to_stderr_and_stdout_holds_only_the_plan_table_and_paths(cli, tmp_path, tiny):
+    # `gradlab sweep <run>/config.yaml ... 2>/dev/null` still printed "note: data.seed is 0 in the config, ..."
+    # and the unmeasured and different-losses notes: stdout is for the table and paths a script reads
+    assert cli("train", tiny, "--out", tmp_path / "runs").code == 0
+    (run,) = run_dirs(tmp_path / "runs")
+    done = subprocess.run([sys.executable, "-m", "gradlab", "sweep", str(run / "config.yaml"), "--grid", "loss=mse,bce",
+                           "--grid", "data.test_fraction=0,0.5", "--seeds", "2", "--metric", "test_loss",
+                           "--workers", "1", "--out", str(tmp_path / "sweeps")],
+                          capture_output=True, text=True, env=subprocess_env(COLUMNS="200"), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "note: data.seed is 0 in the config, so the seeds change the initialisation and the shuffling, not the data",
+        "note: the points use different losses, whose values are not on one scale: rank them by --metric "
+        "test_accuracy",
+        "note: loss=mse, data.test_fraction=0: 2 unmeasured (completed with no final test_loss): the data have no "
+        "test split (data.test_fraction is 0)",
+        "note: loss=bce, data.test_fraction=0: 2 unmeasured (completed with no final test_loss): the data have no "
+        "test split (data.test_fraction is 0)"]
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    table = [line for line in lines if line[0] in "┏┃┡│└" or line.startswith("grid points ranked by")]
+    assert len(table) == 9  # title, 3 lines of header, 4 grid points, bottom edge
+    assert [line.split(": ")[0] for line in lines if line not in table] == [
+        "sweep", "sweep directory", "points", "results", "heatmap", "heatmap", "run directory"]
 
 
 def fake_results(grid, rows):
@@ -444,7 +469,7 @@ def test_a_point_without_a_test_split_says_why_it_has_no_test_accuracy(cli, tmp_
     assert (ranked[0][:2], ranked[0][3:5]) == (["1", "0.5"], ["1/1", ""])
     assert ranked[1][:5] == ["-", "0", "-", "0/1", "1 unmeasured"]
     assert ("note: data.test_fraction=0: 1 unmeasured (completed with no final test_accuracy): "
-            "the data have no test split (data.test_fraction is 0)") in " ".join(result.out.split())
+            "the data have no test split (data.test_fraction is 0)") in result.err.splitlines()
     assert "points: 2 completed" in result.out
     rows = results(sweep_dir)  # results.csv agrees: both completed, test_accuracy empty for the first
     assert [r["status"] for r in rows] == ["completed", "completed"]
@@ -1082,8 +1107,8 @@ def test_a_sweep_ranking_different_losses_by_a_loss_says_they_are_on_no_one_scal
     # --grid loss=mse,bce --metric test_loss ranked the mse points first only because its numbers are smaller
     result, _ = sweep(cli, tmp_path, tiny, "--grid", "loss=mse,bce", "--metric", "train_loss")
     assert ("note: the points use different losses, whose values are not on one scale: rank them by --metric "
-            "test_accuracy") in result.out.splitlines()
+            "test_accuracy") in result.err.splitlines()
     result, _ = sweep(cli, tmp_path, tiny, "--grid", "loss=mse,bce")  # an accuracy: nothing to say
-    assert "different losses" not in result.out
+    assert "different losses" not in result.text
     result, _ = sweep(cli, tmp_path, tiny, "--grid", "optimizer.lr=0.1,1", "--metric", "train_loss")
-    assert "different losses" not in result.out
+    assert "different losses" not in result.text

@@ -9,8 +9,8 @@ import typer
 from rich.markup import escape
 
 from gradlab.cli.common import (
-    NameOption, OutOption, check_output_file, examples, fmt, named_if_stopped, out, saved, show_paths, show_table,
-    titled_table,
+    NameOption, OutOption, check_output_file, err, examples, fmt, named_if_stopped, out, saved, show_paths,
+    show_table, titled_table,
 )
 
 HELP = (
@@ -60,23 +60,23 @@ def compare(
                              f"use --linear")
     show_table(_values_table(comparison))
     if hidden:
-        out.print(f"[dim]note: --log leaves out {plural(hidden, 'value')} of {escape(comparison.metric)} that "
-                  f"{'is' if hidden == 1 else 'are'} <= 0[/dim]")
+        err.print(f"[dim]note: --log leaves out {plural(hidden, 'value')} of {escape(comparison.metric)} that "
+                  f"{'is' if hidden == 1 else 'are'} <= 0[/dim]", soft_wrap=True)  # notes: stderr, as train's warnings
     show_table(_differing_table(comparison))
     for labels in comparison.same_curves():
-        out.print(f"[dim]note: {escape(' and '.join(labels))} have the same {escape(comparison.metric)} at every "
+        err.print(f"[dim]note: {escape(' and '.join(labels))} have the same {escape(comparison.metric)} at every "
                   f"{escape(comparison.x)}: on the plot the last hides the others[/dim]", soft_wrap=True)
     for curve in comparison.curves:
         if curve.problem:
-            out.print(f"[dim]note: {escape(curve.label)} is {curve.status}: {escape(curve.problem)}[/dim]")
+            err.print(f"[dim]note: {escape(curve.label)} is {curve.status}: {escape(curve.problem)}[/dim]", soft_wrap=True)
     for row in comparison.table():
         if row["diverged_at"] is not None:  # its best is before that: a -inf loss is no best, but divergence
-            out.print(f"[dim]note: {escape(row['label'])}'s {escape(comparison.metric)} is not finite from "
+            err.print(f"[dim]note: {escape(row['label'])}'s {escape(comparison.metric)} is not finite from "
                       f"{escape(comparison.x)} {_show(row['diverged_at'])} on (final {_show(row['final'])}): "
                       f"diverged values, never the best[/dim]", soft_wrap=True)
     if comparison.metric.endswith("loss") and varies_loss(comparison.differing):  # also loss.name, loss.delta
-        out.print("[dim]note: the runs use different losses, whose values are not on one scale: compare the shapes "
-                  "(plateau, halving time), or --metric train_accuracy[/dim]")
+        err.print("[dim]note: the runs use different losses, whose values are not on one scale: compare the shapes "
+                  "(plateau, halving time), or --metric train_accuracy[/dim]", soft_wrap=True)
 
     from gradlab.plots.compare import overlay
 

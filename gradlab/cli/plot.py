@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gradlab.cli.common import (NameOption, OutOption, check_output_file, examples, fmt, named_if_stopped, out,
+from gradlab.cli.common import (NameOption, OutOption, check_output_file, err, examples, fmt, named_if_stopped, out,
                                 parse_number, saved, show_table, titled_table, whole_number_option)
 from gradlab.errors import InputError
 
@@ -134,10 +134,10 @@ def _show(pngs: list[Path]) -> None:
 
     where = f"the figure is saved at {pngs[0]}" if len(pngs) == 1 else f"the figures are saved at {', '.join(map(str, pngs))}"
     if not display_available():
-        out.print(f"no display available (neither DISPLAY nor WAYLAND_DISPLAY is set), so no window opened; {where}",
-                  markup=False, soft_wrap=True)  # paths unbroken, to copy
+        err.print(f"no display available (neither DISPLAY nor WAYLAND_DISPLAY is set), so no window opened; {where}",
+                  markup=False, soft_wrap=True)  # what --show could not do: stderr; paths unbroken, to copy
     elif not show(pngs):
-        out.print(f"cannot open a window (matplotlib's backend is non-interactive); {where}", markup=False,
+        err.print(f"cannot open a window (matplotlib's backend is non-interactive); {where}", markup=False,
                   soft_wrap=True)
 
 
@@ -255,7 +255,7 @@ def _render_activations(study) -> None:
         act = curve.activation
         out.print(f"[bold]{escape(curve.spec)}[/bold]  {escape(act.formula)}   [dim]{escape(act.derivative_formula)}[/dim]")
         if curve.note:
-            out.print(f"[yellow]note:[/yellow] {escape(curve.note)}")
+            err.print(f"[yellow]note:[/yellow] {escape(curve.note)}", soft_wrap=True)
     show_table(_table(study.samples))
     facts = titled_table(f"facts on [{fmt(lo)}, {fmt(hi)}]")
     for column in ("function", "range of values", "seen on the grid", "max f'",
@@ -293,7 +293,7 @@ def _render_losses(study) -> None:
         out.print(f"[bold]{escape(curve.spec)}[/bold]  {escape(curve.loss.formula)}   "
                   f"[dim]{escape(curve.loss.gradient_formula)}[/dim]")
     for note in study.notes:
-        out.print(f"[yellow]note:[/yellow] {escape(note)}")
+        err.print(f"[yellow]note:[/yellow] {escape(note)}", soft_wrap=True)
     show_table(_table(study.samples))
     first = study.facts[study.losses[0].key]
     table = titled_table(f"facts (target {fmt(study.target)})")

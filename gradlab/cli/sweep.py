@@ -106,12 +106,12 @@ def sweep(
     if plan.metric.endswith("loss") and varies_loss(plan.grid):  # mse's numbers beside bce's ranked mse first
         scored = next((m for m in ("test_accuracy", "train_accuracy", "test_r2", "train_r2") if m in plan.metrics), None)
         instead = f": rank them by --metric {scored}" if scored else ""
-        out.print(f"note: the points use different losses, whose values are not on one scale{instead}",
-                  markup=False, highlight=False, soft_wrap=True)
+        err.print(f"note: the points use different losses, whose values are not on one scale{instead}",
+                  markup=False, highlight=False, soft_wrap=True)  # notes on stderr: stdout is the table and paths
     for s in summaries:
         if s.unmeasured:  # config and file text: no markup
-            out.print(f"note: {s.label()}: {s.statuses['completed'] - s.n} unmeasured (completed with no final "
-                      f"{plan.metric}): {s.unmeasured}", markup=False, highlight=False)
+            err.print(f"note: {s.label()}: {s.statuses['completed'] - s.n} unmeasured (completed with no final "
+                      f"{plan.metric}): {s.unmeasured}", markup=False, highlight=False, soft_wrap=True)
     out.print(f"points: {', '.join(f'{n} {s}' for s, n in counts.most_common())}")
     show_paths(("results", results.path))
     for path in files:
@@ -136,8 +136,8 @@ def _say_plan(plan, pool, path) -> None:
     out.print(f"sweep: {len(plan.points)} points ({sizes} grid{seeds}), {where}; ranked by {plan.metric} "
               f"({direction} is better)", highlight=False, soft_wrap=True)  # one line, for a script reading it
     if plan.fixed_data_seed is not None:
-        out.print(f"note: data.seed is {plan.fixed_data_seed} in the config, so the seeds change the initialisation "
-                  f"and the shuffling, not the data", highlight=False, soft_wrap=True)
+        err.print(f"note: data.seed is {plan.fixed_data_seed} in the config, so the seeds change the initialisation "
+                  f"and the shuffling, not the data", highlight=False, soft_wrap=True)  # a note: stderr
     show_paths(("sweep directory", path))
 
 
