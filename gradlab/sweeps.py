@@ -49,7 +49,6 @@ from gradlab.processes import signals_deferred
 from gradlab.runs import PackedRun
 
 RESULTS_FILE = "results.csv"
-SWEEP_FILE = "sweep.yaml"
 #: the metrics results.csv reports (final and best) when the experiments log them
 MAIN_METRICS = ("train_loss", "test_loss", "train_accuracy", "test_accuracy", "train_r2", "test_r2")
 #: the ``error`` of a point that Ctrl-C stopped while it ran, and of one it kept from starting

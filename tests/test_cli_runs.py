@@ -459,6 +459,24 @@ def test_show_refuses_an_ambiguous_part_and_lists_the_runs_it_matches(cli, tmp_p
                           "20261122-031730-train-saturation_ce-9a0b1c; give more of the name\n")
 
 
+def test_the_ids_a_sweeps_listing_shows_are_taken_wherever_a_run_is(cli, tmp_path):
+    # 'gradlab runs --dir <sweep>' listed them, and compare, rerun and 'runs show' said no run had them in its name
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY)
+    assert cli("sweep", config, "--grid", "optimizer.lr=0.1,0.5", "--workers", "1").code == 0
+    (sweep,) = run_dirs(tmp_path / "runs")
+    points = {Path(r["path"]).name[-6:]: Path(r["path"]) for r in json.loads(cli("runs", "--dir", sweep, "--json").out)}
+    first, second = sorted(points, key=lambda i: points[i].name)  # p1 (lr 0.1), p2 (lr 0.5)
+    shown = cli("runs", "show", first)
+    assert (shown.code, shown.out.splitlines()[0]) == (0, f"{points[first].name}  train  completed")
+    compared = cli("compare", first, second, "--output", tmp_path / "c.png")
+    assert compared.code == 0, compared.err
+    assert re.search(r"optimizer\.lr\s+\S+\s+0\.1\s+\S+\s+0\.5", compared.out)
+    rerun = cli("rerun", second, "-q")
+    assert rerun.code == 0, rerun.err
+    assert f"rerun of: {points[second]}" in rerun.out and "identical: metrics.csv matches" in rerun.out
+
+
 def test_json_paths_are_absolute(cli, tmp_path, monkeypatch):
     monkeypatch.delenv("GRADLAB_RUNS")  # ./runs, relative to the working directory (tmp_path)
     assert cli("descend", "--steps", "3").code == 0

@@ -177,12 +177,67 @@ def test_resolve_run_refuses_an_ambiguous_part_listing_the_candidates(tmp_path):
                               "20261122-031730-train-saturation_ce-9a0b1c")
     with pytest.raises(InputError, match=rf"run 'saturation' is ambiguous: matches {mse.name}, {ce.name}; "):
         resolve_run("saturation", root)
-    with pytest.raises(InputError, match=r"run 'zzz': no run directory there, and no run under .* has it in its name"):
+    with pytest.raises(InputError, match=r"run 'zzz': no run directory there, and no run under .* or in a sweep there "
+                                         r"has it in its name \(see 'gradlab runs'\)$"):
         resolve_run("zzz", root)
     with pytest.raises(InputError, match=r"run '': give a run directory or a part of a run's name"):
         resolve_run("", root)  # '' is part of every name, and Path('') is the current directory
     with pytest.raises(InputError, match=r"run 'a{300}': no run directory there"):
         resolve_run("a" * 300, root)  # too long for a file name: the system refuses to look (ENAMETOOLONG)
+
+
+def _sweep_named(root, name, *points):
+    """A sweep directory (its sweep.yaml) under ``root`` holding run directories of these names."""
+    (sweep,) = _run_dirs_named(root, name)
+    (sweep / "sweep.yaml").write_text("grid: {}\n")
+    return [sweep, *_run_dirs_named(sweep, *points)]
+
+
+def test_resolve_run_finds_a_sweeps_point_by_a_part_of_its_name(tmp_path):
+    # 'gradlab runs --dir <sweep>' lists the points' ids; every command taking a run refused them
+    from gradlab.runs import resolve_run
+
+    root = tmp_path / "root"
+    _run_dirs_named(root, "20261208-004500-train-xor-111111")
+    sweep, p1, p2 = _sweep_named(root, "20261208-004527-sweep-div-3f6231", "20261208-004528-train-p001-f29c54",
+                                 "20261208-004528-train-p002-e1dc92")
+    assert resolve_run("f29c54", root) == p1
+    assert resolve_run("p002", root) == p2
+    assert resolve_run(p2.name, root) == p2  # the whole name
+    assert resolve_run("3f6231", root) == sweep  # the sweep itself is one of the root's runs
+
+
+def test_resolve_run_looks_in_the_sweeps_only_when_no_run_of_the_root_has_the_part(tmp_path):
+    from gradlab.runs import resolve_run
+
+    root = tmp_path / "root"
+    top, other = _run_dirs_named(root, "20261208-004500-train-p001-aaaaaa", "20261208-004501-train-xor-bbbbbb")
+    _sweep_named(root, "20261208-004527-sweep-div-3f6231", "20261208-004528-train-p001-f29c54",
+                 "20261208-004528-train-xor-cccccc")
+    assert resolve_run("p001", root) == top  # the root's run wins over the point named alike
+    assert resolve_run("xor", root) == other
+    with pytest.raises(InputError, match="run 'train' is ambiguous: matches 20261208-004500-train-p001-aaaaaa, "
+                                         "20261208-004501-train-xor-bbbbbb; "):  # the root's runs only
+        resolve_run("train", root)
+
+
+def test_resolve_run_refuses_a_part_several_sweeps_points_share_naming_them(tmp_path):
+    from gradlab.runs import resolve_run
+
+    root = tmp_path / "root"
+    _, first = _sweep_named(root, "20261208-004527-sweep-div-3f6231", "20261208-004528-train-p001-f29c54")
+    _, second = _sweep_named(root, "20261208-005000-sweep-div-77aa01", "20261208-005001-train-p001-e1dc92")
+    _, wide = _sweep_named(root, "20261208-005100-sweep-div-88bb02", "20261208-005101-train-p001_wide-a0a0a0")
+    with pytest.raises(InputError) as refused:
+        resolve_run("p001", root)
+    assert str(refused.value) == (f"run 'p001' is ambiguous: matches {first.name}, {second.name}, {wide.name}; "
+                                  f"give more of the name")
+    _, alone, _ = _sweep_named(tmp_path / "other", "20261208-005200-sweep-div-99cc03",
+                               "20261208-005201-train-p001-b1b1b1", "20261208-005201-train-p001_wide-c2c2c2")
+    assert resolve_run("p001", tmp_path / "other") == alone  # as among the root's runs: the one named so
+    _run_dirs_named(root / "20261208-004500-train-xor-111111", "20261208-004501-train-p009-dddddd")
+    with pytest.raises(InputError, match="run 'p009': no run directory there"):  # no sweep: its folders are not looked in
+        resolve_run("p009", root)
 
 
 @pytest.mark.parametrize(("text", "kind"), [("[1, 2]", "an array"), ("null", "null"), ('"done"', "a string")])

@@ -61,7 +61,7 @@ def sweep(
     from gradlab import executors, sweeps
     from gradlab.comparison import varies_loss
     from gradlab.errors import InputError
-    from gradlab.runs import Run, write_yaml
+    from gradlab.runs import SWEEP_FILE, Run, write_yaml
 
     if not grid and not seeds:
         raise InputError("sweep needs --grid KEY=VALUES or --seeds N (or both)")
@@ -79,7 +79,7 @@ def sweep(
             results = sweeps.Results(plan, run.path)
             try:
                 run.update(reproduce=_reproduce(run.argv, config))
-                write_yaml(run.file(sweeps.SWEEP_FILE), plan.spec(**execution))
+                write_yaml(run.file(SWEEP_FILE), plan.spec(**execution))
                 _say_plan(plan, pool, run.path)
                 _run(plan, run, pool, collect, plot, results)
             finally:

@@ -12,7 +12,7 @@ atomically when it ends with one of ``completed``, ``diverged``, ``interrupted``
 ``failed``. The root is ``--out``, else ``$GRADLAB_RUNS``, else ``./runs``.
 
 Reading back: :func:`resolve_run` finds the run a command was given (a path, or any
-unique part of a run's name); :func:`inspect_run` and :func:`list_runs` describe run
+unique part of the name of a run or of a sweep's point); :func:`inspect_run` and :func:`list_runs` describe run
 directories, damaged or half-written ones included (they are reported, never raised), and
 :func:`list_newest_runs` the newest few of them, reading only those few in full;
 :func:`read_config`, :func:`read_summary`, :func:`read_metrics` read the files, refusing a
@@ -37,8 +37,8 @@ from gradlab.runs.directory import PackedRun, Run, mark_interrupted, pack_run, u
 from gradlab.runs.files import (MetricsLog, atomic_file, to_plain, write_failure, write_json, write_table,
                                 write_yaml)
 from gradlab.runs.layout import (CONFIG_FILE, DATA_FILE, FINAL_STATUSES, METRICS_FILE, MODEL_FILE, NAME_PATTERN,
-                                 SUMMARY_FILE, check_name, check_root, enclosing_run, is_run_dir, root_source,
-                                 runs_root)
+                                 SUMMARY_FILE, SWEEP_FILE, check_name, check_root, enclosing_run, is_run_dir,
+                                 is_sweep_dir, root_source, runs_root)
 from gradlab.runs.listing import RunInfo, inspect_run, list_newest_runs, list_runs
 from gradlab.runs.metrics_diff import TIMING_COLUMNS, MetricsDifference, compare_metrics, compare_metrics_counted
 from gradlab.runs.reading import (MetricsColumns, read_config, read_json, read_last_metrics_row, read_metrics,
@@ -50,8 +50,8 @@ __all__ = [
     "LISTING_STATUSES", "RUN_COMMANDS", "STATUSES",
     # layout
     "CONFIG_FILE", "DATA_FILE", "FINAL_STATUSES", "METRICS_FILE", "MODEL_FILE", "NAME_PATTERN", "SUMMARY_FILE",
-    "check_name", "check_root",
-    "enclosing_run", "is_run_dir", "root_source", "runs_root",
+    "SWEEP_FILE", "check_name", "check_root",
+    "enclosing_run", "is_run_dir", "is_sweep_dir", "root_source", "runs_root",
     # files
     "MetricsLog", "atomic_file", "to_plain", "write_failure", "write_json", "write_table", "write_yaml",
     # reading

@@ -19,6 +19,7 @@ METRICS_FILE = "metrics.csv"
 SUMMARY_FILE = "summary.json"
 MODEL_FILE = "model.npz"  # a training run's final weights W1, b1, W2, b2, ...
 DATA_FILE = "data.json"  # what a training run's data were: features, classes, standardisation
+SWEEP_FILE = "sweep.yaml"  # a sweep's record: its directory also holds the run directories of its points
 #: a run name, as it may stand in a directory name (also the schema's pattern for ``name``)
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _NAME = re.compile(NAME_PATTERN)
@@ -95,6 +96,15 @@ def is_run_dir(path: Path, config_alone: bool = True) -> bool:
         return bool(_DIR_NAME.match(path.name)) or (path / SUMMARY_FILE).exists() \
             or (config_alone and (path / CONFIG_FILE).exists())
     except OSError:  # a path the system refuses to look at (a name too long): no run of ours
+        return False
+
+
+def is_sweep_dir(path: Path) -> bool:
+    """A directory holding a sweep's record (:data:`SWEEP_FILE`), whose points are run directories
+    inside it; the one run directory that holds others. Hidden directories are none, as for :func:`is_run_dir`."""
+    try:
+        return not path.name.startswith(".") and (path / SWEEP_FILE).is_file()
+    except OSError:  # a path the system refuses to look at: no sweep of ours
         return False
 
 

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from gradlab.errors import InputError, path_exists
-from gradlab.runs.layout import _DIR_NAME, CONFIG_FILE, SUMMARY_FILE, is_run_dir, root_source, runs_root
+from gradlab.runs.layout import _DIR_NAME, CONFIG_FILE, SUMMARY_FILE, is_run_dir, is_sweep_dir, root_source, runs_root
 
 
 def read_metrics_text(path: str | os.PathLike) -> str:
@@ -379,7 +379,13 @@ def _number(key: str, text: str | None) -> Any:
 
 def resolve_run(reference: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
     """The run directory a command was given: a path, else a run under the runs root whose
-    directory name is ``reference`` or contains it (an id, a name, a time stamp, any unique part).
+    directory name is ``reference`` or contains it (an id, a name, a time stamp, any unique part),
+    else such a point of a sweep there (``gradlab runs --dir <sweep>`` lists them).
+
+    The root's own runs come first: a name one of them has is never looked up in the sweeps, so
+    a part that finds a run there finds the same run however many sweeps are added. Only names
+    are compared (no run's files are read): one listing of the root, and of each sweep's directory
+    when no run of the root has the name.
 
     Parameters
     ----------
@@ -391,8 +397,9 @@ def resolve_run(reference: str | os.PathLike, root: str | os.PathLike | None = N
     Raises
     ------
     InputError
-        ``reference`` is empty, names no run, or is part of several runs' names (all of
-        them are listed, so the user can pick a longer part).
+        ``reference`` is empty, names no run, or is part of several runs' names, among the
+        root's runs or else among the sweeps' points (all of them are listed, so the user can
+        pick a longer part).
     """
     text = str(reference)
     if not text:
@@ -402,20 +409,34 @@ def resolve_run(reference: str | os.PathLike, root: str | os.PathLike | None = N
     if is_run_dir(Path(reference)):  # a path needs no run root: an odd $GRADLAB_RUNS is no business of it
         return Path(reference)
     base = runs_root(root)
-    if is_run_dir(base / text):  # a whole name before a part: it may also be part of another name
-        return base / text
     looked_in = path_exists(base, root_source(root, "--dir")) and base.is_dir()
-    matches = sorted(p for p in base.iterdir() if text in p.name and is_run_dir(p)) if looked_in else []
-    if len(matches) > 1:  # 'xor' beside 'xor_wide': the run named exactly that, if it is the only one
-        named = [p for p in matches if (m := _DIR_NAME.match(p.name)) and m["name"] == text]
-        matches = named if len(named) == 1 else matches
+    folders = [base] if looked_in else []
+    matches = _named_runs(folders, text) or _named_runs([p for p in _entries(folders) if is_sweep_dir(p)], text)
     if len(matches) == 1:
         return matches[0]
     if matches:
         raise InputError(f"run {text!r} is ambiguous: matches {_name_list([p.name for p in matches])}; "
                          f"give more of the name")
-    raise InputError(f"run {text!r}: no run directory there, and no run under {str(base)!r} has it in its name "
-                     f"(see 'gradlab runs')")
+    raise InputError(f"run {text!r}: no run directory there, and no run under {str(base)!r} or in a sweep there "
+                     f"has it in its name (see 'gradlab runs')")
+
+
+def _named_runs(folders: Sequence[Path], text: str) -> list[Path]:
+    """The run directories in ``folders`` that ``text`` names, sorted: the one whose whole name it is,
+    else those whose name holds it, narrowed to the one run *named* ``text`` when exactly one is
+    ('xor' beside 'xor_wide'); several when ``text`` is ambiguous, none when it names no run there."""
+    whole = [folder / text for folder in folders if is_run_dir(folder / text)]
+    if whole:  # a whole name before a part: it may also be part of another name
+        return whole
+    matches = sorted(p for p in _entries(folders) if text in p.name and is_run_dir(p))
+    named = [p for p in matches if (m := _DIR_NAME.match(p.name)) and m["name"] == text]
+    return named if len(matches) > 1 and len(named) == 1 else matches
+
+
+def _entries(folders: Sequence[Path]) -> Iterator[Path]:
+    """What the folders hold, folder by folder."""
+    for folder in folders:
+        yield from folder.iterdir()
 
 
 def _name_list(names: Sequence[str], shown: int = 10) -> str:
