@@ -25,6 +25,7 @@ import numpy as np
 from gradlab.errors import InputError, did_you_mean
 from gradlab.runs import (METRICS_FILE, TIMING_COLUMNS, RunInfo, inspect_run, read_config,
                           read_metrics_columns, read_metrics_header, resolve_run)
+from gradlab.training import best_index
 
 #: the first of these a run's metrics have is the default metric / x axis
 DEFAULT_METRICS = ("train_loss", "f")
@@ -69,25 +70,24 @@ class Curve:
         ``diverged_at``: where a curve that ends non-finite left the finite values for good (None
         when its final value is finite, or no value is)."""
         # start and final are the values as logged, nan or inf included (a diverged run's inf is its
-        # final value); best and halved_at look at finite values only. A loss of -inf is no best, for
-        # all that it is lowest: it is a diverged value (as a run that detects it says), so a curve
-        # ending there keeps its best finite value as its best, and diverged_at says where it left them
+        # final value); halved_at looks at finite values only. The best is the run's own, as its
+        # summary.json has it (best_index): never a diverged run's last row, nor a value that is not
+        # finite (a loss of -inf is lowest, and a diverged value: diverged_at says where the curve left them)
         start, final = (float(self.y[0]), float(self.y[-1])) if self.y.size else (None, None)
+        k = best_index(self.y, higher, self.status == "diverged")
+        best = {"best": None, "best_at": None} if k is None else {"best": float(self.y[k]), "best_at": _plain(self.x[k])}
         finite = np.isfinite(self.y)
         if not finite.any():
-            return {"start": start, "final": final, "best": None, "best_at": None, "halved_at": None,
-                    "halved_after": None, "diverged_at": None}
+            return {"start": start, "final": final, **best, "halved_at": None, "halved_after": None, "diverged_at": None}
         last_finite = int(np.flatnonzero(finite)[-1])
         diverged = _plain(self.x[last_finite + 1]) if last_finite + 1 < self.y.size else None
-        ys = np.where(finite, self.y, -np.inf if higher else np.inf)
-        k = int(np.argmax(ys) if higher else np.argmin(ys))
         halved = after = None
         if not higher and math.isfinite(start) and start > 0:
             below = np.flatnonzero(finite & (self.y <= start / 2))
             if below.size:  # never the first point, the start itself (> start / 2)
                 halved, after = _plain(self.x[below[0]]), _plain(self.x[below[0] - 1])
-        return {"start": start, "final": final, "best": float(self.y[k]), "best_at": _plain(self.x[k]),
-                "halved_at": halved, "halved_after": after, "diverged_at": diverged}
+        return {"start": start, "final": final, **best, "halved_at": halved, "halved_after": after,
+                "diverged_at": diverged}
 
 
 def _plain(value: Any) -> Any:

@@ -11,7 +11,7 @@ import numpy as np
 
 from gradlab.experiment import Experiment
 from gradlab.runs import DATA_FILE, MODEL_FILE, Run, to_plain
-from gradlab.training import Callback, History, binary_threshold, fit, watched_loss
+from gradlab.training import Callback, History, best_index, binary_threshold, fit, watched_loss
 
 PATH_FILE = "path.npy"
 #: a run records its path (path.npy) by default when the network has at most this many parameters
@@ -54,21 +54,22 @@ def describe_data(experiment: Experiment) -> dict[str, Any]:
 
 def final_values(history: History) -> dict[str, Any]:
     """The last logged row without timing, plus the best test accuracy and loss over the logged
-    rows. A diverged run's last row, logged at weights beyond use, is no best.
+    rows, by :func:`~gradlab.training.best_index` (a diverged run's last row is no best).
 
     The best loss is the lowest :func:`~gradlab.training.watched_loss` of every logged row, the
     first such row on a tie: also a row early stopping never checks (a scipy minimizer's end, an
     interrupted run's last) and a gain smaller than ``min_delta``, which early stopping ignores.
     """
     final = {k: v for k, v in history.final.items() if k != "time_s"}
-    candidates = history.before_divergence
-    accuracies = [r["test_accuracy"] for r in candidates if r.get("test_accuracy") is not None]
-    best = min(candidates, key=watched_loss, default=None)
+    diverged = history.status == "diverged"
+    accuracies = [r.get("test_accuracy") for r in history.rows]
+    losses = [watched_loss(r) for r in history.rows]
+    most, least = best_index(accuracies, True, diverged), best_index(losses, False, diverged)
     return {
         "final": final,
-        "best_test_accuracy": max(accuracies) if accuracies else None,
-        "best_epoch": None if best is None else best["epoch"],
-        "best_loss": None if best is None else watched_loss(best),
+        "best_test_accuracy": None if most is None else accuracies[most],
+        "best_epoch": None if least is None else history.rows[least]["epoch"],
+        "best_loss": None if least is None else losses[least],
     }
 
 

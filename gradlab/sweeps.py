@@ -47,6 +47,7 @@ from gradlab.errors import ConfigError, InputError, did_you_mean, plural
 from gradlab.grid import Point, expand, parse_grid, parse_seeds, show, show_values
 from gradlab.processes import signals_deferred
 from gradlab.runs import PackedRun
+from gradlab.training import best_index
 
 RESULTS_FILE = "results.csv"
 #: the metrics results.csv reports (final and best) when the experiments log them
@@ -322,9 +323,10 @@ def _describe(result: PointResult, history, metrics: Sequence[str]) -> None:
     if history.status == "interrupted":
         result.error = INTERRUPTED
     for metric in metrics:
-        finite = _finite(r.get(metric) for r in history.before_divergence)
-        result.final[metric] = history.rows[-1].get(metric) if history.rows else None
-        result.best[metric] = (max if higher_is_better(metric) else min)(finite) if finite else None
+        values = [r.get(metric) for r in history.rows]
+        best = best_index(values, higher_is_better(metric), history.status == "diverged")
+        result.final[metric] = values[-1] if values else None
+        result.best[metric] = None if best is None else values[best]
 
 
 def import_point_modules(plots: bool) -> None:

@@ -79,11 +79,32 @@ class History:
     def final(self) -> dict[str, Any]:
         return self.rows[-1] if self.rows else {}
 
-    @property
-    def before_divergence(self) -> list[dict[str, Any]]:
-        """The rows a best value may come from: all of them, but a diverged run's last, which
-        is logged at weights beyond use (its accuracy can be anything)."""
-        return self.rows[:-1] if self.status == "diverged" else self.rows
+
+
+def best_index(values: Sequence[float | None], higher: bool, diverged: bool) -> int | None:
+    """Which logged value of a metric is the run's best: the index of the highest (``higher``) or
+    lowest finite value, the first on a tie; None when there is none.
+
+    The one rule for a run's best, wherever it is given: summary.json (``best_test_accuracy``,
+    ``best_epoch``, ``best_loss``), a sweep's results.csv (``best_<metric>``) and ``gradlab compare``.
+    A diverged run's last row is left out: it is logged at weights beyond use, where an accuracy
+    can be anything (0.72 after a step to parameters of 2e12, from 0.36 before it). So is a value
+    that is not finite: a loss of -inf is lowest, and diverged.
+
+    Parameters
+    ----------
+    values : sequence of float or None, shape (n_rows,)
+        The metric at each logged row, in order; None (an empty cell) is no value.
+    higher : bool
+        Whether higher is better (accuracies, R^2); else lower is (losses, f).
+    diverged : bool
+        Whether the run's status is ``diverged``.
+    """
+    kept = np.array(values[:-1] if diverged else values, dtype=float)  # None -> nan
+    finite = np.isfinite(kept)
+    if not finite.any():
+        return None
+    return int(np.argmax(np.where(finite, kept, -np.inf)) if higher else np.argmin(np.where(finite, kept, np.inf)))
 
 
 class Callback:

@@ -428,6 +428,35 @@ def test_a_final_minus_inf_is_a_diverged_value_not_the_best(cli, tmp_path):
     assert json.loads((run / "summary.json").read_text())["runs"][1]["diverged_at"] is None
 
 
+def test_a_diverged_runs_best_is_the_one_its_summary_gives(cli, tmp_path):
+    # relu at lr 1000 on noisy XOR diverges at epoch 7 with test accuracy 0.72, from 0.36 at epoch 0:
+    # compare said best 0.72 (7) where summary.json, results.csv and 'gradlab runs' said 0.36
+    config = tmp_path / "xor.yaml"
+    config.write_text((CONFIGS / "xor.yaml").read_text())
+    common = ("--set", "optimizer.name=sgd", "--set", "data.noise=0.4", "--set", "model.hidden=[3]",
+              "--set", "model.activation=relu", "--set", "seed=1", "--no-plot", "-q")
+    for lr in ("1000", "1"):
+        assert cli("train", config, *common, "--set", f"optimizer.lr={lr}", "--name", f"lr{lr}").code == 0
+    diverged = next(p for p in run_dirs(tmp_path / "runs") if "-lr1000-" in p.name)
+    summary = json.loads((diverged / "summary.json").read_text())
+    rows = list(csv.DictReader((diverged / "metrics.csv").open()))
+    assert summary["status"] == "diverged" and [(r["epoch"], float(r["test_accuracy"])) for r in rows] == \
+        [("0", 0.36), ("7", 0.72)]
+    assert (summary["best_test_accuracy"], summary["best_epoch"]) == (0.36, 0)
+    result = cli("compare", "lr1000", "lr1", "--metric", "test_accuracy", "--out", tmp_path / "cmp")
+    assert result.code == 0, result.err
+    assert "│ lr1000 │ diverged  │  0.36 │  0.72 │     0.36 (0) │" in result.out
+    assert "note: lr1000 diverged: its last row, the final value, is logged at weights beyond use and is never " \
+           "the best" in " ".join(result.out.split())
+    (run,) = run_dirs(tmp_path / "cmp")
+    row = json.loads((run / "summary.json").read_text())["runs"][0]
+    assert (row["final"], row["best"], row["best_at"]) == (0.72, summary["best_test_accuracy"], summary["best_epoch"])
+    losses = cli("compare", "lr1000", "lr1", "--out", tmp_path / "cmp2")  # train_loss: 0.7688 at 0, 3.1e20 at 7
+    (run,) = run_dirs(tmp_path / "cmp2")
+    row = json.loads((run / "summary.json").read_text())["runs"][0]
+    assert losses.code == 0 and (row["best"], row["best_at"]) == (float(rows[0]["train_loss"]), 0)
+
+
 def test_compare_reads_only_the_two_columns_it_draws(tmp_path, monkeypatch, saturation_runs):
     """Each run's metrics.csv is read as its x and metric columns, float arrays, not as a dict per row
     and cell (20 runs of 100,001 rows took 16 s that way), and the curves are the file's numbers."""

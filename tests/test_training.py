@@ -101,6 +101,23 @@ def test_the_summarys_best_counts_the_row_an_interrupt_logs():
     assert (values["best_epoch"], values["best_loss"]) == (7, test_losses[2])
 
 
+@pytest.mark.parametrize(("values", "higher", "diverged", "best"), [
+    ([0.36, 0.72], True, True, 0),  # the diverged row's 0.72 (parameters of 2e12) is no best
+    ([0.36, 0.72], True, False, 1),
+    ([0.77, 3.1e20], False, True, 0),
+    ([0.5], True, True, None),  # a run that diverged at its first logged row has no best
+    ([None, float("nan"), 0.5, 0.4, 0.4], False, False, 3),  # empty and nan cells are no values; a tie: the first
+    ([38.0, 25.04, float("nan"), float("-inf")], False, False, 1),  # -inf is lowest, and diverged
+    ([float("inf"), 0.9, 0.9], True, False, 1),
+    ([], False, True, None),
+])
+def test_best_index_is_the_one_rule_for_a_runs_best(values, higher, diverged, best):
+    from gradlab.training import best_index
+
+    assert best_index(values, higher, diverged) == best
+    assert best_index(np.array(values, dtype=float), higher, diverged) == best  # compare's columns, as arrays
+
+
 def test_the_row_an_interrupt_logs_carries_the_learning_rate_of_its_epoch():
     class Stop(Callback):
         def on_epoch_end(self, epoch):
