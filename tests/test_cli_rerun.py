@@ -359,3 +359,36 @@ def test_an_interrupted_original_is_compared_up_to_the_row_where_it_stopped(cli,
             "interrupted, and that row holds the state where it stopped (time_s ignored)") in " ".join(result.out.split())
     (rerun,) = run_dirs(tmp_path / "again")
     assert json.loads((rerun / "summary.json").read_text())["identical"] is True
+
+
+def test_quiet_still_says_on_stderr_that_a_run_diverged_and_where(cli, tmp_path):
+    # 'rerun -q' of a run that diverged at epoch 7 printed 'identical: ...' alone (exit 0), as for a sound run
+    from tests.conftest import CONFIGS
+
+    config = tmp_path / "xor.yaml"
+    config.write_text((CONFIGS / "xor.yaml").read_text())
+    assert cli("train", config, "--set", "optimizer.name=sgd", "--set", "optimizer.lr=1000", "--set", "data.noise=0.4",
+               "--set", "model.hidden=[3]", "--set", "model.activation=relu", "--set", "seed=1", "--no-plot", "-q",
+               "--name", "boom").code == 0
+    (original,) = run_dirs(tmp_path / "runs")
+    result = cli("rerun", "boom", "-q")
+    assert result.code == 0, result.text
+    assert result.out.splitlines()[-1] == "identical: metrics.csv matches the original in all 2 rows (time_s ignored)"
+    assert "diverged" not in result.out  # stdout holds the paths and the verdict a script reads
+    assert "diverged: the original and the rerun, both at epoch 7" in result.err.splitlines()
+    loud = cli("rerun", "boom-" + original.name[-6:])  # without -q the rerun's own output says it (stdout)
+    assert "diverged at epoch 7: " in loud.out and "diverged: the original" not in loud.err
+    summary = json.loads((original / "summary.json").read_text())
+    (original / "summary.json").write_text(json.dumps({**summary, "status": "completed"}))
+    result = cli("rerun", original, "-q")
+    assert "diverged: the rerun at epoch 7 (the original completed)" in result.err.splitlines()
+
+
+def test_quiet_names_a_descend_runs_divergence_by_its_step(cli, tmp_path):
+    assert cli("descend", "--lr", "1.5", "--x0", "8", "--no-plot").code == 0  # 'diverged at step 11: f rose ...'
+    (original,) = run_dirs(tmp_path / "runs")
+    result = cli("rerun", original, "-q")
+    assert result.code == 0 and result.err == "diverged: the original and the rerun, both at step 11\n"
+    assert cli("descend", "--lr", "0.1", "--x0", "8", "--no-plot", "--out", tmp_path / "sound").code == 0
+    (sound,) = run_dirs(tmp_path / "sound")
+    assert cli("rerun", sound, "-q", "--out", tmp_path / "quiet").err == ""  # nothing diverged: nothing said

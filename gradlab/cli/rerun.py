@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from gradlab.cli.common import OutOption, examples, out, saved, show_paths
+from gradlab.cli.common import OutOption, err, examples, out, saved, show_paths
 
 HELP = (
     "Re-run a train or descend run from its config.yaml into a new run directory, then compare the two "
@@ -30,7 +30,8 @@ def rerun(
     out_dir: OutOption = None,
     plot: Annotated[Optional[bool], typer.Option("--plot/--no-plot", show_default=False,
                                                  help="Draw the plots. Default: as the original did.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the comparison, not the run's own output.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the comparison, not the run's own output (a run "
+                                                              "that diverged is still named, on stderr).")] = False,
 ) -> None:
     from gradlab.runs import METRICS_FILE, TIMING_COLUMNS, compare_metrics_counted, resolve_run
 
@@ -39,6 +40,8 @@ def rerun(
     if plot is None:
         plot = bool(summary.get("plots"))
     new_run, status = _RERUNNERS[summary["command"]](original, summary, out_dir, plot, quiet)
+    if quiet:  # the run's own output, which says it, is left out: 'identical' alone hid two runs that blew up
+        _say_diverged(summary, new_run.summary)
 
     # an interrupted rerun never finished: whether it would have been identical is unknown (null), not false
     interrupted = status == "interrupted"
@@ -66,6 +69,27 @@ def rerun(
     out.print(f"[red]different[/red]: {escape(difference.message)}{stopped and ' (compared: the rows' + stopped + ')'}",
               highlight=False)  # cells are file text
     raise typer.Exit(1)
+
+
+def _say_diverged(original: dict, rerun: dict) -> None:
+    """Say on stderr, in one line, which of the two runs diverged and where (nothing when neither
+    did): ``diverged: the original and the rerun, both at epoch 7``."""
+    runs = {"the original": original, "the rerun": rerun}
+    where = {who: _stopped_at(s) for who, s in runs.items() if s.get("status") == "diverged"}
+    if not where:
+        return
+    if len(where) == 2 and where["the original"] == where["the rerun"]:
+        text = f"the original and the rerun, both {where['the original']}"
+    else:
+        text = ", ".join(f"{who} {at}" for who, at in where.items())
+        text += "".join(f" ({who} {s.get('status')})" for who, s in runs.items() if who not in where)
+    err.print(f"[yellow]diverged[/]: {escape(text)}", highlight=False, soft_wrap=True)
+
+
+def _stopped_at(summary: dict) -> str:
+    """``at epoch 7`` (a train run), ``at step 11`` (a descend run): where a run stopped, as its summary counts."""
+    unit, count = ("epoch", summary.get("epochs")) if summary.get("command") == "train" else ("step", summary.get("steps"))
+    return f"at {unit} {count}" if count is not None else "at an unrecorded " + unit
 
 
 @contextlib.contextmanager
