@@ -80,7 +80,6 @@ class History:
         return self.rows[-1] if self.rows else {}
 
 
-
 def best_index(values: Sequence[float | None], higher: bool, diverged: bool) -> int | None:
     """Which logged value of a metric is the run's best: the index of the highest (``higher``) or
     lowest finite value, the first on a tie; None when there is none.

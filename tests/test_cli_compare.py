@@ -447,7 +447,7 @@ def test_a_diverged_runs_best_is_the_one_its_summary_gives(cli, tmp_path):
     assert result.code == 0, result.err
     assert "│ lr1000 │ diverged  │  0.36 │  0.72 │     0.36 (0) │" in result.out
     assert "note: lr1000 diverged: its last row, the final value, is logged at weights beyond use and is never " \
-           "the best" in " ".join(result.out.split())
+           "the best" in " ".join(result.err.split())  # a note: stderr
     (run,) = run_dirs(tmp_path / "cmp")
     row = json.loads((run / "summary.json").read_text())["runs"][0]
     assert (row["final"], row["best"], row["best_at"]) == (0.72, summary["best_test_accuracy"], summary["best_epoch"])
