@@ -163,6 +163,14 @@ def _power_of_two_below(x: float) -> float:
     return math.ldexp(0.5, math.frexp(x)[1]) if 0 < x < math.inf else 1.0
 
 
+def r_squared(sse: float, sst: float, constant: bool) -> float:
+    """R^2 = 1 - SSE / SST, SSE = sum (y_hat - y)^2 and SST = sum (y - mean y)^2 over the same entries.
+
+    nan when the targets are constant (``constant``, or one row, say: SST of 0): nothing is left to explain.
+    """
+    return 1.0 - sse / sst if sst > 0 and not constant else float("nan")
+
+
 def evaluate(network: Network, loss: Loss, X: np.ndarray, Y: np.ndarray, task: str, *,
              check_output: Callable[[Dense], None] | None = None) -> dict[str, float]:
     """Loss (batch mean over all of X), and accuracy or R^2, in chunks of EVAL_CHUNK rows.
@@ -172,14 +180,19 @@ def evaluate(network: Network, loss: Loss, X: np.ndarray, Y: np.ndarray, task: s
     refuse the data. ``gradlab evaluate`` refuses outputs that overflow this way, within the one
     pass that also scores the data.
 
-    R^2 = 1 - sum (y_hat - y)^2 / sum (y - mean y)^2 is nan when the targets are constant (one
-    row, say): nothing is left to explain. The targets and outputs are divided by a power of two
-    near the targets' size before the mean and the differences are taken, and the differences
-    by one near their spread before they are squared: exact scalings, which keep targets of
-    1e308 (and their mean, and y_hat - y) from overflowing.
+    ``r2`` (see :func:`r_squared`) is pooled over the outputs: both sums run over every output,
+    1 - sum_outputs SSE / sum_outputs SST, scikit-learn's ``r2_score`` with
+    ``multioutput='variance_weighted'``, so the output with the largest spread weighs most. With
+    more than one output the result also holds ``r2_outputs``, each output's own R^2 (a list, in
+    the outputs' order). The targets and outputs are divided by a power of two near the targets'
+    size before the mean and the differences are taken, and the differences by one near their
+    spread before they are squared: exact scalings, which keep targets of 1e308 (and their mean,
+    and y_hat - y) from overflowing, and cancel in each ratio.
     """
     n = X.shape[0]
     total, correct, sse = 0.0, 0, 0.0
+    per_output = task == "regression" and Y.shape[1] > 1
+    sse_outputs = np.zeros(Y.shape[1])
     threshold = binary_threshold(loss, network.output.activation.name)
     if task == "regression":
         unit = _power_of_two_below(float(np.max(np.abs(Y))))
@@ -193,14 +206,20 @@ def evaluate(network: Network, loss: Loss, X: np.ndarray, Y: np.ndarray, task: s
             check_output(network.output)
         total += network.loss_value(loss, yb) * (xb.shape[0] / n)  # a weighted mean: no sum of huge rows overflows
         if task == "regression":
-            sse += float(np.sum(((out / unit - yb / unit) / scale) ** 2))
+            squares = ((out / unit - yb / unit) / scale) ** 2
+            sse += float(np.sum(squares))  # summed whole, as before per-output R^2 existed: the same bits
+            if per_output:
+                sse_outputs += np.sum(squares, axis=0)
         else:
             correct += int(np.sum(predicted_classes(out, threshold) == target_classes(yb)))
     result = {"loss": total}
     if task == "regression":
-        sst = float(np.sum((centred / scale) ** 2))
-        constant = bool(np.all(Y == Y[:1]))  # 0.1 three times has a mean of 0.10000000000000002: sst > 0
-        result["r2"] = 1.0 - sse / sst if sst > 0 and not constant else float("nan")
+        spread = (centred / scale) ** 2
+        constant = np.all(Y == Y[:1], axis=0)  # 0.1 three times has a mean of 0.10000000000000002: sst > 0
+        result["r2"] = r_squared(sse, float(np.sum(spread)), bool(constant.all()))
+        if per_output:
+            result["r2_outputs"] = [r_squared(float(e), float(t), bool(c))
+                                    for e, t, c in zip(sse_outputs, np.sum(spread, axis=0), constant)]
     else:
         result["accuracy"] = correct / n
     return result

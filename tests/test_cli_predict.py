@@ -414,7 +414,7 @@ def test_evaluate_a_run_trained_on_two_target_columns(cli, tmp_path):
     last = list(csv.DictReader((run / "metrics.csv").open()))[-1]
     result = cli("evaluate", run, tmp_path / "mt.csv", "--target", "t1", "--target", "t2")
     assert result.code == 0, result.err
-    assert f"│ R^2 │ {float(last['train_r2']):.4g} │" in " ".join(result.out.split())
+    assert f"│ R^2, pooled over outputs │ {float(last['train_r2']):.4g} │" in " ".join(result.out.split())
     one = cli("evaluate", run, tmp_path / "mt.csv", "--target", "t1")
     assert (one.code, one.err.strip()) == (2, "error: --target: the run predicts 2 targets (t1, t2); give one "
                                                "--target per column, got 1 (t1)")
@@ -424,6 +424,41 @@ def test_evaluate_a_run_trained_on_two_target_columns(cli, tmp_path):
     assert (twice.code, twice.err) == (2, "error: --target lists 't1' twice\n")
     features = cli("evaluate", run, tmp_path / "mt.csv", "--target", "f0", "--target", "f1")
     assert (features.code, features.err) == (2, "error: --target: column 'f0' is one of the run's features (f0, f1)\n")
+
+
+def test_evaluate_gives_each_target_its_own_r2_beside_the_pooled_one(cli, tmp_path):
+    # targets of spread ~1 and ~10: the pooled R^2 (1 - sum SSE / sum SST over both, what metrics.csv logs) leans
+    # to the wide one, and was the only R^2 shown. Each target's own is checked by hand from predict's outputs.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 2))
+    rows = "".join(f"{a},{b},{a},{10 * a * b}\n" for a, b in X)
+    (tmp_path / "wide.csv").write_text("f0,f1,t1,t2\n" + rows)
+    (tmp_path / "wide.yaml").write_text("data: {name: csv, path: wide.csv, target: [t1, t2], test_fraction: 0}\n"
+                                        "model: {hidden: [4], activation: tanh}\nloss: mse\n"
+                                        "optimizer: {name: adam, lr: 0.05}\ntraining: {epochs: 30}\n")
+    assert cli("train", tmp_path / "wide.yaml", "--out", tmp_path / "runs", "--no-plot", "-q").code == 0
+    (run,) = run_dirs(tmp_path / "runs")
+    assert cli("predict", run, tmp_path / "wide.csv", "-o", tmp_path / "p.csv").code == 0
+    with open(tmp_path / "p.csv", newline="") as handle:
+        y_hat = np.array([[float(row["predicted_t1"]), float(row["predicted_t2"])] for row in csv.DictReader(handle)])
+    y = np.column_stack([X[:, 0], 10 * X[:, 0] * X[:, 1]])
+    sse, sst = np.sum((y_hat - y) ** 2, axis=0), np.sum((y - y.mean(axis=0)) ** 2, axis=0)
+    own, pooled = 1 - sse / sst, 1 - sse.sum() / sst.sum()
+    assert abs(own[0] - own[1]) > 0.1  # the case in point: the two differ, and the pooled one is not their mean
+    result = cli("evaluate", run, tmp_path / "wide.csv", "--target", "t1", "--target", "t2")
+    assert result.code == 0, result.err
+    shown = dict(line.split("│")[1:3] for line in result.out.splitlines() if line.startswith("│"))
+    shown = {key.strip(): value.strip() for key, value in shown.items()}
+    assert float(shown["R^2, pooled over outputs"]) == float(f"{pooled:.4g}")
+    assert float(shown["R^2 of t1"]) == float(f"{own[0]:.4g}")
+    assert float(shown["R^2 of t2"]) == float(f"{own[1]:.4g}")
+    last = list(csv.DictReader((run / "metrics.csv").open()))[-1]
+    assert float(last["train_r2"]) == pytest.approx(pooled, rel=1e-12)  # training logs the pooled one
+
+    (tmp_path / "flat.csv").write_text("f0,f1,t1,t2\n0.1,0.2,0.3,5\n0.4,0.5,0.6,5\n")  # t2 constant
+    result = cli("evaluate", run, tmp_path / "flat.csv", "--target", "t1", "--target", "t2")
+    assert result.code == 0 and "undefined (the target is constant)" in result.out
+    assert "R^2 of t1" in result.out and "undefined (the targets are all equal)" not in result.out
 
 
 @pytest.mark.parametrize(("text", "message"), [

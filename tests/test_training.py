@@ -228,6 +228,30 @@ def test_r2_of_constant_targets_is_nan_even_when_their_mean_is_not_exact():
     assert np.isnan(evaluate(net, losses.create("mse"), X, Y, "regression")["r2"])
 
 
+def test_r2_of_several_outputs_is_pooled_and_each_output_has_its_own():
+    # identity network, two outputs: y_hat = x + (0, 10). By hand, y = (0, 2, 4 | 10, 10, 40) and
+    # y_hat = (1, 2, 3 | 10, 20, 30): output 1: SSE = 1 + 0 + 1 = 2, SST = 4 + 0 + 4 = 8, R^2 = 0.75;
+    # output 2 (mean 20): SSE = 0 + 100 + 100 = 200, SST = 100 + 100 + 400 = 600, R^2 = 2/3;
+    # pooled = 1 - (2 + 200) / (8 + 600) = 0.66776; the plain mean of the two would be 0.70833
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+    from gradlab.training import evaluate
+
+    net = Network.from_weights([(np.eye(2), np.array([0.0, 10.0]))], [], "identity")
+    X = np.array([[1.0, 0.0], [2.0, 10.0], [3.0, 20.0]])
+    Y = np.array([[0.0, 10.0], [2.0, 10.0], [4.0, 40.0]])
+    result = evaluate(net, losses.create("mse"), X, Y, "regression")
+    assert result["r2"] == pytest.approx(1 - 202 / 608, rel=1e-15)
+    assert result["r2_outputs"] == pytest.approx([0.75, 2 / 3], rel=1e-15)
+    Y[:, 1] = 7.0  # a constant output has no R^2 of its own; the pooled one still has the other's spread
+    result = evaluate(net, losses.create("mse"), X, Y, "regression")
+    assert result["r2"] == pytest.approx(1 - (2 + 9 + 169 + 529) / 8, rel=1e-15)
+    assert result["r2_outputs"][0] == 0.75 and np.isnan(result["r2_outputs"][1])
+    # one output: the pooled R^2 is its own, and no list is added
+    one = Network.from_weights([(np.eye(1), np.zeros(1))], [], "identity")
+    assert evaluate(one, losses.create("mse"), X[:, :1], Y[:, :1], "regression") == {"loss": 0.5 * 2 / 3, "r2": 0.75}
+
+
 def test_a_run_whose_first_losses_sum_past_the_largest_float_is_reported_diverged():
     # one weight of 1.3e154: each row's mse is (1.3e154)^2 / 2 = 8.45e307, finite, but three rows summed past
     # 1.8e308 and math.fsum raised OverflowError out of fit. Now the logged loss is their mean, and the run

@@ -90,7 +90,12 @@ def evaluate(
         table.add_row("accuracy", fmt(result["accuracy"], 4))
     if "r2" in result:  # nan only when the targets are all equal: there is no variance to explain
         r2 = result["r2"]
-        table.add_row("R^2", fmt(r2, 4) if r2 == r2 else "undefined (the targets are all equal)")
+        several = "r2_outputs" in result
+        table.add_row("R^2, pooled over outputs" if several else "R^2",
+                      fmt(r2, 4) if r2 == r2 else "undefined (the targets are all equal)")
+        if several:  # the pooled value leans to the widest target: each one's own, as r2_score gives them
+            for name, value in zip(targets, result["r2_outputs"]):
+                table.add_row(f"R^2 of {name}", fmt(value, 4) if value == value else "undefined (the target is constant)")
     show_table(table)
 
 
