@@ -457,6 +457,26 @@ def test_the_panel_prints_brackets_and_parameters_as_text(cli, tmp_path):
         result.out.split())  # 30 < 32 rows
 
 
+def test_the_panel_names_the_weight_penalty_and_says_the_logged_loss_is_without_it(cli, tmp_path):
+    # with l2 the panel said only 'loss mse' and 'SGD(lr=...)', while train_loss is C alone and landscape prints
+    # C + R for the same weights
+    config = write(tmp_path, "l2.yaml", "data: {name: moons, n_samples: 40}\nloss: mse\nmodel: {hidden: [3]}\n"
+                                       "training: {epochs: 1, l2: 0.01}\n")
+    result = cli("train", config, "--no-plot", "--out", tmp_path / "runs")
+    assert result.code == 0, result.err
+    assert ("penalty C + R is minimised, R = sum over W of l2/2 ||W||^2 + l1 |W|_1 (l2 = 0.01; biases not "
+            "penalised); the train/test loss and |grad| below are C's alone (without R)") in " ".join(
+        result.out.replace("│", " ").split())
+    (run,) = run_dirs(tmp_path / "runs")
+    from gradlab.experiment import load_experiment  # the logged loss at epoch 0 is C at the initial weights, no R
+
+    e = load_experiment(config, {})
+    first = list(csv.DictReader((run / "metrics.csv").open()))[0]
+    assert float(first["train_loss"]) == e.network.loss(e.loss, e.X_train, e.Y_train)
+    plain = cli("train", config, "--set", "training.l2=0", "--no-plot", "--out", tmp_path / "runs")
+    assert plain.code == 0 and "penalty" not in plain.out
+
+
 def test_the_panel_counts_one_feature_and_says_no_shuffle_of_a_single_batch(cli, tmp_path):
     # it said "1 features (x)", and "full batch, shuffle=True": reordering the one batch changes no update
     config = write(tmp_path, "s.yaml", "data: {name: sine, n_samples: 40}\nloss: mse\nmodel: {hidden: [3]}\n"

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from gradlab.cli.common import (NameOption, OutOption, SetOption, err, examples, fmt, out, progress_bars, saved,
-                                show_table)
+                                show_table, weight_penalty, weight_penalty_formula)
 from gradlab.errors import plural
 
 
@@ -95,6 +95,9 @@ def describe(e):
         "optimizer": f"{e.optimizer!r}, schedule {schedule if isinstance(schedule, str) else repr(e.schedule)}",
         "training": f"{plural(epochs, 'epoch')}, {mode}{shuffle}, seed {cfg.seed}",
     }
+    if weight_penalty(e):  # landscape draws C + R for the same weights: the table's loss must not pass for it
+        rows["penalty"] = (f"C + R is minimised, {weight_penalty_formula(e)}; the train/test loss and |grad| "
+                           f"below are C's alone (without R)")
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
