@@ -95,6 +95,8 @@ class Explanation:
         standardised when the config standardises its data.
     loss_value : float
         C on these samples (with the network's 1/N).
+    loss_parameters : dict
+        The loss's own parameters, the values C depends on (huber's ``delta``; empty for mse).
     loss_on_logits : bool
         C reads z_L instead of a_L.
     lr : float
@@ -121,6 +123,7 @@ class Explanation:
     loss_name: str
     loss_formula: str
     loss_value: float
+    loss_parameters: dict[str, Any]
     loss_on_logits: bool
     optimizer: str
     lr: float
@@ -158,8 +161,8 @@ class Explanation:
             "weights": self.weights, "samples": self.samples, "N": self.N, "n_train": self.n_train,
             "x": self.x, "y": self.y, "standardized": self.standardized, "x_raw": self.x_raw,
             "mean": self.mean, "std": self.std, "feature_names": self.feature_names, "class_names": self.class_names,
-            "loss": {"name": self.loss_name, "formula": self.loss_formula, "value": self.loss_value,
-                     "on_logits": self.loss_on_logits},
+            "loss": {"name": self.loss_name, "parameters": self.loss_parameters, "formula": self.loss_formula,
+                     "value": self.loss_value, "on_logits": self.loss_on_logits},
             "optimizer": self.optimizer, "lr": self.lr, "layers": layers, "notes": self.notes,
         }
 
@@ -230,7 +233,7 @@ def explain(experiment, *, sample: int | None = 0, batch: bool = False, lr: floa
     return Explanation(
         weights=weights, samples=samples, n_train=n_train, x=X.copy(), y=Y.copy(),
         feature_names=list(d.feature_names), class_names=list(d.class_names) if d.class_names else None,
-        loss_name=loss.name, loss_formula=loss.formula, loss_value=float(value),
+        loss_name=loss.name, loss_formula=loss.formula, loss_value=float(value), loss_parameters=dict(vars(loss)),
         loss_on_logits=net.loss_on_logits(loss), optimizer=e.optimizer.name, lr=eta, layers=steps,
         notes=_notes(e, eta, lr, batch), mean=d.mean, std=d.std, x_raw=x_raw,
     )

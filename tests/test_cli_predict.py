@@ -390,10 +390,12 @@ def test_evaluate_gives_r2_of_a_regression_run_and_says_when_it_is_undefined(cli
     result = cli("evaluate", run, tmp_path / "c3.csv", "--target", "y")
     shown = next(line.split("│")[2] for line in result.out.splitlines() if "R^2" in line)
     assert float(shown) == float(f"{r2:.4g}")
+    # the loss with the beta its value depends on, as train's panel names it (it said 'loss (smooth_l1)')
+    assert "│ loss (smooth_l1(beta=0.5)) │" in " ".join(result.out.split())
 
     (tmp_path / "flat.csv").write_text("x,y\n0.5,0.3\n1.0,0.3\n")  # nothing to explain
     result = cli("evaluate", run, tmp_path / "flat.csv", "--target", "y")
-    assert result.code == 0 and "│ R^2              │ undefined (the targets are all equal) │" in result.out
+    assert result.code == 0 and "│ R^2 │ undefined (the targets are all equal) │" in " ".join(result.out.split())
     (tmp_path / "huge.csv").write_text("x,y\n0.5,1e200\n1.0,-1e200\n")  # squares of 1e200 overflow float64
     result = cli("evaluate", run, tmp_path / "huge.csv", "--target", "y")
     assert result.code == 0 and next(line.split("│")[2] for line in result.out.splitlines() if "R^2" in line).strip() == "0"

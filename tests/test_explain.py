@@ -421,6 +421,23 @@ def test_a_per_sample_loss_gradient_is_written_as_an_equation_that_holds_for_a_b
     assert np.max(np.abs(output["dC_da"])) == pytest.approx(1 / 225)  # |clip| = 1 for some sample, N = 225
 
 
+def test_the_loss_is_named_with_its_parameter_and_json_has_it_to_recompute_c(cli, tmp_path):
+    # 'loss huber' and a formula with delta, but never delta's value; --json's loss had name, formula, value only
+    (tmp_path / "h.yaml").write_text("data: {name: sine, n_samples: 40}\nmodel: {hidden: [3]}\n"
+                                     "loss: {name: huber, delta: 0.3}\n")
+    text = cli("explain", tmp_path / "h.yaml").out
+    assert "loss huber(delta=0.3), initial weights" in " ".join(text.split())
+    d = explain_json(cli, tmp_path / "h.yaml", "--batch")
+    assert d["loss"]["parameters"] == {"delta": 0.3}
+    # a script recomputes C from the JSON alone: l(r) = r^2/2 for |r| <= delta, else delta (|r| - delta/2), mean over N
+    r = np.abs(np.array(d["layers"][-1]["a"]) - np.array(d["y"]))
+    delta = d["loss"]["parameters"]["delta"]
+    assert (r > delta).any() and (r <= delta).any()  # both pieces are used
+    C = np.where(r <= delta, r ** 2 / 2, delta * (r - delta / 2)).sum() / d["N"]
+    assert d["loss"]["value"] == pytest.approx(C, rel=1e-12)
+    assert explain_json(cli, CONFIGS / "cat_dog.yaml")["loss"]["parameters"] == {}  # mse has none
+
+
 def test_a_saturated_right_answer_shows_a_delta_of_every_digit_beside_its_loss(cli, tmp_path):
     """x = 1, y = 1, w = 40, b = 0: y_hat = sigma(40) rounds to 1, and y_hat - y = 1 - 1 = 0 in float64;
     the true delta is -sigma(-40) = -4.2483542552915889e-18 (mpmath), and the loss softplus(-40) the same

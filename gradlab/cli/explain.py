@@ -138,7 +138,8 @@ def render(result, command: str, experiment, units: int, digits: int) -> None:
     which = (f"training sample {result.samples[0]} of {result.n_train} (N = 1)" if single
              else f"all {result.n_train} training samples (N = {result.N}; the first {SHOWN_ROWS} rows shown)")
     say(command, "bold")
-    say(f"network {sizes} ({acts}), loss {result.loss_name}, {result.weights} weights; {which}")
+    # the loss as train's panel spells it, huber(delta=0.8): its formula names delta, C depends on its value
+    say(f"network {sizes} ({acts}), loss {experiment.loss!r}, {result.weights} weights; {which}")
     say()
     names = ", ".join(result.feature_names[:units]) + (", ..." if len(result.feature_names) > units else "")
     if result.standardized:

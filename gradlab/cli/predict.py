@@ -85,7 +85,7 @@ def evaluate(
     table = Table(header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    table.add_row(f"loss ({model.loss.name})", fmt(result["loss"]))
+    table.add_row(f"loss ({model.loss!r})", fmt(result["loss"]))  # huber(delta=0.8), as train's panel names it
     if "accuracy" in result:
         table.add_row("accuracy", fmt(result["accuracy"], 4))
     if "r2" in result:  # nan only when the targets are all equal: there is no variance to explain
