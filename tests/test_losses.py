@@ -377,6 +377,26 @@ def test_bce_formulas_say_what_the_code_computes():
     np.testing.assert_allclose(bce.gradient(y, p), [[-0.625], [2 / 3]], rtol=1e-14)
 
 
+@pytest.mark.parametrize(("spec", "formula", "C"), [
+    # N = 2 samples, k = 2 outputs, r = y_hat - y = (0.5, -2 | 0, 2); each C is (1/N) sum_n sum_k l(r):
+    # mae: (0.5 + 2 + 0 + 2) / 2 = 2.25
+    ("mae", "C = 1/N sum sum_k |y_hat_k - y_k|", 2.25),
+    # huber, delta 0.8: l(0.5) = 0.125, l(+-2) = 0.8 (2 - 0.4) = 1.28: (0.125 + 1.28 + 0 + 1.28) / 2 = 1.3425
+    # (not the per-entry mean, 2.685 / 4 = 0.67125, that other libraries report under the same name)
+    ("huber:delta=0.8", "C = 1/N sum sum_k l(y_hat_k - y_k), l(r) = r^2/2 if |r| <= delta else delta (|r| - delta/2)",
+     1.3425),
+    # smooth_l1, beta 0.5: l(0.5) = 0.5 - 0.25 (|r| < beta fails at 0.5), l(+-2) = 1.75: (0.25 + 1.75 + 0 + 1.75) / 2
+    ("smooth_l1:beta=0.5", "C = 1/N sum sum_k l(y_hat_k - y_k), l(r) = r^2/(2 beta) if |r| < beta else |r| - beta/2",
+     1.875),
+])
+def test_elementwise_loss_formulas_say_how_the_outputs_combine(spec, formula, C):
+    # 'l = r^2/2 if ...' gave one residual's loss and never said that several outputs are summed
+    loss = losses.create(spec)
+    assert loss.formula == formula
+    y, p = np.array([[0.0, 0.0], [1.0, 2.0]]), np.array([[0.5, -2.0], [1.0, 4.0]])
+    assert loss.value(y, p) == pytest.approx(C, rel=1e-15)
+
+
 def wide_case(name, seed=0):
     """Like ``case`` with scores/residuals ~20x larger (|z| up to ~50), nudged off the kinks again."""
     y, p = case(name, seed)

@@ -222,9 +222,11 @@ class MSE(Loss):
 
 @losses.register("mae", "l1")
 class MAE(Loss):
-    """Mean absolute error: C = 1/N sum_i ||y_hat_i - y_i||_1, dC/dy_hat = sign(y_hat - y) / N."""
+    """Mean absolute error, summed over the k outputs and averaged over the N samples:
+    C = 1/N sum_i sum_k |y_hat_ik - y_ik| = 1/N sum_i ||y_hat_i - y_i||_1, dC/dy_hat = sign(y_hat - y) / N.
+    """
 
-    formula = "C = 1/N sum |y_hat - y|"
+    formula = "C = 1/N sum sum_k |y_hat_k - y_k|"
     gradient_formula = "dC/dy_hat = sign(y_hat - y) / N"
 
     def rows(self, y_true, y_pred):
@@ -258,14 +260,15 @@ def _huber_rows(r: np.ndarray, delta: float, *, per_delta: bool = False) -> np.n
 
 @losses.register("huber")
 class Huber(Loss):
-    """Huber loss with threshold delta, on r = y_hat - y, summed over outputs, averaged over N.
+    """Huber loss with threshold delta, on r = y_hat - y, summed over outputs, averaged over N:
+    C = 1/N sum_i sum_k l(r_ik), with
 
     l(r) = r^2 / 2 if |r| <= delta else delta (|r| - delta / 2);
     dl/dr = clip(r, -delta, delta). Quadratic near the target, linear far from it, so
     one outlier cannot produce an exploding gradient.
     """
 
-    formula = "l = r^2/2 if |r| <= delta else delta (|r| - delta/2)"
+    formula = "C = 1/N sum sum_k l(y_hat_k - y_k), l(r) = r^2/2 if |r| <= delta else delta (|r| - delta/2)"
     gradient_formula = "dl/dr = clip(r, -delta, delta)"
 
     def __init__(self, delta: float = 1.0) -> None:
@@ -282,12 +285,13 @@ class Huber(Loss):
 
 @losses.register("smooth_l1")
 class SmoothL1(Loss):
-    """Smooth L1 (object detection's box loss) with threshold beta, i.e. Huber(beta) / beta:
+    """Smooth L1 (object detection's box loss) with threshold beta, i.e. Huber(beta) / beta, on
+    r = y_hat - y, summed over outputs, averaged over N: C = 1/N sum_i sum_k l(r_ik), with
 
     l(r) = r^2 / (2 beta) if |r| < beta else |r| - beta / 2; dl/dr = clip(r / beta, -1, 1).
     """
 
-    formula = "l = r^2/(2 beta) if |r| < beta else |r| - beta/2"
+    formula = "C = 1/N sum sum_k l(y_hat_k - y_k), l(r) = r^2/(2 beta) if |r| < beta else |r| - beta/2"
     gradient_formula = "dl/dr = clip(r/beta, -1, 1)"
 
     def __init__(self, beta: float = 1.0) -> None:
