@@ -84,6 +84,15 @@ def test_slice_writes_contour_surface_interpolation_and_csvs(cli, tmp_path):
     columns, interp = read_csv(run / "landscape_interpolation.csv")
     assert columns == ["t", "loss"] and interp[0]["t"] == -0.25 and interp[-1]["t"] == 1.25
     assert np.interp(0.0, [r["t"] for r in interp], [r["loss"] for r in interp]) == pytest.approx(path[0]["loss"])
+    # the path line put C at the real weights beside projected coordinates ('from (0.2858, -0.07171), C = 0.697'
+    # for full-length xor, where the surface drawn is 0.0218): each C now says which it is, the plane's value beside
+    start, end = path[0], path[-1]
+    assert start["plane_loss"] < start["loss"] / 2  # the case in point: the two differ
+    from gradlab.cli.common import fmt
+
+    assert (f"from ({fmt(start['alpha'], 4)}, {fmt(start['beta'], 4)}), C = {fmt(start['loss'], 4)} at the weights "
+            f"({fmt(start['plane_loss'], 4)} on the plane) to (0, 0), C = {fmt(end['loss'], 4)} at the weights "
+            f"({fmt(end['plane_loss'], 4)} on the plane)") in " ".join(result.out.split())
 
 
 def test_no_train_shows_the_initial_weights_only(cli, tmp_path):

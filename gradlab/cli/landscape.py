@@ -201,10 +201,16 @@ def _report(result, experiment, every: int, status: str, weights: str) -> None:
     ok = np.all(np.isfinite(p), axis=1)
     if len(p) > 1:
         steps = np.hypot(*np.diff(p[ok], axis=0).T) if result.kind == "exact" else None  # hypot: no overflow
-        first, last = p[ok][0], p[ok][-1]
+        # a slice's path is a projection: beside the true C, the surface's value where the point is drawn
+        plane = None if result.plane_loss is None else result.plane_loss[ok]
+
+        def point(k: int, value: float) -> str:
+            xy = p[ok][k]
+            where = "" if plane is None else f" at the weights ({fmt(plane[k], 4)} on the plane)"
+            return f"({fmt(xy[0], 4)}, {fmt(xy[1], 4)}), {c} = {fmt(value, 4)}{where}"
+
         per = "update" if every == 1 else f"{every} updates"
-        out.print(f"path: {plural(len(p) - 1, 'step')} (one per {per}) from ({fmt(first[0], 4)}, {fmt(first[1], 4)}), "
-                  f"{c} = {fmt(loss[0], 4)} to ({fmt(last[0], 4)}, {fmt(last[1], 4)}), {c} = {fmt(loss[-1], 4)}"
+        out.print(f"path: {plural(len(p) - 1, 'step')} (one per {per}) from {point(0, loss[0])} to {point(-1, loss[-1])}"
                   + ("" if status == "completed" else f"  [red]({status})[/red]"))
         if steps is not None and steps.size:
             short, long_ = int(steps.argmin()), int(steps.argmax())
