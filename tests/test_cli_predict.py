@@ -411,9 +411,12 @@ def test_evaluate_a_run_trained_on_two_target_columns(cli, tmp_path):
     (tmp_path / "mt.yaml").write_text("data: {name: csv, path: mt.csv, target: [t1, t2], test_fraction: 0}\n"
                                       "model: {hidden: [3], activation: tanh}\nloss: mse\n"
                                       "optimizer: {name: adam, lr: 0.05}\ntraining: {epochs: 3}\n")
-    assert cli("train", tmp_path / "mt.yaml", "--out", tmp_path / "runs", "--no-plot", "-q").code == 0
+    trained = cli("train", tmp_path / "mt.yaml", "--out", tmp_path / "runs", "--no-plot", "-q")
+    assert trained.code == 0
     (run,) = run_dirs(tmp_path / "runs")
     last = list(csv.DictReader((run / "metrics.csv").open()))[-1]
+    # train's result table names the R^2 as evaluate does (it said 'R^2' for the pooled value)
+    assert f"│ R^2, pooled over outputs │ {float(last['train_r2']):.4g} │ - │" in " ".join(trained.out.split())
     result = cli("evaluate", run, tmp_path / "mt.csv", "--target", "t1", "--target", "t2")
     assert result.code == 0, result.err
     assert f"│ R^2, pooled over outputs │ {float(last['train_r2']):.4g} │" in " ".join(result.out.split())

@@ -106,7 +106,8 @@ def describe(e):
     return grid
 
 
-def final_table(history, task: str):
+def final_table(history, task: str, outputs: int = 1):
+    """The last logged row's loss and accuracy (or R^2, pooled over the ``outputs`` when several)."""
     from rich.table import Table
 
     table = Table(title="result", show_header=True, header_style="bold")
@@ -115,7 +116,8 @@ def final_table(history, task: str):
     table.add_column("test", justify="right")
     f = history.final
     table.add_row("loss", fmt(f["train_loss"]), "-" if f.get("test_loss") is None else fmt(f["test_loss"]))
-    key, label = ("r2", "R^2") if task == "regression" else ("accuracy", "accuracy")
+    key, label = ("r2", "R^2" if outputs == 1 else "R^2, pooled over outputs") if task == "regression" \
+        else ("accuracy", "accuracy")
     tr, te = f.get(f"train_{key}"), f.get(f"test_{key}")
     table.add_row(label, "-" if tr is None else fmt(tr, 4), "-" if te is None else fmt(te, 4))
     return table
@@ -145,7 +147,7 @@ def train(
     if not quiet:
         out.print(Panel(describe(experiment), title=escape(f"gradlab train {run_name or config.name}"), expand=False))
     history = train_reported(experiment, run, plots=not no_plot, quiet=quiet)
-    show_table(final_table(history, experiment.settings.task))
+    show_table(final_table(history, experiment.settings.task, experiment.network.sizes[-1]))
     show_stop(history)
     saved(run.path)
     if history.status == "interrupted":
