@@ -94,7 +94,8 @@ def gradcheck(
                   f"training adds, l2 W + l1 sign(W)")
     show_table(_table(result, tol, atol, eps))
     at = ("at this loss" if not result.size else  # a small loss of large outputs rounds with them
-          f"at the size of the sums the loss is computed from, {result.size:.3g} (above the loss itself)")
+          f"at sum |delta| (|x| |W| + |b|) = {result.size:.3g}, the size of the sums the loss is computed from "
+          f"as they reach it, above the value checked; a larger --eps (1e-5) resolves smaller errors there")
     raised = (f", raised to {result.noise:.3g}: the central differences' rounding noise {at}"
               if result.noise > atol else "")
     out.print(f"an entry passes when its relative error is <= tol = {tol:g} or its absolute error <= atol = "

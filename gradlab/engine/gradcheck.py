@@ -521,11 +521,13 @@ def rounding_size(network) -> float:
     size of its terms, not of itself, and a change :math:`dz_l` moves C by
     :math:`\delta_l \cdot dz_l` (:math:`\delta_l = \partial C / \partial z_l`): a first-order
     bound on C's rounding, in units of :math:`\epsilon`. It is far above ``|C|`` where C is a
-    small residual of large outputs: an mae of 0.08 on targets of 1e4 carries their rounding,
-    and a right gradient failed against the noise ``eps_mach |C| / eps`` (1.1e-7 against 2.1e-8).
-    0 where it is not finite (the loss is not either).
+    small residual of large outputs: an mae of 0.05 on outputs of 1e4 carries their rounding, and
+    a right gradient's differences were off by 1.0e-7 where ``eps_mach |C| / eps`` is 1.2e-11.
+    Summed over the samples, whose roundings partly cancel, it stands about 3x above the largest
+    error of a difference for one sample and 10x for 32 (measured). 0 where it overflows (only
+    ``|C|`` is used then; weights of 1e158 on inputs of 1e150, say).
     """
-    with np.errstate(all="ignore"):  # huge weights: no bound, and C itself is no number then
+    with np.errstate(all="ignore"):  # |x| |W| may overflow where z itself does not
         size = sum(float(np.sum(np.abs(layer.delta) * (np.abs(layer.x) @ np.abs(layer.W) + np.abs(layer.b))))
                    for layer in network.layers)
     return size if math.isfinite(size) else 0.0
