@@ -148,12 +148,12 @@ def test_the_failure_message_names_a_failing_array(cli, tmp_path, monkeypatch):
 def test_the_failure_message_names_an_entry_that_failed_not_one_that_passed_by_atol(cli, tmp_path):
     # a trained ReLU network: many gradient entries are ~1e-12, where finite differences give relative
     # error 1 while the absolute error stays below atol; the message quoted such a passing entry
-    # ("max relative error 1 in W1[0, 63]"). The tolerances are tight enough, and eps = 1e-4 large
-    # enough, for the differences' truncation error (eps^2 f''' / 6, up to 1e-9 here, above their
-    # rounding noise, which raises atol to 1.7e-12) to fail entries on any platform
+    # ("max relative error 1 in W1[0, 63]"). The tolerances are tight enough, and eps = 1e-2 large
+    # enough, for the differences' truncation error to fail entries on any platform, also after
+    # Richardson's extrapolation, which takes out eps^2 f''' / 6 (at eps = 1e-4 every entry passes)
     assert cli("train", CONFIGS / "spiral_relu.yaml", "--out", tmp_path / "runs", "--no-plot", "-q").code == 0
     (trained,) = run_dirs(tmp_path / "runs")
-    result = cli("gradcheck", trained, "--eps", "1e-4", "--tol", "1e-11", "--atol", "1e-13",
+    result = cli("gradcheck", trained, "--eps", "1e-2", "--tol", "1e-11", "--atol", "1e-13",
                  "--out", tmp_path / "o")
     assert result.code == 1
     found = re.search(r"max relative error of a failing entry (\S+) in (\w+)\[([\d, ]+)\] \(absolute (\S+); "
@@ -341,3 +341,19 @@ def test_a_trained_regression_of_large_targets_is_judged_at_its_outputs_rounding
     assert found, text
     size = float(found[2])
     assert 100 < size < 2000 and float(found[1]) == pytest.approx(np.finfo(float).eps * size / 1e-6, rel=5e-3)
+
+
+def test_a_large_eps_is_rescued_from_its_truncation_error_by_extrapolation(cli, tmp_path):
+    # at eps = 1e-2 cat_dog's central differences are off by eps^2 f''' / 6, far above tol = 1e-6, and all three
+    # entries failed; (4 D(eps/2) - D(eps)) / 3 is off by O(eps^4) and they pass, counted as extrapolated
+    result = cli("gradcheck", CONFIGS / "cat_dog.yaml", "--eps", "1e-2", "--out", tmp_path / "o")
+    assert result.code == 0, result.err
+    text = " ".join(result.out.split())
+    assert "pass (2 extrapolated)" in text and "pass (1 extrapolated)" in text
+    assert ("3 entries passed by Richardson's extrapolation of the central difference, (4 D(eps/2) - D(eps)) / 3: "
+            "at eps = 0.01 its truncation error, about eps^2 f''' / 6, was above tol") in text
+    (run,) = run_dirs(tmp_path / "o")
+    with (run / "gradcheck.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["parameter"], r["extrapolated"], r["passed"]) for r in rows] == [("W1", "2", "True"), ("b1", "1", "True")]
+    assert max(float(r["max_rel_error"]) for r in rows) < 1e-9  # reported against the extrapolated difference

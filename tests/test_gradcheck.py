@@ -894,3 +894,46 @@ def test_relu_units_on_their_kinks_under_large_outputs_pass(name):
     result = check_network(network, losses.create(name), X, Y)
     assert result.passed, result
     assert [row["kinks"] for row in result.rows] == [0, 5, 0, 0]
+
+
+def inputs_of_1e3(seed):
+    """A 2-4-1 tanh network on 4 rows of inputs of about 1e3 (first-layer weights about 1e-3): a step of
+    1e-6 on W1 moves z by about 1e-3, and the central difference's truncation error, eps^2 f''' / 6, with it."""
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(4, 2)) * 1e3
+    network = Network.from_weights([(rng.normal(size=(2, 4)) / 1e3, rng.normal(size=4) * 0.1),
+                                    (rng.normal(size=(4, 1)), np.zeros(1))], "tanh", "identity")
+    network.forward(X)
+    return network, losses.create("mse"), X, network.output.a + rng.normal(size=(4, 1))
+
+
+@pytest.mark.parametrize(("seed", "extrapolated"), [(1, 2), (2, 1), (6, 2), (9, 1)])
+def test_a_right_gradient_failed_by_truncation_passes_by_richardson_extrapolation(monkeypatch, seed, extrapolated):
+    # W1's central differences were off by relative errors of 1.3e-6 to 4.8e-5: truncation, not a wrong
+    # derivative (42 of 300 random networks with inputs of 1e2-1e3 failed so in an adversarial review's fuzz)
+    from gradlab.engine import gradcheck
+
+    result = gradcheck.check_network(*inputs_of_1e3(seed))
+    assert result.passed, result
+    assert [row["extrapolated"] for row in result.rows] == [extrapolated, 0, 0, 0]
+    monkeypatch.setattr(gradcheck, "_extrapolated", lambda *args: np.nan)  # the plain differences alone
+    assert not gradcheck.check_network(*inputs_of_1e3(seed)).passed
+
+
+@pytest.mark.parametrize("seed", [1, 2, 6, 9])
+def test_a_wrong_gradient_is_not_passed_by_the_extrapolation(monkeypatch, seed):
+    from gradlab.engine.gradcheck import check_network
+    from gradlab.engine.network import Network
+
+    backward = Network.backward
+
+    def wrong(self, loss, y):
+        backward(self, loss, y)
+        self.layers[0].gW *= 1.001
+
+    monkeypatch.setattr(Network, "backward", wrong)
+    result = check_network(*inputs_of_1e3(seed))
+    assert [row["passed"] for row in result.rows] == [False, True, True, True]

@@ -180,7 +180,8 @@ class CheckResult:
     rows : list of dict
         :func:`compare`'s summary, each row with an extra ``passed`` flag, ``kinks`` (entries that
         passed as sitting on a kink of ``f``, see :func:`_on_a_kink`, or by their difference with a
-        corner taken out, see :func:`check`'s ``corners``) and ``worst_failure``
+        corner taken out, see :func:`check`'s ``corners``), ``extrapolated`` (entries that passed by
+        :func:`_extrapolated`, their plain difference's truncation error taken out) and ``worst_failure``
         (the failing entry with the largest relative error, see :func:`_worst_failure`; None
         when the array passed).
     rtol, atol : float
@@ -338,9 +339,16 @@ def check(
         # is judged with its |w| unbent, the same value and slope at w0 and no corner in any step
         bendable = corners(p, math.inf) if corners is not None else None
         kinks = []
+        extrapolated = 0
         for index in zip(*np.nonzero(failing & ~untrusted)):
             with unbent(p, index) if bendable is not None and bendable[index] else contextlib.nullcontext():
                 verdict, judged, step = _on_a_kink(f, p, index, a[index], rtol, floor, at, eps, smoothed, scale)
+            # failed by the plain difference itself, no kink taken out: its truncation error may be why
+            if verdict is False and step == eps and not corner[index] and (judged is None or judged == n[index]):
+                value = _extrapolated(f, p, index, float(n[index]), eps)
+                if agrees(a[index], value, rtol, floor):  # the plain tolerance: never looser than without it
+                    n[index], failing[index], extrapolated = value, False, extrapolated + 1
+                    continue
             if judged is not None and not math.isnan(judged):  # reported by the difference that decided
                 n[index], steps[index] = judged, step
             if step < eps:
@@ -353,7 +361,8 @@ def check(
         for index in kinks:
             failing[index], at_kink[index] = False, True
         floors = np.maximum(floor, rounding_noise(scale, steps))
-        verdicts.append({"kinks": int((at_kink & ~failing).sum()), "passed": not failing.any(),
+        verdicts.append({"kinks": int((at_kink & ~failing).sum()), "extrapolated": extrapolated,
+                         "passed": not failing.any(),
                          "worst_failure": _worst_failure(*_errors(a, n), failing, untrusted, floors) if failing.any()
                          else None})
     # the errors against the differences that decided: at a kink, the one that took it out (the one-sided
@@ -410,6 +419,20 @@ def rounding_noise(at: float, step):
     """The rounding noise of a central difference at ``step`` (a number or an array) of a function whose
     value is ``at``: :data:`NOISE_ULPS` ``eps_mach |at| / step`` (0 where ``at`` is not finite)."""
     return NOISE_ULPS * np.finfo(np.float64).eps * abs(at) / step if math.isfinite(at) else 0.0
+
+
+def _extrapolated(f: Callable[[], float], p: np.ndarray, index: tuple, difference: float, eps: float) -> float:
+    r"""Richardson's extrapolation of the central difference ``difference`` = D(eps) of entry ``index``:
+    :math:`(4 D(\epsilon/2) - D(\epsilon)) / 3`, whose error is :math:`O(\epsilon^4)`, not
+    :math:`\epsilon^2 f''' / 6`.
+
+    A step of 1e-6 on a first-layer weight whose inputs are 1e3 moves z by 1e-3, and the truncation
+    error alone failed right gradients (in 42 of 300 random networks of an adversarial review's fuzz,
+    nearly all with inputs of 1e2-1e3). Two more values of ``f``, taken only for an entry that the
+    kink tests (:func:`_on_a_kink`) fail by its plain difference: where the step crosses a kink the
+    two differences give no derivative, and it is judged as a kink, not extrapolated.
+    """
+    return (4 * central_difference(f, p, index, eps / 2) - difference) / 3
 
 
 def _on_a_kink(f, p: np.ndarray, index: tuple, a: float, rtol: float, atol: float, at: float, eps: float,
