@@ -1,9 +1,16 @@
 import csv
+import errno
+import functools
+import io
+import os
 
 import numpy as np
 import pytest
 
+from gradlab.errors import RunFailure, Terminated
 from gradlab.plots import new_figure, save, write_columns
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def test_save_png_and_columns(tmp_path):
@@ -14,6 +21,56 @@ def test_save_png_and_columns(tmp_path):
     path = write_columns(tmp_path / "a.csv", {"z": [0.0, 0.1], "value": [1.0, 0.9]})
     rows = list(csv.DictReader(path.open()))
     assert rows == [{"z": "0.0", "value": "1.0"}, {"z": "0.1", "value": "0.9"}]
+
+
+def _stops_part_way(error):
+    """A stand-in for the Agg canvas's print_png that writes a PNG's first bytes, then raises ``error``:
+    what Ctrl-C, SIGTERM or a full disk leaves while matplotlib writes the file."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    real = FigureCanvasAgg.print_png
+
+    @functools.wraps(real)  # its signature: matplotlib passes a print method only the options it takes
+    def print_png(self, target, *args, **kwargs):
+        if isinstance(target, io.BytesIO):  # the constrained layout's draw in memory before the file is written
+            return real(self, target, *args, **kwargs)
+        if isinstance(target, (str, os.PathLike)):
+            with open(target, "wb") as handle:
+                handle.write(PNG_SIGNATURE)
+        else:
+            target.write(PNG_SIGNATURE)
+        raise error
+    return print_png
+
+
+@pytest.mark.parametrize("error, raised", [
+    (Terminated(), Terminated),
+    (KeyboardInterrupt(), KeyboardInterrupt),
+    (OSError(errno.ENOSPC, "No space left on device"), RunFailure),
+])
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_save_stopped_part_way_leaves_no_cut_png_and_no_temporary_file(tmp_path, monkeypatch, error, raised,
+                                                                         existing):
+    # the PNG was written straight to its path: SIGTERM during the save left an 8-byte heatmap.png
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    png = tmp_path / "heatmap.png"
+    fig, ax = new_figure()
+    ax.plot([0, 1], [1, 0])
+    if existing:
+        save(fig, png)
+    before = png.read_bytes() if existing else None
+    monkeypatch.setattr(FigureCanvasAgg, "print_png", _stops_part_way(error))
+    with pytest.raises(raised) as caught:
+        save(fig, png)
+    if raised is RunFailure:
+        assert str(caught.value) == f"cannot write {png}: No space left on device"
+    assert [p.name for p in tmp_path.iterdir()] == (["heatmap.png"] if existing else [])  # no temporary file
+    assert (png.read_bytes() == before and len(before) > 1000) if existing else not png.exists()
+    monkeypatch.undo()
+    ax.plot([0, 1], [0, 1])
+    assert save(fig, png) == png and png.read_bytes()[:8] == PNG_SIGNATURE and png.read_bytes() != before
+    assert [p.name for p in tmp_path.iterdir()] == ["heatmap.png"]
 
 
 def test_decision_regions_and_points_of_a_class_share_its_colour():

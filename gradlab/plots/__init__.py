@@ -43,9 +43,22 @@ def finish_axes(ax, empty: str, **legend: Any) -> None:
 
 
 def save(fig, path: str | os.PathLike) -> Path:
-    """Write the figure as PNG and return the path."""
+    """Write the figure as PNG and return the path.
+
+    The PNG is written whole or not at all (:func:`gradlab.runs.atomic_file`): Ctrl-C, SIGTERM
+    or a full disk while matplotlib writes it leaves the previous file, or none, never a cut one.
+
+    Raises
+    ------
+    RunFailure
+        The file cannot be written: ``cannot write <path>: <strerror>``.
+    """
+    from gradlab.runs import atomic_file
+
     path = Path(path)
-    fig.savefig(path, dpi=DPI)
+    with atomic_file(path, binary=True) as handle:
+        # a file object has no suffix to infer the format from, and the temporary name ends in .tmp
+        fig.savefig(handle, format="png", dpi=DPI)
     return path
 
 

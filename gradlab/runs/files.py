@@ -1,4 +1,4 @@
-"""Writing a run's files: whole files replaced atomically (YAML, JSON, CSV tables), a metrics
+"""Writing a run's files: whole files replaced atomically (YAML, JSON, CSV tables, PNGs), a metrics
 CSV flushed row by row, plain values for YAML/JSON, and the error a failed write reports.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import date
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import numpy as np
 
@@ -55,12 +55,13 @@ def write_failure(error: OSError, path: str | os.PathLike) -> RunFailure:
 
 
 @contextmanager
-def atomic_file(path: str | os.PathLike) -> Iterator[TextIO]:
-    """A text file to write ``path`` through: readers see the old file or the whole new one.
+def atomic_file(path: str | os.PathLike, binary: bool = False) -> Iterator[TextIO | BinaryIO]:
+    """A text file (a binary one with ``binary=True``, for a PNG) to write ``path`` through:
+    readers see the old file or the whole new one.
 
     The text goes to a temporary file beside ``path`` (same directory, so the rename is atomic),
-    which replaces ``path`` when the block ends; if anything fails, the temporary file is removed
-    and ``path`` is left as it was.
+    which replaces ``path`` when the block ends; if anything fails, Ctrl-C and SIGTERM included,
+    the temporary file is removed and ``path`` is left as it was.
 
     Raises
     ------
@@ -70,7 +71,7 @@ def atomic_file(path: str | os.PathLike) -> Iterator[TextIO]:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        with open(tmp, "wb") if binary else open(tmp, "w", newline="", encoding="utf-8") as handle:
             yield handle
         os.replace(tmp, path)
     except BaseException as error:
