@@ -75,3 +75,20 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 def run_dirs(root: Path) -> list[Path]:
     """The run directories under ``root`` (sorted by name)."""
     return sorted(p for p in root.iterdir() if p.is_dir()) if root.exists() else []
+
+
+def refuse_listing(monkeypatch, *folders: Path) -> None:
+    """Make ``Path.iterdir`` refuse these folders as it refuses a folder without read permission
+    (``chmod a-r``): PermissionError when the listing is read. The tests run as root, whom chmod
+    does not stop."""
+    import errno
+
+    refused = {Path(folder) for folder in folders}
+    iterdir = Path.iterdir
+
+    def refusing(self):
+        if self in refused:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        yield from iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", refusing)

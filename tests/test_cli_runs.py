@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gradlab.runs import inspect_run, list_newest_runs, list_runs
-from tests.conftest import REPO, run_dirs, subprocess_env
+from tests.conftest import REPO, refuse_listing, run_dirs, subprocess_env
 
 TINY = "name: tiny\ndata: {name: xor, n_samples: 40}\nmodel: {hidden: [3]}\nloss: bce\n" \
        "optimizer: {name: sgd, lr: 0.5}\ntraining: {epochs: 3, batch_size: full}\n"
@@ -302,6 +302,29 @@ def test_every_command_that_writes_runs_is_one_runs_can_filter_by():
 def test_empty_history(cli, tmp_path):
     result = cli("runs")
     assert result.code == 0 and "no runs under" in result.out
+
+
+def test_a_folder_that_cannot_be_listed_is_one_line_and_exit_2(cli, tmp_path, monkeypatch):
+    # chmod a-r on the run root or on a sweep in it: 'error: internal error: PermissionError: ...', exit 1
+    root = tmp_path / "runs"
+    sweep = fake_run(root, "20261208-004527-sweep-div-3f6231")
+    (sweep / "sweep.yaml").write_text("grid: {}\n")
+    fake_run(sweep, "20261208-004528-train-p001-f29c54")
+    fake_run(root, "20261208-004500-train-xor-111111")
+    refuse_listing(monkeypatch, sweep)
+    result = cli("runs", "show", "p001")
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (f"error: run 'p001': no run directory there, and no run under {str(root)!r} or in a sweep "
+                          f"there has it in its name (see 'gradlab runs'); cannot list 1 sweep there: "
+                          f"{str(sweep)!r} (Permission denied)\n")
+    assert cli("runs", "show", "xor").code == 0  # the root's own runs are found as before
+    result = cli("runs", "--dir", sweep)
+    assert (result.code, result.err) == (2, f"error: --dir: cannot list {str(sweep)!r}: Permission denied\n")
+    refuse_listing(monkeypatch, root)
+    for args in (["runs"], ["runs", "show", "xor"], ["compare", "xor", "p001"]):
+        result = cli(*args)
+        assert (result.code, result.out, result.err) == (
+            2, "", f"error: $GRADLAB_RUNS: cannot list {str(root)!r}: Permission denied\n"), args
 
 
 def test_show_prints_config_summary_and_plots(cli, tmp_path):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from gradlab.errors import InputError
 from gradlab.runs import Run, runs_root
-from tests.conftest import run_dirs
+from tests.conftest import refuse_listing, run_dirs
 
 
 def test_root_precedence(tmp_path, monkeypatch):
@@ -238,6 +238,36 @@ def test_resolve_run_refuses_a_part_several_sweeps_points_share_naming_them(tmp_
     _run_dirs_named(root / "20261208-004500-train-xor-111111", "20261208-004501-train-p009-dddddd")
     with pytest.raises(InputError, match="run 'p009': no run directory there"):  # no sweep: its folders are not looked in
         resolve_run("p009", root)
+
+
+def test_resolve_run_passes_over_a_sweep_it_cannot_list_and_says_so_when_the_name_is_nowhere(tmp_path, monkeypatch):
+    # a sweep folder without read permission ended every lookup of a point in 'internal error: PermissionError'
+    from gradlab.runs import resolve_run
+
+    root = tmp_path / "root"
+    locked, hidden = _sweep_named(root, "20261208-004527-sweep-div-3f6231", "20261208-004528-train-p001-f29c54")
+    _, readable = _sweep_named(root, "20261208-005000-sweep-div-77aa01", "20261208-005001-train-p002-e1dc92")
+    refuse_listing(monkeypatch, locked)
+    # found in the other sweep: the locked one's points cannot be named by a part, whatever it holds
+    assert resolve_run("p002", root) == readable
+    assert resolve_run(hidden.name, root) == hidden  # a whole name needs no listing
+    with pytest.raises(InputError) as refused:
+        resolve_run("f29c54", root)
+    assert str(refused.value) == (f"run 'f29c54': no run directory there, and no run under {str(root)!r} or in a "
+                                  f"sweep there has it in its name (see 'gradlab runs'); cannot list 1 sweep there: "
+                                  f"{str(locked)!r} (Permission denied)")
+
+
+def test_resolve_run_refuses_a_run_root_it_cannot_list_naming_it(tmp_path, monkeypatch):
+    from gradlab.runs import resolve_run
+
+    root = tmp_path / "root"
+    (top,) = _run_dirs_named(root, "20261208-004500-train-xor-111111")
+    refuse_listing(monkeypatch, root)
+    with pytest.raises(InputError) as refused:
+        resolve_run("xor", root)
+    assert str(refused.value) == f"--dir: cannot list {str(root)!r}: Permission denied"
+    assert resolve_run(top.name, root) == top  # a whole name needs no listing
 
 
 @pytest.mark.parametrize(("text", "kind"), [("[1, 2]", "an array"), ("null", "null"), ('"done"', "a string")])

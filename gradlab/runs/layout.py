@@ -99,6 +99,17 @@ def is_run_dir(path: Path, config_alone: bool = True) -> bool:
         return False
 
 
+def folder_entries(folder: Path, what: str) -> list[Path]:
+    """What ``folder`` holds. A folder the system refuses to list (no read permission on it) is bad
+    input, named with the reason: ``<what>: cannot list '<folder>': Permission denied`` (exit 2),
+    where ``iterdir`` raised PermissionError, an internal error.
+    """
+    try:
+        return list(folder.iterdir())
+    except OSError as error:
+        raise InputError(f"{what}: cannot list {str(folder)!r}: {error.strerror}") from None
+
+
 def is_sweep_dir(path: Path) -> bool:
     """A directory holding a sweep's record (:data:`SWEEP_FILE`), whose points are run directories
     inside it; the one run directory that holds others. Hidden directories are none, as for :func:`is_run_dir`."""

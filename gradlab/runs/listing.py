@@ -17,7 +17,8 @@ from typing import Any
 from gradlab.errors import InputError
 from gradlab.names import LISTING_STATUSES, RUN_COMMANDS, STATUSES
 from gradlab.runs.files import to_plain
-from gradlab.runs.layout import _DIR_NAME, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE, is_run_dir, runs_root
+from gradlab.runs.layout import (_DIR_NAME, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE, folder_entries, is_run_dir,
+                                 root_source, runs_root)
 from gradlab.runs.reading import _rows_are_lines, read_config, read_last_metrics_row, read_metrics_text, read_summary
 
 
@@ -314,7 +315,8 @@ def list_runs(
     ------
     InputError
         ``status`` is not one of :data:`LISTING_STATUSES`, ``command`` is neither one of
-        :data:`RUN_COMMANDS` nor the command of a run here.
+        :data:`RUN_COMMANDS` nor the command of a run here, or ``root`` cannot be listed
+        (:func:`folder_entries`).
     """
     return list_newest_runs(root, command=command, status=status)[0]
 
@@ -350,7 +352,8 @@ def list_newest_runs(
     if status is not None and status not in LISTING_STATUSES:
         raise unknown_choice("--status", status, LISTING_STATUSES)
     base = runs_root(root)
-    found = [_inspect_summary(p) for p in base.iterdir() if is_run_dir(p)] if base.is_dir() else []
+    entries = folder_entries(base, root_source(root, "--dir")) if base.is_dir() else []
+    found = [_inspect_summary(p) for p in entries if is_run_dir(p)]
     if command is not None:
         _check_command(command, [info for info, _ in found])
         found = [(info, problem) for info, problem in found if info.command == command]

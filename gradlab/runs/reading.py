@@ -21,8 +21,9 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from gradlab.errors import InputError, path_exists
-from gradlab.runs.layout import _DIR_NAME, CONFIG_FILE, SUMMARY_FILE, is_run_dir, is_sweep_dir, root_source, runs_root
+from gradlab.errors import InputError, path_exists, plural
+from gradlab.runs.layout import (_DIR_NAME, CONFIG_FILE, SUMMARY_FILE, folder_entries, is_run_dir, is_sweep_dir,
+                                 root_source, runs_root)
 
 
 def read_metrics_text(path: str | os.PathLike) -> str:
@@ -387,6 +388,11 @@ def resolve_run(reference: str | os.PathLike, root: str | os.PathLike | None = N
     are compared (no run's files are read): one listing of the root, and of each sweep's directory
     when no run of the root has the name.
 
+    A sweep whose directory cannot be listed (no read permission) is passed over: its points
+    cannot be named by any part anyway, and the other sweeps' points can, so one unreadable sweep
+    (another user's, in a shared root) does not make every point's id unusable. When the name is
+    found nowhere, the message names the sweeps passed over and why.
+
     Parameters
     ----------
     reference : str or path
@@ -399,7 +405,7 @@ def resolve_run(reference: str | os.PathLike, root: str | os.PathLike | None = N
     InputError
         ``reference`` is empty, names no run, or is part of several runs' names, among the
         root's runs or else among the sweeps' points (all of them are listed, so the user can
-        pick a longer part).
+        pick a longer part); the root cannot be listed (:func:`folder_entries`).
     """
     text = str(reference)
     if not text:
@@ -409,34 +415,49 @@ def resolve_run(reference: str | os.PathLike, root: str | os.PathLike | None = N
     if is_run_dir(Path(reference)):  # a path needs no run root: an odd $GRADLAB_RUNS is no business of it
         return Path(reference)
     base = runs_root(root)
-    looked_in = path_exists(base, root_source(root, "--dir")) and base.is_dir()
-    folders = [base] if looked_in else []
-    matches = _named_runs(folders, text) or _named_runs([p for p in _entries(folders) if is_sweep_dir(p)], text)
+    source = root_source(root, "--dir")
+    folders = [base] if path_exists(base, source) and base.is_dir() else []
+    matches = _named_runs(folders, text, source)
+    unlisted: list[str] = []  # the sweeps passed over, with why
+    if not matches:
+        sweeps = [p for folder in folders for p in folder_entries(folder, source) if is_sweep_dir(p)]
+        matches = _named_runs(sweeps, text, source, unlisted)
     if len(matches) == 1:
         return matches[0]
     if matches:
         raise InputError(f"run {text!r} is ambiguous: matches {_name_list([p.name for p in matches])}; "
                          f"give more of the name")
+    passed_over = f"; cannot list {plural(len(unlisted), 'sweep')} there: {_name_list(unlisted)}" if unlisted else ""
     raise InputError(f"run {text!r}: no run directory there, and no run under {str(base)!r} or in a sweep there "
-                     f"has it in its name (see 'gradlab runs')")
+                     f"has it in its name (see 'gradlab runs'){passed_over}")
 
 
-def _named_runs(folders: Sequence[Path], text: str) -> list[Path]:
+def _named_runs(folders: Sequence[Path], text: str, what: str, unlisted: list[str] | None = None) -> list[Path]:
     """The run directories in ``folders`` that ``text`` names, sorted: the one whose whole name it is,
     else those whose name holds it, narrowed to the one run *named* ``text`` when exactly one is
-    ('xor' beside 'xor_wide'); several when ``text`` is ambiguous, none when it names no run there."""
+    ('xor' beside 'xor_wide'); several when ``text`` is ambiguous, none when it names no run there.
+
+    A folder that cannot be listed is refused as :func:`folder_entries` refuses it (``what`` names
+    it), or, given ``unlisted``, passed over and said there: ``'<folder>' (Permission denied)``.
+    """
     whole = [folder / text for folder in folders if is_run_dir(folder / text)]
     if whole:  # a whole name before a part: it may also be part of another name
         return whole
-    matches = sorted(p for p in _entries(folders) if text in p.name and is_run_dir(p))
+    matches = sorted(p for p in _entries(folders, what, unlisted) if text in p.name and is_run_dir(p))
     named = [p for p in matches if (m := _DIR_NAME.match(p.name)) and m["name"] == text]
     return named if len(matches) > 1 and len(named) == 1 else matches
 
 
-def _entries(folders: Sequence[Path]) -> Iterator[Path]:
-    """What the folders hold, folder by folder."""
+def _entries(folders: Sequence[Path], what: str, unlisted: list[str] | None) -> Iterator[Path]:
+    """What the folders hold, folder by folder (see :func:`_named_runs` for ``what`` and ``unlisted``)."""
     for folder in folders:
-        yield from folder.iterdir()
+        if unlisted is None:
+            yield from folder_entries(folder, what)
+            continue
+        try:
+            yield from folder.iterdir()
+        except OSError as error:
+            unlisted.append(f"{str(folder)!r} ({error.strerror})")
 
 
 def _name_list(names: Sequence[str], shown: int = 10) -> str:
