@@ -25,7 +25,7 @@ import numpy as np
 from gradlab.errors import InputError, did_you_mean
 from gradlab.runs import (METRICS_FILE, TIMING_COLUMNS, RunInfo, inspect_run, read_config,
                           read_metrics_columns, read_metrics_header, resolve_run)
-from gradlab.training import best_index
+from gradlab.training import best_index, evidence
 
 #: the first of these a run's metrics have is the default metric / x axis
 DEFAULT_METRICS = ("train_loss", "f")
@@ -72,22 +72,26 @@ class Curve:
         # start and final are the values as logged, nan or inf included (a diverged run's inf is its
         # final value); halved_at looks at finite values only. The best is the run's own, as its
         # summary.json has it (best_index): never a diverged run's last row, nor a value that is not
-        # finite (a loss of -inf is lowest, and a diverged value: diverged_at says where the curve left them)
+        # finite (a loss of -inf is lowest, and a diverged value: diverged_at says where the curve left them).
+        # halved_at leaves out that last row too (evidence): a gradient norm of 0 where every unit saturated
+        # is no halving
+        diverged = self.status == "diverged"
         start, final = (float(self.y[0]), float(self.y[-1])) if self.y.size else (None, None)
-        k = best_index(self.y, higher, self.status == "diverged")
+        k = best_index(self.y, higher, diverged)
         best = {"best": None, "best_at": None} if k is None else {"best": float(self.y[k]), "best_at": _plain(self.x[k])}
         finite = np.isfinite(self.y)
         if not finite.any():
             return {"start": start, "final": final, **best, "halved_at": None, "halved_after": None, "diverged_at": None}
         last_finite = int(np.flatnonzero(finite)[-1])
-        diverged = _plain(self.x[last_finite + 1]) if last_finite + 1 < self.y.size else None
+        diverged_at = _plain(self.x[last_finite + 1]) if last_finite + 1 < self.y.size else None
         halved = after = None
         if not higher and math.isfinite(start) and start > 0:
-            below = np.flatnonzero(finite & (self.y <= start / 2))
+            kept = evidence(self.y, diverged)
+            below = np.flatnonzero(np.isfinite(kept) & (kept <= start / 2))
             if below.size:  # never the first point, the start itself (> start / 2)
                 halved, after = _plain(self.x[below[0]]), _plain(self.x[below[0] - 1])
         return {"start": start, "final": final, **best, "halved_at": halved, "halved_after": after,
-                "diverged_at": diverged}
+                "diverged_at": diverged_at}
 
 
 def _plain(value: Any) -> Any:

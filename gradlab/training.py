@@ -80,15 +80,24 @@ class History:
         return self.rows[-1] if self.rows else {}
 
 
+def evidence(values: Sequence[Any], diverged: bool) -> Sequence[Any]:
+    """The logged rows of a metric that say how far a run got: all of them, but a diverged run's
+    last row, logged at weights beyond use (an accuracy of 0.72 after a step to parameters of 2e12,
+    from 0.36 before it; a gradient norm of 0 where every unit saturated). The rule for the run's
+    best (:func:`best_index`) and for where its metric halved (``gradlab compare``).
+    """
+    return values[:-1] if diverged else values
+
+
 def best_index(values: Sequence[float | None], higher: bool, diverged: bool) -> int | None:
     """Which logged value of a metric is the run's best: the index of the highest (``higher``) or
     lowest finite value, the first on a tie; None when there is none.
 
     The one rule for a run's best, wherever it is given: summary.json (``best_test_accuracy``,
     ``best_epoch``, ``best_loss``), a sweep's results.csv (``best_<metric>``) and ``gradlab compare``.
-    A diverged run's last row is left out: it is logged at weights beyond use, where an accuracy
-    can be anything (0.72 after a step to parameters of 2e12, from 0.36 before it). So is a value
-    that is not finite: a loss of -inf is lowest, and diverged.
+    A diverged run's last row is left out (:func:`evidence`): it is logged at weights beyond use,
+    where an accuracy can be anything. So is a value that is not finite: a loss of -inf is lowest,
+    and diverged.
 
     Parameters
     ----------
@@ -99,7 +108,7 @@ def best_index(values: Sequence[float | None], higher: bool, diverged: bool) -> 
     diverged : bool
         Whether the run's status is ``diverged``.
     """
-    kept = np.array(values[:-1] if diverged else values, dtype=float)  # None -> nan
+    kept = np.array(evidence(values, diverged), dtype=float)  # None -> nan
     finite = np.isfinite(kept)
     if not finite.any():
         return None

@@ -457,6 +457,41 @@ def test_a_diverged_runs_best_is_the_one_its_summary_gives(cli, tmp_path):
     assert losses.code == 0 and (row["best"], row["best_at"]) == (float(rows[0]["train_loss"]), 0)
 
 
+def test_a_diverged_runs_last_row_is_not_where_its_metric_halved(cli, tmp_path):
+    # relu at lr 1000 on noisy XOR, seed 8, diverges at epoch 7 with every unit saturated: a gradient norm of 0,
+    # from 0.27 at epoch 0. compare said it halved 'by 7 (logged every 7)', from the row its best leaves out
+    config = tmp_path / "xor.yaml"
+    config.write_text((CONFIGS / "xor.yaml").read_text())
+    common = ("--set", "optimizer.name=sgd", "--set", "data.noise=0.4", "--set", "model.hidden=[3]",
+              "--set", "model.activation=relu", "--set", "seed=8", "--no-plot", "-q")
+    for lr in ("1000", "1"):
+        assert cli("train", config, *common, "--set", f"optimizer.lr={lr}", "--name", f"lr{lr}").code == 0
+    diverged = next(p for p in run_dirs(tmp_path / "runs") if "-lr1000-" in p.name)
+    rows = list(csv.DictReader((diverged / "metrics.csv").open()))
+    assert json.loads((diverged / "summary.json").read_text())["status"] == "diverged"
+    assert [(r["epoch"], float(r["grad_norm"])) for r in rows] == [("0", pytest.approx(0.26998, rel=1e-4)), ("7", 0.0)]
+    result = cli("compare", "lr1000", "lr1", "--metric", "grad_norm", "--out", tmp_path / "cmp")
+    assert result.code == 0, result.err
+    assert "│ lr1000 │ diverged │ 0.269977 │ 0 │ 0.269977 (0) │ never │" in " ".join(result.out.split())
+    assert "note: lr1000 diverged: its last row, the final value, is logged at weights beyond use and is never " \
+           "the best, nor where grad_norm halved" in " ".join(result.err.split())
+    (run,) = run_dirs(tmp_path / "cmp")
+    diverged_row, completed_row = json.loads((run / "summary.json").read_text())["runs"]
+    assert (diverged_row["halved_at"], diverged_row["halved_after"]) == (None, None)
+    assert (completed_row["status"], completed_row["halved_at"], completed_row["halved_after"]) == ("completed", 10, 0)
+
+
+@pytest.mark.parametrize(("status", "halved"), [("completed", (20, 10)), ("diverged", (None, None))])
+def test_only_a_diverged_runs_last_row_is_left_out_of_halved_at(status, halved):
+    # the rule of the run's best (training.evidence): a completed run's last row is as good as any other
+    from gradlab.comparison import Curve
+
+    curve = Curve(Path("r"), "r", status, np.array([0, 10, 20]), np.array([1.0, 0.8, 0.4]), config={})
+    stats = curve.stats(higher=False)
+    assert (stats["halved_at"], stats["halved_after"]) == halved
+    assert (stats["best"], stats["best_at"]) == ((0.4, 20) if status == "completed" else (0.8, 10))
+
+
 def test_compare_reads_only_the_two_columns_it_draws(tmp_path, monkeypatch, saturation_runs):
     """Each run's metrics.csv is read as its x and metric columns, float arrays, not as a dict per row
     and cell (20 runs of 100,001 rows took 16 s that way), and the curves are the file's numbers."""

@@ -75,8 +75,9 @@ def compare(
                       f"{escape(comparison.x)} {_show(row['diverged_at'])} on (final {_show(row['final'])}): "
                       f"diverged values, never the best[/dim]", soft_wrap=True)
         elif row["status"] == "diverged":  # final 0.72 beside best 0.36 read as a mistake
+            halved = "" if comparison.higher_is_better else f", nor where {escape(comparison.metric)} halved"
             err.print(f"[dim]note: {escape(row['label'])} diverged: its last row, the final value, is logged at "
-                      f"weights beyond use and is never the best[/dim]", soft_wrap=True)
+                      f"weights beyond use and is never the best{halved}[/dim]", soft_wrap=True)
     if comparison.metric.endswith("loss") and varies_loss(comparison.differing):  # also loss.name, loss.delta
         err.print("[dim]note: the runs use different losses, whose values are not on one scale: compare the shapes "
                   "(plateau, halving time), or --metric train_accuracy[/dim]", soft_wrap=True)
