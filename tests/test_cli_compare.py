@@ -428,16 +428,22 @@ def test_a_final_minus_inf_is_a_diverged_value_not_the_best(cli, tmp_path):
     assert json.loads((run / "summary.json").read_text())["runs"][1]["diverged_at"] is None
 
 
-def test_a_diverged_runs_best_is_the_one_its_summary_gives(cli, tmp_path):
-    # relu at lr 1000 on noisy XOR diverges at epoch 7 with test accuracy 0.72, from 0.36 at epoch 0:
-    # compare said best 0.72 (7) where summary.json, results.csv and 'gradlab runs' said 0.36
+def relu_xor_at_lr_1000_and_1(cli, tmp_path, seed):
+    """Train relu on noisy XOR with sgd at lr 1000 (it diverges at epoch 7) and at lr 1, named lr1000 and lr1;
+    the diverged run's directory."""
     config = tmp_path / "xor.yaml"
     config.write_text((CONFIGS / "xor.yaml").read_text())
     common = ("--set", "optimizer.name=sgd", "--set", "data.noise=0.4", "--set", "model.hidden=[3]",
-              "--set", "model.activation=relu", "--set", "seed=1", "--no-plot", "-q")
+              "--set", "model.activation=relu", "--set", f"seed={seed}", "--no-plot", "-q")
     for lr in ("1000", "1"):
         assert cli("train", config, *common, "--set", f"optimizer.lr={lr}", "--name", f"lr{lr}").code == 0
-    diverged = next(p for p in run_dirs(tmp_path / "runs") if "-lr1000-" in p.name)
+    return next(p for p in run_dirs(tmp_path / "runs") if "-lr1000-" in p.name)
+
+
+def test_a_diverged_runs_best_is_the_one_its_summary_gives(cli, tmp_path):
+    # relu at lr 1000 on noisy XOR diverges at epoch 7 with test accuracy 0.72, from 0.36 at epoch 0:
+    # compare said best 0.72 (7) where summary.json, results.csv and 'gradlab runs' said 0.36
+    diverged = relu_xor_at_lr_1000_and_1(cli, tmp_path, seed=1)
     summary = json.loads((diverged / "summary.json").read_text())
     rows = list(csv.DictReader((diverged / "metrics.csv").open()))
     assert summary["status"] == "diverged" and [(r["epoch"], float(r["test_accuracy"])) for r in rows] == \
@@ -460,13 +466,7 @@ def test_a_diverged_runs_best_is_the_one_its_summary_gives(cli, tmp_path):
 def test_a_diverged_runs_last_row_is_not_where_its_metric_halved(cli, tmp_path):
     # relu at lr 1000 on noisy XOR, seed 8, diverges at epoch 7 with every unit saturated: a gradient norm of 0,
     # from 0.27 at epoch 0. compare said it halved 'by 7 (logged every 7)', from the row its best leaves out
-    config = tmp_path / "xor.yaml"
-    config.write_text((CONFIGS / "xor.yaml").read_text())
-    common = ("--set", "optimizer.name=sgd", "--set", "data.noise=0.4", "--set", "model.hidden=[3]",
-              "--set", "model.activation=relu", "--set", "seed=8", "--no-plot", "-q")
-    for lr in ("1000", "1"):
-        assert cli("train", config, *common, "--set", f"optimizer.lr={lr}", "--name", f"lr{lr}").code == 0
-    diverged = next(p for p in run_dirs(tmp_path / "runs") if "-lr1000-" in p.name)
+    diverged = relu_xor_at_lr_1000_and_1(cli, tmp_path, seed=8)
     rows = list(csv.DictReader((diverged / "metrics.csv").open()))
     assert json.loads((diverged / "summary.json").read_text())["status"] == "diverged"
     assert [(r["epoch"], float(r["grad_norm"])) for r in rows] == [("0", pytest.approx(0.26998, rel=1e-4)), ("7", 0.0)]

@@ -401,19 +401,26 @@ def test_evaluate_gives_r2_of_a_regression_run_and_says_when_it_is_undefined(cli
     assert result.code == 0 and next(line.split("│")[2] for line in result.out.splitlines() if "R^2" in line).strip() == "0"
 
 
+def train_on_two_targets(cli, tmp_path, name, rows, hidden, epochs):
+    """Write ``<name>.csv`` (f0, f1, t1, t2) from ``rows`` and train a tanh network on both targets (mse, adam,
+    no test split); the run directory and the train command's result."""
+    (tmp_path / f"{name}.csv").write_text("f0,f1,t1,t2\n" + "".join(",".join(map(str, row)) + "\n" for row in rows))
+    (tmp_path / f"{name}.yaml").write_text(
+        f"data: {{name: csv, path: {name}.csv, target: [t1, t2], test_fraction: 0}}\n"
+        f"model: {{hidden: [{hidden}], activation: tanh}}\nloss: mse\n"
+        f"optimizer: {{name: adam, lr: 0.05}}\ntraining: {{epochs: {epochs}}}\n")
+    result = cli("train", tmp_path / f"{name}.yaml", "--out", tmp_path / "runs", "--no-plot", "-q")
+    assert result.code == 0, result.err
+    (run,) = run_dirs(tmp_path / "runs")
+    return run, result
+
+
 def test_evaluate_a_run_trained_on_two_target_columns(cli, tmp_path):
     # --target took one column, so such a run could not be evaluated ('targets of shape (12, 1) do not fit
     # predictions of shape (12, 2)'); now one --target per column, and R^2 on the training rows is training's
     rng = np.random.default_rng(0)
     X = rng.normal(size=(12, 2))
-    rows = "".join(f"{a},{b},{a + b},{a - b}\n" for a, b in X)
-    (tmp_path / "mt.csv").write_text("f0,f1,t1,t2\n" + rows)
-    (tmp_path / "mt.yaml").write_text("data: {name: csv, path: mt.csv, target: [t1, t2], test_fraction: 0}\n"
-                                      "model: {hidden: [3], activation: tanh}\nloss: mse\n"
-                                      "optimizer: {name: adam, lr: 0.05}\ntraining: {epochs: 3}\n")
-    trained = cli("train", tmp_path / "mt.yaml", "--out", tmp_path / "runs", "--no-plot", "-q")
-    assert trained.code == 0
-    (run,) = run_dirs(tmp_path / "runs")
+    run, trained = train_on_two_targets(cli, tmp_path, "mt", [(a, b, a + b, a - b) for a, b in X], hidden=3, epochs=3)
     last = list(csv.DictReader((run / "metrics.csv").open()))[-1]
     # train's result table names the R^2 as evaluate does (it said 'R^2' for the pooled value)
     assert f"│ R^2, pooled over outputs │ {float(last['train_r2']):.4g} │ - │" in " ".join(trained.out.split())
@@ -436,13 +443,7 @@ def test_evaluate_gives_each_target_its_own_r2_beside_the_pooled_one(cli, tmp_pa
     # to the wide one, and was the only R^2 shown. Each target's own is checked by hand from predict's outputs.
     rng = np.random.default_rng(1)
     X = rng.normal(size=(40, 2))
-    rows = "".join(f"{a},{b},{a},{10 * a * b}\n" for a, b in X)
-    (tmp_path / "wide.csv").write_text("f0,f1,t1,t2\n" + rows)
-    (tmp_path / "wide.yaml").write_text("data: {name: csv, path: wide.csv, target: [t1, t2], test_fraction: 0}\n"
-                                        "model: {hidden: [4], activation: tanh}\nloss: mse\n"
-                                        "optimizer: {name: adam, lr: 0.05}\ntraining: {epochs: 30}\n")
-    assert cli("train", tmp_path / "wide.yaml", "--out", tmp_path / "runs", "--no-plot", "-q").code == 0
-    (run,) = run_dirs(tmp_path / "runs")
+    run, _ = train_on_two_targets(cli, tmp_path, "wide", [(a, b, a, 10 * a * b) for a, b in X], hidden=4, epochs=30)
     assert cli("predict", run, tmp_path / "wide.csv", "-o", tmp_path / "p.csv").code == 0
     with open(tmp_path / "p.csv", newline="") as handle:
         y_hat = np.array([[float(row["predicted_t1"]), float(row["predicted_t2"])] for row in csv.DictReader(handle)])
