@@ -44,6 +44,17 @@ def varies_loss(keys: Iterable[str]) -> bool:
     return any(key == "loss" or key.startswith("loss.") for key in keys)
 
 
+#: metrics on one scale whatever the loss, best first: what to rank or compare runs of different losses by
+SCORED_METRICS = ("test_accuracy", "train_accuracy", "test_r2", "train_r2")
+
+
+def scored_metric(available: Iterable[str]) -> str | None:
+    """The first of :data:`SCORED_METRICS` in ``available`` (the metrics runs have filled): what a note
+    on different losses, whose values are on no one scale, tells the user to use instead; None if none."""
+    available = set(available)
+    return next((m for m in SCORED_METRICS if m in available), None)
+
+
 def bounds(metric: str) -> tuple[float, float] | None:
     """The values a metric can take, when it has an end on both sides: an accuracy is a fraction,
     0 to 1. None for losses, f, gradient norms and R^2 (which has no lower end)."""
@@ -124,6 +135,12 @@ class Comparison:
             else:
                 same.append(curve.label)
         return [labels for _, labels in groups if len(labels) > 1]
+
+    def scored(self) -> str | None:
+        """The metric of :data:`SCORED_METRICS` that every run filled (see :func:`scored_metric`): read
+        only for the note on different losses."""
+        tables = [read_metrics_columns(_metrics_file(c.path), SCORED_METRICS) for c in self.curves]
+        return scored_metric(frozenset.intersection(*(table.filled for table in tables)))
 
     def table(self) -> list[dict[str, Any]]:
         """One row per run: label, run id, status and :meth:`Curve.stats`."""

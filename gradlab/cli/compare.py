@@ -79,8 +79,9 @@ def compare(
             err.print(f"[dim]note: {escape(row['label'])} diverged: its last row, the final value, is logged at "
                       f"weights beyond use and is never the best{halved}[/dim]", soft_wrap=True)
     if comparison.metric.endswith("loss") and varies_loss(comparison.differing):  # also loss.name, loss.delta
+        scored = comparison.scored()  # train_accuracy, test_r2, ...: one the runs have (regression has no accuracy)
         err.print("[dim]note: the runs use different losses, whose values are not on one scale: compare the shapes "
-                  "(plateau, halving time), or --metric train_accuracy[/dim]", soft_wrap=True)
+                  f"(plateau, halving time){f', or --metric {scored}' if scored else ''}[/dim]", soft_wrap=True)
 
     from gradlab.plots.compare import overlay
 

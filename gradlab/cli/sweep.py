@@ -59,7 +59,7 @@ def sweep(
     plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Also draw each point's training plots (slower).")] = False,
 ) -> None:
     from gradlab import executors, sweeps
-    from gradlab.comparison import varies_loss
+    from gradlab.comparison import scored_metric, varies_loss
     from gradlab.errors import InputError
     from gradlab.runs import SWEEP_FILE, Run, write_yaml
 
@@ -104,7 +104,7 @@ def sweep(
 
     show_table(_ranking(plan, summaries))
     if plan.metric.endswith("loss") and varies_loss(plan.grid):  # mse's numbers beside bce's ranked mse first
-        scored = next((m for m in ("test_accuracy", "train_accuracy", "test_r2", "train_r2") if m in plan.metrics), None)
+        scored = scored_metric(plan.metrics)
         instead = f": rank them by --metric {scored}" if scored else ""
         err.print(f"note: the points use different losses, whose values are not on one scale{instead}",
                   markup=False, highlight=False, soft_wrap=True)  # notes on stderr: stdout is the table and paths
