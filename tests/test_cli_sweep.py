@@ -179,8 +179,9 @@ def test_a_loss_heatmap_spanning_more_than_two_decades_is_coloured_on_a_log_scal
     colours = {tuple(image.to_rgba(v)) for row in means for v in row}
     assert len(colours) == 12  # every cell its own colour
     assert fig.axes[1].get_ylabel() == "test_loss\ncolours span this sweep's\n0.0188 to 201, log scale"
-    # within two decades, or with a value a log scale cannot show (an R^2 below 0), the scale stays linear
-    for metric, within in (("test_loss", [[0.02, 0.5], [1.9, None]]), ("test_r2", [[-3.0, 0.001], [0.5, 0.99]])):
+    # within two decades, or an R^2 (a log scale gave four no-skill values of 0.0017 to 0.28 four colours), linear
+    for metric, within in (("test_loss", [[0.02, 0.5], [1.9, None]]), ("test_r2", [[-3.0, 0.001], [0.5, 0.99]]),
+                           ("test_r2", [[0.00169, 0.01], [0.1, 0.283]])):
         fig = heatmap_figure(loss_table(within), metric, higher_is_better=metric == "test_r2")
         assert not isinstance(fig.axes[0].images[0].norm, LogNorm)
         assert "log" not in fig.axes[1].get_ylabel()

@@ -6,9 +6,11 @@ bright: one test sample in 100 (0.99 against 1) looked like the best point again
 a fixed scale a difference in colour is a difference in accuracy the eye can weigh, and two
 sweeps' heatmaps compare. A loss or R^2 has no such ends; its colours span the values of this
 sweep, and the colour bar's label gives that span in numbers, so a narrow one is seen as narrow.
-When those values are all positive and span more than two decades, the rule by which ``gradlab
-compare`` picks a log axis (:func:`gradlab.plots.spans_decades`), the scale is logarithmic and the
-label says so: on a linear one a single 201 among losses of 0.02 to 0.7 gave 11 of 12 cells one colour.
+When lower is better (a loss, a gradient norm) and the values are all positive and span more than
+two decades, the rule by which ``gradlab compare`` picks a log axis (:func:`gradlab.plots.spans_decades`),
+the scale is logarithmic and the label says so: on a linear one a single 201 among losses of 0.02 to
+0.7 gave 11 of 12 cells one colour. An R^2 stays linear: 0.0017 to 0.28 is four cells of no skill, which
+a log scale coloured as far apart as good fits are.
 
 A cell's colour is a mean over the runs that have a value; a cell whose mean is over fewer runs
 than the grid point has (two of four seeds diverged) is hatched and says so ("2 of 4 runs"): drawn
@@ -56,7 +58,9 @@ def heatmap_figure(table: dict[str, Any], metric: str, higher_is_better: bool):
     # no natural ends: the colours stretch over what this sweep measured, and the label says so
     span = (float(finite.min()), float(finite.max())) if table["bounds"] is None and finite.size else None
     low, high = table["bounds"] or span or (0.0, 1.0)
-    log = span is not None and low > 0 and spans_decades(finite)  # a log scale shows no value <= 0
+    # a loss or gradient norm, lower is better and 0 its floor; never an R^2, whose 0 means no skill, not
+    # nothing left, and whose scale would turn linear at the first cell below 0
+    log = span is not None and not higher_is_better and low > 0 and spans_decades(finite)
     image = ax.imshow(np.ma.masked_invalid(mean), cmap="viridis" if higher_is_better else "viridis_r",
                       aspect="auto", norm=(LogNorm if log else Normalize)(vmin=low, vmax=high))
     labels = cell_labels(table)
