@@ -601,3 +601,22 @@ def test_a_path_the_system_refuses_to_look_up_is_bad_input_naming_it(cli, traine
     given = output if option == "--output" else data
     assert (result.code, result.err) == (2, f"error: {option}: cannot use '{given}': {reason}\n")
     assert result.out == ""
+
+
+def test_evaluate_matches_the_runs_own_target_names_whatever_their_order(cli, tmp_path):
+    # --target t2 --target t1 scored output t1 against column t2 and showed it as 'R^2 of t2' (a practitioner
+    # review: 'R^2 of y1 -31.49' for a fit of 0.97); the run's own names now meet their own outputs
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 2))
+    run, _ = train_on_two_targets(cli, tmp_path, "wide", [(a, b, a, 10 * a * b) for a, b in X], hidden=4, epochs=30)
+    ordered = cli("evaluate", run, tmp_path / "wide.csv", "--target", "t1", "--target", "t2")
+    swapped = cli("evaluate", run, tmp_path / "wide.csv", "--target", "t2", "--target", "t1")
+    assert ordered.code == swapped.code == 0 and swapped.out == ordered.out
+    assert "R^2 of t1" in ordered.out and "R^2 of t2" in ordered.out
+    # one of the run's names at the other's place, beside a column of another name: refused, not misread
+    (tmp_path / "other.csv").write_text((tmp_path / "wide.csv").read_text().replace("t1,t2", "u,t2", 1))
+    mixed = cli("evaluate", run, tmp_path / "other.csv", "--target", "t2", "--target", "u")
+    assert (mixed.code, mixed.err) == (2, "error: --target: 't2' is the run's output 2, given as output 1 (the run "
+                                          "predicts t1, t2, in that order): give the columns in that order\n")
+    renamed = cli("evaluate", run, tmp_path / "other.csv", "--target", "u", "--target", "t2")  # by order, as before
+    assert renamed.code == 0 and "R^2 of u" in renamed.out

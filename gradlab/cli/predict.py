@@ -47,6 +47,24 @@ def predict(
                   highlight=False)
 
 
+def _in_the_runs_order(targets: list[str], trained: list[str]) -> list[str]:
+    """The ``--target`` columns, output k's against column k: the run's own target names (``trained``)
+    in another order are put in the run's, each output against the column it was trained on, and one
+    of them at another output's place among other names is refused. Given as y2, y1, y3 to a run
+    trained on y1, y2, y3, output y1 was scored against column y2 and shown as 'R^2 of y1 -31.5' (0.97)."""
+    from gradlab.errors import InputError
+
+    if sorted(targets) == sorted(trained):
+        return trained
+    misplaced = next(((k, name) for k, name in enumerate(targets) if name in trained and trained[k:k + 1] != [name]),
+                     None)
+    if misplaced is not None:
+        k, name = misplaced
+        raise InputError(f"--target: {name!r} is the run's output {trained.index(name) + 1}, given as output {k + 1} "
+                         f"(the run predicts {', '.join(trained)}, in that order): give the columns in that order")
+    return targets
+
+
 def evaluate(
     run: RunArgument,
     data: DataArgument,
@@ -78,6 +96,7 @@ def evaluate(
     feature = next((name for name in targets if name in model.feature_names), None)
     if feature is not None:  # the file's reader blamed DATA: "column 'x1' is also the target"
         raise InputError(f"--target: column {feature!r} is one of the run's features ({', '.join(model.feature_names)})")
+    targets = _in_the_runs_order(targets, list(model.target_names or ()))
     X, labels = read_features(model, data, target=targets[0] if len(targets) == 1 else targets,
                               delimiter=delimiter)
     result = evaluate_rows(model, X, labels)
