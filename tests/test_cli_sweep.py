@@ -1045,6 +1045,9 @@ def test_a_ctrl_c_while_the_heatmap_is_drawn_keeps_the_sweep_s_summary_and_table
     assert (summary["status"], summary["counts"], summary["plots"]) == ("interrupted", {"completed": 4}, [])
     assert "grid points ranked by final test_accuracy" in result.out and "heatmap:" not in result.out
     assert not (sweep_dir / "heatmap.png").exists()
+    # every point had finished: it said 'the ones running are marked interrupted, the ones not started cancelled'
+    assert "interrupted: while the heatmap was drawn: it is not (heatmap.png)" in result.out
+    assert "the ones running" not in result.out
 
 
 def test_a_points_clock_starts_after_the_modules_it_imports_are_loaded(tmp_path):

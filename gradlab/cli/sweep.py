@@ -86,10 +86,11 @@ def sweep(
                 if results.unfinished():  # stopped before the executor had the points (it closes its own)
                     results.close_unfinished()
             summaries = sweeps.rank(results)
+            undrawn = False
             try:  # after a Ctrl-C too: drawn from the points that finished, the others' cells missing
                 files = _heatmap(results, summaries, run)
             except KeyboardInterrupt:  # a (second) Ctrl-C while drawing: results.csv and every run are saved
-                files, results.interrupted = [], True
+                files, results.interrupted, undrawn = [], True, True
             counts = results.counts()
             best = summaries[0] if summaries and summaries[0].mean is not None else None
             run.finish(
@@ -118,8 +119,11 @@ def sweep(
         show_paths(("heatmap", path))
     saved(run.path)
     if results.interrupted:
-        out.print("[yellow]interrupted[/yellow]: finished points are kept; the ones running are marked interrupted, "
-                  "the ones not started cancelled (results.csv and their summaries)")
+        stopped = counts.get("interrupted", 0) + counts.get("cancelled", 0)  # none when every point had finished
+        out.print("[yellow]interrupted[/yellow]: " + "; ".join([
+            *(["finished points are kept; the ones running are marked interrupted, the ones not started cancelled "
+               "(results.csv and their summaries)"] if stopped or not undrawn else []),
+            *(["while the heatmap was drawn: it is not (heatmap.png)"] if undrawn else [])]))
         raise typer.Exit(130)
     if counts.get("failed", 0) == len(plan.points):
         raise typer.Exit(1)
