@@ -1116,3 +1116,16 @@ def test_a_sweep_ranking_different_losses_by_a_loss_says_they_are_on_no_one_scal
     assert "different losses" not in result.text
     result, _ = sweep(cli, tmp_path, tiny, "--grid", "optimizer.lr=0.1,1", "--metric", "train_loss")
     assert "different losses" not in result.text
+
+
+def test_a_best_point_whose_mean_leaves_out_diverged_runs_says_so(cli, tmp_path):
+    # lr 1 on the sine ranks first with 1 of its 4 seeds diverged: the table's "3/4" was the only hint that its
+    # mean is over the three that survived (a practitioner review)
+    config = tmp_path / "sine.yaml"
+    config.write_text(REGRESSION)
+    result, sweep_dir = sweep(cli, tmp_path, config, "--grid", "optimizer.lr=1,2", "--seeds", "4", "--workers", "2")
+    best = json.loads((sweep_dir / "summary.json").read_text())["best"]
+    assert (best["values"], best["n"]) == ({"optimizer.lr": 1}, 3)
+    assert "note: the best point, optimizer.lr=1, is a mean over 3 of its 4 runs (1 diverged)" in \
+        " ".join(result.err.split())
+    assert "note: the best point" not in result.out

@@ -109,6 +109,9 @@ def sweep(
         instead = f": rank them by --metric {scored}" if scored else ""
         err.print(f"note: the points use different losses, whose values are not on one scale{instead}",
                   markup=False, highlight=False, soft_wrap=True)  # notes on stderr: stdout is the table and paths
+    if best is not None and best.n < best.total:  # ranked by its survivors: 2 of 4 seeds diverged, the mean is of 2
+        err.print(f"note: the best point, {best.label()}, is a mean over {best.n} of its {best.total} runs "
+                  f"({', '.join(best.others)})", markup=False, highlight=False, soft_wrap=True)
     for s in summaries:
         if s.unmeasured:  # config and file text: no markup
             err.print(f"note: {s.label()}: {s.statuses['completed'] - s.n} unmeasured (completed with no final "
