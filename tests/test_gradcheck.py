@@ -919,7 +919,7 @@ def test_a_right_gradient_failed_by_truncation_passes_by_richardson_extrapolatio
     result = gradcheck.check_network(*inputs_of_1e3(seed))
     assert result.passed, result
     assert [row["extrapolated"] for row in result.rows] == [extrapolated, 0, 0, 0]
-    monkeypatch.setattr(gradcheck, "_extrapolated", lambda *args: np.nan)  # the plain differences alone
+    monkeypatch.setattr(gradcheck.Tangents, "extrapolated", lambda *args: np.nan)  # the plain differences alone
     assert not gradcheck.check_network(*inputs_of_1e3(seed)).passed
 
 
@@ -937,3 +937,71 @@ def test_a_wrong_gradient_is_not_passed_by_the_extrapolation(monkeypatch, seed):
     monkeypatch.setattr(Network, "backward", wrong)
     result = check_network(*inputs_of_1e3(seed))
     assert [row["passed"] for row in result.rows] == [False, True, True, True]
+
+
+def test_a_half_step_lost_in_a_large_weight_is_no_extrapolation(monkeypatch):
+    # W1[0, 0] = 1e10: 1e10 +- 1e-6 are two numbers, 1e10 +- 5e-7 one, and the retake of a wrong gradient divided
+    # by 0 (ZeroDivisionError, an adversarial review); it fails as before
+    from gradlab.engine.gradcheck import check_network
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+
+    assert 1e10 + 1e-6 != 1e10 - 1e-6 and 1e10 + 5e-7 == 1e10 - 5e-7
+    backward = Network.backward
+
+    def wrong(self, loss, y):
+        backward(self, loss, y)
+        self.layers[0].gW[0, 0] = self.layers[0].gW[0, 0] * 1.01 + 1e-3
+
+    monkeypatch.setattr(Network, "backward", wrong)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4, 2))
+    X[:, 0] *= 1e-10
+    W1 = rng.normal(size=(2, 3))
+    W1[0, 0] = 1e10
+    network = Network.from_weights([(W1, rng.normal(size=3) * 0.3), (rng.normal(size=(3, 1)), np.zeros(1))],
+                                   "tanh", "identity")
+    network.forward(X)
+    result = check_network(network, losses.create("mse"), X, network.output.a + rng.normal(size=(4, 1)))
+    assert not result.passed and result.rows[0]["worst_failure"]["index"] == (0, 0)
+
+
+@pytest.mark.parametrize("hidden", ["elu", "softsign"])
+def test_a_unit_carried_across_its_kink_under_inputs_of_1e3_is_extrapolated_on_its_tangent(hidden):
+    # the step of W1 carries sample 0's unit 0 (z = 3e-4) across its kink, so the difference with that unit on its
+    # tangent judges, and its truncation error failed right gradients (elu 11, softsign 22 of 40 networks)
+    from gradlab.engine.gradcheck import check_network
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+
+    failed = 0
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        X = rng.normal(size=(4, 2)) * 1e3
+        W1 = rng.normal(size=(2, 3)) / 1e3
+        b1 = rng.normal(size=3) * 0.1
+        b1[0] = 3e-4 - X[0] @ W1[:, 0]  # z = 3e-4 for sample 0, unit 0: within a step of 1e-6 on W1 (x ~ 1e3)
+        network = Network.from_weights([(W1, b1), (rng.normal(size=(3, 3)), np.zeros(3)),
+                                        (rng.normal(size=(3, 1)), np.zeros(1))], hidden, "identity")
+        network.forward(X)
+        result = check_network(network, losses.create("mse"), X, network.output.a + rng.normal(size=(4, 1)))
+        failed += not result.passed
+    assert failed == 0
+
+
+@pytest.mark.parametrize("name", ["huber", "smooth_l1"])
+@pytest.mark.parametrize("gap", [3e-4, -3e-4, 7e-4])
+def test_a_residual_within_the_step_of_hubers_delta_is_checked_short_of_it(name, gap):
+    # huber's curvature jumps from 1 to 0 at |r| = delta (smooth_l1's at beta): a central difference across it is
+    # off by O(eps), and with inputs of 1e3 a step of 1e-6 on W1 moves r by 1e-3: W1 failed, relative error 5.8e-5
+    from gradlab.engine.gradcheck import check_network
+    from gradlab.engine.losses import losses
+    from gradlab.engine.network import Network
+
+    X = np.array([[1e3, -0.5e3], [0.2e3, 0.9e3]])
+    network = Network.from_weights([(np.array([[0.8e-3], [0.3e-3]]), np.array([0.1]))], [], "tanh")
+    network.forward(X)
+    Y = network.output.a - np.array([[1.0 + gap], [0.3]])  # sample 0's residual lies gap past delta = beta = 1
+    result = check_network(network, losses.create(name), X, Y)
+    assert result.passed, result
+    assert result.rows[0]["max_rel_error"] < 1e-7  # judged by a difference that stops short of |r| = 1 (was 5.8e-5)

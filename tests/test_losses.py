@@ -60,28 +60,37 @@ def test_gradient_matches_central_differences(name):
 @pytest.mark.parametrize("name", list(losses))
 def test_kink_offsets_are_zero_where_the_slope_jumps(name):
     # a gradient check steps short of these kinks (gradcheck.Tangents): each offset moves with its own prediction
-    # (slope 1 or t = +-1) and, set to 0 there, puts the loss's one-sided slopes 1/N apart (|r|'s 2/N)
+    # (slope 1 or t = +-1) and, set to 0 there, puts the loss's one-sided slopes 1/N apart (|r|'s 2/N), or for
+    # huber and smooth_l1 its one-sided curvatures
     loss = losses.create(name)
     y, p = case(name, seed=4)
     offsets = loss.kink_offsets(y, p)
-    assert (offsets is not None) is (name in ("mae", "hinge", "multiclass_hinge"))
+    assert (offsets is not None) is (name in ("mae", "hinge", "multiclass_hinge", "huber", "smooth_l1"))
     if offsets is None:
         return
     assert offsets.shape == p.shape
     index = (0, int(np.flatnonzero(as_targets(y, p)[0] == 0)[0])) if name == "multiclass_hinge" else (0, 0)
     nudged = p.copy()
-    nudged[index] += 1.0
-    slope = loss.kink_offsets(y, nudged)[index] - offsets[index]
-    assert abs(slope) == pytest.approx(1.0, rel=1e-12)
+    nudged[index] += 1e-3  # small: huber's |r| - delta turns at r = 0
+    slope = (loss.kink_offsets(y, nudged)[index] - offsets[index]) / 1e-3
+    assert abs(slope) == pytest.approx(1.0, rel=1e-9)
+    slope = round(slope)  # +-1 exactly
     p = p.copy()
     p[index] -= offsets[index] / slope
     assert abs(loss.kink_offsets(y, p)[index]) < 1e-14
     h = 1e-4
-    up, down = p.copy(), p.copy()
-    up[index] += h
-    down[index] -= h
-    right = (loss.value(y, up) - loss.value(y, p)) / h
-    left = (loss.value(y, p) - loss.value(y, down)) / h
+
+    def at(step):
+        moved = p.copy()
+        moved[index] += step
+        return loss.value(y, moved)
+
+    right, left = (at(h) - at(0)) / h, (at(0) - at(-h)) / h
+    if name in ("huber", "smooth_l1"):  # the slope is continuous there, the curvature jumps from 1 (huber) to 0
+        assert abs(right - left) < 1e-3 / N
+        curvatures = (at(2 * h) - 2 * at(h) + at(0)) / h**2, (at(0) - 2 * at(-h) + at(-2 * h)) / h**2
+        assert abs(curvatures[0] - curvatures[1]) == pytest.approx(1 / N, rel=1e-4)  # delta = beta = 1
+        return
     assert right - left == pytest.approx((2 if name == "mae" else 1) / N, rel=1e-6)
 
 

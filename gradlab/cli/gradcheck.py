@@ -116,7 +116,8 @@ def gradcheck(
     if extrapolated:  # inputs of 1e3 make a step of 1e-6 on W1 a step of 1e-3 in z
         out.print(f"{extrapolated} {'entry' if extrapolated == 1 else 'entries'} passed by Richardson's "
                   f"extrapolation of the central difference, (4 D(eps/2) - D(eps)) / 3: at eps = {eps:g} its "
-                  f"truncation error, about eps^2 f''' / 6, was above tol", style="dim")
+                  f"truncation error, about eps^2 f''' / 6, was above tol; the entries that passed by the difference "
+                  f"itself were held to tol plus that error, which a smaller --eps shrinks", style="dim")
     saved(run.path)
     if failed:
         # among failing entries only: a larger relative error elsewhere may have passed by atol

@@ -171,8 +171,10 @@ class Loss:
 
     def kink_offsets(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray | None:
         """Where the loss bends: an array, one entry per term of a row, that is 0 where that term's
-        slope jumps (mae's |r| at r = 0, hinge's margin t f = 1) and changes sign across it; None for
-        a loss with no kink. A gradient check uses it to tell a step that crosses a kink."""
+        slope jumps (mae's |r| at r = 0, hinge's margin t f = 1), or its curvature (huber's |r| =
+        delta), and changes sign across it; None for a loss with no kink. A gradient check uses it
+        to tell a step that crosses a kink: across a jump of the curvature a central difference is
+        off by O(eps), not O(eps^2)."""
         return None
 
     def logit_gradient(self, y_true: np.ndarray, y_hat: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -282,6 +284,11 @@ class Huber(Loss):
         y, p = batch(y_true, y_pred)
         return np.clip(p - y, -self.delta, self.delta) / p.shape[0]
 
+    def kink_offsets(self, y_true, y_pred):
+        # l'' jumps from 1 to 0 at |r| = delta: a central difference across it is off by O(eps), not O(eps^2)
+        y, p = batch(y_true, y_pred)
+        return np.abs(p - y) - self.delta
+
 
 @losses.register("smooth_l1")
 class SmoothL1(Loss):
@@ -306,6 +313,11 @@ class SmoothL1(Loss):
         # clip before dividing: (p - y) / beta overflows for beta = 1e-320 (a float64 beta; float32
         # cannot hold it, and a beta that rounds to 0 there is refused before training, see _huber_rows)
         return np.clip(p - y, -self.beta, self.beta) / self.beta / p.shape[0]
+
+    def kink_offsets(self, y_true, y_pred):
+        # l'' jumps from 1 / beta to 0 at |r| = beta, as huber's at delta
+        y, p = batch(y_true, y_pred)
+        return np.abs(p - y) - self.beta
 
 
 def _log_probabilities(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
