@@ -11,10 +11,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradlab.engine.gradcheck import CheckResult, check_network
+from gradlab.engine.gradcheck import CheckResult, check_network, rounding_noise, rounding_size
 from gradlab.engine.init import parameter_names
 from gradlab.engine.network import Network
 from gradlab.errors import InputError, plural
+from gradlab.names import GRADCHECK_EPS
+
+
+#: an eps whose rounding noise reaches this share of the largest gradient entry checks nothing
+NOISE_SHARE = 0.1
 
 
 def as_float64(network: Network) -> Network:
@@ -39,8 +44,29 @@ def _check_eps_resolves(network: Network, eps: float) -> None:
         if stuck.any():
             index = tuple(int(i) for i in np.argwhere(stuck)[0])
             w = float(p[index])
+            # the bound over every weight: the first one's sent --eps 6e-17 on to be refused for another
+            largest = max(float(np.max(np.abs(q))) for q in network.params if q.size)
             raise InputError(f"--eps {eps:g} is too small for {name}{list(index)} = {w:g}: w + eps == w - eps in "
-                             f"float64; use --eps > {np.spacing(abs(w)):g}")
+                             f"float64; use --eps > {np.spacing(largest):g} (the spacing of the largest weight, "
+                             f"{largest:g})")
+
+
+def _check_eps_above_noise(network: Network, loss, X: np.ndarray, Y: np.ndarray, eps: float, atol: float,
+                           value: float) -> None:
+    """Raise InputError when an eps below the default makes the differences' rounding noise as large as
+    the gradients, where the default would not: every entry would pass by that atol, and a check that
+    nothing can fail is no check (``--eps 1e-15`` passed a sign-flipped bias, noise 0.85 beside gradients
+    of 0.5)."""
+    if eps >= GRADCHECK_EPS:
+        return
+    network.loss_and_gradients(loss, X, Y)
+    size = max(abs(value), rounding_size(network))
+    largest = max(float(np.max(np.abs(g))) for g in network.grads if g.size)
+    noise, usual = rounding_noise(size, eps), rounding_noise(size, GRADCHECK_EPS)
+    if noise > atol and noise >= NOISE_SHARE * largest > usual:
+        raise InputError(f"--eps {eps:g} is too small here: the central differences' rounding noise, {noise:.3g}, "
+                         f"is as large as the gradients (the largest entry is {largest:.3g}), so no wrong gradient "
+                         f"could fail; use --eps {GRADCHECK_EPS:g} (noise {usual:.3g})")
 
 
 @dataclass(frozen=True)
@@ -80,7 +106,7 @@ class GradientCheck:
                              rtol=self.rtol, atol=self.atol, progress=progress)
 
 
-def prepare_check(experiment, *, samples: int | None = 32, eps: float = 1e-6, rtol: float = 1e-6,
+def prepare_check(experiment, *, samples: int | None = 32, eps: float = GRADCHECK_EPS, rtol: float = 1e-6,
                   atol: float = 1e-8) -> GradientCheck:
     """Validate a check of every parameter's gradient on the first ``samples`` training rows.
 
@@ -106,7 +132,8 @@ def prepare_check(experiment, *, samples: int | None = 32, eps: float = 1e-6, rt
     ------
     InputError
         A tolerance or eps that is not a finite number > 0, ``samples`` < 1, an eps below the
-        float64 spacing of a weight, or weights at which the loss overflows.
+        float64 spacing of a weight, an eps below the default whose rounding noise is as large as the
+        gradients (see :func:`_check_eps_above_noise`), or weights at which the loss overflows.
     """
     for name, value in (("--eps", eps), ("--tol", rtol), ("--atol", atol)):
         if not (np.isfinite(value) and value > 0):
@@ -124,5 +151,6 @@ def prepare_check(experiment, *, samples: int | None = 32, eps: float = 1e-6, rt
     if not np.isfinite(value):
         raise InputError(f"the loss on the first {plural(n, 'training sample')} is {value} at these weights (float64 "
                          f"overflows): there is no gradient to check")
+    _check_eps_above_noise(network, experiment.loss, X, Y, eps, atol, value)
     s = experiment.settings  # training minimises the loss plus its weight penalty: that is what is checked
     return GradientCheck(network, experiment.loss, X, Y, eps, rtol, atol, l1=s.l1, l2=s.l2)

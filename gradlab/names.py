@@ -26,3 +26,6 @@ RUN_COMMANDS = ("train", "descend", "sweep", "plot", "compare", "landscape", "gr
 
 #: where ``gradlab sweep`` runs its points (``--executor``), each with what it is
 EXECUTORS = {"process": "this machine", "dask": "a Dask cluster; pip install 'gradlab[distributed]'"}
+
+#: ``gradlab gradcheck``'s finite-difference step by default (:mod:`gradlab.checking` compares a smaller one with it)
+GRADCHECK_EPS = 1e-6

@@ -73,8 +73,31 @@ def test_an_eps_below_the_float64_spacing_of_a_weight_is_exit_2(cli, tmp_path):
     result = cli("gradcheck", CONFIGS / "saturation_mse.yaml", "--eps", "1e-20", "--out", tmp_path / "o")
     assert result.code == 2
     assert result.err == ("error: --eps 1e-20 is too small for W1[0, 0] = 2: w + eps == w - eps in float64; "
-                          "use --eps > 4.44089e-16\n")
+                          "use --eps > 4.44089e-16 (the spacing of the largest weight, 2)\n")
     assert run_dirs(tmp_path / "o") == []
+
+
+def test_the_eps_bound_is_the_largest_weights(cli, tmp_path):
+    # the bound was the first stuck weight's: --eps 1e-300 said 'use --eps > 5.55e-17', and that was refused
+    # again for a larger weight ('use --eps > 2.22e-16'); above the bound given, no weight is stuck
+    small = cli("gradcheck", CONFIGS / "xor.yaml", "--eps", "1e-300", "--out", tmp_path / "o")
+    assert small.code == 2
+    found = re.search(r"use --eps > (\S+) \(the spacing of the largest weight, (\S+)\)", small.err)
+    bound, largest = float(found[1]), float(found[2])
+    assert bound == pytest.approx(np.spacing(largest), rel=1e-5)
+    above = cli("gradcheck", CONFIGS / "xor.yaml", "--eps", repr(bound * 1.01), "--out", tmp_path / "o")
+    assert above.code == 2 and "w + eps == w - eps" not in above.err  # refused for its rounding noise instead
+
+
+def test_an_eps_whose_rounding_noise_is_as_large_as_the_gradients_is_exit_2(cli, tmp_path):
+    # --eps 1e-15 on xor: the differences' rounding noise, eps_mach C / eps = 0.35, above the largest gradient
+    # entry, 0.15, raised atol past every error: a sign-flipped bias passed (an adversarial review)
+    result = cli("gradcheck", CONFIGS / "xor.yaml", "--eps", "1e-15", "--out", tmp_path / "o")
+    assert (result.code, run_dirs(tmp_path / "o")) == (2, [])
+    assert result.err == ("error: --eps 1e-15 is too small here: the central differences' rounding noise, 0.349, is as "
+                          "large as the gradients (the largest entry is 0.151), so no wrong gradient could fail; use "
+                          "--eps 1e-06 (noise 3.49e-10)\n")
+    assert cli("gradcheck", CONFIGS / "xor.yaml", "--eps", "1e-12", "--out", tmp_path / "o").code == 0
 
 
 def test_brackets_in_the_config_path_and_the_run_root_are_printed_as_they_are(cli, tmp_path):

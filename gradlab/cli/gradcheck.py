@@ -9,6 +9,7 @@ from gradlab.cli.common import (CONFIG_OR_RUN, NameOption, OutOption, SetOption,
                                 parse_number, saved, show_table, titled_table, weight_penalty_formula,
                                 whole_number_option)
 from gradlab.errors import plural
+from gradlab.names import GRADCHECK_EPS
 
 HELP = (
     "Check backpropagation: compare every parameter's analytic gradient with central finite differences "
@@ -32,7 +33,7 @@ def gradcheck(
     source: Annotated[Path, typer.Argument(metavar=CONFIG_OR_RUN, show_default=False,
                                            help="A YAML config (initial weights) or a training run directory "
                                                 "(final weights).")],
-    eps: Annotated[float, typer.Option("--eps", parser=parse_number, help="Finite-difference step h.")] = 1e-6,
+    eps: Annotated[float, typer.Option("--eps", parser=parse_number, help="Finite-difference step h.")] = GRADCHECK_EPS,
     tol: Annotated[float, typer.Option("--tol", parser=parse_number,
                                        help="Relative tolerance |a - n| / (|a| + |n|).")] = 1e-6,
     atol: Annotated[float, typer.Option("--atol", parser=parse_number,
