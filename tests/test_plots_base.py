@@ -184,16 +184,3 @@ def test_a_long_curve_is_drawn_through_each_bins_extremes_and_keeps_its_gaps():
     assert np.nanmin(ys) == pytest.approx(-1.0, abs=1e-4)
     short = np.arange(10.0)
     assert thin(short, short)[0] is short  # a short curve is drawn as it is
-
-
-def test_a_png_is_written_through_a_symbolic_link(tmp_path):
-    # the atomic write replaced the link itself: link.png became a plain file and real/t.png stayed as it was
-    (tmp_path / "real").mkdir()
-    target, link = tmp_path / "real" / "t.png", tmp_path / "link.png"
-    target.write_bytes(b"old")
-    link.symlink_to(target)
-    fig, ax = new_figure()
-    ax.plot([0, 1], [1, 0])
-    save(fig, link)
-    assert link.is_symlink() and target.read_bytes()[:8] == PNG_SIGNATURE
-    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["t.png"]  # no temporary file left

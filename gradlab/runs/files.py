@@ -61,16 +61,14 @@ def atomic_file(path: str | os.PathLike, binary: bool = False) -> Iterator[TextI
 
     The text goes to a temporary file beside ``path`` (same directory, so the rename is atomic),
     which replaces ``path`` when the block ends; if anything fails, Ctrl-C and SIGTERM included,
-    the temporary file is removed and ``path`` is left as it was. A symbolic link is written
-    through, as ``open`` writes: the file it points to is replaced, and the link stays (replacing
-    the link itself left ``--output link.png``'s target as it was and the link a plain file).
+    the temporary file is removed and ``path`` is left as it was.
 
     Raises
     ------
     RunFailure
         Writing failed (a full disk): ``cannot write <path>: <strerror>``, see :func:`write_failure`.
     """
-    path = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") if binary else open(tmp, "w", newline="", encoding="utf-8") as handle:
