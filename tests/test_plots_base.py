@@ -184,3 +184,17 @@ def test_a_long_curve_is_drawn_through_each_bins_extremes_and_keeps_its_gaps():
     assert np.nanmin(ys) == pytest.approx(-1.0, abs=1e-4)
     short = np.arange(10.0)
     assert thin(short, short)[0] is short  # a short curve is drawn as it is
+
+
+def test_a_png_replaces_a_symbolic_link_rather_than_writing_through_it(tmp_path):
+    # written through, a link beside the output could lead into a run: plot --output link.png wrote link.csv
+    # through a link to a run's metrics.csv (a bad-input review); the file written is always in the folder checked
+    (tmp_path / "run").mkdir()
+    target, link = tmp_path / "run" / "metrics.png", tmp_path / "link.png"
+    target.write_bytes(b"the run's own")
+    link.symlink_to(target)
+    fig, ax = new_figure()
+    ax.plot([0, 1], [1, 0])
+    save(fig, link)
+    assert not link.is_symlink() and link.read_bytes()[:8] == PNG_SIGNATURE
+    assert target.read_bytes() == b"the run's own"
