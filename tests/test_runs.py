@@ -507,3 +507,15 @@ def test_the_streaming_readers_check_a_files_text_in_blocks_with_the_same_refusa
         with pytest.raises(InputError) as refused:
             require_metrics_rows(tmp_path / f"{name}.csv")
         assert str(refused.value) == expected[name]
+
+
+@pytest.mark.parametrize("text", [".", ".."])
+def test_dot_names_no_sweep(tmp_path, monkeypatch, text):
+    # 'gradlab runs show .' outside a run showed a sweep: sweep / '.' is the sweep's own directory, a run directory
+    from gradlab.runs import resolve_run
+
+    root = tmp_path / "root"
+    _sweep_named(root, "20261208-004527-sweep-div-3f6231", "20261208-004528-train-p001-f29c54")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match=rf"run '{re.escape(text)}': no run directory there"):
+        resolve_run(text, root)

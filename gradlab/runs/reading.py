@@ -440,7 +440,9 @@ def _named_runs(folders: Sequence[Path], text: str, what: str, unlisted: list[st
     A folder that cannot be listed is refused as :func:`folder_entries` refuses it (``what`` names
     it), or, given ``unlisted``, passed over and said there: ``'<folder>' (Permission denied)``.
     """
-    whole = [folder / text for folder in folders if is_run_dir(folder / text)]
+    # '.' and '..' name no run in a folder: folder / '.' is the folder, and a sweep's is a run directory
+    plain = text not in (os.curdir, os.pardir) and os.sep not in text
+    whole = [folder / text for folder in folders if plain and is_run_dir(folder / text)]
     if whole:  # a whole name before a part: it may also be part of another name
         return whole
     matches = sorted(p for p in _entries(folders, what, unlisted) if text in p.name and is_run_dir(p))
