@@ -620,3 +620,15 @@ def test_evaluate_matches_the_runs_own_target_names_whatever_their_order(cli, tm
                                           "predicts t1, t2, in that order): give the columns in that order\n")
     renamed = cli("evaluate", run, tmp_path / "other.csv", "--target", "u", "--target", "t2")  # by order, as before
     assert renamed.code == 0 and "R^2 of u" in renamed.out
+
+
+def test_one_row_of_several_targets_says_each_is_constant(cli, tmp_path):
+    # one row, t1 = 1 and t2 = 2: the pooled R^2 is undefined because each target is constant; it said 'the targets
+    # are all equal', which they are not
+    rng = np.random.default_rng(0)
+    run, _ = train_on_two_targets(cli, tmp_path, "mt", [(a, b, a + b, a - b) for a, b in rng.normal(size=(12, 2))],
+                                  hidden=3, epochs=3)
+    (tmp_path / "one.csv").write_text("f0,f1,t1,t2\n0.1,0.2,1,2\n")
+    result = cli("evaluate", run, tmp_path / "one.csv", "--target", "t1", "--target", "t2")
+    assert result.code == 0, result.err
+    assert "│ R^2, pooled over outputs │ undefined (each target is constant) │" in " ".join(result.out.split())

@@ -111,7 +111,8 @@ def evaluate(
         r2 = result["r2"]
         several = "r2_outputs" in result
         table.add_row("R^2, pooled over outputs" if several else "R^2",
-                      fmt(r2, 4) if r2 == r2 else "undefined (the targets are all equal)")
+                      fmt(r2, 4) if r2 == r2 else  # one row of y1 = 1, y2 = 2: not equal, each constant
+                      f"undefined ({'each target is constant' if several else 'the targets are all equal'})")
         if several:  # the pooled value leans to the widest target: each one's own, as r2_score gives them
             for name, value in zip(targets, result["r2_outputs"]):
                 table.add_row(f"R^2 of {name}", fmt(value, 4) if value == value else "undefined (the target is constant)")
