@@ -1129,3 +1129,11 @@ def test_a_best_point_whose_mean_leaves_out_diverged_runs_says_so(cli, tmp_path)
     assert "note: the best point, optimizer.lr=1, is a mean over 3 of its 4 runs (1 diverged)" in \
         " ".join(result.err.split())
     assert "note: the best point" not in result.out
+
+
+def test_a_heatmap_of_one_value_has_no_colour_bar_below_it():
+    # every cell's grad_norm_1 was 0: the colour bar ran from -0.1 to 0.1, negative norms
+    from gradlab.plots.sweep import heatmap_figure
+
+    fig = heatmap_figure(loss_table([[0.0, 0.0], [0.0, 0.0]]), "grad_norm_1", higher_is_better=False)
+    assert fig.axes[0].images[0].get_clim() == (0.0, 1.0)

@@ -58,6 +58,8 @@ def heatmap_figure(table: dict[str, Any], metric: str, higher_is_better: bool):
     # no natural ends: the colours stretch over what this sweep measured, and the label says so
     span = (float(finite.min()), float(finite.max())) if table["bounds"] is None and finite.size else None
     low, high = table["bounds"] or span or (0.0, 1.0)
+    if low == high:  # one value: matplotlib centres a bar of width 0.2 on it, and a gradient norm of 0 read -0.1
+        high = low + (abs(low) or 1.0)
     # a loss or gradient norm, lower is better and 0 its floor; never an R^2, whose 0 means no skill, not
     # nothing left, and whose scale would turn linear at the first cell below 0
     log = span is not None and not higher_is_better and low > 0 and spans_decades(finite)
