@@ -47,8 +47,8 @@ def _check_eps_resolves(network: Network, eps: float) -> None:
             # the bound over every weight: the first one's sent --eps 6e-17 on to be refused for another
             largest = max(float(np.max(np.abs(q))) for q in network.params if q.size)
             raise InputError(f"--eps {eps:g} is too small for {name}{list(index)} = {w:g}: w + eps == w - eps in "
-                             f"float64; use --eps > {np.spacing(largest):g} (the spacing of the largest weight, "
-                             f"{largest:g})")
+                             f"float64; use the default, --eps {GRADCHECK_EPS:g} (any eps must be above "
+                             f"{np.spacing(largest):g}, the spacing of the largest weight, {largest:g})")
 
 
 def _check_eps_above_noise(network: Network, loss, X: np.ndarray, Y: np.ndarray, eps: float, atol: float,

@@ -73,7 +73,8 @@ def test_an_eps_below_the_float64_spacing_of_a_weight_is_exit_2(cli, tmp_path):
     result = cli("gradcheck", CONFIGS / "saturation_mse.yaml", "--eps", "1e-20", "--out", tmp_path / "o")
     assert result.code == 2
     assert result.err == ("error: --eps 1e-20 is too small for W1[0, 0] = 2: w + eps == w - eps in float64; "
-                          "use --eps > 4.44089e-16 (the spacing of the largest weight, 2)\n")
+                          "use the default, --eps 1e-06 (any eps must be above 4.44089e-16, the spacing of the "
+                          "largest weight, 2)\n")
     assert run_dirs(tmp_path / "o") == []
 
 
@@ -82,7 +83,7 @@ def test_the_eps_bound_is_the_largest_weights(cli, tmp_path):
     # again for a larger weight ('use --eps > 2.22e-16'); above the bound given, no weight is stuck
     small = cli("gradcheck", CONFIGS / "xor.yaml", "--eps", "1e-300", "--out", tmp_path / "o")
     assert small.code == 2
-    found = re.search(r"use --eps > (\S+) \(the spacing of the largest weight, (\S+)\)", small.err)
+    found = re.search(r"any eps must be above (\S+), the spacing of the largest weight, (\S+)\)", small.err)
     bound, largest = float(found[1]), float(found[2])
     assert bound == pytest.approx(np.spacing(largest), rel=1e-5)
     above = cli("gradcheck", CONFIGS / "xor.yaml", "--eps", repr(bound * 1.01), "--out", tmp_path / "o")
@@ -358,9 +359,9 @@ def test_a_trained_regression_of_large_targets_is_judged_at_its_outputs_rounding
     result = cli("gradcheck", trained, "--out", tmp_path / "o")
     assert result.code == 0, result.err
     text = " ".join(result.out.split())
-    found = re.search(r"raised to (\S+): the central differences' rounding noise at sum \|delta\| \(\|x\| \|W\| "
-                      r"\+ \|b\|\) = (\S+), the size of the sums the loss is computed from as they reach it, above "
-                      r"the value checked; a larger --eps \(1e-5\) resolves smaller errors there", text)
+    found = re.search(r"raised to (\S+) = eps_mach x (\S+) / eps, the rounding noise of the sums the outputs are "
+                      r"made of \(sum \|delta\| \(\|x\| \|W\| \+ \|b\|\), above the loss itself\); --eps 1e-05 "
+                      r"resolves smaller errors there \(each entry by itself", text)
     assert found, text
     size = float(found[2])
     assert 100 < size < 2000 and float(found[1]) == pytest.approx(np.finfo(float).eps * size / 1e-6, rel=5e-3)
@@ -373,9 +374,9 @@ def test_a_large_eps_is_rescued_from_its_truncation_error_by_extrapolation(cli, 
     assert result.code == 0, result.err
     text = " ".join(result.out.split())
     assert "pass (2 extrapolated)" in text and "pass (1 extrapolated)" in text
-    assert ("3 entries passed by Richardson's extrapolation of the central difference, (4 D(eps/2) - D(eps)) / 3: "
-            "at eps = 0.01 its truncation error, about eps^2 f''' / 6, was above tol; the entries that passed by "
-            "the difference itself were held to tol plus that error, which a smaller --eps shrinks") in text
+    assert ("3 entries passed only by Richardson's extrapolation, (4 D(eps/2) - D(eps)) / 3: at eps = 0.01 the "
+            "central difference's truncation error, about eps^2 f''' / 6, was too large; a smaller --eps, or "
+            "standardised inputs, avoids it and checks the other entries more closely") in text
     (run,) = run_dirs(tmp_path / "o")
     with (run / "gradcheck.csv").open() as handle:
         rows = list(csv.DictReader(handle))

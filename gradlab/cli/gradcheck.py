@@ -94,13 +94,15 @@ def gradcheck(
                   f"{weight_penalty_formula(experiment)}; backpropagation's gradient plus the weight decay "
                   f"training adds, l2 W + l1 sign(W)")
     show_table(_table(result, tol, atol, eps))
-    at = ("at this loss" if not result.size else  # a small loss of large outputs rounds with them
-          f"at sum |delta| (|x| |W| + |b|) = {result.size:.3g}, the size of the sums the loss is computed from "
-          f"as they reach it, above the value checked; a larger --eps (1e-5) resolves smaller errors there")
-    raised = (f", raised to {result.noise:.3g}: the central differences' rounding noise {at}"
-              if result.noise > atol else "")
+    raised = "" if result.noise <= atol else (
+        f", raised to {result.noise:.3g}: the central differences' rounding noise at this loss" if not result.size else
+        # a small loss of large outputs rounds with them
+        f", raised to {result.noise:.3g} = eps_mach x {result.size:.3g} / eps, the rounding noise of the sums the "
+        f"outputs are made of (sum |delta| (|x| |W| + |b|), above the loss itself); --eps {10 * eps:g} resolves "
+        f"smaller errors there")
     out.print(f"an entry passes when its relative error is <= tol = {tol:g} or its absolute error <= atol = "
-              f"{atol:g}{raised}", style="dim")
+              f"{atol:g}{raised} (each entry by itself: the table's two maxima may come from different entries)",
+              style="dim")
     if result.near_kink_atol is not None and result.near_kink_atol > result.abs_tolerance:
         out.print(f"entries near a kink of the loss were judged by a difference that falls short of it, whose "
                   f"rounding noise raises atol to {result.near_kink_atol:.3g} there", style="dim")
@@ -115,10 +117,10 @@ def gradcheck(
                   f"as it should", style="dim")
     extrapolated = sum(row["extrapolated"] for row in result.rows)
     if extrapolated:  # inputs of 1e3 make a step of 1e-6 on W1 a step of 1e-3 in z
-        out.print(f"{extrapolated} {'entry' if extrapolated == 1 else 'entries'} passed by Richardson's "
-                  f"extrapolation of the central difference, (4 D(eps/2) - D(eps)) / 3: at eps = {eps:g} its "
-                  f"truncation error, about eps^2 f''' / 6, was above tol; the entries that passed by the difference "
-                  f"itself were held to tol plus that error, which a smaller --eps shrinks", style="dim")
+        out.print(f"{extrapolated} {'entry' if extrapolated == 1 else 'entries'} passed only by Richardson's "
+                  f"extrapolation, (4 D(eps/2) - D(eps)) / 3: at eps = {eps:g} the central difference's truncation "
+                  f"error, about eps^2 f''' / 6, was too large; a smaller --eps, or standardised inputs, avoids it and "
+                  f"checks the other entries more closely", style="dim")
     saved(run.path)
     if failed:
         # among failing entries only: a larger relative error elsewhere may have passed by atol
