@@ -276,7 +276,9 @@ def _output_gradient(loss, layer, Y: np.ndarray, fused: bool) -> tuple[np.ndarra
         return loss.gradient(Y, a), BCE.gradient_formula  # bce + hard_sigmoid: as the engine
     formula = loss.gradient_formula or "dl/dy_hat"
     if not formula.startswith("dC/"):  # a per-sample derivative (huber, smooth_l1): the 1/N is the mean's
-        formula = f"dC/dy_hat = (1/N) dl/dr, {formula}, r = y_hat - y"  # not '(1/N) dl/dr = clip(...)': N > 1
+        # the values are printed after the formula's last '=': they are dC/dy_hat's, so it comes last (after
+        # 'r = y_hat - y' they read as r, -0.8 for a residual of -2650 that huber clips to -delta)
+        formula = f"r = y_hat - y, {formula}, dC/dy_hat = (1/N) dl/dr"
     return loss.gradient(Y, a), formula
 
 

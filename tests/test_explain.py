@@ -416,7 +416,8 @@ def test_the_readme_note_on_the_articles_formulas_quotes_the_real_output(cli, mo
 def test_a_per_sample_loss_gradient_is_written_as_an_equation_that_holds_for_a_batch(cli):
     # it read 'dC/dy_hat = (1/N) dl/dr = clip(r/beta, -1, 1)' beside values of -1/225: the 1/N went missing
     text = " ".join(cli("explain", CONFIGS / "sine_smooth_l1.yaml", "--batch").out.split())
-    assert "dC/dy_hat = (1/N) dl/dr, dl/dr = clip(r/beta, -1, 1), r = y_hat - y" in text
+    # and the values follow dC/dy_hat: after 'r = y_hat - y =' they read as r (-0.8 for a residual of -2650)
+    assert "r = y_hat - y, dl/dr = clip(r/beta, -1, 1), dC/dy_hat = (1/N) dl/dr = [" in text
     output = json.loads(cli("explain", CONFIGS / "sine_smooth_l1.yaml", "--batch", "--json").out)["layers"][-1]
     assert np.max(np.abs(output["dC_da"])) == pytest.approx(1 / 225)  # |clip| = 1 for some sample, N = 225
 
