@@ -465,7 +465,7 @@ def test_the_panel_names_the_weight_penalty_and_says_the_logged_loss_is_without_
     result = cli("train", config, "--no-plot", "--out", tmp_path / "runs")
     assert result.code == 0, result.err
     assert ("penalty C + R is minimised, R = sum over W of l2/2 ||W||^2 + l1 |W|_1 (l2 = 0.01; biases not "
-            "penalised); the train/test loss and |grad| below are C's alone (without R)") in " ".join(
+            "penalised); the train/test loss and |dC/dW| below are C's alone (without R)") in " ".join(
         result.out.replace("│", " ").split())
     (run,) = run_dirs(tmp_path / "runs")
     from gradlab.experiment import load_experiment  # the logged loss at epoch 0 is C at the initial weights, no R
@@ -808,7 +808,7 @@ def test_the_readme_says_on_how_many_samples_the_diagnostics_are_measured(cli, t
     full = float(np.linalg.norm(d["layers"][0]["dW"]))
     assert d["n_train"] == 6000
     assert (fmt(logged, 4), fmt(full, 4)) == ("0.1548", "0.1541")
-    assert ("logs |grad| = 0.1548 at epoch 0, where explain's full-batch dC/dW has norm 0.1541") in readme
+    assert ("logs |dC/dW| = 0.1548 at epoch 0, where explain's full-batch dC/dW has norm 0.1541") in readme
 
 
 def test_an_empty_npz_data_file_is_bad_input_not_an_interruption(cli, tmp_path):

@@ -21,7 +21,7 @@ class TerminalReport:
         self.bar = self.progress.add_task("train", total=total_epochs)
         score = "R^2" if task == "regression" else "acc"
         self.header = (f"{'epoch':>7} {'train loss':>12} {'test loss':>12} {'train ' + score:>10} "
-                       f"{'test ' + score:>10} {'|grad|':>10}")
+                       f"{'test ' + score:>10} {'|dC/dW|':>10}")
 
     def __enter__(self):
         self.progress.__enter__()
@@ -96,7 +96,7 @@ def describe(e):
         "training": f"{plural(epochs, 'epoch')}, {mode}{shuffle}, seed {cfg.seed}",
     }
     if weight_penalty(e):  # landscape draws C + R for the same weights: the table's loss must not pass for it
-        rows["penalty"] = (f"C + R is minimised, {weight_penalty_formula(e)}; the train/test loss and |grad| "
+        rows["penalty"] = (f"C + R is minimised, {weight_penalty_formula(e)}; the train/test loss and |dC/dW| "
                            f"below are C's alone (without R)")
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="bold", no_wrap=True)
