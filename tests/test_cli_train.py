@@ -464,7 +464,7 @@ def test_the_panel_names_the_weight_penalty_and_says_the_logged_loss_is_without_
                                        "training: {epochs: 1, l2: 0.01}\n")
     result = cli("train", config, "--no-plot", "--out", tmp_path / "runs")
     assert result.code == 0, result.err
-    assert ("penalty C + R is minimised, R = sum over W of l2/2 ||W||^2 + l1 |W|_1 (l2 = 0.01; biases not "
+    assert ("penalty C + R is minimised, R = sum over W of l2/2 ||W||^2 (l2 = 0.01; biases not "
             "penalised); the train/test loss and |dC/dW| below are C's alone (without R)") in " ".join(
         result.out.replace("│", " ").split())
     (run,) = run_dirs(tmp_path / "runs")
@@ -978,3 +978,13 @@ def test_a_semicolon_file_with_decimal_commas_gets_the_delimiter_hint(cli, tmp_p
                                             f"has 1 columns (one column: the file seems to be separated by ';', not "
                                             f"','; see data.delimiter)\n")
     assert run_dirs(tmp_path / "runs") == []
+
+
+def test_the_penalty_row_names_only_the_terms_set(cli, tmp_path):
+    # with l1 alone it read 'R = sum over W of l2/2 ||W||^2 + l1 |W|_1 (l1 = 0.01; ...)', an l2 term never valued
+    config = write(tmp_path, "l1.yaml", "data: {name: moons, n_samples: 40}\nloss: mse\nmodel: {hidden: [3]}\n"
+                                       "training: {epochs: 1, l1: 0.01}\n")
+    result = cli("train", config, "--no-plot", "--out", tmp_path / "runs")
+    assert result.code == 0, result.err
+    assert "R = sum over W of l1 |W|_1 (l1 = 0.01; biases not penalised)" in " ".join(
+        result.out.replace("│", " ").split())

@@ -265,9 +265,12 @@ def weight_penalty(experiment) -> str:
 
 
 def weight_penalty_formula(experiment) -> str:
-    """Training's weight penalty spelt out, for a command whose numbers include it:
-    'R = sum over W of l2/2 ||W||^2 + l1 |W|_1 (l2 = 1; biases not penalised)'."""
-    return f"R = sum over W of l2/2 ||W||^2 + l1 |W|_1 ({weight_penalty(experiment)}; biases not penalised)"
+    """Training's weight penalty spelt out with the terms it has, for a command whose numbers include it:
+    'R = sum over W of l2/2 ||W||^2 (l2 = 1; biases not penalised)' (with l1 alone, no l2 term whose value is
+    never given)."""
+    s = experiment.settings
+    terms = " + ".join([*(["l2/2 ||W||^2"] if s.l2 else []), *(["l1 |W|_1"] if s.l1 else [])])
+    return f"R = sum over W of {terms} ({weight_penalty(experiment)}; biases not penalised)"
 
 
 #: bytes an output file's name must leave free below the file system's longest name: the names written beside
