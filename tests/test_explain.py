@@ -469,3 +469,12 @@ def test_a_saturated_softmax_shows_a_jacobian_diagonal_that_agrees_with_its_delt
     assert out["a"][0][0] == 1.0
     assert out["f_prime"][0] == pytest.approx([2 * e, e, e], rel=1e-15)
     assert out["delta"][0] == pytest.approx([-2 * e, e, e], rel=1e-15)
+
+
+def test_a_batch_of_fewer_rows_than_shown_says_no_first_rows(cli, tmp_path):
+    # 'all 2 training samples (N = 2; the first 3 rows shown)' (a learner review)
+    config = tmp_path / "two.yaml"
+    config.write_text("data: {name: inline, X: [[1.0], [-1.0]], y: [1, 0], test_fraction: 0, standardize: false}\n"
+                      "model: {hidden: [], output: sigmoid}\nloss: bce\n")
+    text = " ".join(cli("explain", config, "--batch").out.split())
+    assert "all 2 training samples (N = 2)" in text and "rows shown" not in text

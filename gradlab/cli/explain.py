@@ -136,7 +136,8 @@ def render(result, command: str, experiment, units: int, digits: int) -> None:
     sizes = " -> ".join(map(str, net.sizes))
     acts = ", ".join(layer.activation for layer in result.layers)
     which = (f"training sample {result.samples[0]} of {result.n_train} (N = 1)" if single
-             else f"all {result.n_train} training samples (N = {result.N}; the first {SHOWN_ROWS} rows shown)")
+             else f"all {result.n_train} training samples (N = {result.N}"
+                  + (f"; the first {SHOWN_ROWS} rows shown)" if result.N > SHOWN_ROWS else ")"))
     say(command, "bold")
     # the loss as train's panel spells it, huber(delta=0.8): its formula names delta, C depends on its value
     say(f"network {sizes} ({acts}), loss {experiment.loss!r}, {result.weights} weights; {which}")
