@@ -42,6 +42,22 @@ def results(sweep_dir):
     return list(csv.DictReader((sweep_dir / "results.csv").open()))
 
 
+@pytest.fixture
+def heatmap_figures(monkeypatch):
+    """The figures the sweeps draw as heatmaps, in order (each still saved as heatmap.png)."""
+    from gradlab.plots import save
+    from gradlab.plots import sweep as drawing
+
+    figures = []
+    monkeypatch.setattr(drawing, "save", lambda fig, path: figures.append(fig) or save(fig, path))
+    return figures
+
+
+def cell_texts(fig):
+    """A heatmap's cell texts by (row, column)."""
+    return {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in fig.axes[0].texts}
+
+
 def wait_for(ready, seconds, what, proc=None):
     """Poll ``ready()`` every 50 ms; if it does not hold within ``seconds``, stop ``proc``'s process
     group and fail the test naming ``what``, rather than go on without the state the test needs."""
@@ -128,18 +144,13 @@ def test_a_piped_ranking_of_four_keys_keeps_every_column_and_every_value_whole(c
 
 
 def test_the_heatmap_colours_accuracy_from_0_to_1_and_says_mean_only_over_several_seeds(cli, tmp_path, tiny,
-                                                                                         monkeypatch):
+                                                                                         heatmap_figures):
     # the colours ran from the lowest to the highest mean, 0.99 to 1.00 on cat_dog: one test sample
     # in 100 looked like the best point against the worst; and the colour bar said "(mean over
     # seeds)" when one seed ran
-    from gradlab.plots import save
-    from gradlab.plots import sweep as drawing
-
-    figures = []
-    monkeypatch.setattr(drawing, "save", lambda fig, path: figures.append(fig) or save(fig, path))
     for seeds in ([], ["--seeds", "2"]):
         sweep(cli, tmp_path, tiny, "--grid", "optimizer.lr=0.1,1", "--grid", "loss=mse,bce", "--workers", "1", *seeds)
-    one_seed, two_seeds = figures
+    one_seed, two_seeds = heatmap_figures
     assert one_seed.axes[0].images[0].get_clim() == (0.0, 1.0)
     assert one_seed.axes[1].get_ylabel() == "test_accuracy"  # the colour bar's
     assert two_seeds.axes[1].get_ylabel() == "test_accuracy (mean over 2 seeds)"
@@ -188,11 +199,9 @@ def test_a_loss_heatmap_spanning_more_than_two_decades_is_coloured_on_a_log_scal
 
 
 def test_a_heatmap_cell_over_fewer_runs_than_seeds_says_so_and_one_without_any_says_why(cli, tmp_path, tiny,
-                                                                                         monkeypatch):
+                                                                                         monkeypatch, heatmap_figures):
     # 2 of 4 seeds diverged: the cell read "0.55 ± 0.071" like the others under "mean over 4 seeds"
     from gradlab import runner
-    from gradlab.plots import save
-    from gradlab.plots import sweep as drawing
 
     real = runner.execute
 
@@ -202,13 +211,11 @@ def test_a_heatmap_cell_over_fewer_runs_than_seeds_says_so_and_one_without_any_s
             raise RuntimeError("disk full")
         return real(experiment, run, *args, **kwargs)
 
-    figures = []
     monkeypatch.setattr(runner, "execute", execute)
-    monkeypatch.setattr(drawing, "save", lambda fig, path: figures.append(fig) or save(fig, path))
     _, sweep_dir = sweep(cli, tmp_path, tiny, *GRID_2X2X2, "--workers", "1")
     heat = {(h["optimizer.lr"], h["loss"]): h for h in csv.DictReader((sweep_dir / "heatmap.csv").open())}
-    (fig,) = figures
-    texts = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in fig.axes[0].texts}
+    (fig,) = heatmap_figures
+    texts = cell_texts(fig)
     full = float(heat["0.1", "mse"]["mean"]), float(heat["0.1", "mse"]["sd"])
     assert texts[0, 0] == f"{full[0]:.3g}\n± {full[1]:.2g}"  # both seeds: as before
     assert texts[1, 1] == f"{float(heat['1', 'bce']['mean']):.3g}\n1 of 2 runs"
@@ -1001,11 +1008,9 @@ def test_a_sweep_stopped_right_after_its_directory_is_made_has_its_results_csv(c
         ("1", "0.1", "cancelled", "cancelled before it started"), ("2", "1", "cancelled", "cancelled before it started")]
 
 
-def test_an_interrupted_sweep_draws_its_heatmap_from_the_points_that_finished(cli, tmp_path, tiny, monkeypatch):
+def test_an_interrupted_sweep_draws_its_heatmap_from_the_points_that_finished(cli, tmp_path, tiny, monkeypatch,
+                                                                              heatmap_figures):
     # after Ctrl-C no heatmap was drawn at all, though two keys vary and three points had finished
-    from gradlab.plots import save
-    from gradlab.plots import sweep as drawing
-
     record = sweeps.Results.record
 
     def ctrl_c_after_the_third(self, result):
@@ -1013,17 +1018,15 @@ def test_an_interrupted_sweep_draws_its_heatmap_from_the_points_that_finished(cl
         if result.index == 3:
             raise KeyboardInterrupt
 
-    figures = []
     monkeypatch.setattr(sweeps.Results, "record", ctrl_c_after_the_third)
-    monkeypatch.setattr(drawing, "save", lambda fig, path: figures.append(fig) or save(fig, path))
     result, sweep_dir = sweep(cli, tmp_path, tiny, *GRID_2X2X2, "--workers", "1", code=130)
     assert [r["status"] for r in results(sweep_dir)] == ["completed"] * 3 + ["cancelled"] * 5
     heat = list(csv.DictReader((sweep_dir / "heatmap.csv").open()))
     assert [(h["optimizer.lr"], h["loss"], h["n"]) for h in heat] == [
         ("0.1", "mse", "2"), ("0.1", "bce", "1"), ("1", "mse", "0"), ("1", "bce", "0")]
     assert [h["mean"] == "" for h in heat] == [False, False, True, True]
-    (fig,) = figures
-    texts = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in fig.axes[0].texts}
+    (fig,) = heatmap_figures
+    texts = cell_texts(fig)
     assert texts[0, 1].endswith("\n1 of 2 runs")
     assert texts[1, 0] == texts[1, 1] == "no mean\n2 cancelled"
     summary = json.loads((sweep_dir / "summary.json").read_text())
