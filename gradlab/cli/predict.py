@@ -75,13 +75,25 @@ def evaluate(
     delimiter: DelimiterOption = None,
 ) -> None:
     """Evaluate a trained run's model on a labelled CSV: loss and accuracy (or R^2)."""
-    from rich.table import Table
-
-    from gradlab.errors import InputError, plural
+    from gradlab.errors import plural
     from gradlab.inference import evaluate as evaluate_rows, load_model, read_features
 
     model = load_model(run)
-    targets = target or list(model.target_columns)
+    targets = _checked_targets(model, target)
+    X, labels = read_features(model, data, target=targets[0] if len(targets) == 1 else targets,
+                              delimiter=delimiter)
+    result = evaluate_rows(model, X, labels)
+    out.print(f"{model.run_dir.name} on {data} ({plural(len(X), 'row')})", markup=False, soft_wrap=True)
+    show_table(_scores_table(result, model.loss, targets))
+
+
+def _checked_targets(model, given: list[str] | None) -> list[str]:
+    """The label columns to score the run's outputs against, output k's against column k: ``--target``
+    (else the run's own), one per output of a regression run and one for a classifier, none twice nor
+    a feature, in the run's order (:func:`_in_the_runs_order`); InputError naming what is wrong."""
+    from gradlab.errors import InputError, plural
+
+    targets = given or list(model.target_columns)
     outputs = model.network.sizes[-1]
     if model.task == "regression" and len(targets) != outputs:
         trained = f" ({', '.join(model.target_names)})" if model.target_names else ""
@@ -96,18 +108,21 @@ def evaluate(
     feature = next((name for name in targets if name in model.feature_names), None)
     if feature is not None:  # the file's reader blamed DATA: "column 'x1' is also the target"
         raise InputError(f"--target: column {feature!r} is one of the run's features ({', '.join(model.feature_names)})")
-    targets = _in_the_runs_order(targets, list(model.target_names or ()))
-    X, labels = read_features(model, data, target=targets[0] if len(targets) == 1 else targets,
-                              delimiter=delimiter)
-    result = evaluate_rows(model, X, labels)
-    out.print(f"{model.run_dir.name} on {data} ({plural(len(X), 'row')})", markup=False, soft_wrap=True)
+    return _in_the_runs_order(targets, list(model.target_names or ()))
+
+
+def _scores_table(result: dict, loss, targets: list[str]):
+    """evaluate's table: the loss, named with its parameters, and the accuracy or R^2 (pooled over the
+    outputs, with each target's own beside it, when there are several)."""
+    from rich.table import Table
+
     table = Table(header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    table.add_row(f"loss ({model.loss!r})", fmt(result["loss"]))  # huber(delta=0.8), as train's panel names it
+    table.add_row(f"loss ({loss!r})", fmt(result["loss"]))  # huber(delta=0.8), as train's panel names it
     if "accuracy" in result:
         table.add_row("accuracy", fmt(result["accuracy"], 4))
-    if "r2" in result:  # nan only when the targets are all equal: there is no variance to explain
+    if "r2" in result:  # nan when the targets leave no variance to explain
         r2 = result["r2"]
         several = "r2_outputs" in result
         table.add_row("R^2, pooled over outputs" if several else "R^2",
@@ -116,7 +131,7 @@ def evaluate(
         if several:  # the pooled value leans to the widest target: each one's own, as r2_score gives them
             for name, value in zip(targets, result["r2_outputs"]):
                 table.add_row(f"R^2 of {name}", fmt(value, 4) if value == value else "undefined (the target is constant)")
-    show_table(table)
+    return table
 
 
 def register(app: typer.Typer) -> None:
