@@ -59,7 +59,6 @@ def sweep(
     plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Also draw each point's training plots (slower).")] = False,
 ) -> None:
     from gradlab import executors, sweeps
-    from gradlab.comparison import scored_metric, varies_loss
     from gradlab.errors import InputError
     from gradlab.runs import SWEEP_FILE, Run, write_yaml
 
@@ -104,11 +103,29 @@ def sweep(
         pool.close()
 
     show_table(_ranking(plan, summaries))
+    _say_notes(plan, summaries, best)
+    out.print(f"points: {', '.join(f'{n} {s}' for s, n in counts.most_common())}")
+    show_paths(("results", results.path))
+    for path in files:
+        show_paths(("heatmap", path))
+    saved(run.path)
+    if results.interrupted:
+        _say_interrupted(counts, undrawn)
+        raise typer.Exit(130)
+    if counts.get("failed", 0) == len(plan.points):
+        raise typer.Exit(1)
+
+
+def _say_notes(plan, summaries, best) -> None:
+    """The notes on the ranking, on stderr (stdout is the table and paths): losses on no one scale,
+    a best point whose mean leaves out runs, the points with unmeasured runs and why."""
+    from gradlab.comparison import scored_metric, varies_loss
+
     if plan.metric.endswith("loss") and varies_loss(plan.grid):  # mse's numbers beside bce's ranked mse first
         scored = scored_metric(plan.metrics)
         instead = f": rank them by --metric {scored}" if scored else ""
         err.print(f"note: the points use different losses, whose values are not on one scale{instead}",
-                  markup=False, highlight=False, soft_wrap=True)  # notes on stderr: stdout is the table and paths
+                  markup=False, highlight=False, soft_wrap=True)
     if best is not None and best.n < best.total:  # ranked by its survivors: 2 of 4 seeds diverged, the mean is of 2
         err.print(f"note: the best point, {best.label()}, is a mean over {best.n} of its {best.total} runs "
                   f"({', '.join(best.others)})", markup=False, highlight=False, soft_wrap=True)
@@ -116,20 +133,19 @@ def sweep(
         if s.unmeasured:  # config and file text: no markup
             err.print(f"note: {s.label()}: {s.statuses['completed'] - s.n} unmeasured (completed with no final "
                       f"{plan.metric}): {s.unmeasured}", markup=False, highlight=False, soft_wrap=True)
-    out.print(f"points: {', '.join(f'{n} {s}' for s, n in counts.most_common())}")
-    show_paths(("results", results.path))
-    for path in files:
-        show_paths(("heatmap", path))
-    saved(run.path)
-    if results.interrupted:
-        stopped = counts.get("interrupted", 0) + counts.get("cancelled", 0)  # none when every point had finished
-        out.print("[yellow]interrupted[/yellow]: " + "; ".join([
-            *(["finished points are kept; the ones running are marked interrupted, the ones not started cancelled "
-               "(results.csv and their summaries)"] if stopped or not undrawn else []),
-            *(["while the heatmap was drawn: it is not (heatmap.png)"] if undrawn else [])]))
-        raise typer.Exit(130)
-    if counts.get("failed", 0) == len(plan.points):
-        raise typer.Exit(1)
+
+
+def _say_interrupted(counts, undrawn: bool) -> None:
+    """The line for a Ctrl-C: what became of the points, unless every one had finished before a Ctrl-C
+    while the heatmap was drawn (``undrawn``), and then that the heatmap is not drawn."""
+    stopped = counts.get("interrupted", 0) + counts.get("cancelled", 0)
+    said = []
+    if stopped or not undrawn:
+        said.append("finished points are kept; the ones running are marked interrupted, the ones not started "
+                    "cancelled (results.csv and their summaries)")
+    if undrawn:
+        said.append("while the heatmap was drawn: it is not (heatmap.png)")
+    out.print("[yellow]interrupted[/yellow]: " + "; ".join(said))
 
 
 def _say_plan(plan, pool, path) -> None:
