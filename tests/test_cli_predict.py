@@ -415,6 +415,14 @@ def train_on_two_targets(cli, tmp_path, name, rows, hidden, epochs):
     return run, result
 
 
+def train_wide_and_narrow(cli, tmp_path):
+    """A run trained on wide.csv: t1 = f0, of spread ~1, and t2 = 10 f0 f1, of spread ~10 (40 rows); the run
+    directory and the features."""
+    X = np.random.default_rng(1).normal(size=(40, 2))
+    run, _ = train_on_two_targets(cli, tmp_path, "wide", [(a, b, a, 10 * a * b) for a, b in X], hidden=4, epochs=30)
+    return run, X
+
+
 def test_evaluate_a_run_trained_on_two_target_columns(cli, tmp_path):
     # --target took one column, so such a run could not be evaluated ('targets of shape (12, 1) do not fit
     # predictions of shape (12, 2)'); now one --target per column, and R^2 on the training rows is training's
@@ -441,9 +449,7 @@ def test_evaluate_a_run_trained_on_two_target_columns(cli, tmp_path):
 def test_evaluate_gives_each_target_its_own_r2_beside_the_pooled_one(cli, tmp_path):
     # targets of spread ~1 and ~10: the pooled R^2 (1 - sum SSE / sum SST over both, what metrics.csv logs) leans
     # to the wide one, and was the only R^2 shown. Each target's own is checked by hand from predict's outputs.
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(40, 2))
-    run, _ = train_on_two_targets(cli, tmp_path, "wide", [(a, b, a, 10 * a * b) for a, b in X], hidden=4, epochs=30)
+    run, X = train_wide_and_narrow(cli, tmp_path)
     assert cli("predict", run, tmp_path / "wide.csv", "-o", tmp_path / "p.csv").code == 0
     with open(tmp_path / "p.csv", newline="") as handle:
         y_hat = np.array([[float(row["predicted_t1"]), float(row["predicted_t2"])] for row in csv.DictReader(handle)])
@@ -606,9 +612,7 @@ def test_a_path_the_system_refuses_to_look_up_is_bad_input_naming_it(cli, traine
 def test_evaluate_matches_the_runs_own_target_names_whatever_their_order(cli, tmp_path):
     # --target t2 --target t1 scored output t1 against column t2 and showed it as 'R^2 of t2' (a practitioner
     # review: 'R^2 of y1 -31.49' for a fit of 0.97); the run's own names now meet their own outputs
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(40, 2))
-    run, _ = train_on_two_targets(cli, tmp_path, "wide", [(a, b, a, 10 * a * b) for a, b in X], hidden=4, epochs=30)
+    run, _ = train_wide_and_narrow(cli, tmp_path)
     ordered = cli("evaluate", run, tmp_path / "wide.csv", "--target", "t1", "--target", "t2")
     swapped = cli("evaluate", run, tmp_path / "wide.csv", "--target", "t2", "--target", "t1")
     assert ordered.code == swapped.code == 0 and swapped.out == ordered.out
