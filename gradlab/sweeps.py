@@ -511,8 +511,8 @@ def execute(plan: Plan, directory: Path, executor, *, plots: bool = False, argv:
 @dataclass
 class GroupSummary:
     """A grid point over its seeds: the mean and sample sd of the metric's final value over
-    the completed runs (``n`` of ``total``), how the runs ended, and why the other
-    ``statuses["completed"] - n`` completed runs have no value of the metric (``unmeasured``)."""
+    the completed runs (``n`` of ``total``), how the runs ended, and why the other completed runs
+    (:attr:`unmeasured_runs`) have no value of the metric (``unmeasured``)."""
 
     group: int
     values: tuple[tuple[str, str], ...]
@@ -528,12 +528,16 @@ class GroupSummary:
         return ", ".join(f"{k}={v}" for k, v in self.values)
 
     @property
+    def unmeasured_runs(self) -> int:
+        """The runs that completed with no value of the metric to average (``unmeasured`` says why)."""
+        return self.statuses["completed"] - self.n
+
+    @property
     def others(self) -> list[str]:
         """The runs not in the mean, by how they ended: ``['2 diverged', '1 unmeasured']`` (what the
         ranking's "other runs" column and a heatmap cell say); empty when all ``total`` are."""
-        unmeasured = self.statuses["completed"] - self.n  # completed, but with no metric to average
         return [*(f"{n} {status}" for status, n in sorted(self.statuses.items()) if status != "completed"),
-                *([f"{unmeasured} unmeasured"] if unmeasured else [])]
+                *([f"{self.unmeasured_runs} unmeasured"] if self.unmeasured_runs else [])]
 
 
 def rank(results: Results) -> list[GroupSummary]:

@@ -131,7 +131,7 @@ def _say_notes(plan, summaries, best) -> None:
                   f"({', '.join(best.others)})", markup=False, highlight=False, soft_wrap=True)
     for s in summaries:
         if s.unmeasured:  # config and file text: no markup
-            err.print(f"note: {s.label()}: {s.statuses['completed'] - s.n} unmeasured (completed with no final "
+            err.print(f"note: {s.label()}: {s.unmeasured_runs} unmeasured (completed with no final "
                       f"{plan.metric}): {s.unmeasured}", markup=False, highlight=False, soft_wrap=True)
 
 
