@@ -258,6 +258,12 @@ def fmt(value: float | str, digits: int = 6) -> str:
     return f"{value:.{digits}g}"
 
 
+def r2_label(outputs: int) -> str:
+    """How a table names R^2: 'R^2' for one output, else the pooled one training logs (1 - sum SSE / sum SST over
+    the outputs), which leans to the widest target."""
+    return "R^2" if outputs == 1 else "R^2, pooled over outputs"
+
+
 def weight_penalty(experiment) -> str:
     """'l2 = 1' when training adds a weight penalty (``training.l1``, ``l2``), '' when it does not."""
     s = experiment.settings

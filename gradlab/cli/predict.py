@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gradlab.cli.common import check_output_file, examples, fmt, out, show_table
+from gradlab.cli.common import check_output_file, examples, fmt, out, r2_label, show_table
 
 RunArgument = Annotated[str, typer.Argument(help="A training run directory (or its id under ./runs).",
                                             show_default=False)]
@@ -125,7 +125,7 @@ def _scores_table(result: dict, loss, targets: list[str]):
     if "r2" in result:  # nan when the targets leave no variance to explain
         r2 = result["r2"]
         several = "r2_outputs" in result
-        table.add_row("R^2, pooled over outputs" if several else "R^2",
+        table.add_row(r2_label(len(result["r2_outputs"]) if several else 1),
                       fmt(r2, 4) if r2 == r2 else  # one row of y1 = 1, y2 = 2: not equal, each constant
                       f"undefined ({'each target is constant' if several else 'the targets are all equal'})")
         if several:  # the pooled value leans to the widest target: each one's own, as r2_score gives them

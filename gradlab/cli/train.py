@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from gradlab.cli.common import (NameOption, OutOption, SetOption, err, examples, fmt, out, progress_bars, saved,
-                                show_table, weight_penalty, weight_penalty_formula)
+                                r2_label, show_table, weight_penalty, weight_penalty_formula)
 from gradlab.errors import plural
 
 
@@ -106,7 +106,7 @@ def describe(e):
     return grid
 
 
-def final_table(history, task: str, outputs: int = 1):
+def final_table(history, task: str, outputs: int):
     """The last logged row's loss and accuracy (or R^2, pooled over the ``outputs`` when several)."""
     from rich.table import Table
 
@@ -116,8 +116,7 @@ def final_table(history, task: str, outputs: int = 1):
     table.add_column("test", justify="right")
     f = history.final
     table.add_row("loss", fmt(f["train_loss"]), "-" if f.get("test_loss") is None else fmt(f["test_loss"]))
-    key, label = ("r2", "R^2" if outputs == 1 else "R^2, pooled over outputs") if task == "regression" \
-        else ("accuracy", "accuracy")
+    key, label = ("r2", r2_label(outputs)) if task == "regression" else ("accuracy", "accuracy")
     tr, te = f.get(f"train_{key}"), f.get(f"test_{key}")
     table.add_row(label, "-" if tr is None else fmt(tr, 4), "-" if te is None else fmt(te, 4))
     return table
