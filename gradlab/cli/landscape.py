@@ -206,7 +206,9 @@ def _report(result, experiment, every: int, status: str, weights: str) -> None:
 
         def point(k: int, value: float) -> str:
             xy = p[ok][k]
-            where = "" if plane is None else f" at the weights ({fmt(plane[k], 4)} on the plane)"
+            # the plane passes through the final weights (its origin): there the two values are one
+            shown = plane is not None and fmt(plane[k], 4) != fmt(value, 4)
+            where = f" at the weights ({fmt(plane[k], 4)} on the plane)" if shown else ""
             return f"({fmt(xy[0], 4)}, {fmt(xy[1], 4)}), {c} = {fmt(value, 4)}{where}"
 
         per = "update" if every == 1 else f"{every} updates"
