@@ -287,7 +287,8 @@ def test_with_weight_decay_the_check_covers_what_training_minimises(cli, tmp_pat
     assert result.code == 0, result.text
     text = " ".join(result.out.split())  # rich wraps long lines
     assert ("checked: C + R, the loss plus the weight penalty training minimises, R = sum over W of l2/2 ||W||^2 "
-            "(l2 = 0.5; biases not penalised)") in text  # the terms set: an l1 term with no value given confused
+            "(l2 = 0.5; biases not penalised); backpropagation's gradient plus the weight decay training adds, "
+            "l2 W") in text  # the terms set: an l1 term with no value given confused
     assert "passed: backpropagation with weight decay agrees with central differences of C + R for all 4 " \
            "parameter arrays" in text
     (run,) = run_dirs(tmp_path / "o")

@@ -270,6 +270,12 @@ def weight_penalty(experiment) -> str:
     return ", ".join(f"{name} = {fmt(value)}" for name, value in (("l1", s.l1), ("l2", s.l2)) if value)
 
 
+def weight_decay_formula(experiment) -> str:
+    """The gradient of training's weight penalty, with the terms it has: 'l2 W', 'l1 sign(W)' or both."""
+    s = experiment.settings
+    return " + ".join([*(["l2 W"] if s.l2 else []), *(["l1 sign(W)"] if s.l1 else [])])
+
+
 def weight_penalty_formula(experiment) -> str:
     """Training's weight penalty spelt out with the terms it has, for a command whose numbers include it:
     'R = sum over W of l2/2 ||W||^2 (l2 = 1; biases not penalised)' (with l1 alone, no l2 term whose value is

@@ -6,8 +6,8 @@ from typing import Annotated, Optional
 import typer
 
 from gradlab.cli.common import (CONFIG_OR_RUN, NameOption, OutOption, SetOption, examples, named_if_stopped, out,
-                                parse_number, saved, show_table, titled_table, weight_penalty_formula,
-                                whole_number_option)
+                                parse_number, saved, show_table, titled_table, weight_decay_formula,
+                                weight_penalty_formula, whole_number_option)
 from gradlab.errors import plural
 from gradlab.names import GRADCHECK_EPS
 
@@ -92,7 +92,7 @@ def gradcheck(
     if check.penalised:  # training minimises C + R: a wrong weight decay is a wrong gradient too
         out.print(f"checked: C + R, the loss plus the weight penalty training minimises, "
                   f"{weight_penalty_formula(experiment)}; backpropagation's gradient plus the weight decay "
-                  f"training adds, l2 W + l1 sign(W)")
+                  f"training adds, {weight_decay_formula(experiment)}")
     show_table(_table(result, tol, atol, eps))
     raised = "" if result.noise <= atol else (
         f", raised to {result.noise:.3g}: the central differences' rounding noise at this loss" if not result.size else
